@@ -1,0 +1,6 @@
+// The wire contract shared by agent, fleet server, simulator and firmware tools.
+export * from './errors.js';
+export * from './topics.js';
+export * from './cbor.js';
+export * as schema from './schema.js';
+export * from './messages/index.js';

@@ -1,0 +1,40 @@
+// Real interoperability peers (mosquitto, openssl, redis…): find them, or skip loudly — and fail under CI=true.
+import { execFileSync } from 'node:child_process';
+import { test as uvuTest } from 'uvu';
+
+const cache = new Map<string, string | undefined>();
+
+/** Absolute path of `command` on PATH (or in /usr/sbin), or undefined. */
+export function which(command: string): string | undefined {
+  if (cache.has(command)) return cache.get(command);
+  let found: string | undefined;
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
+    try {
+      execFileSync('test', ['-x', `${dir}/${command}`]);
+      found = `${dir}/${command}`;
+      break;
+    } catch {
+      // not in this directory
+    }
+  }
+  cache.set(command, found);
+  return found;
+}
+
+/**
+ * True when every command is installed. Otherwise prints a SKIP line with the install command and returns
+ * false — or throws under CI=true, where a missing peer must fail the run.
+ */
+export function havePeers(commands: string[], install: string): boolean {
+  const missing = commands.filter((c) => !which(c));
+  if (missing.length === 0) return true;
+  const line = `SKIP missing peer ${missing.join(', ')}: install with \`${install}\``;
+  if (process.env.CI === 'true') throw new Error(`${line} (CI=true makes a missing peer a failure)`);
+  console.log(line);
+  return false;
+}
+
+/** uvu's `test` when the peers exist, `test.skip` otherwise. */
+export function testWithPeers(commands: string[], install: string): typeof uvuTest {
+  return havePeers(commands, install) ? uvuTest : (uvuTest.skip as unknown as typeof uvuTest);
+}
