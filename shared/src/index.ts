@@ -4,3 +4,4 @@ export * from './topics.js';
 export * from './cbor.js';
 export * as schema from './schema.js';
 export * from './messages/index.js';
+export * from './cli/index.js';

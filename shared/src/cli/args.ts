@@ -1,0 +1,61 @@
+// Command-line parsing on node:util parseArgs: strict options, --help, usage errors with exit code 2.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EdgewardError } from '../errors.js';
+
+/** Wrong flags, missing arguments or bad values on the command line: exit code 2. */
+export class UsageError extends EdgewardError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed<O extends OptionSpec> {
+  values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'];
+  positionals: string[];
+}
+
+/**
+ * Parses argv strictly (unknown flags are usage errors). When --help/-h is present, prints `help`
+ * and exits 0 before any validation.
+ */
+export function parseCli<O extends OptionSpec>(argv: string[], options: O, help: string): Parsed<O> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
+    process.exit(0);
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values, positionals } as Parsed<O>;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\n\n${help}`);
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses durations such as 500ms, 20s, 5m, 1h, 90d (a bare number means seconds). */
+export function parseDuration(text: string, what = 'duration'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(String(text).trim());
+  if (!m) throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: use a number with ms, s, m, h or d (e.g. 20s, 1h, 90d)`);
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
+}
+
+/** Parses a positive integer option. */
+export function parsePositiveInt(text: string | undefined, what: string, fallback?: number): number {
+  if (text === undefined) {
+    if (fallback === undefined) throw new UsageError(`${what} is required`);
+    return fallback;
+  }
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** Requires an option to be present. */
+export function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required (see --help)`);
+  return value;
+}
