@@ -1,0 +1,6 @@
+// The agent's public face: what the simulator and tests import.
+export { createAgent, type Agent, type AgentOptions, type AgentStats } from './agent.js';
+export { parseAgentConfig, loadAgentConfig, agentConfigSchema, type AgentConfig } from './config.js';
+export { AgentError, agentCodes } from './errors.js';
+export * from './outbox/index.js';
+export * from './platform/index.js';

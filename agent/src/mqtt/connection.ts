@@ -1,0 +1,123 @@
+// One MQTT-over-mTLS connection at a time, re-made with backoff and jitter after every loss.
+// A fresh MQTT.js client per attempt: the outbox, not MQTT.js's in-memory queue, decides what is resent.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../../../shared/src/index.js';
+import type { Backoff } from './backoff.js';
+
+export interface TlsCredentials {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+  readonly ca: string | Buffer;
+}
+
+export interface ConnectionOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly tls: TlsCredentials;
+  /** The will (made fresh per attempt so it carries a new message id). */
+  readonly will: () => { topic: string; payload: Buffer };
+  readonly backoff: Backoff;
+  readonly log: Logger;
+  readonly keepaliveSeconds?: number;
+  /** A connection that lasts this long resets the backoff. */
+  readonly stableAfterMs?: number;
+  /** Injected for tests and the simulator. */
+  readonly connect?: (url: string, opts: IClientOptions) => MqttClient;
+  readonly onConnect: (client: MqttClient) => void;
+  readonly onClose: () => void;
+}
+
+export interface Connection {
+  readonly connected: boolean;
+  readonly client: MqttClient | undefined;
+  start(): void;
+  /** Stops reconnecting; runs `beforeEnd` (e.g. a last status message) while still connected. */
+  stop(beforeEnd?: (client: MqttClient) => Promise<void>): Promise<void>;
+}
+
+export function createConnection(opts: ConnectionOptions): Connection {
+  const connect = opts.connect ?? mqtt.connect;
+  let client: MqttClient | undefined;
+  let connected = false;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let stableTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+
+  function attempt(): void {
+    retryTimer = undefined;
+    if (stopped) return;
+    const will = opts.will();
+    const c = connect(opts.url, {
+      clientId: opts.clientId,
+      key: opts.tls.key,
+      cert: opts.tls.cert,
+      ca: opts.tls.ca,
+      rejectUnauthorized: true,
+      protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
+      clean: true,
+      keepalive: opts.keepaliveSeconds ?? 30,
+      connectTimeout: 10_000,
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      will: { topic: will.topic, payload: will.payload, qos: 1, retain: true },
+    } as IClientOptions);
+    client = c;
+    let lastError: string | undefined;
+    c.on('connect', () => {
+      connected = true;
+      opts.log.info('connected', { server: opts.url, afterFailures: failures });
+      failures = 0;
+      stableTimer = setTimeout(() => opts.backoff.reset(), opts.stableAfterMs ?? 10_000);
+      stableTimer.unref?.();
+      opts.onConnect(c);
+    });
+    c.on('error', (err) => {
+      lastError = err.message;
+    });
+    c.on('close', () => {
+      if (client !== c) return;
+      const wasConnected = connected;
+      connected = false;
+      client = undefined;
+      clearTimeout(stableTimer);
+      c.removeAllListeners('connect');
+      c.end(true);
+      c.on('error', () => {}); // late errors of a dead client are not ours to crash on
+      if (wasConnected) opts.onClose();
+      if (stopped) return;
+      failures++;
+      const delay = opts.backoff.next();
+      opts.log[failures > 3 ? 'warn' : 'info'](wasConnected ? 'connection lost' : 'connection failed', { error: lastError ?? null, retryInMs: delay });
+      retryTimer = setTimeout(attempt, delay);
+      retryTimer.unref?.();
+    });
+  }
+
+  return {
+    get connected() {
+      return connected;
+    },
+    get client() {
+      return client;
+    },
+    start() {
+      stopped = false;
+      if (!client && !retryTimer) attempt();
+    },
+    async stop(beforeEnd) {
+      stopped = true;
+      clearTimeout(retryTimer);
+      clearTimeout(stableTimer);
+      retryTimer = undefined;
+      const c = client;
+      if (!c) return;
+      if (connected && beforeEnd) {
+        await Promise.race([beforeEnd(c).catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
+      await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
+      client = undefined;
+      connected = false;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Drains the outbox over the live connection: a bounded window of QoS 1 publishes, a bounded message rate,
+// and deletion only on PUBACK. After a reconnect everything unacknowledged is sent again (the backend is idempotent).
+import type { MqttClient } from 'mqtt';
+import { deviceTopic, encode, type Logger, type TelemetryMessage } from '../../../shared/src/index.js';
+import type { OutboxStore } from '../outbox/index.js';
+
+export interface SenderOptions {
+  readonly deviceId: string;
+  readonly outbox: OutboxStore;
+  readonly log: Logger;
+  readonly maxBatch: number;
+  /** Publishes per second (token bucket, burst of one second's worth). */
+  readonly messagesPerSecond: number;
+  readonly maxInflight?: number;
+  readonly now?: () => number;
+  /** Called after each acknowledged telemetry batch (latency measurement, tests). */
+  readonly onAck?: (first: number, last: number) => void;
+}
+
+export interface Sender {
+  attach(client: MqttClient): void;
+  detach(): void;
+  /** New data in the outbox: try to send now. */
+  kick(): void;
+  readonly inflight: number;
+}
+
+export function createSender(opts: SenderOptions): Sender {
+  const now = opts.now ?? Date.now;
+  const maxInflight = opts.maxInflight ?? 8;
+  const burst = Math.max(1, opts.messagesPerSecond);
+  const telemetryTopic = deviceTopic(opts.deviceId, 'telemetry');
+  let client: MqttClient | undefined;
+  let generation = 0;
+  let sampleCursor = 0;
+  let messageCursor = 0;
+  let inflight = 0;
+  let tokens = burst;
+  let refilledAt = now();
+  let timer: NodeJS.Timeout | undefined;
+
+  function refill(): void {
+    const t = now();
+    tokens = Math.min(burst, tokens + ((t - refilledAt) / 1000) * opts.messagesPerSecond);
+    refilledAt = t;
+  }
+
+  function schedule(ms: number): void {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      pump();
+    }, ms);
+    timer.unref?.();
+  }
+
+  function publish(topic: string, payload: Buffer, onAck: () => void): void {
+    const c = client!;
+    const gen = generation;
+    inflight++;
+    tokens--;
+    c.publish(topic, payload, { qos: 1 }, (err) => {
+      if (gen !== generation) return; // a callback from a connection that is gone
+      inflight--;
+      if (err) {
+        opts.log.debug('publish not acknowledged', { error: err.message });
+        return;
+      }
+      onAck();
+      pump();
+    });
+  }
+
+  function pump(): void {
+    if (!client) return;
+    refill();
+    while (client && inflight < maxInflight) {
+      if (tokens < 1) {
+        schedule(Math.ceil(((1 - tokens) / opts.messagesPerSecond) * 1000));
+        return;
+      }
+      // Reports and command acknowledgements first: they are few and time-sensitive.
+      const [msg] = opts.outbox.messagesAfter(messageCursor, 1);
+      if (msg) {
+        messageCursor = msg.id;
+        publish(deviceTopic(opts.deviceId, msg.channel), Buffer.from(msg.payload), () => opts.outbox.ackMessage(msg.id));
+        continue;
+      }
+      const samples = opts.outbox.samplesAfter(sampleCursor, opts.maxBatch);
+      if (samples.length === 0) return;
+      const first = samples[0]!.seq;
+      const last = samples.at(-1)!.seq;
+      sampleCursor = last;
+      const stats = opts.outbox.stats();
+      const message: TelemetryMessage = {
+        v: 1,
+        // Deterministic: a resend of the same samples carries the same id.
+        id: `${stats.stream}-${first}-${last}`,
+        ts: now(),
+        stream: stats.stream,
+        samples,
+        ...(stats.dropped > 0 ? { dropped: stats.dropped } : {}),
+      };
+      publish(telemetryTopic, encode(message), () => {
+        opts.outbox.ackSamples(first, last);
+        opts.onAck?.(first, last);
+      });
+    }
+  }
+
+  return {
+    attach(c) {
+      generation++;
+      client = c;
+      inflight = 0;
+      sampleCursor = 0;
+      messageCursor = 0;
+      pump();
+    },
+    detach() {
+      generation++;
+      client = undefined;
+      inflight = 0;
+      clearTimeout(timer);
+      timer = undefined;
+    },
+    kick: () => pump(),
+    get inflight() {
+      return inflight;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// fleet device add | revoke | list: the device registry from the command line.
+import { parseCli, required, UsageError, assertDeviceId, ProtocolError } from '../../../shared/src/index.js';
+import { createAuditLog } from '../db/audit.js';
+import { createRegistry } from '../db/registry.js';
+import { FleetError } from '../errors.js';
+import { loadCa, openFleetDb } from '../fleet/data-dir.js';
+import { provisionDevice } from '../fleet/provision.js';
+import { renderTable } from './table.js';
+
+const HELP = `fleet device <command>
+
+  fleet device add ID --data DIR --out DIR2 [--type T] [--days 365] [--force]
+      Registers device ID and writes DIR2/device.key (0600), DIR2/device.crt and DIR2/ca.crt.
+  fleet device revoke ID --data DIR
+      Revokes the device and its certificates; a running fleet server drops it within a second.
+  fleet device list --data DIR [--json]
+      Lists devices: id, status, online, last seen, samples stored, certificate expiry.`;
+
+function idArg(positionals: string[]): string {
+  const id = positionals[0];
+  if (!id) throw new UsageError(`a device id is required\n\n${HELP}`);
+  try {
+    return assertDeviceId(id);
+  } catch (err) {
+    throw new UsageError((err as ProtocolError).message);
+  }
+}
+
+export async function deviceCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'add':
+      return add(rest);
+    case 'revoke':
+      return revoke(rest);
+    case 'list':
+      return list(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+      process.stdout.write(`${HELP}\n`);
+      return sub === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown device command ${JSON.stringify(sub)}\n\n${HELP}`);
+  }
+}
+
+async function add(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCli(argv, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    type: { type: 'string' },
+    days: { type: 'string' },
+    force: { type: 'boolean' },
+  }, HELP);
+  const id = idArg(positionals);
+  const dir = required(values.data, '--data');
+  const out = required(values.out, '--out');
+  const days = values.days === undefined ? undefined : Number(values.days);
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError('--days must be a positive integer');
+  const db = openFleetDb(dir);
+  try {
+    const registry = createRegistry(db);
+    const files = await provisionDevice(registry, await loadCa(dir), id, out, {
+      ...(values.type ? { deviceType: values.type } : {}),
+      ...(days ? { validityDays: days } : {}),
+      overwrite: values.force === true,
+    });
+    createAuditLog(db).record({ event: 'device.added', deviceId: id, actor: 'cli', detail: { type: values.type ?? 'default' } });
+    process.stdout.write(`device ${id} registered\n  key          ${files.key}  (mode 0600; keep it on the device)\n  certificate  ${files.cert}\n  CA           ${files.ca}\n`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+async function revoke(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCli(argv, { data: { type: 'string' } }, HELP);
+  const id = idArg(positionals);
+  const db = openFleetDb(required(values.data, '--data'));
+  try {
+    const registry = createRegistry(db);
+    if (!registry.exists(id)) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
+    const changed = registry.revoke(id);
+    createAuditLog(db).record({ event: 'device.revoked', deviceId: id, actor: 'cli' });
+    process.stdout.write(changed ? `device ${id} revoked; a running fleet server drops its session within a second\n` : `device ${id} was already revoked\n`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+async function list(argv: string[]): Promise<number> {
+  const { values } = parseCli(argv, { data: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const db = openFleetDb(required(values.data, '--data'));
+  try {
+    const devices = createRegistry(db).list();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
+    } else if (devices.length === 0) {
+      process.stdout.write('no devices registered; add one with `fleet device add ID --data DIR --out DIR2`\n');
+    } else {
+      process.stdout.write(
+        renderTable(
+          ['ID', 'STATUS', 'ONLINE', 'LAST SEEN', 'SAMPLES', 'CERT EXPIRES'],
+          devices.map((d) => [d.id, d.status, d.online ? 'yes' : 'no', d.lastSeen, d.telemetryCount, d.certificateExpires?.slice(0, 10)]),
+        ),
+      );
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}

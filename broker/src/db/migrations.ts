@@ -1,0 +1,95 @@
+// Numbered schema migrations for the fleet database. Append only: never edit a migration that has shipped.
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry, certificates, telemetry, status, audit',
+    sql: `
+      CREATE TABLE devices (
+        id               TEXT PRIMARY KEY,
+        device_type      TEXT NOT NULL DEFAULT 'default',
+        status           TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at       INTEGER NOT NULL,
+        revoked_at       INTEGER,
+        last_seen        INTEGER,
+        last_address     TEXT,
+        online           INTEGER NOT NULL DEFAULT 0,
+        agent_version    TEXT,
+        firmware_version TEXT,
+        telemetry_count  INTEGER NOT NULL DEFAULT 0,
+        rejected_count   INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      CREATE TABLE certificates (
+        serial       TEXT PRIMARY KEY,
+        device_id    TEXT NOT NULL REFERENCES devices(id),
+        fingerprint  TEXT NOT NULL UNIQUE,
+        not_before   INTEGER NOT NULL,
+        not_after    INTEGER NOT NULL,
+        issued_at    INTEGER NOT NULL,
+        revoked_at   INTEGER
+      ) STRICT;
+      CREATE INDEX certificates_device ON certificates(device_id);
+
+      -- One row per accepted message: the idempotency key (device, message id).
+      CREATE TABLE messages (
+        device_id   TEXT NOT NULL,
+        msg_id      TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        device_ts   INTEGER NOT NULL,
+        PRIMARY KEY (device_id, msg_id)
+      ) STRICT, WITHOUT ROWID;
+
+      -- One row per sample; (device, stream, seq) makes redelivery harmless and gaps visible.
+      CREATE TABLE telemetry (
+        device_id   TEXT NOT NULL,
+        stream      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        device_ts   INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        metrics     TEXT NOT NULL,
+        PRIMARY KEY (device_id, stream, seq)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE status_history (
+        id            INTEGER PRIMARY KEY,
+        device_id     TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        device_ts     INTEGER NOT NULL,
+        received_at   INTEGER NOT NULL,
+        agent_version TEXT
+      ) STRICT;
+      CREATE INDEX status_history_device ON status_history(device_id, id);
+
+      CREATE TABLE ingest_rejects (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        device_id   TEXT NOT NULL,
+        topic       TEXT NOT NULL,
+        code        TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        size        INTEGER NOT NULL
+      ) STRICT;
+
+      -- Security events: append only (the triggers refuse UPDATE and DELETE).
+      CREATE TABLE audit (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        INTEGER NOT NULL,
+        event     TEXT NOT NULL,
+        device_id TEXT,
+        address   TEXT,
+        actor     TEXT,
+        detail    TEXT
+      ) STRICT;
+      CREATE INDEX audit_event ON audit(event, at);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    `,
+  },
+];

@@ -1,0 +1,49 @@
+// Opens the fleet SQLite database (WAL, foreign keys, busy timeout) and applies pending migrations.
+import Database from 'better-sqlite3';
+import { FleetError } from '../errors.js';
+import { migrations as allMigrations, type Migration } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  readonly readonly?: boolean;
+  /** 'FULL' makes every commit durable across power loss; 'NORMAL' may lose the last commits. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  readonly migrations?: readonly Migration[];
+}
+
+export function openDb(file: string, opts: OpenOptions = {}): Db {
+  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db, opts.migrations ?? allMigrations);
+  }
+  return db;
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies each migration above the stored user_version in its own transaction. */
+export function migrate(db: Db, migrations: readonly Migration[]): void {
+  const current = schemaVersion(db);
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new FleetError('FLEET_DB_MIGRATION', `database schema version ${current} is newer than this build (${latest}); upgrade edgeward`);
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.pragma(`user_version = ${m.version}`);
+      }).immediate();
+    } catch (err) {
+      throw new FleetError('FLEET_DB_MIGRATION', `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// Fleet server error codes (FLEET_*), listed in docs/errors.md.
+import { defineCodes, EdgewardError } from '../../shared/src/index.js';
+
+export const fleetCodes = defineCodes({
+  FLEET_DATA_DIR: 'The data folder is missing, unreadable or not initialised; run `fleet pki init --data DIR` first.',
+  FLEET_PKI_EXISTS: 'The data folder already holds a fleet CA; refusing to overwrite it.',
+  FLEET_PKI_INVALID: 'A CA, server or device key or certificate file is missing, unreadable or does not match.',
+  FLEET_BAD_SAN: 'A --san entry is not of the form DNS:name or IP:address.',
+  FLEET_DEVICE_EXISTS: 'A device with this id is already registered.',
+  FLEET_DEVICE_UNKNOWN: 'No device with this id is registered.',
+  FLEET_DEVICE_REVOKED: 'The device is revoked; it cannot be renewed or reconnect.',
+  FLEET_DB_MIGRATION: 'The database schema is newer than this build, or a migration failed.',
+  FLEET_OUTPUT_EXISTS: 'An output file already exists; pass --force to overwrite it.',
+  FLEET_LISTEN: 'A server port could not be opened (in use, or not permitted).',
+  FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
+});
+export type FleetCode = keyof typeof fleetCodes;
+
+export class FleetError extends EdgewardError {
+  declare readonly code: FleetCode;
+  constructor(code: FleetCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(code, message, options);
+  }
+}

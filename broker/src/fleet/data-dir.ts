@@ -1,0 +1,106 @@
+// The fleet data folder: where the database and the PKI live, and how to open them.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FleetError } from '../errors.js';
+import { openDb, type Db, type OpenOptions } from '../db/open.js';
+import { ensurePrivateDir, writeFileSafe, writeSecret } from '../pki/files.js';
+import { createCa, generateKeyPair, importPrivateKeyPem, issueServerCert, parseCertificate, privateKeyPem, type CaBundle, type SanEntry } from '../pki/x509.js';
+
+export interface FleetPaths {
+  readonly root: string;
+  readonly db: string;
+  readonly pki: string;
+  readonly caKey: string;
+  readonly caCert: string;
+  readonly serverKey: string;
+  readonly serverCert: string;
+}
+
+export function fleetPaths(dir: string): FleetPaths {
+  const root = resolve(dir);
+  const pki = join(root, 'pki');
+  return {
+    root,
+    db: join(root, 'fleet.db'),
+    pki,
+    caKey: join(pki, 'ca.key'),
+    caCert: join(pki, 'ca.crt'),
+    serverKey: join(pki, 'server.key'),
+    serverCert: join(pki, 'server.crt'),
+  };
+}
+
+export const DEFAULT_SANS: readonly SanEntry[] = [
+  { type: 'dns', value: 'localhost' },
+  { type: 'ip', value: '127.0.0.1' },
+  { type: 'ip', value: '::1' },
+];
+
+export interface PkiInitOptions {
+  readonly sans?: readonly SanEntry[];
+  readonly caName?: string;
+  readonly caValidityDays?: number;
+  readonly serverValidityDays?: number;
+}
+
+/** Creates the fleet CA and the server certificate, and the database. Refuses to overwrite an existing CA. */
+export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<FleetPaths> {
+  const p = fleetPaths(dir);
+  if (existsSync(p.caKey) || existsSync(p.caCert)) {
+    throw new FleetError('FLEET_PKI_EXISTS', `${p.pki} already holds a fleet CA; use another --data folder or remove it deliberately`);
+  }
+  ensurePrivateDir(p.root);
+  ensurePrivateDir(p.pki);
+  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
+  writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
+  writeFileSafe(p.caCert, ca.cert.toString('pem'));
+  await writeServerCertificate(p, { cert: ca.cert, key: ca.keys.privateKey }, opts.sans ?? DEFAULT_SANS, opts.serverValidityDays ?? 825);
+  openDb(p.db).close();
+  return p;
+}
+
+export async function writeServerCertificate(p: FleetPaths, ca: CaBundle, sans: readonly SanEntry[], validityDays: number): Promise<void> {
+  const keys = await generateKeyPair();
+  const cert = await issueServerCert(ca, keys.publicKey, sans, validityDays);
+  writeSecret(p.serverKey, await privateKeyPem(keys.privateKey), true);
+  writeFileSafe(p.serverCert, cert.toString('pem'), { overwrite: true });
+}
+
+function readRequired(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FleetError('FLEET_DATA_DIR', `cannot read the ${what} at ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; run \`fleet pki init --data DIR\` first`, { cause: err });
+  }
+}
+
+export interface ServerTlsMaterial {
+  readonly ca: string;
+  readonly key: string;
+  readonly cert: string;
+}
+
+export function loadServerTls(dir: string): ServerTlsMaterial {
+  const p = fleetPaths(dir);
+  return { ca: readRequired(p.caCert, 'CA certificate'), key: readRequired(p.serverKey, 'server key'), cert: readRequired(p.serverCert, 'server certificate') };
+}
+
+export async function loadCa(dir: string): Promise<CaBundle> {
+  const p = fleetPaths(dir);
+  const certPem = readRequired(p.caCert, 'CA certificate');
+  const keyPem = readRequired(p.caKey, 'CA key');
+  try {
+    return { cert: parseCertificate(certPem), key: await importPrivateKeyPem(keyPem) };
+  } catch (err) {
+    throw new FleetError('FLEET_PKI_INVALID', `the CA at ${p.pki} cannot be loaded: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Opens the fleet database of an initialised data folder. */
+export function openFleetDb(dir: string, opts: OpenOptions = {}): Db {
+  const p = fleetPaths(dir);
+  if (!existsSync(p.caCert)) {
+    throw new FleetError('FLEET_DATA_DIR', `${p.root} is not an initialised fleet data folder; run \`fleet pki init --data ${dir}\` first`);
+  }
+  return openDb(p.db, opts);
+}

@@ -1,0 +1,25 @@
+// Reads the client certificate a TLS connection presented (chain already verified by the TLS server).
+import type { TLSSocket } from 'node:tls';
+import type { Client } from 'aedes';
+
+export interface PeerIdentity {
+  readonly cn: string;
+  readonly serial: string;
+  readonly fingerprint: string;
+  readonly address: string | null;
+}
+
+export function peerIdentity(client: Client): PeerIdentity | undefined {
+  const conn = client.conn as Partial<TLSSocket>;
+  if (typeof conn.getPeerCertificate !== 'function' || conn.authorized !== true) return undefined;
+  const cert = conn.getPeerCertificate();
+  if (!cert || !cert.subject) return undefined;
+  const cn = cert.subject.CN;
+  if (typeof cn !== 'string' || !cert.serialNumber) return undefined;
+  return {
+    cn,
+    serial: cert.serialNumber.toLowerCase().replace(/^0+/, ''),
+    fingerprint: cert.fingerprint256,
+    address: conn.remoteAddress ?? null,
+  };
+}

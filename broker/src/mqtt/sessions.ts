@@ -1,0 +1,43 @@
+// Live device sessions: which certificate and address each connected client presented.
+import type { Client } from 'aedes';
+
+export interface Session {
+  readonly deviceId: string;
+  readonly serial: string;
+  readonly fingerprint: string;
+  readonly address: string | null;
+  readonly deviceType: string;
+  readonly connectedAt: number;
+  readonly client: Client;
+}
+
+export type Sessions = ReturnType<typeof createSessions>;
+
+export function createSessions() {
+  const byClient = new WeakMap<Client, Session>();
+  const live = new Map<string, Session>();
+  return {
+    add(s: Session): void {
+      byClient.set(s.client, s);
+      live.set(s.deviceId, s);
+    },
+    of(client: Client): Session | undefined {
+      return byClient.get(client);
+    },
+    /** Forget a closed client; a newer session of the same device is kept. */
+    remove(client: Client): Session | undefined {
+      const s = byClient.get(client);
+      if (s && live.get(s.deviceId)?.client === client) live.delete(s.deviceId);
+      return s;
+    },
+    get(deviceId: string): Session | undefined {
+      return live.get(deviceId);
+    },
+    all(): IterableIterator<Session> {
+      return live.values();
+    },
+    get size(): number {
+      return live.size;
+    },
+  };
+}
