@@ -30,6 +30,8 @@ export interface FleetServer {
   readonly audit: AuditLog;
   readonly ingest: Ingest;
   readonly sessions: Sessions;
+  /** Publishes as the backend (commands and update offers to devices); the ACL still applies. */
+  publish(topic: string, payload: Buffer, opts?: { qos?: 0 | 1 }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       audit,
       ingest,
       sessions,
+      publish(topic, payload, publishOpts = {}) {
+        return new Promise<void>((resolve, reject) => {
+          mqtt.aedes.publish({ cmd: 'publish', topic, payload, qos: publishOpts.qos ?? 1, dup: false, retain: false }, (err?: Error) => (err ? reject(err) : resolve()));
+        });
+      },
       close() {
         closing ??= (async () => {
           for (const c of cleanups) await c();

@@ -189,7 +189,7 @@ export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
 }
 
 /** Fills in `value` when the key is absent. */
-export function withDefault<T>(schema: Schema<T>, value: T): Schema<T> {
+export function withDefault<T>(schema: Schema<T>, value: NoInfer<T>): Schema<T> {
   return { describe: `${schema.describe} (default ${JSON.stringify(value)})`, optional: true, check: (v, p, i) => (v === undefined ? value : schema.check(v, p, i)) };
 }
 

@@ -22,6 +22,16 @@ export interface HookDeps {
   readonly count?: (event: string, reason: string) => void;
 }
 
+/** The typed error code explaining why a topic is not a fleet topic (TOPIC_INVALID, DEVICE_ID_INVALID). */
+function topicErrorCode(topic: string): string | undefined {
+  try {
+    parseTopic(topic);
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}
+
 type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
 
 export function createHooks(deps: HookDeps) {
@@ -71,8 +81,10 @@ export function createHooks(deps: HookDeps) {
       const decision = authorizePublish(who, packet.topic, packet.retain === true);
       if (!decision.allow) {
         const deviceId = who.kind === 'device' ? who.deviceId : null;
-        deps.audit.record({ event: 'acl.denied', deviceId, address: client ? deps.sessions.of(client)?.address ?? null : null, detail: { action: 'publish', topic: packet.topic.slice(0, 200), reason: decision.reason } });
-        deps.log.warn('publish denied', { deviceId, topic: packet.topic.slice(0, 200), reason: decision.reason });
+        const code = decision.reason === 'invalid-topic' ? topicErrorCode(packet.topic) : undefined;
+        const detail = { action: 'publish', topic: packet.topic.slice(0, 200), reason: decision.reason, ...(code ? { code } : {}) };
+        deps.audit.record({ event: 'acl.denied', deviceId, address: client ? deps.sessions.of(client)?.address ?? null : null, detail });
+        deps.log.warn('publish denied', { deviceId, ...detail });
         count('acl.denied', decision.reason);
         // MQTT 3.1.1 has no negative PUBACK: the connection is closed.
         return done(new Error(`publish to ${packet.topic} denied: ${decision.reason}`));

@@ -1,0 +1,38 @@
+// Runs an external program (a peer such as mosquitto_pub or openssl) and captures everything it says.
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly output: string;
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => ((stdout += d), (output += d)));
+    child.stderr.on('data', (d: Buffer) => ((stderr += d), (output += d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs a CLI of this project from its TypeScript source. */
+export function runCliSource(entry: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run(process.execPath, ['--import', 'tsx', entry, ...args], { ...opts, env: { ...process.env, ...opts.env } });
+}
+
+export const fleetCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) => runCliSource('broker/src/main.ts', args, opts);
+export const agentCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) => runCliSource('agent/src/main.ts', args, opts);
