@@ -1,5 +1,6 @@
 // fleet device add | revoke | list: the device registry from the command line.
-import { parseCli, required, UsageError, assertDeviceId, ProtocolError } from '../../../shared/src/index.js';
+import { join } from 'node:path';
+import { assertDeviceId, createProgress, isValidDeviceId, parseCli, parsePositiveInt, ProtocolError, required, UsageError } from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';
@@ -11,6 +12,8 @@ const HELP = `fleet device <command>
 
   fleet device add ID --data DIR --out DIR2 [--type T] [--days 365] [--force]
       Registers device ID and writes DIR2/device.key (0600), DIR2/device.crt and DIR2/ca.crt.
+  fleet device add --bulk N --prefix P --data DIR --out DIR2 [--type T] [--days 365]
+      Registers P00001 … PN (skipping ids that exist) and writes DIR2/<id>/device.{key,crt} and ca.crt.
   fleet device revoke ID --data DIR
       Revokes the device and its certificates; a running fleet server drops it within a second.
   fleet device list --data DIR [--json]
@@ -52,12 +55,18 @@ async function add(argv: string[]): Promise<number> {
     type: { type: 'string' },
     days: { type: 'string' },
     force: { type: 'boolean' },
+    bulk: { type: 'string' },
+    prefix: { type: 'string' },
   }, HELP);
-  const id = idArg(positionals);
   const dir = required(values.data, '--data');
   const out = required(values.out, '--out');
   const days = values.days === undefined ? undefined : Number(values.days);
   if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError('--days must be a positive integer');
+  if (values.bulk !== undefined) {
+    if (positionals.length > 0) throw new UsageError('give either an ID or --bulk N, not both');
+    return addBulk(dir, out, parsePositiveInt(values.bulk, '--bulk'), required(values.prefix, '--prefix'), values.type, days);
+  }
+  const id = idArg(positionals);
   const db = openFleetDb(dir);
   try {
     const registry = createRegistry(db);
@@ -68,6 +77,34 @@ async function add(argv: string[]): Promise<number> {
     });
     createAuditLog(db).record({ event: 'device.added', deviceId: id, actor: 'cli', detail: { type: values.type ?? 'default' } });
     process.stdout.write(`device ${id} registered\n  key          ${files.key}  (mode 0600; keep it on the device)\n  certificate  ${files.cert}\n  CA           ${files.ca}\n`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** Issues many identities at once (simulator fleets, load tests); existing ids are kept, so a rerun is instant. */
+async function addBulk(dir: string, out: string, count: number, prefix: string, type: string | undefined, days: number | undefined): Promise<number> {
+  const width = Math.max(5, String(count).length);
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
+  const bad = ids.find((id) => !isValidDeviceId(id));
+  if (bad) throw new UsageError(`--prefix ${JSON.stringify(prefix)} gives invalid device ids such as ${bad}`);
+  const db = openFleetDb(dir);
+  try {
+    const registry = createRegistry(db);
+    const ca = await loadCa(dir);
+    const progress = createProgress('issuing', count);
+    let made = 0;
+    for (const [i, id] of ids.entries()) {
+      if (!registry.exists(id)) {
+        await provisionDevice(registry, ca, id, join(out, id), { ...(type ? { deviceType: type } : {}), ...(days ? { validityDays: days } : {}), overwrite: true });
+        made++;
+      }
+      progress.update(i + 1);
+    }
+    progress.finish();
+    createAuditLog(db).record({ event: 'device.added', actor: 'cli', detail: { bulk: made, prefix } });
+    process.stdout.write(`${made} devices issued, ${count - made} already registered; credentials in ${out}/<id>/\n`);
     return 0;
   } finally {
     db.close();

@@ -1,0 +1,75 @@
+// Process helpers for benchmarks: start a server, wait for its port, read peak RSS, stop it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export function ensureBuilt(): void {
+  if (!existsSync(`${root}dist/fleet.js`) || process.env.BENCH_REBUILD) {
+    const r = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--quiet'], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('build failed');
+  }
+}
+
+export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, host);
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Proc {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Peak resident set size so far (VmHWM), in bytes. */
+  peakRss(): number;
+  rss(): number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function startProc(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d;
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const status = (field: string) => {
+    try {
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
+  return {
+    child,
+    output: () => out,
+    peakRss: () => status('VmHWM'),
+    rss: () => status('VmRSS'),
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
