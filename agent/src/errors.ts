@@ -6,7 +6,6 @@ export const agentCodes = defineCodes({
   AGENT_CONFIG_UNREADABLE: 'The agent configuration file cannot be read or is not valid JSON.',
   AGENT_CREDENTIALS: 'The device key, certificate or CA file cannot be read.',
   AGENT_STATE_DIR: 'The state folder cannot be created or opened (permissions, disk full, or a newer schema).',
-  AGENT_CLOSED: 'The agent was asked to work after close().',
 });
 export type AgentCode = keyof typeof agentCodes;
 
