@@ -53,7 +53,7 @@ test('rejections are counted per device', () => {
 });
 
 test('an invalid device id in a topic is denied as DEVICE_ID_INVALID and the broker stays up', async () => {
-  const closed = new Promise((r) => client.once('close', r));
+  const closed = new Promise<void>((r) => client.once('close', () => r()));
   client.publish('fleet/v1/GW_001/telemetry', full, { qos: 1 });
   await closed;
   const audit = await waitFor(() => fleet.db.prepare(`SELECT detail FROM audit WHERE event = 'acl.denied' ORDER BY id DESC LIMIT 1`).pluck().get() as string | undefined, 'audit');
