@@ -1,0 +1,5 @@
+// Entry point of the `fw` bin (dist/fw.js): exit 0 on success or a valid bundle, 1 invalid, 2 usage error.
+import { runCli } from '../../shared/src/cli/index.js';
+import { fw } from './commands/fw.js';
+
+runCli(() => fw(process.argv.slice(2)));
