@@ -9,7 +9,6 @@ export const fleetCodes = defineCodes({
   FLEET_DEVICE_UNKNOWN: 'No device with this id is registered.',
   FLEET_DEVICE_REVOKED: 'The device is revoked; it cannot be renewed or reconnect.',
   FLEET_DB_MIGRATION: 'The database schema is newer than this build, or a migration failed.',
-  FLEET_OUTPUT_EXISTS: 'An output file already exists; pass --force to overwrite it.',
   FLEET_LISTEN: 'A server port could not be opened (in use, or not permitted).',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
 });

@@ -1,6 +1,8 @@
 // `fleet`: the fleet server and its administration commands.
 import { runCli, UsageError } from '../../shared/src/index.js';
+import { auditCommand } from './commands/audit.js';
 import { deviceCommand } from './commands/device.js';
+import { enrollTokenCommand } from './commands/enroll-token.js';
 import { pkiCommand } from './commands/pki.js';
 import { serveCommand } from './commands/serve.js';
 
@@ -8,11 +10,14 @@ const HELP = `fleet — the edgeward fleet server
 
 Usage: fleet <command> [options]   (every command has --help)
 
-  pki init       create the fleet CA and server certificate
-  device add     register a device and issue its certificate
-  device revoke  revoke a device (a running server drops it at once)
-  device list    list devices, their status and data
-  serve          run the MQTT broker (mTLS) and HTTPS endpoint
+  pki init             create the fleet CA and server certificate
+  device add           register a device and issue its certificate (--bulk N for many)
+  device renew         re-issue a device certificate before it expires
+  device revoke        revoke a device (a running server drops it within a second)
+  device list          list devices, their status and data
+  enroll-token create  one-time tokens for devices that make their own keys (iot-agent enroll)
+  audit                fleet-wide security checks with severities and remediations
+  serve                run the MQTT broker (mTLS) and the HTTPS endpoint (enrolment, /metrics)
 
 Exit codes: 0 success, 1 error, 2 usage error.`;
 
@@ -25,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
       return deviceCommand(rest);
     case 'serve':
       return serveCommand(rest);
+    case 'enroll-token':
+      return enrollTokenCommand(rest);
+    case 'audit':
+      return auditCommand(rest);
     case undefined:
     case '--help':
     case '-h':

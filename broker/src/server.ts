@@ -1,35 +1,50 @@
 // createFleetServer: the composition of database, registry, ingest, MQTT listener and HTTPS server.
 import { createLogger, type Logger } from '../../shared/src/index.js';
-import { createAuditLog, type AuditLog } from './db/audit.js';
+import { parseFleetConfig, type FleetConfig } from './config.js';
+import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
+import { createConnectionLog } from './db/connections.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
-import { loadServerTls, openFleetDb } from './fleet/data-dir.js';
+import { loadCa, loadServerTls, openFleetDb } from './fleet/data-dir.js';
+import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { watchRevocations } from './fleet/revocation-watch.js';
-import { sendJson, startHttpServer } from './http/server.js';
-import { startMqttListener } from './mqtt/broker.js';
+import { createHttpRoutes } from './http/routes.js';
+import { startHttpServer } from './http/server.js';
+import { createPublishLimiter } from './limits/publish-limiter.js';
+import { startMqttListener, type MqttListener } from './mqtt/broker.js';
 import { createSessions, type Sessions } from './mqtt/sessions.js';
+import { createFleetMetrics, type FleetMetrics } from './metrics/fleet-metrics.js';
 
 export interface FleetServerOptions {
   readonly dataDir: string;
+  readonly config?: FleetConfig;
   readonly host?: string;
   /** 0 picks a free port (tests). */
   readonly mqttPort?: number;
   readonly httpPort?: number;
+  /** The mqtts:// address devices should use, told to them at enrolment (defaults to host:mqttPort). */
+  readonly publicMqttUrl?: string;
   readonly log?: Logger;
   readonly synchronous?: 'FULL' | 'NORMAL';
   readonly onStored?: (e: StoredEvent) => void;
+  /** Repeats of one security event (same kind, device, address, reason) within this window are summarised. */
+  readonly auditWindowMs?: number;
+  /** Benchmarks only: ACL and rate limits off, to measure their cost. */
+  readonly unprotected?: boolean;
 }
 
 export interface FleetServer {
   readonly host: string;
   readonly mqttPort: number;
   readonly httpPort: number;
+  readonly config: FleetConfig;
   readonly db: Db;
   readonly registry: Registry;
   readonly audit: AuditLog;
   readonly ingest: Ingest;
   readonly sessions: Sessions;
+  readonly metrics: FleetMetrics;
   /** Publishes as the backend (commands and update offers to devices); the ACL still applies. */
   publish(topic: string, payload: Buffer, opts?: { qos?: 0 | 1 }): Promise<void>;
   close(): Promise<void>;
@@ -40,46 +55,86 @@ export const DEFAULT_HTTP_PORT = 8443;
 
 export async function createFleetServer(opts: FleetServerOptions): Promise<FleetServer> {
   const host = opts.host ?? '127.0.0.1';
+  const config = opts.config ?? parseFleetConfig({});
   const log = opts.log ?? createLogger({ base: { component: 'fleet' } });
   const tls = loadServerTls(opts.dataDir);
+  const ca = await loadCa(opts.dataDir);
   const db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
   const registry = createRegistry(db);
   registry.resetOnline();
   const audit = createAuditLog(db);
+  const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
+  const connections = createConnectionLog(db);
+  connections.closeAll();
   const sessions = createSessions();
-  const ingest = createIngest(db, { log, ...(opts.onStored ? { onStored: opts.onStored } : {}) });
+  const metrics = createFleetMetrics();
+  const ingest = createIngest(db, {
+    log,
+    onStored: (e) => {
+      metrics.samplesStored.inc({}, e.inserted);
+      opts.onStored?.(e);
+    },
+    onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
+  });
+  metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
+  metrics.registry.gauge('edgeward_ingest_queue_age_ms', 'Age of the oldest device message waiting to be stored (ingest lag)', () => ingest.stats().oldestQueuedMs);
+  metrics.registry.gauge('edgeward_ingest_queued', 'Device messages waiting for the next commit', () => ingest.stats().queued);
+  if (opts.unprotected) log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
   const cleanups: (() => Promise<void> | void)[] = [() => void db.close()];
   try {
-    const mqtt = await startMqttListener({ host, port: opts.mqttPort ?? DEFAULT_MQTT_PORT, tls, registry, audit, ingest, sessions, log });
-    cleanups.unshift(() => mqtt.close(), () => ingest.close());
+    let mqtt: MqttListener | undefined;
+    mqtt = await startMqttListener({
+      host,
+      port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
+      tls,
+      config,
+      registry,
+      audit,
+      auditLimited,
+      connections,
+      ingest,
+      sessions,
+      limiter: createPublishLimiter({ maxInflight: config.limits.maxInflightPerDevice }),
+      metrics,
+      log,
+      ...(opts.unprotected ? { unprotected: true } : {}),
+    });
+    const listener = mqtt;
+    cleanups.unshift(() => listener.close(), () => ingest.close(), () => auditLimited.close());
     const watch = watchRevocations({ db, registry, sessions, audit, log });
     cleanups.unshift(() => watch.close());
+    const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const http = await startHttpServer({
       host,
       port: opts.httpPort ?? DEFAULT_HTTP_PORT,
       tls,
       log,
-      routes: {
-        'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok', connected: sessions.size }),
-      },
+      routes: createHttpRoutes({
+        sessions,
+        metrics,
+        enrollment,
+        mqttUrl: () => opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`,
+      }),
     });
     cleanups.unshift(() => http.close());
-    log.info('fleet server listening', { mqtt: `mqtts://${host}:${mqtt.port}`, https: `https://${host}:${http.port}`, data: opts.dataDir });
+    log.info('fleet server listening', { mqtt: `mqtts://${host}:${listener.port}`, https: `https://${host}:${http.port}`, data: opts.dataDir });
 
     let closing: Promise<void> | undefined;
     return {
       host,
-      mqttPort: mqtt.port,
+      mqttPort: listener.port,
       httpPort: http.port,
+      config,
       db,
       registry,
       audit,
       ingest,
       sessions,
+      metrics,
       publish(topic, payload, publishOpts = {}) {
         return new Promise<void>((resolve, reject) => {
-          mqtt.aedes.publish({ cmd: 'publish', topic, payload, qos: publishOpts.qos ?? 1, dup: false, retain: false }, (err?: Error) => (err ? reject(err) : resolve()));
+          listener.aedes.publish({ cmd: 'publish', topic, payload, qos: publishOpts.qos ?? 1, dup: false, retain: false }, (err?: Error) => (err ? reject(err) : resolve()));
         });
       },
       close() {

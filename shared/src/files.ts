@@ -1,7 +1,11 @@
-// Writing key material safely: private keys 0600, folders 0700, no silent overwrite.
+// Writing files safely: atomic (temp + rename), private keys 0600, folders 0700, no silent overwrite.
 import { chmodSync, existsSync, mkdirSync, openSync, writeSync, closeSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { FleetError } from '../errors.js';
+import { EdgewardError, defineCodes } from './errors.js';
+
+export const fileCodes = defineCodes({
+  FILE_EXISTS: 'An output file already exists; pass --force to overwrite it.',
+});
 
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -15,7 +19,7 @@ export function ensurePrivateDir(dir: string): void {
 export function writeFileSafe(path: string, content: string | Uint8Array, opts: { mode?: number; overwrite?: boolean } = {}): void {
   const mode = opts.mode ?? 0o644;
   if (!opts.overwrite && existsSync(path)) {
-    throw new FleetError('FLEET_OUTPUT_EXISTS', `${path} already exists; pass --force to overwrite it`);
+    throw new EdgewardError('FILE_EXISTS', `${path} already exists; pass --force to overwrite it`);
   }
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;

@@ -5,3 +5,5 @@ export * from './cbor.js';
 export * as schema from './schema.js';
 export * from './messages/index.js';
 export * from './cli/index.js';
+export * from './files.js';
+export * from './crypto/index.js';

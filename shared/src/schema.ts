@@ -188,9 +188,9 @@ export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
   return { describe: `${schema.describe} (optional)`, optional: true, check: (v, p, i) => (v === undefined ? undefined : schema.check(v, p, i)) };
 }
 
-/** Fills in `value` when the key is absent. */
-export function withDefault<T>(schema: Schema<T>, value: NoInfer<T>): Schema<T> {
-  return { describe: `${schema.describe} (default ${JSON.stringify(value)})`, optional: true, check: (v, p, i) => (v === undefined ? value : schema.check(v, p, i)) };
+/** Uses `value` when the key is absent; the default goes through the schema too, so nested defaults apply. */
+export function withDefault<T>(schema: Schema<T>, value: NoInfer<T> | Record<string, never>): Schema<T> {
+  return { describe: `${schema.describe} (default ${JSON.stringify(value)})`, optional: true, check: (v, p, i) => schema.check(v === undefined ? value : v, p, i) };
 }
 
 export function nullable<T>(schema: Schema<T>): Schema<T | null> {

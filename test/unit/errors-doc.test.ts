@@ -5,17 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const parts = ['shared', 'broker', 'agent', 'firmware-tools', 'simulator'];
+// Each part's errors.ts, plus shared's public face (which re-exports every shared registry).
+const sources = ['shared/src/index.ts', ...['shared', 'broker', 'agent', 'firmware-tools', 'simulator'].map((p) => `${p}/src/errors.ts`)];
 
 async function codeRegistries(): Promise<Map<string, string>> {
   const codes = new Map<string, string>([['USAGE', 'shared/src/cli/args.ts']]);
-  for (const part of parts) {
-    const file = `${root}${part}/src/errors.ts`;
-    if (!existsSync(file)) continue;
-    const mod = (await import(file)) as Record<string, unknown>;
+  for (const source of sources) {
+    if (!existsSync(`${root}${source}`)) continue;
+    const mod = (await import(`${root}${source}`)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(mod)) {
       if (!name.endsWith('Codes') || typeof value !== 'object' || value === null) continue;
-      for (const code of Object.keys(value)) codes.set(code, `${part}/src/errors.ts`);
+      for (const code of Object.keys(value)) codes.set(code, source);
     }
   }
   return codes;

@@ -1,11 +1,12 @@
 // fleet device add | revoke | list: the device registry from the command line.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertDeviceId, createProgress, isValidDeviceId, parseCli, parsePositiveInt, ProtocolError, required, UsageError } from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';
 import { loadCa, openFleetDb } from '../fleet/data-dir.js';
-import { provisionDevice } from '../fleet/provision.js';
+import { DEFAULT_DEVICE_VALIDITY_DAYS, provisionDevice, renewDevice } from '../fleet/provision.js';
 import { renderTable } from './table.js';
 
 const HELP = `fleet device <command>
@@ -14,6 +15,9 @@ const HELP = `fleet device <command>
       Registers device ID and writes DIR2/device.key (0600), DIR2/device.crt and DIR2/ca.crt.
   fleet device add --bulk N --prefix P --data DIR --out DIR2 [--type T] [--days 365]
       Registers P00001 … PN (skipping ids that exist) and writes DIR2/<id>/device.{key,crt} and ca.crt.
+  fleet device renew ID --data DIR --out DIR2 [--csr FILE] [--days 365] [--revoke-old]
+      Re-issues the device certificate before it expires: for a CSR the device made (--csr), or with a new key
+      written to DIR2. Older certificates stay valid until they expire unless --revoke-old.
   fleet device revoke ID --data DIR
       Revokes the device and its certificates; a running fleet server drops it within a second.
   fleet device list --data DIR [--json]
@@ -36,6 +40,8 @@ export async function deviceCommand(argv: string[]): Promise<number> {
       return add(rest);
     case 'revoke':
       return revoke(rest);
+    case 'renew':
+      return renew(rest);
     case 'list':
       return list(rest);
     case undefined:
@@ -105,6 +111,34 @@ async function addBulk(dir: string, out: string, count: number, prefix: string, 
     progress.finish();
     createAuditLog(db).record({ event: 'device.added', actor: 'cli', detail: { bulk: made, prefix } });
     process.stdout.write(`${made} devices issued, ${count - made} already registered; credentials in ${out}/<id>/\n`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+async function renew(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCli(argv, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    csr: { type: 'string' },
+    days: { type: 'string' },
+    'revoke-old': { type: 'boolean' },
+  }, HELP);
+  const id = idArg(positionals);
+  const dir = required(values.data, '--data');
+  const days = parsePositiveInt(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
+  const db = openFleetDb(dir);
+  try {
+    const registry = createRegistry(db);
+    const files = await renewDevice(registry, await loadCa(dir), id, {
+      validityDays: days,
+      revokeOld: values['revoke-old'] === true,
+      ...(values.csr ? { csrPem: readFileSync(values.csr, 'utf8') } : { outDir: required(values.out, '--out (or --csr)') }),
+      ...(values.out ? { outDir: values.out } : {}),
+    });
+    createAuditLog(db).record({ event: 'device.renewed', deviceId: id, actor: 'cli', detail: { serial: files.serial, revokedOld: values['revoke-old'] === true } });
+    process.stdout.write(`device ${id} renewed: certificate ${files.cert} valid until ${files.notAfter}${files.key ? `, new key ${files.key} (0600)` : ''}\n`);
     return 0;
   } finally {
     db.close();

@@ -1,11 +1,18 @@
 // fleet serve: runs the fleet server until SIGINT/SIGTERM.
 import { createLogger, parseCli, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
+import { loadFleetConfig } from '../config.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
 
-const HELP = `fleet serve --data DIR [--mqtt-port 8883] [--http-port 8443] [--host 127.0.0.1] [--log-format json|pretty]
+const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--host 127.0.0.1]
+            [--public-mqtt-url mqtts://host:8883] [--log-format json|pretty] [--log-level info]
 
-Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA)
-and the HTTPS endpoint (/healthz). Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.`;
+Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
+confined to their own topics and rate-limited per device type) and the HTTPS endpoint: /healthz, /metrics
+(Prometheus) and POST /v1/enroll. Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
+
+  --config FILE         JSON server configuration (limits, per-device-type rates, audit thresholds);
+                        see docs/fleet-config.md. Every problem in it is listed at once.
+  --public-mqtt-url     the MQTT address told to enrolling devices (default: mqtts://HOST:MQTT-PORT)`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(argv, {
@@ -15,7 +22,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     host: { type: 'string' },
     'log-format': { type: 'string' },
     'log-level': { type: 'string' },
+    config: { type: 'string' },
+    'public-mqtt-url': { type: 'string' },
   }, HELP);
+  const config = loadFleetConfig(values.config);
   const format = values['log-format'] ?? 'json';
   if (format !== 'json' && format !== 'pretty') throw new UsageError('--log-format must be json or pretty');
   const level = values['log-level'] ?? 'info';
@@ -27,6 +37,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     mqttPort: parsePositiveInt(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
     httpPort: parsePositiveInt(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
     log,
+    config,
+    ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
+    // Benchmarks only (bench/broker-throughput measures the cost of protections); never set in production.
+    ...(process.env.EDGEWARD_BENCH_UNPROTECTED === '1' ? { unprotected: true } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

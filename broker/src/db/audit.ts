@@ -42,3 +42,43 @@ export function createAuditLog(db: Db, now: () => number = Date.now) {
     },
   };
 }
+
+/**
+ * Rate-limited audit recording for events an attacker can repeat at will (handshake failures, connect
+ * floods, denials): the first event per key and window is written in full, the rest are counted and
+ * written as one summary row, so a flood cannot fill the disk through the audit log.
+ */
+export function createAuditLimiter(audit: AuditLog, windowMs = 10_000, now: () => number = Date.now) {
+  const windows = new Map<string, { until: number; suppressed: number; event: AuditEvent }>();
+  function flush(all: boolean): void {
+    const t = now();
+    for (const [key, w] of windows) {
+      if (!all && w.until > t) continue;
+      windows.delete(key);
+      if (w.suppressed > 0) {
+        const base = typeof w.event.detail === 'object' && w.event.detail !== null ? w.event.detail : {};
+        audit.record({ ...w.event, detail: { ...base, suppressed: w.suppressed, windowSeconds: windowMs / 1000 } });
+      }
+    }
+  }
+  const timer = setInterval(() => flush(false), Math.max(windowMs, 1000));
+  timer.unref();
+  return {
+    record(e: AuditEvent, key = `${e.event}|${e.deviceId ?? ''}|${e.address ?? ''}|${(e.detail as { reason?: string } | null | undefined)?.reason ?? ''}`): void {
+      if (windowMs <= 0) return audit.record(e);
+      const w = windows.get(key);
+      if (w && w.until > now()) {
+        w.suppressed++;
+        return;
+      }
+      if (w) flush(false);
+      windows.set(key, { until: now() + windowMs, suppressed: 0, event: e });
+      audit.record(e);
+    },
+    close(): void {
+      clearInterval(timer);
+      flush(true);
+    },
+  };
+}
+export type AuditLimiter = ReturnType<typeof createAuditLimiter>;

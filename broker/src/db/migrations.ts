@@ -92,4 +92,48 @@ export const migrations: readonly Migration[] = [
       CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'enrolment tokens, connection history, fleet audit findings',
+    sql: `
+      -- Only the SHA-256 of a token is stored; the token itself is shown once.
+      CREATE TABLE enroll_tokens (
+        hash        TEXT PRIMARY KEY,
+        device_type TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER,
+        used_by     TEXT
+      ) STRICT;
+
+      -- One row per admitted MQTT session, for the audit's "one certificate, several addresses" check.
+      CREATE TABLE connections (
+        id              INTEGER PRIMARY KEY,
+        device_id       TEXT NOT NULL,
+        serial          TEXT NOT NULL,
+        address         TEXT,
+        connected_at    INTEGER NOT NULL,
+        disconnected_at INTEGER
+      ) STRICT;
+      CREATE INDEX connections_serial ON connections(serial, connected_at);
+      CREATE INDEX connections_open ON connections(disconnected_at) WHERE disconnected_at IS NULL;
+
+      -- The latest fleet audit run, for the dashboard; each run replaces the previous findings.
+      CREATE TABLE audit_runs (
+        id       INTEGER PRIMARY KEY,
+        at       INTEGER NOT NULL,
+        findings INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE audit_findings (
+        run_id      INTEGER NOT NULL REFERENCES audit_runs(id),
+        check_id    TEXT NOT NULL,
+        severity    TEXT NOT NULL,
+        device_id   TEXT,
+        title       TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        remediation TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_findings_run ON audit_findings(run_id);
+    `,
+  },
 ];

@@ -132,6 +132,11 @@ export function createRegistry(db: Db) {
       return { ok: true, deviceType: device.device_type };
     },
 
+    /** Revokes every certificate of the device issued so far (the device itself stays active). */
+    revokeCertificates(id: string, now = Date.now()): number {
+      return revokeCerts.run(now, id).changes;
+    },
+
     revokedDeviceIds(): Set<string> {
       return new Set(revokedIds.all() as string[]);
     },

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
-import { ensurePrivateDir, writeFileSafe, writeSecret } from '../pki/files.js';
+import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
 import { createCa, generateKeyPair, importPrivateKeyPem, issueServerCert, parseCertificate, privateKeyPem, type CaBundle, type SanEntry } from '../pki/x509.js';
 
 export interface FleetPaths {

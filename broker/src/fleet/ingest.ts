@@ -7,6 +7,9 @@ import type { Db } from '../db/open.js';
 export type Done = (err?: Error | null) => void;
 
 export interface IngestStats {
+  /** Messages waiting for the next commit, and how long the oldest has waited (ms). */
+  queued: number;
+  oldestQueuedMs: number;
   messages: number;
   samples: number;
   duplicates: number;
@@ -16,15 +19,13 @@ export interface IngestStats {
   maxLagMs: number;
 }
 
-export interface StoredEvent {
+export type StoredEvent = DecodedMessage & {
   readonly deviceId: string;
-  readonly kind: DecodedMessage['kind'];
-  readonly message: DecodedMessage['message'];
   readonly receivedAt: number;
   readonly storedAt: number;
   /** Samples newly stored (0 for a duplicate). */
   readonly inserted: number;
-}
+};
 
 export interface IngestOptions {
   readonly log: Logger;
@@ -44,7 +45,7 @@ export type Ingest = ReturnType<typeof createIngest>;
 export function createIngest(db: Db, opts: IngestOptions) {
   const now = opts.now ?? Date.now;
   const maxBatch = opts.maxBatch ?? 1000;
-  const stats: IngestStats = { messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
+  const stats: IngestStats = { queued: 0, oldestQueuedMs: 0, messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
   let queue: Item[] = [];
   let scheduled = false;
   let closed = false;
@@ -111,7 +112,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
           stats.messages++;
           stats.samples += inserted;
         }
-        opts.onStored?.({ deviceId: item.deviceId, kind: item.decoded.kind, message: item.decoded.message, receivedAt: item.receivedAt, storedAt, inserted: Math.max(0, inserted) });
+        opts.onStored?.({ ...item.decoded, deviceId: item.deviceId, receivedAt: item.receivedAt, storedAt, inserted: Math.max(0, inserted) });
       }
       item.done();
     });
@@ -153,8 +154,9 @@ export function createIngest(db: Db, opts: IngestOptions) {
       enqueue({ kind: 'message', deviceId, decoded, receivedAt, done });
     },
 
+    /** Totals since start; maxLagMs is the largest arrival-to-commit time since the previous call. */
     stats(): IngestStats {
-      const s = { ...stats };
+      const s = { ...stats, queued: queue.length, oldestQueuedMs: queue.length ? now() - queue[0]!.receivedAt : 0 };
       stats.maxLagMs = 0;
       return s;
     },

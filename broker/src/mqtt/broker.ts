@@ -1,25 +1,18 @@
-// The MQTT listener: aedes behind a TLS server that demands a client certificate from the fleet CA.
+// The MQTT listener: aedes behind a TLS server that demands a client certificate from the fleet CA,
+// with a per-address connection limit before the handshake and a packet-size guard on every stream.
 import { Aedes, type Client } from 'aedes';
+import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { Logger } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
-import type { AuditLog } from '../db/audit.js';
-import type { Registry } from '../db/registry.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
-import type { Ingest } from '../fleet/ingest.js';
-import { createHooks } from './hooks.js';
-import type { Sessions } from './sessions.js';
+import { createConnectionLimiter } from '../limits/connection-limiter.js';
+import { createFrameGuard } from '../limits/frame-guard.js';
+import { createHooks, type HookDeps } from './hooks.js';
 
-export interface MqttListenerOptions {
+export interface MqttListenerOptions extends HookDeps {
   readonly host: string;
   readonly port: number;
   readonly tls: ServerTlsMaterial;
-  readonly registry: Registry;
-  readonly audit: AuditLog;
-  readonly ingest: Ingest;
-  readonly sessions: Sessions;
-  readonly log: Logger;
-  readonly count?: (event: string, reason: string) => void;
 }
 
 export interface MqttListener {
@@ -29,7 +22,23 @@ export interface MqttListener {
   close(): Promise<void>;
 }
 
+/** Closes the socket when the peer announces a packet over the limit, before the bytes are buffered. */
+function guardPackets(socket: TLSSocket, maxBytes: number, onTooLarge: (size: number, reason: string) => void): void {
+  const check = createFrameGuard(maxBytes);
+  const read = socket.read.bind(socket);
+  socket.read = ((size?: number) => {
+    const chunk = read(size) as Buffer | null;
+    if (chunk === null || socket.destroyed) return chunk;
+    const r = check(chunk);
+    if (r.ok) return chunk;
+    onTooLarge(r.size, r.reason);
+    socket.destroy();
+    return null;
+  }) as typeof socket.read;
+}
+
 export async function startMqttListener(opts: MqttListenerOptions): Promise<MqttListener> {
+  const { config, metrics, log } = opts;
   const hooks = createHooks(opts);
   const aedes = await Aedes.createBroker({
     authenticate: hooks.authenticate,
@@ -38,23 +47,29 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     authorizeForward: hooks.authorizeForward as never,
     // Device ids are up to 64 characters (MQTT 3.1.1 allows longer client ids than 3.1's 23).
     maxClientsIdLength: 64,
-    connectTimeout: 10_000,
+    connectTimeout: config.limits.connectTimeoutSeconds * 1000,
+    queueLimit: config.limits.queueLimit,
+    maxInflightInbound: 100,
   });
 
   aedes.on('clientDisconnect', (client: Client) => {
     const s = opts.sessions.remove(client);
-    if (s && !opts.sessions.get(s.deviceId)) {
+    if (!s) return;
+    opts.connections.closed(s.connectionId);
+    if (!opts.sessions.get(s.deviceId)) {
+      opts.limiter.forget(s.deviceId);
       opts.registry.setOnline(s.deviceId, false, null);
-      opts.log.info('device disconnected', { deviceId: s.deviceId });
+      log.info('device disconnected', { deviceId: s.deviceId });
     }
   });
   aedes.on('clientError', (client: Client, err: Error) => {
-    opts.log.debug('client error', { clientId: client?.id ?? null, error: err.message });
+    log.debug('client error', { clientId: client?.id ?? null, error: err.message });
   });
-  aedes.on('connectionError', (client: Client, err: Error) => {
-    opts.log.debug('connection error', { error: err.message });
+  aedes.on('connectionError', (_client: Client, err: Error) => {
+    log.debug('connection error', { error: err.message });
   });
 
+  const connectionLimiter = createConnectionLimiter({ perMinute: config.limits.connectionsPerMinutePerAddress, burst: config.limits.connectionBurstPerAddress });
   const server = createServer(
     {
       key: opts.tls.key,
@@ -63,16 +78,32 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
-      handshakeTimeout: 10_000,
+      handshakeTimeout: config.limits.connectTimeoutSeconds * 1000,
     },
-    (socket: TLSSocket) => aedes.handle(socket),
+    (socket: TLSSocket) => {
+      guardPackets(socket, config.limits.maxPacketBytes, (size, reason) => {
+        const s = [...opts.sessions.all()].find((x) => (x.client.conn as unknown) === socket);
+        opts.auditLimited.record({ event: 'limit.packet', deviceId: s?.deviceId ?? null, address: socket.remoteAddress ?? null, detail: { reason, size, limit: config.limits.maxPacketBytes } });
+        log.warn('oversized packet: connection closed', { deviceId: s?.deviceId ?? null, address: socket.remoteAddress ?? null, size, reason });
+        metrics.disconnects.inc({ reason: `packet-${reason}` });
+      });
+      aedes.handle(socket);
+    },
   );
+  // Before any TLS work: a source address opening connections too fast is cut off at TCP accept.
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (connectionLimiter.allow(address)) return;
+    metrics.denials.inc({ kind: 'connect', reason: 'rate' });
+    opts.auditLimited.record({ event: 'connect.throttled', address, detail: { limitPerMinute: config.limits.connectionsPerMinutePerAddress } });
+    socket.destroy();
+  });
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     const address = socket.remoteAddress ?? null;
     const reason = err.code ?? err.message.slice(0, 120);
-    opts.audit.record({ event: 'tls.denied', address, detail: { reason } });
-    opts.log.warn('TLS handshake refused', { address, reason });
-    opts.count?.('tls.denied', reason);
+    opts.auditLimited.record({ event: 'tls.denied', address, detail: { reason } }, `tls.denied|${address}|${reason}`);
+    log.warn('TLS handshake refused', { address, reason });
+    metrics.denials.inc({ kind: 'tls', reason });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -89,8 +120,10 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     server,
     port,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting first, then close every client (server.close waits for open connections).
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await stopped;
     },
   };
 }

@@ -1,9 +1,14 @@
-// The aedes policy hooks: authenticate by certificate, authorize by the ACL, hand device messages to ingest.
+// The aedes policy hooks: authenticate by certificate, authorize by the ACL, rate-limit per device,
+// and hand device messages to ingest (PUBACK after commit).
 import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import { isValidDeviceId, parseTopic, type Channel, type Logger } from '../../../shared/src/index.js';
-import type { AuditLog } from '../db/audit.js';
+import { rateFor, type FleetConfig } from '../config.js';
+import type { AuditLimiter, AuditLog } from '../db/audit.js';
+import type { ConnectionLog } from '../db/connections.js';
 import type { Registry } from '../db/registry.js';
 import type { Ingest } from '../fleet/ingest.js';
+import type { PublishLimiter } from '../limits/publish-limiter.js';
+import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorizePublish, authorizeSubscribe, type Identity } from './acl.js';
 import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
@@ -12,15 +17,22 @@ import type { Sessions } from './sessions.js';
 const INGESTED: ReadonlySet<Channel> = new Set<Channel>(['telemetry', 'status']);
 
 export interface HookDeps {
+  readonly config: FleetConfig;
   readonly registry: Registry;
   readonly audit: AuditLog;
+  readonly auditLimited: AuditLimiter;
+  readonly connections: ConnectionLog;
   readonly ingest: Ingest;
   readonly sessions: Sessions;
+  readonly limiter: PublishLimiter;
+  readonly metrics: FleetMetrics;
   readonly log: Logger;
+  /** Benchmarks only: skip ACL and rate limits to measure what they cost. Never set in production. */
+  readonly unprotected?: boolean;
   readonly now?: () => number;
-  /** Counts security events for /metrics. */
-  readonly count?: (event: string, reason: string) => void;
 }
+
+type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
 
 /** The typed error code explaining why a topic is not a fleet topic (TOPIC_INVALID, DEVICE_ID_INVALID). */
 function topicErrorCode(topic: string): string | undefined {
@@ -32,17 +44,16 @@ function topicErrorCode(topic: string): string | undefined {
   }
 }
 
-type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
-
 export function createHooks(deps: HookDeps) {
   const now = deps.now ?? Date.now;
-  const count = deps.count ?? (() => {});
+  const { metrics } = deps;
 
-  function denyConnect(client: Client, address: string | null, reason: string, done: AuthDone, extra: Record<string, unknown> = {}) {
+  /** Refuses a CONNECT. The audit names the certificate's identity (who really knocked) and the claimed client id. */
+  function denyConnect(client: Client, address: string | null, reason: string, done: AuthDone, extra: Record<string, unknown> = {}, certificateCn?: string) {
     const clientId = typeof client.id === 'string' ? client.id.slice(0, 80) : null;
-    deps.audit.record({ event: 'auth.denied', deviceId: clientId, address, detail: { reason, ...extra } });
+    deps.auditLimited.record({ event: 'auth.denied', deviceId: certificateCn?.slice(0, 80) ?? clientId, address, detail: { reason, clientId, ...extra } });
     deps.log.warn('connection refused', { clientId, address, reason, ...extra });
-    count('auth.denied', reason);
+    metrics.denials.inc({ kind: 'auth', reason });
     const err = new Error(`not authorized: ${reason}`) as AuthenticateError;
     (err as { returnCode: number }).returnCode = 5; // CONNACK 5: not authorized [MQTT-3.2.2-3]
     done(err, null);
@@ -54,12 +65,32 @@ export function createHooks(deps: HookDeps) {
     return s ? { kind: 'device', deviceId: s.deviceId } : undefined;
   }
 
+  function denyPublish(client: Client | null, who: Identity, topic: string, reason: string, done: (err?: Error | null) => void) {
+    const deviceId = who.kind === 'device' ? who.deviceId : null;
+    const code = reason === 'invalid-topic' ? topicErrorCode(topic) : undefined;
+    const detail = { action: 'publish', topic: topic.slice(0, 200), reason, ...(code ? { code } : {}) };
+    deps.auditLimited.record({ event: 'acl.denied', deviceId, address: client ? deps.sessions.of(client)?.address ?? null : null, detail });
+    deps.log.warn('publish denied', { deviceId, ...detail });
+    metrics.denials.inc({ kind: 'acl', reason });
+    // MQTT 3.1.1 has no negative PUBACK: the connection is closed.
+    done(new Error(`publish to ${topic} denied: ${reason}`));
+  }
+
+  /** Stores or passes an authorized device publish; `done` sends the PUBACK. */
+  function accept(deviceId: string, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    const { channel } = parseTopic(packet.topic);
+    metrics.messagesIn.inc({ channel });
+    if (!INGESTED.has(channel)) return done(null);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    deps.ingest.submit(deviceId, channel, packet.topic, payload, done);
+  }
+
   return {
     authenticate(client: Client, _username: string | undefined, _password: Buffer | undefined, done: AuthDone): void {
       const peer = peerIdentity(client);
       if (!peer) return denyConnect(client, null, 'no-client-certificate', done);
       const clientId = client.id;
-      if (clientId !== peer.cn) return denyConnect(client, peer.address, 'clientid-mismatch', done, { certificateCn: peer.cn.slice(0, 80) });
+      if (clientId !== peer.cn) return denyConnect(client, peer.address, 'clientid-mismatch', done, {}, peer.cn);
       if (!isValidDeviceId(clientId)) return denyConnect(client, peer.address, 'invalid-device-id', done);
       const check = deps.registry.checkCertificate(clientId, peer.serial, now());
       if (!check.ok) return denyConnect(client, peer.address, check.reason, done, { serial: peer.serial });
@@ -69,7 +100,16 @@ export function createHooks(deps: HookDeps) {
         const d = authorizePublish({ kind: 'device', deviceId: clientId }, will.topic, will.retain === true);
         if (!d.allow || !will.topic.endsWith('/status')) return denyConnect(client, peer.address, 'will-not-allowed', done, { topic: will.topic.slice(0, 120) });
       }
-      deps.sessions.add({ deviceId: clientId, serial: peer.serial, fingerprint: peer.fingerprint, address: peer.address, deviceType: check.deviceType, connectedAt: now(), client });
+      // Policy: the newer connection takes over (MQTT-3.1.4-2); two live sessions of one certificate may
+      // mean a cloned credential, so it is recorded for the fleet audit.
+      const previous = deps.sessions.get(clientId);
+      if (previous) {
+        deps.audit.record({ event: 'session.takeover', deviceId: clientId, address: peer.address, detail: { previousAddress: previous.address, serial: peer.serial, sameCertificate: previous.serial === peer.serial } });
+        deps.log.warn('session taken over by a new connection (possible cloned credential)', { deviceId: clientId, address: peer.address, previousAddress: previous.address });
+        metrics.takeovers.inc();
+      }
+      const connectionId = deps.connections.opened(clientId, peer.serial, peer.address);
+      deps.sessions.add({ deviceId: clientId, serial: peer.serial, fingerprint: peer.fingerprint, address: peer.address, deviceType: check.deviceType, connectedAt: now(), client, connectionId });
       deps.registry.setOnline(clientId, true, peer.address, now());
       deps.log.info('device connected', { deviceId: clientId, address: peer.address });
       done(null, true);
@@ -78,40 +118,57 @@ export function createHooks(deps: HookDeps) {
     authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
       const who = identityOf(client);
       if (!who) return done(new Error('publish from an unauthenticated client'));
+      if (deps.unprotected && who.kind === 'device') return accept(who.deviceId, packet, done);
       const decision = authorizePublish(who, packet.topic, packet.retain === true);
-      if (!decision.allow) {
-        const deviceId = who.kind === 'device' ? who.deviceId : null;
-        const code = decision.reason === 'invalid-topic' ? topicErrorCode(packet.topic) : undefined;
-        const detail = { action: 'publish', topic: packet.topic.slice(0, 200), reason: decision.reason, ...(code ? { code } : {}) };
-        deps.audit.record({ event: 'acl.denied', deviceId, address: client ? deps.sessions.of(client)?.address ?? null : null, detail });
-        deps.log.warn('publish denied', { deviceId, ...detail });
-        count('acl.denied', decision.reason);
-        // MQTT 3.1.1 has no negative PUBACK: the connection is closed.
-        return done(new Error(`publish to ${packet.topic} denied: ${decision.reason}`));
-      }
+      if (!decision.allow) return denyPublish(client, who, packet.topic, decision.reason, done);
       if (who.kind !== 'device') return done(null);
-      const { channel } = parseTopic(packet.topic);
-      if (!INGESTED.has(channel)) return done(null);
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      deps.ingest.submit(who.deviceId, channel, packet.topic, payload, done);
+
+      const session = deps.sessions.of(client!)!;
+      const size = packet.payload?.length ?? 0;
+      const admission = deps.limiter.admit(who.deviceId, rateFor(deps.config, session.deviceType), size + packet.topic.length);
+      const release = (err?: Error | null) => {
+        deps.limiter.release(who.deviceId);
+        done(err);
+      };
+      switch (admission.action) {
+        case 'pass':
+          return accept(who.deviceId, packet, release);
+        case 'delay':
+          metrics.throttles.inc();
+          if (deps.limiter.markThrottled(who.deviceId)) {
+            deps.auditLimited.record({ event: 'rate.throttled', deviceId: who.deviceId, address: session.address, detail: { delayMs: admission.ms } });
+            deps.log.warn('device throttled', { deviceId: who.deviceId, delayMs: admission.ms });
+          }
+          setTimeout(() => (client!.closed ? release(new Error('closed')) : accept(who.deviceId, packet, release)), admission.ms).unref();
+          return;
+        case 'disconnect': {
+          deps.limiter.release(who.deviceId);
+          deps.audit.record({ event: 'rate.disconnected', deviceId: who.deviceId, address: session.address, detail: { reason: admission.reason } });
+          deps.log.warn('device disconnected for flooding', { deviceId: who.deviceId, reason: admission.reason });
+          metrics.disconnects.inc({ reason: `rate-${admission.reason}` });
+          return done(new Error(`rate limit: ${admission.reason}`));
+        }
+      }
     },
 
     authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
       const who = identityOf(client);
+      if (deps.unprotected && who) return done(null, sub);
       const decision = who ? authorizeSubscribe(who, sub.topic) : ({ allow: false, reason: 'invalid-topic' } as const);
       if (decision.allow) return done(null, sub);
       const deviceId = who?.kind === 'device' ? who.deviceId : null;
-      deps.audit.record({ event: 'acl.denied', deviceId, address: deps.sessions.of(client)?.address ?? null, detail: { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason } });
+      deps.auditLimited.record({ event: 'acl.denied', deviceId, address: deps.sessions.of(client)?.address ?? null, detail: { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason } });
       deps.log.warn('subscribe denied', { deviceId, topic: sub.topic.slice(0, 200), reason: decision.reason });
-      count('acl.denied', decision.reason);
+      metrics.denials.inc({ kind: 'acl', reason: decision.reason });
       done(null, null); // SUBACK 0x80 for this filter only
     },
 
     /** Defence in depth: never deliver outside the receiving device's own subtree. */
     authorizeForward(client: Client, packet: PublishPacket): PublishPacket | null {
       const s = deps.sessions.of(client);
-      if (!s) return null;
-      return packet.topic.startsWith(`fleet/v1/${s.deviceId}/`) ? packet : null;
+      if (!s || !packet.topic.startsWith(`fleet/v1/${s.deviceId}/`)) return null;
+      metrics.messagesOut.inc();
+      return packet;
     },
   };
 }

@@ -9,6 +9,8 @@ export interface Session {
   readonly deviceType: string;
   readonly connectedAt: number;
   readonly client: Client;
+  /** Row in the connections table. */
+  readonly connectionId: number;
 }
 
 export type Sessions = ReturnType<typeof createSessions>;

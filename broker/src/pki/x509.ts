@@ -1,41 +1,12 @@
-// X.509 on @peculiar/x509 over WebCrypto: P-256 keys, the fleet CA, server and device certificates, CSRs.
-import { webcrypto, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
-import 'reflect-metadata'; // @peculiar/x509's DI container (tsyringe) needs it loaded first
-import * as x509 from '@peculiar/x509';
+// The fleet CA: creating it and issuing server and device certificates (X.509 basics live in shared/src/x509.ts).
+import { randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
+import { SIGN, generateKeyPair, x509, type CryptoKey, type KeyPair, type X509Key } from '../../../shared/src/x509.js';
 
-type CryptoKey = webcrypto.CryptoKey;
-type X509Key = Parameters<typeof x509.PublicKey.create>[0] & Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']['privateKey'];
+export { generateKeyPair, privateKeyPem, importPrivateKeyPem, createCsr, parseCsr, parseCertificate, x509, type KeyPair } from '../../../shared/src/x509.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
 /** Certificates are valid from a little in the past so a device whose clock lags still accepts them. */
 const BACKDATE_MS = 5 * 60_000;
-
-export interface KeyPair {
-  readonly privateKey: CryptoKey;
-  readonly publicKey: CryptoKey;
-}
-
-export async function generateKeyPair(): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as KeyPair;
-}
-
-function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN ${label}-----\n${b64.replace(/\n$/, '')}\n-----END ${label}-----\n`;
-}
-
-export async function privateKeyPem(key: CryptoKey): Promise<string> {
-  return pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', key));
-}
-
-export async function importPrivateKeyPem(text: string): Promise<CryptoKey> {
-  const b64 = text.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, '');
-  return webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), EC, true, ['sign']);
-}
 
 export function randomSerial(): string {
   const b = randomBytes(16);
@@ -113,24 +84,6 @@ export async function issueDeviceCert(ca: CaBundle, deviceId: string, publicKey:
   });
 }
 
-/** A CSR for a P-256 key with CN = deviceId (made on the device; used by enrolment). */
-export async function createCsr(deviceId: string, keys: KeyPair): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${deviceId}`,
-    keys: keys as unknown as { privateKey: X509Key; publicKey: X509Key },
-    signingAlgorithm: SIGN,
-  });
-  return csr.toString('pem');
-}
-
-export function parseCsr(pemText: string): x509.Pkcs10CertificateRequest {
-  return new x509.Pkcs10CertificateRequest(pemText);
-}
-
-export function parseCertificate(pemText: string): x509.X509Certificate {
-  return new x509.X509Certificate(pemText);
-}
-
 /** Summary fields stored in the registry, read with node:crypto for fingerprints. */
 export function certificateFacts(pemText: string) {
   const c = new NodeX509(pemText);
@@ -153,4 +106,3 @@ export function parseSans(items: readonly string[]): SanEntry[] {
   return out;
 }
 
-export { x509 };

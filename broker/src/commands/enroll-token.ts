@@ -1,0 +1,52 @@
+// fleet enroll-token create: one-time enrolment tokens (only their hashes are stored).
+import { parseCli, parseDuration, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
+import { createAuditLog } from '../db/audit.js';
+import { createTokenStore } from '../db/tokens.js';
+import { openFleetDb } from '../fleet/data-dir.js';
+
+const HELP = `fleet enroll-token create --data DIR [--count 1] [--ttl 1h] [--device-type default] [--json]
+
+Prints one-time enrolment tokens. A device uses one with \`iot-agent enroll --token T …\` to get its
+certificate for a key it makes itself. Each token works once, expires after --ttl (at most 30 days), and
+enrols a device of --device-type (whose rate limits the server config sets). Only SHA-256 hashes of the
+tokens are stored: copy them now.
+
+  --json   print {"tokens": ["…"], "expires": "ISO-8601"}`;
+
+export async function enrollTokenCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'create') {
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      process.stdout.write(`${HELP}\n`);
+      return sub === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown enroll-token command ${JSON.stringify(sub)}\n\n${HELP}`);
+  }
+  const { values } = parseCli(rest, {
+    data: { type: 'string' },
+    count: { type: 'string' },
+    ttl: { type: 'string' },
+    'device-type': { type: 'string' },
+    json: { type: 'boolean' },
+  }, HELP);
+  const count = parsePositiveInt(values.count, '--count', 1);
+  if (count > 10_000) throw new UsageError('--count is at most 10000');
+  const ttl = parseDuration(values.ttl ?? '1h', '--ttl');
+  if (ttl < 60_000 || ttl > 30 * 86_400_000) throw new UsageError('--ttl must be between 1m and 30d');
+  const type = values['device-type'] ?? 'default';
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(type)) throw new UsageError('--device-type must match ^[a-z0-9][a-z0-9-]{0,31}$');
+  const db = openFleetDb(required(values.data, '--data'));
+  try {
+    const { tokens, expires } = createTokenStore(db).create(count, ttl, type);
+    createAuditLog(db).record({ event: 'enroll.tokens-created', actor: 'cli', detail: { count, deviceType: type, expires: new Date(expires).toISOString() } });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ tokens, expires: new Date(expires).toISOString() })}\n`);
+    } else {
+      process.stdout.write(`${tokens.join('\n')}\n`);
+      process.stderr.write(`${count} token(s) for device type ${type}, valid until ${new Date(expires).toISOString()}, each usable once\n`);
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
