@@ -1,6 +1,9 @@
-// bench/broker-throughput: the same QoS 1 mTLS publish load against `fleet serve` and against mosquitto 2,
+// bench/broker-throughput: the same QoS 1 mTLS publish load against `fleet serve` with all protections on,
+// `fleet serve` with them off (ACL, per-device rate limits; EDGEWARD_BENCH_UNPROTECTED=1), and mosquitto 2,
 // back to back. Each message is counted once on arrival: by what edgeward stored (SQLite rows), and by a
 // QoS 1 subscriber on mosquitto. Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10]
+// The protected run uses a device type whose rate limit is above the offered load, so what is measured is
+// the cost of checking every packet, not throttling.
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,14 +64,18 @@ async function measure(name: string, url: string, counted: () => number, server:
   return { name, acked: (a1 - a0) / seconds, counted: (c1 - c0) / seconds, errors: load.errors(), payload: load.payloadBytes, rss };
 }
 
-async function edgeward(): Promise<Result> {
+const benchConfig = join(work, 'fleet.json');
+writeFileSync(benchConfig, JSON.stringify({ deviceTypes: { default: { messagesPerSecond: 1e5, burstMessages: 1e5, bytesPerSecond: 1e8, burstBytes: 1e8, disconnectAfterSeconds: 60 } } }));
+
+async function edgeward(protections: boolean): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
-  const server = startProc(process.execPath, [`${root}dist/fleet.js`, 'serve', '--data', data, '--mqtt-port', String(port), '--http-port', String(port + 1), '--log-level', 'warn']);
+  const env = { ...process.env, ...(protections ? {} : { EDGEWARD_BENCH_UNPROTECTED: '1' }) };
+  const server = startProc(process.execPath, [`${root}dist/fleet.js`, 'serve', '--data', data, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1), '--log-level', 'error'], env);
   try {
     await waitForPort(port);
     const db = new Database(join(data, 'fleet.db'), { readonly: true });
     const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
-    const r = await measure('edgeward fleet serve', `mqtts://127.0.0.1:${port}`, () => count.get() as number, server);
+    const r = await measure(`edgeward, protections ${protections ? 'on' : 'off'}`, `mqtts://127.0.0.1:${port}`, () => count.get() as number, server);
     db.close();
     return r;
   } finally {
@@ -122,15 +129,17 @@ async function mosquitto(): Promise<Result> {
 }
 
 console.log(`broker-throughput: ${clients} mTLS clients × ${window} in flight, QoS 1, ${warmup}s warm-up + ${seconds}s measured`);
-const ours = await edgeward();
+const ours = await edgeward(true);
+const open = await edgeward(false);
 const theirs = await mosquitto();
-const rows = [ours, theirs];
+const rows = [ours, open, theirs];
 console.log('');
 console.log(`${'broker'.padEnd(22)} ${'payload B'.padStart(9)} ${'acked msg/s'.padStart(12)} ${'counted msg/s'.padStart(14)} ${'errors'.padStart(7)} ${'peak RSS MB'.padStart(12)}`);
 for (const r of rows) {
   console.log(`${r.name.padEnd(22)} ${String(r.payload).padStart(9)} ${fmt(r.acked).padStart(12)} ${fmt(r.counted).padStart(14)} ${String(r.errors).padStart(7)} ${fmt(r.rss / 1048576, 1).padStart(12)}`);
 }
 console.log('');
-console.log(`ratio edgeward / mosquitto (counted msg/s): ${(ours.counted / theirs.counted).toFixed(2)}`);
+console.log(`ratio edgeward (protected) / mosquitto, counted msg/s: ${(ours.counted / theirs.counted).toFixed(2)}`);
+console.log(`cost of security (1 - protected / unprotected): ${((1 - ours.counted / open.counted) * 100).toFixed(1)}%  (target ≤ 15%)`);
 console.log('edgeward counts rows committed to SQLite (PUBACK after commit); mosquitto counts deliveries to a QoS 1 subscriber.');
 if (!values.keep) rmSync(work, { recursive: true, force: true });

@@ -54,7 +54,7 @@ const configSchema = s.object({
     s.object({
       expiringWithinDays: s.withDefault(s.int({ min: 1, max: 3650 }), 30),
       caExpiringWithinDays: s.withDefault(s.int({ min: 1, max: 3650 }), 180),
-      notSeenForDays: s.withDefault(s.num({ min: 0.01, max: 3650 }), 7),
+      notSeenForDays: s.withDefault(s.num({ min: 0, max: 3650 }), 7),
       minExposureScore: s.withDefault(s.int({ min: 0, max: 100 }), 70),
     }),
     {},
