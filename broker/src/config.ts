@@ -25,8 +25,8 @@ export const DEFAULT_RATE: RateLimit = Object.freeze({
 });
 
 const limitsSchema = s.object({
-  /** Largest MQTT packet accepted; a bigger one closes the connection before it is buffered. */
-  maxPacketBytes: s.withDefault(s.int({ min: 1024, max: 16 * 1024 * 1024 }), 256 * 1024),
+  /** Largest MQTT packet accepted (the biggest message, an exposure report, is 256 KiB); a bigger one closes the connection before it is buffered. */
+  maxPacketBytes: s.withDefault(s.int({ min: 1024, max: 16 * 1024 * 1024 }), 300 * 1024),
   /** Publishes from one device waiting for their PUBACK (throttled or being stored). */
   maxInflightPerDevice: s.withDefault(s.int({ min: 1, max: 100_000 }), 200),
   /** Packets aedes buffers for a client before its CONNECT is processed. */

@@ -1,6 +1,9 @@
 // `fleet`: the fleet server and its administration commands.
 import { runCli, UsageError } from '../../shared/src/index.js';
 import { auditCommand } from './commands/audit.js';
+import { cmdCommand } from './commands/cmd.js';
+import { operatorKeyCommand } from './commands/operator-key.js';
+import { postureCommand, reportCommand } from './commands/report.js';
 import { deviceCommand } from './commands/device.js';
 import { enrollTokenCommand } from './commands/enroll-token.js';
 import { pkiCommand } from './commands/pki.js';
@@ -16,6 +19,10 @@ Usage: fleet <command> [options]   (every command has --help)
   device revoke        revoke a device (a running server drops it within a second)
   device list          list devices, their status and data
   enroll-token create  one-time tokens for devices that make their own keys (iot-agent enroll)
+  operator-key create  an Ed25519 key pair for signing commands
+  cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
+  report DEVICE        a device's latest exposure report and score history
+  posture              the fleet's exposure grades, worst devices, widespread findings
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (enrolment, /metrics)
 
@@ -34,6 +41,14 @@ export async function main(argv: string[]): Promise<number> {
       return enrollTokenCommand(rest);
     case 'audit':
       return auditCommand(rest);
+    case 'operator-key':
+      return operatorKeyCommand(rest);
+    case 'cmd':
+      return cmdCommand(rest);
+    case 'report':
+      return reportCommand(rest);
+    case 'posture':
+      return postureCommand(rest);
     case undefined:
     case '--help':
     case '-h':

@@ -1,5 +1,5 @@
 // createFleetServer: the composition of database, registry, ingest, MQTT listener and HTTPS server.
-import { createLogger, type Logger } from '../../shared/src/index.js';
+import { createLogger, deviceTopic, type Logger } from '../../shared/src/index.js';
 import { parseFleetConfig, type FleetConfig } from './config.js';
 import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
 import { createConnectionLog } from './db/connections.js';
@@ -8,7 +8,10 @@ import { createRegistry, type Registry } from './db/registry.js';
 import { loadCa, loadServerTls, openFleetDb } from './fleet/data-dir.js';
 import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
-import { watchRevocations } from './fleet/revocation-watch.js';
+import { createCommandStore } from './db/commands.js';
+import { createCommandRelay } from './fleet/command-relay.js';
+import { watchDb } from './fleet/db-watch.js';
+import { enforceRevocations } from './fleet/revocations.js';
 import { createHttpRoutes } from './http/routes.js';
 import { startHttpServer } from './http/server.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
@@ -45,8 +48,8 @@ export interface FleetServer {
   readonly ingest: Ingest;
   readonly sessions: Sessions;
   readonly metrics: FleetMetrics;
-  /** Publishes as the backend (commands and update offers to devices); the ACL still applies. */
-  publish(topic: string, payload: Buffer, opts?: { qos?: 0 | 1 }): Promise<void>;
+  /** Publishes as the backend at QoS 1 (commands and update offers to devices); the ACL still applies. */
+  publish(topic: string, payload: Buffer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,9 +85,10 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   if (opts.unprotected) log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
   const cleanups: (() => Promise<void> | void)[] = [() => void db.close()];
+  let publish: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('not listening yet'));
+  const relay = createCommandRelay({ commands: createCommandStore(db), sessions, publish: (t, p) => publish(t, p), log });
   try {
-    let mqtt: MqttListener | undefined;
-    mqtt = await startMqttListener({
+    const mqtt: MqttListener = await startMqttListener({
       host,
       port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
       tls,
@@ -99,10 +103,21 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       metrics,
       log,
       ...(opts.unprotected ? { unprotected: true } : {}),
+      onSubscribed: (deviceId, topic) => {
+        if (topic === deviceTopic(deviceId, 'cmd')) relay.onSubscribed(deviceId);
+      },
+      onDisconnected: (deviceId) => relay.onDisconnected(deviceId),
     });
     const listener = mqtt;
+    publish = (topic, payload) =>
+      new Promise<void>((resolve, reject) => {
+        listener.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, dup: false, retain: false }, (err?: Error) => (err ? reject(err) : resolve()));
+      });
     cleanups.unshift(() => listener.close(), () => ingest.close(), () => auditLimited.close());
-    const watch = watchRevocations({ db, registry, sessions, audit, log });
+    // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
+    const watch = watchDb(db);
+    watch.on(enforceRevocations({ registry, sessions, audit, log }));
+    watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const http = await startHttpServer({
@@ -132,11 +147,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ingest,
       sessions,
       metrics,
-      publish(topic, payload, publishOpts = {}) {
-        return new Promise<void>((resolve, reject) => {
-          listener.aedes.publish({ cmd: 'publish', topic, payload, qos: publishOpts.qos ?? 1, dup: false, retain: false }, (err?: Error) => (err ? reject(err) : resolve()));
-        });
-      },
+      publish: (topic, payload) => publish(topic, payload),
       close() {
         closing ??= (async () => {
           for (const c of cleanups) await c();

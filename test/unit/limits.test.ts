@@ -66,7 +66,7 @@ test('fleet config: defaults, per-type rates, every problem listed', () => {
   const c = parseFleetConfig({ deviceTypes: { camera: { messagesPerSecond: 5, burstMessages: 10, bytesPerSecond: 1e6, burstBytes: 2e6, disconnectAfterSeconds: 3 } } });
   assert.is(rateFor(c, 'camera').messagesPerSecond, 5);
   assert.is(rateFor(c, 'unknown').messagesPerSecond, 50, 'unlisted types get default');
-  assert.is(c.limits.maxPacketBytes, 256 * 1024);
+  assert.is(c.limits.maxPacketBytes, 300 * 1024);
   try {
     parseFleetConfig({ limits: { maxPacketBytes: 'big', bogus: 1 }, deviceTypes: { camera: { messagesPerSecond: -1 } } });
     assert.unreachable();

@@ -136,4 +136,82 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_findings_run ON audit_findings(run_id);
     `,
   },
+  {
+    version: 3,
+    name: 'signed commands, their acknowledgements, operator counters',
+    sql: `
+      -- The last counter each operator key signed with (commands carry counter + 1, strictly increasing).
+      CREATE TABLE operator_counters (
+        kid     TEXT PRIMARY KEY,
+        counter INTEGER NOT NULL
+      ) STRICT;
+
+      -- Signed command envelopes waiting for, or past, delivery. The server only relays the exact signed
+      -- bytes: it cannot alter a command, and a stolen server cannot make one.
+      CREATE TABLE commands (
+        id          TEXT PRIMARY KEY,
+        device_id   TEXT NOT NULL,
+        command     TEXT NOT NULL,
+        params      TEXT NOT NULL,
+        operator    TEXT NOT NULL,
+        counter     INTEGER NOT NULL,
+        envelope    BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'accepted', 'done', 'rejected', 'failed', 'expired')),
+        reason      TEXT,
+        detail      TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        sent_at     INTEGER,
+        acked_at    INTEGER
+      ) STRICT;
+      CREATE INDEX commands_open ON commands(device_id, created_at) WHERE status IN ('pending', 'sent');
+
+      CREATE TABLE command_acks (
+        id          INTEGER PRIMARY KEY,
+        device_id   TEXT NOT NULL,
+        cmd_id      TEXT,
+        status      TEXT NOT NULL,
+        reason      TEXT,
+        detail      TEXT,
+        device_ts   INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX command_acks_cmd ON command_acks(cmd_id);
+    `,
+  },
+  {
+    version: 4,
+    name: 'exposure reports and their findings',
+    sql: `
+      CREATE TABLE exposure_reports (
+        id              INTEGER PRIMARY KEY,
+        device_id       TEXT NOT NULL,
+        msg_id          TEXT NOT NULL,
+        device_ts       INTEGER NOT NULL,
+        received_at     INTEGER NOT NULL,
+        scoring_version INTEGER NOT NULL,
+        score           INTEGER NOT NULL,
+        grade           TEXT NOT NULL,
+        categories      TEXT NOT NULL,
+        services        INTEGER NOT NULL,
+        findings        INTEGER NOT NULL,
+        report          TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX exposure_reports_device ON exposure_reports(device_id, received_at);
+
+      CREATE TABLE exposure_findings (
+        report_id  INTEGER NOT NULL REFERENCES exposure_reports(id),
+        device_id  TEXT NOT NULL,
+        check_id   TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        port       INTEGER NOT NULL,
+        title      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX exposure_findings_report ON exposure_findings(report_id);
+
+      ALTER TABLE devices ADD COLUMN exposure_score INTEGER;
+      ALTER TABLE devices ADD COLUMN exposure_grade TEXT;
+    `,
+  },
 ];

@@ -1,7 +1,9 @@
 // Ingest: validates device messages and stores them in batched transactions. A message is acknowledged
 // (PUBACK) only after its transaction commits, so an acknowledged sample is a stored sample.
 import type { Channel, DecodedMessage, Logger } from '../../../shared/src/index.js';
-import { decodeDeviceMessage, EdgewardError } from '../../../shared/src/index.js';
+import { decodeDeviceMessage, EdgewardError, ProtocolError } from '../../../shared/src/index.js';
+import { createCommandStore } from '../db/commands.js';
+import { createExposureStore } from '../db/exposure.js';
 import type { Db } from '../db/open.js';
 
 export type Done = (err?: Error | null) => void;
@@ -57,6 +59,8 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const updateVersions = db.prepare(`UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), last_seen = ? WHERE id = ?`);
   const insertReject = db.prepare(`INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`);
   const bumpRejected = db.prepare(`UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = ?`);
+  const commands = createCommandStore(db);
+  const exposure = createExposureStore(db);
 
   /** Writes one item; returns the samples inserted (or -1 for a duplicate message). */
   function write(item: Item, at: number): number {
@@ -80,6 +84,12 @@ export function createIngest(db: Db, opts: IngestOptions) {
       case 'status':
         insertStatus.run(deviceId, decoded.message.state, decoded.message.ts, item.receivedAt, decoded.message.agentVersion);
         updateVersions.run(decoded.message.agentVersion, decoded.message.firmwareVersion ?? null, item.receivedAt, deviceId);
+        return 0;
+      case 'cmd/ack':
+        commands.applyAck(deviceId, decoded.message, item.receivedAt);
+        return 0;
+      case 'exposure':
+        exposure.add(deviceId, decoded.message, item.receivedAt);
         return 0;
     }
   }
@@ -142,6 +152,9 @@ export function createIngest(db: Db, opts: IngestOptions) {
       let decoded: DecodedMessage;
       try {
         decoded = decodeDeviceMessage(channel, payload);
+        if (decoded.kind === 'exposure' && decoded.message.deviceId !== deviceId) {
+          throw new ProtocolError('PROTO_INVALID_MESSAGE', `exposure report names device ${decoded.message.deviceId}, but ${deviceId} sent it`);
+        }
       } catch (err) {
         const code = err instanceof EdgewardError ? err.code : 'INTERNAL';
         const message = (err as Error).message;

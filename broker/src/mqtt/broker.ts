@@ -13,6 +13,10 @@ export interface MqttListenerOptions extends HookDeps {
   readonly host: string;
   readonly port: number;
   readonly tls: ServerTlsMaterial;
+  /** A device's subscription was granted (after aedes stored it, so a publish now reaches it). */
+  readonly onSubscribed?: (deviceId: string, topic: string) => void;
+  /** A device's last session ended. */
+  readonly onDisconnected?: (deviceId: string) => void;
 }
 
 export interface MqttListener {
@@ -59,8 +63,13 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     if (!opts.sessions.get(s.deviceId)) {
       opts.limiter.forget(s.deviceId);
       opts.registry.setOnline(s.deviceId, false, null);
+      opts.onDisconnected?.(s.deviceId);
       log.info('device disconnected', { deviceId: s.deviceId });
     }
+  });
+  aedes.on('subscribe', (subscriptions, client: Client) => {
+    const s = client && opts.sessions.of(client);
+    if (s) for (const sub of subscriptions) opts.onSubscribed?.(s.deviceId, sub.topic);
   });
   aedes.on('clientError', (client: Client, err: Error) => {
     log.debug('client error', { clientId: client?.id ?? null, error: err.message });

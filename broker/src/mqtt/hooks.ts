@@ -14,7 +14,7 @@ import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
 
 /** Channels whose payloads the backend validates and stores before acknowledging. */
-const INGESTED: ReadonlySet<Channel> = new Set<Channel>(['telemetry', 'status']);
+const INGESTED: ReadonlySet<Channel> = new Set<Channel>(['telemetry', 'status', 'cmd/ack', 'exposure']);
 
 export interface HookDeps {
   readonly config: FleetConfig;

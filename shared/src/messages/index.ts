@@ -5,20 +5,26 @@ import type { Channel } from '../topics.js';
 import { decodeWith } from './common.js';
 import { statusSchema, type StatusMessage } from './status.js';
 import { telemetrySchema, type TelemetryMessage } from './telemetry.js';
+import { decodeCmdAck, type CmdAck } from '../commands/ack.js';
+import { decodeExposure, MAX_EXPOSURE_BYTES, type ExposureReport } from './exposure.js';
 
 export { SCHEMA_VERSION, MESSAGE_ID_PATTERN, decodeWith } from './common.js';
 export * from './telemetry.js';
 export * from './status.js';
+export * from './exposure.js';
 
 /** Largest payload accepted per channel, in bytes. */
 export const MAX_PAYLOAD: Readonly<Record<string, number>> = Object.freeze({
   telemetry: 64 * 1024,
   status: 4 * 1024,
+  exposure: MAX_EXPOSURE_BYTES,
 });
 
 export type DecodedMessage =
   | { readonly kind: 'telemetry'; readonly message: TelemetryMessage }
-  | { readonly kind: 'status'; readonly message: StatusMessage };
+  | { readonly kind: 'status'; readonly message: StatusMessage }
+  | { readonly kind: 'cmd/ack'; readonly message: CmdAck }
+  | { readonly kind: 'exposure'; readonly message: ExposureReport };
 
 /** Decodes and validates a device → backend payload; the default branch refuses unknown kinds. */
 export function decodeDeviceMessage(channel: Channel, bytes: Uint8Array): DecodedMessage {
@@ -27,6 +33,10 @@ export function decodeDeviceMessage(channel: Channel, bytes: Uint8Array): Decode
       return { kind: 'telemetry', message: decodeWith('telemetry', telemetrySchema, bytes, { maxBytes: MAX_PAYLOAD.telemetry! }) };
     case 'status':
       return { kind: 'status', message: decodeWith('status', statusSchema, bytes, { maxBytes: MAX_PAYLOAD.status! }) };
+    case 'cmd/ack':
+      return { kind: 'cmd/ack', message: decodeCmdAck(bytes) };
+    case 'exposure':
+      return { kind: 'exposure', message: decodeExposure(bytes) };
     default:
       throw new ProtocolError('PROTO_UNKNOWN_KIND', `no decoder for channel ${channel}`);
   }

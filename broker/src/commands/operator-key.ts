@@ -1,0 +1,32 @@
+// fleet operator-key create: an Ed25519 key pair for signing commands (the private half stays with the operator).
+import { generateKeyPair, keyId, parseCli, privateKeyToPem, publicKeyToPem, required, UsageError, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+
+const HELP = `fleet operator-key create --out FILE [--name NAME] [--force]
+
+Makes an Ed25519 key pair for signing commands: FILE (PKCS#8 PEM, mode 0600: keep it with the operator, never
+on the fleet server) and FILE.pub (SPKI PEM: give it to devices). A device runs a command only when it is
+signed by a key in its config's "operators" list that is allowed that command; this prints the entry to add.`;
+
+export async function operatorKeyCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'create') {
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      process.stdout.write(`${HELP}\n`);
+      return sub === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown operator-key command ${JSON.stringify(sub)}\n\n${HELP}`);
+  }
+  const { values } = parseCli(rest, { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } }, HELP);
+  const out = required(values.out, '--out');
+  const name = values.name ?? 'operator';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new UsageError('--name may hold letters, digits and . _ @ - (at most 64)');
+  const pair = generateKeyPair();
+  writeSecret(out, privateKeyToPem(pair.secretKey), values.force === true);
+  writeFileSafe(`${out}.pub`, publicKeyToPem(pair.publicKey), { overwrite: values.force === true });
+  const entry = { name, publicKey: `${out}.pub`, allow: ['*'] };
+  process.stdout.write(
+    `operator key ${keyId(pair.publicKey)} written\n  private  ${out}  (0600: keep it offline, with the operator)\n  public   ${out}.pub\n` +
+      `add to each device's agent config (narrow "allow" to the commands this key may send):\n  "operators": [${JSON.stringify(entry)}]\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,115 @@
+// Commands as the fleet server keeps them: queued by `fleet cmd send`, relayed to devices, closed by their acks.
+import type { CmdAck } from '../../../shared/src/commands/index.js';
+import type { Db } from './open.js';
+
+export type CommandStatus = 'pending' | 'sent' | 'accepted' | 'done' | 'rejected' | 'failed' | 'expired';
+
+export interface CommandRow {
+  id: string;
+  deviceId: string;
+  command: string;
+  params: unknown;
+  operator: string;
+  status: CommandStatus;
+  reason: string | null;
+  detail: string | null;
+  attempts: number;
+  createdAt: string;
+  expiresAt: string;
+}
+
+interface RawRow {
+  id: string;
+  device_id: string;
+  command: string;
+  params: string;
+  operator: string;
+  status: CommandStatus;
+  reason: string | null;
+  detail: string | null;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+}
+
+const toRow = (r: RawRow): CommandRow => ({
+  id: r.id,
+  deviceId: r.device_id,
+  command: r.command,
+  params: JSON.parse(r.params),
+  operator: r.operator,
+  status: r.status,
+  reason: r.reason,
+  detail: r.detail,
+  attempts: r.attempts,
+  createdAt: new Date(r.created_at).toISOString(),
+  expiresAt: new Date(r.expires_at).toISOString(),
+});
+
+/** Which acknowledgement may move a command to which status: never backwards, never out of a final state. */
+const MOVES_FROM: Record<CmdAck['status'], readonly CommandStatus[]> = {
+  accepted: ['pending', 'sent'],
+  rejected: ['pending', 'sent'],
+  done: ['pending', 'sent', 'accepted'],
+  failed: ['pending', 'sent', 'accepted'],
+};
+
+export type CommandStore = ReturnType<typeof createCommandStore>;
+
+export function createCommandStore(db: Db) {
+  const bumpCounter = db.prepare(
+    `INSERT INTO operator_counters (kid, counter) VALUES (?, 1) ON CONFLICT(kid) DO UPDATE SET counter = counter + 1 RETURNING counter`,
+  ).pluck();
+  const insert = db.prepare(
+    `INSERT INTO commands (id, device_id, command, params, operator, counter, envelope, created_at, expires_at, status)
+     VALUES (@id, @deviceId, @command, @params, @operator, @counter, @envelope, @createdAt, @expiresAt, 'pending')`,
+  );
+  const open = db.prepare(`SELECT id, envelope FROM commands WHERE device_id = ? AND status IN ('pending', 'sent') AND expires_at > ? ORDER BY counter`);
+  const openDevices = db.prepare(`SELECT DISTINCT device_id FROM commands WHERE status = 'pending' AND expires_at > ?`).pluck();
+  const markSent = db.prepare(`UPDATE commands SET status = CASE status WHEN 'pending' THEN 'sent' ELSE status END, attempts = attempts + 1, sent_at = ? WHERE id = ?`);
+  const expire = db.prepare(`UPDATE commands SET status = 'expired' WHERE status IN ('pending', 'sent') AND expires_at <= ?`);
+  const insertAck = db.prepare(`INSERT INTO command_acks (device_id, cmd_id, status, reason, detail, device_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const get = db.prepare(`SELECT * FROM commands WHERE id = ?`);
+  const list = db.prepare(`SELECT * FROM commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC LIMIT @limit`);
+  const moves = Object.fromEntries(
+    Object.entries(MOVES_FROM).map(([to, from]) => [
+      to,
+      db.prepare(`UPDATE commands SET status = ?, reason = ?, detail = ?, acked_at = ? WHERE id = ? AND device_id = ? AND status IN (${from.map((f) => `'${f}'`).join(', ')})`),
+    ]),
+  );
+
+  return {
+    /** Reserves the next counter of an operator key (strictly increasing across every device). */
+    nextCounter(kid: string): number {
+      return bumpCounter.get(kid) as number;
+    },
+    add(c: { id: string; deviceId: string; command: string; params: unknown; operator: string; counter: number; envelope: Uint8Array; createdAt: number; expiresAt: number }): void {
+      insert.run({ ...c, params: JSON.stringify(c.params) });
+    },
+    /** Open (unacknowledged, unexpired) commands of a device, in signing order. */
+    openFor(deviceId: string, now = Date.now()): { id: string; envelope: Buffer }[] {
+      return open.all(deviceId, now) as { id: string; envelope: Buffer }[];
+    },
+    devicesWithPending(now = Date.now()): string[] {
+      return openDevices.all(now) as string[];
+    },
+    markSent(id: string, now = Date.now()): void {
+      markSent.run(now, id);
+    },
+    expire(now = Date.now()): number {
+      return expire.run(now).changes;
+    },
+    /** Records an acknowledgement and moves its command forward (only a command of that device). */
+    applyAck(deviceId: string, ack: CmdAck, receivedAt: number): void {
+      insertAck.run(deviceId, ack.cmdId, ack.status, ack.reason ?? null, ack.detail ?? null, ack.ts, receivedAt);
+      if (ack.cmdId) moves[ack.status]!.run(ack.status, ack.reason ?? null, ack.detail ?? null, receivedAt, ack.cmdId, deviceId);
+    },
+    get(id: string): CommandRow | undefined {
+      const r = get.get(id) as RawRow | undefined;
+      return r && toRow(r);
+    },
+    list(deviceId: string | null, limit = 50): CommandRow[] {
+      return (list.all({ device: deviceId, limit }) as RawRow[]).map(toRow);
+    },
+  };
+}

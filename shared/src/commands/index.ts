@@ -1,0 +1,46 @@
+// Commands: the public face of the shared command contract (registry, validation, signed envelope, cmd/ack).
+export {
+  COMMANDS,
+  COMMAND_NAMES,
+  COMMAND_NAME_PATTERN,
+  CAPABILITIES,
+  MAX_SETPOINT_STEP_C,
+  isCommandName,
+  commandSpec,
+  type Capability,
+  type CommandName,
+  type CommandSpec,
+  type DeviceState,
+  type RebootParams,
+  type TelemetryIntervalParams,
+  type RelayParams,
+  type SetpointParams,
+  type ScanNowParams,
+} from './registry.js';
+export { describeParam, parseParamPairs, coerceParam, paramsSchema, type ParamSpec, type ParamFields } from './params.js';
+export { validateCommandParams, validateOnDevice, parseCommandParams, type ParamsResult } from './validate.js';
+export {
+  COMMAND_SIGNING_DOMAIN,
+  MAX_ENVELOPE_BYTES,
+  MAX_BODY_BYTES,
+  NONCE_LENGTH,
+  MAX_COMMAND_LIFETIME_MS,
+  commandBodySchema,
+  commandEnvelopeSchema,
+  signingInput,
+  openEnvelope,
+  verifyCommandSignature,
+  decodeCommandBody,
+  peekCommandId,
+  openCommand,
+  encodeCommandBody,
+  signCommand,
+  signCommandBytes,
+  newNonce,
+  newCommandBody,
+  type CommandBody,
+  type OpenedEnvelope,
+  type CommandFailure,
+  type NewCommandOptions,
+} from './envelope.js';
+export { CMD_ACK_STATUSES, CMD_ACK_REASONS, MAX_CMD_ACK_BYTES, cmdAckSchema, decodeCmdAck, encodeCmdAck, type CmdAck, type CmdAckStatus, type CmdAckReason } from './ack.js';
