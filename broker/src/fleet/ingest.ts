@@ -62,6 +62,9 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const commands = createCommandStore(db);
   const exposure = createExposureStore(db);
 
+  /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
+  const counts = new Map<string, { samples: number; lastSeen: number }>();
+
   /** Writes one item; returns the samples inserted (or -1 for a duplicate message). */
   function write(item: Item, at: number): number {
     if (item.kind === 'reject') {
@@ -70,17 +73,24 @@ export function createIngest(db: Db, opts: IngestOptions) {
       return 0;
     }
     const { deviceId, decoded } = item;
+    if (decoded.kind === 'telemetry') {
+      // Telemetry is idempotent per sample on (device, stream, seq) — stronger than per message id, and one
+      // insert cheaper: a resend of the same samples under a new message id is caught too.
+      let inserted = 0;
+      for (const s of decoded.message.samples) {
+        inserted += insertSample.run(deviceId, decoded.message.stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m)).changes;
+      }
+      if (inserted === 0) return -1;
+      const c = counts.get(deviceId);
+      if (c) {
+        c.samples += inserted;
+        c.lastSeen = item.receivedAt;
+      } else counts.set(deviceId, { samples: inserted, lastSeen: item.receivedAt });
+      return inserted;
+    }
     const m = decoded.message;
     if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return -1;
     switch (decoded.kind) {
-      case 'telemetry': {
-        let inserted = 0;
-        for (const s of decoded.message.samples) {
-          inserted += insertSample.run(deviceId, decoded.message.stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m)).changes;
-        }
-        bumpTelemetry.run(inserted, item.receivedAt, deviceId);
-        return inserted;
-      }
       case 'status':
         insertStatus.run(deviceId, decoded.message.state, decoded.message.ts, item.receivedAt, decoded.message.agentVersion);
         updateVersions.run(decoded.message.agentVersion, decoded.message.firmwareVersion ?? null, item.receivedAt, deviceId);
@@ -94,7 +104,12 @@ export function createIngest(db: Db, opts: IngestOptions) {
     }
   }
 
-  const writeBatch = db.transaction((batch: Item[], at: number) => batch.map((item) => write(item, at)));
+  const writeBatch = db.transaction((batch: Item[], at: number) => {
+    counts.clear();
+    const results = batch.map((item) => write(item, at));
+    for (const [deviceId, c] of counts) bumpTelemetry.run(c.samples, c.lastSeen, deviceId);
+    return results;
+  });
 
   function flush(): void {
     scheduled = false;
