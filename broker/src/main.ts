@@ -1,5 +1,5 @@
 // `fleet`: the fleet server and its administration commands.
-import { runCli, UsageError } from '../../shared/src/index.js';
+import { dispatch, runCli } from '../../shared/src/index.js';
 import { auditCommand } from './commands/audit.js';
 import { cmdCommand } from './commands/cmd.js';
 import { operatorKeyCommand } from './commands/operator-key.js';
@@ -28,36 +28,22 @@ Usage: fleet <command> [options]   (every command has --help)
 
 Exit codes: 0 success, 1 error, 2 usage error.`;
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'pki':
-      return pkiCommand(rest);
-    case 'device':
-      return deviceCommand(rest);
-    case 'serve':
-      return serveCommand(rest);
-    case 'enroll-token':
-      return enrollTokenCommand(rest);
-    case 'audit':
-      return auditCommand(rest);
-    case 'operator-key':
-      return operatorKeyCommand(rest);
-    case 'cmd':
-      return cmdCommand(rest);
-    case 'report':
-      return reportCommand(rest);
-    case 'posture':
-      return postureCommand(rest);
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(`${HELP}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
-  }
+export function main(argv: string[]): Promise<number> {
+  return dispatch(
+    argv,
+    {
+      pki: pkiCommand,
+      device: deviceCommand,
+      serve: serveCommand,
+      'enroll-token': enrollTokenCommand,
+      audit: auditCommand,
+      'operator-key': operatorKeyCommand,
+      cmd: cmdCommand,
+      report: reportCommand,
+      posture: postureCommand,
+    },
+    HELP,
+  );
 }
 
 runCli(() => main(process.argv.slice(2)));

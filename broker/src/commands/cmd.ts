@@ -1,6 +1,6 @@
 // fleet cmd send | list: sign a command locally with an operator key, queue it for the device, follow its acks.
 import { readFileSync } from 'node:fs';
-import { assertDeviceId, keyId, parseCli, parseDuration, parsePrivateKeyPem, required, UsageError } from '../../../shared/src/index.js';
+import { assertDeviceId, dispatch, keyId, parseCli, parseDuration, parsePrivateKeyPem, required, UsageError } from '../../../shared/src/index.js';
 import { COMMAND_NAMES, commandSpec, describeParam, newCommandBody, parseCommandParams, signCommand } from '../../../shared/src/commands/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createCommandStore, type CommandRow } from '../db/commands.js';
@@ -27,21 +27,8 @@ ${COMMAND_NAMES.map((n) => {
   return `  ${n.padEnd(24)} ${spec.description}${params.join('')}`;
 }).join('\n')}`;
 
-export async function cmdCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'send':
-      return send(rest);
-    case 'list':
-      return list(rest);
-    case undefined:
-    case '--help':
-    case '-h':
-      process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown cmd command ${JSON.stringify(sub)}\n\n${HELP}`);
-  }
+export function cmdCommand(argv: string[]): Promise<number> {
+  return dispatch(argv, { send, list }, HELP);
 }
 
 const FINAL = new Set(['done', 'rejected', 'failed', 'expired']);

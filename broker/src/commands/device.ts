@@ -1,7 +1,7 @@
 // fleet device add | revoke | list: the device registry from the command line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertDeviceId, createProgress, isValidDeviceId, parseCli, parsePositiveInt, ProtocolError, required, UsageError } from '../../../shared/src/index.js';
+import { assertDeviceId, createProgress, dispatch, isValidDeviceId, parseCli, parsePositiveInt, ProtocolError, required, UsageError } from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';
@@ -33,25 +33,8 @@ function idArg(positionals: string[]): string {
   }
 }
 
-export async function deviceCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'add':
-      return add(rest);
-    case 'revoke':
-      return revoke(rest);
-    case 'renew':
-      return renew(rest);
-    case 'list':
-      return list(rest);
-    case undefined:
-    case '--help':
-    case '-h':
-      process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown device command ${JSON.stringify(sub)}\n\n${HELP}`);
-  }
+export function deviceCommand(argv: string[]): Promise<number> {
+  return dispatch(argv, { add, renew, revoke, list }, HELP);
 }
 
 async function add(argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 // fleet enroll-token create: one-time enrolment tokens (only their hashes are stored).
-import { parseCli, parseDuration, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
+import { parseCli, parseDuration, parsePositiveInt, required, UsageError, dispatch } from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createTokenStore } from '../db/tokens.js';
 import { openFleetDb } from '../fleet/data-dir.js';
@@ -13,15 +13,11 @@ tokens are stored: copy them now.
 
   --json   print {"tokens": ["…"], "expires": "ISO-8601"}`;
 
-export async function enrollTokenCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'create') {
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown enroll-token command ${JSON.stringify(sub)}\n\n${HELP}`);
-  }
+export function enrollTokenCommand(argv: string[]): Promise<number> {
+  return dispatch(argv, { create: createTokens }, HELP);
+}
+
+async function createTokens(rest: string[]): Promise<number> {
   const { values } = parseCli(rest, {
     data: { type: 'string' },
     count: { type: 'string' },

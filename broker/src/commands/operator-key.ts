@@ -1,5 +1,5 @@
 // fleet operator-key create: an Ed25519 key pair for signing commands (the private half stays with the operator).
-import { generateKeyPair, keyId, parseCli, privateKeyToPem, publicKeyToPem, required, UsageError, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import { generateKeyPair, keyId, parseCli, privateKeyToPem, publicKeyToPem, required, UsageError, writeFileSafe, writeSecret, dispatch } from '../../../shared/src/index.js';
 
 const HELP = `fleet operator-key create --out FILE [--name NAME] [--force]
 
@@ -7,15 +7,11 @@ Makes an Ed25519 key pair for signing commands: FILE (PKCS#8 PEM, mode 0600: kee
 on the fleet server) and FILE.pub (SPKI PEM: give it to devices). A device runs a command only when it is
 signed by a key in its config's "operators" list that is allowed that command; this prints the entry to add.`;
 
-export async function operatorKeyCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'create') {
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown operator-key command ${JSON.stringify(sub)}\n\n${HELP}`);
-  }
+export function operatorKeyCommand(argv: string[]): Promise<number> {
+  return dispatch(argv, { create: createOperatorKey }, HELP);
+}
+
+async function createOperatorKey(rest: string[]): Promise<number> {
   const { values } = parseCli(rest, { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } }, HELP);
   const out = required(values.out, '--out');
   const name = values.name ?? 'operator';

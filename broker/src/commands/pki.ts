@@ -1,5 +1,5 @@
 // fleet pki init: the fleet CA and the server certificate.
-import { parseCli, required, UsageError } from '../../../shared/src/index.js';
+import { parseCli, required, UsageError, dispatch } from '../../../shared/src/index.js';
 import { DEFAULT_SANS, initPki } from '../fleet/data-dir.js';
 import { parseSans } from '../pki/x509.js';
 
@@ -14,15 +14,11 @@ Private keys are written with mode 0600 in a 0700 folder. An existing CA is neve
   --ca-days N       CA validity in days (default 3650)
   --server-days N   server certificate validity in days (default 825)`;
 
-export async function pkiCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'init') {
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(`${HELP}\n`);
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown pki command ${JSON.stringify(sub)}\n\n${HELP}`);
-  }
+export function pkiCommand(argv: string[]): Promise<number> {
+  return dispatch(argv, { init: initPkiCommand }, HELP);
+}
+
+async function initPkiCommand(rest: string[]): Promise<number> {
   const { values } = parseCli(rest, {
     data: { type: 'string' },
     san: { type: 'string', multiple: true },

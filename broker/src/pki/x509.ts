@@ -15,6 +15,11 @@ export function randomSerial(): string {
   return b.toString('hex');
 }
 
+export interface SanEntry {
+  readonly type: 'dns' | 'ip';
+  readonly value: string;
+}
+
 export interface CaBundle {
   readonly cert: x509.X509Certificate;
   readonly key: CryptoKey;
@@ -38,13 +43,8 @@ export async function createCa(name: string, validityDays: number, now = Date.no
   return { cert, keys };
 }
 
-export interface SanEntry {
-  readonly type: 'dns' | 'ip';
-  readonly value: string;
-}
-
-export async function issueServerCert(ca: CaBundle, publicKey: CryptoKey, sans: readonly SanEntry[], validityDays: number, now = Date.now()) {
-  const cn = sans.find((s) => s.type === 'dns')?.value ?? 'edgeward-fleet-server';
+/** An end-entity certificate from the fleet CA: not a CA, signature + key agreement, one extended key usage. */
+async function issueLeaf(ca: CaBundle, cn: string, publicKey: CryptoKey | x509.PublicKey, validityDays: number, now: number, usage: string, extra: x509.Extension[] = []) {
   return x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: `CN=${cn}`,
@@ -57,31 +57,23 @@ export async function issueServerCert(ca: CaBundle, publicKey: CryptoKey, sans: 
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(sans.map((s) => ({ type: s.type, value: s.value }))),
+      new x509.ExtendedKeyUsageExtension([usage]),
+      ...extra,
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
     ],
   });
 }
 
+/** The fleet server's certificate: server authentication for the names in `sans`. */
+export function issueServerCert(ca: CaBundle, publicKey: CryptoKey, sans: readonly SanEntry[], validityDays: number, now = Date.now()) {
+  const cn = sans.find((s) => s.type === 'dns')?.value ?? 'edgeward-fleet-server';
+  const san = new x509.SubjectAlternativeNameExtension(sans.map((s) => ({ type: s.type, value: s.value })));
+  return issueLeaf(ca, cn, publicKey, validityDays, now, x509.ExtendedKeyUsage.serverAuth, [san]);
+}
+
 /** A device certificate: CN = device id, client authentication only. */
-export async function issueDeviceCert(ca: CaBundle, deviceId: string, publicKey: CryptoKey | x509.PublicKey, validityDays: number, now = Date.now()) {
-  return x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${deviceId}`,
-    issuer: ca.cert.subject,
-    notBefore: new Date(now - BACKDATE_MS),
-    notAfter: new Date(now + validityDays * DAY),
-    signingAlgorithm: SIGN,
-    publicKey: publicKey as unknown as X509Key,
-    signingKey: ca.key as unknown as X509Key,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
-    ],
-  });
+export function issueDeviceCert(ca: CaBundle, deviceId: string, publicKey: CryptoKey | x509.PublicKey, validityDays: number, now = Date.now()) {
+  return issueLeaf(ca, deviceId, publicKey, validityDays, now, x509.ExtendedKeyUsage.clientAuth);
 }
 
 /** Summary fields stored in the registry, read with node:crypto for fingerprints. */

@@ -59,3 +59,20 @@ export function required<T>(value: T | undefined, flag: string): T {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required (see --help)`);
   return value;
 }
+
+export type Subcommand = (argv: string[]) => Promise<number>;
+
+/**
+ * Runs the subcommand named by argv[0]. No name prints `help` and exits 2; --help/-h/help print it and exit 0;
+ * an unknown name is a usage error.
+ */
+export async function dispatch(argv: string[], commands: Readonly<Record<string, Subcommand>>, help: string): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${help}`);
+  return command(rest);
+}
