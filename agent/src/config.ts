@@ -2,9 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEVICE_ID_PATTERN, schema as s, type schema } from '../../shared/src/index.js';
+import { hooksConfigSchema } from './commands/hook-config.js';
+import { checkOperator, operatorConfigSchema, operatorKid, resolveOperatorPem } from './commands/keyring.js';
 import { AgentError } from './errors.js';
 
 const path = () => s.str({ minLength: 1, maxLength: 4096 });
+
+const operatorsSchema = s.withDefault(s.array(operatorConfigSchema, { maxItems: 32 }), []);
 
 export const agentConfigSchema = s.object({
   /** mqtts://host:port of the fleet server. Plain mqtt:// is refused: devices only speak TLS. */
@@ -23,22 +27,38 @@ export const agentConfigSchema = s.object({
       drainMessagesPerSecond: s.withDefault(s.num({ min: 0.1, max: 1000 }), 20),
       /** Samples per telemetry message while draining. */
       maxBatch: s.withDefault(s.int({ min: 1, max: 500 }), 100),
+      /** Most other messages kept (exposure reports, command acknowledgements); past it the oldest are dropped. */
+      maxMessages: s.withDefault(s.int({ min: 10, max: 100_000 }), 1000),
     }),
-    { maxSamples: 100_000, drainMessagesPerSecond: 20, maxBatch: 100 },
+    {},
   ),
   reconnect: s.withDefault(
     s.object({
       minSeconds: s.withDefault(s.num({ min: 0.1, max: 3600 }), 1),
       maxSeconds: s.withDefault(s.num({ min: 1, max: 86_400 }), 120),
     }),
-    { minSeconds: 1, maxSeconds: 120 },
+    {},
+  ),
+  /** Operator keys trusted to sign commands, and what each may send (docs/commands.md). */
+  operators: operatorsSchema,
+  commands: s.withDefault(
+    s.object({
+      /** Slack on the expiry check, for a device clock that runs behind or ahead. */
+      clockToleranceSeconds: s.withDefault(s.int({ min: 0, max: 86_400 }), 300),
+      /** A hook that runs longer is killed and the command acknowledged as failed. */
+      hookTimeoutSeconds: s.withDefault(s.int({ min: 1, max: 600 }), 30),
+      /** The thermostat setpoint assumed before the first set-setpoint (the ±2 °C rule needs a start). */
+      initialSetpointC: s.withDefault(s.num({ min: 5, max: 30 }), 20),
+      hooks: s.withDefault(hooksConfigSchema, {}),
+    }),
+    {},
   ),
   log: s.withDefault(
     s.object({
       level: s.withDefault(s.oneOf(['debug', 'info', 'warn', 'error'] as const), 'info'),
       format: s.withDefault(s.oneOf(['json', 'pretty'] as const), 'json'),
     }),
-    { level: 'info', format: 'json' },
+    {},
   ),
 });
 
@@ -59,6 +79,9 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (result.ok && result.value.reconnect.minSeconds > result.value.reconnect.maxSeconds) {
     issues.push({ path: 'reconnect.minSeconds', message: 'must not exceed reconnect.maxSeconds' });
   }
+  // Keys are checked even when other parts are wrong, so that every problem is listed at once.
+  const ops = s.isPlainObject(raw) ? s.validate(operatorsSchema, raw.operators) : undefined;
+  const operators = ops?.ok ? resolveOperators(ops.value, baseDir, issues) : [];
   if (!result.ok || issues.length > 0) {
     throw new AgentError('AGENT_CONFIG_INVALID', `invalid agent configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`, {
       details: { issues },
@@ -74,6 +97,29 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     key: abs(env.EDGEWARD_KEY ?? c.key),
     ca: abs(env.EDGEWARD_CA ?? c.ca),
     stateDir: abs(env.EDGEWARD_STATE_DIR ?? c.stateDir),
+    operators,
+  });
+}
+
+/** Reads each operator key (inline PEM or file), checks it, and returns the entries with PEM text inline. */
+function resolveOperators(ops: AgentConfig['operators'], baseDir: string, issues: schema.Issue[]): AgentConfig['operators'] {
+  const seen = new Map<string, string>();
+  return ops.map((op, i) => {
+    const path = `operators[${i}]`;
+    const r = resolveOperatorPem(op.publicKey, baseDir);
+    if ('problem' in r) {
+      issues.push({ path: `${path}.publicKey`, message: r.problem });
+      return op;
+    }
+    const resolved = { ...op, publicKey: r.pem };
+    issues.push(...checkOperator(resolved, path));
+    const kid = operatorKid(resolved);
+    for (const [key, what] of [[`name:${op.name}`, 'name'], [`kid:${kid}`, 'key']] as const) {
+      if (key === 'kid:undefined') continue;
+      if (seen.has(key)) issues.push({ path, message: `same ${what} as ${seen.get(key)}` });
+      else seen.set(key, path);
+    }
+    return resolved;
   });
 }
 

@@ -4,3 +4,6 @@ export { parseAgentConfig, loadAgentConfig, agentConfigSchema, type AgentConfig 
 export { AgentError, agentCodes } from './errors.js';
 export * from './outbox/index.js';
 export * from './platform/index.js';
+export * from './replay/index.js';
+export * from './commands/index.js';
+export { openAgentState, createMemoryState, readAgentStatus, type AgentState, type AgentStatusReport, type RuntimeRecord } from './state/index.js';

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError, loadAgentConfig, parseAgentConfig } from '../../agent/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { generateKeyPair, publicKeyToPem } from '../../shared/src/crypto/index.js';
 
 const valid = { server: 'mqtts://fleet.example:8883', deviceId: 'gw-001', cert: 'device.crt', key: 'device.key', ca: 'ca.crt', stateDir: 'state', telemetryIntervalSeconds: 10 };
 
@@ -45,6 +46,48 @@ test('unreadable and non-JSON files are AGENT_CONFIG_UNREADABLE', () => {
   assert.throws(() => loadAgentConfig(join(d, 'bad.json')), (e: AgentError) => e.code === 'AGENT_CONFIG_UNREADABLE');
   writeFileSync(join(d, 'proto.json'), JSON.stringify({ ...valid, __proto__: { polluted: true } }).replace('"server"', '"__proto__":{"x":1},"server"'));
   assert.throws(() => loadAgentConfig(join(d, 'proto.json')), (e: AgentError) => e.code === 'AGENT_CONFIG_INVALID');
+});
+
+test('operators: inline PEM or a file, allow lists checked, every key problem listed at once', () => {
+  const d = tmpDir();
+  const alice = generateKeyPair();
+  writeFileSync(join(d, 'bob.pub'), publicKeyToPem(generateKeyPair().publicKey));
+  const c = parseAgentConfig(
+    { ...valid, operators: [{ name: 'alice', publicKey: publicKeyToPem(alice.publicKey), allow: ['*'] }, { name: 'bob', publicKey: 'bob.pub', allow: ['set-relay', 'reboot'] }] },
+    d,
+  );
+  assert.is(c.operators.length, 2);
+  assert.match(c.operators[1]!.publicKey, /BEGIN PUBLIC KEY/, 'a key file is read and kept inline');
+  assert.is(c.commands.clockToleranceSeconds, 300);
+  assert.is(c.commands.initialSetpointC, 20);
+  assert.is(c.outbox.maxMessages, 1000);
+  assert.equal(c.commands.hooks.reboot, ['systemctl', 'reboot']);
+
+  const smallOrder = publicKeyToPem(new Uint8Array(32).fill(0).map((_, i) => (i === 0 ? 1 : 0)));
+  try {
+    parseAgentConfig(
+      {
+        ...valid,
+        server: 'mqtt://plain',
+        operators: [
+          { name: 'alice', publicKey: publicKeyToPem(alice.publicKey), allow: ['self-destruct'] },
+          { name: 'weak', publicKey: smallOrder, allow: ['*'] },
+          { name: 'gone', publicKey: 'missing.pub', allow: ['*'] },
+          { name: 'alice2', publicKey: publicKeyToPem(alice.publicKey), allow: ['*', 'reboot'] },
+        ],
+      },
+      d,
+    );
+    assert.unreachable();
+  } catch (err) {
+    const issues = ((err as AgentError).details!.issues as { path: string; message: string }[]).map((i) => `${i.path}: ${i.message}`);
+    assert.ok(issues.some((i) => i.startsWith('server:')), 'other problems are still listed');
+    assert.ok(issues.some((i) => /operators\[0\]\.allow\[0\]: unknown command "self-destruct"/.test(i)));
+    assert.ok(issues.some((i) => /operators\[1\]\.publicKey: .*small-order/.test(i)));
+    assert.ok(issues.some((i) => /operators\[2\]\.publicKey: cannot read .*missing\.pub: ENOENT/.test(i)));
+    assert.ok(issues.some((i) => /operators\[3\]: same key as operators\[0\]/.test(i)));
+    assert.ok(issues.some((i) => /operators\[3\]\.allow: "\*" already allows every command/.test(i)));
+  }
 });
 
 test.run();

@@ -60,6 +60,9 @@ export function createConnection(opts: ConnectionOptions): Connection {
       connectTimeout: 10_000,
       reconnectPeriod: 0,
       queueQoSZero: false,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers on the first write: about 11 MB of heap,
+      // more than the rest of the agent (bench/agent-footprint.ts).
+      writeCache: false,
       will: { topic: will.topic, payload: will.payload, qos: 1, retain: true },
     } as IClientOptions);
     client = c;

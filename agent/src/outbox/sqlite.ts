@@ -1,43 +1,19 @@
 // The outbox on SQLite (WAL, synchronous=FULL): a sample is on disk before it is sent, and gone only once acknowledged.
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DevicePublishChannel, TelemetrySample } from '../../../shared/src/index.js';
-import { AgentError } from '../errors.js';
+import { closeStateDb, openStateDb, type StateDb } from '../state/db.js';
 import type { OutboxOptions, OutboxStats, OutboxStore, PendingMessage } from './types.js';
-
-const SCHEMA_VERSION = 1;
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS samples (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, metrics TEXT NOT NULL) STRICT;
-  CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, payload BLOB NOT NULL) STRICT;
-  CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-`;
 
 export function newStreamId(): string {
   return randomBytes(12).toString('base64url');
 }
 
+/** Opens (creating and migrating) agent.db in `stateDir` and returns its outbox; close() closes the file. */
 export function openSqliteOutbox(stateDir: string, opts: OutboxOptions): OutboxStore {
-  let db: Database.Database;
-  try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    db = new Database(join(stateDir, 'agent.db'));
-    chmodSync(join(stateDir, 'agent.db'), 0o600);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 2000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`state schema ${version} is newer than this agent (${SCHEMA_VERSION})`);
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  } catch (err) {
-    throw new AgentError('AGENT_STATE_DIR', `cannot open the agent state in ${stateDir}: ${(err as Error).message}`, { cause: err });
-  }
-  return createSqliteOutbox(db, opts);
+  return createSqliteOutbox(openStateDb(stateDir), opts);
 }
 
-export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions): OutboxStore {
+export function createSqliteOutbox(db: StateDb, opts: OutboxOptions): OutboxStore {
   const maxMessages = opts.maxMessages ?? 1000;
   const getKv = db.prepare('SELECT value FROM kv WHERE key = ?').pluck();
   const setKv = db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
@@ -116,7 +92,7 @@ export function createSqliteOutbox(db: Database.Database, opts: OutboxOptions): 
       return { outboxDepth: samples + messages, samples, messages, lastSequence: lastSeq, lastAckedSequence: lastAcked, dropped, stream: stream! };
     },
     close() {
-      if (db.open) db.close();
+      closeStateDb(db);
     },
   };
 }

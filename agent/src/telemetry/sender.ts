@@ -15,6 +15,8 @@ export interface SenderOptions {
   readonly now?: () => number;
   /** Called after each acknowledged telemetry batch (latency measurement, tests). */
   readonly onAck?: (first: number, last: number) => void;
+  /** Called after each acknowledged non-telemetry message (reports, command acknowledgements). */
+  readonly onMessageAck?: (channel: string) => void;
 }
 
 export interface Sender {
@@ -22,6 +24,11 @@ export interface Sender {
   detach(): void;
   /** New data in the outbox: try to send now. */
   kick(): void;
+  /**
+   * For a clean stop: starts no new publish and waits (at most `timeoutMs`) until every publish in flight is
+   * acknowledged, so what the broker has stored is deleted from the outbox before the agent exits.
+   */
+  quiesce(timeoutMs: number): Promise<void>;
   readonly inflight: number;
 }
 
@@ -38,6 +45,8 @@ export function createSender(opts: SenderOptions): Sender {
   let tokens = burst;
   let refilledAt = now();
   let timer: NodeJS.Timeout | undefined;
+  let quiescing = false;
+  let settled: (() => void) | undefined;
 
   function refill(): void {
     const t = now();
@@ -62,17 +71,15 @@ export function createSender(opts: SenderOptions): Sender {
     c.publish(topic, payload, { qos: 1 }, (err) => {
       if (gen !== generation) return; // a callback from a connection that is gone
       inflight--;
-      if (err) {
-        opts.log.debug('publish not acknowledged', { error: err.message });
-        return;
-      }
-      onAck();
-      pump();
+      if (err) opts.log.debug('publish not acknowledged', { error: err.message });
+      else onAck();
+      if (inflight === 0) settled?.();
+      if (!err) pump();
     });
   }
 
   function pump(): void {
-    if (!client) return;
+    if (!client || quiescing) return;
     refill();
     while (client && inflight < maxInflight) {
       if (tokens < 1) {
@@ -83,7 +90,10 @@ export function createSender(opts: SenderOptions): Sender {
       const [msg] = opts.outbox.messagesAfter(messageCursor, 1);
       if (msg) {
         messageCursor = msg.id;
-        publish(deviceTopic(opts.deviceId, msg.channel), Buffer.from(msg.payload), () => opts.outbox.ackMessage(msg.id));
+        publish(deviceTopic(opts.deviceId, msg.channel), Buffer.from(msg.payload), () => {
+          opts.outbox.ackMessage(msg.id);
+          opts.onMessageAck?.(msg.channel);
+        });
         continue;
       }
       const samples = opts.outbox.samplesAfter(sampleCursor, opts.maxBatch);
@@ -123,8 +133,24 @@ export function createSender(opts: SenderOptions): Sender {
       inflight = 0;
       clearTimeout(timer);
       timer = undefined;
+      settled?.();
     },
     kick: () => pump(),
+    quiesce(timeoutMs) {
+      quiescing = true;
+      clearTimeout(timer);
+      timer = undefined;
+      if (inflight === 0 || !client) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const t = setTimeout(done, timeoutMs);
+        function done() {
+          clearTimeout(t);
+          settled = undefined;
+          resolve();
+        }
+        settled = done;
+      });
+    },
     get inflight() {
       return inflight;
     },

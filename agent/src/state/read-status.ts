@@ -1,0 +1,101 @@
+// Reads the state folder read-only for `iot-agent status`: works whether the agent runs, crashed or never ran.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentError } from '../errors.js';
+import { STATE_DB_FILE } from './db.js';
+import { isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord } from './runtime.js';
+
+export interface AgentStatusReport {
+  readonly stateDir: string;
+  /** False when the state folder holds no agent.db yet (the agent never ran here). */
+  readonly initialized: boolean;
+  /** An agent process is running on this state folder now. */
+  readonly running: boolean;
+  readonly pid: number | null;
+  /** The running agent holds a connection to the fleet server. */
+  readonly connected: boolean;
+  readonly connectedSince: number | null;
+  readonly server: string | null;
+  readonly outboxDepth: number;
+  readonly samples: number;
+  readonly messages: Readonly<Record<string, number>>;
+  /** Last telemetry sample made (0 before the first; a new state folder starts at 1). */
+  readonly lastSequence: number;
+  /** Last sample the broker acknowledged. */
+  readonly lastAckedSequence: number;
+  readonly dropped: number;
+  readonly stream: string | null;
+  readonly lastTelemetryAckAt: number | null;
+  readonly lastMessageAckAt: number | null;
+  readonly lastCommandAt: number | null;
+  readonly startedAt: number | null;
+  readonly stoppedAt: number | null;
+  readonly agentVersion: string | null;
+  readonly firmwareVersion: string | null;
+  readonly telemetryIntervalSeconds: number | null;
+  readonly nonces: number;
+  readonly operatorCounters: number;
+}
+
+function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) === 1;
+}
+
+export function readAgentStatus(stateDir: string): AgentStatusReport {
+  const file = join(stateDir, STATE_DB_FILE);
+  if (!existsSync(file)) return fromRows(stateDir, false, new Map(), 0, {}, 0, 0);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    db.pragma('busy_timeout = 2000');
+    const kv = new Map((db.prepare('SELECT key, value FROM kv').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    const samples = db.prepare('SELECT count(*) FROM samples').pluck().get() as number;
+    const messages = Object.fromEntries((db.prepare('SELECT channel, count(*) AS n FROM messages GROUP BY channel').all() as { channel: string; n: number }[]).map((r) => [r.channel, r.n]));
+    const nonces = tableExists(db, 'nonces') ? (db.prepare('SELECT count(*) FROM nonces').pluck().get() as number) : 0;
+    const counters = tableExists(db, 'counters') ? (db.prepare('SELECT count(*) FROM counters').pluck().get() as number) : 0;
+    return fromRows(stateDir, true, kv, samples, messages, nonces, counters);
+  } catch (err) {
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    db.close();
+  }
+}
+
+function fromRows(stateDir: string, initialized: boolean, kv: Map<string, string>, samples: number, messages: Record<string, number>, nonces: number, operatorCounters: number): AgentStatusReport {
+  const num = (k: string) => Number(kv.get(k) ?? 0) || 0;
+  const rt: RuntimeRecord | undefined = parseRuntime(kv.get(`state:${RUNTIME_KEY}`));
+  const running = rt ? isAlive(rt) : false;
+  const messageCount = Object.values(messages).reduce((a, b) => a + b, 0);
+  const interval = Number(kv.get('state:telemetryIntervalSeconds')) || rt?.telemetryIntervalSeconds || null;
+  return {
+    stateDir,
+    initialized,
+    running,
+    pid: running && rt ? rt.pid : null,
+    connected: running && rt ? rt.connected : false,
+    connectedSince: running && rt?.connected ? rt.connectedSince : null,
+    server: rt?.server ?? null,
+    outboxDepth: samples + messageCount,
+    samples,
+    messages,
+    lastSequence: num('last_seq'),
+    lastAckedSequence: num('last_acked_seq'),
+    dropped: num('dropped'),
+    stream: kv.get('stream') ?? null,
+    lastTelemetryAckAt: rt?.lastTelemetryAckAt ?? null,
+    lastMessageAckAt: rt?.lastMessageAckAt ?? null,
+    lastCommandAt: rt?.lastCommandAt ?? null,
+    startedAt: rt?.startedAt ?? null,
+    stoppedAt: rt?.stoppedAt ?? null,
+    agentVersion: rt?.agentVersion ?? null,
+    firmwareVersion: rt?.firmwareVersion ?? null,
+    telemetryIntervalSeconds: interval,
+    nonces,
+    operatorCounters,
+  };
+}

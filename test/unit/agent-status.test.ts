@@ -1,0 +1,39 @@
+// iot-agent status reads the state folder alone: never ran, ran and stopped, or crashed (a stale runtime record).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { openAgentState, readAgentStatus } from '../../agent/src/index.js';
+import { formatStatus } from '../../agent/src/cli/status.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+test('a state folder the agent never used reads as empty, not as an error', () => {
+  const dir = join(tmpDir(), 'never');
+  const r = readAgentStatus(dir);
+  assert.equal([r.initialized, r.running, r.connected, r.outboxDepth, r.lastSequence, r.lastAckedSequence, r.dropped], [false, false, false, 0, 0, 0, 0]);
+  assert.match(formatStatus('gw-001', r, Date.now()), /never ran with this state folder/);
+});
+
+test('a runtime record left by a dead process does not read as running or connected', () => {
+  const dir = tmpDir();
+  const s = openAgentState(dir, { maxSamples: 10 });
+  s.outbox.addSample(1, { a: 1 });
+  s.outbox.addSample(2, { a: 2 });
+  s.outbox.ackSamples(1, 1);
+  s.outbox.addMessage('cmd/ack', Buffer.from('x'));
+  // pid 1 under another identity: alive, but not the process that wrote the record.
+  s.outbox.setState('runtime', JSON.stringify({ pid: 1, identity: 'other-boot:1', startedAt: 1, updatedAt: 2, stoppedAt: null, server: 'mqtts://x:8883', connected: true, connectedSince: 1, agentVersion: '0.1.0', firmwareVersion: null, telemetryIntervalSeconds: 10, lastTelemetryAckAt: 5, lastMessageAckAt: null, lastCommandAt: null }));
+  s.close();
+  const r = readAgentStatus(dir);
+  assert.is(r.initialized, true);
+  assert.is(r.running, false);
+  assert.is(r.connected, false, 'connected is only believed from a live process');
+  assert.equal([r.outboxDepth, r.samples, r.lastSequence, r.lastAckedSequence], [2, 1, 2, 1]);
+  assert.equal(r.messages, { 'cmd/ack': 1 });
+  assert.is(r.lastTelemetryAckAt, 5);
+  const text = formatStatus('gw-001', r, 10_000);
+  assert.match(text, /not running \(did not stop cleanly\)/);
+  assert.match(text, /2 waiting \(1 samples, 1 messages: cmd\/ack 1\)/);
+  assert.match(text, /last made 2, last acknowledged 1, dropped 0/);
+});
+
+test.run();
