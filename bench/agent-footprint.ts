@@ -71,6 +71,8 @@ writeFileSync(
     ca: 'ca.crt',
     stateDir: 'state',
     telemetryIntervalSeconds: 10,
+    // As deployed, the agent scans its own exposure at start (here: the ports this bench opened).
+    scan: { ports: `${mqttPort},${httpPort}` },
     log: { level: 'info', format: 'json' },
   }),
 );

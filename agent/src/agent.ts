@@ -32,6 +32,8 @@ export interface AgentOptions {
    * device has the `scan` capability: `scan-now` queues the report on the exposure channel.
    */
   readonly scanner?: () => Promise<Uint8Array>;
+  /** With a scanner: scan at start and then every this many ms, sending each report (0: only on scan-now). */
+  readonly scanIntervalMs?: number;
   /** PEM contents; defaults to reading config.key/cert/ca. */
   readonly tls?: TlsCredentials;
   readonly log?: Logger;
@@ -218,6 +220,22 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     },
   });
 
+  // Scheduled scans: one at start, then every interval; a failed scan is logged and tried again next time.
+  let scanTimer: NodeJS.Timeout | undefined;
+  let scanning: Promise<void> | undefined;
+  const scanAndReport = () => {
+    if (!scanner || scanning) return;
+    scanning = scanner()
+      .then((report) => void send('exposure', report))
+      .catch((err: unknown) => log.warn('exposure scan failed', { error: err as Error }))
+      .finally(() => (scanning = undefined));
+  };
+  if (scanner && (opts.scanIntervalMs ?? 0) > 0) {
+    scanAndReport();
+    scanTimer = setInterval(scanAndReport, opts.scanIntervalMs);
+    scanTimer.unref?.();
+  }
+
   sampler.start();
   connection.start();
   log.info('agent started', { server: config.server, stateDir: config.stateDir, intervalSeconds, operators: keyring.size });
@@ -237,6 +255,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       closed ??= (async () => {
         accepting = false;
         sampler.stop();
+        clearInterval(scanTimer);
+        await scanning;
         await executor.idle();
         // Let what is in flight be acknowledged (and so deleted), then say "offline": a clean DISCONNECT
         // suppresses the will.

@@ -53,6 +53,20 @@ export const agentConfigSchema = s.object({
     }),
     {},
   ),
+  /** The gateway's scan of its own API exposure; reports go to the fleet on the exposure channel. */
+  scan: s.withDefault(
+    s.object({
+      enabled: s.withDefault(s.bool(), true),
+      /** Seconds between scheduled scans (one also runs at start, and on the scan-now command). */
+      intervalSeconds: s.withDefault(s.int({ min: 60, max: 7 * 86_400 }), 3600),
+      /** "listening" (every listening socket of this host) or a port list such as "22,80,1883,8000-8100". */
+      ports: s.withDefault(s.str({ pattern: /^(listening|[0-9,\s-]{1,200})$/, maxLength: 200 }), 'listening'),
+      /** The short list of default-credential tries (GET with Basic auth only). */
+      credentialChecks: s.withDefault(s.bool(), true),
+      timeoutSeconds: s.withDefault(s.int({ min: 1, max: 600 }), 20),
+    }),
+    {},
+  ),
   log: s.withDefault(
     s.object({
       level: s.withDefault(s.oneOf(['debug', 'info', 'warn', 'error'] as const), 'info'),

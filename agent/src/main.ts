@@ -3,6 +3,7 @@
 import { createLogger, dispatch, parseCli, required, runCli, type Subcommand } from '../../shared/src/index.js';
 import { createAgent } from './agent.js';
 import { loadAgentConfig } from './config.js';
+import { scanInChild } from './scan-runner/child-scan.js';
 import { tuneForFootprint } from './footprint.js';
 
 const HELP = `iot-agent — the edgeward gateway agent
@@ -37,6 +38,12 @@ async function run(argv: string[]): Promise<number> {
   const agent = await createAgent({
     config,
     log,
+    ...(config.scan.enabled
+      ? {
+          scanner: () => scanInChild({ deviceId: config.deviceId, ports: config.scan.ports, credentialChecks: config.scan.credentialChecks, timeoutSeconds: config.scan.timeoutSeconds }),
+          scanIntervalMs: config.scan.intervalSeconds * 1000,
+        }
+      : {}),
     onAck(first, last) {
       if (!firstAck) return;
       firstAck = false;

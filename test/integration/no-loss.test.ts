@@ -78,6 +78,7 @@ test('agent SIGKILLed mid-stream and restarted: every sample arrives exactly onc
     stateDir: 'state',
     telemetryIntervalSeconds: 1,
     reconnect: { minSeconds: 0.1, maxSeconds: 1 },
+    scan: { enabled: false },
     log: { level: 'warn' },
   });
 
