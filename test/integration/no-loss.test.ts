@@ -145,6 +145,7 @@ test('outbox past its bound: the oldest samples are dropped, and the drop is cou
     await waitFor(() => agent.stats().outboxDepth === 0, 'outbox drained', 20_000);
     assert.equal(seqs('nl-bound'), range(s.lastSequence - 9, s.lastSequence), 'the newest ten; the gap shows the drop');
     assert.is(dropped.get('nl-bound'), s.dropped, 'the telemetry message reports the drop count');
+    assert.is(fleet.server.registry.get('nl-bound')!.dropped, s.dropped, 'and the fleet keeps it per device');
   } finally {
     await agent.close();
   }

@@ -214,4 +214,9 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN exposure_grade TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'samples a device dropped from its full outbox',
+    sql: `ALTER TABLE devices ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

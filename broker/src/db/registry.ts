@@ -11,6 +11,8 @@ export interface DeviceSummary {
   lastSeen: string | null;
   lastAddress: string | null;
   telemetryCount: number;
+  /** Samples the device reported dropping from its full outbox (they never reached the fleet). */
+  dropped: number;
   rejectedCount: number;
   agentVersion: string | null;
   certificateSerial: string | null;
@@ -37,6 +39,7 @@ interface DeviceRow {
   last_seen: number | null;
   last_address: string | null;
   telemetry_count: number;
+  dropped: number;
   rejected_count: number;
   agent_version: string | null;
   created_at: number;
@@ -62,7 +65,7 @@ export function createRegistry(db: Db) {
   const setOnline = db.prepare(`UPDATE devices SET online = ?, last_seen = ?, last_address = coalesce(?, last_address) WHERE id = ?`);
   const allOffline = db.prepare(`UPDATE devices SET online = 0 WHERE online = 1`);
   const listRows = db.prepare(`
-    SELECT d.id, d.device_type, d.status, d.online, d.last_seen, d.last_address, d.telemetry_count, d.rejected_count,
+    SELECT d.id, d.device_type, d.status, d.online, d.last_seen, d.last_address, d.telemetry_count, d.dropped, d.rejected_count,
            d.agent_version, d.created_at, c.serial, c.not_after
       FROM devices d
       LEFT JOIN certificates c ON c.serial = (
@@ -78,6 +81,7 @@ export function createRegistry(db: Db) {
     lastSeen: iso(r.last_seen),
     lastAddress: r.last_address,
     telemetryCount: r.telemetry_count,
+    dropped: r.dropped,
     rejectedCount: r.rejected_count,
     agentVersion: r.agent_version,
     certificateSerial: r.serial,

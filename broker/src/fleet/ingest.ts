@@ -54,7 +54,8 @@ export function createIngest(db: Db, opts: IngestOptions) {
 
   const insertMessage = db.prepare(`INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`);
   const insertSample = db.prepare(`INSERT OR IGNORE INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`);
-  const bumpTelemetry = db.prepare(`UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ? WHERE id = ?`);
+  // `dropped` is the agent's cumulative count of samples its full outbox discarded: keep the highest seen.
+  const bumpTelemetry = db.prepare(`UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`);
   const insertStatus = db.prepare(`INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) VALUES (?, ?, ?, ?, ?)`);
   const updateVersions = db.prepare(`UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), last_seen = ? WHERE id = ?`);
   const insertReject = db.prepare(`INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`);
@@ -63,7 +64,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const exposure = createExposureStore(db);
 
   /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
-  const counts = new Map<string, { samples: number; lastSeen: number }>();
+  const counts = new Map<string, { samples: number; lastSeen: number; dropped: number }>();
 
   /** Writes one item; returns the samples inserted (or -1 for a duplicate message). */
   function write(item: Item, at: number): number {
@@ -81,11 +82,13 @@ export function createIngest(db: Db, opts: IngestOptions) {
         inserted += insertSample.run(deviceId, decoded.message.stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m)).changes;
       }
       if (inserted === 0) return -1;
+      const dropped = decoded.message.dropped ?? 0;
       const c = counts.get(deviceId);
       if (c) {
         c.samples += inserted;
         c.lastSeen = item.receivedAt;
-      } else counts.set(deviceId, { samples: inserted, lastSeen: item.receivedAt });
+        c.dropped = Math.max(c.dropped, dropped);
+      } else counts.set(deviceId, { samples: inserted, lastSeen: item.receivedAt, dropped });
       return inserted;
     }
     const m = decoded.message;
@@ -107,7 +110,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const writeBatch = db.transaction((batch: Item[], at: number) => {
     counts.clear();
     const results = batch.map((item) => write(item, at));
-    for (const [deviceId, c] of counts) bumpTelemetry.run(c.samples, c.lastSeen, deviceId);
+    for (const [deviceId, c] of counts) bumpTelemetry.run(c.samples, c.lastSeen, c.dropped, deviceId);
     return results;
   });
 
