@@ -1,4 +1,5 @@
 // fleet operator-key create: an Ed25519 key pair for signing commands (the private half stays with the operator).
+import { resolve } from 'node:path';
 import { generateKeyPair, keyId, parseCli, privateKeyToPem, publicKeyToPem, required, UsageError, writeFileSafe, writeSecret, dispatch } from '../../../shared/src/index.js';
 
 const HELP = `fleet operator-key create --out FILE [--name NAME] [--force]
@@ -19,7 +20,7 @@ async function createOperatorKey(rest: string[]): Promise<number> {
   const pair = generateKeyPair();
   writeSecret(out, privateKeyToPem(pair.secretKey), values.force === true);
   writeFileSafe(`${out}.pub`, publicKeyToPem(pair.publicKey), { overwrite: values.force === true });
-  const entry = { name, publicKey: `${out}.pub`, allow: ['*'] };
+  const entry = { name, publicKey: `${resolve(out)}.pub`, allow: ['*'] };
   process.stdout.write(
     `operator key ${keyId(pair.publicKey)} written\n  private  ${out}  (0600: keep it offline, with the operator)\n  public   ${out}.pub\n` +
       `add to each device's agent config (narrow "allow" to the commands this key may send):\n  "operators": [${JSON.stringify(entry)}]\n`,
