@@ -1,0 +1,242 @@
+// A pool of virtual devices in one process (a worker, or the simulator itself with --workers 0): creates them
+// at the ramp rate, counts what they do, and answers the coordinator's requests (window marks, cut, firmware).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { silentLogger } from '../../shared/src/index.js';
+import { AGENT_VERSION, createKeyring, parseAgentConfig } from '../../agent/src/index.js';
+import { fleetPaths } from '../../broker/src/fleet/data-dir.js';
+import { createFirmwareGate, loadTrust, SIM_HARDWARE, SIM_INSTALLED_SEQUENCE, type FirmwareVerdict } from './firmware-gate.js';
+import { simDir } from './identities.js';
+import { createHistogram, type SparseHistogram } from './metrics.js';
+import { startStormProxy, type StormProxy } from './proxy.js';
+import { deviceAddress } from './source-addresses.js';
+import { createVirtualDevice, newCounters, type ExposurePlan, type VirtualDevice } from './virtual-device.js';
+
+export interface PoolSpec {
+  readonly index: number;
+  readonly dataDir: string;
+  /** This pool's devices, with their index in the whole fleet (for source address and seed). */
+  readonly devices: readonly { readonly id: string; readonly index: number }[];
+  readonly serverHost: string;
+  readonly serverPort: number;
+  /** Spread connections over loopback source addresses (only towards an IPv4 loopback server). */
+  readonly sourceAddresses: number;
+  /** Connect through this pool's own cutting proxy (reconnect storm). */
+  readonly viaProxy: boolean;
+  readonly telemetryIntervalSeconds: number;
+  /** Devices this pool starts per second. */
+  readonly rampPerSecond: number;
+  /** No new device starts while this many connection attempts of the pool are under way. */
+  readonly maxConnecting: number;
+  readonly reconnect: { readonly minSeconds: number; readonly maxSeconds: number };
+  readonly exposure: ExposurePlan | null;
+  /** > 0: throughput mode, each device keeps this many samples waiting and publishes as fast as acknowledged. */
+  readonly keepOutboxFull: number;
+  readonly operatorPem: string;
+  readonly trustDocument: Uint8Array;
+}
+
+/** Cumulative counters, plus the latency buckets added since the previous report. */
+export interface PoolReport {
+  readonly index: number;
+  readonly created: number;
+  readonly connected: number;
+  readonly attempts: number;
+  readonly connects: number;
+  readonly disconnects: number;
+  readonly made: number;
+  readonly acked: number;
+  readonly resent: number;
+  readonly exposureSent: number;
+  readonly errors: Readonly<Record<string, number>>;
+  readonly commandAcks: Readonly<Record<string, number>>;
+  /** Samples up to the cutoff still waiting for a PUBACK (all waiting samples before the cutoff is set). */
+  readonly pending: number;
+  readonly rssBytes: number;
+  /** RSS of the process before its first device: the rest is what the devices cost. */
+  readonly baseRssBytes: number;
+  readonly liveLatency: SparseHistogram;
+  readonly measuredLatency: SparseHistogram;
+}
+
+export interface DeviceFinal {
+  readonly id: string;
+  readonly stream: string;
+  /** Samples with seq in (windowStart, cutoff] were made in the measured window. */
+  readonly windowStart: number;
+  readonly cutoff: number;
+  /** Samples up to the cutoff never acknowledged. */
+  readonly pending: number;
+}
+
+export interface PoolFinal {
+  readonly report: PoolReport;
+  readonly devices: readonly DeviceFinal[];
+}
+
+export interface DevicePool {
+  start(): Promise<void>;
+  report(): PoolReport;
+  /** Starts the measured window (the fleet is up). */
+  measure(): void;
+  /** Ends the measured window: samples made later are not counted. */
+  cutoff(): void;
+  cut(ms: number): void;
+  offerFirmware(deviceId: string, bundle: Uint8Array): Promise<FirmwareVerdict>;
+  stop(): Promise<PoolFinal>;
+}
+
+export function createDevicePool(spec: PoolSpec): DevicePool {
+  const baseRssBytes = process.memoryUsage.rss();
+  const counters = newCounters();
+  const live = createHistogram();
+  const measured = createHistogram();
+  let acked = 0;
+  let resent = 0;
+  const devices: VirtualDevice[] = [];
+  const byId = new Map<string, VirtualDevice>();
+  let proxy: StormProxy | undefined;
+  let rampTimer: NodeJS.Timeout | undefined;
+  let measuring = false;
+  let ended = false;
+  let stopping = false;
+  const creating = new Set<Promise<void>>();
+
+  const ca = readFileSync(fleetPaths(spec.dataDir).caCert);
+  const keyring = createKeyring([{ name: 'fleet-sim-operator', publicKey: spec.operatorPem, allow: ['*'] }]);
+  const gate = createFirmwareGate({ trust: loadTrust(spec.trustDocument), hardware: SIM_HARDWARE, installedSequence: SIM_INSTALLED_SEQUENCE, agentVersion: AGENT_VERSION });
+  const sink = {
+    acked(ms: number, inWindow: boolean) {
+      acked++;
+      live.record(ms);
+      if (inWindow) measured.record(ms);
+    },
+    resent(n: number) {
+      resent += n;
+    },
+  };
+
+  function template(host: string, port: number) {
+    return parseAgentConfig({
+      server: `mqtts://${host}:${port}`,
+      deviceId: 'sim-template',
+      // Credentials are handed over in memory; these paths are never read.
+      cert: 'unused.crt',
+      key: 'unused.key',
+      ca: 'unused.ca',
+      stateDir: '/nonexistent/fleet-sim',
+      telemetryIntervalSeconds: spec.telemetryIntervalSeconds,
+      reconnect: spec.reconnect,
+      ...(spec.keepOutboxFull > 0 ? { outbox: { maxBatch: 1, drainMessagesPerSecond: 1000 } } : {}),
+    });
+  }
+
+  async function createOne(d: { id: string; index: number }, config: ReturnType<typeof template>): Promise<void> {
+    const dir = join(simDir(spec.dataDir), d.id);
+    const device = await createVirtualDevice({
+      id: d.id,
+      seed: d.index + 1,
+      tls: { key: readFileSync(join(dir, 'device.key')), cert: readFileSync(join(dir, 'device.crt')), ca },
+      ...(spec.sourceAddresses > 0 ? { localAddress: deviceAddress(d.index, spec.sourceAddresses) } : {}),
+      template: config,
+      keyring,
+      gate,
+      ...(spec.exposure ? { exposure: spec.exposure } : {}),
+      ...(spec.keepOutboxFull > 0 ? { keepOutboxFull: spec.keepOutboxFull } : {}),
+      counters,
+      sink,
+      log: silentLogger,
+    });
+    if (measuring) device.tally.startWindow();
+    devices.push(device);
+    byId.set(d.id, device);
+  }
+
+  function report(): PoolReport {
+    let made = 0;
+    let pending = 0;
+    for (const d of devices) {
+      made += d.tally.cutoff ?? d.tally.made;
+      pending += d.tally.pending();
+    }
+    const r: PoolReport = {
+      index: spec.index,
+      created: devices.length,
+      connected: counters.connected,
+      attempts: counters.attempts,
+      connects: counters.connects,
+      disconnects: counters.disconnects,
+      made,
+      acked,
+      resent,
+      exposureSent: counters.exposureSent,
+      errors: { ...counters.errors },
+      commandAcks: { ...counters.commandAcks },
+      pending,
+      rssBytes: process.memoryUsage.rss(),
+      baseRssBytes,
+      liveLatency: live.sparse(),
+      measuredLatency: measured.sparse(),
+    };
+    live.reset();
+    measured.reset();
+    return r;
+  }
+
+  return {
+    async start() {
+      if (spec.viaProxy) proxy = await startStormProxy({ upstreamHost: spec.serverHost, upstreamPort: spec.serverPort, keepSourceAddress: spec.sourceAddresses > 0 });
+      const config = proxy ? template('127.0.0.1', proxy.port) : template(spec.serverHost, spec.serverPort);
+      const queue = [...spec.devices];
+      let budget = 0;
+      let last = Date.now();
+      const tick = () => {
+        const t = Date.now();
+        budget = Math.min(budget + ((t - last) / 1000) * spec.rampPerSecond, Math.max(1, spec.rampPerSecond));
+        last = t;
+        // Closed loop: a server that handshakes slower than the ramp is not buried under attempts that time
+        // out (each costs it a handshake, and the device a back-off).
+        while (budget >= 1 && queue.length > 0 && !ended && counters.connecting < spec.maxConnecting) {
+          budget--;
+          const p = createOne(queue.shift()!, config).catch(() => {
+            counters.errors['device-create-failed'] = (counters.errors['device-create-failed'] ?? 0) + 1;
+          });
+          creating.add(p);
+          void p.finally(() => creating.delete(p));
+        }
+        if (queue.length === 0 || ended) clearInterval(rampTimer);
+      };
+      budget = 1;
+      rampTimer = setInterval(tick, 20);
+      tick();
+    },
+    report,
+    measure() {
+      measuring = true;
+      for (const d of devices) d.tally.startWindow();
+    },
+    cutoff() {
+      ended = true;
+      clearInterval(rampTimer);
+      for (const d of devices) d.tally.endWindow();
+    },
+    cut(ms) {
+      proxy?.cut(ms);
+    },
+    async offerFirmware(deviceId, bundle) {
+      const d = byId.get(deviceId);
+      return d ? d.offerFirmware(bundle) : 'ERROR: no such device in this pool';
+    },
+    async stop() {
+      if (!ended) this.cutoff();
+      if (stopping) throw new Error('pool already stopping');
+      stopping = true;
+      await Promise.all([...creating]);
+      const finals: DeviceFinal[] = devices.map((d) => ({ id: d.id, stream: d.tally.stream, windowStart: d.tally.windowStart, cutoff: d.tally.cutoff ?? d.tally.made, pending: d.tally.pending() }));
+      const last = report();
+      await Promise.all(devices.map((d) => d.close().catch(() => {})));
+      await proxy?.close();
+      return { report: last, devices: finals };
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// Adds up the pools' reports: fleet-wide totals, per-second rates and peaks, the live latency of the last few
+// seconds (progress line), the measured window's latency, and latency per scenario phase.
+import type { PoolReport } from './device-pool.js';
+import { addCounts, createHistogram, type Histogram, type Summary } from './metrics.js';
+import type { Tick } from './scenarios/types.js';
+
+export interface Totals {
+  readonly created: number;
+  readonly connected: number;
+  readonly attempts: number;
+  readonly connects: number;
+  readonly disconnects: number;
+  readonly made: number;
+  readonly acked: number;
+  readonly resent: number;
+  readonly exposureSent: number;
+  readonly pending: number;
+  readonly errors: Record<string, number>;
+  readonly commandAcks: Record<string, number>;
+  /** Sum over pools of their peak RSS, and of their peak RSS above the pool's starting RSS. */
+  readonly rssBytes: number;
+  readonly deviceRssBytes: number;
+}
+
+/** Seconds of live latency shown on the progress line. */
+const LIVE_SECONDS = 5;
+
+export function createFleetStats(poolCount: number) {
+  const latest: (PoolReport | undefined)[] = Array.from({ length: poolCount }, () => undefined);
+  const reportedAt: number[] = Array.from({ length: poolCount }, () => 0);
+  const peakRss: number[] = Array.from({ length: poolCount }, () => 0);
+  const measured = createHistogram();
+  const live: Histogram[] = Array.from({ length: LIVE_SECONDS }, () => createHistogram());
+  let liveSlot = 0;
+  const phases = new Map<string, Histogram>();
+  let phase: Histogram | undefined;
+  let previous = { connects: 0, acked: 0 };
+  let peakConnected = 0;
+  let peakConnectRate = 0;
+  const tickListeners = new Set<(t: Tick) => void>();
+
+  function totals(): Totals {
+    const t = { created: 0, connected: 0, attempts: 0, connects: 0, disconnects: 0, made: 0, acked: 0, resent: 0, exposureSent: 0, pending: 0, errors: {}, commandAcks: {}, rssBytes: 0, deviceRssBytes: 0 };
+    latest.forEach((r, i) => {
+      if (!r) return;
+      for (const k of ['created', 'connected', 'attempts', 'connects', 'disconnects', 'made', 'acked', 'resent', 'exposureSent', 'pending'] as const) t[k] += r[k];
+      addCounts(t.errors, r.errors);
+      addCounts(t.commandAcks, r.commandAcks);
+      t.rssBytes += peakRss[i]!;
+      t.deviceRssBytes += Math.max(0, peakRss[i]! - r.baseRssBytes);
+    });
+    return t;
+  }
+
+  return {
+    onReport(r: PoolReport): void {
+      latest[r.index] = r;
+      reportedAt[r.index] = Date.now();
+      peakRss[r.index] = Math.max(peakRss[r.index]!, r.rssBytes);
+      measured.add(r.measuredLatency);
+      live[liveSlot]!.add(r.liveLatency);
+      phase?.add(r.liveLatency);
+      const connected = totals().connected;
+      if (connected > peakConnected) peakConnected = connected;
+    },
+    totals,
+    /** True when every pool has reported since `t`. */
+    reportedSince: (t: number) => reportedAt.every((at) => at > t),
+    /** Closes one second: rates, peaks, and the next live-latency slot. */
+    tick(): Tick {
+      const t = totals();
+      const tick: Tick = { at: Date.now(), connected: t.connected, connectsPerSecond: t.connects - previous.connects, ackedPerSecond: t.acked - previous.acked };
+      previous = { connects: t.connects, acked: t.acked };
+      peakConnectRate = Math.max(peakConnectRate, tick.connectsPerSecond);
+      liveSlot = (liveSlot + 1) % LIVE_SECONDS;
+      live[liveSlot]!.reset();
+      for (const l of tickListeners) l(tick);
+      return tick;
+    },
+    onTick(cb: (t: Tick) => void): () => void {
+      tickListeners.add(cb);
+      return () => tickListeners.delete(cb);
+    },
+    liveLatency(): Summary {
+      const h = createHistogram();
+      for (const l of live) h.add(l);
+      return h.summary();
+    },
+    measured: () => measured.summary(),
+    phase(name: string): void {
+      phase = createHistogram();
+      phases.set(name, phase);
+    },
+    phaseLatency: (name: string): Summary | undefined => phases.get(name)?.summary(),
+    get peakConnected() {
+      return peakConnected;
+    },
+    get peakConnectRate() {
+      return peakConnectRate;
+    },
+  };
+}
+
+export type FleetStats = ReturnType<typeof createFleetStats>;

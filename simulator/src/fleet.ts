@@ -1,0 +1,229 @@
+// createSimulator: the coordinator. Issues identities, spreads the devices over pools (worker processes or this
+// process), waits for the fleet to connect, runs the scenario, drains, and builds the result from the pools'
+// counters and the server's own rows.
+import { getScenario, type FleetControl, type ScenarioContext, type ScenarioOutcome } from './scenarios/index.js';
+import { createRunMaterials } from './attack/materials.js';
+import type { DeviceFinal, PoolFinal, PoolSpec } from './device-pool.js';
+import { SimulatorError } from './errors.js';
+import { createFleetStats } from './fleet-stats.js';
+import { checkDataDir, ensureIdentities, simIds } from './identities.js';
+import type { Summary } from './metrics.js';
+import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
+import { progressLine } from './progress.js';
+import { checkResult, RESULT_SCHEMA_ID, type Invariant, type Latency, type SimResult } from './result.js';
+import { openServerView, type ServerView } from './server-view.js';
+import { canSpreadSources } from './source-addresses.js';
+import { localPool, workerPool, type PoolHandle } from './workers/pool-handle.js';
+
+export interface Simulator {
+  /** Resolves with the result once the scenario, the drain and the shutdown are done. */
+  readonly done: Promise<SimResult>;
+  readonly options: ResolvedOptions;
+  /** Ends the scenario early; `done` still resolves, with what was measured. */
+  close(): Promise<SimResult | undefined>;
+}
+
+/** The start is given up when no device connected for this long. */
+const STALLED_MS = 30_000;
+
+const latency = (s: Summary): Latency => ({ count: s.count, p50: s.p50, p99: s.p99, max: s.max });
+
+export async function createSimulator(input: SimulatorOptions): Promise<Simulator> {
+  const o = resolveOptions(input);
+  const scenario = getScenario(o.scenario);
+  checkDataDir(o.dataDir);
+  const ids = simIds(o.prefix, o.devices);
+  const rogueIds = scenario.rogues ? simIds(`${o.prefix}rogue-`, scenario.rogues(o)) : [];
+  const { identities } = await ensureIdentities(o.dataDir, [...ids, ...rogueIds], o.onIssue);
+  const rogues = identities.slice(ids.length);
+  const materials = createRunMaterials();
+  const server = openServerView(o.dataDir);
+  const abort = new AbortController();
+
+  const poolCount = Math.max(1, o.workers);
+  const sources = canSpreadSources(o.serverHost) ? o.sourceAddresses : 0;
+  const specs: PoolSpec[] = Array.from({ length: poolCount }, (_, p) => ({
+    index: p,
+    dataDir: o.dataDir,
+    // Round robin, so that every pool spreads over every source address.
+    devices: ids.flatMap((id, index) => (index % poolCount === p ? [{ id, index }] : [])),
+    serverHost: o.serverHost,
+    serverPort: o.serverPort,
+    sourceAddresses: sources,
+    viaProxy: scenario.viaProxy?.(o) ?? false,
+    telemetryIntervalSeconds: o.telemetryIntervalSeconds,
+    rampPerSecond: o.rampPerSecond / poolCount,
+    maxConnecting: Math.max(1, Math.round(o.maxConnecting / poolCount)),
+    reconnect: o.reconnect,
+    exposure: scenario.throughput || o.exposureEveryMs === 0 ? null : { firstWithinMs: o.telemetryIntervalSeconds * 1000, everyMs: o.exposureEveryMs },
+    keepOutboxFull: scenario.throughput ? o.outboxDepth : 0,
+    operatorPem: materials.operatorPem,
+    trustDocument: materials.trustDocument,
+  }));
+  const stats = createFleetStats(poolCount);
+  const pools: PoolHandle[] = specs.map((spec) => (o.workers > 0 ? workerPool(spec) : localPool(spec)));
+  for (const p of pools) p.onReport((r) => stats.onReport(r));
+  const poolOf = new Map(ids.map((id, i) => [id, pools[i % poolCount]!]));
+  const failure = Promise.race(pools.map((p) => p.failed));
+  failure.catch(() => {});
+
+  const sleep = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      if (abort.signal.aborted) return resolve(false);
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve(false);
+      };
+      const t = setTimeout(() => {
+        abort.signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      abort.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  /** Waits until `n` devices are connected at once; null after `timeoutMs`, or after `stallMs` without a new connection. */
+  const waitConnected = async (n: number, timeoutMs: number, stallMs = Number.POSITIVE_INFINITY): Promise<number | null> => {
+    const t0 = Date.now();
+    let connects = stats.totals().connects;
+    let progressAt = t0;
+    while (Date.now() - t0 < timeoutMs && Date.now() - progressAt < stallMs) {
+      const t = stats.totals();
+      if (t.connected >= n) return Date.now() - t0;
+      if (t.connects > connects) {
+        connects = t.connects;
+        progressAt = Date.now();
+      }
+      if (!(await sleep(100))) return null;
+    }
+    return null;
+  };
+
+  const fleet: FleetControl = {
+    ids,
+    connected: () => stats.totals().connected,
+    totals: () => stats.totals(),
+    waitConnected,
+    cut: (ms) => pools.forEach((p) => p.cut(ms)),
+    restartServer: o.restartServer,
+    offerFirmware: (id, bundle) => poolOf.get(id)?.offerFirmware(id, bundle) ?? Promise.resolve('ERROR: unknown device'),
+    phase: (name) => stats.phase(name),
+    onTick: (cb) => stats.onTick(cb),
+  };
+  const ctx: ScenarioContext = {
+    options: o,
+    fleet,
+    server,
+    dataDir: o.dataDir,
+    materials,
+    rogues,
+    serverHost: o.serverHost,
+    serverPort: o.serverPort,
+    sleep,
+    signal: abort.signal,
+    note: (line) => o.onNote?.(line),
+  };
+
+  let stage = 'connecting';
+  const enter = (name: string) => {
+    stage = name;
+    o.onStage?.(name);
+  };
+  const startedAt = Date.now();
+  const ticker = setInterval(() => {
+    const tick = stats.tick();
+    o.onTick?.(tick, progressLine({ stage, elapsedMs: Date.now() - startedAt, devices: o.devices, tick, totals: stats.totals(), latency: stats.liveLatency() }));
+  }, 1000);
+
+  async function run(): Promise<SimResult> {
+    const guard = <T>(p: Promise<T>) => Promise.race([p, failure]);
+    enter('connecting');
+    await guard(Promise.all(pools.map((p) => p.started)));
+    const waited = await guard(waitConnected(o.devices, o.connectTimeoutMs, STALLED_MS));
+    if (stats.totals().connects === 0 && !abort.signal.aborted) {
+      throw new SimulatorError('SIM_SERVER_UNREACHABLE', `no virtual device connected to ${o.server} in ${Math.round((Date.now() - startedAt) / 1000)} s (errors: ${JSON.stringify(stats.totals().errors)})`);
+    }
+    if (waited === null) o.onNote?.(`only ${stats.totals().connected} of ${o.devices} devices connected (start stalled or --connect-timeout reached); running the scenario anyway`);
+    const connectSeconds = waited === null ? null : Math.round((Date.now() - startedAt) / 100) / 10;
+
+    enter(o.scenario);
+    for (const p of pools) p.measure();
+    const windowStart = Date.now();
+    const ackedAtStart = stats.totals().acked;
+    const outcome: ScenarioOutcome = await guard(scenario.run(ctx));
+    for (const p of pools) p.cutoff();
+    const windowEnd = Date.now();
+    const ackedAtEnd = stats.totals().acked;
+
+    // Drain: wait until every sample made in the run has been acknowledged (fresh reports from every pool).
+    enter('draining');
+    const drainUntil = Date.now() + o.drainMs;
+    while (Date.now() < drainUntil && !(stats.reportedSince(windowEnd + 100) && stats.totals().pending === 0)) await new Promise((r) => setTimeout(r, 200));
+
+    enter('stopping');
+    const finals: PoolFinal[] = await guard(Promise.all(pools.map((p) => p.stop())));
+    const devices: DeviceFinal[] = finals.flatMap((f) => f.devices);
+    const t = stats.totals();
+    const counted = server.stored(devices, outcome.phases ?? []);
+    const sent = devices.reduce((n, d) => n + d.cutoff, 0);
+    const windowSeconds = (windowEnd - windowStart) / 1000;
+    const lost = Math.max(0, sent - counted.stored);
+    const invariants: Invariant[] = [
+      { name: 'all-connected', ok: stats.peakConnected >= o.devices, detail: `${stats.peakConnected} of ${o.devices} devices connected at the same time at the peak` },
+      { name: 'no-loss', ok: lost === 0, detail: lost === 0 ? `all ${sent} samples stored` : `${lost} of ${sent} samples not stored after a ${o.drainMs / 1000} s drain` },
+      ...outcome.invariants,
+    ];
+    const phases = outcome.phases?.length
+      ? Object.fromEntries(outcome.phases.map((p) => [p.name, { latencyMs: latency(counted.phases.get(p.name)!.summary()), ackLatencyMs: latency(stats.phaseLatency(p.name) ?? { count: 0, p50: 0, p99: 0, max: 0 }) }]))
+      : undefined;
+    const serverRss = o.serverRss?.();
+    return checkResult({
+      schema: RESULT_SCHEMA_ID,
+      scenario: o.scenario,
+      server: o.server,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date().toISOString(),
+      workers: o.workers,
+      devices: o.devices,
+      telemetryIntervalSeconds: scenario.throughput ? 0 : o.telemetryIntervalSeconds,
+      durationSeconds: Math.round(windowSeconds * 10) / 10,
+      connected: stats.peakConnected,
+      connectSeconds,
+      connectRate: { mean: connectSeconds ? Math.round(o.devices / connectSeconds) : 0, peak: stats.peakConnectRate },
+      messagesSent: sent,
+      messagesStored: counted.stored,
+      lost,
+      duplicates: t.resent,
+      messagesPerSecond: windowSeconds > 0 ? Math.round((ackedAtEnd - ackedAtStart) / windowSeconds) : 0,
+      latencyMs: latency(counted.latency.summary()),
+      ackLatencyMs: latency(stats.measured()),
+      errors: t.errors,
+      disconnects: t.disconnects,
+      exposureReports: { sent: t.exposureSent, stored: server.exposureStored(ids, startedAt) },
+      commandAcks: t.commandAcks,
+      memory: { simulatorRssBytes: t.rssBytes, perDeviceBytes: Math.round(t.deviceRssBytes / Math.max(1, t.created)), ...(serverRss ? { serverRssBytes: serverRss } : {}) },
+      ...outcome.fields,
+      ...(phases ? { phases } : {}),
+      invariants,
+      ok: invariants.every((i) => i.ok),
+    });
+  }
+
+  const done = run()
+    .catch((err: unknown) => {
+      for (const p of pools) p.kill();
+      throw err;
+    })
+    .finally(() => {
+      clearInterval(ticker);
+      server.close();
+    });
+  done.catch(() => {});
+
+  return {
+    done,
+    options: o,
+    async close() {
+      abort.abort();
+      return done.catch(() => undefined);
+    },
+  };
+}

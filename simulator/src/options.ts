@@ -1,0 +1,138 @@
+// Simulator options: defaults, and the checks every entry point (CLI, library, benchmarks) goes through.
+import { availableParallelism } from 'node:os';
+import { UsageError } from '../../shared/src/index.js';
+import type { Tick } from './scenarios/types.js';
+import { isLoopbackHost } from './source-addresses.js';
+
+export interface SimulatorOptions {
+  /** mqtts://host:port of the fleet server. */
+  readonly server: string;
+  /** The fleet data folder (pki/, fleet.db); identities are kept in DATA/sim/. */
+  readonly dataDir: string;
+  readonly devices: number;
+  readonly scenario: string;
+  /** Measured part of the run, after every device is connected (default 60 s). */
+  readonly durationMs?: number;
+  readonly telemetryIntervalSeconds?: number;
+  /** New devices per second (default 200). */
+  readonly rampPerSecond?: number;
+  /** At most this many connection attempts under way while starting the fleet (default 128). */
+  readonly maxConnecting?: number;
+  /** Worker processes; 0 runs every device in this process (default: one per core). */
+  readonly workers?: number;
+  readonly prefix?: string;
+  /** Permit a server that is not on this machine's loopback. */
+  readonly allowRemote?: boolean;
+  /** Loopback source addresses to spread devices over (default 250; 0: let the kernel choose). */
+  readonly sourceAddresses?: number;
+  /** Exposure reports: the first within one telemetry interval of the start, then every this many ms (0: none). */
+  readonly exposureEveryMs?: number;
+  readonly reconnect?: { readonly minSeconds: number; readonly maxSeconds: number };
+  /** reconnect-storm: how long the proxy refuses connections after the cut (default 2 s). */
+  readonly outageMs?: number;
+  /** reconnect-storm: cut at the proxy, or restart the server (needs restartServer). */
+  readonly stormMode?: 'proxy' | 'restart';
+  /** attack: rogue devices (default 2). */
+  readonly rogues?: number;
+  /** How long to wait for every device to connect before the measured part starts anyway. */
+  readonly connectTimeoutMs?: number;
+  /** After the run, how long to wait for outstanding samples to be acknowledged (default 30 s). */
+  readonly drainMs?: number;
+  /** Throughput scenario: samples each device keeps waiting in its outbox (default 16). */
+  readonly outboxDepth?: number;
+  /** Restarts the fleet server (reconnect-storm --storm restart); given by whoever started the server. */
+  readonly restartServer?: () => Promise<void>;
+  /** Peak RSS of the server process, when the caller knows it (benchmarks). */
+  readonly serverRss?: () => number;
+  readonly onTick?: (t: Tick, line: string) => void;
+  /** Each stage as it begins: connecting, then the scenario's name (the measured window), draining, stopping. */
+  readonly onStage?: (stage: string) => void;
+  readonly onNote?: (line: string) => void;
+  /** Issuing identities, before the run. */
+  readonly onIssue?: (done: number, total: number) => void;
+}
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'>> &
+  Pick<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'> & { readonly serverHost: string; readonly serverPort: number };
+
+export const DEFAULTS = {
+  durationMs: 60_000,
+  telemetryIntervalSeconds: 10,
+  rampPerSecond: 200,
+  maxConnecting: 128,
+  prefix: 'sim-',
+  sourceAddresses: 250,
+  exposureEveryMs: 3_600_000,
+  reconnect: { minSeconds: 1, maxSeconds: 120 },
+  outageMs: 2000,
+  stormMode: 'proxy' as const,
+  rogues: 2,
+  drainMs: 30_000,
+  outboxDepth: 16,
+};
+
+/** Parses mqtts://host:port. */
+export function parseServerUrl(url: string): { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--server ${JSON.stringify(url)} is not a URL; use mqtts://127.0.0.1:8883`);
+  }
+  if (u.protocol !== 'mqtts:') throw new UsageError(`--server must be an mqtts:// URL (devices only speak mutual TLS), got ${JSON.stringify(url)}`);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return { host: host === 'localhost' ? '127.0.0.1' : host, port: u.port ? Number(u.port) : 8883 };
+}
+
+export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
+  const { host, port } = parseServerUrl(o.server);
+  if (!o.allowRemote && !isLoopbackHost(host)) {
+    throw new UsageError(`--server ${o.server} is not on this machine's loopback; load and attack runs target 127.0.0.1 only. Pass --allow-remote to run against a server you are authorised to load.`);
+  }
+  const int = (v: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${what} must be an integer from ${min} to ${max}, got ${v}`);
+    return v;
+  };
+  const devices = int(o.devices, '--devices', 1, 1_000_000);
+  const workers = int(o.workers ?? availableParallelism(), '--workers', 0, 64);
+  const durationMs = int(o.durationMs ?? DEFAULTS.durationMs, '--duration (ms)', 0);
+  const interval = int(o.telemetryIntervalSeconds ?? DEFAULTS.telemetryIntervalSeconds, '--telemetry-interval (whole seconds)', 1, 3600);
+  const ramp = o.rampPerSecond ?? DEFAULTS.rampPerSecond;
+  if (!(ramp > 0 && ramp <= 100_000)) throw new UsageError(`--ramp must be between 1/s and 100000/s, got ${ramp}`);
+  const reconnect = o.reconnect ?? DEFAULTS.reconnect;
+  // The agent's own configuration bounds (docs/agent-config.md).
+  if (!(reconnect.minSeconds >= 0.1 && reconnect.maxSeconds >= 1 && reconnect.minSeconds <= reconnect.maxSeconds && reconnect.maxSeconds <= 86_400)) {
+    throw new UsageError('--reconnect-min must be at least 0.1s, --reconnect-max at least 1s and not below --reconnect-min');
+  }
+  return {
+    server: o.server,
+    serverHost: host,
+    serverPort: port,
+    dataDir: o.dataDir,
+    devices,
+    scenario: o.scenario,
+    durationMs,
+    telemetryIntervalSeconds: interval,
+    rampPerSecond: ramp,
+    maxConnecting: int(o.maxConnecting ?? DEFAULTS.maxConnecting, '--max-connecting', 1, 100_000),
+    workers: Math.min(workers, devices),
+    prefix: o.prefix ?? DEFAULTS.prefix,
+    allowRemote: o.allowRemote ?? false,
+    sourceAddresses: int(o.sourceAddresses ?? DEFAULTS.sourceAddresses, 'source addresses', 0, 250),
+    exposureEveryMs: int(o.exposureEveryMs ?? DEFAULTS.exposureEveryMs, '--exposure-interval (ms)', 0),
+    reconnect,
+    outageMs: int(o.outageMs ?? DEFAULTS.outageMs, '--outage (ms)', 0),
+    stormMode: o.stormMode ?? DEFAULTS.stormMode,
+    rogues: int(o.rogues ?? DEFAULTS.rogues, '--rogues', 1, 100),
+    // An upper bound only: the wait also ends when no device has connected for 30 s (a stalled start).
+    connectTimeoutMs: int(o.connectTimeoutMs ?? Math.round(60_000 + (devices / Math.min(ramp, 50)) * 1000), '--connect-timeout (ms)', 1000),
+    drainMs: int(o.drainMs ?? DEFAULTS.drainMs, '--drain (ms)', 0),
+    outboxDepth: int(o.outboxDepth ?? DEFAULTS.outboxDepth, 'outbox depth', 1, 10_000),
+    ...(o.restartServer ? { restartServer: o.restartServer } : {}),
+    ...(o.serverRss ? { serverRss: o.serverRss } : {}),
+    ...(o.onTick ? { onTick: o.onTick } : {}),
+    ...(o.onStage ? { onStage: o.onStage } : {}),
+    ...(o.onNote ? { onNote: o.onNote } : {}),
+    ...(o.onIssue ? { onIssue: o.onIssue } : {}),
+  };
+}

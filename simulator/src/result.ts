@@ -1,0 +1,75 @@
+// The machine-readable result of a run (fleet-sim run --json FILE): its schema, checked before it is written,
+// and documented field by field in docs/simulator.md.
+import { schema as s } from '../../shared/src/index.js';
+import { SimulatorError } from './errors.js';
+
+export const RESULT_SCHEMA_ID = 'edgeward.fleet-sim.result/1';
+
+const count = () => s.int({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const ms = () => s.num({ min: 0, max: 1e12 });
+const counts = () => s.record(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/, count(), { maxKeys: 500 });
+
+export const latencySchema = s.object({
+  /** Samples measured. */
+  count: count(),
+  p50: ms(),
+  p99: ms(),
+  max: ms(),
+});
+
+export const invariantSchema = s.object({
+  name: s.str({ pattern: /^[a-z0-9-]{1,60}$/, maxLength: 60 }),
+  ok: s.bool(),
+  detail: s.str({ maxLength: 2000 }),
+});
+
+export const resultSchema = s.object({
+  schema: s.literal(RESULT_SCHEMA_ID),
+  scenario: s.str({ pattern: /^[a-z0-9-]{1,40}$/, maxLength: 40 }),
+  server: s.str({ maxLength: 300 }),
+  startedAt: s.str({ maxLength: 40 }),
+  finishedAt: s.str({ maxLength: 40 }),
+  workers: count(),
+  devices: count(),
+  telemetryIntervalSeconds: s.num({ min: 0, max: 86_400 }),
+  /** Length of the measured window: from "every device connected" to the end of the scenario. */
+  durationSeconds: s.num({ min: 0, max: 1e7 }),
+  /** Peak number of devices connected at the same time. */
+  connected: count(),
+  /** Seconds from the first connection attempt until every device was connected (null: never all at once). */
+  connectSeconds: s.nullable(s.num({ min: 0, max: 1e7 })),
+  connectRate: s.object({ mean: s.num({ min: 0, max: 1e9 }), peak: s.num({ min: 0, max: 1e9 }) }),
+  messagesSent: count(),
+  messagesStored: count(),
+  lost: count(),
+  duplicates: count(),
+  messagesPerSecond: s.num({ min: 0, max: 1e9 }),
+  latencyMs: latencySchema,
+  ackLatencyMs: latencySchema,
+  errors: counts(),
+  disconnects: count(),
+  exposureReports: s.object({ sent: count(), stored: count() }),
+  commandAcks: counts(),
+  memory: s.object({ simulatorRssBytes: count(), perDeviceBytes: count(), serverRssBytes: s.optional(count()) }),
+  reconnectSeconds: s.optional(s.nullable(s.num({ min: 0, max: 1e7 }))),
+  reconnectPeakRate: s.optional(s.num({ min: 0, max: 1e9 })),
+  outageMs: s.optional(count()),
+  attempts: s.optional(counts()),
+  denied: s.optional(counts()),
+  audited: s.optional(counts()),
+  /** Latency by phase of the scenario (attack: baseline, attack), server rows and PUBACKs. */
+  phases: s.optional(s.record(/^[a-z0-9-]{1,40}$/, s.object({ latencyMs: latencySchema, ackLatencyMs: latencySchema }), { maxKeys: 20 })),
+  invariants: s.array(invariantSchema, { maxItems: 100 }),
+  ok: s.bool(),
+});
+
+export type SimResult = s.Infer<typeof resultSchema>;
+export type Latency = s.Infer<typeof latencySchema>;
+export type Invariant = s.Infer<typeof invariantSchema>;
+
+/** Throws SIM_RESULT_INVALID listing every problem: a result that leaves the simulator always has this shape. */
+export function checkResult(value: unknown): SimResult {
+  const r = s.validate(resultSchema, value);
+  if (!r.ok) throw new SimulatorError('SIM_RESULT_INVALID', `the run result does not match ${RESULT_SCHEMA_ID}: ${s.formatIssues(r.issues)}`, { details: { issues: r.issues } });
+  return r.value;
+}

@@ -1,0 +1,181 @@
+// One virtual gateway: the real agent (outbox, sender, command executor, scanner path) on a fake platform,
+// with in-memory state, its own certificate and its own mTLS connection from its own loopback source address.
+import { randomBytes } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { IClientOptions } from 'mqtt';
+import mqtt from 'mqtt';
+import { encode, type Logger } from '../../shared/src/index.js';
+import { createAgent, createFakePlatform, createMemoryState, type Agent, type AgentConfig, type Keyring } from '../../agent/src/index.js';
+import { sampleReport } from '../../agent/src/scan/index.js';
+import type { FirmwareGate, FirmwareVerdict } from './firmware-gate.js';
+import { addCounts } from './metrics.js';
+import { seededRng } from './rng.js';
+import { trackOutbox, type SampleSink, type SampleTally } from './tracked-outbox.js';
+
+/** Counters shared by every device of a pool (one worker). */
+export interface DeviceCounters {
+  attempts: number;
+  /** Attempts under way (TLS handshake or CONNACK not yet answered). */
+  connecting: number;
+  connects: number;
+  disconnects: number;
+  connected: number;
+  exposureSent: number;
+  errors: Record<string, number>;
+  commandAcks: Record<string, number>;
+}
+
+export const newCounters = (): DeviceCounters => ({ attempts: 0, connecting: 0, connects: 0, disconnects: 0, connected: 0, exposureSent: 0, errors: {}, commandAcks: {} });
+
+export interface ExposurePlan {
+  /** The first report goes out at a random moment within this many ms of the start. */
+  readonly firstWithinMs: number;
+  /** Then one every this many ms (±10%); 0 for only the first. */
+  readonly everyMs: number;
+}
+
+export interface VirtualDeviceOptions {
+  readonly id: string;
+  readonly seed: number;
+  readonly tls: { readonly key: Buffer; readonly cert: Buffer; readonly ca: Buffer };
+  /** Loopback source address for this device's connections (undefined: let the kernel choose). */
+  readonly localAddress?: string;
+  /** Agent configuration shared by the pool; the device id is filled in per device. */
+  readonly template: AgentConfig;
+  readonly keyring: Keyring;
+  readonly gate: FirmwareGate;
+  readonly exposure?: ExposurePlan;
+  /** Keep this many samples waiting in the outbox (throughput mode: publish as fast as acknowledged). */
+  readonly keepOutboxFull?: number;
+  readonly counters: DeviceCounters;
+  readonly sink: SampleSink;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export interface VirtualDevice {
+  readonly id: string;
+  readonly agent: Agent;
+  readonly tally: SampleTally;
+  offerFirmware(bundle: Uint8Array): Promise<FirmwareVerdict>;
+  close(): Promise<void>;
+}
+
+/** Names the ways a connection attempt can fail, for the `errors` of the result. */
+export function errorKind(err: Error & { code?: unknown }): string {
+  const code = err.code;
+  if (typeof code === 'number') return `connack-refused-${code}`;
+  if (code === 'ECONNREFUSED') return 'connection-refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection-reset';
+  if (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') return 'no-source-port';
+  if (code === 'EMFILE' || code === 'ENFILE') return 'out-of-file-descriptors';
+  if (/timeout/i.test(err.message)) return 'timeout';
+  if ((typeof code === 'string' && code.startsWith('ERR_SSL')) || /ssl|tls|certificate/i.test(err.message)) return 'tls';
+  return 'other';
+}
+
+export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<VirtualDevice> {
+  const now = o.now ?? Date.now;
+  const { counters } = o;
+  const state = createMemoryState({ maxSamples: o.template.outbox.maxSamples, maxMessages: o.template.outbox.maxMessages });
+  const { outbox, tally } = trackOutbox(state.outbox, o.sink, now);
+  const rng = seededRng(o.seed);
+  // A fresh message id each time: the server stores reports idempotently per (device, id), across runs too.
+  const report = () => encode(sampleReport(o.id, rng, { now: now(), id: randomBytes(12).toString('base64url') }));
+  let closed = false;
+
+  // Made once per device: building a TLS context from PEM costs about 1.5 ms of CPU, which a storm of
+  // reconnects would otherwise pay again for every attempt. The handshake itself is unchanged.
+  let secureContext: SecureContext | undefined;
+
+  // Every connection attempt goes through here: the source address is set and its outcome counted.
+  const connect = (url: string, opts: IClientOptions) => {
+    counters.attempts++;
+    secureContext ??= createSecureContext({ key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca });
+    const client = mqtt.connect(url, { ...opts, secureContext, ...(o.localAddress ? { localAddress: o.localAddress } : {}) } as IClientOptions);
+    let up = false;
+    let failed = false;
+    let ended = false;
+    let pending = true;
+    counters.connecting++;
+    const settled = () => {
+      if (pending) counters.connecting--;
+      pending = false;
+    };
+    client.once('connect', () => {
+      settled();
+      up = true;
+      counters.connects++;
+      counters.connected++;
+    });
+    client.on('error', (err: Error & { code?: unknown }) => {
+      if (failed || closed) return;
+      failed = true;
+      addCounts(counters.errors, { [errorKind(err)]: 1 });
+    });
+    client.on('close', () => {
+      if (ended) return;
+      ended = true;
+      settled();
+      if (up) {
+        counters.connected--;
+        if (!closed) counters.disconnects++;
+      } else if (!failed && !closed) addCounts(counters.errors, { 'closed-before-connack': 1 });
+    });
+    return client;
+  };
+
+  let agent: Agent | undefined;
+  const topUp = (n: number) => {
+    for (let i = 0; i < n && !closed; i++) void agent?.sampleNow().catch(() => {});
+  };
+  agent = await createAgent({
+    config: { ...o.template, deviceId: o.id },
+    platform: createFakePlatform(o.seed, { firmwareVersion: '1.0.0' }),
+    outbox,
+    replay: state.replay,
+    keyring: o.keyring,
+    tls: o.tls,
+    log: o.log,
+    now,
+    random: rng,
+    connect,
+    scanner: async () => {
+      counters.exposureSent++;
+      return report();
+    },
+    onCommandAck: (ack) => addCounts(counters.commandAcks, { [ack.reason ? `${ack.status}:${ack.reason}` : ack.status]: 1 }),
+    ...(o.keepOutboxFull ? { onAck: (first: number, last: number) => topUp(last - first + 1) } : {}),
+  });
+  if (o.keepOutboxFull) topUp(o.keepOutboxFull);
+
+  const timers: NodeJS.Timeout[] = [];
+  if (o.exposure) {
+    const plan = o.exposure;
+    const sendReport = () => {
+      if (closed) return;
+      counters.exposureSent++;
+      agent!.send('exposure', report());
+      if (plan.everyMs > 0) schedule(plan.everyMs * (0.9 + rng() * 0.2));
+    };
+    const schedule = (ms: number) => {
+      const t = setTimeout(sendReport, ms);
+      t.unref();
+      timers[0] = t;
+    };
+    schedule(rng() * plan.firstWithinMs);
+  }
+
+  return {
+    id: o.id,
+    agent,
+    tally,
+    offerFirmware: (bundle) => o.gate.offer(bundle),
+    async close() {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      await agent!.close();
+      state.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// `fleet-sim run` as a user runs it: worker processes, the summary table, the --json result file, exit codes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkResult } from '../../simulator/src/index.js';
+import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { runCliSource } from '../helpers/run.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const sim = (args: string[]) => runCliSource('simulator/src/main.ts', args, { timeoutMs: 120_000 });
+let fleet: TestFleet;
+
+test.before(async () => {
+  fleet = await createTestFleet();
+  await fleet.start();
+});
+test.after(async () => fleet?.close());
+
+test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 0', async () => {
+  const json = join(tmpDir(), 'result.json');
+  const r = await sim(['run', '--server', fleet.url(), '--data', fleet.dataDir, '--devices', '60', '--scenario', 'steady', '--duration', '2s', '--telemetry-interval', '1s', '--workers', '2', '--ramp', '300/s', '--json', json]);
+  assert.is(r.code, 0, r.output);
+  assert.match(r.stdout, /connected \(peak\)\s+60/);
+  assert.match(r.stdout, /every invariant held/);
+  const result = checkResult(JSON.parse(readFileSync(json, 'utf8')));
+  assert.is(result.workers, 2);
+  assert.is(result.connected, 60);
+  assert.is(result.lost, 0);
+  assert.is(result.messagesStored, result.messagesSent);
+  assert.ok(result.memory.simulatorRssBytes > 0 && result.memory.perDeviceBytes > 0);
+  // Both workers ran devices: the server saw connections from two processes' worth of source addresses.
+  const devices = fleet.db.prepare(`SELECT count(DISTINCT device_id) FROM connections WHERE device_id LIKE 'sim-%'`).pluck().get();
+  assert.is(devices, 60);
+});
+
+test('usage errors exit 2: an unavailable scenario, a remote server, a missing flag', async () => {
+  const base = ['run', '--data', fleet.dataDir, '--devices', '5'];
+  const rollout = await sim([...base, '--server', fleet.url(), '--scenario', 'rollout']);
+  assert.is(rollout.code, 2);
+  assert.match(rollout.stderr, /not available until firmware updates/);
+  const remote = await sim([...base, '--server', 'mqtts://192.0.2.10:8883', '--scenario', 'steady']);
+  assert.is(remote.code, 2);
+  assert.match(remote.stderr, /loopback.*--allow-remote/s);
+  const missing = await sim(['run', '--devices', '5', '--scenario', 'steady']);
+  assert.is(missing.code, 2);
+  const help = await sim(['run', '--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /reconnect-storm/);
+});
+
+test.run();
