@@ -1,12 +1,11 @@
 // `fleet-sim demo` (npm start): a fleet server with SQLite and 20 real agents on a fake platform, in one process.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createLogger, parseCli, parsePositiveInt } from '../../shared/src/index.js';
+import { createLogger, encode, generateKeyPair, parseCli, parsePositiveInt, privateKeyToPem, publicKeyToPem, writeFileSafe, writeSecret } from '../../shared/src/index.js';
 import { createAgent, createFakePlatform, parseAgentConfig, type Agent } from '../../agent/src/index.js';
-import { createRegistry } from '../../broker/src/db/registry.js';
-import { initPki, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
-import { provisionDevice } from '../../broker/src/fleet/provision.js';
-import { createFleetServer } from '../../broker/src/server.js';
+import { sampleReport } from '../../agent/src/scan/index.js';
+import { createFleetServer, createRegistry, initPki, loadCa, openFleetDb, provisionDevice } from '../../broker/src/index.js';
+import { seededRng } from './rng.js';
 
 const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443] [--interval 5]
 
@@ -39,6 +38,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
   for (const id of ids) if (!registry.exists(id)) await provisionDevice(registry, ca, id, join(devicesDir, id));
   db.close();
 
+  // An operator key the demo agents trust, so signed commands can be tried at once.
+  const operatorKey = join(dataDir, 'operator.key');
+  if (!existsSync(operatorKey)) {
+    const pair = generateKeyPair();
+    writeSecret(operatorKey, privateKeyToPem(pair.secretKey));
+    writeFileSafe(`${operatorKey}.pub`, publicKeyToPem(pair.publicKey));
+  }
+
   const log = createLogger({ format: 'pretty', level: 'warn', base: { component: 'fleet' } });
   const server = await createFleetServer({
     dataDir: fleetDir,
@@ -57,8 +64,19 @@ export async function demoCommand(argv: string[]): Promise<number> {
       ca: join(d, 'ca.crt'),
       stateDir: join(d, 'state'),
       telemetryIntervalSeconds: interval,
+      operators: [{ name: 'demo-operator', publicKey: `${operatorKey}.pub`, allow: ['*'] }],
     });
-    agents.push(await createAgent({ config, platform: createFakePlatform(i + 1), log: log.child({ deviceId: id }) }));
+    // Each fake gateway reports a realistic exposure scan (the real scanner would probe this machine instead).
+    const rng = seededRng(i + 1);
+    agents.push(
+      await createAgent({
+        config,
+        platform: createFakePlatform(i + 1),
+        log: log.child({ deviceId: id }),
+        scanner: async () => encode(sampleReport(id, rng)),
+        scanIntervalMs: 3600_000,
+      }),
+    );
   }
 
   say('');
@@ -70,6 +88,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say('');
   say('Try, in another terminal:');
   say(`  npx fleet device list --data ${fleetDir}`);
+  say(`  npx fleet posture --data ${fleetDir}                    # exposure grades across the fleet`);
+  say(`  npx fleet report demo-001 --data ${fleetDir}`);
+  say(`  npx fleet cmd send demo-001 set-relay --param channel=1 --param state=on --key ${operatorKey} --data ${fleetDir} --wait 10s`);
+  say(`  npx fleet audit --data ${fleetDir}`);
   say(`  npx fleet device revoke demo-001 --data ${fleetDir}     # watch it get dropped`);
   say('Ctrl-C stops everything.');
   say('');
