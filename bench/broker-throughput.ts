@@ -27,6 +27,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     pin: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
+    profile: { type: 'string' },
   },
 });
 const clients = Number(values.clients);
@@ -114,7 +116,8 @@ writeFileSync(benchConfig, JSON.stringify({ deviceTypes: { default: { messagesPe
 async function edgeward(protections: boolean): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
   const env = { ...process.env, ...(protections ? {} : { EDGEWARD_BENCH_UNPROTECTED: '1' }) };
-  const server = startProc(...pinned(process.execPath, [`${root}dist/fleet.js`, 'serve', '--data', data, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1), '--log-level', 'error']), env);
+  const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  const server = startProc(...pinned(process.execPath, [...prof, `${root}dist/fleet.js`, 'serve', '--data', data, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1), '--log-level', 'error']), env);
   try {
     await waitForPort(port);
     const db = new Database(join(data, 'fleet.db'), { readonly: true });

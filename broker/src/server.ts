@@ -3,6 +3,7 @@ import { createLogger, deviceTopic, type Logger } from '../../shared/src/index.j
 import { parseFleetConfig, type FleetConfig } from './config.js';
 import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
 import { createConnectionLog } from './db/connections.js';
+import { createWriteBehind } from './db/write-behind.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
 import { loadCa, loadServerTls, openFleetDb } from './fleet/data-dir.js';
@@ -67,7 +68,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   registry.resetOnline();
   const audit = createAuditLog(db);
   const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
-  const connections = createConnectionLog(db);
+  const writeBehind = createWriteBehind(db, (err) => log.error('bookkeeping write failed', { error: err as Error }));
+  const connections = createConnectionLog(db, Date.now, writeBehind.run);
   connections.closeAll();
   const sessions = createSessions();
   const metrics = createFleetMetrics();
@@ -84,7 +86,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   metrics.registry.gauge('edgeward_ingest_queued', 'Device messages waiting for the next commit', () => ingest.stats().queued);
   if (opts.unprotected) log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
-  const cleanups: (() => Promise<void> | void)[] = [() => void db.close()];
+  const cleanups: (() => Promise<void> | void)[] = [() => writeBehind.flush(), () => void db.close()];
   let publish: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('not listening yet'));
   const relay = createCommandRelay({ commands: createCommandStore(db), sessions, publish: (t, p) => publish(t, p), log });
   try {
@@ -100,6 +102,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ingest,
       sessions,
       limiter: createPublishLimiter({ maxInflight: config.limits.maxInflightPerDevice }),
+      writeBehind,
       metrics,
       log,
       ...(opts.unprotected ? { unprotected: true } : {}),

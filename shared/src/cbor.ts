@@ -185,30 +185,38 @@ class Scanner {
   }
 
   private map(entries: number, depth: number): void {
-    const seen = new Set<string>();
+    // Key spans (start, end) of this map, compared byte-wise: no string is built per key (a hot path).
+    const spans: number[] = [];
     for (let i = 0; i < entries; i++) {
       const keyStart = this.pos;
       this.need(1);
-      if (this.limits.textKeysOnly && this.buf[keyStart]! >> 5 !== 3) {
+      const isText = this.buf[keyStart]! >> 5 === 3;
+      if (this.limits.textKeysOnly && !isText) {
         throw new ProtocolError('PROTO_BAD_KEY', `map key at byte ${keyStart} is not a text string`);
       }
       this.item(depth);
-      const raw = Buffer.from(this.buf.buffer, this.buf.byteOffset + keyStart, this.pos - keyStart).toString('latin1');
-      if (seen.has(raw)) throw new ProtocolError('PROTO_BAD_KEY', `duplicate map key at byte ${keyStart}`);
-      seen.add(raw);
-      if (this.buf[keyStart]! >> 5 === 3) {
-        const key = textOf(raw);
-        if (RESERVED_KEYS.has(key)) throw new ProtocolError('PROTO_BAD_KEY', `reserved map key ${JSON.stringify(key)}`);
+      const keyEnd = this.pos;
+      for (let j = 0; j < spans.length; j += 2) {
+        if (this.sameBytes(spans[j]!, spans[j + 1]!, keyStart, keyEnd)) throw new ProtocolError('PROTO_BAD_KEY', `duplicate map key at byte ${keyStart}`);
+      }
+      spans.push(keyStart, keyEnd);
+      // Only a 9- or 11-byte text can be __proto__, prototype or constructor (whatever its head's length).
+      if (isText) {
+        const info = this.buf[keyStart]! & 0x1f;
+        const head = info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : info === 26 ? 5 : 9;
+        const length = keyEnd - keyStart - head;
+        if (length === 9 || length === 11) {
+          const key = Buffer.from(this.buf.buffer, this.buf.byteOffset + keyStart + head, length).toString('utf8');
+          if (RESERVED_KEYS.has(key)) throw new ProtocolError('PROTO_BAD_KEY', `reserved map key ${JSON.stringify(key)}`);
+        }
       }
       this.item(depth);
     }
   }
-}
 
-/** Text of an encoded text-string key (its head is 1 to 9 bytes). */
-function textOf(rawLatin1: string): string {
-  const bytes = Buffer.from(rawLatin1, 'latin1');
-  const info = bytes[0]! & 0x1f;
-  const headLen = info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : info === 26 ? 5 : 9;
-  return bytes.subarray(headLen).toString('utf8');
+  private sameBytes(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+    if (aEnd - aStart !== bEnd - bStart) return false;
+    for (let k = 0; k < aEnd - aStart; k++) if (this.buf[aStart + k] !== this.buf[bStart + k]) return false;
+    return true;
+  }
 }

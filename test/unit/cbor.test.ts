@@ -77,6 +77,10 @@ test('map keys: non-text, duplicate and reserved keys are refused', () => {
   assert.is(code(() => decode(Buffer.from([0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02]))), 'PROTO_BAD_KEY');
   const proto = Buffer.concat([Buffer.from([0xa1, 0x69]), Buffer.from('__proto__'), Buffer.from([0xa0])]);
   assert.is(code(() => decode(proto)), 'PROTO_BAD_KEY');
+  const longHead = Buffer.concat([Buffer.from([0xa1, 0x78, 0x09]), Buffer.from('__proto__'), Buffer.from([0xa0])]);
+  assert.is(code(() => decode(longHead)), 'PROTO_BAD_KEY', 'a non-minimal length head does not hide it');
+  const ctor = Buffer.concat([Buffer.from([0xa1, 0x6b]), Buffer.from('constructor'), Buffer.from([0x01])]);
+  assert.is(code(() => decode(ctor)), 'PROTO_BAD_KEY');
   assert.ok(decode(Buffer.from([0xa1, 0x01, 0x02]), { textKeysOnly: false }) instanceof Map);
 });
 

@@ -62,7 +62,8 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     opts.connections.closed(s.connectionId);
     if (!opts.sessions.get(s.deviceId)) {
       opts.limiter.forget(s.deviceId);
-      opts.registry.setOnline(s.deviceId, false, null);
+      const { deviceId } = s;
+      opts.writeBehind.run(() => opts.registry.setOnline(deviceId, false, null));
       opts.onDisconnected?.(s.deviceId);
       log.info('device disconnected', { deviceId: s.deviceId });
     }

@@ -5,6 +5,7 @@ import { isValidDeviceId, parseTopic, type Channel, type Logger } from '../../..
 import { rateFor, type FleetConfig } from '../config.js';
 import type { AuditLimiter, AuditLog } from '../db/audit.js';
 import type { ConnectionLog } from '../db/connections.js';
+import type { WriteBehind } from '../db/write-behind.js';
 import type { Registry } from '../db/registry.js';
 import type { Ingest } from '../fleet/ingest.js';
 import type { PublishLimiter } from '../limits/publish-limiter.js';
@@ -22,6 +23,8 @@ export interface HookDeps {
   readonly audit: AuditLog;
   readonly auditLimited: AuditLimiter;
   readonly connections: ConnectionLog;
+  /** Bookkeeping writes batched per event-loop turn (online flags). */
+  readonly writeBehind: WriteBehind;
   readonly ingest: Ingest;
   readonly sessions: Sessions;
   readonly limiter: PublishLimiter;
@@ -79,6 +82,9 @@ export function createHooks(deps: HookDeps) {
   /** Stores or passes an authorized device publish; `done` sends the PUBACK. */
   function accept(deviceId: string, packet: PublishPacket, done: (err?: Error | null) => void): void {
     const { channel } = parseTopic(packet.topic);
+    // The fleet keeps each device's status in its database; a retained copy in the broker would serve no one
+    // (no device may read another's status) and makes every SUBSCRIBE scan all of them.
+    if (packet.retain) packet.retain = false;
     metrics.messagesIn.inc({ channel });
     if (!INGESTED.has(channel)) return done(null);
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -110,7 +116,8 @@ export function createHooks(deps: HookDeps) {
       }
       const connectionId = deps.connections.opened(clientId, peer.serial, peer.address);
       deps.sessions.add({ deviceId: clientId, serial: peer.serial, fingerprint: peer.fingerprint, address: peer.address, deviceType: check.deviceType, connectedAt: now(), client, connectionId });
-      deps.registry.setOnline(clientId, true, peer.address, now());
+      const at = now();
+      deps.writeBehind.run(() => deps.registry.setOnline(clientId, true, peer.address, at));
       deps.log.info('device connected', { deviceId: clientId, address: peer.address });
       done(null, true);
     },
