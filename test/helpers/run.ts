@@ -25,6 +25,8 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
       clearTimeout(timer);
       resolve({ code, stdout, stderr, output });
     });
+    // A child that exits without reading its stdin must not crash the test with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
