@@ -2,6 +2,7 @@
 // Bundles each CLI into dist/ with esbuild: one ESM file per CLI, native addons left external.
 import { build } from 'esbuild';
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -19,9 +20,29 @@ const banner = [
   'const require = __edgewardCreateRequire(import.meta.url);',
 ].join('\n');
 
-const quiet = process.argv.includes('--quiet');
+// cbor-x's node entry loads the optional native string extractor (cbor-extract, through node-gyp-build and a
+// libc probe) at import: ~8 ms of start-up that `fw` pays on every run and never needs for manifests of a few
+// hundred bytes. The fw bundle takes cbor-x's plain JavaScript entry instead; the decoding is the same.
+const plainCborX = {
+  name: 'plain-cbor-x',
+  setup(b) {
+    b.onResolve({ filter: /^cbor-x$/ }, () => ({ path: `${root}node_modules/cbor-x/index.js` }));
+  },
+};
+
+// --quiet: no size table. --only NAME: one CLI. --outdir DIR: somewhere else than dist/ (tests).
+const argv = process.argv.slice(2);
+const quiet = argv.includes('--quiet');
+const flag = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const only = flag('--only');
+const outdir = flag('--outdir') ?? 'dist';
+if (only !== undefined && !(only in entries)) {
+  console.error(`--only: unknown CLI ${only} (one of ${Object.keys(entries).join(', ')})`);
+  process.exit(2);
+}
 for (const [name, entry] of Object.entries(entries)) {
-  const out = `dist/${name}.js`;
+  if (only !== undefined && name !== only) continue;
+  const out = `${outdir}/${name}.js`;
   await build({
     absWorkingDir: root,
     entryPoints: [entry],
@@ -37,6 +58,7 @@ for (const [name, entry] of Object.entries(entries)) {
     external: ['better-sqlite3', 'cbor-extract', 'bufferutil', 'utf-8-validate'],
     banner: { js: banner },
     logLevel: 'warning',
+    plugins: name === 'fw' ? [plainCborX] : [],
   });
-  if (!quiet) console.log(`${out.padEnd(22)} ${(statSync(`${root}${out}`).size / 1024).toFixed(0)} KiB`);
+  if (!quiet) console.log(`${out.padEnd(22)} ${(statSync(resolve(root, out)).size / 1024).toFixed(0)} KiB`);
 }

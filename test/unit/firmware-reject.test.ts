@@ -1,10 +1,15 @@
-// Every reason a bundle is refused, one row each, through the public verifyBundle: the code must be exact.
+// Every reason a bundle is refused, one row each, through the public verifyBundle and through the file verifier
+// of `fw verify`: the code must be exact.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKeyPair, GROUP_ORDER, keyIdBytes, sign, type Ed25519KeyPair } from '../../shared/src/crypto/index.js';
 import { concatBytes, encodeCbor, TaggedValue, type CborValue } from '../../firmware-tools/src/bundle/cbor-deterministic.js';
 import { encodeFrame } from '../../firmware-tools/src/bundle/format.js';
+import { verifyBundleFile } from '../../firmware-tools/src/bundle/verify-file.js';
 import {
   BundleError,
   buildManifest,
@@ -171,6 +176,39 @@ for (const row of rows) {
     }
   });
 }
+
+// fw verify reads files with verifyBundleFile, which checks the signatures on a worker while it hashes: every
+// row must give the same verdict there, with the worker (concurrentFrom 0) and in order on one thread.
+const dir = mkdtempSync(join(tmpdir(), 'edgeward-fw-reject-'));
+let fileNo = 0;
+for (const row of rows) {
+  for (const concurrentFrom of [0, Infinity]) {
+    test(`file, ${concurrentFrom === 0 ? 'signatures on a worker' : 'in order'}: ${row.code}: ${row.name}`, async () => {
+      const raw = row.input();
+      if (!(raw instanceof Uint8Array)) return; // a stream row; files are covered by the others
+      const file = join(dir, `b${fileNo++}.bundle`);
+      writeFileSync(file, raw);
+      const { now = NOW, hardware, installedSequence, agentVersion } = row.opts ?? {};
+      try {
+        const { bundle: result, trust: used } = await verifyBundleFile(file, {
+          trustDocuments: [(row.trust ?? trust).document],
+          now,
+          concurrentFrom,
+          ...(hardware !== undefined ? { hardware } : {}),
+          ...(installedSequence !== undefined ? { installedSequence } : {}),
+          ...(agentVersion !== undefined ? { agentVersion } : {}),
+        });
+        assert.is('valid', row.code, `verified, expected ${row.code}`);
+        assert.is(result.manifest.hardware, 'rpi4-gw');
+        assert.is(used.version, (row.trust ?? trust).version);
+      } catch (err) {
+        if (!(err instanceof BundleError)) throw err;
+        assert.is(err.code, row.code, err.message);
+      }
+    });
+  }
+}
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('FW_PAYLOAD_LONG: an endless stream is read only to the declared size plus one chunk, then closed', async () => {
   const pulled = { bytes: 0, closed: false };

@@ -2,10 +2,9 @@
 // code when it is not, 2 on a usage error.
 import { createProgress, parseCli, parsePositiveInt, UsageError } from '../../../shared/src/cli/index.js';
 import { EdgewardError } from '../../../shared/src/errors.js';
-import { manifestToJson, type Manifest } from '../bundle/manifest.js';
+import { manifestToJson } from '../bundle/manifest.js';
 import { isSemver } from '../bundle/semver.js';
-import { resolveTrustChain } from '../bundle/trust-chain.js';
-import { verifyBundle } from '../bundle/verify-stream.js';
+import { verifyBundleFile } from '../bundle/verify-file.js';
 import { loadPublicKey } from '../key-files.js';
 import { json, PROGRESS_MIN_BYTES, requireFile, type Command } from './io.js';
 import { describeTrust, readTrustFile } from './trust-files.js';
@@ -65,25 +64,25 @@ export const verify: Command = async (argv, io) => {
 
   const now = io.now();
   let progress: ReturnType<typeof createProgress> | undefined;
-  const onManifest = (m: Manifest): void => {
-    if (m.size >= PROGRESS_MIN_BYTES) progress = createProgress('verifying', m.size);
+  const onSize = (size: number): void => {
+    if (size >= PROGRESS_MIN_BYTES) progress = createProgress('verifying', size);
   };
   const onProgress = (done: number): void => progress?.update(done);
   try {
     const anchorKeys: Uint8Array[] = [];
     for (const r of rootFiles) anchorKeys.push(await loadPublicKey(r));
-    const trustDocs: Uint8Array[] = [];
-    for (const t of trustFiles) trustDocs.push(await readTrustFile(t));
-    const device = {
+    const trustDocuments: Uint8Array[] = [];
+    for (const t of trustFiles) trustDocuments.push(await readTrustFile(t));
+    const { bundle: result, trust } = await verifyBundleFile(file, {
+      trustDocuments,
+      ...(anchorKeys.length > 0 ? { anchor: { rootKeys: anchorKeys, ...(rootThreshold !== undefined ? { threshold: rootThreshold } : {}) } } : {}),
       ...(values.hardware !== undefined ? { hardware: values.hardware } : {}),
       ...(installed !== undefined ? { installedSequence: installed } : {}),
       ...(agentVersion !== undefined ? { agentVersion } : {}),
-    };
-    const trust = resolveTrustChain(trustDocs, {
       now,
-      ...(anchorKeys.length > 0 ? { anchor: { rootKeys: anchorKeys, ...(rootThreshold !== undefined ? { threshold: rootThreshold } : {}) } } : {}),
+      onSize,
+      onProgress,
     });
-    const result = await verifyBundle(file, { trust, now, ...device, onManifest, onProgress, syncReads: true });
     progress?.finish();
     const manifest = manifestToJson(result.manifest);
     if (values.json) {

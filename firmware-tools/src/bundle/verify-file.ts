@@ -1,0 +1,196 @@
+// Verifies a bundle file for command-line tools with the signature checks on a second thread. On a large
+// bundle nearly all the work is the payload SHA-256; the trust chain and the manifest signatures (pure-JS
+// Ed25519, slow while the code is still cold) run on a worker meanwhile, so they cost no wall time.
+//
+// The verdict is verifyBundle's: the same checks, and when several fail, the same reason wins (trust, frame,
+// signatures, manifest, device, payload). Nothing is believed before the worker has verified it: the unverified
+// manifest only says how many bytes to hash, or that a bundle which will be refused anyway need not be hashed.
+// The agent installs with verifyBundle, which checks the signatures before it reads a payload byte.
+import { createHash } from 'node:crypto';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { EdgewardError } from '../../../shared/src/errors.js';
+import { BundleError, type BundleCode } from '../errors.js';
+import { decodeBundleHeader, readBundleHeader, type BundleHeader } from './bundle-header.js';
+import { openByteSource } from './byte-source.js';
+import { FRAME_LENGTH } from './format.js';
+import { decodeManifest, type Manifest } from './manifest.js';
+import { requireReleaseSignatures } from './release-signatures.js';
+import type { Clock } from './time.js';
+import { requireTrustCurrent, resolveTrustChain, type TrustAnchor, type TrustState } from './trust-chain.js';
+import { checkManifestForDevice, checkPayload, type VerifiedBundle } from './verify-stream.js';
+
+export interface FileVerifyOptions {
+  /** Trust documents, oldest first (resolveTrustChain). */
+  readonly trustDocuments: readonly Uint8Array[];
+  readonly anchor?: TrustAnchor;
+  readonly hardware?: string;
+  readonly installedSequence?: number;
+  readonly agentVersion?: string;
+  readonly now?: Clock;
+  /** The declared payload size, once the header is read (not yet verified: for a progress bar). */
+  readonly onSize?: (size: number) => void;
+  readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Declared payload size from which the signatures are checked on a worker while the payload is hashed
+   * (default CONCURRENT_MIN_BYTES); Infinity checks them first on this thread, as verifyBundle does.
+   */
+  readonly concurrentFrom?: number;
+}
+
+export interface FileVerdict {
+  readonly bundle: VerifiedBundle;
+  readonly trust: TrustState;
+}
+
+const WORKER_TAG = 'edgeward-fw-signature-worker';
+
+/**
+ * Payloads from this size on are hashed while a worker checks the signatures. Starting the worker costs ~40 ms
+ * of wall time before its verdict, which hashing 64 MiB (~45 ms here) already covers; smaller bundles are
+ * checked in order on this thread.
+ */
+export const CONCURRENT_MIN_BYTES = 64 * 1024 * 1024;
+
+interface WorkerInput {
+  readonly tag: typeof WORKER_TAG;
+  readonly documents: readonly Uint8Array[];
+  readonly anchor: TrustAnchor | undefined;
+  readonly nowMs: number;
+  readonly header: Uint8Array;
+  /** Int32[0] becomes 1 when the signatures failed, so the hashing loop can stop early. */
+  readonly failed: SharedArrayBuffer;
+}
+
+type WorkerOutput =
+  | { readonly ok: true; readonly trust: TrustState; readonly signers: string[] }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly details?: Record<string, unknown> };
+
+/** True inside the signature worker; the `fw` entry point then does not run the command line. */
+export const isSignatureWorker = !isMainThread && (workerData as Partial<WorkerInput> | null)?.tag === WORKER_TAG;
+
+/** Trust chain, then the manifest signatures: exactly what verifyBundle checks before the payload. */
+function checkSignatures(documents: readonly Uint8Array[], anchor: TrustAnchor | undefined, now: number, header: Uint8Array): { trust: TrustState; signers: string[] } {
+  const trust = resolveTrustChain(documents, { now, ...(anchor ? { anchor } : {}) });
+  requireTrustCurrent(trust, now);
+  return { trust, signers: requireReleaseSignatures(decodeBundleHeader(header), trust) };
+}
+
+if (isSignatureWorker) {
+  const input = workerData as WorkerInput;
+  let out: WorkerOutput;
+  try {
+    out = { ok: true, ...checkSignatures(input.documents, input.anchor, input.nowMs, input.header) };
+  } catch (err) {
+    Atomics.store(new Int32Array(input.failed), 0, 1);
+    out =
+      err instanceof EdgewardError
+        ? { ok: false, code: err.code, message: err.message, ...(err.details ? { details: { ...err.details } } : {}) }
+        : { ok: false, code: 'FW_INTERNAL', message: (err as Error)?.stack ?? String(err) };
+  }
+  parentPort!.postMessage(out);
+}
+
+function fromWorker(out: Extract<WorkerOutput, { ok: false }>): Error {
+  if (out.code === 'FW_INTERNAL') return new Error(`signature worker failed: ${out.message}`);
+  return new BundleError(out.code as BundleCode, out.message, out.details ? { details: out.details } : {});
+}
+
+/**
+ * The module the worker runs: in the bundle this module is part of dist/fw.js, which then starts as the worker.
+ * Run from the TypeScript sources (tests), the worker registers tsx first: Node 20 does not pass `--import` on.
+ */
+function workerEntry(): { url: URL; code?: string } {
+  const url = new URL(import.meta.url);
+  if (!url.pathname.endsWith('.ts')) return { url };
+  return { url, code: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` };
+}
+
+/** Starts the signature checks on a worker; falls back to this thread where no worker can be started. */
+function startSignatureCheck(
+  opts: FileVerifyOptions,
+  nowMs: number,
+  header: Uint8Array,
+  failed: SharedArrayBuffer,
+  concurrent: boolean,
+): { result: Promise<{ trust: TrustState; signers: string[] }>; stop: () => void } {
+  const inline = () => {
+    try {
+      return { result: Promise.resolve(checkSignatures(opts.trustDocuments, opts.anchor, nowMs, header)), stop: () => undefined };
+    } catch (err) {
+      return { result: Promise.reject(err as Error), stop: () => undefined };
+    }
+  };
+  if (!concurrent) return inline();
+  let worker: Worker;
+  try {
+    const input: WorkerInput = { tag: WORKER_TAG, documents: opts.trustDocuments, anchor: opts.anchor, nowMs, header, failed };
+    const entry = workerEntry();
+    worker = new Worker(entry.code ?? entry.url, { ...(entry.code ? { eval: true } : {}), workerData: input, stdout: false, stderr: false });
+  } catch {
+    return inline();
+  }
+  const result = new Promise<{ trust: TrustState; signers: string[] }>((resolve, reject) => {
+    worker.once('message', (out: WorkerOutput) => (out.ok ? resolve({ trust: out.trust, signers: out.signers }) : reject(fromWorker(out))));
+    worker.once('error', (err) => reject(new Error(`signature worker failed: ${err.message}`)));
+    worker.once('exit', (code) => reject(new Error(`signature worker exited (${code}) without a verdict`)));
+  });
+  result.catch(() => undefined); // awaited below; never an unhandled rejection while the payload is hashed
+  return { result, stop: () => void worker.terminate() };
+}
+
+/**
+ * Verifies a bundle file against a chain of trust documents. Resolves only when every check passed and the
+ * whole payload hashed to the signed digest; otherwise rejects with the BundleError verifyBundle would give.
+ */
+export async function verifyBundleFile(file: string, opts: FileVerifyOptions): Promise<FileVerdict> {
+  const nowMs = opts.now === undefined ? Date.now() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
+  const source = await openByteSource(file, { syncReads: true });
+  let stop = (): void => undefined;
+  try {
+    let header: BundleHeader;
+    try {
+      header = await readBundleHeader(source);
+    } catch (err) {
+      resolveTrustChain(opts.trustDocuments, { now: nowMs, ...(opts.anchor ? { anchor: opts.anchor } : {}) }); // a trust error comes first
+      throw err;
+    }
+    // Provisional: these bytes are not verified yet. A failure here is reported only after the signatures.
+    let manifest: Manifest | undefined;
+    let refused: unknown;
+    try {
+      manifest = decodeManifest(header.set.payload);
+      checkManifestForDevice(manifest, { ...opts, now: nowMs });
+    } catch (err) {
+      refused = err;
+    }
+    const concurrent = manifest !== undefined && refused === undefined && manifest.size >= (opts.concurrentFrom ?? CONCURRENT_MIN_BYTES);
+    const failed = new SharedArrayBuffer(4);
+    const check = startSignatureCheck(opts, nowMs, header.bytes, failed, concurrent);
+    stop = check.stop;
+    if (!concurrent) await check.result;
+    if (refused !== undefined || manifest === undefined) throw refused;
+    opts.onSize?.(manifest.size);
+
+    const signaturesFailed = new Int32Array(failed);
+    const hash = createHash('sha256');
+    let seen = 0;
+    let long = false;
+    for await (const chunk of source.chunks(manifest.size + 1)) {
+      if (Atomics.load(signaturesFailed, 0) === 1) break; // the verdict is already known
+      if (seen + chunk.length > manifest.size) {
+        long = true;
+        break;
+      }
+      hash.update(chunk);
+      seen += chunk.length;
+      opts.onProgress?.(seen, manifest.size);
+    }
+    const { trust, signers } = await check.result;
+    if (long) throw new BundleError('FW_PAYLOAD_LONG', `payload continues past the declared ${manifest.size} bytes`, { details: { declared: manifest.size } });
+    checkPayload(manifest, seen, hash.digest());
+    return { bundle: { manifest, signers, manifestBytes: header.set.payload, payloadOffset: FRAME_LENGTH + header.headerLength }, trust };
+  } finally {
+    stop();
+    await source.close();
+  }
+}
