@@ -67,7 +67,7 @@ const rows: Array<{ name: string; code: string; file: () => string; args?: strin
     code: 'FW_SIG_INVALID',
     file: () => variant('manifest.bundle', (b) => b.write('gw-2', b.indexOf('gw-1'))),
   },
-  { name: 'a changed payload byte', code: 'FW_PAYLOAD_DIGEST', file: () => variant('payload.bundle', (b) => void (b[b.length - 1] ^= 1)) },
+  { name: 'a changed payload byte', code: 'FW_PAYLOAD_DIGEST', file: () => variant('payload.bundle', (b) => b.writeUInt8(b.readUInt8(b.length - 1) ^ 1, b.length - 1)) },
   { name: 'a rollback is refused before hashing', code: 'FW_ROLLBACK', file: () => at('good.bundle'), args: ['--installed-sequence', '2'] },
   {
     name: 'a changed manifest that also names other hardware reports the signature first',
