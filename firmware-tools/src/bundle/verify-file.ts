@@ -91,7 +91,7 @@ if (isSignatureWorker) {
 }
 
 function fromWorker(out: Extract<WorkerOutput, { ok: false }>): Error {
-  if (out.code === 'FW_INTERNAL') return new Error(`signature worker failed: ${out.message}`);
+  if (out.code === 'FW_INTERNAL') return new Error(`signature check failed: ${out.message}`);
   return new BundleError(out.code as BundleCode, out.message, out.details ? { details: out.details } : {});
 }
 
@@ -130,9 +130,20 @@ function startSignatureCheck(
     return inline();
   }
   const result = new Promise<{ trust: TrustState; signers: string[] }>((resolve, reject) => {
-    worker.once('message', (out: WorkerOutput) => (out.ok ? resolve({ trust: out.trust, signers: out.signers }) : reject(fromWorker(out))));
-    worker.once('error', (err) => reject(new Error(`signature worker failed: ${err.message}`)));
-    worker.once('exit', (code) => reject(new Error(`signature worker exited (${code}) without a verdict`)));
+    let settled = false;
+    worker.once('message', (out: WorkerOutput) => {
+      settled = true;
+      if (out.ok) resolve({ trust: out.trust, signers: out.signers });
+      else reject(fromWorker(out));
+    });
+    // A worker that dies without a verdict (out of memory, killed) costs the speed-up, never the answer.
+    const onThisThread = () => {
+      if (settled) return;
+      settled = true;
+      inline().result.then(resolve, reject);
+    };
+    worker.once('error', onThisThread);
+    worker.once('exit', onThisThread);
   });
   result.catch(() => undefined); // awaited below; never an unhandled rejection while the payload is hashed
   return { result, stop: () => void worker.terminate() };
