@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const FW = join(root, 'dist/fw.js');
+const FW = join(root, 'dist/fw.cjs');
 const MiB = 1024 * 1024;
 const TARGET_RATIO = 1.5;
 const TARGET_RSS_MB = 80;

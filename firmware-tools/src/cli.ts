@@ -1,7 +1,7 @@
-// Entry point of the `fw` bin (dist/fw.js): exit 0 on success or a valid bundle, 1 invalid, 2 usage error.
+// Entry point of the `fw` bin (dist/fw.cjs): exit 0 on success or a valid bundle, 1 invalid, 2 usage error.
 import { runCli } from '../../shared/src/cli/index.js';
 import { isSignatureWorker } from './bundle/verify-file.js';
 import { fw } from './commands/fw.js';
 
-// dist/fw.js also starts as the signature worker of `fw verify` (bundle/verify-file.ts).
+// dist/fw.cjs also starts as the signature worker of `fw verify` (bundle/verify-file.ts).
 if (!isSignatureWorker) runCli(() => fw(process.argv.slice(2)));

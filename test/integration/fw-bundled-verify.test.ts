@@ -1,5 +1,5 @@
-// The bundled `fw` (dist/fw.js, as installed) on a bundle large enough that `fw verify` checks the signatures
-// on a worker thread while it hashes: in the bundle that worker is dist/fw.js itself, a path the unit tests
+// The bundled `fw` (dist/fw.cjs, as installed) on a bundle large enough that `fw verify` checks the signatures
+// on a worker thread while it hashes: in the bundle that worker is dist/fw.cjs itself, a path the unit tests
 // (which run the TypeScript sources) cannot reach. Built here into a temporary folder.
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { tmpDir } from '../helpers/tmp.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = tmpDir('edgeward-fw-bundled-');
 const at = (name: string) => join(dir, name);
-const FW = at('fw.js');
+const FW = at('fw.cjs');
 
 function fw(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [FW, ...args], { encoding: 'utf8', timeout: 60_000 });

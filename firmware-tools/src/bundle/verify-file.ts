@@ -96,7 +96,7 @@ function fromWorker(out: Extract<WorkerOutput, { ok: false }>): Error {
 }
 
 /**
- * The module the worker runs: in the bundle this module is part of dist/fw.js, which then starts as the worker.
+ * The module the worker runs: in the bundle this module is part of dist/fw.cjs, which then starts as the worker.
  * Run from the TypeScript sources (tests), the worker registers tsx first: Node 20 does not pass `--import` on.
  */
 function workerEntry(): { url: URL; code?: string } {
