@@ -75,10 +75,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const metrics = createFleetMetrics();
   const ingest = createIngest(db, {
     log,
-    onStored: (e) => {
-      metrics.samplesStored.inc({}, e.inserted);
-      opts.onStored?.(e);
-    },
+    thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
+    onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
+    ...(opts.onStored ? { onStored: opts.onStored } : {}),
     onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
   });
   metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);

@@ -1,15 +1,20 @@
 // Ingest: validates device messages and stores them in batched transactions. A message is acknowledged
 // (PUBACK) only after its transaction commits, so an acknowledged sample is a stored sample.
+//
+// The fleet server ingests on a worker thread with its own connection to the database (`thread`): decoding,
+// validation and SQLite — and the fsync of every commit — then never stall the MQTT event loop, and the next
+// batches that arrive while one commits are stored together in the next transaction.
+// Without `thread` the same work runs on this thread through `db` (tools and tests).
 import type { Channel, DecodedMessage, Logger } from '../../../shared/src/index.js';
-import { decodeDeviceMessage, EdgewardError, ProtocolError } from '../../../shared/src/index.js';
-import { createCommandStore } from '../db/commands.js';
-import { createExposureStore } from '../db/exposure.js';
+import { startWorker } from '../../../shared/src/worker.js';
 import type { Db } from '../db/open.js';
+import { createIngestStore } from './ingest-store.js';
+import { storeBatch, type Outcome, type ThreadInit, type ThreadItem, type ThreadReply, type ThreadRequest } from './ingest-thread.js';
 
 export type Done = (err?: Error | null) => void;
 
 export interface IngestStats {
-  /** Messages waiting for the next commit, and how long the oldest has waited (ms). */
+  /** Messages waiting to be stored (queued or being committed), and how long the oldest has waited (ms). */
   queued: number;
   oldestQueuedMs: number;
   messages: number;
@@ -32,170 +37,235 @@ export type StoredEvent = DecodedMessage & {
 export interface IngestOptions {
   readonly log: Logger;
   readonly now?: () => number;
+  /** Most messages in one transaction. */
   readonly maxBatch?: number;
-  /** Called after each commit for every message it stored (latency measurement, live views). */
+  /**
+   * Called after each commit for every message it stored (latency measurement, live views). With a thread the
+   * decoded message is copied back for it, so pass it only when it is used.
+   */
   readonly onStored?: (e: StoredEvent) => void;
+  /** Called after each commit for every message that stored samples (cheap: counters). */
+  readonly onSamples?: (deviceId: string, inserted: number) => void;
   readonly onRejected?: (deviceId: string, code: string) => void;
+  /** Store on a worker thread with its own connection to this database file (the fleet server). */
+  readonly thread?: { readonly file: string; readonly synchronous?: 'FULL' | 'NORMAL' };
 }
 
-type Item =
-  | { kind: 'message'; deviceId: string; decoded: DecodedMessage; receivedAt: number; done: Done }
-  | { kind: 'reject'; deviceId: string; topic: string; code: string; message: string; size: number; receivedAt: number; done: Done };
+interface Pending extends ThreadItem {
+  readonly done: Done;
+}
+
+/** Writes one batch; resolves with one outcome per item in order, rejects when nothing was stored. */
+interface Writer {
+  write(items: readonly ThreadItem[], wantMessages: boolean): Promise<{ storedAt: number; outcomes: readonly Outcome[] }>;
+  close(): Promise<void>;
+}
 
 export type Ingest = ReturnType<typeof createIngest>;
+
+const EAGER_FLUSH = 64;
+
+function inlineWriter(db: Db, now: () => number): Writer {
+  const store = createIngestStore(db);
+  return {
+    write: async (items, wantMessages) => storeBatch(store, items, wantMessages, now),
+    close: async () => undefined,
+  };
+}
+
+// In the bundles (dist/fleet.js, dist/fleet-sim.js) the thread is dist/ingest-thread.js; from the sources, the .ts.
+const THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './ingest-thread.ts' : './ingest-thread.js', import.meta.url);
+
+/**
+ * The ingest thread. If it cannot start (a broken install), ingest falls back to this thread with a warning
+ * rather than refusing every message; if it fails later, the batch in flight is refused (the devices resend it)
+ * and a new thread is started for the next one.
+ */
+function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger): Writer {
+  type Sent = { items: readonly ThreadItem[]; wantMessages: boolean; resolve: (r: { storedAt: number; outcomes: readonly Outcome[] }) => void; reject: (e: Error) => void };
+  let worker: ReturnType<typeof startWorker> | undefined;
+  let ready = false;
+  let fallback: Writer | undefined;
+  let nextId = 1;
+  const sent = new Map<number, Sent>();
+  let closing: (() => void) | undefined;
+
+  const failed = (message: string) => {
+    const lost = [...sent.values()];
+    sent.clear();
+    const w = worker;
+    worker = undefined;
+    if (w) void w.terminate();
+    if (!ready && !closing) {
+      log.warn('ingest thread did not start; storing on the main thread', { reason: message });
+      fallback = inlineWriter(db, now);
+      for (const f of lost) fallback.write(f.items, f.wantMessages).then(f.resolve, f.reject);
+      return;
+    }
+    ready = false;
+    if (closing) closing();
+    else log.error('ingest thread failed; the batches in flight are refused and resent by the devices', { reason: message, batches: lost.length });
+    for (const f of lost) f.reject(new Error(`ingest thread failed: ${message}`));
+  };
+
+  const start = () => {
+    const w = startWorker(THREAD_MODULE, { workerData: init });
+    w.on('message', (reply: ThreadReply) => {
+      if (reply.type === 'ready') ready = true;
+      else if (reply.type === 'closed') closing?.();
+      else {
+        const f = sent.get(reply.id);
+        if (!f) return;
+        sent.delete(reply.id);
+        if (reply.type === 'result') f.resolve({ storedAt: reply.storedAt, outcomes: reply.outcomes });
+        else f.reject(new Error(reply.message));
+      }
+    });
+    w.on('error', (err) => failed(err.message));
+    w.on('exit', (code) => {
+      if (worker === w) failed(`exited with code ${code}`);
+    });
+    return w;
+  };
+
+  return {
+    write(items, wantMessages) {
+      if (fallback) return fallback.write(items, wantMessages);
+      worker ??= start();
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        // Only the data crosses (the items also carry their `done` callbacks).
+        const plain = items.map(({ deviceId, channel, topic, payload, receivedAt }): ThreadItem => ({ deviceId, channel, topic, payload, receivedAt }));
+        try {
+          worker!.postMessage({ type: 'batch', id, items: plain, wantMessages } satisfies ThreadRequest);
+          sent.set(id, { items: plain, wantMessages, resolve, reject });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    },
+    close() {
+      const w = worker;
+      if (!w) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        closing = () => {
+          closing = undefined;
+          worker = undefined;
+          void w.terminate().then(() => resolve());
+        };
+        w.postMessage({ type: 'close' } satisfies ThreadRequest);
+      });
+    },
+  };
+}
 
 export function createIngest(db: Db, opts: IngestOptions) {
   const now = opts.now ?? Date.now;
   const maxBatch = opts.maxBatch ?? 1000;
+  // With a thread, a batch goes as soon as this many messages wait, not only at the end of the event-loop turn:
+  // the thread commits while this thread still reads sockets (measured: ~10% more messages/s in the benchmark).
+  const eagerFlush = opts.thread ? EAGER_FLUSH : 0;
   const stats: IngestStats = { queued: 0, oldestQueuedMs: 0, messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
-  let queue: Item[] = [];
+  const writer = opts.thread ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log) : inlineWriter(db, now);
+  const wantMessages = opts.onStored !== undefined;
+  let queue: Pending[] = [];
+  /** Batches handed to the writer and not settled yet, oldest first. */
+  const writing: Pending[][] = [];
   let scheduled = false;
   let closed = false;
+  let idle: (() => void) | undefined;
 
-  const insertMessage = db.prepare(`INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`);
-  const insertSample = db.prepare(`INSERT OR IGNORE INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`);
-  // `dropped` is the agent's cumulative count of samples its full outbox discarded: keep the highest seen.
-  const bumpTelemetry = db.prepare(`UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`);
-  const insertStatus = db.prepare(`INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) VALUES (?, ?, ?, ?, ?)`);
-  const updateVersions = db.prepare(`UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), last_seen = ? WHERE id = ?`);
-  const insertReject = db.prepare(`INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`);
-  const bumpRejected = db.prepare(`UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = ?`);
-  const commands = createCommandStore(db);
-  const exposure = createExposureStore(db);
-
-  /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
-  const counts = new Map<string, { samples: number; lastSeen: number; dropped: number }>();
-
-  /** Writes one item; returns the samples inserted (or -1 for a duplicate message). */
-  function write(item: Item, at: number): number {
-    if (item.kind === 'reject') {
-      insertReject.run(at, item.deviceId, item.topic, item.code, item.message.slice(0, 500), item.size);
-      bumpRejected.run(item.deviceId);
-      return 0;
-    }
-    const { deviceId, decoded } = item;
-    if (decoded.kind === 'telemetry') {
-      // Telemetry is idempotent per sample on (device, stream, seq) — stronger than per message id, and one
-      // insert cheaper: a resend of the same samples under a new message id is caught too.
-      let inserted = 0;
-      for (const s of decoded.message.samples) {
-        inserted += insertSample.run(deviceId, decoded.message.stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m)).changes;
-      }
-      if (inserted === 0) return -1;
-      const dropped = decoded.message.dropped ?? 0;
-      const c = counts.get(deviceId);
-      if (c) {
-        c.samples += inserted;
-        c.lastSeen = item.receivedAt;
-        c.dropped = Math.max(c.dropped, dropped);
-      } else counts.set(deviceId, { samples: inserted, lastSeen: item.receivedAt, dropped });
-      return inserted;
-    }
-    const m = decoded.message;
-    if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return -1;
-    switch (decoded.kind) {
-      case 'status':
-        insertStatus.run(deviceId, decoded.message.state, decoded.message.ts, item.receivedAt, decoded.message.agentVersion);
-        updateVersions.run(decoded.message.agentVersion, decoded.message.firmwareVersion ?? null, item.receivedAt, deviceId);
-        return 0;
-      case 'cmd/ack':
-        commands.applyAck(deviceId, decoded.message, item.receivedAt);
-        return 0;
-      case 'exposure':
-        exposure.add(deviceId, decoded.message, item.receivedAt);
-        return 0;
-    }
-  }
-
-  const writeBatch = db.transaction((batch: Item[], at: number) => {
-    counts.clear();
-    const results = batch.map((item) => write(item, at));
-    for (const [deviceId, c] of counts) bumpTelemetry.run(c.samples, c.lastSeen, c.dropped, deviceId);
-    return results;
-  });
-
-  function flush(): void {
-    scheduled = false;
-    if (queue.length === 0) return;
-    const batch = queue;
-    queue = [];
-    const at = now();
-    let results: number[];
-    try {
-      results = writeBatch.immediate(batch, at);
-    } catch (err) {
-      // Nothing of the batch is stored, nothing is acknowledged: devices keep the messages and resend.
-      opts.log.error('ingest batch failed; messages not acknowledged', { error: err as Error, size: batch.length });
-      for (const item of batch) item.done(err as Error);
-      return;
-    }
-    const storedAt = now();
+  function settle(batch: readonly Pending[], storedAt: number, outcomes: readonly Outcome[]): void {
     stats.batches++;
     batch.forEach((item, i) => {
       stats.maxLagMs = Math.max(stats.maxLagMs, storedAt - item.receivedAt);
-      if (item.kind === 'message') {
-        const inserted = results[i]!;
-        if (inserted < 0) stats.duplicates++;
+      const o = outcomes[i]!;
+      if ('rejected' in o) {
+        // Acknowledged but never stored, so one poison message cannot make a device resend forever; it is
+        // counted, logged and kept in ingest_rejects.
+        stats.rejected++;
+        opts.log.warn('rejected device message', { deviceId: item.deviceId, topic: item.topic, code: o.rejected.code, reason: o.rejected.message.slice(0, 300), size: item.payload.length });
+        opts.onRejected?.(item.deviceId, o.rejected.code);
+      } else {
+        if (o.inserted < 0) stats.duplicates++;
         else {
           stats.messages++;
-          stats.samples += inserted;
+          stats.samples += o.inserted;
+          if (o.inserted > 0) opts.onSamples?.(item.deviceId, o.inserted);
         }
-        opts.onStored?.({ ...item.decoded, deviceId: item.deviceId, receivedAt: item.receivedAt, storedAt, inserted: Math.max(0, inserted) });
+        if (o.decoded) opts.onStored?.({ ...o.decoded, deviceId: item.deviceId, receivedAt: item.receivedAt, storedAt, inserted: Math.max(0, o.inserted) });
       }
       item.done();
     });
   }
 
-  function enqueue(item: Item): void {
-    if (closed) {
-      item.done(new Error('ingest is closed'));
+  function finished(batch: Pending[]): void {
+    writing.splice(writing.indexOf(batch), 1);
+    if (queue.length > 0) flush();
+    else if (writing.length === 0) idle?.();
+  }
+
+  /** Hands what is queued to the writer. The thread stores batches that meet there in one transaction. */
+  function flush(): void {
+    scheduled = false;
+    if (queue.length === 0) {
+      if (writing.length === 0) idle?.();
       return;
     }
-    queue.push(item);
-    if (queue.length >= maxBatch) flush();
+    const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
+    if (batch === queue) queue = [];
     else if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
     }
+    writing.push(batch);
+    writer.write(batch, wantMessages).then(
+      ({ storedAt, outcomes }) => {
+        settle(batch, storedAt, outcomes);
+        finished(batch);
+      },
+      (err: Error) => {
+        // Nothing of the batch is stored, nothing is acknowledged: devices keep the messages and resend.
+        opts.log.error('ingest batch failed; messages not acknowledged', { error: err, size: batch.length });
+        for (const item of batch) item.done(err);
+        finished(batch);
+      },
+    );
   }
 
   return {
-    /**
-     * Decodes and queues a device message. `done` is called after the commit (→ PUBACK), or at once for
-     * a payload that fails validation: that one is acknowledged but never stored, so one poison message
-     * cannot make a device resend forever; it is counted, logged and kept in ingest_rejects.
-     */
+    /** Queues a device message; `done` is called after the commit (→ PUBACK), or with an error if it failed. */
     submit(deviceId: string, channel: Channel, topic: string, payload: Buffer, done: Done): void {
-      const receivedAt = now();
-      let decoded: DecodedMessage;
-      try {
-        decoded = decodeDeviceMessage(channel, payload);
-        if (decoded.kind === 'exposure' && decoded.message.deviceId !== deviceId) {
-          throw new ProtocolError('PROTO_INVALID_MESSAGE', `exposure report names device ${decoded.message.deviceId}, but ${deviceId} sent it`);
-        }
-      } catch (err) {
-        const code = err instanceof EdgewardError ? err.code : 'INTERNAL';
-        const message = (err as Error).message;
-        stats.rejected++;
-        opts.log.warn('rejected device message', { deviceId, topic, code, reason: message.slice(0, 300), size: payload.length });
-        opts.onRejected?.(deviceId, code);
-        enqueue({ kind: 'reject', deviceId, topic, code, message, size: payload.length, receivedAt, done });
+      if (closed) {
+        done(new Error('ingest is closed'));
         return;
       }
-      enqueue({ kind: 'message', deviceId, decoded, receivedAt, done });
+      // To the thread the payload goes as a copy of its own bytes: a Buffer is often a view into a larger socket
+      // chunk, and structured cloning copies a view's whole underlying memory.
+      queue.push({ deviceId, channel, topic, payload: opts.thread ? new Uint8Array(payload) : payload, receivedAt: now(), done });
+      if (eagerFlush > 0 && queue.length >= eagerFlush) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
 
     /** Totals since start; maxLagMs is the largest arrival-to-commit time since the previous call. */
     stats(): IngestStats {
-      const s = { ...stats, queued: queue.length, oldestQueuedMs: queue.length ? now() - queue[0]!.receivedAt : 0 };
+      const oldest = writing[0]?.[0] ?? queue[0];
+      const s = { ...stats, queued: queue.length + writing.reduce((n, b) => n + b.length, 0), oldestQueuedMs: oldest ? now() - oldest.receivedAt : 0 };
       stats.maxLagMs = 0;
       return s;
     },
 
-    /** Writes what is queued and refuses new work. */
-    close(): void {
-      flush();
+    /** Stores what is queued, refuses new work, and stops the thread. */
+    async close(): Promise<void> {
       closed = true;
+      await new Promise<void>((resolve) => {
+        idle = resolve;
+        flush();
+      });
+      await writer.close();
     },
   };
 }

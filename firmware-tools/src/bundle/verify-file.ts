@@ -7,8 +7,9 @@
 // manifest only says how many bytes to hash, or that a bundle which will be refused anyway need not be hashed.
 // The agent installs with verifyBundle, which checks the signatures before it reads a payload byte.
 import { createHash } from 'node:crypto';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { EdgewardError } from '../../../shared/src/errors.js';
+import { startWorker } from '../../../shared/src/worker.js';
 import { BundleError, type BundleCode } from '../errors.js';
 import { decodeBundleHeader, readBundleHeader, type BundleHeader } from './bundle-header.js';
 import { openByteSource } from './byte-source.js';
@@ -95,15 +96,8 @@ function fromWorker(out: Extract<WorkerOutput, { ok: false }>): Error {
   return new BundleError(out.code as BundleCode, out.message, out.details ? { details: out.details } : {});
 }
 
-/**
- * The module the worker runs: in the bundle this module is part of dist/fw.cjs, which then starts as the worker.
- * Run from the TypeScript sources (tests), the worker registers tsx first: Node 20 does not pass `--import` on.
- */
-function workerEntry(): { url: URL; code?: string } {
-  const url = new URL(import.meta.url);
-  if (!url.pathname.endsWith('.ts')) return { url };
-  return { url, code: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` };
-}
+/** The module the worker runs: in the bundle this module is part of dist/fw.cjs, which then starts as the worker. */
+const WORKER_MODULE = new URL(import.meta.url);
 
 /** Starts the signature checks on a worker; falls back to this thread where no worker can be started. */
 function startSignatureCheck(
@@ -124,8 +118,7 @@ function startSignatureCheck(
   let worker: Worker;
   try {
     const input: WorkerInput = { tag: WORKER_TAG, documents: opts.trustDocuments, anchor: opts.anchor, nowMs, header, failed };
-    const entry = workerEntry();
-    worker = new Worker(entry.code ?? entry.url, { ...(entry.code ? { eval: true } : {}), workerData: input, stdout: false, stderr: false });
+    worker = startWorker(WORKER_MODULE, { workerData: input, stdout: false, stderr: false });
   } catch {
     return inline();
   }

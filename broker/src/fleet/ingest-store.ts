@@ -1,0 +1,107 @@
+// What ingest writes, and how a device message is judged before it is written. Used on the server's main
+// thread (createIngest without a thread) and in the ingest thread (ingest-thread.ts), on their own connections.
+import type { Channel, DecodedMessage } from '../../../shared/src/index.js';
+import { decodeDeviceMessage, EdgewardError, ProtocolError } from '../../../shared/src/index.js';
+import { createCommandStore } from '../db/commands.js';
+import { createExposureStore } from '../db/exposure.js';
+import type { Db } from '../db/open.js';
+
+export type StoreItem =
+  | { readonly kind: 'message'; readonly deviceId: string; readonly decoded: DecodedMessage; readonly receivedAt: number }
+  | {
+      readonly kind: 'reject';
+      readonly deviceId: string;
+      readonly topic: string;
+      readonly code: string;
+      readonly message: string;
+      readonly size: number;
+      readonly receivedAt: number;
+    };
+
+export type Judged = { readonly ok: true; readonly decoded: DecodedMessage } | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** Decodes and validates a device message; a failure is a verdict (code and reason), never a throw. */
+export function judgeMessage(deviceId: string, channel: Channel, payload: Uint8Array): Judged {
+  try {
+    const decoded = decodeDeviceMessage(channel, payload);
+    if (decoded.kind === 'exposure' && decoded.message.deviceId !== deviceId) {
+      throw new ProtocolError('PROTO_INVALID_MESSAGE', `exposure report names device ${decoded.message.deviceId}, but ${deviceId} sent it`);
+    }
+    return { ok: true, decoded };
+  } catch (err) {
+    return { ok: false, code: err instanceof EdgewardError ? err.code : 'INTERNAL', message: (err as Error).message };
+  }
+}
+
+export interface IngestStore {
+  /**
+   * Writes the items in one transaction (BEGIN IMMEDIATE … COMMIT); returns, per item, the samples newly stored,
+   * 0 for a stored non-telemetry message or a recorded reject, and -1 for a duplicate. Throws if nothing was stored.
+   */
+  writeBatch(items: readonly StoreItem[], at: number): number[];
+}
+
+export function createIngestStore(db: Db): IngestStore {
+  const insertMessage = db.prepare(`INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`);
+  const insertSample = db.prepare(`INSERT OR IGNORE INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`);
+  // `dropped` is the agent's cumulative count of samples its full outbox discarded: keep the highest seen.
+  const bumpTelemetry = db.prepare(`UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`);
+  const insertStatus = db.prepare(`INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) VALUES (?, ?, ?, ?, ?)`);
+  const updateVersions = db.prepare(`UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), last_seen = ? WHERE id = ?`);
+  const insertReject = db.prepare(`INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`);
+  const bumpRejected = db.prepare(`UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = ?`);
+  const commands = createCommandStore(db);
+  const exposure = createExposureStore(db);
+
+  /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
+  const counts = new Map<string, { samples: number; lastSeen: number; dropped: number }>();
+
+  function write(item: StoreItem, at: number): number {
+    if (item.kind === 'reject') {
+      insertReject.run(at, item.deviceId, item.topic, item.code, item.message.slice(0, 500), item.size);
+      bumpRejected.run(item.deviceId);
+      return 0;
+    }
+    const { deviceId, decoded } = item;
+    if (decoded.kind === 'telemetry') {
+      // Telemetry is idempotent per sample on (device, stream, seq) — stronger than per message id, and one
+      // insert cheaper: a resend of the same samples under a new message id is caught too.
+      let inserted = 0;
+      for (const s of decoded.message.samples) {
+        inserted += insertSample.run(deviceId, decoded.message.stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m)).changes;
+      }
+      if (inserted === 0) return -1;
+      const dropped = decoded.message.dropped ?? 0;
+      const c = counts.get(deviceId);
+      if (c) {
+        c.samples += inserted;
+        c.lastSeen = item.receivedAt;
+        c.dropped = Math.max(c.dropped, dropped);
+      } else counts.set(deviceId, { samples: inserted, lastSeen: item.receivedAt, dropped });
+      return inserted;
+    }
+    const m = decoded.message;
+    if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return -1;
+    switch (decoded.kind) {
+      case 'status':
+        insertStatus.run(deviceId, decoded.message.state, decoded.message.ts, item.receivedAt, decoded.message.agentVersion);
+        updateVersions.run(decoded.message.agentVersion, decoded.message.firmwareVersion ?? null, item.receivedAt, deviceId);
+        return 0;
+      case 'cmd/ack':
+        commands.applyAck(deviceId, decoded.message, item.receivedAt);
+        return 0;
+      case 'exposure':
+        exposure.add(deviceId, decoded.message, item.receivedAt);
+        return 0;
+    }
+  }
+
+  const transaction = db.transaction((batch: readonly StoreItem[], at: number) => {
+    counts.clear();
+    const results = batch.map((item) => write(item, at));
+    for (const [deviceId, c] of counts) bumpTelemetry.run(c.samples, c.lastSeen, c.dropped, deviceId);
+    return results;
+  });
+
+  return { writeBatch: (items, at) => transaction.immediate(items, at) };
+}
