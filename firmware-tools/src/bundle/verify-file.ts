@@ -6,7 +6,6 @@
 // signatures, manifest, device, payload). Nothing is believed before the worker has verified it: the unverified
 // manifest only says how many bytes to hash, or that a bundle which will be refused anyway need not be hashed.
 // The agent installs with verifyBundle, which checks the signatures before it reads a payload byte.
-import { createHash } from 'node:crypto';
 import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { EdgewardError } from '../../../shared/src/errors.js';
 import { startWorker } from '../../../shared/src/worker.js';
@@ -18,7 +17,7 @@ import { decodeManifest, type Manifest } from './manifest.js';
 import { requireReleaseSignatures } from './release-signatures.js';
 import type { Clock } from './time.js';
 import { requireTrustCurrent, resolveTrustChain, type TrustAnchor, type TrustState } from './trust-chain.js';
-import { checkManifestForDevice, checkPayload, type VerifiedBundle } from './verify-stream.js';
+import { checkManifestForDevice, checkPayload, hashPayload, type VerifiedBundle } from './verify-stream.js';
 
 export interface FileVerifyOptions {
   /** Trust documents, oldest first (resolveTrustChain). */
@@ -176,22 +175,12 @@ export async function verifyBundleFile(file: string, opts: FileVerifyOptions): P
     opts.onSize?.(manifest.size);
 
     const signaturesFailed = new Int32Array(failed);
-    const hash = createHash('sha256');
-    let seen = 0;
-    let long = false;
-    for await (const chunk of source.chunks(manifest.size + 1)) {
-      if (Atomics.load(signaturesFailed, 0) === 1) break; // the verdict is already known
-      if (seen + chunk.length > manifest.size) {
-        long = true;
-        break;
-      }
-      hash.update(chunk);
-      seen += chunk.length;
-      opts.onProgress?.(seen, manifest.size);
-    }
+    const { seen, digest } = await hashPayload(source, manifest.size, {
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      stop: () => Atomics.load(signaturesFailed, 0) === 1, // the verdict is already known
+    });
     const { trust, signers } = await check.result;
-    if (long) throw new BundleError('FW_PAYLOAD_LONG', `payload continues past the declared ${manifest.size} bytes`, { details: { declared: manifest.size } });
-    checkPayload(manifest, seen, hash.digest());
+    checkPayload(manifest, seen, digest);
     return { bundle: { manifest, signers, manifestBytes: header.set.payload, payloadOffset: FRAME_LENGTH + header.headerLength }, trust };
   } finally {
     stop();

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { BundleError } from '../errors.js';
 import { readBundleHeader } from './bundle-header.js';
-import { openByteSource, type BundleInput } from './byte-source.js';
+import { openByteSource, type BundleInput, type ByteSource } from './byte-source.js';
 import { FRAME_LENGTH } from './format.js';
 import { decodeManifest, type Manifest } from './manifest.js';
 import { requireReleaseSignatures } from './release-signatures.js';
@@ -67,6 +67,34 @@ export function checkManifestForDevice(manifest: Manifest, opts: Omit<VerifyOpti
   }
 }
 
+export interface PayloadHooks {
+  readonly onChunk?: VerifyOptions['onChunk'];
+  readonly onProgress?: VerifyOptions['onProgress'];
+  /** Checked before each chunk: true ends the hashing early (the verdict is already known elsewhere). */
+  readonly stop?: () => boolean;
+}
+
+/**
+ * Hashes the payload as it streams, reading at most `size` + 1 bytes. `seen` is size + 1 when the payload
+ * continues past the declared size (that chunk is neither hashed nor passed on), so checkPayload refuses it.
+ */
+export async function hashPayload(source: ByteSource, size: number, hooks: PayloadHooks = {}): Promise<{ seen: number; digest: Uint8Array }> {
+  const hash = createHash('sha256');
+  let seen = 0;
+  for await (const chunk of source.chunks(size + 1)) {
+    if (hooks.stop?.()) break;
+    if (seen + chunk.length > size) {
+      seen = size + 1;
+      break;
+    }
+    hash.update(chunk);
+    seen += chunk.length;
+    if (hooks.onChunk) await hooks.onChunk(chunk);
+    hooks.onProgress?.(seen, size);
+  }
+  return { seen, digest: hash.digest() };
+}
+
 /** Compares what was hashed (at most size + 1 bytes) with the signed size and digest. */
 export function checkPayload(manifest: Manifest, seen: number, digest: Uint8Array): void {
   if (seen > manifest.size) {
@@ -99,18 +127,8 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
     checkManifestForDevice(manifest, opts);
     await opts.onManifest?.(manifest);
 
-    const hash = createHash('sha256');
-    let seen = 0;
-    for await (const chunk of source.chunks(manifest.size + 1)) {
-      if (seen + chunk.length > manifest.size) {
-        throw new BundleError('FW_PAYLOAD_LONG', `payload continues past the declared ${manifest.size} bytes`, { details: { declared: manifest.size } });
-      }
-      hash.update(chunk);
-      seen += chunk.length;
-      if (opts.onChunk) await opts.onChunk(chunk);
-      opts.onProgress?.(seen, manifest.size);
-    }
-    checkPayload(manifest, seen, hash.digest());
+    const { seen, digest } = await hashPayload(source, manifest.size, opts);
+    checkPayload(manifest, seen, digest);
     return { manifest, signers, manifestBytes: set.payload, payloadOffset: FRAME_LENGTH + headerLength };
   } finally {
     await source.close();
