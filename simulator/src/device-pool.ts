@@ -36,22 +36,21 @@ export interface PoolSpec {
   readonly trustDocument: Uint8Array;
 }
 
-/** Cumulative counters, plus the latency buckets added since the previous report. */
-export interface PoolReport {
-  readonly index: number;
-  readonly created: number;
-  readonly connected: number;
-  readonly attempts: number;
-  readonly connects: number;
-  readonly disconnects: number;
-  readonly made: number;
-  readonly acked: number;
-  readonly resent: number;
-  readonly exposureSent: number;
+/** The counts a pool reports; the fleet's totals are their sums. */
+export const POOL_COUNTS = ['created', 'connected', 'attempts', 'connects', 'disconnects', 'made', 'acked', 'resent', 'exposureSent', 'pending'] as const;
+
+/**
+ * Cumulative counters. `pending`: samples up to the cutoff still waiting for a PUBACK (all waiting samples before
+ * the cutoff is set).
+ */
+export type PoolCounters = { readonly [K in (typeof POOL_COUNTS)[number]]: number } & {
   readonly errors: Readonly<Record<string, number>>;
   readonly commandAcks: Readonly<Record<string, number>>;
-  /** Samples up to the cutoff still waiting for a PUBACK (all waiting samples before the cutoff is set). */
-  readonly pending: number;
+};
+
+/** Cumulative counters, plus the latency buckets added since the previous report. */
+export interface PoolReport extends PoolCounters {
+  readonly index: number;
   readonly rssBytes: number;
   /** RSS of the process before its first device: the rest is what the devices cost. */
   readonly baseRssBytes: number;

@@ -1,26 +1,14 @@
 // Adds up the pools' reports: fleet-wide totals, per-second rates and peaks, the live latency of the last few
 // seconds (progress line), the measured window's latency, and latency per scenario phase.
-import type { PoolReport } from './device-pool.js';
+import { POOL_COUNTS, type PoolCounters, type PoolReport } from './device-pool.js';
 import { addCounts, createHistogram, type Histogram, type Summary } from './metrics.js';
 import type { Tick } from './scenarios/types.js';
 
-export interface Totals {
-  readonly created: number;
-  readonly connected: number;
-  readonly attempts: number;
-  readonly connects: number;
-  readonly disconnects: number;
-  readonly made: number;
-  readonly acked: number;
-  readonly resent: number;
-  readonly exposureSent: number;
-  readonly pending: number;
-  readonly errors: Record<string, number>;
-  readonly commandAcks: Record<string, number>;
+export type Totals = PoolCounters & {
   /** Sum over pools of their peak RSS, and of their peak RSS above the pool's starting RSS. */
   readonly rssBytes: number;
   readonly deviceRssBytes: number;
-}
+};
 
 /** Seconds of live latency shown on the progress line. */
 const LIVE_SECONDS = 5;
@@ -40,10 +28,11 @@ export function createFleetStats(poolCount: number) {
   const tickListeners = new Set<(t: Tick) => void>();
 
   function totals(): Totals {
-    const t = { created: 0, connected: 0, attempts: 0, connects: 0, disconnects: 0, made: 0, acked: 0, resent: 0, exposureSent: 0, pending: 0, errors: {}, commandAcks: {}, rssBytes: 0, deviceRssBytes: 0 };
+    const counts = Object.fromEntries(POOL_COUNTS.map((k) => [k, 0])) as Record<(typeof POOL_COUNTS)[number], number>;
+    const t = { ...counts, errors: {} as Record<string, number>, commandAcks: {} as Record<string, number>, rssBytes: 0, deviceRssBytes: 0 };
     latest.forEach((r, i) => {
       if (!r) return;
-      for (const k of ['created', 'connected', 'attempts', 'connects', 'disconnects', 'made', 'acked', 'resent', 'exposureSent', 'pending'] as const) t[k] += r[k];
+      for (const k of POOL_COUNTS) t[k] += r[k];
       addCounts(t.errors, r.errors);
       addCounts(t.commandAcks, r.commandAcks);
       t.rssBytes += peakRss[i]!;

@@ -43,41 +43,41 @@ export function telemetryBody(seq: number, stream: string): Buffer {
   return encode({ v: 1, id: `${stream}-${seq}`.slice(0, 64).padEnd(8, '0'), ts: Date.now(), stream, samples: [{ seq, ts: Date.now(), m: { cpuLoad1: 0.5 } }] });
 }
 
-/** Publishes once at QoS 1: 'denied' when the server closes the connection instead of acknowledging. */
-export function publishOnce(c: MqttClient, topic: string, payload: Buffer, retain = false): Promise<'denied' | 'accepted' | 'no-answer'> {
+type Answer = 'denied' | 'accepted' | 'no-answer';
+
+/**
+ * Runs one MQTT action on a connection used for nothing else and settles on its answer: 'denied' also when the
+ * server closes the connection instead, 'no-answer' after the timeout. The connection is dropped either way.
+ */
+function answerOnce(c: MqttClient, act: (answer: (v: Answer) => void) => void): Promise<Answer> {
   return new Promise((resolve) => {
     let settled = false;
-    const done = (v: 'denied' | 'accepted' | 'no-answer') => {
+    const answer = (v: Answer) => {
       if (settled) return;
       settled = true;
       clearTimeout(t);
       c.end(true);
       resolve(v);
     };
-    const t = setTimeout(() => done('no-answer'), TIMEOUT_MS);
-    c.once('close', () => done('denied'));
-    c.publish(topic, payload, { qos: 1, retain }, (err) => done(err ? 'denied' : 'accepted'));
+    const t = setTimeout(() => answer('no-answer'), TIMEOUT_MS);
+    c.once('close', () => answer('denied'));
+    act(answer);
   });
 }
 
+/** Publishes once at QoS 1: 'denied' when the server closes the connection instead of acknowledging. */
+export function publishOnce(c: MqttClient, topic: string, payload: Buffer, retain = false): Promise<Answer> {
+  return answerOnce(c, (answer) => c.publish(topic, payload, { qos: 1, retain }, (err) => answer(err ? 'denied' : 'accepted')));
+}
+
 /** Subscribes to one filter: 'denied' for SUBACK 0x80 (or a closed connection). */
-export function subscribeOnce(c: MqttClient, filter: string): Promise<'denied' | 'accepted' | 'no-answer'> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const done = (v: 'denied' | 'accepted' | 'no-answer') => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(t);
-      c.end(true);
-      resolve(v);
-    };
-    const t = setTimeout(() => done('no-answer'), TIMEOUT_MS);
-    c.once('close', () => done('denied'));
+export function subscribeOnce(c: MqttClient, filter: string): Promise<Answer> {
+  return answerOnce(c, (answer) =>
     c.subscribe(filter, { qos: 1 }, (err, granted) => {
-      if (err) return done('denied');
-      done(granted?.[0]?.qos === 128 ? 'denied' : 'accepted');
-    });
-  });
+      if (err) return answer('denied');
+      answer(granted?.[0]?.qos === 128 ? 'denied' : 'accepted');
+    }),
+  );
 }
 
 /**
