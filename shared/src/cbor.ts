@@ -138,7 +138,7 @@ class Scanner {
       case 2:
       case 3: {
         if (arg > this.buf.length - this.pos) this.fail(`truncated: string of ${arg} bytes`);
-        if (major === 3 && !isUtf8(this.buf.subarray(this.pos, this.pos + arg))) {
+        if (major === 3 && !this.isAscii(this.pos, arg) && !isUtf8(this.buf.subarray(this.pos, this.pos + arg))) {
           this.fail('text string is not valid UTF-8');
         }
         this.pos += arg;
@@ -212,6 +212,16 @@ class Scanner {
       }
       this.item(depth);
     }
+  }
+
+  /**
+   * True when a short text is plain ASCII, which is always valid UTF-8: map keys and ids are, and checking them
+   * here costs less than a call into isUtf8 for each. Longer or non-ASCII texts go to isUtf8.
+   */
+  private isAscii(start: number, length: number): boolean {
+    if (length > 64) return false;
+    for (let k = start; k < start + length; k++) if (this.buf[k]! > 0x7f) return false;
+    return true;
   }
 
   private sameBytes(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {

@@ -42,6 +42,13 @@ test('trailing bytes, indefinite lengths, reserved info and break are refused', 
   assert.is(code(() => decode(Buffer.from([0x62, 0xc3, 0x28]))), 'PROTO_BAD_CBOR', 'invalid UTF-8');
 });
 
+test('text: short ASCII, short non-ASCII and long texts are checked as UTF-8 alike', () => {
+  for (const text of ['plain', 'température', 'ü'.repeat(40), 'a'.repeat(64), 'a'.repeat(65), `${'a'.repeat(70)}é`]) assert.is(decode(encode(text)), text);
+  const long = Buffer.concat([Buffer.from([0x78, 70]), Buffer.alloc(69, 0x61), Buffer.from([0xff])]);
+  assert.is(code(() => decode(long)), 'PROTO_BAD_CBOR', 'invalid UTF-8 after 69 ASCII bytes');
+  assert.is(code(() => decode(Buffer.from([0x63, 0x61, 0x62, 0x80]))), 'PROTO_BAD_CBOR', 'a lone continuation byte in a short text');
+});
+
 test('a huge declared length on a short input is a truncation, not an allocation', () => {
   assert.is(code(() => decode(Buffer.from([0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))), 'PROTO_BAD_CBOR');
   assert.is(code(() => decode(Buffer.from([0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]))), 'PROTO_BAD_CBOR');
