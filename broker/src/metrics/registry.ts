@@ -13,6 +13,12 @@ interface Gauge {
 }
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+/** Identifies a label set within one counter; cheaper than its text (no escaping), which only a scrape needs. */
+const labelKey = (labels: Labels) => {
+  let key = '';
+  for (const k in labels) key += `${k}\u0000${labels[k]}\u0000`;
+  return key;
+};
 const labelText = (labels: Labels) => {
   const keys = Object.keys(labels);
   return keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escape(labels[k]!)}"`).join(',')}}`;
@@ -28,13 +34,13 @@ export function createMetrics() {
       metrics.set(name, c);
       return {
         inc(labels: Labels = {}, by = 1): void {
-          const key = labelText(labels);
+          const key = labelKey(labels);
           const cur = c.values.get(key);
           if (cur) cur.value += by;
           else c.values.set(key, { labels, value: by });
         },
         get(labels: Labels = {}): number {
-          return c.values.get(labelText(labels))?.value ?? 0;
+          return c.values.get(labelKey(labels))?.value ?? 0;
         },
       };
     },
