@@ -10,6 +10,7 @@ import { createHistogram } from '../../simulator/src/metrics.js';
 import { resolveOptions } from '../../simulator/src/options.js';
 import { checkResult, RESULT_SCHEMA_ID } from '../../simulator/src/result.js';
 import { getScenario, SCENARIOS } from '../../simulator/src/scenarios/index.js';
+import { peakPerSecond } from '../../simulator/src/scenarios/reconnect-storm.js';
 import { deviceAddress, isLoopbackHost, rogueAddress } from '../../simulator/src/source-addresses.js';
 import { trackOutbox } from '../../simulator/src/tracked-outbox.js';
 import { errorKind } from '../../simulator/src/virtual-device.js';
@@ -113,6 +114,15 @@ test('the result schema: a complete result passes, a wrong or missing field is r
   assert.throws(() => checkResult({ ...good, lost: -1 }), /lost/);
   assert.throws(() => checkResult({ ...good, latencyMs: { p50: 1 } }), /latencyMs\.p99/);
   assert.throws(() => checkResult({ ...good, surprise: 1 }), /surprise: unknown key/);
+});
+
+test('reconnect peak: the most connects within one second of polls, also for a storm over before the first tick', () => {
+  const polls = (pairs: [number, number][]) => pairs.map(([at, connects]) => ({ at, connects }));
+  // All 150 back between the cut and the first poll after it.
+  assert.is(peakPerSecond(polls([[0, 10], [100, 160]])), 150);
+  // 40 in the first second, then 100 within the next second: the busiest window counts.
+  assert.is(peakPerSecond(polls([[0, 0], [500, 20], [1000, 40], [1500, 90], [2000, 140]])), 100);
+  assert.is(peakPerSecond(polls([[0, 5]])), 0);
 });
 
 test.run();
