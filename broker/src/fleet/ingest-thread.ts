@@ -1,53 +1,103 @@
 // The ingest thread: decodes, validates and stores device messages on its own connection to the fleet database,
 // so that neither SQLite's work and the CBOR checks nor the fsync of every commit stall the MQTT event loop.
-// Batches that queue up while one commits are stored together in the next transaction (group commit); the main
-// thread sends the PUBACKs when a batch's result comes back.
+// Batches that queue up while one commits are stored together in the next transaction (group commit), and the
+// thread answers once per commit, so the main thread sends all of that commit's PUBACKs in one go (one TLS
+// record per device instead of one per message).
 import { isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { Channel, DecodedMessage } from '../../../shared/src/index.js';
+import { CHANNELS, deviceTopic, type DecodedMessage } from '../../../shared/src/index.js';
 import { openDb } from '../db/open.js';
-import { createIngestStore, judgeMessage, type StoreItem } from './ingest-store.js';
+import { createIngestStore, judgeMessage, type IngestStore, type StoreItem } from './ingest-store.js';
 
 export interface ThreadInit {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
 }
 
-export interface ThreadItem {
-  readonly deviceId: string;
-  readonly channel: Channel;
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly receivedAt: number;
+/**
+ * A batch of device messages as it crosses to the thread: the payloads back to back in one buffer, the rest in
+ * typed arrays. All of them are moved (transferred), not copied, so a batch costs one transfer rather than a
+ * structured clone per message.
+ */
+export interface WireBatch {
+  readonly deviceIds: readonly string[];
+  /** Each message's channel, as its index in CHANNELS. */
+  readonly channels: Uint8Array;
+  readonly receivedAt: Float64Array;
+  /** Message i's payload is bytes[ends[i - 1] ?? 0, ends[i]). */
+  readonly ends: Uint32Array;
+  readonly bytes: Uint8Array;
 }
 
-export type ThreadRequest =
-  | { readonly type: 'batch'; readonly id: number; readonly items: readonly ThreadItem[]; readonly wantMessages: boolean }
-  | { readonly type: 'close' };
+/** The buffers a postMessage of this batch moves to the other thread. */
+export const wireTransfer = (b: WireBatch): ArrayBuffer[] => [b.channels.buffer, b.receivedAt.buffer, b.ends.buffer, b.bytes.buffer] as ArrayBuffer[];
 
-export type Outcome =
-  | { readonly inserted: number; readonly decoded?: DecodedMessage }
-  | { readonly rejected: { readonly code: string; readonly message: string } };
+/** Values of `Stored.inserted` other than a count of samples. */
+export const DUPLICATE = -1;
+export const REJECTED = -2;
+
+/** What one batch's transaction did, message by message. */
+export interface Stored {
+  readonly storedAt: number;
+  /** Per message: the samples newly stored (0 for any other stored message), DUPLICATE or REJECTED. */
+  readonly inserted: Int32Array;
+  /** Why each REJECTED message was refused, by its index in the batch. */
+  readonly rejects: readonly { readonly index: number; readonly code: string; readonly message: string }[];
+  /** The decoded messages by index (undefined for a reject), when they were asked for. */
+  readonly decoded?: readonly (DecodedMessage | undefined)[];
+}
+
+export type ThreadRequest = { readonly type: 'batch'; readonly id: number; readonly batch: WireBatch; readonly wantMessages: boolean } | { readonly type: 'close' };
 
 export type ThreadReply =
   | { readonly type: 'ready' }
-  | { readonly type: 'result'; readonly id: number; readonly storedAt: number; readonly outcomes: readonly Outcome[] }
-  | { readonly type: 'failed'; readonly id: number; readonly message: string }
+  /** One commit: `stored` covers the batches `ids`, in that order. */
+  | { readonly type: 'result'; readonly ids: readonly number[]; readonly stored: Stored }
+  | { readonly type: 'failed'; readonly ids: readonly number[]; readonly message: string }
   | { readonly type: 'closed' };
 
-/** Judges and stores one batch: the work both the thread and the main-thread fallback do. */
-export function storeBatch(store: ReturnType<typeof createIngestStore>, items: readonly ThreadItem[], wantMessages: boolean, now: () => number): { storedAt: number; outcomes: Outcome[] } {
-  const judged = items.map((raw): StoreItem => {
-    const j = judgeMessage(raw.deviceId, raw.channel, raw.payload);
-    return j.ok
-      ? { kind: 'message', deviceId: raw.deviceId, decoded: j.decoded, receivedAt: raw.receivedAt }
-      : { kind: 'reject', deviceId: raw.deviceId, topic: raw.topic, code: j.code, message: j.message, size: raw.payload.length, receivedAt: raw.receivedAt };
-  });
+/** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
+export function storeBatches(store: IngestStore, batches: readonly WireBatch[], wantMessages: boolean, now: () => number): Stored {
+  const judged: StoreItem[] = [];
+  for (const b of batches) {
+    for (let i = 0; i < b.deviceIds.length; i++) {
+      const deviceId = b.deviceIds[i]!;
+      const channel = CHANNELS[b.channels[i]!]!;
+      const payload = b.bytes.subarray(i === 0 ? 0 : b.ends[i - 1]!, b.ends[i]!);
+      const receivedAt = b.receivedAt[i]!;
+      const j = judgeMessage(deviceId, channel, payload);
+      judged.push(
+        j.ok
+          ? { kind: 'message', deviceId, decoded: j.decoded, receivedAt }
+          : { kind: 'reject', deviceId, topic: deviceTopic(deviceId, channel), code: j.code, message: j.message, size: payload.length, receivedAt },
+      );
+    }
+  }
   const results = store.writeBatch(judged, now());
-  const outcomes = judged.map((item, i): Outcome => {
-    if (item.kind === 'reject') return { rejected: { code: item.code, message: item.message } };
-    return wantMessages ? { inserted: results[i]!, decoded: item.decoded } : { inserted: results[i]! };
+  const inserted = new Int32Array(judged.length);
+  const rejects: { index: number; code: string; message: string }[] = [];
+  const decoded: (DecodedMessage | undefined)[] | undefined = wantMessages ? [] : undefined;
+  judged.forEach((item, i) => {
+    if (item.kind === 'reject') {
+      inserted[i] = REJECTED;
+      rejects.push({ index: i, code: item.code, message: item.message });
+      decoded?.push(undefined);
+    } else {
+      inserted[i] = results[i]! < 0 ? DUPLICATE : results[i]!;
+      decoded?.push(item.decoded);
+    }
   });
-  return { storedAt: now(), outcomes };
+  return { storedAt: now(), inserted, rejects, ...(decoded ? { decoded } : {}) };
+}
+
+/** The part of a commit's result that belongs to the batch at [start, start + length). */
+export function sliceStored(s: Stored, start: number, length: number): Stored {
+  if (start === 0 && length === s.inserted.length) return s;
+  return {
+    storedAt: s.storedAt,
+    inserted: s.inserted.subarray(start, start + length),
+    rejects: s.rejects.filter((r) => r.index >= start && r.index < start + length).map((r) => ({ ...r, index: r.index - start })),
+    ...(s.decoded ? { decoded: s.decoded.slice(start, start + length) } : {}),
+  };
 }
 
 if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.file) {
@@ -61,16 +111,17 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.f
     for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) requests.push(next.message as ThreadRequest);
     const batches = requests.filter((r): r is Extract<ThreadRequest, { type: 'batch' }> => r.type === 'batch');
     if (batches.length > 0) {
+      const ids = batches.map((b) => b.id);
       try {
-        const items = batches.length === 1 ? batches[0]!.items : batches.flatMap((b) => b.items);
-        const { storedAt, outcomes } = storeBatch(store, items, batches.some((b) => b.wantMessages), Date.now);
-        let at = 0;
-        for (const b of batches) {
-          port.postMessage({ type: 'result', id: b.id, storedAt, outcomes: outcomes.slice(at, at + b.items.length) } satisfies ThreadReply);
-          at += b.items.length;
-        }
+        const stored = storeBatches(
+          store,
+          batches.map((b) => b.batch),
+          batches.some((b) => b.wantMessages),
+          Date.now,
+        );
+        port.postMessage({ type: 'result', ids, stored } satisfies ThreadReply, [stored.inserted.buffer as ArrayBuffer]);
       } catch (err) {
-        for (const b of batches) port.postMessage({ type: 'failed', id: b.id, message: (err as Error)?.message ?? String(err) } satisfies ThreadReply);
+        port.postMessage({ type: 'failed', ids, message: (err as Error)?.message ?? String(err) } satisfies ThreadReply);
       }
     }
     if (requests.some((r) => r.type === 'close')) {

@@ -5,11 +5,22 @@
 // validation and SQLite — and the fsync of every commit — then never stall the MQTT event loop, and the next
 // batches that arrive while one commits are stored together in the next transaction.
 // Without `thread` the same work runs on this thread through `db` (tools and tests).
-import type { Channel, DecodedMessage, Logger } from '../../../shared/src/index.js';
+import { CHANNELS, type Channel, type DecodedMessage, type Logger } from '../../../shared/src/index.js';
 import { startWorker } from '../../../shared/src/worker.js';
 import type { Db } from '../db/open.js';
 import { createIngestStore } from './ingest-store.js';
-import { storeBatch, type Outcome, type ThreadInit, type ThreadItem, type ThreadReply, type ThreadRequest } from './ingest-thread.js';
+import {
+  DUPLICATE,
+  REJECTED,
+  sliceStored,
+  storeBatches,
+  wireTransfer,
+  type Stored,
+  type ThreadInit,
+  type ThreadReply,
+  type ThreadRequest,
+  type WireBatch,
+} from './ingest-thread.js';
 
 export type Done = (err?: Error | null) => void;
 
@@ -51,24 +62,63 @@ export interface IngestOptions {
   readonly thread?: { readonly file: string; readonly synchronous?: 'FULL' | 'NORMAL' };
 }
 
-interface Pending extends ThreadItem {
+interface Pending {
+  readonly deviceId: string;
+  readonly topic: string;
+  readonly receivedAt: number;
+  readonly size: number;
   readonly done: Done;
 }
 
-/** Writes one batch; resolves with one outcome per item in order, rejects when nothing was stored. */
+/** Stores one batch in a transaction; rejects when nothing of it was stored. */
 interface Writer {
-  write(items: readonly ThreadItem[], wantMessages: boolean): Promise<{ storedAt: number; outcomes: readonly Outcome[] }>;
+  write(batch: WireBatch, wantMessages: boolean): Promise<Stored>;
   close(): Promise<void>;
 }
 
 export type Ingest = ReturnType<typeof createIngest>;
 
 const EAGER_FLUSH = 64;
+const CHANNEL_INDEX: ReadonlyMap<Channel, number> = new Map(CHANNELS.map((c, i) => [c, i]));
+
+/** The batch being filled: each payload is copied once, into the buffer that then moves to the thread. */
+class Filling {
+  readonly pending: Pending[] = [];
+  readonly channels: number[] = [];
+  readonly ends: number[] = [];
+  bytes = new Uint8Array(32 * 1024);
+  used = 0;
+
+  add(p: Pending, channel: Channel, payload: Uint8Array): void {
+    if (this.used + payload.length > this.bytes.length) {
+      let size = this.bytes.length * 2;
+      while (this.used + payload.length > size) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(payload, this.used);
+    this.used += payload.length;
+    this.ends.push(this.used);
+    this.channels.push(CHANNEL_INDEX.get(channel)!);
+    this.pending.push(p);
+  }
+
+  wire(): WireBatch {
+    return {
+      deviceIds: this.pending.map((p) => p.deviceId),
+      channels: Uint8Array.from(this.channels),
+      receivedAt: Float64Array.from(this.pending, (p) => p.receivedAt),
+      ends: Uint32Array.from(this.ends),
+      bytes: this.bytes.subarray(0, this.used),
+    };
+  }
+}
 
 function inlineWriter(db: Db, now: () => number): Writer {
   const store = createIngestStore(db);
   return {
-    write: async (items, wantMessages) => storeBatch(store, items, wantMessages, now),
+    write: async (batch, wantMessages) => storeBatches(store, [batch], wantMessages, now),
     close: async () => undefined,
   };
 }
@@ -78,11 +128,11 @@ const THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './ingest-thread
 
 /**
  * The ingest thread. If it cannot start (a broken install), ingest falls back to this thread with a warning
- * rather than refusing every message; if it fails later, the batch in flight is refused (the devices resend it)
- * and a new thread is started for the next one.
+ * rather than refusing every message; if it fails later, the batches in flight are refused (the devices resend
+ * them) and a new thread is started for the next one.
  */
 function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger): Writer {
-  type Sent = { items: readonly ThreadItem[]; wantMessages: boolean; resolve: (r: { storedAt: number; outcomes: readonly Outcome[] }) => void; reject: (e: Error) => void };
+  type Sent = { length: number; resolve: (s: Stored) => void; reject: (e: Error) => void };
   let worker: ReturnType<typeof startWorker> | undefined;
   let ready = false;
   let fallback: Writer | undefined;
@@ -99,12 +149,10 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
     if (!ready && !closing) {
       log.warn('ingest thread did not start; storing on the main thread', { reason: message });
       fallback = inlineWriter(db, now);
-      for (const f of lost) fallback.write(f.items, f.wantMessages).then(f.resolve, f.reject);
-      return;
-    }
-    ready = false;
-    if (closing) closing();
+    } else if (closing) closing();
     else log.error('ingest thread failed; the batches in flight are refused and resent by the devices', { reason: message, batches: lost.length });
+    ready = false;
+    // Their buffers moved to the thread: nothing of them was acknowledged, and the devices send them again.
     for (const f of lost) f.reject(new Error(`ingest thread failed: ${message}`));
   };
 
@@ -114,11 +162,16 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
       if (reply.type === 'ready') ready = true;
       else if (reply.type === 'closed') closing?.();
       else {
-        const f = sent.get(reply.id);
-        if (!f) return;
-        sent.delete(reply.id);
-        if (reply.type === 'result') f.resolve({ storedAt: reply.storedAt, outcomes: reply.outcomes });
-        else f.reject(new Error(reply.message));
+        // One reply per commit: every batch in it settles in this turn, so their PUBACKs leave together.
+        let at = 0;
+        for (const id of reply.ids) {
+          const f = sent.get(id);
+          if (!f) continue;
+          sent.delete(id);
+          if (reply.type === 'result') f.resolve(sliceStored(reply.stored, at, f.length));
+          else f.reject(new Error(reply.message));
+          at += f.length;
+        }
       }
     });
     w.on('error', (err) => failed(err.message));
@@ -129,16 +182,14 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
   };
 
   return {
-    write(items, wantMessages) {
-      if (fallback) return fallback.write(items, wantMessages);
+    write(batch, wantMessages) {
+      if (fallback) return fallback.write(batch, wantMessages);
       worker ??= start();
       return new Promise((resolve, reject) => {
         const id = nextId++;
-        // Only the data crosses (the items also carry their `done` callbacks).
-        const plain = items.map(({ deviceId, channel, topic, payload, receivedAt }): ThreadItem => ({ deviceId, channel, topic, payload, receivedAt }));
         try {
-          worker!.postMessage({ type: 'batch', id, items: plain, wantMessages } satisfies ThreadRequest);
-          sent.set(id, { items: plain, wantMessages, resolve, reject });
+          worker!.postMessage({ type: 'batch', id, batch, wantMessages } satisfies ThreadRequest, wireTransfer(batch));
+          sent.set(id, { length: batch.deviceIds.length, resolve, reject });
         } catch (err) {
           reject(err as Error);
         }
@@ -164,36 +215,39 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const maxBatch = opts.maxBatch ?? 1000;
   // With a thread, a batch goes as soon as this many messages wait, not only at the end of the event-loop turn:
   // the thread commits while this thread still reads sockets (measured: ~10% more messages/s in the benchmark).
-  const eagerFlush = opts.thread ? EAGER_FLUSH : 0;
+  const flushAt = opts.thread ? Math.min(EAGER_FLUSH, maxBatch) : maxBatch;
   const stats: IngestStats = { queued: 0, oldestQueuedMs: 0, messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
   const writer = opts.thread ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log) : inlineWriter(db, now);
   const wantMessages = opts.onStored !== undefined;
-  let queue: Pending[] = [];
+  let queue = new Filling();
   /** Batches handed to the writer and not settled yet, oldest first. */
   const writing: Pending[][] = [];
   let scheduled = false;
   let closed = false;
   let idle: (() => void) | undefined;
 
-  function settle(batch: readonly Pending[], storedAt: number, outcomes: readonly Outcome[]): void {
+  function settle(batch: readonly Pending[], stored: Stored): void {
     stats.batches++;
+    const rejects = stored.rejects.length > 0 ? new Map(stored.rejects.map((r) => [r.index, r])) : undefined;
     batch.forEach((item, i) => {
-      stats.maxLagMs = Math.max(stats.maxLagMs, storedAt - item.receivedAt);
-      const o = outcomes[i]!;
-      if ('rejected' in o) {
+      stats.maxLagMs = Math.max(stats.maxLagMs, stored.storedAt - item.receivedAt);
+      const inserted = stored.inserted[i]!;
+      if (inserted === REJECTED) {
         // Acknowledged but never stored, so one poison message cannot make a device resend forever; it is
         // counted, logged and kept in ingest_rejects.
+        const r = rejects?.get(i) ?? { code: 'INTERNAL', message: 'rejected' };
         stats.rejected++;
-        opts.log.warn('rejected device message', { deviceId: item.deviceId, topic: item.topic, code: o.rejected.code, reason: o.rejected.message.slice(0, 300), size: item.payload.length });
-        opts.onRejected?.(item.deviceId, o.rejected.code);
+        opts.log.warn('rejected device message', { deviceId: item.deviceId, topic: item.topic, code: r.code, reason: r.message.slice(0, 300), size: item.size });
+        opts.onRejected?.(item.deviceId, r.code);
       } else {
-        if (o.inserted < 0) stats.duplicates++;
+        if (inserted === DUPLICATE) stats.duplicates++;
         else {
           stats.messages++;
-          stats.samples += o.inserted;
-          if (o.inserted > 0) opts.onSamples?.(item.deviceId, o.inserted);
+          stats.samples += inserted;
+          if (inserted > 0) opts.onSamples?.(item.deviceId, inserted);
         }
-        if (o.decoded) opts.onStored?.({ ...o.decoded, deviceId: item.deviceId, receivedAt: item.receivedAt, storedAt, inserted: Math.max(0, o.inserted) });
+        const decoded = stored.decoded?.[i];
+        if (decoded) opts.onStored?.({ ...decoded, deviceId: item.deviceId, receivedAt: item.receivedAt, storedAt: stored.storedAt, inserted: Math.max(0, inserted) });
       }
       item.done();
     });
@@ -201,27 +255,24 @@ export function createIngest(db: Db, opts: IngestOptions) {
 
   function finished(batch: Pending[]): void {
     writing.splice(writing.indexOf(batch), 1);
-    if (queue.length > 0) flush();
+    if (queue.pending.length > 0) flush();
     else if (writing.length === 0) idle?.();
   }
 
   /** Hands what is queued to the writer. The thread stores batches that meet there in one transaction. */
   function flush(): void {
     scheduled = false;
-    if (queue.length === 0) {
+    if (queue.pending.length === 0) {
       if (writing.length === 0) idle?.();
       return;
     }
-    const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
-    if (batch === queue) queue = [];
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    const filled = queue;
+    queue = new Filling();
+    const batch = filled.pending;
     writing.push(batch);
-    writer.write(batch, wantMessages).then(
-      ({ storedAt, outcomes }) => {
-        settle(batch, storedAt, outcomes);
+    writer.write(filled.wire(), wantMessages).then(
+      (stored) => {
+        settle(batch, stored);
         finished(batch);
       },
       (err: Error) => {
@@ -235,15 +286,13 @@ export function createIngest(db: Db, opts: IngestOptions) {
 
   return {
     /** Queues a device message; `done` is called after the commit (→ PUBACK), or with an error if it failed. */
-    submit(deviceId: string, channel: Channel, topic: string, payload: Buffer, done: Done): void {
+    submit(deviceId: string, channel: Channel, topic: string, payload: Uint8Array, done: Done): void {
       if (closed) {
         done(new Error('ingest is closed'));
         return;
       }
-      // To the thread the payload goes as a copy of its own bytes: a Buffer is often a view into a larger socket
-      // chunk, and structured cloning copies a view's whole underlying memory.
-      queue.push({ deviceId, channel, topic, payload: opts.thread ? new Uint8Array(payload) : payload, receivedAt: now(), done });
-      if (eagerFlush > 0 && queue.length >= eagerFlush) flush();
+      queue.add({ deviceId, topic, receivedAt: now(), size: payload.length, done }, channel, payload);
+      if (queue.pending.length >= flushAt) flush();
       else if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
@@ -252,8 +301,8 @@ export function createIngest(db: Db, opts: IngestOptions) {
 
     /** Totals since start; maxLagMs is the largest arrival-to-commit time since the previous call. */
     stats(): IngestStats {
-      const oldest = writing[0]?.[0] ?? queue[0];
-      const s = { ...stats, queued: queue.length + writing.reduce((n, b) => n + b.length, 0), oldestQueuedMs: oldest ? now() - oldest.receivedAt : 0 };
+      const oldest = writing[0]?.[0] ?? queue.pending[0];
+      const s = { ...stats, queued: queue.pending.length + writing.reduce((n, b) => n + b.length, 0), oldestQueuedMs: oldest ? now() - oldest.receivedAt : 0 };
       stats.maxLagMs = 0;
       return s;
     },
