@@ -43,7 +43,7 @@ export function openServerView(dataDir: string): ServerView {
     db = new Database(file, { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
   }
-  const rows = db.prepare('SELECT seq, device_ts, received_at FROM telemetry WHERE device_id = ? AND stream = ? AND seq <= ?').raw();
+  const rows = db.prepare('SELECT seq, device_ts, received_at FROM telemetry_samples WHERE device_id = ? AND stream = ? AND seq <= ?').raw();
   const exposure = db.prepare('SELECT count(*) FROM exposure_reports WHERE device_id = ? AND received_at >= ?').pluck();
   const audit = db.prepare(
     `SELECT event, json_extract(detail, '$.reason') AS reason, device_id, 1 + coalesce(json_extract(detail, '$.suppressed'), 0) AS n FROM audit WHERE at >= ?`,

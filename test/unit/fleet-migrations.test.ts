@@ -1,5 +1,5 @@
 // Fleet database migrations on a real SQLite file: a version-5 database with telemetry moves to the arrival-order
-// layout of version 6 with every row kept, and the sample key still makes redelivery harmless.
+// layout of version 6 with every row kept, and version 7 moves the sample keys into telemetry_keys.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -8,7 +8,7 @@ import { migrations } from '../../broker/src/db/migrations.js';
 import { migrate, openDb, schemaVersion } from '../../broker/src/db/open.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-test('v5 → v6: telemetry rows kept, arrival order, (device, stream, seq) still unique', () => {
+test('v5 → latest: telemetry rows kept, arrival order, every sample key in telemetry_keys', () => {
   const file = join(tmpDir('edgeward-migrate-'), 'fleet.db');
   const v5 = new Database(file);
   migrate(v5, migrations.filter((m) => m.version <= 5));
@@ -30,14 +30,34 @@ test('v5 → v6: telemetry rows kept, arrival order, (device, stream, seq) still
   const arrival = db.prepare('SELECT received_at FROM telemetry ORDER BY id').pluck().all() as number[];
   assert.equal(arrival, [...arrival].sort((a, b) => a - b));
   assert.is(db.prepare(`SELECT metrics FROM telemetry WHERE device_id = 'gw-002' AND seq = 7`).pluck().get(), '{"t":7}');
-  // The ingest statement: a redelivered sample changes nothing, a new one is stored.
-  const ingest = db.prepare('INSERT OR IGNORE INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)');
-  assert.is(ingest.run('gw-001', 's1', 7, 0, 0, '{}').changes, 0);
-  assert.is(ingest.run('gw-001', 's1', 51, 0, 9999, '{}').changes, 1);
-  assert.throws(() => db.prepare('INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)').run('gw-001', 's1', 51, 0, 0, '{}'), /UNIQUE/);
-  // The per-device query uses the key index, not a table scan.
-  const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq`).all('gw-001') as { detail: string }[]).map((r) => r.detail).join('; ');
-  assert.match(plan, /telemetry_sample/);
+  // Every row's key is in telemetry_keys (v7), and the sample view finds rows by key through its primary key.
+  assert.is(db.prepare('SELECT count(*) FROM telemetry_keys').pluck().get(), 100);
+  assert.is(db.prepare('SELECT through_id FROM telemetry_keyed').pluck().get(), 100);
+  assert.is(db.prepare(`SELECT metrics FROM telemetry_samples WHERE device_id = 'gw-002' AND stream = 's1' AND seq = 7`).pluck().get(), '{"t":7}');
+  assert.equal(db.prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-001' ORDER BY seq`).pluck().all(), seqs);
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM telemetry_samples WHERE device_id = ? AND stream = ?`).all('gw-001', 's1') as { detail: string }[]).map((r) => r.detail).join('; ');
+  assert.match(plan, /SEARCH k USING PRIMARY KEY \(device_id=\? AND stream=\?\)/);
+  assert.match(plan, /SEARCH telemetry USING INTEGER PRIMARY KEY \(rowid>\?\)/, 'the rows not keyed yet: a range of the newest rows');
+  // The key stays unique.
+  assert.throws(() => db.prepare(`INSERT INTO telemetry_keys VALUES ('gw-001', 's1', 7, 1)`).run(), /UNIQUE/);
+  db.close();
+});
+
+test('v6 → v7: the unique index gives way to telemetry_keys; rows after through_id show in the sample view', () => {
+  const file = join(tmpDir('edgeward-migrate-'), 'fleet.db');
+  const v6 = new Database(file);
+  migrate(v6, migrations.filter((m) => m.version <= 6));
+  v6.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('gw-001', 'active', 0)`).run();
+  const insert = v6.prepare('INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)');
+  for (let seq = 1; seq <= 20; seq++) insert.run('gw-001', 's1', seq, seq, seq, '{}');
+  v6.close();
+
+  const db = openDb(file);
+  assert.is(db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'telemetry_sample'`).pluck().get(), 0);
+  assert.is(db.prepare('SELECT count(*) FROM telemetry_keys').pluck().get(), 20);
+  // A row stored after the migration, before the next key pass, is found by the view all the same.
+  db.prepare('INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)').run('gw-001', 's1', 21, 21, 21, '{}');
+  assert.equal(db.prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-001' AND stream = 's1' AND seq > 18 ORDER BY seq`).pluck().all(), [19, 20, 21]);
   db.close();
 });
 

@@ -41,9 +41,113 @@ export interface IngestStore {
   writeBatch(items: readonly StoreItem[], at: number): number[];
 }
 
+/** New sample keys are written into telemetry_keys once this many wait, or once the oldest is this old. */
+const KEY_PASS_SAMPLES = 8192;
+const KEY_PASS_MS = 250;
+
+/**
+ * Which samples are stored, by key (device, stream, seq). The keys of rows up to telemetry_keyed.through_id are in
+ * telemetry_keys; those of newer rows are written there in one pass every few hundred milliseconds, inside a
+ * batch's transaction (a unique index written with every commit cost one index page per device and commit).
+ *
+ * A sample above the highest seq stored for its stream is new, which needs no lookup: that is every sample but a
+ * resend. A resend is looked up in telemetry_keys and among the rows not keyed yet, which are then loaded into a
+ * set until the next pass. This store must be the only writer of telemetry while it is open (it is: the ingest
+ * thread, or its fallback on the main thread).
+ */
+function createSampleKeys(db: Db) {
+  const keyed = db.prepare('SELECT 1 FROM telemetry_keys WHERE device_id = ? AND stream = ? AND seq = ?').pluck();
+  const unkeyedRows = db.prepare('SELECT device_id, stream, seq FROM telemetry WHERE id > ?').raw();
+  const countUnkeyed = db.prepare('SELECT count(*) FROM telemetry WHERE id > ?').pluck();
+  const keyedMax = db.prepare('SELECT max(seq) FROM telemetry_keys WHERE device_id = ? AND stream = ?').pluck();
+  const unkeyedMax = db.prepare('SELECT device_id, stream, max(seq) FROM telemetry WHERE id > ? GROUP BY device_id, stream').raw();
+  const lastId = db.prepare('SELECT coalesce(max(id), 0) FROM telemetry').pluck();
+  const copyKeys = db.prepare('INSERT OR IGNORE INTO telemetry_keys (device_id, stream, seq, row_id) SELECT device_id, stream, seq, id FROM telemetry WHERE id > ?');
+  const setThrough = db.prepare('UPDATE telemetry_keyed SET through_id = ?');
+  const key = (deviceId: string, stream: string, seq: number) => `${deviceId}\u0000${stream}\u0000${seq}`;
+
+  let through = db.prepare('SELECT through_id FROM telemetry_keyed').pluck().get() as number;
+  if ((lastId.get() as number) < through) {
+    // The newest rows were deleted by hand: their ids will be used again, by rows not keyed yet.
+    through = lastId.get() as number;
+    setThrough.run(through);
+  }
+  let unkeyed = countUnkeyed.get(through) as number;
+  // Rows left unkeyed by the previous store (a restart): their keys are written by the first transaction.
+  let oldestAt: number | undefined = unkeyed > 0 ? Number.NEGATIVE_INFINITY : undefined;
+  /** The highest seq stored per stream (device NUL stream), loaded on first sight. */
+  const highest = new Map<string, number>();
+  /** The highest seq per stream among the rows not keyed yet, as the database has them now. */
+  const loadUnkeyedMax = () => new Map((unkeyedMax.all(through) as [string, string, number][]).map(([d, st, q]) => [`${d}\u0000${st}`, q]));
+  let unkeyedMaxAtLoad = loadUnkeyedMax();
+  /** The keys of the rows after `through`, loaded by the first resend after a pass. */
+  let recent: Set<string> | undefined;
+  /** Samples the transaction in progress stored, and the row id a pass in it keyed through. */
+  let added = 0;
+  let passedTo: number | undefined;
+
+  const highestOf = (streamKey: string, deviceId: string, stream: string): number => {
+    let h = highest.get(streamKey);
+    if (h === undefined) {
+      h = Math.max((keyedMax.get(deviceId, stream) as number | null) ?? 0, unkeyedMaxAtLoad.get(streamKey) ?? 0);
+      highest.set(streamKey, h);
+    }
+    return h;
+  };
+
+  return {
+    /** True when the sample is stored already. */
+    has(deviceId: string, stream: string, seq: number): boolean {
+      if (seq > highestOf(`${deviceId}\u0000${stream}`, deviceId, stream)) return false;
+      if (!recent) {
+        recent = new Set();
+        for (const [d, st, q] of unkeyedRows.iterate(through) as Iterable<[string, string, number]>) recent.add(key(d, st, q));
+      }
+      return recent.has(key(deviceId, stream, seq)) || keyed.get(deviceId, stream, seq) !== undefined;
+    },
+    /** Records a sample just stored. */
+    add(deviceId: string, stream: string, seq: number, at: number): void {
+      const streamKey = `${deviceId}\u0000${stream}`;
+      if (seq > highestOf(streamKey, deviceId, stream)) highest.set(streamKey, seq);
+      recent?.add(key(deviceId, stream, seq));
+      added++;
+      oldestAt ??= at;
+    },
+    /** At the end of each transaction: writes the waiting keys when enough wait or the oldest is old enough. */
+    endOfTransaction(at: number): void {
+      const waiting = unkeyed + added;
+      if (waiting === 0 || (waiting < KEY_PASS_SAMPLES && at - (oldestAt ?? at) < KEY_PASS_MS)) return;
+      passedTo = lastId.get() as number;
+      copyKeys.run(through);
+      setThrough.run(passedTo);
+    },
+    committed(): void {
+      unkeyed += added;
+      added = 0;
+      if (passedTo === undefined) return;
+      through = passedTo;
+      passedTo = undefined;
+      unkeyed = 0;
+      oldestAt = undefined;
+      recent = undefined;
+      unkeyedMaxAtLoad = new Map();
+    },
+    /** What this side knew of the rolled-back transaction is dropped; it is loaded again when needed. */
+    rolledBack(): void {
+      added = 0;
+      passedTo = undefined;
+      highest.clear();
+      unkeyedMaxAtLoad = loadUnkeyedMax();
+      recent = undefined;
+      if (unkeyed === 0) oldestAt = undefined;
+    },
+  };
+}
+
 export function createIngestStore(db: Db): IngestStore {
   const insertMessage = db.prepare(`INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`);
-  const insertSample = db.prepare(`INSERT OR IGNORE INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`);
+  const insertSample = db.prepare(`INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`);
+  const samples = createSampleKeys(db);
   // `dropped` is the agent's cumulative count of samples its full outbox discarded: keep the highest seen.
   const bumpTelemetry = db.prepare(`UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`);
   const insertStatus = db.prepare(`INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) VALUES (?, ?, ?, ?, ?)`);
@@ -67,8 +171,12 @@ export function createIngestStore(db: Db): IngestStore {
       // Telemetry is idempotent per sample on (device, stream, seq) — stronger than per message id, and one
       // insert cheaper: a resend of the same samples under a new message id is caught too.
       let inserted = 0;
+      const { stream } = decoded.message;
       for (const s of decoded.message.samples) {
-        inserted += insertSample.run(deviceId, decoded.message.stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m)).changes;
+        if (samples.has(deviceId, stream, s.seq)) continue;
+        insertSample.run(deviceId, stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m));
+        samples.add(deviceId, stream, s.seq, at);
+        inserted++;
       }
       if (inserted === 0) return -1;
       const dropped = decoded.message.dropped ?? 0;
@@ -100,8 +208,20 @@ export function createIngestStore(db: Db): IngestStore {
     counts.clear();
     const results = batch.map((item) => write(item, at));
     for (const [deviceId, c] of counts) bumpTelemetry.run(c.samples, c.lastSeen, c.dropped, deviceId);
+    samples.endOfTransaction(at);
     return results;
   });
 
-  return { writeBatch: (items, at) => transaction.immediate(items, at) };
+  return {
+    writeBatch(items, at) {
+      try {
+        const results = transaction.immediate(items, at);
+        samples.committed();
+        return results;
+      } catch (err) {
+        samples.rolledBack();
+        throw err;
+      }
+    },
+  };
 }
