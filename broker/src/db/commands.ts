@@ -68,6 +68,7 @@ export function createCommandStore(db: Db) {
   const openDevices = db.prepare(`SELECT DISTINCT device_id FROM commands WHERE status = 'pending' AND expires_at > ?`).pluck();
   const markSent = db.prepare(`UPDATE commands SET status = CASE status WHEN 'pending' THEN 'sent' ELSE status END, attempts = attempts + 1, sent_at = ? WHERE id = ?`);
   const expire = db.prepare(`UPDATE commands SET status = 'expired' WHERE status IN ('pending', 'sent') AND expires_at <= ?`);
+  const anyExpired = db.prepare(`SELECT 1 FROM commands WHERE status IN ('pending', 'sent') AND expires_at <= ? LIMIT 1`).pluck();
   const insertAck = db.prepare(`INSERT INTO command_acks (device_id, cmd_id, status, reason, detail, device_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const get = db.prepare(`SELECT * FROM commands WHERE id = ?`);
   const list = db.prepare(`SELECT * FROM commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC LIMIT @limit`);
@@ -96,8 +97,12 @@ export function createCommandStore(db: Db) {
     markSent(id: string, now = Date.now()): void {
       markSent.run(now, id);
     },
+    /**
+     * Marks open commands past their expiry. Runs on every database change, so it writes only when one is due:
+     * an UPDATE takes the write lock even when it changes nothing, and waits (asleep) while ingest commits.
+     */
     expire(now = Date.now()): number {
-      return expire.run(now).changes;
+      return anyExpired.get(now) === undefined ? 0 : expire.run(now).changes;
     },
     /** Records an acknowledgement and moves its command forward (only a command of that device). */
     applyAck(deviceId: string, ack: CmdAck, receivedAt: number): void {
