@@ -124,7 +124,12 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   // Before any TLS work: a source address opening connections too fast is cut off at TCP accept.
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
-    if (connectionLimiter.allow(address)) return;
+    if (connectionLimiter.allow(address)) {
+      // PUBACKs are small and already gathered into one write per device and commit: send them at once rather
+      // than wait for the previous segment's ACK (Nagle).
+      socket.setNoDelay(true);
+      return;
+    }
     metrics.denials.inc({ kind: 'connect', reason: 'rate' });
     opts.auditLimited.record({ event: 'connect.throttled', address, detail: { limitPerMinute: config.limits.connectionsPerMinutePerAddress } });
     socket.destroy();
