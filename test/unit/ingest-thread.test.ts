@@ -46,22 +46,30 @@ for (const threaded of [true, false]) {
     assert.is(stored.length, 300);
     assert.is(stored.filter((e) => e.kind === 'telemetry' && e.inserted === 1).length, 300);
 
+    // A payload larger than the batch buffer's first size (it grows, earlier payloads intact).
+    const big = encodeMessage({ v: 1, id: 'msg-big-0001', ts: Date.now(), stream: 'stream-0002', samples: Array.from({ length: 300 }, (_, i) => ({ seq: i + 1, ts: 1, m: { t: i, u: i * 2 } })) });
+    assert.ok(big.length > 4096);
+    const [small, large] = await Promise.all([submit(ingest, 'gw-b02', telemetry(1000)), submit(ingest, 'gw-b02', big)]);
+    assert.equal([small, large], [null, null]);
+    assert.is(count.get('gw-b02'), 451);
+    assert.is(db.prepare(`SELECT metrics FROM telemetry WHERE device_id = 'gw-b02' AND stream = 'stream-0002' AND seq = 300`).pluck().get(), '{"t":299,"u":598}');
+
     assert.is(await submit(ingest, 'gw-a01', telemetry(7)), null); // a resend: acknowledged, stored once
     assert.is(await submit(ingest, 'gw-a01', Buffer.from([0xff, 0x00])), null); // poison: acknowledged, recorded
     assert.is(count.get('gw-a01'), 150);
     assert.equal(rejected, ['PROTO_BAD_CBOR']);
     assert.is(db.prepare(`SELECT code FROM ingest_rejects`).pluck().get(), 'PROTO_BAD_CBOR');
     const s = ingest.stats();
-    assert.is(s.messages, 300);
+    assert.is(s.messages, 302);
     assert.is(s.duplicates, 1);
     assert.is(s.rejected, 1);
-    assert.is(db.prepare(`SELECT telemetry_count FROM devices WHERE id = 'gw-b02'`).pluck().get(), 150);
+    assert.is(db.prepare(`SELECT telemetry_count FROM devices WHERE id = 'gw-b02'`).pluck().get(), 451);
 
     // close() stores what is still queued before it resolves, and refuses later work.
     const late = submit(ingest, 'gw-b02', telemetry(151));
     await ingest.close();
     assert.is(await late, null);
-    assert.is(count.get('gw-b02'), 151);
+    assert.is(count.get('gw-b02'), 452);
     assert.instance(await submit(ingest, 'gw-b02', telemetry(152)), Error);
     db.close();
   });

@@ -86,8 +86,13 @@ class Filling {
   readonly pending: Pending[] = [];
   readonly channels: number[] = [];
   readonly ends: number[] = [];
-  bytes = new Uint8Array(32 * 1024);
+  bytes: Uint8Array;
   used = 0;
+
+  /** `capacity`: the bytes the previous batch needed, so a trickle of messages does not allocate a large buffer each. */
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(Math.max(1024, capacity));
+  }
 
   add(p: Pending, channel: Channel, payload: Uint8Array): void {
     if (this.used + payload.length > this.bytes.length) {
@@ -219,7 +224,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const stats: IngestStats = { queued: 0, oldestQueuedMs: 0, messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
   const writer = opts.thread ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log) : inlineWriter(db, now);
   const wantMessages = opts.onStored !== undefined;
-  let queue = new Filling();
+  let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */
   const writing: Pending[][] = [];
   let scheduled = false;
@@ -267,7 +272,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
       return;
     }
     const filled = queue;
-    queue = new Filling();
+    queue = new Filling(filled.used);
     const batch = filled.pending;
     writing.push(batch);
     writer.write(filled.wire(), wantMessages).then(
