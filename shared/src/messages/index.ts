@@ -4,7 +4,7 @@ import { ProtocolError } from '../errors.js';
 import type { Channel } from '../topics.js';
 import { decodeWith } from './common.js';
 import { statusSchema, type StatusMessage } from './status.js';
-import { telemetrySchema, type TelemetryMessage } from './telemetry.js';
+import { decodeTelemetryFast, telemetrySchema, type TelemetryMessage } from './telemetry.js';
 import { decodeCmdAck, type CmdAck } from '../commands/ack.js';
 import { decodeExposure, MAX_EXPOSURE_BYTES, type ExposureReport } from './exposure.js';
 
@@ -29,8 +29,11 @@ export type DecodedMessage =
 /** Decodes and validates a device → backend payload; the default branch refuses unknown kinds. */
 export function decodeDeviceMessage(channel: Channel, bytes: Uint8Array): DecodedMessage {
   switch (channel) {
-    case 'telemetry':
-      return { kind: 'telemetry', message: decodeWith('telemetry', telemetrySchema, bytes, { maxBytes: MAX_PAYLOAD.telemetry! }) };
+    case 'telemetry': {
+      // The one-pass decoder takes the usual shape; anything else (or too large) goes the general way.
+      const fast = bytes.length <= MAX_PAYLOAD.telemetry! ? decodeTelemetryFast(bytes) : undefined;
+      return { kind: 'telemetry', message: fast ?? decodeWith('telemetry', telemetrySchema, bytes, { maxBytes: MAX_PAYLOAD.telemetry! }) };
+    }
     case 'status':
       return { kind: 'status', message: decodeWith('status', statusSchema, bytes, { maxBytes: MAX_PAYLOAD.status! }) };
     case 'cmd/ack':
