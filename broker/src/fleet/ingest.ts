@@ -153,6 +153,7 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
     if (w) void w.terminate();
     if (!ready && !closing) {
       log.warn('ingest thread did not start; storing on the main thread', { reason: message });
+      db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
       fallback = inlineWriter(db, now);
     } else if (closing) closing();
     else log.error('ingest thread failed; the batches in flight are refused and resent by the devices', { reason: message, batches: lost.length });
@@ -222,6 +223,9 @@ export function createIngest(db: Db, opts: IngestOptions) {
   // the thread commits while this thread still reads sockets (measured: ~10% more messages/s in the benchmark).
   const flushAt = opts.thread ? Math.min(EAGER_FLUSH, maxBatch) : maxBatch;
   const stats: IngestStats = { queued: 0, oldestQueuedMs: 0, messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
+  // With a thread, the thread's connection checkpoints the WAL; a commit on this connection never does, so a
+  // rare write here (a device connecting, an audit event) cannot stall the event loop copying thousands of pages.
+  if (opts.thread) db.pragma('wal_autocheckpoint = 0');
   const writer = opts.thread ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log) : inlineWriter(db, now);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
