@@ -6,7 +6,7 @@ import { createConnectionLog } from './db/connections.js';
 import { createWriteBehind } from './db/write-behind.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
-import { loadCa, loadServerTls, openFleetDb } from './fleet/data-dir.js';
+import { loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
 import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
@@ -63,7 +63,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const log = opts.log ?? createLogger({ base: { component: 'fleet' } });
   const tls = loadServerTls(opts.dataDir);
   const ca = await loadCa(opts.dataDir);
-  const db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
+  const lock = lockDataDir(opts.dataDir);
+  let db: Db;
+  try {
+    db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const registry = createRegistry(db);
   registry.resetOnline();
   const audit = createAuditLog(db);
@@ -85,7 +92,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   metrics.registry.gauge('edgeward_ingest_queued', 'Device messages waiting for the next commit', () => ingest.stats().queued);
   if (opts.unprotected) log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
-  const cleanups: (() => Promise<void> | void)[] = [() => writeBehind.flush(), () => void db.close()];
+  const cleanups: (() => Promise<void> | void)[] = [() => writeBehind.flush(), () => void db.close(), () => lock.release()];
   let publish: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('not listening yet'));
   const relay = createCommandRelay({ commands: createCommandStore(db), sessions, publish: (t, p) => publish(t, p), log });
   try {

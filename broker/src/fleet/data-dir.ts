@@ -1,4 +1,5 @@
 // The fleet data folder: where the database and the PKI live, and how to open them.
+import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
@@ -9,6 +10,8 @@ import { createCa, generateKeyPair, importPrivateKeyPem, issueServerCert, parseC
 export interface FleetPaths {
   readonly root: string;
   readonly db: string;
+  /** Held by the fleet server that serves the folder (lockDataDir). */
+  readonly lock: string;
   readonly pki: string;
   readonly caKey: string;
   readonly caCert: string;
@@ -22,6 +25,7 @@ export function fleetPaths(dir: string): FleetPaths {
   return {
     root,
     db: join(root, 'fleet.db'),
+    lock: join(root, 'fleet.lock'),
     pki,
     caKey: join(pki, 'ca.key'),
     caCert: join(pki, 'ca.crt'),
@@ -104,3 +108,28 @@ export function openFleetDb(dir: string, opts: OpenOptions = {}): Db {
   }
   return openDb(p.db, opts);
 }
+
+/**
+ * Claims the data folder for one fleet server: an exclusive SQLite lock on DATA/fleet.lock, held until release()
+ * and released by the operating system however the process ends. Ingest relies on it: it stores each sample once
+ * because it is the only writer of telemetry. The CLI's commands do not take it; they share fleet.db as usual.
+ */
+export function lockDataDir(dir: string): { release(): void } {
+  const file = fleetPaths(dir).lock;
+  const lock = new Database(file);
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    // The first write in exclusive locking mode takes the lock for as long as the connection is open.
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); DELETE FROM holder;');
+    lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new FleetError('FLEET_DATA_IN_USE', `another fleet server is running on ${fleetPaths(dir).root}; stop it first, or use another --data folder`, { cause: err });
+    }
+    throw err;
+  }
+  return { release: () => void lock.close() };
+}
+
