@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../broker/src/db/open.js';
 import { createIngest, type StoredEvent } from '../../broker/src/fleet/ingest.js';
-import { encodeMessage, type TelemetryMessage } from '../../shared/src/index.js';
+import { createLogger, encodeMessage, type TelemetryMessage } from '../../shared/src/index.js';
 import { testLogger } from '../helpers/fleet.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -86,6 +86,21 @@ test('on its thread: the thread has its own connection, so a commit never waits 
   assert.is(await submit(ingest, 'gw-a01', telemetry(1)), null);
   db.prepare('COMMIT').run();
   assert.is(db.prepare(`SELECT count(*) FROM telemetry`).pluck().get(), 1);
+  await ingest.close();
+  db.close();
+});
+
+test('a thread that cannot start: every message is stored on the main thread instead, none refused, with a warning', async () => {
+  const { db } = freshDb();
+  const lines: string[] = [];
+  const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
+  // The thread's own connection cannot open this file, so it fails before it is ready.
+  const ingest = createIngest(db, { log, thread: { file: join(tmpDir('edgeward-ingest-'), 'missing', 'fleet.db') } });
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => submit(ingest, 'gw-a01', telemetry(i + 1))));
+  assert.ok(results.every((r) => r === null));
+  assert.is(db.prepare(`SELECT count(*) FROM telemetry WHERE device_id = 'gw-a01'`).pluck().get(), 100);
+  assert.ok(lines.some((l) => l.includes('ingest thread did not start')), lines.join(''));
+  assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'this connection checkpoints again');
   await ingest.close();
   db.close();
 });

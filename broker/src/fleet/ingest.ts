@@ -138,25 +138,45 @@ const THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './ingest-thread
  */
 function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger): Writer {
   type Sent = { length: number; resolve: (s: Stored) => void; reject: (e: Error) => void };
+  type Waiting = { batch: WireBatch; wantMessages: boolean; resolve: (s: Stored) => void; reject: (e: Error) => void };
   let worker: ReturnType<typeof startWorker> | undefined;
   let ready = false;
   let fallback: Writer | undefined;
   let nextId = 1;
   const sent = new Map<number, Sent>();
+  /** Batches kept here until the thread is ready: their buffers move only then, so none is lost if it never is. */
+  let starting: Waiting[] = [];
   let closing: (() => void) | undefined;
+
+  const post = (w: Waiting) => {
+    const id = nextId++;
+    try {
+      worker!.postMessage({ type: 'batch', id, batch: w.batch, wantMessages: w.wantMessages } satisfies ThreadRequest, wireTransfer(w.batch));
+      sent.set(id, { length: w.batch.deviceIds.length, resolve: w.resolve, reject: w.reject });
+    } catch (err) {
+      w.reject(err as Error);
+    }
+  };
 
   const failed = (message: string) => {
     const lost = [...sent.values()];
     sent.clear();
+    const waiting = starting;
+    starting = [];
     const w = worker;
     worker = undefined;
     if (w) void w.terminate();
     if (!ready && !closing) {
       log.warn('ingest thread did not start; storing on the main thread', { reason: message });
       db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
-      fallback = inlineWriter(db, now);
-    } else if (closing) closing();
-    else log.error('ingest thread failed; the batches in flight are refused and resent by the devices', { reason: message, batches: lost.length });
+      const inline = inlineWriter(db, now);
+      fallback = inline;
+      for (const f of waiting) inline.write(f.batch, f.wantMessages).then(f.resolve, f.reject);
+    } else {
+      if (closing) closing();
+      else log.error('ingest thread failed; the batches in flight are refused and resent by the devices', { reason: message, batches: lost.length });
+      for (const f of waiting) f.reject(new Error(`ingest thread failed: ${message}`));
+    }
     ready = false;
     // Their buffers moved to the thread: nothing of them was acknowledged, and the devices send them again.
     for (const f of lost) f.reject(new Error(`ingest thread failed: ${message}`));
@@ -165,8 +185,12 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
   const start = () => {
     const w = startWorker(THREAD_MODULE, { workerData: init });
     w.on('message', (reply: ThreadReply) => {
-      if (reply.type === 'ready') ready = true;
-      else if (reply.type === 'closed') closing?.();
+      if (reply.type === 'ready') {
+        ready = true;
+        const waiting = starting;
+        starting = [];
+        for (const f of waiting) post(f);
+      } else if (reply.type === 'closed') closing?.();
       else {
         // One reply per commit: every batch in it settles in this turn, so their PUBACKs leave together.
         let at = 0;
@@ -192,13 +216,9 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
       if (fallback) return fallback.write(batch, wantMessages);
       worker ??= start();
       return new Promise((resolve, reject) => {
-        const id = nextId++;
-        try {
-          worker!.postMessage({ type: 'batch', id, batch, wantMessages } satisfies ThreadRequest, wireTransfer(batch));
-          sent.set(id, { length: batch.deviceIds.length, resolve, reject });
-        } catch (err) {
-          reject(err as Error);
-        }
+        const w: Waiting = { batch, wantMessages, resolve, reject };
+        if (ready) post(w);
+        else starting.push(w);
       });
     },
     close() {
