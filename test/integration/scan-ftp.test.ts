@@ -2,7 +2,6 @@
 // control), anonymous off is no anonymous finding. The in-process FTP fake covers what vsftpd cannot be made to do.
 import { test as base } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runScan } from '../../agent/src/scan/index.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import * as S from '../fixtures/scan/services.js';
@@ -13,10 +12,7 @@ base.after(() => services.stopAll());
 
 test('vsftpd with anonymous_enable=YES: ftp.anonymous; with NO: no anonymous finding', async () => {
   const dir = tmpDir('edgeward-ftp-');
-  const [open, closed] = await Promise.all([S.startVsftpd(dir, true), S.startVsftpd(dir, false)]);
-  services.add(open);
-  services.add(closed);
-  const report = await runScan({ ports: `${open.port},${closed.port}`, deviceId: 'it-ftp-01' });
+  const { started: [open, closed], report } = await services.scan([S.startVsftpd(dir, true), S.startVsftpd(dir, false)], 'it-ftp-01');
   const checks = (port: number) => report.findings.filter((f) => f.port === port).map((f) => f.check);
   for (const port of [open.port, closed.port]) {
     const svc = report.services.find((s) => s.port === port)!;

@@ -1,7 +1,6 @@
 // The PostgreSQL probe against real servers: a trust rule is postgres.trust; scram-sha-256 raises nothing.
 import { test as base } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runScan } from '../../agent/src/scan/index.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import * as S from '../fixtures/scan/services.js';
@@ -12,10 +11,7 @@ base.after(() => services.stopAll());
 
 test('trust admits the postgres user without a password; scram-sha-256 does not', async () => {
   const dir = tmpDir('edgeward-pg-');
-  const [trust, scram] = await Promise.all([S.startPostgres(dir, 'trust'), S.startPostgres(dir, 'scram-sha-256')]);
-  services.add(trust);
-  services.add(scram);
-  const report = await runScan({ ports: `${trust.port},${scram.port}`, deviceId: 'it-postgres-01' });
+  const { started: [trust, scram], report } = await services.scan([S.startPostgres(dir, 'trust'), S.startPostgres(dir, 'scram-sha-256')], 'it-postgres-01');
   for (const port of [trust.port, scram.port]) assert.is(report.services.find((s) => s.port === port)?.protocol, 'postgresql');
   const on = (port: number) => report.findings.filter((f) => f.port === port).map((f) => f.check);
   assert.equal(on(trust.port), ['postgres.trust']);

@@ -1,7 +1,6 @@
 // The SSH probe against a real OpenSSH sshd on loopback: password authentication on is flagged, keys only is not.
 import { test as base } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runScan } from '../../agent/src/scan/index.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import * as S from '../fixtures/scan/services.js';
@@ -12,10 +11,7 @@ base.after(() => services.stopAll());
 
 test('sshd with PasswordAuthentication yes: ssh.password-auth; with no: nothing', async () => {
   const dir = tmpDir('edgeward-ssh-');
-  const [withPassword, keysOnly] = await Promise.all([S.startSshd(dir, true), S.startSshd(dir, false)]);
-  services.add(withPassword);
-  services.add(keysOnly);
-  const report = await runScan({ ports: `${withPassword.port},${keysOnly.port}`, deviceId: 'it-ssh-01' });
+  const { started: [withPassword, keysOnly], report } = await services.scan([S.startSshd(dir, true), S.startSshd(dir, false)], 'it-ssh-01');
   const on = (port: number) => report.findings.filter((f) => f.port === port);
   for (const port of [withPassword.port, keysOnly.port]) {
     const svc = report.services.find((s) => s.port === port)!;
