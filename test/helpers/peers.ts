@@ -1,4 +1,6 @@
 // Real interoperability peers (mosquitto, openssl, redis…): find them, or skip loudly — and fail under CI=true.
+// A helper, not a test file: it registers no test. testWithPeers() hands back uvu's default suite (or its skip),
+// and each test file that uses it runs that suite itself (`test.run()`); test/unit/peers.test.ts tests this file.
 import { execFileSync } from 'node:child_process';
 import { test as uvuTest } from 'uvu';
 
