@@ -96,22 +96,27 @@ function createSampleKeys(db: Db) {
   };
 
   return {
-    /** True when the sample is stored already. */
-    has(deviceId: string, stream: string, seq: number): boolean {
-      if (seq > highestOf(`${deviceId}\u0000${stream}`, deviceId, stream)) return false;
-      if (!recent) {
-        recent = new Set();
-        for (const [d, st, q] of unkeyedRows.iterate(through) as Iterable<[string, string, number]>) recent.add(key(d, st, q));
-      }
-      return recent.has(key(deviceId, stream, seq)) || keyed.get(deviceId, stream, seq) !== undefined;
-    },
-    /** Records a sample just stored. */
-    add(deviceId: string, stream: string, seq: number, at: number): void {
+    /**
+     * True when the sample is not stored yet, and from then on counted as stored by the transaction in progress
+     * (the caller stores it there; if the transaction rolls back, rolledBack() forgets it).
+     */
+    claim(deviceId: string, stream: string, seq: number, at: number): boolean {
       const streamKey = `${deviceId}\u0000${stream}`;
-      if (seq > highestOf(streamKey, deviceId, stream)) highest.set(streamKey, seq);
-      recent?.add(key(deviceId, stream, seq));
+      if (seq > highestOf(streamKey, deviceId, stream)) {
+        highest.set(streamKey, seq);
+        recent?.add(key(deviceId, stream, seq));
+      } else {
+        if (!recent) {
+          recent = new Set();
+          for (const [d, st, q] of unkeyedRows.iterate(through) as Iterable<[string, string, number]>) recent.add(key(d, st, q));
+        }
+        const k = key(deviceId, stream, seq);
+        if (recent.has(k) || keyed.get(deviceId, stream, seq) !== undefined) return false;
+        recent.add(k);
+      }
       added++;
       oldestAt ??= at;
+      return true;
     },
     /** At the end of each transaction: writes the waiting keys when enough wait or the oldest is old enough. */
     endOfTransaction(at: number): void {
@@ -173,9 +178,8 @@ export function createIngestStore(db: Db): IngestStore {
       let inserted = 0;
       const { stream } = decoded.message;
       for (const s of decoded.message.samples) {
-        if (samples.has(deviceId, stream, s.seq)) continue;
+        if (!samples.claim(deviceId, stream, s.seq, at)) continue;
         insertSample.run(deviceId, stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m));
-        samples.add(deviceId, stream, s.seq, at);
         inserted++;
       }
       if (inserted === 0) return -1;
