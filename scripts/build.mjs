@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const entries = {
   fleet: { entry: 'broker/src/main.ts', format: 'esm' },
   'iot-agent': { entry: 'agent/src/main.ts', format: 'esm' },
-  fw: { entry: 'firmware-tools/src/cli.ts', format: 'cjs' },
+  fw: { entry: 'firmware-tools/src/main.ts', format: 'cjs' },
   'fleet-sim': { entry: 'simulator/src/main.ts', format: 'esm' },
   // Not a CLI: the fleet server's ingest thread, started by dist/fleet.js and dist/fleet-sim.js.
   'ingest-thread': { entry: 'broker/src/fleet/ingest-thread.ts', format: 'esm' },

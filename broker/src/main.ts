@@ -1,13 +1,13 @@
 // `fleet`: the fleet server and its administration commands.
 import { dispatch, runCli } from '../../shared/src/index.js';
-import { auditCommand } from './commands/audit.js';
-import { cmdCommand } from './commands/cmd.js';
-import { operatorKeyCommand } from './commands/operator-key.js';
-import { postureCommand, reportCommand } from './commands/report.js';
-import { deviceCommand } from './commands/device.js';
-import { enrollTokenCommand } from './commands/enroll-token.js';
-import { pkiCommand } from './commands/pki.js';
-import { serveCommand } from './commands/serve.js';
+import { auditCommand } from './cli/audit.js';
+import { cmdCommand } from './cli/cmd.js';
+import { operatorKeyCommand } from './cli/operator-key.js';
+import { postureCommand, reportCommand } from './cli/report.js';
+import { deviceCommand } from './cli/device.js';
+import { enrollTokenCommand } from './cli/enroll-token.js';
+import { pkiCommand } from './cli/pki.js';
+import { serveCommand } from './cli/serve.js';
 
 const HELP = `fleet — the edgeward fleet server
 

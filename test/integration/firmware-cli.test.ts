@@ -9,12 +9,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../../shared/src/cli/index.js';
 import { EdgewardError } from '../../shared/src/errors.js';
-import { fw } from '../../firmware-tools/src/commands/fw.js';
+import { fw } from '../../firmware-tools/src/cli/fw.js';
 import { decodeSignatureSet, MANIFEST_CONTENT_TYPE, parseTrustDocument, sigStructure1 } from '../../firmware-tools/src/index.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-const CLI = fileURLToPath(new URL('../../firmware-tools/src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../firmware-tools/src/main.ts', import.meta.url));
 const dir = tmpDir('edgeward-fw-cli-');
 const at = (name: string) => join(dir, name);
 
