@@ -133,7 +133,7 @@ try {
     }
     const speedup = nmap.ms / ours.ms;
     console.log(`\n${line(['tool', 'wall time', 'named correctly'], [16, 10, 16])}`);
-    console.log(line(['iot-agent scan', `${(ours.ms / 1000).toFixed(2)} s`, `${oursOk}/${truths.length}`], [16, 10, 16]) + `   (also: ${report.findings.length} findings, score ${report.score} ${report.grade})`);
+    console.log(`${line(['iot-agent scan', `${(ours.ms / 1000).toFixed(2)} s`, `${oursOk}/${truths.length}`], [16, 10, 16])}   (also: ${report.findings.length} findings, score ${report.score} ${report.grade})`);
     console.log(line(['nmap -sV', `${(nmap.ms / 1000).toFixed(2)} s`, `${nmapOk}/${truths.length}`], [16, 10, 16]));
     console.log(`speed-up ${speedup.toFixed(1)}× (target ≥ ${TARGET_SPEEDUP}×): ${speedup >= TARGET_SPEEDUP ? 'met' : 'MISSED'}`);
     console.log(`named ${oursOk} vs ${nmapOk} (target ≥ nmap): ${oursOk >= nmapOk ? 'met' : 'MISSED'}`);

@@ -69,7 +69,7 @@ export async function loadKey(path: string): Promise<{ publicKey: Uint8Array; si
 async function writeExclusive(path: string, text: string, mode: number, force: boolean): Promise<void> {
   // O_EXCL refuses an existing file (or symlink); with --force, O_NOFOLLOW still refuses to follow a planted symlink.
   const flags = constants.O_WRONLY | constants.O_CREAT | (force ? constants.O_TRUNC | constants.O_NOFOLLOW : constants.O_EXCL);
-  let fh;
+  let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, flags, mode);
   } catch (err) {

@@ -11,7 +11,7 @@ import type { Summary } from './metrics.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { progressLine } from './progress.js';
 import { checkResult, RESULT_SCHEMA_ID, type Invariant, type Latency, type SimResult } from './result.js';
-import { openServerView, type ServerView } from './server-view.js';
+import { openServerView, } from './server-view.js';
 import { canSpreadSources } from './source-addresses.js';
 import { localPool, workerPool, type PoolHandle } from './workers/pool-handle.js';
 
@@ -102,7 +102,9 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     connected: () => stats.totals().connected,
     totals: () => stats.totals(),
     waitConnected,
-    cut: (ms) => pools.forEach((p) => p.cut(ms)),
+    cut: (ms) => {
+      for (const p of pools) p.cut(ms);
+    },
     restartServer: o.restartServer,
     offerFirmware: (id, bundle) => poolOf.get(id)?.offerFirmware(id, bundle) ?? Promise.resolve('ERROR: unknown device'),
     phase: (name) => stats.phase(name),

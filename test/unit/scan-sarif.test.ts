@@ -26,6 +26,7 @@ test('the validator is not a rubber stamp', () => {
 
 test('one rule per catalogue check; results carry ruleIndex, level, location and a fingerprint', () => {
   const report = sampleReport('gw-0003', rng(11));
+  // biome-ignore lint/suspicious/noExplicitAny: SARIF is a deep JSON document; the assertions below check its shape
   const run = (toSarif(report) as { runs: Record<string, any>[] }).runs[0]!;
   assert.equal(run.tool.driver.rules.map((r: { id: string }) => r.id), [...CHECK_IDS]);
   for (const r of run.tool.driver.rules) assert.match(r.properties['security-severity'], /^\d+\.\d$/);

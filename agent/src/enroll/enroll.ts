@@ -82,7 +82,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
   const certPem = res.body.certificate;
   if (typeof certPem !== 'string' || certPem.length > 16_384) throw new AgentError('AGENT_ENROLL_FAILED', 'the server answered without a certificate');
   // Trust nothing: the certificate must be for our key, our id, and from the CA we were given.
-  let cert;
+  let cert: ReturnType<typeof parseCertificate>;
   try {
     cert = parseCertificate(certPem);
   } catch (err) {

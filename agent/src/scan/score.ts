@@ -64,7 +64,9 @@ function deductionsOf(findings: readonly ScoredFinding[]): Map<string, number> {
   for (const [check, weights] of byCheck) {
     weights.sort((a, b) => b - a);
     let sum = 0;
-    weights.slice(0, MAX_COUNTED_PER_CHECK).forEach((w, i) => (sum += i === 0 ? w : w / 2));
+    weights.slice(0, MAX_COUNTED_PER_CHECK).forEach((w, i) => {
+      sum += i === 0 ? w : w / 2;
+    });
     out.set(check, sum);
   }
   return out;

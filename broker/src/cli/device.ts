@@ -1,7 +1,7 @@
 // fleet device add | revoke | list: the device registry from the command line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertDeviceId, createProgress, dispatch, isValidDeviceId, parseCli, parsePositiveInt, ProtocolError, required, UsageError } from '../../../shared/src/index.js';
+import { assertDeviceId, createProgress, dispatch, isValidDeviceId, parseCli, parsePositiveInt, type ProtocolError, required, UsageError } from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';

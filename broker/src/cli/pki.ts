@@ -26,7 +26,7 @@ async function initPkiCommand(rest: string[]): Promise<number> {
     'server-days': { type: 'string' },
   }, HELP);
   const dir = required(values.data, '--data');
-  let extra;
+  let extra: ReturnType<typeof parseSans>;
   try {
     extra = parseSans(values.san ?? []);
   } catch (err) {

@@ -46,10 +46,10 @@ export async function reportCommand(argv: string[]): Promise<number> {
         `  transport ${c.transport}  authentication ${c.authentication}  exposure ${c.exposure}  configuration ${c.configuration}  ai ${c.ai ?? '-'}\n\n`,
     );
     if (r.services.length) {
-      process.stdout.write(renderTable(['PORT', 'PROTO', 'BIND', 'TLS', 'PROCESS'], r.services.map((s) => [`${s.port}/${s.transport}`, s.protocol, s.bind, s.tls ? 'yes' : 'no', s.process?.name])) + '\n');
+      process.stdout.write(`${renderTable(['PORT', 'PROTO', 'BIND', 'TLS', 'PROCESS'], r.services.map((s) => [`${s.port}/${s.transport}`, s.protocol, s.bind, s.tls ? 'yes' : 'no', s.process?.name]))}\n`);
     }
     if (r.findings.length) {
-      process.stdout.write(renderTable(['SEVERITY', 'CHECK', 'PORT', 'TITLE'], r.findings.map((f) => [f.severity.toUpperCase(), f.check, f.port, f.title])) + '\n');
+      process.stdout.write(`${renderTable(['SEVERITY', 'CHECK', 'PORT', 'TITLE'], r.findings.map((f) => [f.severity.toUpperCase(), f.check, f.port, f.title]))}\n`);
       for (const f of r.findings) process.stdout.write(`${f.check} (port ${f.port})\n  evidence:    ${f.evidence}\n  remediation: ${f.remediation}\n`);
       process.stdout.write('\n');
     }

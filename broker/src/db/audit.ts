@@ -37,7 +37,7 @@ export function createAuditLog(db: Db, now: () => number = Date.now) {
         deviceId: r.device_id,
         address: r.address,
         actor: r.actor,
-        detail: r.detail && r.detail.startsWith('{') ? JSON.parse(r.detail) : r.detail,
+        detail: r.detail?.startsWith('{') ? JSON.parse(r.detail) : r.detail,
       }));
     },
   };

@@ -8,7 +8,7 @@ import type { Registry } from '../db/registry.js';
 import { createTokenStore, TOKEN_PATTERN } from '../db/tokens.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
-import { certificateFacts, issueDeviceCert, parseCsr, x509, type CaBundle } from '../pki/x509.js';
+import { certificateFacts, issueDeviceCert, parseCsr, type x509, type CaBundle } from '../pki/x509.js';
 
 export interface EnrollRequest {
   readonly token: unknown;

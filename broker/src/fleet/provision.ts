@@ -52,7 +52,7 @@ export async function renewDevice(registry: Registry, ca: CaBundle, id: string, 
   const device = registry.get(id);
   if (!device) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
   if (device.status !== 'active') throw new FleetError('FLEET_DEVICE_REVOKED', `device ${id} is revoked; enrol it again under a new id instead`);
-  let publicKey;
+  let publicKey: Parameters<typeof issueDeviceCert>[2];
   let keyPem: string | undefined;
   if (opts.csrPem) {
     const csr = parseCsr(opts.csrPem);

@@ -12,7 +12,7 @@ interface Gauge {
   readonly read: () => number | { labels: Labels; value: number }[];
 }
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 /** Identifies a label set within one counter; cheaper than its text (no escaping), which only a scrape needs. */
 const labelKey = (labels: Labels) => {
   let key = '';
@@ -21,7 +21,7 @@ const labelKey = (labels: Labels) => {
 };
 const labelText = (labels: Labels) => {
   const keys = Object.keys(labels);
-  return keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escape(labels[k]!)}"`).join(',')}}`;
+  return keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}`;
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -13,7 +13,7 @@ export function peerIdentity(client: Client): PeerIdentity | undefined {
   const conn = client.conn as Partial<TLSSocket>;
   if (typeof conn.getPeerCertificate !== 'function' || conn.authorized !== true) return undefined;
   const cert = conn.getPeerCertificate();
-  if (!cert || !cert.subject) return undefined;
+  if (!cert?.subject) return undefined;
   const cn = cert.subject.CN;
   if (typeof cn !== 'string' || !cert.serialNumber) return undefined;
   return {

@@ -89,7 +89,7 @@ export async function signBundleFile(opts: SignFileOptions): Promise<SignedBundl
   const manifest = buildManifest(opts, first.size, first.sha256);
   const header = encodeBundleHeader(manifest, opts.signers);
   const tmp = `${opts.outPath}.partial-${process.pid}`;
-  let out;
+  let out: Awaited<ReturnType<typeof open>>;
   try {
     out = await open(tmp, 'wx', 0o644);
   } catch (err) {

@@ -14,6 +14,7 @@ Options:
 
 /** Unverified text (release notes) must not drive the terminal: control characters other than newline are escaped. */
 function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: this is the list of control characters to escape
   return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -3,7 +3,7 @@ import { EdgewardError } from '../errors.js';
 import { UsageError } from './args.js';
 
 /** Runs `main` and exits with its code. Errors print one clear line (stack only with EDGEWARD_DEBUG=1). */
-export function runCli(main: () => Promise<number | void>): void {
+export function runCli(main: () => Promise<number | undefined>): void {
   // `fleet report … | head` closes the pipe early: that is the reader's choice, not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {

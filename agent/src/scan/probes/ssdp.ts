@@ -15,7 +15,7 @@ const clean = (s: string | undefined) => (s === undefined ? undefined : s.replac
 /** Facts from an M-SEARCH reply; undefined when it is not one (status 200 with ST or USN). */
 export function ssdpFacts(reply: Buffer): Extract<ProtocolFacts, { protocol: 'ssdp' }> | undefined {
   const r = parseResponse(reply);
-  if (!r || r.status !== 200 || (r.headers.st === undefined && r.headers.usn === undefined)) return undefined;
+  if (r?.status !== 200 || (r.headers.st === undefined && r.headers.usn === undefined)) return undefined;
   const f = { server: clean(r.headers.server), st: clean(r.headers.st), usn: clean(r.headers.usn), location: clean(r.headers.location) };
   return {
     protocol: 'ssdp',

@@ -58,7 +58,7 @@ function isPeerAlert(code: string): boolean {
 }
 
 export async function tlsHandshake(ctx: ProbeContext, target: ProbeTarget): Promise<TlsHandshake> {
-  let conn;
+  let conn: Awaited<ReturnType<ReturnType<typeof tlsDial>>>;
   try {
     conn = await tlsDial(ctx, target)();
   } catch (err) {
