@@ -57,7 +57,18 @@ fleetCli(['device', 'add', 'bench-001', '--data', data, '--out', dev]);
 
 const mqttPort = await freePort();
 const httpPort = await freePort();
-const server = startProc(process.execPath, [`${root}dist/fleet.js`, 'serve', '--data', data, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-level', 'warn']);
+const server = startProc(process.execPath, [
+  `${root}dist/fleet.js`,
+  'serve',
+  '--data',
+  data,
+  '--mqtt-port',
+  String(mqttPort),
+  '--http-port',
+  String(httpPort),
+  '--log-level',
+  'warn',
+]);
 await waitForPort(mqttPort);
 
 const configFile = join(dev, 'agent.json');
@@ -85,8 +96,15 @@ const agent = startProc(process.execPath, [`${root}dist/iot-agent.js`, 'run', '-
 async function firstAck(p: Proc): Promise<{ wallMs: number; inProcessMs: number }> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const line = p.output().split('\n').find((l) => l.includes('"first telemetry acknowledged"'));
-    if (line) return { wallMs: performance.now() - t0, inProcessMs: (JSON.parse(line) as { msSinceStart: number }).msSinceStart };
+    const line = p
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"first telemetry acknowledged"'));
+    if (line)
+      return {
+        wallMs: performance.now() - t0,
+        inProcessMs: (JSON.parse(line) as { msSinceStart: number }).msSinceStart,
+      };
     if (p.child.exitCode !== null) throw new Error(`agent exited: ${p.output()}`);
     if (Date.now() > deadline) throw new Error(`no acknowledged telemetry within 30 s: ${p.output()}`);
     await new Promise((r) => setTimeout(r, 5));
@@ -103,7 +121,10 @@ interface Sampled {
 let result: { agent: Sampled; bare: Sampled; ack: { wallMs: number; inProcessMs: number } } | undefined;
 try {
   const ack = await firstAck(agent);
-  process.stdout.write(`agent connected; first telemetry acknowledged ${fmt(ack.wallMs)} ms after spawn. Sampling both for ${seconds} s…\n`);
+  process.stdout.write(
+    `agent connected; first telemetry acknowledged ${fmt(ack.wallMs)} ms after spawn. Sampling both ` +
+      `for ${seconds} s…\n`,
+  );
   const procs = { agent, bare };
   const cpu0 = { agent: cpuSeconds(agent.child.pid!), bare: cpuSeconds(bare.child.pid!) };
   const w0 = performance.now();
@@ -131,12 +152,20 @@ const bundle = statSync(`${root}dist/iot-agent.js`).size;
 const { agent: a, bare: b, ack } = result;
 const rssDelta = a.rssAvg - b.rssAvg;
 const row = (name: string, agentV: string, bareV: string, target: string, ok: boolean | null) =>
-  `${name.padEnd(34)} ${agentV.padStart(12)} ${bareV.padStart(12)}   ${target.padEnd(26)} ${ok === null ? '' : ok ? 'PASS' : 'FAIL'}`;
+  `${name.padEnd(34)} ${agentV.padStart(12)} ${bareV.padStart(12)}   ${target.padEnd(26)} ` +
+  `${ok === null ? '' : ok ? 'PASS' : 'FAIL'}`;
 const lines = [
   '',
-  `agent footprint — ${seconds} s idle window, connected to fleet serve on loopback, telemetry every 10 s (node ${process.version}, ${clkTck} ticks/s)`,
+  `agent footprint — ${seconds} s idle window, connected to fleet serve on loopback, telemetry every 10 s (node ` +
+    `${process.version}, ${clkTck} ticks/s)`,
   row('', 'iot-agent', 'bare node', 'target', null),
-  row('RSS, average over the window (MiB)', fmt(a.rssAvg / MiB, 1), fmt(b.rssAvg / MiB, 1), `≤ bare + 25 MiB (+${fmt(rssDelta / MiB, 1)})`, rssDelta <= 25 * MiB),
+  row(
+    'RSS, average over the window (MiB)',
+    fmt(a.rssAvg / MiB, 1),
+    fmt(b.rssAvg / MiB, 1),
+    `≤ bare + 25 MiB (+${fmt(rssDelta / MiB, 1)})`,
+    rssDelta <= 25 * MiB,
+  ),
   row('RSS, highest sample (MiB)', fmt(a.rssMax / MiB, 1), fmt(b.rssMax / MiB, 1), '', null),
   row('RSS, peak since start (VmHWM, MiB)', fmt(a.peak / MiB, 1), fmt(b.peak / MiB, 1), '', null),
   row('CPU, average over the window (%)', fmt(a.cpuPct, 2), fmt(b.cpuPct, 2), '< 1 %', a.cpuPct < 1),

@@ -42,7 +42,8 @@ const workers = Number(values.workers);
 // competes with the load generator for a core (without it, the scheduler shares both cores among all).
 const pin = values.pin === true;
 if (pin) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-const pinned = (cmd: string, args: string[]): [string, string[]] => (pin ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args]);
+const pinned = (cmd: string, args: string[]): [string, string[]] =>
+  pin ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
 
 ensureBuilt();
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-'));
@@ -78,7 +79,9 @@ function machineCpuSeconds(): number {
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSeconds(pid: number): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2)
+      .split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
@@ -88,7 +91,13 @@ function cpuSeconds(pid: number): number {
 /** The telemetry message the agents send here: one sample of the fake platform's seven metrics. */
 async function payloadBytes(): Promise<number> {
   const m = await createFakePlatform(1).readMetrics();
-  return encode({ v: 1, id: 'abcdefghijklmnop-1-1', ts: Date.now(), stream: 'abcdefghijklmnop', samples: [{ seq: 1, ts: Date.now(), m }] }).length;
+  return encode({
+    v: 1,
+    id: 'abcdefghijklmnop-1-1',
+    ts: Date.now(),
+    stream: 'abcdefghijklmnop',
+    samples: [{ seq: 1, ts: Date.now(), m }],
+  }).length;
 }
 
 async function measure(name: string, port: number, counted: () => number, server: Proc): Promise<Result> {
@@ -111,29 +120,85 @@ async function measure(name: string, port: number, counted: () => number, server
     drainMs: 5000,
     onTick: (t) => void (acked += t.ackedPerSecond),
     onStage(stage) {
-      if (stage === 'throughput') timer = setTimeout(() => (window = { a0: acked, c0: counted(), t0: Date.now(), cpu0: cpuSeconds(pid), all0: machineCpuSeconds() }), warmup * 1000);
-      if (stage === 'draining' && window) result = { a: acked - window.a0, c: counted() - window.c0, t: (Date.now() - window.t0) / 1000, cpu: cpuSeconds(pid) - window.cpu0, all: machineCpuSeconds() - window.all0 };
+      if (stage === 'throughput')
+        timer = setTimeout(
+          () =>
+            (window = { a0: acked, c0: counted(), t0: Date.now(), cpu0: cpuSeconds(pid), all0: machineCpuSeconds() }),
+          warmup * 1000,
+        );
+      if (stage === 'draining' && window)
+        result = {
+          a: acked - window.a0,
+          c: counted() - window.c0,
+          t: (Date.now() - window.t0) / 1000,
+          cpu: cpuSeconds(pid) - window.cpu0,
+          all: machineCpuSeconds() - window.all0,
+        };
     },
   });
   const r = await sim.done;
   clearTimeout(timer);
   if (!result) throw new Error(`${name}: the measured window never ended`);
-  return { name, acked: result.a / result.t, counted: result.c / result.t, errors: Object.values(r.errors).reduce((a, b) => a + b, 0), rss: server.peakRss(), load, cpuUs: (result.cpu / Math.max(1, result.c)) * 1e6, restUs: ((result.all - result.cpu) / Math.max(1, result.c)) * 1e6 };
+  return {
+    name,
+    acked: result.a / result.t,
+    counted: result.c / result.t,
+    errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+    rss: server.peakRss(),
+    load,
+    cpuUs: (result.cpu / Math.max(1, result.c)) * 1e6,
+    restUs: ((result.all - result.cpu) / Math.max(1, result.c)) * 1e6,
+  };
 }
 
 const benchConfig = join(work, 'fleet.json');
-writeFileSync(benchConfig, JSON.stringify({ deviceTypes: { default: { messagesPerSecond: 1e5, burstMessages: 1e5, bytesPerSecond: 1e8, burstBytes: 1e8, disconnectAfterSeconds: 60 } } }));
+writeFileSync(
+  benchConfig,
+  JSON.stringify({
+    deviceTypes: {
+      default: {
+        messagesPerSecond: 1e5,
+        burstMessages: 1e5,
+        bytesPerSecond: 1e8,
+        burstBytes: 1e8,
+        disconnectAfterSeconds: 60,
+      },
+    },
+  }),
+);
 
 async function edgeward(protections: boolean): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
   const env = { ...process.env, ...(protections ? {} : { EDGEWARD_BENCH_UNPROTECTED: '1' }) };
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
-  const server = startProc(...pinned(process.execPath, [...prof, `${root}dist/fleet.js`, 'serve', '--data', data, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1), '--log-level', 'error']), env);
+  const server = startProc(
+    ...pinned(process.execPath, [
+      ...prof,
+      `${root}dist/fleet.js`,
+      'serve',
+      '--data',
+      data,
+      '--config',
+      benchConfig,
+      '--mqtt-port',
+      String(port),
+      '--http-port',
+      String(port + 1),
+      '--log-level',
+      'error',
+    ]),
+    env,
+  );
   try {
     await waitForPort(port);
     const db = new Database(join(data, 'fleet.db'), { readonly: true });
     const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
-    const r = await measure(`edgeward, protections ${protections ? 'on' : 'off'}`, port, () => count.get() as number, server);
+    const r = await measure(
+      `edgeward, protections ${protections ? 'on' : 'off'}`,
+      port,
+      () => count.get() as number,
+      server,
+    );
     db.close();
     return r;
   } finally {
@@ -187,24 +252,48 @@ async function mosquitto(): Promise<Result> {
 }
 
 const payload = await payloadBytes();
-console.log(`broker-throughput: ${clients} simulated agents (real agent code, mTLS, one sample per message) over ${workers} worker processes, QoS 1, ${warmup}s warm-up + ${seconds}s measured${pin ? '; broker pinned to CPU 0, load to CPU 1' : ''}`);
+console.log(
+  `broker-throughput: ${clients} simulated agents (real agent code, mTLS, one sample per message) over ${workers} ` +
+    `worker processes, QoS 1, ${warmup}s warm-up + ${seconds}s ` +
+    `measured${pin ? '; broker pinned to CPU 0, load to CPU 1' : ''}`,
+);
 const only = new Set(values.only!.split(','));
 const ours = only.has('protected') ? await edgeward(true) : undefined;
 const open = only.has('unprotected') ? await edgeward(false) : undefined;
 const theirs = only.has('mosquitto') ? await mosquitto() : undefined;
 const rows = [ours, open, theirs].filter((r): r is Result => r !== undefined);
 console.log('');
-console.log(`${'broker'.padEnd(26)} ${'payload B'.padStart(9)} ${'acked msg/s'.padStart(12)} ${'counted msg/s'.padStart(14)} ${'CPU µs/msg'.padStart(11)} ${'load µs/msg'.padStart(12)} ${'errors'.padStart(7)} ${'peak RSS MB'.padStart(12)} ${'load'.padStart(5)}`);
+console.log(
+  `${'broker'.padEnd(26)} ${'payload B'.padStart(9)} ${'acked msg/s'.padStart(12)} ${'counted msg/s'.padStart(14)} ` +
+    `${'CPU µs/msg'.padStart(11)} ${'load µs/msg'.padStart(12)} ${'errors'.padStart(7)} ` +
+    `${'peak RSS MB'.padStart(12)} ${'load'.padStart(5)}`,
+);
 for (const r of rows) {
-  console.log(`${r.name.padEnd(26)} ${String(payload).padStart(9)} ${fmt(r.acked).padStart(12)} ${fmt(r.counted).padStart(14)} ${fmt(r.cpuUs, 1).padStart(11)} ${fmt(r.restUs, 1).padStart(12)} ${String(r.errors).padStart(7)} ${fmt(r.rss / 1048576, 1).padStart(12)} ${r.load.toFixed(2).padStart(5)}`);
+  console.log(
+    `${r.name.padEnd(26)} ${String(payload).padStart(9)} ${fmt(r.acked).padStart(12)} ` +
+      `${fmt(r.counted).padStart(14)} ${fmt(r.cpuUs, 1).padStart(11)} ${fmt(r.restUs, 1).padStart(12)} ` +
+      `${String(r.errors).padStart(7)} ${fmt(r.rss / 1048576, 1).padStart(12)} ${r.load.toFixed(2).padStart(5)}`,
+  );
 }
 console.log('');
-if (ours && theirs) console.log(`ratio edgeward (protected) / mosquitto, counted msg/s: ${(ours.counted / theirs.counted).toFixed(2)}  (target ≥ 0.80)`);
-if (ours && open) console.log(`cost of security (1 - protected / unprotected): ${((1 - ours.counted / open.counted) * 100).toFixed(1)}%  (target ≤ 15%)`);
-console.log('edgeward counts rows committed to SQLite (PUBACK after commit); mosquitto counts deliveries to a QoS 1 subscriber.');
+if (ours && theirs)
+  console.log(
+    `ratio edgeward (protected) / mosquitto, counted msg/s: ` +
+      `${(ours.counted / theirs.counted).toFixed(2)}  (target ≥ 0.80)`,
+  );
+if (ours && open)
+  console.log(
+    `cost of security (1 - protected / unprotected): ` +
+      `${((1 - ours.counted / open.counted) * 100).toFixed(1)}%  (target ≤ 15%)`,
+  );
+console.log(
+  'edgeward counts rows committed to SQLite (PUBACK after commit); mosquitto counts deliveries to a QoS 1 subscriber.',
+);
 console.log(
   pin
-    ? 'Pinned: each broker has one core, the load generator the other; a broker that needs less CPU per message than the generator offers is limited by the generator (compare CPU µs/msg).'
-    : 'The load generator shares the 2 cores with the broker: the CPU it takes is not available to the broker (compare CPU µs/msg, which does not depend on it).',
+    ? 'Pinned: each broker has one core, the load generator the other; a broker that needs less CPU per message ' +
+        'than the generator offers is limited by the generator (compare CPU µs/msg).'
+    : 'The load generator shares the 2 cores with the broker: the CPU it takes is not available to the broker ' +
+        '(compare CPU µs/msg, which does not depend on it).',
 );
 if (!values.keep) rmSync(work, { recursive: true, force: true });

@@ -14,7 +14,9 @@ import { build } from 'esbuild';
 import { caAndLeaf, selfSigned } from '../test/fixtures/scan/certs.js';
 import * as S from '../test/fixtures/scan/services.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } },
+});
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_SPEEDUP = 5;
 const TARGET_LOCAL_S = 3;
@@ -32,7 +34,17 @@ interface Truth {
 
 async function bundle(): Promise<string> {
   const entry = join(work, 'scan-entry.ts');
-  writeFileSync(entry, [`import { runCli } from ${JSON.stringify(join(root, 'shared/src/cli/run.ts'))};`, `import { scanCommand } from ${JSON.stringify(join(root, 'agent/src/scan/cli.ts'))};`, 'const argv = process.argv.slice(2);', '// Called like the real binary: iot-agent scan [options].', "runCli(() => scanCommand(argv[0] === 'scan' ? argv.slice(1) : argv));", ''].join('\n'));
+  writeFileSync(
+    entry,
+    [
+      `import { runCli } from ${JSON.stringify(join(root, 'shared/src/cli/run.ts'))};`,
+      `import { scanCommand } from ${JSON.stringify(join(root, 'agent/src/scan/cli.ts'))};`,
+      'const argv = process.argv.slice(2);',
+      '// Called like the real binary: iot-agent scan [options].',
+      "runCli(() => scanCommand(argv[0] === 'scan' ? argv.slice(1) : argv));",
+      '',
+    ].join('\n'),
+  );
   const out = join(work, 'iot-agent-scan.mjs');
   await build({
     entryPoints: [entry],
@@ -44,7 +56,11 @@ async function bundle(): Promise<string> {
     minify: true,
     legalComments: 'none',
     external: ['better-sqlite3', 'cbor-extract', 'bufferutil', 'utf-8-validate'],
-    banner: { js: "import { createRequire as __edgewardCreateRequire } from 'node:module';\nconst require = __edgewardCreateRequire(import.meta.url);" },
+    banner: {
+      js:
+        "import { createRequire as __edgewardCreateRequire } from 'node:module';\nconst require = " +
+        '__edgewardCreateRequire(import.meta.url);',
+    },
     logLevel: 'warning',
     nodePaths: [join(root, 'node_modules')],
   });
@@ -67,24 +83,44 @@ function nmapCorrect(t: Truth, found: { name: string; tunnel: string } | undefin
   const name = found.name.replace(/\?$/, '');
   const tls = found.tunnel === 'ssl' || name === 'https' || name.startsWith('ssl/');
   const base = name.replace(/^ssl\//, '').replace(/^https$/, 'http');
-  const aliases: Record<string, string[]> = { http: ['http', 'http-proxy', 'http-alt'], memcached: ['memcache', 'memcached'], mqtt: ['mqtt'], redis: ['redis'], telnet: ['telnet'], modbus: ['modbus', 'mbap'] };
+  const aliases: Record<string, string[]> = {
+    http: ['http', 'http-proxy', 'http-alt'],
+    memcached: ['memcache', 'memcached'],
+    mqtt: ['mqtt'],
+    redis: ['redis'],
+    telnet: ['telnet'],
+    modbus: ['modbus', 'mbap'],
+  };
   return (aliases[t.protocol] ?? [t.protocol]).includes(base) && tls === t.tls;
 }
 
 function line(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return cells
+    .map((c, i) => c.padEnd(widths[i]!))
+    .join('  ')
+    .trimEnd();
 }
 
 try {
   const { leaf } = caAndLeaf(work);
   const weak = selfSigned(work, 'tls10', 1024);
   const truths: Truth[] = [
-    { label: 'mosquitto, anonymous', protocol: 'mqtt', tls: false, run: await S.startMosquitto(work, { anonymous: true }) },
+    {
+      label: 'mosquitto, anonymous',
+      protocol: 'mqtt',
+      tls: false,
+      run: await S.startMosquitto(work, { anonymous: true }),
+    },
     { label: 'redis-server, no auth', protocol: 'redis', tls: false, run: await S.startRedis() },
     { label: 'memcached', protocol: 'memcached', tls: false, run: await S.startMemcached() },
     { label: 'HTTP, listing/.env/CORS/banner/trace', protocol: 'http', tls: false, run: await S.startVulnerableHttp() },
     { label: 'openssl s_server TLS 1.0 -www', protocol: 'http', tls: true, run: await S.startOpensslTls10(weak) },
-    { label: 'HTTPS, auth + headers', protocol: 'http', tls: true, run: await S.startHardenedHttps(leaf, 'bench-password-123456') },
+    {
+      label: 'HTTPS, auth + headers',
+      protocol: 'http',
+      tls: true,
+      run: await S.startHardenedHttps(leaf, 'bench-password-123456'),
+    },
     { label: 'Telnet-style banner', protocol: 'telnet', tls: false, run: await S.startTelnetLike() },
     { label: 'Modbus/TCP', protocol: 'modbus', tls: false, run: await S.startModbusLike() },
   ];
@@ -92,7 +128,10 @@ try {
   const ports = truths.map((t) => t.run.port).join(',');
   const scanner = await bundle();
   console.log(`services: ${truths.length} on 127.0.0.1 ports ${ports} (random, non-standard)`);
-  console.log(`scanner:  ${scanner} (${(statSync(scanner).size / 1024).toFixed(0)} KiB esbuild bundle of agent/src/scan/cli.ts), run with node ${process.version}`);
+  console.log(
+    `scanner:  ${scanner} (${(statSync(scanner).size / 1024).toFixed(0)} KiB esbuild bundle of ` +
+      `agent/src/scan/cli.ts), run with node ${process.version}`,
+  );
 
   for (let run = 1; run <= Number(values.runs); run++) {
     // The in-process servers need this event loop free, so both tools run as children and we wait on them async.
@@ -107,9 +146,23 @@ try {
         child.on('close', (code) => resolve({ ms: performance.now() - t0, stdout, stderr, code }));
       });
     };
-    const ours = await time(process.execPath, [scanner, 'scan', '--ports', ports, '--format', 'json', '--device-id', 'bench-host']);
+    const ours = await time(process.execPath, [
+      scanner,
+      'scan',
+      '--ports',
+      ports,
+      '--format',
+      'json',
+      '--device-id',
+      'bench-host',
+    ]);
     if (ours.code !== 0) throw new Error(`scan exited ${ours.code}: ${ours.stderr}`);
-    const report = JSON.parse(ours.stdout) as { services: { port: number; protocol: string; tls: boolean }[]; findings: unknown[]; score: number; grade: string };
+    const report = JSON.parse(ours.stdout) as {
+      services: { port: number; protocol: string; tls: boolean }[];
+      findings: unknown[];
+      score: number;
+      grade: string;
+    };
     const nmap = await time('nmap', ['-sV', '-Pn', '-n', '-p', ports, '127.0.0.1', '-oX', '-']);
     if (nmap.code !== 0) throw new Error(`nmap exited ${nmap.code}: ${nmap.stderr}`);
     const named = nmapNames(nmap.stdout);
@@ -129,15 +182,28 @@ try {
       const truth = `${t.tls ? 'tls/' : ''}${t.protocol}`;
       const mine = s ? `${s.tls ? 'tls/' : ''}${s.protocol}` : '-';
       const theirs = n ? `${n.tunnel ? `${n.tunnel}/` : ''}${n.name || '?'}` : '-';
-      console.log(line([`${t.label} (${t.run.port})`, truth, `${mine} ${ok ? 'ok' : 'WRONG'}`, `${theirs} ${nok ? 'ok' : 'WRONG'}`], widths));
+      console.log(
+        line(
+          [`${t.label} (${t.run.port})`, truth, `${mine} ${ok ? 'ok' : 'WRONG'}`, `${theirs} ${nok ? 'ok' : 'WRONG'}`],
+          widths,
+        ),
+      );
     }
     const speedup = nmap.ms / ours.ms;
     console.log(`\n${line(['tool', 'wall time', 'named correctly'], [16, 10, 16])}`);
-    console.log(`${line(['iot-agent scan', `${(ours.ms / 1000).toFixed(2)} s`, `${oursOk}/${truths.length}`], [16, 10, 16])}   (also: ${report.findings.length} findings, score ${report.score} ${report.grade})`);
+    console.log(
+      `${line(['iot-agent scan', `${(ours.ms / 1000).toFixed(2)} s`, `${oursOk}/${truths.length}`], [16, 10, 16])}  ` +
+        ` (also: ${report.findings.length} findings, score ${report.score} ${report.grade})`,
+    );
     console.log(line(['nmap -sV', `${(nmap.ms / 1000).toFixed(2)} s`, `${nmapOk}/${truths.length}`], [16, 10, 16]));
-    console.log(`speed-up ${speedup.toFixed(1)}× (target ≥ ${TARGET_SPEEDUP}×): ${speedup >= TARGET_SPEEDUP ? 'met' : 'MISSED'}`);
+    console.log(
+      `speed-up ${speedup.toFixed(1)}× (target ≥ ${TARGET_SPEEDUP}×): ${speedup >= TARGET_SPEEDUP ? 'met' : 'MISSED'}`,
+    );
     console.log(`named ${oursOk} vs ${nmapOk} (target ≥ nmap): ${oursOk >= nmapOk ? 'met' : 'MISSED'}`);
-    console.log(`local scan ${(ours.ms / 1000).toFixed(2)} s (target < ${TARGET_LOCAL_S} s): ${ours.ms < TARGET_LOCAL_S * 1000 ? 'met' : 'MISSED'}`);
+    console.log(
+      `local scan ${(ours.ms / 1000).toFixed(2)} s (target < ${TARGET_LOCAL_S} s): ` +
+        `${ours.ms < TARGET_LOCAL_S * 1000 ? 'met' : 'MISSED'}`,
+    );
   }
 } finally {
   await services.stopAll();

@@ -22,7 +22,11 @@ const TARGET_RSS_MB = 80;
 const SAME_RSS_TOLERANCE_MB = 5; // "the same RSS for both sizes": within this much of each other
 
 const { values: opts } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, sizes: { type: 'string', default: '256,1024' }, keep: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    sizes: { type: 'string', default: '256,1024' },
+    keep: { type: 'boolean', default: false },
+  },
 });
 const runs = Math.max(1, Number(opts.runs));
 const sizesMiB = opts.sizes.split(',').map(Number);
@@ -35,8 +39,12 @@ if (spawnSync('openssl', ['version']).status !== 0) {
   console.error('openssl is not installed: apt-get install openssl');
   process.exit(2);
 }
-const GNU_TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status === 0 ? '/usr/bin/time' : undefined;
-if (!GNU_TIME) console.error('note: /usr/bin/time not found (apt-get install time); polling /proc/PID/status VmHWM instead');
+const GNU_TIME =
+  existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status === 0
+    ? '/usr/bin/time'
+    : undefined;
+if (!GNU_TIME)
+  console.error('note: /usr/bin/time not found (apt-get install time); polling /proc/PID/status VmHWM instead');
 
 function run(cmd, args) {
   const r = spawnSync(process.execPath, [FW, cmd, ...args], { encoding: 'utf8' });
@@ -101,7 +109,15 @@ try {
   run('keygen', ['--out', join(dir, 'root.key')]);
   run('keygen', ['--out', join(dir, 'release.key')]);
   const trust = join(dir, 'trust.cbor');
-  run('trust', ['init', '--root-key', join(dir, 'root.key'), '--release-key', join(dir, 'release.key.pub'), '--out', trust]);
+  run('trust', [
+    'init',
+    '--root-key',
+    join(dir, 'root.key'),
+    '--release-key',
+    join(dir, 'release.key.pub'),
+    '--out',
+    trust,
+  ]);
 
   for (const mib of sizesMiB) {
     const payload = join(dir, `payload-${mib}M.bin`);
@@ -109,8 +125,22 @@ try {
     process.stderr.write(`${mib} MiB: writing payload… `);
     writePayload(payload, mib * MiB);
     process.stderr.write('signing… ');
-    const signed = await measure(process.execPath, [FW, 'sign', '--key', join(dir, 'release.key'), '--payload', payload, '--hardware', 'bench-hw',
-      '--version', '1.0.0', '--sequence', '1', '--out', bundle]);
+    const signed = await measure(process.execPath, [
+      FW,
+      'sign',
+      '--key',
+      join(dir, 'release.key'),
+      '--payload',
+      payload,
+      '--hardware',
+      'bench-hw',
+      '--version',
+      '1.0.0',
+      '--sequence',
+      '1',
+      '--out',
+      bundle,
+    ]);
     const verifyArgs = [FW, 'verify', bundle, '--trust', trust, '--hardware', 'bench-hw', '--installed-sequence', '0'];
     const tools = {
       openssl: ['openssl', ['dgst', '-sha256', payload], process.env],
@@ -132,8 +162,17 @@ try {
       }
     }
     process.stderr.write('\n');
-    const summary = (name) => (samples[name] ? { wall: median(samples[name].map((s) => s.wall)), rssMb: Math.max(...samples[name].map((s) => s.rssMb)) } : undefined);
-    results.push({ mib, openssl: summary('openssl'), fw: summary('fw'), fwExtraCa: summary('fwExtraCa'), sign: signed });
+    const summary = (name) =>
+      samples[name]
+        ? { wall: median(samples[name].map((s) => s.wall)), rssMb: Math.max(...samples[name].map((s) => s.rssMb)) }
+        : undefined;
+    results.push({
+      mib,
+      openssl: summary('openssl'),
+      fw: summary('fw'),
+      fwExtraCa: summary('fwExtraCa'),
+      sign: signed,
+    });
     if (!opts.keep) {
       rmSync(payload, { force: true });
       rmSync(bundle, { force: true });
@@ -146,14 +185,25 @@ try {
 
 const pad = (s, n) => String(s).padEnd(n);
 const lines = [];
-lines.push(`fw verify vs openssl dgst -sha256 — median wall of ${runs} warm runs, max peak RSS (${GNU_TIME ? '/usr/bin/time -f %M' : '/proc VmHWM polling'})`);
+lines.push(
+  `fw verify vs openssl dgst -sha256 — median wall of ${runs} warm runs, max peak RSS ` +
+    `(${GNU_TIME ? '/usr/bin/time -f %M' : '/proc VmHWM polling'})`,
+);
 lines.push(`${pad('payload', 9)}${pad('tool', 25)}${pad('wall s', 9)}${pad('MiB/s', 9)}${pad('peak RSS MB', 13)}`);
 for (const r of results) {
-  const rows = [['openssl dgst -sha256', r.openssl], ['fw verify', r.fw], ...(r.fwExtraCa ? [['fw verify, extra CAs ¹', r.fwExtraCa]] : [])];
-  for (const [label, s] of rows) {
-    lines.push(`${pad(`${r.mib} MiB`, 9)}${pad(label, 25)}${pad(s.wall.toFixed(3), 9)}${pad((r.mib / s.wall).toFixed(0), 9)}${pad(s.rssMb.toFixed(1), 13)}`);
-  }
-  lines.push(`${pad(`${r.mib} MiB`, 9)}${pad('(fw sign, once)', 25)}${pad(r.sign.wall.toFixed(3), 9)}${pad((r.mib / r.sign.wall).toFixed(0), 9)}${pad(r.sign.rssMb.toFixed(1), 13)}`);
+  const rows = [
+    ['openssl dgst -sha256', r.openssl],
+    ['fw verify', r.fw],
+    ...(r.fwExtraCa ? [['fw verify, extra CAs ¹', r.fwExtraCa]] : []),
+  ];
+  const row = (label, s) =>
+    pad(`${r.mib} MiB`, 9) +
+    pad(label, 25) +
+    pad(s.wall.toFixed(3), 9) +
+    pad((r.mib / s.wall).toFixed(0), 9) +
+    pad(s.rssMb.toFixed(1), 13);
+  for (const [label, s] of rows) lines.push(row(label, s));
+  lines.push(row('(fw sign, once)', r.sign));
 }
 lines.push('');
 let allMet = true;
@@ -161,24 +211,38 @@ for (const r of results) {
   const ratio = r.fw.wall / r.openssl.wall;
   const ok = ratio <= TARGET_RATIO;
   allMet &&= ok;
-  lines.push(`${pad(`${r.mib} MiB`, 9)}wall ratio fw/openssl = ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO})  ${ok ? 'met' : 'NOT MET'}`);
-  if (r.fwExtraCa) lines.push(`${pad('', 9)}with NODE_EXTRA_CA_CERTS: ${(r.fwExtraCa.wall / r.openssl.wall).toFixed(2)} ¹`);
+  lines.push(
+    `${pad(`${r.mib} MiB`, 9)}wall ratio fw/openssl = ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO})  ` +
+      `${ok ? 'met' : 'NOT MET'}`,
+  );
+  if (r.fwExtraCa)
+    lines.push(`${pad('', 9)}with NODE_EXTRA_CA_CERTS: ${(r.fwExtraCa.wall / r.openssl.wall).toFixed(2)} ¹`);
 }
 for (const r of results) {
   const ok = r.fw.rssMb <= TARGET_RSS_MB;
   allMet &&= ok;
-  lines.push(`${pad(`${r.mib} MiB`, 9)}fw verify peak RSS = ${r.fw.rssMb.toFixed(1)} MB (target ≤ ${TARGET_RSS_MB} MB)  ${ok ? 'met' : 'NOT MET'}`);
+  lines.push(
+    `${pad(`${r.mib} MiB`, 9)}fw verify peak RSS = ${r.fw.rssMb.toFixed(1)} MB (target ≤ ${TARGET_RSS_MB} MB) ` +
+      ` ${ok ? 'met' : 'NOT MET'}`,
+  );
 }
 if (results.length > 1) {
   const rss = results.map((r) => r.fw.rssMb);
   const spread = Math.max(...rss) - Math.min(...rss);
   const ok = spread <= SAME_RSS_TOLERANCE_MB;
   allMet &&= ok;
-  lines.push(`RSS does not grow with the bundle: spread ${spread.toFixed(1)} MB across sizes (target ≤ ${SAME_RSS_TOLERANCE_MB} MB)  ${ok ? 'met' : 'NOT MET'}`);
+  lines.push(
+    `RSS does not grow with the bundle: spread ${spread.toFixed(1)} MB across sizes (target ≤ ` +
+      `${SAME_RSS_TOLERANCE_MB} MB)  ${ok ? 'met' : 'NOT MET'}`,
+  );
 }
 if (EXTRA_CA) {
-  lines.push(`¹ NODE_EXTRA_CA_CERTS=${EXTRA_CA} is set here: Node parses that bundle at every start, before any script`);
-  lines.push('  runs. fw makes no TLS connection; the targets are judged on the row started without it, as on a gateway.');
+  lines.push(
+    `¹ NODE_EXTRA_CA_CERTS=${EXTRA_CA} is set here: Node parses that bundle at every start, before any script`,
+  );
+  lines.push(
+    '  runs. fw makes no TLS connection; the targets are judged on the row started without it, as on a gateway.',
+  );
 }
 lines.push(allMet ? 'all targets met' : 'some targets NOT met (other load on the machine? run again)');
 console.log(lines.join('\n'));

@@ -6,7 +6,8 @@
 // virtual device and the server's RSS, beside the peer measurement (bare aedes + MQTT.js over mTLS).
 // Run: node --import tsx bench/fleet-scale.ts [--quick] [--steps 1000,2500,5000,…,17500,19000] [--hold 40]
 //      [--ramp 250] [--interval 10] [--workers 2] [--data DIR] [--keep-going]
-// The data folder (default $TMPDIR/edgeward-bench-fleet-scale) is kept: identities are issued once, reruns start at once.
+// The data folder (default $TMPDIR/edgeward-bench-fleet-scale) is kept: identities are issued once, reruns start
+// at once.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,9 @@ const { values } = parseArgs({
     'keep-going': { type: 'boolean', default: false },
   },
 });
-const steps = (values.steps ?? (values.quick ? '500,1000' : '1000,2500,5000,7500,10000,12500,15000,17500,19000')).split(',').map(Number);
+const steps = (values.steps ?? (values.quick ? '500,1000' : '1000,2500,5000,7500,10000,12500,15000,17500,19000'))
+  .split(',')
+  .map(Number);
 const hold = Number(values.hold ?? (values.quick ? 10 : 40));
 const p99Limit = Number(values.p99);
 const data = values.data!;
@@ -43,11 +46,25 @@ const fleet = async (args: string[]) => {
 if (!existsSync(join(data, 'pki', 'ca.crt'))) await fleet(['pki', 'init', '--data', data]);
 // Issued once for the largest step, by the same bulk path an operator uses; the simulator finds them in DATA/sim.
 console.log(`issuing up to ${fmt(Math.max(...steps))} identities (once; kept in ${data}/sim) …`);
-await fleet(['device', 'add', '--bulk', String(Math.max(...steps)), '--prefix', 'sim-', '--data', data, '--out', join(data, 'sim')]);
+await fleet([
+  'device',
+  'add',
+  '--bulk',
+  String(Math.max(...steps)),
+  '--prefix',
+  'sim-',
+  '--data',
+  data,
+  '--out',
+  join(data, 'sim'),
+]);
 
 // Per-address connection limits raised: 250 loopback addresses carry the whole fleet, and reruns reconnect.
 const config = join(data, 'bench-fleet.json');
-writeFileSync(config, JSON.stringify({ limits: { connectionsPerMinutePerAddress: 60_000, connectionBurstPerAddress: 5_000 } }));
+writeFileSync(
+  config,
+  JSON.stringify({ limits: { connectionsPerMinutePerAddress: 60_000, connectionBurstPerAddress: 5_000 } }),
+);
 
 interface Row {
   n: number;
@@ -63,7 +80,20 @@ mkdirSync(join(data, 'results'), { recursive: true });
 
 for (const n of steps) {
   const port = 19100 + Math.floor(Math.random() * 800);
-  const server = startProc(node, [`${root}dist/fleet.js`, 'serve', '--data', data, '--config', config, '--mqtt-port', String(port), '--http-port', String(port + 1), '--log-level', 'error']);
+  const server = startProc(node, [
+    `${root}dist/fleet.js`,
+    'serve',
+    '--data',
+    data,
+    '--config',
+    config,
+    '--mqtt-port',
+    String(port),
+    '--http-port',
+    String(port + 1),
+    '--log-level',
+    'error',
+  ]);
   let row: Row;
   try {
     await waitForPort(port);
@@ -73,9 +103,26 @@ for (const n of steps) {
     const json = join(data, 'results', `steady-${n}.json`);
     console.log(`\n── ${fmt(n)} devices (load average ${load.toFixed(2)}) ──`);
     const sim = await runToEnd(node, [
-      `${root}dist/fleet-sim.js`, 'run',
-      '--server', `mqtts://127.0.0.1:${port}`, '--data', data, '--devices', String(n), '--scenario', 'steady',
-      '--duration', `${hold}s`, '--telemetry-interval', `${values.interval}s`, '--ramp', `${values.ramp}/s`, '--workers', String(values.workers), '--json', json,
+      `${root}dist/fleet-sim.js`,
+      'run',
+      '--server',
+      `mqtts://127.0.0.1:${port}`,
+      '--data',
+      data,
+      '--devices',
+      String(n),
+      '--scenario',
+      'steady',
+      '--duration',
+      `${hold}s`,
+      '--telemetry-interval',
+      `${values.interval}s`,
+      '--ramp',
+      `${values.ramp}/s`,
+      '--workers',
+      String(values.workers),
+      '--json',
+      json,
     ]);
     const r = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as SimResult) : undefined;
     const serverPeak = server.peakRss();
@@ -99,8 +146,27 @@ for (const n of steps) {
 
 const kb = (b: number) => fmt(b / 1024);
 const mb = (b: number) => fmt(b / 1048576);
-console.log(`\nfleet-scale: steady ${values.interval} s telemetry, mTLS per device, ${values.workers} simulator workers, ramp ${values.ramp}/s, hold ${hold} s; pass = every device connected, 0 lost, p99 < ${p99Limit} ms\n`);
-const head = ['devices', 'connect s', 'conn/s', 'msg/s', 'e2e p50', 'e2e p99', 'ack p99', 'lost', 'errors', 'sim MB', 'sim KB/dev', 'srv MB', 'srv KB/dev', 'load', 'result'];
+console.log(
+  `\nfleet-scale: steady ${values.interval} s telemetry, mTLS per device, ${values.workers} simulator workers, ramp ` +
+    `${values.ramp}/s, hold ${hold} s; pass = every device connected, 0 lost, p99 < ${p99Limit} ms\n`,
+);
+const head = [
+  'devices',
+  'connect s',
+  'conn/s',
+  'msg/s',
+  'e2e p50',
+  'e2e p99',
+  'ack p99',
+  'lost',
+  'errors',
+  'sim MB',
+  'sim KB/dev',
+  'srv MB',
+  'srv KB/dev',
+  'load',
+  'result',
+];
 const table = rows.map(({ n, r, serverPeak, serverBase, load, why }) => [
   fmt(n),
   r?.connectSeconds === null || !r ? '—' : fmt(r.connectSeconds, 1),
@@ -123,9 +189,21 @@ console.log(head.map((h, i) => h.padStart(widths[i]!)).join('  '));
 for (const t of table) console.log(t.map((c, i) => (i === t.length - 1 ? c : c.padStart(widths[i]!))).join('  '));
 const best = rows.filter((x) => x.pass).at(-1);
 console.log('');
-console.log(`largest fleet holding a ${values.interval} s interval with p99 < ${p99Limit} ms: ${best ? `${fmt(best.n)} devices` : 'none of the steps'} (target ≥ 10,000)`);
+console.log(
+  `largest fleet holding a ${values.interval} s interval with p99 < ${p99Limit} ms: ` +
+    `${best ? `${fmt(best.n)} devices` : 'none of the steps'} (target ≥ 10,000)`,
+);
 if (best?.r) {
-  console.log(`  simulator ${kb(best.r.memory.perDeviceBytes)} KB per virtual device (the real agent + MQTT.js + TLS), server ${mb(best.serverPeak)} MB RSS (${kb((best.serverPeak - best.serverBase) / best.n)} KB per device)`);
+  console.log(
+    `  simulator ${kb(best.r.memory.perDeviceBytes)} KB per virtual device (the real agent + MQTT.js + TLS), server ` +
+      `${mb(best.serverPeak)} MB RSS (${kb((best.serverPeak - best.serverBase) / best.n)} KB per device)`,
+  );
 }
-console.log(`  peer, bare aedes + MQTT.js over mTLS, ${fmt(PEER.clients)} clients: ${PEER.clientKB} KB per client, ${PEER.brokerMB} MB broker RSS, about ${PEER.connectS} s to connect`);
-console.log('e2e = sample made on the device → row received by the server (server clock); ack = sample made → committed and PUBACK back at the device.');
+console.log(
+  `  peer, bare aedes + MQTT.js over mTLS, ${fmt(PEER.clients)} clients: ${PEER.clientKB} KB per client, ` +
+    `${PEER.brokerMB} MB broker RSS, about ${PEER.connectS} s to connect`,
+);
+console.log(
+  'e2e = sample made on the device → row received by the server (server clock); ack = sample made → committed ' +
+    'and PUBACK back at the device.',
+);

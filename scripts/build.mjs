@@ -25,7 +25,9 @@ const banners = {
     'const require = __edgewardCreateRequire(import.meta.url);',
   ].join('\n'),
   // CommonJS output has no import.meta: the sources' import.meta.url becomes this file's URL.
-  cjs: ['#!/usr/bin/env node', "const __edgewardModuleUrl = require('node:url').pathToFileURL(__filename).href;"].join('\n'),
+  cjs: ['#!/usr/bin/env node', "const __edgewardModuleUrl = require('node:url').pathToFileURL(__filename).href;"].join(
+    '\n',
+  ),
 };
 
 // cbor-x's node entry loads the optional native string extractor (cbor-extract, through node-gyp-build and a

@@ -47,21 +47,38 @@ function runOne(file) {
     child.stderr.on('data', (d) => (out += d));
     const timer = setTimeout(() => {
       out += `\n[test runner] ${file} timed out after ${timeoutMs / 1000}s\n`;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
     }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       // Kill anything the file left behind (brokers, peers) so the next file starts clean.
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
       const total = /Total:\s+(\d+)/.exec(out)?.[1];
       const passed = /Passed:\s+(\d+)/.exec(out)?.[1];
       const skipped = /Skipped:\s+(\d+)/.exec(out)?.[1];
       const ok = code === 0 && total !== undefined && total === passed;
-      const r = { file, ok, code, signal, total: Number(total ?? 0), passed: Number(passed ?? 0), skipped: Number(skipped ?? 0), ms: Date.now() - t0, out };
+      const r = {
+        file,
+        ok,
+        code,
+        signal,
+        total: Number(total ?? 0),
+        passed: Number(passed ?? 0),
+        skipped: Number(skipped ?? 0),
+        ms: Date.now() - t0,
+        out,
+      };
       results.push(r);
       const skipNotes = [...out.matchAll(/^SKIP .*$/gm)].map((m) => m[0]);
       const status = ok ? 'ok  ' : 'FAIL';
-      console.log(`${status} ${file}  ${r.passed}/${r.total}${r.skipped ? ` (${r.skipped} skipped)` : ''}  ${(r.ms / 1000).toFixed(1)}s`);
+      console.log(
+        `${status} ${file}  ${r.passed}/${r.total}${r.skipped ? ` (${r.skipped} skipped)` : ''}  ` +
+          `${(r.ms / 1000).toFixed(1)}s`,
+      );
       for (const s of skipNotes) console.log(`     ${s}`);
       if (!ok || process.env.TEST_VERBOSE) console.log(out.replace(/^/gm, '     | '));
       resolve(r);
@@ -79,7 +96,10 @@ await Promise.all(
 const failed = results.filter((r) => !r.ok);
 const tests = results.reduce((n, r) => n + r.total, 0);
 const passed = results.reduce((n, r) => n + r.passed, 0);
-console.log(`\n${files.length} files, ${passed}/${tests} tests passed, ${failed.length} files failed, ${((Date.now() - started) / 1000).toFixed(1)}s`);
+console.log(
+  `\n${files.length} files, ${passed}/${tests} tests passed, ${failed.length} files failed, ` +
+    `${((Date.now() - started) / 1000).toFixed(1)}s`,
+);
 if (failed.length) {
   console.log(`failed: ${failed.map((r) => r.file).join(', ')}`);
   process.exit(1);

@@ -4,9 +4,22 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { createLogger, deviceTopic, encode, type DevicePublishChannel, type Logger, type StatusMessage } from '../../shared/src/index.js';
+import {
+  createLogger,
+  deviceTopic,
+  encode,
+  type DevicePublishChannel,
+  type Logger,
+  type StatusMessage,
+} from '../../shared/src/index.js';
 import { encodeCmdAck, type CmdAck } from '../../shared/src/commands/index.js';
-import { createCommandExecutor, createDeviceStateStore, createKeyring, type CommandActions, type Keyring } from './commands/index.js';
+import {
+  createCommandExecutor,
+  createDeviceStateStore,
+  createKeyring,
+  type CommandActions,
+  type Keyring,
+} from './commands/index.js';
 import type { AgentConfig } from './config.js';
 import { AgentError } from './errors.js';
 import { createBackoff } from './mqtt/backoff.js';
@@ -74,7 +87,9 @@ function readCredentials(config: AgentConfig): TlsCredentials {
   try {
     return { key: readFileSync(config.key), cert: readFileSync(config.cert), ca: readFileSync(config.ca) };
   } catch (err) {
-    throw new AgentError('AGENT_CREDENTIALS', `cannot read the device credentials: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('AGENT_CREDENTIALS', `cannot read the device credentials: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -82,7 +97,8 @@ function openState(opts: AgentOptions): { outbox: OutboxStore; replay: ReplaySto
   const { config } = opts;
   const bounds = { maxSamples: config.outbox.maxSamples, maxMessages: config.outbox.maxMessages };
   if (!opts.outbox && !opts.replay) return openAgentState(config.stateDir, bounds);
-  if (!opts.outbox) throw new AgentError('AGENT_STATE_DIR', 'a replay store was injected without an outbox; inject both or neither');
+  if (!opts.outbox)
+    throw new AgentError('AGENT_STATE_DIR', 'a replay store was injected without an outbox; inject both or neither');
   // Injected stores belong to the caller, who closes them.
   return { outbox: opts.outbox, replay: opts.replay ?? createMemoryReplayStore(), close: () => {} };
 }
@@ -90,11 +106,18 @@ function openState(opts: AgentOptions): { outbox: OutboxStore; replay: ReplaySto
 export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const { config } = opts;
   const now = opts.now ?? Date.now;
-  const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format, base: { deviceId: config.deviceId } });
+  const log =
+    opts.log ??
+    createLogger({ level: config.log.level, format: config.log.format, base: { deviceId: config.deviceId } });
   const tls = opts.tls ?? readCredentials(config);
   const keyring = opts.keyring ?? createKeyring(config.operators);
   const platform =
-    opts.platform ?? createLinuxPlatform({ diskPath: config.stateDir, hooks: config.commands.hooks, hookTimeoutMs: config.commands.hookTimeoutSeconds * 1000 });
+    opts.platform ??
+    createLinuxPlatform({
+      diskPath: config.stateDir,
+      hooks: config.commands.hooks,
+      hookTimeoutMs: config.commands.hookTimeoutSeconds * 1000,
+    });
   const state = openState(opts);
   const { outbox } = state;
   const statusTopic = deviceTopic(config.deviceId, 'status');
@@ -150,7 +173,14 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     },
     onMessageAck: () => runtime.update({ lastMessageAckAt: now() }),
   });
-  const sampler = createSampler({ platform, outbox, log, intervalMs: intervalSeconds * 1000, now, onSample: () => sender.kick() });
+  const sampler = createSampler({
+    platform,
+    outbox,
+    log,
+    intervalMs: intervalSeconds * 1000,
+    now,
+    onSample: () => sender.kick(),
+  });
 
   const send = (channel: DevicePublishChannel, payload: Uint8Array): number => {
     const id = outbox.addMessage(channel, payload);
@@ -238,7 +268,12 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
 
   sampler.start();
   connection.start();
-  log.info('agent started', { server: config.server, stateDir: config.stateDir, intervalSeconds, operators: keyring.size });
+  log.info('agent started', {
+    server: config.server,
+    stateDir: config.stateDir,
+    intervalSeconds,
+    operators: keyring.size,
+  });
 
   let closed: Promise<void> | undefined;
   return {

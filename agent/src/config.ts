@@ -97,7 +97,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   const ops = s.isPlainObject(raw) ? s.validate(operatorsSchema, raw.operators) : undefined;
   const operators = ops?.ok ? resolveOperators(ops.value, baseDir, issues) : [];
   if (!result.ok || issues.length > 0) {
-    throw new AgentError('AGENT_CONFIG_INVALID', `invalid agent configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`, {
+    throw new AgentError('AGENT_CONFIG_INVALID', s.listIssues('agent configuration', issues), {
       details: { issues },
     });
   }
@@ -116,7 +116,11 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
 }
 
 /** Reads each operator key (inline PEM or file), checks it, and returns the entries with PEM text inline. */
-function resolveOperators(ops: AgentConfig['operators'], baseDir: string, issues: schema.Issue[]): AgentConfig['operators'] {
+function resolveOperators(
+  ops: AgentConfig['operators'],
+  baseDir: string,
+  issues: schema.Issue[],
+): AgentConfig['operators'] {
   const seen = new Map<string, string>();
   return ops.map((op, i) => {
     const path = `operators[${i}]`;
@@ -128,7 +132,10 @@ function resolveOperators(ops: AgentConfig['operators'], baseDir: string, issues
     const resolved = { ...op, publicKey: r.pem };
     issues.push(...checkOperator(resolved, path));
     const kid = operatorKid(resolved);
-    for (const [key, what] of [[`name:${op.name}`, 'name'], [`kid:${kid}`, 'key']] as const) {
+    for (const [key, what] of [
+      [`name:${op.name}`, 'name'],
+      [`kid:${kid}`, 'key'],
+    ] as const) {
       if (key === 'kid:undefined') continue;
       if (seen.has(key)) issues.push({ path, message: `same ${what} as ${seen.get(key)}` });
       else seen.set(key, path);
@@ -142,14 +149,20 @@ export function loadAgentConfig(file: string): AgentConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AgentError('AGENT_CONFIG_UNREADABLE', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new AgentError(
+      'AGENT_CONFIG_UNREADABLE',
+      `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
   if (text.length > 1_000_000) throw new AgentError('AGENT_CONFIG_UNREADABLE', `config ${file} is larger than 1 MB`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new AgentError('AGENT_CONFIG_UNREADABLE', `config ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('AGENT_CONFIG_UNREADABLE', `config ${file} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseAgentConfig(raw, dirname(resolve(file)));
 }

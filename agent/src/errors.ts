@@ -5,11 +5,15 @@ export const agentCodes = defineCodes({
   AGENT_CONFIG_INVALID: 'The agent configuration has problems; every problem is listed with its path.',
   AGENT_CONFIG_UNREADABLE: 'The agent configuration file cannot be read or is not valid JSON.',
   AGENT_CREDENTIALS: 'The device key, certificate or CA file cannot be read.',
-  AGENT_ENROLL_REFUSED: 'The fleet server refused the enrolment (token invalid, used or expired, id taken, CSR rejected, or rate-limited).',
-  AGENT_ENROLL_FAILED: 'Enrolment could not complete: the server was unreachable or answered with something that does not check out.',
+  AGENT_ENROLL_REFUSED:
+    'The fleet server refused the enrolment (token invalid, used or expired, id taken, CSR rejected, or rate-limited).',
+  AGENT_ENROLL_FAILED:
+    'Enrolment could not complete: the server was unreachable or answered with something that does not check out.',
   AGENT_STATE_DIR: 'The state folder cannot be created or opened (permissions, disk full, or a newer schema).',
-  AGENT_HOOK_FAILED: 'A command hook (relay, setpoint, reboot script) could not start, exited non-zero, was killed or timed out.',
-  AGENT_INSTALL: 'Installing or uninstalling the agent failed (not root, a file could not be written, or useradd/systemctl failed).',
+  AGENT_HOOK_FAILED:
+    'A command hook (relay, setpoint, reboot script) could not start, exited non-zero, was killed or timed out.',
+  AGENT_INSTALL:
+    'Installing or uninstalling the agent failed (not root, a file could not be written, or useradd/systemctl failed).',
 });
 export type AgentCode = keyof typeof agentCodes;
 

@@ -6,4 +6,11 @@ export * from './outbox/index.js';
 export * from './platform/index.js';
 export * from './replay/index.js';
 export * from './commands/index.js';
-export { openAgentState, createMemoryState, readAgentStatus, type AgentState, type AgentStatusReport, type RuntimeRecord } from './state/index.js';
+export {
+  openAgentState,
+  createMemoryState,
+  readAgentStatus,
+  type AgentState,
+  type AgentStatusReport,
+  type RuntimeRecord,
+} from './state/index.js';

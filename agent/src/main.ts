@@ -40,7 +40,13 @@ async function run(argv: string[]): Promise<number> {
     log,
     ...(config.scan.enabled
       ? {
-          scanner: () => scanInChild({ deviceId: config.deviceId, ports: config.scan.ports, credentialChecks: config.scan.credentialChecks, timeoutSeconds: config.scan.timeoutSeconds }),
+          scanner: () =>
+            scanInChild({
+              deviceId: config.deviceId,
+              ports: config.scan.ports,
+              credentialChecks: config.scan.credentialChecks,
+              timeoutSeconds: config.scan.timeoutSeconds,
+            }),
           scanIntervalMs: config.scan.intervalSeconds * 1000,
         }
       : {}),

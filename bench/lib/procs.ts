@@ -75,7 +75,11 @@ export function fmt(n: number, digits = 0): string {
 }
 
 /** Runs a command to its end; its stderr (progress) passes through, its stdout is returned. */
-export function runToEnd(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string }> {
+export function runToEnd(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';

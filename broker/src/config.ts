@@ -25,7 +25,10 @@ export const DEFAULT_RATE: RateLimit = Object.freeze({
 });
 
 const limitsSchema = s.object({
-  /** Largest MQTT packet accepted (the biggest message, an exposure report, is 256 KiB); a bigger one closes the connection before it is buffered. */
+  /**
+   * Largest MQTT packet accepted (the biggest message, an exposure report, is 256 KiB); a bigger one closes the
+   * connection before it is buffered.
+   */
   maxPacketBytes: s.withDefault(s.int({ min: 1024, max: 16 * 1024 * 1024 }), 300 * 1024),
   /** Publishes from one device waiting for their PUBACK (throttled or being stored). */
   maxInflightPerDevice: s.withDefault(s.int({ min: 1, max: 100_000 }), 200),
@@ -71,11 +74,13 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-/** Validates a config object (missing sections get their defaults); throws FLEET_CONFIG_INVALID listing every problem. */
+/**
+ * Validates a config object (missing sections get their defaults); throws FLEET_CONFIG_INVALID listing every problem.
+ */
 export function parseFleetConfig(raw: unknown = {}): FleetConfig {
   const result = s.validate(configSchema, raw);
   if (!result.ok) {
-    throw new FleetError('FLEET_CONFIG_INVALID', `invalid fleet server configuration (${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}):\n${result.issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`, {
+    throw new FleetError('FLEET_CONFIG_INVALID', s.listIssues('fleet server configuration', result.issues), {
       details: { issues: result.issues },
     });
   }
@@ -90,7 +95,9 @@ export function loadFleetConfig(file: string | undefined): FleetConfig {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new FleetError('FLEET_CONFIG_INVALID', `cannot read config ${file}: ${(err as Error).message}`, { cause: err });
+    throw new FleetError('FLEET_CONFIG_INVALID', `cannot read config ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseFleetConfig(raw);
 }

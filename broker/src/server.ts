@@ -88,13 +88,31 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
   });
   metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
-  metrics.registry.gauge('edgeward_ingest_queue_age_ms', 'Age of the oldest device message waiting to be stored (ingest lag)', () => ingest.stats().oldestQueuedMs);
-  metrics.registry.gauge('edgeward_ingest_queued', 'Device messages waiting for the next commit', () => ingest.stats().queued);
-  if (opts.unprotected) log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
+  metrics.registry.gauge(
+    'edgeward_ingest_queue_age_ms',
+    'Age of the oldest device message waiting to be stored (ingest lag)',
+    () => ingest.stats().oldestQueuedMs,
+  );
+  metrics.registry.gauge(
+    'edgeward_ingest_queued',
+    'Device messages waiting for the next commit',
+    () => ingest.stats().queued,
+  );
+  if (opts.unprotected)
+    log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
-  const cleanups: (() => Promise<void> | void)[] = [() => writeBehind.flush(), () => void db.close(), () => lock.release()];
+  const cleanups: (() => Promise<void> | void)[] = [
+    () => writeBehind.flush(),
+    () => void db.close(),
+    () => lock.release(),
+  ];
   let publish: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('not listening yet'));
-  const relay = createCommandRelay({ commands: createCommandStore(db), sessions, publish: (t, p) => publish(t, p), log });
+  const relay = createCommandRelay({
+    commands: createCommandStore(db),
+    sessions,
+    publish: (t, p) => publish(t, p),
+    log,
+  });
   try {
     const mqtt: MqttListener = await startMqttListener({
       host,
@@ -120,9 +138,15 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const listener = mqtt;
     publish = (topic, payload) =>
       new Promise<void>((resolve, reject) => {
-        listener.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, dup: false, retain: false }, (err?: Error) => (err ? reject(err) : resolve()));
+        listener.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, dup: false, retain: false }, (err?: Error) =>
+          err ? reject(err) : resolve(),
+        );
       });
-    cleanups.unshift(() => listener.close(), () => ingest.close(), () => auditLimited.close());
+    cleanups.unshift(
+      () => listener.close(),
+      () => ingest.close(),
+      () => auditLimited.close(),
+    );
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
     watch.on(enforceRevocations({ registry, sessions, audit, log }));
@@ -138,11 +162,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         sessions,
         metrics,
         enrollment,
-        mqttUrl: () => opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`,
+        mqttUrl: () =>
+          opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`,
       }),
     });
     cleanups.unshift(() => http.close());
-    log.info('fleet server listening', { mqtt: `mqtts://${host}:${listener.port}`, https: `https://${host}:${http.port}`, data: opts.dataDir });
+    log.info('fleet server listening', {
+      mqtt: `mqtts://${host}:${listener.port}`,
+      https: `https://${host}:${http.port}`,
+      data: opts.dataDir,
+    });
 
     let closing: Promise<void> | undefined;
     return {

@@ -25,9 +25,12 @@ export const bundleCodes = defineCodes({
   FW_PAYLOAD_DIGEST: 'The payload SHA-256 differs from the signed manifest: the payload was changed.',
   FW_PAYLOAD_CHANGED: 'The payload file changed while it was being signed; sign it again.',
   FW_IO: 'The bundle could not be read or written (file system or stream error).',
-  FW_TRUST_INVALID: 'The trust document, or a requested change to it, is malformed: schema, thresholds above the key counts, repeated keys.',
+  FW_TRUST_INVALID:
+    'The trust document, or a requested change to it, is malformed: schema, thresholds above the key ' +
+    'counts, repeated keys.',
   FW_TRUST_SIGNATURE: 'The trust document is not signed by a threshold of its own root keys.',
-  FW_TRUST_CHAIN: 'The trust document does not chain: it skips a version or lacks a threshold of the previous root keys.',
+  FW_TRUST_CHAIN:
+    'The trust document does not chain: it skips a version or lacks a threshold of the previous root keys.',
   FW_TRUST_ROLLBACK: 'The trust document version is not above the one already trusted.',
   FW_TRUST_EXPIRED: 'The trust document has expired.',
 });

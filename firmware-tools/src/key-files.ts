@@ -16,7 +16,10 @@ import { BundleError } from './errors.js';
 
 function fromKeyError(err: unknown, path: string): never {
   if (err instanceof KeyError) {
-    throw new BundleError(err.code === 'KEY_WEAK' ? 'FW_KEY_WEAK' : 'FW_KEY_INVALID', err.message, { cause: err, details: { path } });
+    throw new BundleError(err.code === 'KEY_WEAK' ? 'FW_KEY_WEAK' : 'FW_KEY_INVALID', err.message, {
+      cause: err,
+      details: { path },
+    });
   }
   throw err;
 }
@@ -28,7 +31,10 @@ async function readKeyFile(path: string): Promise<Buffer> {
     if (info.size > MAX_PEM_BYTES) throw new Error(`larger than ${MAX_PEM_BYTES} bytes`);
     return await readFile(path);
   } catch (err) {
-    throw new BundleError('FW_KEY_INVALID', `cannot read key file ${path}: ${(err as Error).message}`, { cause: err, details: { path } });
+    throw new BundleError('FW_KEY_INVALID', `cannot read key file ${path}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path },
+    });
   }
 }
 
@@ -68,13 +74,16 @@ export async function loadKey(path: string): Promise<{ publicKey: Uint8Array; si
 
 async function writeExclusive(path: string, text: string, mode: number, force: boolean): Promise<void> {
   // O_EXCL refuses an existing file (or symlink); with --force, O_NOFOLLOW still refuses to follow a planted symlink.
-  const flags = constants.O_WRONLY | constants.O_CREAT | (force ? constants.O_TRUNC | constants.O_NOFOLLOW : constants.O_EXCL);
+  const flags =
+    constants.O_WRONLY | constants.O_CREAT | (force ? constants.O_TRUNC | constants.O_NOFOLLOW : constants.O_EXCL);
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, flags, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new BundleError('FW_KEY_EXISTS', `${path} already exists; pass --force to overwrite it`, { details: { path } });
+      throw new BundleError('FW_KEY_EXISTS', `${path} already exists; pass --force to overwrite it`, {
+        details: { path },
+      });
     }
     throw new BundleError('FW_IO', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
@@ -89,7 +98,11 @@ async function writeExclusive(path: string, text: string, mode: number, force: b
 }
 
 /** Writes `path` (PKCS#8 PEM, mode 0600) and `path.pub` (SPKI PEM, mode 0644). */
-export async function writeKeyPair(path: string, pair: Ed25519KeyPair, force = false): Promise<{ privatePath: string; publicPath: string }> {
+export async function writeKeyPair(
+  path: string,
+  pair: Ed25519KeyPair,
+  force = false,
+): Promise<{ privatePath: string; publicPath: string }> {
   const publicPath = `${path}.pub`;
   if (!force) {
     // Check both before writing either, so a refusal leaves nothing half-written.
@@ -98,7 +111,10 @@ export async function writeKeyPair(path: string, pair: Ed25519KeyPair, force = f
         () => true,
         () => false,
       );
-      if (exists) throw new BundleError('FW_KEY_EXISTS', `${p} already exists; pass --force to overwrite it`, { details: { path: p } });
+      if (exists)
+        throw new BundleError('FW_KEY_EXISTS', `${p} already exists; pass --force to overwrite it`, {
+          details: { path: p },
+        });
     }
   }
   await writeExclusive(path, privateKeyToPem(pair.secretKey), 0o600, force);

@@ -46,7 +46,9 @@ export function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): u
     return decoder.decode(bytes);
   } catch (err) {
     // The scanner accepts only well-formed CBOR, so this is a cbor-x limitation, not a crash path.
-    throw new ProtocolError('PROTO_BAD_CBOR', `CBOR decoder refused the payload: ${(err as Error).message}`, { cause: err });
+    throw new ProtocolError('PROTO_BAD_CBOR', `CBOR decoder refused the payload: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -197,7 +199,8 @@ class Scanner {
       this.item(depth);
       const keyEnd = this.pos;
       for (let j = 0; j < spans.length; j += 2) {
-        if (this.sameBytes(spans[j]!, spans[j + 1]!, keyStart, keyEnd)) throw new ProtocolError('PROTO_BAD_KEY', `duplicate map key at byte ${keyStart}`);
+        if (this.sameBytes(spans[j]!, spans[j + 1]!, keyStart, keyEnd))
+          throw new ProtocolError('PROTO_BAD_KEY', `duplicate map key at byte ${keyStart}`);
       }
       spans.push(keyStart, keyEnd);
       // Only a 9- or 11-byte text can be __proto__, prototype or constructor (whatever its head's length).
@@ -207,7 +210,8 @@ class Scanner {
         const length = keyEnd - keyStart - head;
         if (length === 9 || length === 11) {
           const key = Buffer.from(this.buf.buffer, this.buf.byteOffset + keyStart + head, length).toString('utf8');
-          if (RESERVED_KEYS.has(key)) throw new ProtocolError('PROTO_BAD_KEY', `reserved map key ${JSON.stringify(key)}`);
+          if (RESERVED_KEYS.has(key))
+            throw new ProtocolError('PROTO_BAD_KEY', `reserved map key ${JSON.stringify(key)}`);
         }
       }
       this.item(depth);

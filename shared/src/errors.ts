@@ -20,12 +20,18 @@ export class EdgewardError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }
 
 export const protocolCodes = defineCodes({
-  PROTO_BAD_CBOR: 'The payload is not well-formed CBOR (truncated, trailing bytes, indefinite length or reserved values).',
+  PROTO_BAD_CBOR:
+    'The payload is not well-formed CBOR (truncated, trailing bytes, indefinite length or reserved values).',
   PROTO_TOO_LARGE: 'The payload is larger than the decoder allows.',
   PROTO_TOO_DEEP: 'The payload nests arrays or maps deeper than the decoder allows.',
   PROTO_TOO_MANY_ITEMS: 'The payload holds more data items than the decoder allows.',
@@ -42,7 +48,11 @@ export type ProtocolCode = keyof typeof protocolCodes;
 /** An input from the network or a file was refused by a decoder or a schema. */
 export class ProtocolError extends EdgewardError {
   declare readonly code: ProtocolCode;
-  constructor(code: ProtocolCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ProtocolCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(code, message, options);
   }
 }

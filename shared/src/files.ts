@@ -16,7 +16,11 @@ export function ensurePrivateDir(dir: string): void {
  * Writes `content` to `path` atomically (temp file + rename) with `mode`. A private key is never
  * observable with wider permissions, and a crash never leaves half a file.
  */
-export function writeFileSafe(path: string, content: string | Uint8Array, opts: { mode?: number; overwrite?: boolean } = {}): void {
+export function writeFileSafe(
+  path: string,
+  content: string | Uint8Array,
+  opts: { mode?: number; overwrite?: boolean } = {},
+): void {
   const mode = opts.mode ?? 0o644;
   if (!opts.overwrite && existsSync(path)) {
     throw new EdgewardError('FILE_EXISTS', `${path} already exists; pass --force to overwrite it`);
@@ -33,4 +37,5 @@ export function writeFileSafe(path: string, content: string | Uint8Array, opts: 
   renameSync(tmp, path);
 }
 
-export const writeSecret = (path: string, content: string, overwrite = false) => writeFileSafe(path, content, { mode: 0o600, overwrite });
+export const writeSecret = (path: string, content: string, overwrite = false) =>
+  writeFileSafe(path, content, { mode: 0o600, overwrite });

@@ -28,6 +28,12 @@ export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
 }
 
+/** "invalid WHAT (N problems):" followed by one indented line per problem, for configuration errors. */
+export function listIssues(what: string, issues: readonly Issue[]): string {
+  const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n');
+  return `invalid ${what} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines}`;
+}
+
 const at = (path: string, key: string | number) =>
   typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
 
@@ -108,7 +114,11 @@ export function literal<const T extends string | number | boolean>(value: T): Sc
   return {
     describe: JSON.stringify(value),
     check(v, path, issues) {
-      if (v !== value) issues.push({ path, message: `expected ${JSON.stringify(value)}, got ${JSON.stringify(v)?.slice(0, 40) ?? typeName(v)}` });
+      if (v !== value)
+        issues.push({
+          path,
+          message: `expected ${JSON.stringify(value)}, got ${JSON.stringify(v)?.slice(0, 40) ?? typeName(v)}`,
+        });
       return value;
     },
   };
@@ -119,7 +129,11 @@ export function oneOf<const T extends readonly (string | number)[]>(values: T): 
   return {
     describe: `one of ${values.join(' | ')}`,
     check(v, path, issues) {
-      if (!set.has(v)) issues.push({ path, message: `expected one of ${values.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40) ?? typeName(v)}` });
+      if (!set.has(v))
+        issues.push({
+          path,
+          message: `expected one of ${values.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40) ?? typeName(v)}`,
+        });
       return v as T[number];
     },
   };
@@ -134,7 +148,8 @@ export function bytes(opts: { minLength?: number; maxLength: number }): Schema<U
         return new Uint8Array(0);
       }
       if (v.length > opts.maxLength) issues.push({ path, message: `longer than ${opts.maxLength} bytes` });
-      if (opts.minLength !== undefined && v.length < opts.minLength) issues.push({ path, message: `shorter than ${opts.minLength} bytes` });
+      if (opts.minLength !== undefined && v.length < opts.minLength)
+        issues.push({ path, message: `shorter than ${opts.minLength} bytes` });
       return v;
     },
   };
@@ -185,12 +200,20 @@ export function record<T>(keyPattern: RegExp, value: Schema<T>, opts: { maxKeys:
 }
 
 export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
-  return { describe: `${schema.describe} (optional)`, optional: true, check: (v, p, i) => (v === undefined ? undefined : schema.check(v, p, i)) };
+  return {
+    describe: `${schema.describe} (optional)`,
+    optional: true,
+    check: (v, p, i) => (v === undefined ? undefined : schema.check(v, p, i)),
+  };
 }
 
 /** Uses `value` when the key is absent; the default goes through the schema too, so nested defaults apply. */
 export function withDefault<T>(schema: Schema<T>, value: NoInfer<T> | Record<string, never>): Schema<T> {
-  return { describe: `${schema.describe} (default ${JSON.stringify(value)})`, optional: true, check: (v, p, i) => schema.check(v === undefined ? value : v, p, i) };
+  return {
+    describe: `${schema.describe} (default ${JSON.stringify(value)})`,
+    optional: true,
+    check: (v, p, i) => schema.check(v === undefined ? value : v, p, i),
+  };
 }
 
 export function nullable<T>(schema: Schema<T>): Schema<T | null> {
@@ -198,7 +221,9 @@ export function nullable<T>(schema: Schema<T>): Schema<T | null> {
 }
 
 type Shape = Record<string, Schema<unknown>>;
-type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? K : undefined extends Infer<S[K]> ? K : never }[keyof S];
+type OptionalKeys<S extends Shape> = {
+  [K in keyof S]: S[K] extends { optional: true } ? K : undefined extends Infer<S[K]> ? K : never;
+}[keyof S];
 export type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & {
   [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined>;
 };
@@ -233,7 +258,10 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
 }
 
 /** Accepts whichever branch matches the discriminating key `tag`. */
-export function tagged<K extends string, M extends Record<string, Schema<unknown>>>(tag: K, branches: M): Schema<Infer<M[keyof M]>> {
+export function tagged<K extends string, M extends Record<string, Schema<unknown>>>(
+  tag: K,
+  branches: M,
+): Schema<Infer<M[keyof M]>> {
   const names = Object.keys(branches);
   return {
     describe: `one of ${names.join(' | ')} by ${tag}`,

@@ -22,7 +22,11 @@ export function isValidDeviceId(id: unknown): id is string {
 
 export function assertDeviceId(id: unknown): string {
   if (!isValidDeviceId(id)) {
-    throw new ProtocolError('DEVICE_ID_INVALID', `invalid device id ${JSON.stringify(String(id).slice(0, 80))}: use 3-64 characters of a-z, 0-9 and '-', starting with a letter or digit`);
+    throw new ProtocolError(
+      'DEVICE_ID_INVALID',
+      `invalid device id ${JSON.stringify(String(id).slice(0, 80))}: use 3-64 characters of a-z, 0-9 and '-', ` +
+        `starting with a letter or digit`,
+    );
   }
   return id;
 }
@@ -44,15 +48,22 @@ export interface ParsedTopic {
 /** Parses a concrete (wildcard-free) device topic; throws ProtocolError on anything else. */
 export function parseTopic(topic: string): ParsedTopic {
   if (typeof topic !== 'string' || !topic.startsWith(`${TOPIC_ROOT}/`)) {
-    throw new ProtocolError('TOPIC_INVALID', `topic ${JSON.stringify(String(topic).slice(0, 120))} is not under ${TOPIC_ROOT}/`);
+    throw new ProtocolError(
+      'TOPIC_INVALID',
+      `topic ${JSON.stringify(String(topic).slice(0, 120))} is not under ${TOPIC_ROOT}/`,
+    );
   }
   const rest = topic.slice(TOPIC_ROOT.length + 1);
   const slash = rest.indexOf('/');
-  if (slash < 0) throw new ProtocolError('TOPIC_INVALID', `topic ${JSON.stringify(topic.slice(0, 120))} has no channel`);
+  if (slash < 0)
+    throw new ProtocolError('TOPIC_INVALID', `topic ${JSON.stringify(topic.slice(0, 120))} has no channel`);
   const deviceId = assertDeviceId(rest.slice(0, slash));
   const channel = rest.slice(slash + 1);
   if (!isChannel(channel)) {
-    throw new ProtocolError('TOPIC_INVALID', `unknown channel ${JSON.stringify(channel.slice(0, 40))}; expected one of ${CHANNELS.join(', ')}`);
+    throw new ProtocolError(
+      'TOPIC_INVALID',
+      `unknown channel ${JSON.stringify(channel.slice(0, 40))}; expected one of ${CHANNELS.join(', ')}`,
+    );
   }
   return { deviceId, channel };
 }

@@ -5,6 +5,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 export function startWorker(module: URL, options: WorkerOptions = {}): Worker {
   if (!module.pathname.endsWith('.ts')) return new Worker(module, options);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module.href)}); })`;
+  const entry = JSON.stringify(module.href);
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }

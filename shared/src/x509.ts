@@ -5,7 +5,8 @@ import 'reflect-metadata'; // @peculiar/x509's DI container (tsyringe) needs it 
 import * as x509 from '@peculiar/x509';
 
 export type CryptoKey = webcrypto.CryptoKey;
-export type X509Key = Parameters<typeof x509.PublicKey.create>[0] & Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']['privateKey'];
+export type X509Key = Parameters<typeof x509.PublicKey.create>[0] &
+  Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']['privateKey'];
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

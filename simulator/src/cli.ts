@@ -56,31 +56,38 @@ function wholeSeconds(text: string, what: string): number {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, {
-    server: { type: 'string' },
-    data: { type: 'string' },
-    devices: { type: 'string' },
-    scenario: { type: 'string' },
-    duration: { type: 'string' },
-    'telemetry-interval': { type: 'string' },
-    ramp: { type: 'string' },
-    'max-connecting': { type: 'string' },
-    workers: { type: 'string' },
-    json: { type: 'string' },
-    prefix: { type: 'string' },
-    rogues: { type: 'string' },
-    outage: { type: 'string' },
-    'reconnect-min': { type: 'string' },
-    'reconnect-max': { type: 'string' },
-    'exposure-interval': { type: 'string' },
-    drain: { type: 'string' },
-    'connect-timeout': { type: 'string' },
-    addresses: { type: 'string' },
-    'allow-remote': { type: 'boolean' },
-  }, RUN_HELP);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}\n\n${RUN_HELP}`);
-  const workers = values.workers === undefined ? undefined : /^\d+$/.test(values.workers) ? Number(values.workers) : NaN;
-  if (Number.isNaN(workers)) throw new UsageError('--workers must be a whole number (0 runs the devices in this process)');
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      server: { type: 'string' },
+      data: { type: 'string' },
+      devices: { type: 'string' },
+      scenario: { type: 'string' },
+      duration: { type: 'string' },
+      'telemetry-interval': { type: 'string' },
+      ramp: { type: 'string' },
+      'max-connecting': { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'string' },
+      prefix: { type: 'string' },
+      rogues: { type: 'string' },
+      outage: { type: 'string' },
+      'reconnect-min': { type: 'string' },
+      'reconnect-max': { type: 'string' },
+      'exposure-interval': { type: 'string' },
+      drain: { type: 'string' },
+      'connect-timeout': { type: 'string' },
+      addresses: { type: 'string' },
+      'allow-remote': { type: 'boolean' },
+    },
+    RUN_HELP,
+  );
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}\n\n${RUN_HELP}`);
+  const workers =
+    values.workers === undefined ? undefined : /^\d+$/.test(values.workers) ? Number(values.workers) : NaN;
+  if (Number.isNaN(workers))
+    throw new UsageError('--workers must be a whole number (0 runs the devices in this process)');
   const progress = createProgressWriter();
   const sim = await createSimulator({
     server: required(values.server, '--server'),
@@ -88,24 +95,34 @@ export async function runCommand(argv: string[]): Promise<number> {
     devices: parsePositiveInt(values.devices, '--devices'),
     scenario: required(values.scenario, '--scenario'),
     ...(values.duration ? { durationMs: parseDuration(values.duration, '--duration') } : {}),
-    ...(values['telemetry-interval'] ? { telemetryIntervalSeconds: wholeSeconds(values['telemetry-interval'], '--telemetry-interval') } : {}),
+    ...(values['telemetry-interval']
+      ? { telemetryIntervalSeconds: wholeSeconds(values['telemetry-interval'], '--telemetry-interval') }
+      : {}),
     ...(values.ramp ? { rampPerSecond: parseRate(values.ramp) } : {}),
     ...(workers !== undefined ? { workers } : {}),
-    ...(values['max-connecting'] ? { maxConnecting: parsePositiveInt(values['max-connecting'], '--max-connecting') } : {}),
+    ...(values['max-connecting']
+      ? { maxConnecting: parsePositiveInt(values['max-connecting'], '--max-connecting') }
+      : {}),
     ...(values.prefix ? { prefix: values.prefix } : {}),
     ...(values.rogues ? { rogues: parsePositiveInt(values.rogues, '--rogues') } : {}),
     ...(values.outage ? { outageMs: parseDuration(values.outage, '--outage') } : {}),
     ...(values['reconnect-min'] || values['reconnect-max']
       ? {
           reconnect: {
-            minSeconds: parseDuration(values['reconnect-min'] ?? `${DEFAULTS.reconnect.minSeconds}s`, '--reconnect-min') / 1000,
-            maxSeconds: parseDuration(values['reconnect-max'] ?? `${DEFAULTS.reconnect.maxSeconds}s`, '--reconnect-max') / 1000,
+            minSeconds:
+              parseDuration(values['reconnect-min'] ?? `${DEFAULTS.reconnect.minSeconds}s`, '--reconnect-min') / 1000,
+            maxSeconds:
+              parseDuration(values['reconnect-max'] ?? `${DEFAULTS.reconnect.maxSeconds}s`, '--reconnect-max') / 1000,
           },
         }
       : {}),
-    ...(values['exposure-interval'] ? { exposureEveryMs: parseDuration(values['exposure-interval'], '--exposure-interval') } : {}),
+    ...(values['exposure-interval']
+      ? { exposureEveryMs: parseDuration(values['exposure-interval'], '--exposure-interval') }
+      : {}),
     ...(values.drain ? { drainMs: parseDuration(values.drain, '--drain') } : {}),
-    ...(values['connect-timeout'] ? { connectTimeoutMs: parseDuration(values['connect-timeout'], '--connect-timeout') } : {}),
+    ...(values['connect-timeout']
+      ? { connectTimeoutMs: parseDuration(values['connect-timeout'], '--connect-timeout') }
+      : {}),
     ...(values.addresses ? { sourceAddresses: Number(values.addresses) } : {}),
     ...(values['allow-remote'] ? { allowRemote: true } : {}),
     onIssue: (done, total) => {

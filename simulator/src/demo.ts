@@ -1,10 +1,27 @@
 // `fleet-sim demo` (npm start): a fleet server with SQLite and 20 real agents on a fake platform, in one process.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createLogger, encode, generateKeyPair, parseCli, parsePositiveInt, privateKeyToPem, publicKeyToPem, writeFileSafe, writeSecret } from '../../shared/src/index.js';
+import {
+  createLogger,
+  encode,
+  generateKeyPair,
+  parseCli,
+  parsePositiveInt,
+  privateKeyToPem,
+  publicKeyToPem,
+  writeFileSafe,
+  writeSecret,
+} from '../../shared/src/index.js';
 import { createAgent, createFakePlatform, parseAgentConfig, type Agent } from '../../agent/src/index.js';
 import { sampleReport } from '../../agent/src/scan/index.js';
-import { createFleetServer, createRegistry, initPki, loadCa, openFleetDb, provisionDevice } from '../../broker/src/index.js';
+import {
+  createFleetServer,
+  createRegistry,
+  initPki,
+  loadCa,
+  openFleetDb,
+  provisionDevice,
+} from '../../broker/src/index.js';
 import { seededRng } from './rng.js';
 
 const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443] [--interval 5]
@@ -13,13 +30,17 @@ Creates a demo fleet folder if absent (fleet CA, server certificate, N devices),
 loopback and runs N real agents in this process against it, until Ctrl-C. This is what \`npm start\` runs.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    data: { type: 'string' },
-    devices: { type: 'string' },
-    'mqtt-port': { type: 'string' },
-    'http-port': { type: 'string' },
-    interval: { type: 'string' },
-  }, HELP);
+  const { values } = parseCli(
+    argv,
+    {
+      data: { type: 'string' },
+      devices: { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      interval: { type: 'string' },
+    },
+    HELP,
+  );
   const dataDir = resolve(values.data ?? '.fleet/demo');
   const count = parsePositiveInt(values.devices, '--devices', 20);
   const interval = parsePositiveInt(values.interval, '--interval', 5);
@@ -90,7 +111,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say(`  npx fleet device list --data ${fleetDir}`);
   say(`  npx fleet posture --data ${fleetDir}                    # exposure grades across the fleet`);
   say(`  npx fleet report demo-001 --data ${fleetDir}`);
-  say(`  npx fleet cmd send demo-001 set-relay --param channel=1 --param state=on --key ${operatorKey} --data ${fleetDir} --wait 10s`);
+  say(
+    `  npx fleet cmd send demo-001 set-relay --param channel=1 --param state=on --key ${operatorKey} ` +
+      `--data ${fleetDir} --wait 10s`,
+  );
   say(`  npx fleet audit --data ${fleetDir}`);
   say(`  npx fleet device revoke demo-001 --data ${fleetDir}     # watch it get dropped`);
   say('Ctrl-C stops everything.');
@@ -99,10 +123,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const count$ = server.db.prepare('SELECT count(*) FROM telemetry').pluck();
   // On a terminal one line is redrawn every second; in a log, a line every ten seconds.
   const tty = process.stdout.isTTY === true;
-  const ticker = setInterval(() => {
-    const line = `${new Date().toISOString().slice(11, 19)}  devices online ${String(server.sessions.size).padStart(3)}/${count}  samples stored ${count$.get()}`;
-    process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
-  }, tty ? 1000 : 10_000);
+  const ticker = setInterval(
+    () => {
+      const line =
+        `${new Date().toISOString().slice(11, 19)}  devices online ` +
+        `${String(server.sessions.size).padStart(3)}/${count}  samples stored ${count$.get()}`;
+      process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
+    },
+    tty ? 1000 : 10_000,
+  );
 
   await new Promise<void>((res) => {
     process.once('SIGINT', res);

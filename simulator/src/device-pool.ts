@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { silentLogger } from '../../shared/src/index.js';
 import { AGENT_VERSION, createKeyring, parseAgentConfig } from '../../agent/src/index.js';
 import { fleetPaths } from '../../broker/src/fleet/data-dir.js';
-import { createFirmwareGate, loadTrust, SIM_HARDWARE, SIM_INSTALLED_SEQUENCE, type FirmwareVerdict } from './firmware-gate.js';
+import {
+  createFirmwareGate,
+  loadTrust,
+  SIM_HARDWARE,
+  SIM_INSTALLED_SEQUENCE,
+  type FirmwareVerdict,
+} from './firmware-gate.js';
 import { simDir } from './identities.js';
 import { createHistogram, type SparseHistogram } from './metrics.js';
 import { startStormProxy, type StormProxy } from './proxy.js';
@@ -37,7 +43,18 @@ export interface PoolSpec {
 }
 
 /** The counts a pool reports; the fleet's totals are their sums. */
-export const POOL_COUNTS = ['created', 'connected', 'attempts', 'connects', 'disconnects', 'made', 'acked', 'resent', 'exposureSent', 'pending'] as const;
+export const POOL_COUNTS = [
+  'created',
+  'connected',
+  'attempts',
+  'connects',
+  'disconnects',
+  'made',
+  'acked',
+  'resent',
+  'exposureSent',
+  'pending',
+] as const;
 
 /**
  * Cumulative counters. `pending`: samples up to the cutoff still waiting for a PUBACK (all waiting samples before
@@ -103,7 +120,12 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
 
   const ca = readFileSync(fleetPaths(spec.dataDir).caCert);
   const keyring = createKeyring([{ name: 'fleet-sim-operator', publicKey: spec.operatorPem, allow: ['*'] }]);
-  const gate = createFirmwareGate({ trust: loadTrust(spec.trustDocument), hardware: SIM_HARDWARE, installedSequence: SIM_INSTALLED_SEQUENCE, agentVersion: AGENT_VERSION });
+  const gate = createFirmwareGate({
+    trust: loadTrust(spec.trustDocument),
+    hardware: SIM_HARDWARE,
+    installedSequence: SIM_INSTALLED_SEQUENCE,
+    agentVersion: AGENT_VERSION,
+  });
   const sink = {
     acked(ms: number, inWindow: boolean) {
       acked++;
@@ -184,7 +206,12 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
 
   return {
     async start() {
-      if (spec.viaProxy) proxy = await startStormProxy({ upstreamHost: spec.serverHost, upstreamPort: spec.serverPort, keepSourceAddress: spec.sourceAddresses > 0 });
+      if (spec.viaProxy)
+        proxy = await startStormProxy({
+          upstreamHost: spec.serverHost,
+          upstreamPort: spec.serverPort,
+          keepSourceAddress: spec.sourceAddresses > 0,
+        });
       const config = proxy ? template('127.0.0.1', proxy.port) : template(spec.serverHost, spec.serverPort);
       const queue = [...spec.devices];
       let budget = 0;
@@ -231,7 +258,13 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       if (stopping) throw new Error('pool already stopping');
       stopping = true;
       await Promise.all([...creating]);
-      const finals: DeviceFinal[] = devices.map((d) => ({ id: d.id, stream: d.tally.stream, windowStart: d.tally.windowStart, cutoff: d.tally.cutoff ?? d.tally.made, pending: d.tally.pending() }));
+      const finals: DeviceFinal[] = devices.map((d) => ({
+        id: d.id,
+        stream: d.tally.stream,
+        windowStart: d.tally.windowStart,
+        cutoff: d.tally.cutoff ?? d.tally.made,
+        pending: d.tally.pending(),
+      }));
       const last = report();
       await Promise.all(devices.map((d) => d.close().catch(() => {})));
       await proxy?.close();

@@ -29,7 +29,13 @@ export function createFleetStats(poolCount: number) {
 
   function totals(): Totals {
     const counts = Object.fromEntries(POOL_COUNTS.map((k) => [k, 0])) as Record<(typeof POOL_COUNTS)[number], number>;
-    const t = { ...counts, errors: {} as Record<string, number>, commandAcks: {} as Record<string, number>, rssBytes: 0, deviceRssBytes: 0 };
+    const t = {
+      ...counts,
+      errors: {} as Record<string, number>,
+      commandAcks: {} as Record<string, number>,
+      rssBytes: 0,
+      deviceRssBytes: 0,
+    };
     latest.forEach((r, i) => {
       if (!r) return;
       for (const k of POOL_COUNTS) t[k] += r[k];
@@ -58,7 +64,12 @@ export function createFleetStats(poolCount: number) {
     /** Closes one second: rates, peaks, and the next live-latency slot. */
     tick(): Tick {
       const t = totals();
-      const tick: Tick = { at: Date.now(), connected: t.connected, connectsPerSecond: t.connects - previous.connects, ackedPerSecond: t.acked - previous.acked };
+      const tick: Tick = {
+        at: Date.now(),
+        connected: t.connected,
+        connectsPerSecond: t.connects - previous.connects,
+        ackedPerSecond: t.acked - previous.acked,
+      };
       previous = { connects: t.connects, acked: t.acked };
       peakConnectRate = Math.max(peakConnectRate, tick.connectsPerSecond);
       liveSlot = (liveSlot + 1) % LIVE_SECONDS;

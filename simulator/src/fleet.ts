@@ -11,7 +11,7 @@ import type { Summary } from './metrics.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { progressLine } from './progress.js';
 import { checkResult, RESULT_SCHEMA_ID, type Invariant, type Latency, type SimResult } from './result.js';
-import { openServerView, } from './server-view.js';
+import { openServerView } from './server-view.js';
 import { canSpreadSources } from './source-addresses.js';
 import { localPool, workerPool, type PoolHandle } from './workers/pool-handle.js';
 
@@ -55,7 +55,10 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     rampPerSecond: o.rampPerSecond / poolCount,
     maxConnecting: Math.max(1, Math.round(o.maxConnecting / poolCount)),
     reconnect: o.reconnect,
-    exposure: scenario.throughput || o.exposureEveryMs === 0 ? null : { firstWithinMs: o.telemetryIntervalSeconds * 1000, everyMs: o.exposureEveryMs },
+    exposure:
+      scenario.throughput || o.exposureEveryMs === 0
+        ? null
+        : { firstWithinMs: o.telemetryIntervalSeconds * 1000, everyMs: o.exposureEveryMs },
     keepOutboxFull: scenario.throughput ? o.outboxDepth : 0,
     operatorPem: materials.operatorPem,
     trustDocument: materials.trustDocument,
@@ -80,8 +83,15 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
       }, ms);
       abort.signal.addEventListener('abort', onAbort, { once: true });
     });
-  /** Waits until `n` devices are connected at once; null after `timeoutMs`, or after `stallMs` without a new connection. */
-  const waitConnected = async (n: number, timeoutMs: number, stallMs = Number.POSITIVE_INFINITY): Promise<number | null> => {
+  /**
+   * Waits until `n` devices are connected at once; null after `timeoutMs`, or after `stallMs` without a new
+   * connection.
+   */
+  const waitConnected = async (
+    n: number,
+    timeoutMs: number,
+    stallMs = Number.POSITIVE_INFINITY,
+  ): Promise<number | null> => {
     const t0 = Date.now();
     let connects = stats.totals().connects;
     let progressAt = t0;
@@ -106,7 +116,8 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
       for (const p of pools) p.cut(ms);
     },
     restartServer: o.restartServer,
-    offerFirmware: (id, bundle) => poolOf.get(id)?.offerFirmware(id, bundle) ?? Promise.resolve('ERROR: unknown device'),
+    offerFirmware: (id, bundle) =>
+      poolOf.get(id)?.offerFirmware(id, bundle) ?? Promise.resolve('ERROR: unknown device'),
     phase: (name) => stats.phase(name),
     onTick: (cb) => stats.onTick(cb),
   };
@@ -132,7 +143,17 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
   const startedAt = Date.now();
   const ticker = setInterval(() => {
     const tick = stats.tick();
-    o.onTick?.(tick, progressLine({ stage, elapsedMs: Date.now() - startedAt, devices: o.devices, tick, totals: stats.totals(), latency: stats.liveLatency() }));
+    o.onTick?.(
+      tick,
+      progressLine({
+        stage,
+        elapsedMs: Date.now() - startedAt,
+        devices: o.devices,
+        tick,
+        totals: stats.totals(),
+        latency: stats.liveLatency(),
+      }),
+    );
   }, 1000);
 
   async function run(): Promise<SimResult> {
@@ -141,9 +162,17 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     await guard(Promise.all(pools.map((p) => p.started)));
     const waited = await guard(waitConnected(o.devices, o.connectTimeoutMs, STALLED_MS));
     if (stats.totals().connects === 0 && !abort.signal.aborted) {
-      throw new SimulatorError('SIM_SERVER_UNREACHABLE', `no virtual device connected to ${o.server} in ${Math.round((Date.now() - startedAt) / 1000)} s (errors: ${JSON.stringify(stats.totals().errors)})`);
+      throw new SimulatorError(
+        'SIM_SERVER_UNREACHABLE',
+        `no virtual device connected to ${o.server} in ${Math.round((Date.now() - startedAt) / 1000)} s (errors: ` +
+          `${JSON.stringify(stats.totals().errors)})`,
+      );
     }
-    if (waited === null) o.onNote?.(`only ${stats.totals().connected} of ${o.devices} devices connected (start stalled or --connect-timeout reached); running the scenario anyway`);
+    if (waited === null)
+      o.onNote?.(
+        `only ${stats.totals().connected} of ${o.devices} devices connected (start stalled or --connect-timeout ` +
+          `reached); running the scenario anyway`,
+      );
     const connectSeconds = waited === null ? null : Math.round((Date.now() - startedAt) / 100) / 10;
 
     enter(o.scenario);
@@ -158,7 +187,8 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     // Drain: wait until every sample made in the run has been acknowledged (fresh reports from every pool).
     enter('draining');
     const drainUntil = Date.now() + o.drainMs;
-    while (Date.now() < drainUntil && !(stats.reportedSince(windowEnd + 100) && stats.totals().pending === 0)) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < drainUntil && !(stats.reportedSince(windowEnd + 100) && stats.totals().pending === 0))
+      await new Promise((r) => setTimeout(r, 200));
 
     enter('stopping');
     const finals: PoolFinal[] = await guard(Promise.all(pools.map((p) => p.stop())));
@@ -169,12 +199,31 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     const windowSeconds = (windowEnd - windowStart) / 1000;
     const lost = Math.max(0, sent - counted.stored);
     const invariants: Invariant[] = [
-      { name: 'all-connected', ok: stats.peakConnected >= o.devices, detail: `${stats.peakConnected} of ${o.devices} devices connected at the same time at the peak` },
-      { name: 'no-loss', ok: lost === 0, detail: lost === 0 ? `all ${sent} samples stored` : `${lost} of ${sent} samples not stored after a ${o.drainMs / 1000} s drain` },
+      {
+        name: 'all-connected',
+        ok: stats.peakConnected >= o.devices,
+        detail: `${stats.peakConnected} of ${o.devices} devices connected at the same time at the peak`,
+      },
+      {
+        name: 'no-loss',
+        ok: lost === 0,
+        detail:
+          lost === 0
+            ? `all ${sent} samples stored`
+            : `${lost} of ${sent} samples not stored after a ${o.drainMs / 1000} s drain`,
+      },
       ...outcome.invariants,
     ];
     const phases = outcome.phases?.length
-      ? Object.fromEntries(outcome.phases.map((p) => [p.name, { latencyMs: latency(counted.phases.get(p.name)!.summary()), ackLatencyMs: latency(stats.phaseLatency(p.name) ?? { count: 0, p50: 0, p99: 0, max: 0 }) }]))
+      ? Object.fromEntries(
+          outcome.phases.map((p) => [
+            p.name,
+            {
+              latencyMs: latency(counted.phases.get(p.name)!.summary()),
+              ackLatencyMs: latency(stats.phaseLatency(p.name) ?? { count: 0, p50: 0, p99: 0, max: 0 }),
+            },
+          ]),
+        )
       : undefined;
     const serverRss = o.serverRss?.();
     return checkResult({
@@ -201,7 +250,11 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
       disconnects: t.disconnects,
       exposureReports: { sent: t.exposureSent, stored: server.exposureStored(ids, startedAt) },
       commandAcks: t.commandAcks,
-      memory: { simulatorRssBytes: t.rssBytes, perDeviceBytes: Math.round(t.deviceRssBytes / Math.max(1, t.created)), ...(serverRss ? { serverRssBytes: serverRss } : {}) },
+      memory: {
+        simulatorRssBytes: t.rssBytes,
+        perDeviceBytes: Math.round(t.deviceRssBytes / Math.max(1, t.created)),
+        ...(serverRss ? { serverRssBytes: serverRss } : {}),
+      },
       ...outcome.fields,
       ...(phases ? { phases } : {}),
       invariants,

@@ -26,7 +26,11 @@ export function simIds(prefix: string, count: number, width = Math.max(5, String
 export function checkDataDir(dataDir: string): void {
   const p = fleetPaths(dataDir);
   if (!existsSync(p.caCert) || !existsSync(p.db)) {
-    throw new SimulatorError('SIM_DATA_DIR', `${p.root} is not an initialised fleet data folder (no pki/ca.crt or fleet.db); run \`fleet pki init --data ${dataDir}\` first`);
+    throw new SimulatorError(
+      'SIM_DATA_DIR',
+      `${p.root} is not an initialised fleet data folder (no pki/ca.crt or fleet.db); run \`fleet pki init ` +
+        `--data ${dataDir}\` first`,
+    );
   }
 }
 
@@ -40,10 +44,18 @@ export interface EnsureResult {
  * Makes sure every id has a registered, active identity with its files in DATA/sim/<id>/. Only missing ones
  * are issued; an id registered elsewhere (files not here) gets a fresh certificate and key by renewal.
  */
-export async function ensureIdentities(dataDir: string, ids: readonly string[], onProgress?: (done: number, total: number) => void): Promise<EnsureResult> {
+export async function ensureIdentities(
+  dataDir: string,
+  ids: readonly string[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<EnsureResult> {
   checkDataDir(dataDir);
   const bad = ids.find((id) => !isValidDeviceId(id));
-  if (bad) throw new SimulatorError('SIM_IDENTITY', `${JSON.stringify(bad)} is not a valid device id; choose a --prefix of lowercase letters, digits and "-"`);
+  if (bad)
+    throw new SimulatorError(
+      'SIM_IDENTITY',
+      `${JSON.stringify(bad)} is not a valid device id; choose a --prefix of lowercase letters, digits and "-"`,
+    );
   const root = simDir(dataDir);
   const identities = ids.map((id) => ({ id, dir: join(root, id) }));
   const haveFiles = (d: string) => existsSync(join(d, 'device.key')) && existsSync(join(d, 'device.crt'));
@@ -62,15 +74,24 @@ export async function ensureIdentities(dataDir: string, ids: readonly string[], 
       try {
         if (!known) await provisionDevice(registry, ca, id, dir, { overwrite: true });
         else if (known === 'active') await renewDevice(registry, ca, id, { outDir: dir });
-        else throw new SimulatorError('SIM_IDENTITY', `device ${id} is revoked in this fleet; run with another --prefix`);
+        else
+          throw new SimulatorError('SIM_IDENTITY', `device ${id} is revoked in this fleet; run with another --prefix`);
       } catch (err) {
         if (err instanceof SimulatorError) throw err;
-        throw new SimulatorError('SIM_IDENTITY', `cannot issue the identity of ${id} into ${dir}: ${(err as Error).message}`, { cause: err });
+        throw new SimulatorError(
+          'SIM_IDENTITY',
+          `cannot issue the identity of ${id} into ${dir}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       made++;
       onProgress?.(made, todo.length);
     }
-    createAuditLog(db).record({ event: 'device.added', actor: 'fleet-sim', detail: { bulk: made, first: todo[0]!.id } });
+    createAuditLog(db).record({
+      event: 'device.added',
+      actor: 'fleet-sim',
+      detail: { bulk: made, first: todo[0]!.id },
+    });
     return { identities, issued: made };
   } finally {
     db.close();

@@ -95,7 +95,10 @@ export function createHistogram(from?: SparseHistogram): Histogram {
 }
 
 /** Adds counts by key (errors by kind, acks by reason). */
-export function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): Record<string, number> {
+export function addCounts(
+  into: Record<string, number>,
+  from: Readonly<Record<string, number>>,
+): Record<string, number> {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
   return into;
 }

@@ -52,8 +52,13 @@ export interface SimulatorOptions {
   readonly onIssue?: (done: number, total: number) => void;
 }
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'>> &
-  Pick<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'> & { readonly serverHost: string; readonly serverPort: number };
+export type ResolvedOptions = Required<
+  Omit<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'>
+> &
+  Pick<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'> & {
+    readonly serverHost: string;
+    readonly serverPort: number;
+  };
 
 export const DEFAULTS = {
   durationMs: 60_000,
@@ -79,7 +84,10 @@ export function parseServerUrl(url: string): { host: string; port: number } {
   } catch {
     throw new UsageError(`--server ${JSON.stringify(url)} is not a URL; use mqtts://127.0.0.1:8883`);
   }
-  if (u.protocol !== 'mqtts:') throw new UsageError(`--server must be an mqtts:// URL (devices only speak mutual TLS), got ${JSON.stringify(url)}`);
+  if (u.protocol !== 'mqtts:')
+    throw new UsageError(
+      `--server must be an mqtts:// URL (devices only speak mutual TLS), got ${JSON.stringify(url)}`,
+    );
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return { host: host === 'localhost' ? '127.0.0.1' : host, port: u.port ? Number(u.port) : 8883 };
 }
@@ -87,22 +95,40 @@ export function parseServerUrl(url: string): { host: string; port: number } {
 export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   const { host, port } = parseServerUrl(o.server);
   if (!o.allowRemote && !isLoopbackHost(host)) {
-    throw new UsageError(`--server ${o.server} is not on this machine's loopback; load and attack runs target 127.0.0.1 only. Pass --allow-remote to run against a server you are authorised to load.`);
+    throw new UsageError(
+      `--server ${o.server} is not on this machine's loopback; load and attack runs target 127.0.0.1 only. Pass ` +
+        `--allow-remote to run against a server you are authorised to load.`,
+    );
   }
   const int = (v: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`${what} must be an integer from ${min} to ${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new UsageError(`${what} must be an integer from ${min} to ${max}, got ${v}`);
     return v;
   };
   const devices = int(o.devices, '--devices', 1, 1_000_000);
   const workers = int(o.workers ?? availableParallelism(), '--workers', 0, 64);
   const durationMs = int(o.durationMs ?? DEFAULTS.durationMs, '--duration (ms)', 0);
-  const interval = int(o.telemetryIntervalSeconds ?? DEFAULTS.telemetryIntervalSeconds, '--telemetry-interval (whole seconds)', 1, 3600);
+  const interval = int(
+    o.telemetryIntervalSeconds ?? DEFAULTS.telemetryIntervalSeconds,
+    '--telemetry-interval (whole seconds)',
+    1,
+    3600,
+  );
   const ramp = o.rampPerSecond ?? DEFAULTS.rampPerSecond;
   if (!(ramp > 0 && ramp <= 100_000)) throw new UsageError(`--ramp must be between 1/s and 100000/s, got ${ramp}`);
   const reconnect = o.reconnect ?? DEFAULTS.reconnect;
   // The agent's own configuration bounds (docs/agent-config.md).
-  if (!(reconnect.minSeconds >= 0.1 && reconnect.maxSeconds >= 1 && reconnect.minSeconds <= reconnect.maxSeconds && reconnect.maxSeconds <= 86_400)) {
-    throw new UsageError('--reconnect-min must be at least 0.1s, --reconnect-max at least 1s and not below --reconnect-min');
+  if (
+    !(
+      reconnect.minSeconds >= 0.1 &&
+      reconnect.maxSeconds >= 1 &&
+      reconnect.minSeconds <= reconnect.maxSeconds &&
+      reconnect.maxSeconds <= 86_400
+    )
+  ) {
+    throw new UsageError(
+      '--reconnect-min must be at least 0.1s, --reconnect-max at least 1s and not below --reconnect-min',
+    );
   }
   return {
     server: o.server,
@@ -125,7 +151,11 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     stormMode: o.stormMode ?? DEFAULTS.stormMode,
     rogues: int(o.rogues ?? DEFAULTS.rogues, '--rogues', 1, 100),
     // An upper bound only: the wait also ends when no device has connected for 30 s (a stalled start).
-    connectTimeoutMs: int(o.connectTimeoutMs ?? Math.round(60_000 + (devices / Math.min(ramp, 50)) * 1000), '--connect-timeout (ms)', 1000),
+    connectTimeoutMs: int(
+      o.connectTimeoutMs ?? Math.round(60_000 + (devices / Math.min(ramp, 50)) * 1000),
+      '--connect-timeout (ms)',
+      1000,
+    ),
     drainMs: int(o.drainMs ?? DEFAULTS.drainMs, '--drain (ms)', 0),
     outboxDepth: int(o.outboxDepth ?? DEFAULTS.outboxDepth, 'outbox depth', 1, 10_000),
     ...(o.restartServer ? { restartServer: o.restartServer } : {}),

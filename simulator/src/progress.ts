@@ -11,10 +11,21 @@ export function clock(ms: number): string {
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
-export function progressLine(o: { stage: string; elapsedMs: number; devices: number; tick: Tick; totals: Totals; latency: Summary }): string {
+export function progressLine(o: {
+  stage: string;
+  elapsedMs: number;
+  devices: number;
+  tick: Tick;
+  totals: Totals;
+  latency: Summary;
+}): string {
   const errors = Object.values(o.totals.errors).reduce((a, b) => a + b, 0);
   const lat = o.latency.count > 0 ? `p50 ${n(o.latency.p50)} ms  p99 ${n(o.latency.p99)} ms` : 'p50 –  p99 –';
-  return `[${clock(o.elapsedMs)}] ${o.stage.padEnd(10)} connected ${n(o.tick.connected).padStart(String(n(o.devices)).length)}/${n(o.devices)}  msg/s ${n(o.tick.ackedPerSecond).padStart(6)}  e2e ${lat}  errors ${n(errors)}`;
+  return (
+    `[${clock(o.elapsedMs)}] ${o.stage.padEnd(10)} connected ` +
+    `${n(o.tick.connected).padStart(String(n(o.devices)).length)}/${n(o.devices)}  msg/s ` +
+    `${n(o.tick.ackedPerSecond).padStart(6)}  e2e ${lat}  errors ${n(errors)}`
+  );
 }
 
 /** Writes progress lines: in place every second on a terminal, every `everyMs` (default 5 s) otherwise. */

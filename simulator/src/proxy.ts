@@ -12,7 +12,12 @@ export interface StormProxy {
   close(): Promise<void>;
 }
 
-export async function startStormProxy(opts: { upstreamHost: string; upstreamPort: number; host?: string; keepSourceAddress?: boolean }): Promise<StormProxy> {
+export async function startStormProxy(opts: {
+  upstreamHost: string;
+  upstreamPort: number;
+  host?: string;
+  keepSourceAddress?: boolean;
+}): Promise<StormProxy> {
   const pairs = new Set<Socket>();
   let refuseUntil = 0;
 
@@ -22,7 +27,12 @@ export async function startStormProxy(opts: { upstreamHost: string; upstreamPort
       return;
     }
     const source = opts.keepSourceAddress && down.remoteAddress?.startsWith('127.') ? down.remoteAddress : undefined;
-    const up = connect({ host: opts.upstreamHost, port: opts.upstreamPort, noDelay: true, ...(source ? { localAddress: source } : {}) });
+    const up = connect({
+      host: opts.upstreamHost,
+      port: opts.upstreamPort,
+      noDelay: true,
+      ...(source ? { localAddress: source } : {}),
+    });
     pairs.add(down);
     pairs.add(up);
     const end = () => {

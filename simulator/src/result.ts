@@ -58,7 +58,9 @@ export const resultSchema = s.object({
   denied: s.optional(counts()),
   audited: s.optional(counts()),
   /** Latency by phase of the scenario (attack: baseline, attack), server rows and PUBACKs. */
-  phases: s.optional(s.record(/^[a-z0-9-]{1,40}$/, s.object({ latencyMs: latencySchema, ackLatencyMs: latencySchema }), { maxKeys: 20 })),
+  phases: s.optional(
+    s.record(/^[a-z0-9-]{1,40}$/, s.object({ latencyMs: latencySchema, ackLatencyMs: latencySchema }), { maxKeys: 20 }),
+  ),
   invariants: s.array(invariantSchema, { maxItems: 100 }),
   ok: s.bool(),
 });
@@ -70,6 +72,11 @@ export type Invariant = s.Infer<typeof invariantSchema>;
 /** Throws SIM_RESULT_INVALID listing every problem: a result that leaves the simulator always has this shape. */
 export function checkResult(value: unknown): SimResult {
   const r = s.validate(resultSchema, value);
-  if (!r.ok) throw new SimulatorError('SIM_RESULT_INVALID', `the run result does not match ${RESULT_SCHEMA_ID}: ${s.formatIssues(r.issues)}`, { details: { issues: r.issues } });
+  if (!r.ok)
+    throw new SimulatorError(
+      'SIM_RESULT_INVALID',
+      `the run result does not match ${RESULT_SCHEMA_ID}: ${s.formatIssues(r.issues)}`,
+      { details: { issues: r.issues } },
+    );
   return r.value;
 }

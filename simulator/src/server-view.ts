@@ -43,10 +43,15 @@ export function openServerView(dataDir: string): ServerView {
     db = new Database(file, { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
   }
-  const rows = db.prepare('SELECT seq, device_ts, received_at FROM telemetry_samples WHERE device_id = ? AND stream = ? AND seq <= ?').raw();
+  const rows = db
+    .prepare(
+      'SELECT seq, device_ts, received_at FROM telemetry_samples WHERE device_id = ? AND stream = ? AND seq <= ?',
+    )
+    .raw();
   const exposure = db.prepare('SELECT count(*) FROM exposure_reports WHERE device_id = ? AND received_at >= ?').pluck();
   const audit = db.prepare(
-    `SELECT event, json_extract(detail, '$.reason') AS reason, device_id, 1 + coalesce(json_extract(detail, '$.suppressed'), 0) AS n FROM audit WHERE at >= ?`,
+    `SELECT event, json_extract(detail, '$.reason') AS reason, device_id, 1 + coalesce(json_extract(detail, ` +
+      `'$.suppressed'), 0) AS n FROM audit WHERE at >= ?`,
   );
   const acks = db.prepare('SELECT status, reason FROM command_acks WHERE cmd_id = ? ORDER BY id');
   const status = db.prepare('SELECT status FROM commands WHERE id = ?').pluck();
@@ -57,7 +62,9 @@ export function openServerView(dataDir: string): ServerView {
       const latency = createHistogram();
       const byPhase = new Map(phases.map((p) => [p.name, createHistogram()]));
       for (const d of devices) {
-        for (const [seq, deviceTs, receivedAt] of rows.iterate(d.id, d.stream, d.cutoff) as Iterable<[number, number, number]>) {
+        for (const [seq, deviceTs, receivedAt] of rows.iterate(d.id, d.stream, d.cutoff) as Iterable<
+          [number, number, number]
+        >) {
           stored++;
           if (seq <= d.windowStart) continue;
           const ms = receivedAt - deviceTs;
@@ -75,7 +82,12 @@ export function openServerView(dataDir: string): ServerView {
     audited(since, deviceIds) {
       const only = deviceIds ? new Set(deviceIds) : undefined;
       const out: Record<string, number> = {};
-      for (const r of audit.iterate(since) as Iterable<{ event: string; reason: string | null; device_id: string | null; n: number }>) {
+      for (const r of audit.iterate(since) as Iterable<{
+        event: string;
+        reason: string | null;
+        device_id: string | null;
+        n: number;
+      }>) {
         if (only && (r.device_id === null || !only.has(r.device_id))) continue;
         const key = r.reason ? `${r.event}:${r.reason}` : r.event;
         out[key] = (out[key] ?? 0) + r.n;

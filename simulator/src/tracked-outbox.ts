@@ -23,7 +23,11 @@ export interface SampleTally {
   endWindow(): void;
 }
 
-export function trackOutbox(inner: OutboxStore, sink: SampleSink, now: () => number = Date.now): { outbox: OutboxStore; tally: SampleTally } {
+export function trackOutbox(
+  inner: OutboxStore,
+  sink: SampleSink,
+  now: () => number = Date.now,
+): { outbox: OutboxStore; tally: SampleTally } {
   // Sequence → time made, for samples not yet acknowledged. Insertion order is sequence order.
   const waiting = new Map<number, number>();
   let windowStart = Number.POSITIVE_INFINITY;

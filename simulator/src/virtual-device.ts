@@ -5,7 +5,14 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import mqtt from 'mqtt';
 import { encode, type Logger } from '../../shared/src/index.js';
-import { createAgent, createFakePlatform, createMemoryState, type Agent, type AgentConfig, type Keyring } from '../../agent/src/index.js';
+import {
+  createAgent,
+  createFakePlatform,
+  createMemoryState,
+  type Agent,
+  type AgentConfig,
+  type Keyring,
+} from '../../agent/src/index.js';
 import { sampleReport } from '../../agent/src/scan/index.js';
 import type { FirmwareGate, FirmwareVerdict } from './firmware-gate.js';
 import { addCounts } from './metrics.js';
@@ -25,7 +32,16 @@ export interface DeviceCounters {
   commandAcks: Record<string, number>;
 }
 
-export const newCounters = (): DeviceCounters => ({ attempts: 0, connecting: 0, connects: 0, disconnects: 0, connected: 0, exposureSent: 0, errors: {}, commandAcks: {} });
+export const newCounters = (): DeviceCounters => ({
+  attempts: 0,
+  connecting: 0,
+  connects: 0,
+  disconnects: 0,
+  connected: 0,
+  exposureSent: 0,
+  errors: {},
+  commandAcks: {},
+});
 
 export interface ExposurePlan {
   /** The first report goes out at a random moment within this many ms of the start. */
@@ -70,14 +86,18 @@ export function errorKind(err: Error & { code?: unknown }): string {
   if (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') return 'no-source-port';
   if (code === 'EMFILE' || code === 'ENFILE') return 'out-of-file-descriptors';
   if (/timeout/i.test(err.message)) return 'timeout';
-  if ((typeof code === 'string' && code.startsWith('ERR_SSL')) || /ssl|tls|certificate/i.test(err.message)) return 'tls';
+  if ((typeof code === 'string' && code.startsWith('ERR_SSL')) || /ssl|tls|certificate/i.test(err.message))
+    return 'tls';
   return 'other';
 }
 
 export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<VirtualDevice> {
   const now = o.now ?? Date.now;
   const { counters } = o;
-  const state = createMemoryState({ maxSamples: o.template.outbox.maxSamples, maxMessages: o.template.outbox.maxMessages });
+  const state = createMemoryState({
+    maxSamples: o.template.outbox.maxSamples,
+    maxMessages: o.template.outbox.maxMessages,
+  });
   const { outbox, tally } = trackOutbox(state.outbox, o.sink, now);
   const rng = seededRng(o.seed);
   // A fresh message id each time: the server stores reports idempotently per (device, id), across runs too.
@@ -92,7 +112,11 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
   const connect = (url: string, opts: IClientOptions) => {
     counters.attempts++;
     secureContext ??= createSecureContext({ key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca });
-    const client = mqtt.connect(url, { ...opts, secureContext, ...(o.localAddress ? { localAddress: o.localAddress } : {}) } as IClientOptions);
+    const client = mqtt.connect(url, {
+      ...opts,
+      secureContext,
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+    } as IClientOptions);
     let up = false;
     let failed = false;
     let ended = false;
@@ -144,7 +168,8 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
       counters.exposureSent++;
       return report();
     },
-    onCommandAck: (ack) => addCounts(counters.commandAcks, { [ack.reason ? `${ack.status}:${ack.reason}` : ack.status]: 1 }),
+    onCommandAck: (ack) =>
+      addCounts(counters.commandAcks, { [ack.reason ? `${ack.status}:${ack.reason}` : ack.status]: 1 }),
     ...(o.keepOutboxFull ? { onAck: (first: number, last: number) => topUp(last - first + 1) } : {}),
   });
   if (o.keepOutboxFull) topUp(o.keepOutboxFull);

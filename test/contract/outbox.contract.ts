@@ -10,7 +10,10 @@ export function outboxContract(name: string, make: (opts: OutboxOptions) => Outb
     const o = make({ maxSamples: 100 });
     assert.is(o.stats().lastSequence, 0);
     assert.equal([o.addSample(1, { a: 1 }), o.addSample(2, { a: 2 }), o.addSample(3, { a: 3 })], [1, 2, 3]);
-    assert.equal(o.samplesAfter(0, 10).map((s) => s.seq), [1, 2, 3]);
+    assert.equal(
+      o.samplesAfter(0, 10).map((s) => s.seq),
+      [1, 2, 3],
+    );
     assert.equal(o.samplesAfter(1, 1), [{ seq: 2, ts: 2, m: { a: 2 } }]);
     o.close();
   });
@@ -19,7 +22,10 @@ export function outboxContract(name: string, make: (opts: OutboxOptions) => Outb
     const o = make({ maxSamples: 100 });
     for (let i = 0; i < 5; i++) o.addSample(i, { i });
     o.ackSamples(1, 3);
-    assert.equal(o.samplesAfter(0, 10).map((s) => s.seq), [4, 5]);
+    assert.equal(
+      o.samplesAfter(0, 10).map((s) => s.seq),
+      [4, 5],
+    );
     const s = o.stats();
     assert.is(s.lastAckedSequence, 3);
     assert.is(s.outboxDepth, 2);
@@ -35,7 +41,10 @@ export function outboxContract(name: string, make: (opts: OutboxOptions) => Outb
     assert.is(s.samples, 10);
     assert.is(s.dropped, 15);
     assert.is(s.lastSequence, 25);
-    assert.equal(o.samplesAfter(0, 100).map((x) => x.seq), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    assert.equal(
+      o.samplesAfter(0, 100).map((x) => x.seq),
+      [16, 17, 18, 19, 20, 21, 22, 23, 24, 25],
+    );
     o.close();
   });
 
@@ -43,9 +52,16 @@ export function outboxContract(name: string, make: (opts: OutboxOptions) => Outb
     const o = make({ maxSamples: 10, maxMessages: 3 });
     const ids = ['a', 'b', 'c', 'd'].map((x) => o.addMessage('exposure', Buffer.from(x)));
     const pending = o.messagesAfter(0, 10);
-    assert.equal(pending.map((m) => Buffer.from(m.payload).toString()), ['b', 'c', 'd'], 'bounded: oldest dropped');
+    assert.equal(
+      pending.map((m) => Buffer.from(m.payload).toString()),
+      ['b', 'c', 'd'],
+      'bounded: oldest dropped',
+    );
     o.ackMessage(ids[2]!);
-    assert.equal(o.messagesAfter(0, 10).map((m) => Buffer.from(m.payload).toString()), ['b', 'd']);
+    assert.equal(
+      o.messagesAfter(0, 10).map((m) => Buffer.from(m.payload).toString()),
+      ['b', 'd'],
+    );
     assert.is(o.messagesAfter(ids[1]!, 10).length, 1);
     o.close();
   });

@@ -4,7 +4,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ReplayOptions, ReplayStore } from '../../agent/src/index.js';
 
-const entry = (nonce: string, counter: number, exp = 1000, kid = 'k1') => ({ kid, nonce, counter, exp, cmdId: `cmd-${nonce}-0000` });
+const entry = (nonce: string, counter: number, exp = 1000, kid = 'k1') => ({
+  kid,
+  nonce,
+  counter,
+  exp,
+  cmdId: `cmd-${nonce}-0000`,
+});
 
 export function replayStoreContract(name: string, make: (opts: ReplayOptions) => ReplayStore): void {
   const t = suite(`replay store contract: ${name}`);

@@ -23,15 +23,21 @@ export function writeAgentConfig(deviceDir: string, config: Record<string, unkno
 }
 
 export function startAgentProcess(configFile: string, args: string[] = []): AgentProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'agent/src/main.ts', 'run', '--config', configFile, ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'agent/src/main.ts', 'run', '--config', configFile, ...args],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
   child.stderr!.on('data', (d: Buffer) => (out += d));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return {
     child,
     output: () => out,

@@ -69,7 +69,15 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
       });
     },
     async start(opts = {}) {
-      server = await createFleetServer({ dataDir, host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: testLogger(), synchronous: 'NORMAL', ...opts });
+      server = await createFleetServer({
+        dataDir,
+        host: '127.0.0.1',
+        mqttPort: 0,
+        httpPort: 0,
+        log: testLogger(),
+        synchronous: 'NORMAL',
+        ...opts,
+      });
       return server;
     },
     get server() {
@@ -87,7 +95,12 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -97,7 +110,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -59,7 +59,12 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     `allow_anonymous ${opts.allowAnonymous ? 'true' : 'false'}`,
   ];
   if (opts.tls) {
-    lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`, 'tls_version tlsv1.2');
+    lines.push(
+      `cafile ${opts.tls.cafile}`,
+      `certfile ${opts.tls.certfile}`,
+      `keyfile ${opts.tls.keyfile}`,
+      'tls_version tlsv1.2',
+    );
     if (opts.tls.requireCertificate !== false) lines.push('require_certificate true', 'use_identity_as_username true');
   }
   lines.push(...(opts.extra ?? []));
@@ -71,7 +76,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   child.stderr!.on('data', (d: Buffer) => (output += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await Promise.race([waitForPort(port), exited.then(() => Promise.reject(new Error(`mosquitto exited: ${output}`)))]);
+    await Promise.race([
+      waitForPort(port),
+      exited.then(() => Promise.reject(new Error(`mosquitto exited: ${output}`))),
+    ]);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

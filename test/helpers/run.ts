@@ -8,7 +8,11 @@ export interface RunResult {
   readonly output: string;
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -32,9 +36,15 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
 }
 
 /** Runs a CLI of this project from its TypeScript source. */
-export function runCliSource(entry: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runCliSource(
+  entry: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return run(process.execPath, ['--import', 'tsx', entry, ...args], { ...opts, env: { ...process.env, ...opts.env } });
 }
 
-export const fleetCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) => runCliSource('broker/src/main.ts', args, opts);
-export const agentCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) => runCliSource('agent/src/main.ts', args, opts);
+export const fleetCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) =>
+  runCliSource('broker/src/main.ts', args, opts);
+export const agentCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) =>
+  runCliSource('agent/src/main.ts', args, opts);

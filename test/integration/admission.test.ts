@@ -25,8 +25,18 @@ test.after(async () => {
 
 type Creds = { key: Buffer | string; cert: Buffer | string; ca: Buffer | string };
 
-async function tryConnect(clientId: string, creds: Partial<Creds>): Promise<{ ok: true; client: mqtt.MqttClient } | { ok: false; error: string }> {
-  const client = mqtt.connect(fleet.url(), { clientId, ...creds, ca: creds.ca ?? fleet.credentials('gw-001').ca, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
+async function tryConnect(
+  clientId: string,
+  creds: Partial<Creds>,
+): Promise<{ ok: true; client: mqtt.MqttClient } | { ok: false; error: string }> {
+  const client = mqtt.connect(fleet.url(), {
+    clientId,
+    ...creds,
+    ca: creds.ca ?? fleet.credentials('gw-001').ca,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
   // A refused TLS 1.3 client certificate can surface as a bare 'close' without an 'error'.
   return new Promise((resolve) => {
     let error = 'closed';
@@ -39,7 +49,11 @@ async function tryConnect(clientId: string, creds: Partial<Creds>): Promise<{ ok
   });
 }
 
-const audits = (event: string) => fleet.db.prepare('SELECT device_id, detail FROM audit WHERE event = ? ORDER BY id').all(event) as { device_id: string | null; detail: string }[];
+const audits = (event: string) =>
+  fleet.db.prepare('SELECT device_id, detail FROM audit WHERE event = ? ORDER BY id').all(event) as {
+    device_id: string | null;
+    detail: string;
+  }[];
 
 test('a registered device with its own certificate is admitted', async () => {
   const r = await tryConnect('gw-001', fleet.credentials('gw-001'));
@@ -49,7 +63,12 @@ test('a registered device with its own certificate is admitted', async () => {
 
 test('no client certificate: the TLS handshake is refused', async () => {
   const error = await new Promise<string>((resolve) => {
-    const s = tlsConnect({ host: '127.0.0.1', port: fleet.server.mqttPort, ca: fleet.credentials('gw-001').ca, servername: 'localhost' });
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port: fleet.server.mqttPort,
+      ca: fleet.credentials('gw-001').ca,
+      servername: 'localhost',
+    });
     s.on('error', (e) => resolve(e.message));
     s.on('secureConnect', () => {
       // TLS 1.3 reports the refusal after the handshake, on the first read.
@@ -70,7 +89,10 @@ test('a certificate from another CA is refused', async () => {
   await provisionDevice(createRegistry(db), await loadCa(other), 'gw-001', join(other, 'dev'));
   db.close();
   const { readFileSync } = await import('node:fs');
-  const r = await tryConnect('gw-001', { key: readFileSync(join(other, 'dev', 'device.key')), cert: readFileSync(join(other, 'dev', 'device.crt')) });
+  const r = await tryConnect('gw-001', {
+    key: readFileSync(join(other, 'dev', 'device.key')),
+    cert: readFileSync(join(other, 'dev', 'device.crt')),
+  });
   assert.not.ok(r.ok);
 });
 
@@ -88,7 +110,9 @@ test('a certificate from the fleet CA for an unregistered device is refused', as
   const cert = await issueDeviceCert(ca, 'gw-ghost', keys.publicKey, 30);
   const r = await tryConnect('gw-ghost', { key: await privateKeyPem(keys.privateKey), cert: cert.toString('pem') });
   assert.not.ok(r.ok);
-  assert.ok(audits('auth.denied').some((a) => a.device_id === 'gw-ghost' && JSON.parse(a.detail).reason === 'unregistered'));
+  assert.ok(
+    audits('auth.denied').some((a) => a.device_id === 'gw-ghost' && JSON.parse(a.detail).reason === 'unregistered'),
+  );
 });
 
 test('a revoked device is refused', async () => {

@@ -3,7 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import mqtt, { type IClientOptions } from 'mqtt';
-import { createAgent, createFakePlatform, readAgentStatus, type Agent, type FakePlatform } from '../../agent/src/index.js';
+import {
+  createAgent,
+  createFakePlatform,
+  readAgentStatus,
+  type Agent,
+  type FakePlatform,
+} from '../../agent/src/index.js';
 import { deviceTopic, encode, type ExposureReport } from '../../shared/src/index.js';
 import { decodeExposure } from '../../shared/src/messages/exposure.js';
 import { decodeCmdAck, newCommandBody, signCommand, type CmdAck } from '../../shared/src/commands/index.js';
@@ -60,7 +66,11 @@ async function start(platform: FakePlatform, wire: Wire[], acks: CmdAck[]): Prom
     connect(url: string, o: IClientOptions) {
       const c = mqtt.connect(url, o);
       const publish = c.publish.bind(c) as (...args: unknown[]) => unknown;
-      (c as unknown as { publish: (...args: unknown[]) => unknown }).publish = (topic: unknown, payload: unknown, ...rest: unknown[]) => {
+      (c as unknown as { publish: (...args: unknown[]) => unknown }).publish = (
+        topic: unknown,
+        payload: unknown,
+        ...rest: unknown[]
+      ) => {
         wire.push({ topic: String(topic), payload: Buffer.from(payload as Buffer) });
         return publish(topic, payload, ...rest);
       };
@@ -70,7 +80,10 @@ async function start(platform: FakePlatform, wire: Wire[], acks: CmdAck[]): Prom
 }
 
 const send = (command: string, params: Record<string, unknown>, over: Record<string, unknown> = {}) => {
-  const env = signCommand({ ...newCommandBody({ deviceId: 'cmd-001', command, params, counter: counter++ }), ...over }, ops.secretKey);
+  const env = signCommand(
+    { ...newCommandBody({ deviceId: 'cmd-001', command, params, counter: counter++ }), ...over },
+    ops.secretKey,
+  );
   return { env, publish: () => fleet.server.publish(deviceTopic('cmd-001', 'cmd'), env) };
 };
 
@@ -91,7 +104,9 @@ test('signed commands run on the device and every acknowledgement reaches the br
     await waitFor(() => agent.stats().messages === 0, 'acks and report acknowledged by the broker');
 
     assert.equal(platform.calls, ['setRelay 5 on', 'setSetpoint 21'], 'each ran once, however often it was delivered');
-    const cmdAcks = wire.filter((w) => w.topic === deviceTopic('cmd-001', 'cmd/ack')).map((w) => decodeCmdAck(w.payload));
+    const cmdAcks = wire
+      .filter((w) => w.topic === deviceTopic('cmd-001', 'cmd/ack'))
+      .map((w) => decodeCmdAck(w.payload));
     assert.ok(cmdAcks.length >= 8, 'accepted + done for each, decodable by the backend');
     const exposure = wire.filter((w) => w.topic === deviceTopic('cmd-001', 'exposure'));
     assert.is(exposure.length, 1);
@@ -112,7 +127,12 @@ test('nonces survive a restart: a replayed command is refused, the new interval 
   const acks: CmdAck[] = [];
   const first = send('set-relay', { channel: 2, state: 'on' });
   let agent = await start(platform, wire, acks);
-  await waitFor(async () => (await first.publish(), acks.some((a) => a.status === 'done')), 'command done', 10_000, 200);
+  await waitFor(
+    async () => (await first.publish(), acks.some((a) => a.status === 'done')),
+    'command done',
+    10_000,
+    200,
+  );
   await agent.close();
 
   acks.length = 0;
@@ -126,7 +146,10 @@ test('nonces survive a restart: a replayed command is refused, the new interval 
     await send('set-setpoint', { celsius: 23 }).publish();
     await send('set-setpoint', { celsius: 26 }).publish();
     await waitFor(() => acks.length >= 4, 'two more answers');
-    assert.equal(acks.slice(1).map((a) => a.reason ?? a.status), ['accepted', 'done', 'out-of-range']);
+    assert.equal(
+      acks.slice(1).map((a) => a.reason ?? a.status),
+      ['accepted', 'done', 'out-of-range'],
+    );
     assert.is(readAgentStatus(fleet.agentConfig('cmd-001').stateDir).telemetryIntervalSeconds, 30);
   } finally {
     await agent.close();
@@ -140,8 +163,16 @@ test('a forged command from a client without the operator key is refused and nev
   const mallory = generateKeyPair();
   try {
     await waitFor(() => agent.connected, 'connected');
-    const forged = signCommand(newCommandBody({ deviceId: 'cmd-001', command: 'reboot', params: {}, counter: 10_000 }), mallory.secretKey);
-    await waitFor(async () => (await fleet.server.publish(deviceTopic('cmd-001', 'cmd'), forged), acks.length > 0), 'forgery answered', 10_000, 200);
+    const forged = signCommand(
+      newCommandBody({ deviceId: 'cmd-001', command: 'reboot', params: {}, counter: 10_000 }),
+      mallory.secretKey,
+    );
+    await waitFor(
+      async () => (await fleet.server.publish(deviceTopic('cmd-001', 'cmd'), forged), acks.length > 0),
+      'forgery answered',
+      10_000,
+      200,
+    );
     assert.is(acks[0]!.reason, 'unknown-key');
     assert.equal(platform.calls, []);
   } finally {

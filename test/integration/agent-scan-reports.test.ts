@@ -18,7 +18,9 @@ test.before(async () => {
   fleet = await createTestFleet(['gw-scan']);
   await fleet.start();
   // A service to find: an HTTP API that answers without credentials and lists a directory.
-  web = createServer((_req, res) => res.end('<html><title>Index of /</title><a href="backup.tar">backup.tar</a></html>'));
+  web = createServer((_req, res) =>
+    res.end('<html><title>Index of /</title><a href="backup.tar">backup.tar</a></html>'),
+  );
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
 });
 test.after(async () => {
@@ -27,7 +29,11 @@ test.after(async () => {
   await fleet.close();
 });
 
-const reports = () => fleet.db.prepare(`SELECT report FROM exposure_reports WHERE device_id = 'gw-scan' ORDER BY id`).pluck().all() as string[];
+const reports = () =>
+  fleet.db
+    .prepare(`SELECT report FROM exposure_reports WHERE device_id = 'gw-scan' ORDER BY id`)
+    .pluck()
+    .all() as string[];
 
 test('the running agent reports a scan at start and another on scan-now', async () => {
   assert.is((await fleetCli(['operator-key', 'create', '--out', key])).code, 0);
@@ -46,12 +52,30 @@ test('the running agent reports a scan at start and another on scan-now', async 
   });
   agent = startAgentProcess(file);
   await waitFor(() => reports().length >= 1, 'the start-up report', 30_000);
-  const first = JSON.parse(reports()[0]!) as { deviceId: string; services: { port: number; protocol: string }[]; findings: { check: string }[] };
+  const first = JSON.parse(reports()[0]!) as {
+    deviceId: string;
+    services: { port: number; protocol: string }[];
+    findings: { check: string }[];
+  };
   assert.is(first.deviceId, 'gw-scan');
-  assert.ok(first.services.some((s) => s.port === port && s.protocol === 'http'), JSON.stringify(first.services));
+  assert.ok(
+    first.services.some((s) => s.port === port && s.protocol === 'http'),
+    JSON.stringify(first.services),
+  );
   assert.ok(first.findings.some((f) => f.check === 'http.directory-listing'));
 
-  const r = await fleetCli(['cmd', 'send', 'gw-scan', 'scan-now', '--key', key, '--data', fleet.dataDir, '--wait', '30s']);
+  const r = await fleetCli([
+    'cmd',
+    'send',
+    'gw-scan',
+    'scan-now',
+    '--key',
+    key,
+    '--data',
+    fleet.dataDir,
+    '--wait',
+    '30s',
+  ]);
   assert.is(r.code, 0, r.output + agent.output());
   await waitFor(() => reports().length >= 2, 'the scan-now report', 30_000);
   const text = await fleetCli(['report', 'gw-scan', '--data', fleet.dataDir]);

@@ -16,7 +16,8 @@ test.after(async () => {
   await fleet.close();
 });
 
-const rows = (id: string) => fleet.db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(id) as number;
+const rows = (id: string) =>
+  fleet.db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(id) as number;
 
 test('agent telemetry arrives as rows over mTLS, and the broker acknowledges only stored samples', async () => {
   const agent = await createAgent({ config: fleet.agentConfig('gw-001'), log: testLogger() });
@@ -24,10 +25,13 @@ test('agent telemetry arrives as rows over mTLS, and the broker acknowledges onl
     await waitFor(() => agent.stats().lastAckedSequence >= 3, 'three acknowledged samples');
     const acked = agent.stats().lastAckedSequence;
     assert.ok(rows('gw-001') >= acked, 'every acknowledged sample is a row');
-    const sample = fleet.db.prepare('SELECT seq, metrics FROM telemetry WHERE device_id = ? ORDER BY seq LIMIT 1').get('gw-001') as { seq: number; metrics: string };
+    const sample = fleet.db
+      .prepare('SELECT seq, metrics FROM telemetry WHERE device_id = ? ORDER BY seq LIMIT 1')
+      .get('gw-001') as { seq: number; metrics: string };
     assert.is(sample.seq, 1);
     const metrics = JSON.parse(sample.metrics) as Record<string, number>;
-    for (const k of ['cpuLoad1', 'memUsedBytes', 'memTotalBytes', 'uptimeSeconds', 'diskTotalBytes']) assert.type(metrics[k], 'number', k);
+    for (const k of ['cpuLoad1', 'memUsedBytes', 'memTotalBytes', 'uptimeSeconds', 'diskTotalBytes'])
+      assert.type(metrics[k], 'number', k);
     const device = fleet.server.registry.get('gw-001')!;
     assert.ok(device.online);
     assert.ok(device.lastSeen);
@@ -35,7 +39,10 @@ test('agent telemetry arrives as rows over mTLS, and the broker acknowledges onl
   } finally {
     await agent.close();
   }
-  const statuses = fleet.db.prepare('SELECT state FROM status_history WHERE device_id = ? ORDER BY id').pluck().all('gw-001');
+  const statuses = fleet.db
+    .prepare('SELECT state FROM status_history WHERE device_id = ? ORDER BY id')
+    .pluck()
+    .all('gw-001');
   assert.equal(statuses.slice(0, 1), ['online']);
   assert.is(statuses.at(-1), 'offline', 'a clean stop says offline');
   await waitFor(() => !fleet.server.registry.get('gw-001')!.online, 'device offline');
@@ -44,7 +51,12 @@ test('agent telemetry arrives as rows over mTLS, and the broker acknowledges onl
 
 test('redelivered messages do not duplicate rows', async () => {
   const creds = fleet.credentials('gw-002');
-  const client = await mqtt.connectAsync(fleet.url(), { clientId: 'gw-002', ...creds, protocolVersion: 4, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(fleet.url(), {
+    clientId: 'gw-002',
+    ...creds,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   const message = {
     v: 1,
     id: 'dup-test-0001',
@@ -79,14 +91,24 @@ test('an agent restarted with unacknowledged samples resends them once', async (
   await a1.close();
   const stored = rows('gw-001');
   await fleet.start();
-  const a2 = await createAgent({ config: fleet.agentConfig('gw-001', { telemetryIntervalSeconds: 3600 }), log: testLogger() });
+  const a2 = await createAgent({
+    config: fleet.agentConfig('gw-001', { telemetryIntervalSeconds: 3600 }),
+    log: testLogger(),
+  });
   try {
     await waitFor(() => a2.stats().outboxDepth === 0, 'outbox drained');
     const after = a2.stats();
     assert.is(after.lastAckedSequence, after.lastSequence);
     assert.is(rows('gw-001'), stored + (after.lastSequence - before.lastAckedSequence));
-    const seqs = fleet.db.prepare('SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq').pluck().all('gw-001') as number[];
-    assert.equal(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no gap, no duplicate');
+    const seqs = fleet.db
+      .prepare('SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq')
+      .pluck()
+      .all('gw-001') as number[];
+    assert.equal(
+      seqs,
+      Array.from({ length: seqs.length }, (_, i) => i + 1),
+      'no gap, no duplicate',
+    );
   } finally {
     await a2.close();
   }

@@ -32,17 +32,29 @@ uvu.before(async () => {
   await fleet.addDevice('gw-flood', { deviceType: 'limited' });
   createRegistry(fleet.db).revoke('gw-rev');
   const config = parseFleetConfig({
-    deviceTypes: { limited: { messagesPerSecond: 20, burstMessages: 20, bytesPerSecond: 100_000, burstBytes: 100_000, disconnectAfterSeconds: 1 } },
+    deviceTypes: {
+      limited: {
+        messagesPerSecond: 20,
+        burstMessages: 20,
+        bytesPerSecond: 100_000,
+        burstBytes: 100_000,
+        disconnectAfterSeconds: 1,
+      },
+    },
     limits: { maxPacketBytes: 64 * 1024, connectionBurstPerAddress: 60, connectionsPerMinutePerAddress: 120 },
   });
   await fleet.start({
     config,
     auditWindowMs: 0,
     onStored: (e) => {
-      if (e.deviceId === 'gw-honest' && e.kind === 'telemetry') for (const s of e.message.samples) latencies.push(e.storedAt - s.ts);
+      if (e.deviceId === 'gw-honest' && e.kind === 'telemetry')
+        for (const s of e.message.samples) latencies.push(e.storedAt - s.ts);
     },
   });
-  honest = await createAgent({ config: fleet.agentConfig('gw-honest', { telemetryIntervalSeconds: 1 }), log: testLogger() });
+  honest = await createAgent({
+    config: fleet.agentConfig('gw-honest', { telemetryIntervalSeconds: 1 }),
+    log: testLogger(),
+  });
   await waitFor(() => honest.stats().lastAckedSequence >= 1, 'honest device online');
 });
 
@@ -52,11 +64,30 @@ uvu.after(async () => {
 });
 
 const auditCount = (event: string, reason?: string) =>
-  fleet.db.prepare(`SELECT count(*) FROM audit WHERE event = ? AND (? IS NULL OR json_extract(detail, '$.reason') = ?)`).pluck().get(event, reason ?? null, reason ?? null) as number;
+  fleet.db
+    .prepare(`SELECT count(*) FROM audit WHERE event = ? AND (? IS NULL OR json_extract(detail, '$.reason') = ?)`)
+    .pluck()
+    .get(event, reason ?? null, reason ?? null) as number;
 
 function mosq(id: string, certOf = id): string[] {
   const d = fleet.deviceDir(certOf);
-  return ['-h', '127.0.0.1', '-p', String(fleet.server.mqttPort), '--cafile', join(d, 'ca.crt'), '--cert', join(d, 'device.crt'), '--key', join(d, 'device.key'), '-i', id, '-V', 'mqttv311', '-d'];
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(fleet.server.mqttPort),
+    '--cafile',
+    join(d, 'ca.crt'),
+    '--cert',
+    join(d, 'device.crt'),
+    '--key',
+    join(d, 'device.key'),
+    '-i',
+    id,
+    '-V',
+    'mqttv311',
+    '-d',
+  ];
 }
 const pub = (args: string[]) => run('mosquitto_pub', [...args, '-q', '1', '-m', 'x'], { timeoutMs: 10_000 });
 const sub = (args: string[]) => run('mosquitto_sub', [...args, '-q', '1', '-W', '1'], { timeoutMs: 10_000 });
@@ -72,10 +103,14 @@ interface Attempt {
 function https(body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
     const ca = fleet.credentials('gw-att').ca;
-    const req = request(`https://127.0.0.1:${fleet.server.httpPort}/v1/enroll`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      `https://127.0.0.1:${fleet.server.httpPort}/v1/enroll`,
+      { method: 'POST', ca, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -104,23 +139,123 @@ const attempts_: Attempt[] = [
       assert.not.match(r.output, /received PUBACK/);
     },
   },
-  { name: 'inject a command into another device', event: 'acl.denied', reason: 'foreign-topic', metric: { kind: 'acl', reason: 'foreign-topic' }, run: async () => void assert.not.match((await pub([...mosq('gw-att'), '-t', deviceTopic('gw-honest', 'cmd')])).output, /received PUBACK/) },
-  { name: 'publish into its own command topic', event: 'acl.denied', reason: 'channel-not-allowed', metric: { kind: 'acl', reason: 'channel-not-allowed' }, run: async () => void assert.not.match((await pub([...mosq('gw-att'), '-t', deviceTopic('gw-att', 'cmd')])).output, /received PUBACK/) },
-  { name: 'subscribe to another device commands', event: 'acl.denied', reason: 'foreign-topic', metric: { kind: 'acl', reason: 'foreign-topic' }, run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', deviceTopic('gw-honest', 'cmd')])).output, /Subscribed \(mid: \d+\): 128/) },
-  { name: 'wildcard read #', event: 'acl.denied', reason: 'wildcard', metric: { kind: 'acl', reason: 'wildcard' }, run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', '#'])).output, /: 128/) },
-  { name: 'wildcard read fleet/v1/+/telemetry', event: 'acl.denied', reason: 'wildcard', metric: { kind: 'acl', reason: 'wildcard' }, run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', 'fleet/v1/+/telemetry'])).output, /: 128/) },
-  { name: 'read $SYS/#', event: 'acl.denied', reason: 'sys-topic', metric: { kind: 'acl', reason: 'sys-topic' }, run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', '$SYS/#'])).output, /: 128/) },
-  { name: 'publish to $SYS', event: 'acl.denied', reason: 'sys-topic', metric: { kind: 'acl', reason: 'sys-topic' }, run: async () => void assert.not.match((await pub([...mosq('gw-att'), '-t', '$SYS/broker/x'])).output, /received PUBACK/) },
-  { name: 'retained-message poisoning of its own telemetry', event: 'acl.denied', reason: 'retain-not-allowed', metric: { kind: 'acl', reason: 'retain-not-allowed' }, run: async () => void assert.not.match((await pub([...mosq('gw-att'), '-r', '-t', deviceTopic('gw-att', 'telemetry')])).output, /received PUBACK/) },
-  { name: 'retained-message poisoning of another device status', event: 'acl.denied', reason: 'foreign-topic', metric: { kind: 'acl', reason: 'foreign-topic' }, run: async () => void assert.not.match((await pub([...mosq('gw-att'), '-r', '-t', deviceTopic('gw-honest', 'status')])).output, /received PUBACK/) },
+  {
+    name: 'inject a command into another device',
+    event: 'acl.denied',
+    reason: 'foreign-topic',
+    metric: { kind: 'acl', reason: 'foreign-topic' },
+    run: async () =>
+      void assert.not.match(
+        (await pub([...mosq('gw-att'), '-t', deviceTopic('gw-honest', 'cmd')])).output,
+        /received PUBACK/,
+      ),
+  },
+  {
+    name: 'publish into its own command topic',
+    event: 'acl.denied',
+    reason: 'channel-not-allowed',
+    metric: { kind: 'acl', reason: 'channel-not-allowed' },
+    run: async () =>
+      void assert.not.match(
+        (await pub([...mosq('gw-att'), '-t', deviceTopic('gw-att', 'cmd')])).output,
+        /received PUBACK/,
+      ),
+  },
+  {
+    name: 'subscribe to another device commands',
+    event: 'acl.denied',
+    reason: 'foreign-topic',
+    metric: { kind: 'acl', reason: 'foreign-topic' },
+    run: async () =>
+      void assert.match(
+        (await sub([...mosq('gw-att'), '-t', deviceTopic('gw-honest', 'cmd')])).output,
+        /Subscribed \(mid: \d+\): 128/,
+      ),
+  },
+  {
+    name: 'wildcard read #',
+    event: 'acl.denied',
+    reason: 'wildcard',
+    metric: { kind: 'acl', reason: 'wildcard' },
+    run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', '#'])).output, /: 128/),
+  },
+  {
+    name: 'wildcard read fleet/v1/+/telemetry',
+    event: 'acl.denied',
+    reason: 'wildcard',
+    metric: { kind: 'acl', reason: 'wildcard' },
+    run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', 'fleet/v1/+/telemetry'])).output, /: 128/),
+  },
+  {
+    name: 'read $SYS/#',
+    event: 'acl.denied',
+    reason: 'sys-topic',
+    metric: { kind: 'acl', reason: 'sys-topic' },
+    run: async () => void assert.match((await sub([...mosq('gw-att'), '-t', '$SYS/#'])).output, /: 128/),
+  },
+  {
+    name: 'publish to $SYS',
+    event: 'acl.denied',
+    reason: 'sys-topic',
+    metric: { kind: 'acl', reason: 'sys-topic' },
+    run: async () =>
+      void assert.not.match((await pub([...mosq('gw-att'), '-t', '$SYS/broker/x'])).output, /received PUBACK/),
+  },
+  {
+    name: 'retained-message poisoning of its own telemetry',
+    event: 'acl.denied',
+    reason: 'retain-not-allowed',
+    metric: { kind: 'acl', reason: 'retain-not-allowed' },
+    run: async () =>
+      void assert.not.match(
+        (await pub([...mosq('gw-att'), '-r', '-t', deviceTopic('gw-att', 'telemetry')])).output,
+        /received PUBACK/,
+      ),
+  },
+  {
+    name: 'retained-message poisoning of another device status',
+    event: 'acl.denied',
+    reason: 'foreign-topic',
+    metric: { kind: 'acl', reason: 'foreign-topic' },
+    run: async () =>
+      void assert.not.match(
+        (await pub([...mosq('gw-att'), '-r', '-t', deviceTopic('gw-honest', 'status')])).output,
+        /received PUBACK/,
+      ),
+  },
   {
     name: 'a will aimed at another device status',
     event: 'auth.denied',
     reason: 'will-not-allowed',
     metric: { kind: 'auth', reason: 'will-not-allowed' },
-    run: async () => void assert.match((await pub([...mosq('gw-att'), '-t', deviceTopic('gw-att', 'telemetry'), '--will-topic', deviceTopic('gw-honest', 'status'), '--will-payload', 'offline', '--will-retain'])).output, /CONNACK \(5\)|not authori[sz]ed/i),
+    run: async () =>
+      void assert.match(
+        (
+          await pub([
+            ...mosq('gw-att'),
+            '-t',
+            deviceTopic('gw-att', 'telemetry'),
+            '--will-topic',
+            deviceTopic('gw-honest', 'status'),
+            '--will-payload',
+            'offline',
+            '--will-retain',
+          ])
+        ).output,
+        /CONNACK \(5\)|not authori[sz]ed/i,
+      ),
   },
-  { name: 'a revoked device', event: 'auth.denied', reason: 'revoked', metric: { kind: 'auth', reason: 'revoked' }, run: async () => void assert.match((await pub([...mosq('gw-rev'), '-t', deviceTopic('gw-rev', 'telemetry')])).output, /CONNACK \(5\)|not authori[sz]ed/i) },
+  {
+    name: 'a revoked device',
+    event: 'auth.denied',
+    reason: 'revoked',
+    metric: { kind: 'auth', reason: 'revoked' },
+    run: async () =>
+      void assert.match(
+        (await pub([...mosq('gw-rev'), '-t', deviceTopic('gw-rev', 'telemetry')])).output,
+        /CONNACK \(5\)|not authori[sz]ed/i,
+      ),
+  },
   {
     name: 'a CA-signed certificate for an unregistered device',
     event: 'auth.denied',
@@ -131,8 +266,13 @@ const attempts_: Attempt[] = [
       const cert = await issueDeviceCert(await loadCa(fleet.dataDir), 'gw-ghost', keys.publicKey, 30);
       writeFileSync(join(work, 'ghost.key'), await privateKeyPem(keys.privateKey));
       writeFileSync(join(work, 'ghost.crt'), cert.toString('pem'));
-      const args = mosq('gw-ghost', 'gw-att').map((a) => (a.endsWith('device.crt') ? join(work, 'ghost.crt') : a.endsWith('device.key') ? join(work, 'ghost.key') : a));
-      assert.match((await pub([...args, '-t', deviceTopic('gw-ghost', 'telemetry')])).output, /CONNACK \(5\)|not authori[sz]ed/i);
+      const args = mosq('gw-ghost', 'gw-att').map((a) =>
+        a.endsWith('device.crt') ? join(work, 'ghost.crt') : a.endsWith('device.key') ? join(work, 'ghost.key') : a,
+      );
+      assert.match(
+        (await pub([...args, '-t', deviceTopic('gw-ghost', 'telemetry')])).output,
+        /CONNACK \(5\)|not authori[sz]ed/i,
+      );
     },
   },
   {
@@ -142,7 +282,11 @@ const attempts_: Attempt[] = [
     metric: 'disconnects',
     async run() {
       writeFileSync(join(work, 'big.bin'), Buffer.alloc(200 * 1024, 1));
-      const r = await run('mosquitto_pub', [...mosq('gw-att'), '-t', deviceTopic('gw-att', 'telemetry'), '-q', '1', '-f', join(work, 'big.bin')], { timeoutMs: 10_000 });
+      const r = await run(
+        'mosquitto_pub',
+        [...mosq('gw-att'), '-t', deviceTopic('gw-att', 'telemetry'), '-q', '1', '-f', join(work, 'big.bin')],
+        { timeoutMs: 10_000 },
+      );
       assert.not.match(r.output, /received PUBACK/);
     },
   },
@@ -152,7 +296,9 @@ const attempts_: Attempt[] = [
     metric: { kind: 'tls' },
     async run() {
       await new Promise<void>((resolve) => {
-        const s = netConnect(fleet.server.mqttPort, '127.0.0.1', () => s.write(Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00])));
+        const s = netConnect(fleet.server.mqttPort, '127.0.0.1', () =>
+          s.write(Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00])),
+        );
         s.on('data', () => {});
         s.on('error', () => resolve());
         s.on('close', () => resolve());
@@ -166,7 +312,24 @@ const attempts_: Attempt[] = [
       metric: { kind: 'tls' },
       async run() {
         const d = fleet.deviceDir('gw-att');
-        const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${fleet.server.mqttPort}`, flag, '-cipher', 'DEFAULT@SECLEVEL=0', '-cert', join(d, 'device.crt'), '-key', join(d, 'device.key'), '-CAfile', join(d, 'ca.crt')], { timeoutMs: 10_000 });
+        const r = await run(
+          'openssl',
+          [
+            's_client',
+            '-connect',
+            `127.0.0.1:${fleet.server.mqttPort}`,
+            flag,
+            '-cipher',
+            'DEFAULT@SECLEVEL=0',
+            '-cert',
+            join(d, 'device.crt'),
+            '-key',
+            join(d, 'device.key'),
+            '-CAfile',
+            join(d, 'ca.crt'),
+          ],
+          { timeoutMs: 10_000 },
+        );
         assert.not.equal(r.code, 0);
         assert.match(r.output, /alert|handshake failure|no protocols available|wrong version|unsupported/i);
       },
@@ -176,7 +339,25 @@ const attempts_: Attempt[] = [
     name: 'no client certificate',
     event: 'tls.denied',
     metric: { kind: 'tls' },
-    run: async () => void assert.not.match((await pub(['-h', '127.0.0.1', '-p', String(fleet.server.mqttPort), '--cafile', join(fleet.deviceDir('gw-att'), 'ca.crt'), '-i', 'gw-att', '-d', '-t', deviceTopic('gw-att', 'telemetry')])).output, /CONNACK \(0\)/),
+    run: async () =>
+      void assert.not.match(
+        (
+          await pub([
+            '-h',
+            '127.0.0.1',
+            '-p',
+            String(fleet.server.mqttPort),
+            '--cafile',
+            join(fleet.deviceDir('gw-att'), 'ca.crt'),
+            '-i',
+            'gw-att',
+            '-d',
+            '-t',
+            deviceTopic('gw-att', 'telemetry'),
+          ])
+        ).output,
+        /CONNACK \(0\)/,
+      ),
   },
   {
     name: 'a reused enrolment token',
@@ -184,7 +365,9 @@ const attempts_: Attempt[] = [
     reason: 'token-used',
     metric: { kind: 'enroll', reason: 'token-used' },
     async run() {
-      const { tokens: [t] } = tokens().create(1, 3600_000, 'default');
+      const {
+        tokens: [t],
+      } = tokens().create(1, 3600_000, 'default');
       assert.is(await https({ token: t, id: 'gw-new-1', csr: await createCsr('gw-new-1', await makeKeys()) }), 201);
       assert.is(await https({ token: t, id: 'gw-new-2', csr: await createCsr('gw-new-2', await makeKeys()) }), 401);
     },
@@ -195,7 +378,9 @@ const attempts_: Attempt[] = [
     reason: 'token-expired',
     metric: { kind: 'enroll', reason: 'token-expired' },
     async run() {
-      const { tokens: [t] } = tokens().create(1, 60_000, 'default', Date.now() - 3600_000);
+      const {
+        tokens: [t],
+      } = tokens().create(1, 60_000, 'default', Date.now() - 3600_000);
       assert.is(await https({ token: t, id: 'gw-new-3', csr: await createCsr('gw-new-3', await makeKeys()) }), 401);
     },
   },
@@ -205,7 +390,9 @@ const attempts_: Attempt[] = [
     reason: 'csr-cn-mismatch',
     metric: { kind: 'enroll', reason: 'csr-cn-mismatch' },
     async run() {
-      const { tokens: [t] } = tokens().create(1, 3600_000, 'default');
+      const {
+        tokens: [t],
+      } = tokens().create(1, 3600_000, 'default');
       assert.is(await https({ token: t, id: 'gw-new-4', csr: await createCsr('gw-honest', await makeKeys()) }), 400);
     },
   },
@@ -215,13 +402,28 @@ const attempts_: Attempt[] = [
     reason: 'rate',
     metric: 'disconnects',
     async run() {
-      const c = await mqtt.connectAsync(fleet.url(), { clientId: 'gw-flood', ...fleet.credentials('gw-flood'), protocolVersion: 4, reconnectPeriod: 0 });
+      const c = await mqtt.connectAsync(fleet.url(), {
+        clientId: 'gw-flood',
+        ...fleet.credentials('gw-flood'),
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      });
       const closed = new Promise<void>((r) => c.once('close', () => r()));
       let seq = 1;
       const flood = () => {
         for (let i = 0; i < 200 && c.connected; i++) {
           const n = seq++;
-          c.publish(deviceTopic('gw-flood', 'telemetry'), encode({ v: 1, id: `flood-${n}-xx`, ts: Date.now(), stream: 'flood-stream', samples: [{ seq: n, ts: Date.now(), m: { x: n } }] }), { qos: 1 });
+          c.publish(
+            deviceTopic('gw-flood', 'telemetry'),
+            encode({
+              v: 1,
+              id: `flood-${n}-xx`,
+              ts: Date.now(),
+              stream: 'flood-stream',
+              samples: [{ seq: n, ts: Date.now(), m: { x: n } }],
+            }),
+            { qos: 1 },
+          );
         }
       };
       flood();
@@ -238,12 +440,16 @@ const attempts_: Attempt[] = [
     metric: { kind: 'connect', reason: 'rate' },
     async run() {
       await Promise.all(
-        Array.from({ length: 150 }, () => new Promise<void>((resolve) => {
-          const s = netConnect({ port: fleet.server.mqttPort, host: '127.0.0.1', localAddress: '127.0.0.2' });
-          s.on('error', () => resolve());
-          s.on('close', () => resolve());
-          s.on('connect', () => setTimeout(() => s.destroy(), 200));
-        })),
+        Array.from(
+          { length: 150 },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = netConnect({ port: fleet.server.mqttPort, host: '127.0.0.1', localAddress: '127.0.0.2' });
+              s.on('error', () => resolve());
+              s.on('close', () => resolve());
+              s.on('connect', () => setTimeout(() => s.destroy(), 200));
+            }),
+        ),
       );
     },
   },
@@ -251,10 +457,19 @@ const attempts_: Attempt[] = [
 
 function metricValue(m: Attempt['metric']): number {
   const metrics = fleet.server.metrics;
-  if (m === 'disconnects') return metrics.registry.render().split('\n').filter((l) => l.startsWith('edgeward_forced_disconnects_total{')).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  if (m === 'disconnects')
+    return metrics.registry
+      .render()
+      .split('\n')
+      .filter((l) => l.startsWith('edgeward_forced_disconnects_total{'))
+      .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
   if (m === 'enrollments' || !m) return 0;
   if (m.reason) return metrics.denials.get({ kind: m.kind, reason: m.reason });
-  return metrics.registry.render().split('\n').filter((l) => l.startsWith(`edgeward_denials_total{kind="${m.kind}"`)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  return metrics.registry
+    .render()
+    .split('\n')
+    .filter((l) => l.startsWith(`edgeward_denials_total{kind="${m.kind}"`))
+    .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
 }
 
 for (const a of attempts_) {
@@ -264,10 +479,16 @@ for (const a of attempts_) {
     const metricBefore = metricValue(a.metric);
     const ackedBefore = honest.stats().lastAckedSequence;
     await a.run();
-    await waitFor(() => auditCount(a.event, a.reason) > auditBefore, `${a.event}${a.reason ? `/${a.reason}` : ''} in the audit log`);
+    await waitFor(
+      () => auditCount(a.event, a.reason) > auditBefore,
+      `${a.event}${a.reason ? `/${a.reason}` : ''} in the audit log`,
+    );
     await waitFor(() => metricValue(a.metric) > metricBefore, `the ${JSON.stringify(a.metric)} metric`);
     assert.ok(honest.connected, 'the honest device is still connected');
-    await waitFor(() => honest.stats().lastAckedSequence > ackedBefore || honest.stats().outboxDepth === 0, 'honest telemetry still flowing');
+    await waitFor(
+      () => honest.stats().lastAckedSequence > ackedBefore || honest.stats().outboxDepth === 0,
+      'honest telemetry still flowing',
+    );
   });
 }
 
@@ -275,10 +496,22 @@ test('the honest device kept working through the whole matrix', async () => {
   assert.ok(attempts >= 20, `${attempts} attempts`);
   const before = honest.stats().lastAckedSequence;
   await waitFor(() => honest.stats().lastAckedSequence > before, 'one more acknowledged sample');
-  assert.is(fleet.db.prepare(`SELECT count(*) FROM audit WHERE device_id = 'gw-honest' AND event IN ('auth.denied', 'rate.throttled', 'rate.disconnected')`).pluck().get(), 0);
+  assert.is(
+    fleet.db
+      .prepare(
+        `SELECT count(*) FROM audit WHERE device_id = 'gw-honest' AND event IN ('auth.denied', ` +
+          `'rate.throttled', 'rate.disconnected')`,
+      )
+      .pluck()
+      .get(),
+    0,
+  );
   const sorted = [...latencies].sort((x, y) => x - y);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-  console.log(`honest device end-to-end latency during the attacks (sample time → stored): n=${sorted.length} p50=${q(0.5)} ms p99=${q(0.99)} ms max=${sorted.at(-1)} ms`);
+  console.log(
+    `honest device end-to-end latency during the attacks (sample time → stored): n=${sorted.length} p50=${q(0.5)} ` +
+      `ms p99=${q(0.99)} ms max=${sorted.at(-1)} ms`,
+  );
   const metrics = fleet.server.metrics.registry.render();
   assert.match(metrics, /edgeward_connected_devices \d+/);
 });

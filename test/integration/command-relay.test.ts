@@ -30,13 +30,20 @@ test.after(async () => {
 
 const startAgent = () =>
   createAgent({
-    config: fleet.agentConfig('gw-cmd', { telemetryIntervalSeconds: 3600, operators: [{ name: 'ops', publicKey: `${opKey}.pub`, allow: ['set-relay', 'set-telemetry-interval'] }] }),
+    config: fleet.agentConfig('gw-cmd', {
+      telemetryIntervalSeconds: 3600,
+      operators: [{ name: 'ops', publicKey: `${opKey}.pub`, allow: ['set-relay', 'set-telemetry-interval'] }],
+    }),
     platform,
     log: testLogger(),
   });
 
 const send = (args: string[]) => fleetCli(['cmd', 'send', 'gw-cmd', ...args, '--key', opKey, '--data', fleet.dataDir]);
-const acks = (reason: string) => fleet.db.prepare(`SELECT count(*) FROM command_acks WHERE device_id = 'gw-cmd' AND reason = ?`).pluck().get(reason) as number;
+const acks = (reason: string) =>
+  fleet.db
+    .prepare(`SELECT count(*) FROM command_acks WHERE device_id = 'gw-cmd' AND reason = ?`)
+    .pluck()
+    .get(reason) as number;
 
 test('fleet operator-key create writes the private key 0600 and the public key beside it', async () => {
   const r = await fleetCli(['operator-key', 'create', '--out', opKey, '--name', 'ops']);
@@ -56,7 +63,13 @@ test('fleet cmd send --wait: signed, relayed, executed, acknowledged (exit 0)', 
 
 test('invalid parameters are refused before signing (exit 2), nothing is queued', async () => {
   const before = createCommandStore(fleet.db).list('gw-cmd').length;
-  for (const params of [['channel=9', 'state=on'], ['channel=1', 'state=maybe'], ['channel=NaN', 'state=on'], ['channel=1'], ['channel=1', 'state=on', 'extra=1']]) {
+  for (const params of [
+    ['channel=9', 'state=on'],
+    ['channel=1', 'state=maybe'],
+    ['channel=NaN', 'state=on'],
+    ['channel=1'],
+    ['channel=1', 'state=on', 'extra=1'],
+  ]) {
     const r = await send(['set-relay', ...params.flatMap((p) => ['--param', p])]);
     assert.is(r.code, 2, `${params.join(' ')}: ${r.output}`);
   }
@@ -80,16 +93,41 @@ test('a command queued while the device is offline survives a server restart and
   await fleet.server.close();
   await fleet.start({ mqttPort: port });
   agent = await startAgent();
-  await waitFor(() => createCommandStore(fleet.db).get(id)?.status === 'done', 'the queued command done after the restart');
+  await waitFor(
+    () => createCommandStore(fleet.db).get(id)?.status === 'done',
+    'the queued command done after the restart',
+  );
   assert.ok(platform.calls.includes('setRelay 5 on'));
 });
 
 test('a stolen server cannot command devices: forged and replayed envelopes in the queue are refused', async () => {
   const store = createCommandStore(fleet.db);
   const now = Date.now();
-  const add = (id: string, envelope: Buffer) => store.add({ id, deviceId: 'gw-cmd', command: 'set-relay', params: {}, operator: 'intruder', counter: 1, envelope, createdAt: now, expiresAt: now + 60_000 });
+  const add = (id: string, envelope: Buffer) =>
+    store.add({
+      id,
+      deviceId: 'gw-cmd',
+      command: 'set-relay',
+      params: {},
+      operator: 'intruder',
+      counter: 1,
+      envelope,
+      createdAt: now,
+      expiresAt: now + 60_000,
+    });
   const intruder = generateKeyPair();
-  add('forged-0001', signCommand(newCommandBody({ deviceId: 'gw-cmd', command: 'set-relay', params: { channel: 7, state: 'on' }, counter: 10_000 }), intruder.secretKey));
+  add(
+    'forged-0001',
+    signCommand(
+      newCommandBody({
+        deviceId: 'gw-cmd',
+        command: 'set-relay',
+        params: { channel: 7, state: 'on' },
+        counter: 10_000,
+      }),
+      intruder.secretKey,
+    ),
+  );
   const executed = store.list('gw-cmd').find((c) => c.status === 'done')!;
   const original = fleet.db.prepare('SELECT envelope FROM commands WHERE id = ?').pluck().get(executed.id) as Buffer;
   add('replay-0001', original);

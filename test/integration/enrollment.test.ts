@@ -29,7 +29,10 @@ test.after(async () => {
 });
 
 const server = () => `https://127.0.0.1:${fleet.server.httpPort}`;
-const audits = (event: string) => (fleet.db.prepare('SELECT detail FROM audit WHERE event = ?').pluck().all(event) as string[]).map((d) => JSON.parse(d) as Record<string, unknown>);
+const audits = (event: string) =>
+  (fleet.db.prepare('SELECT detail FROM audit WHERE event = ?').pluck().all(event) as string[]).map(
+    (d) => JSON.parse(d) as Record<string, unknown>,
+  );
 
 async function refused(p: Promise<unknown>): Promise<string> {
   try {
@@ -42,7 +45,19 @@ async function refused(p: Promise<unknown>): Promise<string> {
 }
 
 test('fleet enroll-token create --json prints tokens and their expiry; only hashes are stored', async () => {
-  const r = await fleetCli(['enroll-token', 'create', '--data', fleet.dataDir, '--count', '3', '--ttl', '2h', '--device-type', 'sensor', '--json']);
+  const r = await fleetCli([
+    'enroll-token',
+    'create',
+    '--data',
+    fleet.dataDir,
+    '--count',
+    '3',
+    '--ttl',
+    '2h',
+    '--device-type',
+    'sensor',
+    '--json',
+  ]);
   assert.is(r.code, 0, r.output);
   const body = JSON.parse(r.stdout) as { tokens: string[]; expires: string };
   assert.is(body.tokens.length, 3);
@@ -50,12 +65,16 @@ test('fleet enroll-token create --json prints tokens and their expiry; only hash
   assert.ok(expires > Date.now() + 1.9 * 3600_000 && expires < Date.now() + 2.1 * 3600_000);
   const stored = fleet.db.prepare('SELECT hash FROM enroll_tokens').pluck().all() as string[];
   for (const t of body.tokens) assert.not.ok(stored.includes(t), 'the clear token is not stored');
-  const dump = readFileSync(join(fleet.dataDir, 'fleet.db')).toString('latin1') + readFileSync(join(fleet.dataDir, 'fleet.db-wal')).toString('latin1');
+  const dump =
+    readFileSync(join(fleet.dataDir, 'fleet.db')).toString('latin1') +
+    readFileSync(join(fleet.dataDir, 'fleet.db-wal')).toString('latin1');
   for (const t of body.tokens) assert.not.ok(dump.includes(t), 'the clear token is nowhere in the database files');
 });
 
 test('a device enrols with a token, gets a working identity bound to the token device type', async () => {
-  const { tokens: [token] } = tokens.create(1, 3600_000, 'sensor');
+  const {
+    tokens: [token],
+  } = tokens.create(1, 3600_000, 'sensor');
   const dir = join(out, 'gw-enrolled');
   const r = await enroll({ server: server(), token: token!, ca, deviceId: 'gw-enrolled', outDir: dir });
   assert.is(r.deviceId, 'gw-enrolled');
@@ -73,32 +92,48 @@ test('a device enrols with a token, gets a working identity bound to the token d
 });
 
 test('a token works once', async () => {
-  const { tokens: [token] } = tokens.create(1, 3600_000, 'default');
+  const {
+    tokens: [token],
+  } = tokens.create(1, 3600_000, 'default');
   await enroll({ server: server(), token: token!, ca, deviceId: 'gw-once-1', outDir: join(out, 'once1') });
-  assert.is(await refused(enroll({ server: server(), token: token!, ca, deviceId: 'gw-once-2', outDir: join(out, 'once2') })), 'token-used');
+  assert.is(
+    await refused(enroll({ server: server(), token: token!, ca, deviceId: 'gw-once-2', outDir: join(out, 'once2') })),
+    'token-used',
+  );
   assert.not.ok(fleet.server.registry.exists('gw-once-2'));
 });
 
 test('an expired token is refused', async () => {
-  const { tokens: [token] } = tokens.create(1, 60_000, 'default', Date.now() - 120_000);
-  assert.is(await refused(enroll({ server: server(), token: token!, ca, deviceId: 'gw-late', outDir: join(out, 'late') })), 'token-expired');
+  const {
+    tokens: [token],
+  } = tokens.create(1, 60_000, 'default', Date.now() - 120_000);
+  assert.is(
+    await refused(enroll({ server: server(), token: token!, ca, deviceId: 'gw-late', outDir: join(out, 'late') })),
+    'token-expired',
+  );
 });
 
 function postRaw(body: unknown): Promise<{ status: number; body: Record<string, string> }> {
   return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body));
-    const req = request(`${server()}/v1/enroll`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-    });
+    const req = request(
+      `${server()}/v1/enroll`,
+      { method: 'POST', ca, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
 }
 
 test('a CSR whose CN differs from the requested id is refused, and the token is not burned', async () => {
-  const { tokens: [token] } = tokens.create(1, 3600_000, 'default');
+  const {
+    tokens: [token],
+  } = tokens.create(1, 3600_000, 'default');
   const csr = await createCsr('gw-victim', await generateKeyPair());
   const r = await postRaw({ token, id: 'gw-attacker', csr });
   assert.is(r.status, 400);
@@ -107,7 +142,9 @@ test('a CSR whose CN differs from the requested id is refused, and the token is 
 });
 
 test('iot-agent enroll: exit 0 with a ready folder; 1 with the reason when refused; 2 on usage errors', async () => {
-  const { tokens: [token] } = tokens.create(1, 3600_000, 'default');
+  const {
+    tokens: [token],
+  } = tokens.create(1, 3600_000, 'default');
   const caFile = fleetPaths(fleet.dataDir).caCert;
   const dir = join(out, 'cli');
   const args = ['enroll', '--server', server(), '--token', token!, '--ca', caFile, '--out', dir, '--id', 'gw-cli'];
@@ -119,15 +156,21 @@ test('iot-agent enroll: exit 0 with a ready folder; 1 with the reason when refus
   assert.is(again.code, 1);
   assert.match(again.stderr, /AGENT_ENROLL_REFUSED.*token-used/);
   assert.is((await agentCli(['enroll', '--server', server(), '--ca', caFile, '--out', dir])).code, 2, 'no token');
-  assert.is((await agentCli(['enroll', '--server', server(), '--token', 'x', '--ca', caFile, '--out', dir, '--id', 'Bad Id'])).code, 2);
+  assert.is(
+    (await agentCli(['enroll', '--server', server(), '--token', 'x', '--ca', caFile, '--out', dir, '--id', 'Bad Id']))
+      .code,
+    2,
+  );
 });
 
 test('failed attempts are rate-limited per address, and audited', async () => {
   let last = 0;
-  for (let i = 0; i < 8; i++) last = (await postRaw({ token: `ewt_${'A'.repeat(43)}`, id: `gw-guess-${i}`, csr: 'x' })).status;
+  for (let i = 0; i < 8; i++)
+    last = (await postRaw({ token: `ewt_${'A'.repeat(43)}`, id: `gw-guess-${i}`, csr: 'x' })).status;
   assert.is(last, 429);
   const reasons = audits('enroll.denied').map((d) => d.reason);
-  for (const reason of ['token-used', 'token-expired', 'csr-cn-mismatch', 'rate-limited']) assert.ok(reasons.includes(reason), reason);
+  for (const reason of ['token-used', 'token-expired', 'csr-cn-mismatch', 'rate-limited'])
+    assert.ok(reasons.includes(reason), reason);
 });
 
 test.run();

@@ -52,7 +52,9 @@ test('device add refuses duplicates and bad ids', async () => {
 test('device revoke marks it revoked', async () => {
   const r = await fleetCli(['device', 'revoke', 'gw-001', '--data', data]);
   assert.is(r.code, 0, r.output);
-  const list = JSON.parse((await fleetCli(['device', 'list', '--data', data, '--json'])).stdout) as { status: string }[];
+  const list = JSON.parse((await fleetCli(['device', 'list', '--data', data, '--json'])).stdout) as {
+    status: string;
+  }[];
   assert.is(list[0]!.status, 'revoked');
   const unknown = await fleetCli(['device', 'revoke', 'gw-404', '--data', data]);
   assert.is(unknown.code, 1);

@@ -26,7 +26,9 @@ function ok(...args: string[]): string {
 }
 
 test.before(() => {
-  const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet', '--only', 'fw', '--outdir', dir], { encoding: 'utf8' });
+  const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet', '--only', 'fw', '--outdir', dir], {
+    encoding: 'utf8',
+  });
   assert.is(b.status, 0, b.stderr);
   ok('keygen', '--out', at('root.key'));
   ok('keygen', '--out', at('release.key'));
@@ -37,11 +39,37 @@ test.before(() => {
   for (let i = 0; i < CONCURRENT_MIN_BYTES / block.length; i++) writeSync(fd, block);
   writeSync(fd, Buffer.from('tail'));
   closeSync(fd);
-  ok('sign', '--key', at('release.key'), '--payload', at('payload.bin'), '--hardware', 'gw-1', '--version', '1.0.0', '--sequence', '2', '--out', at('good.bundle'));
+  ok(
+    'sign',
+    '--key',
+    at('release.key'),
+    '--payload',
+    at('payload.bin'),
+    '--hardware',
+    'gw-1',
+    '--version',
+    '1.0.0',
+    '--sequence',
+    '2',
+    '--out',
+    at('good.bundle'),
+  );
 });
 
 test('a valid bundle verifies: exit 0, the signer and the trust version named', () => {
-  const out = JSON.parse(ok('verify', at('good.bundle'), '--trust', at('trust.cbor'), '--hardware', 'gw-1', '--installed-sequence', '1', '--json')) as {
+  const out = JSON.parse(
+    ok(
+      'verify',
+      at('good.bundle'),
+      '--trust',
+      at('trust.cbor'),
+      '--hardware',
+      'gw-1',
+      '--installed-sequence',
+      '1',
+      '--json',
+    ),
+  ) as {
     valid: boolean;
     manifest: { size: number };
     signers: string[];
@@ -67,8 +95,17 @@ const rows: Array<{ name: string; code: string; file: () => string; args?: strin
     code: 'FW_SIG_INVALID',
     file: () => variant('manifest.bundle', (b) => b.write('gw-2', b.indexOf('gw-1'))),
   },
-  { name: 'a changed payload byte', code: 'FW_PAYLOAD_DIGEST', file: () => variant('payload.bundle', (b) => b.writeUInt8(b.readUInt8(b.length - 1) ^ 1, b.length - 1)) },
-  { name: 'a rollback is refused before hashing', code: 'FW_ROLLBACK', file: () => at('good.bundle'), args: ['--installed-sequence', '2'] },
+  {
+    name: 'a changed payload byte',
+    code: 'FW_PAYLOAD_DIGEST',
+    file: () => variant('payload.bundle', (b) => b.writeUInt8(b.readUInt8(b.length - 1) ^ 1, b.length - 1)),
+  },
+  {
+    name: 'a rollback is refused before hashing',
+    code: 'FW_ROLLBACK',
+    file: () => at('good.bundle'),
+    args: ['--installed-sequence', '2'],
+  },
   {
     name: 'a changed manifest that also names other hardware reports the signature first',
     code: 'FW_SIG_INVALID',

@@ -19,28 +19,76 @@ uvu.after(async () => {
   await fleet?.close();
 });
 
-test('agent publishes status and CBOR telemetry through mosquitto (require_certificate, use_identity_as_username)', async () => {
-  fleet = await createTestFleet(['gw-001', 'watcher']);
-  const p = fleetPaths(fleet.dataDir);
-  broker = await startMosquitto({ tls: { cafile: p.caCert, certfile: p.serverCert, keyfile: p.serverKey } });
-  const w = fleet.deviceDir('watcher');
-  const sub = run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '--cafile', join(w, 'ca.crt'), '--cert', join(w, 'device.crt'), '--key', join(w, 'device.key'), '-i', 'watcher', '-t', 'fleet/v1/gw-001/telemetry', '-C', '1', '-W', '15', '-F', '%x']);
-  await new Promise((r) => setTimeout(r, 500));
-  const agent = await createAgent({ config: fleet.agentConfig('gw-001', { server: `mqtts://127.0.0.1:${broker.port}` }), log: testLogger() });
-  try {
-    await waitFor(() => agent.stats().lastAckedSequence >= 2, 'acknowledged telemetry from mosquitto', 15_000);
-    const r = await sub;
-    assert.is(r.code, 0, r.output + broker.log());
-    const decoded = decodeDeviceMessage('telemetry', Buffer.from(r.stdout.trim(), 'hex'));
-    assert.is(decoded.kind, 'telemetry');
-    if (decoded.kind === 'telemetry') assert.ok(decoded.message.samples.length >= 1);
-    // The retained status is there for a late subscriber.
-    const status = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '--cafile', join(w, 'ca.crt'), '--cert', join(w, 'device.crt'), '--key', join(w, 'device.key'), '-i', 'watcher', '-t', 'fleet/v1/gw-001/status', '-C', '1', '-W', '5', '-F', '%x']);
-    const st = decodeDeviceMessage('status', Buffer.from(status.stdout.trim(), 'hex'));
-    assert.is(st.kind === 'status' && st.message.state, 'online');
-  } finally {
-    await agent.close();
-  }
-});
+test(
+  'agent publishes status and CBOR telemetry through mosquitto (require_certificate, ' + 'use_identity_as_username)',
+  async () => {
+    fleet = await createTestFleet(['gw-001', 'watcher']);
+    const p = fleetPaths(fleet.dataDir);
+    broker = await startMosquitto({ tls: { cafile: p.caCert, certfile: p.serverCert, keyfile: p.serverKey } });
+    const w = fleet.deviceDir('watcher');
+    const sub = run('mosquitto_sub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(broker.port),
+      '--cafile',
+      join(w, 'ca.crt'),
+      '--cert',
+      join(w, 'device.crt'),
+      '--key',
+      join(w, 'device.key'),
+      '-i',
+      'watcher',
+      '-t',
+      'fleet/v1/gw-001/telemetry',
+      '-C',
+      '1',
+      '-W',
+      '15',
+      '-F',
+      '%x',
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    const agent = await createAgent({
+      config: fleet.agentConfig('gw-001', { server: `mqtts://127.0.0.1:${broker.port}` }),
+      log: testLogger(),
+    });
+    try {
+      await waitFor(() => agent.stats().lastAckedSequence >= 2, 'acknowledged telemetry from mosquitto', 15_000);
+      const r = await sub;
+      assert.is(r.code, 0, r.output + broker.log());
+      const decoded = decodeDeviceMessage('telemetry', Buffer.from(r.stdout.trim(), 'hex'));
+      assert.is(decoded.kind, 'telemetry');
+      if (decoded.kind === 'telemetry') assert.ok(decoded.message.samples.length >= 1);
+      // The retained status is there for a late subscriber.
+      const status = await run('mosquitto_sub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(broker.port),
+        '--cafile',
+        join(w, 'ca.crt'),
+        '--cert',
+        join(w, 'device.crt'),
+        '--key',
+        join(w, 'device.key'),
+        '-i',
+        'watcher',
+        '-t',
+        'fleet/v1/gw-001/status',
+        '-C',
+        '1',
+        '-W',
+        '5',
+        '-F',
+        '%x',
+      ]);
+      const st = decodeDeviceMessage('status', Buffer.from(status.stdout.trim(), 'hex'));
+      assert.is(st.kind === 'status' && st.message.state, 'online');
+    } finally {
+      await agent.close();
+    }
+  },
+);
 
 uvu.run();

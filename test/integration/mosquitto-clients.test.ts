@@ -18,7 +18,16 @@ uvu.before(async () => {
   fleet = await createTestFleet(['gw-001', 'gw-002']);
   await fleet.start();
   payload = join(tmpDir(), 'telemetry.cbor');
-  writeFileSync(payload, encode({ v: 1, id: 'mosq-0000001', ts: Date.now(), stream: 'mosquitto-stream', samples: [{ seq: 1, ts: Date.now(), m: { cpuLoad1: 0.25 } }] }));
+  writeFileSync(
+    payload,
+    encode({
+      v: 1,
+      id: 'mosq-0000001',
+      ts: Date.now(),
+      stream: 'mosquitto-stream',
+      samples: [{ seq: 1, ts: Date.now(), m: { cpuLoad1: 0.25 } }],
+    }),
+  );
 });
 uvu.after(async () => {
   await fleet.close();
@@ -26,13 +35,38 @@ uvu.after(async () => {
 
 function tlsArgs(id: string): string[] {
   const d = fleet.deviceDir(id);
-  return ['-h', '127.0.0.1', '-p', String(fleet.server.mqttPort), '--cafile', join(d, 'ca.crt'), '--cert', join(d, 'device.crt'), '--key', join(d, 'device.key'), '-i', id, '-V', 'mqttv311'];
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(fleet.server.mqttPort),
+    '--cafile',
+    join(d, 'ca.crt'),
+    '--cert',
+    join(d, 'device.crt'),
+    '--key',
+    join(d, 'device.key'),
+    '-i',
+    id,
+    '-V',
+    'mqttv311',
+  ];
 }
 
-const rows = (id: string) => fleet.db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(id) as number;
+const rows = (id: string) =>
+  fleet.db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(id) as number;
 
 test('mosquitto_pub publishes to its own telemetry topic and the row is stored', async () => {
-  const r = await run('mosquitto_pub', [...tlsArgs('gw-001'), '-t', deviceTopic('gw-001', 'telemetry'), '-f', payload, '-q', '1', '-d']);
+  const r = await run('mosquitto_pub', [
+    ...tlsArgs('gw-001'),
+    '-t',
+    deviceTopic('gw-001', 'telemetry'),
+    '-f',
+    payload,
+    '-q',
+    '1',
+    '-d',
+  ]);
   assert.is(r.code, 0, r.output);
   assert.match(r.output, /received CONNACK \(0\)/);
   assert.match(r.output, /received PUBACK/);
@@ -40,10 +74,23 @@ test('mosquitto_pub publishes to its own telemetry topic and the row is stored',
 });
 
 test('mosquitto_pub cannot publish to another device topic', async () => {
-  const r = await run('mosquitto_pub', [...tlsArgs('gw-001'), '-t', deviceTopic('gw-002', 'telemetry'), '-f', payload, '-q', '1', '-d']);
+  const r = await run('mosquitto_pub', [
+    ...tlsArgs('gw-001'),
+    '-t',
+    deviceTopic('gw-002', 'telemetry'),
+    '-f',
+    payload,
+    '-q',
+    '1',
+    '-d',
+  ]);
   assert.not.match(r.output, /received PUBACK/);
   assert.is(rows('gw-002'), 0);
-  await waitFor(() => fleet.db.prepare(`SELECT count(*) FROM audit WHERE event = 'acl.denied' AND device_id = 'gw-001'`).pluck().get(), 'acl.denied audit');
+  await waitFor(
+    () =>
+      fleet.db.prepare(`SELECT count(*) FROM audit WHERE event = 'acl.denied' AND device_id = 'gw-001'`).pluck().get(),
+    'acl.denied audit',
+  );
 });
 
 for (const filter of ['#', 'fleet/v1/+/cmd', '$SYS/#', 'fleet/v1/gw-002/cmd', 'fleet/v1/gw-001/#']) {
@@ -51,8 +98,23 @@ for (const filter of ['#', 'fleet/v1/+/cmd', '$SYS/#', 'fleet/v1/gw-002/cmd', 'f
     // While it listens, another device publishes telemetry and the backend publishes a command to gw-002.
     const sub = run('mosquitto_sub', [...tlsArgs('gw-001'), '-t', filter, '-d', '-W', '2', '-q', '1']);
     await new Promise((r) => setTimeout(r, 700));
-    const other = await mqtt.connectAsync(fleet.url(), { clientId: 'gw-002', ...fleet.credentials('gw-002'), protocolVersion: 4, reconnectPeriod: 0 });
-    await other.publishAsync(deviceTopic('gw-002', 'telemetry'), encode({ v: 1, id: `x-${Date.now()}-abc`, ts: Date.now(), stream: 'other-stream-1', samples: [{ seq: Date.now(), ts: Date.now(), m: { cpuLoad1: 1 } }] }), { qos: 1 });
+    const other = await mqtt.connectAsync(fleet.url(), {
+      clientId: 'gw-002',
+      ...fleet.credentials('gw-002'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    await other.publishAsync(
+      deviceTopic('gw-002', 'telemetry'),
+      encode({
+        v: 1,
+        id: `x-${Date.now()}-abc`,
+        ts: Date.now(),
+        stream: 'other-stream-1',
+        samples: [{ seq: Date.now(), ts: Date.now(), m: { cpuLoad1: 1 } }],
+      }),
+      { qos: 1 },
+    );
     await other.endAsync();
     await fleet.server.publish(deviceTopic('gw-002', 'cmd'), Buffer.from('x'));
     const r = await sub;
@@ -63,7 +125,16 @@ for (const filter of ['#', 'fleet/v1/+/cmd', '$SYS/#', 'fleet/v1/gw-002/cmd', 'f
 }
 
 test('mosquitto_sub on its own command topic is granted', async () => {
-  const r = await run('mosquitto_sub', [...tlsArgs('gw-001'), '-t', deviceTopic('gw-001', 'cmd'), '-d', '-W', '1', '-q', '1']);
+  const r = await run('mosquitto_sub', [
+    ...tlsArgs('gw-001'),
+    '-t',
+    deviceTopic('gw-001', 'cmd'),
+    '-d',
+    '-W',
+    '1',
+    '-q',
+    '1',
+  ]);
   assert.match(r.output, /Subscribed \(mid: \d+\): 1/, r.output);
 });
 

@@ -33,12 +33,16 @@ test.after(async () => {
   await fleet.close();
 });
 
-const seqs = (id: string) => fleet.db.prepare('SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq').pluck().all(id) as number[];
+const seqs = (id: string) =>
+  fleet.db.prepare('SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq').pluck().all(id) as number[];
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('broker killed and restarted mid-stream: every sample arrives exactly once', async () => {
-  const config = fleet.agentConfig('nl-broker', { telemetryIntervalSeconds: 3600, outbox: { maxBatch: 5, drainMessagesPerSecond: 500 } });
+  const config = fleet.agentConfig('nl-broker', {
+    telemetryIntervalSeconds: 3600,
+    outbox: { maxBatch: 5, drainMessagesPerSecond: 500 },
+  });
   const agent = await createAgent({ config, log: testLogger() });
   try {
     await waitFor(() => agent.connected, 'agent connected');
@@ -57,7 +61,11 @@ test('broker killed and restarted mid-stream: every sample arrives exactly once'
     await startServer();
     await produce(50);
     const total = agent.stats().lastSequence;
-    await waitFor(() => agent.stats().outboxDepth === 0 && seqs('nl-broker').length === total, 'outbox drained', 20_000);
+    await waitFor(
+      () => agent.stats().outboxDepth === 0 && seqs('nl-broker').length === total,
+      'outbox drained',
+      20_000,
+    );
     assert.equal(seqs('nl-broker'), range(1, total), 'no gap, no duplicate');
     assert.is(inserted.get('nl-broker'), total, 'each sample inserted exactly once');
     assert.is(agent.stats().lastAckedSequence, total);
@@ -92,10 +100,14 @@ test('agent SIGKILLed mid-stream and restarted: every sample arrives exactly onc
   // 2. Broker down, samples piling up in the outbox: SIGKILL again.
   await fleet.server.close();
   p = startAgentProcess(file);
-  await waitFor(() => {
-    const s = readAgentStatus(stateDir);
-    return s.running && s.lastSequence - s.lastAckedSequence >= 2;
-  }, 'two unacknowledged samples', 20_000);
+  await waitFor(
+    () => {
+      const s = readAgentStatus(stateDir);
+      return s.running && s.lastSequence - s.lastAckedSequence >= 2;
+    },
+    'two unacknowledged samples',
+    20_000,
+  );
   assert.is(await p.kill('SIGKILL'), 'SIGKILL');
   const killed = readAgentStatus(stateDir);
   assert.ok(killed.samples >= 2);
@@ -116,10 +128,14 @@ test('agent SIGKILLed mid-stream and restarted: every sample arrives exactly onc
   // 3. Broker back, agent restarted: the backlog drains, then a clean stop.
   await startServer();
   p = startAgentProcess(file);
-  await waitFor(() => {
-    const s = seqs('nl-sigkill');
-    return s.length >= killed.lastSequence + 1 && s.length === s.at(-1);
-  }, 'backlog delivered', 20_000);
+  await waitFor(
+    () => {
+      const s = seqs('nl-sigkill');
+      return s.length >= killed.lastSequence + 1 && s.length === s.at(-1);
+    },
+    'backlog delivered',
+    20_000,
+  );
   await waitFor(() => readAgentStatus(stateDir).connected, 'status says connected');
   assert.is(await p.kill('SIGTERM'), 0, p.output());
   const after = readAgentStatus(stateDir);

@@ -16,7 +16,10 @@ test.after(() => services.stopAll());
 /** Runs the CLI in a child process (async, so the in-process servers keep answering meanwhile). */
 function scan(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/scan/cli-entry.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/scan/cli-entry.ts', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -28,7 +31,16 @@ function scan(args: string[]): Promise<{ code: number | null; stdout: string; st
 test('--fail-under gates on the score; --out writes valid SARIF', async () => {
   const telnet = services.add(await S.startTelnetLike());
   const out = join(tmpDir('edgeward-cli-'), 'exposure.sarif');
-  const below = await scan(['--ports', String(telnet.port), '--fail-under', '90', '--out', out, '--device-id', 'it-cli-01']);
+  const below = await scan([
+    '--ports',
+    String(telnet.port),
+    '--fail-under',
+    '90',
+    '--out',
+    out,
+    '--device-id',
+    'it-cli-01',
+  ]);
   assert.is(below.code, 3, below.stderr);
   assert.match(below.stderr, /score \d+\/100 \(grade [A-F]\), 1 findings on 1 services/);
   assert.match(below.stderr, /score 84 is below --fail-under 90/);
@@ -51,7 +63,10 @@ test('usage errors exit 2; a remote target is refused before any packet is sent'
 });
 
 test('--help prints the usage and exits 0', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/scan/cli-entry.ts', '--help'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/scan/cli-entry.ts', '--help'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   assert.is(r.status, 0);
   assert.match(r.stdout, /Usage: iot-agent scan/);
 });

@@ -40,15 +40,29 @@ test('listening mode probes what /proc lists, on its bind address, with exposure
   const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
   const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
   // Telnet bound to all interfaces (the scanner must probe it on 127.0.0.1 and call it exposed).
-  writeFileSync(join(root, 'net', 'tcp'), `${head}   0: 00000000:${hex(telnet.port)} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 424242 1 0 100 0 0 10 0\n`);
-  writeFileSync(join(root, 'net', 'udp'), `${head}   0: 0100007F:${hex(ssdp.port)} 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 434343 2 0 0\n`);
+  writeFileSync(
+    join(root, 'net', 'tcp'),
+    `${head}   0: 00000000:${hex(telnet.port)} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0     ` +
+      `   0 424242 1 0 100 0 0 10 0\n`,
+  );
+  writeFileSync(
+    join(root, 'net', 'udp'),
+    `${head}   0: 0100007F:${hex(ssdp.port)} 00000000:0000 07 00000000:00000000 00:00000000 00000000     0 ` +
+      `       0 434343 2 0 0\n`,
+  );
   const report = await runScan({ procRoot: root, deviceId: 'it-discovery-01' });
   assert.is(report.scan.target, 'local');
-  assert.equal(report.services.map((s) => [s.transport, s.port, s.bind, s.loopbackOnly, s.protocol]), [
-    ['tcp', telnet.port, '0.0.0.0', false, 'telnet'],
-    ['udp', ssdp.port, '127.0.0.1', true, 'ssdp'],
-  ]);
-  assert.equal(report.findings.map((f) => `${f.check}:${f.severity}`), ['telnet.open:critical', 'net.exposed-all-interfaces:medium', 'upnp.open:low']);
+  assert.equal(
+    report.services.map((s) => [s.transport, s.port, s.bind, s.loopbackOnly, s.protocol]),
+    [
+      ['tcp', telnet.port, '0.0.0.0', false, 'telnet'],
+      ['udp', ssdp.port, '127.0.0.1', true, 'ssdp'],
+    ],
+  );
+  assert.equal(
+    report.findings.map((f) => `${f.check}:${f.severity}`),
+    ['telnet.open:critical', 'net.exposed-all-interfaces:medium', 'upnp.open:low'],
+  );
 });
 
 test.run();

@@ -6,13 +6,19 @@ import { testWithPeers } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import * as S from '../fixtures/scan/services.js';
 
-const test = testWithPeers(['vsftpd'], 'apt-get install -y vsftpd (and run the tests as root: vsftpd drops privileges itself)');
+const test = testWithPeers(
+  ['vsftpd'],
+  'apt-get install -y vsftpd (and run the tests as root: vsftpd drops privileges itself)',
+);
 const services = new S.Services();
 base.after(() => services.stopAll());
 
 test('vsftpd with anonymous_enable=YES: ftp.anonymous; with NO: no anonymous finding', async () => {
   const dir = tmpDir('edgeward-ftp-');
-  const { started: [open, closed], report } = await services.scan([S.startVsftpd(dir, true), S.startVsftpd(dir, false)], 'it-ftp-01');
+  const {
+    started: [open, closed],
+    report,
+  } = await services.scan([S.startVsftpd(dir, true), S.startVsftpd(dir, false)], 'it-ftp-01');
   const checks = (port: number) => report.findings.filter((f) => f.port === port).map((f) => f.check);
   for (const port of [open.port, closed.port]) {
     const svc = report.services.find((s) => s.port === port)!;

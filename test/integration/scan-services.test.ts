@@ -11,11 +11,28 @@ import { caAndLeaf, expiredSelfSigned, selfSigned } from '../fixtures/scan/certs
 import { sarifValidator } from '../fixtures/scan/sarif-validator.js';
 import * as S from '../fixtures/scan/services.js';
 
-const test = testWithPeers(['mosquitto', 'redis-server', 'memcached', 'openssl'], 'apt-get install -y mosquitto redis-server memcached openssl');
+const test = testWithPeers(
+  ['mosquitto', 'redis-server', 'memcached', 'openssl'],
+  'apt-get install -y mosquitto redis-server memcached openssl',
+);
 const services = new S.Services();
 base.after(() => services.stopAll());
 
-type Name = 'mqttAnon' | 'mqttCert' | 'redisOpen' | 'redisPass' | 'memcached' | 'tls10' | 'httpVuln' | 'httpAdmin' | 'httpsHard' | 'nodeRed' | 'telnet' | 'modbus' | 'ssdp' | 'tlsExpired';
+type Name =
+  | 'mqttAnon'
+  | 'mqttCert'
+  | 'redisOpen'
+  | 'redisPass'
+  | 'memcached'
+  | 'tls10'
+  | 'httpVuln'
+  | 'httpAdmin'
+  | 'httpsHard'
+  | 'nodeRed'
+  | 'telnet'
+  | 'modbus'
+  | 'ssdp'
+  | 'tlsExpired';
 let started: Record<Name, S.Running> | undefined;
 let report: ExposureReport | undefined;
 
@@ -46,7 +63,9 @@ async function scanned(): Promise<{ ports: Record<Name, S.Running>; report: Expo
       ).map(async ([name, start]) => [name, services.add(await start())] as const),
     );
     started = Object.fromEntries(entries) as Record<Name, S.Running>;
-    const ports = Object.values(started).map((r) => `${r.transport}:${r.port}`).join(',');
+    const ports = Object.values(started)
+      .map((r) => `${r.transport}:${r.port}`)
+      .join(',');
     report = await runScan({ ports, deviceId: 'it-scan-01' });
   }
   return { ports: started, report: report! };
@@ -58,9 +77,34 @@ const EXPECTED: Record<Name, { protocol: string; tls: boolean; checks: string[] 
   redisOpen: { protocol: 'redis', tls: false, checks: ['redis.no-auth'] },
   redisPass: { protocol: 'redis', tls: false, checks: [] },
   memcached: { protocol: 'memcached', tls: false, checks: ['memcached.open'] },
-  tls10: { protocol: 'http', tls: true, checks: ['http.security-headers', 'tls.self-signed', 'tls.weak-key', 'tls.weak-protocol'] },
-  httpVuln: { protocol: 'http', tls: false, checks: ['http.cors-wildcard', 'http.directory-listing', 'http.security-headers', 'http.sensitive-file', 'http.server-disclosure', 'http.verbose-errors'] },
-  httpAdmin: { protocol: 'http', tls: false, checks: ['http.dangerous-methods', 'http.debug-endpoint', 'http.default-credentials', 'http.no-auth', 'http.no-rate-limit'] },
+  tls10: {
+    protocol: 'http',
+    tls: true,
+    checks: ['http.security-headers', 'tls.self-signed', 'tls.weak-key', 'tls.weak-protocol'],
+  },
+  httpVuln: {
+    protocol: 'http',
+    tls: false,
+    checks: [
+      'http.cors-wildcard',
+      'http.directory-listing',
+      'http.security-headers',
+      'http.sensitive-file',
+      'http.server-disclosure',
+      'http.verbose-errors',
+    ],
+  },
+  httpAdmin: {
+    protocol: 'http',
+    tls: false,
+    checks: [
+      'http.dangerous-methods',
+      'http.debug-endpoint',
+      'http.default-credentials',
+      'http.no-auth',
+      'http.no-rate-limit',
+    ],
+  },
   httpsHard: { protocol: 'http', tls: true, checks: [] },
   nodeRed: { protocol: 'http', tls: false, checks: ['nodered.no-auth'] },
   telnet: { protocol: 'telnet', tls: false, checks: ['telnet.open'] },
@@ -112,7 +156,11 @@ test('the report is a valid exposure message and valid SARIF 2.1.0', async () =>
 test('--no-credential-checks: no default-credential tries and no login burst', async () => {
   const { ports } = await scanned();
   const quiet = await runScan({ ports: String(ports.httpAdmin.port), credentialChecks: false, deviceId: 'it-scan-02' });
-  assert.equal(quiet.findings.map((f) => f.check).sort(), ['http.dangerous-methods', 'http.debug-endpoint', 'http.no-auth']);
+  assert.equal(quiet.findings.map((f) => f.check).sort(), [
+    'http.dangerous-methods',
+    'http.debug-endpoint',
+    'http.no-auth',
+  ]);
   assert.is(quiet.scan.credentialChecks, false);
 });
 

@@ -11,14 +11,20 @@ base.after(() => services.stopAll());
 
 test('sshd with PasswordAuthentication yes: ssh.password-auth; with no: nothing', async () => {
   const dir = tmpDir('edgeward-ssh-');
-  const { started: [withPassword, keysOnly], report } = await services.scan([S.startSshd(dir, true), S.startSshd(dir, false)], 'it-ssh-01');
+  const {
+    started: [withPassword, keysOnly],
+    report,
+  } = await services.scan([S.startSshd(dir, true), S.startSshd(dir, false)], 'it-ssh-01');
   const on = (port: number) => report.findings.filter((f) => f.port === port);
   for (const port of [withPassword.port, keysOnly.port]) {
     const svc = report.services.find((s) => s.port === port)!;
     assert.is(svc.protocol, 'ssh');
     assert.match(svc.product ?? '', /^OpenSSH_/);
   }
-  assert.equal(on(withPassword.port).map((f) => f.check), ['ssh.password-auth']);
+  assert.equal(
+    on(withPassword.port).map((f) => f.check),
+    ['ssh.password-auth'],
+  );
   assert.match(on(withPassword.port)[0]!.evidence, /lists publickey,password after a "none" USERAUTH_REQUEST/);
   assert.equal(on(keysOnly.port), []);
 });

@@ -15,7 +15,15 @@ test.before(async () => {
   await fleet.start({
     config: parseFleetConfig({
       limits: { maxInflightPerDevice: 50 },
-      deviceTypes: { default: { messagesPerSecond: 50, burstMessages: 100, bytesPerSecond: 262_144, burstBytes: 1_048_576, disconnectAfterSeconds: 1 } },
+      deviceTypes: {
+        default: {
+          messagesPerSecond: 50,
+          burstMessages: 100,
+          bytesPerSecond: 262_144,
+          burstBytes: 1_048_576,
+          disconnectAfterSeconds: 1,
+        },
+      },
     }),
   });
 });
@@ -46,8 +54,12 @@ test('every rogue action is attempted and denied; honest devices stay connected'
   assert.ok((r.audited?.['acl.denied:wildcard'] ?? 0) > 0);
   assert.ok((r.audited?.['acl.denied:sys-topic'] ?? 0) > 0);
   assert.ok(Object.keys(r.audited ?? {}).some((k) => k.startsWith('rate.disconnected')));
-  const reasons = fleet.db.prepare(`SELECT DISTINCT reason FROM command_acks WHERE status = 'rejected'`).pluck().all() as string[];
-  for (const reason of ['unknown-key', 'bad-signature', 'replay']) assert.ok(reasons.includes(reason), `device acknowledged a ${reason} rejection`);
+  const reasons = fleet.db
+    .prepare(`SELECT DISTINCT reason FROM command_acks WHERE status = 'rejected'`)
+    .pluck()
+    .all() as string[];
+  for (const reason of ['unknown-key', 'bad-signature', 'replay'])
+    assert.ok(reasons.includes(reason), `device acknowledged a ${reason} rejection`);
   // No forged command ever ran: the only commands done are the genuine scan-now ones.
   const ran = fleet.db.prepare(`SELECT DISTINCT command FROM commands WHERE status = 'done'`).pluck().all();
   assert.equal(ran, ['scan-now']);

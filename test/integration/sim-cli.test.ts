@@ -19,7 +19,27 @@ test.after(async () => fleet?.close());
 
 test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 0', async () => {
   const json = join(tmpDir(), 'result.json');
-  const r = await sim(['run', '--server', fleet.url(), '--data', fleet.dataDir, '--devices', '60', '--scenario', 'steady', '--duration', '2s', '--telemetry-interval', '1s', '--workers', '2', '--ramp', '300/s', '--json', json]);
+  const r = await sim([
+    'run',
+    '--server',
+    fleet.url(),
+    '--data',
+    fleet.dataDir,
+    '--devices',
+    '60',
+    '--scenario',
+    'steady',
+    '--duration',
+    '2s',
+    '--telemetry-interval',
+    '1s',
+    '--workers',
+    '2',
+    '--ramp',
+    '300/s',
+    '--json',
+    json,
+  ]);
   assert.is(r.code, 0, r.output);
   assert.match(r.stdout, /connected \(peak\)\s+60/);
   assert.match(r.stdout, /every invariant held/);
@@ -30,7 +50,10 @@ test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 
   assert.is(result.messagesStored, result.messagesSent);
   assert.ok(result.memory.simulatorRssBytes > 0 && result.memory.perDeviceBytes > 0);
   // Both workers ran devices: the server saw connections from two processes' worth of source addresses.
-  const devices = fleet.db.prepare(`SELECT count(DISTINCT device_id) FROM connections WHERE device_id LIKE 'sim-%'`).pluck().get();
+  const devices = fleet.db
+    .prepare(`SELECT count(DISTINCT device_id) FROM connections WHERE device_id LIKE 'sim-%'`)
+    .pluck()
+    .get();
   assert.is(devices, 60);
 });
 

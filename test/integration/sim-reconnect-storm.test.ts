@@ -25,7 +25,9 @@ const base = () => ({
 });
 
 test('proxy cut: 150 devices all come back, zero loss, resent samples stored once', async () => {
-  const r = await (await createSimulator({ ...base(), devices: 150, scenario: 'reconnect-storm', durationMs: 4000, outageMs: 1000 })).done;
+  const r = await (
+    await createSimulator({ ...base(), devices: 150, scenario: 'reconnect-storm', durationMs: 4000, outageMs: 1000 })
+  ).done;
   assert.ok(r.ok, JSON.stringify(r.invariants));
   assert.is(r.lost, 0);
   assert.is(r.messagesStored, r.messagesSent);
@@ -33,7 +35,10 @@ test('proxy cut: 150 devices all come back, zero loss, resent samples stored onc
   assert.ok((r.reconnectPeakRate ?? 0) > 0);
   assert.is(r.outageMs, 1000);
   assert.ok(r.disconnects >= 150, `${r.disconnects} disconnects`);
-  assert.ok((r.errors['connection-reset'] ?? 0) + (r.errors['connection-refused'] ?? 0) > 0, 'the proxy refused during the outage');
+  assert.ok(
+    (r.errors['connection-reset'] ?? 0) + (r.errors['connection-refused'] ?? 0) > 0,
+    'the proxy refused during the outage',
+  );
 });
 
 test('server restart: 60 devices all come back, zero loss', async () => {

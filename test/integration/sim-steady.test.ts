@@ -37,21 +37,43 @@ test('steady: 100 devices send telemetry and exposure reports; nothing lost; the
   // Every device sent its first exposure report within one interval; the server stored them with scores.
   assert.is(r.exposureReports.sent, 100);
   assert.is(r.exposureReports.stored, 100);
-  const posture = fleet.db.prepare(`SELECT count(DISTINCT device_id) AS n, min(score) AS lo, max(score) AS hi FROM exposure_reports WHERE device_id LIKE 'sim-%'`).get() as { n: number; lo: number; hi: number };
+  const posture = fleet.db
+    .prepare(
+      `SELECT count(DISTINCT device_id) AS n, min(score) AS lo, max(score) AS hi FROM exposure_reports ` +
+        `WHERE device_id LIKE 'sim-%'`,
+    )
+    .get() as { n: number; lo: number; hi: number };
   assert.is(posture.n, 100);
   assert.ok(posture.lo < posture.hi, 'a realistic mix, not one report copied');
   // The server's own rows (devices keep sampling until they are closed, so a few more than the run counted),
   // each device on its own certificate.
   const rows = fleet.db.prepare(`SELECT count(*) FROM telemetry WHERE device_id LIKE 'sim-%'`).pluck().get() as number;
   assert.ok(rows >= r.messagesStored && rows <= r.messagesStored + 300, `${rows} rows`);
-  const certs = fleet.db.prepare(`SELECT count(DISTINCT serial) FROM connections WHERE device_id LIKE 'sim-%'`).pluck().get() as number;
+  const certs = fleet.db
+    .prepare(`SELECT count(DISTINCT serial) FROM connections WHERE device_id LIKE 'sim-%'`)
+    .pluck()
+    .get() as number;
   assert.is(certs, 100);
-  const addresses = fleet.db.prepare(`SELECT count(DISTINCT address) FROM connections WHERE device_id LIKE 'sim-%'`).pluck().get() as number;
+  const addresses = fleet.db
+    .prepare(`SELECT count(DISTINCT address) FROM connections WHERE device_id LIKE 'sim-%'`)
+    .pluck()
+    .get() as number;
   assert.is(addresses, 100, 'spread over loopback source addresses');
 });
 
 test('throughput: devices keep their outbox full and publish as fast as acknowledged, nothing lost', async () => {
-  const r = await (await createSimulator({ server: fleet.url(), dataDir: fleet.dataDir, devices: 30, prefix: 'tp-', scenario: 'throughput', durationMs: 2000, rampPerSecond: 500, workers: 0 })).done;
+  const r = await (
+    await createSimulator({
+      server: fleet.url(),
+      dataDir: fleet.dataDir,
+      devices: 30,
+      prefix: 'tp-',
+      scenario: 'throughput',
+      durationMs: 2000,
+      rampPerSecond: 500,
+      workers: 0,
+    })
+  ).done;
   assert.ok(r.ok, JSON.stringify(r.invariants));
   assert.is(r.telemetryIntervalSeconds, 0);
   // Far more than one sample per device per second: the outbox is drained as fast as PUBACKs come back.

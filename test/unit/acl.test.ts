@@ -17,7 +17,12 @@ for (const ch of CHANNELS) {
   const deviceSub = (DEVICE_SUBSCRIBE_CHANNELS as readonly string[]).includes(ch);
   // device, own subtree
   rows.push(['device', 'pub', own(ch), devicePub ? 'allow' : 'channel-not-allowed']);
-  rows.push(['device', 'pub-retain', own(ch), !devicePub ? 'channel-not-allowed' : ch === 'status' ? 'allow' : 'retain-not-allowed']);
+  rows.push([
+    'device',
+    'pub-retain',
+    own(ch),
+    !devicePub ? 'channel-not-allowed' : ch === 'status' ? 'allow' : 'retain-not-allowed',
+  ]);
   rows.push(['device', 'sub', own(ch), deviceSub ? 'allow' : 'channel-not-allowed']);
   // device, another device's subtree
   rows.push(['device', 'pub', other(ch), 'foreign-topic']);
@@ -31,7 +36,19 @@ for (const ch of CHANNELS) {
   rows.push(['backend', 'sub', other(ch), 'allow']);
 }
 // Wildcards, $SYS and junk
-const wild = ['#', '+', '+/#', 'fleet/#', 'fleet/v1/#', 'fleet/v1/+/telemetry', 'fleet/v1/+/cmd', 'fleet/v1/gw-001/#', 'fleet/v1/gw-001/+', 'fleet/v1/gw-002/#', 'fleet/v1/+/+'];
+const wild = [
+  '#',
+  '+',
+  '+/#',
+  'fleet/#',
+  'fleet/v1/#',
+  'fleet/v1/+/telemetry',
+  'fleet/v1/+/cmd',
+  'fleet/v1/gw-001/#',
+  'fleet/v1/gw-001/+',
+  'fleet/v1/gw-002/#',
+  'fleet/v1/+/+',
+];
 for (const t of wild) {
   rows.push(['device', 'sub', t, 'wildcard']);
   rows.push(['device', 'pub', t, 'wildcard']);
@@ -43,8 +60,25 @@ for (const t of ['$SYS/#', '$SYS/broker/clients', '$share/g/fleet/v1/gw-001/cmd'
   rows.push(['backend', 'pub', t, 'sys-topic']);
   rows.push(['backend', 'sub', t, 'sys-topic']);
 }
-rows.push(['backend', 'sub', 'fleet/v1/#', 'allow'], ['backend', 'sub', 'fleet/v1/+/telemetry', 'allow'], ['backend', 'sub', '#', 'invalid-topic'], ['backend', 'sub', 'other/topic', 'invalid-topic']);
-for (const t of ['', 'fleet', 'fleet/v1', 'fleet/v1/gw-001', 'fleet/v1/gw-001/', 'fleet/v1/GW-001/telemetry', 'fleet/v1/gw-001/telemetry/extra', 'fleet/v2/gw-001/telemetry', 'other/topic', '/fleet/v1/gw-001/telemetry', 'fleet/v1/gw-001/cmd/ack/x']) {
+rows.push(
+  ['backend', 'sub', 'fleet/v1/#', 'allow'],
+  ['backend', 'sub', 'fleet/v1/+/telemetry', 'allow'],
+  ['backend', 'sub', '#', 'invalid-topic'],
+  ['backend', 'sub', 'other/topic', 'invalid-topic'],
+);
+for (const t of [
+  '',
+  'fleet',
+  'fleet/v1',
+  'fleet/v1/gw-001',
+  'fleet/v1/gw-001/',
+  'fleet/v1/GW-001/telemetry',
+  'fleet/v1/gw-001/telemetry/extra',
+  'fleet/v2/gw-001/telemetry',
+  'other/topic',
+  '/fleet/v1/gw-001/telemetry',
+  'fleet/v1/gw-001/cmd/ack/x',
+]) {
   rows.push(['device', 'pub', t, 'invalid-topic']);
   rows.push(['device', 'sub', t, 'invalid-topic']);
 }

@@ -38,7 +38,13 @@ interface Rig {
   logs: string[];
 }
 
-function rig(opts: { without?: (keyof CommandActions)[]; failing?: ('reboot' | 'setRelay' | 'setSetpoint')[]; replay?: ReplayStore } = {}): Rig {
+function rig(
+  opts: {
+    without?: (keyof CommandActions)[];
+    failing?: ('reboot' | 'setRelay' | 'setSetpoint')[];
+    replay?: ReplayStore;
+  } = {},
+): Rig {
   const platform = createFakePlatform(1, opts.failing ? { failing: opts.failing } : {});
   const clock = { now: T };
   const logs: string[] = [];
@@ -58,7 +64,9 @@ function rig(opts: { without?: (keyof CommandActions)[]; failing?: ('reboot' | '
     setTelemetryInterval: (s) => void r.intervals.push(s),
     scanNow: async () => void r.scans++,
   };
-  const actions = Object.fromEntries(Object.entries(all).filter(([k]) => !opts.without?.includes(k as keyof CommandActions))) as unknown as CommandActions;
+  const actions = Object.fromEntries(
+    Object.entries(all).filter(([k]) => !opts.without?.includes(k as keyof CommandActions)),
+  ) as unknown as CommandActions;
   const outbox = createMemoryOutbox({ maxSamples: 10 });
   const executor = createCommandExecutor({
     deviceId: 'gw-001',
@@ -76,8 +84,22 @@ function rig(opts: { without?: (keyof CommandActions)[]; failing?: ('reboot' | '
 }
 
 /** A signed envelope over exactly these body fields (the signer does not validate: hostile on purpose). */
-function cmd(command: string, params: unknown, over: Record<string, unknown> = {}, key: Ed25519KeyPair = alice): Buffer {
-  const body = { ...newCommandBody({ deviceId: 'gw-001', command, params: params as Record<string, unknown>, counter: counter++, now: T }), ...over };
+function cmd(
+  command: string,
+  params: unknown,
+  over: Record<string, unknown> = {},
+  key: Ed25519KeyPair = alice,
+): Buffer {
+  const body = {
+    ...newCommandBody({
+      deviceId: 'gw-001',
+      command,
+      params: params as Record<string, unknown>,
+      counter: counter++,
+      now: T,
+    }),
+    ...over,
+  };
   return signCommandBytes(encode(body), key.secretKey);
 }
 
@@ -108,7 +130,11 @@ test('set-setpoint: steps of at most 2 °C from the current setpoint, remembered
   const r = rig();
   assert.is(summary(await r.handle(cmd('set-setpoint', { celsius: 22 }))), 'accepted done');
   assert.is(summary(await r.handle(cmd('set-setpoint', { celsius: 24 }))), 'accepted done');
-  assert.is(summary(await r.handle(cmd('set-setpoint', { celsius: 20 }))), 'rejected:out-of-range', '4 °C down in one step');
+  assert.is(
+    summary(await r.handle(cmd('set-setpoint', { celsius: 20 }))),
+    'rejected:out-of-range',
+    '4 °C down in one step',
+  );
   assert.is(summary(await r.handle(cmd('set-setpoint', { celsius: 27 }))), 'rejected:out-of-range');
   assert.equal(r.platform.calls, ['setSetpoint 22', 'setSetpoint 24']);
   assert.is(r.platform.setpointC, 24);
@@ -150,35 +176,102 @@ function malleable(envelope: Buffer): Buffer {
 }
 
 const rows: [string, () => Buffer | Uint8Array, string][] = [
-  ['unsigned: a bare command body', () => encode(newCommandBody({ deviceId: 'gw-001', command: 'reboot', params: {}, counter: counter++, now: T })), 'rejected:unsigned'],
-  ['unsigned: an envelope without sig', () => encode({ v: 1, body: encode({ a: 1 }), kid: new Uint8Array(8) }), 'rejected:unsigned'],
+  [
+    'unsigned: a bare command body',
+    () => encode(newCommandBody({ deviceId: 'gw-001', command: 'reboot', params: {}, counter: counter++, now: T })),
+    'rejected:unsigned',
+  ],
+  [
+    'unsigned: an envelope without sig',
+    () => encode({ v: 1, body: encode({ a: 1 }), kid: new Uint8Array(8) }),
+    'rejected:unsigned',
+  ],
   ['bad signature: one bit of the signature flipped', () => flipBit(cmd('reboot', {}), 1), 'rejected:bad-signature'],
   ['bad signature: malleable S + L', () => malleable(cmd('reboot', {})), 'rejected:bad-signature'],
-  ['bad signature: mallory signs under alice\'s key id', () => {
-    const forged = decode(cmd('reboot', {}, {}, mallory)) as Record<string, unknown>;
-    return encode({ ...forged, kid: keyIdBytes(alice.publicKey) });
-  }, 'rejected:bad-signature'],
+  [
+    "bad signature: mallory signs under alice's key id",
+    () => {
+      const forged = decode(cmd('reboot', {}, {}, mallory)) as Record<string, unknown>;
+      return encode({ ...forged, kid: keyIdBytes(alice.publicKey) });
+    },
+    'rejected:bad-signature',
+  ],
   ['unknown key: signed by a key not in the keyring', () => cmd('reboot', {}, {}, mallory), 'rejected:unknown-key'],
   ['not allowed: bob may not reboot', () => cmd('reboot', {}, {}, bob), 'rejected:not-allowed'],
   ['wrong device', () => cmd('reboot', {}, { deviceId: 'gw-002' }), 'rejected:wrong-device'],
-  ['expired: beyond the clock tolerance', () => cmd('reboot', {}, { iat: T - 3_600_000, exp: T - 301_000 }), 'rejected:expired'],
-  ['not expired: within the clock tolerance', () => cmd('set-relay', { channel: 0, state: 'off' }, { iat: T - 3_600_000, exp: T - 299_000 }), 'accepted done'],
+  [
+    'expired: beyond the clock tolerance',
+    () => cmd('reboot', {}, { iat: T - 3_600_000, exp: T - 301_000 }),
+    'rejected:expired',
+  ],
+  [
+    'not expired: within the clock tolerance',
+    () => cmd('set-relay', { channel: 0, state: 'off' }, { iat: T - 3_600_000, exp: T - 299_000 }),
+    'accepted done',
+  ],
   ['unknown command', () => cmd('self-destruct', {}), 'rejected:unknown-command'],
   ['malformed: not CBOR', () => Buffer.from('{"command":"reboot"}'), 'rejected:malformed'],
-  ['malformed: signed body without a nonce', () => signCommandBytes(encode({ ...newCommandBody({ deviceId: 'gw-001', command: 'reboot', params: {}, counter: counter++, now: T }), nonce: undefined }), alice.secretKey), 'rejected:malformed'],
-  ['malformed: signed body that is not CBOR', () => signCommandBytes(Buffer.from('reboot now'), alice.secretKey), 'rejected:malformed'],
-  ['malformed: envelope beyond 8 KiB', () => cmd('set-relay', { channel: new Array(9000).fill(0), state: 'on' }), 'rejected:malformed'],
+  [
+    'malformed: signed body without a nonce',
+    () =>
+      signCommandBytes(
+        encode({
+          ...newCommandBody({ deviceId: 'gw-001', command: 'reboot', params: {}, counter: counter++, now: T }),
+          nonce: undefined,
+        }),
+        alice.secretKey,
+      ),
+    'rejected:malformed',
+  ],
+  [
+    'malformed: signed body that is not CBOR',
+    () => signCommandBytes(Buffer.from('reboot now'), alice.secretKey),
+    'rejected:malformed',
+  ],
+  [
+    'malformed: envelope beyond 8 KiB',
+    () => cmd('set-relay', { channel: new Array(9000).fill(0), state: 'on' }),
+    'rejected:malformed',
+  ],
   ['out of range: channel 8', () => cmd('set-relay', { channel: 8, state: 'on' }), 'rejected:out-of-range'],
   ['out of range: channel NaN', () => cmd('set-relay', { channel: Number.NaN, state: 'on' }), 'rejected:out-of-range'],
-  ['out of range: channel +Infinity', () => cmd('set-relay', { channel: Number.POSITIVE_INFINITY, state: 'on' }), 'rejected:out-of-range'],
-  ['out of range: setpoint -Infinity', () => cmd('set-setpoint', { celsius: Number.NEGATIVE_INFINITY }), 'rejected:out-of-range'],
-  ['out of range: a string where a number is expected', () => cmd('set-telemetry-interval', { seconds: '60' }), 'rejected:out-of-range'],
+  [
+    'out of range: channel +Infinity',
+    () => cmd('set-relay', { channel: Number.POSITIVE_INFINITY, state: 'on' }),
+    'rejected:out-of-range',
+  ],
+  [
+    'out of range: setpoint -Infinity',
+    () => cmd('set-setpoint', { celsius: Number.NEGATIVE_INFINITY }),
+    'rejected:out-of-range',
+  ],
+  [
+    'out of range: a string where a number is expected',
+    () => cmd('set-telemetry-interval', { seconds: '60' }),
+    'rejected:out-of-range',
+  ],
   ['out of range: interval 4 s', () => cmd('set-telemetry-interval', { seconds: 4 }), 'rejected:out-of-range'],
   ['out of range: interval 3601 s', () => cmd('set-telemetry-interval', { seconds: 3601 }), 'rejected:out-of-range'],
-  ['out of range: a fractional channel', () => cmd('set-relay', { channel: 1.5, state: 'on' }), 'rejected:out-of-range'],
-  ['out of range: an enum value outside the set', () => cmd('set-relay', { channel: 1, state: 'toggle' }), 'rejected:out-of-range'],
-  ['out of range: an extra field', () => cmd('set-relay', { channel: 1, state: 'on', pulseMs: 5 }), 'rejected:out-of-range'],
-  ['out of range: a huge array', () => cmd('set-relay', { channel: new Array(1000).fill(1), state: 'on' }), 'rejected:out-of-range'],
+  [
+    'out of range: a fractional channel',
+    () => cmd('set-relay', { channel: 1.5, state: 'on' }),
+    'rejected:out-of-range',
+  ],
+  [
+    'out of range: an enum value outside the set',
+    () => cmd('set-relay', { channel: 1, state: 'toggle' }),
+    'rejected:out-of-range',
+  ],
+  [
+    'out of range: an extra field',
+    () => cmd('set-relay', { channel: 1, state: 'on', pulseMs: 5 }),
+    'rejected:out-of-range',
+  ],
+  [
+    'out of range: a huge array',
+    () => cmd('set-relay', { channel: new Array(1000).fill(1), state: 'on' }),
+    'rejected:out-of-range',
+  ],
   ['out of range: params not a map', () => cmd('reboot', [1, 2, 3]), 'rejected:out-of-range'],
   ['out of range: setpoint 30.5 °C', () => cmd('set-setpoint', { celsius: 30.5 }), 'rejected:out-of-range'],
 ];
@@ -208,7 +301,10 @@ test('replay: a fresh nonce with a counter not above the last one is refused', a
   assert.is(summary(await r.handle(cmd('reboot', {}, { counter: 999 }))), 'rejected:replay');
   assert.is(summary(await r.handle(cmd('reboot', {}, { counter: 1001 }))), 'accepted done');
   // Counters are per operator key: bob's start from zero.
-  assert.is(summary(await r.handle(cmd('set-telemetry-interval', { seconds: 30 }, { counter: 1 }, bob))), 'accepted done');
+  assert.is(
+    summary(await r.handle(cmd('set-telemetry-interval', { seconds: 30 }, { counter: 1 }, bob))),
+    'accepted done',
+  );
 });
 
 test('replay with a wrong clock: the counter refuses it after the nonce is forgotten', async () => {
@@ -249,7 +345,8 @@ test('acks carry the command id when it can be read, and never the signature or 
   const sigHex = env.subarray(env.length - 64).toString('hex');
   const all = r.logs.join('');
   assert.not.ok(all.includes(sigHex));
-  for (const k of [alice, bob, mallory]) assert.not.ok(all.includes(Buffer.from(k.secretKey.subarray(0, 32)).toString('hex')));
+  for (const k of [alice, bob, mallory])
+    assert.not.ok(all.includes(Buffer.from(k.secretKey.subarray(0, 32)).toString('hex')));
   assert.match(all, /command rejected/);
 });
 

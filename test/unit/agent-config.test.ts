@@ -6,7 +6,15 @@ import { AgentError, loadAgentConfig, parseAgentConfig } from '../../agent/src/i
 import { tmpDir } from '../helpers/tmp.js';
 import { generateKeyPair, publicKeyToPem } from '../../shared/src/crypto/index.js';
 
-const valid = { server: 'mqtts://fleet.example:8883', deviceId: 'gw-001', cert: 'device.crt', key: 'device.key', ca: 'ca.crt', stateDir: 'state', telemetryIntervalSeconds: 10 };
+const valid = {
+  server: 'mqtts://fleet.example:8883',
+  deviceId: 'gw-001',
+  cert: 'device.crt',
+  key: 'device.key',
+  ca: 'ca.crt',
+  stateDir: 'state',
+  telemetryIntervalSeconds: 10,
+};
 
 test('a valid config gets defaults, absolute paths, and is frozen', () => {
   const c = parseAgentConfig(valid, '/etc/edgeward');
@@ -17,7 +25,14 @@ test('a valid config gets defaults, absolute paths, and is frozen', () => {
 
 test('every problem is listed at once, unknown keys refused', () => {
   try {
-    parseAgentConfig({ ...valid, server: 'mqtt://plain:1883', deviceId: 'GW 1', telemetryIntervalSeconds: 0, colour: 'blue', outbox: { maxSamples: 'many' } });
+    parseAgentConfig({
+      ...valid,
+      server: 'mqtt://plain:1883',
+      deviceId: 'GW 1',
+      telemetryIntervalSeconds: 0,
+      colour: 'blue',
+      outbox: { maxSamples: 'many' },
+    });
     assert.unreachable();
   } catch (err) {
     assert.instance(err, AgentError);
@@ -41,11 +56,23 @@ test('missing keys and wrong types are reported', () => {
 
 test('unreadable and non-JSON files are AGENT_CONFIG_UNREADABLE', () => {
   const d = tmpDir();
-  assert.throws(() => loadAgentConfig(join(d, 'missing.json')), (e: AgentError) => e.code === 'AGENT_CONFIG_UNREADABLE');
+  assert.throws(
+    () => loadAgentConfig(join(d, 'missing.json')),
+    (e: AgentError) => e.code === 'AGENT_CONFIG_UNREADABLE',
+  );
   writeFileSync(join(d, 'bad.json'), '{ "server": ');
-  assert.throws(() => loadAgentConfig(join(d, 'bad.json')), (e: AgentError) => e.code === 'AGENT_CONFIG_UNREADABLE');
-  writeFileSync(join(d, 'proto.json'), JSON.stringify({ ...valid, __proto__: { polluted: true } }).replace('"server"', '"__proto__":{"x":1},"server"'));
-  assert.throws(() => loadAgentConfig(join(d, 'proto.json')), (e: AgentError) => e.code === 'AGENT_CONFIG_INVALID');
+  assert.throws(
+    () => loadAgentConfig(join(d, 'bad.json')),
+    (e: AgentError) => e.code === 'AGENT_CONFIG_UNREADABLE',
+  );
+  writeFileSync(
+    join(d, 'proto.json'),
+    JSON.stringify({ ...valid, __proto__: { polluted: true } }).replace('"server"', '"__proto__":{"x":1},"server"'),
+  );
+  assert.throws(
+    () => loadAgentConfig(join(d, 'proto.json')),
+    (e: AgentError) => e.code === 'AGENT_CONFIG_INVALID',
+  );
 });
 
 test('operators: inline PEM or a file, allow lists checked, every key problem listed at once', () => {
@@ -53,7 +80,13 @@ test('operators: inline PEM or a file, allow lists checked, every key problem li
   const alice = generateKeyPair();
   writeFileSync(join(d, 'bob.pub'), publicKeyToPem(generateKeyPair().publicKey));
   const c = parseAgentConfig(
-    { ...valid, operators: [{ name: 'alice', publicKey: publicKeyToPem(alice.publicKey), allow: ['*'] }, { name: 'bob', publicKey: 'bob.pub', allow: ['set-relay', 'reboot'] }] },
+    {
+      ...valid,
+      operators: [
+        { name: 'alice', publicKey: publicKeyToPem(alice.publicKey), allow: ['*'] },
+        { name: 'bob', publicKey: 'bob.pub', allow: ['set-relay', 'reboot'] },
+      ],
+    },
     d,
   );
   assert.is(c.operators.length, 2);
@@ -80,8 +113,13 @@ test('operators: inline PEM or a file, allow lists checked, every key problem li
     );
     assert.unreachable();
   } catch (err) {
-    const issues = ((err as AgentError).details!.issues as { path: string; message: string }[]).map((i) => `${i.path}: ${i.message}`);
-    assert.ok(issues.some((i) => i.startsWith('server:')), 'other problems are still listed');
+    const issues = ((err as AgentError).details!.issues as { path: string; message: string }[]).map(
+      (i) => `${i.path}: ${i.message}`,
+    );
+    assert.ok(
+      issues.some((i) => i.startsWith('server:')),
+      'other problems are still listed',
+    );
     assert.ok(issues.some((i) => /operators\[0\]\.allow\[0\]: unknown command "self-destruct"/.test(i)));
     assert.ok(issues.some((i) => /operators\[1\]\.publicKey: .*small-order/.test(i)));
     assert.ok(issues.some((i) => /operators\[2\]\.publicKey: cannot read .*missing\.pub: ENOENT/.test(i)));

@@ -18,7 +18,16 @@ chmodSync(failing, 0o755);
 const base = { server: 'mqtts://fleet.example:8883', deviceId: 'gw-001', cert: 'c', key: 'k', ca: 'a', stateDir: dir };
 
 test('hooks run with their placeholders filled from validated parameters, without a shell', async () => {
-  const config = parseAgentConfig({ ...base, commands: { hooks: { setRelay: `${script} {channel} {state} {on}`, setSetpoint: [script, 'temp={celsius}'], reboot: [script, 'reboot'] } } });
+  const config = parseAgentConfig({
+    ...base,
+    commands: {
+      hooks: {
+        setRelay: `${script} {channel} {state} {on}`,
+        setSetpoint: [script, 'temp={celsius}'],
+        reboot: [script, 'reboot'],
+      },
+    },
+  });
   const p = createLinuxPlatform({ diskPath: dir, hooks: config.commands.hooks, hookTimeoutMs: 5000 });
   await p.setRelay!(3, true);
   await p.setRelay!(0, false);
@@ -67,10 +76,15 @@ test('values that do not look like validated parameters never reach a hook', asy
 
 test('hook config: unknown placeholders and relative programs are refused, all at once', () => {
   try {
-    parseAgentConfig({ ...base, commands: { hooks: { setRelay: 'bin/relay {channel} {colour}', setSetpoint: [], reboot: '/sbin/reboot {now}' } } });
+    parseAgentConfig({
+      ...base,
+      commands: { hooks: { setRelay: 'bin/relay {channel} {colour}', setSetpoint: [], reboot: '/sbin/reboot {now}' } },
+    });
     assert.unreachable();
   } catch (err) {
-    const issues = ((err as AgentError).details!.issues as { path: string; message: string }[]).map((i) => `${i.path}: ${i.message}`);
+    const issues = ((err as AgentError).details!.issues as { path: string; message: string }[]).map(
+      (i) => `${i.path}: ${i.message}`,
+    );
     assert.is(issues.length, 4, issues.join('\n'));
     assert.ok(issues.some((i) => /setRelay: .*absolute path/.test(i)));
     assert.ok(issues.some((i) => /setRelay: unknown placeholder \{colour\}/.test(i)));

@@ -3,7 +3,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { createMemoryReplayStore, createSqliteReplayStore, openAgentState, openSqliteOutbox } from '../../agent/src/index.js';
+import {
+  createMemoryReplayStore,
+  createSqliteReplayStore,
+  openAgentState,
+  openSqliteOutbox,
+} from '../../agent/src/index.js';
 import { openStateDb } from '../../agent/src/state/index.js';
 import { replayStoreContract } from '../contract/replay-store.contract.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -51,7 +56,10 @@ test('a newer schema is refused with AGENT_STATE_DIR', () => {
   const db = new Database(join(dir, 'agent.db'));
   db.pragma('user_version = 99');
   db.close();
-  assert.throws(() => openAgentState(dir, { maxSamples: 10 }), (e: Error & { code?: string }) => e.code === 'AGENT_STATE_DIR' && /newer/.test(e.message));
+  assert.throws(
+    () => openAgentState(dir, { maxSamples: 10 }),
+    (e: Error & { code?: string }) => e.code === 'AGENT_STATE_DIR' && /newer/.test(e.message),
+  );
 });
 
 test.run();

@@ -9,7 +9,10 @@ import { tmpDir } from '../helpers/tmp.js';
 test('a state folder the agent never used reads as empty, not as an error', () => {
   const dir = join(tmpDir(), 'never');
   const r = readAgentStatus(dir);
-  assert.equal([r.initialized, r.running, r.connected, r.outboxDepth, r.lastSequence, r.lastAckedSequence, r.dropped], [false, false, false, 0, 0, 0, 0]);
+  assert.equal(
+    [r.initialized, r.running, r.connected, r.outboxDepth, r.lastSequence, r.lastAckedSequence, r.dropped],
+    [false, false, false, 0, 0, 0, 0],
+  );
   assert.match(formatStatus('gw-001', r, Date.now()), /never ran with this state folder/);
 });
 
@@ -21,7 +24,25 @@ test('a runtime record left by a dead process does not read as running or connec
   s.outbox.ackSamples(1, 1);
   s.outbox.addMessage('cmd/ack', Buffer.from('x'));
   // pid 1 under another identity: alive, but not the process that wrote the record.
-  s.outbox.setState('runtime', JSON.stringify({ pid: 1, identity: 'other-boot:1', startedAt: 1, updatedAt: 2, stoppedAt: null, server: 'mqtts://x:8883', connected: true, connectedSince: 1, agentVersion: '0.1.0', firmwareVersion: null, telemetryIntervalSeconds: 10, lastTelemetryAckAt: 5, lastMessageAckAt: null, lastCommandAt: null }));
+  s.outbox.setState(
+    'runtime',
+    JSON.stringify({
+      pid: 1,
+      identity: 'other-boot:1',
+      startedAt: 1,
+      updatedAt: 2,
+      stoppedAt: null,
+      server: 'mqtts://x:8883',
+      connected: true,
+      connectedSince: 1,
+      agentVersion: '0.1.0',
+      firmwareVersion: null,
+      telemetryIntervalSeconds: 10,
+      lastTelemetryAckAt: 5,
+      lastMessageAckAt: null,
+      lastCommandAt: null,
+    }),
+  );
   s.close();
   const r = readAgentStatus(dir);
   assert.is(r.initialized, true);

@@ -14,7 +14,17 @@ test('expire: only open commands past their expiry, and no write lock while none
   db.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('gw-001', 'active', 0)`).run();
   const commands = createCommandStore(db);
   const add = (id: string, expiresAt: number) =>
-    commands.add({ id, deviceId: 'gw-001', command: 'reboot', params: {}, operator: 'ops', counter: commands.nextCounter('k1'), envelope: new Uint8Array([1]), createdAt: 0, expiresAt });
+    commands.add({
+      id,
+      deviceId: 'gw-001',
+      command: 'reboot',
+      params: {},
+      operator: 'ops',
+      counter: commands.nextCounter('k1'),
+      envelope: new Uint8Array([1]),
+      createdAt: 0,
+      expiresAt,
+    });
   add('cmd-early', 1000);
   add('cmd-late', 5000);
   const status = (id: string) => db.prepare('SELECT status FROM commands WHERE id = ?').pluck().get(id);
@@ -32,7 +42,10 @@ test('expire: only open commands past their expiry, and no write lock while none
   assert.is(status('cmd-early'), 'expired');
   assert.is(status('cmd-late'), 'pending');
   assert.is(commands.expire(1000), 0);
-  assert.equal(commands.openFor('gw-001', 1000).map((c) => c.id), ['cmd-late']);
+  assert.equal(
+    commands.openFor('gw-001', 1000).map((c) => c.id),
+    ['cmd-late'],
+  );
   db.close();
 });
 

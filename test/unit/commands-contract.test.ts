@@ -24,7 +24,13 @@ import { generateKeyPair, keyIdBytes } from '../../shared/src/crypto/index.js';
 const operator = generateKeyPair();
 
 test('the registry declares the five commands with capability, physical flag and schema', () => {
-  assert.equal([...COMMAND_NAMES].sort(), ['reboot', 'scan-now', 'set-relay', 'set-setpoint', 'set-telemetry-interval']);
+  assert.equal([...COMMAND_NAMES].sort(), [
+    'reboot',
+    'scan-now',
+    'set-relay',
+    'set-setpoint',
+    'set-telemetry-interval',
+  ]);
   assert.is(COMMANDS['set-relay'].physical, true);
   assert.is(COMMANDS['set-relay'].capability, 'relay');
   assert.is(COMMANDS['scan-now'].physical, false);
@@ -72,12 +78,16 @@ const bad: [string, unknown][] = [
   ['scan-now', 'now'],
 ];
 for (const [name, params] of bad) {
-  test(`out of range: ${name} ${String(JSON.stringify(params) ?? params)} ${typeof params === 'object' && params ? Object.values(params).map(String).join(',') : ''}`, () => {
-    const r = validateCommandParams(name, params);
-    assert.not.ok(r.ok);
-    assert.ok(r.issues.length > 0);
-    assert.is(r.ok === false && r.unknownCommand, false);
-  });
+  test(
+    `out of range: ${name} ${String(JSON.stringify(params) ?? params)} ` +
+      `${typeof params === 'object' && params ? Object.values(params).map(String).join(',') : ''}`,
+    () => {
+      const r = validateCommandParams(name, params);
+      assert.not.ok(r.ok);
+      assert.ok(r.issues.length > 0);
+      assert.is(r.ok === false && r.unknownCommand, false);
+    },
+  );
 }
 
 test('unknown commands are said to be unknown', () => {
@@ -103,7 +113,16 @@ test('--param k=v pairs are typed by the registry', () => {
   assert.ok(r.ok);
   assert.equal(r.ok && r.params, { channel: 3, state: 'on' });
   assert.equal(parseCommandParams('set-setpoint', ['celsius=21.5']).ok && true, true);
-  for (const pairs of [['channel=3'], ['channel=x', 'state=on'], ['channel=', 'state=on'], ['channel=3', 'state=on', 'colour=red'], ['channel=3', 'channel=4', 'state=on'], ['nonsense'], ['channel= 3', 'state=on'], ['channel=0x3', 'state=on']]) {
+  for (const pairs of [
+    ['channel=3'],
+    ['channel=x', 'state=on'],
+    ['channel=', 'state=on'],
+    ['channel=3', 'state=on', 'colour=red'],
+    ['channel=3', 'channel=4', 'state=on'],
+    ['nonsense'],
+    ['channel= 3', 'state=on'],
+    ['channel=0x3', 'state=on'],
+  ]) {
     assert.is(parseCommandParams('set-relay', pairs).ok, false, pairs.join(' '));
   }
   assert.is(parseCommandParams('set-telemetry-interval', ['seconds=NaN']).ok, false);
@@ -111,7 +130,10 @@ test('--param k=v pairs are typed by the registry', () => {
   assert.is(parseCommandParams('nope', []).ok, false);
 });
 
-const body = (over: Record<string, unknown> = {}) => ({ ...newCommandBody({ deviceId: 'gw-001', command: 'set-relay', params: { channel: 2, state: 'on' }, counter: 1 }), ...over });
+const body = (over: Record<string, unknown> = {}) => ({
+  ...newCommandBody({ deviceId: 'gw-001', command: 'set-relay', params: { channel: 2, state: 'on' }, counter: 1 }),
+  ...over,
+});
 
 test('sign → open → verify round trip over the exact body bytes', () => {
   const env = signCommand(body(), operator.secretKey);
@@ -192,15 +214,46 @@ test('bodies: schema, version, lifetime and limits', () => {
 });
 
 test('cmd/ack round-trips and is strict about reasons', () => {
-  const ack = { v: 1 as const, id: 'ack-00000001', ts: Date.now(), cmdId: 'cmd-00000001', status: 'rejected' as const, reason: 'replay' as const, detail: 'nonce used' };
+  const ack = {
+    v: 1 as const,
+    id: 'ack-00000001',
+    ts: Date.now(),
+    cmdId: 'cmd-00000001',
+    status: 'rejected' as const,
+    reason: 'replay' as const,
+    detail: 'nonce used',
+  };
   assert.equal(decodeCmdAck(encodeCmdAck(ack)), ack);
-  assert.equal(decodeCmdAck(encodeCmdAck({ v: 1, id: 'ack-00000002', ts: 1, cmdId: null, status: 'rejected', reason: 'malformed' })).cmdId, null);
-  assert.throws(() => encodeCmdAck({ v: 1, id: 'ack-00000003', ts: 1, cmdId: null, status: 'rejected' }), /needs a reason/);
-  assert.throws(() => decodeCmdAck(encode({ v: 1, id: 'ack-00000004', ts: 1, cmdId: null, status: 'done', reason: 'replay' })), /must not have/);
-  assert.throws(() => decodeCmdAck(encode({ ...ack, reason: 'because' })), (e: Error & { code?: string }) => e.code === 'PROTO_INVALID_MESSAGE');
-  assert.throws(() => decodeCmdAck(encode({ ...ack, detail: 'x'.repeat(301) })), (e: Error & { code?: string }) => e.code === 'PROTO_INVALID_MESSAGE');
-  assert.throws(() => decodeCmdAck(encode({ ...ack, v: 2 })), (e: Error & { code?: string }) => e.code === 'PROTO_SCHEMA_VERSION');
-  assert.throws(() => decodeCmdAck(new Uint8Array(4096)), (e: Error & { code?: string }) => e.code === 'PROTO_TOO_LARGE');
+  assert.equal(
+    decodeCmdAck(
+      encodeCmdAck({ v: 1, id: 'ack-00000002', ts: 1, cmdId: null, status: 'rejected', reason: 'malformed' }),
+    ).cmdId,
+    null,
+  );
+  assert.throws(
+    () => encodeCmdAck({ v: 1, id: 'ack-00000003', ts: 1, cmdId: null, status: 'rejected' }),
+    /needs a reason/,
+  );
+  assert.throws(
+    () => decodeCmdAck(encode({ v: 1, id: 'ack-00000004', ts: 1, cmdId: null, status: 'done', reason: 'replay' })),
+    /must not have/,
+  );
+  assert.throws(
+    () => decodeCmdAck(encode({ ...ack, reason: 'because' })),
+    (e: Error & { code?: string }) => e.code === 'PROTO_INVALID_MESSAGE',
+  );
+  assert.throws(
+    () => decodeCmdAck(encode({ ...ack, detail: 'x'.repeat(301) })),
+    (e: Error & { code?: string }) => e.code === 'PROTO_INVALID_MESSAGE',
+  );
+  assert.throws(
+    () => decodeCmdAck(encode({ ...ack, v: 2 })),
+    (e: Error & { code?: string }) => e.code === 'PROTO_SCHEMA_VERSION',
+  );
+  assert.throws(
+    () => decodeCmdAck(new Uint8Array(4096)),
+    (e: Error & { code?: string }) => e.code === 'PROTO_TOO_LARGE',
+  );
 });
 
 test.run();

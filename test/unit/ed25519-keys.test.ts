@@ -21,8 +21,9 @@ import {
 } from '../../shared/src/crypto/index.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const spkiPem = (pk: Uint8Array) =>
-  `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), pk]).toString('base64')}\n-----END PUBLIC KEY-----\n`;
+  `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([SPKI_PREFIX, pk]).toString('base64')}\n-----END PUBLIC KEY-----\n`;
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -52,11 +53,15 @@ test('sign and verifyStrict round-trip; any change is refused', () => {
 
 test('RFC 8032 §7.1 test 1: the seed gives the published key and signature', () => {
   const kp = keyPairFromSeed(hex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'));
-  assert.is(Buffer.from(kp.publicKey).toString('hex'), 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+  assert.is(
+    Buffer.from(kp.publicKey).toString('hex'),
+    'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+  );
   const sig = sign(new Uint8Array(0), kp.secretKey);
   assert.is(
     Buffer.from(sig).toString('hex'),
-    'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555' +
+      'fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
   );
 });
 
@@ -64,7 +69,10 @@ test('signing with a secret key whose public half belongs to another seed is ref
   const a = generateKeyPair();
   const b = generateKeyPair();
   const forged = Uint8Array.from([...a.secretKey.subarray(0, 32), ...b.publicKey]);
-  assert.is(code(() => sign(new Uint8Array(1), forged)), 'KEY_INVALID');
+  assert.is(
+    code(() => sign(new Uint8Array(1), forged)),
+    'KEY_INVALID',
+  );
 });
 
 test('PEM round-trip, and OpenSSL-layout PEM from node:crypto parses to the same key', () => {
@@ -89,18 +97,55 @@ test('PEM round-trip, and OpenSSL-layout PEM from node:crypto parses to the same
 });
 
 test('keys that are not Ed25519 PEM are KEY_INVALID', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
-  const enc = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'x' }) as string;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+    format: 'pem',
+    type: 'pkcs8',
+  }) as string;
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+    format: 'pem',
+    type: 'spki',
+  }) as string;
+  const enc = generateKeyPairSync('ed25519').privateKey.export({
+    format: 'pem',
+    type: 'pkcs8',
+    cipher: 'aes-256-cbc',
+    passphrase: 'x',
+  }) as string;
   const pub = publicKeyToPem(generateKeyPair().publicKey);
-  assert.is(code(() => parsePrivateKeyPem(rsa)), 'KEY_INVALID');
-  assert.is(code(() => parsePublicKeyPem(ec)), 'KEY_INVALID');
-  assert.is(code(() => parsePrivateKeyPem(enc)), 'KEY_INVALID');
-  assert.is(code(() => parsePrivateKeyPem(pub)), 'KEY_INVALID', 'a public key cannot sign');
-  assert.is(code(() => parsePublicKeyPem(pub + pub)), 'KEY_INVALID', 'two PEM blocks');
-  assert.is(code(() => parsePublicKeyPem('not a key')), 'KEY_INVALID');
-  assert.is(code(() => parsePublicKeyPem('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')), 'KEY_INVALID');
-  assert.is(code(() => parsePublicKeyPem('x'.repeat(20_000))), 'KEY_INVALID');
+  assert.is(
+    code(() => parsePrivateKeyPem(rsa)),
+    'KEY_INVALID',
+  );
+  assert.is(
+    code(() => parsePublicKeyPem(ec)),
+    'KEY_INVALID',
+  );
+  assert.is(
+    code(() => parsePrivateKeyPem(enc)),
+    'KEY_INVALID',
+  );
+  assert.is(
+    code(() => parsePrivateKeyPem(pub)),
+    'KEY_INVALID',
+    'a public key cannot sign',
+  );
+  assert.is(
+    code(() => parsePublicKeyPem(pub + pub)),
+    'KEY_INVALID',
+    'two PEM blocks',
+  );
+  assert.is(
+    code(() => parsePublicKeyPem('not a key')),
+    'KEY_INVALID',
+  );
+  assert.is(
+    code(() => parsePublicKeyPem('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')),
+    'KEY_INVALID',
+  );
+  assert.is(
+    code(() => parsePublicKeyPem('x'.repeat(20_000))),
+    'KEY_INVALID',
+  );
 });
 
 test('small-order and non-canonical public keys are KEY_WEAK', () => {
@@ -115,7 +160,11 @@ test('small-order and non-canonical public keys are KEY_WEAK', () => {
   for (const w of weak) {
     assert.ok(isSmallOrder(hex(w)), w);
     assert.is(checkPublicKey(hex(w)), 'key-small-order', w);
-    assert.is(code(() => parsePublicKeyPem(spkiPem(hex(w)))), 'KEY_WEAK', w);
+    assert.is(
+      code(() => parsePublicKeyPem(spkiPem(hex(w)))),
+      'KEY_WEAK',
+      w,
+    );
   }
   const nonCanonical = [
     'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p
@@ -124,7 +173,11 @@ test('small-order and non-canonical public keys are KEY_WEAK', () => {
   ];
   for (const n of nonCanonical) {
     assert.not.ok(isCanonicalPoint(hex(n)), n);
-    assert.is(code(() => parsePublicKeyPem(spkiPem(hex(n)))), 'KEY_WEAK', n);
+    assert.is(
+      code(() => parsePublicKeyPem(spkiPem(hex(n)))),
+      'KEY_WEAK',
+      n,
+    );
   }
   for (let i = 0; i < 20; i++) assert.is(checkPublicKey(generateKeyPair().publicKey), 'valid');
 });

@@ -17,7 +17,9 @@ function vectors(name: string): unknown {
   return undefined;
 }
 
-const cases = vectors('speccheck-ed25519-cases.json') as { message: string; pub_key: string; signature: string }[] | undefined;
+const cases = vectors('speccheck-ed25519-cases.json') as
+  | { message: string; pub_key: string; signature: string }[]
+  | undefined;
 const maybe = cases ? test : test.skip;
 
 // Case number → outcome, as documented in docs/firmware-bundle.md ("Strict Ed25519").
@@ -38,7 +40,9 @@ const EXPECTED: SignatureCheck[] = [
 
 maybe('every case gets its documented outcome', () => {
   assert.is(cases!.length, 12);
-  const got = cases!.map((c) => checkSignature(Buffer.from(c.signature, 'hex'), Buffer.from(c.message, 'hex'), Buffer.from(c.pub_key, 'hex')));
+  const got = cases!.map((c) =>
+    checkSignature(Buffer.from(c.signature, 'hex'), Buffer.from(c.message, 'hex'), Buffer.from(c.pub_key, 'hex')),
+  );
   assert.equal(got, EXPECTED);
 });
 

@@ -31,11 +31,14 @@ interface Case {
 const data = vectors('wycheproof-ed25519.json') as
   | { numberOfTests: number; testGroups: { publicKey: { pk: string }; tests: Omit<Case, 'pk'>[] }[] }
   | undefined;
-const cases: Case[] = (data?.testGroups ?? []).flatMap((g) => g.tests.map((t) => ({ ...t, pk: Buffer.from(g.publicKey.pk, 'hex') })));
+const cases: Case[] = (data?.testGroups ?? []).flatMap((g) =>
+  g.tests.map((t) => ({ ...t, pk: Buffer.from(g.publicKey.pk, 'hex') })),
+);
 const maybe = data ? test : test.skip;
 
 const hex = (s: string) => Buffer.from(s, 'hex');
-const spki = (pk: Uint8Array) => createPublicKey({ key: Buffer.concat([hex('302a300506032b6570032100'), pk]), format: 'der', type: 'spki' });
+const spki = (pk: Uint8Array) =>
+  createPublicKey({ key: Buffer.concat([hex('302a300506032b6570032100'), pk]), format: 'der', type: 'spki' });
 
 maybe('the file holds 151 cases', () => {
   assert.is(data!.numberOfTests, 151);
@@ -60,7 +63,8 @@ maybe('tweetnacl alone gets exactly the 5 S >= L cases wrong, which the wrapper 
     naclWrong.map((c) => c.tcId),
     [63, 64, 65, 66, 85],
   );
-  for (const c of naclWrong) assert.is(checkSignature(hex(c.sig), hex(c.msg), c.pk), 's-not-canonical', `tcId ${c.tcId}`);
+  for (const c of naclWrong)
+    assert.is(checkSignature(hex(c.sig), hex(c.msg), c.pk), 's-not-canonical', `tcId ${c.tcId}`);
 });
 
 maybe('node:crypto (OpenSSL) agrees with the wrapper on every case', () => {

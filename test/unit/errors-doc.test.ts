@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Each part's errors.ts, plus shared's public face (which re-exports every shared registry).
-const sources = ['shared/src/index.ts', ...['shared', 'broker', 'agent', 'firmware-tools', 'simulator'].map((p) => `${p}/src/errors.ts`)];
+const sources = [
+  'shared/src/index.ts',
+  ...['shared', 'broker', 'agent', 'firmware-tools', 'simulator'].map((p) => `${p}/src/errors.ts`),
+];
 
 async function codeRegistries(): Promise<Map<string, string>> {
   const codes = new Map<string, string>([['USAGE', 'shared/src/cli/args.ts']]);

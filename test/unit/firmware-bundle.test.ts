@@ -25,7 +25,9 @@ import { tmpDir } from '../helpers/tmp.js';
 const root = generateKeyPair();
 const rel = generateKeyPair();
 const rel2 = generateKeyPair();
-const trust = verifyTrustDocument(createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey, rel2.publicKey], releaseThreshold: 2 }));
+const trust = verifyTrustDocument(
+  createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey, rel2.publicKey], releaseThreshold: 2 }),
+);
 const dir = tmpDir('edgeward-fw-bundle-');
 const payload = randomBytes(3 * 1024 * 1024 + 17); // several read chunks and an odd tail
 const payloadPath = join(dir, 'payload.bin');
@@ -145,7 +147,11 @@ test('manifests encode deterministically, with sorted keys and integers beyond 3
   // RFC 8949 §4.2.1: keys in bytewise order of their encodings (shorter text first).
   const sorted = ['size', 'format', 'sha256', 'created', 'expires', 'version', 'hardware', 'sequence'];
   const at = sorted.map((k) => Buffer.from(a).indexOf(k));
-  assert.equal([...at].sort((x, y) => x - y), at, `key order ${at.join(',')}`);
+  assert.equal(
+    [...at].sort((x, y) => x - y),
+    at,
+    `key order ${at.join(',')}`,
+  );
   try {
     encodeManifest({ ...m, expires: m.created });
     assert.unreachable('expires before created');
@@ -155,7 +161,19 @@ test('manifests encode deterministically, with sorted keys and integers beyond 3
 });
 
 test('semantic versions compare by precedence', () => {
-  const ordered = ['1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0', '1.0.1', '1.10.0', '2.0.0'];
+  const ordered = [
+    '1.0.0-alpha',
+    '1.0.0-alpha.1',
+    '1.0.0-alpha.beta',
+    '1.0.0-beta',
+    '1.0.0-beta.2',
+    '1.0.0-beta.11',
+    '1.0.0-rc.1',
+    '1.0.0',
+    '1.0.1',
+    '1.10.0',
+    '2.0.0',
+  ];
   for (let i = 0; i + 1 < ordered.length; i++) {
     assert.is(compareSemver(ordered[i]!, ordered[i + 1]!), -1, `${ordered[i]} < ${ordered[i + 1]}`);
     assert.is(compareSemver(ordered[i + 1]!, ordered[i]!), 1);

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKeyPair, GROUP_ORDER, keyIdBytes, sign, type Ed25519KeyPair } from '../../shared/src/crypto/index.js';
-import { concatBytes, encodeCbor, TaggedValue, type CborValue } from '../../firmware-tools/src/bundle/cbor-deterministic.js';
+import {
+  concatBytes,
+  encodeCbor,
+  TaggedValue,
+  type CborValue,
+} from '../../firmware-tools/src/bundle/cbor-deterministic.js';
 import { encodeFrame } from '../../firmware-tools/src/bundle/format.js';
 import { verifyBundleFile } from '../../firmware-tools/src/bundle/verify-file.js';
 import {
@@ -32,12 +37,17 @@ const root = generateKeyPair();
 const rel = generateKeyPair();
 const rel2 = generateKeyPair();
 const stranger = generateKeyPair();
-const trust = verifyTrustDocument(createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey], now: NOW }), { now: NOW });
+const trust = verifyTrustDocument(createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey], now: NOW }), {
+  now: NOW,
+});
 const trust2of2 = verifyTrustDocument(
   createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey, rel2.publicKey], releaseThreshold: 2, now: NOW }),
   { now: NOW },
 );
-const shortTrust = verifyTrustDocument(createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey], lifetimeSeconds: 86_400, now: NOW }), { now: NOW });
+const shortTrust = verifyTrustDocument(
+  createTrust({ rootSigners: [root], releaseKeys: [rel.publicKey], lifetimeSeconds: 86_400, now: NOW }),
+  { now: NOW },
+);
 const payload = randomBytes(200_000);
 const spec = { hardware: 'rpi4-gw', version: '1.4.2', sequence: 10, minAgentVersion: '2.0.0', now: NOW };
 const good = createBundle(spec, payload, [rel]);
@@ -127,38 +137,119 @@ interface Row {
 
 const head = good.subarray(0, good.length - payload.length);
 const rows: Row[] = [
-  { name: 'control: a good bundle', code: 'valid', input: () => good, opts: { hardware: 'rpi4-gw', installedSequence: 9, agentVersion: '2.0.0' } },
+  {
+    name: 'control: a good bundle',
+    code: 'valid',
+    input: () => good,
+    opts: { hardware: 'rpi4-gw', installedSequence: 9, agentVersion: '2.0.0' },
+  },
   { name: 'control: split into 7-byte chunks', code: 'valid', input: () => chunked(good, 7) },
-  { name: 'control: an extra signature by an unknown key is ignored', code: 'valid', input: () => bundle([cose(manifestBytes, stranger), cose(manifestBytes, rel)]) },
+  {
+    name: 'control: an extra signature by an unknown key is ignored',
+    code: 'valid',
+    input: () => bundle([cose(manifestBytes, stranger), cose(manifestBytes, rel)]),
+  },
   { name: 'tampered manifest', code: 'FW_SIG_INVALID', input: () => replace(good, 'rpi4-gw', 'rpi5-gw') },
-  { name: 'tampered manifest, two signatures', code: 'FW_SIG_INVALID', input: () => replace(createBundle(spec, payload, [rel, rel2]), '1.4.2', '9.4.2'), trust: trust2of2 },
-  { name: 'tampered payload', code: 'FW_PAYLOAD_DIGEST', input: () => Uint8Array.from([...good.subarray(0, -1), good[good.length - 1]! ^ 1]) },
+  {
+    name: 'tampered manifest, two signatures',
+    code: 'FW_SIG_INVALID',
+    input: () => replace(createBundle(spec, payload, [rel, rel2]), '1.4.2', '9.4.2'),
+    trust: trust2of2,
+  },
+  {
+    name: 'tampered payload',
+    code: 'FW_PAYLOAD_DIGEST',
+    input: () => Uint8Array.from([...good.subarray(0, -1), good[good.length - 1]! ^ 1]),
+  },
   { name: 'truncated inside the frame', code: 'FW_TRUNCATED', input: () => good.subarray(0, 10) },
   { name: 'truncated inside the manifest', code: 'FW_TRUNCATED', input: () => good.subarray(0, head.length - 5) },
   { name: 'empty file', code: 'FW_TRUNCATED', input: () => new Uint8Array(0) },
   { name: 'payload shorter than declared', code: 'FW_PAYLOAD_SHORT', input: () => good.subarray(0, good.length - 1) },
-  { name: 'payload longer than declared', code: 'FW_PAYLOAD_LONG', input: () => concatBytes([good, new Uint8Array(1)]) },
+  {
+    name: 'payload longer than declared',
+    code: 'FW_PAYLOAD_LONG',
+    input: () => concatBytes([good, new Uint8Array(1)]),
+  },
   { name: 'wrong hardware', code: 'FW_WRONG_HARDWARE', input: () => good, opts: { hardware: 'rpi3-gw' } },
   { name: 'expired manifest', code: 'FW_EXPIRED', input: () => good, opts: { now: NOW + 90 * DAY } },
   { name: 'rollback: same sequence', code: 'FW_ROLLBACK', input: () => good, opts: { installedSequence: 10 } },
   { name: 'rollback: older sequence', code: 'FW_ROLLBACK', input: () => good, opts: { installedSequence: 11 } },
   { name: 'agent too old', code: 'FW_AGENT_TOO_OLD', input: () => good, opts: { agentVersion: '2.0.0-rc.1' } },
   { name: 'unknown key', code: 'FW_UNKNOWN_KEY', input: () => createBundle(spec, payload, [stranger]) },
-  { name: 'too few signatures for the threshold', code: 'FW_THRESHOLD', input: () => createBundle(spec, payload, [rel]), trust: trust2of2 },
-  { name: 'a key that signed twice counts once', code: 'FW_DUPLICATE_SIGNER', input: () => createBundle(spec, payload, [rel, rel]), trust: trust2of2 },
-  { name: 'wrong algorithm (ES256)', code: 'FW_BAD_ALG', input: () => bundle([cose(manifestBytes, rel, new Map<number, CborValue>([...defaultHeader(rel), [1, -7]]))]) },
+  {
+    name: 'too few signatures for the threshold',
+    code: 'FW_THRESHOLD',
+    input: () => createBundle(spec, payload, [rel]),
+    trust: trust2of2,
+  },
+  {
+    name: 'a key that signed twice counts once',
+    code: 'FW_DUPLICATE_SIGNER',
+    input: () => createBundle(spec, payload, [rel, rel]),
+    trust: trust2of2,
+  },
+  {
+    name: 'wrong algorithm (ES256)',
+    code: 'FW_BAD_ALG',
+    input: () => bundle([cose(manifestBytes, rel, new Map<number, CborValue>([...defaultHeader(rel), [1, -7]]))]),
+  },
   { name: 'malleable signature (S + L)', code: 'FW_SIG_MALLEABLE', input: () => withMalleableS(good) },
-  { name: 'non-canonical R (y = p)', code: 'FW_SIG_MALLEABLE', input: () => withR(good, 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f') },
-  { name: 'small-order R (identity)', code: 'FW_SIG_MALLEABLE', input: () => withR(good, '0100000000000000000000000000000000000000000000000000000000000000') },
-  { name: 'trust document expired', code: 'FW_TRUST_EXPIRED', input: () => good, trust: shortTrust, opts: { now: NOW + 2 * DAY } },
-  { name: 'critical header not understood', code: 'FW_CRIT_UNSUPPORTED', input: () => bundle([cose(manifestBytes, rel, new Map<number, CborValue>([...defaultHeader(rel), [2, [-70000]], [-70000, 1]]))]) },
+  {
+    name: 'non-canonical R (y = p)',
+    code: 'FW_SIG_MALLEABLE',
+    input: () => withR(good, 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'),
+  },
+  {
+    name: 'small-order R (identity)',
+    code: 'FW_SIG_MALLEABLE',
+    input: () => withR(good, '0100000000000000000000000000000000000000000000000000000000000000'),
+  },
+  {
+    name: 'trust document expired',
+    code: 'FW_TRUST_EXPIRED',
+    input: () => good,
+    trust: shortTrust,
+    opts: { now: NOW + 2 * DAY },
+  },
+  {
+    name: 'critical header not understood',
+    code: 'FW_CRIT_UNSUPPORTED',
+    input: () =>
+      bundle([
+        cose(manifestBytes, rel, new Map<number, CborValue>([...defaultHeader(rel), [2, [-70000]], [-70000, 1]])),
+      ]),
+  },
   { name: 'not a bundle (bad magic)', code: 'FW_BAD_FORMAT', input: () => replace(good, 'EWFW', 'EWFX') },
-  { name: 'declared header length beyond the limit', code: 'FW_BAD_FORMAT', input: () => Uint8Array.from([...good.subarray(0, 8), 0x7f, 0, 0, 0, ...good.subarray(12)]) },
-  { name: 'a trust document where the manifest belongs', code: 'FW_BAD_FORMAT', input: () => bundle([cose(manifestBytes, rel, defaultHeader(rel, TRUST_CONTENT_TYPE))]) },
-  { name: 'signatures over different manifests', code: 'FW_BAD_FORMAT', input: () => bundle([cose(manifestBytes, rel), cose(replace(manifestBytes, '1.4.2', '1.4.3'), rel2)]) },
-  { name: 'signed manifest missing a field', code: 'FW_MANIFEST_INVALID', input: () => signedManifest({ ...baseManifest(), sha256: undefined as unknown as CborValue }) },
-  { name: 'signed manifest with an unknown field', code: 'FW_MANIFEST_INVALID', input: () => signedManifest({ ...baseManifest(), extra: 1 }) },
-  { name: 'signed manifest of another format version', code: 'FW_FORMAT_VERSION', input: () => signedManifest({ ...baseManifest(), format: 2 }) },
+  {
+    name: 'declared header length beyond the limit',
+    code: 'FW_BAD_FORMAT',
+    input: () => Uint8Array.from([...good.subarray(0, 8), 0x7f, 0, 0, 0, ...good.subarray(12)]),
+  },
+  {
+    name: 'a trust document where the manifest belongs',
+    code: 'FW_BAD_FORMAT',
+    input: () => bundle([cose(manifestBytes, rel, defaultHeader(rel, TRUST_CONTENT_TYPE))]),
+  },
+  {
+    name: 'signatures over different manifests',
+    code: 'FW_BAD_FORMAT',
+    input: () => bundle([cose(manifestBytes, rel), cose(replace(manifestBytes, '1.4.2', '1.4.3'), rel2)]),
+  },
+  {
+    name: 'signed manifest missing a field',
+    code: 'FW_MANIFEST_INVALID',
+    input: () => signedManifest({ ...baseManifest(), sha256: undefined as unknown as CborValue }),
+  },
+  {
+    name: 'signed manifest with an unknown field',
+    code: 'FW_MANIFEST_INVALID',
+    input: () => signedManifest({ ...baseManifest(), extra: 1 }),
+  },
+  {
+    name: 'signed manifest of another format version',
+    code: 'FW_FORMAT_VERSION',
+    input: () => signedManifest({ ...baseManifest(), format: 2 }),
+  },
 ];
 
 for (const row of rows) {
@@ -183,29 +274,32 @@ const dir = mkdtempSync(join(tmpdir(), 'edgeward-fw-reject-'));
 let fileNo = 0;
 for (const row of rows) {
   for (const concurrentFrom of [0, Infinity]) {
-    test(`file, ${concurrentFrom === 0 ? 'signatures on a worker' : 'in order'}: ${row.code}: ${row.name}`, async () => {
-      const raw = row.input();
-      if (!(raw instanceof Uint8Array)) return; // a stream row; files are covered by the others
-      const file = join(dir, `b${fileNo++}.bundle`);
-      writeFileSync(file, raw);
-      const { now = NOW, hardware, installedSequence, agentVersion } = row.opts ?? {};
-      try {
-        const { bundle: result, trust: used } = await verifyBundleFile(file, {
-          trustDocuments: [(row.trust ?? trust).document],
-          now,
-          concurrentFrom,
-          ...(hardware !== undefined ? { hardware } : {}),
-          ...(installedSequence !== undefined ? { installedSequence } : {}),
-          ...(agentVersion !== undefined ? { agentVersion } : {}),
-        });
-        assert.is('valid', row.code, `verified, expected ${row.code}`);
-        assert.is(result.manifest.hardware, 'rpi4-gw');
-        assert.is(used.version, (row.trust ?? trust).version);
-      } catch (err) {
-        if (!(err instanceof BundleError)) throw err;
-        assert.is(err.code, row.code, err.message);
-      }
-    });
+    test(
+      `file, ${concurrentFrom === 0 ? 'signatures on a worker' : 'in order'}: ${row.code}: ` + `${row.name}`,
+      async () => {
+        const raw = row.input();
+        if (!(raw instanceof Uint8Array)) return; // a stream row; files are covered by the others
+        const file = join(dir, `b${fileNo++}.bundle`);
+        writeFileSync(file, raw);
+        const { now = NOW, hardware, installedSequence, agentVersion } = row.opts ?? {};
+        try {
+          const { bundle: result, trust: used } = await verifyBundleFile(file, {
+            trustDocuments: [(row.trust ?? trust).document],
+            now,
+            concurrentFrom,
+            ...(hardware !== undefined ? { hardware } : {}),
+            ...(installedSequence !== undefined ? { installedSequence } : {}),
+            ...(agentVersion !== undefined ? { agentVersion } : {}),
+          });
+          assert.is('valid', row.code, `verified, expected ${row.code}`);
+          assert.is(result.manifest.hardware, 'rpi4-gw');
+          assert.is(used.version, (row.trust ?? trust).version);
+        } catch (err) {
+          if (!(err instanceof BundleError)) throw err;
+          assert.is(err.code, row.code, err.message);
+        }
+      },
+    );
   }
 }
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -224,19 +318,25 @@ test('FW_PAYLOAD_LONG: an endless stream is read only to the declared size plus 
   assert.ok(pulled.closed, 'the stream was closed');
 });
 
-test('the signature covers the exact bytes: a valid but non-canonical manifest encoding verifies as signed', async () => {
-  // sequence 10 written as a 4-byte integer (1a 0000000a) instead of the shortest form: never re-encoded.
-  const odd = Buffer.from(manifestBytes);
-  const at = odd.indexOf('sequence') + 'sequence'.length;
-  assert.is(odd[at], 0x0a);
-  const bytes = concatBytes([odd.subarray(0, at), Uint8Array.of(0x1a, 0, 0, 0, 0x0a), odd.subarray(at + 1)]);
-  const result = await verifyBundle(chunked(bundle([cose(bytes, rel)]), 1000), { trust, now: NOW });
-  assert.is(result.manifest.sequence, 10);
-  assert.equal([...result.manifestBytes], [...bytes]);
-});
+test(
+  'the signature covers the exact bytes: a valid but non-canonical manifest encoding ' + 'verifies as signed',
+  async () => {
+    // sequence 10 written as a 4-byte integer (1a 0000000a) instead of the shortest form: never re-encoded.
+    const odd = Buffer.from(manifestBytes);
+    const at = odd.indexOf('sequence') + 'sequence'.length;
+    assert.is(odd[at], 0x0a);
+    const bytes = concatBytes([odd.subarray(0, at), Uint8Array.of(0x1a, 0, 0, 0, 0x0a), odd.subarray(at + 1)]);
+    const result = await verifyBundle(chunked(bundle([cose(bytes, rel)]), 1000), { trust, now: NOW });
+    assert.is(result.manifest.sequence, 10);
+    assert.equal([...result.manifestBytes], [...bytes]);
+  },
+);
 
 test('small-order or non-canonical release keys make the trust document FW_KEY_WEAK', () => {
-  for (const weak of ['0100000000000000000000000000000000000000000000000000000000000000', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f']) {
+  for (const weak of [
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  ]) {
     const body = encodeCbor({
       format: 1,
       version: 1,

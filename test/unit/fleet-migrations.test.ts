@@ -11,10 +11,17 @@ import { tmpDir } from '../helpers/tmp.js';
 test('v5 → latest: telemetry rows kept, arrival order, every sample key in telemetry_keys', () => {
   const file = join(tmpDir('edgeward-migrate-'), 'fleet.db');
   const v5 = new Database(file);
-  migrate(v5, migrations.filter((m) => m.version <= 5));
+  migrate(
+    v5,
+    migrations.filter((m) => m.version <= 5),
+  );
   assert.is(schemaVersion(v5), 5);
-  v5.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('gw-001', 'active', 0), ('gw-002', 'active', 0)`).run();
-  const insert = v5.prepare('INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)');
+  v5.prepare(
+    `INSERT INTO devices (id, status, created_at) VALUES ('gw-001', 'active', 0), ('gw-002', 'active', 0)`,
+  ).run();
+  const insert = v5.prepare(
+    'INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   for (let seq = 1; seq <= 50; seq++) {
     insert.run('gw-002', 's1', seq, 1000 + seq, 2000 + seq * 2, `{"t":${seq}}`);
     insert.run('gw-001', 's1', seq, 1000 + seq, 2000 + seq * 2 + 1, `{"t":${seq}}`);
@@ -24,20 +31,51 @@ test('v5 → latest: telemetry rows kept, arrival order, every sample key in tel
   const db = openDb(file);
   assert.is(schemaVersion(db), migrations.at(-1)!.version);
   assert.is(db.prepare('SELECT count(*) FROM telemetry').pluck().get(), 100);
-  const seqs = db.prepare(`SELECT seq FROM telemetry WHERE device_id = 'gw-001' ORDER BY seq`).pluck().all() as number[];
-  assert.equal(seqs, Array.from({ length: 50 }, (_, i) => i + 1));
+  const seqs = db
+    .prepare(`SELECT seq FROM telemetry WHERE device_id = 'gw-001' ORDER BY seq`)
+    .pluck()
+    .all() as number[];
+  assert.equal(
+    seqs,
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
   // Rows are numbered in the order they arrived.
   const arrival = db.prepare('SELECT received_at FROM telemetry ORDER BY id').pluck().all() as number[];
-  assert.equal(arrival, [...arrival].sort((a, b) => a - b));
-  assert.is(db.prepare(`SELECT metrics FROM telemetry WHERE device_id = 'gw-002' AND seq = 7`).pluck().get(), '{"t":7}');
+  assert.equal(
+    arrival,
+    [...arrival].sort((a, b) => a - b),
+  );
+  assert.is(
+    db.prepare(`SELECT metrics FROM telemetry WHERE device_id = 'gw-002' AND seq = 7`).pluck().get(),
+    '{"t":7}',
+  );
   // Every row's key is in telemetry_keys (v7), and the sample view finds rows by key through its primary key.
   assert.is(db.prepare('SELECT count(*) FROM telemetry_keys').pluck().get(), 100);
   assert.is(db.prepare('SELECT through_id FROM telemetry_keyed').pluck().get(), 100);
-  assert.is(db.prepare(`SELECT metrics FROM telemetry_samples WHERE device_id = 'gw-002' AND stream = 's1' AND seq = 7`).pluck().get(), '{"t":7}');
-  assert.equal(db.prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-001' ORDER BY seq`).pluck().all(), seqs);
-  const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM telemetry_samples WHERE device_id = ? AND stream = ?`).all('gw-001', 's1') as { detail: string }[]).map((r) => r.detail).join('; ');
+  assert.is(
+    db
+      .prepare(`SELECT metrics FROM telemetry_samples WHERE device_id = 'gw-002' AND stream = 's1' AND seq = 7`)
+      .pluck()
+      .get(),
+    '{"t":7}',
+  );
+  assert.equal(
+    db.prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-001' ORDER BY seq`).pluck().all(),
+    seqs,
+  );
+  const plan = (
+    db
+      .prepare(`EXPLAIN QUERY PLAN SELECT seq FROM telemetry_samples WHERE device_id = ? AND stream = ?`)
+      .all('gw-001', 's1') as { detail: string }[]
+  )
+    .map((r) => r.detail)
+    .join('; ');
   assert.match(plan, /SEARCH k USING PRIMARY KEY \(device_id=\? AND stream=\?\)/);
-  assert.match(plan, /SEARCH telemetry USING INTEGER PRIMARY KEY \(rowid>\?\)/, 'the rows not keyed yet: a range of the newest rows');
+  assert.match(
+    plan,
+    /SEARCH telemetry USING INTEGER PRIMARY KEY \(rowid>\?\)/,
+    'the rows not keyed yet: a range of the newest rows',
+  );
   // The key stays unique.
   assert.throws(() => db.prepare(`INSERT INTO telemetry_keys VALUES ('gw-001', 's1', 7, 1)`).run(), /UNIQUE/);
   db.close();
@@ -46,9 +84,14 @@ test('v5 → latest: telemetry rows kept, arrival order, every sample key in tel
 test('v6 → v7: the unique index gives way to telemetry_keys; rows after through_id show in the sample view', () => {
   const file = join(tmpDir('edgeward-migrate-'), 'fleet.db');
   const v6 = new Database(file);
-  migrate(v6, migrations.filter((m) => m.version <= 6));
+  migrate(
+    v6,
+    migrations.filter((m) => m.version <= 6),
+  );
   v6.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('gw-001', 'active', 0)`).run();
-  const insert = v6.prepare('INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)');
+  const insert = v6.prepare(
+    'INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   for (let seq = 1; seq <= 20; seq++) insert.run('gw-001', 's1', seq, seq, seq, '{}');
   v6.close();
 
@@ -56,8 +99,18 @@ test('v6 → v7: the unique index gives way to telemetry_keys; rows after throug
   assert.is(db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'telemetry_sample'`).pluck().get(), 0);
   assert.is(db.prepare('SELECT count(*) FROM telemetry_keys').pluck().get(), 20);
   // A row stored after the migration, before the next key pass, is found by the view all the same.
-  db.prepare('INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)').run('gw-001', 's1', 21, 21, 21, '{}');
-  assert.equal(db.prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-001' AND stream = 's1' AND seq > 18 ORDER BY seq`).pluck().all(), [19, 20, 21]);
+  db.prepare(
+    'INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run('gw-001', 's1', 21, 21, 21, '{}');
+  assert.equal(
+    db
+      .prepare(
+        `SELECT seq FROM telemetry_samples WHERE device_id = 'gw-001' AND stream = 's1' AND seq > 18 ORDER BY seq`,
+      )
+      .pluck()
+      .all(),
+    [19, 20, 21],
+  );
   db.close();
 });
 

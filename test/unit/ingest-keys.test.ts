@@ -9,7 +9,8 @@ import { tmpDir } from '../helpers/tmp.js';
 
 function freshDb(): Db {
   const db = openDb(join(tmpDir('edgeward-keys-'), 'fleet.db'));
-  for (const id of ['gw-a01', 'gw-b02']) db.prepare(`INSERT INTO devices (id, status, created_at) VALUES (?, 'active', 0)`).run(id);
+  for (const id of ['gw-a01', 'gw-b02'])
+    db.prepare(`INSERT INTO devices (id, status, created_at) VALUES (?, 'active', 0)`).run(id);
   return db;
 }
 
@@ -18,10 +19,20 @@ const message = (deviceId: string, seqs: number[], stream = 'stream-0001'): Stor
   kind: 'message',
   deviceId,
   receivedAt: 0,
-  decoded: { kind: 'telemetry', message: { v: 1, id: `msg-${deviceId}-${seqs[0]}`, ts: 0, stream, samples: seqs.map((seq) => ({ seq, ts: seq, m: { t: seq } })) } },
+  decoded: {
+    kind: 'telemetry',
+    message: {
+      v: 1,
+      id: `msg-${deviceId}-${seqs[0]}`,
+      ts: 0,
+      stream,
+      samples: seqs.map((seq) => ({ seq, ts: seq, m: { t: seq } })),
+    },
+  },
 });
 
-const rows = (db: Db, deviceId: string) => db.prepare(`SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq, id`).pluck().all(deviceId) as number[];
+const rows = (db: Db, deviceId: string) =>
+  db.prepare(`SELECT seq FROM telemetry WHERE device_id = ? ORDER BY seq, id`).pluck().all(deviceId) as number[];
 const keyed = (db: Db) => db.prepare('SELECT count(*) FROM telemetry_keys').pluck().get() as number;
 
 test('resends are stored once, before and after their keys are written; out-of-order samples are not resends', () => {
@@ -33,12 +44,18 @@ test('resends are stored once, before and after their keys are written; out-of-o
   assert.equal(store.writeBatch([message('gw-a01', [2, 3, 4])], 10), [1], 'only seq 4 is new');
   assert.equal(store.writeBatch([message('gw-a01', [4])], 20), [-1], 'all of it a duplicate');
   // A gap filled later is new; the same sample again is not. Another device's seq 2 is its own.
-  assert.equal(store.writeBatch([message('gw-a01', [7]), message('gw-a01', [6]), message('gw-a01', [6])], 30), [1, 1, -1]);
+  assert.equal(
+    store.writeBatch([message('gw-a01', [7]), message('gw-a01', [6]), message('gw-a01', [6])], 30),
+    [1, 1, -1],
+  );
   assert.equal(store.writeBatch([message('gw-b02', [2])], 40), [1]);
   // 250 ms after the first unkeyed sample, the batch's transaction writes every waiting key.
   store.writeBatch([message('gw-b02', [3])], 300);
   assert.is(keyed(db), 9);
-  assert.is(db.prepare('SELECT through_id FROM telemetry_keyed').pluck().get(), db.prepare('SELECT max(id) FROM telemetry').pluck().get());
+  assert.is(
+    db.prepare('SELECT through_id FROM telemetry_keyed').pluck().get(),
+    db.prepare('SELECT max(id) FROM telemetry').pluck().get(),
+  );
   // Keyed now: still duplicates, in any order, and a new stream of the same device starts again at 1.
   assert.equal(store.writeBatch([message('gw-a01', [1, 6, 3]), message('gw-a01', [1], 'stream-0002')], 310), [-1, 1]);
   assert.equal(rows(db, 'gw-a01'), [1, 1, 2, 3, 4, 6, 7]);
@@ -64,7 +81,9 @@ test('a transaction that rolls back leaves nothing behind, in the database or in
   const db = freshDb();
   const store = createIngestStore(db);
   store.writeBatch([message('gw-a01', [1])], 0);
-  db.exec(`CREATE TRIGGER refuse_13 BEFORE INSERT ON telemetry WHEN NEW.seq = 13 BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+  db.exec(
+    `CREATE TRIGGER refuse_13 BEFORE INSERT ON telemetry WHEN NEW.seq = 13 BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+  );
   // Seqs 10–12 are inserted, then 13 fails the whole batch (and a due key pass with it).
   assert.throws(() => store.writeBatch([message('gw-a01', [10, 11, 12]), message('gw-a01', [13])], 1000), /refused/);
   assert.equal(rows(db, 'gw-a01'), [1]);
@@ -89,7 +108,13 @@ test('rows deleted by hand: ids used again get their keys, and a stale key never
   store.writeBatch([message('gw-a01', [6])], 300); // the pass keys ids 3 and 4
   assert.equal(db.prepare(`SELECT row_id FROM telemetry_keys WHERE seq IN (5, 6) ORDER BY seq`).pluck().all(), [3, 4]);
   // The keys of the deleted seqs 3 and 4 point to ids 3 and 4 too: the view shows each row under its own key.
-  assert.equal(db.prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-a01' AND stream = 'stream-0001' ORDER BY seq`).pluck().all(), [1, 2, 5, 6]);
+  assert.equal(
+    db
+      .prepare(`SELECT seq FROM telemetry_samples WHERE device_id = 'gw-a01' AND stream = 'stream-0001' ORDER BY seq`)
+      .pluck()
+      .all(),
+    [1, 2, 5, 6],
+  );
   db.close();
 });
 

@@ -19,7 +19,13 @@ test('token bucket: burst, refill, debt as a wait time', () => {
 test('publish limiter: pass, then delay, then disconnect past the threshold; inflight bound', () => {
   let t = 0;
   const l = createPublishLimiter({ maxInflight: 1000, now: () => t });
-  const rate = { messagesPerSecond: 10, burstMessages: 10, bytesPerSecond: 1e9, burstBytes: 1e9, disconnectAfterSeconds: 2 };
+  const rate = {
+    messagesPerSecond: 10,
+    burstMessages: 10,
+    bytesPerSecond: 1e9,
+    burstBytes: 1e9,
+    disconnectAfterSeconds: 2,
+  };
   const seen: string[] = [];
   for (let i = 0; i < 40; i++) seen.push(l.admit('d', rate, 10).action);
   assert.equal(seen.slice(0, 10), Array(10).fill('pass'));
@@ -27,7 +33,11 @@ test('publish limiter: pass, then delay, then disconnect past the threshold; inf
   assert.is(seen.at(-1), 'disconnect');
   const bytes = createPublishLimiter({ maxInflight: 1000, now: () => t });
   assert.is(bytes.admit('d', { ...rate, bytesPerSecond: 100, burstBytes: 100 }, 100).action, 'pass');
-  assert.is(bytes.admit('d', { ...rate, bytesPerSecond: 100, burstBytes: 100 }, 100).action, 'delay', 'byte rate applies too');
+  assert.is(
+    bytes.admit('d', { ...rate, bytesPerSecond: 100, burstBytes: 100 }, 100).action,
+    'delay',
+    'byte rate applies too',
+  );
   const tight = createPublishLimiter({ maxInflight: 2, now: () => t });
   tight.admit('d', rate, 1);
   tight.admit('d', rate, 1);
@@ -50,7 +60,8 @@ test('connection limiter: per address burst, independent addresses, bounded tabl
 
 test('frame guard: passes normal traffic across chunk boundaries, stops oversize and malformed lengths', () => {
   const g = createFrameGuard(1000);
-  const packet = Buffer.concat([Buffer.from([0x30, 0xe8, 0x07]), Buffer.alloc(1000)]); // remaining length 1000 → 1003 total
+  // remaining length 1000 → 1003 total
+  const packet = Buffer.concat([Buffer.from([0x30, 0xe8, 0x07]), Buffer.alloc(1000)]);
   assert.equal(createFrameGuard(2000)(packet), { ok: true });
   const g2 = createFrameGuard(2000);
   const small = Buffer.concat([Buffer.from([0x30, 0x05]), Buffer.alloc(5)]);
@@ -59,21 +70,46 @@ test('frame guard: passes normal traffic across chunk boundaries, stops oversize
   assert.is(g(packet.subarray(0, 3)).ok, false);
   const huge = createFrameGuard(1000)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
   assert.equal(huge.ok, false);
-  assert.equal(createFrameGuard(1e12)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])), { ok: false, size: 268435455, reason: 'malformed-length' });
+  assert.equal(createFrameGuard(1e12)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])), {
+    ok: false,
+    size: 268435455,
+    reason: 'malformed-length',
+  });
 });
 
 test('fleet config: defaults, per-type rates, every problem listed', () => {
-  const c = parseFleetConfig({ deviceTypes: { camera: { messagesPerSecond: 5, burstMessages: 10, bytesPerSecond: 1e6, burstBytes: 2e6, disconnectAfterSeconds: 3 } } });
+  const c = parseFleetConfig({
+    deviceTypes: {
+      camera: {
+        messagesPerSecond: 5,
+        burstMessages: 10,
+        bytesPerSecond: 1e6,
+        burstBytes: 2e6,
+        disconnectAfterSeconds: 3,
+      },
+    },
+  });
   assert.is(rateFor(c, 'camera').messagesPerSecond, 5);
   assert.is(rateFor(c, 'unknown').messagesPerSecond, 50, 'unlisted types get default');
   assert.is(c.limits.maxPacketBytes, 300 * 1024);
   try {
-    parseFleetConfig({ limits: { maxPacketBytes: 'big', bogus: 1 }, deviceTypes: { camera: { messagesPerSecond: -1 } } });
+    parseFleetConfig({
+      limits: { maxPacketBytes: 'big', bogus: 1 },
+      deviceTypes: { camera: { messagesPerSecond: -1 } },
+    });
     assert.unreachable();
   } catch (err) {
     assert.instance(err, FleetError);
     const paths = ((err as FleetError).details!.issues as { path: string }[]).map((i) => i.path).sort();
-    assert.equal(paths, ['deviceTypes.camera.burstBytes', 'deviceTypes.camera.burstMessages', 'deviceTypes.camera.bytesPerSecond', 'deviceTypes.camera.disconnectAfterSeconds', 'deviceTypes.camera.messagesPerSecond', 'limits.bogus', 'limits.maxPacketBytes']);
+    assert.equal(paths, [
+      'deviceTypes.camera.burstBytes',
+      'deviceTypes.camera.burstMessages',
+      'deviceTypes.camera.bytesPerSecond',
+      'deviceTypes.camera.disconnectAfterSeconds',
+      'deviceTypes.camera.messagesPerSecond',
+      'limits.bogus',
+      'limits.maxPacketBytes',
+    ]);
   }
 });
 

@@ -18,7 +18,11 @@ async function silentServers(n: number): Promise<number[]> {
       s.resume();
     });
     servers.push(server);
-    ports.push(await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))));
+    ports.push(
+      await new Promise<number>((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+      ),
+    );
   }
   return ports;
 }
@@ -64,7 +68,14 @@ test('never more open probe connections than the concurrency limit', async () =>
     };
     return s;
   };
-  const report = await runScan({ ports: ports.join(','), concurrency: 3, probeTimeoutMs: 150, bannerWaitMs: 30, deviceId: 'budget-test', env: { connect } });
+  const report = await runScan({
+    ports: ports.join(','),
+    concurrency: 3,
+    probeTimeoutMs: 150,
+    bannerWaitMs: 30,
+    deviceId: 'budget-test',
+    env: { connect },
+  });
   const peak = most;
   assert.is(report.services.length, 4);
   assert.ok(peak <= 3, `peak ${peak} open connections`);
@@ -74,7 +85,13 @@ test('never more open probe connections than the concurrency limit', async () =>
 test('the total budget ends the scan on time and the report says so', async () => {
   const ports = await silentServers(3);
   const t0 = performance.now();
-  const report = await runScan({ ports: ports.join(','), timeoutMs: 500, probeTimeoutMs: 2000, bannerWaitMs: 2000, deviceId: 'budget-test' });
+  const report = await runScan({
+    ports: ports.join(','),
+    timeoutMs: 500,
+    probeTimeoutMs: 2000,
+    bannerWaitMs: 2000,
+    deviceId: 'budget-test',
+  });
   const elapsed = performance.now() - t0;
   assert.ok(report.scan.timedOut);
   assert.ok(elapsed < 2000, `returned after ${elapsed.toFixed(0)} ms`);

@@ -6,7 +6,7 @@ import { parseScanArgs, sampleReport, scanCommand, ScanError, type ScanOptions }
 import type { ExposureReport } from '../../shared/src/messages/exposure.js';
 
 function rng(seed: number) {
-  return () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
 function harness(report: ExposureReport | Error) {
@@ -49,7 +49,23 @@ test('defaults: listening sockets, table format, no gate', () => {
 });
 
 test('flags map onto scan options', () => {
-  const p = parseScanArgs(['--target', '127.0.0.1', '--ports', '22,1880-1881,udp:1900', '--timeout', '5s', '--probe-timeout', '800ms', '--concurrency', '4', '--no-credential-checks', '--device-id', 'gw-7', '--fail-under', '70']);
+  const p = parseScanArgs([
+    '--target',
+    '127.0.0.1',
+    '--ports',
+    '22,1880-1881,udp:1900',
+    '--timeout',
+    '5s',
+    '--probe-timeout',
+    '800ms',
+    '--concurrency',
+    '4',
+    '--no-credential-checks',
+    '--device-id',
+    'gw-7',
+    '--fail-under',
+    '70',
+  ]);
   assert.equal(p.options, {
     ports: [
       { transport: 'tcp', port: 22 },
@@ -96,7 +112,7 @@ test('usage errors (exit 2)', async () => {
 });
 
 test('a remote target without --allow-remote is a usage error', async () => {
-  const h = harness(new ScanError('SCAN_TARGET_REMOTE', '192.0.2.10 is not one of this host\'s addresses'));
+  const h = harness(new ScanError('SCAN_TARGET_REMOTE', "192.0.2.10 is not one of this host's addresses"));
   try {
     await scanCommand(['--target', '192.0.2.10', '--ports', '80'], h.io);
     assert.unreachable();
@@ -108,9 +124,18 @@ test('a remote target without --allow-remote is a usage error', async () => {
 
 test('--fail-under: 0 at or above the threshold, 3 below it', async () => {
   const report = { ...sampleReport('gw-0001', rng(2)), score: 72, grade: 'C' as const };
-  for (const [threshold, code] of [['72', 0], ['0', 0], ['73', 3], ['100', 3]] as const) {
+  for (const [threshold, code] of [
+    ['72', 0],
+    ['0', 0],
+    ['73', 3],
+    ['100', 3],
+  ] as const) {
     const h = harness(report);
-    assert.is(await scanCommand(['--fail-under', threshold, '--format', 'json'], h.io), code, `--fail-under ${threshold}`);
+    assert.is(
+      await scanCommand(['--fail-under', threshold, '--format', 'json'], h.io),
+      code,
+      `--fail-under ${threshold}`,
+    );
     assert.equal(JSON.parse(h.out.join('')), report);
     if (code === 3) assert.match(h.err.join(''), /score 72 is below --fail-under 73|below --fail-under 100/);
   }
@@ -123,7 +148,10 @@ test('--out writes the file and prints a summary on stderr', async () => {
   assert.is(await scanCommand(['--out', 'report.sarif'], h.io), 0);
   assert.is(h.out.length, 0);
   assert.is(JSON.parse(h.files.get('report.sarif')!).version, '2.1.0');
-  assert.match(h.err.join(''), new RegExp(`score ${report.score}/100 \\(grade ${report.grade}\\).*sarif report written to report\\.sarif`));
+  assert.match(
+    h.err.join(''),
+    new RegExp(`score ${report.score}/100 \\(grade ${report.grade}\\).*sarif report written to report\\.sarif`),
+  );
 });
 
 test('the table names the score, every service and every finding', async () => {

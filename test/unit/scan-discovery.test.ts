@@ -40,7 +40,12 @@ const env = fakeEnv(
     '/proc/100/fd/0': 'pipe:[5]',
     '/proc/100/fd/5': 'socket:[1004]',
   },
-  { '/proc': ['1', '42', '77', '100', 'self', 'net'], '/proc/1/fd': ['3', '4'], '/proc/42/fd': ['6', '7'], '/proc/100/fd': ['0', '5', '9'] },
+  {
+    '/proc': ['1', '42', '77', '100', 'self', 'net'],
+    '/proc/1/fd': ['3', '4'],
+    '/proc/42/fd': ['6', '7'],
+    '/proc/100/fd': ['0', '5', '9'],
+  },
 );
 
 test('decodes little- and big-endian IPv4 words', () => {
@@ -53,24 +58,43 @@ test('decodes little- and big-endian IPv4 words', () => {
 
 test('decodes IPv6 words and formats per RFC 5952', () => {
   assert.equal(decodeAddress('00000000000000000000000001000000:0050', 'LE'), { address: '::1', port: 80 });
-  assert.equal(decodeAddress('0000000000000000FFFF00000100007F:1F90', 'LE'), { address: '::ffff:127.0.0.1', port: 8080 });
-  assert.equal(decodeAddress('B80D01200000000000000000010000FE:01BB', 'LE'), { address: '2001:db8::fe00:1', port: 443 });
+  assert.equal(decodeAddress('0000000000000000FFFF00000100007F:1F90', 'LE'), {
+    address: '::ffff:127.0.0.1',
+    port: 8080,
+  });
+  assert.equal(decodeAddress('B80D01200000000000000000010000FE:01BB', 'LE'), {
+    address: '2001:db8::fe00:1',
+    port: 443,
+  });
   assert.is(formatIpv6([0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), '1:0:0:1::1');
-  assert.is(formatIpv6([0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1]), '1::1:1:0:0:1', 'the first of two equal runs');
+  assert.is(
+    formatIpv6([0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1]),
+    '1::1:1:0:0:1',
+    'the first of two equal runs',
+  );
   assert.is(formatIpv6(new Array(16).fill(0)), '::');
 });
 
 test('parseProcNet skips garbage and keeps states and inodes', () => {
   const rows = parseProcNet(readFileSync(`${fixtures}net/tcp`, 'utf8'), 'tcp', 'LE');
   assert.is(rows.length, 7);
-  assert.equal(rows.map((r) => r.state), [0x0a, 0x0a, 0x01, 0x01, 0x0a, 0x01, 0x06]);
+  assert.equal(
+    rows.map((r) => r.state),
+    [0x0a, 0x0a, 0x01, 0x01, 0x0a, 0x01, 0x06],
+  );
   assert.equal(parseProcNet('header only\n', 'udp', 'LE'), []);
   assert.equal(parseProcNet('', 'udp', 'LE'), []);
 });
 
 test('discoverListening groups ports, counts connections and finds owners', async () => {
   const services = await discoverListening(env);
-  const summary = services.map((s) => [s.transport, s.port, s.binds.join(' '), s.process?.name ?? '-', s.connections ?? null]);
+  const summary = services.map((s) => [
+    s.transport,
+    s.port,
+    s.binds.join(' '),
+    s.process?.name ?? '-',
+    s.connections ?? null,
+  ]);
   assert.equal(summary, [
     ['tcp', 22, '0.0.0.0 ::', 'sshd', 0],
     ['tcp', 80, '::1', '-', 0],
@@ -96,7 +120,7 @@ test('no readable /proc/net is SCAN_DISCOVERY_FAILED', async () => {
 
 test('random garbage in /proc/net never throws', async () => {
   let seed = 3;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const alphabet = '0123456789ABCDEF: \n\t xyz';
   for (let i = 0; i < 300; i++) {
     let text = '';

@@ -17,7 +17,10 @@ test('MongoDB without authorization is mongodb.no-auth; with it, nothing', async
     assert.is(svc.protocol, 'mongodb');
     assert.is(svc.product, 'MongoDB 6.0.12');
   }
-  assert.equal(report.findings.map((f) => [f.port, f.check]), [[open.port, 'mongodb.no-auth']]);
+  assert.equal(
+    report.findings.map((f) => [f.port, f.check]),
+    [[open.port, 'mongodb.no-auth']],
+  );
 });
 
 test('FTP with anonymous login is ftp.anonymous; without, nothing', async () => {
@@ -25,7 +28,10 @@ test('FTP with anonymous login is ftp.anonymous; without, nothing', async () => 
   const closed = services.add(await S.startFtpLike(false));
   const report = await runScan({ ports: `${open.port},${closed.port}`, deviceId: 'fake-ftp-01' });
   for (const p of [open.port, closed.port]) assert.is(report.services.find((s) => s.port === p)!.protocol, 'ftp');
-  assert.equal(report.findings.map((f) => [f.port, f.check]), [[open.port, 'ftp.anonymous']]);
+  assert.equal(
+    report.findings.map((f) => [f.port, f.check]),
+    [[open.port, 'ftp.anonymous']],
+  );
   assert.match(report.findings[0]!.evidence, /230 Login successful/);
 });
 

@@ -17,14 +17,22 @@ import { ssdpFacts } from '../../agent/src/scan/probes/ssdp.js';
 import { parseResponse, responseComplete } from '../../agent/src/scan/net/http-client.js';
 
 test('MQTT packets follow MQTT 3.1.1 and CONNACK is recognised strictly', () => {
-  assert.equal([...connectPacket('edgeward-1')], [0x10, 22, 0, 4, 77, 81, 84, 84, 4, 2, 0, 30, 0, 10, ...Buffer.from('edgeward-1')]);
+  assert.equal(
+    [...connectPacket('edgeward-1')],
+    [0x10, 22, 0, 4, 77, 81, 84, 84, 4, 2, 0, 30, 0, 10, ...Buffer.from('edgeward-1')],
+  );
   assert.is(subscribePacket()[0], 0x82);
   assert.is(mqttProbe.recognise(Buffer.from([0x20, 0x02, 0x00, 0x00]), false), 'yes');
   assert.is(mqttProbe.recognise(Buffer.from([0x20, 0x02, 0x00, 0x05]), false), 'yes');
   assert.is(mqttProbe.recognise(Buffer.from([0x20, 0x02]), false), 'more');
   assert.is(mqttProbe.recognise(Buffer.from([0x20, 0x03, 0, 0]), false), 'no');
   assert.is(mqttProbe.recognise(Buffer.from('HTTP/1.1 400'), false), 'no');
-  assert.equal(readFrame(Buffer.from([0x90, 0x04, 0, 1, 0, 0x80])), { type: 9, flags: 0, body: Buffer.from([0, 1, 0, 0x80]), size: 6 });
+  assert.equal(readFrame(Buffer.from([0x90, 0x04, 0, 1, 0, 0x80])), {
+    type: 9,
+    flags: 0,
+    body: Buffer.from([0, 1, 0, 0x80]),
+    size: 6,
+  });
   assert.is(readFrame(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f])), undefined, 'five-byte length is malformed');
 });
 
@@ -40,7 +48,14 @@ test('client-first recognisers say yes only to their own protocol', () => {
     memcachedError: Buffer.from('ERROR\r\nERROR\r\n'),
     redisError: Buffer.from('-ERR unknown command\r\n'),
   };
-  const probes = { http: httpProbe, mqtt: mqttProbe, redis: redisProbe, memcached: memcachedProbe, postgresql: postgresProbe, modbus: modbusProbe };
+  const probes = {
+    http: httpProbe,
+    mqtt: mqttProbe,
+    redis: redisProbe,
+    memcached: memcachedProbe,
+    postgresql: postgresProbe,
+    modbus: modbusProbe,
+  };
   for (const [name, probe] of Object.entries(probes)) {
     for (const [replyName, reply] of Object.entries(replies)) {
       const verdict = probe.recognise(reply, true);
@@ -48,11 +63,16 @@ test('client-first recognisers say yes only to their own protocol', () => {
     }
   }
   assert.is(redisProbe.recognise(Buffer.from('-NOAUTH Authentication required.\r\n'), false), 'yes');
-  assert.is(postgresProbe.recognise(Buffer.from('S'), false), 'more', 'one byte might be the start of something longer');
+  assert.is(
+    postgresProbe.recognise(Buffer.from('S'), false),
+    'more',
+    'one byte might be the start of something longer',
+  );
 });
 
 test('server-first banners', () => {
-  const name = (b: string | Buffer) => SERVER_FIRST.find((p) => p.recognise(Buffer.isBuffer(b) ? b : Buffer.from(b)))?.name;
+  const name = (b: string | Buffer) =>
+    SERVER_FIRST.find((p) => p.recognise(Buffer.isBuffer(b) ? b : Buffer.from(b)))?.name;
   assert.is(name('SSH-2.0-OpenSSH_9.2p1 Debian\r\n'), 'ssh');
   assert.is(name('220 (vsFTPd 3.0.3)\r\n'), 'ftp');
   assert.is(name('220 mail.example.com ESMTP Postfix\r\n'), 'smtp');
@@ -64,10 +84,17 @@ test('server-first banners', () => {
 });
 
 test('PostgreSQL startup replies', () => {
-  const msg = (type: string, body: Buffer) => Buffer.concat([Buffer.from(type), Buffer.from([0, 0, 0, body.length + 4]), body]);
+  const msg = (type: string, body: Buffer) =>
+    Buffer.concat([Buffer.from(type), Buffer.from([0, 0, 0, body.length + 4]), body]);
   assert.equal(startupOutcome(msg('R', Buffer.from([0, 0, 0, 0]))), { accepted: true, detail: 'AuthenticationOk' });
-  assert.equal(startupOutcome(msg('R', Buffer.from([0, 0, 0, 10, ...Buffer.from('SCRAM-SHA-256\0\0')]))), { accepted: false, detail: 'AuthenticationSASL' });
-  assert.match(startupOutcome(msg('E', Buffer.from('SFATAL\0Mno pg_hba.conf entry\0\0')))!.detail, /no pg_hba\.conf entry/);
+  assert.equal(startupOutcome(msg('R', Buffer.from([0, 0, 0, 10, ...Buffer.from('SCRAM-SHA-256\0\0')]))), {
+    accepted: false,
+    detail: 'AuthenticationSASL',
+  });
+  assert.match(
+    startupOutcome(msg('E', Buffer.from('SFATAL\0Mno pg_hba.conf entry\0\0')))!.detail,
+    /no pg_hba\.conf entry/,
+  );
   assert.is(startupOutcome(Buffer.from('R\0\0')), undefined, 'incomplete');
 });
 
@@ -83,7 +110,7 @@ test('BSON and OP_MSG replies are bounds-checked', () => {
   assert.is(replyTo(reply, 2), null, 'a reply to another request');
   assert.is(replyTo(reply.subarray(0, 30), 1), undefined, 'incomplete');
   let seed = 5;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < 3000; i++) {
     const b = Buffer.alloc(1 + Math.floor(rnd() * 60));
     for (let j = 0; j < b.length; j++) b[j] = Math.floor(rnd() * 256);
@@ -94,16 +121,28 @@ test('BSON and OP_MSG replies are bounds-checked', () => {
 });
 
 test('HTTP and SSDP parsers survive hostile replies', () => {
-  const r = parseResponse(Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nA: 1\r\na: 2\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'))!;
-  assert.equal({ ...r, headers: { ...r.headers } }, { status: 200, headers: { a: '1, 2', 'transfer-encoding': 'chunked' }, body: 'abc' });
-  assert.is(Object.getPrototypeOf(parseResponse(Buffer.from('HTTP/1.1 200 OK\r\n__proto__: x\r\n\r\n'))!.headers), null, 'hostile header names cannot reach a prototype');
+  const r = parseResponse(
+    Buffer.from(
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nA: 1\r\na: 2\r\nTransfer-Encoding: ' +
+        'chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    ),
+  )!;
+  assert.equal(
+    { ...r, headers: { ...r.headers } },
+    { status: 200, headers: { a: '1, 2', 'transfer-encoding': 'chunked' }, body: 'abc' },
+  );
+  assert.is(
+    Object.getPrototypeOf(parseResponse(Buffer.from('HTTP/1.1 200 OK\r\n__proto__: x\r\n\r\n'))!.headers),
+    null,
+    'hostile header names cannot reach a prototype',
+  );
   assert.ok(responseComplete(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc'), 'GET'));
   assert.not.ok(responseComplete(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc'), 'GET'));
   assert.ok(responseComplete(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n'), 'HEAD'));
   assert.is(ssdpFacts(Buffer.from('HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\n\r\n'))?.st, 'upnp:rootdevice');
   assert.is(ssdpFacts(Buffer.from('HTTP/1.1 200 OK\r\nServer: x\r\n\r\n')), undefined);
   let seed = 11;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < 3000; i++) {
     const b = Buffer.alloc(Math.floor(rnd() * 120));
     for (let j = 0; j < b.length; j++) b[j] = Math.floor(rnd() * 256);
@@ -112,7 +151,8 @@ test('HTTP and SSDP parsers survive hostile replies', () => {
     parseResponse(withHead);
     responseComplete(withHead, 'GET');
     ssdpFacts(withHead);
-    for (const p of [httpProbe, mqttProbe, redisProbe, memcachedProbe, postgresProbe, modbusProbe]) p.recognise(b, i % 2 === 0);
+    for (const p of [httpProbe, mqttProbe, redisProbe, memcachedProbe, postgresProbe, modbusProbe])
+      p.recognise(b, i % 2 === 0);
     for (const p of SERVER_FIRST) p.recognise(b);
   }
   assert.is(readDeviceIdRequest().length, 11);
@@ -123,12 +163,14 @@ function serve(onConnection: (s: Socket) => void): Promise<{ server: Server; por
     s.on('error', () => undefined);
     onConnection(s);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port })),
+  );
 }
 
 test('hostile servers: garbage, a flood, silence and instant close are "unknown", never a crash', async () => {
   let seed = 99;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   let flooded = 0;
   const servers = await Promise.all([
     serve((s) => s.on('data', () => s.write(Buffer.from(Array.from({ length: 300 }, () => Math.floor(rnd() * 256)))))),
@@ -145,10 +187,17 @@ test('hostile servers: garbage, a flood, silence and instant close are "unknown"
     serve((s) => s.destroy()),
   ]);
   try {
-    const report = await runScan({ ports: servers.map((x) => x.port).join(','), probeTimeoutMs: 400, bannerWaitMs: 100, deviceId: 'hostile-test', env: { localAddresses: () => ['127.0.0.1'] } });
+    const report = await runScan({
+      ports: servers.map((x) => x.port).join(','),
+      probeTimeoutMs: 400,
+      bannerWaitMs: 100,
+      deviceId: 'hostile-test',
+      env: { localAddresses: () => ['127.0.0.1'] },
+    });
     assert.is(report.findings.length, 0);
     assert.ok(report.services.length >= 3);
-    for (const s of report.services) assert.ok(['unknown', 'telnet'].includes(s.protocol) || s.protocol.length > 0, s.protocol);
+    for (const s of report.services)
+      assert.ok(['unknown', 'telnet'].includes(s.protocol) || s.protocol.length > 0, s.protocol);
     assert.ok(flooded < 8 * 1024 * 1024, `the flood was cut off after ${flooded} bytes`);
   } finally {
     for (const { server } of servers) server.close();

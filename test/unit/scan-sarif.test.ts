@@ -6,13 +6,15 @@ import { CHECK_IDS, sampleReport, toSarif } from '../../agent/src/scan/index.js'
 import { sarifValidator } from '../fixtures/scan/sarif-validator.js';
 
 function rng(seed: number) {
-  return () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
 test('SARIF for many sample reports is valid SARIF 2.1.0', () => {
   const validate = sarifValidator();
   for (let s = 1; s <= 40; s++) {
-    const doc = JSON.parse(JSON.stringify(toSarif(sampleReport('gw-0001', rng(s), { now: Date.parse('2026-06-01T00:00:00Z') }))));
+    const doc = JSON.parse(
+      JSON.stringify(toSarif(sampleReport('gw-0001', rng(s), { now: Date.parse('2026-06-01T00:00:00Z') }))),
+    );
     assert.equal(validate(doc), [], `seed ${s}`);
   }
 });
@@ -28,17 +30,26 @@ test('one rule per catalogue check; results carry ruleIndex, level, location and
   const report = sampleReport('gw-0003', rng(11));
   // biome-ignore lint/suspicious/noExplicitAny: SARIF is a deep JSON document; the assertions below check its shape
   const run = (toSarif(report) as { runs: Record<string, any>[] }).runs[0]!;
-  assert.equal(run.tool.driver.rules.map((r: { id: string }) => r.id), [...CHECK_IDS]);
+  assert.equal(
+    run.tool.driver.rules.map((r: { id: string }) => r.id),
+    [...CHECK_IDS],
+  );
   for (const r of run.tool.driver.rules) assert.match(r.properties['security-severity'], /^\d+\.\d$/);
   assert.is(run.results.length, report.findings.length);
   for (const [i, res] of run.results.entries()) {
     const f = report.findings[i]!;
     assert.is(run.tool.driver.rules[res.ruleIndex].id, f.check);
-    assert.is(res.level, { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' }[f.severity]);
+    assert.is(
+      res.level,
+      { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' }[f.severity],
+    );
     assert.is(res.locations[0].physicalLocation.artifactLocation.uri, `exposure/${f.transport}/${f.port}`);
     assert.match(res.partialFingerprints['edgewardFinding/v1'], /^[0-9a-f]{32}$/);
   }
-  assert.equal([run.properties.score, run.properties.grade, run.properties.findingsCount], [report.score, report.grade, report.findings.length]);
+  assert.equal(
+    [run.properties.score, run.properties.grade, run.properties.findingsCount],
+    [report.score, report.grade, report.findings.length],
+  );
 });
 
 test.run();

@@ -3,10 +3,26 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gradeFor, SCORING_VERSION, scoreFindings, type ScoredFinding } from '../../agent/src/scan/index.js';
 
-const f = (check: string, severity: ScoredFinding['severity'], category: ScoredFinding['category']): ScoredFinding => ({ check, severity, category });
+const f = (check: string, severity: ScoredFinding['severity'], category: ScoredFinding['category']): ScoredFinding => ({
+  check,
+  severity,
+  category,
+});
 
-const rows: { name: string; findings: ScoredFinding[]; score: number; grade: string; categories?: Record<string, number | null> }[] = [
-  { name: 'no findings', findings: [], score: 100, grade: 'A', categories: { transport: 100, authentication: 100, exposure: 100, configuration: 100, ai: null } },
+const rows: {
+  name: string;
+  findings: ScoredFinding[];
+  score: number;
+  grade: string;
+  categories?: Record<string, number | null>;
+}[] = [
+  {
+    name: 'no findings',
+    findings: [],
+    score: 100,
+    grade: 'A',
+    categories: { transport: 100, authentication: 100, exposure: 100, configuration: 100, ai: null },
+  },
   {
     name: 'example 1: two low header findings',
     findings: [f('http.security-headers', 'low', 'configuration'), f('http.server-disclosure', 'low', 'configuration')],
@@ -16,14 +32,22 @@ const rows: { name: string; findings: ScoredFinding[]; score: number; grade: str
   },
   {
     name: 'example 2: typical gateway (SSH passwords exposed, anonymous MQTT on loopback)',
-    findings: [f('ssh.password-auth', 'medium', 'authentication'), f('mqtt.anonymous', 'high', 'authentication'), f('mqtt.wildcard-read', 'high', 'authentication')],
+    findings: [
+      f('ssh.password-auth', 'medium', 'authentication'),
+      f('mqtt.anonymous', 'high', 'authentication'),
+      f('mqtt.wildcard-read', 'high', 'authentication'),
+    ],
     score: 62,
     grade: 'D',
     categories: { transport: 100, authentication: 62, exposure: 100, configuration: 100, ai: null },
   },
   {
     name: 'example 3: Redis without password on all interfaces (critical cap)',
-    findings: [f('redis.no-auth', 'critical', 'authentication'), f('net.exposed-all-interfaces', 'medium', 'exposure'), f('tls.none', 'high', 'transport')],
+    findings: [
+      f('redis.no-auth', 'critical', 'authentication'),
+      f('net.exposed-all-interfaces', 'medium', 'exposure'),
+      f('tls.none', 'high', 'transport'),
+    ],
     score: 48,
     grade: 'F',
     categories: { transport: 84, authentication: 59, exposure: 94, configuration: 100, ai: null },
@@ -40,16 +64,44 @@ const rows: { name: string; findings: ScoredFinding[]; score: number; grade: str
     score: 96,
     grade: 'A',
   },
-  { name: 'repeats of a high check', findings: [1, 2, 3, 4].map(() => f('http.no-auth', 'high', 'authentication')), score: 68, grade: 'D' },
-  { name: 'info findings cost nothing', findings: [f('tls.self-signed', 'info', 'transport'), f('http.security-headers', 'info', 'configuration')], score: 100, grade: 'A' },
+  {
+    name: 'repeats of a high check',
+    findings: [1, 2, 3, 4].map(() => f('http.no-auth', 'high', 'authentication')),
+    score: 68,
+    grade: 'D',
+  },
+  {
+    name: 'info findings cost nothing',
+    findings: [f('tls.self-signed', 'info', 'transport'), f('http.security-headers', 'info', 'configuration')],
+    score: 100,
+    grade: 'A',
+  },
   {
     name: 'floor at zero',
     findings: ['a', 'b', 'c', 'd', 'e'].map((x) => f(`test.${x}`, 'critical', 'authentication')),
     score: 0,
     grade: 'F',
   },
-  { name: 'B band', findings: [f('tls.weak-protocol', 'medium', 'transport'), f('tls.expired', 'medium', 'transport'), f('x.low', 'low', 'configuration')], score: 86, grade: 'B' },
-  { name: 'C band', findings: [f('http.sensitive-file', 'high', 'exposure'), f('tls.weak-key', 'medium', 'transport'), f('x.low', 'low', 'configuration')], score: 76, grade: 'C' },
+  {
+    name: 'B band',
+    findings: [
+      f('tls.weak-protocol', 'medium', 'transport'),
+      f('tls.expired', 'medium', 'transport'),
+      f('x.low', 'low', 'configuration'),
+    ],
+    score: 86,
+    grade: 'B',
+  },
+  {
+    name: 'C band',
+    findings: [
+      f('http.sensitive-file', 'high', 'exposure'),
+      f('tls.weak-key', 'medium', 'transport'),
+      f('x.low', 'low', 'configuration'),
+    ],
+    score: 76,
+    grade: 'C',
+  },
 ];
 
 for (const row of rows) {
@@ -73,7 +125,7 @@ test('the same findings in any order give the same score', () => {
   ];
   const expected = scoreFindings(findings);
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < 50; i++) {
     const shuffled = [...findings].sort(() => rnd() - 0.5);
     assert.equal(scoreFindings(shuffled), expected);
@@ -81,7 +133,18 @@ test('the same findings in any order give the same score', () => {
 });
 
 test('grade bands', () => {
-  const cases: [number, string][] = [[100, 'A'], [90, 'A'], [89, 'B'], [80, 'B'], [79, 'C'], [70, 'C'], [69, 'D'], [60, 'D'], [59, 'F'], [0, 'F']];
+  const cases: [number, string][] = [
+    [100, 'A'],
+    [90, 'A'],
+    [89, 'B'],
+    [80, 'B'],
+    [79, 'C'],
+    [70, 'C'],
+    [69, 'D'],
+    [60, 'D'],
+    [59, 'F'],
+    [0, 'F'],
+  ];
   for (const [score, grade] of cases) assert.is(gradeFor(score), grade, String(score));
 });
 

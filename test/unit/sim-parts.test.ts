@@ -37,7 +37,10 @@ test('rates, ids and addresses', () => {
   assert.is(parseRate('500/s'), 500);
   assert.is(parseRate('250'), 250);
   assert.is(parseRate('600/m'), 10);
-  assert.throws(() => parseRate('fast'), (e: unknown) => e instanceof UsageError);
+  assert.throws(
+    () => parseRate('fast'),
+    (e: unknown) => e instanceof UsageError,
+  );
   // The same names as `fleet device add --bulk N --prefix P`, so identities issued by either are shared.
   assert.equal(simIds('sim-', 3), ['sim-00001', 'sim-00002', 'sim-00003']);
   assert.is(simIds('x-', 123_456)[0], 'x-000001');
@@ -55,13 +58,25 @@ test('load and attack runs target loopback only, unless explicitly allowed', () 
   assert.is(resolveOptions({ ...base, server: 'mqtts://10.0.0.1:8883', allowRemote: true }).serverHost, '10.0.0.1');
   assert.throws(() => resolveOptions({ ...base, server: 'mqtt://127.0.0.1:1883' }), /mqtts/);
   assert.is(resolveOptions({ ...base, server: 'mqtts://localhost:9999' }).serverHost, '127.0.0.1');
-  assert.throws(() => resolveOptions({ ...base, server: 'mqtts://127.0.0.1:8883', telemetryIntervalSeconds: 0.5 }), (e: unknown) => e instanceof UsageError);
+  assert.throws(
+    () => resolveOptions({ ...base, server: 'mqtts://127.0.0.1:8883', telemetryIntervalSeconds: 0.5 }),
+    (e: unknown) => e instanceof UsageError,
+  );
 });
 
 test('scenarios: the four of the issue plus throughput; rollout is a clear usage error until updates exist', () => {
-  assert.equal(SCENARIOS.map((s) => s.name), ['steady', 'reconnect-storm', 'attack', 'rollout', 'throughput']);
-  assert.throws(() => getScenario('rollout'), (e: unknown) => e instanceof UsageError && /not available until firmware updates/.test((e as Error).message));
-  assert.throws(() => getScenario('chaos'), (e: unknown) => e instanceof UsageError && /steady/.test((e as Error).message));
+  assert.equal(
+    SCENARIOS.map((s) => s.name),
+    ['steady', 'reconnect-storm', 'attack', 'rollout', 'throughput'],
+  );
+  assert.throws(
+    () => getScenario('rollout'),
+    (e: unknown) => e instanceof UsageError && /not available until firmware updates/.test((e as Error).message),
+  );
+  assert.throws(
+    () => getScenario('chaos'),
+    (e: unknown) => e instanceof UsageError && /steady/.test((e as Error).message),
+  );
   assert.is(getScenario('attack').name, 'attack');
 });
 
@@ -69,7 +84,11 @@ test('tracked outbox: latency only inside the window, pending up to the cutoff, 
   let now = 1000;
   const seen: [number, boolean][] = [];
   let resent = 0;
-  const { outbox, tally } = trackOutbox(createMemoryOutbox({ maxSamples: 100 }), { acked: (ms, m) => void seen.push([ms, m]), resent: (n) => void (resent += n) }, () => now);
+  const { outbox, tally } = trackOutbox(
+    createMemoryOutbox({ maxSamples: 100 }),
+    { acked: (ms, m) => void seen.push([ms, m]), resent: (n) => void (resent += n) },
+    () => now,
+  );
   outbox.addSample(now, { a: 1 }); // seq 1, before the window
   tally.startWindow();
   outbox.addSample(now, { a: 2 }); // 2
@@ -80,7 +99,10 @@ test('tracked outbox: latency only inside the window, pending up to the cutoff, 
   assert.is(resent, 3);
   now = 1250;
   outbox.ackSamples(1, 2);
-  assert.equal(seen, [[250, false], [250, true]]);
+  assert.equal(seen, [
+    [250, false],
+    [250, true],
+  ]);
   outbox.addSample(now, { a: 4 }); // 4
   tally.endWindow();
   outbox.addSample(now, { a: 5 }); // 5, after the cutoff
@@ -88,7 +110,10 @@ test('tracked outbox: latency only inside the window, pending up to the cutoff, 
   assert.is(tally.pending(), 2, 'seq 3 and 4 are waiting; 5 is after the cutoff');
   outbox.ackSamples(3, 5);
   assert.is(tally.pending(), 0);
-  assert.equal(seen.slice(2).map(([, m]) => m), [true, true, false]);
+  assert.equal(
+    seen.slice(2).map(([, m]) => m),
+    [true, true, false],
+  );
 });
 
 test('connection errors are named by kind', () => {
@@ -104,10 +129,32 @@ test('connection errors are named by kind', () => {
 test('the result schema: a complete result passes, a wrong or missing field is refused with its path', () => {
   const l = { count: 1, p50: 1, p99: 2, max: 3 };
   const good = {
-    schema: RESULT_SCHEMA_ID, scenario: 'steady', server: 'mqtts://127.0.0.1:8883', startedAt: 'x', finishedAt: 'y', workers: 2, devices: 10,
-    telemetryIntervalSeconds: 10, durationSeconds: 5, connected: 10, connectSeconds: 1.5, connectRate: { mean: 7, peak: 10 }, messagesSent: 50,
-    messagesStored: 50, lost: 0, duplicates: 0, messagesPerSecond: 1, latencyMs: l, ackLatencyMs: l, errors: {}, disconnects: 0,
-    exposureReports: { sent: 10, stored: 10 }, commandAcks: {}, memory: { simulatorRssBytes: 1, perDeviceBytes: 1 }, invariants: [{ name: 'no-loss', ok: true, detail: '' }], ok: true,
+    schema: RESULT_SCHEMA_ID,
+    scenario: 'steady',
+    server: 'mqtts://127.0.0.1:8883',
+    startedAt: 'x',
+    finishedAt: 'y',
+    workers: 2,
+    devices: 10,
+    telemetryIntervalSeconds: 10,
+    durationSeconds: 5,
+    connected: 10,
+    connectSeconds: 1.5,
+    connectRate: { mean: 7, peak: 10 },
+    messagesSent: 50,
+    messagesStored: 50,
+    lost: 0,
+    duplicates: 0,
+    messagesPerSecond: 1,
+    latencyMs: l,
+    ackLatencyMs: l,
+    errors: {},
+    disconnects: 0,
+    exposureReports: { sent: 10, stored: 10 },
+    commandAcks: {},
+    memory: { simulatorRssBytes: 1, perDeviceBytes: 1 },
+    invariants: [{ name: 'no-loss', ok: true, detail: '' }],
+    ok: true,
   };
   assert.is(checkResult(good).devices, 10);
   assert.ok(checkResult({ ...good, scenario: 'attack', attempts: { flood: 2 }, denied: { flood: 2 } }).attempts);
@@ -116,13 +163,35 @@ test('the result schema: a complete result passes, a wrong or missing field is r
   assert.throws(() => checkResult({ ...good, surprise: 1 }), /surprise: unknown key/);
 });
 
-test('reconnect peak: the most connects within one second of polls, also for a storm over before the first tick', () => {
-  const polls = (pairs: [number, number][]) => pairs.map(([at, connects]) => ({ at, connects }));
-  // All 150 back between the cut and the first poll after it.
-  assert.is(peakPerSecond(polls([[0, 10], [100, 160]])), 150);
-  // 40 in the first second, then 100 within the next second: the busiest window counts.
-  assert.is(peakPerSecond(polls([[0, 0], [500, 20], [1000, 40], [1500, 90], [2000, 140]])), 100);
-  assert.is(peakPerSecond(polls([[0, 5]])), 0);
-});
+test(
+  'reconnect peak: the most connects within one second of polls, also for a storm over before ' + 'the first tick',
+  () => {
+    const polls = (pairs: [number, number][]) => pairs.map(([at, connects]) => ({ at, connects }));
+    // All 150 back between the cut and the first poll after it.
+    assert.is(
+      peakPerSecond(
+        polls([
+          [0, 10],
+          [100, 160],
+        ]),
+      ),
+      150,
+    );
+    // 40 in the first second, then 100 within the next second: the busiest window counts.
+    assert.is(
+      peakPerSecond(
+        polls([
+          [0, 0],
+          [500, 20],
+          [1000, 40],
+          [1500, 90],
+          [2000, 140],
+        ]),
+      ),
+      100,
+    );
+    assert.is(peakPerSecond(polls([[0, 5]])), 0);
+  },
+);
 
 test.run();

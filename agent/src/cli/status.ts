@@ -13,7 +13,15 @@ made and acknowledged, samples dropped, last report times and versions. --json p
 function when(ms: number | null, now: number): string {
   if (ms === null) return 'never';
   const ago = Math.max(0, Math.round((now - ms) / 1000));
-  return `${new Date(ms).toISOString()} (${ago < 120 ? `${ago} s` : ago < 7200 ? `${Math.round(ago / 60)} min` : `${Math.round(ago / 3600)} h`} ago)`;
+  return (
+    `${new Date(ms).toISOString()} ` +
+    `(${ago < 120 ? `${ago} s` : ago < 7200 ? `${Math.round(ago / 60)} min` : `${Math.round(ago / 3600)} h`} ago)`
+  );
+}
+
+function stopNote(r: AgentStatusReport, now: number): string {
+  if (r.stoppedAt !== null) return ` (stopped cleanly ${when(r.stoppedAt, now)})`;
+  return r.startedAt !== null ? ' (did not stop cleanly)' : '';
 }
 
 export function formatStatus(deviceId: string, r: AgentStatusReport, now: number): string {
@@ -21,28 +29,45 @@ export function formatStatus(deviceId: string, r: AgentStatusReport, now: number
     ? 'never ran with this state folder'
     : r.running
       ? `running (pid ${r.pid}), ${r.connected ? `connected since ${when(r.connectedSince, now)}` : 'not connected'}`
-      : `not running${r.stoppedAt !== null ? ` (stopped cleanly ${when(r.stoppedAt, now)})` : r.startedAt !== null ? ' (did not stop cleanly)' : ''}`;
-  const byChannel = Object.entries(r.messages).map(([c, n]) => `${c} ${n}`).join(', ');
+      : `not running${stopNote(r, now)}`;
+  const byChannel = Object.entries(r.messages)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
   const rows: [string, string][] = [
     ['state folder', r.stateDir],
     ['agent', agent],
     ['server', r.server ?? '-'],
-    ['outbox', `${r.outboxDepth} waiting (${r.samples} samples, ${Object.values(r.messages).reduce((a, b) => a + b, 0)} messages${byChannel ? `: ${byChannel}` : ''})`],
+    [
+      'outbox',
+      `${r.outboxDepth} waiting (${r.samples} samples, ${Object.values(r.messages).reduce((a, b) => a + b, 0)} ` +
+        `messages${byChannel ? `: ${byChannel}` : ''})`,
+    ],
     ['sequence', `last made ${r.lastSequence}, last acknowledged ${r.lastAckedSequence}, dropped ${r.dropped}`],
     ['telemetry ack', when(r.lastTelemetryAckAt, now)],
     ['message ack', when(r.lastMessageAckAt, now)],
     ['last command', when(r.lastCommandAt, now)],
     ['telemetry', r.telemetryIntervalSeconds === null ? '-' : `every ${r.telemetryIntervalSeconds} s`],
     ['versions', `agent ${r.agentVersion ?? '-'}, firmware ${r.firmwareVersion ?? '-'}`],
-    ['commands', `${r.nonces} nonces remembered, counters for ${r.operatorCounters} operator key${r.operatorCounters === 1 ? '' : 's'}`],
+    [
+      'commands',
+      `${r.nonces} nonces remembered, counters for ${r.operatorCounters} operator ` +
+        `key${r.operatorCounters === 1 ? '' : 's'}`,
+    ],
   ];
   return [`edgeward agent ${deviceId}`, ...rows.map(([k, v]) => `  ${k.padEnd(14)} ${v}`)].join('\n');
 }
 
-export async function statusCommand(argv: string[], out: (text: string) => void = (t) => process.stdout.write(`${t}\n`)): Promise<number> {
+export async function statusCommand(
+  argv: string[],
+  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+): Promise<number> {
   const { values } = parseCli(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, STATUS_HELP);
   const config = loadAgentConfig(required(values.config, '--config'));
   const report = readAgentStatus(config.stateDir);
-  out(values.json ? JSON.stringify({ deviceId: config.deviceId, ...report }, null, 2) : formatStatus(config.deviceId, report, Date.now()));
+  out(
+    values.json
+      ? JSON.stringify({ deviceId: config.deviceId, ...report }, null, 2)
+      : formatStatus(config.deviceId, report, Date.now()),
+  );
   return 0;
 }

@@ -32,8 +32,21 @@ export interface AuthorizeContext {
 }
 
 export type Decision =
-  | { readonly ok: true; readonly body: CommandBody; readonly key: OperatorKey; readonly command: CommandName; readonly params: Record<string, unknown> }
-  | { readonly ok: false; readonly reason: CmdAckReason; readonly detail: string; readonly cmdId: string | null; readonly key?: OperatorKey; readonly command?: string };
+  | {
+      readonly ok: true;
+      readonly body: CommandBody;
+      readonly key: OperatorKey;
+      readonly command: CommandName;
+      readonly params: Record<string, unknown>;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: CmdAckReason;
+      readonly detail: string;
+      readonly cmdId: string | null;
+      readonly key?: OperatorKey;
+      readonly command?: string;
+    };
 
 const iso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms));
 
@@ -43,26 +56,62 @@ export function authorizeCommand(payload: Uint8Array, ctx: AuthorizeContext): De
   const env = opened.envelope;
   const unverifiedId = () => peekCommandId(env.bodyBytes);
   const key = ctx.keyring.get(env.kid);
-  if (!key) return { ok: false, reason: 'unknown-key', detail: `key ${Buffer.from(env.kid).toString('hex')} is not in this device's operator keyring`, cmdId: unverifiedId() };
-  if (!verifyCommandSignature(env, key.publicKey)) return { ok: false, reason: 'bad-signature', detail: `the signature does not verify with ${key.name}'s key ${key.kid}`, cmdId: unverifiedId(), key };
+  if (!key)
+    return {
+      ok: false,
+      reason: 'unknown-key',
+      detail: `key ${Buffer.from(env.kid).toString('hex')} is not in this device's operator keyring`,
+      cmdId: unverifiedId(),
+    };
+  if (!verifyCommandSignature(env, key.publicKey))
+    return {
+      ok: false,
+      reason: 'bad-signature',
+      detail: `the signature does not verify with ${key.name}'s key ${key.kid}`,
+      cmdId: unverifiedId(),
+      key,
+    };
 
   const decoded = decodeCommandBody(env.bodyBytes);
   if (!decoded.ok) return { ok: false, reason: decoded.reason, detail: decoded.detail, cmdId: unverifiedId(), key };
   const body = decoded.body;
-  const refuse = (reason: CmdAckReason, detail: string): Decision => ({ ok: false, reason, detail, cmdId: body.id, key, command: body.command });
+  const refuse = (reason: CmdAckReason, detail: string): Decision => ({
+    ok: false,
+    reason,
+    detail,
+    cmdId: body.id,
+    key,
+    command: body.command,
+  });
 
-  if (body.deviceId !== ctx.deviceId) return refuse('wrong-device', `the command is for ${body.deviceId}, this is ${ctx.deviceId}`);
+  if (body.deviceId !== ctx.deviceId)
+    return refuse('wrong-device', `the command is for ${body.deviceId}, this is ${ctx.deviceId}`);
   if (ctx.now > body.exp + ctx.toleranceMs) {
-    return refuse('expired', `expired at ${iso(body.exp)}; device clock ${iso(ctx.now)}, tolerance ${ctx.toleranceMs / 1000} s`);
+    return refuse(
+      'expired',
+      `expired at ${iso(body.exp)}; device clock ${iso(ctx.now)}, tolerance ${ctx.toleranceMs / 1000} s`,
+    );
   }
   // From here on the command is authentic, for us and current: it is judged exactly once, whatever the outcome.
   ctx.replay.prune(ctx.now - ctx.toleranceMs);
-  const admission = ctx.replay.admit({ kid: key.kid, nonce: Buffer.from(body.nonce).toString('hex'), counter: body.counter, exp: body.exp, cmdId: body.id });
+  const admission = ctx.replay.admit({
+    kid: key.kid,
+    nonce: Buffer.from(body.nonce).toString('hex'),
+    counter: body.counter,
+    exp: body.exp,
+    cmdId: body.id,
+  });
   if (admission === 'nonce-seen') return refuse('replay', 'this nonce was used before');
-  if (admission === 'counter-stale') return refuse('replay', `counter ${body.counter} is not above ${ctx.replay.lastCounter(key.kid)}, the last accepted from ${key.name}`);
+  if (admission === 'counter-stale')
+    return refuse(
+      'replay',
+      `counter ${body.counter} is not above ${ctx.replay.lastCounter(key.kid)}, the last accepted from ${key.name}`,
+    );
 
-  if (!isCommandName(body.command)) return refuse('unknown-command', `${body.command} is not a command this agent knows`);
-  if (!ctx.keyring.allows(key, body.command)) return refuse('not-allowed', `${key.name}'s key may not send ${body.command}`);
+  if (!isCommandName(body.command))
+    return refuse('unknown-command', `${body.command} is not a command this agent knows`);
+  if (!ctx.keyring.allows(key, body.command))
+    return refuse('not-allowed', `${key.name}'s key may not send ${body.command}`);
   const capability = COMMANDS[body.command].capability;
   if (!ctx.capabilities.has(capability)) return refuse('unsupported', `this device has no ${capability} capability`);
   const checked = validateOnDevice(body.command, body.params, ctx.deviceState());

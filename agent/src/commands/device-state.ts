@@ -10,7 +10,10 @@ export interface DeviceStateStore {
 
 const KEYS = ['setpointC', 'telemetryIntervalSeconds'] as const;
 
-export function createDeviceStateStore(store: Pick<OutboxStore, 'getState' | 'setState'>, defaults: DeviceState): DeviceStateStore {
+export function createDeviceStateStore(
+  store: Pick<OutboxStore, 'getState' | 'setState'>,
+  defaults: DeviceState,
+): DeviceStateStore {
   return {
     read() {
       const out: { setpointC?: number; telemetryIntervalSeconds?: number } = { ...defaults };

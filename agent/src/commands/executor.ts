@@ -34,7 +34,8 @@ export interface CommandExecutor {
 const newId = () => randomBytes(12).toString('base64url');
 
 /** At most 300 characters, and never half a surrogate pair (it would not encode as valid UTF-8). */
-const clip = (text: string) => text.slice(0, 300).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+const clip = (text: string) =>
+  text.slice(0, 300).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 
 export function createCommandExecutor(opts: CommandExecutorOptions): CommandExecutor {
   const now = opts.now ?? Date.now;
@@ -43,8 +44,22 @@ export function createCommandExecutor(opts: CommandExecutorOptions): CommandExec
   let tail: Promise<unknown> = Promise.resolve();
   let queued = 0;
 
-  function ack(out: CmdAck[], cmdId: string | null, status: CmdAck['status'], reason?: CmdAckReason, detail?: string): void {
-    const a: CmdAck = { v: 1, id: newId(), ts: now(), cmdId, status, ...(reason ? { reason } : {}), ...(detail ? { detail: clip(detail) } : {}) };
+  function ack(
+    out: CmdAck[],
+    cmdId: string | null,
+    status: CmdAck['status'],
+    reason?: CmdAckReason,
+    detail?: string,
+  ): void {
+    const a: CmdAck = {
+      v: 1,
+      id: newId(),
+      ts: now(),
+      cmdId,
+      status,
+      ...(reason ? { reason } : {}),
+      ...(detail ? { detail: clip(detail) } : {}),
+    };
     out.push(a);
     opts.emit(a);
   }
@@ -61,7 +76,15 @@ export function createCommandExecutor(opts: CommandExecutorOptions): CommandExec
       deviceState: () => opts.state.read(),
     });
     if (!d.ok) {
-      opts.log.warn('command rejected', { cmdId: d.cmdId, command: d.command ?? null, reason: d.reason, detail: d.detail, operator: d.key?.name ?? null, kid: d.key?.kid ?? null, size: payload.length });
+      opts.log.warn('command rejected', {
+        cmdId: d.cmdId,
+        command: d.command ?? null,
+        reason: d.reason,
+        detail: d.detail,
+        operator: d.key?.name ?? null,
+        kid: d.key?.kid ?? null,
+        size: payload.length,
+      });
       ack(out, d.cmdId, 'rejected', d.reason, d.detail);
       return out;
     }
@@ -86,11 +109,13 @@ export function createCommandExecutor(opts: CommandExecutorOptions): CommandExec
         return Promise.resolve([]);
       }
       queued++;
-      const run = tail.then(() => handleOne(payload)).catch((err: unknown) => {
-        // authorizeCommand and runCommand do not throw; this is a bug guard, never a crash.
-        opts.log.error('command handling failed', { error: err as Error });
-        return [] as CmdAck[];
-      });
+      const run = tail
+        .then(() => handleOne(payload))
+        .catch((err: unknown) => {
+          // authorizeCommand and runCommand do not throw; this is a bug guard, never a crash.
+          opts.log.error('command handling failed', { error: err as Error });
+          return [] as CmdAck[];
+        });
       tail = run.finally(() => queued--);
       return run;
     },

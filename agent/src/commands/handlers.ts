@@ -1,6 +1,12 @@
 // Runs an authorized command through the injected actions: one switch over the registry's names; the default
 // branch refuses a name the registry gained without a handler here.
-import type { Capability, CommandName, RelayParams, SetpointParams, TelemetryIntervalParams } from '../../../shared/src/commands/index.js';
+import type {
+  Capability,
+  CommandName,
+  RelayParams,
+  SetpointParams,
+  TelemetryIntervalParams,
+} from '../../../shared/src/commands/index.js';
 import type { DeviceStateStore } from './device-state.js';
 
 /** What commands act through: the platform's actuators, the sampler and the scanner, bound by the agent. */
@@ -23,7 +29,12 @@ export function capabilitiesOf(actions: CommandActions): ReadonlySet<Capability>
 }
 
 /** Runs the command; throws when the action fails. Capabilities were checked before, so actions exist. */
-export async function runCommand(command: CommandName, params: Record<string, unknown>, actions: CommandActions, state: DeviceStateStore): Promise<void> {
+export async function runCommand(
+  command: CommandName,
+  params: Record<string, unknown>,
+  actions: CommandActions,
+  state: DeviceStateStore,
+): Promise<void> {
   switch (command) {
     case 'reboot':
       return actions.reboot!();

@@ -20,14 +20,31 @@ export function hookSchema(name: HookName): schema.Schema<string[]> {
     describe: `command line (${allowed.size ? [...allowed].map((p) => `{${p}}`).join(' ') : 'no placeholders'})`,
     check(v, path, issues) {
       const argv = typeof v === 'string' ? v.trim().split(/\s+/) : v;
-      if (!Array.isArray(argv) || argv.length === 0 || argv.length > 32 || !argv.every((a) => typeof a === 'string' && a.length > 0 && a.length <= 4096)) {
+      if (
+        !Array.isArray(argv) ||
+        argv.length === 0 ||
+        argv.length > 32 ||
+        !argv.every((a) => typeof a === 'string' && a.length > 0 && a.length <= 4096)
+      ) {
         issues.push({ path, message: 'expected a command line: a string, or an array of 1 to 32 non-empty strings' });
         return [];
       }
-      if (!PROGRAM.test(argv[0]!)) issues.push({ path, message: `the program ${JSON.stringify(argv[0]!.slice(0, 80))} must be an absolute path or a plain name on PATH` });
+      if (!PROGRAM.test(argv[0]!))
+        issues.push({
+          path,
+          message:
+            `the program ${JSON.stringify(argv[0]!.slice(0, 80))} must be an absolute path or a plain ` +
+            `name on PATH`,
+        });
       for (const arg of argv) {
         for (const m of arg.matchAll(PLACEHOLDER)) {
-          if (!allowed.has(m[1]!)) issues.push({ path, message: `unknown placeholder {${m[1]!.slice(0, 40)}}; ${name} may use ${[...allowed].map((p) => `{${p}}`).join(', ') || 'none'}` });
+          if (!allowed.has(m[1]!))
+            issues.push({
+              path,
+              message:
+                `unknown placeholder {${m[1]!.slice(0, 40)}}; ${name} may use ` +
+                `${[...allowed].map((p) => `{${p}}`).join(', ') || 'none'}`,
+            });
         }
       }
       return argv as string[];
@@ -48,5 +65,7 @@ export type HooksConfig = schema.Infer<typeof hooksConfigSchema>;
 
 /** Replaces {name} in each argument by its value; values are validated parameters, never raw input. */
 export function expandHook(argv: readonly string[], values: Readonly<Record<string, string>>): string[] {
-  return argv.map((arg) => arg.replace(PLACEHOLDER, (whole, key: string) => (Object.hasOwn(values, key) ? values[key]! : whole)));
+  return argv.map((arg) =>
+    arg.replace(PLACEHOLDER, (whole, key: string) => (Object.hasOwn(values, key) ? values[key]! : whole)),
+  );
 }

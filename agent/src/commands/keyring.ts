@@ -55,9 +55,11 @@ export function checkOperator(op: OperatorConfig, path: string): schema.Issue[] 
     issues.push({ path: `${path}.publicKey`, message: (err as Error).message });
   }
   op.allow.forEach((c, i) => {
-    if (c !== '*' && !isCommandName(c)) issues.push({ path: `${path}.allow[${i}]`, message: `unknown command ${JSON.stringify(c)}` });
+    if (c !== '*' && !isCommandName(c))
+      issues.push({ path: `${path}.allow[${i}]`, message: `unknown command ${JSON.stringify(c)}` });
   });
-  if (op.allow.includes('*') && op.allow.length > 1) issues.push({ path: `${path}.allow`, message: '"*" already allows every command; list it alone' });
+  if (op.allow.includes('*') && op.allow.length > 1)
+    issues.push({ path: `${path}.allow`, message: '"*" already allows every command; list it alone' });
   return issues;
 }
 

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { isValidDeviceId, parseCli, required, UsageError } from '../../../shared/src/index.js';
 import { enroll, readCa } from './enroll.js';
 
-const HELP = `iot-agent enroll --server https://HOST:8443 --token T --ca ca.crt --out DIR [--id ID] [--mqtt mqtts://HOST:8883]
+const HELP = `iot-agent enroll --server https://HOST:8443 --token T --ca ca.crt --out DIR
+                 [--id ID] [--mqtt mqtts://HOST:8883]
 
 Makes a P-256 key on this device (written 0600; it never leaves), sends a certificate signing request with the
 one-time enrolment token to the fleet server, checks the certificate it gets back, and writes DIR/device.key,
@@ -18,22 +19,32 @@ DIR/device.crt, DIR/ca.crt and a ready DIR/agent.json (then: iot-agent run --con
 Exit codes: 0 enrolled, 1 refused or failed (the reason is printed), 2 usage error.`;
 
 export function defaultDeviceId(): string | undefined {
-  const h = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 64);
+  const h = hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 64);
   return isValidDeviceId(h) ? h : undefined;
 }
 
 export async function enrollCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    server: { type: 'string' },
-    token: { type: 'string' },
-    ca: { type: 'string' },
-    out: { type: 'string' },
-    id: { type: 'string' },
-    mqtt: { type: 'string' },
-  }, HELP);
+  const { values } = parseCli(
+    argv,
+    {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      ca: { type: 'string' },
+      out: { type: 'string' },
+      id: { type: 'string' },
+      mqtt: { type: 'string' },
+    },
+    HELP,
+  );
   const id = values.id ?? defaultDeviceId();
-  if (!id || !isValidDeviceId(id)) throw new UsageError(`--id ${JSON.stringify(id ?? '')} is not a valid device id (^[a-z0-9][a-z0-9-]{2,63}$)`);
-  if (values.mqtt !== undefined && !/^mqtts:\/\/[^\s/]+\/?$/.test(values.mqtt)) throw new UsageError('--mqtt must be mqtts://host:port');
+  if (!id || !isValidDeviceId(id))
+    throw new UsageError(`--id ${JSON.stringify(id ?? '')} is not a valid device id (^[a-z0-9][a-z0-9-]{2,63}$)`);
+  if (values.mqtt !== undefined && !/^mqtts:\/\/[^\s/]+\/?$/.test(values.mqtt))
+    throw new UsageError('--mqtt must be mqtts://host:port');
   const result = await enroll({
     server: required(values.server, '--server'),
     token: required(values.token, '--token'),
@@ -44,7 +55,8 @@ export async function enrollCommand(argv: string[]): Promise<number> {
   });
   process.stdout.write(
     `enrolled as ${result.deviceId}; certificate valid until ${result.expires}\n` +
-      `  key     ${result.files.key}  (0600, made on this device)\n  config  ${result.files.config}  (server ${result.mqtt})\n` +
+      `  key     ${result.files.key}  (0600, made on this device)\n  config  ${result.files.config}  ` +
+      `(server ${result.mqtt})\n` +
       `next: iot-agent run --config ${result.files.config}\n`,
   );
   return 0;

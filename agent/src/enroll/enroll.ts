@@ -37,7 +37,14 @@ function post(url: URL, ca: string, body: unknown, timeoutMs: number): Promise<R
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', ca, minVersion: 'TLSv1.2', rejectUnauthorized: true, headers: { 'content-type': 'application/json', 'content-length': data.length }, timeout: timeoutMs },
+      {
+        method: 'POST',
+        ca,
+        minVersion: 'TLSv1.2',
+        rejectUnauthorized: true,
+        headers: { 'content-type': 'application/json', 'content-length': data.length },
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -53,7 +60,10 @@ function post(url: URL, ca: string, body: unknown, timeoutMs: number): Promise<R
           } catch {
             parsed = {};
           }
-          resolve({ status: res.statusCode ?? 0, body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {} });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {},
+          });
         });
       },
     );
@@ -65,22 +75,30 @@ function post(url: URL, ca: string, body: unknown, timeoutMs: number): Promise<R
 
 export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
   const url = new URL('/v1/enroll', opts.server);
-  if (url.protocol !== 'https:') throw new AgentError('AGENT_ENROLL_FAILED', `--server must be an https:// URL, got ${opts.server}`);
+  if (url.protocol !== 'https:')
+    throw new AgentError('AGENT_ENROLL_FAILED', `--server must be an https:// URL, got ${opts.server}`);
   const keys = await generateKeyPair();
   const csr = await createCsr(opts.deviceId, keys);
   let res: Response;
   try {
     res = await post(url, opts.ca, { token: opts.token, id: opts.deviceId, csr }, opts.timeoutMs ?? 15_000);
   } catch (err) {
-    throw new AgentError('AGENT_ENROLL_FAILED', `cannot reach the enrolment endpoint ${url.origin}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError(
+      'AGENT_ENROLL_FAILED',
+      `cannot reach the enrolment endpoint ${url.origin}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (res.status !== 201) {
     const reason = typeof res.body.error === 'string' ? res.body.error : `HTTP ${res.status}`;
     const message = typeof res.body.message === 'string' ? res.body.message : 'the server refused the enrolment';
-    throw new AgentError('AGENT_ENROLL_REFUSED', `enrolment refused (${reason}): ${message}`, { details: { status: res.status, reason } });
+    throw new AgentError('AGENT_ENROLL_REFUSED', `enrolment refused (${reason}): ${message}`, {
+      details: { status: res.status, reason },
+    });
   }
   const certPem = res.body.certificate;
-  if (typeof certPem !== 'string' || certPem.length > 16_384) throw new AgentError('AGENT_ENROLL_FAILED', 'the server answered without a certificate');
+  if (typeof certPem !== 'string' || certPem.length > 16_384)
+    throw new AgentError('AGENT_ENROLL_FAILED', 'the server answered without a certificate');
   // Trust nothing: the certificate must be for our key, our id, and from the CA we were given.
   let cert: ReturnType<typeof parseCertificate>;
   try {
@@ -89,19 +107,38 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     throw new AgentError('AGENT_ENROLL_FAILED', 'the server sent an unreadable certificate', { cause: err });
   }
   const ourKey = await spki(keys.publicKey);
-  if (!Buffer.from(cert.publicKey.rawData).equals(ourKey)) throw new AgentError('AGENT_ENROLL_FAILED', 'the issued certificate is not for the key made here');
-  if (cert.subjectName.getField('CN')[0] !== opts.deviceId) throw new AgentError('AGENT_ENROLL_FAILED', `the issued certificate is not for ${opts.deviceId}`);
+  if (!Buffer.from(cert.publicKey.rawData).equals(ourKey))
+    throw new AgentError('AGENT_ENROLL_FAILED', 'the issued certificate is not for the key made here');
+  if (cert.subjectName.getField('CN')[0] !== opts.deviceId)
+    throw new AgentError('AGENT_ENROLL_FAILED', `the issued certificate is not for ${opts.deviceId}`);
   if (!(await cert.verify({ publicKey: parseCertificate(opts.ca), signatureOnly: true }))) {
     throw new AgentError('AGENT_ENROLL_FAILED', 'the issued certificate is not signed by the fleet CA given with --ca');
   }
 
-  const mqtt = opts.mqtt ?? (typeof res.body.mqtt === 'string' && /^mqtts:\/\//.test(res.body.mqtt) ? res.body.mqtt : `mqtts://${url.hostname}:8883`);
-  const files = { key: join(opts.outDir, 'device.key'), cert: join(opts.outDir, 'device.crt'), ca: join(opts.outDir, 'ca.crt'), config: join(opts.outDir, 'agent.json') };
+  const mqtt =
+    opts.mqtt ??
+    (typeof res.body.mqtt === 'string' && /^mqtts:\/\//.test(res.body.mqtt)
+      ? res.body.mqtt
+      : `mqtts://${url.hostname}:8883`);
+  const files = {
+    key: join(opts.outDir, 'device.key'),
+    cert: join(opts.outDir, 'device.crt'),
+    ca: join(opts.outDir, 'ca.crt'),
+    config: join(opts.outDir, 'agent.json'),
+  };
   ensurePrivateDir(opts.outDir);
   writeSecret(files.key, await privateKeyPem(keys.privateKey), true);
   writeFileSafe(files.cert, certPem, { overwrite: true });
   writeFileSafe(files.ca, opts.ca, { overwrite: true });
-  const config = { server: mqtt, deviceId: opts.deviceId, cert: 'device.crt', key: 'device.key', ca: 'ca.crt', stateDir: 'state', telemetryIntervalSeconds: 10 };
+  const config = {
+    server: mqtt,
+    deviceId: opts.deviceId,
+    cert: 'device.crt',
+    key: 'device.key',
+    ca: 'ca.crt',
+    stateDir: 'state',
+    telemetryIntervalSeconds: 10,
+  };
   writeFileSafe(files.config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, overwrite: true });
   return { deviceId: opts.deviceId, files, mqtt, expires: cert.notAfter.toISOString() };
 }

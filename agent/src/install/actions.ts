@@ -4,9 +4,21 @@ export type InstallAction =
   | { readonly kind: 'create-user'; readonly user: string; readonly home: string }
   | { readonly kind: 'delete-user'; readonly user: string }
   | { readonly kind: 'mkdir'; readonly path: string; readonly mode: number; readonly owner?: string }
-  | { readonly kind: 'write'; readonly path: string; readonly mode: number; readonly content: string; readonly owner?: string }
+  | {
+      readonly kind: 'write';
+      readonly path: string;
+      readonly mode: number;
+      readonly content: string;
+      readonly owner?: string;
+    }
   /** A copied file's contents are never printed: the device key is one of them. */
-  | { readonly kind: 'copy'; readonly from: string; readonly path: string; readonly mode: number; readonly owner?: string }
+  | {
+      readonly kind: 'copy';
+      readonly from: string;
+      readonly path: string;
+      readonly mode: number;
+      readonly owner?: string;
+    }
   | { readonly kind: 'remove'; readonly path: string; readonly recursive: boolean }
   /** `mayFail`: a failure is reported and the rest goes on (uninstalling what is half installed). */
   | { readonly kind: 'run'; readonly argv: readonly string[]; readonly mayFail: boolean };

@@ -16,7 +16,8 @@ export interface SystemOps {
 export const hostSystem: SystemOps = {
   userIds(user) {
     try {
-      const id = (flag: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const id = (flag: string) =>
+        Number(execFileSync('id', [flag, user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
       return { uid: id('-u'), gid: id('-g') };
     } catch {
       return undefined;
@@ -66,7 +67,18 @@ export function applyActions(actions: readonly InstallAction[], opts: ApplyOptio
       switch (a.kind) {
         case 'create-user':
           if (staged) say(`  skipped under --root: create user ${a.user} on the target`);
-          else if (!system.userIds(a.user)) system.run(['useradd', '--system', '--user-group', '--home-dir', a.home, '--no-create-home', '--shell', '/usr/sbin/nologin', a.user]);
+          else if (!system.userIds(a.user))
+            system.run([
+              'useradd',
+              '--system',
+              '--user-group',
+              '--home-dir',
+              a.home,
+              '--no-create-home',
+              '--shell',
+              '/usr/sbin/nologin',
+              a.user,
+            ]);
           break;
         case 'delete-user':
           if (staged) say(`  skipped under --root`);

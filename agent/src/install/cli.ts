@@ -50,7 +50,11 @@ function readRawConfig(file: string): Record<string, unknown> {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new AgentError('AGENT_CONFIG_UNREADABLE', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new AgentError(
+      'AGENT_CONFIG_UNREADABLE',
+      `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!isPlainObject(raw)) throw new AgentError('AGENT_CONFIG_INVALID', `config ${file} is not a JSON object`);
   return raw;
@@ -58,46 +62,94 @@ function readRawConfig(file: string): Record<string, unknown> {
 
 function requireRoot(io: InstallIo, what: string): void {
   const root = io.isRoot ?? process.getuid?.() === 0;
-  if (!root) throw new AgentError('AGENT_INSTALL', `${what} changes the system: run it as root (sudo), or use --dry-run or --root DIR`);
+  if (!root)
+    throw new AgentError(
+      'AGENT_INSTALL',
+      `${what} changes the system: run it as root (sudo), or use --dry-run or --root DIR`,
+    );
 }
 
 export async function installCommand(argv: string[], io: InstallIo = defaultIo): Promise<number> {
   const { values } = parseCli(
     argv,
-    { config: { type: 'string' }, 'dry-run': { type: 'boolean' }, root: { type: 'string' }, user: { type: 'string' }, node: { type: 'string' }, agent: { type: 'string' } },
+    {
+      config: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      root: { type: 'string' },
+      user: { type: 'string' },
+      node: { type: 'string' },
+      agent: { type: 'string' },
+    },
     INSTALL_HELP,
   );
   const root = resolve(values.root ?? '/');
   const layout = installLayout(root, values.user ?? DEFAULT_USER);
   const dryRun = values['dry-run'] === true;
   const file = values.config ? resolve(values.config) : onDisk(layout, layout.configFile);
-  if (!values.config && !existsSync(file)) throw new UsageError(`--config FILE is required (no ${layout.configFile} is installed yet)`);
+  if (!values.config && !existsSync(file))
+    throw new UsageError(`--config FILE is required (no ${layout.configFile} is installed yet)`);
   const raw = readRawConfig(file);
   const config = parseAgentConfig(raw, dirname(file));
-  for (const [what, path] of [['certificate', config.cert], ['key', config.key], ['CA certificate', config.ca]] as const) {
+  for (const [what, path] of [
+    ['certificate', config.cert],
+    ['key', config.key],
+    ['CA certificate', config.ca],
+  ] as const) {
     if (!existsSync(path)) throw new AgentError('AGENT_CREDENTIALS', `the device ${what} ${path} does not exist`);
   }
   const node = values.node ?? process.execPath;
   const agent = values.agent ?? realpathSync(process.argv[1] ?? '');
   if (!isAbsolute(node) || !isAbsolute(agent)) throw new UsageError('--node and --agent must be absolute paths');
-  if (agent.endsWith('.ts')) throw new UsageError(`the agent to install is ${agent}, a TypeScript source: run install from the built dist/iot-agent.js, or pass --agent PATH`);
-  if (/^\/(home|root)\//.test(agent)) io.err(`warning: ${agent} is under /home or /root, which the unit hides (ProtectHome=yes); install the package globally or under /opt`);
+  if (agent.endsWith('.ts'))
+    throw new UsageError(
+      `the agent to install is ${agent}, a TypeScript source: run install from the built ` +
+        `dist/iot-agent.js, or pass --agent PATH`,
+    );
+  if (/^\/(home|root)\//.test(agent))
+    io.err(
+      `warning: ${agent} is under /home or /root, which the unit hides (ProtectHome=yes); install the ` +
+        `package globally or under /opt`,
+    );
   if (!dryRun && root === '/') requireRoot(io, 'install');
 
-  io.out(dryRun ? `iot-agent install --dry-run: nothing is written. Install would:` : `installing the edgeward agent${root === '/' ? '' : ` under ${root}`}:`);
-  applyActions(planInstall({ layout, raw, config, node, agent }), { layout, dryRun, say: io.out, ...(io.system ? { system: io.system } : {}) });
-  if (!dryRun) io.out(`done. Check it with: systemctl status ${layout.unitName}; iot-agent status --config ${layout.configFile}`);
+  io.out(
+    dryRun
+      ? `iot-agent install --dry-run: nothing is written. Install would:`
+      : `installing the edgeward agent${root === '/' ? '' : ` under ${root}`}:`,
+  );
+  applyActions(planInstall({ layout, raw, config, node, agent }), {
+    layout,
+    dryRun,
+    say: io.out,
+    ...(io.system ? { system: io.system } : {}),
+  });
+  if (!dryRun)
+    io.out(`done. Check it with: systemctl status ${layout.unitName}; iot-agent status --config ${layout.configFile}`);
   return 0;
 }
 
 export async function uninstallCommand(argv: string[], io: InstallIo = defaultIo): Promise<number> {
-  const { values } = parseCli(argv, { purge: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, root: { type: 'string' }, user: { type: 'string' } }, UNINSTALL_HELP);
+  const { values } = parseCli(
+    argv,
+    { purge: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, root: { type: 'string' }, user: { type: 'string' } },
+    UNINSTALL_HELP,
+  );
   const root = resolve(values.root ?? '/');
   const layout = installLayout(root, values.user ?? DEFAULT_USER);
   const dryRun = values['dry-run'] === true;
   if (!dryRun && root === '/') requireRoot(io, 'uninstall');
-  io.out(dryRun ? `iot-agent uninstall --dry-run: nothing is changed. Uninstall would:` : `uninstalling the edgeward agent${root === '/' ? '' : ` under ${root}`}:`);
-  applyActions(planUninstall(layout, values.purge === true), { layout, dryRun, say: io.out, ...(io.system ? { system: io.system } : {}) });
-  if (!dryRun && values.purge !== true) io.out(`kept ${layout.stateDir} (unsent samples, command replay protection); --purge removes it and the user`);
+  io.out(
+    dryRun
+      ? `iot-agent uninstall --dry-run: nothing is changed. Uninstall would:`
+      : `uninstalling the edgeward agent${root === '/' ? '' : ` under ${root}`}:`,
+  );
+  applyActions(planUninstall(layout, values.purge === true), {
+    layout,
+    dryRun,
+    say: io.out,
+    ...(io.system ? { system: io.system } : {}),
+  });
+  if (!dryRun && values.purge !== true)
+    io.out(`kept ${layout.stateDir} (unsent samples, command replay protection); --purge removes it and the user`);
   return 0;
 }

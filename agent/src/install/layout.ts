@@ -30,4 +30,5 @@ export function installLayout(root = '/', user = DEFAULT_USER): InstallLayout {
 }
 
 /** The real location of a final path under the layout's root. */
-export const onDisk = (layout: InstallLayout, path: string): string => (layout.root === '/' ? path : join(layout.root, path));
+export const onDisk = (layout: InstallLayout, path: string): string =>
+  layout.root === '/' ? path : join(layout.root, path);

@@ -24,7 +24,9 @@ export function installedConfig(input: InstallPlanInput): Record<string, unknown
     key: join(layout.etcDir, 'device.key'),
     ca: join(layout.etcDir, 'ca.crt'),
     stateDir: layout.stateDir,
-    ...(raw.operators !== undefined ? { operators: config.operators.map((o) => ({ name: o.name, publicKey: o.publicKey, allow: o.allow })) } : {}),
+    ...(raw.operators !== undefined
+      ? { operators: config.operators.map((o) => ({ name: o.name, publicKey: o.publicKey, allow: o.allow })) }
+      : {}),
   };
 }
 
@@ -50,10 +52,22 @@ export function planInstall(input: InstallPlanInput): InstallAction[] {
     ...copy(config.cert, 'device.crt', 0o644),
     // The device key: readable by the agent's user only.
     ...copy(config.key, 'device.key', 0o600, user),
-    { kind: 'write', path: layout.configFile, mode: 0o644, content: `${JSON.stringify(installedConfig(input), null, 2)}\n` },
+    {
+      kind: 'write',
+      path: layout.configFile,
+      mode: 0o644,
+      content: `${JSON.stringify(installedConfig(input), null, 2)}\n`,
+    },
     { kind: 'mkdir', path: layout.stateDir, mode: 0o700, owner: user },
-    { kind: 'write', path: layout.unitFile, mode: 0o644, content: renderUnit({ layout, node: input.node, agent: input.agent }) },
-    ...(rebootsViaLogind(config) ? [{ kind: 'write', path: layout.polkitFile, mode: 0o644, content: renderPolkitRule(user) } as const] : []),
+    {
+      kind: 'write',
+      path: layout.unitFile,
+      mode: 0o644,
+      content: renderUnit({ layout, node: input.node, agent: input.agent }),
+    },
+    ...(rebootsViaLogind(config)
+      ? [{ kind: 'write', path: layout.polkitFile, mode: 0o644, content: renderPolkitRule(user) } as const]
+      : []),
     { kind: 'run', argv: ['systemctl', 'daemon-reload'], mayFail: false },
     { kind: 'run', argv: ['systemctl', 'enable', '--now', layout.unitName], mayFail: false },
   ];
@@ -67,6 +81,11 @@ export function planUninstall(layout: InstallLayout, purge: boolean): InstallAct
     { kind: 'remove', path: layout.polkitFile, recursive: false },
     { kind: 'run', argv: ['systemctl', 'daemon-reload'], mayFail: true },
     { kind: 'remove', path: layout.etcDir, recursive: true },
-    ...(purge ? ([{ kind: 'remove', path: layout.stateDir, recursive: true }, { kind: 'delete-user', user: layout.user }] as const) : []),
+    ...(purge
+      ? ([
+          { kind: 'remove', path: layout.stateDir, recursive: true },
+          { kind: 'delete-user', user: layout.user },
+        ] as const)
+      : []),
   ];
 }

@@ -79,9 +79,11 @@ WantedBy=multi-user.target
 
 /** Lets the agent's user ask logind for a reboot (the default reboot hook is `systemctl reboot`). */
 export function renderPolkitRule(user: string): string {
-  return `// Installed by iot-agent install: the edgeward agent may reboot the gateway when a signed reboot command says so.
+  return `// Installed by iot-agent install: the edgeward agent may reboot the gateway
+// when a signed reboot command says so.
 polkit.addRule(function (action, subject) {
-  if ((action.id === "org.freedesktop.login1.reboot" || action.id === "org.freedesktop.login1.reboot-multiple-sessions") &&
+  if ((action.id === "org.freedesktop.login1.reboot" ||
+       action.id === "org.freedesktop.login1.reboot-multiple-sessions") &&
       subject.user === "${user}") {
     return polkit.Result.YES;
   }

@@ -91,7 +91,10 @@ export function createConnection(opts: ConnectionOptions): Connection {
       if (stopped) return;
       failures++;
       const delay = opts.backoff.next();
-      opts.log[failures > 3 ? 'warn' : 'info'](wasConnected ? 'connection lost' : 'connection failed', { error: lastError ?? null, retryInMs: delay });
+      opts.log[failures > 3 ? 'warn' : 'info'](wasConnected ? 'connection lost' : 'connection failed', {
+        error: lastError ?? null,
+        retryInMs: delay,
+      });
       retryTimer = setTimeout(attempt, delay);
       retryTimer.unref?.();
     });

@@ -54,7 +54,15 @@ export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
     getState: (key) => state.get(key),
     setState: (key, value) => void state.set(key, value),
     stats() {
-      return { outboxDepth: samples.length + messages.length, samples: samples.length, messages: messages.length, lastSequence: lastSeq, lastAckedSequence: lastAcked, dropped, stream };
+      return {
+        outboxDepth: samples.length + messages.length,
+        samples: samples.length,
+        messages: messages.length,
+        lastSequence: lastSeq,
+        lastAckedSequence: lastAcked,
+        dropped,
+        stream,
+      };
     },
     close() {},
   };

@@ -16,13 +16,19 @@ export function openSqliteOutbox(stateDir: string, opts: OutboxOptions): OutboxS
 export function createSqliteOutbox(db: StateDb, opts: OutboxOptions): OutboxStore {
   const maxMessages = opts.maxMessages ?? 1000;
   const getKv = db.prepare('SELECT value FROM kv WHERE key = ?').pluck();
-  const setKv = db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+  const setKv = db.prepare(
+    'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  );
   const insertSample = db.prepare('INSERT INTO samples (seq, ts, metrics) VALUES (?, ?, ?)');
   const countSamples = db.prepare('SELECT count(*) FROM samples').pluck();
-  const dropOldestSamples = db.prepare('DELETE FROM samples WHERE seq IN (SELECT seq FROM samples ORDER BY seq LIMIT ?)');
+  const dropOldestSamples = db.prepare(
+    'DELETE FROM samples WHERE seq IN (SELECT seq FROM samples ORDER BY seq LIMIT ?)',
+  );
   const insertMessage = db.prepare('INSERT INTO messages (channel, payload) VALUES (?, ?)');
   const countMessages = db.prepare('SELECT count(*) FROM messages').pluck();
-  const dropOldestMessages = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT ?)');
+  const dropOldestMessages = db.prepare(
+    'DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT ?)',
+  );
   const samplesAfter = db.prepare('SELECT seq, ts, metrics FROM samples WHERE seq > ? ORDER BY seq LIMIT ?');
   const messagesAfter = db.prepare('SELECT id, channel, payload FROM messages WHERE id > ? ORDER BY id LIMIT ?');
   const deleteSamples = db.prepare('DELETE FROM samples WHERE seq BETWEEN ? AND ?');
@@ -77,10 +83,18 @@ export function createSqliteOutbox(db: StateDb, opts: OutboxOptions): OutboxStor
     addSample: (ts, metrics) => addSample(ts, JSON.stringify(metrics)),
     addMessage: (channel, payload) => addMessage(channel, payload),
     samplesAfter(after, max) {
-      return (samplesAfter.all(after, max) as { seq: number; ts: number; metrics: string }[]).map((r) => ({ seq: r.seq, ts: r.ts, m: JSON.parse(r.metrics) as Record<string, number> }));
+      return (samplesAfter.all(after, max) as { seq: number; ts: number; metrics: string }[]).map((r) => ({
+        seq: r.seq,
+        ts: r.ts,
+        m: JSON.parse(r.metrics) as Record<string, number>,
+      }));
     },
     messagesAfter(after, max) {
-      return (messagesAfter.all(after, max) as { id: number; channel: string; payload: Buffer }[]).map((r) => ({ id: r.id, channel: r.channel as DevicePublishChannel, payload: r.payload })) satisfies PendingMessage[];
+      return (messagesAfter.all(after, max) as { id: number; channel: string; payload: Buffer }[]).map((r) => ({
+        id: r.id,
+        channel: r.channel as DevicePublishChannel,
+        payload: r.payload,
+      })) satisfies PendingMessage[];
     },
     ackSamples: (first, last) => ackSamples(first, last),
     ackMessage(id) {
@@ -89,7 +103,15 @@ export function createSqliteOutbox(db: StateDb, opts: OutboxOptions): OutboxStor
     getState: (key) => getKv.get(`state:${key}`) as string | undefined,
     setState: (key, value) => void setKv.run(`state:${key}`, value),
     stats(): OutboxStats {
-      return { outboxDepth: samples + messages, samples, messages, lastSequence: lastSeq, lastAckedSequence: lastAcked, dropped, stream: stream! };
+      return {
+        outboxDepth: samples + messages,
+        samples,
+        messages,
+        lastSequence: lastSeq,
+        lastAckedSequence: lastAcked,
+        dropped,
+        stream: stream!,
+      };
     },
     close() {
       closeStateDb(db);

@@ -55,7 +55,8 @@ export function createFakePlatform(seed = 1, opts: FakePlatformOptions = {}): Fa
       };
     },
     reboot: () => act('reboot', 'reboot', () => {}),
-    setRelay: (channel, on) => act('setRelay', `setRelay ${channel} ${on ? 'on' : 'off'}`, () => void (relays[channel] = on)),
+    setRelay: (channel, on) =>
+      act('setRelay', `setRelay ${channel} ${on ? 'on' : 'off'}`, () => void (relays[channel] = on)),
     setSetpoint: (celsius) => act('setSetpoint', `setSetpoint ${celsius}`, () => void (setpointC = celsius)),
   };
 }

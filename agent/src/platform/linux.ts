@@ -54,7 +54,12 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions): Platform {
   return {
     ...platform,
     ...(reboot ? { reboot: () => run(reboot, {}) } : {}),
-    ...(setRelay ? { setRelay: (channel: number, on: boolean) => run(setRelay, { channel: String(channel), state: on ? 'on' : 'off', on: on ? '1' : '0' }) } : {}),
+    ...(setRelay
+      ? {
+          setRelay: (channel: number, on: boolean) =>
+            run(setRelay, { channel: String(channel), state: on ? 'on' : 'off', on: on ? '1' : '0' }),
+        }
+      : {}),
     ...(setSetpoint ? { setSetpoint: (celsius: number) => run(setSetpoint, { celsius: String(celsius) }) } : {}),
   };
 }

@@ -8,7 +8,9 @@ export function createSqliteReplayStore(db: StateDb, opts: ReplayOptions = {}): 
   const hasNonce = db.prepare('SELECT 1 FROM nonces WHERE nonce = ?').pluck();
   const getCounter = db.prepare('SELECT counter FROM counters WHERE kid = ?').pluck();
   const insertNonce = db.prepare('INSERT INTO nonces (nonce, kid, exp, cmd_id) VALUES (?, ?, ?, ?)');
-  const setCounter = db.prepare('INSERT INTO counters (kid, counter) VALUES (?, ?) ON CONFLICT(kid) DO UPDATE SET counter = excluded.counter');
+  const setCounter = db.prepare(
+    'INSERT INTO counters (kid, counter) VALUES (?, ?) ON CONFLICT(kid) DO UPDATE SET counter = excluded.counter',
+  );
   const countNonces = db.prepare('SELECT count(*) FROM nonces').pluck();
   const countKeys = db.prepare('SELECT count(*) FROM counters').pluck();
   const dropOldest = db.prepare('DELETE FROM nonces WHERE rowid IN (SELECT rowid FROM nonces ORDER BY rowid LIMIT ?)');

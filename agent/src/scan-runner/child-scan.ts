@@ -17,10 +17,24 @@ const MAX_OUTPUT = 2 * 1024 * 1024;
 
 export function scanInChild(opts: ChildScanOptions): Promise<Uint8Array> {
   const [cmd, ...base] = opts.command ?? [process.execPath, ...process.execArgv, process.argv[1]!];
-  const args = [...base, 'scan', '--format', 'json', '--ports', opts.ports, '--timeout', `${opts.timeoutSeconds}s`, '--device-id', opts.deviceId];
+  const args = [
+    ...base,
+    'scan',
+    '--format',
+    'json',
+    '--ports',
+    opts.ports,
+    '--timeout',
+    `${opts.timeoutSeconds}s`,
+    '--device-id',
+    opts.deviceId,
+  ];
   if (!opts.credentialChecks) args.push('--no-credential-checks');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EDGEWARD_LOG_LEVEL: 'warn' } });
+    const child = spawn(cmd!, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, EDGEWARD_LOG_LEVEL: 'warn' },
+    });
     const out: Buffer[] = [];
     let size = 0;
     let stderr = '';
@@ -38,7 +52,8 @@ export function scanInChild(opts: ChildScanOptions): Promise<Uint8Array> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`scan exited with ${code ?? signal}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      if (code !== 0)
+        return reject(new Error(`scan exited with ${code ?? signal}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
       try {
         // Re-validated like any input: the encoded report must pass the same decoder the fleet server uses.
         const bytes = encode(JSON.parse(Buffer.concat(out).toString('utf8')));

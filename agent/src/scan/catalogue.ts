@@ -26,9 +26,13 @@ const defs: CheckDefinition[] = [
     severity: 'medium',
     loopbackSeverity: 'info',
     title: 'Sensitive service listens beyond loopback',
-    description: 'A database, broker, industrial, legacy remote-access or unauthenticated admin service is bound to all interfaces or a network address, so every host that can route to the gateway can reach it.',
+    description:
+      'A database, broker, industrial, legacy remote-access or unauthenticated admin service is bound to all ' +
+      'interfaces or a network address, so every host that can route to the gateway can reach it.',
     evidence: 'The bind address from /proc/net (0.0.0.0, :: or a non-loopback address) and the detected protocol.',
-    remediation: 'Bind the service to 127.0.0.1 unless other hosts must reach it; if they must, require authentication and TLS and restrict source addresses with a firewall.',
+    remediation:
+      'Bind the service to 127.0.0.1 unless other hosts must reach it; if they must, require authentication and TLS ' +
+      'and restrict source addresses with a firewall.',
     references: ['OWASP-IoT-I2:2018', 'OWASP-API9:2023', 'CWE-1327'],
   },
   {
@@ -37,9 +41,13 @@ const defs: CheckDefinition[] = [
     severity: 'high',
     loopbackSeverity: 'info',
     title: 'Credentials or control travel in plaintext',
-    description: 'A service reachable from the network takes passwords, session tokens or commands without TLS, so anyone on the path can read or change them.',
+    description:
+      'A service reachable from the network takes passwords, session tokens or commands without TLS, so anyone on ' +
+      'the path can read or change them.',
     evidence: 'The protocol answered in plaintext and asked for, or accepted, credentials or control commands.',
-    remediation: 'Serve the protocol over TLS only (MQTT on 8883, HTTPS, Redis tls-port, PostgreSQL ssl=on with hostssl) and close the plaintext port.',
+    remediation:
+      'Serve the protocol over TLS only (MQTT on 8883, HTTPS, Redis tls-port, PostgreSQL ssl=on with hostssl) ' +
+      'and close the plaintext port.',
     references: ['OWASP-IoT-I7:2018', 'OWASP-API8:2023', 'CWE-319'],
   },
   {
@@ -48,9 +56,12 @@ const defs: CheckDefinition[] = [
     severity: 'medium',
     loopbackSeverity: 'low',
     title: 'TLS 1.0 or 1.1 is accepted',
-    description: 'TLS 1.0 and 1.1 are deprecated by RFC 8996; they rely on SHA-1 and CBC constructions with known attacks.',
+    description:
+      'TLS 1.0 and 1.1 are deprecated by RFC 8996; they rely on SHA-1 and CBC constructions with known attacks.',
     evidence: 'A completed handshake offering only TLS 1.0 or only TLS 1.1, with the negotiated cipher.',
-    remediation: 'Set the minimum protocol to TLS 1.2 (mosquitto: tls_version tlsv1.2; nginx: ssl_protocols TLSv1.2 TLSv1.3; Node.js: minVersion \'TLSv1.2\').',
+    remediation:
+      'Set the minimum protocol to TLS 1.2 (mosquitto: tls_version tlsv1.2; nginx: ssl_protocols TLSv1.2 TLSv1.3; ' +
+      "Node.js: minVersion 'TLSv1.2').",
     references: ['OWASP-IoT-I7:2018', 'OWASP-API8:2023', 'CWE-327'],
   },
   {
@@ -59,9 +70,12 @@ const defs: CheckDefinition[] = [
     severity: 'low',
     loopbackSeverity: 'info',
     title: 'TLS certificate is self-signed',
-    description: 'Clients cannot verify a self-signed certificate, so they either fail or are configured to skip verification, which permits interception.',
+    description:
+      'Clients cannot verify a self-signed certificate, so they either fail or are configured to skip ' +
+      'verification, which permits interception.',
     evidence: 'The leaf certificate is its own issuer and its signature verifies with its own key.',
-    remediation: 'Issue the certificate from a CA the clients trust (the fleet CA or a private CA) and make clients verify it.',
+    remediation:
+      'Issue the certificate from a CA the clients trust (the fleet CA or a private CA) and make clients verify it.',
     references: ['OWASP-IoT-I7:2018', 'CWE-295'],
   },
   {
@@ -81,7 +95,9 @@ const defs: CheckDefinition[] = [
     severity: 'medium',
     loopbackSeverity: 'low',
     title: 'TLS certificate key is too small',
-    description: 'RSA or DSA keys under 2048 bits and elliptic-curve keys under 256 bits are within reach of well-funded attackers.',
+    description:
+      'RSA or DSA keys under 2048 bits and elliptic-curve keys under 256 bits are within reach of ' +
+      'well-funded attackers.',
     evidence: 'The certificate public key type and size.',
     remediation: 'Reissue the certificate with an RSA 3072-bit, P-256 or Ed25519 key.',
     references: ['OWASP-IoT-I7:2018', 'CWE-326'],
@@ -94,7 +110,9 @@ const defs: CheckDefinition[] = [
     title: 'MQTT broker accepts anonymous clients',
     description: 'Any client can connect without a user name, password or certificate and publish commands to devices.',
     evidence: 'CONNACK return code 0 to a CONNECT without credentials.',
-    remediation: 'Set allow_anonymous false and require a password_file or client certificates (require_certificate true), with per-client ACLs.',
+    remediation:
+      'Set allow_anonymous false and require a password_file or client certificates (require_certificate ' +
+      'true), with per-client ACLs.',
     references: ['OWASP-IoT-I9:2018', 'OWASP-API2:2023', 'CWE-306'],
   },
   {
@@ -103,9 +121,13 @@ const defs: CheckDefinition[] = [
     severity: 'critical',
     loopbackSeverity: 'high',
     title: 'Anonymous MQTT clients may subscribe to #',
-    description: 'An anonymous subscription to the multi-level wildcard receives every message on the broker: telemetry, commands and credentials.',
+    description:
+      'An anonymous subscription to the multi-level wildcard receives every message on the broker: telemetry, ' +
+      'commands and credentials.',
     evidence: 'SUBACK return code 0, 1 or 2 (granted) to an anonymous SUBSCRIBE to #.',
-    remediation: 'Deny anonymous clients, and give each client an ACL limited to its own topics; never grant # to ordinary clients.',
+    remediation:
+      'Deny anonymous clients, and give each client an ACL limited to its own topics; never grant # to ' +
+      'ordinary clients.',
     references: ['OWASP-IoT-I6:2018', 'OWASP-API1:2023', 'CWE-284'],
   },
   {
@@ -114,7 +136,8 @@ const defs: CheckDefinition[] = [
     severity: 'critical',
     loopbackSeverity: 'high',
     title: 'Redis answers without a password',
-    description: 'An unauthenticated Redis lets anyone read and change all data and, through CONFIG and MODULE, often run code.',
+    description:
+      'An unauthenticated Redis lets anyone read and change all data and, through CONFIG and MODULE, often run code.',
     evidence: '+PONG to an unauthenticated PING (and the redis_version from INFO server).',
     remediation: 'Set requirepass or ACL users, keep protected-mode yes, and bind 127.0.0.1.',
     references: ['OWASP-IoT-I9:2018', 'OWASP-API2:2023', 'CWE-306'],
@@ -127,7 +150,9 @@ const defs: CheckDefinition[] = [
     title: 'Memcached answers without authentication',
     description: 'Anyone who reaches memcached can read and flush cached data; on UDP it is a known DDoS amplifier.',
     evidence: 'A VERSION reply to the ASCII version command sent without authentication.',
-    remediation: 'Bind with -l 127.0.0.1, disable UDP with -U 0, and enable SASL or -Y ASCII authentication when remote clients need it.',
+    remediation:
+      'Bind with -l 127.0.0.1, disable UDP with -U 0, and enable SASL or -Y ASCII authentication when ' +
+      'remote clients need it.',
     references: ['OWASP-IoT-I9:2018', 'OWASP-API2:2023', 'CWE-306'],
   },
   {
@@ -158,7 +183,8 @@ const defs: CheckDefinition[] = [
     severity: 'critical',
     loopbackSeverity: 'high',
     title: 'Telnet service is running',
-    description: 'Telnet sends logins and whole sessions in plaintext and is the first thing IoT botnets such as Mirai try.',
+    description:
+      'Telnet sends logins and whole sessions in plaintext and is the first thing IoT botnets such as Mirai try.',
     evidence: 'Telnet option negotiation (IAC) or a login prompt sent by the service on connect.',
     remediation: 'Disable the Telnet daemon and use SSH with keys.',
     references: ['OWASP-IoT-I2:2018', 'OWASP-IoT-I1:2018', 'CWE-319'],
@@ -181,8 +207,11 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'low',
     title: 'SSH accepts password authentication',
     description: 'Passwords can be guessed online; IoT botnets brute-force SSH on every reachable gateway.',
-    evidence: 'password or keyboard-interactive in the method list of SSH_MSG_USERAUTH_FAILURE to a "none" request (RFC 4252 §5.2).',
-    remediation: 'Set PasswordAuthentication no and KbdInteractiveAuthentication no in sshd_config and log in with keys.',
+    evidence:
+      'password or keyboard-interactive in the method list of SSH_MSG_USERAUTH_FAILURE to a "none" ' +
+      'request (RFC 4252 §5.2).',
+    remediation:
+      'Set PasswordAuthentication no and KbdInteractiveAuthentication no in sshd_config and log in with keys.',
     references: ['OWASP-IoT-I1:2018', 'OWASP-API2:2023', 'CWE-309'],
   },
   {
@@ -192,8 +221,11 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'medium',
     title: 'Modbus/TCP answers unauthenticated requests',
     description: 'Modbus/TCP has no authentication: whoever reaches the port can read and write coils and registers.',
-    evidence: 'A Modbus response (or exception) to a read-only Read Device Identification request (function 0x2B/0x0E).',
-    remediation: 'Reach Modbus only from the control network or loopback, filter by source address, or use Modbus/TCP Security (TLS on port 802).',
+    evidence:
+      'A Modbus response (or exception) to a read-only Read Device Identification request (function 0x2B/0x0E).',
+    remediation:
+      'Reach Modbus only from the control network or loopback, filter by source address, or use Modbus/TCP ' +
+      'Security (TLS on port 802).',
     references: ['OWASP-IoT-I2:2018', 'OWASP-IoT-I3:2018', 'CWE-306'],
   },
   {
@@ -202,7 +234,8 @@ const defs: CheckDefinition[] = [
     severity: 'medium',
     loopbackSeverity: 'low',
     title: 'UPnP/SSDP answers discovery requests',
-    description: 'SSDP reveals device details to anyone, is abused for DDoS amplification, and UPnP IGD can open firewall ports.',
+    description:
+      'SSDP reveals device details to anyone, is abused for DDoS amplification, and UPnP IGD can open firewall ports.',
     evidence: 'An HTTP/1.1 200 reply with ST/USN headers to a unicast M-SEARCH.',
     remediation: 'Disable UPnP/SSDP unless needed; never answer it on a WAN interface.',
     references: ['OWASP-IoT-I2:2018', 'OWASP-IoT-I9:2018', 'CWE-200'],
@@ -214,8 +247,12 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'medium',
     title: 'HTTP API or admin surface answers without credentials',
     description: 'An API or administration page returns data or controls to a client that sent no credentials.',
-    evidence: 'A 2xx reply with a JSON or admin page body to a GET without credentials on an API or admin path, distinct from the reply to a random path.',
-    remediation: 'Require authentication on every API and admin route (a session, bearer token or client certificate), not only on the login page.',
+    evidence:
+      'A 2xx reply with a JSON or admin page body to a GET without credentials on an API or admin path, distinct ' +
+      'from the reply to a random path.',
+    remediation:
+      'Require authentication on every API and admin route (a session, bearer token or client certificate), ' +
+      'not only on the login page.',
     references: ['OWASP-API2:2023', 'OWASP-API5:2023', 'OWASP-IoT-I3:2018', 'CWE-306'],
   },
   {
@@ -225,7 +262,9 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'high',
     title: 'HTTP login accepts a default password',
     description: 'A factory or well-known password opens the login, so the device is one request away from takeover.',
-    evidence: 'A 2xx reply to a GET with one of a handful of well-known Basic credentials where the same GET without credentials got 401.',
+    evidence:
+      'A 2xx reply to a GET with one of a handful of well-known Basic credentials where the same GET ' +
+      'without credentials got 401.',
     remediation: 'Force a unique password at first setup and remove default accounts.',
     references: ['OWASP-IoT-I1:2018', 'OWASP-API2:2023', 'CWE-1392'],
   },
@@ -236,8 +275,11 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'low',
     title: 'CORS allows any origin',
     description: 'Any web page a user visits can call the API from their browser and read the answers.',
-    evidence: 'Access-Control-Allow-Origin: * (or the probe\'s own origin echoed back) on a response to a request with an Origin header.',
-    remediation: 'Allow only the origins of your own front end, and never reflect the Origin header with credentials allowed.',
+    evidence:
+      "Access-Control-Allow-Origin: * (or the probe's own origin echoed back) on a response to a request " +
+      'with an Origin header.',
+    remediation:
+      'Allow only the origins of your own front end, and never reflect the Origin header with credentials allowed.',
     references: ['OWASP-API8:2023', 'CWE-942'],
   },
   {
@@ -247,8 +289,12 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'info',
     title: 'HTTP security headers are missing',
     description: 'Without nosniff, frame protection, CSP and (on HTTPS) HSTS, browsers apply fewer defences to the UI.',
-    evidence: 'The response to GET / lacks X-Content-Type-Options, X-Frame-Options or CSP frame-ancestors, Content-Security-Policy (HTML), or Strict-Transport-Security (HTTPS).',
-    remediation: 'Send X-Content-Type-Options: nosniff, a Content-Security-Policy with frame-ancestors, and Strict-Transport-Security on HTTPS.',
+    evidence:
+      'The response to GET / lacks X-Content-Type-Options, X-Frame-Options or CSP frame-ancestors, ' +
+      'Content-Security-Policy (HTML), or Strict-Transport-Security (HTTPS).',
+    remediation:
+      'Send X-Content-Type-Options: nosniff, a Content-Security-Policy with frame-ancestors, and ' +
+      'Strict-Transport-Security on HTTPS.',
     references: ['OWASP-API8:2023', 'CWE-693'],
   },
   {
@@ -259,7 +305,8 @@ const defs: CheckDefinition[] = [
     title: 'HTTP server discloses its software version',
     description: 'Version banners tell attackers which known vulnerabilities to try.',
     evidence: 'A Server, X-Powered-By or X-AspNet-Version header carrying a version number.',
-    remediation: 'Remove version numbers from banners (nginx: server_tokens off; Express: app.disable(\'x-powered-by\')).',
+    remediation:
+      "Remove version numbers from banners (nginx: server_tokens off; Express: app.disable('x-powered-by')).",
     references: ['OWASP-API8:2023', 'CWE-497'],
   },
   {
@@ -280,8 +327,12 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'medium',
     title: 'Sensitive file is served over HTTP',
     description: 'Environment files, Git metadata and backups hold secrets, source code and database contents.',
-    evidence: 'A 2xx reply to /.env, /.git/config or a backup path whose body matches that file type (KEY=value lines, a [core] section, archive or SQL dump magic).',
-    remediation: 'Keep secrets and repositories outside the web root, and deny dot-files and backup extensions in the server configuration.',
+    evidence:
+      'A 2xx reply to /.env, /.git/config or a backup path whose body matches that file type (KEY=value lines, a ' +
+      '[core] section, archive or SQL dump magic).',
+    remediation:
+      'Keep secrets and repositories outside the web root, and deny dot-files and backup extensions in the ' +
+      'server configuration.',
     references: ['OWASP-API8:2023', 'CWE-538'],
   },
   {
@@ -291,7 +342,9 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'medium',
     title: 'Debug or diagnostics endpoint is reachable',
     description: 'Profilers, environment dumps and status pages leak secrets and internals, and some run code.',
-    evidence: 'A 2xx reply whose body matches a known debug page: Go pprof/expvar, Spring actuator env, Apache server-status, phpinfo, or Werkzeug console.',
+    evidence:
+      'A 2xx reply whose body matches a known debug page: Go pprof/expvar, Spring actuator env, Apache ' +
+      'server-status, phpinfo, or Werkzeug console.',
     remediation: 'Disable debug endpoints in production builds or bind them to loopback behind authentication.',
     references: ['OWASP-API8:2023', 'OWASP-API9:2023', 'CWE-489'],
   },
@@ -312,8 +365,12 @@ const defs: CheckDefinition[] = [
     severity: 'medium',
     loopbackSeverity: 'low',
     title: 'Dangerous HTTP methods are advertised',
-    description: 'TRACE enables cross-site tracing, and PUT, DELETE or WebDAV methods on an unauthenticated server let anyone change files.',
-    evidence: 'TRACE, TRACK, CONNECT, PUT, DELETE or WebDAV methods in the Allow (or Access-Control-Allow-Methods) header of an unauthenticated OPTIONS reply.',
+    description:
+      'TRACE enables cross-site tracing, and PUT, DELETE or WebDAV methods on an unauthenticated server ' +
+      'let anyone change files.',
+    evidence:
+      'TRACE, TRACK, CONNECT, PUT, DELETE or WebDAV methods in the Allow (or Access-Control-Allow-Methods) header ' +
+      'of an unauthenticated OPTIONS reply.',
     remediation: 'Allow only the methods each route needs, require authentication for writes, and disable TRACE.',
     references: ['OWASP-API8:2023', 'CWE-749'],
   },
@@ -324,8 +381,11 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'low',
     title: 'Login attempts are not rate-limited',
     description: 'Without throttling, passwords can be guessed as fast as the device answers.',
-    evidence: 'A burst of failed Basic logins for a non-existent user all answered 401, with no 429, Retry-After or RateLimit header.',
-    remediation: 'Throttle failed logins per client and account (429 with Retry-After), and lock out after repeated failures.',
+    evidence:
+      'A burst of failed Basic logins for a non-existent user all answered 401, with no 429, Retry-After ' +
+      'or RateLimit header.',
+    remediation:
+      'Throttle failed logins per client and account (429 with Retry-After), and lock out after repeated failures.',
     references: ['OWASP-API4:2023', 'OWASP-API2:2023', 'CWE-307'],
   },
   {
@@ -334,8 +394,12 @@ const defs: CheckDefinition[] = [
     severity: 'critical',
     loopbackSeverity: 'high',
     title: 'Node-RED editor has no adminAuth',
-    description: 'The Node-RED editor runs arbitrary JavaScript through function nodes; without adminAuth anyone who reaches it controls the gateway.',
-    evidence: 'GET /flows answered 200 with a JSON array, or /auth/login answered without a login scheme, on a Node-RED editor.',
+    description:
+      'The Node-RED editor runs arbitrary JavaScript through function nodes; without adminAuth anyone who ' +
+      'reaches it controls the gateway.',
+    evidence:
+      'GET /flows answered 200 with a JSON array, or /auth/login answered without a login scheme, on ' +
+      'a Node-RED editor.',
     remediation: 'Set adminAuth in settings.js (and httpNodeAuth for dashboards), and bind uiHost to 127.0.0.1.',
     references: ['OWASP-IoT-I9:2018', 'OWASP-API2:2023', 'CWE-306'],
   },

@@ -70,7 +70,8 @@ const defaultIo: ScanIo = {
 
 function pickFormat(format: string | undefined, out: string | undefined): Format {
   if (format !== undefined) {
-    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
     return format as Format;
   }
   if (out?.endsWith('.sarif') || out?.endsWith('.sarif.json')) return 'sarif';
@@ -80,22 +81,31 @@ function pickFormat(format: string | undefined, out: string | undefined): Format
 
 function parseFailUnder(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,3}$/.test(text) || Number(text) > 100) throw new UsageError(`--fail-under must be an integer from 0 to 100, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 100)
+    throw new UsageError(`--fail-under must be an integer from 0 to 100, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
 /** Parses argv into scan options; every problem is a UsageError (exit 2). */
-export function parseScanArgs(argv: string[]): { options: ScanOptions; format: Format; out?: string; failUnder?: number } {
+export function parseScanArgs(argv: string[]): {
+  options: ScanOptions;
+  format: Format;
+  out?: string;
+  failUnder?: number;
+} {
   const { values, positionals } = parseCli(argv, OPTIONS, SCAN_HELP);
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}\n\n${SCAN_HELP}`);
   const ports = values.ports === undefined ? 'listening' : parsePortList(values.ports);
-  if (values['allow-remote'] && ports === 'listening') throw new UsageError('--allow-remote needs --ports with a list: listening sockets can only be read on this host');
+  if (values['allow-remote'] && ports === 'listening')
+    throw new UsageError('--allow-remote needs --ports with a list: listening sockets can only be read on this host');
   if (values['device-id'] !== undefined && !DEVICE_ID_PATTERN.test(values['device-id'])) {
     throw new UsageError(`--device-id must match ${DEVICE_ID_PATTERN}, got ${JSON.stringify(values['device-id'])}`);
   }
   const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, '--timeout');
-  const probeTimeoutMs = values['probe-timeout'] === undefined ? undefined : parseDuration(values['probe-timeout'], '--probe-timeout');
-  if (timeoutMs === 0 || probeTimeoutMs === 0) throw new UsageError('--timeout and --probe-timeout must be more than 0');
+  const probeTimeoutMs =
+    values['probe-timeout'] === undefined ? undefined : parseDuration(values['probe-timeout'], '--probe-timeout');
+  if (timeoutMs === 0 || probeTimeoutMs === 0)
+    throw new UsageError('--timeout and --probe-timeout must be more than 0');
   const failUnder = parseFailUnder(values['fail-under']);
   const options: ScanOptions = {
     ports,
@@ -107,7 +117,12 @@ export function parseScanArgs(argv: string[]): { options: ScanOptions; format: F
     ...(values.concurrency !== undefined ? { concurrency: parsePositiveInt(values.concurrency, '--concurrency') } : {}),
     ...(values['device-id'] !== undefined ? { deviceId: values['device-id'] } : {}),
   };
-  return { options, format: pickFormat(values.format, values.out), ...(values.out !== undefined ? { out: values.out } : {}), ...(failUnder !== undefined ? { failUnder } : {}) };
+  return {
+    options,
+    format: pickFormat(values.format, values.out),
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(failUnder !== undefined ? { failUnder } : {}),
+  };
 }
 
 export async function scanCommand(argv: string[], io: ScanIo = defaultIo): Promise<number> {
@@ -121,7 +136,9 @@ export async function scanCommand(argv: string[], io: ScanIo = defaultIo): Promi
     throw err;
   }
   const text = formatReport(report, format);
-  const summary = `score ${report.score}/100 (grade ${report.grade}), ${report.findings.length} findings on ${report.services.length} services in ${(report.scan.durationMs / 1000).toFixed(1)} s`;
+  const summary =
+    `score ${report.score}/100 (grade ${report.grade}), ${report.findings.length} findings on ` +
+    `${report.services.length} services in ${(report.scan.durationMs / 1000).toFixed(1)} s`;
   if (out !== undefined) {
     try {
       await io.writeFile(out, text);

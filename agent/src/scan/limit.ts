@@ -32,7 +32,11 @@ export function createLimiter(max: number): Limiter {
 }
 
 /** Runs `fn` over `items` with at most `max` running at once; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], max: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  max: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

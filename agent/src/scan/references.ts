@@ -13,7 +13,10 @@ const iot = (n: number, title: string): Reference => ({
   title: `OWASP IoT Top 10 2018 — I${n}: ${title}`,
   url: 'https://owasp.org/www-project-internet-of-things/',
 });
-const cwe = (n: number, title: string): Reference => ({ title: `CWE-${n}: ${title}`, url: `https://cwe.mitre.org/data/definitions/${n}.html` });
+const cwe = (n: number, title: string): Reference => ({
+  title: `CWE-${n}: ${title}`,
+  url: `https://cwe.mitre.org/data/definitions/${n}.html`,
+});
 
 export const REFERENCES = {
   'OWASP-API1:2023': api(1, 'broken-object-level-authorization', 'Broken Object Level Authorization'),

@@ -41,11 +41,22 @@ export interface ScanOptions {
   readonly env?: Partial<ScanEnv>;
 }
 
-export const SCAN_DEFAULTS = Object.freeze({ timeoutMs: 20_000, probeTimeoutMs: 1_500, bannerWaitMs: 300, idleMs: 120, concurrency: 16, maxReadBytes: 64 * 1024 });
+export const SCAN_DEFAULTS = Object.freeze({
+  timeoutMs: 20_000,
+  probeTimeoutMs: 1_500,
+  bannerWaitMs: 300,
+  idleMs: 120,
+  concurrency: 16,
+  maxReadBytes: 64 * 1024,
+});
 
 /** A device id from the host name, or "localhost" when nothing usable is left. */
 export function defaultDeviceId(name = hostname()): string {
-  const id = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 64);
+  const id = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 64);
   return DEVICE_ID_PATTERN.test(id) ? id : 'localhost';
 }
 
@@ -81,11 +92,19 @@ function serviceEntry(o: ServiceObservation): ExposureService {
 
 async function plan(env: ScanEnv, opts: ScanOptions): Promise<{ plans: PlannedTarget[]; label: string }> {
   const ports = typeof opts.ports === 'string' ? parsePortList(opts.ports) : (opts.ports ?? 'listening');
-  const resolved = opts.target === undefined ? undefined : await resolveTarget(env, opts.target, opts.allowRemote === true);
+  const resolved =
+    opts.target === undefined ? undefined : await resolveTarget(env, opts.target, opts.allowRemote === true);
   const local = resolved === undefined || resolved.local;
   if (ports === 'listening') {
-    if (!local) throw new ScanError('SCAN_DISCOVERY_FAILED', 'listening sockets can only be read on this host; give a port list to scan a remote target');
-    return { plans: planListening(await discoverListening(env, opts.procRoot), resolved?.host), label: resolved?.host ?? 'local' };
+    if (!local)
+      throw new ScanError(
+        'SCAN_DISCOVERY_FAILED',
+        'listening sockets can only be read on this host; give a port list to scan a remote target',
+      );
+    return {
+      plans: planListening(await discoverListening(env, opts.procRoot), resolved?.host),
+      label: resolved?.host ?? 'local',
+    };
   }
   const host = resolved?.host ?? '127.0.0.1';
   // Discovery only adds bind addresses and owners; a host without /proc can still scan a list.
@@ -122,19 +141,31 @@ export async function runScan(opts: ScanOptions = {}): Promise<ExposureReport> {
       } catch (err) {
         if (err instanceof ScanTimeout) timedOut = true;
         // A probe that failed in an unexpected way still leaves a discovered socket in the report.
-        done[i] = p.listening ? { target: p.target, listening: p.listening, facts: { protocol: 'unknown' } } : undefined;
+        done[i] = p.listening
+          ? { target: p.target, listening: p.listening, facts: { protocol: 'unknown' } }
+          : undefined;
       }
     }),
   );
   // The budget is a promise to the caller: stragglers past it are left out, and the report says so.
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - performance.now()) + 250)));
+  const expired = new Promise<'expired'>(
+    (resolve) => (timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - performance.now()) + 250)),
+  );
   if ((await Promise.race([work, expired])) === 'expired') timedOut = true;
   clearTimeout(timer);
   // Waits cut short by the deadline end quietly as "no answer"; a spent budget still means an incomplete scan.
   if (ctx.remaining() <= 0) timedOut = true;
 
-  const observations = plans.map((p, i) => done[i] ?? (timedOut && p.listening ? { target: p.target, listening: p.listening, facts: { protocol: 'unknown' as const } } : undefined)).filter((o): o is ServiceObservation => o !== undefined);
+  const observations = plans
+    .map(
+      (p, i) =>
+        done[i] ??
+        (timedOut && p.listening
+          ? { target: p.target, listening: p.listening, facts: { protocol: 'unknown' as const } }
+          : undefined),
+    )
+    .filter((o): o is ServiceObservation => o !== undefined);
   return buildReport({
     id: env.randomBytes(16).toString('base64url'),
     ts,

@@ -5,7 +5,13 @@ import type { Category, Grade, Severity } from '../../../shared/src/messages/exp
 export const SCORING_VERSION = 1;
 
 /** Points deducted for the first finding of a check, by severity. */
-export const SEVERITY_WEIGHT: Readonly<Record<Severity, number>> = Object.freeze({ critical: 30, high: 16, medium: 6, low: 2, info: 0 });
+export const SEVERITY_WEIGHT: Readonly<Record<Severity, number>> = Object.freeze({
+  critical: 30,
+  high: 16,
+  medium: 6,
+  low: 2,
+  info: 0,
+});
 /** Further findings of the same check deduct half their weight; at most this many count in all. */
 export const MAX_COUNTED_PER_CHECK = 3;
 /** Highest score (and so grade F) while any critical finding is present. */

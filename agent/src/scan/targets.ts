@@ -24,7 +24,10 @@ export function parsePortList(text: string): PortSpec[] | 'listening' {
     const lo = Number(m?.[2]);
     const hi = m?.[3] === undefined ? lo : Number(m[3]);
     if (!m || lo < 1 || hi > 65_535 || hi < lo) {
-      throw new UsageError(`invalid port ${JSON.stringify(raw.trim())} in --ports: use listening, or a list like 22,1883,8000-8010,udp:1900`);
+      throw new UsageError(
+        `invalid port ${JSON.stringify(raw.trim())} in --ports: use listening, or a list like ` +
+          `22,1883,8000-8010,udp:1900`,
+      );
     }
     const transport = (m[1] ?? 'tcp') as Transport;
     for (let p = lo; p <= hi; p++) {
@@ -42,21 +45,34 @@ export interface ResolvedTarget {
 }
 
 /** Resolves a target and refuses anything but this host's own addresses unless `allowRemote`. */
-export async function resolveTarget(env: Pick<ScanEnv, 'lookup' | 'localAddresses'>, target: string, allowRemote: boolean): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  env: Pick<ScanEnv, 'lookup' | 'localAddresses'>,
+  target: string,
+  allowRemote: boolean,
+): Promise<ResolvedTarget> {
   let addresses: string[];
   if (isIP(target)) addresses = [target];
   else {
     try {
       addresses = await env.lookup(target);
     } catch (err) {
-      throw new ScanError('SCAN_TARGET_UNRESOLVED', `cannot resolve ${JSON.stringify(target)}: ${(err as Error).message}`, { cause: err });
+      throw new ScanError(
+        'SCAN_TARGET_UNRESOLVED',
+        `cannot resolve ${JSON.stringify(target)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
-    if (addresses.length === 0) throw new ScanError('SCAN_TARGET_UNRESOLVED', `${JSON.stringify(target)} resolves to no address`);
+    if (addresses.length === 0)
+      throw new ScanError('SCAN_TARGET_UNRESOLVED', `${JSON.stringify(target)} resolves to no address`);
   }
   const own = new Set(env.localAddresses().map((a) => a.toLowerCase().replace(/%.*$/, '')));
   const local = addresses.every((a) => isLoopback(a) || isWildcard(a) || own.has(a.toLowerCase()));
   if (!local && !allowRemote) {
-    throw new ScanError('SCAN_TARGET_REMOTE', `${target} (${addresses.join(', ')}) is not one of this host's addresses; scan only hosts you are authorised to test, and pass --allow-remote to do so`);
+    throw new ScanError(
+      'SCAN_TARGET_REMOTE',
+      `${target} (${addresses.join(', ')}) is not one of this host's addresses; scan only hosts you are authorised ` +
+        `to test, and pass --allow-remote to do so`,
+    );
   }
   const host = addresses.find((a) => isIP(a) === 4) ?? addresses[0]!;
   return { host: isWildcard(host) ? (isIP(host) === 6 ? '::1' : '127.0.0.1') : host, local };
@@ -87,19 +103,33 @@ export interface PlannedTarget {
 const loopbackOnly = (l: ListeningService | undefined, host: string, local: boolean) =>
   l ? l.binds.every(isLoopback) : local && isLoopback(host);
 
-export function planListening(services: readonly ListeningService[], explicitHost: string | undefined): PlannedTarget[] {
+export function planListening(
+  services: readonly ListeningService[],
+  explicitHost: string | undefined,
+): PlannedTarget[] {
   return services
     .filter((s) => explicitHost === undefined || reachableAt(s.binds, explicitHost))
     .map((s) => {
       const host = explicitHost ?? probeHost(s.binds);
-      return { target: { host, port: s.port, transport: s.transport, loopbackOnly: loopbackOnly(s, host, true) }, listening: s };
+      return {
+        target: { host, port: s.port, transport: s.transport, loopbackOnly: loopbackOnly(s, host, true) },
+        listening: s,
+      };
     });
 }
 
-export function planList(ports: readonly PortSpec[], host: string, local: boolean, discovered: readonly ListeningService[]): PlannedTarget[] {
+export function planList(
+  ports: readonly PortSpec[],
+  host: string,
+  local: boolean,
+  discovered: readonly ListeningService[],
+): PlannedTarget[] {
   const byKey = new Map(discovered.map((s) => [`${s.transport}/${s.port}`, s]));
   return ports.map(({ transport, port }) => {
     const listening = local ? byKey.get(`${transport}/${port}`) : undefined;
-    return { target: { host, port, transport, loopbackOnly: loopbackOnly(listening, host, local) }, ...(listening ? { listening } : {}) };
+    return {
+      target: { host, port, transport, loopbackOnly: loopbackOnly(listening, host, local) },
+      ...(listening ? { listening } : {}),
+    };
   });
 }

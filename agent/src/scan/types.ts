@@ -66,16 +66,54 @@ export interface HttpExchange {
 
 /** What the protocol-specific probes learned; checks are pure functions of these facts. */
 export type ProtocolFacts =
-  | { readonly protocol: 'mqtt'; readonly connack: number; readonly subscribe?: { readonly topic: string; readonly returnCode: number } }
-  | { readonly protocol: 'redis'; readonly reply: string; readonly auth: 'none' | 'required' | 'protected'; readonly version?: string }
+  | {
+      readonly protocol: 'mqtt';
+      readonly connack: number;
+      readonly subscribe?: { readonly topic: string; readonly returnCode: number };
+    }
+  | {
+      readonly protocol: 'redis';
+      readonly reply: string;
+      readonly auth: 'none' | 'required' | 'protected';
+      readonly version?: string;
+    }
   | { readonly protocol: 'memcached'; readonly reply: string; readonly version?: string }
-  | { readonly protocol: 'ssh'; readonly banner: string; readonly authMethods?: readonly string[]; readonly authError?: string }
+  | {
+      readonly protocol: 'ssh';
+      readonly banner: string;
+      readonly authMethods?: readonly string[];
+      readonly authError?: string;
+    }
   | { readonly protocol: 'telnet'; readonly banner: string; readonly iac: boolean }
-  | { readonly protocol: 'ftp'; readonly banner: string; readonly anonymous?: { readonly accepted: boolean; readonly reply: string } }
-  | { readonly protocol: 'postgresql'; readonly sslSupported: boolean; readonly trust?: { readonly user: string; readonly accepted: boolean; readonly detail: string } }
-  | { readonly protocol: 'mongodb'; readonly version?: string; readonly listDatabases?: { readonly ok: boolean; readonly detail: string } }
-  | { readonly protocol: 'modbus'; readonly unitId: number; readonly functionCode: number; readonly exception?: number; readonly identity?: string }
-  | { readonly protocol: 'ssdp'; readonly server?: string; readonly st?: string; readonly usn?: string; readonly location?: string }
+  | {
+      readonly protocol: 'ftp';
+      readonly banner: string;
+      readonly anonymous?: { readonly accepted: boolean; readonly reply: string };
+    }
+  | {
+      readonly protocol: 'postgresql';
+      readonly sslSupported: boolean;
+      readonly trust?: { readonly user: string; readonly accepted: boolean; readonly detail: string };
+    }
+  | {
+      readonly protocol: 'mongodb';
+      readonly version?: string;
+      readonly listDatabases?: { readonly ok: boolean; readonly detail: string };
+    }
+  | {
+      readonly protocol: 'modbus';
+      readonly unitId: number;
+      readonly functionCode: number;
+      readonly exception?: number;
+      readonly identity?: string;
+    }
+  | {
+      readonly protocol: 'ssdp';
+      readonly server?: string;
+      readonly st?: string;
+      readonly usn?: string;
+      readonly location?: string;
+    }
   | { readonly protocol: 'http'; readonly exchanges: readonly HttpExchange[]; readonly nodeRed: boolean }
   | { readonly protocol: 'smtp' | 'mysql' | 'vnc' | 'unknown'; readonly banner?: string };
 

@@ -40,7 +40,9 @@ export function openStateDb(stateDir: string): StateDb {
     }
     return db;
   } catch (err) {
-    throw new AgentError('AGENT_STATE_DIR', `cannot open the agent state in ${stateDir}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('AGENT_STATE_DIR', `cannot open the agent state in ${stateDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -1,7 +1,12 @@
 // Agent state: the one agent.db in the state folder, holding the outbox and the replay store (or both in
 // memory for simulated devices). The public face.
 import { createMemoryOutbox, createSqliteOutbox, type OutboxOptions, type OutboxStore } from '../outbox/index.js';
-import { createMemoryReplayStore, createSqliteReplayStore, type ReplayOptions, type ReplayStore } from '../replay/index.js';
+import {
+  createMemoryReplayStore,
+  createSqliteReplayStore,
+  type ReplayOptions,
+  type ReplayStore,
+} from '../replay/index.js';
 import { closeStateDb, openStateDb } from './db.js';
 
 export interface AgentState {
@@ -15,7 +20,11 @@ export type StateOptions = OutboxOptions & ReplayOptions;
 
 export function openAgentState(stateDir: string, opts: StateOptions): AgentState {
   const db = openStateDb(stateDir);
-  return { outbox: createSqliteOutbox(db, opts), replay: createSqliteReplayStore(db, opts), close: () => closeStateDb(db) };
+  return {
+    outbox: createSqliteOutbox(db, opts),
+    replay: createSqliteReplayStore(db, opts),
+    close: () => closeStateDb(db),
+  };
 }
 
 export function createMemoryState(opts: StateOptions): AgentState {
@@ -26,5 +35,13 @@ export function createMemoryState(opts: StateOptions): AgentState {
 
 export { openStateDb, closeStateDb, STATE_DB_FILE, type StateDb } from './db.js';
 export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './migrations.js';
-export { createRuntimeRecorder, processIdentity, isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord, type RuntimeRecorder } from './runtime.js';
+export {
+  createRuntimeRecorder,
+  processIdentity,
+  isAlive,
+  parseRuntime,
+  RUNTIME_KEY,
+  type RuntimeRecord,
+  type RuntimeRecorder,
+} from './runtime.js';
 export { readAgentStatus, type AgentStatusReport } from './read-status.js';

@@ -10,7 +10,9 @@ export const MIGRATIONS: readonly Migration[] = [
     // The store-and-forward outbox: samples by sequence number, other messages by insertion, and counters.
     sql: `
       CREATE TABLE IF NOT EXISTS samples (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, metrics TEXT NOT NULL) STRICT;
-      CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, payload BLOB NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, payload BLOB NOT NULL
+      ) STRICT;
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
     `,
   },
@@ -19,7 +21,9 @@ export const MIGRATIONS: readonly Migration[] = [
     // Replay protection for signed commands: every nonce seen (until well past its expiry) and, per operator
     // key, the highest counter accepted (kept for ever: it is what still works when the clock is wrong).
     sql: `
-      CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, kid TEXT NOT NULL, exp INTEGER NOT NULL, cmd_id TEXT NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS nonces (
+        nonce TEXT PRIMARY KEY, kid TEXT NOT NULL, exp INTEGER NOT NULL, cmd_id TEXT NOT NULL
+      ) STRICT;
       CREATE INDEX IF NOT EXISTS nonces_exp ON nonces (exp);
       CREATE TABLE IF NOT EXISTS counters (kid TEXT PRIMARY KEY, counter INTEGER NOT NULL) STRICT;
     `,

@@ -49,24 +49,47 @@ export function readAgentStatus(stateDir: string): AgentStatusReport {
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     db.pragma('busy_timeout = 2000');
-    const kv = new Map((db.prepare('SELECT key, value FROM kv').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    const kv = new Map(
+      (db.prepare('SELECT key, value FROM kv').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+    );
     const samples = db.prepare('SELECT count(*) FROM samples').pluck().get() as number;
-    const messages = Object.fromEntries((db.prepare('SELECT channel, count(*) AS n FROM messages GROUP BY channel').all() as { channel: string; n: number }[]).map((r) => [r.channel, r.n]));
+    const messages = Object.fromEntries(
+      (
+        db.prepare('SELECT channel, count(*) AS n FROM messages GROUP BY channel').all() as {
+          channel: string;
+          n: number;
+        }[]
+      ).map((r) => [r.channel, r.n]),
+    );
     const nonces = tableExists(db, 'nonces') ? (db.prepare('SELECT count(*) FROM nonces').pluck().get() as number) : 0;
-    const counters = tableExists(db, 'counters') ? (db.prepare('SELECT count(*) FROM counters').pluck().get() as number) : 0;
+    const counters = tableExists(db, 'counters')
+      ? (db.prepare('SELECT count(*) FROM counters').pluck().get() as number)
+      : 0;
     return fromRows(stateDir, true, kv, samples, messages, nonces, counters);
   } catch (err) {
-    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     db.close();
   }
 }
 
-function fromRows(stateDir: string, initialized: boolean, kv: Map<string, string>, samples: number, messages: Record<string, number>, nonces: number, operatorCounters: number): AgentStatusReport {
+function fromRows(
+  stateDir: string,
+  initialized: boolean,
+  kv: Map<string, string>,
+  samples: number,
+  messages: Record<string, number>,
+  nonces: number,
+  operatorCounters: number,
+): AgentStatusReport {
   const num = (k: string) => Number(kv.get(k) ?? 0) || 0;
   const rt: RuntimeRecord | undefined = parseRuntime(kv.get(`state:${RUNTIME_KEY}`));
   const running = rt ? isAlive(rt) : false;

@@ -66,7 +66,12 @@ export interface RuntimeRecorder {
   readonly current: RuntimeRecord;
 }
 
-export function createRuntimeRecorder(opts: { outbox: OutboxStore; initial: RuntimeRecord; now: () => number; minIntervalMs?: number }): RuntimeRecorder {
+export function createRuntimeRecorder(opts: {
+  outbox: OutboxStore;
+  initial: RuntimeRecord;
+  now: () => number;
+  minIntervalMs?: number;
+}): RuntimeRecorder {
   const minInterval = opts.minIntervalMs ?? 10_000;
   let record = opts.initial;
   let writtenAt = 0;

@@ -15,9 +15,14 @@ exposure score is below the threshold, and the CA's own expiry. The run is also 
   --fail-on SEV   exit 3 when any finding is at least this severe (for CI and cron)`;
 
 export async function auditCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { data: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, 'fail-on': { type: 'string' } }, HELP);
+  const { values } = parseCli(
+    argv,
+    { data: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, 'fail-on': { type: 'string' } },
+    HELP,
+  );
   const failOn = values['fail-on'] as Severity | undefined;
-  if (failOn !== undefined && !(failOn in SEVERITY_RANK)) throw new UsageError('--fail-on must be critical, high, medium or low');
+  if (failOn !== undefined && !(failOn in SEVERITY_RANK))
+    throw new UsageError('--fail-on must be critical, high, medium or low');
   const dir = required(values.data, '--data');
   const config = loadFleetConfig(values.config);
   const db = openFleetDb(dir);
@@ -30,9 +35,15 @@ export async function auditCommand(argv: string[]): Promise<number> {
     } else if (findings.length === 0) {
       process.stdout.write('fleet audit: no findings\n');
     } else {
-      process.stdout.write(renderTable(['SEVERITY', 'CHECK', 'DEVICE', 'DETAIL'], findings.map((f) => [f.severity.toUpperCase(), f.check, f.deviceId, f.detail])));
+      process.stdout.write(
+        renderTable(
+          ['SEVERITY', 'CHECK', 'DEVICE', 'DETAIL'],
+          findings.map((f) => [f.severity.toUpperCase(), f.check, f.deviceId, f.detail]),
+        ),
+      );
       process.stdout.write('\nremediation:\n');
-      for (const f of findings) process.stdout.write(`  ${f.check}${f.deviceId ? ` (${f.deviceId})` : ''}: ${f.remediation}\n`);
+      for (const f of findings)
+        process.stdout.write(`  ${f.check}${f.deviceId ? ` (${f.deviceId})` : ''}: ${f.remediation}\n`);
     }
     if (failOn && findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn])) return 3;
     return 0;

@@ -1,7 +1,17 @@
 // fleet device add | revoke | list: the device registry from the command line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertDeviceId, createProgress, dispatch, isValidDeviceId, parseCli, parsePositiveInt, type ProtocolError, required, UsageError } from '../../../shared/src/index.js';
+import {
+  assertDeviceId,
+  createProgress,
+  dispatch,
+  isValidDeviceId,
+  parseCli,
+  parsePositiveInt,
+  type ProtocolError,
+  required,
+  UsageError,
+} from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';
@@ -38,22 +48,34 @@ export function deviceCommand(argv: string[]): Promise<number> {
 }
 
 async function add(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, {
-    data: { type: 'string' },
-    out: { type: 'string' },
-    type: { type: 'string' },
-    days: { type: 'string' },
-    force: { type: 'boolean' },
-    bulk: { type: 'string' },
-    prefix: { type: 'string' },
-  }, HELP);
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      type: { type: 'string' },
+      days: { type: 'string' },
+      force: { type: 'boolean' },
+      bulk: { type: 'string' },
+      prefix: { type: 'string' },
+    },
+    HELP,
+  );
   const dir = required(values.data, '--data');
   const out = required(values.out, '--out');
   const days = values.days === undefined ? undefined : Number(values.days);
-  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError('--days must be a positive integer');
+  if (days !== undefined && (!Number.isInteger(days) || days < 1))
+    throw new UsageError('--days must be a positive integer');
   if (values.bulk !== undefined) {
     if (positionals.length > 0) throw new UsageError('give either an ID or --bulk N, not both');
-    return addBulk(dir, out, parsePositiveInt(values.bulk, '--bulk'), required(values.prefix, '--prefix'), values.type, days);
+    return addBulk(
+      dir,
+      out,
+      parsePositiveInt(values.bulk, '--bulk'),
+      required(values.prefix, '--prefix'),
+      values.type,
+      days,
+    );
   }
   const id = idArg(positionals);
   const db = openFleetDb(dir);
@@ -64,8 +86,16 @@ async function add(argv: string[]): Promise<number> {
       ...(days ? { validityDays: days } : {}),
       overwrite: values.force === true,
     });
-    createAuditLog(db).record({ event: 'device.added', deviceId: id, actor: 'cli', detail: { type: values.type ?? 'default' } });
-    process.stdout.write(`device ${id} registered\n  key          ${files.key}  (mode 0600; keep it on the device)\n  certificate  ${files.cert}\n  CA           ${files.ca}\n`);
+    createAuditLog(db).record({
+      event: 'device.added',
+      deviceId: id,
+      actor: 'cli',
+      detail: { type: values.type ?? 'default' },
+    });
+    process.stdout.write(
+      `device ${id} registered\n  key          ${files.key}  (mode 0600; keep it on the device)\n  certificate  ` +
+        `${files.cert}\n  CA           ${files.ca}\n`,
+    );
     return 0;
   } finally {
     db.close();
@@ -73,7 +103,14 @@ async function add(argv: string[]): Promise<number> {
 }
 
 /** Issues many identities at once (simulator fleets, load tests); existing ids are kept, so a rerun is instant. */
-async function addBulk(dir: string, out: string, count: number, prefix: string, type: string | undefined, days: number | undefined): Promise<number> {
+async function addBulk(
+  dir: string,
+  out: string,
+  count: number,
+  prefix: string,
+  type: string | undefined,
+  days: number | undefined,
+): Promise<number> {
   const width = Math.max(5, String(count).length);
   const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
   const bad = ids.find((id) => !isValidDeviceId(id));
@@ -86,7 +123,11 @@ async function addBulk(dir: string, out: string, count: number, prefix: string, 
     let made = 0;
     for (const [i, id] of ids.entries()) {
       if (!registry.exists(id)) {
-        await provisionDevice(registry, ca, id, join(out, id), { ...(type ? { deviceType: type } : {}), ...(days ? { validityDays: days } : {}), overwrite: true });
+        await provisionDevice(registry, ca, id, join(out, id), {
+          ...(type ? { deviceType: type } : {}),
+          ...(days ? { validityDays: days } : {}),
+          overwrite: true,
+        });
         made++;
       }
       progress.update(i + 1);
@@ -101,13 +142,17 @@ async function addBulk(dir: string, out: string, count: number, prefix: string, 
 }
 
 async function renew(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, {
-    data: { type: 'string' },
-    out: { type: 'string' },
-    csr: { type: 'string' },
-    days: { type: 'string' },
-    'revoke-old': { type: 'boolean' },
-  }, HELP);
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      csr: { type: 'string' },
+      days: { type: 'string' },
+      'revoke-old': { type: 'boolean' },
+    },
+    HELP,
+  );
   const id = idArg(positionals);
   const dir = required(values.data, '--data');
   const days = parsePositiveInt(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
@@ -117,11 +162,21 @@ async function renew(argv: string[]): Promise<number> {
     const files = await renewDevice(registry, await loadCa(dir), id, {
       validityDays: days,
       revokeOld: values['revoke-old'] === true,
-      ...(values.csr ? { csrPem: readFileSync(values.csr, 'utf8') } : { outDir: required(values.out, '--out (or --csr)') }),
+      ...(values.csr
+        ? { csrPem: readFileSync(values.csr, 'utf8') }
+        : { outDir: required(values.out, '--out (or --csr)') }),
       ...(values.out ? { outDir: values.out } : {}),
     });
-    createAuditLog(db).record({ event: 'device.renewed', deviceId: id, actor: 'cli', detail: { serial: files.serial, revokedOld: values['revoke-old'] === true } });
-    process.stdout.write(`device ${id} renewed: certificate ${files.cert} valid until ${files.notAfter}${files.key ? `, new key ${files.key} (0600)` : ''}\n`);
+    createAuditLog(db).record({
+      event: 'device.renewed',
+      deviceId: id,
+      actor: 'cli',
+      detail: { serial: files.serial, revokedOld: values['revoke-old'] === true },
+    });
+    process.stdout.write(
+      `device ${id} renewed: certificate ${files.cert} valid until ` +
+        `${files.notAfter}${files.key ? `, new key ${files.key} (0600)` : ''}\n`,
+    );
     return 0;
   } finally {
     db.close();
@@ -137,7 +192,11 @@ async function revoke(argv: string[]): Promise<number> {
     if (!registry.exists(id)) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
     const changed = registry.revoke(id);
     createAuditLog(db).record({ event: 'device.revoked', deviceId: id, actor: 'cli' });
-    process.stdout.write(changed ? `device ${id} revoked; a running fleet server drops its session within a second\n` : `device ${id} was already revoked\n`);
+    process.stdout.write(
+      changed
+        ? `device ${id} revoked; a running fleet server drops its session within a second\n`
+        : `device ${id} was already revoked\n`,
+    );
     return 0;
   } finally {
     db.close();
@@ -157,7 +216,14 @@ async function list(argv: string[]): Promise<number> {
       process.stdout.write(
         renderTable(
           ['ID', 'STATUS', 'ONLINE', 'LAST SEEN', 'SAMPLES', 'CERT EXPIRES'],
-          devices.map((d) => [d.id, d.status, d.online ? 'yes' : 'no', d.lastSeen, d.telemetryCount, d.certificateExpires?.slice(0, 10)]),
+          devices.map((d) => [
+            d.id,
+            d.status,
+            d.online ? 'yes' : 'no',
+            d.lastSeen,
+            d.telemetryCount,
+            d.certificateExpires?.slice(0, 10),
+          ]),
         ),
       );
     }

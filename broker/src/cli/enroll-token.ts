@@ -1,5 +1,12 @@
 // fleet enroll-token create: one-time enrolment tokens (only their hashes are stored).
-import { parseCli, parseDuration, parsePositiveInt, required, UsageError, dispatch } from '../../../shared/src/index.js';
+import {
+  parseCli,
+  parseDuration,
+  parsePositiveInt,
+  required,
+  UsageError,
+  dispatch,
+} from '../../../shared/src/index.js';
 import { createAuditLog } from '../db/audit.js';
 import { createTokenStore } from '../db/tokens.js';
 import { openFleetDb } from '../fleet/data-dir.js';
@@ -18,28 +25,39 @@ export function enrollTokenCommand(argv: string[]): Promise<number> {
 }
 
 async function createTokens(rest: string[]): Promise<number> {
-  const { values } = parseCli(rest, {
-    data: { type: 'string' },
-    count: { type: 'string' },
-    ttl: { type: 'string' },
-    'device-type': { type: 'string' },
-    json: { type: 'boolean' },
-  }, HELP);
+  const { values } = parseCli(
+    rest,
+    {
+      data: { type: 'string' },
+      count: { type: 'string' },
+      ttl: { type: 'string' },
+      'device-type': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+  );
   const count = parsePositiveInt(values.count, '--count', 1);
   if (count > 10_000) throw new UsageError('--count is at most 10000');
   const ttl = parseDuration(values.ttl ?? '1h', '--ttl');
   if (ttl < 60_000 || ttl > 30 * 86_400_000) throw new UsageError('--ttl must be between 1m and 30d');
   const type = values['device-type'] ?? 'default';
-  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(type)) throw new UsageError('--device-type must match ^[a-z0-9][a-z0-9-]{0,31}$');
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(type))
+    throw new UsageError('--device-type must match ^[a-z0-9][a-z0-9-]{0,31}$');
   const db = openFleetDb(required(values.data, '--data'));
   try {
     const { tokens, expires } = createTokenStore(db).create(count, ttl, type);
-    createAuditLog(db).record({ event: 'enroll.tokens-created', actor: 'cli', detail: { count, deviceType: type, expires: new Date(expires).toISOString() } });
+    createAuditLog(db).record({
+      event: 'enroll.tokens-created',
+      actor: 'cli',
+      detail: { count, deviceType: type, expires: new Date(expires).toISOString() },
+    });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ tokens, expires: new Date(expires).toISOString() })}\n`);
     } else {
       process.stdout.write(`${tokens.join('\n')}\n`);
-      process.stderr.write(`${count} token(s) for device type ${type}, valid until ${new Date(expires).toISOString()}, each usable once\n`);
+      process.stderr.write(
+        `${count} token(s) for device type ${type}, valid until ${new Date(expires).toISOString()}, each usable once\n`,
+      );
     }
     return 0;
   } finally {

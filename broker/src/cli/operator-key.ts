@@ -1,6 +1,17 @@
 // fleet operator-key create: an Ed25519 key pair for signing commands (the private half stays with the operator).
 import { resolve } from 'node:path';
-import { generateKeyPair, keyId, parseCli, privateKeyToPem, publicKeyToPem, required, UsageError, writeFileSafe, writeSecret, dispatch } from '../../../shared/src/index.js';
+import {
+  generateKeyPair,
+  keyId,
+  parseCli,
+  privateKeyToPem,
+  publicKeyToPem,
+  required,
+  UsageError,
+  writeFileSafe,
+  writeSecret,
+  dispatch,
+} from '../../../shared/src/index.js';
 
 const HELP = `fleet operator-key create --out FILE [--name NAME] [--force]
 
@@ -13,17 +24,24 @@ export function operatorKeyCommand(argv: string[]): Promise<number> {
 }
 
 async function createOperatorKey(rest: string[]): Promise<number> {
-  const { values } = parseCli(rest, { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } }, HELP);
+  const { values } = parseCli(
+    rest,
+    { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } },
+    HELP,
+  );
   const out = required(values.out, '--out');
   const name = values.name ?? 'operator';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new UsageError('--name may hold letters, digits and . _ @ - (at most 64)');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name))
+    throw new UsageError('--name may hold letters, digits and . _ @ - (at most 64)');
   const pair = generateKeyPair();
   writeSecret(out, privateKeyToPem(pair.secretKey), values.force === true);
   writeFileSafe(`${out}.pub`, publicKeyToPem(pair.publicKey), { overwrite: values.force === true });
   const entry = { name, publicKey: `${resolve(out)}.pub`, allow: ['*'] };
   process.stdout.write(
-    `operator key ${keyId(pair.publicKey)} written\n  private  ${out}  (0600: keep it offline, with the operator)\n  public   ${out}.pub\n` +
-      `add to each device's agent config (narrow "allow" to the commands this key may send):\n  "operators": [${JSON.stringify(entry)}]\n`,
+    `operator key ${keyId(pair.publicKey)} written\n  private  ${out}  (0600: keep it offline, with the ` +
+      `operator)\n  public   ${out}.pub\n` +
+      `add to each device's agent config (narrow "allow" to the commands this key may send):\n  "operators": ` +
+      `[${JSON.stringify(entry)}]\n`,
   );
   return 0;
 }

@@ -19,12 +19,16 @@ export function pkiCommand(argv: string[]): Promise<number> {
 }
 
 async function initPkiCommand(rest: string[]): Promise<number> {
-  const { values } = parseCli(rest, {
-    data: { type: 'string' },
-    san: { type: 'string', multiple: true },
-    'ca-days': { type: 'string' },
-    'server-days': { type: 'string' },
-  }, HELP);
+  const { values } = parseCli(
+    rest,
+    {
+      data: { type: 'string' },
+      san: { type: 'string', multiple: true },
+      'ca-days': { type: 'string' },
+      'server-days': { type: 'string' },
+    },
+    HELP,
+  );
   const dir = required(values.data, '--data');
   let extra: ReturnType<typeof parseSans>;
   try {
@@ -32,13 +36,20 @@ async function initPkiCommand(rest: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const sans = [...DEFAULT_SANS, ...extra.filter((e) => !DEFAULT_SANS.some((d) => d.type === e.type && d.value === e.value))];
+  const sans = [
+    ...DEFAULT_SANS,
+    ...extra.filter((e) => !DEFAULT_SANS.some((d) => d.type === e.type && d.value === e.value)),
+  ];
   const days = (v: string | undefined, d: number, flag: string) => {
     if (v === undefined) return d;
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a positive number of days`);
     return Number(v);
   };
-  const p = await initPki(dir, { sans, caValidityDays: days(values['ca-days'], 3650, '--ca-days'), serverValidityDays: days(values['server-days'], 825, '--server-days') });
+  const p = await initPki(dir, {
+    sans,
+    caValidityDays: days(values['ca-days'], 3650, '--ca-days'),
+    serverValidityDays: days(values['server-days'], 825, '--server-days'),
+  });
   process.stdout.write(
     `fleet CA and server certificate created in ${p.pki}\n` +
       `  CA certificate  ${p.caCert}  (give this to devices)\n` +

@@ -17,7 +17,11 @@ Shows the fleet's exposure posture from each device's latest report: grade distr
 worst devices and the most widespread findings.`;
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, { data: { type: 'string' }, json: { type: 'boolean' }, history: { type: 'string' } }, REPORT_HELP);
+  const { values, positionals } = parseCli(
+    argv,
+    { data: { type: 'string' }, json: { type: 'boolean' }, history: { type: 'string' } },
+    REPORT_HELP,
+  );
   if (positionals.length !== 1) throw new UsageError(`give one DEVICE\n\n${REPORT_HELP}`);
   let id: string;
   try {
@@ -32,7 +36,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const latest = store.latest(id);
     const history = store.history(id, parsePositiveInt(values.history, '--history', 20));
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ deviceId: id, latest: latest?.report ?? null, receivedAt: latest?.receivedAt ?? null, history }, null, 2)}\n`);
+      const out = { deviceId: id, latest: latest?.report ?? null, receivedAt: latest?.receivedAt ?? null, history };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return 0;
     }
     if (!latest) {
@@ -43,17 +48,42 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const c = r.categories;
     process.stdout.write(
       `${id}: score ${r.score}/100, grade ${r.grade} (scoring v${r.scoringVersion}), received ${latest.receivedAt}\n` +
-        `  transport ${c.transport}  authentication ${c.authentication}  exposure ${c.exposure}  configuration ${c.configuration}  ai ${c.ai ?? '-'}\n\n`,
+        `  transport ${c.transport}  authentication ${c.authentication}  exposure ${c.exposure}  configuration ` +
+        `${c.configuration}  ai ${c.ai ?? '-'}\n\n`,
     );
     if (r.services.length) {
-      process.stdout.write(`${renderTable(['PORT', 'PROTO', 'BIND', 'TLS', 'PROCESS'], r.services.map((s) => [`${s.port}/${s.transport}`, s.protocol, s.bind, s.tls ? 'yes' : 'no', s.process?.name]))}\n`);
+      process.stdout.write(
+        `${renderTable(
+          ['PORT', 'PROTO', 'BIND', 'TLS', 'PROCESS'],
+          r.services.map((s) => [
+            `${s.port}/${s.transport}`,
+            s.protocol,
+            s.bind,
+            s.tls ? 'yes' : 'no',
+            s.process?.name,
+          ]),
+        )}\n`,
+      );
     }
     if (r.findings.length) {
-      process.stdout.write(`${renderTable(['SEVERITY', 'CHECK', 'PORT', 'TITLE'], r.findings.map((f) => [f.severity.toUpperCase(), f.check, f.port, f.title]))}\n`);
-      for (const f of r.findings) process.stdout.write(`${f.check} (port ${f.port})\n  evidence:    ${f.evidence}\n  remediation: ${f.remediation}\n`);
+      process.stdout.write(
+        `${renderTable(
+          ['SEVERITY', 'CHECK', 'PORT', 'TITLE'],
+          r.findings.map((f) => [f.severity.toUpperCase(), f.check, f.port, f.title]),
+        )}\n`,
+      );
+      for (const f of r.findings)
+        process.stdout.write(
+          `${f.check} (port ${f.port})\n  evidence:    ${f.evidence}\n  remediation: ${f.remediation}\n`,
+        );
       process.stdout.write('\n');
     }
-    process.stdout.write(renderTable(['RECEIVED', 'SCORE', 'GRADE', 'FINDINGS'], history.map((h) => [h.at, h.score, h.grade, h.findings])));
+    process.stdout.write(
+      renderTable(
+        ['RECEIVED', 'SCORE', 'GRADE', 'FINDINGS'],
+        history.map((h) => [h.at, h.score, h.grade, h.findings]),
+      ),
+    );
     return 0;
   } finally {
     db.close();
@@ -61,7 +91,11 @@ export async function reportCommand(argv: string[]): Promise<number> {
 }
 
 export async function postureCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { data: { type: 'string' }, json: { type: 'boolean' }, worst: { type: 'string' } }, POSTURE_HELP);
+  const { values } = parseCli(
+    argv,
+    { data: { type: 'string' }, json: { type: 'boolean' }, worst: { type: 'string' } },
+    POSTURE_HELP,
+  );
   const db = openFleetDb(required(values.data, '--data'));
   try {
     const p = createExposureStore(db).posture(parsePositiveInt(values.worst, '--worst', 10));
@@ -74,10 +108,24 @@ export async function postureCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const bar = (n: number) => '#'.repeat(Math.round((n / p.devices) * 40));
-    process.stdout.write(`fleet posture: ${p.devices} devices reporting, average score ${p.averageScore}, ${p.unreported} active devices without a report\n\n`);
-    for (const [g, n] of Object.entries(p.grades)) process.stdout.write(`  ${g}  ${String(n).padStart(6)}  ${bar(n)}\n`);
-    process.stdout.write(`\nworst devices:\n${renderTable(['DEVICE', 'SCORE', 'GRADE', 'FINDINGS', 'REPORTED'], p.worst.map((w) => [w.deviceId, w.score, w.grade, w.findings, w.at]))}`);
-    process.stdout.write(`\nmost widespread findings:\n${renderTable(['CHECK', 'SEVERITY', 'DEVICES'], p.commonFindings.map((f) => [f.check, f.severity, f.devices]))}`);
+    process.stdout.write(
+      `fleet posture: ${p.devices} devices reporting, average score ${p.averageScore}, ${p.unreported} active ` +
+        `devices without a report\n\n`,
+    );
+    for (const [g, n] of Object.entries(p.grades))
+      process.stdout.write(`  ${g}  ${String(n).padStart(6)}  ${bar(n)}\n`);
+    process.stdout.write(
+      `\nworst devices:\n${renderTable(
+        ['DEVICE', 'SCORE', 'GRADE', 'FINDINGS', 'REPORTED'],
+        p.worst.map((w) => [w.deviceId, w.score, w.grade, w.findings, w.at]),
+      )}`,
+    );
+    process.stdout.write(
+      `\nmost widespread findings:\n${renderTable(
+        ['CHECK', 'SEVERITY', 'DEVICES'],
+        p.commonFindings.map((f) => [f.check, f.severity, f.devices]),
+      )}`,
+    );
     return 0;
   } finally {
     db.close();

@@ -15,21 +15,26 @@ confined to their own topics and rate-limited per device type) and the HTTPS end
   --public-mqtt-url     the MQTT address told to enrolling devices (default: mqtts://HOST:MQTT-PORT)`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    data: { type: 'string' },
-    'mqtt-port': { type: 'string' },
-    'http-port': { type: 'string' },
-    host: { type: 'string' },
-    'log-format': { type: 'string' },
-    'log-level': { type: 'string' },
-    config: { type: 'string' },
-    'public-mqtt-url': { type: 'string' },
-  }, HELP);
+  const { values } = parseCli(
+    argv,
+    {
+      data: { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      host: { type: 'string' },
+      'log-format': { type: 'string' },
+      'log-level': { type: 'string' },
+      config: { type: 'string' },
+      'public-mqtt-url': { type: 'string' },
+    },
+    HELP,
+  );
   const config = loadFleetConfig(values.config);
   const format = values['log-format'] ?? 'json';
   if (format !== 'json' && format !== 'pretty') throw new UsageError('--log-format must be json or pretty');
   const level = values['log-level'] ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be debug, info, warn or error');
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new UsageError('--log-level must be debug, info, warn or error');
   const log = createLogger({ format, level: level as 'info', base: { component: 'fleet' } });
   const server = await createFleetServer({
     dataDir: required(values.data, '--data'),

@@ -22,15 +22,34 @@ export interface AuditRow {
 export type AuditLog = ReturnType<typeof createAuditLog>;
 
 export function createAuditLog(db: Db, now: () => number = Date.now) {
-  const insert = db.prepare(`INSERT INTO audit (at, event, device_id, address, actor, detail) VALUES (?, ?, ?, ?, ?, ?)`);
-  const recent = db.prepare(`SELECT * FROM audit WHERE (@event IS NULL OR event = @event) ORDER BY id DESC LIMIT @limit`);
+  const insert = db.prepare(
+    `INSERT INTO audit (at, event, device_id, address, actor, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const recent = db.prepare(
+    `SELECT * FROM audit WHERE (@event IS NULL OR event = @event) ORDER BY id DESC LIMIT @limit`,
+  );
   return {
     record(e: AuditEvent): void {
-      const detail = e.detail === undefined || e.detail === null ? null : typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail);
+      const detail =
+        e.detail === undefined || e.detail === null
+          ? null
+          : typeof e.detail === 'string'
+            ? e.detail
+            : JSON.stringify(e.detail);
       insert.run(now(), e.event, e.deviceId ?? null, e.address ?? null, e.actor ?? null, detail);
     },
     recent(limit = 100, event: string | null = null): AuditRow[] {
-      return (recent.all({ event, limit }) as { id: number; at: number; event: string; device_id: string | null; address: string | null; actor: string | null; detail: string | null }[]).map((r) => ({
+      return (
+        recent.all({ event, limit }) as {
+          id: number;
+          at: number;
+          event: string;
+          device_id: string | null;
+          address: string | null;
+          actor: string | null;
+          detail: string | null;
+        }[]
+      ).map((r) => ({
         id: r.id,
         at: new Date(r.at).toISOString(),
         event: r.event,
@@ -48,6 +67,8 @@ export function createAuditLog(db: Db, now: () => number = Date.now) {
  * floods, denials): the first event per key and window is written in full, the rest are counted and
  * written as one summary row, so a flood cannot fill the disk through the audit log.
  */
+const reasonOf = (e: AuditEvent) => (e.detail as { reason?: string } | null | undefined)?.reason ?? '';
+
 export function createAuditLimiter(audit: AuditLog, windowMs = 10_000, now: () => number = Date.now) {
   const windows = new Map<string, { until: number; suppressed: number; event: AuditEvent }>();
   function flush(all: boolean): void {
@@ -64,7 +85,7 @@ export function createAuditLimiter(audit: AuditLog, windowMs = 10_000, now: () =
   const timer = setInterval(() => flush(false), Math.max(windowMs, 1000));
   timer.unref();
   return {
-    record(e: AuditEvent, key = `${e.event}|${e.deviceId ?? ''}|${e.address ?? ''}|${(e.detail as { reason?: string } | null | undefined)?.reason ?? ''}`): void {
+    record(e: AuditEvent, key = `${e.event}|${e.deviceId ?? ''}|${e.address ?? ''}|${reasonOf(e)}`): void {
       if (windowMs <= 0) return audit.record(e);
       const w = windows.get(key);
       if (w && w.until > now()) {

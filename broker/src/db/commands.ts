@@ -57,25 +57,48 @@ const MOVES_FROM: Record<CmdAck['status'], readonly CommandStatus[]> = {
 export type CommandStore = ReturnType<typeof createCommandStore>;
 
 export function createCommandStore(db: Db) {
-  const bumpCounter = db.prepare(
-    `INSERT INTO operator_counters (kid, counter) VALUES (?, 1) ON CONFLICT(kid) DO UPDATE SET counter = counter + 1 RETURNING counter`,
-  ).pluck();
+  const bumpCounter = db
+    .prepare(
+      `INSERT INTO operator_counters (kid, counter) VALUES (?, 1) ON CONFLICT(kid) DO UPDATE SET counter = ` +
+        `counter + 1 RETURNING counter`,
+    )
+    .pluck();
   const insert = db.prepare(
     `INSERT INTO commands (id, device_id, command, params, operator, counter, envelope, created_at, expires_at, status)
      VALUES (@id, @deviceId, @command, @params, @operator, @counter, @envelope, @createdAt, @expiresAt, 'pending')`,
   );
-  const open = db.prepare(`SELECT id, envelope FROM commands WHERE device_id = ? AND status IN ('pending', 'sent') AND expires_at > ? ORDER BY counter`);
-  const openDevices = db.prepare(`SELECT DISTINCT device_id FROM commands WHERE status = 'pending' AND expires_at > ?`).pluck();
-  const markSent = db.prepare(`UPDATE commands SET status = CASE status WHEN 'pending' THEN 'sent' ELSE status END, attempts = attempts + 1, sent_at = ? WHERE id = ?`);
-  const expire = db.prepare(`UPDATE commands SET status = 'expired' WHERE status IN ('pending', 'sent') AND expires_at <= ?`);
-  const anyExpired = db.prepare(`SELECT 1 FROM commands WHERE status IN ('pending', 'sent') AND expires_at <= ? LIMIT 1`).pluck();
-  const insertAck = db.prepare(`INSERT INTO command_acks (device_id, cmd_id, status, reason, detail, device_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const open = db.prepare(
+    `SELECT id, envelope FROM commands WHERE device_id = ? AND status IN ('pending', 'sent') AND ` +
+      `expires_at > ? ORDER BY counter`,
+  );
+  const openDevices = db
+    .prepare(`SELECT DISTINCT device_id FROM commands WHERE status = 'pending' AND expires_at > ?`)
+    .pluck();
+  const markSent = db.prepare(
+    `UPDATE commands SET status = CASE status WHEN 'pending' THEN 'sent' ELSE status END, attempts = attempts ` +
+      `+ 1, sent_at = ? WHERE id = ?`,
+  );
+  const expire = db.prepare(
+    `UPDATE commands SET status = 'expired' WHERE status IN ('pending', 'sent') AND expires_at <= ?`,
+  );
+  const anyExpired = db
+    .prepare(`SELECT 1 FROM commands WHERE status IN ('pending', 'sent') AND expires_at <= ? LIMIT 1`)
+    .pluck();
+  const insertAck = db.prepare(
+    `INSERT INTO command_acks (device_id, cmd_id, status, reason, detail, device_ts, received_at) VALUES ` +
+      `(?, ?, ?, ?, ?, ?, ?)`,
+  );
   const get = db.prepare(`SELECT * FROM commands WHERE id = ?`);
-  const list = db.prepare(`SELECT * FROM commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC LIMIT @limit`);
+  const list = db.prepare(
+    `SELECT * FROM commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC LIMIT @limit`,
+  );
   const moves = Object.fromEntries(
     Object.entries(MOVES_FROM).map(([to, from]) => [
       to,
-      db.prepare(`UPDATE commands SET status = ?, reason = ?, detail = ?, acked_at = ? WHERE id = ? AND device_id = ? AND status IN (${from.map((f) => `'${f}'`).join(', ')})`),
+      db.prepare(
+        `UPDATE commands SET status = ?, reason = ?, detail = ?, acked_at = ? WHERE id = ? AND device_id = ? AND ` +
+          `status IN (${from.map((f) => `'${f}'`).join(', ')})`,
+      ),
     ]),
   );
 
@@ -84,7 +107,17 @@ export function createCommandStore(db: Db) {
     nextCounter(kid: string): number {
       return bumpCounter.get(kid) as number;
     },
-    add(c: { id: string; deviceId: string; command: string; params: unknown; operator: string; counter: number; envelope: Uint8Array; createdAt: number; expiresAt: number }): void {
+    add(c: {
+      id: string;
+      deviceId: string;
+      command: string;
+      params: unknown;
+      operator: string;
+      counter: number;
+      envelope: Uint8Array;
+      createdAt: number;
+      expiresAt: number;
+    }): void {
       insert.run({ ...c, params: JSON.stringify(c.params) });
     },
     /** Open (unacknowledged, unexpired) commands of a device, in signing order. */
@@ -107,7 +140,8 @@ export function createCommandStore(db: Db) {
     /** Records an acknowledgement and moves its command forward (only a command of that device). */
     applyAck(deviceId: string, ack: CmdAck, receivedAt: number): void {
       insertAck.run(deviceId, ack.cmdId, ack.status, ack.reason ?? null, ack.detail ?? null, ack.ts, receivedAt);
-      if (ack.cmdId) moves[ack.status]!.run(ack.status, ack.reason ?? null, ack.detail ?? null, receivedAt, ack.cmdId, deviceId);
+      if (ack.cmdId)
+        moves[ack.status]!.run(ack.status, ack.reason ?? null, ack.detail ?? null, receivedAt, ack.cmdId, deviceId);
     },
     get(id: string): CommandRow | undefined {
       const r = get.get(id) as RawRow | undefined;

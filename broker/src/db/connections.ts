@@ -3,8 +3,14 @@ import type { Db } from './open.js';
 
 export type ConnectionLog = ReturnType<typeof createConnectionLog>;
 
-export function createConnectionLog(db: Db, now: () => number = Date.now, defer: (write: () => void) => void = (w) => w()) {
-  const open = db.prepare('INSERT INTO connections (id, device_id, serial, address, connected_at) VALUES (?, ?, ?, ?, ?)');
+export function createConnectionLog(
+  db: Db,
+  now: () => number = Date.now,
+  defer: (write: () => void) => void = (w) => w(),
+) {
+  const open = db.prepare(
+    'INSERT INTO connections (id, device_id, serial, address, connected_at) VALUES (?, ?, ?, ?, ?)',
+  );
   const close = db.prepare('UPDATE connections SET disconnected_at = ? WHERE id = ?');
   const closeAll = db.prepare('UPDATE connections SET disconnected_at = ? WHERE disconnected_at IS NULL');
   // Ids are handed out here, so the row itself can be written later (write-behind) and closed by id.

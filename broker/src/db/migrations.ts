@@ -158,7 +158,8 @@ export const migrations: readonly Migration[] = [
         envelope    BLOB NOT NULL,
         created_at  INTEGER NOT NULL,
         expires_at  INTEGER NOT NULL,
-        status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'accepted', 'done', 'rejected', 'failed', 'expired')),
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'accepted', 'done', 'rejected', 'failed',
+          'expired')),
         reason      TEXT,
         detail      TEXT,
         attempts    INTEGER NOT NULL DEFAULT 0,
@@ -237,7 +238,8 @@ export const migrations: readonly Migration[] = [
         metrics     TEXT NOT NULL
       ) STRICT;
       INSERT INTO telemetry_by_arrival (device_id, stream, seq, device_ts, received_at, metrics)
-        SELECT device_id, stream, seq, device_ts, received_at, metrics FROM telemetry ORDER BY received_at, device_id, stream, seq;
+        SELECT device_id, stream, seq, device_ts, received_at, metrics FROM telemetry ORDER BY received_at,
+          device_id, stream, seq;
       DROP TABLE telemetry;
       ALTER TABLE telemetry_by_arrival RENAME TO telemetry;
       CREATE UNIQUE INDEX telemetry_sample ON telemetry(device_id, stream, seq);
@@ -274,7 +276,8 @@ export const migrations: readonly Migration[] = [
       -- (A key whose row was deleted by hand may point to a row id used again: the row must match the key.)
       CREATE VIEW telemetry_samples AS
         SELECT t.id, k.device_id, k.stream, k.seq, t.device_ts, t.received_at, t.metrics
-          FROM telemetry_keys k JOIN telemetry t ON t.id = k.row_id AND t.device_id = k.device_id AND t.stream = k.stream AND t.seq = k.seq
+          FROM telemetry_keys k JOIN telemetry t ON t.id = k.row_id AND t.device_id = k.device_id AND t.stream =
+            k.stream AND t.seq = k.seq
         UNION ALL
         SELECT id, device_id, stream, seq, device_ts, received_at, metrics
           FROM telemetry WHERE id > (SELECT through_id FROM telemetry_keyed);

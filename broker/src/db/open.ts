@@ -33,7 +33,10 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
   const current = schemaVersion(db);
   const latest = migrations.at(-1)?.version ?? 0;
   if (current > latest) {
-    throw new FleetError('FLEET_DB_MIGRATION', `database schema version ${current} is newer than this build (${latest}); upgrade edgeward`);
+    throw new FleetError(
+      'FLEET_DB_MIGRATION',
+      `database schema version ${current} is newer than this build (${latest}); upgrade edgeward`,
+    );
   }
   for (const m of migrations) {
     if (m.version <= current) continue;
@@ -43,7 +46,11 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
         db.pragma(`user_version = ${m.version}`);
       }).immediate();
     } catch (err) {
-      throw new FleetError('FLEET_DB_MIGRATION', `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+      throw new FleetError(
+        'FLEET_DB_MIGRATION',
+        `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }

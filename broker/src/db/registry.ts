@@ -29,7 +29,10 @@ export interface CertificateFacts {
 
 export type CertificateCheck =
   | { ok: true; deviceType: string }
-  | { ok: false; reason: 'unregistered' | 'revoked' | 'unknown-certificate' | 'certificate-revoked' | 'certificate-expired' };
+  | {
+      ok: false;
+      reason: 'unregistered' | 'revoked' | 'unknown-certificate' | 'certificate-revoked' | 'certificate-expired';
+    };
 
 interface DeviceRow {
   id: string;
@@ -52,20 +55,28 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export type Registry = ReturnType<typeof createRegistry>;
 
 export function createRegistry(db: Db) {
-  const insertDevice = db.prepare(`INSERT INTO devices (id, device_type, status, created_at) VALUES (?, ?, 'active', ?)`);
+  const insertDevice = db.prepare(
+    `INSERT INTO devices (id, device_type, status, created_at) VALUES (?, ?, 'active', ?)`,
+  );
   const insertCert = db.prepare(
-    `INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) ` +
+      `VALUES (?, ?, ?, ?, ?, ?)`,
   );
   const getDevice = db.prepare(`SELECT id, device_type, status FROM devices WHERE id = ?`);
   const getCert = db.prepare(`SELECT device_id, not_after, revoked_at FROM certificates WHERE serial = ?`);
-  const revokeDevice = db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'`);
+  const revokeDevice = db.prepare(
+    `UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'`,
+  );
   const revokeCerts = db.prepare(`UPDATE certificates SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL`);
   const revokedIds = db.prepare(`SELECT id FROM devices WHERE status = 'revoked'`).pluck();
   const revokedSerials = db.prepare(`SELECT serial FROM certificates WHERE revoked_at IS NOT NULL`).pluck();
-  const setOnline = db.prepare(`UPDATE devices SET online = ?, last_seen = ?, last_address = coalesce(?, last_address) WHERE id = ?`);
+  const setOnline = db.prepare(
+    `UPDATE devices SET online = ?, last_seen = ?, last_address = coalesce(?, last_address) WHERE id = ?`,
+  );
   const allOffline = db.prepare(`UPDATE devices SET online = 0 WHERE online = 1`);
   const listRows = db.prepare(`
-    SELECT d.id, d.device_type, d.status, d.online, d.last_seen, d.last_address, d.telemetry_count, d.dropped, d.rejected_count,
+    SELECT d.id, d.device_type, d.status, d.online, d.last_seen, d.last_address, d.telemetry_count, d.dropped,
+      d.rejected_count,
            d.agent_version, d.created_at, c.serial, c.not_after
       FROM devices d
       LEFT JOIN certificates c ON c.serial = (
@@ -129,7 +140,9 @@ export function createRegistry(db: Db) {
       const device = getDevice.get(deviceId) as { device_type: string; status: DeviceStatus } | undefined;
       if (!device) return { ok: false, reason: 'unregistered' };
       if (device.status !== 'active') return { ok: false, reason: 'revoked' };
-      const cert = getCert.get(serial) as { device_id: string; not_after: number; revoked_at: number | null } | undefined;
+      const cert = getCert.get(serial) as
+        | { device_id: string; not_after: number; revoked_at: number | null }
+        | undefined;
       if (!cert || cert.device_id !== deviceId) return { ok: false, reason: 'unknown-certificate' };
       if (cert.revoked_at !== null) return { ok: false, reason: 'certificate-revoked' };
       if (cert.not_after < now) return { ok: false, reason: 'certificate-expired' };

@@ -6,14 +6,20 @@ export const TOKEN_PATTERN = /^ewt_[A-Za-z0-9_-]{43}$/;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-export type TokenClaim = { ok: true; deviceType: string } | { ok: false; reason: 'token-invalid' | 'token-used' | 'token-expired' };
+export type TokenClaim =
+  | { ok: true; deviceType: string }
+  | { ok: false; reason: 'token-invalid' | 'token-used' | 'token-expired' };
 
 export type TokenStore = ReturnType<typeof createTokenStore>;
 
 export function createTokenStore(db: Db) {
-  const insert = db.prepare('INSERT INTO enroll_tokens (hash, device_type, created_at, expires_at) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO enroll_tokens (hash, device_type, created_at, expires_at) VALUES (?, ?, ?, ?)',
+  );
   const get = db.prepare('SELECT device_type, expires_at, used_at FROM enroll_tokens WHERE hash = ?');
-  const claim = db.prepare('UPDATE enroll_tokens SET used_at = ?, used_by = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?');
+  const claim = db.prepare(
+    'UPDATE enroll_tokens SET used_at = ?, used_by = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?',
+  );
   return {
     /** Makes `count` tokens; returns them in clear (the only time they exist in clear). */
     create(count: number, ttlMs: number, deviceType: string, now = Date.now()): { tokens: string[]; expires: number } {

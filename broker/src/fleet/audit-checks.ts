@@ -30,7 +30,8 @@ function certificatesExpiring({ db, config, now }: AuditContext): AuditFinding[]
   const horizon = now + config.audit.expiringWithinDays * DAY;
   const rows = db
     .prepare(
-      `SELECT d.id, max(c.not_after) AS not_after FROM devices d JOIN certificates c ON c.device_id = d.id AND c.revoked_at IS NULL
+      `SELECT d.id, max(c.not_after) AS not_after FROM devices d JOIN certificates c ON c.device_id = d.id AND
+        c.revoked_at IS NULL
         WHERE d.status = 'active' GROUP BY d.id HAVING max(c.not_after) < ? ORDER BY 2`,
     )
     .all(horizon) as { id: string; not_after: number }[];
@@ -38,16 +39,20 @@ function certificatesExpiring({ db, config, now }: AuditContext): AuditFinding[]
     check: 'cert-expiring',
     severity: r.not_after < now ? 'high' : r.not_after < now + 7 * DAY ? 'high' : 'medium',
     deviceId: r.id,
-    title: r.not_after < now ? 'device certificate expired' : `device certificate expires within ${config.audit.expiringWithinDays} days`,
+    title:
+      r.not_after < now
+        ? 'device certificate expired'
+        : `device certificate expires within ${config.audit.expiringWithinDays} days`,
     detail: `newest certificate of ${r.id} is valid until ${iso(r.not_after)}`,
-    remediation: `re-issue it before it lapses: fleet device renew ${r.id} --data DIR --out DIR2 (or re-enrol the device)`,
+    remediation: `re-issue it in time: fleet device renew ${r.id} --data DIR --out DIR2 (or re-enrol the device)`,
   }));
 }
 
 function revokedStillConnected({ db }: AuditContext): AuditFinding[] {
   const rows = db
     .prepare(
-      `SELECT DISTINCT d.id, c.address FROM devices d JOIN connections c ON c.device_id = d.id AND c.disconnected_at IS NULL
+      `SELECT DISTINCT d.id, c.address FROM devices d JOIN connections c ON c.device_id = d.id AND c.disconnected_at
+        IS NULL
         WHERE d.status = 'revoked' AND c.connected_at > coalesce(d.revoked_at, 0) - 1
        UNION SELECT d.id, d.last_address FROM devices d WHERE d.status = 'revoked' AND d.online = 1`,
     )
@@ -58,7 +63,9 @@ function revokedStillConnected({ db }: AuditContext): AuditFinding[] {
     deviceId: r.id,
     title: 'revoked device still connected',
     detail: `${r.id} is revoked but has a live session${r.address ? ` from ${r.address}` : ''}`,
-    remediation: 'the server drops revoked sessions within a second; if this persists, restart the fleet server and investigate the revocation watcher',
+    remediation:
+      'the server drops revoked sessions within a second; if this persists, restart the fleet server and ' +
+      'investigate the revocation watcher',
   }));
 }
 
@@ -79,14 +86,19 @@ function certificateFromSeveralAddresses({ db, now }: AuditContext): AuditFindin
       severity: 'high',
       deviceId: r.device_id,
       title: 'one certificate used from several addresses at once',
-      detail: `certificate ${r.serial} of ${r.device_id} was connected from ${r.a1} and ${r.a2} at the same time (${iso(r.at)})`,
-      remediation: `treat the key as cloned: fleet device revoke ${r.device_id}, then re-enrol the device with a fresh key`,
+      detail:
+        `certificate ${r.serial} of ${r.device_id} was connected from ${r.a1} and ${r.a2} at the same ` +
+        `time (${iso(r.at)})`,
+      remediation: `treat the key as cloned: fleet device revoke ${r.device_id}, then re-enrol it with a fresh key`,
     }));
 }
 
 function duplicateClientIds({ db, now }: AuditContext): AuditFinding[] {
   const rows = db
-    .prepare(`SELECT device_id, count(*) AS n, max(at) AS last FROM audit WHERE event = 'session.takeover' AND at > ? GROUP BY device_id ORDER BY n DESC`)
+    .prepare(
+      `SELECT device_id, count(*) AS n, max(at) AS last FROM audit WHERE event = 'session.takeover' AND at > ? ` +
+        `GROUP BY device_id ORDER BY n DESC`,
+    )
     .all(now - DAY) as { device_id: string; n: number; last: number }[];
   return rows.map((r) => ({
     check: 'duplicate-client-id',
@@ -100,15 +112,34 @@ function duplicateClientIds({ db, now }: AuditContext): AuditFinding[] {
 
 function notSeen({ db, config, now }: AuditContext): AuditFinding[] {
   const limit = now - config.audit.notSeenForDays * DAY;
-  const rows = db.prepare(`SELECT id, last_seen, created_at FROM devices WHERE status = 'active' AND online = 0 AND coalesce(last_seen, created_at) < ? ORDER BY id`).all(limit) as {
+  const rows = db
+    .prepare(
+      `SELECT id, last_seen, created_at FROM devices WHERE status = 'active' AND online = 0 AND ` +
+        `coalesce(last_seen, created_at) < ? ORDER BY id`,
+    )
+    .all(limit) as {
     id: string;
     last_seen: number | null;
     created_at: number;
   }[];
   return rows.map((r) =>
     r.last_seen === null
-      ? { check: 'device-never-seen', severity: 'low', deviceId: r.id, title: 'device registered but never connected', detail: `${r.id} was registered ${iso(r.created_at)} and has never connected`, remediation: `install the agent on it, or revoke the unused identity: fleet device revoke ${r.id}` }
-      : { check: 'device-not-seen', severity: 'medium', deviceId: r.id, title: `device not seen for ${config.audit.notSeenForDays} days`, detail: `${r.id} was last seen ${iso(r.last_seen)}`, remediation: 'check the gateway and its uplink; revoke it if it was decommissioned' },
+      ? {
+          check: 'device-never-seen',
+          severity: 'low',
+          deviceId: r.id,
+          title: 'device registered but never connected',
+          detail: `${r.id} was registered ${iso(r.created_at)} and has never connected`,
+          remediation: `install the agent on it, or revoke the unused identity: fleet device revoke ${r.id}`,
+        }
+      : {
+          check: 'device-not-seen',
+          severity: 'medium',
+          deviceId: r.id,
+          title: `device not seen for ${config.audit.notSeenForDays} days`,
+          detail: `${r.id} was last seen ${iso(r.last_seen)}`,
+          remediation: 'check the gateway and its uplink; revoke it if it was decommissioned',
+        },
   );
 }
 
@@ -118,7 +149,8 @@ function exposureBelowThreshold({ db, config }: AuditContext): AuditFinding[] {
   const rows = db
     .prepare(
       `SELECT r.device_id, r.score, r.grade, r.received_at FROM exposure_reports r
-        WHERE r.id = (SELECT id FROM exposure_reports x WHERE x.device_id = r.device_id ORDER BY received_at DESC, id DESC LIMIT 1)
+        WHERE r.id = (SELECT id FROM exposure_reports x WHERE x.device_id = r.device_id ORDER BY received_at DESC, id
+          DESC LIMIT 1)
           AND r.score < ? ORDER BY r.score`,
     )
     .all(config.audit.minExposureScore) as { device_id: string; score: number; grade: string; received_at: number }[];
@@ -142,22 +174,40 @@ function caExpiry({ ca, config, now }: AuditContext): AuditFinding[] {
       deviceId: null,
       title: notAfter < now ? 'fleet CA expired' : `fleet CA expires within ${config.audit.caExpiringWithinDays} days`,
       detail: `the fleet CA certificate is valid until ${iso(notAfter)}`,
-      remediation: 'plan a CA rollover: issue a new CA, distribute both CA certificates to devices, then re-issue device certificates',
+      remediation:
+        'plan a CA rollover: issue a new CA, distribute both CA certificates to devices, then re-issue ' +
+        'device certificates',
     },
   ];
 }
 
-export const AUDIT_CHECKS = [certificatesExpiring, revokedStillConnected, certificateFromSeveralAddresses, duplicateClientIds, notSeen, exposureBelowThreshold, caExpiry] as const;
+export const AUDIT_CHECKS = [
+  certificatesExpiring,
+  revokedStillConnected,
+  certificateFromSeveralAddresses,
+  duplicateClientIds,
+  notSeen,
+  exposureBelowThreshold,
+  caExpiry,
+] as const;
 
 export function runFleetAudit(ctx: AuditContext): AuditFinding[] {
-  return AUDIT_CHECKS.flatMap((check) => check(ctx)).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.deviceId ?? '').localeCompare(b.deviceId ?? ''));
+  return AUDIT_CHECKS.flatMap((check) => check(ctx)).sort(
+    (a, b) =>
+      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.deviceId ?? '').localeCompare(b.deviceId ?? ''),
+  );
 }
 
 /** Stores a run so the dashboard shows the latest audit without recomputing it. */
 export function saveAuditRun(db: Db, findings: readonly AuditFinding[], at: number): number {
   return db.transaction(() => {
-    const runId = Number(db.prepare('INSERT INTO audit_runs (at, findings) VALUES (?, ?)').run(at, findings.length).lastInsertRowid);
-    const insert = db.prepare('INSERT INTO audit_findings (run_id, check_id, severity, device_id, title, detail, remediation) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const runId = Number(
+      db.prepare('INSERT INTO audit_runs (at, findings) VALUES (?, ?)').run(at, findings.length).lastInsertRowid,
+    );
+    const insert = db.prepare(
+      'INSERT INTO audit_findings (run_id, check_id, severity, device_id, title, detail, remediation) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     for (const f of findings) insert.run(runId, f.check, f.severity, f.deviceId, f.title, f.detail, f.remediation);
     return runId;
   })();

@@ -30,7 +30,9 @@ export function createCommandRelay(deps: {
       if (onlyNew && seen.has(c.id)) continue;
       seen.add(c.id);
       deps.commands.markSent(c.id, now());
-      deps.publish(deviceTopic(deviceId, 'cmd'), c.envelope).catch((err: unknown) => deps.log.warn('command not relayed', { deviceId, cmdId: c.id, error: err as Error }));
+      deps
+        .publish(deviceTopic(deviceId, 'cmd'), c.envelope)
+        .catch((err: unknown) => deps.log.warn('command not relayed', { deviceId, cmdId: c.id, error: err as Error }));
       deps.log.info('command relayed', { deviceId, cmdId: c.id });
     }
   }

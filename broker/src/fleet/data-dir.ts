@@ -5,7 +5,16 @@ import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
 import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
-import { createCa, generateKeyPair, importPrivateKeyPem, issueServerCert, parseCertificate, privateKeyPem, type CaBundle, type SanEntry } from '../pki/x509.js';
+import {
+  createCa,
+  generateKeyPair,
+  importPrivateKeyPem,
+  issueServerCert,
+  parseCertificate,
+  privateKeyPem,
+  type CaBundle,
+  type SanEntry,
+} from '../pki/x509.js';
 
 export interface FleetPaths {
   readonly root: string;
@@ -51,19 +60,32 @@ export interface PkiInitOptions {
 export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<FleetPaths> {
   const p = fleetPaths(dir);
   if (existsSync(p.caKey) || existsSync(p.caCert)) {
-    throw new FleetError('FLEET_PKI_EXISTS', `${p.pki} already holds a fleet CA; use another --data folder or remove it deliberately`);
+    throw new FleetError(
+      'FLEET_PKI_EXISTS',
+      `${p.pki} already holds a fleet CA; use another --data folder or remove it deliberately`,
+    );
   }
   ensurePrivateDir(p.root);
   ensurePrivateDir(p.pki);
   const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
   writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
   writeFileSafe(p.caCert, ca.cert.toString('pem'));
-  await writeServerCertificate(p, { cert: ca.cert, key: ca.keys.privateKey }, opts.sans ?? DEFAULT_SANS, opts.serverValidityDays ?? 825);
+  await writeServerCertificate(
+    p,
+    { cert: ca.cert, key: ca.keys.privateKey },
+    opts.sans ?? DEFAULT_SANS,
+    opts.serverValidityDays ?? 825,
+  );
   openDb(p.db).close();
   return p;
 }
 
-export async function writeServerCertificate(p: FleetPaths, ca: CaBundle, sans: readonly SanEntry[], validityDays: number): Promise<void> {
+export async function writeServerCertificate(
+  p: FleetPaths,
+  ca: CaBundle,
+  sans: readonly SanEntry[],
+  validityDays: number,
+): Promise<void> {
   const keys = await generateKeyPair();
   const cert = await issueServerCert(ca, keys.publicKey, sans, validityDays);
   writeSecret(p.serverKey, await privateKeyPem(keys.privateKey), true);
@@ -74,7 +96,12 @@ function readRequired(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new FleetError('FLEET_DATA_DIR', `cannot read the ${what} at ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; run \`fleet pki init --data DIR\` first`, { cause: err });
+    throw new FleetError(
+      'FLEET_DATA_DIR',
+      `cannot read the ${what} at ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; run ` +
+        `\`fleet pki init --data DIR\` first`,
+      { cause: err },
+    );
   }
 }
 
@@ -86,7 +113,11 @@ export interface ServerTlsMaterial {
 
 export function loadServerTls(dir: string): ServerTlsMaterial {
   const p = fleetPaths(dir);
-  return { ca: readRequired(p.caCert, 'CA certificate'), key: readRequired(p.serverKey, 'server key'), cert: readRequired(p.serverCert, 'server certificate') };
+  return {
+    ca: readRequired(p.caCert, 'CA certificate'),
+    key: readRequired(p.serverKey, 'server key'),
+    cert: readRequired(p.serverCert, 'server certificate'),
+  };
 }
 
 export async function loadCa(dir: string): Promise<CaBundle> {
@@ -96,7 +127,9 @@ export async function loadCa(dir: string): Promise<CaBundle> {
   try {
     return { cert: parseCertificate(certPem), key: await importPrivateKeyPem(keyPem) };
   } catch (err) {
-    throw new FleetError('FLEET_PKI_INVALID', `the CA at ${p.pki} cannot be loaded: ${(err as Error).message}`, { cause: err });
+    throw new FleetError('FLEET_PKI_INVALID', `the CA at ${p.pki} cannot be loaded: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -104,7 +137,10 @@ export async function loadCa(dir: string): Promise<CaBundle> {
 export function openFleetDb(dir: string, opts: OpenOptions = {}): Db {
   const p = fleetPaths(dir);
   if (!existsSync(p.caCert)) {
-    throw new FleetError('FLEET_DATA_DIR', `${p.root} is not an initialised fleet data folder; run \`fleet pki init --data ${dir}\` first`);
+    throw new FleetError(
+      'FLEET_DATA_DIR',
+      `${p.root} is not an initialised fleet data folder; run \`fleet pki init --data ${dir}\` first`,
+    );
   }
   return openDb(p.db, opts);
 }
@@ -126,10 +162,13 @@ export function lockDataDir(dir: string): { release(): void } {
   } catch (err) {
     lock.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new FleetError('FLEET_DATA_IN_USE', `another fleet server is running on ${fleetPaths(dir).root}; stop it first, or use another --data folder`, { cause: err });
+      throw new FleetError(
+        'FLEET_DATA_IN_USE',
+        `another fleet server is running on ${fleetPaths(dir).root}; stop it first, or use another --data folder`,
+        { cause: err },
+      );
     }
     throw err;
   }
   return { release: () => void lock.close() };
 }
-

@@ -52,7 +52,13 @@ export function createEnrollment(deps: EnrollmentDeps) {
     return b;
   }
 
-  function fail(address: string, deviceId: string | null, status: number, reason: string, message: string): EnrollResult {
+  function fail(
+    address: string,
+    deviceId: string | null,
+    status: number,
+    reason: string,
+    message: string,
+  ): EnrollResult {
     bucket(address).take(1, now());
     deps.audit.record({ event: 'enroll.denied', deviceId, address, detail: { reason } });
     deps.log.warn('enrolment refused', { deviceId, address, reason });
@@ -69,12 +75,19 @@ export function createEnrollment(deps: EnrollmentDeps) {
         deps.audit.record({ event: 'enroll.denied', address, detail: { reason: 'rate-limited' } });
         deps.metrics.enrollments.inc({ outcome: 'rate-limited' });
         deps.metrics.denials.inc({ kind: 'enroll', reason: 'rate-limited' });
-        return { ok: false, status: 429, reason: 'rate-limited', message: 'too many failed enrolment attempts from this address; wait a minute' };
+        return {
+          ok: false,
+          status: 429,
+          reason: 'rate-limited',
+          message: 'too many failed enrolment attempts from this address; wait a minute',
+        };
       }
       const id = typeof req.id === 'string' && isValidDeviceId(req.id) ? req.id : null;
       if (!id) return fail(address, null, 400, 'invalid-device-id', 'id must match ^[a-z0-9][a-z0-9-]{2,63}$');
-      if (typeof req.token !== 'string' || !TOKEN_PATTERN.test(req.token)) return fail(address, id, 401, 'token-invalid', 'the enrolment token is not valid');
-      if (typeof req.csr !== 'string' || req.csr.length > MAX_CSR) return fail(address, id, 400, 'csr-invalid', 'csr must be a PEM certificate signing request');
+      if (typeof req.token !== 'string' || !TOKEN_PATTERN.test(req.token))
+        return fail(address, id, 401, 'token-invalid', 'the enrolment token is not valid');
+      if (typeof req.csr !== 'string' || req.csr.length > MAX_CSR)
+        return fail(address, id, 400, 'csr-invalid', 'csr must be a PEM certificate signing request');
 
       let csr: x509.Pkcs10CertificateRequest;
       try {
@@ -84,13 +97,27 @@ export function createEnrollment(deps: EnrollmentDeps) {
         return fail(address, id, 400, 'csr-invalid', 'csr must be a PEM certificate signing request');
       }
       const alg = csr.publicKey.algorithm as { name?: string; namedCurve?: string };
-      if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256') return fail(address, id, 400, 'csr-key-type', 'the CSR key must be ECDSA P-256');
+      if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256')
+        return fail(address, id, 400, 'csr-key-type', 'the CSR key must be ECDSA P-256');
       const cn = csr.subjectName.getField('CN');
-      if (cn.length !== 1 || cn[0] !== id) return fail(address, id, 400, 'csr-cn-mismatch', `the CSR subject CN must be exactly ${id}`);
-      if (deps.registry.exists(id)) return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
+      if (cn.length !== 1 || cn[0] !== id)
+        return fail(address, id, 400, 'csr-cn-mismatch', `the CSR subject CN must be exactly ${id}`);
+      if (deps.registry.exists(id))
+        return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
 
       const claim = tokens.claim(req.token, id, now());
-      if (!claim.ok) return fail(address, id, 401, claim.reason, claim.reason === 'token-expired' ? 'the enrolment token has expired' : claim.reason === 'token-used' ? 'the enrolment token was already used' : 'the enrolment token is not valid');
+      if (!claim.ok)
+        return fail(
+          address,
+          id,
+          401,
+          claim.reason,
+          claim.reason === 'token-expired'
+            ? 'the enrolment token has expired'
+            : claim.reason === 'token-used'
+              ? 'the enrolment token was already used'
+              : 'the enrolment token is not valid',
+        );
 
       const cert = await issueDeviceCert(deps.ca, id, csr.publicKey, deps.config.enrollment.deviceValidityDays);
       const certPem = cert.toString('pem');
@@ -100,7 +127,12 @@ export function createEnrollment(deps: EnrollmentDeps) {
         // Lost a race with another enrolment of the same id: the token is spent, the device is not ours.
         return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
       }
-      deps.audit.record({ event: 'enroll.succeeded', deviceId: id, address, detail: { deviceType: claim.deviceType, serial: certificateFacts(certPem).serial } });
+      deps.audit.record({
+        event: 'enroll.succeeded',
+        deviceId: id,
+        address,
+        detail: { deviceType: claim.deviceType, serial: certificateFacts(certPem).serial },
+      });
       deps.log.info('device enrolled', { deviceId: id, address, deviceType: claim.deviceType });
       deps.metrics.enrollments.inc({ outcome: 'succeeded' });
       return { ok: true, deviceId: id, certificate: certPem, ca: deps.ca.cert.toString('pem') };

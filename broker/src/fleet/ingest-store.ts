@@ -7,7 +7,12 @@ import { createExposureStore } from '../db/exposure.js';
 import type { Db } from '../db/open.js';
 
 export type StoreItem =
-  | { readonly kind: 'message'; readonly deviceId: string; readonly decoded: DecodedMessage; readonly receivedAt: number }
+  | {
+      readonly kind: 'message';
+      readonly deviceId: string;
+      readonly decoded: DecodedMessage;
+      readonly receivedAt: number;
+    }
   | {
       readonly kind: 'reject';
       readonly deviceId: string;
@@ -18,14 +23,19 @@ export type StoreItem =
       readonly receivedAt: number;
     };
 
-export type Judged = { readonly ok: true; readonly decoded: DecodedMessage } | { readonly ok: false; readonly code: string; readonly message: string };
+export type Judged =
+  | { readonly ok: true; readonly decoded: DecodedMessage }
+  | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Decodes and validates a device message; a failure is a verdict (code and reason), never a throw. */
 export function judgeMessage(deviceId: string, channel: Channel, payload: Uint8Array): Judged {
   try {
     const decoded = decodeDeviceMessage(channel, payload);
     if (decoded.kind === 'exposure' && decoded.message.deviceId !== deviceId) {
-      throw new ProtocolError('PROTO_INVALID_MESSAGE', `exposure report names device ${decoded.message.deviceId}, but ${deviceId} sent it`);
+      throw new ProtocolError(
+        'PROTO_INVALID_MESSAGE',
+        `exposure report names device ${decoded.message.deviceId}, but ${deviceId} sent it`,
+      );
     }
     return { ok: true, decoded };
   } catch (err) {
@@ -60,9 +70,14 @@ function createSampleKeys(db: Db) {
   const unkeyedRows = db.prepare('SELECT device_id, stream, seq FROM telemetry WHERE id > ?').raw();
   const countUnkeyed = db.prepare('SELECT count(*) FROM telemetry WHERE id > ?').pluck();
   const keyedMax = db.prepare('SELECT max(seq) FROM telemetry_keys WHERE device_id = ? AND stream = ?').pluck();
-  const unkeyedMax = db.prepare('SELECT device_id, stream, max(seq) FROM telemetry WHERE id > ? GROUP BY device_id, stream').raw();
+  const unkeyedMax = db
+    .prepare('SELECT device_id, stream, max(seq) FROM telemetry WHERE id > ? GROUP BY device_id, stream')
+    .raw();
   const lastId = db.prepare('SELECT coalesce(max(id), 0) FROM telemetry').pluck();
-  const copyKeys = db.prepare('INSERT OR IGNORE INTO telemetry_keys (device_id, stream, seq, row_id) SELECT device_id, stream, seq, id FROM telemetry WHERE id > ?');
+  const copyKeys = db.prepare(
+    'INSERT OR IGNORE INTO telemetry_keys (device_id, stream, seq, row_id) SELECT device_id, stream, seq, id ' +
+      'FROM telemetry WHERE id > ?',
+  );
   const setThrough = db.prepare('UPDATE telemetry_keyed SET through_id = ?');
   const key = (deviceId: string, stream: string, seq: number) => `${deviceId}\u0000${stream}\u0000${seq}`;
 
@@ -78,7 +93,8 @@ function createSampleKeys(db: Db) {
   /** The highest seq stored per stream (device NUL stream), loaded on first sight. */
   const highest = new Map<string, number>();
   /** The highest seq per stream among the rows not keyed yet, as the database has them now. */
-  const loadUnkeyedMax = () => new Map((unkeyedMax.all(through) as [string, string, number][]).map(([d, st, q]) => [`${d}\u0000${st}`, q]));
+  const loadUnkeyedMax = () =>
+    new Map((unkeyedMax.all(through) as [string, string, number][]).map(([d, st, q]) => [`${d}\u0000${st}`, q]));
   let unkeyedMaxAtLoad = loadUnkeyedMax();
   /** The keys of the rows after `through`, loaded by the first resend after a pass. */
   let recent: Set<string> | undefined;
@@ -108,7 +124,8 @@ function createSampleKeys(db: Db) {
       } else {
         if (!recent) {
           recent = new Set();
-          for (const [d, st, q] of unkeyedRows.iterate(through) as Iterable<[string, string, number]>) recent.add(key(d, st, q));
+          for (const [d, st, q] of unkeyedRows.iterate(through) as Iterable<[string, string, number]>)
+            recent.add(key(d, st, q));
         }
         const k = key(deviceId, stream, seq);
         if (recent.has(k) || keyed.get(deviceId, stream, seq) !== undefined) return false;
@@ -150,14 +167,27 @@ function createSampleKeys(db: Db) {
 }
 
 export function createIngestStore(db: Db): IngestStore {
-  const insertMessage = db.prepare(`INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`);
-  const insertSample = db.prepare(`INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`);
+  const insertMessage = db.prepare(
+    `INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const insertSample = db.prepare(
+    `INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
   const samples = createSampleKeys(db);
   // `dropped` is the agent's cumulative count of samples its full outbox discarded: keep the highest seen.
-  const bumpTelemetry = db.prepare(`UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`);
-  const insertStatus = db.prepare(`INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) VALUES (?, ?, ?, ?, ?)`);
-  const updateVersions = db.prepare(`UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), last_seen = ? WHERE id = ?`);
-  const insertReject = db.prepare(`INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`);
+  const bumpTelemetry = db.prepare(
+    `UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`,
+  );
+  const insertStatus = db.prepare(
+    `INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const updateVersions = db.prepare(
+    `UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), ` +
+      `last_seen = ? WHERE id = ?`,
+  );
+  const insertReject = db.prepare(
+    `INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
   const bumpRejected = db.prepare(`UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = ?`);
   const commands = createCommandStore(db);
   const exposure = createExposureStore(db);
@@ -196,8 +226,19 @@ export function createIngestStore(db: Db): IngestStore {
     if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return -1;
     switch (decoded.kind) {
       case 'status':
-        insertStatus.run(deviceId, decoded.message.state, decoded.message.ts, item.receivedAt, decoded.message.agentVersion);
-        updateVersions.run(decoded.message.agentVersion, decoded.message.firmwareVersion ?? null, item.receivedAt, deviceId);
+        insertStatus.run(
+          deviceId,
+          decoded.message.state,
+          decoded.message.ts,
+          item.receivedAt,
+          decoded.message.agentVersion,
+        );
+        updateVersions.run(
+          decoded.message.agentVersion,
+          decoded.message.firmwareVersion ?? null,
+          item.receivedAt,
+          deviceId,
+        );
         return 0;
       case 'cmd/ack':
         commands.applyAck(deviceId, decoded.message, item.receivedAt);

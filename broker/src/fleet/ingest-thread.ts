@@ -32,7 +32,8 @@ export interface WireBatch {
 }
 
 /** The buffers a postMessage of this batch moves to the other thread. */
-export const wireTransfer = (b: WireBatch): ArrayBuffer[] => [b.channels.buffer, b.receivedAt.buffer, b.ends.buffer, b.bytes.buffer] as ArrayBuffer[];
+export const wireTransfer = (b: WireBatch): ArrayBuffer[] =>
+  [b.channels.buffer, b.receivedAt.buffer, b.ends.buffer, b.bytes.buffer] as ArrayBuffer[];
 
 /** Values of `Stored.inserted` other than a count of samples. */
 export const DUPLICATE = -1;
@@ -49,7 +50,9 @@ export interface Stored {
   readonly decoded?: readonly (DecodedMessage | undefined)[];
 }
 
-export type ThreadRequest = { readonly type: 'batch'; readonly id: number; readonly batch: WireBatch; readonly wantMessages: boolean } | { readonly type: 'close' };
+export type ThreadRequest =
+  | { readonly type: 'batch'; readonly id: number; readonly batch: WireBatch; readonly wantMessages: boolean }
+  | { readonly type: 'close' };
 
 export type ThreadReply =
   | { readonly type: 'ready' }
@@ -59,7 +62,12 @@ export type ThreadReply =
   | { readonly type: 'closed' };
 
 /** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
-export function storeBatches(store: IngestStore, batches: readonly WireBatch[], wantMessages: boolean, now: () => number): Stored {
+export function storeBatches(
+  store: IngestStore,
+  batches: readonly WireBatch[],
+  wantMessages: boolean,
+  now: () => number,
+): Stored {
   const judged: StoreItem[] = [];
   for (const b of batches) {
     for (let i = 0; i < b.deviceIds.length; i++) {
@@ -71,7 +79,15 @@ export function storeBatches(store: IngestStore, batches: readonly WireBatch[], 
       judged.push(
         j.ok
           ? { kind: 'message', deviceId, decoded: j.decoded, receivedAt }
-          : { kind: 'reject', deviceId, topic: deviceTopic(deviceId, channel), code: j.code, message: j.message, size: payload.length, receivedAt },
+          : {
+              kind: 'reject',
+              deviceId,
+              topic: deviceTopic(deviceId, channel),
+              code: j.code,
+              message: j.message,
+              size: payload.length,
+              receivedAt,
+            },
       );
     }
   }
@@ -98,7 +114,9 @@ export function sliceStored(s: Stored, start: number, length: number): Stored {
   return {
     storedAt: s.storedAt,
     inserted: s.inserted.subarray(start, start + length),
-    rejects: s.rejects.filter((r) => r.index >= start && r.index < start + length).map((r) => ({ ...r, index: r.index - start })),
+    rejects: s.rejects
+      .filter((r) => r.index >= start && r.index < start + length)
+      .map((r) => ({ ...r, index: r.index - start })),
     ...(s.decoded ? { decoded: s.decoded.slice(start, start + length) } : {}),
   };
 }
@@ -115,7 +133,8 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.f
   port.on('message', (first: ThreadRequest) => {
     // Everything already waiting goes into the same transaction.
     const requests = [first];
-    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) requests.push(next.message as ThreadRequest);
+    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port))
+      requests.push(next.message as ThreadRequest);
     const batches = requests.filter((r): r is Extract<ThreadRequest, { type: 'batch' }> => r.type === 'batch');
     if (batches.length > 0) {
       const ids = batches.map((b) => b.id);
@@ -126,9 +145,15 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.f
           batches.some((b) => b.wantMessages),
           Date.now,
         );
-        port.postMessage({ type: 'result', ids, stored } satisfies ThreadReply, [stored.inserted.buffer as ArrayBuffer]);
+        port.postMessage({ type: 'result', ids, stored } satisfies ThreadReply, [
+          stored.inserted.buffer as ArrayBuffer,
+        ]);
       } catch (err) {
-        port.postMessage({ type: 'failed', ids, message: (err as Error)?.message ?? String(err) } satisfies ThreadReply);
+        port.postMessage({
+          type: 'failed',
+          ids,
+          message: (err as Error)?.message ?? String(err),
+        } satisfies ThreadReply);
       }
     }
     if (requests.some((r) => r.type === 'close')) {

@@ -89,7 +89,9 @@ class Filling {
   bytes: Uint8Array;
   used = 0;
 
-  /** `capacity`: the bytes the previous batch needed, so a trickle of messages does not allocate a large buffer each. */
+  /**
+   * `capacity`: the bytes the previous batch needed, so a trickle of messages does not allocate a large buffer each.
+   */
   constructor(capacity: number) {
     this.bytes = new Uint8Array(Math.max(1024, capacity));
   }
@@ -129,7 +131,10 @@ function inlineWriter(db: Db, now: () => number): Writer {
 }
 
 // In the bundles (dist/fleet.js, dist/fleet-sim.js) the thread is dist/ingest-thread.js; from the sources, the .ts.
-const THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './ingest-thread.ts' : './ingest-thread.js', import.meta.url);
+const THREAD_MODULE = new URL(
+  import.meta.url.endsWith('.ts') ? './ingest-thread.ts' : './ingest-thread.js',
+  import.meta.url,
+);
 
 /**
  * The ingest thread. If it cannot start (a broken install), ingest falls back to this thread with a warning
@@ -151,7 +156,10 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
   const post = (w: Waiting) => {
     const id = nextId++;
     try {
-      worker!.postMessage({ type: 'batch', id, batch: w.batch, wantMessages: w.wantMessages } satisfies ThreadRequest, wireTransfer(w.batch));
+      worker!.postMessage(
+        { type: 'batch', id, batch: w.batch, wantMessages: w.wantMessages } satisfies ThreadRequest,
+        wireTransfer(w.batch),
+      );
       sent.set(id, { length: w.batch.deviceIds.length, resolve: w.resolve, reject: w.reject });
     } catch (err) {
       w.reject(err as Error);
@@ -174,7 +182,11 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
       for (const f of waiting) inline.write(f.batch, f.wantMessages).then(f.resolve, f.reject);
     } else {
       if (closing) closing();
-      else log.error('ingest thread failed; the batches in flight are refused and resent by the devices', { reason: message, batches: lost.length });
+      else
+        log.error('ingest thread failed; the batches in flight are refused and resent by the devices', {
+          reason: message,
+          batches: lost.length,
+        });
       for (const f of waiting) f.reject(new Error(`ingest thread failed: ${message}`));
     }
     ready = false;
@@ -242,11 +254,22 @@ export function createIngest(db: Db, opts: IngestOptions) {
   // With a thread, a batch goes as soon as this many messages wait, not only at the end of the event-loop turn:
   // the thread commits while this thread still reads sockets (measured: ~10% more messages/s in the benchmark).
   const flushAt = opts.thread ? Math.min(EAGER_FLUSH, maxBatch) : maxBatch;
-  const stats: IngestStats = { queued: 0, oldestQueuedMs: 0, messages: 0, samples: 0, duplicates: 0, rejected: 0, batches: 0, maxLagMs: 0 };
+  const stats: IngestStats = {
+    queued: 0,
+    oldestQueuedMs: 0,
+    messages: 0,
+    samples: 0,
+    duplicates: 0,
+    rejected: 0,
+    batches: 0,
+    maxLagMs: 0,
+  };
   // With a thread, the thread's connection checkpoints the WAL; a commit on this connection never does, so a
   // rare write here (a device connecting, an audit event) cannot stall the event loop copying thousands of pages.
   if (opts.thread) db.pragma('wal_autocheckpoint = 0');
-  const writer = opts.thread ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log) : inlineWriter(db, now);
+  const writer = opts.thread
+    ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log)
+    : inlineWriter(db, now);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */
@@ -266,7 +289,13 @@ export function createIngest(db: Db, opts: IngestOptions) {
         // counted, logged and kept in ingest_rejects.
         const r = rejects?.get(i) ?? { code: 'INTERNAL', message: 'rejected' };
         stats.rejected++;
-        opts.log.warn('rejected device message', { deviceId: item.deviceId, topic: item.topic, code: r.code, reason: r.message.slice(0, 300), size: item.size });
+        opts.log.warn('rejected device message', {
+          deviceId: item.deviceId,
+          topic: item.topic,
+          code: r.code,
+          reason: r.message.slice(0, 300),
+          size: item.size,
+        });
         opts.onRejected?.(item.deviceId, r.code);
       } else {
         if (inserted === DUPLICATE) stats.duplicates++;
@@ -276,7 +305,14 @@ export function createIngest(db: Db, opts: IngestOptions) {
           if (inserted > 0) opts.onSamples?.(item.deviceId, inserted);
         }
         const decoded = stored.decoded?.[i];
-        if (decoded) opts.onStored?.({ ...decoded, deviceId: item.deviceId, receivedAt: item.receivedAt, storedAt: stored.storedAt, inserted: Math.max(0, inserted) });
+        if (decoded)
+          opts.onStored?.({
+            ...decoded,
+            deviceId: item.deviceId,
+            receivedAt: item.receivedAt,
+            storedAt: stored.storedAt,
+            inserted: Math.max(0, inserted),
+          });
       }
       item.done();
     });
@@ -331,7 +367,11 @@ export function createIngest(db: Db, opts: IngestOptions) {
     /** Totals since start; maxLagMs is the largest arrival-to-commit time since the previous call. */
     stats(): IngestStats {
       const oldest = writing[0]?.[0] ?? queue.pending[0];
-      const s = { ...stats, queued: queue.pending.length + writing.reduce((n, b) => n + b.length, 0), oldestQueuedMs: oldest ? now() - oldest.receivedAt : 0 };
+      const s = {
+        ...stats,
+        queued: queue.pending.length + writing.reduce((n, b) => n + b.length, 0),
+        oldestQueuedMs: oldest ? now() - oldest.receivedAt : 0,
+      };
       stats.maxLagMs = 0;
       return s;
     },

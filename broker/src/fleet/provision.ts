@@ -4,7 +4,14 @@ import { assertDeviceId } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
 import type { Registry } from '../db/registry.js';
 import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
-import { certificateFacts, generateKeyPair, issueDeviceCert, parseCsr, privateKeyPem, type CaBundle } from '../pki/x509.js';
+import {
+  certificateFacts,
+  generateKeyPair,
+  issueDeviceCert,
+  parseCsr,
+  privateKeyPem,
+  type CaBundle,
+} from '../pki/x509.js';
 
 export const DEFAULT_DEVICE_VALIDITY_DAYS = 365;
 
@@ -20,8 +27,17 @@ export interface DeviceFiles {
   readonly ca: string;
 }
 
-/** Makes a key pair and certificate for `id`, registers it, and writes device.key (0600), device.crt and ca.crt to outDir. */
-export async function provisionDevice(registry: Registry, ca: CaBundle, id: string, outDir: string, opts: ProvisionOptions = {}): Promise<DeviceFiles> {
+/**
+ * Makes a key pair and certificate for `id`, registers it, and writes device.key (0600), device.crt and ca.crt to
+ * outDir.
+ */
+export async function provisionDevice(
+  registry: Registry,
+  ca: CaBundle,
+  id: string,
+  outDir: string,
+  opts: ProvisionOptions = {},
+): Promise<DeviceFiles> {
   assertDeviceId(id);
   if (registry.exists(id)) throw new FleetError('FLEET_DEVICE_EXISTS', `device ${id} is already registered`);
   const keys = await generateKeyPair();
@@ -51,7 +67,8 @@ export interface RenewOptions {
 export async function renewDevice(registry: Registry, ca: CaBundle, id: string, opts: RenewOptions) {
   const device = registry.get(id);
   if (!device) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
-  if (device.status !== 'active') throw new FleetError('FLEET_DEVICE_REVOKED', `device ${id} is revoked; enrol it again under a new id instead`);
+  if (device.status !== 'active')
+    throw new FleetError('FLEET_DEVICE_REVOKED', `device ${id} is revoked; enrol it again under a new id instead`);
   let publicKey: Parameters<typeof issueDeviceCert>[2];
   let keyPem: string | undefined;
   if (opts.csrPem) {
@@ -69,7 +86,9 @@ export async function renewDevice(registry: Registry, ca: CaBundle, id: string, 
   const certPem = cert.toString('pem');
   const facts = certificateFacts(certPem);
   const out = opts.outDir;
-  const files = out ? { cert: join(out, 'device.crt'), key: keyPem ? join(out, 'device.key') : undefined } : { cert: '(stdout)', key: undefined };
+  const files = out
+    ? { cert: join(out, 'device.crt'), key: keyPem ? join(out, 'device.key') : undefined }
+    : { cert: '(stdout)', key: undefined };
   if (out) {
     ensurePrivateDir(out);
     if (keyPem) writeSecret(join(out, 'device.key'), keyPem, true);

@@ -46,12 +46,25 @@ export function createHttpRoutes(deps: RouteDeps): Record<string, Route> {
       }
       const body = await readJson(req);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        return sendJson(res, 400, { error: 'bad-request', message: `the body must be a JSON object of at most ${MAX_BODY} bytes` });
+        return sendJson(res, 400, {
+          error: 'bad-request',
+          message: `the body must be a JSON object of at most ${MAX_BODY} bytes`,
+        });
       }
       const b = body as Record<string, unknown>;
-      const result = await deps.enrollment.enroll({ token: b.token, id: b.id, csr: b.csr, address: req.socket.remoteAddress ?? 'unknown' });
+      const result = await deps.enrollment.enroll({
+        token: b.token,
+        id: b.id,
+        csr: b.csr,
+        address: req.socket.remoteAddress ?? 'unknown',
+      });
       if (!result.ok) return sendJson(res, result.status, { error: result.reason, message: result.message });
-      sendJson(res, 201, { deviceId: result.deviceId, certificate: result.certificate, ca: result.ca, mqtt: deps.mqttUrl() });
+      sendJson(res, 201, {
+        deviceId: result.deviceId,
+        certificate: result.certificate,
+        ca: result.ca,
+        mqtt: deps.mqttUrl(),
+      });
     },
   };
 }

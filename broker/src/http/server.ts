@@ -26,10 +26,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export async function startHttpServer(opts: HttpOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startHttpServer(
+  opts: HttpOptions,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const route = Object.hasOwn(opts.routes, `${req.method} ${path}`) ? opts.routes[`${req.method} ${path}`] : undefined;
+    const route = Object.hasOwn(opts.routes, `${req.method} ${path}`)
+      ? opts.routes[`${req.method} ${path}`]
+      : undefined;
     if (!route) return sendJson(res, 404, { error: 'not found' });
     Promise.resolve(route(req, res)).catch((err: unknown) => {
       opts.log.error('http handler failed', { path, error: err as Error });
@@ -41,7 +45,13 @@ export async function startHttpServer(opts: HttpOptions): Promise<{ server: Serv
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new FleetError('FLEET_LISTEN', `cannot listen for HTTPS on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { cause: err })),
+      reject(
+        new FleetError(
+          'FLEET_LISTEN',
+          `cannot listen for HTTPS on ${opts.host}:${opts.port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(opts.port, opts.host, () => resolve());
   });

@@ -3,7 +3,12 @@ import { TokenBucket } from './token-bucket.js';
 
 export type ConnectionLimiter = ReturnType<typeof createConnectionLimiter>;
 
-export function createConnectionLimiter(opts: { perMinute: number; burst: number; maxAddresses?: number; now?: () => number }) {
+export function createConnectionLimiter(opts: {
+  perMinute: number;
+  burst: number;
+  maxAddresses?: number;
+  now?: () => number;
+}) {
   const now = opts.now ?? Date.now;
   const maxAddresses = opts.maxAddresses ?? 100_000;
   const buckets = new Map<string, TokenBucket>();

@@ -4,7 +4,10 @@
 import type { RateLimit } from '../config.js';
 import { TokenBucket } from './token-bucket.js';
 
-export type Admission = { readonly action: 'pass' } | { readonly action: 'delay'; readonly ms: number } | { readonly action: 'disconnect'; readonly reason: 'rate' | 'inflight' };
+export type Admission =
+  | { readonly action: 'pass' }
+  | { readonly action: 'delay'; readonly ms: number }
+  | { readonly action: 'disconnect'; readonly reason: 'rate' | 'inflight' };
 
 interface DeviceState {
   messages: TokenBucket;
@@ -24,7 +27,12 @@ export function createPublishLimiter(opts: { maxInflight: number; now?: () => nu
       const t = now();
       let d = devices.get(deviceId);
       if (!d) {
-        d = { messages: new TokenBucket(limit.messagesPerSecond, limit.burstMessages, t), bytes: new TokenBucket(limit.bytesPerSecond, limit.burstBytes, t), inflight: 0, throttled: false };
+        d = {
+          messages: new TokenBucket(limit.messagesPerSecond, limit.burstMessages, t),
+          bytes: new TokenBucket(limit.bytesPerSecond, limit.burstBytes, t),
+          inflight: 0,
+          throttled: false,
+        };
         devices.set(deviceId, d);
       }
       if (d.inflight >= opts.maxInflight) return { action: 'disconnect', reason: 'inflight' };
@@ -49,7 +57,9 @@ export function createPublishLimiter(opts: { maxInflight: number; now?: () => nu
       d.throttled = true;
       return true;
     },
-    /** Forget a device whose session ended (its buckets restart full on reconnect, which the connection limit bounds). */
+    /**
+     * Forget a device whose session ended (its buckets restart full on reconnect, which the connection limit bounds).
+     */
     forget(deviceId: string): void {
       devices.delete(deviceId);
     },

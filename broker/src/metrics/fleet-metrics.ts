@@ -10,11 +10,20 @@ export function createFleetMetrics() {
     messagesIn: registry.counter('edgeward_messages_in_total', 'MQTT publishes received from devices, by channel'),
     messagesOut: registry.counter('edgeward_messages_out_total', 'MQTT publishes sent to devices'),
     samplesStored: registry.counter('edgeward_samples_stored_total', 'Telemetry samples committed to the database'),
-    rejected: registry.counter('edgeward_ingest_rejected_total', 'Device messages refused by validation, by error code'),
-    denials: registry.counter('edgeward_denials_total', 'Security denials by kind (auth, acl, tls, connect, enroll) and reason'),
+    rejected: registry.counter(
+      'edgeward_ingest_rejected_total',
+      'Device messages refused by validation, by error code',
+    ),
+    denials: registry.counter(
+      'edgeward_denials_total',
+      'Security denials by kind (auth, acl, tls, connect, enroll) and reason',
+    ),
     throttles: registry.counter('edgeward_throttles_total', 'Publishes delayed by a device rate limit'),
     disconnects: registry.counter('edgeward_forced_disconnects_total', 'Sessions the server closed, by reason'),
-    takeovers: registry.counter('edgeward_session_takeovers_total', 'Connections that replaced a live session of the same device'),
+    takeovers: registry.counter(
+      'edgeward_session_takeovers_total',
+      'Connections that replaced a live session of the same device',
+    ),
     enrollments: registry.counter('edgeward_enrollments_total', 'Enrolment attempts by outcome'),
   };
 }

@@ -1,5 +1,10 @@
 // Who may publish or subscribe where. All topic rules of the fleet live in this one module.
-import { DEVICE_PUBLISH_CHANNELS, DEVICE_SUBSCRIBE_CHANNELS, TOPIC_ROOT, tryParseTopic } from '../../../shared/src/index.js';
+import {
+  DEVICE_PUBLISH_CHANNELS,
+  DEVICE_SUBSCRIBE_CHANNELS,
+  TOPIC_ROOT,
+  tryParseTopic,
+} from '../../../shared/src/index.js';
 
 /** A device (authenticated by its certificate) or the fleet backend itself (in-process, or an operator service). */
 export type Identity = { readonly kind: 'device'; readonly deviceId: string } | { readonly kind: 'backend' };

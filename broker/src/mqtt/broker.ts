@@ -53,7 +53,9 @@ function consumeClientPublishes(aedes: Aedes): void {
   // At run time aedes calls publish(packet, client, done) from its protocol handlers; the typings know only
   // the public (packet, done) form.
   type Done = (err?: Error) => void;
-  const broker = aedes as unknown as { publish(packet: PublishPacket, client: Client | null | Done, done?: Done): void };
+  const broker = aedes as unknown as {
+    publish(packet: PublishPacket, client: Client | null | Done, done?: Done): void;
+  };
   const route = broker.publish.bind(aedes);
   broker.publish = (packet, client, done) => {
     if (client !== null && typeof client === 'object') return done?.();
@@ -100,7 +102,10 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     log.debug('connection error', { error: err.message });
   });
 
-  const connectionLimiter = createConnectionLimiter({ perMinute: config.limits.connectionsPerMinutePerAddress, burst: config.limits.connectionBurstPerAddress });
+  const connectionLimiter = createConnectionLimiter({
+    perMinute: config.limits.connectionsPerMinutePerAddress,
+    burst: config.limits.connectionBurstPerAddress,
+  });
   const server = createServer(
     {
       key: opts.tls.key,
@@ -114,8 +119,18 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     (socket: TLSSocket) => {
       guardPackets(socket, config.limits.maxPacketBytes, (size, reason) => {
         const s = [...opts.sessions.all()].find((x) => (x.client.conn as unknown) === socket);
-        opts.auditLimited.record({ event: 'limit.packet', deviceId: s?.deviceId ?? null, address: socket.remoteAddress ?? null, detail: { reason, size, limit: config.limits.maxPacketBytes } });
-        log.warn('oversized packet: connection closed', { deviceId: s?.deviceId ?? null, address: socket.remoteAddress ?? null, size, reason });
+        opts.auditLimited.record({
+          event: 'limit.packet',
+          deviceId: s?.deviceId ?? null,
+          address: socket.remoteAddress ?? null,
+          detail: { reason, size, limit: config.limits.maxPacketBytes },
+        });
+        log.warn('oversized packet: connection closed', {
+          deviceId: s?.deviceId ?? null,
+          address: socket.remoteAddress ?? null,
+          size,
+          reason,
+        });
         metrics.disconnects.inc({ reason: `packet-${reason}` });
       });
       aedes.handle(socket);
@@ -131,7 +146,11 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       return;
     }
     metrics.denials.inc({ kind: 'connect', reason: 'rate' });
-    opts.auditLimited.record({ event: 'connect.throttled', address, detail: { limitPerMinute: config.limits.connectionsPerMinutePerAddress } });
+    opts.auditLimited.record({
+      event: 'connect.throttled',
+      address,
+      detail: { limitPerMinute: config.limits.connectionsPerMinutePerAddress },
+    });
     socket.destroy();
   });
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
@@ -144,7 +163,13 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new FleetError('FLEET_LISTEN', `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { cause: err })),
+      reject(
+        new FleetError(
+          'FLEET_LISTEN',
+          `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(opts.port, opts.host, () => resolve());
   });

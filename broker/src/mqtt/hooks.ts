@@ -52,9 +52,21 @@ export function createHooks(deps: HookDeps) {
   const { metrics } = deps;
 
   /** Refuses a CONNECT. The audit names the certificate's identity (who really knocked) and the claimed client id. */
-  function denyConnect(client: Client, address: string | null, reason: string, done: AuthDone, extra: Record<string, unknown> = {}, certificateCn?: string) {
+  function denyConnect(
+    client: Client,
+    address: string | null,
+    reason: string,
+    done: AuthDone,
+    extra: Record<string, unknown> = {},
+    certificateCn?: string,
+  ) {
     const clientId = typeof client.id === 'string' ? client.id.slice(0, 80) : null;
-    deps.auditLimited.record({ event: 'auth.denied', deviceId: certificateCn?.slice(0, 80) ?? clientId, address, detail: { reason, clientId, ...extra } });
+    deps.auditLimited.record({
+      event: 'auth.denied',
+      deviceId: certificateCn?.slice(0, 80) ?? clientId,
+      address,
+      detail: { reason, clientId, ...extra },
+    });
     deps.log.warn('connection refused', { clientId, address, reason, ...extra });
     metrics.denials.inc({ kind: 'auth', reason });
     const err = new Error(`not authorized: ${reason}`) as AuthenticateError;
@@ -68,11 +80,22 @@ export function createHooks(deps: HookDeps) {
     return s ? { kind: 'device', deviceId: s.deviceId } : undefined;
   }
 
-  function denyPublish(client: Client | null, who: Identity, topic: string, reason: string, done: (err?: Error | null) => void) {
+  function denyPublish(
+    client: Client | null,
+    who: Identity,
+    topic: string,
+    reason: string,
+    done: (err?: Error | null) => void,
+  ) {
     const deviceId = who.kind === 'device' ? who.deviceId : null;
     const code = reason === 'invalid-topic' ? topicErrorCode(topic) : undefined;
     const detail = { action: 'publish', topic: topic.slice(0, 200), reason, ...(code ? { code } : {}) };
-    deps.auditLimited.record({ event: 'acl.denied', deviceId, address: client ? deps.sessions.of(client)?.address ?? null : null, detail });
+    deps.auditLimited.record({
+      event: 'acl.denied',
+      deviceId,
+      address: client ? (deps.sessions.of(client)?.address ?? null) : null,
+      detail,
+    });
     deps.log.warn('publish denied', { deviceId, ...detail });
     metrics.denials.inc({ kind: 'acl', reason });
     // MQTT 3.1.1 has no negative PUBACK: the connection is closed.
@@ -104,18 +127,41 @@ export function createHooks(deps: HookDeps) {
       const will = (client as Client & { _will?: { topic: string; retain?: boolean } | null })._will;
       if (will) {
         const d = authorizePublish({ kind: 'device', deviceId: clientId }, will.topic, will.retain === true);
-        if (!d.allow || !will.topic.endsWith('/status')) return denyConnect(client, peer.address, 'will-not-allowed', done, { topic: will.topic.slice(0, 120) });
+        if (!d.allow || !will.topic.endsWith('/status'))
+          return denyConnect(client, peer.address, 'will-not-allowed', done, { topic: will.topic.slice(0, 120) });
       }
       // Policy: the newer connection takes over (MQTT-3.1.4-2); two live sessions of one certificate may
       // mean a cloned credential, so it is recorded for the fleet audit.
       const previous = deps.sessions.get(clientId);
       if (previous) {
-        deps.audit.record({ event: 'session.takeover', deviceId: clientId, address: peer.address, detail: { previousAddress: previous.address, serial: peer.serial, sameCertificate: previous.serial === peer.serial } });
-        deps.log.warn('session taken over by a new connection (possible cloned credential)', { deviceId: clientId, address: peer.address, previousAddress: previous.address });
+        deps.audit.record({
+          event: 'session.takeover',
+          deviceId: clientId,
+          address: peer.address,
+          detail: {
+            previousAddress: previous.address,
+            serial: peer.serial,
+            sameCertificate: previous.serial === peer.serial,
+          },
+        });
+        deps.log.warn('session taken over by a new connection (possible cloned credential)', {
+          deviceId: clientId,
+          address: peer.address,
+          previousAddress: previous.address,
+        });
         metrics.takeovers.inc();
       }
       const connectionId = deps.connections.opened(clientId, peer.serial, peer.address);
-      deps.sessions.add({ deviceId: clientId, serial: peer.serial, fingerprint: peer.fingerprint, address: peer.address, deviceType: check.deviceType, connectedAt: now(), client, connectionId });
+      deps.sessions.add({
+        deviceId: clientId,
+        serial: peer.serial,
+        fingerprint: peer.fingerprint,
+        address: peer.address,
+        deviceType: check.deviceType,
+        connectedAt: now(),
+        client,
+        connectionId,
+      });
       const at = now();
       deps.writeBehind.run(() => deps.registry.setOnline(clientId, true, peer.address, at));
       deps.log.info('device connected', { deviceId: clientId, address: peer.address });
@@ -132,7 +178,11 @@ export function createHooks(deps: HookDeps) {
 
       const session = deps.sessions.of(client!)!;
       const size = packet.payload?.length ?? 0;
-      const admission = deps.limiter.admit(who.deviceId, rateFor(deps.config, session.deviceType), size + packet.topic.length);
+      const admission = deps.limiter.admit(
+        who.deviceId,
+        rateFor(deps.config, session.deviceType),
+        size + packet.topic.length,
+      );
       const release = (err?: Error | null) => {
         deps.limiter.release(who.deviceId);
         done(err);
@@ -143,14 +193,27 @@ export function createHooks(deps: HookDeps) {
         case 'delay':
           metrics.throttles.inc();
           if (deps.limiter.markThrottled(who.deviceId)) {
-            deps.auditLimited.record({ event: 'rate.throttled', deviceId: who.deviceId, address: session.address, detail: { delayMs: admission.ms } });
+            deps.auditLimited.record({
+              event: 'rate.throttled',
+              deviceId: who.deviceId,
+              address: session.address,
+              detail: { delayMs: admission.ms },
+            });
             deps.log.warn('device throttled', { deviceId: who.deviceId, delayMs: admission.ms });
           }
-          setTimeout(() => (client!.closed ? release(new Error('closed')) : accept(who.deviceId, packet, release)), admission.ms).unref();
+          setTimeout(
+            () => (client!.closed ? release(new Error('closed')) : accept(who.deviceId, packet, release)),
+            admission.ms,
+          ).unref();
           return;
         case 'disconnect': {
           deps.limiter.release(who.deviceId);
-          deps.audit.record({ event: 'rate.disconnected', deviceId: who.deviceId, address: session.address, detail: { reason: admission.reason } });
+          deps.audit.record({
+            event: 'rate.disconnected',
+            deviceId: who.deviceId,
+            address: session.address,
+            detail: { reason: admission.reason },
+          });
           deps.log.warn('device disconnected for flooding', { deviceId: who.deviceId, reason: admission.reason });
           metrics.disconnects.inc({ reason: `rate-${admission.reason}` });
           return done(new Error(`rate limit: ${admission.reason}`));
@@ -158,13 +221,22 @@ export function createHooks(deps: HookDeps) {
       }
     },
 
-    authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
+    authorizeSubscribe(
+      client: Client,
+      sub: Subscription,
+      done: (err: Error | null, sub?: Subscription | null) => void,
+    ): void {
       const who = identityOf(client);
       if (deps.unprotected && who) return done(null, sub);
       const decision = who ? authorizeSubscribe(who, sub.topic) : ({ allow: false, reason: 'invalid-topic' } as const);
       if (decision.allow) return done(null, sub);
       const deviceId = who?.kind === 'device' ? who.deviceId : null;
-      deps.auditLimited.record({ event: 'acl.denied', deviceId, address: deps.sessions.of(client)?.address ?? null, detail: { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason } });
+      deps.auditLimited.record({
+        event: 'acl.denied',
+        deviceId,
+        address: deps.sessions.of(client)?.address ?? null,
+        detail: { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason },
+      });
       deps.log.warn('subscribe denied', { deviceId, topic: sub.topic.slice(0, 200), reason: decision.reason });
       metrics.denials.inc({ kind: 'acl', reason: decision.reason });
       done(null, null); // SUBACK 0x80 for this filter only

@@ -2,7 +2,16 @@
 import { randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
 import { SIGN, generateKeyPair, x509, type CryptoKey, type KeyPair, type X509Key } from '../../../shared/src/x509.js';
 
-export { generateKeyPair, privateKeyPem, importPrivateKeyPem, createCsr, parseCsr, parseCertificate, x509, type KeyPair } from '../../../shared/src/x509.js';
+export {
+  generateKeyPair,
+  privateKeyPem,
+  importPrivateKeyPem,
+  createCsr,
+  parseCsr,
+  parseCertificate,
+  x509,
+  type KeyPair,
+} from '../../../shared/src/x509.js';
 
 const DAY = 86_400_000;
 /** Certificates are valid from a little in the past so a device whose clock lags still accepts them. */
@@ -25,7 +34,11 @@ export interface CaBundle {
   readonly key: CryptoKey;
 }
 
-export async function createCa(name: string, validityDays: number, now = Date.now()): Promise<{ cert: x509.X509Certificate; keys: KeyPair }> {
+export async function createCa(
+  name: string,
+  validityDays: number,
+  now = Date.now(),
+): Promise<{ cert: x509.X509Certificate; keys: KeyPair }> {
   const keys = await generateKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
@@ -44,7 +57,15 @@ export async function createCa(name: string, validityDays: number, now = Date.no
 }
 
 /** An end-entity certificate from the fleet CA: not a CA, signature + key agreement, one extended key usage. */
-async function issueLeaf(ca: CaBundle, cn: string, publicKey: CryptoKey | x509.PublicKey, validityDays: number, now: number, usage: string, extra: x509.Extension[] = []) {
+async function issueLeaf(
+  ca: CaBundle,
+  cn: string,
+  publicKey: CryptoKey | x509.PublicKey,
+  validityDays: number,
+  now: number,
+  usage: string,
+  extra: x509.Extension[] = [],
+) {
   return x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: `CN=${cn}`,
@@ -65,14 +86,26 @@ async function issueLeaf(ca: CaBundle, cn: string, publicKey: CryptoKey | x509.P
 }
 
 /** The fleet server's certificate: server authentication for the names in `sans`. */
-export function issueServerCert(ca: CaBundle, publicKey: CryptoKey, sans: readonly SanEntry[], validityDays: number, now = Date.now()) {
+export function issueServerCert(
+  ca: CaBundle,
+  publicKey: CryptoKey,
+  sans: readonly SanEntry[],
+  validityDays: number,
+  now = Date.now(),
+) {
   const cn = sans.find((s) => s.type === 'dns')?.value ?? 'edgeward-fleet-server';
   const san = new x509.SubjectAlternativeNameExtension(sans.map((s) => ({ type: s.type, value: s.value })));
   return issueLeaf(ca, cn, publicKey, validityDays, now, x509.ExtendedKeyUsage.serverAuth, [san]);
 }
 
 /** A device certificate: CN = device id, client authentication only. */
-export function issueDeviceCert(ca: CaBundle, deviceId: string, publicKey: CryptoKey | x509.PublicKey, validityDays: number, now = Date.now()) {
+export function issueDeviceCert(
+  ca: CaBundle,
+  deviceId: string,
+  publicKey: CryptoKey | x509.PublicKey,
+  validityDays: number,
+  now = Date.now(),
+) {
   return issueLeaf(ca, deviceId, publicKey, validityDays, now, x509.ExtendedKeyUsage.clientAuth);
 }
 
@@ -90,11 +123,13 @@ export function certificateFacts(pemText: string) {
 
 export function parseSans(items: readonly string[]): SanEntry[] {
   const out: SanEntry[] = [];
-  for (const item of items.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)) {
+  for (const item of items
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(DNS|IP):(.+)$/i.exec(item);
     if (!m) throw new Error(`--san ${JSON.stringify(item)} is not DNS:name or IP:address`);
     out.push({ type: m[1]!.toLowerCase() === 'dns' ? 'dns' : 'ip', value: m[2]! });
   }
   return out;
 }
-

@@ -1,7 +1,14 @@
 // Reads a bundle's frame and header from a byte source: everything a reader needs before the first payload byte.
 import { BundleError } from '../errors.js';
 import type { ByteSource } from './byte-source.js';
-import { BUNDLE_MAGIC, FRAME_LENGTH, MANIFEST_CONTENT_TYPE, MAX_HEADER_BYTES, MAX_MANIFEST_BYTES, parseFrame } from './format.js';
+import {
+  BUNDLE_MAGIC,
+  FRAME_LENGTH,
+  MANIFEST_CONTENT_TYPE,
+  MAX_HEADER_BYTES,
+  MAX_MANIFEST_BYTES,
+  parseFrame,
+} from './format.js';
 import { decodeSignatureSet, type SignatureSet } from './signature-set.js';
 
 export interface BundleHeader {
@@ -15,9 +22,17 @@ export interface BundleHeader {
 
 /** Decodes the header (after the frame): a signature set over a manifest of bounded size. */
 export function decodeBundleHeader(header: Uint8Array): SignatureSet {
-  const set = decodeSignatureSet(header, { contentType: MANIFEST_CONTENT_TYPE, formatCode: 'FW_BAD_FORMAT', maxBytes: MAX_HEADER_BYTES, what: 'bundle header' });
+  const set = decodeSignatureSet(header, {
+    contentType: MANIFEST_CONTENT_TYPE,
+    formatCode: 'FW_BAD_FORMAT',
+    maxBytes: MAX_HEADER_BYTES,
+    what: 'bundle header',
+  });
   if (set.payload.length > MAX_MANIFEST_BYTES) {
-    throw new BundleError('FW_BAD_FORMAT', `the manifest is ${set.payload.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`);
+    throw new BundleError(
+      'FW_BAD_FORMAT',
+      `the manifest is ${set.payload.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`,
+    );
   }
   return set;
 }
@@ -29,14 +44,21 @@ export async function readBundleHeader(source: ByteSource): Promise<BundleHeader
     if (!Buffer.from(frame.subarray(0, n)).equals(BUNDLE_MAGIC.subarray(0, n))) {
       throw new BundleError('FW_BAD_FORMAT', 'not an edgeward firmware bundle (bad magic)');
     }
-    throw new BundleError('FW_TRUNCATED', `the file ends after ${frame.length} bytes, inside the ${FRAME_LENGTH}-byte bundle frame`);
+    throw new BundleError(
+      'FW_TRUNCATED',
+      `the file ends after ${frame.length} bytes, inside the ${FRAME_LENGTH}-byte bundle frame`,
+    );
   }
   const headerLength = parseFrame(frame);
   const header = await source.readUpTo(headerLength);
   if (header.length < headerLength) {
-    throw new BundleError('FW_TRUNCATED', `the file ends ${headerLength - header.length} bytes before the end of the signed manifest`, {
-      details: { headerLength, got: header.length },
-    });
+    throw new BundleError(
+      'FW_TRUNCATED',
+      `the file ends ${headerLength - header.length} bytes before the end of the signed manifest`,
+      {
+        details: { headerLength, got: header.length },
+      },
+    );
   }
   return { headerLength, set: decodeBundleHeader(header), bytes: header };
 }

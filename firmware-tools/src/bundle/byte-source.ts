@@ -37,12 +37,15 @@ export async function openByteSource(input: BundleInput, opts: SourceOptions = {
     }
   }
   if (input instanceof Uint8Array) return new IterableSource([input]);
-  if (input !== null && typeof input === 'object' && (Symbol.asyncIterator in input || Symbol.iterator in input)) return new IterableSource(input);
+  if (input !== null && typeof input === 'object' && (Symbol.asyncIterator in input || Symbol.iterator in input))
+    return new IterableSource(input);
   throw new BundleError('FW_IO', 'the bundle input is neither a path, bytes, nor a stream of byte chunks');
 }
 
 function ioError(err: unknown): BundleError {
-  return err instanceof BundleError ? err : new BundleError('FW_IO', `read failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return err instanceof BundleError
+    ? err
+    : new BundleError('FW_IO', `read failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
 class FileSource implements ByteSource {
@@ -157,7 +160,8 @@ class IterableSource implements ByteSource {
           return undefined;
         }
         const chunk = r.value as unknown;
-        if (!(chunk instanceof Uint8Array)) throw new BundleError('FW_IO', 'the bundle stream yielded something other than bytes');
+        if (!(chunk instanceof Uint8Array))
+          throw new BundleError('FW_IO', 'the bundle stream yielded something other than bytes');
         if (chunk.length > 0) return chunk;
       }
     } catch (err) {

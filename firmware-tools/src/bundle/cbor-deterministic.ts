@@ -61,7 +61,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 function encodeInto(value: CborValue, parts: Uint8Array[]): void {
   if (typeof value === 'number' || typeof value === 'bigint') {
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new TypeError(`only safe integers are encoded, got ${value}`);
+    if (typeof value === 'number' && !Number.isSafeInteger(value))
+      throw new TypeError(`only safe integers are encoded, got ${value}`);
     const n = BigInt(value);
     parts.push(n >= 0n ? head(0, n) : head(1, -1n - n));
   } else if (typeof value === 'string') {
@@ -83,7 +84,9 @@ function encodeInto(value: CborValue, parts: Uint8Array[]): void {
     const entries: [number | string, CborValue][] =
       value instanceof Map
         ? [...(value as ReadonlyMap<number | string, CborValue>)]
-        : Object.entries(value as Record<string, CborValue | undefined>).filter((e): e is [string, CborValue] => e[1] !== undefined);
+        : Object.entries(value as Record<string, CborValue | undefined>).filter(
+            (e): e is [string, CborValue] => e[1] !== undefined,
+          );
     // Keys sorted by the bytewise order of their encodings (RFC 8949 §4.2.1).
     const encoded = entries.map(([k, v]) => [encodeCbor(k), v] as const).sort((a, b) => compareBytes(a[0], b[0]));
     parts.push(head(5, encoded.length));

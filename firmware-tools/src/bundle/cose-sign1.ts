@@ -45,7 +45,8 @@ export function parseCoseSign1(item: unknown, where: string, formatCode: FormatC
   const [protectedBytes, unprotected, payload, signature] = value as unknown[];
   if (!(protectedBytes instanceof Uint8Array)) fail('the protected header is not a byte string');
   if (!(unprotected instanceof Map)) fail('the unprotected header is not a map');
-  if (payload === null || payload === undefined) fail('detached payloads are not used here; the payload must be attached');
+  if (payload === null || payload === undefined)
+    fail('detached payloads are not used here; the payload must be attached');
   if (!(payload instanceof Uint8Array)) fail('the payload is not a byte string');
   if (!(signature instanceof Uint8Array)) fail('the signature is not a byte string');
   const pBytes = protectedBytes as Uint8Array;
@@ -55,37 +56,61 @@ export function parseCoseSign1(item: unknown, where: string, formatCode: FormatC
   if (pBytes.length > 0) {
     let decoded: unknown;
     try {
-      decoded = decode(pBytes, { maxBytes: MAX_PROTECTED_BYTES, maxDepth: 4, maxItems: 256, textKeysOnly: false, allowedTags: new Set() });
+      decoded = decode(pBytes, {
+        maxBytes: MAX_PROTECTED_BYTES,
+        maxDepth: 4,
+        maxItems: 256,
+        textKeysOnly: false,
+        allowedTags: new Set(),
+      });
     } catch (err) {
-      throw new BundleError(formatCode, `${where}: the protected header is not valid CBOR: ${(err as Error).message}`, { cause: err });
+      throw new BundleError(formatCode, `${where}: the protected header is not valid CBOR: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (!(decoded instanceof Map)) fail('the protected header does not encode a map');
     pHeader = decoded as Map<unknown, unknown>;
   }
-  for (const [bucket, map] of [['protected', pHeader], ['unprotected', uHeader]] as const) {
+  for (const [bucket, map] of [
+    ['protected', pHeader],
+    ['unprotected', uHeader],
+  ] as const) {
     for (const key of map.keys()) {
       if (!isLabel(key)) fail(`the ${bucket} header has a label that is neither an integer nor a text string`);
-      if (bucket === 'unprotected' && pHeader.has(key)) fail(`header parameter ${String(key)} appears in both buckets (RFC 9052 §3)`);
+      if (bucket === 'unprotected' && pHeader.has(key))
+        fail(`header parameter ${String(key)} appears in both buckets (RFC 9052 §3)`);
     }
   }
 
   // RFC 9052 §3.1 alg; we require it protected so that it is covered by the signature.
   const alg = pHeader.get(HEADER.alg);
   if (alg === undefined) {
-    throw new BundleError('FW_BAD_ALG', `${where}: ${uHeader.has(HEADER.alg) ? 'alg must be in the protected header' : 'no alg header parameter'}`);
+    throw new BundleError(
+      'FW_BAD_ALG',
+      `${where}: ${uHeader.has(HEADER.alg) ? 'alg must be in the protected header' : 'no alg header parameter'}`,
+    );
   }
   if (alg !== ALG_EDDSA) {
-    throw new BundleError('FW_BAD_ALG', `${where}: algorithm ${JSON.stringify(alg)} is not accepted; only EdDSA (-8) is`, { details: { alg } });
+    throw new BundleError(
+      'FW_BAD_ALG',
+      `${where}: algorithm ${JSON.stringify(alg)} is not accepted; only EdDSA (-8) is`,
+      { details: { alg } },
+    );
   }
   if (uHeader.has(HEADER.crit)) fail('crit must be in the protected header (RFC 9052 §3.1)');
   const crit = pHeader.get(HEADER.crit);
   if (crit !== undefined) {
-    if (!Array.isArray(crit) || crit.length === 0 || !crit.every(isLabel)) fail('crit must be a non-empty array of labels');
+    if (!Array.isArray(crit) || crit.length === 0 || !crit.every(isLabel))
+      fail('crit must be a non-empty array of labels');
     for (const label of crit as unknown[]) {
       if (!UNDERSTOOD.has(label)) {
-        throw new BundleError('FW_CRIT_UNSUPPORTED', `${where}: header parameter ${JSON.stringify(label)} is marked critical and is not understood`, {
-          details: { label },
-        });
+        throw new BundleError(
+          'FW_CRIT_UNSUPPORTED',
+          `${where}: header parameter ${JSON.stringify(label)} is marked critical and is not understood`,
+          {
+            details: { label },
+          },
+        );
       }
       if (!pHeader.has(label)) fail(`crit lists ${JSON.stringify(label)}, which is not in the protected header`);
     }
@@ -95,7 +120,11 @@ export function parseCoseSign1(item: unknown, where: string, formatCode: FormatC
     fail(`kid must be a byte string of 1 to ${MAX_KID_BYTES} bytes`);
   }
   const contentType = pHeader.get(HEADER.contentType) ?? uHeader.get(HEADER.contentType);
-  if (contentType !== undefined && typeof contentType !== 'string' && !(typeof contentType === 'number' && Number.isSafeInteger(contentType) && contentType >= 0)) {
+  if (
+    contentType !== undefined &&
+    typeof contentType !== 'string' &&
+    !(typeof contentType === 'number' && Number.isSafeInteger(contentType) && contentType >= 0)
+  ) {
     fail('content type must be a text string or an unsigned integer');
   }
   return {
@@ -121,8 +150,18 @@ export function decodeCoseSign1(bytes: Uint8Array, maxBytes = 64 * 1024): CoseSi
 }
 
 /** RFC 9052 §4.4: Sig_structure = ["Signature1", body_protected, external_aad, payload], exact bytes wrapped. */
-export function sigStructure1(protectedBytes: Uint8Array, payload: Uint8Array, externalAad: Uint8Array = new Uint8Array(0)): Uint8Array {
-  return concatBytes([head(4, 4), encodeCbor('Signature1'), byteString(protectedBytes), byteString(externalAad), byteString(payload)]);
+export function sigStructure1(
+  protectedBytes: Uint8Array,
+  payload: Uint8Array,
+  externalAad: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  return concatBytes([
+    head(4, 4),
+    encodeCbor('Signature1'),
+    byteString(protectedBytes),
+    byteString(externalAad),
+    byteString(payload),
+  ]);
 }
 
 /** Strictly verifies a parsed COSE_Sign1 with an Ed25519 public key; says why when it fails. */
@@ -145,5 +184,12 @@ export function signCoseSign1(payload: Uint8Array, contentType: string, signer: 
     ]),
   );
   const signature = sign(sigStructure1(protectedBytes, payload), signer.secretKey);
-  return concatBytes([head(6, COSE_SIGN1_TAG), head(4, 4), byteString(protectedBytes), head(5, 0), byteString(payload), byteString(signature)]);
+  return concatBytes([
+    head(6, COSE_SIGN1_TAG),
+    head(4, 4),
+    byteString(protectedBytes),
+    head(5, 0),
+    byteString(payload),
+    byteString(signature),
+  ]);
 }

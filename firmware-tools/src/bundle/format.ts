@@ -26,11 +26,16 @@ export function encodeFrame(headerLength: number): Uint8Array {
 export function parseFrame(frame: Uint8Array): number {
   if (frame.length !== FRAME_LENGTH) throw new RangeError('frame must be 12 bytes');
   if (!Buffer.from(frame.subarray(0, 8)).equals(BUNDLE_MAGIC)) {
-    throw new BundleError('FW_BAD_FORMAT', 'not an edgeward firmware bundle (bad magic; expected "EWFW\\r\\n\\x1a\\n")');
+    throw new BundleError(
+      'FW_BAD_FORMAT',
+      'not an edgeward firmware bundle (bad magic; expected "EWFW\\r\\n\\x1a\\n")',
+    );
   }
   const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(8);
   if (length < 1 || length > MAX_HEADER_BYTES) {
-    throw new BundleError('FW_BAD_FORMAT', `declared header length ${length} is outside 1..${MAX_HEADER_BYTES}`, { details: { length } });
+    throw new BundleError('FW_BAD_FORMAT', `declared header length ${length} is outside 1..${MAX_HEADER_BYTES}`, {
+      details: { length },
+    });
   }
   return length;
 }

@@ -32,7 +32,12 @@ export async function inspectBundle(input: BundleInput, trust?: TrustState): Pro
       const key = trust.releaseKeys.get(id);
       return { ...base, check: key ? checkCoseSign1(s, key) : 'unknown-key' };
     });
-    return { manifest: decodeManifest(set.payload), signatures, headerLength, payloadOffset: FRAME_LENGTH + headerLength };
+    return {
+      manifest: decodeManifest(set.payload),
+      signatures,
+      headerLength,
+      payloadOffset: FRAME_LENGTH + headerLength,
+    };
   } finally {
     await source.close();
   }

@@ -45,15 +45,26 @@ export interface Manifest {
 }
 
 function check(value: unknown): Manifest {
-  if (typeof value === 'object' && value !== null && 'format' in value && (value as { format: unknown }).format !== MANIFEST_FORMAT) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    'format' in value &&
+    (value as { format: unknown }).format !== MANIFEST_FORMAT
+  ) {
     const format = (value as { format: unknown }).format;
-    throw new BundleError('FW_FORMAT_VERSION', `manifest format ${JSON.stringify(format)} is not supported; this verifier speaks format ${MANIFEST_FORMAT}`, {
-      details: { format: typeof format === 'bigint' ? String(format) : format },
-    });
+    throw new BundleError(
+      'FW_FORMAT_VERSION',
+      `manifest format ${JSON.stringify(format)} is not supported; this verifier speaks format ${MANIFEST_FORMAT}`,
+      {
+        details: { format: typeof format === 'bigint' ? String(format) : format },
+      },
+    );
   }
   const result = validate(manifestSchema, value);
   if (!result.ok) {
-    throw new BundleError('FW_MANIFEST_INVALID', `manifest: ${formatIssues(result.issues)}`, { details: { issues: result.issues } });
+    throw new BundleError('FW_MANIFEST_INVALID', `manifest: ${formatIssues(result.issues)}`, {
+      details: { issues: result.issues },
+    });
   }
   const m = result.value as Manifest;
   if (m.expires <= m.created) throw new BundleError('FW_MANIFEST_INVALID', 'manifest: expires must be after created');
@@ -64,7 +75,8 @@ function check(value: unknown): Manifest {
 export function encodeManifest(manifest: Manifest): Uint8Array {
   const m = check(manifest);
   const out = encodeCbor({ ...m });
-  if (out.length > MAX_MANIFEST_BYTES) throw new BundleError('FW_MANIFEST_INVALID', `manifest is ${out.length} bytes; at most ${MAX_MANIFEST_BYTES}`);
+  if (out.length > MAX_MANIFEST_BYTES)
+    throw new BundleError('FW_MANIFEST_INVALID', `manifest is ${out.length} bytes; at most ${MAX_MANIFEST_BYTES}`);
   return out;
 }
 
@@ -74,7 +86,11 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   try {
     value = decode(bytes, { maxBytes: MAX_MANIFEST_BYTES, maxDepth: 2, maxItems: 64 });
   } catch (err) {
-    throw new BundleError('FW_MANIFEST_INVALID', `manifest is not a CBOR map with text keys: ${(err as Error).message}`, { cause: err });
+    throw new BundleError(
+      'FW_MANIFEST_INVALID',
+      `manifest is not a CBOR map with text keys: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return check(value);
 }

@@ -10,7 +10,10 @@ export function uint(opts: { min?: number; max?: number } = {}): Schema<number> 
     check(v: unknown, path: string, issues: Issue[]): number {
       const n = typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= 0n ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
-        issues.push({ path, message: `expected an integer, got ${typeof v === 'bigint' ? 'a too large integer' : typeof v}` });
+        issues.push({
+          path,
+          message: `expected an integer, got ${typeof v === 'bigint' ? 'a too large integer' : typeof v}`,
+        });
         return 0;
       }
       if (n < min || n > max) issues.push({ path, message: `${n} is outside ${min}..${max}` });

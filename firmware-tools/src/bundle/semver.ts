@@ -1,8 +1,12 @@
 // Semantic versions (semver.org 2.0.0): validation and precedence, for firmware and minimum agent versions.
 
 // The regular expression published on semver.org, §"Is there a suggested regular expression".
-export const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+// Built from its parts (the same text) so that each line stays readable.
+const NUM = '(0|[1-9]\\d*)';
+const PRE_ID = '(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)';
+const PRE = `(?:-(${PRE_ID}(?:\\.${PRE_ID})*))?`;
+const BUILD = '(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?';
+export const SEMVER = new RegExp(`^${NUM}\\.${NUM}\\.${NUM}${PRE}${BUILD}$`);
 
 export function isSemver(text: string): boolean {
   return text.length <= 128 && SEMVER.test(text);
@@ -19,7 +23,8 @@ export function compareSemver(a: string, b: string): number {
   }
   const ra = pa[4];
   const rb = pb[4];
-  if (ra === undefined || rb === undefined) return ra === rb ? 0 : ra === undefined ? 1 : -1; // a release outranks its pre-releases
+  // a release outranks its pre-releases
+  if (ra === undefined || rb === undefined) return ra === rb ? 0 : ra === undefined ? 1 : -1;
   const xa = ra.split('.');
   const xb = rb.split('.');
   for (let i = 0; i < Math.max(xa.length, xb.length); i++) {

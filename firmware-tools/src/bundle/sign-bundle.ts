@@ -55,7 +55,10 @@ export function createBundle(spec: ReleaseSpec, payload: Uint8Array, signers: re
 export type SignPhase = 'hashing' | 'writing';
 
 /** Size and SHA-256 of a file, read as a stream. */
-export async function hashFile(path: string, onProgress?: (done: number) => void): Promise<{ size: number; sha256: Uint8Array }> {
+export async function hashFile(
+  path: string,
+  onProgress?: (done: number) => void,
+): Promise<{ size: number; sha256: Uint8Array }> {
   const source = await openByteSource(path);
   try {
     const hash = createHash('sha256');
@@ -108,12 +111,17 @@ export async function signBundleFile(opts: SignFileOptions): Promise<SignedBundl
       opts.onProgress?.('writing', size, first.size);
     }
     if (size !== first.size || !hash.digest().equals(first.sha256)) {
-      throw new BundleError('FW_PAYLOAD_CHANGED', `${opts.payloadPath} changed while it was being signed; sign it again`);
+      throw new BundleError(
+        'FW_PAYLOAD_CHANGED',
+        `${opts.payloadPath} changed while it was being signed; sign it again`,
+      );
     }
     await out.sync();
     ok = true;
   } catch (err) {
-    throw err instanceof BundleError ? err : new BundleError('FW_IO', `writing ${opts.outPath} failed: ${(err as Error).message}`, { cause: err });
+    throw err instanceof BundleError
+      ? err
+      : new BundleError('FW_IO', `writing ${opts.outPath} failed: ${(err as Error).message}`, { cause: err });
   } finally {
     await source.close();
     await out.close();

@@ -4,7 +4,14 @@ import { decode } from '../../../shared/src/cbor.js';
 import { keyId, keyIdBytes, type SignatureCheck } from '../../../shared/src/crypto/index.js';
 import { BundleError } from '../errors.js';
 import { concatBytes, head } from './cbor-deterministic.js';
-import { checkCoseSign1, COSE_SIGN1_TAG, parseCoseSign1, signCoseSign1, type CoseSign1, type FormatCode } from './cose-sign1.js';
+import {
+  checkCoseSign1,
+  COSE_SIGN1_TAG,
+  parseCoseSign1,
+  signCoseSign1,
+  type CoseSign1,
+  type FormatCode,
+} from './cose-sign1.js';
 
 /** More signatures than this are refused before any is checked. */
 export const MAX_SIGNATURES = 16;
@@ -22,8 +29,11 @@ export interface Signer {
 
 /** Encodes a signature set; the caller keeps signers distinct (duplicates are allowed here for testing). */
 export function encodeSignatureSet(payload: Uint8Array, contentType: string, signers: readonly Signer[]): Uint8Array {
-  if (signers.length === 0 || signers.length > MAX_SIGNATURES) throw new RangeError(`1 to ${MAX_SIGNATURES} signers are needed`);
-  const messages = signers.map((s) => signCoseSign1(payload, contentType, { secretKey: s.secretKey, kid: keyIdBytes(s.publicKey) }));
+  if (signers.length === 0 || signers.length > MAX_SIGNATURES)
+    throw new RangeError(`1 to ${MAX_SIGNATURES} signers are needed`);
+  const messages = signers.map((s) =>
+    signCoseSign1(payload, contentType, { secretKey: s.secretKey, kid: keyIdBytes(s.publicKey) }),
+  );
   return concatBytes([head(4, messages.length), ...messages]);
 }
 
@@ -46,19 +56,27 @@ export function decodeSignatureSet(bytes: Uint8Array, opts: DecodeSetOptions): S
       allowedTags: new Set([COSE_SIGN1_TAG]),
     });
   } catch (err) {
-    throw new BundleError(opts.formatCode, `${opts.what} is not well-formed CBOR: ${(err as Error).message}`, { cause: err });
+    throw new BundleError(opts.formatCode, `${opts.what} is not well-formed CBOR: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (!Array.isArray(value) || value.length === 0) {
     throw new BundleError(opts.formatCode, `${opts.what} must be a non-empty array of COSE_Sign1 messages`);
   }
   if (value.length > MAX_SIGNATURES) {
-    throw new BundleError(opts.formatCode, `${opts.what} holds ${value.length} signatures; at most ${MAX_SIGNATURES} are accepted`);
+    throw new BundleError(
+      opts.formatCode,
+      `${opts.what} holds ${value.length} signatures; at most ${MAX_SIGNATURES} are accepted`,
+    );
   }
   const signatures = value.map((item, i) => parseCoseSign1(item, `${opts.what}, signature ${i + 1}`, opts.formatCode));
   const first = signatures[0]!;
   for (const [i, s] of signatures.entries()) {
     if (s.contentType !== opts.contentType) {
-      throw new BundleError(opts.formatCode, `${opts.what}, signature ${i + 1}: content type ${JSON.stringify(s.contentType)}, expected ${opts.contentType}`);
+      throw new BundleError(
+        opts.formatCode,
+        `${opts.what}, signature ${i + 1}: content type ${JSON.stringify(s.contentType)}, expected ${opts.contentType}`,
+      );
     }
     if (!s.kid) throw new BundleError(opts.formatCode, `${opts.what}, signature ${i + 1}: no kid header parameter`);
     if (!Buffer.from(s.payload).equals(first.payload)) {

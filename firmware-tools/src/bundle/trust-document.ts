@@ -49,26 +49,41 @@ export interface TrustDocument {
 /** Schema, thresholds within the key counts, distinct keys and key ids, strong keys (FW_KEY_WEAK otherwise). */
 export function checkTrustBody(value: unknown): TrustBody {
   const result = validate(trustSchema, value);
-  if (!result.ok) throw new BundleError('FW_TRUST_INVALID', `trust document: ${formatIssues(result.issues)}`, { details: { issues: result.issues } });
+  if (!result.ok)
+    throw new BundleError('FW_TRUST_INVALID', `trust document: ${formatIssues(result.issues)}`, {
+      details: { issues: result.issues },
+    });
   const body = result.value as TrustBody;
   const problems: string[] = [];
   if (body.expires <= body.created) problems.push('expires must be after created');
-  if (body.rootThreshold > body.rootKeys.length) problems.push(`rootThreshold ${body.rootThreshold} exceeds the ${body.rootKeys.length} root keys`);
+  if (body.rootThreshold > body.rootKeys.length)
+    problems.push(`rootThreshold ${body.rootThreshold} exceeds the ${body.rootKeys.length} root keys`);
   if (body.releaseThreshold > body.releaseKeys.length) {
     problems.push(`releaseThreshold ${body.releaseThreshold} exceeds the ${body.releaseKeys.length} release keys`);
   }
-  for (const [role, keys] of [['root', body.rootKeys], ['release', body.releaseKeys]] as const) {
+  for (const [role, keys] of [
+    ['root', body.rootKeys],
+    ['release', body.releaseKeys],
+  ] as const) {
     const ids = new Set(keys.map((k) => keyId(k)));
     if (ids.size !== keys.length) problems.push(`${role} keys repeat a key (or a key id)`);
   }
   if (problems.length > 0) throw new BundleError('FW_TRUST_INVALID', `trust document: ${problems.join('; ')}`);
-  for (const [role, keys] of [['root', body.rootKeys], ['release', body.releaseKeys]] as const) {
+  for (const [role, keys] of [
+    ['root', body.rootKeys],
+    ['release', body.releaseKeys],
+  ] as const) {
     for (const k of keys) {
       const check = checkPublicKey(k);
       if (check !== 'valid') {
-        throw new BundleError('FW_KEY_WEAK', `trust document: ${role} key ${keyId(k)} is ${check === 'key-small-order' ? 'a small-order point' : 'not a canonical point'}`, {
-          details: { role, keyId: keyId(k) },
-        });
+        throw new BundleError(
+          'FW_KEY_WEAK',
+          `trust document: ${role} key ${keyId(k)} is ` +
+            `${check === 'key-small-order' ? 'a small-order point' : 'not a canonical point'}`,
+          {
+            details: { role, keyId: keyId(k) },
+          },
+        );
       }
     }
   }
@@ -87,12 +102,19 @@ export function signTrustBody(body: TrustBody, signers: readonly Signer[]): Uint
 
 /** Decodes the structure and body of a trust document; no signature is checked here. */
 export function parseTrustDocument(bytes: Uint8Array): TrustDocument {
-  const set = decodeSignatureSet(bytes, { contentType: TRUST_CONTENT_TYPE, formatCode: 'FW_TRUST_INVALID', maxBytes: MAX_TRUST_BYTES, what: 'trust document' });
+  const set = decodeSignatureSet(bytes, {
+    contentType: TRUST_CONTENT_TYPE,
+    formatCode: 'FW_TRUST_INVALID',
+    maxBytes: MAX_TRUST_BYTES,
+    what: 'trust document',
+  });
   let value: unknown;
   try {
     value = decode(set.payload, { maxBytes: MAX_TRUST_BYTES, maxDepth: 3, maxItems: 512 });
   } catch (err) {
-    throw new BundleError('FW_TRUST_INVALID', `trust document body is not a CBOR map: ${(err as Error).message}`, { cause: err });
+    throw new BundleError('FW_TRUST_INVALID', `trust document body is not a CBOR map: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { body: checkTrustBody(value), set, bytes };
 }

@@ -88,7 +88,8 @@ export function nextTrust(current: TrustState, change: TrustChange, opts: NextTr
 export function withReleaseKeys(current: TrustState, keys: readonly Uint8Array[]): Uint8Array[] {
   const list = [...current.releaseKeys.values()];
   for (const k of keys) {
-    if (list.some((l) => equalBytes(l, k))) throw new BundleError('FW_TRUST_INVALID', `release key ${keyId(k)} is already listed`);
+    if (list.some((l) => equalBytes(l, k)))
+      throw new BundleError('FW_TRUST_INVALID', `release key ${keyId(k)} is already listed`);
     list.push(k);
   }
   return list;

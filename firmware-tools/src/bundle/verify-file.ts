@@ -69,7 +69,12 @@ type WorkerOutput =
 export const isSignatureWorker = !isMainThread && (workerData as Partial<WorkerInput> | null)?.tag === WORKER_TAG;
 
 /** Trust chain, then the manifest signatures: exactly what verifyBundle checks before the payload. */
-function checkSignatures(documents: readonly Uint8Array[], anchor: TrustAnchor | undefined, now: number, header: Uint8Array): { trust: TrustState; signers: string[] } {
+function checkSignatures(
+  documents: readonly Uint8Array[],
+  anchor: TrustAnchor | undefined,
+  now: number,
+  header: Uint8Array,
+): { trust: TrustState; signers: string[] } {
   const trust = resolveTrustChain(documents, { now, ...(anchor ? { anchor } : {}) });
   requireTrustCurrent(trust, now);
   return { trust, signers: requireReleaseSignatures(decodeBundleHeader(header), trust) };
@@ -108,7 +113,10 @@ function startSignatureCheck(
 ): { result: Promise<{ trust: TrustState; signers: string[] }>; stop: () => void } {
   const inline = () => {
     try {
-      return { result: Promise.resolve(checkSignatures(opts.trustDocuments, opts.anchor, nowMs, header)), stop: () => undefined };
+      return {
+        result: Promise.resolve(checkSignatures(opts.trustDocuments, opts.anchor, nowMs, header)),
+        stop: () => undefined,
+      };
     } catch (err) {
       return { result: Promise.reject(err as Error), stop: () => undefined };
     }
@@ -116,7 +124,14 @@ function startSignatureCheck(
   if (!concurrent) return inline();
   let worker: Worker;
   try {
-    const input: WorkerInput = { tag: WORKER_TAG, documents: opts.trustDocuments, anchor: opts.anchor, nowMs, header, failed };
+    const input: WorkerInput = {
+      tag: WORKER_TAG,
+      documents: opts.trustDocuments,
+      anchor: opts.anchor,
+      nowMs,
+      header,
+      failed,
+    };
     worker = startWorker(WORKER_MODULE, { workerData: input, stdout: false, stderr: false });
   } catch {
     return inline();
@@ -154,7 +169,8 @@ export async function verifyBundleFile(file: string, opts: FileVerifyOptions): P
     try {
       header = await readBundleHeader(source);
     } catch (err) {
-      resolveTrustChain(opts.trustDocuments, { now: nowMs, ...(opts.anchor ? { anchor: opts.anchor } : {}) }); // a trust error comes first
+      // a trust error comes first
+      resolveTrustChain(opts.trustDocuments, { now: nowMs, ...(opts.anchor ? { anchor: opts.anchor } : {}) });
       throw err;
     }
     // Provisional: these bytes are not verified yet. A failure here is reported only after the signatures.
@@ -166,7 +182,8 @@ export async function verifyBundleFile(file: string, opts: FileVerifyOptions): P
     } catch (err) {
       refused = err;
     }
-    const concurrent = manifest !== undefined && refused === undefined && manifest.size >= (opts.concurrentFrom ?? CONCURRENT_MIN_BYTES);
+    const concurrent =
+      manifest !== undefined && refused === undefined && manifest.size >= (opts.concurrentFrom ?? CONCURRENT_MIN_BYTES);
     const failed = new SharedArrayBuffer(4);
     const check = startSignatureCheck(opts, nowMs, header.bytes, failed, concurrent);
     stop = check.stop;
@@ -181,7 +198,15 @@ export async function verifyBundleFile(file: string, opts: FileVerifyOptions): P
     });
     const { trust, signers } = await check.result;
     checkPayload(manifest, seen, digest);
-    return { bundle: { manifest, signers, manifestBytes: header.set.payload, payloadOffset: FRAME_LENGTH + header.headerLength }, trust };
+    return {
+      bundle: {
+        manifest,
+        signers,
+        manifestBytes: header.set.payload,
+        payloadOffset: FRAME_LENGTH + header.headerLength,
+      },
+      trust,
+    };
   } finally {
     stop();
     await source.close();

@@ -47,23 +47,41 @@ export interface VerifiedBundle {
 /** Checks the manifest against this device; throws the first reason it must not be installed. */
 export function checkManifestForDevice(manifest: Manifest, opts: Omit<VerifyOptions, 'trust'>): void {
   if (opts.hardware !== undefined && manifest.hardware !== opts.hardware) {
-    throw new BundleError('FW_WRONG_HARDWARE', `bundle is for hardware ${JSON.stringify(manifest.hardware)}, this device is ${JSON.stringify(opts.hardware)}`, {
-      details: { bundle: manifest.hardware, device: opts.hardware },
-    });
+    throw new BundleError(
+      'FW_WRONG_HARDWARE',
+      `bundle is for hardware ${JSON.stringify(manifest.hardware)}, this device is ${JSON.stringify(opts.hardware)}`,
+      {
+        details: { bundle: manifest.hardware, device: opts.hardware },
+      },
+    );
   }
   const now = toSeconds(opts.now);
   if (now >= manifest.expires) {
-    throw new BundleError('FW_EXPIRED', `manifest expired at ${isoSeconds(manifest.expires)}`, { details: { expires: manifest.expires, now } });
+    throw new BundleError('FW_EXPIRED', `manifest expired at ${isoSeconds(manifest.expires)}`, {
+      details: { expires: manifest.expires, now },
+    });
   }
   if (opts.installedSequence !== undefined && manifest.sequence <= opts.installedSequence) {
-    throw new BundleError('FW_ROLLBACK', `bundle sequence ${manifest.sequence} is not above the installed sequence ${opts.installedSequence}`, {
-      details: { sequence: manifest.sequence, installed: opts.installedSequence },
-    });
+    throw new BundleError(
+      'FW_ROLLBACK',
+      `bundle sequence ${manifest.sequence} is not above the installed sequence ${opts.installedSequence}`,
+      {
+        details: { sequence: manifest.sequence, installed: opts.installedSequence },
+      },
+    );
   }
-  if (opts.agentVersion !== undefined && manifest.minAgentVersion !== undefined && compareSemver(opts.agentVersion, manifest.minAgentVersion) < 0) {
-    throw new BundleError('FW_AGENT_TOO_OLD', `bundle needs agent ${manifest.minAgentVersion} or newer; this agent is ${opts.agentVersion}`, {
-      details: { required: manifest.minAgentVersion, agent: opts.agentVersion },
-    });
+  if (
+    opts.agentVersion !== undefined &&
+    manifest.minAgentVersion !== undefined &&
+    compareSemver(opts.agentVersion, manifest.minAgentVersion) < 0
+  ) {
+    throw new BundleError(
+      'FW_AGENT_TOO_OLD',
+      `bundle needs agent ${manifest.minAgentVersion} or newer; this agent is ${opts.agentVersion}`,
+      {
+        details: { required: manifest.minAgentVersion, agent: opts.agentVersion },
+      },
+    );
   }
 }
 
@@ -78,7 +96,11 @@ export interface PayloadHooks {
  * Hashes the payload as it streams, reading at most `size` + 1 bytes. `seen` is size + 1 when the payload
  * continues past the declared size (that chunk is neither hashed nor passed on), so checkPayload refuses it.
  */
-export async function hashPayload(source: ByteSource, size: number, hooks: PayloadHooks = {}): Promise<{ seen: number; digest: Uint8Array }> {
+export async function hashPayload(
+  source: ByteSource,
+  size: number,
+  hooks: PayloadHooks = {},
+): Promise<{ seen: number; digest: Uint8Array }> {
   const hash = createHash('sha256');
   let seen = 0;
   for await (const chunk of source.chunks(size + 1)) {
@@ -98,7 +120,9 @@ export async function hashPayload(source: ByteSource, size: number, hooks: Paylo
 /** Compares what was hashed (at most size + 1 bytes) with the signed size and digest. */
 export function checkPayload(manifest: Manifest, seen: number, digest: Uint8Array): void {
   if (seen > manifest.size) {
-    throw new BundleError('FW_PAYLOAD_LONG', `payload continues past the declared ${manifest.size} bytes`, { details: { declared: manifest.size } });
+    throw new BundleError('FW_PAYLOAD_LONG', `payload continues past the declared ${manifest.size} bytes`, {
+      details: { declared: manifest.size },
+    });
   }
   if (seen < manifest.size) {
     throw new BundleError('FW_PAYLOAD_SHORT', `payload ends after ${seen} of the declared ${manifest.size} bytes`, {
@@ -106,9 +130,16 @@ export function checkPayload(manifest: Manifest, seen: number, digest: Uint8Arra
     });
   }
   if (!Buffer.from(digest).equals(manifest.sha256)) {
-    throw new BundleError('FW_PAYLOAD_DIGEST', 'payload SHA-256 does not match the signed manifest: the payload was changed', {
-      details: { expected: Buffer.from(manifest.sha256).toString('hex'), actual: Buffer.from(digest).toString('hex') },
-    });
+    throw new BundleError(
+      'FW_PAYLOAD_DIGEST',
+      'payload SHA-256 does not match the signed manifest: the payload was changed',
+      {
+        details: {
+          expected: Buffer.from(manifest.sha256).toString('hex'),
+          actual: Buffer.from(digest).toString('hex'),
+        },
+      },
+    );
   }
 }
 

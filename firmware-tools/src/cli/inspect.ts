@@ -14,8 +14,11 @@ Options:
 
 /** Unverified text (release notes) must not drive the terminal: control characters other than newline are escaped. */
 function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: this is the list of control characters to escape
-  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: this is the list of control characters to escape
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 export const inspect: Command = async (argv, io) => {
@@ -30,7 +33,9 @@ export const inspect: Command = async (argv, io) => {
     io.out(json({ file, verified: false, manifest, signers, payloadOffset: info.payloadOffset }));
     return 0;
   }
-  const rows = Object.entries(manifest).map(([k, v]) => `  ${k.padEnd(16)} ${printable(String(v)).replace(/\n/g, `\n${' '.repeat(19)}`)}`);
+  const rows = Object.entries(manifest).map(
+    ([k, v]) => `  ${k.padEnd(16)} ${printable(String(v)).replace(/\n/g, `\n${' '.repeat(19)}`)}`,
+  );
   io.out(
     `${file} (not verified; use fw verify)\n${rows.join('\n')}\n` +
       `  signers          ${signers.map((s) => `${s.keyId} (${String(s.alg)})`).join(', ')}\n` +

@@ -16,7 +16,11 @@ Options:
   -h, --help   show this help`;
 
 export const keygen: Command = async (argv, io) => {
-  const { values } = parseCli(argv, { out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } }, HELP);
+  const { values } = parseCli(
+    argv,
+    { out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
+    HELP,
+  );
   const out = required(values.out, '--out');
   const pair = generateKeyPair();
   const paths = await writeKeyPair(out, pair, values.force === true);

@@ -1,6 +1,13 @@
 // fw sign: hash a payload as a stream, sign its manifest with one or more release keys, write the bundle.
 import { readFile, stat } from 'node:fs/promises';
-import { createProgress, parseCli, parseDuration, parsePositiveInt, required, UsageError } from '../../../shared/src/cli/index.js';
+import {
+  createProgress,
+  parseCli,
+  parseDuration,
+  parsePositiveInt,
+  required,
+  UsageError,
+} from '../../../shared/src/cli/index.js';
 import { equalBytes, keyId } from '../../../shared/src/crypto/index.js';
 import { MAX_NOTES_LENGTH, HARDWARE_ID, manifestToJson } from '../bundle/manifest.js';
 import { isSemver } from '../bundle/semver.js';
@@ -54,18 +61,22 @@ export const sign: Command = async (argv, io) => {
   const hardware = required(values.hardware, '--hardware');
   if (!HARDWARE_ID.test(hardware)) throw new UsageError(`--hardware must match ${HARDWARE_ID}`);
   const version = required(values.version, '--version');
-  if (!isSemver(version)) throw new UsageError(`--version ${JSON.stringify(version)} is not a semantic version (X.Y.Z)`);
+  if (!isSemver(version))
+    throw new UsageError(`--version ${JSON.stringify(version)} is not a semantic version (X.Y.Z)`);
   const sequence = parsePositiveInt(values.sequence, '--sequence');
   const lifetime = lifetimeSeconds(parseDuration(values.expires ?? '90d', '--expires'), '--expires');
   const minAgent = values['min-agent-version'];
-  if (minAgent !== undefined && !isSemver(minAgent)) throw new UsageError('--min-agent-version is not a semantic version');
-  if (values.notes !== undefined && values['notes-file'] !== undefined) throw new UsageError('give --notes or --notes-file, not both');
+  if (minAgent !== undefined && !isSemver(minAgent))
+    throw new UsageError('--min-agent-version is not a semantic version');
+  if (values.notes !== undefined && values['notes-file'] !== undefined)
+    throw new UsageError('give --notes or --notes-file, not both');
   let notes = values.notes;
   if (values['notes-file'] !== undefined) {
     await requireFile(values['notes-file'], '--notes-file');
     notes = await readFile(values['notes-file'], 'utf8');
   }
-  if (notes !== undefined && notes.length > MAX_NOTES_LENGTH) throw new UsageError(`release notes are longer than ${MAX_NOTES_LENGTH} characters`);
+  if (notes !== undefined && notes.length > MAX_NOTES_LENGTH)
+    throw new UsageError(`release notes are longer than ${MAX_NOTES_LENGTH} characters`);
   const out = required(values.out, '--out');
   await requireFile(payload, '--payload');
   for (const k of keys) await requireFile(k, '--key');
@@ -73,7 +84,8 @@ export const sign: Command = async (argv, io) => {
   const signers: Signer[] = [];
   for (const k of keys) {
     const s = await loadSigner(k);
-    if (signers.some((o) => equalBytes(o.publicKey, s.publicKey))) throw new UsageError(`--key ${k} is a key given twice (${keyId(s.publicKey)})`);
+    if (signers.some((o) => equalBytes(o.publicKey, s.publicKey)))
+      throw new UsageError(`--key ${k} is a key given twice (${keyId(s.publicKey)})`);
     signers.push(s);
   }
 
@@ -102,7 +114,14 @@ export const sign: Command = async (argv, io) => {
   });
   bar?.progress.finish();
   if (values.json) {
-    io.out(json({ bundle: out, bundleSize: signed.bundleSize, manifest: manifestToJson(signed.manifest), signers: signed.keyIds }));
+    io.out(
+      json({
+        bundle: out,
+        bundleSize: signed.bundleSize,
+        manifest: manifestToJson(signed.manifest),
+        signers: signed.keyIds,
+      }),
+    );
   } else {
     const m = signed.manifest;
     io.out(

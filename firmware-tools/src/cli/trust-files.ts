@@ -11,7 +11,8 @@ import { requireFile } from './io.js';
 export async function readTrustFile(path: string, flag = '--trust'): Promise<Uint8Array> {
   await requireFile(path, flag);
   const bytes = await readFile(path);
-  if (bytes.length > MAX_TRUST_BYTES) throw new BundleError('FW_TRUST_INVALID', `${path} is larger than ${MAX_TRUST_BYTES} bytes`);
+  if (bytes.length > MAX_TRUST_BYTES)
+    throw new BundleError('FW_TRUST_INVALID', `${path} is larger than ${MAX_TRUST_BYTES} bytes`);
   return bytes;
 }
 
@@ -22,7 +23,10 @@ export async function requireAbsent(path: string, force: boolean): Promise<void>
     () => true,
     () => false,
   );
-  if (exists) throw new UsageError(`--out ${path} already exists; keep every trust version (devices walk the chain) or pass --force`);
+  if (exists)
+    throw new UsageError(
+      `--out ${path} already exists; keep every trust version (devices walk the chain) or pass --force`,
+    );
 }
 
 /** Writes a new trust document atomically; without force, link() refuses to replace a file that appeared meanwhile. */
@@ -39,7 +43,8 @@ export async function writeTrustFile(path: string, bytes: Uint8Array, force: boo
     if (force) await rename(tmp, path);
     else await link(tmp, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`--out ${path} already exists; pass --force to replace it`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new UsageError(`--out ${path} already exists; pass --force to replace it`);
     throw new BundleError('FW_IO', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     await unlink(tmp).catch(() => undefined);

@@ -43,8 +43,10 @@ export const trustInit: Command = async (argv, io) => {
   if (releasePaths.length === 0) throw new UsageError('--release-key is required (see --help)');
   const rootThreshold = parsePositiveInt(values['root-threshold'], '--root-threshold', 1);
   const releaseThreshold = parsePositiveInt(values.threshold, '--threshold', 1);
-  if (rootThreshold > rootPaths.length) throw new UsageError(`--root-threshold ${rootThreshold} exceeds the ${rootPaths.length} root keys`);
-  if (releaseThreshold > releasePaths.length) throw new UsageError(`--threshold ${releaseThreshold} exceeds the ${releasePaths.length} release keys`);
+  if (rootThreshold > rootPaths.length)
+    throw new UsageError(`--root-threshold ${rootThreshold} exceeds the ${rootPaths.length} root keys`);
+  if (releaseThreshold > releasePaths.length)
+    throw new UsageError(`--threshold ${releaseThreshold} exceeds the ${releasePaths.length} release keys`);
   const lifetime = lifetimeSeconds(parseDuration(values.expires ?? '365d', '--expires'), '--expires');
   const out = required(values.out, '--out');
   await requireAbsent(out, values.force === true);

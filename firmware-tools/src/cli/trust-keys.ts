@@ -11,7 +11,8 @@ export async function signersFrom(paths: readonly string[], flag: string): Promi
   for (const p of paths) {
     await requireFile(p, flag);
     const s = await loadSigner(p);
-    if (out.some((o) => equalBytes(o.publicKey, s.publicKey))) throw new UsageError(`${flag} ${p} repeats key ${keyId(s.publicKey)}`);
+    if (out.some((o) => equalBytes(o.publicKey, s.publicKey)))
+      throw new UsageError(`${flag} ${p} repeats key ${keyId(s.publicKey)}`);
     out.push(s);
   }
   return out;
@@ -29,13 +30,17 @@ export async function publicKeysFrom(paths: readonly string[], flag: string): Pr
 }
 
 /** Keys that may be private (they sign) or public (they are only listed). */
-export async function mixedKeysFrom(paths: readonly string[], flag: string): Promise<{ keys: Uint8Array[]; signers: Signer[] }> {
+export async function mixedKeysFrom(
+  paths: readonly string[],
+  flag: string,
+): Promise<{ keys: Uint8Array[]; signers: Signer[] }> {
   const keys: Uint8Array[] = [];
   const signers: Signer[] = [];
   for (const p of paths) {
     await requireFile(p, flag);
     const k = await loadKey(p);
-    if (keys.some((o) => equalBytes(o, k.publicKey))) throw new UsageError(`${flag} ${p} repeats key ${keyId(k.publicKey)}`);
+    if (keys.some((o) => equalBytes(o, k.publicKey)))
+      throw new UsageError(`${flag} ${p} repeats key ${keyId(k.publicKey)}`);
     keys.push(k.publicKey);
     if (k.signer) signers.push(k.signer);
   }
@@ -46,15 +51,24 @@ export async function mixedKeysFrom(paths: readonly string[], flag: string): Pro
 export function requireFewSigners(signers: readonly Signer[]): void {
   const distinct = signers.filter((s, i) => signers.findIndex((o) => equalBytes(o.publicKey, s.publicKey)) === i);
   if (distinct.length > MAX_SIGNATURES) {
-    throw new UsageError(`${distinct.length} private keys would sign; a document holds at most ${MAX_SIGNATURES} signatures (the thresholds need fewer)`);
+    throw new UsageError(
+      `${distinct.length} private keys would sign; a document holds at most ${MAX_SIGNATURES} signatures ` +
+        `(the thresholds need fewer)`,
+    );
   }
 }
 
 /** UsageError unless at least `threshold` of `keys` have a private key among `signers`. */
-export function requireSigners(signers: readonly Signer[], keys: readonly Uint8Array[], threshold: number, what: string): void {
+export function requireSigners(
+  signers: readonly Signer[],
+  keys: readonly Uint8Array[],
+  threshold: number,
+  what: string,
+): void {
   const signing = keys.filter((k) => signers.some((s) => equalBytes(s.publicKey, k)));
   if (signing.length >= threshold) return;
   throw new UsageError(
-    `${what}: ${signing.length} of the needed ${threshold} private keys were given (keys: ${keys.map((k) => keyId(k)).join(', ')})`,
+    `${what}: ${signing.length} of the needed ${threshold} private keys were given (keys: ` +
+      `${keys.map((k) => keyId(k)).join(', ')})`,
   );
 }

@@ -70,7 +70,9 @@ function makeCommand(kind: Kind): Command {
     );
     const rotating = kind === 'rotate-root';
     const misplaced = rotating ? ['release-key', 'threshold'] : ['new-root-key', 'root-threshold'];
-    for (const m of misplaced) if (values[m as keyof typeof values] !== undefined) throw new UsageError(`--${m} does not apply to trust ${kind}`);
+    for (const m of misplaced)
+      if (values[m as keyof typeof values] !== undefined)
+        throw new UsageError(`--${m} does not apply to trust ${kind}`);
     const trustPath = required(values.trust, '--trust');
     const rootPaths = values['root-key'] ?? [];
     if (rootPaths.length === 0) throw new UsageError('--root-key is required (see --help)');
@@ -79,9 +81,15 @@ function makeCommand(kind: Kind): Command {
     await requireAbsent(out, values.force === true);
 
     const current = verifyTrustDocument(await readTrustFile(trustPath), { now: io.now(), allowExpired: true });
-    if (io.now() / 1000 >= current.expires) io.err(`warning: ${trustPath} expired at ${isoSeconds(current.expires)}; the new version replaces it\n`);
+    if (io.now() / 1000 >= current.expires)
+      io.err(`warning: ${trustPath} expired at ${isoSeconds(current.expires)}; the new version replaces it\n`);
     const rootSigners = await signersFrom(rootPaths, '--root-key');
-    requireSigners(rootSigners, current.rootKeys, current.rootThreshold, `--root-key (root keys of version ${current.version})`);
+    requireSigners(
+      rootSigners,
+      current.rootKeys,
+      current.rootThreshold,
+      `--root-key (root keys of version ${current.version})`,
+    );
 
     let change: TrustChange;
     let signers: Signer[] = rootSigners;
@@ -89,8 +97,13 @@ function makeCommand(kind: Kind): Command {
       const newPaths = values['new-root-key'] ?? [];
       if (newPaths.length === 0) throw new UsageError('--new-root-key is required (see --help)');
       const fresh = await mixedKeysFrom(newPaths, '--new-root-key');
-      const threshold = parsePositiveInt(values['root-threshold'], '--root-threshold', Math.min(current.rootThreshold, fresh.keys.length));
-      if (threshold > fresh.keys.length) throw new UsageError(`--root-threshold ${threshold} exceeds the ${fresh.keys.length} new root keys`);
+      const threshold = parsePositiveInt(
+        values['root-threshold'],
+        '--root-threshold',
+        Math.min(current.rootThreshold, fresh.keys.length),
+      );
+      if (threshold > fresh.keys.length)
+        throw new UsageError(`--root-threshold ${threshold} exceeds the ${fresh.keys.length} new root keys`);
       signers = [...rootSigners, ...fresh.signers];
       requireSigners(signers, fresh.keys, threshold, '--new-root-key (the new root keys must sign too)');
       change = { rootKeys: fresh.keys, rootThreshold: threshold };
@@ -98,11 +111,15 @@ function makeCommand(kind: Kind): Command {
       const paths = values['release-key'] ?? [];
       if (paths.length === 0) throw new UsageError('--release-key is required (see --help)');
       const keys = await publicKeysFrom(paths, '--release-key');
-      const releaseKeys = kind === 'add-release-key' ? withReleaseKeys(current, keys) : withoutReleaseKeys(current, keys);
+      const releaseKeys =
+        kind === 'add-release-key' ? withReleaseKeys(current, keys) : withoutReleaseKeys(current, keys);
       if (releaseKeys.length === 0) throw new UsageError('a trust document must keep at least one release key');
       const threshold = parsePositiveInt(values.threshold, '--threshold', current.releaseThreshold);
       if (threshold > releaseKeys.length) {
-        throw new UsageError(`the release threshold ${threshold} would exceed the ${releaseKeys.length} remaining release keys; lower it with --threshold`);
+        throw new UsageError(
+          `the release threshold ${threshold} would exceed the ${releaseKeys.length} remaining release keys; ` +
+            `lower it with --threshold`,
+        );
       }
       change = { releaseKeys, releaseThreshold: threshold };
     }

@@ -9,7 +9,6 @@ import { loadPublicKey } from '../key-files.js';
 import { json, PROGRESS_MIN_BYTES, requireFile, type Command } from './io.js';
 import { describeTrust, readTrustFile } from './trust-files.js';
 
-
 const HELP = `Usage: fw verify FILE.bundle --trust trust.cbor [--trust next.cbor …] [--root-key ROOT.pub …]
                  [--root-threshold k] [--hardware ID] [--installed-sequence N] [--agent-version V] [--json]
 
@@ -47,8 +46,10 @@ export const verify: Command = async (argv, io) => {
   const trustFiles = values.trust ?? [];
   if (trustFiles.length === 0) throw new UsageError('--trust is required (see --help)');
   const rootFiles = values['root-key'] ?? [];
-  const rootThreshold = values['root-threshold'] === undefined ? undefined : parsePositiveInt(values['root-threshold'], '--root-threshold');
-  if (rootThreshold !== undefined && rootThreshold > rootFiles.length) throw new UsageError('--root-threshold exceeds the number of --root-key options');
+  const rootThreshold =
+    values['root-threshold'] === undefined ? undefined : parsePositiveInt(values['root-threshold'], '--root-threshold');
+  if (rootThreshold !== undefined && rootThreshold > rootFiles.length)
+    throw new UsageError('--root-threshold exceeds the number of --root-key options');
   let installed: number | undefined;
   if (values['installed-sequence'] !== undefined) {
     if (!/^\d+$/.test(values['installed-sequence']) || !Number.isSafeInteger(Number(values['installed-sequence']))) {
@@ -57,7 +58,8 @@ export const verify: Command = async (argv, io) => {
     installed = Number(values['installed-sequence']);
   }
   const agentVersion = values['agent-version'];
-  if (agentVersion !== undefined && !isSemver(agentVersion)) throw new UsageError('--agent-version is not a semantic version');
+  if (agentVersion !== undefined && !isSemver(agentVersion))
+    throw new UsageError('--agent-version is not a semantic version');
   await requireFile(file, 'bundle');
   for (const r of rootFiles) await requireFile(r, '--root-key');
   for (const t of trustFiles) await requireFile(t, '--trust');
@@ -75,7 +77,9 @@ export const verify: Command = async (argv, io) => {
     for (const t of trustFiles) trustDocuments.push(await readTrustFile(t));
     const { bundle: result, trust } = await verifyBundleFile(file, {
       trustDocuments,
-      ...(anchorKeys.length > 0 ? { anchor: { rootKeys: anchorKeys, ...(rootThreshold !== undefined ? { threshold: rootThreshold } : {}) } } : {}),
+      ...(anchorKeys.length > 0
+        ? { anchor: { rootKeys: anchorKeys, ...(rootThreshold !== undefined ? { threshold: rootThreshold } : {}) } }
+        : {}),
       ...(values.hardware !== undefined ? { hardware: values.hardware } : {}),
       ...(installed !== undefined ? { installedSequence: installed } : {}),
       ...(agentVersion !== undefined ? { agentVersion } : {}),
@@ -94,7 +98,8 @@ export const verify: Command = async (argv, io) => {
           `  version   ${result.manifest.version} (sequence ${result.manifest.sequence})\n` +
           `  payload   ${result.manifest.size} bytes, sha256 ${manifest.sha256 as string}\n` +
           `  expires   ${manifest.expires as string}\n` +
-          `  signed by ${result.signers.join(', ')} (${result.signers.length} of ${trust.releaseThreshold} required)\n` +
+          `  signed by ${result.signers.join(', ')} (${result.signers.length} of ` +
+          `${trust.releaseThreshold} required)\n` +
           `  trust     version ${trust.version}, expires ${describeTrust(trust).expires as string}\n`,
       );
     }
@@ -102,7 +107,16 @@ export const verify: Command = async (argv, io) => {
   } catch (err) {
     if (!(err instanceof EdgewardError) || err instanceof UsageError) throw err;
     if (progress) io.err('\n');
-    if (values.json) io.out(json({ valid: false, file, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }));
+    if (values.json)
+      io.out(
+        json({
+          valid: false,
+          file,
+          code: err.code,
+          message: err.message,
+          ...(err.details ? { details: err.details } : {}),
+        }),
+      );
     else io.out(`INVALID ${file}\n  ${err.code}: ${err.message}\n`);
     return 1;
   }

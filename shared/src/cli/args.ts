@@ -38,7 +38,10 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 /** Parses durations such as 500ms, 20s, 5m, 1h, 90d (a bare number means seconds). */
 export function parseDuration(text: string, what = 'duration'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(String(text).trim());
-  if (!m) throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: use a number with ms, s, m, h or d (e.g. 20s, 1h, 90d)`);
+  if (!m)
+    throw new UsageError(
+      `invalid ${what} ${JSON.stringify(text)}: use a number with ms, s, m, h or d (e.g. 20s, 1h, 90d)`,
+    );
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
 }
 
@@ -66,7 +69,11 @@ export type Subcommand = (argv: string[]) => Promise<number>;
  * Runs the subcommand named by argv[0]. No name prints `help` and exits 2; --help/-h/help print it and exit 0;
  * an unknown name is a usage error.
  */
-export async function dispatch(argv: string[], commands: Readonly<Record<string, Subcommand>>, help: string): Promise<number> {
+export async function dispatch(
+  argv: string[],
+  commands: Readonly<Record<string, Subcommand>>,
+  help: string,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);

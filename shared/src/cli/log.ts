@@ -25,14 +25,15 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (SECRET.test(k) && v !== undefined && v !== null && typeof v !== 'boolean') out[k] = '[redacted]';
-    else if (v instanceof Error) out[k] = { message: v.message, ...('code' in v ? { code: (v as { code: unknown }).code } : {}) };
+    else if (v instanceof Error)
+      out[k] = { message: v.message, ...('code' in v ? { code: (v as { code: unknown }).code } : {}) };
     else out[k] = v;
   }
   return out;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const min = LEVELS[opts.level ?? ((process.env.EDGEWARD_LOG_LEVEL as Level | undefined) ?? 'info')] ?? LEVELS.info;
+  const min = LEVELS[opts.level ?? (process.env.EDGEWARD_LOG_LEVEL as Level | undefined) ?? 'info'] ?? LEVELS.info;
   const format = opts.format ?? (process.env.EDGEWARD_LOG_FORMAT === 'pretty' ? 'pretty' : 'json');
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const now = opts.now ?? (() => new Date());
@@ -47,7 +48,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       const extra = Object.entries(rec)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      write(`${now().toISOString().slice(11, 19)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? `  ${extra}` : ''}\n`);
+      write(
+        `${now().toISOString().slice(11, 19)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? `  ${extra}` : ''}\n`,
+      );
     }
   };
   return {

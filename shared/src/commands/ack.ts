@@ -44,7 +44,10 @@ export type CmdAck = Infer<typeof cmdAckSchema>;
 function checkReason(ack: CmdAck): void {
   const needs = ack.status === 'rejected' || ack.status === 'failed';
   if (needs !== (ack.reason !== undefined)) {
-    throw new ProtocolError('PROTO_INVALID_MESSAGE', `invalid cmd/ack message: status ${ack.status} ${needs ? 'needs' : 'must not have'} a reason`);
+    throw new ProtocolError(
+      'PROTO_INVALID_MESSAGE',
+      `invalid cmd/ack message: status ${ack.status} ${needs ? 'needs' : 'must not have'} a reason`,
+    );
   }
 }
 

@@ -6,7 +6,18 @@ import { decode, encode } from '../cbor.js';
 import { keyIdBytes, KEY_ID_LENGTH, sign, SIGNATURE_LENGTH, verifyStrict } from '../crypto/index.js';
 import { ProtocolError } from '../errors.js';
 import { messageId, timestamp } from '../messages/common.js';
-import { bytes, formatIssues, int, isPlainObject, literal, object, str, type Infer, type Issue, type Schema } from '../schema.js';
+import {
+  bytes,
+  formatIssues,
+  int,
+  isPlainObject,
+  literal,
+  object,
+  str,
+  type Infer,
+  type Issue,
+  type Schema,
+} from '../schema.js';
 import { DEVICE_ID_PATTERN } from '../topics.js';
 import { COMMAND_NAME_PATTERN } from './registry.js';
 import { validateCommandParams } from './validate.js';
@@ -66,11 +77,16 @@ export interface CommandFailure {
   readonly detail: string;
 }
 
-const fail = (reason: CommandFailure['reason'], detail: string): CommandFailure => ({ ok: false, reason, detail: detail.slice(0, 300) });
+const fail = (reason: CommandFailure['reason'], detail: string): CommandFailure => ({
+  ok: false,
+  reason,
+  detail: detail.slice(0, 300),
+});
 
 function bodyIssues(body: CommandBody): Issue[] {
   if (body.exp <= body.iat) return [{ path: 'exp', message: 'must be after iat' }];
-  if (body.exp - body.iat > MAX_COMMAND_LIFETIME_MS) return [{ path: 'exp', message: `at most ${MAX_COMMAND_LIFETIME_MS / 3_600_000} h after iat` }];
+  if (body.exp - body.iat > MAX_COMMAND_LIFETIME_MS)
+    return [{ path: 'exp', message: `at most ${MAX_COMMAND_LIFETIME_MS / 3_600_000} h after iat` }];
   return [];
 }
 
@@ -80,7 +96,9 @@ export function signingInput(bodyBytes: Uint8Array): Buffer {
 }
 
 /** Decodes the outer envelope (never the body). Never throws. */
-export function openEnvelope(bytes: Uint8Array): { readonly ok: true; readonly envelope: OpenedEnvelope } | CommandFailure {
+export function openEnvelope(
+  bytes: Uint8Array,
+): { readonly ok: true; readonly envelope: OpenedEnvelope } | CommandFailure {
   let raw: unknown;
   try {
     raw = decode(bytes, ENVELOPE_LIMITS);
@@ -89,28 +107,36 @@ export function openEnvelope(bytes: Uint8Array): { readonly ok: true; readonly e
   }
   if (!isPlainObject(raw)) return fail('malformed', 'envelope is not a map');
   // A bare command body, or an envelope without a signature, is an unsigned command.
-  if (!Object.hasOwn(raw, 'sig') || (raw.sig instanceof Uint8Array && raw.sig.length === 0)) return fail('unsigned', 'the command carries no signature');
+  if (!Object.hasOwn(raw, 'sig') || (raw.sig instanceof Uint8Array && raw.sig.length === 0))
+    return fail('unsigned', 'the command carries no signature');
   const issues: Issue[] = [];
   const env = commandEnvelopeSchema.check(raw, '', issues);
   if (issues.length > 0) return fail('malformed', `envelope: ${formatIssues(issues)}`);
-  if (env.sig.length !== SIGNATURE_LENGTH) return fail('bad-signature', `signature is ${env.sig.length} bytes, not ${SIGNATURE_LENGTH}`);
+  if (env.sig.length !== SIGNATURE_LENGTH)
+    return fail('bad-signature', `signature is ${env.sig.length} bytes, not ${SIGNATURE_LENGTH}`);
   return { ok: true, envelope: { kid: env.kid, sig: env.sig, bodyBytes: env.body } };
 }
 
 /** Strict Ed25519 (canonical S, no small-order keys) over the domain-separated exact body bytes. */
-export function verifyCommandSignature(envelope: Pick<OpenedEnvelope, 'sig' | 'bodyBytes'>, publicKey: Uint8Array): boolean {
+export function verifyCommandSignature(
+  envelope: Pick<OpenedEnvelope, 'sig' | 'bodyBytes'>,
+  publicKey: Uint8Array,
+): boolean {
   return verifyStrict(envelope.sig, signingInput(envelope.bodyBytes), publicKey);
 }
 
 /** Decodes and checks the body bytes (only after the signature verified, on a device). Never throws. */
-export function decodeCommandBody(bodyBytes: Uint8Array): { readonly ok: true; readonly body: CommandBody } | CommandFailure {
+export function decodeCommandBody(
+  bodyBytes: Uint8Array,
+): { readonly ok: true; readonly body: CommandBody } | CommandFailure {
   let raw: unknown;
   try {
     raw = decode(bodyBytes, BODY_LIMITS);
   } catch (err) {
     return fail('malformed', `body: ${(err as Error).message}`);
   }
-  if (isPlainObject(raw) && raw.v !== 1) return fail('malformed', `body: schema version ${JSON.stringify(raw.v)?.slice(0, 20)} is not 1`);
+  if (isPlainObject(raw) && raw.v !== 1)
+    return fail('malformed', `body: schema version ${JSON.stringify(raw.v)?.slice(0, 20)} is not 1`);
   const issues: Issue[] = [];
   const body = commandBodySchema.check(raw, '', issues) as CommandBody;
   if (issues.length === 0) issues.push(...bodyIssues(body));
@@ -131,7 +157,11 @@ export function peekCommandId(bodyBytes: Uint8Array | undefined): string | null 
 }
 
 /** Envelope and body in one step, without verifying: for the server and CLIs that inspect a command. */
-export function openCommand(bytes: Uint8Array): ({ readonly ok: true; readonly body: CommandBody } & OpenedEnvelope) | (CommandFailure & { readonly cmdId: string | null }) {
+export function openCommand(
+  bytes: Uint8Array,
+):
+  | ({ readonly ok: true; readonly body: CommandBody } & OpenedEnvelope)
+  | (CommandFailure & { readonly cmdId: string | null }) {
   const opened = openEnvelope(bytes);
   if (!opened.ok) return { ...opened, cmdId: null };
   const decoded = decodeCommandBody(opened.envelope.bodyBytes);
@@ -148,9 +178,13 @@ export function encodeCommandBody(body: CommandBody): Buffer {
     const p = validateCommandParams(body.command, body.params);
     if (!p.ok) issues.push(...p.issues);
   }
-  if (issues.length > 0) throw new ProtocolError('PROTO_INVALID_MESSAGE', `invalid command: ${formatIssues(issues)}`, { details: { issues } });
+  if (issues.length > 0)
+    throw new ProtocolError('PROTO_INVALID_MESSAGE', `invalid command: ${formatIssues(issues)}`, {
+      details: { issues },
+    });
   const bytes = encode(body);
-  if (bytes.length > MAX_BODY_BYTES) throw new ProtocolError('PROTO_TOO_LARGE', `command body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`);
+  if (bytes.length > MAX_BODY_BYTES)
+    throw new ProtocolError('PROTO_TOO_LARGE', `command body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`);
   return bytes;
 }
 

@@ -17,7 +17,14 @@ export {
   type SetpointParams,
   type ScanNowParams,
 } from './registry.js';
-export { describeParam, parseParamPairs, coerceParam, paramsSchema, type ParamSpec, type ParamFields } from './params.js';
+export {
+  describeParam,
+  parseParamPairs,
+  coerceParam,
+  paramsSchema,
+  type ParamSpec,
+  type ParamFields,
+} from './params.js';
 export { validateCommandParams, validateOnDevice, parseCommandParams, type ParamsResult } from './validate.js';
 export {
   COMMAND_SIGNING_DOMAIN,
@@ -43,4 +50,14 @@ export {
   type CommandFailure,
   type NewCommandOptions,
 } from './envelope.js';
-export { CMD_ACK_STATUSES, CMD_ACK_REASONS, MAX_CMD_ACK_BYTES, cmdAckSchema, decodeCmdAck, encodeCmdAck, type CmdAck, type CmdAckStatus, type CmdAckReason } from './ack.js';
+export {
+  CMD_ACK_STATUSES,
+  CMD_ACK_REASONS,
+  MAX_CMD_ACK_BYTES,
+  cmdAckSchema,
+  decodeCmdAck,
+  encodeCmdAck,
+  type CmdAck,
+  type CmdAckStatus,
+  type CmdAckReason,
+} from './ack.js';

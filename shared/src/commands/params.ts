@@ -3,8 +3,20 @@
 import { bool, int, num, object, oneOf, str, type Issue, type Schema } from '../schema.js';
 
 export type ParamSpec =
-  | { readonly type: 'integer'; readonly min: number; readonly max: number; readonly unit?: string; readonly description: string }
-  | { readonly type: 'number'; readonly min: number; readonly max: number; readonly unit?: string; readonly description: string }
+  | {
+      readonly type: 'integer';
+      readonly min: number;
+      readonly max: number;
+      readonly unit?: string;
+      readonly description: string;
+    }
+  | {
+      readonly type: 'number';
+      readonly min: number;
+      readonly max: number;
+      readonly unit?: string;
+      readonly description: string;
+    }
   | { readonly type: 'enum'; readonly values: readonly string[]; readonly description: string }
   | { readonly type: 'string'; readonly pattern: RegExp; readonly maxLength: number; readonly description: string }
   | { readonly type: 'boolean'; readonly description: string };
@@ -53,7 +65,10 @@ export function coerceParam(spec: ParamSpec, text: string): unknown {
 }
 
 /** Parses `k=v` pairs against `fields`; unknown keys and repeats are issues, never silently dropped. */
-export function parseParamPairs(fields: ParamFields, pairs: readonly string[]): { params: Record<string, unknown>; issues: Issue[] } {
+export function parseParamPairs(
+  fields: ParamFields,
+  pairs: readonly string[],
+): { params: Record<string, unknown>; issues: Issue[] } {
   const params: Record<string, unknown> = {};
   const issues: Issue[] = [];
   for (const pair of pairs) {
@@ -65,7 +80,10 @@ export function parseParamPairs(fields: ParamFields, pairs: readonly string[]): 
     const key = pair.slice(0, eq);
     const spec = Object.hasOwn(fields, key) ? fields[key] : undefined;
     if (!spec) {
-      issues.push({ path: `params.${key.slice(0, 64)}`, message: `unknown parameter; expected ${Object.keys(fields).join(', ') || 'none'}` });
+      issues.push({
+        path: `params.${key.slice(0, 64)}`,
+        message: `unknown parameter; expected ${Object.keys(fields).join(', ') || 'none'}`,
+      });
       continue;
     }
     if (Object.hasOwn(params, key)) {

@@ -76,16 +76,29 @@ export const COMMANDS = Object.freeze({
   }),
   'set-setpoint': define<SetpointParams>({
     name: 'set-setpoint',
-    description: `Set the thermostat setpoint; at most ${MAX_SETPOINT_STEP_C} °C away from the current one per command.`,
+    description: `Set the thermostat setpoint; at most ${MAX_SETPOINT_STEP_C} °C from the current one per command.`,
     capability: 'thermostat',
     physical: true,
     fields: { celsius: { type: 'number', min: 5, max: 30, unit: '°C', description: 'new setpoint' } },
     check(params, state) {
-      if (state.setpointC === undefined) return [{ path: 'params.celsius', message: 'the current setpoint is unknown, so the size of the change cannot be checked' }];
+      if (state.setpointC === undefined)
+        return [
+          {
+            path: 'params.celsius',
+            message: 'the current setpoint is unknown, so the size of the change cannot be checked',
+          },
+        ];
       const step = Math.abs(params.celsius - state.setpointC);
       // A tiny epsilon: 20.1 → 22.1 is 2.0000000000000018 in binary floating point.
       if (step > MAX_SETPOINT_STEP_C + 1e-9) {
-        return [{ path: 'params.celsius', message: `${params.celsius} °C is ${Math.round(step * 100) / 100} °C from the current ${state.setpointC} °C; at most ${MAX_SETPOINT_STEP_C} °C per command` }];
+        return [
+          {
+            path: 'params.celsius',
+            message:
+              `${params.celsius} °C is ${Math.round(step * 100) / 100} °C from the current ` +
+              `${state.setpointC} °C; at most ${MAX_SETPOINT_STEP_C} °C per command`,
+          },
+        ];
       }
       return [];
     },

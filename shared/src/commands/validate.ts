@@ -4,12 +4,19 @@ import type { Issue } from '../schema.js';
 import { commandSpec, type DeviceState } from './registry.js';
 import { parseParamPairs } from './params.js';
 
-export type ParamsResult = { readonly ok: true; readonly params: Record<string, unknown>; readonly issues: readonly [] } | { readonly ok: false; readonly issues: readonly Issue[]; readonly unknownCommand: boolean };
+export type ParamsResult =
+  | { readonly ok: true; readonly params: Record<string, unknown>; readonly issues: readonly [] }
+  | { readonly ok: false; readonly issues: readonly Issue[]; readonly unknownCommand: boolean };
 
 /** Checks `params` against the schema of command `name`. Never throws, whatever `params` holds. */
 export function validateCommandParams(name: string, params: unknown): ParamsResult {
   const spec = commandSpec(name);
-  if (!spec) return { ok: false, unknownCommand: true, issues: [{ path: 'command', message: `unknown command ${JSON.stringify(String(name).slice(0, 64))}` }] };
+  if (!spec)
+    return {
+      ok: false,
+      unknownCommand: true,
+      issues: [{ path: 'command', message: `unknown command ${JSON.stringify(String(name).slice(0, 64))}` }],
+    };
   const issues: Issue[] = [];
   const value = spec.params.check(params, 'params', issues);
   return issues.length === 0 ? { ok: true, params: value, issues: [] } : { ok: false, unknownCommand: false, issues };

@@ -48,7 +48,10 @@ export function keyPairFromSeed(seed: Uint8Array): Ed25519KeyPair {
  */
 export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_LENGTH) {
-    throw new KeyError('KEY_INVALID', `an Ed25519 secret key is ${SECRET_KEY_LENGTH} bytes, got ${lengthOf(secretKey)}`);
+    throw new KeyError(
+      'KEY_INVALID',
+      `an Ed25519 secret key is ${SECRET_KEY_LENGTH} bytes, got ${lengthOf(secretKey)}`,
+    );
   }
   const kp = keyPairFromSeed(secretKey.subarray(0, SEED_LENGTH));
   if (!equalBytes(kp.publicKey, secretKey.subarray(SEED_LENGTH))) {
@@ -58,7 +61,9 @@ export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
 }
 
 /** Checks the public key alone: canonical encoding of a curve point that is not of small order. */
-export function checkPublicKey(publicKey: Uint8Array): 'valid' | 'bad-length' | 'key-not-canonical' | 'key-small-order' {
+export function checkPublicKey(
+  publicKey: Uint8Array,
+): 'valid' | 'bad-length' | 'key-not-canonical' | 'key-small-order' {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return 'bad-length';
   const A = decodePoint(publicKey);
   if (!A) return 'key-not-canonical';

@@ -79,7 +79,7 @@ export function isSmallOrderPoint(point: EdwardsPoint): boolean {
     const B = (Y * Y) % P;
     const C = (2n * Z * Z) % P;
     const H = (A + B) % P;
-    const E = mod(H - ((X + Y) * (X + Y)));
+    const E = mod(H - (X + Y) * (X + Y));
     const G = mod(A - B);
     const F = (C + G) % P;
     X = (E * F) % P;

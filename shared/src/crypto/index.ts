@@ -16,5 +16,12 @@ export {
 } from './ed25519.js';
 export { isCanonicalPoint, isSmallOrder, isCanonicalScalar, decodePoint, GROUP_ORDER } from './edwards25519.js';
 export { keyId, keyIdBytes, KEY_ID_LENGTH } from './key-id.js';
-export { publicKeyToPem, privateKeyToPem, parsePrivateKeyPem, parsePublicKeyPem, parseKeyPem, MAX_PEM_BYTES } from './pem.js';
+export {
+  publicKeyToPem,
+  privateKeyToPem,
+  parsePrivateKeyPem,
+  parsePublicKeyPem,
+  parseKeyPem,
+  MAX_PEM_BYTES,
+} from './pem.js';
 export { KeyError, keyCodes, type KeyCode } from './key-error.js';

@@ -3,7 +3,9 @@ import { defineCodes, EdgewardError } from '../errors.js';
 
 export const keyCodes = defineCodes({
   KEY_INVALID: 'The key is not an Ed25519 key in PKCS#8 (private) or SPKI (public) PEM, or has the wrong length.',
-  KEY_WEAK: 'The Ed25519 public key is a small-order point or a non-canonical encoding, so it could vouch for forged signatures.',
+  KEY_WEAK:
+    'The Ed25519 public key is a small-order point or a non-canonical encoding, so it could vouch for ' +
+    'forged signatures.',
 });
 export type KeyCode = keyof typeof keyCodes;
 

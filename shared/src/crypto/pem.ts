@@ -1,7 +1,14 @@
 // Ed25519 keys as PEM: PKCS#8 private keys and SPKI public keys (RFC 8410), the formats OpenSSL writes
 // with `openssl genpkey -algorithm ed25519` and `openssl pkey -pubout`. Parsing goes through node:crypto.
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { checkPublicKey, equalBytes, keyPairFromSeed, PUBLIC_KEY_LENGTH, SEED_LENGTH, type Ed25519KeyPair } from './ed25519.js';
+import {
+  checkPublicKey,
+  equalBytes,
+  keyPairFromSeed,
+  PUBLIC_KEY_LENGTH,
+  SEED_LENGTH,
+  type Ed25519KeyPair,
+} from './ed25519.js';
 import { KeyError } from './key-error.js';
 
 // RFC 8410 §4 and §7: the fixed DER prefixes for id-Ed25519 (1.3.101.112) keys.
@@ -42,7 +49,8 @@ interface PemBlock {
 
 function readPemBlock(pem: string | Uint8Array, what: string): PemBlock {
   const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('utf8');
-  if (text.length > MAX_PEM_BYTES) throw new KeyError('KEY_INVALID', `${what} is larger than ${MAX_PEM_BYTES} bytes; not a single Ed25519 PEM key`);
+  if (text.length > MAX_PEM_BYTES)
+    throw new KeyError('KEY_INVALID', `${what} is larger than ${MAX_PEM_BYTES} bytes; not a single Ed25519 PEM key`);
   const blocks = [...text.matchAll(PEM_BLOCK)];
   if (blocks.length !== 1) {
     throw new KeyError('KEY_INVALID', `${what} must hold exactly one PEM block, found ${blocks.length}`);
@@ -52,26 +60,38 @@ function readPemBlock(pem: string | Uint8Array, what: string): PemBlock {
     throw new KeyError('KEY_INVALID', `${what} is encrypted; decrypt it first (openssl pkey -in FILE -out PLAIN)`);
   }
   if (label !== 'PRIVATE KEY' && label !== 'PUBLIC KEY') {
-    throw new KeyError('KEY_INVALID', `${what} is a "${label}" PEM; expected "PRIVATE KEY" (PKCS#8) or "PUBLIC KEY" (SPKI)`);
+    throw new KeyError(
+      'KEY_INVALID',
+      `${what} is a "${label}" PEM; expected "PRIVATE KEY" (PKCS#8) or "PUBLIC KEY" (SPKI)`,
+    );
   }
   return { label, der: Buffer.from(blocks[0]![2]!.replace(/\s+/g, ''), 'base64') };
 }
 
 function jwkBytes(key: KeyObject, field: 'x' | 'd', what: string): Uint8Array {
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new KeyError('KEY_INVALID', `${what} is a ${key.asymmetricKeyType ?? 'unknown'} key; only Ed25519 is accepted`);
+    throw new KeyError(
+      'KEY_INVALID',
+      `${what} is a ${key.asymmetricKeyType ?? 'unknown'} key; only Ed25519 is accepted`,
+    );
   }
   const jwk = key.export({ format: 'jwk' });
   const value = jwk[field];
-  if (typeof value !== 'string') throw new KeyError('KEY_INVALID', `${what} has no ${field === 'd' ? 'private' : 'public'} part`);
+  if (typeof value !== 'string')
+    throw new KeyError('KEY_INVALID', `${what} has no ${field === 'd' ? 'private' : 'public'} part`);
   return new Uint8Array(Buffer.from(value, 'base64url'));
 }
 
 function requireStrong(publicKey: Uint8Array, what: string): Uint8Array {
   const check = checkPublicKey(publicKey);
-  if (check === 'bad-length') throw new KeyError('KEY_INVALID', `${what}: the public key is not ${PUBLIC_KEY_LENGTH} bytes`);
+  if (check === 'bad-length')
+    throw new KeyError('KEY_INVALID', `${what}: the public key is not ${PUBLIC_KEY_LENGTH} bytes`);
   if (check !== 'valid') {
-    throw new KeyError('KEY_WEAK', `${what}: the public key is ${check === 'key-small-order' ? 'a small-order point' : 'not a canonical point encoding'}`);
+    throw new KeyError(
+      'KEY_WEAK',
+      `${what}: the public key is ` +
+        `${check === 'key-small-order' ? 'a small-order point' : 'not a canonical point encoding'}`,
+    );
   }
   return publicKey;
 }
@@ -80,13 +100,18 @@ function requireStrong(publicKey: Uint8Array, what: string): Uint8Array {
 export function parsePrivateKeyPem(pem: string | Uint8Array, what = 'private key'): Ed25519KeyPair {
   const block = readPemBlock(pem, what);
   if (block.label !== 'PRIVATE KEY') {
-    throw new KeyError('KEY_INVALID', `${what} is a public key; a private key (PKCS#8 "PRIVATE KEY") is needed to sign`);
+    throw new KeyError(
+      'KEY_INVALID',
+      `${what} is a public key; a private key (PKCS#8 "PRIVATE KEY") is needed to sign`,
+    );
   }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: block.der, format: 'der', type: 'pkcs8' });
   } catch (err) {
-    throw new KeyError('KEY_INVALID', `${what} is not a readable PKCS#8 key: ${(err as Error).message}`, { cause: err });
+    throw new KeyError('KEY_INVALID', `${what} is not a readable PKCS#8 key: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const seed = jwkBytes(key, 'd', what);
   const pair = keyPairFromSeed(seed);
@@ -106,7 +131,10 @@ export function parsePublicKeyPem(pem: string | Uint8Array, what = 'public key')
   const block = readPemBlock(pem, what);
   if (block.label === 'PRIVATE KEY') return parsePrivateKeyPem(pem, what).publicKey;
   // Read the raw point from the fixed RFC 8410 layout so that even keys OpenSSL would refuse are diagnosed.
-  if (block.der.length === SPKI_PREFIX.length + PUBLIC_KEY_LENGTH && block.der.subarray(0, SPKI_PREFIX.length).equals(SPKI_PREFIX)) {
+  if (
+    block.der.length === SPKI_PREFIX.length + PUBLIC_KEY_LENGTH &&
+    block.der.subarray(0, SPKI_PREFIX.length).equals(SPKI_PREFIX)
+  ) {
     return requireStrong(new Uint8Array(block.der.subarray(SPKI_PREFIX.length)), what);
   }
   let key: KeyObject;

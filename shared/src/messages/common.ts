@@ -14,9 +14,13 @@ export const timestamp = () => int({ min: 0, max: 8_640_000_000_000_000 });
 export function decodeWith<T>(kind: string, schema: Schema<T>, bytes: Uint8Array, limits: Partial<DecodeLimits>): T {
   const raw = decode(bytes, limits);
   if (isPlainObject(raw) && raw.v !== SCHEMA_VERSION) {
-    throw new ProtocolError('PROTO_SCHEMA_VERSION', `${kind} message has schema version ${JSON.stringify(raw.v)?.slice(0, 20)}; this build speaks ${SCHEMA_VERSION}`, {
-      details: { version: raw.v === undefined ? null : raw.v },
-    });
+    throw new ProtocolError(
+      'PROTO_SCHEMA_VERSION',
+      `${kind} message has schema version ${JSON.stringify(raw.v)?.slice(0, 20)}; this build speaks ${SCHEMA_VERSION}`,
+      {
+        details: { version: raw.v === undefined ? null : raw.v },
+      },
+    );
   }
   const result = validate(schema, raw);
   if (!result.ok) {

@@ -32,7 +32,10 @@ export function decodeDeviceMessage(channel: Channel, bytes: Uint8Array): Decode
     case 'telemetry': {
       // The one-pass decoder takes the usual shape; anything else (or too large) goes the general way.
       const fast = bytes.length <= MAX_PAYLOAD.telemetry! ? decodeTelemetryFast(bytes) : undefined;
-      return { kind: 'telemetry', message: fast ?? decodeWith('telemetry', telemetrySchema, bytes, { maxBytes: MAX_PAYLOAD.telemetry! }) };
+      return {
+        kind: 'telemetry',
+        message: fast ?? decodeWith('telemetry', telemetrySchema, bytes, { maxBytes: MAX_PAYLOAD.telemetry! }),
+      };
     }
     case 'status':
       return { kind: 'status', message: decodeWith('status', statusSchema, bytes, { maxBytes: MAX_PAYLOAD.status! }) };

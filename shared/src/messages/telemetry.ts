@@ -29,7 +29,9 @@ export type TelemetryMessage = Infer<typeof telemetrySchema>;
 const TOP_KEYS = ['v', 'id', 'ts', 'stream', 'samples', 'dropped'] as const;
 const SAMPLE_KEYS = ['seq', 'ts', 'm'] as const;
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
-/** The scanner's default item limit (cbor.ts DEFAULT_LIMITS.maxItems): a payload above it is left to the general path. */
+/**
+ * The scanner's default item limit (cbor.ts DEFAULT_LIMITS.maxItems): a payload above it is left to the general path.
+ */
 const MAX_ITEMS = 20_000;
 
 const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
@@ -74,9 +76,11 @@ class FastReader {
     if (major === 7 && info < 26) return -1;
     if (info < 24) this.arg = info;
     else if (info === 24 && this.pos + 1 <= b.length) this.arg = b[this.pos++]!;
-    else if (info === 25 && this.pos + 2 <= b.length) ((this.arg = this.view.getUint16(this.pos)), (this.pos += 2));
-    else if (info === 26 && this.pos + 4 <= b.length) ((this.arg = major === 7 ? this.view.getFloat32(this.pos) : this.view.getUint32(this.pos)), (this.pos += 4));
-    else if (info === 27 && this.pos + 8 <= b.length && major === 7) ((this.arg = this.view.getFloat64(this.pos)), (this.pos += 8));
+    else if (info === 25 && this.pos + 2 <= b.length) (this.arg = this.view.getUint16(this.pos)), (this.pos += 2);
+    else if (info === 26 && this.pos + 4 <= b.length)
+      (this.arg = major === 7 ? this.view.getFloat32(this.pos) : this.view.getUint32(this.pos)), (this.pos += 4);
+    else if (info === 27 && this.pos + 8 <= b.length && major === 7)
+      (this.arg = this.view.getFloat64(this.pos)), (this.pos += 8);
     else return -1;
     return major;
   }
@@ -147,7 +151,8 @@ class FastReader {
     for (let i = 0; i < n; i++) {
       const name = this.string(1, 64, metricChar, true);
       // Reserved keys are refused by the general path; a repeated key too.
-      if (name === undefined || name === 'constructor' || name === 'prototype' || m[name] !== undefined) return undefined;
+      if (name === undefined || name === 'constructor' || name === 'prototype' || m[name] !== undefined)
+        return undefined;
       const value = this.number();
       if (value === undefined) return undefined;
       m[name] = value;
@@ -212,6 +217,7 @@ export function decodeTelemetryFast(bytes: Uint8Array): TelemetryMessage | undef
       }
     } else if ((dropped = r.integer(0, Number.MAX_SAFE_INTEGER)) === undefined) return undefined;
   }
-  if (!r.done || !seen[0] || id === undefined || ts === undefined || stream === undefined || samples === undefined) return undefined;
+  if (!r.done || !seen[0] || id === undefined || ts === undefined || stream === undefined || samples === undefined)
+    return undefined;
   return dropped === undefined ? { v: 1, id, ts, stream, samples } : { v: 1, id, ts, stream, samples, dropped };
 }

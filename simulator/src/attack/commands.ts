@@ -39,23 +39,59 @@ export function openCommandQueue(dataDir: string, operator: Ed25519KeyPair): Com
   const attackerKid = keyId(attacker.publicKey);
   let replays = 0;
 
-  function queue(rowId: string, deviceId: string, command: string, params: Record<string, unknown>, kid: string, counter: number, envelope: Buffer, ttlMs = TTL_MS): void {
+  function queue(
+    rowId: string,
+    deviceId: string,
+    command: string,
+    params: Record<string, unknown>,
+    kid: string,
+    counter: number,
+    envelope: Buffer,
+    ttlMs = TTL_MS,
+  ): void {
     const now = Date.now();
-    store.add({ id: rowId, deviceId, command, params, operator: kid, counter, envelope, createdAt: now, expiresAt: now + ttlMs });
+    store.add({
+      id: rowId,
+      deviceId,
+      command,
+      params,
+      operator: kid,
+      counter,
+      envelope,
+      createdAt: now,
+      expiresAt: now + ttlMs,
+    });
   }
 
   return {
     forged(deviceId) {
       const params = { channel: 0, state: 'on' };
-      const body = newCommandBody({ deviceId, command: 'set-relay', params, counter: store.nextCounter(attackerKid), ttlMs: TTL_MS });
+      const body = newCommandBody({
+        deviceId,
+        command: 'set-relay',
+        params,
+        counter: store.nextCounter(attackerKid),
+        ttlMs: TTL_MS,
+      });
       const envelope = signCommand(body, attacker.secretKey);
       queue(body.id, deviceId, 'set-relay', params, attackerKid, body.counter, envelope);
       return { cmdId: body.id, deviceId, envelope, expected: ['unknown-key'] };
     },
     tampered(deviceId) {
       const params = { channel: 0, state: 'off' };
-      const body = newCommandBody({ deviceId, command: 'set-relay', params, counter: store.nextCounter(operatorKid), ttlMs: TTL_MS });
-      const signed = decode(signCommand(body, operator.secretKey)) as { v: 1; body: Uint8Array; kid: Uint8Array; sig: Uint8Array };
+      const body = newCommandBody({
+        deviceId,
+        command: 'set-relay',
+        params,
+        counter: store.nextCounter(operatorKid),
+        ttlMs: TTL_MS,
+      });
+      const signed = decode(signCommand(body, operator.secretKey)) as {
+        v: 1;
+        body: Uint8Array;
+        kid: Uint8Array;
+        sig: Uint8Array;
+      };
       // "off" becomes "on" after signing: the signature no longer covers these bytes.
       const changed = encode({ ...body, params: { channel: 0, state: 'on' } });
       const envelope = encode({ ...signed, body: changed });
@@ -63,7 +99,13 @@ export function openCommandQueue(dataDir: string, operator: Ed25519KeyPair): Com
       return { cmdId: body.id, deviceId, envelope, expected: ['bad-signature'] };
     },
     genuine(deviceId) {
-      const body = newCommandBody({ deviceId, command: 'scan-now', params: {}, counter: store.nextCounter(operatorKid), ttlMs: TTL_MS });
+      const body = newCommandBody({
+        deviceId,
+        command: 'scan-now',
+        params: {},
+        counter: store.nextCounter(operatorKid),
+        ttlMs: TTL_MS,
+      });
       const envelope = signCommand(body, operator.secretKey);
       queue(body.id, deviceId, 'scan-now', {}, operatorKid, body.counter, envelope);
       return { cmdId: body.id, deviceId, envelope, expected: [] };
@@ -72,7 +114,16 @@ export function openCommandQueue(dataDir: string, operator: Ed25519KeyPair): Com
       // A new queue row (the table's key is the row id) carrying the very same signed bytes.
       // The acknowledgement names the original command, so this row is never closed: a short life keeps the
       // relay from offering it again to the device after a reconnect (or in the next run).
-      queue(`${original.cmdId.slice(0, 40)}-replay${++replays}`, original.deviceId, 'scan-now', {}, operatorKid, 0, original.envelope, REPLAY_TTL_MS);
+      queue(
+        `${original.cmdId.slice(0, 40)}-replay${++replays}`,
+        original.deviceId,
+        'scan-now',
+        {},
+        operatorKid,
+        0,
+        original.envelope,
+        REPLAY_TTL_MS,
+      );
       return { ...original, expected: ['replay'] };
     },
     close: () => db.close(),

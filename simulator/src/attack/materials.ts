@@ -45,7 +45,9 @@ export function badBundle(kind: FirmwareAttack, m: RunMaterials, now = Date.now(
     case 'forged-firmware':
       return createBundle(spec, payload, [generateKeyPair()]);
     case 'downgraded-firmware':
-      return createBundle({ ...spec, version: '0.9.0', sequence: SIM_INSTALLED_SEQUENCE - 1 }, payload, [m.firmwareRelease]);
+      return createBundle({ ...spec, version: '0.9.0', sequence: SIM_INSTALLED_SEQUENCE - 1 }, payload, [
+        m.firmwareRelease,
+      ]);
     case 'tampered-firmware': {
       const b = Buffer.from(createBundle(spec, payload, [m.firmwareRelease]));
       b[b.length - 1] = b[b.length - 1]! ^ 0xff;
@@ -56,5 +58,9 @@ export function badBundle(kind: FirmwareAttack, m: RunMaterials, now = Date.now(
 
 /** A bundle the gate must accept (the control case: the gate is not simply refusing everything). */
 export function goodBundle(m: RunMaterials, now = Date.now()): Uint8Array {
-  return createBundle({ hardware: SIM_HARDWARE, version: '1.0.1', sequence: SIM_INSTALLED_SEQUENCE + 1, now }, new Uint8Array(1024), [m.firmwareRelease]);
+  return createBundle(
+    { hardware: SIM_HARDWARE, version: '1.0.1', sequence: SIM_INSTALLED_SEQUENCE + 1, now },
+    new Uint8Array(1024),
+    [m.firmwareRelease],
+  );
 }

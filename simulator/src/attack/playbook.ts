@@ -23,7 +23,13 @@ export const AUDIT_EXPECTED: Readonly<Record<MqttAction, string>> = {
 export type Verdict = 'denied' | 'accepted' | 'no-answer' | 'not-tried';
 
 /** Runs one MQTT action of round `round` as `rogue` against `victim`; 'not-tried' when it could not connect. */
-export async function runMqttAction(action: MqttAction, url: string, rogue: RogueIdentity, victim: string, round: number): Promise<Verdict> {
+export async function runMqttAction(
+  action: MqttAction,
+  url: string,
+  rogue: RogueIdentity,
+  victim: string,
+  round: number,
+): Promise<Verdict> {
   const c: MqttClient | undefined = await rogueConnect(url, rogue);
   if (!c) return 'not-tried';
   switch (action) {

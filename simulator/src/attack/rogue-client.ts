@@ -40,7 +40,13 @@ export function rogueConnect(url: string, r: RogueIdentity): Promise<MqttClient 
 
 /** A valid telemetry message, so the only reason to refuse it is who sends it where. */
 export function telemetryBody(seq: number, stream: string): Buffer {
-  return encode({ v: 1, id: `${stream}-${seq}`.slice(0, 64).padEnd(8, '0'), ts: Date.now(), stream, samples: [{ seq, ts: Date.now(), m: { cpuLoad1: 0.5 } }] });
+  return encode({
+    v: 1,
+    id: `${stream}-${seq}`.slice(0, 64).padEnd(8, '0'),
+    ts: Date.now(),
+    stream,
+    samples: [{ seq, ts: Date.now(), m: { cpuLoad1: 0.5 } }],
+  });
 }
 
 type Answer = 'denied' | 'accepted' | 'no-answer';
@@ -67,7 +73,9 @@ function answerOnce(c: MqttClient, act: (answer: (v: Answer) => void) => void): 
 
 /** Publishes once at QoS 1: 'denied' when the server closes the connection instead of acknowledging. */
 export function publishOnce(c: MqttClient, topic: string, payload: Buffer, retain = false): Promise<Answer> {
-  return answerOnce(c, (answer) => c.publish(topic, payload, { qos: 1, retain }, (err) => answer(err ? 'denied' : 'accepted')));
+  return answerOnce(c, (answer) =>
+    c.publish(topic, payload, { qos: 1, retain }, (err) => answer(err ? 'denied' : 'accepted')),
+  );
 }
 
 /** Subscribes to one filter: 'denied' for SUBACK 0x80 (or a closed connection). */
@@ -84,7 +92,11 @@ export function subscribeOnce(c: MqttClient, filter: string): Promise<Answer> {
  * Publishes QoS 1 telemetry on its own topic as fast as the socket takes it, never waiting for PUBACKs:
  * 'denied' when the server cuts the device off within `limitMs`.
  */
-export function flood(c: MqttClient, deviceId: string, limitMs = 15_000): Promise<{ verdict: 'denied' | 'accepted'; sent: number }> {
+export function flood(
+  c: MqttClient,
+  deviceId: string,
+  limitMs = 15_000,
+): Promise<{ verdict: 'denied' | 'accepted'; sent: number }> {
   return new Promise((resolve) => {
     const topic = deviceTopic(deviceId, 'telemetry');
     const stream = `flood${Date.now().toString(36)}`;
@@ -99,7 +111,8 @@ export function flood(c: MqttClient, deviceId: string, limitMs = 15_000): Promis
       resolve({ verdict, sent });
     };
     const burst = () => {
-      for (let i = 0; i < 100 && c.connected; i++) c.publish(topic, telemetryBody(++sent, stream), { qos: 1 }, () => {});
+      for (let i = 0; i < 100 && c.connected; i++)
+        c.publish(topic, telemetryBody(++sent, stream), { qos: 1 }, () => {});
     };
     const pump = setInterval(burst, 10);
     const t = setTimeout(() => done('accepted'), limitMs);

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { fleetPaths } from '../../../broker/src/fleet/data-dir.js';
 import { openCommandQueue, type QueuedCommand } from '../attack/commands.js';
 import { badBundle, FIRMWARE_EXPECTED, goodBundle } from '../attack/materials.js';
-import { ALL_ACTIONS, AUDIT_EXPECTED, MQTT_ACTIONS, runMqttAction, type AttackAction, type Verdict } from '../attack/playbook.js';
+import {
+  ALL_ACTIONS,
+  AUDIT_EXPECTED,
+  MQTT_ACTIONS,
+  runMqttAction,
+  type AttackAction,
+  type Verdict,
+} from '../attack/playbook.js';
 import type { RogueIdentity } from '../attack/rogue-client.js';
 import { rogueAddress } from '../source-addresses.js';
 import type { Invariant } from '../result.js';
@@ -66,14 +73,35 @@ export const attack: Scenario = {
       for (let round = 0; running(); round++) {
         const id = victim(round + 1);
         await Promise.all([
-          commandAttempt(ctx, round % 2 === 0 ? queue.forged(id) : queue.tampered(id)).then((v) => count('forged-command', v.verdict, v.detail)),
-          replayAttempt(ctx, () => queue.genuine(victim(round + 2)), (c) => queue.replay(c)).then((v) => count('replayed-command', v.verdict, v.detail)),
-          ctx.fleet.offerFirmware(id, badBundle(round % 2 === 0 ? 'forged-firmware' : 'tampered-firmware', ctx.materials)).then((code) =>
-            count('forged-firmware', FIRMWARE_EXPECTED['forged-firmware'].includes(code) || FIRMWARE_EXPECTED['tampered-firmware'].includes(code) ? 'denied' : 'accepted', code),
+          commandAttempt(ctx, round % 2 === 0 ? queue.forged(id) : queue.tampered(id)).then((v) =>
+            count('forged-command', v.verdict, v.detail),
           ),
-          ctx.fleet.offerFirmware(id, badBundle('downgraded-firmware', ctx.materials)).then((code) =>
-            count('downgraded-firmware', FIRMWARE_EXPECTED['downgraded-firmware'].includes(code) ? 'denied' : 'accepted', code),
-          ),
+          replayAttempt(
+            ctx,
+            () => queue.genuine(victim(round + 2)),
+            (c) => queue.replay(c),
+          ).then((v) => count('replayed-command', v.verdict, v.detail)),
+          ctx.fleet
+            .offerFirmware(id, badBundle(round % 2 === 0 ? 'forged-firmware' : 'tampered-firmware', ctx.materials))
+            .then((code) =>
+              count(
+                'forged-firmware',
+                FIRMWARE_EXPECTED['forged-firmware'].includes(code) ||
+                  FIRMWARE_EXPECTED['tampered-firmware'].includes(code)
+                  ? 'denied'
+                  : 'accepted',
+                code,
+              ),
+            ),
+          ctx.fleet
+            .offerFirmware(id, badBundle('downgraded-firmware', ctx.materials))
+            .then((code) =>
+              count(
+                'downgraded-firmware',
+                FIRMWARE_EXPECTED['downgraded-firmware'].includes(code) ? 'denied' : 'accepted',
+                code,
+              ),
+            ),
         ]);
         await ctx.sleep(250);
       }
@@ -83,19 +111,39 @@ export const attack: Scenario = {
     const t2 = Date.now();
     // The control case: the gate takes a genuine bundle, so its refusals above mean something.
     const control = await fleet.offerFirmware(fleet.ids[0]!, goodBundle(ctx.materials));
-    const audited = ctx.server.audited(t1, rogues.map((r) => r.id));
+    const audited = ctx.server.audited(
+      t1,
+      rogues.map((r) => r.id),
+    );
     const lostHonest = fleet.totals().disconnects - honestDisconnects;
 
     const invariants: Invariant[] = ALL_ACTIONS.map((a) => ({
       name: `denied-${a}`,
       ok: attempts[a]! > 0 && denied[a] === attempts[a],
-      detail: `${denied[a]} of ${attempts[a]} attempts denied${attempts[a] === 0 ? ' (never tried: the attack phase was too short)' : ''}`,
+      detail:
+        `${denied[a]} of ${attempts[a]} attempts ` +
+        `denied${attempts[a] === 0 ? ' (never tried: the attack phase was too short)' : ''}`,
     }));
-    const missing = MQTT_ACTIONS.filter((a) => attempts[a]! > 0 && !Object.keys(audited).some((k) => k === AUDIT_EXPECTED[a] || k.startsWith(`${AUDIT_EXPECTED[a]}:`)));
+    const missing = MQTT_ACTIONS.filter(
+      (a) =>
+        attempts[a]! > 0 &&
+        !Object.keys(audited).some((k) => k === AUDIT_EXPECTED[a] || k.startsWith(`${AUDIT_EXPECTED[a]}:`)),
+    );
     invariants.push(
-      { name: 'denials-audited', ok: missing.length === 0, detail: missing.length === 0 ? 'every MQTT action left its audit event' : `no audit event for: ${missing.map((a) => `${a} (${AUDIT_EXPECTED[a]})`).join(', ')}` },
+      {
+        name: 'denials-audited',
+        ok: missing.length === 0,
+        detail:
+          missing.length === 0
+            ? 'every MQTT action left its audit event'
+            : `no audit event for: ${missing.map((a) => `${a} (${AUDIT_EXPECTED[a]})`).join(', ')}`,
+      },
       { name: 'firmware-gate-accepts-genuine', ok: control === 'accepted', detail: `a genuine bundle got: ${control}` },
-      { name: 'honest-devices-stayed-connected', ok: lostHonest === 0, detail: `${lostHonest} honest connections lost during the attack` },
+      {
+        name: 'honest-devices-stayed-connected',
+        ok: lostHonest === 0,
+        detail: `${lostHonest} honest connections lost during the attack`,
+      },
     );
     if (surprises.length > 0) ctx.note(`attack: not denied: ${surprises.join('; ')}`);
     return {
@@ -115,7 +163,11 @@ async function commandAttempt(ctx: ScenarioContext, c: QueuedCommand): Promise<{
   while (Date.now() < deadline) {
     const acks = ctx.server.acks(c.cmdId);
     const refused = acks.find((a) => a.status === 'rejected');
-    if (refused) return { verdict: c.expected.includes(refused.reason ?? '') ? 'denied' : 'accepted', detail: `rejected: ${refused.reason}` };
+    if (refused)
+      return {
+        verdict: c.expected.includes(refused.reason ?? '') ? 'denied' : 'accepted',
+        detail: `rejected: ${refused.reason}`,
+      };
     const ran = acks.find((a) => a.status === 'accepted' || a.status === 'done');
     if (ran) return { verdict: 'accepted', detail: ran.status };
     await new Promise((r) => setTimeout(r, 100));
@@ -124,7 +176,11 @@ async function commandAttempt(ctx: ScenarioContext, c: QueuedCommand): Promise<{
 }
 
 /** Sends a genuine command, waits until it ran, then queues the same envelope again: it must be refused as a replay. */
-async function replayAttempt(ctx: ScenarioContext, genuine: () => QueuedCommand, replay: (c: QueuedCommand) => QueuedCommand): Promise<{ verdict: Verdict; detail: string }> {
+async function replayAttempt(
+  ctx: ScenarioContext,
+  genuine: () => QueuedCommand,
+  replay: (c: QueuedCommand) => QueuedCommand,
+): Promise<{ verdict: Verdict; detail: string }> {
   const original = genuine();
   const deadline = Date.now() + ACK_WAIT_MS;
   while (ctx.server.commandStatus(original.cmdId) !== 'done') {
@@ -135,8 +191,13 @@ async function replayAttempt(ctx: ScenarioContext, genuine: () => QueuedCommand,
   while (Date.now() < deadline + ACK_WAIT_MS) {
     const acks = ctx.server.acks(original.cmdId);
     const refused = acks.find((a) => a.status === 'rejected');
-    if (refused) return { verdict: again.expected.includes(refused.reason ?? '') ? 'denied' : 'accepted', detail: `rejected: ${refused.reason}` };
-    if (acks.filter((a) => a.status === 'done').length > 1) return { verdict: 'accepted', detail: 'the replay ran again' };
+    if (refused)
+      return {
+        verdict: again.expected.includes(refused.reason ?? '') ? 'denied' : 'accepted',
+        detail: `rejected: ${refused.reason}`,
+      };
+    if (acks.filter((a) => a.status === 'done').length > 1)
+      return { verdict: 'accepted', detail: 'the replay ran again' };
     await new Promise((r) => setTimeout(r, 100));
   }
   return { verdict: 'no-answer', detail: 'no acknowledgement of the replay' };

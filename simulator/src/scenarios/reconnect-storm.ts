@@ -60,7 +60,11 @@ export const reconnectStorm: Scenario = {
     off();
     peak = Math.max(peak, peakPerSecond(polls));
     const reconnectSeconds = backAt === null ? null : Math.round((backAt - cutAt) / 100) / 10;
-    ctx.note(backAt === null ? 'storm: not every device came back in time' : `storm: every device back after ${reconnectSeconds} s (peak ${peak} connects/s)`);
+    ctx.note(
+      backAt === null
+        ? 'storm: not every device came back in time'
+        : `storm: every device back after ${reconnectSeconds} s (peak ${peak} connects/s)`,
+    );
     const rest = cutAt + (o.durationMs - quiet) - Date.now();
     if (rest > 0) await ctx.sleep(rest);
     return {
@@ -69,7 +73,10 @@ export const reconnectStorm: Scenario = {
         {
           name: 'all-reconnected',
           ok: backAt !== null,
-          detail: backAt === null ? `${fleet.totals().connected} of ${n} devices connected when the wait ended` : `all ${n} devices reconnected after ${reconnectSeconds} s`,
+          detail:
+            backAt === null
+              ? `${fleet.totals().connected} of ${n} devices connected when the wait ended`
+              : `all ${n} devices reconnected after ${reconnectSeconds} s`,
         },
       ],
     };

@@ -14,7 +14,9 @@ import type { Scenario } from './types.js';
 export const rollout: Scenario = {
   name: 'rollout',
   summary: 'staged firmware rollout (not available until firmware updates exist)',
-  unavailable: 'the rollout scenario is not available until firmware updates (update channel and agent update state machine) exist; see the extension point in simulator/src/scenarios/rollout.ts',
+  unavailable:
+    'the rollout scenario is not available until firmware updates (update channel and agent update state machine) ' +
+    'exist; see the extension point in simulator/src/scenarios/rollout.ts',
   async run() {
     throw new Error('rollout is not available');
   },

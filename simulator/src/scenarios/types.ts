@@ -55,7 +55,9 @@ export interface ScenarioContext {
 
 /** Fields a scenario adds to the result, and the invariants the run is judged by. */
 export interface ScenarioOutcome {
-  readonly fields: Partial<Pick<SimResult, 'reconnectSeconds' | 'reconnectPeakRate' | 'outageMs' | 'attempts' | 'denied' | 'audited'>>;
+  readonly fields: Partial<
+    Pick<SimResult, 'reconnectSeconds' | 'reconnectPeakRate' | 'outageMs' | 'attempts' | 'denied' | 'audited'>
+  >;
   readonly invariants: readonly Invariant[];
   /** Latency phases by device time, for the server-side split (attack: baseline vs attack). */
   readonly phases?: readonly { readonly name: string; readonly from: number; readonly to: number }[];

@@ -35,7 +35,11 @@ export async function workerMain(): Promise<number> {
         case 'cut':
           return pool?.cut(m.ms);
         case 'offer-firmware':
-          send({ type: 'firmware', req: m.req, verdict: pool ? await pool.offerFirmware(m.deviceId, m.bundle) : 'ERROR: not started' });
+          send({
+            type: 'firmware',
+            req: m.req,
+            verdict: pool ? await pool.offerFirmware(m.deviceId, m.bundle) : 'ERROR: not started',
+          });
           return;
         case 'stop': {
           if (!pool) throw new Error('stop before start');

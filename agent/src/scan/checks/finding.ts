@@ -26,7 +26,12 @@ export const where = (t: ProbeTarget) => hostPort(t.host, t.port);
 export const baseUrl = (t: ProbeTarget, tls: boolean) => `${tls ? 'https' : 'http'}://${where(t)}`;
 
 /** A curl command line that repeats one probe request by hand. */
-export function curl(t: ProbeTarget, tls: boolean, path: string, opts: { method?: string; user?: string; origin?: string } = {}): string {
+export function curl(
+  t: ProbeTarget,
+  tls: boolean,
+  path: string,
+  opts: { method?: string; user?: string; origin?: string } = {},
+): string {
   const parts = [tls ? 'curl -ksi' : 'curl -si'];
   if (opts.method && opts.method !== 'GET') parts.push(opts.method === 'HEAD' ? '-I' : `-X ${opts.method}`);
   if (opts.user) parts.push(`-u '${opts.user}'`);

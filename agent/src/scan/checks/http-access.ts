@@ -24,7 +24,13 @@ function noAuth(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Findin
   }
   if (hits.length === 0) return [];
   const first = /GET (\S+)/.exec(hits[0]!)![1]!;
-  return [finding('http.no-auth', obs.target, `${hits.slice(0, 4).join('; ')} without credentials; check with ${curl(obs.target, tls, first)}`)];
+  return [
+    finding(
+      'http.no-auth',
+      obs.target,
+      `${hits.slice(0, 4).join('; ')} without credentials; check with ${curl(obs.target, tls, first)}`,
+    ),
+  ];
 }
 
 function defaultCredentials(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
@@ -32,13 +38,23 @@ function defaultCredentials(obs: ServiceObservation, facts: HttpFacts, tls: bool
   const hit = facts.exchanges.find((x) => x.credentials !== undefined && defaults.has(x.credentials) && ok(x.response));
   if (!hit) return [];
   return [
-    finding('http.default-credentials', obs.target, `GET ${hit.path} with Basic ${hit.credentials} answered ${hit.response!.status} where the same request without credentials got 401; check with ${curl(obs.target, tls, hit.path, { user: hit.credentials! })}`),
+    finding(
+      'http.default-credentials',
+      obs.target,
+      `GET ${hit.path} with Basic ${hit.credentials} answered ${hit.response!.status} where the same request ` +
+        `without credentials got 401; check with ${curl(obs.target, tls, hit.path, { user: hit.credentials! })}`,
+    ),
   ];
 }
 
 function throttled(x: HttpExchange): boolean {
   const h = x.response?.headers ?? {};
-  return x.response?.status === 429 || x.response?.status === 503 || h['retry-after'] !== undefined || Object.keys(h).some((k) => /^(x-)?ratelimit/.test(k));
+  return (
+    x.response?.status === 429 ||
+    x.response?.status === 503 ||
+    h['retry-after'] !== undefined ||
+    Object.keys(h).some((k) => /^(x-)?ratelimit/.test(k))
+  );
 }
 
 function noRateLimit(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
@@ -48,7 +64,14 @@ function noRateLimit(obs: ServiceObservation, facts: HttpFacts, tls: boolean): F
   if (!burst.every((x) => x.response?.status === 401)) return [];
   const path = burst[0]!.path;
   return [
-    finding('http.no-rate-limit', obs.target, `A burst of ${burst.length} failed Basic logins for a non-existent user to ${path} all answered 401, and none of the ${tries.length} login attempts got 429, Retry-After or RateLimit headers; check with \`for i in $(seq 20); do curl -${tls ? 'k' : ''}s -o /dev/null -w '%{http_code} ' -u probe:wrong '${baseUrl(obs.target, tls)}${path}'; done\``),
+    finding(
+      'http.no-rate-limit',
+      obs.target,
+      `A burst of ${burst.length} failed Basic logins for a non-existent user to ${path} all answered 401, and none ` +
+        `of the ${tries.length} login attempts got 429, Retry-After or RateLimit headers; check with \`for i in ` +
+        `$(seq 20); do curl -${tls ? 'k' : ''}s -o /dev/null -w '%{http_code} ' -u probe:wrong ` +
+        `'${baseUrl(obs.target, tls)}${path}'; done\``,
+    ),
   ];
 }
 
@@ -56,11 +79,25 @@ function nodeRed(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Findi
   if (!facts.nodeRed) return [];
   const flows = get(facts, '/flows')?.response;
   if (ok(flows) && /^\s*\[/.test(flows.body)) {
-    return [finding('nodered.no-auth', obs.target, `Node-RED editor: GET /flows answered ${describe(flows)} with the flow configuration and no credentials; check with ${curl(obs.target, tls, '/flows')}`)];
+    return [
+      finding(
+        'nodered.no-auth',
+        obs.target,
+        `Node-RED editor: GET /flows answered ${describe(flows)} with the flow configuration and no credentials; ` +
+          `check with ${curl(obs.target, tls, '/flows')}`,
+      ),
+    ];
   }
   const login = get(facts, '/auth/login')?.response;
   if (ok(login) && isJson(login) && !/"type"\s*:/.test(login.body)) {
-    return [finding('nodered.no-auth', obs.target, `Node-RED editor: GET /auth/login answered ${JSON.stringify(login.body.trim().slice(0, 40))}, i.e. no adminAuth login scheme; check with ${curl(obs.target, tls, '/auth/login')}`)];
+    return [
+      finding(
+        'nodered.no-auth',
+        obs.target,
+        `Node-RED editor: GET /auth/login answered ${JSON.stringify(login.body.trim().slice(0, 40))}, i.e. no ` +
+          `adminAuth login scheme; check with ${curl(obs.target, tls, '/auth/login')}`,
+      ),
+    ];
   }
   return [];
 }
@@ -68,5 +105,10 @@ function nodeRed(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Findi
 export function httpAccessChecks(obs: ServiceObservation): Finding[] {
   if (obs.facts.protocol !== 'http') return [];
   const tls = obs.tls !== undefined;
-  return [...noAuth(obs, obs.facts, tls), ...defaultCredentials(obs, obs.facts, tls), ...noRateLimit(obs, obs.facts, tls), ...nodeRed(obs, obs.facts, tls)];
+  return [
+    ...noAuth(obs, obs.facts, tls),
+    ...defaultCredentials(obs, obs.facts, tls),
+    ...noRateLimit(obs, obs.facts, tls),
+    ...nodeRed(obs, obs.facts, tls),
+  ];
 }

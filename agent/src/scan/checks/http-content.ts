@@ -17,7 +17,10 @@ const SENSITIVE: Record<string, (body: string) => boolean> = {
 const DEBUG: Record<string, { what: string; test: (body: string) => boolean }> = {
   '/debug/pprof/': { what: 'Go pprof profiler index', test: (b) => /\/debug\/pprof\//.test(b) && /goroutine/.test(b) },
   '/debug/vars': { what: 'Go expvar dump', test: (b) => /"memstats"\s*:/.test(b) && /"cmdline"\s*:/.test(b) },
-  '/actuator/env': { what: 'Spring Boot actuator environment', test: (b) => /"propertySources"\s*:|"activeProfiles"\s*:/.test(b) },
+  '/actuator/env': {
+    what: 'Spring Boot actuator environment',
+    test: (b) => /"propertySources"\s*:|"activeProfiles"\s*:/.test(b),
+  },
   '/server-status': { what: 'Apache server-status page', test: (b) => /Apache Server Status|Server uptime:/i.test(b) },
   '/phpinfo.php': { what: 'phpinfo() page', test: (b) => /phpinfo\(\)|<title>PHP \d/i.test(b) },
   '/console': { what: 'Werkzeug interactive console', test: (b) => /Werkzeug/i.test(b) && /console/i.test(b) },
@@ -34,10 +37,25 @@ const TRACES: readonly [string, RegExp][] = [
 ];
 
 function directoryListing(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
-  const x = facts.exchanges.find((e) => e.method === 'GET' && ok(e.response) && isHtml(e.response) && (/Index of \/|Directory listing for/i.test(title(e.response.body)) || /<h1[^>]*>\s*(Index of|Directory listing for)/i.test(e.response.body)));
+  const x = facts.exchanges.find(
+    (e) =>
+      e.method === 'GET' &&
+      ok(e.response) &&
+      isHtml(e.response) &&
+      (/Index of \/|Directory listing for/i.test(title(e.response.body)) ||
+        /<h1[^>]*>\s*(Index of|Directory listing for)/i.test(e.response.body)),
+  );
   if (!x) return [];
   const links = (x.response!.body.match(/<a\s+href=/gi) ?? []).length;
-  return [finding('http.directory-listing', obs.target, `GET ${x.path} answered ${describe(x.response!)}: a directory listing titled ${quote(title(x.response!.body) || 'Index of')} with ${links} links; check with ${curl(obs.target, tls, x.path)}`)];
+  return [
+    finding(
+      'http.directory-listing',
+      obs.target,
+      `GET ${x.path} answered ${describe(x.response!)}: a directory listing titled ` +
+        `${quote(title(x.response!.body) || 'Index of')} with ${links} links; check with ` +
+        `${curl(obs.target, tls, x.path)}`,
+    ),
+  ];
 }
 
 function sensitiveFiles(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
@@ -48,7 +66,13 @@ function sensitiveFiles(obs: ServiceObservation, facts: HttpFacts, tls: boolean)
   }
   if (hits.length === 0) return [];
   const list = hits.map((x) => `GET ${x.path} answered ${describe(x.response!)}`).join('; ');
-  return [finding('http.sensitive-file', obs.target, `${list}; the content matches the file type; check with ${curl(obs.target, tls, hits[0]!.path)}`)];
+  return [
+    finding(
+      'http.sensitive-file',
+      obs.target,
+      `${list}; the content matches the file type; check with ${curl(obs.target, tls, hits[0]!.path)}`,
+    ),
+  ];
 }
 
 function debugEndpoints(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
@@ -62,7 +86,9 @@ function debugEndpoints(obs: ServiceObservation, facts: HttpFacts, tls: boolean)
     }
   }
   if (hits.length === 0) return [];
-  return [finding('http.debug-endpoint', obs.target, `${hits.join('; ')}; check with ${curl(obs.target, tls, firstPath)}`)];
+  return [
+    finding('http.debug-endpoint', obs.target, `${hits.join('; ')}; check with ${curl(obs.target, tls, firstPath)}`),
+  ];
 }
 
 function verboseErrors(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
@@ -72,8 +98,20 @@ function verboseErrors(obs: ServiceObservation, facts: HttpFacts, tls: boolean):
     for (const [stack, re] of TRACES) {
       const m = re.exec(r.body);
       if (!m) continue;
-      const line = m[0].split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' / ');
-      return [finding('http.verbose-errors', obs.target, `GET ${x.path} answered ${r.status} with a ${stack} stack trace: ${quote(line, 160)}; check with ${curl(obs.target, tls, x.path)}`)];
+      const line = m[0]
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(0, 2)
+        .join(' / ');
+      return [
+        finding(
+          'http.verbose-errors',
+          obs.target,
+          `GET ${x.path} answered ${r.status} with a ${stack} stack trace: ${quote(line, 160)}; check with ` +
+            `${curl(obs.target, tls, x.path)}`,
+        ),
+      ];
     }
   }
   return [];
@@ -82,5 +120,10 @@ function verboseErrors(obs: ServiceObservation, facts: HttpFacts, tls: boolean):
 export function httpContentChecks(obs: ServiceObservation): Finding[] {
   if (obs.facts.protocol !== 'http') return [];
   const tls = obs.tls !== undefined;
-  return [...directoryListing(obs, obs.facts, tls), ...sensitiveFiles(obs, obs.facts, tls), ...debugEndpoints(obs, obs.facts, tls), ...verboseErrors(obs, obs.facts, tls)];
+  return [
+    ...directoryListing(obs, obs.facts, tls),
+    ...sensitiveFiles(obs, obs.facts, tls),
+    ...debugEndpoints(obs, obs.facts, tls),
+    ...verboseErrors(obs, obs.facts, tls),
+  ];
 }

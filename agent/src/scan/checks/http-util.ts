@@ -6,7 +6,8 @@ export type HttpFacts = Extract<ProtocolFacts, { protocol: 'http' }>;
 export const get = (facts: HttpFacts, path: string, method: HttpExchange['method'] = 'GET') =>
   facts.exchanges.find((x) => x.path === path && x.method === method && x.credentials === undefined);
 
-export const ok = (r: HttpResponse | undefined): r is HttpResponse => r !== undefined && r.status >= 200 && r.status < 300;
+export const ok = (r: HttpResponse | undefined): r is HttpResponse =>
+  r !== undefined && r.status >= 200 && r.status < 300;
 
 export const contentType = (r: HttpResponse) => (r.headers['content-type'] ?? '').toLowerCase();
 
@@ -36,4 +37,5 @@ export function isCatchAll(facts: HttpFacts, x: HttpExchange): boolean {
   return strip(x.response.body, x.path) === strip(baseline.response.body, baseline.path);
 }
 
-export const describe = (r: HttpResponse) => `${r.status} (${contentType(r).split(';')[0] || 'no content type'}, ${r.body.length} bytes)`;
+export const describe = (r: HttpResponse) =>
+  `${r.status} (${contentType(r).split(';')[0] || 'no content type'}, ${r.body.length} bytes)`;

@@ -10,6 +10,13 @@ import { tlsChecks } from './tls.js';
 export { isSensitive, SENSITIVE_PROTOCOLS } from './exposure.js';
 
 export function runChecks(obs: ServiceObservation, now: number): Finding[] {
-  const own = [...serviceChecks(obs), ...tlsChecks(obs, now), ...httpAccessChecks(obs), ...httpContentChecks(obs), ...httpHeaderChecks(obs), ...plaintextCheck(obs)];
+  const own = [
+    ...serviceChecks(obs),
+    ...tlsChecks(obs, now),
+    ...httpAccessChecks(obs),
+    ...httpContentChecks(obs),
+    ...httpHeaderChecks(obs),
+    ...plaintextCheck(obs),
+  ];
   return [...own, ...exposureCheck(obs, own)];
 }

@@ -16,7 +16,10 @@ const TABLES: readonly [string, Transport][] = [
   ['udp6', 'udp'],
 ];
 
-export async function readSockets(env: Pick<ScanEnv, 'readFile' | 'endianness'>, procRoot = '/proc'): Promise<SocketEntry[]> {
+export async function readSockets(
+  env: Pick<ScanEnv, 'readFile' | 'endianness'>,
+  procRoot = '/proc',
+): Promise<SocketEntry[]> {
   const out: SocketEntry[] = [];
   let readable = 0;
   for (const [file, transport] of TABLES) {
@@ -27,7 +30,11 @@ export async function readSockets(env: Pick<ScanEnv, 'readFile' | 'endianness'>,
       // tcp6/udp6 are absent when IPv6 is disabled
     }
   }
-  if (readable === 0) throw new ScanError('SCAN_DISCOVERY_FAILED', `cannot read ${procRoot}/net/tcp: listening sockets cannot be discovered here; pass --ports with a list`);
+  if (readable === 0)
+    throw new ScanError(
+      'SCAN_DISCOVERY_FAILED',
+      `cannot read ${procRoot}/net/tcp: listening sockets cannot be discovered here; pass --ports with a list`,
+    );
   return out;
 }
 
@@ -36,7 +43,10 @@ function isListening(e: SocketEntry): boolean {
 }
 
 /** Every listening port on this host, sorted by transport then port. */
-export async function discoverListening(env: Pick<ScanEnv, 'readFile' | 'readdir' | 'readlink' | 'endianness'>, procRoot = '/proc'): Promise<ListeningService[]> {
+export async function discoverListening(
+  env: Pick<ScanEnv, 'readFile' | 'readdir' | 'readlink' | 'endianness'>,
+  procRoot = '/proc',
+): Promise<ListeningService[]> {
   const sockets = await readSockets(env, procRoot);
   const listening = sockets.filter(isListening);
   const owners = await socketOwners(env, new Set(listening.map((e) => e.inode).filter((i) => i > 0)), procRoot);
@@ -52,9 +62,21 @@ export async function discoverListening(env: Pick<ScanEnv, 'readFile' | 'readdir
     const owner = entries.map((e) => owners.get(e.inode)).find((o) => o !== undefined);
     const connections =
       transport === 'tcp'
-        ? sockets.filter((s) => s.transport === 'tcp' && s.state === TCP_ESTABLISHED && s.localPort === port && (binds.includes(s.localAddress) || binds.some((b) => b === '0.0.0.0' || b === '::'))).length
+        ? sockets.filter(
+            (s) =>
+              s.transport === 'tcp' &&
+              s.state === TCP_ESTABLISHED &&
+              s.localPort === port &&
+              (binds.includes(s.localAddress) || binds.some((b) => b === '0.0.0.0' || b === '::')),
+          ).length
         : undefined;
-    services.push({ transport, port, binds, ...(owner ? { process: owner } : {}), ...(connections !== undefined ? { connections } : {}) });
+    services.push({
+      transport,
+      port,
+      binds,
+      ...(owner ? { process: owner } : {}),
+      ...(connections !== undefined ? { connections } : {}),
+    });
   }
   return services.sort((a, b) => (a.transport === b.transport ? a.port - b.port : a.transport < b.transport ? -1 : 1));
 }

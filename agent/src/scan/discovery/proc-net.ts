@@ -81,7 +81,15 @@ export function parseProcNet(text: string, transport: Transport, endianness: 'LE
     const state = parseInt(cols[3]!, 16);
     const inode = Number(cols[9]);
     if (!local || !remote || !Number.isFinite(state) || !Number.isSafeInteger(inode)) continue;
-    out.push({ transport, localAddress: local.address, localPort: local.port, remoteAddress: remote.address, remotePort: remote.port, state, inode });
+    out.push({
+      transport,
+      localAddress: local.address,
+      localPort: local.port,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+      state,
+      inode,
+    });
   }
   return out;
 }

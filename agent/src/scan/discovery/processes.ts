@@ -9,7 +9,11 @@ export interface Owner {
 
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
-export async function socketOwners(env: Pick<ScanEnv, 'readdir' | 'readlink' | 'readFile'>, inodes: ReadonlySet<number>, procRoot = '/proc'): Promise<Map<number, Owner>> {
+export async function socketOwners(
+  env: Pick<ScanEnv, 'readdir' | 'readlink' | 'readFile'>,
+  inodes: ReadonlySet<number>,
+  procRoot = '/proc',
+): Promise<Map<number, Owner>> {
   const found = new Map<number, Owner>();
   if (inodes.size === 0) return found;
   let pids: number[];
@@ -38,7 +42,11 @@ export async function socketOwners(env: Pick<ScanEnv, 'readdir' | 'readlink' | '
     if (mine.length === 0) return;
     let name = `pid ${pid}`;
     try {
-      name = (await env.readFile(`${procRoot}/${pid}/comm`)).trim().replace(/[^\x20-\x7e]/g, '').slice(0, 64) || name;
+      name =
+        (await env.readFile(`${procRoot}/${pid}/comm`))
+          .trim()
+          .replace(/[^\x20-\x7e]/g, '')
+          .slice(0, 64) || name;
     } catch {
       // keep the pid as the name
     }

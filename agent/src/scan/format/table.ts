@@ -3,7 +3,14 @@ import type { ExposureReport } from '../../../../shared/src/messages/exposure.js
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const portOf = (transport: string, port: number) => `${transport}/${port}`;
@@ -12,9 +19,11 @@ export function formatTable(report: ExposureReport): string {
   const c = report.categories;
   const when = new Date(report.ts).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const out: string[] = [
-    `edgeward exposure scan of ${report.scan.target} — ${report.deviceId} — ${when} — ${(report.scan.durationMs / 1000).toFixed(1)} s`,
+    `edgeward exposure scan of ${report.scan.target} — ${report.deviceId} — ${when} — ` +
+      `${(report.scan.durationMs / 1000).toFixed(1)} s`,
     `Score ${report.score}/100, grade ${report.grade} (scoring v${report.scoringVersion})`,
-    `  transport ${c.transport} · authentication ${c.authentication} · exposure ${c.exposure} · configuration ${c.configuration} · ai ${c.ai ?? 'n/a'}`,
+    `  transport ${c.transport} · authentication ${c.authentication} · exposure ${c.exposure} · configuration ` +
+      `${c.configuration} · ai ${c.ai ?? 'n/a'}`,
   ];
   const notes = [
     report.scan.timedOut ? 'the time budget ran out before every probe finished' : '',
@@ -43,7 +52,12 @@ export function formatTable(report: ExposureReport): string {
     out.push('none');
     return `${out.join('\n')}\n`;
   }
-  out.push(table([['SEVERITY', 'CHECK', 'PORT', 'TITLE'], ...report.findings.map((f) => [f.severity, f.check, portOf(f.transport, f.port), f.title])]));
+  out.push(
+    table([
+      ['SEVERITY', 'CHECK', 'PORT', 'TITLE'],
+      ...report.findings.map((f) => [f.severity, f.check, portOf(f.transport, f.port), f.title]),
+    ]),
+  );
   out.push('', 'DETAILS');
   for (const f of report.findings) {
     out.push(

@@ -153,7 +153,8 @@ export function plainDial(ctx: ProbeContext, target: ProbeTarget): Dial {
 }
 
 export function tlsDial(ctx: ProbeContext, target: ProbeTarget, opts: Partial<TlsConnectOptions> = {}): Dial {
-  return () => open(ctx, () => ctx.env.connectTls({ host: target.host, port: target.port, timeoutMs: budget(ctx), ...opts }));
+  return () =>
+    open(ctx, () => ctx.env.connectTls({ host: target.host, port: target.port, timeoutMs: budget(ctx), ...opts }));
 }
 
 async function open(ctx: ProbeContext, connect: () => Promise<Duplex>): Promise<Conn> {
@@ -182,7 +183,12 @@ export async function withConn<T>(dial: Dial, fn: (conn: Conn) => Promise<T>): P
 }
 
 /** Sends `hello` on a fresh connection and returns the reply once `done` holds, the peer is idle, or time runs out. */
-export async function exchange(ctx: ProbeContext, dial: Dial, hello: Buffer | string, done: (data: Buffer) => boolean): Promise<Buffer> {
+export async function exchange(
+  ctx: ProbeContext,
+  dial: Dial,
+  hello: Buffer | string,
+  done: (data: Buffer) => boolean,
+): Promise<Buffer> {
   return withConn(dial, async (conn) => {
     conn.write(hello);
     return (await conn.waitFor(done, budget(ctx), ctx.idleMs)).data;

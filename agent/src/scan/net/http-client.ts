@@ -26,7 +26,8 @@ export function buildRequest(target: ProbeTarget, req: HttpRequest): string {
     'Accept: */*',
     'Connection: close',
   ];
-  if (req.credentials !== undefined) lines.push(`Authorization: Basic ${Buffer.from(req.credentials, 'utf8').toString('base64')}`);
+  if (req.credentials !== undefined)
+    lines.push(`Authorization: Basic ${Buffer.from(req.credentials, 'utf8').toString('base64')}`);
   if (req.origin !== undefined) lines.push(`Origin: ${req.origin}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
@@ -71,7 +72,8 @@ export function responseComplete(data: Buffer, method: HttpRequest['method']): b
   if (!head) return false;
   if (method === 'HEAD' || head.status === 204 || head.status === 304) return true;
   const body = data.length - head.bodyStart;
-  if (/chunked/i.test(head.headers['transfer-encoding'] ?? '')) return data.indexOf('\r\n0\r\n', head.bodyStart - 2, 'latin1') >= 0;
+  if (/chunked/i.test(head.headers['transfer-encoding'] ?? ''))
+    return data.indexOf('\r\n0\r\n', head.bodyStart - 2, 'latin1') >= 0;
   const len = head.headers['content-length'];
   if (len !== undefined && /^\d+$/.test(len)) return body >= Number(len);
   return false;
@@ -109,7 +111,13 @@ export function looksLikeHttp(data: Buffer): boolean {
 }
 
 /** One request on its own connection. Failures are recorded in the exchange, never thrown. */
-export async function httpRequest(ctx: ProbeContext, dial: Dial, target: ProbeTarget, req: HttpRequest, timeoutMs = ctx.probeTimeoutMs): Promise<HttpExchange> {
+export async function httpRequest(
+  ctx: ProbeContext,
+  dial: Dial,
+  target: ProbeTarget,
+  req: HttpRequest,
+  timeoutMs = ctx.probeTimeoutMs,
+): Promise<HttpExchange> {
   const base: HttpExchange = {
     method: req.method,
     path: req.path,
@@ -121,7 +129,9 @@ export async function httpRequest(ctx: ProbeContext, dial: Dial, target: ProbeTa
       conn.write(buildRequest(target, req));
       const { data } = await conn.waitFor((d) => responseComplete(d, req.method), budget(ctx, timeoutMs));
       const response = parseResponse(data);
-      return response ? { ...base, response } : { ...base, error: conn.error ?? (data.length ? 'not an HTTP response' : 'no response') };
+      return response
+        ? { ...base, response }
+        : { ...base, error: conn.error ?? (data.length ? 'not an HTTP response' : 'no response') };
     });
   } catch (err) {
     return { ...base, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };

@@ -26,7 +26,12 @@ export const sshProbe: ServerFirstProbe = {
     const product = banner.replace(/^SSH-\d\.\d+-/, '').slice(0, 100) || undefined;
     const auth = await sshAuthMethods(conn, ctx, conn.received);
     return {
-      facts: { protocol: 'ssh', banner, ...(auth.methods ? { authMethods: auth.methods } : {}), ...(auth.error ? { authError: auth.error } : {}) },
+      facts: {
+        protocol: 'ssh',
+        banner,
+        ...(auth.methods ? { authMethods: auth.methods } : {}),
+        ...(auth.error ? { authError: auth.error } : {}),
+      },
       ...(product ? { product } : {}),
     };
   },
@@ -68,8 +73,12 @@ export const ftpProbe: ServerFirstProbe = {
     }
     conn.write('QUIT\r\n');
     const product = banner.replace(/^220[ -]/, '').slice(0, 100) || undefined;
-    if (!r || (r.code >= 500 && r.code !== 530)) return { facts: { protocol: 'ftp', banner }, ...(product ? { product } : {}) };
-    return { facts: { protocol: 'ftp', banner, anonymous: { accepted: r.code === 230, reply: r.text } }, ...(product ? { product } : {}) };
+    if (!r || (r.code >= 500 && r.code !== 530))
+      return { facts: { protocol: 'ftp', banner }, ...(product ? { product } : {}) };
+    return {
+      facts: { protocol: 'ftp', banner, anonymous: { accepted: r.code === 230, reply: r.text } },
+      ...(product ? { product } : {}),
+    };
   },
 };
 
@@ -78,7 +87,13 @@ export const telnetProbe: ServerFirstProbe = {
   recognise: (banner) => hasIac(banner) || LOGIN_PROMPT.test(printable(banner, 400)),
   async assess(conn) {
     // Never answers the prompt: the presence of the service is the finding.
-    return { facts: { protocol: 'telnet', banner: printable(conn.received, 120) || '(option negotiation only)', iac: hasIac(conn.received) } };
+    return {
+      facts: {
+        protocol: 'telnet',
+        banner: printable(conn.received, 120) || '(option negotiation only)',
+        iac: hasIac(conn.received),
+      },
+    };
   },
 };
 
@@ -86,12 +101,17 @@ export const mysqlProbe: ServerFirstProbe = {
   name: 'mysql',
   // Initial handshake packet: 3-byte length, sequence 0, protocol version 10, NUL-terminated server version.
   recognise: (b) =>
-    b.length > 6 && b[3] === 0 && ((b[4] === 10 && b[5]! >= 0x30 && b[5]! <= 0x39) || (b[4] === 0xff && b.readUIntLE(0, 3) === b.length - 4)),
+    b.length > 6 &&
+    b[3] === 0 &&
+    ((b[4] === 10 && b[5]! >= 0x30 && b[5]! <= 0x39) || (b[4] === 0xff && b.readUIntLE(0, 3) === b.length - 4)),
   async assess(conn) {
     const b = conn.received;
     const end = b.indexOf(0, 5);
     const version = b[4] === 10 && end > 5 ? printable(b.subarray(5, end), 60) : undefined;
-    return { facts: { protocol: 'mysql', banner: version ?? 'error packet' }, ...(version ? { product: `MySQL ${version}` } : {}) };
+    return {
+      facts: { protocol: 'mysql', banner: version ?? 'error packet' },
+      ...(version ? { product: `MySQL ${version}` } : {}),
+    };
   },
 };
 
@@ -104,4 +124,11 @@ export const vncProbe: ServerFirstProbe = {
 };
 
 /** Order matters: the first probe that recognises the banner wins. */
-export const SERVER_FIRST: readonly ServerFirstProbe[] = [sshProbe, smtpProbe, ftpProbe, mysqlProbe, vncProbe, telnetProbe];
+export const SERVER_FIRST: readonly ServerFirstProbe[] = [
+  sshProbe,
+  smtpProbe,
+  ftpProbe,
+  mysqlProbe,
+  vncProbe,
+  telnetProbe,
+];

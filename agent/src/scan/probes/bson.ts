@@ -25,7 +25,20 @@ export function encodeDoc(fields: Record<string, number | string>): Buffer {
 }
 
 /** Fixed sizes of the value types that have one (0 = no payload). */
-const FIXED: Record<number, number> = { 1: 8, 6: 0, 7: 12, 8: 1, 9: 8, 10: 0, 16: 4, 17: 8, 18: 8, 19: 16, 127: 0, 255: 0 };
+const FIXED: Record<number, number> = {
+  1: 8,
+  6: 0,
+  7: 12,
+  8: 1,
+  9: 8,
+  10: 0,
+  16: 4,
+  17: 8,
+  18: 8,
+  19: 16,
+  127: 0,
+  255: 0,
+};
 
 /** Top-level scalar fields of one document; undefined when it is malformed. */
 export function decodeTopLevel(buf: Buffer): Record<string, BsonValue> | undefined {

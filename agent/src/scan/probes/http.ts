@@ -2,15 +2,37 @@
 // http.* and nodered.* checks judge; default credentials and the rate-limit burst run only with credential checks on.
 import { mapLimit } from '../limit.js';
 import { budget } from '../net/conn.js';
-import { buildRequest, httpRequest, looksLikeHttp, parseResponse, responseComplete, type HttpRequest } from '../net/http-client.js';
+import {
+  buildRequest,
+  httpRequest,
+  looksLikeHttp,
+  parseResponse,
+  responseComplete,
+  type HttpRequest,
+} from '../net/http-client.js';
 import type { HttpExchange } from '../types.js';
 import type { ClientFirstProbe, ProbeArgs, Verdict } from './probe.js';
 
 /** Origin sent with GET /, to see whether CORS trusts any origin (RFC 6454; .invalid per RFC 2606). */
 export const PROBE_ORIGIN = 'https://edgeward-probe.invalid';
 
-export const SENSITIVE_PATHS = ['/.env', '/.git/config', '/.htpasswd', '/backup.zip', '/backup.tar.gz', '/backup.sql', '/dump.sql'] as const;
-export const DEBUG_PATHS = ['/debug/pprof/', '/debug/vars', '/actuator/env', '/server-status', '/phpinfo.php', '/console'] as const;
+export const SENSITIVE_PATHS = [
+  '/.env',
+  '/.git/config',
+  '/.htpasswd',
+  '/backup.zip',
+  '/backup.tar.gz',
+  '/backup.sql',
+  '/dump.sql',
+] as const;
+export const DEBUG_PATHS = [
+  '/debug/pprof/',
+  '/debug/vars',
+  '/actuator/env',
+  '/server-status',
+  '/phpinfo.php',
+  '/console',
+] as const;
 export const ADMIN_PATHS = ['/api', '/api/v1', '/admin', '/config', '/settings', '/management'] as const;
 export const NODE_RED_PATHS = ['/flows', '/auth/login', '/settings'] as const;
 /** A malformed percent-escape: frameworks in debug mode answer it with a stack trace. */
@@ -36,14 +58,17 @@ export function isNodeRed(body: string): boolean {
 
 async function survey(args: ProbeArgs, first: HttpExchange): Promise<{ exchanges: HttpExchange[]; nodeRed: boolean }> {
   const { ctx, dial, target } = args;
-  const get = (path: string, extra: Partial<HttpRequest> = {}) => httpRequest(ctx, dial, target, { method: 'GET', path, ...extra });
+  const get = (path: string, extra: Partial<HttpRequest> = {}) =>
+    httpRequest(ctx, dial, target, { method: 'GET', path, ...extra });
   const random = `/edgeward-probe-${ctx.env.randomBytes(6).toString('hex')}`;
   const nodeRed = isNodeRed(first.response?.body ?? '');
   const plan: HttpRequest[] = [
     { method: 'GET', path: random },
     { method: 'GET', path: ERROR_PATH },
     ...[...SENSITIVE_PATHS, ...DEBUG_PATHS, ...ADMIN_PATHS].map((path) => ({ method: 'GET' as const, path })),
-    ...(nodeRed ? NODE_RED_PATHS.filter((p) => p !== '/settings').map((path) => ({ method: 'GET' as const, path })) : []),
+    ...(nodeRed
+      ? NODE_RED_PATHS.filter((p) => p !== '/settings').map((path) => ({ method: 'GET' as const, path }))
+      : []),
   ];
   const exchanges = [first, ...(await mapLimit(plan, PARALLEL_REQUESTS, (req) => httpRequest(ctx, dial, target, req)))];
 
@@ -57,13 +82,16 @@ async function survey(args: ProbeArgs, first: HttpExchange): Promise<{ exchanges
         if (x.response && x.response.status < 300) break;
       }
       const user = `edgeward-probe:${ctx.env.randomBytes(9).toString('base64url')}`;
-      const burst = await mapLimit(Array.from({ length: RATE_LIMIT_BURST }), PARALLEL_REQUESTS, () => get(challenged.path, { credentials: user }));
+      const burst = await mapLimit(Array.from({ length: RATE_LIMIT_BURST }), PARALLEL_REQUESTS, () =>
+        get(challenged.path, { credentials: user }),
+      );
       exchanges.push(...burst);
     }
   }
   // Last, and with a third of the usual wait: some small servers never answer OPTIONS (openssl s_server -www
   // waits for a GET), and only the dangerous-methods check needs it.
-  if (ctx.remaining() > 0) exchanges.push(await httpRequest(ctx, dial, target, { method: 'OPTIONS', path: '/' }, ctx.probeTimeoutMs / 3));
+  if (ctx.remaining() > 0)
+    exchanges.push(await httpRequest(ctx, dial, target, { method: 'OPTIONS', path: '/' }, ctx.probeTimeoutMs / 3));
   return { exchanges, nodeRed };
 }
 
@@ -78,7 +106,12 @@ export const httpProbe: ClientFirstProbe = {
     const { data } = await conn.waitFor((d) => responseComplete(d, 'GET'), budget(args.ctx));
     conn.close();
     const response = parseResponse(data);
-    const first: HttpExchange = { method: 'GET', path: '/', origin: PROBE_ORIGIN, ...(response ? { response } : { error: 'unparseable' }) };
+    const first: HttpExchange = {
+      method: 'GET',
+      path: '/',
+      origin: PROBE_ORIGIN,
+      ...(response ? { response } : { error: 'unparseable' }),
+    };
     const { exchanges, nodeRed } = await survey(args, first);
     const server = response?.headers.server;
     const product = nodeRed ? 'Node-RED' : server ? server.replace(/[^\x20-\x7e]/g, '').slice(0, 100) : undefined;

@@ -14,13 +14,23 @@ import { printable, type Assessment, type ClientFirstProbe, type ProbeArgs } fro
 import { redisProbe } from './redis.js';
 import { legacyVersions, tlsHandshake, type TlsHandshake } from './tls.js';
 
-export const CLIENT_FIRST: readonly ClientFirstProbe[] = [httpProbe, mqttProbe, redisProbe, memcachedProbe, postgresProbe, mongodbProbe, modbusProbe];
+export const CLIENT_FIRST: readonly ClientFirstProbe[] = [
+  httpProbe,
+  mqttProbe,
+  redisProbe,
+  memcachedProbe,
+  postgresProbe,
+  mongodbProbe,
+  modbusProbe,
+];
 
 export type TcpObservation =
   | { readonly open: false; readonly reason: string }
   | { readonly open: true; readonly assessment: Assessment; readonly tls?: TlsFacts };
 
-type Winner = { readonly kind: 'probe'; readonly probe: ClientFirstProbe; readonly conn: Conn } | { readonly kind: 'tls'; readonly handshake: Extract<TlsHandshake, { isTls: true }> };
+type Winner =
+  | { readonly kind: 'probe'; readonly probe: ClientFirstProbe; readonly conn: Conn }
+  | { readonly kind: 'tls'; readonly handshake: Extract<TlsHandshake, { isTls: true }> };
 
 const unknown = (banner?: string): Assessment => ({ facts: { protocol: 'unknown', ...(banner ? { banner } : {}) } });
 
@@ -30,7 +40,11 @@ async function bannerStage(args: ProbeArgs, opened?: Conn, signal?: AbortSignal)
   const abort = () => conn.close();
   signal?.addEventListener('abort', abort);
   try {
-    const { data } = await conn.waitFor((d) => d.includes(0x0a), budget(args.ctx, args.ctx.bannerWaitMs), args.ctx.idleMs);
+    const { data } = await conn.waitFor(
+      (d) => d.includes(0x0a),
+      budget(args.ctx, args.ctx.bannerWaitMs),
+      args.ctx.idleMs,
+    );
     if (data.length === 0 || signal?.aborted) return undefined;
     const probe = SERVER_FIRST.find((p) => p.recognise(data));
     return probe ? await probe.assess(conn, args) : unknown(printable(data, 80));
@@ -108,7 +122,10 @@ function startRace(args: ProbeArgs, entries: readonly Entry[], withTls: boolean)
   return { result, cancel: () => (settled ? undefined : settle(undefined)) };
 }
 
-async function assessWinner(args: ProbeArgs, winner: Winner | undefined): Promise<{ assessment: Assessment; tls?: TlsFacts }> {
+async function assessWinner(
+  args: ProbeArgs,
+  winner: Winner | undefined,
+): Promise<{ assessment: Assessment; tls?: TlsFacts }> {
   if (!winner) return { assessment: unknown() };
   if (winner.kind === 'probe') {
     try {
@@ -121,10 +138,12 @@ async function assessWinner(args: ProbeArgs, winner: Winner | undefined): Promis
   const legacy = await legacyVersions(args.ctx, args.target);
   const tls: TlsFacts = { ...facts, legacy };
   if (!completed || facts.clientCertRequired) return { assessment: unknown(), tls };
-  const inner = await identifyInsideTls({ ...args, dial: tlsDial(args.ctx, args.target), tls: true }).catch((err: unknown) => {
-    if (err instanceof ScanTimeout) throw err;
-    return unknown();
-  });
+  const inner = await identifyInsideTls({ ...args, dial: tlsDial(args.ctx, args.target), tls: true }).catch(
+    (err: unknown) => {
+      if (err instanceof ScanTimeout) throw err;
+      return unknown();
+    },
+  );
   return { assessment: inner, tls };
 }
 
@@ -135,7 +154,11 @@ async function assessWinner(args: ProbeArgs, winner: Winner | undefined): Promis
 async function identifyPlain(args: ProbeArgs, opened: Conn): Promise<{ assessment: Assessment; tls?: TlsFacts }> {
   const banner = await bannerStage(args, opened);
   if (banner) return { assessment: banner };
-  const race = startRace(args, CLIENT_FIRST.map((probe) => ({ probe, delayMs: 0 })), true);
+  const race = startRace(
+    args,
+    CLIENT_FIRST.map((probe) => ({ probe, delayMs: 0 })),
+    true,
+  );
   return assessWinner(args, await race.result);
 }
 
@@ -151,7 +174,14 @@ async function identifyInsideTls(args: ProbeArgs): Promise<Assessment> {
     return undefined;
   });
   const later = args.ctx.bannerWaitMs + args.ctx.idleMs;
-  const race = startRace(args, [{ probe: httpProbe, delayMs: 0 }, ...CLIENT_FIRST.filter((p) => p !== httpProbe).map((probe) => ({ probe, delayMs: later }))], false);
+  const race = startRace(
+    args,
+    [
+      { probe: httpProbe, delayMs: 0 },
+      ...CLIENT_FIRST.filter((p) => p !== httpProbe).map((probe) => ({ probe, delayMs: later })),
+    ],
+    false,
+  );
   const first = await Promise.race([bannerP.then((b) => ({ banner: b })), race.result.then((w) => ({ winner: w }))]);
   if ('winner' in first && first.winner) {
     abortBanner.abort();

@@ -14,6 +14,9 @@ export const memcachedProbe: ClientFirstProbe = {
   async assess(conn) {
     const reply = firstLine(conn.received);
     const version = /^VERSION ([0-9A-Za-z.+-]{1,32})/.exec(reply)?.[1];
-    return { facts: { protocol: 'memcached', reply, ...(version ? { version } : {}) }, ...(version ? { product: `memcached ${version}` } : {}) };
+    return {
+      facts: { protocol: 'memcached', reply, ...(version ? { version } : {}) },
+      ...(version ? { product: `memcached ${version}` } : {}),
+    };
   },
 };

@@ -24,7 +24,10 @@ function identity(pdu: Buffer): string | undefined {
   let pos = 7;
   for (let i = 0; i < pdu[6]! && pos + 2 <= pdu.length && i < 8; i++) {
     const len = pdu[pos + 1]!;
-    const value = pdu.subarray(pos + 2, pos + 2 + len).toString('latin1').replace(/[^\x20-\x7e]/g, '');
+    const value = pdu
+      .subarray(pos + 2, pos + 2 + len)
+      .toString('latin1')
+      .replace(/[^\x20-\x7e]/g, '');
     if (value) parts.push(value);
     pos += 2 + len;
   }
@@ -46,9 +49,16 @@ export const modbusProbe: ClientFirstProbe = {
     const functionCode = reply[7]!;
     const unitId = reply[6]!;
     const exception = functionCode === 0xab && reply.length > 8 ? reply[8]! : undefined;
-    const id = functionCode === 0x2b ? identity(reply.subarray(7, 7 + Math.max(0, reply.readUInt16BE(4) - 1))) : undefined;
+    const id =
+      functionCode === 0x2b ? identity(reply.subarray(7, 7 + Math.max(0, reply.readUInt16BE(4) - 1))) : undefined;
     return {
-      facts: { protocol: 'modbus', unitId, functionCode, ...(exception !== undefined ? { exception } : {}), ...(id ? { identity: id } : {}) },
+      facts: {
+        protocol: 'modbus',
+        unitId,
+        functionCode,
+        ...(exception !== undefined ? { exception } : {}),
+        ...(id ? { identity: id } : {}),
+      },
       ...(id ? { product: id } : {}),
     };
   },

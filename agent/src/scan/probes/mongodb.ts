@@ -51,10 +51,18 @@ export const mongodbProbe: ClientFirstProbe = {
   },
   async assess(conn, { ctx }) {
     const build = await command(conn, ctx, 2, { buildInfo: 1, $db: 'admin' });
-    const version = typeof build?.version === 'string' && /^[0-9][0-9A-Za-z.+-]{0,31}$/.test(build.version) ? build.version : undefined;
+    const version =
+      typeof build?.version === 'string' && /^[0-9][0-9A-Za-z.+-]{0,31}$/.test(build.version)
+        ? build.version
+        : undefined;
     const list = await command(conn, ctx, 3, { listDatabases: 1, nameOnly: 1, $db: 'admin' });
     const ok = list?.ok === 1 || list?.ok === true;
-    const detail = list === undefined ? 'no reply' : ok ? 'ok: 1' : `ok: 0, ${String(list.codeName ?? list.errmsg ?? 'refused').slice(0, 120)}`;
+    const detail =
+      list === undefined
+        ? 'no reply'
+        : ok
+          ? 'ok: 1'
+          : `ok: 0, ${String(list.codeName ?? list.errmsg ?? 'refused').slice(0, 120)}`;
     return {
       facts: { protocol: 'mongodb', ...(version ? { version } : {}), listDatabases: { ok, detail } },
       ...(version ? { product: `MongoDB ${version}` } : {}),

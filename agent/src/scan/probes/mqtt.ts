@@ -85,7 +85,12 @@ function versionFrom(publishes: MqttFrame[]): string | undefined {
     // QoS 0 PUBLISH has no packet identifier [MQTT-3.3.2-2 applies to QoS > 0 only].
     const qos = (f.flags >> 1) & 3;
     const payload = f.body.subarray(2 + tlen + (qos > 0 ? 2 : 0));
-    return payload.toString('utf8').replace(/[^\x20-\x7e]/g, '').slice(0, 100) || undefined;
+    return (
+      payload
+        .toString('utf8')
+        .replace(/[^\x20-\x7e]/g, '')
+        .slice(0, 100) || undefined
+    );
   }
   return undefined;
 }
@@ -108,14 +113,21 @@ export const mqttProbe: ClientFirstProbe = {
     const hasSuback = (d: Buffer) => frames(d).some((f) => f.type === 9);
     await conn.waitFor(hasSuback, budget(ctx));
     // Give $SYS/broker/version (retained) a moment to follow the SUBACK.
-    await conn.waitFor((d) => versionFrom(frames(d).filter((f) => f.type === 3)) !== undefined, budget(ctx, ctx.idleMs * 2));
+    await conn.waitFor(
+      (d) => versionFrom(frames(d).filter((f) => f.type === 3)) !== undefined,
+      budget(ctx, ctx.idleMs * 2),
+    );
     const all = frames(conn.received);
     conn.write(Buffer.from([0xe0, 0x00]));
     const suback = all.find((f) => f.type === 9);
     const product = versionFrom(all.filter((f) => f.type === 3));
     const returnCode = suback && suback.body.length >= 3 ? suback.body[2]! : undefined;
     return {
-      facts: { protocol: 'mqtt', connack, ...(returnCode !== undefined ? { subscribe: { topic: '#', returnCode } } : {}) },
+      facts: {
+        protocol: 'mqtt',
+        connack,
+        ...(returnCode !== undefined ? { subscribe: { topic: '#', returnCode } } : {}),
+      },
       ...(product ? { product } : {}),
     };
   },

@@ -50,7 +50,12 @@ export function startupOutcome(data: Buffer): StartupOutcome | undefined {
   const body = data.subarray(5, 1 + len);
   if (type === 'R' && body.length >= 4) {
     const code = body.readInt32BE(0);
-    const names: Record<number, string> = { 0: 'AuthenticationOk', 3: 'AuthenticationCleartextPassword', 5: 'AuthenticationMD5Password', 10: 'AuthenticationSASL' };
+    const names: Record<number, string> = {
+      0: 'AuthenticationOk',
+      3: 'AuthenticationCleartextPassword',
+      5: 'AuthenticationMD5Password',
+      10: 'AuthenticationSASL',
+    };
     return { accepted: code === 0, detail: names[code] ?? `authentication request ${code}` };
   }
   if (type === 'E') return { accepted: false, detail: `ErrorResponse: ${errorMessage(body)}` };

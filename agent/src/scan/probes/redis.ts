@@ -13,7 +13,9 @@ export const redisProbe: ClientFirstProbe = {
     if (reply[0] !== 0x2b && reply[0] !== 0x2d) return 'no'; // RESP simple string (+) or error (-)
     const eol = reply.indexOf('\r\n');
     if (eol < 0) return final || reply.length > 512 ? 'no' : 'more';
-    return /^(\+PONG|-NOAUTH|-DENIED|-ERR operation not permitted)/.test(reply.subarray(0, eol).toString('latin1')) ? 'yes' : 'no';
+    return /^(\+PONG|-NOAUTH|-DENIED|-ERR operation not permitted)/.test(reply.subarray(0, eol).toString('latin1'))
+      ? 'yes'
+      : 'no';
   },
   async assess(conn, { ctx }) {
     const reply = firstLine(conn.received);
@@ -22,8 +24,15 @@ export const redisProbe: ClientFirstProbe = {
     }
     conn.consume(conn.received.indexOf('\r\n') + 2);
     conn.write(INFO_SERVER);
-    const { data } = await conn.waitFor((d) => /redis_version:[^\r\n]*\r\n/.test(d.toString('latin1')), budget(ctx), ctx.idleMs);
+    const { data } = await conn.waitFor(
+      (d) => /redis_version:[^\r\n]*\r\n/.test(d.toString('latin1')),
+      budget(ctx),
+      ctx.idleMs,
+    );
     const version = /redis_version:([0-9A-Za-z.+-]{1,32})/.exec(data.toString('latin1'))?.[1];
-    return { facts: { protocol: 'redis', reply, auth: 'none', ...(version ? { version } : {}) }, ...(version ? { product: `Redis ${version}` } : {}) };
+    return {
+      facts: { protocol: 'redis', reply, auth: 'none', ...(version ? { version } : {}) },
+      ...(version ? { product: `Redis ${version}` } : {}),
+    };
   },
 };

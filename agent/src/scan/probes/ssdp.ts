@@ -6,7 +6,16 @@ import type { ProbeTarget, ProtocolFacts } from '../types.js';
 export function mSearch(target: ProbeTarget): Buffer {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   return Buffer.from(
-    ['M-SEARCH * HTTP/1.1', `HOST: ${host}:${target.port}`, 'MAN: "ssdp:discover"', 'MX: 1', 'ST: ssdp:all', `USER-AGENT: ${USER_AGENT}`, '', ''].join('\r\n'),
+    [
+      'M-SEARCH * HTTP/1.1',
+      `HOST: ${host}:${target.port}`,
+      'MAN: "ssdp:discover"',
+      'MX: 1',
+      'ST: ssdp:all',
+      `USER-AGENT: ${USER_AGENT}`,
+      '',
+      '',
+    ].join('\r\n'),
   );
 }
 
@@ -16,7 +25,12 @@ const clean = (s: string | undefined) => (s === undefined ? undefined : s.replac
 export function ssdpFacts(reply: Buffer): Extract<ProtocolFacts, { protocol: 'ssdp' }> | undefined {
   const r = parseResponse(reply);
   if (r?.status !== 200 || (r.headers.st === undefined && r.headers.usn === undefined)) return undefined;
-  const f = { server: clean(r.headers.server), st: clean(r.headers.st), usn: clean(r.headers.usn), location: clean(r.headers.location) };
+  const f = {
+    server: clean(r.headers.server),
+    st: clean(r.headers.st),
+    usn: clean(r.headers.usn),
+    location: clean(r.headers.location),
+  };
   return {
     protocol: 'ssdp',
     ...(f.server ? { server: f.server } : {}),
@@ -26,10 +40,19 @@ export function ssdpFacts(reply: Buffer): Extract<ProtocolFacts, { protocol: 'ss
   };
 }
 
-export async function probeSsdp(ctx: ProbeContext, target: ProbeTarget): Promise<Extract<ProtocolFacts, { protocol: 'ssdp' }> | undefined> {
+export async function probeSsdp(
+  ctx: ProbeContext,
+  target: ProbeTarget,
+): Promise<Extract<ProtocolFacts, { protocol: 'ssdp' }> | undefined> {
   const release = await ctx.limiter.acquire();
   try {
-    const reply = await ctx.env.udpRequest({ host: target.host, port: target.port, payload: mSearch(target), timeoutMs: budget(ctx), maxBytes: ctx.maxReadBytes });
+    const reply = await ctx.env.udpRequest({
+      host: target.host,
+      port: target.port,
+      payload: mSearch(target),
+      timeoutMs: budget(ctx),
+      maxBytes: ctx.maxReadBytes,
+    });
     return reply ? ssdpFacts(reply) : undefined;
   } finally {
     release();

@@ -2,13 +2,47 @@
 // RFC 8731 or ecdh-sha2-nistp256 per RFC 5656), then a "none" USERAUTH_REQUEST (RFC 4252 §5.2) whose FAILURE
 // reply lists the methods. No credential is ever sent. The host key signature is not verified: nothing secret
 // travels on this connection, and the probe closes right after the reply.
-import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, generateKeyPairSync, diffieHellman, createPublicKey, type Cipher, type Decipher } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createHmac,
+  generateKeyPairSync,
+  diffieHellman,
+  createPublicKey,
+  type Cipher,
+  type Decipher,
+} from 'node:crypto';
 import { budget, type Conn, type ProbeContext } from '../net/conn.js';
 
-const MSG = { DISCONNECT: 1, IGNORE: 2, DEBUG: 4, SERVICE_REQUEST: 5, SERVICE_ACCEPT: 6, EXT_INFO: 7, KEXINIT: 20, NEWKEYS: 21, KEX_ECDH_INIT: 30, KEX_ECDH_REPLY: 31, USERAUTH_REQUEST: 50, USERAUTH_FAILURE: 51, USERAUTH_SUCCESS: 52, USERAUTH_BANNER: 53 } as const;
+const MSG = {
+  DISCONNECT: 1,
+  IGNORE: 2,
+  DEBUG: 4,
+  SERVICE_REQUEST: 5,
+  SERVICE_ACCEPT: 6,
+  EXT_INFO: 7,
+  KEXINIT: 20,
+  NEWKEYS: 21,
+  KEX_ECDH_INIT: 30,
+  KEX_ECDH_REPLY: 31,
+  USERAUTH_REQUEST: 50,
+  USERAUTH_FAILURE: 51,
+  USERAUTH_SUCCESS: 52,
+  USERAUTH_BANNER: 53,
+} as const;
 const CLIENT_VERSION = 'SSH-2.0-edgeward_scan_1';
 const KEX = ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256'];
-const HOST_KEY = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'];
+const HOST_KEY = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+];
 const CIPHER = 'aes128-ctr';
 const MAC = 'hmac-sha2-256';
 
@@ -69,9 +103,16 @@ class Transport {
     const block = this.enc ? 16 : 8;
     let pad = block - ((5 + payload.length) % block);
     if (pad < 4) pad += block;
-    const packet = Buffer.concat([u32(1 + payload.length + pad), Buffer.from([pad]), payload, this.ctx.env.randomBytes(pad)]);
+    const packet = Buffer.concat([
+      u32(1 + payload.length + pad),
+      Buffer.from([pad]),
+      payload,
+      this.ctx.env.randomBytes(pad),
+    ]);
     if (this.enc && this.macOut) {
-      const mac = createHmac('sha256', this.macOut).update(Buffer.concat([u32(this.sendSeq), packet])).digest();
+      const mac = createHmac('sha256', this.macOut)
+        .update(Buffer.concat([u32(this.sendSeq), packet]))
+        .digest();
       this.conn.write(Buffer.concat([this.enc.update(packet), mac]));
     } else this.conn.write(packet);
     this.sendSeq = (this.sendSeq + 1) >>> 0;
@@ -92,7 +133,9 @@ class Transport {
     const blockLen = this.dec ? 16 : 8;
     const ready = (d: Buffer) => {
       if (d.length < blockLen) return false;
-      const first = this.dec ? (this.pendingPlain ??= this.dec.update(d.subarray(0, blockLen))) : d.subarray(0, blockLen);
+      const first = this.dec
+        ? (this.pendingPlain ??= this.dec.update(d.subarray(0, blockLen)))
+        : d.subarray(0, blockLen);
       const len = first.readUInt32BE(0);
       if (len > 35_000 || len < 5) return true; // RFC 4253 §6.1: 35000 bytes is the minimum every side must take.
       return d.length >= 4 + len + this.macInLen;
@@ -202,25 +245,57 @@ export async function sshAuthMethods(conn: Conn, ctx: ProbeContext, serverBanner
     const qS = rr.string();
     const k = mpint(eph.secret(qS));
     const h = createHash('sha256')
-      .update(Buffer.concat([sshString(CLIENT_VERSION), sshString(vS), sshString(iC), sshString(iS), sshString(hostKey), sshString(eph.publicKey), sshString(qS), k]))
+      .update(
+        Buffer.concat([
+          sshString(CLIENT_VERSION),
+          sshString(vS),
+          sshString(iC),
+          sshString(iS),
+          sshString(hostKey),
+          sshString(eph.publicKey),
+          sshString(qS),
+          k,
+        ]),
+      )
       .digest();
     // RFC 4253 §7.2: key = HASH(K || H || letter || session_id); SHA-256 gives enough bytes for every key here.
-    const derive = (letter: string) => createHash('sha256').update(Buffer.concat([k, h, Buffer.from(letter), h])).digest();
+    const derive = (letter: string) =>
+      createHash('sha256')
+        .update(Buffer.concat([k, h, Buffer.from(letter), h]))
+        .digest();
     t.send(Buffer.from([MSG.NEWKEYS]));
     const newkeys = await t.receive();
     if (!newkeys || newkeys[0] !== MSG.NEWKEYS) return { error: 'no NEWKEYS' };
-    t.startEncryption({ ivC2S: derive('A').subarray(0, 16), ivS2C: derive('B').subarray(0, 16), encC2S: derive('C').subarray(0, 16), encS2C: derive('D').subarray(0, 16), macC2S: derive('E') });
+    t.startEncryption({
+      ivC2S: derive('A').subarray(0, 16),
+      ivS2C: derive('B').subarray(0, 16),
+      encC2S: derive('C').subarray(0, 16),
+      encS2C: derive('D').subarray(0, 16),
+      macC2S: derive('E'),
+    });
     t.send(Buffer.concat([Buffer.from([MSG.SERVICE_REQUEST]), sshString('ssh-userauth')]));
     const accept = await t.receive();
     if (!accept || accept[0] !== MSG.SERVICE_ACCEPT) return { error: 'ssh-userauth service not accepted' };
-    t.send(Buffer.concat([Buffer.from([MSG.USERAUTH_REQUEST]), sshString('edgeward-probe'), sshString('ssh-connection'), sshString('none')]));
+    t.send(
+      Buffer.concat([
+        Buffer.from([MSG.USERAUTH_REQUEST]),
+        sshString('edgeward-probe'),
+        sshString('ssh-connection'),
+        sshString('none'),
+      ]),
+    );
     const answer = await t.receive();
     t.send(Buffer.concat([Buffer.from([MSG.DISCONNECT]), u32(11), sshString('scan done'), sshString('')]));
     if (answer?.[0] === MSG.USERAUTH_SUCCESS) return { methods: ['none'] };
     if (answer?.[0] !== MSG.USERAUTH_FAILURE) return { error: 'no USERAUTH reply' };
     const fr = new Reader(answer);
     fr.pos = 1;
-    return { methods: fr.list().map((m) => m.slice(0, 40)).slice(0, 16) };
+    return {
+      methods: fr
+        .list()
+        .map((m) => m.slice(0, 40))
+        .slice(0, 16),
+    };
   } catch (err) {
     return { error: (err as Error).message.slice(0, 120) };
   }

@@ -24,7 +24,9 @@ export function certFacts(raw: Buffer): CertFacts | undefined {
     const details = key.asymmetricKeyDetails ?? {};
     const type = key.asymmetricKeyType ?? 'unknown';
     const curve = details.namedCurve;
-    const keyBits = details.modulusLength ?? (curve ? (CURVE_BITS[curve] ?? 0) : type === 'ed25519' ? 256 : type === 'ed448' ? 448 : 0);
+    const keyBits =
+      details.modulusLength ??
+      (curve ? (CURVE_BITS[curve] ?? 0) : type === 'ed25519' ? 256 : type === 'ed448' ? 448 : 0);
     let selfSigned = false;
     try {
       selfSigned = x.checkIssued(x) && x.verify(key);
@@ -54,7 +56,11 @@ export type TlsHandshake =
 
 /** An OpenSSL alert from the peer means it speaks TLS, even when it refuses this client. */
 function isPeerAlert(code: string): boolean {
-  return /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_/.test(code) || code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE';
+  return (
+    /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_/.test(code) ||
+    code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' ||
+    code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE'
+  );
 }
 
 export async function tlsHandshake(ctx: ProbeContext, target: ProbeTarget): Promise<TlsHandshake> {
@@ -64,7 +70,12 @@ export async function tlsHandshake(ctx: ProbeContext, target: ProbeTarget): Prom
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     if (!isPeerAlert(code)) return { isTls: false, error: code };
-    const facts: TlsFacts = { version: 'unknown', cipher: 'none', legacy: [], clientCertRequired: /CERTIFICATE_REQUIRED/.test(code) };
+    const facts: TlsFacts = {
+      version: 'unknown',
+      cipher: 'none',
+      legacy: [],
+      clientCertRequired: /CERTIFICATE_REQUIRED/.test(code),
+    };
     return { isTls: true, facts, completed: false };
   }
   try {
@@ -76,7 +87,11 @@ export async function tlsHandshake(ctx: ProbeContext, target: ProbeTarget): Prom
     // TLS 1.3 servers that require a client certificate say so with an alert just after the handshake.
     await conn.waitFor(() => false, budget(ctx, ctx.idleMs));
     const clientCertRequired = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/.test(conn.error ?? '');
-    return { isTls: true, completed: true, facts: { version, cipher, ...(cert ? { cert } : {}), legacy: [], clientCertRequired } };
+    return {
+      isTls: true,
+      completed: true,
+      facts: { version, cipher, ...(cert ? { cert } : {}), legacy: [], clientCertRequired },
+    };
   } finally {
     conn.close();
   }
@@ -88,7 +103,11 @@ export async function legacyVersions(ctx: ProbeContext, target: ProbeTarget): Pr
   const results = await Promise.all(
     versions.map(async (version) => {
       try {
-        const conn = await tlsDial(ctx, target, { minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' })();
+        const conn = await tlsDial(ctx, target, {
+          minVersion: version,
+          maxVersion: version,
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        })();
         const cipher = conn.tls.getCipher()?.name ?? 'unknown';
         const negotiated = conn.tls.getProtocol();
         conn.close();
