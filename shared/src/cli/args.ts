@@ -17,6 +17,27 @@ export interface Parsed<O extends OptionSpec> {
 }
 
 /**
+ * `--port -1` reads as an option followed by a flag to parseArgs ("argument is ambiguous"). A string option followed
+ * by something that looks like a negative number takes it as its value, so the option's own check can say what is
+ * wrong with it.
+ */
+function joinNegativeValues(argv: readonly string[], options: OptionSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/**
  * Parses argv strictly (unknown flags are usage errors). When --help/-h is present, prints `help`
  * and exits 0 before any validation.
  */
@@ -26,7 +47,8 @@ export function parseCli<O extends OptionSpec>(argv: string[], options: O, help:
     process.exit(0);
   }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const args = joinNegativeValues(argv, options);
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values, positionals } as Parsed<O>;
   } catch (err) {
     throw new UsageError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\n\n${help}`);
@@ -53,6 +75,16 @@ export function parsePositiveInt(text: string | undefined, what: string, fallbac
   }
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw new UsageError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** Parses a TCP port option: 1–65535 (0, "any free port", only when `allowZero`). */
+export function parsePort(text: string | undefined, what: string, fallback: number, allowZero = false): number {
+  if (text === undefined) return fallback;
+  const min = allowZero ? 0 : 1;
+  if (!/^\d{1,5}$/.test(text) || Number(text) < min || Number(text) > 65535) {
+    throw new UsageError(`${what} must be a port number from ${min} to 65535, got ${JSON.stringify(text)}`);
   }
   return Number(text);
 }

@@ -1,6 +1,21 @@
 // The one way every CLI ends: exit 0 on success, 2 on usage errors, 1 (or the command's own code) otherwise.
 import { EdgewardError } from '../errors.js';
+import { describeIoError, isIoError } from '../files.js';
 import { UsageError } from './args.js';
+
+/**
+ * The one line an error prints: `error CODE: message`. Every error has a code (docs/errors.md): a file system
+ * error that a command did not wrap is FILE_IO, anything else unexpected is INTERNAL (a bug).
+ */
+export function errorLine(err: unknown): string {
+  if (err instanceof EdgewardError) return `error ${err.code}: ${err.message}`;
+  if (isIoError(err)) {
+    const path = err.path ? ` ${err.path}` : '';
+    return `error FILE_IO: ${err.syscall}${path}: ${describeIoError(err)}`;
+  }
+  const message = (err as Error)?.message ?? String(err);
+  return `error INTERNAL: ${message} (a bug: run again with EDGEWARD_DEBUG=1 and report the stack trace)`;
+}
 
 /** Runs `main` and exits with its code. Errors print one clear line (stack only with EDGEWARD_DEBUG=1). */
 export function runCli(main: () => Promise<number | undefined>): void {
@@ -21,11 +36,7 @@ export function runCli(main: () => Promise<number | undefined>): void {
         process.exitCode = 2;
         return;
       }
-      if (err instanceof EdgewardError) {
-        process.stderr.write(`error ${err.code}: ${err.message}\n`);
-      } else {
-        process.stderr.write(`error: ${(err as Error)?.message ?? String(err)}\n`);
-      }
+      process.stderr.write(`${errorLine(err)}\n`);
       if (process.env.EDGEWARD_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack}\n`);
       process.exitCode = 1;
     },
