@@ -1,4 +1,5 @@
-// Entry point of the `fw` bin (dist/fw.cjs): exit 0 on success or a valid bundle, 1 invalid, 2 usage error.
+// Entry point of the `fw` bin (dist/fw.cjs): exit 0 on success or a valid bundle, 1 invalid or an error, 2 usage
+// error.
 import { runCli } from '../../shared/src/cli/index.js';
 import { isSignatureWorker } from './bundle/verify-file.js';
 import { fw } from './cli/fw.js';

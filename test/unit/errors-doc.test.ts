@@ -127,6 +127,13 @@ async function createFixture(): Promise<Fixture> {
 type Case = CliCase<Fixture>;
 
 const isEmpty = (dir: string) => assert.equal(readdirSync(dir), [], `${dir} holds nothing`);
+const noPartials = (dir: string) =>
+  assert.equal(
+    readdirSync(dir).filter((n) => n.includes('.partial-') || n.includes('.tmp-')),
+    [],
+    `no partial file in ${dir}`,
+  );
+
 // ---- fleet
 
 /** The option's own check, naming the value: not parseArgs' "argument is ambiguous". */
@@ -342,9 +349,259 @@ const fleetCases: Case[] = [
   ...fleetNumbers,
 ];
 
+// ---- fw
+
+/** Every input file of every fw subcommand: its option (or what the positional argument is) and the arguments. */
+const fwInputs: [string, string, (f: Fixture, p: string) => string[]][] = [
+  ['verify', 'bundle', (f, p) => ['verify', p, '--trust', f.trust]],
+  ['verify', '--trust', (f, p) => ['verify', f.bundle, '--trust', p]],
+  ['verify', '--root-key', (f, p) => ['verify', f.bundle, '--trust', f.trust, '--root-key', p]],
+  ['inspect', 'bundle', (_f, p) => ['inspect', p]],
+  ['sign', '--key', (f, p) => ['sign', '--key', p, '--payload', f.payload, ...releaseArgs, '--out', f.path('s1')]],
+  ['sign', '--payload', (f, p) => ['sign', '--key', f.relKey, ...releaseArgs, '--payload', p, '--out', f.path('s2')]],
+  ['sign', '--notes-file', (f, p) => [...signArgs(f, f.path('s3.bundle')), '--notes-file', p]],
+  ['trust show', 'trust document', (_f, p) => ['trust', 'show', p]],
+  [
+    'trust init',
+    '--root-key',
+    (f, p) => ['trust', 'init', '--root-key', p, '--release-key', f.relPub, '--out', f.path('t1')],
+  ],
+  [
+    'trust init',
+    '--release-key',
+    (f, p) => ['trust', 'init', '--root-key', f.relKey, '--release-key', p, '--out', f.path('t2')],
+  ],
+  ['trust add-release-key', '--trust', (f, p) => trustUpdate('add-release-key', f, p, f.relKey, f.relPub)],
+  ['trust add-release-key', '--root-key', (f, p) => trustUpdate('add-release-key', f, f.trust, p, f.relPub)],
+  ['trust add-release-key', '--release-key', (f, p) => trustUpdate('add-release-key', f, f.trust, f.relKey, p)],
+  ['trust remove-release-key', '--trust', (f, p) => trustUpdate('remove-release-key', f, p, f.relKey, f.relPub)],
+  ['trust remove-release-key', '--release-key', (f, p) => trustUpdate('remove-release-key', f, f.trust, f.relKey, p)],
+  ['trust rotate-root', '--trust', (f, p) => rotate(f, p, f.relKey, f.relKey)],
+  ['trust rotate-root', '--root-key', (f, p) => rotate(f, f.trust, p, f.relKey)],
+  ['trust rotate-root', '--new-root-key', (f, p) => rotate(f, f.trust, f.relKey, p)],
+];
+
+const releaseArgs = ['--hardware', 'hw-1', '--version', '1.0.0', '--sequence', '2'];
+function signArgs(f: Fixture, out: string): string[] {
+  return ['sign', '--payload', f.payload, ...releaseArgs, '--key', f.relKey, '--out', out];
+}
+function trustUpdate(kind: string, f: Fixture, trust: string, rootKey: string, releaseKey: string): string[] {
+  const out = f.path(`${kind}.cbor`);
+  return ['trust', kind, '--trust', trust, '--root-key', rootKey, '--release-key', releaseKey, '--out', out];
+}
+function rotate(f: Fixture, trust: string, rootKey: string, newRootKey: string): string[] {
+  const out = f.path('rotated.cbor');
+  return ['trust', 'rotate-root', '--trust', trust, '--root-key', rootKey, '--new-root-key', newRootKey, '--out', out];
+}
+
+const BAD_INPUTS: [string, (f: Fixture) => string, RegExp][] = [
+  ['missing', (f) => f.missing, /ENOENT \(no such file or folder\)/],
+  ['a folder', (f) => f.folder, /it is a folder/],
+  ['a FIFO (refused at once)', (f) => f.fifo, /it is a FIFO/],
+];
+
+/** A file that cannot be read is FW_IO, exit 1 (docs/errors.md), naming the option it came from. */
+const fwInputCases: Case[] = fwInputs.flatMap(([command, flag, args]) =>
+  BAD_INPUTS.map(([kind, path, reason]) => ({
+    name: `${command} ${flag}: ${kind}`,
+    cli: 'fw',
+    args: (f: Fixture) => args(f, path(f)),
+    exit: 1,
+    code: 'FW_IO',
+    message: new RegExp(`^error FW_IO: ${flag}: cannot read .*${reason.source}`),
+  })),
+);
+
+const fwNumbers: Case[] = (
+  [
+    ['sign --sequence -1', (f) => [...signArgs(f, f.path('n.bundle')), '--sequence', '-1']],
+    ['sign --expires -1', (f) => [...signArgs(f, f.path('n.bundle')), '--expires', '-1']],
+    ['sign --expires 99999999d', (f) => [...signArgs(f, f.path('n.bundle')), '--expires', '99999999d'], /at most/],
+    [
+      'verify --root-threshold -1',
+      (f) => ['verify', f.bundle, '--trust', f.trust, '--root-key', f.relPub, '--root-threshold', '-1'],
+    ],
+    ['verify --installed-sequence -1', (f) => ['verify', f.bundle, '--trust', f.trust, '--installed-sequence', '-1']],
+    [
+      'trust init --threshold -1',
+      (f) => [
+        'trust',
+        'init',
+        '--root-key',
+        f.relKey,
+        '--release-key',
+        f.relPub,
+        '--threshold',
+        '-1',
+        '--out',
+        f.path('n1'),
+      ],
+    ],
+    [
+      'trust init --root-threshold -1',
+      (f) => [
+        'trust',
+        'init',
+        '--root-key',
+        f.relKey,
+        '--release-key',
+        f.relPub,
+        '--root-threshold',
+        '-1',
+        '--out',
+        f.path('n2'),
+      ],
+    ],
+    [
+      'trust init --expires -1',
+      (f) => [
+        'trust',
+        'init',
+        '--root-key',
+        f.relKey,
+        '--release-key',
+        f.relPub,
+        '--expires',
+        '-1',
+        '--out',
+        f.path('n3'),
+      ],
+    ],
+    [
+      'trust add-release-key --threshold -2',
+      (f) => [...trustUpdate('add-release-key', f, f.trust, f.relKey, f.relPub), '--threshold', '-2'],
+    ],
+    [
+      'trust rotate-root --root-threshold -2',
+      (f) => [...rotate(f, f.trust, f.relKey, f.relKey), '--root-threshold', '-2'],
+    ],
+  ] as [string, Case['args'], RegExp?][]
+).map(([name, args, message]) => ({ name, cli: 'fw', args, exit: 2, code: 'USAGE', message: message ?? NEGATIVE }));
+
+const fwCases: Case[] = [
+  {
+    name: 'sign --out FOLDER: refused before hashing, and no partial bundle left',
+    cli: 'fw',
+    setup: (f) => mkdirSync(f.path('sign-out/folder'), { recursive: true }),
+    args: (f) => signArgs(f, f.path('sign-out/folder')),
+    exit: 1,
+    code: 'FW_IO',
+    message: /folder: it is a folder; give the path of a file/,
+    after: (f) => {
+      noPartials(f.path('sign-out'));
+      isEmpty(f.path('sign-out/folder'));
+    },
+  },
+  {
+    name: 'sign --out under /proc',
+    cli: 'fw',
+    args: (f) => signArgs(f, '/proc/edgeward/image.bundle'),
+    exit: 1,
+    code: 'FW_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'sign --out on a read-only file system',
+    cli: 'fw',
+    mount: 'ro,size=1m',
+    args: (f, mnt) => signArgs(f, join(mnt, 'image.bundle')),
+    exit: 1,
+    code: 'FW_IO',
+    message: /EROFS \(read-only file system\)/,
+  },
+  {
+    name: 'sign --out on a disk too small for the bundle leaves no partial bundle',
+    cli: 'fw',
+    mount: 'size=64k',
+    args: (f, mnt) => signArgs(f, join(mnt, 'image.bundle')),
+    exit: 1,
+    code: 'FW_IO',
+    message: /ENOSPC/,
+    after: (_f, mnt) => isEmpty(mnt),
+  },
+  {
+    name: 'keygen --out under /proc',
+    cli: 'fw',
+    args: () => ['keygen', '--out', '/proc/edgeward/k.pem'],
+    exit: 1,
+    code: 'FW_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'keygen --out FOLDER --force',
+    cli: 'fw',
+    args: (f) => ['keygen', '--out', f.folder, '--force'],
+    exit: 1,
+    code: 'FW_IO',
+    message: /it is a folder/,
+  },
+  {
+    name: 'keygen --out on a read-only file system',
+    cli: 'fw',
+    mount: 'ro,size=1m',
+    args: (_f, mnt) => ['keygen', '--out', join(mnt, 'k.pem')],
+    exit: 1,
+    code: 'FW_IO',
+    message: /EROFS \(read-only file system\)/,
+  },
+  {
+    name: 'keygen on a disk with room for the private key only leaves no key without its pair',
+    cli: 'fw',
+    // tmpfs counts a hard link as an inode: the root folder, k.pem's temporary file and its link; after the
+    // temporary file goes, k.pem.pub's temporary file takes the last one and linking it fails
+    mount: 'size=1m,nr_inodes=3',
+    args: (_f, mnt) => ['keygen', '--out', join(mnt, 'k.pem')],
+    exit: 1,
+    code: 'FW_IO',
+    message: /k\.pem\.pub: ENOSPC/,
+    after: (_f, mnt) => isEmpty(mnt),
+  },
+  {
+    name: 'trust init --out FOLDER --force',
+    cli: 'fw',
+    setup: (f) => mkdirSync(f.path('trust-out/folder'), { recursive: true }),
+    args: (f) => [
+      ...['trust', 'init', '--root-key', f.relKey, '--release-key', f.relPub],
+      ...['--out', f.path('trust-out/folder'), '--force'],
+    ],
+    exit: 1,
+    code: 'FW_IO',
+    message: /it is a folder/,
+    after: (f) => noPartials(f.path('trust-out')),
+  },
+  {
+    name: 'trust init --out under /proc',
+    cli: 'fw',
+    args: (f) => ['trust', 'init', '--root-key', f.relKey, '--release-key', f.relPub, '--out', '/proc/t.cbor'],
+    exit: 1,
+    code: 'FW_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'trust init --out on a read-only file system',
+    cli: 'fw',
+    mount: 'ro,size=1m',
+    args: (f, mnt) => [
+      'trust',
+      'init',
+      '--root-key',
+      f.relKey,
+      '--release-key',
+      f.relPub,
+      '--out',
+      join(mnt, 't.cbor'),
+    ],
+    exit: 1,
+    code: 'FW_IO',
+    message: /EROFS \(read-only file system\)/,
+  },
+  ...fwInputCases,
+  ...fwNumbers,
+];
+
 // ---- serve and iot-agent cases go here, in tables of their own added to CASES.
 
-const CASES: readonly Case[] = [...fleetCases];
+const CASES: readonly Case[] = [...fleetCases, ...fwCases];
 
 let fixture: Fixture;
 let outcomes: Promise<CaseOutcome>[] = [];
