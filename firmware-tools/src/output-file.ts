@@ -2,6 +2,7 @@
 // folder or on a kernel file system such as /proc, and written atomically: a temporary file beside the target is
 // renamed or linked into place, and removed on every failure, so no half-written or stray file is ever left.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { link, lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EdgewardError } from '../../shared/src/errors.js';
@@ -44,6 +45,18 @@ export interface OutputFile {
   discard(): Promise<void>;
 }
 
+/** Temporary files being written now: what removePendingOutputs() removes when the process is interrupted. */
+const pending = new Set<string>();
+
+/**
+ * Removes every temporary output file still being written (synchronously: it runs in a signal handler, just before
+ * the process dies of the signal), so that Ctrl-C during `fw sign` leaves no partial bundle either.
+ */
+export function removePendingOutputs(): void {
+  for (const temporary of pending) rmSync(temporary, { force: true });
+  pending.clear();
+}
+
 /** Anything at `path`, a dangling symlink included (link() would refuse it too). */
 export const isPresent = (path: string): Promise<boolean> =>
   lstat(path).then(
@@ -79,9 +92,11 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   } catch (err) {
     throw writeError(err, path);
   }
+  pending.add(temporary);
   let state: 'open' | 'closed' | 'done' = 'open';
   const done = () => {
     state = 'done';
+    pending.delete(temporary);
   };
   const close = async (): Promise<void> => {
     if (state !== 'open') return;
