@@ -4,7 +4,9 @@ import { defineCodes, EdgewardError } from '../../shared/src/index.js';
 export const fleetCodes = defineCodes({
   FLEET_DATA_DIR: 'The data folder is missing, unreadable or not initialised; run `fleet pki init --data DIR` first.',
   FLEET_PKI_EXISTS: 'The data folder already holds a fleet CA; refusing to overwrite it.',
-  FLEET_PKI_INVALID: 'A CA, server or device key or certificate file is missing, unreadable or does not match.',
+  FLEET_PKI_INVALID:
+    'A CA, server or device key or certificate file is missing, unreadable or does not match, or a CSR is not one ' +
+    'for the device.',
   FLEET_DEVICE_EXISTS: 'A device with this id is already registered.',
   FLEET_DEVICE_UNKNOWN: 'No device with this id is registered.',
   FLEET_DEVICE_REVOKED: 'The device is revoked; it cannot be renewed or reconnect.',

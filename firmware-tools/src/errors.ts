@@ -24,7 +24,9 @@ export const bundleCodes = defineCodes({
   FW_PAYLOAD_LONG: 'The payload continues past the size the manifest declares; reading stopped one byte after it.',
   FW_PAYLOAD_DIGEST: 'The payload SHA-256 differs from the signed manifest: the payload was changed.',
   FW_PAYLOAD_CHANGED: 'The payload file changed while it was being signed; sign it again.',
-  FW_IO: 'The bundle could not be read or written (file system or stream error).',
+  FW_IO:
+    'A file could not be read or written, or a bundle stream failed: an input missing or not a regular file, an ' +
+    'output on a folder, a special file system, or a read-only or full disk.',
   FW_TRUST_INVALID:
     'The trust document, or a requested change to it, is malformed: schema, thresholds above the key ' +
     'counts, repeated keys.',

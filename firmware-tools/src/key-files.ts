@@ -1,7 +1,7 @@
-// Key files: load Ed25519 PEM keys (ours or OpenSSL's) with typed errors, and write new key pairs with the
+// Key files: load Ed25519 PEM keys (ours or OpenSSL's) with typed errors, and write new key pairs atomically with the
 // private key at mode 0600, never overwriting an existing key unless asked to.
-import { constants } from 'node:fs';
-import { chmod, open, readFile, stat } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { FileError, readRegularFile } from '../../shared/src/files.js';
 import {
   KeyError,
   MAX_PEM_BYTES,
@@ -13,6 +13,7 @@ import {
 } from '../../shared/src/crypto/index.js';
 import type { Signer } from './bundle/signature-set.js';
 import { BundleError } from './errors.js';
+import { checkOutputPath, isPresent, writeOutputFile } from './output-file.js';
 
 function fromKeyError(err: unknown, path: string): never {
   if (err instanceof KeyError) {
@@ -24,17 +25,18 @@ function fromKeyError(err: unknown, path: string): never {
   throw err;
 }
 
+/** Reads a key file at once: FW_IO when it is missing or not a regular file (a FIFO never blocks). */
 async function readKeyFile(path: string): Promise<Buffer> {
   try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error('not a regular file');
-    if (info.size > MAX_PEM_BYTES) throw new Error(`larger than ${MAX_PEM_BYTES} bytes`);
-    return await readFile(path);
+    return readRegularFile(path, { maxBytes: MAX_PEM_BYTES });
   } catch (err) {
-    throw new BundleError('FW_KEY_INVALID', `cannot read key file ${path}: ${(err as Error).message}`, {
-      cause: err,
-      details: { path },
-    });
+    if (err instanceof FileError && err.reason === 'too-large') {
+      throw new BundleError('FW_KEY_INVALID', `${path} is larger than ${MAX_PEM_BYTES} bytes: not a PEM key`, {
+        cause: err,
+        details: { path },
+      });
+    }
+    throw new BundleError('FW_IO', (err as Error).message, { cause: err, details: { path } });
   }
 }
 
@@ -72,52 +74,31 @@ export async function loadKey(path: string): Promise<{ publicKey: Uint8Array; si
   }
 }
 
-async function writeExclusive(path: string, text: string, mode: number, force: boolean): Promise<void> {
-  // O_EXCL refuses an existing file (or symlink); with --force, O_NOFOLLOW still refuses to follow a planted symlink.
-  const flags =
-    constants.O_WRONLY | constants.O_CREAT | (force ? constants.O_TRUNC | constants.O_NOFOLLOW : constants.O_EXCL);
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, flags, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new BundleError('FW_KEY_EXISTS', `${path} already exists; pass --force to overwrite it`, {
-        details: { path },
-      });
-    }
-    throw new BundleError('FW_IO', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    // An existing file keeps its old mode when truncated, so set it explicitly.
-    await chmod(path, mode);
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+const keyExists = (path: string) =>
+  new BundleError('FW_KEY_EXISTS', `${path} already exists; pass --force to overwrite it`, { details: { path } });
 
-/** Writes `path` (PKCS#8 PEM, mode 0600) and `path.pub` (SPKI PEM, mode 0644). */
+/**
+ * Writes `path` (PKCS#8 PEM, mode 0600) and `path.pub` (SPKI PEM, mode 0644), each atomically. Both paths are
+ * checked before either is written, and the private key is removed again if its public half cannot be written,
+ * so a refusal or a failure never leaves a key without its pair. Without `force` an existing file is never
+ * replaced, even one that appears meanwhile; with it, a planted symlink is replaced, never followed.
+ */
 export async function writeKeyPair(
   path: string,
   pair: Ed25519KeyPair,
   force = false,
 ): Promise<{ privatePath: string; publicPath: string }> {
   const publicPath = `${path}.pub`;
-  if (!force) {
-    // Check both before writing either, so a refusal leaves nothing half-written.
-    for (const p of [path, publicPath]) {
-      const exists = await stat(p).then(
-        () => true,
-        () => false,
-      );
-      if (exists)
-        throw new BundleError('FW_KEY_EXISTS', `${p} already exists; pass --force to overwrite it`, {
-          details: { path: p },
-        });
-    }
+  for (const p of [path, publicPath]) {
+    await checkOutputPath(p);
+    if (!force && (await isPresent(p))) throw keyExists(p);
   }
-  await writeExclusive(path, privateKeyToPem(pair.secretKey), 0o600, force);
-  await writeExclusive(publicPath, publicKeyToPem(pair.publicKey), 0o644, force);
+  await writeOutputFile(path, privateKeyToPem(pair.secretKey), { mode: 0o600, replace: force, exists: keyExists });
+  try {
+    await writeOutputFile(publicPath, publicKeyToPem(pair.publicKey), { replace: force, exists: keyExists });
+  } catch (err) {
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
   return { privatePath: path, publicPath };
 }

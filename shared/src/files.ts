@@ -181,11 +181,28 @@ export function assertOrdinaryFolder(dir: string): void {
   }
 }
 
+/**
+ * mkdir -p. Node's recursive mkdir reports ENOENT when a folder cannot be made for another reason (EROFS on a
+ * read-only file system): then the first missing folder is made alone, which fails with the real reason.
+ */
+function makeFolders(dir: string, mode?: number): void {
+  const opts = mode === undefined ? {} : { mode };
+  try {
+    mkdirSync(dir, { recursive: true, ...opts });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    let first = resolve(dir);
+    while (dirname(first) !== first && !existsSync(dirname(first))) first = dirname(first);
+    mkdirSync(first, opts);
+    mkdirSync(dir, { recursive: true, ...opts });
+  }
+}
+
 /** Creates `dir` (and its parents) with mode 0700 and sets 0700 on it; FILE_IO on failure. */
 export function ensurePrivateDir(dir: string): void {
   assertOrdinaryFolder(dir);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeFolders(dir, 0o700);
     chmodSync(dir, 0o700);
   } catch (err) {
     throw ioError(err, 'create the folder', dir);
@@ -208,7 +225,7 @@ export function writeFileSafe(
   const dir = dirname(path);
   assertOrdinaryFolder(dir);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolders(dir);
   } catch (err) {
     throw ioError(err, 'create the folder', dir);
   }
@@ -216,7 +233,9 @@ export function writeFileSafe(
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w', mode);
-    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+    // write() may write less than asked (a nearly full disk) without an error; the next call reports ENOSPC.
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
     closeSync(fd);
     fd = undefined;
     chmodSync(tmp, mode);

@@ -1,8 +1,21 @@
-// Keeps docs/errors.md and every part's errors.ts in step: each registry export named *Codes is checked.
+// Keeps docs/errors.md and every part's errors.ts in step: each registry export named *Codes is checked. Then runs a
+// table of failing invocations of the real commands: each exits with its documented code and prints exactly one
+// `error CODE: …` (or `usage error: …`) line whose CODE is documented, never a stack trace, never a hang.
+// To add a case, append a row to the table of its command (CASES at the end lists them).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRegistry } from '../../broker/src/db/registry.js';
+import { initPki, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
+import { provisionDevice } from '../../broker/src/fleet/provision.js';
+import { createBundle, createTrust, writeKeyPair } from '../../firmware-tools/src/index.js';
+import { generateKeyPair, parsePrivateKeyPem } from '../../shared/src/crypto/index.js';
+import { assertErrorLine, bundleClis, type CaseOutcome, type CliCase, limited, runCase } from '../helpers/cli-cases.js';
+import { unmountAll } from '../helpers/mounts.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Each part's errors.ts, plus shared's public face (which re-exports every shared registry).
@@ -24,14 +37,597 @@ async function codeRegistries(): Promise<Map<string, string>> {
   return codes;
 }
 
+const doc = readFileSync(`${root}docs/errors.md`, 'utf8');
+const documented = new Set([...doc.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!));
+
 test('every code in the source is documented, and every documented code exists', async () => {
-  const doc = readFileSync(`${root}docs/errors.md`, 'utf8');
-  const documented = new Set([...doc.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!));
   const codes = await codeRegistries();
   const missing = [...codes.keys()].filter((c) => !documented.has(c));
   const stale = [...documented].filter((c) => !codes.has(c));
   assert.equal(missing, [], `codes missing from docs/errors.md: ${missing.join(', ')}`);
   assert.equal(stale, [], `docs/errors.md lists codes that no errors.ts defines: ${stale.join(', ')}`);
 });
+
+// ---- The files the cases use: a fleet with one device, firmware keys, a trust document and a bundle, and the
+// hostile kinds of path (a file where a folder belongs, a folder where a file belongs, a FIFO, nothing at all).
+
+interface Fixture {
+  readonly root: string;
+  /** A unique path in the fixture's folder, for a case's own output. */
+  path(name: string): string;
+  /** An initialised fleet data folder where gw-001 is registered. */
+  readonly data: string;
+  readonly file: string;
+  readonly folder: string;
+  readonly fifo: string;
+  readonly missing: string;
+  readonly csrGarbage: string;
+  readonly csrEmpty: string;
+  readonly opKey: string;
+  readonly relKey: string;
+  readonly relPub: string;
+  readonly trust: string;
+  readonly payload: string;
+  readonly bundle: string;
+  isRegistered(id: string): boolean;
+}
+
+async function createFixture(): Promise<Fixture> {
+  const dir = tmpDir('edgeward-errors-doc-');
+  const path = (name: string) => join(dir, name);
+  const data = path('data');
+  await initPki(data);
+  const db = openFleetDb(data);
+  try {
+    await provisionDevice(createRegistry(db), await loadCa(data), 'gw-001', path('gw-001'));
+  } finally {
+    db.close();
+  }
+  writeFileSync(path('file'), 'a regular file\n');
+  mkdirSync(path('folder'));
+  execFileSync('mkfifo', [path('fifo')]);
+  writeFileSync(path('garbage.csr'), 'garbage\n');
+  writeFileSync(path('empty.csr'), '');
+  const op = generateKeyPair();
+  await writeKeyPair(path('operator.key'), op);
+  const rel = generateKeyPair();
+  await writeKeyPair(path('release.key'), rel);
+  const signer = parsePrivateKeyPem(readFileSync(path('release.key')), 'release.key');
+  writeFileSync(path('trust.cbor'), createTrust({ rootSigners: [signer], releaseKeys: [signer.publicKey] }));
+  writeFileSync(path('payload.bin'), Buffer.alloc(256 * 1024, 7));
+  const spec = { hardware: 'hw-1', version: '1.0.0', sequence: 1 };
+  writeFileSync(path('image.bundle'), createBundle(spec, Buffer.from('image'), [signer]));
+  return {
+    root: dir,
+    path,
+    data,
+    file: path('file'),
+    folder: path('folder'),
+    fifo: path('fifo'),
+    missing: path('no/such/file'),
+    csrGarbage: path('garbage.csr'),
+    csrEmpty: path('empty.csr'),
+    opKey: path('operator.key'),
+    relKey: path('release.key'),
+    relPub: path('release.key.pub'),
+    trust: path('trust.cbor'),
+    payload: path('payload.bin'),
+    bundle: path('image.bundle'),
+    isRegistered(id) {
+      const d = openFleetDb(data);
+      try {
+        return createRegistry(d).exists(id);
+      } finally {
+        d.close();
+      }
+    },
+  };
+}
+
+type Case = CliCase<Fixture>;
+
+const isEmpty = (dir: string) => assert.equal(readdirSync(dir), [], `${dir} holds nothing`);
+const noPartials = (dir: string) =>
+  assert.equal(
+    readdirSync(dir).filter((n) => n.includes('.partial-') || n.includes('.tmp-')),
+    [],
+    `no partial file in ${dir}`,
+  );
+
+// ---- fleet
+
+/** The option's own check, naming the value: not parseArgs' "argument is ambiguous". */
+const NEGATIVE = /^usage error: (--[\w-]+ must be a (positive|non-negative) integer|invalid --[\w-]+ "-\d+")/;
+
+/** Usage errors from negative or out-of-range numbers: a clear message naming the option, exit 2. */
+const fleetNumbers: Case[] = (
+  [
+    ['pki init --ca-days -1', (f) => ['pki', 'init', '--data', f.path('n1'), '--ca-days', '-1']],
+    ['pki init --server-days -1', (f) => ['pki', 'init', '--data', f.path('n2'), '--server-days', '-1']],
+    ['pki init --ca-days 99999', (f) => ['pki', 'init', '--data', f.path('n3'), '--ca-days', '99999'], /at most/],
+    [
+      'device add --days -1',
+      (f) => ['device', 'add', 'gw-n1', '--data', f.data, '--out', f.path('n4'), '--days', '-1'],
+    ],
+    [
+      'device add --days 1e9',
+      (f) => ['device', 'add', 'gw-n2', '--data', f.data, '--out', f.path('n5'), '--days', '1e9'],
+      /got "1e9"/,
+    ],
+    [
+      'device add --bulk -5',
+      (f) => ['device', 'add', '--bulk', '-5', '--prefix', 'b-', '--data', f.data, '--out', f.folder],
+    ],
+    [
+      'device renew --days -1',
+      (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--out', f.path('n6'), '--days', '-1'],
+    ],
+    ['enroll-token create --count -1', (f) => ['enroll-token', 'create', '--data', f.data, '--count', '-1']],
+    ['enroll-token create --ttl -1', (f) => ['enroll-token', 'create', '--data', f.data, '--ttl', '-1']],
+    [
+      'cmd send --ttl -1',
+      (f) => ['cmd', 'send', 'gw-001', 'reboot', '--key', f.opKey, '--data', f.data, '--ttl', '-1'],
+    ],
+    [
+      'cmd send --wait -1',
+      (f) => ['cmd', 'send', 'gw-001', 'reboot', '--key', f.opKey, '--data', f.data, '--wait', '-1'],
+    ],
+    ['report --history -3', (f) => ['report', 'gw-001', '--data', f.data, '--history', '-3']],
+    ['posture --worst -1', (f) => ['posture', '--data', f.data, '--worst', '-1']],
+  ] as [string, Case['args'], RegExp?][]
+).map(([name, args, message]) => ({ name, cli: 'fleet', args, exit: 2, code: 'USAGE', message: message ?? NEGATIVE }));
+
+const fleetCases: Case[] = [
+  {
+    name: 'pki init --data FILE',
+    cli: 'fleet',
+    args: (f) => ['pki', 'init', '--data', f.file],
+    exit: 1,
+    code: 'FLEET_DATA_DIR',
+    message: /is a file, not a folder; give --data a folder/,
+  },
+  {
+    name: 'pki init --data on a read-only file system',
+    cli: 'fleet',
+    mount: 'ro,size=1m',
+    args: (_f, mnt) => ['pki', 'init', '--data', join(mnt, 'data')],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /EROFS \(read-only file system\).*writable disk/,
+  },
+  {
+    name: 'pki init --data under /proc (refused at once: mkdir there never returns)',
+    cli: 'fleet',
+    args: () => ['pki', 'init', '--data', '/proc/edgeward-fleet'],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /proc file system.*writable disk/,
+  },
+  {
+    name: 'pki init on a disk that fills up part-way leaves no half CA behind',
+    cli: 'fleet',
+    // the root folder, data, pki, ca.key and ca.crt: server.key finds no inode left
+    mount: 'size=1m,nr_inodes=5',
+    args: (_f, mnt) => ['pki', 'init', '--data', join(mnt, 'data')],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /ENOSPC.*writable disk with free space/,
+    after: (_f, mnt) => isEmpty(join(mnt, 'data', 'pki')),
+  },
+  {
+    name: 'device add --out FILE',
+    cli: 'fleet',
+    args: (f) => ['device', 'add', 'gw-002', '--data', f.data, '--out', f.file],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /--out .* is a file, not a folder; give --out a folder/,
+    after: (f) => assert.not.ok(f.isRegistered('gw-002')),
+  },
+  {
+    name: 'device add --out on a read-only file system',
+    cli: 'fleet',
+    mount: 'ro,size=1m',
+    args: (f, mnt) => ['device', 'add', 'gw-003', '--data', f.data, '--out', join(mnt, 'gw-003')],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /EROFS \(read-only file system\).*writable disk/,
+    after: (f) => assert.not.ok(f.isRegistered('gw-003')),
+  },
+  {
+    name: 'device add --out under /proc',
+    cli: 'fleet',
+    args: (f) => ['device', 'add', 'gw-004', '--data', f.data, '--out', '/proc/edgeward-gw'],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /proc file system.*--out/,
+  },
+  {
+    name: 'device add on a disk that fills up part-way leaves no key without its certificate',
+    cli: 'fleet',
+    // the root folder, gw-005 and device.key: device.crt finds no inode left
+    mount: 'size=1m,nr_inodes=3',
+    args: (f, mnt) => ['device', 'add', 'gw-005', '--data', f.data, '--out', join(mnt, 'gw-005')],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /ENOSPC.*writable disk/,
+    after: (f, mnt) => {
+      isEmpty(join(mnt, 'gw-005'));
+      assert.not.ok(f.isRegistered('gw-005'));
+    },
+  },
+  {
+    name: 'device renew --csr with garbage in it',
+    cli: 'fleet',
+    args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--csr', f.csrGarbage],
+    exit: 1,
+    code: 'FLEET_PKI_INVALID',
+    message: /not a PEM certificate signing request.*openssl req -new -key device.key/,
+  },
+  {
+    name: 'device renew --csr with an empty file (not "no CSR")',
+    cli: 'fleet',
+    args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--csr', f.csrEmpty],
+    exit: 1,
+    code: 'FLEET_PKI_INVALID',
+    message: /not a PEM certificate signing request/,
+  },
+  {
+    name: 'device renew --csr /missing',
+    cli: 'fleet',
+    args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--csr', f.missing],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /ENOENT \(no such file or folder\); give --csr the certificate signing request/,
+  },
+  {
+    name: 'device renew --csr FIFO (refused at once)',
+    cli: 'fleet',
+    args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--csr', f.fifo],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /it is a FIFO/,
+  },
+  {
+    name: 'device renew --csr FOLDER',
+    cli: 'fleet',
+    args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--csr', f.folder],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /it is a folder/,
+  },
+  {
+    name: 'operator-key create --out on a read-only file system',
+    cli: 'fleet',
+    mount: 'ro,size=1m',
+    args: (_f, mnt) => ['operator-key', 'create', '--out', join(mnt, 'op.key')],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /EROFS \(read-only file system\); give --out a file path on a writable disk/,
+  },
+  {
+    name: 'operator-key create --out under /proc',
+    cli: 'fleet',
+    args: () => ['operator-key', 'create', '--out', '/proc/edgeward-op.key'],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'operator-key create --out FOLDER',
+    cli: 'fleet',
+    args: (f) => ['operator-key', 'create', '--out', f.folder],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /it is a folder, not a file/,
+  },
+  {
+    name: 'operator-key create whose FILE.pub exists writes no private key',
+    cli: 'fleet',
+    setup: (f) => writeFileSync(f.path('op2.key.pub'), 'someone else’s key\n'),
+    args: (f) => ['operator-key', 'create', '--out', f.path('op2.key')],
+    exit: 1,
+    code: 'FILE_EXISTS',
+    message: /op2\.key\.pub already exists; pass --force/,
+    after: (f) => assert.not.ok(existsSync(f.path('op2.key')), 'no private key without its public half'),
+  },
+  {
+    name: 'cmd send --key /missing',
+    cli: 'fleet',
+    args: (f) => ['cmd', 'send', 'gw-001', 'reboot', '--key', f.missing, '--data', f.data],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /ENOENT \(no such file or folder\); give --key the operator's private key.*operator-key create/,
+  },
+  {
+    name: 'cmd send --key FIFO (refused at once)',
+    cli: 'fleet',
+    args: (f) => ['cmd', 'send', 'gw-001', 'reboot', '--key', f.fifo, '--data', f.data],
+    exit: 1,
+    code: 'FILE_IO',
+    message: /it is a FIFO/,
+  },
+  ...fleetNumbers,
+];
+
+// ---- fw
+
+/** Every input file of every fw subcommand: its option (or what the positional argument is) and the arguments. */
+const fwInputs: [string, string, (f: Fixture, p: string) => string[]][] = [
+  ['verify', 'bundle', (f, p) => ['verify', p, '--trust', f.trust]],
+  ['verify', '--trust', (f, p) => ['verify', f.bundle, '--trust', p]],
+  ['verify', '--root-key', (f, p) => ['verify', f.bundle, '--trust', f.trust, '--root-key', p]],
+  ['inspect', 'bundle', (_f, p) => ['inspect', p]],
+  ['sign', '--key', (f, p) => ['sign', '--key', p, '--payload', f.payload, ...releaseArgs, '--out', f.path('s1')]],
+  ['sign', '--payload', (f, p) => ['sign', '--key', f.relKey, ...releaseArgs, '--payload', p, '--out', f.path('s2')]],
+  ['sign', '--notes-file', (f, p) => [...signArgs(f, f.path('s3.bundle')), '--notes-file', p]],
+  ['trust show', 'trust document', (_f, p) => ['trust', 'show', p]],
+  [
+    'trust init',
+    '--root-key',
+    (f, p) => ['trust', 'init', '--root-key', p, '--release-key', f.relPub, '--out', f.path('t1')],
+  ],
+  [
+    'trust init',
+    '--release-key',
+    (f, p) => ['trust', 'init', '--root-key', f.relKey, '--release-key', p, '--out', f.path('t2')],
+  ],
+  ['trust add-release-key', '--trust', (f, p) => trustUpdate('add-release-key', f, p, f.relKey, f.relPub)],
+  ['trust add-release-key', '--root-key', (f, p) => trustUpdate('add-release-key', f, f.trust, p, f.relPub)],
+  ['trust add-release-key', '--release-key', (f, p) => trustUpdate('add-release-key', f, f.trust, f.relKey, p)],
+  ['trust remove-release-key', '--trust', (f, p) => trustUpdate('remove-release-key', f, p, f.relKey, f.relPub)],
+  ['trust remove-release-key', '--release-key', (f, p) => trustUpdate('remove-release-key', f, f.trust, f.relKey, p)],
+  ['trust rotate-root', '--trust', (f, p) => rotate(f, p, f.relKey, f.relKey)],
+  ['trust rotate-root', '--root-key', (f, p) => rotate(f, f.trust, p, f.relKey)],
+  ['trust rotate-root', '--new-root-key', (f, p) => rotate(f, f.trust, f.relKey, p)],
+];
+
+const releaseArgs = ['--hardware', 'hw-1', '--version', '1.0.0', '--sequence', '2'];
+function signArgs(f: Fixture, out: string): string[] {
+  return ['sign', '--payload', f.payload, ...releaseArgs, '--key', f.relKey, '--out', out];
+}
+function trustUpdate(kind: string, f: Fixture, trust: string, rootKey: string, releaseKey: string): string[] {
+  const out = f.path(`${kind}.cbor`);
+  return ['trust', kind, '--trust', trust, '--root-key', rootKey, '--release-key', releaseKey, '--out', out];
+}
+function rotate(f: Fixture, trust: string, rootKey: string, newRootKey: string): string[] {
+  const out = f.path('rotated.cbor');
+  return ['trust', 'rotate-root', '--trust', trust, '--root-key', rootKey, '--new-root-key', newRootKey, '--out', out];
+}
+
+const BAD_INPUTS: [string, (f: Fixture) => string, RegExp][] = [
+  ['missing', (f) => f.missing, /ENOENT \(no such file or folder\)/],
+  ['a folder', (f) => f.folder, /it is a folder/],
+  ['a FIFO (refused at once)', (f) => f.fifo, /it is a FIFO/],
+];
+
+/** A file that cannot be read is FW_IO, exit 1 (docs/errors.md), naming the option it came from. */
+const fwInputCases: Case[] = fwInputs.flatMap(([command, flag, args]) =>
+  BAD_INPUTS.map(([kind, path, reason]) => ({
+    name: `${command} ${flag}: ${kind}`,
+    cli: 'fw',
+    args: (f: Fixture) => args(f, path(f)),
+    exit: 1,
+    code: 'FW_IO',
+    message: new RegExp(`^error FW_IO: ${flag}: cannot read .*${reason.source}`),
+  })),
+);
+
+const fwNumbers: Case[] = (
+  [
+    ['sign --sequence -1', (f) => [...signArgs(f, f.path('n.bundle')), '--sequence', '-1']],
+    ['sign --expires -1', (f) => [...signArgs(f, f.path('n.bundle')), '--expires', '-1']],
+    ['sign --expires 99999999d', (f) => [...signArgs(f, f.path('n.bundle')), '--expires', '99999999d'], /at most/],
+    [
+      'verify --root-threshold -1',
+      (f) => ['verify', f.bundle, '--trust', f.trust, '--root-key', f.relPub, '--root-threshold', '-1'],
+    ],
+    ['verify --installed-sequence -1', (f) => ['verify', f.bundle, '--trust', f.trust, '--installed-sequence', '-1']],
+    [
+      'trust init --threshold -1',
+      (f) => [
+        'trust',
+        'init',
+        '--root-key',
+        f.relKey,
+        '--release-key',
+        f.relPub,
+        '--threshold',
+        '-1',
+        '--out',
+        f.path('n1'),
+      ],
+    ],
+    [
+      'trust init --root-threshold -1',
+      (f) => [
+        'trust',
+        'init',
+        '--root-key',
+        f.relKey,
+        '--release-key',
+        f.relPub,
+        '--root-threshold',
+        '-1',
+        '--out',
+        f.path('n2'),
+      ],
+    ],
+    [
+      'trust init --expires -1',
+      (f) => [
+        'trust',
+        'init',
+        '--root-key',
+        f.relKey,
+        '--release-key',
+        f.relPub,
+        '--expires',
+        '-1',
+        '--out',
+        f.path('n3'),
+      ],
+    ],
+    [
+      'trust add-release-key --threshold -2',
+      (f) => [...trustUpdate('add-release-key', f, f.trust, f.relKey, f.relPub), '--threshold', '-2'],
+    ],
+    [
+      'trust rotate-root --root-threshold -2',
+      (f) => [...rotate(f, f.trust, f.relKey, f.relKey), '--root-threshold', '-2'],
+    ],
+  ] as [string, Case['args'], RegExp?][]
+).map(([name, args, message]) => ({ name, cli: 'fw', args, exit: 2, code: 'USAGE', message: message ?? NEGATIVE }));
+
+const fwCases: Case[] = [
+  {
+    name: 'sign --out FOLDER: refused before hashing, and no partial bundle left',
+    cli: 'fw',
+    setup: (f) => mkdirSync(f.path('sign-out/folder'), { recursive: true }),
+    args: (f) => signArgs(f, f.path('sign-out/folder')),
+    exit: 1,
+    code: 'FW_IO',
+    message: /folder: it is a folder; give the path of a file/,
+    after: (f) => {
+      noPartials(f.path('sign-out'));
+      isEmpty(f.path('sign-out/folder'));
+    },
+  },
+  {
+    name: 'sign --out under /proc',
+    cli: 'fw',
+    args: (f) => signArgs(f, '/proc/edgeward/image.bundle'),
+    exit: 1,
+    code: 'FW_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'sign --out on a read-only file system',
+    cli: 'fw',
+    mount: 'ro,size=1m',
+    args: (f, mnt) => signArgs(f, join(mnt, 'image.bundle')),
+    exit: 1,
+    code: 'FW_IO',
+    message: /EROFS \(read-only file system\)/,
+  },
+  {
+    name: 'sign --out on a disk too small for the bundle leaves no partial bundle',
+    cli: 'fw',
+    mount: 'size=64k',
+    args: (f, mnt) => signArgs(f, join(mnt, 'image.bundle')),
+    exit: 1,
+    code: 'FW_IO',
+    message: /ENOSPC/,
+    after: (_f, mnt) => isEmpty(mnt),
+  },
+  {
+    name: 'keygen --out under /proc',
+    cli: 'fw',
+    args: () => ['keygen', '--out', '/proc/edgeward/k.pem'],
+    exit: 1,
+    code: 'FW_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'keygen --out FOLDER --force',
+    cli: 'fw',
+    args: (f) => ['keygen', '--out', f.folder, '--force'],
+    exit: 1,
+    code: 'FW_IO',
+    message: /it is a folder/,
+  },
+  {
+    name: 'keygen --out on a read-only file system',
+    cli: 'fw',
+    mount: 'ro,size=1m',
+    args: (_f, mnt) => ['keygen', '--out', join(mnt, 'k.pem')],
+    exit: 1,
+    code: 'FW_IO',
+    message: /EROFS \(read-only file system\)/,
+  },
+  {
+    name: 'keygen on a disk with room for the private key only leaves no key without its pair',
+    cli: 'fw',
+    // tmpfs counts a hard link as an inode: the root folder, k.pem's temporary file and its link; after the
+    // temporary file goes, k.pem.pub's temporary file takes the last one and linking it fails
+    mount: 'size=1m,nr_inodes=3',
+    args: (_f, mnt) => ['keygen', '--out', join(mnt, 'k.pem')],
+    exit: 1,
+    code: 'FW_IO',
+    message: /k\.pem\.pub: ENOSPC/,
+    after: (_f, mnt) => isEmpty(mnt),
+  },
+  {
+    name: 'trust init --out FOLDER --force',
+    cli: 'fw',
+    setup: (f) => mkdirSync(f.path('trust-out/folder'), { recursive: true }),
+    args: (f) => [
+      ...['trust', 'init', '--root-key', f.relKey, '--release-key', f.relPub],
+      ...['--out', f.path('trust-out/folder'), '--force'],
+    ],
+    exit: 1,
+    code: 'FW_IO',
+    message: /it is a folder/,
+    after: (f) => noPartials(f.path('trust-out')),
+  },
+  {
+    name: 'trust init --out under /proc',
+    cli: 'fw',
+    args: (f) => ['trust', 'init', '--root-key', f.relKey, '--release-key', f.relPub, '--out', '/proc/t.cbor'],
+    exit: 1,
+    code: 'FW_IO',
+    message: /proc file system/,
+  },
+  {
+    name: 'trust init --out on a read-only file system',
+    cli: 'fw',
+    mount: 'ro,size=1m',
+    args: (f, mnt) => [
+      'trust',
+      'init',
+      '--root-key',
+      f.relKey,
+      '--release-key',
+      f.relPub,
+      '--out',
+      join(mnt, 't.cbor'),
+    ],
+    exit: 1,
+    code: 'FW_IO',
+    message: /EROFS \(read-only file system\)/,
+  },
+  ...fwInputCases,
+  ...fwNumbers,
+];
+
+// ---- serve and iot-agent cases go here, in tables of their own added to CASES.
+
+const CASES: readonly Case[] = [...fleetCases, ...fwCases];
+
+let fixture: Fixture;
+let outcomes: Promise<CaseOutcome>[] = [];
+
+test.before(async () => {
+  const bundles = bundleClis();
+  fixture = await createFixture();
+  // Two at a time: each case is a Node process, on a machine of two cores.
+  outcomes = limited(
+    CASES.map((c) => () => runCase(c, fixture, bundles)),
+    2,
+  );
+});
+
+test.after(() => unmountAll());
+
+for (const [i, c] of CASES.entries()) {
+  test(`${c.cli} ${c.name}`, async () => {
+    const outcome = await outcomes[i]!;
+    if ('skip' in outcome) {
+      console.log(`SKIP ${c.cli} ${c.name}: ${outcome.skip}`);
+      return;
+    }
+    assertErrorLine(c, outcome.result, documented);
+    c.after?.(fixture, outcome.mnt);
+  });
+}
 
 test.run();

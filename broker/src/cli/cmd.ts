@@ -1,5 +1,4 @@
 // fleet cmd send | list: sign a command locally with an operator key, queue it for the device, follow its acks.
-import { readFileSync } from 'node:fs';
 import {
   assertDeviceId,
   dispatch,
@@ -23,6 +22,7 @@ import { createCommandStore, type CommandRow } from '../db/commands.js';
 import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';
 import { openFleetDb } from '../fleet/data-dir.js';
+import { readInputText } from './file-args.js';
 import { renderTable } from './table.js';
 
 const HELP = `fleet cmd <command>
@@ -82,7 +82,11 @@ async function send(argv: string[]): Promise<number> {
   if (ttl < 1000 || ttl > 24 * 3600_000) throw new UsageError('--ttl must be between 1s and 24h');
   const waitMs = values.wait === undefined ? 0 : parseDuration(values.wait, '--wait');
   const keyFile = required(values.key, '--key');
-  const pair = parsePrivateKeyPem(readFileSync(keyFile, 'utf8'), keyFile);
+  const keyPem = readInputText(
+    keyFile,
+    "give --key the operator's private key file (made by `fleet operator-key create --out FILE`)",
+  );
+  const pair = parsePrivateKeyPem(keyPem, keyFile);
   const kid = keyId(pair.publicKey);
 
   const db = openFleetDb(required(values.data, '--data'));

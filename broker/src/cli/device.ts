@@ -1,5 +1,4 @@
 // fleet device add | revoke | list: the device registry from the command line.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assertDeviceId,
@@ -17,7 +16,15 @@ import { createRegistry } from '../db/registry.js';
 import { FleetError } from '../errors.js';
 import { loadCa, openFleetDb } from '../fleet/data-dir.js';
 import { DEFAULT_DEVICE_VALIDITY_DAYS, provisionDevice, renewDevice } from '../fleet/provision.js';
+import { readInputText, requireOutputFolder, withHint } from './file-args.js';
 import { renderTable } from './table.js';
+import { parseValidityDays } from './validity-days.js';
+
+/** What to do when the --out folder cannot be used or written. */
+const OUT_HINT = "give --out a folder on a writable disk for the device's key and certificates (created if absent)";
+
+/** Ids in one --bulk run: the ids and their progress stay small in memory. */
+const MAX_BULK = 1_000_000;
 
 const HELP = `fleet device <command>
 
@@ -63,28 +70,25 @@ async function add(argv: string[]): Promise<number> {
   );
   const dir = required(values.data, '--data');
   const out = required(values.out, '--out');
-  const days = values.days === undefined ? undefined : Number(values.days);
-  if (days !== undefined && (!Number.isInteger(days) || days < 1))
-    throw new UsageError('--days must be a positive integer');
+  const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
   if (values.bulk !== undefined) {
     if (positionals.length > 0) throw new UsageError('give either an ID or --bulk N, not both');
-    return addBulk(
-      dir,
-      out,
-      parsePositiveInt(values.bulk, '--bulk'),
-      required(values.prefix, '--prefix'),
-      values.type,
-      days,
-    );
+    const count = parsePositiveInt(values.bulk, '--bulk');
+    if (count > MAX_BULK) throw new UsageError(`--bulk is at most ${MAX_BULK}, got ${count}`);
+    requireOutputFolder(out, '--out', OUT_HINT);
+    return addBulk(dir, out, count, required(values.prefix, '--prefix'), values.type, days);
   }
   const id = idArg(positionals);
+  requireOutputFolder(out, '--out', OUT_HINT);
   const db = openFleetDb(dir);
   try {
     const registry = createRegistry(db);
     const files = await provisionDevice(registry, await loadCa(dir), id, out, {
       ...(values.type ? { deviceType: values.type } : {}),
-      ...(days ? { validityDays: days } : {}),
+      validityDays: days,
       overwrite: values.force === true,
+    }).catch((err: unknown) => {
+      throw withHint(err, OUT_HINT);
     });
     createAuditLog(db).record({
       event: 'device.added',
@@ -109,7 +113,7 @@ async function addBulk(
   count: number,
   prefix: string,
   type: string | undefined,
-  days: number | undefined,
+  days: number,
 ): Promise<number> {
   const width = Math.max(5, String(count).length);
   const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
@@ -125,8 +129,10 @@ async function addBulk(
       if (!registry.exists(id)) {
         await provisionDevice(registry, ca, id, join(out, id), {
           ...(type ? { deviceType: type } : {}),
-          ...(days ? { validityDays: days } : {}),
+          validityDays: days,
           overwrite: true,
+        }).catch((err: unknown) => {
+          throw withHint(err, OUT_HINT);
         });
         made++;
       }
@@ -155,17 +161,23 @@ async function renew(argv: string[]): Promise<number> {
   );
   const id = idArg(positionals);
   const dir = required(values.data, '--data');
-  const days = parsePositiveInt(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
+  const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
+  const outDir = values.csr === undefined ? required(values.out, '--out (or --csr)') : values.out;
+  if (outDir !== undefined) requireOutputFolder(outDir, '--out', OUT_HINT);
+  const csrPem =
+    values.csr === undefined
+      ? undefined
+      : readInputText(values.csr, 'give --csr the certificate signing request (PEM) that the device made');
   const db = openFleetDb(dir);
   try {
     const registry = createRegistry(db);
     const files = await renewDevice(registry, await loadCa(dir), id, {
       validityDays: days,
       revokeOld: values['revoke-old'] === true,
-      ...(values.csr
-        ? { csrPem: readFileSync(values.csr, 'utf8') }
-        : { outDir: required(values.out, '--out (or --csr)') }),
-      ...(values.out ? { outDir: values.out } : {}),
+      ...(csrPem !== undefined ? { csrPem } : {}),
+      ...(outDir !== undefined ? { outDir } : {}),
+    }).catch((err: unknown) => {
+      throw withHint(err, OUT_HINT);
     });
     createAuditLog(db).record({
       event: 'device.renewed',

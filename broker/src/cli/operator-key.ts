@@ -1,6 +1,8 @@
 // fleet operator-key create: an Ed25519 key pair for signing commands (the private half stays with the operator).
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  EdgewardError,
   generateKeyPair,
   keyId,
   parseCli,
@@ -12,6 +14,7 @@ import {
   writeSecret,
   dispatch,
 } from '../../../shared/src/index.js';
+import { requireOutputFile, withHint } from './file-args.js';
 
 const HELP = `fleet operator-key create --out FILE [--name NAME] [--force]
 
@@ -33,9 +36,28 @@ async function createOperatorKey(rest: string[]): Promise<number> {
   const name = values.name ?? 'operator';
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name))
     throw new UsageError('--name may hold letters, digits and . _ @ - (at most 64)');
+  const force = values.force === true;
+  const hint = 'give --out a file path on a writable disk';
+  // Both halves are checked before either is written, and the private key goes again if its public half cannot be
+  // written: a refusal or failure never leaves a key without its pair.
+  for (const path of [out, `${out}.pub`]) {
+    requireOutputFile(path, '--out', hint);
+    if (!force && existsSync(path)) {
+      throw new EdgewardError('FILE_EXISTS', `${path} already exists; pass --force to overwrite it`);
+    }
+  }
   const pair = generateKeyPair();
-  writeSecret(out, privateKeyToPem(pair.secretKey), values.force === true);
-  writeFileSafe(`${out}.pub`, publicKeyToPem(pair.publicKey), { overwrite: values.force === true });
+  try {
+    writeSecret(out, privateKeyToPem(pair.secretKey), force);
+    try {
+      writeFileSafe(`${out}.pub`, publicKeyToPem(pair.publicKey), { overwrite: force });
+    } catch (err) {
+      rmSync(out, { force: true });
+      throw err;
+    }
+  } catch (err) {
+    throw withHint(err, hint);
+  }
   const entry = { name, publicKey: `${resolve(out)}.pub`, allow: ['*'] };
   process.stdout.write(
     `operator key ${keyId(pair.publicKey)} written\n  private  ${out}  (0600: keep it offline, with the ` +

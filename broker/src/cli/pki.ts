@@ -2,6 +2,8 @@
 import { parseCli, required, UsageError, dispatch } from '../../../shared/src/index.js';
 import { DEFAULT_SANS, initPki } from '../fleet/data-dir.js';
 import { parseSans } from '../pki/x509.js';
+import { withHint } from './file-args.js';
+import { parseValidityDays } from './validity-days.js';
 
 const HELP = `fleet pki init --data DIR [--san DNS:host,IP:addr …] [--ca-days 3650] [--server-days 825]
 
@@ -40,15 +42,10 @@ async function initPkiCommand(rest: string[]): Promise<number> {
     ...DEFAULT_SANS,
     ...extra.filter((e) => !DEFAULT_SANS.some((d) => d.type === e.type && d.value === e.value)),
   ];
-  const days = (v: string | undefined, d: number, flag: string) => {
-    if (v === undefined) return d;
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a positive number of days`);
-    return Number(v);
-  };
-  const p = await initPki(dir, {
-    sans,
-    caValidityDays: days(values['ca-days'], 3650, '--ca-days'),
-    serverValidityDays: days(values['server-days'], 825, '--server-days'),
+  const caValidityDays = parseValidityDays(values['ca-days'], '--ca-days', 3650);
+  const serverValidityDays = parseValidityDays(values['server-days'], '--server-days', 825);
+  const p = await initPki(dir, { sans, caValidityDays, serverValidityDays }).catch((err: unknown) => {
+    throw withHint(err, 'give --data a folder on a writable disk with free space');
   });
   process.stdout.write(
     `fleet CA and server certificate created in ${p.pki}\n` +

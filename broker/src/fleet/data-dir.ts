@@ -1,6 +1,6 @@
 // The fleet data folder: where the database and the PKI live, and how to open them.
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
@@ -56,7 +56,11 @@ export interface PkiInitOptions {
   readonly serverValidityDays?: number;
 }
 
-/** Creates the fleet CA and the server certificate, and the database. Refuses to overwrite an existing CA. */
+/**
+ * Creates the fleet CA and the server certificate, and the database. Refuses to overwrite an existing CA, and a
+ * data or pki path that is a file. A failure part-way removes the files written so far, so a retry starts clean
+ * instead of meeting half a CA (FLEET_PKI_EXISTS).
+ */
 export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<FleetPaths> {
   const p = fleetPaths(dir);
   if (existsSync(p.caKey) || existsSync(p.caCert)) {
@@ -65,18 +69,35 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
       `${p.pki} already holds a fleet CA; use another --data folder or remove it deliberately`,
     );
   }
+  for (const folder of [p.root, p.pki]) {
+    if (existsSync(folder) && !statSync(folder).isDirectory()) {
+      throw new FleetError(
+        'FLEET_DATA_DIR',
+        `${folder} is a file, not a folder; give --data a folder for the fleet data (it is created if absent)`,
+      );
+    }
+  }
   ensurePrivateDir(p.root);
   ensurePrivateDir(p.pki);
   const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
-  writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
-  writeFileSafe(p.caCert, ca.cert.toString('pem'));
-  await writeServerCertificate(
-    p,
-    { cert: ca.cert, key: ca.keys.privateKey },
-    opts.sans ?? DEFAULT_SANS,
-    opts.serverValidityDays ?? 825,
+  // A folder whose CA was removed may still hold its database: only files this call creates are removed on failure.
+  const created = [p.caKey, p.caCert, p.serverKey, p.serverCert, p.db, `${p.db}-wal`, `${p.db}-shm`].filter(
+    (file) => !existsSync(file),
   );
-  openDb(p.db).close();
+  try {
+    writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
+    writeFileSafe(p.caCert, ca.cert.toString('pem'));
+    await writeServerCertificate(
+      p,
+      { cert: ca.cert, key: ca.keys.privateKey },
+      opts.sans ?? DEFAULT_SANS,
+      opts.serverValidityDays ?? 825,
+    );
+    openDb(p.db).close();
+  } catch (err) {
+    for (const file of created) rmSync(file, { force: true });
+    throw err;
+  }
   return p;
 }
 

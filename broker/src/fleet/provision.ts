@@ -1,4 +1,5 @@
 // Issuing device identities from the fleet CA: key + certificate written for the device, registered in the registry.
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertDeviceId } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
@@ -44,13 +45,54 @@ export async function provisionDevice(
   const cert = await issueDeviceCert(ca, id, keys.publicKey, opts.validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
   const certPem = cert.toString('pem');
   const files = { key: join(outDir, 'device.key'), cert: join(outDir, 'device.crt'), ca: join(outDir, 'ca.crt') };
+  const keyPem = await privateKeyPem(keys.privateKey);
   ensurePrivateDir(outDir);
-  // Files first, registry last: a failure never leaves a registered device without its credentials.
-  writeSecret(files.key, await privateKeyPem(keys.privateKey), opts.overwrite ?? false);
-  writeFileSafe(files.cert, certPem, { overwrite: opts.overwrite ?? false });
-  writeFileSafe(files.ca, ca.cert.toString('pem'), { overwrite: true });
-  registry.addDevice(id, opts.deviceType ?? 'default', certificateFacts(certPem));
+  // Files first, registry last: a failure never leaves a registered device without its credentials, nor
+  // credentials of a device that was not registered.
+  allOrNothing([files.key, files.cert, files.ca], () => {
+    writeSecret(files.key, keyPem, opts.overwrite ?? false);
+    writeFileSafe(files.cert, certPem, { overwrite: opts.overwrite ?? false });
+    writeFileSafe(files.ca, ca.cert.toString('pem'), { overwrite: true });
+    registry.addDevice(id, opts.deviceType ?? 'default', certificateFacts(certPem));
+  });
   return files;
+}
+
+/**
+ * Runs `write`; when it fails, removes those of `paths` that did not exist before, so that a retry does not meet a
+ * key without its certificate (files it replaced are gone either way: the caller asked to overwrite them).
+ */
+function allOrNothing(paths: readonly string[], write: () => void): void {
+  const created = paths.filter((path) => !existsSync(path));
+  try {
+    write();
+  } catch (err) {
+    for (const path of created) rmSync(path, { force: true });
+    throw err;
+  }
+}
+
+/** Parses and checks a device's CSR: FLEET_PKI_INVALID, saying what to give instead, when it is not one for `id`. */
+async function csrPublicKey(csrPem: string, id: string) {
+  const hint = `give the CSR the device made for its key (e.g. \`openssl req -new -key device.key -subj /CN=${id}\`)`;
+  let csr: ReturnType<typeof parseCsr>;
+  let verified: boolean;
+  try {
+    csr = parseCsr(csrPem);
+    verified = await csr.verify();
+  } catch (err) {
+    // The parser's own words ("Unsupported format of 'raw' argument") stay in details, for EDGEWARD_DEBUG.
+    throw new FleetError('FLEET_PKI_INVALID', `the CSR is not a PEM certificate signing request (PKCS#10); ${hint}`, {
+      cause: err,
+      details: { parser: (err as Error).message },
+    });
+  }
+  if (!verified) throw new FleetError('FLEET_PKI_INVALID', `the CSR's signature does not verify; ${hint}`);
+  const cn = csr.subjectName.getField('CN')[0];
+  if (cn !== id) {
+    throw new FleetError('FLEET_PKI_INVALID', `the CSR is for CN=${cn ?? '(none)'}, not for device ${id}; ${hint}`);
+  }
+  return csr.publicKey;
 }
 
 export interface RenewOptions {
@@ -71,12 +113,9 @@ export async function renewDevice(registry: Registry, ca: CaBundle, id: string, 
     throw new FleetError('FLEET_DEVICE_REVOKED', `device ${id} is revoked; enrol it again under a new id instead`);
   let publicKey: Parameters<typeof issueDeviceCert>[2];
   let keyPem: string | undefined;
-  if (opts.csrPem) {
-    const csr = parseCsr(opts.csrPem);
-    if (!(await csr.verify()) || csr.subjectName.getField('CN')[0] !== id) {
-      throw new FleetError('FLEET_PKI_INVALID', `the CSR does not verify or its CN is not ${id}`);
-    }
-    publicKey = csr.publicKey;
+  // An empty CSR file is a bad CSR, not "no CSR": a key made here would be thrown away without --out.
+  if (opts.csrPem !== undefined) {
+    publicKey = await csrPublicKey(opts.csrPem, id);
   } else {
     const keys = await generateKeyPair();
     publicKey = keys.publicKey;
@@ -89,15 +128,21 @@ export async function renewDevice(registry: Registry, ca: CaBundle, id: string, 
   const files = out
     ? { cert: join(out, 'device.crt'), key: keyPem ? join(out, 'device.key') : undefined }
     : { cert: '(stdout)', key: undefined };
+  const record = () => {
+    if (opts.revokeOld) registry.revokeCertificates(id);
+    registry.addCertificate(id, facts);
+  };
   if (out) {
     ensurePrivateDir(out);
-    if (keyPem) writeSecret(join(out, 'device.key'), keyPem, true);
-    writeFileSafe(join(out, 'device.crt'), certPem, { overwrite: true });
-    writeFileSafe(join(out, 'ca.crt'), ca.cert.toString('pem'), { overwrite: true });
+    allOrNothing([join(out, 'device.key'), join(out, 'device.crt'), join(out, 'ca.crt')], () => {
+      if (keyPem) writeSecret(join(out, 'device.key'), keyPem, true);
+      writeFileSafe(join(out, 'device.crt'), certPem, { overwrite: true });
+      writeFileSafe(join(out, 'ca.crt'), ca.cert.toString('pem'), { overwrite: true });
+      record();
+    });
   } else {
+    record();
     process.stdout.write(certPem);
   }
-  if (opts.revokeOld) registry.revokeCertificates(id);
-  registry.addCertificate(id, facts);
   return { ...files, serial: facts.serial, notAfter: new Date(facts.notAfter).toISOString() };
 }

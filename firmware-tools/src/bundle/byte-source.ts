@@ -2,8 +2,9 @@
 // hashing of the current chunk) or, for command-line tools, with blocking reads into one buffer (faster: the
 // bytes stay in this core's cache); or any async iterable such as a Readable or an HTTP response body.
 // Each yielded chunk stays valid only until the next one is requested; memory never grows with the input.
-import { readSync } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { describeIoError } from '../../../shared/src/files.js';
 import { BundleError } from '../errors.js';
 
 /** Chunk size of file reads: large enough for few calls, small enough to stay in the CPU cache. */
@@ -29,17 +30,36 @@ export interface SourceOptions {
 }
 
 export async function openByteSource(input: BundleInput, opts: SourceOptions = {}): Promise<ByteSource> {
-  if (typeof input === 'string') {
-    try {
-      return new FileSource(await open(input, 'r'), opts.syncReads === true);
-    } catch (err) {
-      throw new BundleError('FW_IO', `cannot open ${input}: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  if (typeof input === 'string') return new FileSource(await openRegularFile(input), opts.syncReads === true);
   if (input instanceof Uint8Array) return new IterableSource([input]);
   if (input !== null && typeof input === 'object' && (Symbol.asyncIterator in input || Symbol.iterator in input))
     return new IterableSource(input);
   throw new BundleError('FW_IO', 'the bundle input is neither a path, bytes, nor a stream of byte chunks');
+}
+
+/**
+ * Opens a file to stream, refusing anything but a regular file at once: opened non-blocking, so a FIFO cannot
+ * block the process for ever (reads of a regular file ignore the flag), then checked with fstat.
+ */
+async function openRegularFile(path: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    throw new BundleError('FW_IO', `cannot open ${path}: ${describeIoError(err)}`, { cause: err, details: { path } });
+  }
+  const info = await fh.stat().catch((err: unknown) => err as Error);
+  if (info instanceof Error || !info.isFile()) {
+    await fh.close().catch(() => undefined);
+    const why =
+      info instanceof Error
+        ? describeIoError(info)
+        : info.isDirectory()
+          ? 'it is a folder'
+          : 'it is not a regular file';
+    throw new BundleError('FW_IO', `cannot open ${path}: ${why}`, { details: { path } });
+  }
+  return fh;
 }
 
 function ioError(err: unknown): BundleError {

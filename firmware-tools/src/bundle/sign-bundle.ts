@@ -1,9 +1,9 @@
 // Making bundles: hash the payload as a stream, sign the manifest with every release key, then write frame,
 // header and payload to a temporary file that replaces the output only once the payload hashed the same again.
 import { createHash } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
 import { keyId } from '../../../shared/src/crypto/index.js';
 import { BundleError } from '../errors.js';
+import { checkOutputPath, createOutputFile, writeError } from '../output-file.js';
 import { openByteSource } from './byte-source.js';
 import { concatBytes } from './cbor-deterministic.js';
 import { encodeFrame, MANIFEST_CONTENT_TYPE } from './format.js';
@@ -87,46 +87,42 @@ export interface SignedBundle {
   readonly bundleSize: number;
 }
 
+/**
+ * Signs a payload file into a bundle at `outPath`. An output path that cannot work (a folder, /proc) is refused
+ * before the payload is hashed; the bundle is written to a temporary file that replaces `outPath` only when it is
+ * complete, and that is removed on every failure, so no partial bundle is ever left behind.
+ */
 export async function signBundleFile(opts: SignFileOptions): Promise<SignedBundle> {
+  await checkOutputPath(opts.outPath);
   const first = await hashFile(opts.payloadPath, (done) => opts.onProgress?.('hashing', done, 0));
   const manifest = buildManifest(opts, first.size, first.sha256);
   const header = encodeBundleHeader(manifest, opts.signers);
-  const tmp = `${opts.outPath}.partial-${process.pid}`;
-  let out: Awaited<ReturnType<typeof open>>;
+  const out = await createOutputFile(opts.outPath, { replace: true });
   try {
-    out = await open(tmp, 'wx', 0o644);
-  } catch (err) {
-    throw new BundleError('FW_IO', `cannot create ${tmp}: ${(err as Error).message}`, { cause: err });
-  }
-  const source = await openByteSource(opts.payloadPath);
-  let ok = false;
-  try {
-    await out.write(header);
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of source.chunks(first.size + 1)) {
-      hash.update(chunk);
-      size += chunk.length;
-      await out.write(chunk);
-      opts.onProgress?.('writing', size, first.size);
+    const source = await openByteSource(opts.payloadPath);
+    try {
+      await out.write(header);
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of source.chunks(first.size + 1)) {
+        hash.update(chunk);
+        size += chunk.length;
+        await out.write(chunk);
+        opts.onProgress?.('writing', size, first.size);
+      }
+      if (size !== first.size || !hash.digest().equals(first.sha256)) {
+        throw new BundleError(
+          'FW_PAYLOAD_CHANGED',
+          `${opts.payloadPath} changed while it was being signed; sign it again`,
+        );
+      }
+    } finally {
+      await source.close();
     }
-    if (size !== first.size || !hash.digest().equals(first.sha256)) {
-      throw new BundleError(
-        'FW_PAYLOAD_CHANGED',
-        `${opts.payloadPath} changed while it was being signed; sign it again`,
-      );
-    }
-    await out.sync();
-    ok = true;
+    await out.commit();
   } catch (err) {
-    throw err instanceof BundleError
-      ? err
-      : new BundleError('FW_IO', `writing ${opts.outPath} failed: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await source.close();
-    await out.close();
-    if (!ok) await unlink(tmp).catch(() => undefined);
+    await out.discard();
+    throw writeError(err, opts.outPath);
   }
-  await rename(tmp, opts.outPath);
   return { manifest, keyIds: opts.signers.map((s) => keyId(s.publicKey)), bundleSize: header.length + first.size };
 }

@@ -1,4 +1,4 @@
-// The `fw` dispatcher: one subcommand per file; returns the exit code (0 success / valid, 1 invalid).
+// The `fw` dispatcher: one subcommand per file; returns the exit code (0 success / valid, 1 invalid or an error).
 import { UsageError } from '../../../shared/src/cli/index.js';
 import { processIo, type Command, type Io } from './io.js';
 import { inspect } from './inspect.js';
@@ -19,6 +19,9 @@ Commands:
   sign       sign a payload into a bundle
   inspect    print a bundle's manifest and signers (nothing verified)
   verify     verify a bundle: exit 0 valid, 1 invalid (with a reason code), 2 usage error
+
+Exit codes: 0 success, 1 error (error CODE: message; a file that cannot be read or written is FW_IO),
+2 usage error.
 
 Run fw <command> --help for its options.`;
 

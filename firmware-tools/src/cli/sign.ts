@@ -1,5 +1,5 @@
 // fw sign: hash a payload as a stream, sign its manifest with one or more release keys, write the bundle.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import {
   createProgress,
   parseCli,
@@ -14,7 +14,7 @@ import { isSemver } from '../bundle/semver.js';
 import { signBundleFile, type SignPhase } from '../bundle/sign-bundle.js';
 import { MAX_SIGNATURES, type Signer } from '../bundle/signature-set.js';
 import { loadSigner } from '../key-files.js';
-import { json, lifetimeSeconds, PROGRESS_MIN_BYTES, requireFile, type Command } from './io.js';
+import { json, lifetimeSeconds, PROGRESS_MIN_BYTES, readInputFile, requireFile, type Command } from './io.js';
 
 const HELP = `Usage: fw sign --key KEY [--key KEY2 …] --payload FILE --hardware ID --version X.Y.Z
                --sequence N [--expires 90d] [--min-agent-version X.Y.Z] [--notes TEXT | --notes-file FILE]
@@ -71,12 +71,12 @@ export const sign: Command = async (argv, io) => {
   if (values.notes !== undefined && values['notes-file'] !== undefined)
     throw new UsageError('give --notes or --notes-file, not both');
   let notes = values.notes;
+  const tooLong = () => new UsageError(`release notes are longer than ${MAX_NOTES_LENGTH} characters`);
   if (values['notes-file'] !== undefined) {
-    await requireFile(values['notes-file'], '--notes-file');
-    notes = await readFile(values['notes-file'], 'utf8');
+    // UTF-8 takes at most 4 bytes a character: a larger file cannot hold notes short enough.
+    notes = readInputFile(values['notes-file'], '--notes-file', 4 * MAX_NOTES_LENGTH, tooLong).toString('utf8');
   }
-  if (notes !== undefined && notes.length > MAX_NOTES_LENGTH)
-    throw new UsageError(`release notes are longer than ${MAX_NOTES_LENGTH} characters`);
+  if (notes !== undefined && notes.length > MAX_NOTES_LENGTH) throw tooLong();
   const out = required(values.out, '--out');
   await requireFile(payload, '--payload');
   for (const k of keys) await requireFile(k, '--key');

@@ -77,6 +77,11 @@ function makeCommand(kind: Kind): Command {
     const rootPaths = values['root-key'] ?? [];
     if (rootPaths.length === 0) throw new UsageError('--root-key is required (see --help)');
     const lifetime = lifetimeSeconds(parseDuration(values.expires ?? '365d', '--expires'), '--expires');
+    // Numbers are checked with the other flags, before any file is read: a bad value is a usage error first.
+    const optionalInt = (flag: 'threshold' | 'root-threshold') =>
+      values[flag] === undefined ? undefined : parsePositiveInt(values[flag], `--${flag}`);
+    const releaseThreshold = optionalInt('threshold');
+    const rootThreshold = optionalInt('root-threshold');
     const out = required(values.out, '--out');
     await requireAbsent(out, values.force === true);
 
@@ -97,11 +102,7 @@ function makeCommand(kind: Kind): Command {
       const newPaths = values['new-root-key'] ?? [];
       if (newPaths.length === 0) throw new UsageError('--new-root-key is required (see --help)');
       const fresh = await mixedKeysFrom(newPaths, '--new-root-key');
-      const threshold = parsePositiveInt(
-        values['root-threshold'],
-        '--root-threshold',
-        Math.min(current.rootThreshold, fresh.keys.length),
-      );
+      const threshold = rootThreshold ?? Math.min(current.rootThreshold, fresh.keys.length);
       if (threshold > fresh.keys.length)
         throw new UsageError(`--root-threshold ${threshold} exceeds the ${fresh.keys.length} new root keys`);
       signers = [...rootSigners, ...fresh.signers];
@@ -114,7 +115,7 @@ function makeCommand(kind: Kind): Command {
       const releaseKeys =
         kind === 'add-release-key' ? withReleaseKeys(current, keys) : withoutReleaseKeys(current, keys);
       if (releaseKeys.length === 0) throw new UsageError('a trust document must keep at least one release key');
-      const threshold = parsePositiveInt(values.threshold, '--threshold', current.releaseThreshold);
+      const threshold = releaseThreshold ?? current.releaseThreshold;
       if (threshold > releaseKeys.length) {
         throw new UsageError(
           `the release threshold ${threshold} would exceed the ${releaseKeys.length} remaining release keys; ` +

@@ -1,5 +1,5 @@
 // fw verify: exit 0 when the bundle is valid for the trust chain (and device facts given), 1 with a reason
-// code when it is not, 2 on a usage error.
+// code when it is not (or a file cannot be read: FW_IO), 2 on a usage error.
 import { createProgress, parseCli, parsePositiveInt, UsageError } from '../../../shared/src/cli/index.js';
 import { EdgewardError } from '../../../shared/src/errors.js';
 import { manifestToJson } from '../bundle/manifest.js';
@@ -14,7 +14,8 @@ const HELP = `Usage: fw verify FILE.bundle --trust trust.cbor [--trust next.cbor
 
 Verifies a bundle: manifest signatures by a threshold of release keys from the trust document, manifest
 expiry, hardware id, anti-rollback sequence, and the payload's size and SHA-256 (read as a stream).
-Exit code 0: valid. 1: invalid (the reason code is printed). 2: usage error.
+Exit code 0: valid. 1: invalid (the reason code is printed), or a file cannot be read (error FW_IO).
+2: usage error.
 
 Options:
   --trust FILE           trust document; repeat to give a chain, oldest first (each must chain to the last)
