@@ -36,6 +36,8 @@ export interface FleetServerOptions {
   readonly auditWindowMs?: number;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
+  /** Create an empty database where the data folder's was lost (`fleet serve --init-empty-db`). */
+  readonly initEmptyDb?: boolean;
 }
 
 export interface FleetServer {
@@ -66,7 +68,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const lock = lockDataDir(opts.dataDir);
   let db: Db;
   try {
-    db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
+    db = openFleetDb(opts.dataDir, {
+      synchronous: opts.synchronous ?? 'FULL',
+      quickCheck: true,
+      initEmpty: opts.initEmptyDb ?? false,
+    });
   } catch (err) {
     lock.release();
     throw err;
