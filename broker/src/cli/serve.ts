@@ -1,6 +1,7 @@
 // fleet serve: runs the fleet server until SIGINT/SIGTERM.
 import { createLogger, parseCli, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
 import { loadFleetConfig } from '../config.js';
+import type { FleetError } from '../errors.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
 
 const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--host 127.0.0.1]
@@ -40,6 +41,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new UsageError('--log-level must be debug, info, warn or error');
   const log = createLogger({ format, level: level as 'info', base: { component: 'fleet' } });
+  // A failed database stops the server (it logs why); the command then ends with that error's code, exit 1.
+  let failure: FleetError | undefined;
+  let stopNow: (() => void) | undefined;
   const server = await createFleetServer({
     dataDir: required(values.data, '--data'),
     host: values.host ?? '127.0.0.1',
@@ -49,10 +53,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
     config,
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
     ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
+    onFatal: (err) => {
+      failure = err;
+      stopNow?.();
+    },
     // Benchmarks only (bench/broker-throughput measures the cost of protections); never set in production.
     ...(process.env.EDGEWARD_BENCH_UNPROTECTED === '1' ? { unprotected: true } : {}),
   });
   await new Promise<void>((resolve) => {
+    stopNow = resolve;
+    if (failure) resolve();
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
       resolve();
@@ -61,5 +71,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   await server.close();
+  if (failure) throw failure;
   return 0;
 }

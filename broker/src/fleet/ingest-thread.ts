@@ -3,9 +3,10 @@
 // Batches that queue up while one commits are stored together in the next transaction (group commit), and the
 // thread answers once per commit, so the main thread sends all of that commit's PUBACKs in one go (one TLS
 // record per device instead of one per message).
-import { isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { CHANNELS, deviceTopic, type DecodedMessage } from '../../../shared/src/index.js';
-import { openDb } from '../db/open.js';
+import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { CHANNELS, deviceTopic, EdgewardError, type DecodedMessage } from '../../../shared/src/index.js';
+import { dbFailure } from '../db/failure.js';
+import { openDb, type Db } from '../db/open.js';
 import { createIngestStore, judgeMessage, type IngestStore, type StoreItem } from './ingest-store.js';
 
 /** WAL pages after which the ingest thread's commit checkpoints the database. */
@@ -58,7 +59,10 @@ export type ThreadReply =
   | { readonly type: 'ready' }
   /** One commit: `stored` covers the batches `ids`, in that order. */
   | { readonly type: 'result'; readonly ids: readonly number[]; readonly stored: Stored }
-  | { readonly type: 'failed'; readonly ids: readonly number[]; readonly message: string }
+  /** The commit of batches `ids` failed; `code` when the failure has one (FLEET_DB_CORRUPT, FLEET_DB_FULL…). */
+  | { readonly type: 'failed'; readonly ids: readonly number[]; readonly code?: string; readonly message: string }
+  /** The thread could not open the database or read what ingest needs from it; it has stopped. */
+  | { readonly type: 'unusable'; readonly code?: string; readonly message: string }
   | { readonly type: 'closed' };
 
 /** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
@@ -121,15 +125,38 @@ export function sliceStored(s: Stored, start: number, length: number): Stored {
   };
 }
 
-if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.file) {
-  const port = parentPort;
-  const init = workerData as ThreadInit;
+/** A failure as it crosses to the main thread: its code (a FleetError's, e.g. FLEET_DB_CORRUPT) and message. */
+function describeFailure(err: unknown, file: string): { code?: string; message: string } {
+  const failure = err instanceof EdgewardError ? err : dbFailure(err, file);
+  const message = (failure ?? (err as Error))?.message ?? String(err);
+  return failure ? { code: failure.code, message } : { message };
+}
+
+/** The thread's connection and its store; the connection is closed again if the store cannot be made. */
+function openStore(init: ThreadInit): { db: Db; store: IngestStore } {
   const db = openDb(init.file, { synchronous: init.synchronous });
-  // This connection writes nearly everything, so it checkpoints (the main thread's does not: see ingest.ts), and
-  // lets the WAL grow to 8,000 pages (32 MiB) first: a page rewritten by many commits is copied once, not ~8
-  // times. Measured: ~2.5% more messages/s than SQLite's 1,000.
-  db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-  const store = createIngestStore(db);
+  try {
+    // This connection writes nearly everything, so it checkpoints (the main thread's does not: see ingest.ts), and
+    // lets the WAL grow to 8,000 pages (32 MiB) first: a page rewritten by many commits is copied once, not ~8
+    // times. Measured: ~2.5% more messages/s than SQLite's 1,000.
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+    return { db, store: createIngestStore(db) };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function runThread(port: MessagePort, init: ThreadInit): void {
+  let opened: { db: Db; store: IngestStore };
+  try {
+    opened = openStore(init);
+  } catch (err) {
+    port.postMessage({ type: 'unusable', ...describeFailure(err, init.file) } satisfies ThreadReply);
+    port.close();
+    return;
+  }
+  const { db, store } = opened;
   port.on('message', (first: ThreadRequest) => {
     // Everything already waiting goes into the same transaction.
     const requests = [first];
@@ -149,11 +176,7 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.f
           stored.inserted.buffer as ArrayBuffer,
         ]);
       } catch (err) {
-        port.postMessage({
-          type: 'failed',
-          ids,
-          message: (err as Error)?.message ?? String(err),
-        } satisfies ThreadReply);
+        port.postMessage({ type: 'failed', ids, ...describeFailure(err, init.file) } satisfies ThreadReply);
       }
     }
     if (requests.some((r) => r.type === 'close')) {
@@ -164,3 +187,6 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.f
   });
   port.postMessage({ type: 'ready' } satisfies ThreadReply);
 }
+
+if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.file)
+  runThread(parentPort, workerData as ThreadInit);
