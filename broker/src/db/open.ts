@@ -17,6 +17,15 @@ export interface OpenOptions {
 }
 
 /**
+ * A checkpointed WAL file is cut back to this size when it is next reused. SQLite's default keeps it at its largest
+ * (32 MiB and more after a burst, with the ingest thread's checkpoint every 8,000 pages) on a disk that may be small.
+ */
+export const JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024;
+
+/** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
  * Opens the database; a damaged, unreadable or full one is refused with FLEET_DB_CORRUPT, FLEET_DB_IO or
  * FLEET_DB_FULL naming the file, never SQLite's bare error.
  */
@@ -24,10 +33,11 @@ export function openDb(file: string, opts: OpenOptions = {}): Db {
   let db: Db | undefined;
   try {
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (opts.quickCheck) assertIntact(db, 'quick_check', file);
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
+      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
       db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
       db.pragma('foreign_keys = ON');
       migrate(db, opts.migrations ?? allMigrations);

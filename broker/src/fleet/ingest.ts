@@ -7,6 +7,7 @@
 // Without `thread` the same work runs on this thread through `db` (tools and tests).
 import { CHANNELS, type Channel, type DecodedMessage, type Logger } from '../../../shared/src/index.js';
 import { startWorker } from '../../../shared/src/worker.js';
+import type { CheckpointPolicy } from '../db/checkpoint.js';
 import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
@@ -66,7 +67,11 @@ export interface IngestOptions {
    */
   readonly onFatal?: (err: FleetError) => void;
   /** Store on a worker thread with its own connection to this database file (the fleet server). */
-  readonly thread?: { readonly file: string; readonly synchronous?: 'FULL' | 'NORMAL' };
+  readonly thread?: {
+    readonly file: string;
+    readonly synchronous?: 'FULL' | 'NORMAL';
+    readonly checkpoints?: CheckpointPolicy;
+  };
 }
 
 interface Pending {
@@ -162,7 +167,13 @@ const THREAD_MODULE = new URL(
  * rather than refusing every message; if it fails later, the batches in flight are refused (the devices resend
  * them) and a new thread is started for the next one.
  */
-function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger): Writer {
+function threadWriter(
+  init: ThreadInit,
+  db: Db,
+  now: () => number,
+  log: Logger,
+  onCheckpointFailed: (err: Error) => void,
+): Writer {
   type Sent = { length: number; resolve: (s: Stored) => void; reject: (e: Error) => void };
   type Waiting = { batch: WireBatch; wantMessages: boolean; resolve: (s: Stored) => void; reject: (e: Error) => void };
   let worker: ReturnType<typeof startWorker> | undefined;
@@ -234,6 +245,7 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
         for (const f of waiting) post(f);
       } else if (reply.type === 'closed') closing?.();
       else if (reply.type === 'unusable') failed(reply.message, failureFrom(reply.code, reply.message));
+      else if (reply.type === 'checkpoint-failed') onCheckpointFailed(failureFrom(reply.code, reply.message));
       else {
         // One reply per commit: every batch in it settles in this turn, so their PUBACKs leave together.
         let at = 0;
@@ -304,12 +316,21 @@ export function createIngest(db: Db, opts: IngestOptions) {
     if (state === 'open') state = 'failed';
     opts.onFatal?.(err);
   };
+  const checkpointFailed = (err: Error) => {
+    const fields = { code: (err as { code?: string }).code ?? 'INTERNAL', error: err };
+    if (!stopsTheServer(err)) return opts.log.warn('WAL checkpoint failed; the next is tried later', fields);
+    opts.log.error('WAL checkpoint failed', fields);
+    fail(err);
+  };
   // With a thread, the thread's connection checkpoints the WAL; a commit on this connection never does, so a
   // rare write here (a device connecting, an audit event) cannot stall the event loop copying thousands of pages.
   if (opts.thread) db.pragma('wal_autocheckpoint = 0');
-  const writer = opts.thread
-    ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log)
-    : inlineWriter(db, now);
+  const init: ThreadInit | undefined = opts.thread && {
+    file: opts.thread.file,
+    synchronous: opts.thread.synchronous ?? 'FULL',
+    ...(opts.thread.checkpoints ? { checkpoints: opts.thread.checkpoints } : {}),
+  };
+  const writer = init ? threadWriter(init, db, now, opts.log, checkpointFailed) : inlineWriter(db, now);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */
