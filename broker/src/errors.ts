@@ -11,6 +11,17 @@ export const fleetCodes = defineCodes({
   FLEET_DEVICE_UNKNOWN: 'No device with this id is registered.',
   FLEET_DEVICE_REVOKED: 'The device is revoked; it cannot be renewed or reconnect.',
   FLEET_DB_MIGRATION: 'The database schema is newer than this build, or a migration failed.',
+  FLEET_DB_MISSING:
+    'The data folder holds a fleet CA but its database is missing or empty; restore it from a backup, or start ' +
+    'afresh on purpose with `fleet serve --init-empty-db`.',
+  FLEET_DB_CORRUPT:
+    'The database is damaged or not a SQLite database (integrity check failed); stop, keep a copy, restore it ' +
+    'from a backup.',
+  FLEET_DB_FULL:
+    'The disk holding the database is full: nothing more can be stored (or acknowledged) until space is freed.',
+  FLEET_DB_IO:
+    'The database cannot be opened, read or written: not a regular file (a folder), permissions, a read-only disk ' +
+    'or an I/O error.',
   FLEET_LISTEN: 'A server port could not be opened (in use, or not permitted).',
   FLEET_DATA_IN_USE: 'Another fleet server is running on this data folder; a folder is served by one server at a time.',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',

@@ -1,7 +1,9 @@
 // `fleet`: the fleet server and its administration commands.
 import { dispatch, runCli } from '../../shared/src/index.js';
+import { dbFailure } from './db/failure.js';
 import { auditCommand } from './cli/audit.js';
 import { cmdCommand } from './cli/cmd.js';
+import { dbCommand } from './cli/db.js';
 import { operatorKeyCommand } from './cli/operator-key.js';
 import { postureCommand, reportCommand } from './cli/report.js';
 import { deviceCommand } from './cli/device.js';
@@ -25,25 +27,32 @@ Usage: fleet <command> [options]   (every command has --help)
   posture              the fleet's exposure grades, worst devices, widespread findings
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (enrolment, /metrics)
+  db check             SQLite's full integrity check of the fleet database
 
 Exit codes: 0 success, 1 error, 2 usage error.`;
 
-export function main(argv: string[]): Promise<number> {
-  return dispatch(
-    argv,
-    {
-      pki: pkiCommand,
-      device: deviceCommand,
-      serve: serveCommand,
-      'enroll-token': enrollTokenCommand,
-      audit: auditCommand,
-      'operator-key': operatorKeyCommand,
-      cmd: cmdCommand,
-      report: reportCommand,
-      posture: postureCommand,
-    },
-    HELP,
-  );
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(
+      argv,
+      {
+        pki: pkiCommand,
+        device: deviceCommand,
+        serve: serveCommand,
+        'enroll-token': enrollTokenCommand,
+        audit: auditCommand,
+        'operator-key': operatorKeyCommand,
+        cmd: cmdCommand,
+        report: reportCommand,
+        posture: postureCommand,
+        db: dbCommand,
+      },
+      HELP,
+    );
+  } catch (err) {
+    // A damaged or full database met in the middle of a command gets the code it would get on opening.
+    throw dbFailure(err) ?? err;
+  }
 }
 
 runCli(() => main(process.argv.slice(2)));

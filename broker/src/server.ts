@@ -4,6 +4,8 @@ import { parseFleetConfig, type FleetConfig } from './config.js';
 import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
 import { createConnectionLog } from './db/connections.js';
 import { createWriteBehind } from './db/write-behind.js';
+import { dbFailure, stopsTheServer } from './db/failure.js';
+import type { FleetError } from './errors.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
 import { loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
@@ -36,6 +38,10 @@ export interface FleetServerOptions {
   readonly auditWindowMs?: number;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
+  /** Create an empty database where the data folder's was lost (`fleet serve --init-empty-db`). */
+  readonly initEmptyDb?: boolean;
+  /** The database failed (damaged, I/O errors): the server logs it and stops by itself; this is told why. */
+  readonly onFatal?: (err: FleetError) => void;
 }
 
 export interface FleetServer {
@@ -66,7 +72,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const lock = lockDataDir(opts.dataDir);
   let db: Db;
   try {
-    db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
+    db = openFleetDb(opts.dataDir, {
+      synchronous: opts.synchronous ?? 'FULL',
+      quickCheck: true,
+      initEmpty: opts.initEmptyDb ?? false,
+    });
   } catch (err) {
     lock.release();
     throw err;
@@ -75,7 +85,21 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   registry.resetOnline();
   const audit = createAuditLog(db);
   const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
-  const writeBehind = createWriteBehind(db, (err) => log.error('bookkeeping write failed', { error: err as Error }));
+  let stop: (() => Promise<void>) | undefined;
+  let fatal: FleetError | undefined;
+  /** The database cannot be trusted any more: ingest has stopped acknowledging; stop serving, cleanly. */
+  const onFatal = (err: FleetError) => {
+    if (fatal) return;
+    fatal = err;
+    log.error('stopping the fleet server: its database failed', { code: err.code, error: err });
+    opts.onFatal?.(err);
+    void stop?.();
+  };
+  const writeBehind = createWriteBehind(db, (err) => {
+    const failure = dbFailure(err, db.name);
+    log.error('bookkeeping write failed', { code: failure?.code ?? 'INTERNAL', error: failure ?? (err as Error) });
+    if (stopsTheServer(failure)) onFatal(failure);
+  });
   const connections = createConnectionLog(db, Date.now, writeBehind.run);
   connections.closeAll();
   const sessions = createSessions();
@@ -86,6 +110,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
     ...(opts.onStored ? { onStored: opts.onStored } : {}),
     onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
+    onFatal,
   });
   metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
   metrics.registry.gauge(
@@ -174,6 +199,15 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
 
     let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        for (const c of cleanups) await c();
+        log.info('fleet server stopped');
+      })();
+      return closing;
+    };
+    stop = close;
+    if (fatal) void close();
     return {
       host,
       mqttPort: listener.port,
@@ -186,13 +220,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       sessions,
       metrics,
       publish: (topic, payload) => publish(topic, payload),
-      close() {
-        closing ??= (async () => {
-          for (const c of cleanups) await c();
-          log.info('fleet server stopped');
-        })();
-        return closing;
-      },
+      close,
     };
   } catch (err) {
     for (const c of cleanups) await c();

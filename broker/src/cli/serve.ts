@@ -1,10 +1,12 @@
 // fleet serve: runs the fleet server until SIGINT/SIGTERM.
 import { createLogger, parseCli, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
 import { loadFleetConfig } from '../config.js';
+import type { FleetError } from '../errors.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
 
 const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--host 127.0.0.1]
             [--public-mqtt-url mqtts://host:8883] [--log-format json|pretty] [--log-level info]
+            [--init-empty-db]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: /healthz, /metrics
@@ -12,7 +14,9 @@ confined to their own topics and rate-limited per device type) and the HTTPS end
 
   --config FILE         JSON server configuration (limits, per-device-type rates, audit thresholds);
                         see docs/fleet-config.md. Every problem in it is listed at once.
-  --public-mqtt-url     the MQTT address told to enrolling devices (default: mqtts://HOST:MQTT-PORT)`;
+  --public-mqtt-url     the MQTT address told to enrolling devices (default: mqtts://HOST:MQTT-PORT)
+  --init-empty-db       the folder's database was lost and no backup is to be restored: start with an empty one
+                        (every device must be registered again). Without it such a folder is refused.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
@@ -26,6 +30,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       config: { type: 'string' },
       'public-mqtt-url': { type: 'string' },
+      'init-empty-db': { type: 'boolean' },
     },
     HELP,
   );
@@ -36,6 +41,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new UsageError('--log-level must be debug, info, warn or error');
   const log = createLogger({ format, level: level as 'info', base: { component: 'fleet' } });
+  // A failed database stops the server (it logs why); the command then ends with that error's code, exit 1.
+  let failure: FleetError | undefined;
+  let stopNow: (() => void) | undefined;
   const server = await createFleetServer({
     dataDir: required(values.data, '--data'),
     host: values.host ?? '127.0.0.1',
@@ -44,10 +52,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log,
     config,
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
+    ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
+    onFatal: (err) => {
+      failure = err;
+      stopNow?.();
+    },
     // Benchmarks only (bench/broker-throughput measures the cost of protections); never set in production.
     ...(process.env.EDGEWARD_BENCH_UNPROTECTED === '1' ? { unprotected: true } : {}),
   });
   await new Promise<void>((resolve) => {
+    stopNow = resolve;
+    if (failure) resolve();
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
       resolve();
@@ -56,5 +71,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   await server.close();
+  if (failure) throw failure;
   return 0;
 }

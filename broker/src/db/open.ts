@@ -1,6 +1,8 @@
 // Opens the fleet SQLite database (WAL, foreign keys, busy timeout) and applies pending migrations.
 import Database from 'better-sqlite3';
 import { FleetError } from '../errors.js';
+import { dbFailure, failureCodeOf, sqliteCode } from './failure.js';
+import { assertIntact } from './integrity.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
@@ -10,18 +12,41 @@ export interface OpenOptions {
   /** 'FULL' makes every commit durable across power loss; 'NORMAL' may lose the last commits. */
   readonly synchronous?: 'FULL' | 'NORMAL';
   readonly migrations?: readonly Migration[];
+  /** Run PRAGMA quick_check before anything is written (the fleet server at start-up): FLEET_DB_CORRUPT if it fails. */
+  readonly quickCheck?: boolean;
 }
 
+/**
+ * A checkpointed WAL file is cut back to this size when it is next reused. SQLite's default keeps it at its largest
+ * (32 MiB and more after a burst, with the ingest thread's checkpoint every 8,000 pages) on a disk that may be small.
+ */
+export const JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024;
+
+/** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens the database; a damaged, unreadable or full one is refused with FLEET_DB_CORRUPT, FLEET_DB_IO or
+ * FLEET_DB_FULL naming the file, never SQLite's bare error.
+ */
 export function openDb(file: string, opts: OpenOptions = {}): Db {
-  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
-  db.pragma('busy_timeout = 5000');
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-    db.pragma('foreign_keys = ON');
-    migrate(db, opts.migrations ?? allMigrations);
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (opts.quickCheck) assertIntact(db, 'quick_check', file);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      migrate(db, opts.migrations ?? allMigrations);
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    throw dbFailure(err, file) ?? err;
   }
-  return db;
 }
 
 export function schemaVersion(db: Db): number {
@@ -46,6 +71,8 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
         db.pragma(`user_version = ${m.version}`);
       }).immediate();
     } catch (err) {
+      // A damaged or full disk is not the migration's fault: openDb reports it as such, naming the file.
+      if (failureCodeOf(sqliteCode(err))) throw err;
       throw new FleetError(
         'FLEET_DB_MIGRATION',
         `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,

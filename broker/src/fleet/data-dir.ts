@@ -1,8 +1,9 @@
 // The fleet data folder: where the database and the PKI live, and how to open them.
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
+import { dbFailure } from '../db/failure.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
 import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
 import {
@@ -154,8 +155,20 @@ export async function loadCa(dir: string): Promise<CaBundle> {
   }
 }
 
-/** Opens the fleet database of an initialised data folder. */
-export function openFleetDb(dir: string, opts: OpenOptions = {}): Db {
+export interface FleetDbOptions extends OpenOptions {
+  /**
+   * Create an empty database where the folder's was lost (`fleet serve --init-empty-db`). Never implicit: an empty
+   * database refuses every registered device as unregistered.
+   */
+  readonly initEmpty?: boolean;
+}
+
+/**
+ * Opens the fleet database of an initialised data folder. `fleet pki init` makes the database with the CA, so a
+ * folder holding a CA with no database, or an empty file, has lost it: refused (FLEET_DB_MISSING) rather than
+ * given a fresh schema, unless `initEmpty` says so.
+ */
+export function openFleetDb(dir: string, opts: FleetDbOptions = {}): Db {
   const p = fleetPaths(dir);
   if (!existsSync(p.caCert)) {
     throw new FleetError(
@@ -163,7 +176,50 @@ export function openFleetDb(dir: string, opts: OpenOptions = {}): Db {
       `${p.root} is not an initialised fleet data folder; run \`fleet pki init --data ${dir}\` first`,
     );
   }
-  return openDb(p.db, opts);
+  const { initEmpty = false, ...open } = opts;
+  assertDatabaseKept(p, initEmpty);
+  return openDb(p.db, open);
+}
+
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new FleetError('FLEET_DB_IO', `cannot examine ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function assertDatabaseKept(p: FleetPaths, initEmpty: boolean): void {
+  const db = statIfAny(p.db);
+  if (db && !db.isFile()) {
+    throw new FleetError(
+      'FLEET_DB_IO',
+      `${p.db} is ${db.isDirectory() ? 'a folder' : 'not a regular file'}, not a database file: put the fleet ` +
+        'database back there (restore it from a backup, docs/operations.md)',
+    );
+  }
+  if (db && db.size > 0) return;
+  const state = db ? 'is empty (0 bytes)' : 'is missing';
+  // SQLite deletes the WAL of a database with no pages: it may hold everything written since the last checkpoint.
+  const wal = statIfAny(`${p.db}-wal`);
+  const walBytes = wal?.isFile() ? wal.size : 0;
+  if (!initEmpty) {
+    throw new FleetError(
+      'FLEET_DB_MISSING',
+      `${p.db} ${state}, but ${p.pki} holds the fleet CA: the database was deleted or lost, and with it every ` +
+        `registered device. Restore it from a backup (docs/operations.md)` +
+        (walBytes > 0 ? `, keeping ${p.db}-wal (${walBytes} bytes) aside with it` : '') +
+        '; or, to start with an empty database on purpose (every device registered again), run ' +
+        '`fleet serve --init-empty-db`',
+    );
+  }
+  if (walBytes > 0) {
+    throw new FleetError(
+      'FLEET_DB_MISSING',
+      `${p.db} ${state} but ${p.db}-wal holds ${walBytes} bytes, which SQLite would delete with the new database: ` +
+        'move it aside (keep it with your backups), then run --init-empty-db again',
+    );
+  }
 }
 
 /**
@@ -173,15 +229,16 @@ export function openFleetDb(dir: string, opts: OpenOptions = {}): Db {
  */
 export function lockDataDir(dir: string): { release(): void } {
   const file = fleetPaths(dir).lock;
-  const lock = new Database(file);
+  let lock: Database.Database | undefined;
   try {
+    lock = new Database(file);
     lock.pragma('busy_timeout = 0');
     lock.pragma('locking_mode = EXCLUSIVE');
     // The first write in exclusive locking mode takes the lock for as long as the connection is open.
     lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); DELETE FROM holder;');
     lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
   } catch (err) {
-    lock.close();
+    lock?.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
       throw new FleetError(
         'FLEET_DATA_IN_USE',
@@ -189,7 +246,8 @@ export function lockDataDir(dir: string): { release(): void } {
         { cause: err },
       );
     }
-    throw err;
+    throw dbFailure(err, file) ?? err;
   }
-  return { release: () => void lock.close() };
+  const held = lock;
+  return { release: () => void held.close() };
 }

@@ -185,8 +185,11 @@ export function createIngestStore(db: Db): IngestStore {
     `UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), ` +
       `last_seen = ? WHERE id = ?`,
   );
-  const insertReject = db.prepare(
-    `INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)`,
+  // One row per device, code and minute (migration 8): a device sending garbage cannot fill the disk with rows.
+  const recordReject = db.prepare(
+    `INSERT INTO ingest_rejects (device_id, minute, code, count, at, last_at, topic, message, size) ` +
+      `VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (device_id, minute, code) DO UPDATE SET count = count + 1, ` +
+      `last_at = excluded.last_at, topic = excluded.topic, message = excluded.message, size = excluded.size`,
   );
   const bumpRejected = db.prepare(`UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = ?`);
   const commands = createCommandStore(db);
@@ -197,7 +200,8 @@ export function createIngestStore(db: Db): IngestStore {
 
   function write(item: StoreItem, at: number): number {
     if (item.kind === 'reject') {
-      insertReject.run(at, item.deviceId, item.topic, item.code, item.message.slice(0, 500), item.size);
+      const message = item.message.slice(0, 500);
+      recordReject.run(item.deviceId, Math.floor(at / 60_000), item.code, at, at, item.topic, message, item.size);
       bumpRejected.run(item.deviceId);
       return 0;
     }

@@ -7,7 +7,10 @@
 // Without `thread` the same work runs on this thread through `db` (tools and tests).
 import { CHANNELS, type Channel, type DecodedMessage, type Logger } from '../../../shared/src/index.js';
 import { startWorker } from '../../../shared/src/worker.js';
+import type { CheckpointPolicy } from '../db/checkpoint.js';
+import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
+import { FleetError } from '../errors.js';
 import { createIngestStore } from './ingest-store.js';
 import {
   DUPLICATE,
@@ -58,8 +61,17 @@ export interface IngestOptions {
   /** Called after each commit for every message that stored samples (cheap: counters). */
   readonly onSamples?: (deviceId: string, inserted: number) => void;
   readonly onRejected?: (deviceId: string, code: string) => void;
+  /**
+   * Called once when the database fails so that it cannot be trusted any more (FLEET_DB_CORRUPT, FLEET_DB_IO):
+   * from then on nothing is acknowledged, and every message is refused at once. The fleet server stops.
+   */
+  readonly onFatal?: (err: FleetError) => void;
   /** Store on a worker thread with its own connection to this database file (the fleet server). */
-  readonly thread?: { readonly file: string; readonly synchronous?: 'FULL' | 'NORMAL' };
+  readonly thread?: {
+    readonly file: string;
+    readonly synchronous?: 'FULL' | 'NORMAL';
+    readonly checkpoints?: CheckpointPolicy;
+  };
 }
 
 interface Pending {
@@ -122,10 +134,24 @@ class Filling {
   }
 }
 
+/** Refuses every batch with `err` (the database cannot be used). */
+const refusingWriter = (err: Error): Writer => ({ write: () => Promise.reject(err), close: async () => undefined });
+
 function inlineWriter(db: Db, now: () => number): Writer {
-  const store = createIngestStore(db);
+  let store: ReturnType<typeof createIngestStore>;
+  try {
+    store = createIngestStore(db);
+  } catch (err) {
+    return refusingWriter(dbFailure(err, db.name) ?? (err as Error));
+  }
   return {
-    write: async (batch, wantMessages) => storeBatches(store, [batch], wantMessages, now),
+    write: async (batch, wantMessages) => {
+      try {
+        return storeBatches(store, [batch], wantMessages, now);
+      } catch (err) {
+        throw dbFailure(err, db.name) ?? err;
+      }
+    },
     close: async () => undefined,
   };
 }
@@ -141,7 +167,13 @@ const THREAD_MODULE = new URL(
  * rather than refusing every message; if it fails later, the batches in flight are refused (the devices resend
  * them) and a new thread is started for the next one.
  */
-function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger): Writer {
+function threadWriter(
+  init: ThreadInit,
+  db: Db,
+  now: () => number,
+  log: Logger,
+  onCheckpointFailed: (err: Error) => void,
+): Writer {
   type Sent = { length: number; resolve: (s: Stored) => void; reject: (e: Error) => void };
   type Waiting = { batch: WireBatch; wantMessages: boolean; resolve: (s: Stored) => void; reject: (e: Error) => void };
   let worker: ReturnType<typeof startWorker> | undefined;
@@ -166,7 +198,8 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
     }
   };
 
-  const failed = (message: string) => {
+  /** The thread stopped; `unusable`: it could not use the database, and says why. */
+  const failed = (message: string, unusable?: Error) => {
     const lost = [...sent.values()];
     sent.clear();
     const waiting = starting;
@@ -175,9 +208,17 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
     worker = undefined;
     if (w) void w.terminate();
     if (!ready && !closing) {
-      log.warn('ingest thread did not start; storing on the main thread', { reason: message });
-      db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
-      const inline = inlineWriter(db, now);
+      let inline: Writer;
+      // A damaged database is not a broken install: storing through this thread's connection would not mend it.
+      if (unusable instanceof FleetError && unusable.code === 'FLEET_DB_CORRUPT') inline = refusingWriter(unusable);
+      else {
+        log.warn('ingest thread did not start; storing on the main thread', {
+          reason: message,
+          ...(unusable instanceof FleetError ? { code: unusable.code } : {}),
+        });
+        db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
+        inline = inlineWriter(db, now);
+      }
       fallback = inline;
       for (const f of waiting) inline.write(f.batch, f.wantMessages).then(f.resolve, f.reject);
     } else {
@@ -203,6 +244,8 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
         starting = [];
         for (const f of waiting) post(f);
       } else if (reply.type === 'closed') closing?.();
+      else if (reply.type === 'unusable') failed(reply.message, failureFrom(reply.code, reply.message));
+      else if (reply.type === 'checkpoint-failed') onCheckpointFailed(failureFrom(reply.code, reply.message));
       else {
         // One reply per commit: every batch in it settles in this turn, so their PUBACKs leave together.
         let at = 0;
@@ -211,7 +254,7 @@ function threadWriter(init: ThreadInit, db: Db, now: () => number, log: Logger):
           if (!f) continue;
           sent.delete(id);
           if (reply.type === 'result') f.resolve(sliceStored(reply.stored, at, f.length));
-          else f.reject(new Error(reply.message));
+          else f.reject(failureFrom(reply.code, reply.message));
           at += f.length;
         }
       }
@@ -264,18 +307,35 @@ export function createIngest(db: Db, opts: IngestOptions) {
     batches: 0,
     maxLagMs: 0,
   };
+  /** 'failed': the database failed (`failure`); nothing more is stored or acknowledged. */
+  let state: 'open' | 'failed' | 'closed' = 'open';
+  let failure: FleetError | undefined;
+  const fail = (err: FleetError) => {
+    if (failure) return;
+    failure = err;
+    if (state === 'open') state = 'failed';
+    opts.onFatal?.(err);
+  };
+  const checkpointFailed = (err: Error) => {
+    const fields = { code: (err as { code?: string }).code ?? 'INTERNAL', error: err };
+    if (!stopsTheServer(err)) return opts.log.warn('WAL checkpoint failed; the next is tried later', fields);
+    opts.log.error('WAL checkpoint failed', fields);
+    fail(err);
+  };
   // With a thread, the thread's connection checkpoints the WAL; a commit on this connection never does, so a
   // rare write here (a device connecting, an audit event) cannot stall the event loop copying thousands of pages.
   if (opts.thread) db.pragma('wal_autocheckpoint = 0');
-  const writer = opts.thread
-    ? threadWriter({ file: opts.thread.file, synchronous: opts.thread.synchronous ?? 'FULL' }, db, now, opts.log)
-    : inlineWriter(db, now);
+  const init: ThreadInit | undefined = opts.thread && {
+    file: opts.thread.file,
+    synchronous: opts.thread.synchronous ?? 'FULL',
+    ...(opts.thread.checkpoints ? { checkpoints: opts.thread.checkpoints } : {}),
+  };
+  const writer = init ? threadWriter(init, db, now, opts.log, checkpointFailed) : inlineWriter(db, now);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */
   const writing: Pending[][] = [];
   let scheduled = false;
-  let closed = false;
   let idle: (() => void) | undefined;
 
   function settle(batch: readonly Pending[], stored: Stored): void {
@@ -334,6 +394,11 @@ export function createIngest(db: Db, opts: IngestOptions) {
     const filled = queue;
     queue = new Filling(filled.used);
     const batch = filled.pending;
+    if (failure) {
+      for (const item of batch) item.done(failure);
+      if (writing.length === 0) idle?.();
+      return;
+    }
     writing.push(batch);
     writer.write(filled.wire(), wantMessages).then(
       (stored) => {
@@ -342,7 +407,12 @@ export function createIngest(db: Db, opts: IngestOptions) {
       },
       (err: Error) => {
         // Nothing of the batch is stored, nothing is acknowledged: devices keep the messages and resend.
-        opts.log.error('ingest batch failed; messages not acknowledged', { error: err, size: batch.length });
+        if (stopsTheServer(err)) fail(err);
+        opts.log.error('ingest batch failed; messages not acknowledged', {
+          code: (err as { code?: string }).code ?? 'INTERNAL',
+          error: err,
+          size: batch.length,
+        });
         for (const item of batch) item.done(err);
         finished(batch);
       },
@@ -352,8 +422,8 @@ export function createIngest(db: Db, opts: IngestOptions) {
   return {
     /** Queues a device message; `done` is called after the commit (→ PUBACK), or with an error if it failed. */
     submit(deviceId: string, channel: Channel, topic: string, payload: Uint8Array, done: Done): void {
-      if (closed) {
-        done(new Error('ingest is closed'));
+      if (state !== 'open') {
+        done(failure ?? new Error('ingest is closed'));
         return;
       }
       queue.add({ deviceId, topic, receivedAt: now(), size: payload.length, done }, channel, payload);
@@ -378,7 +448,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
 
     /** Stores what is queued, refuses new work, and stops the thread. */
     async close(): Promise<void> {
-      closed = true;
+      if (state === 'open') state = 'closed';
       await new Promise<void>((resolve) => {
         idle = resolve;
         flush();

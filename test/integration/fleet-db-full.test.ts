@@ -1,0 +1,156 @@
+// A full disk under the fleet database, on a small tmpfs mounted by the test (root only; skipped with a SKIP line
+// where mounting is not permitted): `fleet serve` refuses to start with FLEET_DB_FULL; a running server stops
+// acknowledging while the disk is full, logs the code, keeps running, and stores again once space is freed.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpSync, rmSync, writeSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { createLogger, deviceTopic, encodeMessage } from '../../shared/src/index.js';
+import { createFleetServer } from '../../broker/src/server.js';
+import { hasStackTrace, mountTmpfs } from '../helpers/broken-db.js';
+import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { freePort } from '../helpers/mosquitto.js';
+import { fleetCli } from '../helpers/run.js';
+
+let fleet: TestFleet;
+let disk: Awaited<ReturnType<typeof mountTmpfs>>;
+
+test.before(async () => {
+  disk = await mountTmpfs('6m');
+  if (!disk) console.log('SKIP fleet-db-full: mounting a tmpfs is not permitted here (needs root)');
+  fleet = await createTestFleet(['gw-001']);
+  await fleet.close();
+});
+test.after(async () => {
+  await disk?.unmount();
+});
+
+/** Writes zeros into `file` until the disk is full; the file is the space to free again. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  // The last partial block: fill it byte-wise down to nothing.
+  const small = openSync(`${file}.tail`, 'w');
+  try {
+    for (;;) writeSync(small, Buffer.alloc(512));
+  } catch {
+    // ENOSPC: full
+  } finally {
+    closeSync(small);
+  }
+}
+
+test('serve on a full disk: refused with FLEET_DB_FULL, exit 1, no stack trace', async () => {
+  if (!disk) return;
+  const dataDir = join(disk.dir, 'start');
+  cpSync(fleet.dataDir, dataDir, { recursive: true });
+  const filler = join(disk.dir, 'filler-start');
+  fillDisk(filler);
+  try {
+    const ports = ['--mqtt-port', String(await freePort()), '--http-port', String(await freePort())];
+    const r = await fleetCli(['serve', '--data', dataDir, ...ports], { timeoutMs: 60_000 });
+    assert.is(r.code, 1, r.output);
+    assert.match(r.stderr, /^error FLEET_DB_FULL: .*the disk is full/m);
+    assert.not.match(r.output, /listening/);
+    assert.not.ok(hasStackTrace(r.output), r.output);
+  } finally {
+    rmSync(filler, { force: true });
+    rmSync(`${filler}.tail`, { force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the disk fills while serving: no PUBACK for what is not stored, FLEET_DB_FULL, stored once freed', async () => {
+  if (!disk) return;
+  const dataDir = join(disk.dir, 'run');
+  cpSync(fleet.dataDir, dataDir, { recursive: true });
+  const lines: string[] = [];
+  let fatal: unknown;
+  const server = await createFleetServer({
+    dataDir,
+    mqttPort: 0,
+    httpPort: 0,
+    log: createLogger({ write: (l) => void lines.push(l), level: 'warn' }),
+    onFatal: (err) => (fatal = err),
+  });
+  const filler = join(disk.dir, 'filler-run');
+  const connect = () =>
+    mqtt.connectAsync(`mqtts://127.0.0.1:${server.mqttPort}`, {
+      clientId: 'gw-001',
+      ...fleet.credentials('gw-001'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+  /** Each message carries 100 samples (a few pages), so the WAL soon has to grow. */
+  const message = (n: number) =>
+    encodeMessage({
+      v: 1,
+      id: `msg-full-${n}`,
+      ts: Date.now(),
+      stream: 'stream-full',
+      samples: Array.from({ length: 100 }, (_, i) => ({
+        seq: n * 100 + i,
+        ts: Date.now(),
+        m: { cpuLoad1: i / 100, memUsed: n * 1000 + i },
+      })),
+    });
+  /** Resolves true on PUBACK, false when the server closes the connection instead (it did not store it). */
+  const publish = (client: mqtt.MqttClient, n: number) =>
+    Promise.race([
+      client.publishAsync(deviceTopic('gw-001', 'telemetry'), message(n), { qos: 1 }).then(() => true),
+      new Promise<boolean>((resolve) => client.once('close', () => resolve(false))),
+    ]);
+  const acked: number[] = [];
+  const refused: number[] = [];
+  try {
+    let device = await connect();
+    device.on('error', () => {});
+    assert.ok(await publish(device, 1));
+    acked.push(1);
+
+    fillDisk(filler);
+    for (let n = 2; n <= 400 && refused.length === 0; n++) {
+      if (await publish(device, n)) acked.push(n);
+      else refused.push(n);
+    }
+    device.end(true);
+    assert.is(refused.length, 1, 'a message was refused once the disk was full');
+    assert.ok(
+      lines.some((l) => l.includes('"code":"FLEET_DB_FULL"')),
+      lines.join(''),
+    );
+    assert.is(fatal, undefined, 'a full disk does not stop the server');
+
+    // Space freed: the same device is served and stored again; its refused message is resent and stored.
+    rmSync(filler);
+    rmSync(`${filler}.tail`, { force: true });
+    device = await connect();
+    device.on('error', () => {});
+    assert.ok(await publish(device, refused[0]!), 'stored once space is free');
+    acked.push(refused[0]!);
+    device.end(true);
+
+    const stored = new Set(
+      server.db
+        .prepare(`SELECT seq FROM telemetry WHERE device_id = 'gw-001' AND stream = 'stream-full'`)
+        .pluck()
+        .all() as number[],
+    );
+    for (const n of acked) assert.ok(stored.has(n * 100) && stored.has(n * 100 + 99), `message ${n} acknowledged`);
+    assert.is(stored.size, acked.length * 100, 'exactly the acknowledged messages are stored');
+  } finally {
+    await server.close();
+    rmSync(filler, { force: true });
+    rmSync(`${filler}.tail`, { force: true });
+  }
+});
+
+test.run();
