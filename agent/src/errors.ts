@@ -4,7 +4,12 @@ import { defineCodes, EdgewardError } from '../../shared/src/index.js';
 export const agentCodes = defineCodes({
   AGENT_CONFIG_INVALID: 'The agent configuration has problems; every problem is listed with its path.',
   AGENT_CONFIG_UNREADABLE: 'The agent configuration file cannot be read or is not valid JSON.',
-  AGENT_CREDENTIALS: 'The device key, certificate or CA file cannot be read.',
+  AGENT_CREDENTIALS:
+    'The device key, certificate or CA file cannot be read (missing, not a regular file, permissions, too large), ' +
+    'or the CA file holds no certificate.',
+  AGENT_IDENTITY:
+    'The device identity does not check out at start: the key or certificate does not parse, the key is not the ' +
+    "certificate's, the certificate's CN is not deviceId, or the certificate is expired or not yet valid.",
   AGENT_ENROLL_REFUSED:
     'The fleet server refused the enrolment (token invalid, used or expired, id taken, CSR rejected, or rate-limited).',
   AGENT_ENROLL_FAILED:
