@@ -1,6 +1,10 @@
 // The device's credentials: read from the configured files and checked once at start, so that a bad key or
 // certificate stops the agent with a coded error instead of a connection that is refused for ever.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+// Loaded before toLegacyObject() runs: on Node 20 that call requires _tls_common, and if `tls` is not loaded yet
+// the circular load leaves it without createSecureContext, so every later TLS connection throws. The agent
+// needs tls anyway; loading it first costs nothing.
+import 'node:tls';
 import { readRegularFile } from '../../shared/src/index.js';
 import type { AgentConfig } from './config.js';
 import { AgentError } from './errors.js';

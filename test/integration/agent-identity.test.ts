@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { loadCa } from '../../broker/src/fleet/data-dir.js';
 import { issueDeviceCert, parseCertificate } from '../../broker/src/pki/x509.js';
 import { type AgentError, loadCredentials, parseAgentConfig } from '../../agent/src/index.js';
-import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
-import { writeAgentConfig } from '../helpers/agent-process.js';
+import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
+import { startAgentProcess, writeAgentConfig } from '../helpers/agent-process.js';
 import { agentCli } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -73,6 +73,20 @@ for (const [name, change, message, deviceId] of cases) {
     assert.not.ok(existsSync(join(file, '..', 'state')), 'refused before the state folder is made');
   });
 }
+
+test('iot-agent run with a good identity passes the checks and connects', async () => {
+  await fleet.start();
+  const file = await deviceFolder('good', () => {});
+  writeAgentConfig(join(file, '..'), { ...JSON.parse(readFileSync(file, 'utf8')), server: fleet.url() });
+  const p = startAgentProcess(file);
+  try {
+    await waitFor(() => fleet.server.registry.get('gw-001')?.online, 'gw-001 online', 15_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${p.output()}`);
+    });
+  } finally {
+    assert.is(await p.kill('SIGTERM'), 0, p.output());
+  }
+});
 
 test('loadCredentials accepts a good identity and refuses it under another deviceId', () => {
   const config = fleet.agentConfig('gw-001', { server: 'mqtts://127.0.0.1:1' });
