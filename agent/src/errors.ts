@@ -15,6 +15,7 @@ export const agentCodes = defineCodes({
   AGENT_ENROLL_FAILED:
     'Enrolment could not complete: the server was unreachable or answered with something that does not check out.',
   AGENT_STATE_DIR: 'The state folder cannot be created or opened (permissions, disk full, or a newer schema).',
+  AGENT_STATE_IN_USE: 'Another agent is running on this state folder; a state folder is used by one agent at a time.',
   AGENT_SAMPLE_DROPPED:
     'A telemetry sample could not be stored in the state folder (disk full or a write error); it is counted as ' +
     'dropped with its reason.',
