@@ -3,7 +3,8 @@ import { defineCodes, EdgewardError } from '../../shared/src/index.js';
 
 export const agentCodes = defineCodes({
   AGENT_CONFIG_INVALID: 'The agent configuration has problems; every problem is listed with its path.',
-  AGENT_CONFIG_UNREADABLE: 'The agent configuration file cannot be read or is not valid JSON.',
+  AGENT_CONFIG_UNREADABLE:
+    'The agent configuration file cannot be read (missing, not a regular file, larger than 1 MB) or is not valid JSON.',
   AGENT_CREDENTIALS:
     'The device key, certificate or CA file cannot be read (missing, not a regular file, permissions, too large), ' +
     'or the CA file holds no certificate.',
@@ -14,7 +15,9 @@ export const agentCodes = defineCodes({
     'The fleet server refused the enrolment (token invalid, used or expired, id taken, CSR rejected, or rate-limited).',
   AGENT_ENROLL_FAILED:
     'Enrolment could not complete: the server was unreachable or answered with something that does not check out.',
-  AGENT_STATE_DIR: 'The state folder cannot be created or opened (permissions, disk full, or a newer schema).',
+  AGENT_STATE_DIR:
+    'The state folder cannot be created, opened or read (permissions, disk full, not a folder, a kernel file ' +
+    'system such as /proc, or a newer schema).',
   AGENT_STATE_IN_USE: 'Another agent is running on this state folder; a state folder is used by one agent at a time.',
   AGENT_SAMPLE_DROPPED:
     'A telemetry sample could not be stored in the state folder (disk full or a write error); it is counted as ' +

@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertOrdinaryFolder } from '../../../shared/src/index.js';
 import { AgentError } from '../errors.js';
 import { lockStateDir, type StateLock } from './lock.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
@@ -34,6 +35,8 @@ const locks = new WeakMap<StateDb, StateLock>();
 export function openStateDb(stateDir: string): StateDb {
   let lock: StateLock | undefined;
   try {
+    // Refused before mkdir: a recursive mkdir under /proc never returns.
+    assertOrdinaryFolder(stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     lock = lockStateDir(stateDir);
     const file = join(stateDir, STATE_DB_FILE);
