@@ -1,6 +1,7 @@
 // iot-agent status reads the state folder alone: never ran, ran and stopped, or crashed (a stale runtime record).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAgentState, readAgentStatus } from '../../agent/src/index.js';
 import { formatStatus } from '../../agent/src/cli/status.js';
@@ -14,6 +15,19 @@ test('a state folder the agent never used reads as empty, not as an error', () =
     [false, false, false, 0, 0, 0, 0],
   );
   assert.match(formatStatus('gw-001', r, Date.now()), /never ran with this state folder/);
+});
+
+test('a state folder that is a regular file is an error (AGENT_STATE_DIR), not a folder that never ran', () => {
+  const file = join(tmpDir(), 'state');
+  writeFileSync(file, 'x');
+  assert.throws(
+    () => readAgentStatus(file),
+    (e: Error & { code?: string }) => e.code === 'AGENT_STATE_DIR' && /is not a folder/.test(e.message),
+  );
+  assert.throws(
+    () => readAgentStatus(join(file, 'below')),
+    (e: Error & { code?: string }) => e.code === 'AGENT_STATE_DIR' && /ENOTDIR/.test(e.message),
+  );
 });
 
 test('a runtime record left by a dead process does not read as running or connected', () => {

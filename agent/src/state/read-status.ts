@@ -1,6 +1,7 @@
 // Reads the state folder read-only for `iot-agent status`: works whether the agent runs, crashed or never ran.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { describeIoError } from '../../../shared/src/index.js';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { DROP_REASONS, dropKey, type DropReason } from '../outbox/index.js';
@@ -47,7 +48,23 @@ function tableExists(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) === 1;
 }
 
+/** Throws AGENT_STATE_DIR unless `stateDir` is a folder or does not exist yet (the agent never ran). */
+function assertFolderOrAbsent(stateDir: string): void {
+  let info: Stats | undefined;
+  try {
+    info = statSync(stateDir, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${describeIoError(err)}`, {
+      cause: err,
+    });
+  }
+  if (info && !info.isDirectory()) {
+    throw new AgentError('AGENT_STATE_DIR', `the state folder ${stateDir} is not a folder; check stateDir`);
+  }
+}
+
 export function readAgentStatus(stateDir: string): AgentStatusReport {
+  assertFolderOrAbsent(stateDir);
   const file = join(stateDir, STATE_DB_FILE);
   if (!existsSync(file)) return fromRows(stateDir, false, new Map(), 0, {}, 0, 0);
   let db: Database.Database;
