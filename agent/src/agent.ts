@@ -74,6 +74,7 @@ export interface Agent {
   readonly outbox: OutboxStore;
   readonly connected: boolean;
   stats(): AgentStats;
+  /** Takes and stores a sample now; rejects with AGENT_SAMPLE_DROPPED (counted in stats) when it cannot be stored. */
   sampleNow(): Promise<number>;
   /** Stores a report (e.g. an exposure report) in the outbox; it is sent, and resent, until acknowledged. */
   send(channel: Exclude<DevicePublishChannel, 'telemetry' | 'status'>, payload: Uint8Array): number;
