@@ -1,12 +1,12 @@
 // Agent configuration: one JSON file, validated once with every problem listed, unknown keys refused, then frozen.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DEVICE_ID_PATTERN, schema as s, type schema } from '../../shared/src/index.js';
+import { DEVICE_ID_PATTERN, readRegularText, schema as s, type schema } from '../../shared/src/index.js';
 import { hooksConfigSchema } from './commands/hook-config.js';
 import { checkOperator, operatorConfigSchema, operatorKid, resolveOperatorPem } from './commands/keyring.js';
 import { AgentError } from './errors.js';
 
 const path = () => s.str({ minLength: 1, maxLength: 4096 });
+const MAX_CONFIG_BYTES = 1_000_000;
 
 const operatorsSchema = s.withDefault(s.array(operatorConfigSchema, { maxItems: 32 }), []);
 
@@ -144,18 +144,17 @@ function resolveOperators(
   });
 }
 
-export function loadAgentConfig(file: string): AgentConfig {
-  let text: string;
+/** Reads a config file: a regular file of at most 1 MB (a FIFO is refused at once, never waited on). */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readRegularText(file, { maxBytes: MAX_CONFIG_BYTES });
   } catch (err) {
-    throw new AgentError(
-      'AGENT_CONFIG_UNREADABLE',
-      `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { cause: err },
-    );
+    throw new AgentError('AGENT_CONFIG_UNREADABLE', `config: ${(err as Error).message}`, { cause: err });
   }
-  if (text.length > 1_000_000) throw new AgentError('AGENT_CONFIG_UNREADABLE', `config ${file} is larger than 1 MB`);
+}
+
+export function loadAgentConfig(file: string): AgentConfig {
+  const text = readConfigText(file);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -3,13 +3,25 @@ import { defineCodes, EdgewardError } from '../../shared/src/index.js';
 
 export const agentCodes = defineCodes({
   AGENT_CONFIG_INVALID: 'The agent configuration has problems; every problem is listed with its path.',
-  AGENT_CONFIG_UNREADABLE: 'The agent configuration file cannot be read or is not valid JSON.',
-  AGENT_CREDENTIALS: 'The device key, certificate or CA file cannot be read.',
+  AGENT_CONFIG_UNREADABLE:
+    'The agent configuration file cannot be read (missing, not a regular file, larger than 1 MB) or is not valid JSON.',
+  AGENT_CREDENTIALS:
+    'The device key, certificate or CA file cannot be read (missing, not a regular file, permissions, too large), ' +
+    'or the CA file holds no certificate.',
+  AGENT_IDENTITY:
+    'The device identity does not check out at start: the key or certificate does not parse, the key is not the ' +
+    "certificate's, the certificate's CN is not deviceId, or the certificate is expired or not yet valid.",
   AGENT_ENROLL_REFUSED:
     'The fleet server refused the enrolment (token invalid, used or expired, id taken, CSR rejected, or rate-limited).',
   AGENT_ENROLL_FAILED:
     'Enrolment could not complete: the server was unreachable or answered with something that does not check out.',
-  AGENT_STATE_DIR: 'The state folder cannot be created or opened (permissions, disk full, or a newer schema).',
+  AGENT_STATE_DIR:
+    'The state folder cannot be created, opened or read (permissions, disk full, not a folder, a kernel file ' +
+    'system such as /proc, or a newer schema).',
+  AGENT_STATE_IN_USE: 'Another agent is running on this state folder; a state folder is used by one agent at a time.',
+  AGENT_SAMPLE_DROPPED:
+    'A telemetry sample could not be stored in the state folder (disk full or a write error); it is counted as ' +
+    'dropped with its reason.',
   AGENT_HOOK_FAILED:
     'A command hook (relay, setpoint, reboot script) could not start, exited non-zero, was killed or timed out.',
   AGENT_INSTALL:

@@ -43,6 +43,7 @@ export function trackOutbox(
       waiting.set(seq, ts);
       return seq;
     },
+    recordDropped: (reason) => inner.recordDropped(reason),
     addMessage: (channel, payload) => inner.addMessage(channel, payload),
     samplesAfter(after, max) {
       const samples = inner.samplesAfter(after, max);

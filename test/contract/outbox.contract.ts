@@ -40,11 +40,47 @@ export function outboxContract(name: string, make: (opts: OutboxOptions) => Outb
     const s = o.stats();
     assert.is(s.samples, 10);
     assert.is(s.dropped, 15);
+    assert.is(s.droppedBy['outbox-full'], 15);
     assert.is(s.lastSequence, 25);
     assert.equal(
       o.samplesAfter(0, 100).map((x) => x.seq),
       [16, 17, 18, 19, 20, 21, 22, 23, 24, 25],
     );
+    o.close();
+  });
+
+  t('a sample that could not be stored takes no sequence number and is counted with its reason', () => {
+    const o = make({ maxSamples: 100 });
+    assert.is(o.addSample(1, { a: 1 }), 1);
+    o.recordDropped('disk-full');
+    o.recordDropped('disk-full');
+    o.recordDropped('write-failed');
+    assert.is(o.addSample(2, { a: 2 }), 2, 'the next stored sample takes the next number: no gap');
+    const s = o.stats();
+    assert.equal([s.lastSequence, s.samples, s.dropped], [2, 2, 3]);
+    assert.equal(s.droppedBy, { 'outbox-full': 0, 'disk-full': 2, 'write-failed': 1 });
+    o.close();
+  });
+
+  t('the counts add up: lastSequence = acknowledged + waiting + dropped from a full outbox', () => {
+    const o = make({ maxSamples: 5 });
+    const check = (when: string) => {
+      const s = o.stats();
+      assert.is(s.lastSequence, s.acknowledged + s.samples + s.droppedBy['outbox-full'], when);
+      assert.is(s.dropped, s.droppedBy['outbox-full'] + s.droppedBy['disk-full'] + s.droppedBy['write-failed']);
+    };
+    check('empty');
+    for (let i = 1; i <= 4; i++) o.addSample(i, { i });
+    o.ackSamples(1, 2);
+    check('after an ack');
+    for (let i = 5; i <= 12; i++) o.addSample(i, { i });
+    check('past the bound');
+    o.ackSamples(1, 9); // 1-2 already acknowledged, 3-7 dropped: only 8 and 9 are deleted
+    o.ackSamples(8, 9); // a late duplicate
+    o.recordDropped('disk-full');
+    check('after acks over dropped and acknowledged samples');
+    const s = o.stats();
+    assert.equal([s.acknowledged, s.samples, s.droppedBy['outbox-full'], s.lastAckedSequence], [4, 3, 5, 9]);
     o.close();
   });
 

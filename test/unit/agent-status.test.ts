@@ -1,6 +1,7 @@
 // iot-agent status reads the state folder alone: never ran, ran and stopped, or crashed (a stale runtime record).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAgentState, readAgentStatus } from '../../agent/src/index.js';
 import { formatStatus } from '../../agent/src/cli/status.js';
@@ -14,6 +15,19 @@ test('a state folder the agent never used reads as empty, not as an error', () =
     [false, false, false, 0, 0, 0, 0],
   );
   assert.match(formatStatus('gw-001', r, Date.now()), /never ran with this state folder/);
+});
+
+test('a state folder that is a regular file is an error (AGENT_STATE_DIR), not a folder that never ran', () => {
+  const file = join(tmpDir(), 'state');
+  writeFileSync(file, 'x');
+  assert.throws(
+    () => readAgentStatus(file),
+    (e: Error & { code?: string }) => e.code === 'AGENT_STATE_DIR' && /is not a folder/.test(e.message),
+  );
+  assert.throws(
+    () => readAgentStatus(join(file, 'below')),
+    (e: Error & { code?: string }) => e.code === 'AGENT_STATE_DIR' && /ENOTDIR/.test(e.message),
+  );
 });
 
 test('a runtime record left by a dead process does not read as running or connected', () => {
@@ -54,7 +68,25 @@ test('a runtime record left by a dead process does not read as running or connec
   const text = formatStatus('gw-001', r, 10_000);
   assert.match(text, /not running \(did not stop cleanly\)/);
   assert.match(text, /2 waiting \(1 samples, 1 messages: cmd\/ack 1\)/);
-  assert.match(text, /last made 2, last acknowledged 1, dropped 0/);
+  assert.match(text, /last made 2, last acknowledged 1\n/);
+  assert.match(text, /samples +2 taken = 1 acknowledged \+ 1 waiting \+ 0 dropped\n/);
+});
+
+test('drops are shown by reason, and the samples row adds up', () => {
+  const dir = tmpDir();
+  const s = openAgentState(dir, { maxSamples: 3 });
+  for (let i = 1; i <= 5; i++) s.outbox.addSample(i, { i }); // 1 and 2 dropped: outbox full
+  s.outbox.ackSamples(3, 3);
+  s.outbox.recordDropped('disk-full');
+  s.outbox.recordDropped('disk-full');
+  s.close();
+  const r = readAgentStatus(dir);
+  assert.equal([r.lastSequence, r.acknowledged, r.samples, r.dropped], [5, 1, 2, 4]);
+  assert.equal(r.droppedBy, { 'outbox-full': 2, 'disk-full': 2, 'write-failed': 0 });
+  assert.match(
+    formatStatus('gw-001', r, Date.now()),
+    /samples +7 taken = 1 acknowledged \+ 2 waiting \+ 4 dropped \(outbox-full 2, disk-full 2\)/,
+  );
 });
 
 test.run();

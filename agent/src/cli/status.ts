@@ -8,7 +8,8 @@ export const STATUS_HELP = `iot-agent status --config FILE [--json]
 
 Prints the agent's state from its state folder: running or not, connected or not, outbox depth, last sample
 made and acknowledged, samples dropped, last report times and versions. --json prints one JSON object
-(outboxDepth, lastSequence, lastAckedSequence, dropped, connected, … — see docs/install-gateway.md).`;
+(outboxDepth, lastSequence, lastAckedSequence, acknowledged, dropped, droppedBy, connected, … — see
+docs/install-gateway.md).`;
 
 function when(ms: number | null, now: number): string {
   if (ms === null) return 'never';
@@ -22,6 +23,18 @@ function when(ms: number | null, now: number): string {
 function stopNote(r: AgentStatusReport, now: number): string {
   if (r.stoppedAt !== null) return ` (stopped cleanly ${when(r.stoppedAt, now)})`;
   return r.startedAt !== null ? ' (did not stop cleanly)' : '';
+}
+
+/** Every sample taken is acknowledged, waiting or dropped: the row shows that the numbers add up. */
+function samplesRow(r: AgentStatusReport): string {
+  const reasons = Object.entries(r.droppedBy)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  return (
+    `${r.acknowledged + r.samples + r.dropped} taken = ${r.acknowledged} acknowledged + ${r.samples} waiting + ` +
+    `${r.dropped} dropped${reasons ? ` (${reasons})` : ''}`
+  );
 }
 
 export function formatStatus(deviceId: string, r: AgentStatusReport, now: number): string {
@@ -42,7 +55,8 @@ export function formatStatus(deviceId: string, r: AgentStatusReport, now: number
       `${r.outboxDepth} waiting (${r.samples} samples, ${Object.values(r.messages).reduce((a, b) => a + b, 0)} ` +
         `messages${byChannel ? `: ${byChannel}` : ''})`,
     ],
-    ['sequence', `last made ${r.lastSequence}, last acknowledged ${r.lastAckedSequence}, dropped ${r.dropped}`],
+    ['sequence', `last made ${r.lastSequence}, last acknowledged ${r.lastAckedSequence}`],
+    ['samples', samplesRow(r)],
     ['telemetry ack', when(r.lastTelemetryAckAt, now)],
     ['message ack', when(r.lastMessageAckAt, now)],
     ['last command', when(r.lastCommandAt, now)],

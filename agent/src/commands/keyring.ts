@@ -1,8 +1,7 @@
 // The trusted operator keyring: which Ed25519 keys may command this device, and which commands each may send.
 // It comes from the agent config (operators[]); keys are SPKI PEM, inline or in a file.
-import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { schema as s, type schema } from '../../../shared/src/index.js';
+import { readRegularText, schema as s, type schema } from '../../../shared/src/index.js';
 import { isCommandName } from '../../../shared/src/commands/index.js';
 import { keyId, MAX_PEM_BYTES, parsePublicKeyPem } from '../../../shared/src/crypto/index.js';
 
@@ -39,10 +38,10 @@ export function resolveOperatorPem(publicKey: string, baseDir: string): { pem: s
   if (isInlinePem(publicKey)) return { pem: publicKey };
   const file = isAbsolute(publicKey) ? publicKey : resolve(baseDir, publicKey);
   try {
-    if (statSync(file).size > MAX_PEM_BYTES) return { problem: `${file} is larger than ${MAX_PEM_BYTES} bytes` };
-    return { pem: readFileSync(file, 'utf8') };
+    // A regular file only: a FIFO would block the agent's start for ever.
+    return { pem: readRegularText(file, { maxBytes: MAX_PEM_BYTES }) };
   } catch (err) {
-    return { problem: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return { problem: (err as Error).message };
   }
 }
 

@@ -1,7 +1,8 @@
 // iot-agent enroll: get this gateway's certificate with a one-time token (the key is made here).
+import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isValidDeviceId, parseCli, required, UsageError } from '../../../shared/src/index.js';
-import { enroll, readCa } from './enroll.js';
+import { isValidDeviceId, parseCli, readRegularText, required, UsageError } from '../../../shared/src/index.js';
+import { enroll } from './enroll.js';
 
 const HELP = `iot-agent enroll --server https://HOST:8443 --token T --ca ca.crt --out DIR
                  [--id ID] [--mqtt mqtts://HOST:8883]
@@ -27,6 +28,34 @@ export function defaultDeviceId(): string | undefined {
   return isValidDeviceId(h) ? h : undefined;
 }
 
+/** --server: an https:// URL (the enrolment endpoint is HTTPS only); anything else is a usage error. */
+function serverFlag(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--server ${JSON.stringify(value)} is not a URL; give https://HOST:PORT`);
+  }
+  if (url.protocol !== 'https:') throw new UsageError(`--server must be an https:// URL, got ${value}`);
+  return value;
+}
+
+/** --ca: a readable regular file holding a PEM certificate; anything else is a usage error. */
+function caFlag(path: string): string {
+  let pem: string;
+  try {
+    pem = readRegularText(path, { maxBytes: 1024 * 1024 });
+  } catch (err) {
+    throw new UsageError(`--ca ${(err as Error).message}`);
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new UsageError(`--ca ${path} is not a PEM certificate; give the fleet CA certificate (ca.crt)`);
+  }
+  return pem;
+}
+
 export async function enrollCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
     argv,
@@ -45,10 +74,13 @@ export async function enrollCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--id ${JSON.stringify(id ?? '')} is not a valid device id (^[a-z0-9][a-z0-9-]{2,63}$)`);
   if (values.mqtt !== undefined && !/^mqtts:\/\/[^\s/]+\/?$/.test(values.mqtt))
     throw new UsageError('--mqtt must be mqtts://host:port');
+  const server = serverFlag(required(values.server, '--server'));
+  const token = required(values.token, '--token');
+  const ca = caFlag(required(values.ca, '--ca'));
   const result = await enroll({
-    server: required(values.server, '--server'),
-    token: required(values.token, '--token'),
-    ca: readCa(required(values.ca, '--ca')),
+    server,
+    token,
+    ca,
     deviceId: id,
     outDir: required(values.out, '--out'),
     ...(values.mqtt ? { mqtt: values.mqtt } : {}),

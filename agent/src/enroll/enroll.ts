@@ -1,9 +1,8 @@
 // Enrolment from the device: make a P-256 key here (it never leaves), send a CSR with a one-time token,
 // check what comes back, and write a ready-to-run agent folder.
-import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { EdgewardError, ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
 import { createCsr, generateKeyPair, parseCertificate, privateKeyPem, spki } from '../../../shared/src/x509.js';
 import { AgentError } from '../errors.js';
 
@@ -74,7 +73,12 @@ function post(url: URL, ca: string, body: unknown, timeoutMs: number): Promise<R
 }
 
 export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
-  const url = new URL('/v1/enroll', opts.server);
+  let url: URL;
+  try {
+    url = new URL('/v1/enroll', opts.server);
+  } catch {
+    throw new AgentError('AGENT_ENROLL_FAILED', `the server address ${opts.server} is not a URL`);
+  }
   if (url.protocol !== 'https:')
     throw new AgentError('AGENT_ENROLL_FAILED', `--server must be an https:// URL, got ${opts.server}`);
   const keys = await generateKeyPair();
@@ -141,14 +145,4 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
   };
   writeFileSafe(files.config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, overwrite: true });
   return { deviceId: opts.deviceId, files, mqtt, expires: cert.notAfter.toISOString() };
-}
-
-export function readCa(path: string): string {
-  try {
-    const pem = readFileSync(path, 'utf8');
-    if (!pem.includes('BEGIN CERTIFICATE')) throw new Error('not a PEM certificate');
-    return pem;
-  } catch (err) {
-    throw new EdgewardError('USAGE', `--ca ${path}: ${(err as Error).message}`);
-  }
 }

@@ -1,4 +1,12 @@
 // Outbox: the public face.
-export type { OutboxStore, OutboxStats, OutboxOptions, PendingMessage } from './types.js';
-export { openSqliteOutbox, createSqliteOutbox } from './sqlite.js';
+export {
+  DROP_REASONS,
+  type DropReason,
+  type StoreFailure,
+  type OutboxStore,
+  type OutboxStats,
+  type OutboxOptions,
+  type PendingMessage,
+} from './types.js';
+export { openSqliteOutbox, createSqliteOutbox, dropKey } from './sqlite.js';
 export { createMemoryOutbox } from './memory.js';

@@ -1,5 +1,5 @@
 // The outbox in memory, for simulated devices (thousands per process, no file each); same contract as SQLite.
-import type { OutboxOptions, OutboxStore, PendingMessage } from './types.js';
+import type { DropReason, OutboxOptions, OutboxStore, PendingMessage } from './types.js';
 import { newStreamId } from './sqlite.js';
 
 export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
@@ -11,7 +11,8 @@ export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
   const state = new Map<string, string>();
   let lastSeq = 0;
   let lastAcked = 0;
-  let dropped = 0;
+  let acknowledged = 0;
+  const droppedBy: Record<DropReason, number> = { 'outbox-full': 0, 'disk-full': 0, 'write-failed': 0 };
   let nextId = 1;
 
   return {
@@ -22,9 +23,12 @@ export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
       if (samples.length > opts.maxSamples) {
         const n = samples.length - opts.maxSamples;
         samples = samples.slice(n);
-        dropped += n;
+        droppedBy['outbox-full'] += n;
       }
       return seq;
+    },
+    recordDropped(reason) {
+      droppedBy[reason]++;
     },
     addMessage(channel, payload) {
       const id = nextId++;
@@ -45,7 +49,9 @@ export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
       return messages.filter((m) => m.id > after).slice(0, max);
     },
     ackSamples(first, last) {
+      const before = samples.length;
       samples = samples.filter((s) => s.seq < first || s.seq > last);
+      acknowledged += before - samples.length;
       if (last > lastAcked) lastAcked = last;
     },
     ackMessage(id) {
@@ -60,7 +66,9 @@ export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
         messages: messages.length,
         lastSequence: lastSeq,
         lastAckedSequence: lastAcked,
-        dropped,
+        acknowledged,
+        dropped: droppedBy['outbox-full'] + droppedBy['disk-full'] + droppedBy['write-failed'],
+        droppedBy: { ...droppedBy },
         stream,
       };
     },

@@ -1,6 +1,6 @@
 // The replay store in agent.db: a nonce and its key's counter are recorded in one transaction, before the
 // command runs, so a crash can never let the same command run twice (at most once).
-import type { StateDb } from '../state/db.js';
+import { closeStateDb, type StateDb } from '../state/db.js';
 import { DEFAULT_MAX_NONCES, type Admission, type ReplayEntry, type ReplayOptions, type ReplayStore } from './types.js';
 
 export function createSqliteReplayStore(db: StateDb, opts: ReplayOptions = {}): ReplayStore {
@@ -38,7 +38,7 @@ export function createSqliteReplayStore(db: StateDb, opts: ReplayOptions = {}): 
     },
     stats: () => ({ nonces: countNonces.get() as number, keys: countKeys.get() as number }),
     close() {
-      if (db.open) db.close();
+      closeStateDb(db);
     },
   };
 }

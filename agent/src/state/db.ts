@@ -1,9 +1,12 @@
-// Opens the agent's one state database, agent.db in the state folder (0700, file 0600), and migrates it.
+// Opens the agent's one state database, agent.db in the state folder (0700, file 0600), and migrates it, holding
+// the folder's lock (agent.lock) while it is open.
 // WAL + synchronous=FULL: whatever a call has written is on disk when the call returns (power loss included).
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertOrdinaryFolder } from '../../../shared/src/index.js';
 import { AgentError } from '../errors.js';
+import { lockStateDir, type StateLock } from './lock.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 export const STATE_DB_FILE = 'agent.db';
@@ -22,10 +25,20 @@ function migrate(db: StateDb): void {
   }
 }
 
-/** Creates the folder if needed and opens agent.db at the latest schema; throws AGENT_STATE_DIR. */
+/** The lock each open agent.db holds on its folder, released when closeStateDb closes it. */
+const locks = new WeakMap<StateDb, StateLock>();
+
+/**
+ * Creates the folder if needed, takes its lock (one agent per folder) and opens agent.db at the latest schema;
+ * throws AGENT_STATE_IN_USE when another agent has the folder, AGENT_STATE_DIR for anything else.
+ */
 export function openStateDb(stateDir: string): StateDb {
+  let lock: StateLock | undefined;
   try {
+    // Refused before mkdir: a recursive mkdir under /proc never returns.
+    assertOrdinaryFolder(stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    lock = lockStateDir(stateDir);
     const file = join(stateDir, STATE_DB_FILE);
     const db = new Database(file);
     try {
@@ -38,21 +51,30 @@ export function openStateDb(stateDir: string): StateDb {
       db.close();
       throw err;
     }
+    locks.set(db, lock);
     return db;
   } catch (err) {
+    lock?.release();
+    if (err instanceof AgentError) throw err;
     throw new AgentError('AGENT_STATE_DIR', `cannot open the agent state in ${stateDir}: ${(err as Error).message}`, {
       cause: err,
     });
   }
 }
 
-/** Writes the WAL back into the database file and closes it (a clean stop leaves one self-contained file). */
+/**
+ * Writes the WAL back into the database file, closes it (a clean stop leaves one self-contained file) and
+ * releases the folder's lock.
+ */
 export function closeStateDb(db: StateDb): void {
-  if (!db.open) return;
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } catch {
-    // a reader (iot-agent status) may hold the WAL; closing still checkpoints what it can
+  if (db.open) {
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a reader (iot-agent status) may hold the WAL; closing still checkpoints what it can
+    }
+    db.close();
   }
-  db.close();
+  locks.get(db)?.release();
+  locks.delete(db);
 }

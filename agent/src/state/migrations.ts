@@ -28,6 +28,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE IF NOT EXISTS counters (kid TEXT PRIMARY KEY, counter INTEGER NOT NULL) STRICT;
     `,
   },
+  {
+    version: 3,
+    // Drop counters by reason ('dropped' counted only a full outbox), and the count of acknowledged samples, so
+    // that last_seq = acked + waiting samples + dropped:outbox-full holds in every committed state. For a folder
+    // written before, 'acked' is derived once from those counters (nothing else can be known of the past).
+    sql: `
+      UPDATE kv SET key = 'dropped:outbox-full' WHERE key = 'dropped';
+      INSERT OR IGNORE INTO kv (key, value)
+        SELECT 'acked', CAST(max(0,
+          coalesce((SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'last_seq'), 0)
+          - (SELECT count(*) FROM samples)
+          - coalesce((SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'dropped:outbox-full'), 0)) AS TEXT);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

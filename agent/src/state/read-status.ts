@@ -1,8 +1,10 @@
 // Reads the state folder read-only for `iot-agent status`: works whether the agent runs, crashed or never ran.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { describeIoError } from '../../../shared/src/index.js';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
+import { DROP_REASONS, dropKey, type DropReason } from '../outbox/index.js';
 import { STATE_DB_FILE } from './db.js';
 import { isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord } from './runtime.js';
 
@@ -24,7 +26,11 @@ export interface AgentStatusReport {
   readonly lastSequence: number;
   /** Last sample the broker acknowledged. */
   readonly lastAckedSequence: number;
+  /** Samples acknowledged (and deleted) so far: lastSequence = acknowledged + samples + droppedBy.outbox-full. */
+  readonly acknowledged: number;
+  /** Samples lost for any reason so far (the sum of droppedBy). */
   readonly dropped: number;
+  readonly droppedBy: Readonly<Record<DropReason, number>>;
   readonly stream: string | null;
   readonly lastTelemetryAckAt: number | null;
   readonly lastMessageAckAt: number | null;
@@ -42,7 +48,23 @@ function tableExists(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) === 1;
 }
 
+/** Throws AGENT_STATE_DIR unless `stateDir` is a folder or does not exist yet (the agent never ran). */
+function assertFolderOrAbsent(stateDir: string): void {
+  let info: Stats | undefined;
+  try {
+    info = statSync(stateDir, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${describeIoError(err)}`, {
+      cause: err,
+    });
+  }
+  if (info && !info.isDirectory()) {
+    throw new AgentError('AGENT_STATE_DIR', `the state folder ${stateDir} is not a folder; check stateDir`);
+  }
+}
+
 export function readAgentStatus(stateDir: string): AgentStatusReport {
+  assertFolderOrAbsent(stateDir);
   const file = join(stateDir, STATE_DB_FILE);
   if (!existsSync(file)) return fromRows(stateDir, false, new Map(), 0, {}, 0, 0);
   let db: Database.Database;
@@ -95,6 +117,13 @@ function fromRows(
   const running = rt ? isAlive(rt) : false;
   const messageCount = Object.values(messages).reduce((a, b) => a + b, 0);
   const interval = Number(kv.get('state:telemetryIntervalSeconds')) || rt?.telemetryIntervalSeconds || null;
+  // A folder not yet migrated to schema 3 keeps the outbox-full count as 'dropped' and no 'acked' (derived here
+  // as migration 3 derives it).
+  const droppedBy = Object.fromEntries(
+    DROP_REASONS.map((r) => [r, num(kv.has(dropKey(r)) || r !== 'outbox-full' ? dropKey(r) : 'dropped')]),
+  ) as Record<DropReason, number>;
+  const lastSequence = num('last_seq');
+  const acknowledged = kv.has('acked') ? num('acked') : Math.max(0, lastSequence - samples - droppedBy['outbox-full']);
   return {
     stateDir,
     initialized,
@@ -106,9 +135,11 @@ function fromRows(
     outboxDepth: samples + messageCount,
     samples,
     messages,
-    lastSequence: num('last_seq'),
+    lastSequence,
     lastAckedSequence: num('last_acked_seq'),
-    dropped: num('dropped'),
+    acknowledged,
+    dropped: DROP_REASONS.reduce((sum, r) => sum + droppedBy[r], 0),
+    droppedBy,
     stream: kv.get('stream') ?? null,
     lastTelemetryAckAt: rt?.lastTelemetryAckAt ?? null,
     lastMessageAckAt: rt?.lastMessageAckAt ?? null,

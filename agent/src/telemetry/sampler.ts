@@ -1,6 +1,9 @@
-// Takes a telemetry sample every interval and stores it in the outbox before anything is sent.
+// Takes a telemetry sample every interval and stores it in the outbox before anything is sent. A sample that
+// cannot be stored (a full disk) is counted as dropped with its reason, and the outage is logged when it starts
+// and when it ends, not once a second.
 import type { Logger } from '../../../shared/src/index.js';
-import type { OutboxStore } from '../outbox/index.js';
+import { AgentError } from '../errors.js';
+import type { OutboxStore, StoreFailure } from '../outbox/index.js';
 import type { Platform } from '../platform/index.js';
 
 export interface SamplerOptions {
@@ -15,8 +18,17 @@ export interface SamplerOptions {
 export interface Sampler {
   start(): void;
   stop(): void;
+  /** Takes and stores one sample; rejects with AGENT_SAMPLE_DROPPED (after counting it) when it cannot be stored. */
   sampleNow(): Promise<number>;
   setInterval(ms: number): void;
+}
+
+/** Storage errors that mean "no space": SQLite's SQLITE_FULL (SQLITE_FULL_* too), or the file system's own. */
+const DISK_FULL = /^(SQLITE_FULL|ENOSPC|EDQUOT)/;
+
+export function storeFailureOf(err: unknown): StoreFailure {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && DISK_FULL.test(code) ? 'disk-full' : 'write-failed';
 }
 
 export function createSampler(opts: SamplerOptions): Sampler {
@@ -24,16 +36,56 @@ export function createSampler(opts: SamplerOptions): Sampler {
   let intervalMs = opts.intervalMs;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  // 'dropping' from the first sample that could not be stored until one is stored again.
+  let storage: { state: 'storing' } | { state: 'dropping'; since: number; dropped: number } = { state: 'storing' };
+
+  function store(metrics: Record<string, number>): number {
+    let seq: number;
+    try {
+      seq = opts.outbox.addSample(now(), metrics);
+    } catch (err) {
+      const reason = storeFailureOf(err);
+      opts.outbox.recordDropped(reason);
+      if (storage.state === 'storing') {
+        storage = { state: 'dropping', since: now(), dropped: 0 };
+        opts.log.error('cannot store telemetry samples: each is counted as dropped until storage works again', {
+          reason,
+          error: err as Error,
+        });
+      }
+      storage.dropped++;
+      throw new AgentError(
+        'AGENT_SAMPLE_DROPPED',
+        `the sample could not be stored (${reason}) and was counted as dropped`,
+        {
+          cause: err,
+          details: { reason },
+        },
+      );
+    }
+    if (storage.state === 'dropping') {
+      opts.log.warn('telemetry samples are stored again', {
+        dropped: storage.dropped,
+        outageMs: now() - storage.since,
+        seq,
+      });
+      storage = { state: 'storing' };
+    }
+    return seq;
+  }
 
   async function sampleNow(): Promise<number> {
-    const metrics = await opts.platform.readMetrics();
-    const seq = opts.outbox.addSample(now(), metrics);
+    const seq = store(await opts.platform.readMetrics());
     opts.onSample(seq);
     return seq;
   }
 
   function tick(): void {
-    sampleNow().catch((err: unknown) => opts.log.error('sampling failed', { error: err as Error }));
+    sampleNow().catch((err: unknown) => {
+      // A drop was counted and its outage logged once; anything else (the platform's metrics) is logged each time.
+      if ((err as AgentError).code !== 'AGENT_SAMPLE_DROPPED')
+        opts.log.error('sampling failed', { error: err as Error });
+    });
   }
 
   return {

@@ -63,7 +63,8 @@ export function createSender(opts: SenderOptions): Sender {
     timer.unref?.();
   }
 
-  function publish(topic: string, payload: Buffer, onAck: () => void): void {
+  /** `onAck` deletes what the broker stored; it returns false when that failed (the state folder is full). */
+  function publish(topic: string, payload: Buffer, onAck: () => boolean): void {
     const c = client!;
     const gen = generation;
     inflight++;
@@ -72,10 +73,28 @@ export function createSender(opts: SenderOptions): Sender {
       if (gen !== generation) return; // a callback from a connection that is gone
       inflight--;
       if (err) opts.log.debug('publish not acknowledged', { error: err.message });
-      else onAck();
+      const deleted = !err && onAck();
       if (inflight === 0) settled?.();
-      if (!err) pump();
+      // After a failed deletion, wait for the next kick (a sample stored again) rather than resend at once.
+      if (deleted) pump();
     });
+  }
+
+  /**
+   * Runs an outbox deletion after a PUBACK. If it fails (a full disk), the item stays in the outbox and the
+   * cursor goes back before it, so it is sent again, and deleted then, once the outbox can be written.
+   */
+  function deleteAcked(what: string, remove: () => void, rewind: () => void): boolean {
+    try {
+      remove();
+      return true;
+    } catch (err) {
+      rewind();
+      opts.log.warn(`acknowledged ${what} could not be deleted from the outbox; it will be sent again`, {
+        error: err as Error,
+      });
+      return false;
+    }
   }
 
   function pump(): void {
@@ -91,8 +110,13 @@ export function createSender(opts: SenderOptions): Sender {
       if (msg) {
         messageCursor = msg.id;
         publish(deviceTopic(opts.deviceId, msg.channel), Buffer.from(msg.payload), () => {
-          opts.outbox.ackMessage(msg.id);
-          opts.onMessageAck?.(msg.channel);
+          const deleted = deleteAcked(
+            `message ${msg.id}`,
+            () => opts.outbox.ackMessage(msg.id),
+            () => (messageCursor = Math.min(messageCursor, msg.id - 1)),
+          );
+          if (deleted) opts.onMessageAck?.(msg.channel);
+          return deleted;
         });
         continue;
       }
@@ -112,8 +136,13 @@ export function createSender(opts: SenderOptions): Sender {
         ...(stats.dropped > 0 ? { dropped: stats.dropped } : {}),
       };
       publish(telemetryTopic, encode(message), () => {
-        opts.outbox.ackSamples(first, last);
-        opts.onAck?.(first, last);
+        const deleted = deleteAcked(
+          `samples ${first}-${last}`,
+          () => opts.outbox.ackSamples(first, last),
+          () => (sampleCursor = Math.min(sampleCursor, first - 1)),
+        );
+        if (deleted) opts.onAck?.(first, last);
+        return deleted;
       });
     }
   }

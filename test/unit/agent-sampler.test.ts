@@ -1,0 +1,83 @@
+// The sampler on a store that refuses writes (an injected failure, store-independent): every sample that cannot be
+// stored is counted as dropped with its reason, takes no sequence number, and the outage is logged once each way.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createFakePlatform, createMemoryOutbox, type OutboxStore } from '../../agent/src/index.js';
+import { createSampler, storeFailureOf } from '../../agent/src/telemetry/sampler.js';
+import type { Logger } from '../../shared/src/index.js';
+
+/** A memory outbox whose addSample throws `failure` (a SQLite-like error) while it is set. */
+function failingOutbox() {
+  const inner = createMemoryOutbox({ maxSamples: 100 });
+  let failure: (Error & { code: string }) | undefined;
+  const outbox: OutboxStore = {
+    ...inner,
+    addSample(ts, metrics) {
+      if (failure) throw failure;
+      return inner.addSample(ts, metrics);
+    },
+  };
+  const fail = (code: string | undefined) =>
+    (failure = code ? Object.assign(new Error(`injected ${code}`), { code }) : undefined);
+  return { outbox, fail };
+}
+
+function recordingLog() {
+  const lines: string[] = [];
+  const log: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (msg, fields) => lines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
+    error: (msg, fields) => lines.push(`error ${msg} ${JSON.stringify({ ...fields, error: undefined })}`),
+    child: () => log,
+  };
+  return { log, lines };
+}
+
+test('samples that cannot be stored are counted by reason, with no gap in the sequence', async () => {
+  const { outbox, fail } = failingOutbox();
+  const { log, lines } = recordingLog();
+  const stored: number[] = [];
+  const sampler = createSampler({
+    platform: createFakePlatform(1),
+    outbox,
+    log,
+    intervalMs: 60_000,
+    onSample: (seq) => stored.push(seq),
+  });
+  assert.is(await sampler.sampleNow(), 1);
+  fail('SQLITE_FULL');
+  for (let i = 0; i < 3; i++) {
+    try {
+      await sampler.sampleNow();
+      assert.unreachable('a sample that cannot be stored is not reported as stored');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'AGENT_SAMPLE_DROPPED');
+      assert.match((err as Error).message, /disk-full/);
+    }
+  }
+  fail('SQLITE_IOERR_WRITE');
+  await sampler.sampleNow().catch(() => {});
+  fail(undefined);
+  assert.is(await sampler.sampleNow(), 2, 'the next stored sample takes the next number');
+  assert.equal(stored, [1, 2]);
+  const s = outbox.stats();
+  assert.equal([s.lastSequence, s.samples, s.dropped], [2, 2, 4]);
+  assert.equal(s.droppedBy, { 'outbox-full': 0, 'disk-full': 3, 'write-failed': 1 });
+  assert.is(s.lastSequence + s.droppedBy['disk-full'] + s.droppedBy['write-failed'], 6, 'six samples taken');
+  assert.is(lines.length, 2, `one line when the outage starts, one when it ends:\n${lines.join('\n')}`);
+  assert.match(lines[0]!, /^error cannot store telemetry samples.*"reason":"disk-full"/);
+  assert.match(lines[1]!, /^warn telemetry samples are stored again.*"dropped":4/);
+});
+
+test('store failures are classified: no space is disk-full, anything else write-failed', () => {
+  const e = (code: string) => Object.assign(new Error(code), { code });
+  assert.is(storeFailureOf(e('SQLITE_FULL')), 'disk-full');
+  assert.is(storeFailureOf(e('ENOSPC')), 'disk-full');
+  assert.is(storeFailureOf(e('EDQUOT')), 'disk-full');
+  assert.is(storeFailureOf(e('SQLITE_IOERR_WRITE')), 'write-failed');
+  assert.is(storeFailureOf(e('SQLITE_READONLY')), 'write-failed');
+  assert.is(storeFailureOf(new Error('no code')), 'write-failed');
+});
+
+test.run();
