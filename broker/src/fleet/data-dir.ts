@@ -1,9 +1,9 @@
 // The fleet data folder: where the database and the PKI live, and how to open them.
-import Database from 'better-sqlite3';
 import { existsSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
 import { dbFailure } from '../db/failure.js';
+import { tryLockFile, type FolderLock } from '../../../shared/src/folder-lock.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
 import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
 import {
@@ -227,27 +227,19 @@ function assertDatabaseKept(p: FleetPaths, initEmpty: boolean): void {
  * and released by the operating system however the process ends. Ingest relies on it: it stores each sample once
  * because it is the only writer of telemetry. The CLI's commands do not take it; they share fleet.db as usual.
  */
-export function lockDataDir(dir: string): { release(): void } {
+export function lockDataDir(dir: string): FolderLock {
   const file = fleetPaths(dir).lock;
-  let lock: Database.Database | undefined;
+  let lock: FolderLock | null;
   try {
-    lock = new Database(file);
-    lock.pragma('busy_timeout = 0');
-    lock.pragma('locking_mode = EXCLUSIVE');
-    // The first write in exclusive locking mode takes the lock for as long as the connection is open.
-    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); DELETE FROM holder;');
-    lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+    lock = tryLockFile(file);
   } catch (err) {
-    lock?.close();
-    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new FleetError(
-        'FLEET_DATA_IN_USE',
-        `another fleet server is running on ${fleetPaths(dir).root}; stop it first, or use another --data folder`,
-        { cause: err },
-      );
-    }
     throw dbFailure(err, file) ?? err;
   }
-  const held = lock;
-  return { release: () => void held.close() };
+  if (!lock) {
+    throw new FleetError(
+      'FLEET_DATA_IN_USE',
+      `another fleet server is running on ${fleetPaths(dir).root}; stop it first, or use another --data folder`,
+    );
+  }
+  return lock;
 }
