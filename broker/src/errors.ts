@@ -9,7 +9,8 @@ export const fleetCodes = defineCodes({
   FLEET_DEVICE_UNKNOWN: 'No device with this id is registered.',
   FLEET_DEVICE_REVOKED: 'The device is revoked; it cannot be renewed or reconnect.',
   FLEET_DB_MIGRATION: 'The database schema is newer than this build, or a migration failed.',
-  FLEET_LISTEN: 'A server port could not be opened (in use, or not permitted).',
+  FLEET_LISTEN:
+    'A server port could not be opened (in use, not permitted, or the host is not this machine or unknown).',
   FLEET_DATA_IN_USE: 'Another fleet server is running on this data folder; a folder is served by one server at a time.',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
 });

@@ -64,56 +64,56 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const tls = loadServerTls(opts.dataDir);
   const ca = await loadCa(opts.dataDir);
   const lock = lockDataDir(opts.dataDir);
-  let db: Db;
+  // What was started, newest first: close() and every failure below release all of it, so a server that could
+  // not start leaves nothing running (an open thread or timer would keep `fleet serve` alive after its error).
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const release = async () => {
+    for (const c of cleanups) await c();
+  };
   try {
-    db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  const registry = createRegistry(db);
-  registry.resetOnline();
-  const audit = createAuditLog(db);
-  const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
-  const writeBehind = createWriteBehind(db, (err) => log.error('bookkeeping write failed', { error: err as Error }));
-  const connections = createConnectionLog(db, Date.now, writeBehind.run);
-  connections.closeAll();
-  const sessions = createSessions();
-  const metrics = createFleetMetrics();
-  const ingest = createIngest(db, {
-    log,
-    thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
-    onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
-    ...(opts.onStored ? { onStored: opts.onStored } : {}),
-    onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
-  });
-  metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
-  metrics.registry.gauge(
-    'edgeward_ingest_queue_age_ms',
-    'Age of the oldest device message waiting to be stored (ingest lag)',
-    () => ingest.stats().oldestQueuedMs,
-  );
-  metrics.registry.gauge(
-    'edgeward_ingest_queued',
-    'Device messages waiting for the next commit',
-    () => ingest.stats().queued,
-  );
-  if (opts.unprotected)
-    log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
+    const db = openFleetDb(opts.dataDir, { synchronous: opts.synchronous ?? 'FULL' });
+    cleanups.unshift(() => void db.close());
+    const registry = createRegistry(db);
+    registry.resetOnline();
+    const audit = createAuditLog(db);
+    const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
+    cleanups.unshift(() => auditLimited.close());
+    const writeBehind = createWriteBehind(db, (err) => log.error('bookkeeping write failed', { error: err as Error }));
+    cleanups.unshift(() => writeBehind.flush());
+    const connections = createConnectionLog(db, Date.now, writeBehind.run);
+    connections.closeAll();
+    const sessions = createSessions();
+    const metrics = createFleetMetrics();
+    const ingest = createIngest(db, {
+      log,
+      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
+      onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
+      ...(opts.onStored ? { onStored: opts.onStored } : {}),
+      onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
+    });
+    cleanups.unshift(() => ingest.close());
+    metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
+    metrics.registry.gauge(
+      'edgeward_ingest_queue_age_ms',
+      'Age of the oldest device message waiting to be stored (ingest lag)',
+      () => ingest.stats().oldestQueuedMs,
+    );
+    metrics.registry.gauge(
+      'edgeward_ingest_queued',
+      'Device messages waiting for the next commit',
+      () => ingest.stats().queued,
+    );
+    if (opts.unprotected)
+      log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
-  const cleanups: (() => Promise<void> | void)[] = [
-    () => writeBehind.flush(),
-    () => void db.close(),
-    () => lock.release(),
-  ];
-  let publish: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('not listening yet'));
-  const relay = createCommandRelay({
-    commands: createCommandStore(db),
-    sessions,
-    publish: (t, p) => publish(t, p),
-    log,
-  });
-  try {
+    let publish: (topic: string, payload: Buffer) => Promise<void> = () =>
+      Promise.reject(new Error('not listening yet'));
+    const relay = createCommandRelay({
+      commands: createCommandStore(db),
+      sessions,
+      publish: (t, p) => publish(t, p),
+      log,
+    });
     const mqtt: MqttListener = await startMqttListener({
       host,
       port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
@@ -142,11 +142,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           err ? reject(err) : resolve(),
         );
       });
-    cleanups.unshift(
-      () => listener.close(),
-      () => ingest.close(),
-      () => auditLimited.close(),
-    );
+    cleanups.unshift(() => listener.close());
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
     watch.on(enforceRevocations({ registry, sessions, audit, log }));
@@ -188,14 +184,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       publish: (topic, payload) => publish(topic, payload),
       close() {
         closing ??= (async () => {
-          for (const c of cleanups) await c();
+          await release();
           log.info('fleet server stopped');
         })();
         return closing;
       },
     };
   } catch (err) {
-    for (const c of cleanups) await c();
+    await release();
     throw err;
   }
 }

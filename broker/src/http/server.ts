@@ -2,8 +2,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../shared/src/index.js';
-import { FleetError } from '../errors.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
+import { listen } from '../listen.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -43,22 +43,12 @@ export async function startHttpServer(
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new FleetError(
-          'FLEET_LISTEN',
-          `cannot listen for HTTPS on ${opts.host}:${opts.port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      ),
-    );
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const address = server.address();
+  const port = await listen(server, opts.host, opts.port, 'HTTPS');
+  // An error while listening (accept failing when the process is out of descriptors) must not end the server.
+  server.on('error', (err) => opts.log.error('HTTPS listener error', { error: err }));
   return {
     server,
-    port: typeof address === 'object' && address ? address.port : opts.port,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

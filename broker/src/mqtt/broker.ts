@@ -3,8 +3,8 @@
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { FleetError } from '../errors.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
+import { listen } from '../listen.js';
 import { createConnectionLimiter } from '../limits/connection-limiter.js';
 import { createFrameGuard } from '../limits/frame-guard.js';
 import { createHooks, type HookDeps } from './hooks.js';
@@ -161,20 +161,16 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     metrics.denials.inc({ kind: 'tls', reason });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new FleetError(
-          'FLEET_LISTEN',
-          `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      ),
-    );
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  let port: number;
+  try {
+    port = await listen(server, opts.host, opts.port, 'MQTT');
+  } catch (err) {
+    // aedes runs timers (its $SYS heartbeat) that would keep the process alive after this failure.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  // An error while listening (accept failing when the process is out of descriptors) must not end the server.
+  server.on('error', (err) => log.error('MQTT listener error', { error: err }));
 
   return {
     aedes,
