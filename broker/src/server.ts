@@ -15,6 +15,7 @@ import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
 import { createHttpRoutes } from './http/routes.js';
 import { startHttpServer } from './http/server.js';
+import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener, type MqttListener } from './mqtt/broker.js';
 import { createSessions, type Sessions } from './mqtt/sessions.js';
@@ -114,10 +115,20 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       publish: (t, p) => publish(t, p),
       log,
     });
+    // One cap on connections still in their TLS handshake, over both ports: each holds a file descriptor.
+    const handshakes = createHandshakeGuard({
+      limits: {
+        maxPerAddress: config.limits.maxPendingHandshakesPerAddress,
+        maxTotal: config.limits.maxPendingHandshakes,
+      },
+      metrics,
+      audit: auditLimited,
+    });
     const mqtt: MqttListener = await startMqttListener({
       host,
       port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
       tls,
+      handshakes,
       config,
       registry,
       audit,
@@ -154,6 +165,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       port: opts.httpPort ?? DEFAULT_HTTP_PORT,
       tls,
       log,
+      handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
+      handshakes,
       routes: createHttpRoutes({
         sessions,
         metrics,

@@ -7,12 +7,15 @@ import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 import { listen } from '../listen.js';
 import { createConnectionLimiter } from '../limits/connection-limiter.js';
 import { createFrameGuard } from '../limits/frame-guard.js';
+import { ConnectionRefused, type HandshakeGuard } from '../limits/handshake-guard.js';
 import { createHooks, type HookDeps } from './hooks.js';
 
 export interface MqttListenerOptions extends HookDeps {
   readonly host: string;
   readonly port: number;
   readonly tls: ServerTlsMaterial;
+  /** Caps the connections still in their TLS handshake (shared with the HTTPS listener). */
+  readonly handshakes: HandshakeGuard;
   /** A device's subscription was granted (after aedes stored it, so a publish now reaches it). */
   readonly onSubscribed?: (deviceId: string, topic: string) => void;
   /** A device's last session ended. */
@@ -151,10 +154,18 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       address,
       detail: { limitPerMinute: config.limits.connectionsPerMinutePerAddress },
     });
-    socket.destroy();
+    socket.destroy(new ConnectionRefused('rate'));
   });
+  opts.handshakes.attach(server, 'mqtt');
+  // Set when close() begins: a handshake ending after that is not a security event (and the database may be gone).
+  let state: 'listening' | 'closing' = 'listening';
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     const address = socket.remoteAddress ?? null;
+    // Node closes a socket whose handshake failed, but not one whose handshake timed out
+    // (ERR_TLS_HANDSHAKE_TIMEOUT): without this it would hold its file descriptor forever.
+    socket.destroy();
+    // Refused by the server itself before the handshake (counted and audited there), or shutting down.
+    if (err instanceof ConnectionRefused || state === 'closing') return;
     const reason = err.code ?? err.message.slice(0, 120);
     opts.auditLimited.record({ event: 'tls.denied', address, detail: { reason } }, `tls.denied|${address}|${reason}`);
     log.warn('TLS handshake refused', { address, reason });
@@ -177,8 +188,11 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     server,
     port,
     async close() {
-      // Stop accepting first, then close every client (server.close waits for open connections).
+      // Stop accepting first, then close every client and every handshake in progress (server.close waits for
+      // open connections).
+      state = 'closing';
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      opts.handshakes.closePending('mqtt');
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await stopped;
     },
