@@ -99,7 +99,8 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     if (s) for (const sub of subscriptions) opts.onSubscribed?.(s.deviceId, sub.topic);
   });
   aedes.on('clientError', (client: Client, err: Error) => {
-    log.debug('client error', { clientId: client?.id ?? null, error: err.message });
+    if (!hooks.clientError(client, err))
+      log.debug('client error', { clientId: client?.id ?? null, error: err.message });
   });
   aedes.on('connectionError', (_client: Client, err: Error) => {
     log.debug('connection error', { error: err.message });

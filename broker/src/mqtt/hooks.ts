@@ -11,6 +11,7 @@ import type { Ingest } from '../fleet/ingest.js';
 import type { PublishLimiter } from '../limits/publish-limiter.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorizePublish, authorizeSubscribe, type Identity } from './acl.js';
+import { brokerRefusal } from './broker-refusals.js';
 import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
 
@@ -80,6 +81,23 @@ export function createHooks(deps: HookDeps) {
     return s ? { kind: 'device', deviceId: s.deviceId } : undefined;
   }
 
+  /** Audits, logs and counts an ACL denial. */
+  function recordDenied(
+    client: Client | null,
+    who: Identity | undefined,
+    detail: { action: 'publish' | 'subscribe'; reason: string } & Record<string, unknown>,
+  ): void {
+    const deviceId = who?.kind === 'device' ? who.deviceId : null;
+    deps.auditLimited.record({
+      event: 'acl.denied',
+      deviceId,
+      address: client ? (deps.sessions.of(client)?.address ?? null) : null,
+      detail,
+    });
+    deps.log.warn(`${detail.action} denied`, { deviceId, ...detail });
+    metrics.denials.inc({ kind: 'acl', reason: detail.reason });
+  }
+
   function denyPublish(
     client: Client | null,
     who: Identity,
@@ -87,17 +105,8 @@ export function createHooks(deps: HookDeps) {
     reason: string,
     done: (err?: Error | null) => void,
   ) {
-    const deviceId = who.kind === 'device' ? who.deviceId : null;
     const code = reason === 'invalid-topic' ? topicErrorCode(topic) : undefined;
-    const detail = { action: 'publish', topic: topic.slice(0, 200), reason, ...(code ? { code } : {}) };
-    deps.auditLimited.record({
-      event: 'acl.denied',
-      deviceId,
-      address: client ? (deps.sessions.of(client)?.address ?? null) : null,
-      detail,
-    });
-    deps.log.warn('publish denied', { deviceId, ...detail });
-    metrics.denials.inc({ kind: 'acl', reason });
+    recordDenied(client, who, { action: 'publish', topic: topic.slice(0, 200), reason, ...(code ? { code } : {}) });
     // MQTT 3.1.1 has no negative PUBACK: the connection is closed.
     done(new Error(`publish to ${topic} denied: ${reason}`));
   }
@@ -230,16 +239,20 @@ export function createHooks(deps: HookDeps) {
       if (deps.unprotected && who) return done(null, sub);
       const decision = who ? authorizeSubscribe(who, sub.topic) : ({ allow: false, reason: 'invalid-topic' } as const);
       if (decision.allow) return done(null, sub);
-      const deviceId = who?.kind === 'device' ? who.deviceId : null;
-      deps.auditLimited.record({
-        event: 'acl.denied',
-        deviceId,
-        address: deps.sessions.of(client)?.address ?? null,
-        detail: { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason },
-      });
-      deps.log.warn('subscribe denied', { deviceId, topic: sub.topic.slice(0, 200), reason: decision.reason });
-      metrics.denials.inc({ kind: 'acl', reason: decision.reason });
+      recordDenied(client, who, { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason });
       done(null, null); // SUBACK 0x80 for this filter only
+    },
+
+    /**
+     * A client error aedes raised: when it is aedes refusing a topic before authorizePublish/authorizeSubscribe
+     * ran (a PUBLISH to a wildcard topic…), it is recorded as the ACL denial it is. True when it was one.
+     */
+    clientError(client: Client, err: Error): boolean {
+      const refusal = brokerRefusal(err);
+      if (!refusal) return false;
+      // aedes does not report the topic: its own message says what was wrong with it.
+      recordDenied(client, identityOf(client), { ...refusal, error: err.message });
+      return true;
     },
 
     /** Defence in depth: never deliver outside the receiving device's own subtree. */
