@@ -39,6 +39,10 @@ export async function startHttpServer(
     cert: opts.tls.cert,
     minVersion: 'TLSv1.2' as const,
     handshakeTimeout: opts.handshakeTimeoutMs,
+    // node offers only http/1.1 and ends the handshake of a client whose ALPN list lacks it with a
+    // no_application_protocol alert: `curl --http1.0` offers only http/1.0, which this server speaks too.
+    // A client that offers no ALPN at all is served as before.
+    ALPNProtocols: ['http/1.1', 'http/1.0'],
   };
   const server = createServer(tlsOptions, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;

@@ -70,6 +70,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   const { config, metrics, log } = opts;
   const hooks = createHooks(opts);
   const aedes = await Aedes.createBroker({
+    preConnect: hooks.preConnect,
     authenticate: hooks.authenticate,
     authorizePublish: hooks.authorizePublish,
     authorizeSubscribe: hooks.authorizeSubscribe,

@@ -1,6 +1,6 @@
 // The aedes policy hooks: authenticate by certificate, authorize by the ACL, rate-limit per device,
 // and hand device messages to ingest (PUBACK after commit).
-import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
+import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import { isValidDeviceId, parseTopic, type Channel, type Logger } from '../../../shared/src/index.js';
 import { rateFor, type FleetConfig } from '../config.js';
 import type { AuditLimiter, AuditLog } from '../db/audit.js';
@@ -38,6 +38,9 @@ export interface HookDeps {
 
 type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
 
+/** CONNACK, remaining length 2, no session, return code 0x01: unacceptable protocol level [MQTT-3.2.2-3]. */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
 /** The typed error code explaining why a topic is not a fleet topic (TOPIC_INVALID, DEVICE_ID_INVALID). */
 function topicErrorCode(topic: string): string | undefined {
   try {
@@ -52,6 +55,25 @@ export function createHooks(deps: HookDeps) {
   const now = deps.now ?? Date.now;
   const { metrics } = deps;
 
+  /** Audits, logs and counts a refused CONNECT. */
+  function recordConnectDenied(
+    id: unknown,
+    address: string | null,
+    reason: string,
+    extra: Record<string, unknown>,
+    certificateCn: string | undefined,
+  ): void {
+    const clientId = typeof id === 'string' ? id.slice(0, 80) : null;
+    deps.auditLimited.record({
+      event: 'auth.denied',
+      deviceId: certificateCn?.slice(0, 80) ?? clientId,
+      address,
+      detail: { reason, clientId, ...extra },
+    });
+    deps.log.warn('connection refused', { clientId, address, reason, ...extra });
+    metrics.denials.inc({ kind: 'auth', reason });
+  }
+
   /** Refuses a CONNECT. The audit names the certificate's identity (who really knocked) and the claimed client id. */
   function denyConnect(
     client: Client,
@@ -61,15 +83,7 @@ export function createHooks(deps: HookDeps) {
     extra: Record<string, unknown> = {},
     certificateCn?: string,
   ) {
-    const clientId = typeof client.id === 'string' ? client.id.slice(0, 80) : null;
-    deps.auditLimited.record({
-      event: 'auth.denied',
-      deviceId: certificateCn?.slice(0, 80) ?? clientId,
-      address,
-      detail: { reason, clientId, ...extra },
-    });
-    deps.log.warn('connection refused', { clientId, address, reason, ...extra });
-    metrics.denials.inc({ kind: 'auth', reason });
+    recordConnectDenied(client.id, address, reason, extra, certificateCn);
     const err = new Error(`not authorized: ${reason}`) as AuthenticateError;
     (err as { returnCode: number }).returnCode = 5; // CONNACK 5: not authorized [MQTT-3.2.2-3]
     done(err, null);
@@ -124,6 +138,27 @@ export function createHooks(deps: HookDeps) {
   }
 
   return {
+    /**
+     * Only MQTT 3.1.1 (protocol level 4) is served. aedes also accepts MQTT 3.1 (level 3), which no edgeward client
+     * speaks; it refuses MQTT 5 itself, but unaudited. Any other level is refused here, before authentication, with
+     * CONNACK 0x01 (unacceptable protocol level), then disconnected [MQTT-3.1.2-2]. A refusal in preConnect makes
+     * aedes close without a CONNACK, so the 4-byte CONNACK is written here first.
+     */
+    preConnect(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
+      if (packet.protocolVersion === 4) return done(null, true);
+      const peer = peerIdentity(client);
+      recordConnectDenied(
+        packet.clientId,
+        peer?.address ?? null,
+        'protocol-version',
+        { protocolVersion: packet.protocolVersion ?? null },
+        peer?.cn,
+      );
+      client.conn.write(CONNACK_UNACCEPTABLE_PROTOCOL, () =>
+        done(new Error(`unacceptable protocol level ${packet.protocolVersion}`), false),
+      );
+    },
+
     authenticate(client: Client, _username: string | undefined, _password: Buffer | undefined, done: AuthDone): void {
       const peer = peerIdentity(client);
       if (!peer) return denyConnect(client, null, 'no-client-certificate', done);
