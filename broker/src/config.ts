@@ -37,8 +37,21 @@ const limitsSchema = s.object({
   /** New TCP connections per source address: sustained per minute, and burst. */
   connectionsPerMinutePerAddress: s.withDefault(s.num({ min: 1, max: 10_000_000 }), 600),
   connectionBurstPerAddress: s.withDefault(s.int({ min: 1, max: 10_000_000 }), 200),
-  /** Seconds a client has to complete its TLS handshake and CONNECT. */
+  /**
+   * Seconds a client has to complete its TLS handshake (MQTT and HTTPS port) and to send CONNECT; a socket that
+   * does not is closed.
+   */
   connectTimeoutSeconds: s.withDefault(s.num({ min: 1, max: 300 }), 10),
+  /**
+   * Connections from one source address still in their TLS handshake, on both ports together; a further one is
+   * refused at TCP accept.
+   */
+  maxPendingHandshakesPerAddress: s.withDefault(s.int({ min: 1, max: 100_000 }), 128),
+  /**
+   * Connections still in their TLS handshake over all addresses. Each holds a file descriptor (20,000 per process
+   * here): at the cap a new connection evicts the oldest one, so a half-open flood cannot lock devices out.
+   */
+  maxPendingHandshakes: s.withDefault(s.int({ min: 1, max: 1_000_000 }), 4096),
 });
 
 const configSchema = s.object({

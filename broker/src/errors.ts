@@ -22,7 +22,8 @@ export const fleetCodes = defineCodes({
   FLEET_DB_IO:
     'The database cannot be opened, read or written: not a regular file (a folder), permissions, a read-only disk ' +
     'or an I/O error.',
-  FLEET_LISTEN: 'A server port could not be opened (in use, or not permitted).',
+  FLEET_LISTEN:
+    'A server port could not be opened (in use, not permitted, or the host is not this machine or unknown).',
   FLEET_DATA_IN_USE: 'Another fleet server is running on this data folder; a folder is served by one server at a time.',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
 });

@@ -17,6 +17,7 @@ import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
 import { createHttpRoutes } from './http/routes.js';
 import { startHttpServer } from './http/server.js';
+import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener, type MqttListener } from './mqtt/broker.js';
 import { createSessions, type Sessions } from './mqtt/sessions.js';
@@ -36,12 +37,12 @@ export interface FleetServerOptions {
   readonly onStored?: (e: StoredEvent) => void;
   /** Repeats of one security event (same kind, device, address, reason) within this window are summarised. */
   readonly auditWindowMs?: number;
-  /** Benchmarks only: ACL and rate limits off, to measure their cost. */
-  readonly unprotected?: boolean;
   /** Create an empty database where the data folder's was lost (`fleet serve --init-empty-db`). */
   readonly initEmptyDb?: boolean;
   /** The database failed (damaged, I/O errors): the server logs it and stops by itself; this is told why. */
   readonly onFatal?: (err: FleetError) => void;
+  /** Benchmarks only: ACL and rate limits off, to measure their cost. */
+  readonly unprotected?: boolean;
 }
 
 export interface FleetServer {
@@ -70,79 +71,89 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const tls = loadServerTls(opts.dataDir);
   const ca = await loadCa(opts.dataDir);
   const lock = lockDataDir(opts.dataDir);
-  let db: Db;
+  // What was started, newest first: close() and every failure below release all of it, so a server that could
+  // not start leaves nothing running (an open thread or timer would keep `fleet serve` alive after its error).
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const release = async () => {
+    for (const c of cleanups) await c();
+  };
   try {
-    db = openFleetDb(opts.dataDir, {
+    const db = openFleetDb(opts.dataDir, {
       synchronous: opts.synchronous ?? 'FULL',
       quickCheck: true,
       initEmpty: opts.initEmptyDb ?? false,
     });
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  const registry = createRegistry(db);
-  registry.resetOnline();
-  const audit = createAuditLog(db);
-  const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
-  let stop: (() => Promise<void>) | undefined;
-  let fatal: FleetError | undefined;
-  /** The database cannot be trusted any more: ingest has stopped acknowledging; stop serving, cleanly. */
-  const onFatal = (err: FleetError) => {
-    if (fatal) return;
-    fatal = err;
-    log.error('stopping the fleet server: its database failed', { code: err.code, error: err });
-    opts.onFatal?.(err);
-    void stop?.();
-  };
-  const writeBehind = createWriteBehind(db, (err) => {
-    const failure = dbFailure(err, db.name);
-    log.error('bookkeeping write failed', { code: failure?.code ?? 'INTERNAL', error: failure ?? (err as Error) });
-    if (stopsTheServer(failure)) onFatal(failure);
-  });
-  const connections = createConnectionLog(db, Date.now, writeBehind.run);
-  connections.closeAll();
-  const sessions = createSessions();
-  const metrics = createFleetMetrics();
-  const ingest = createIngest(db, {
-    log,
-    thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
-    onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
-    ...(opts.onStored ? { onStored: opts.onStored } : {}),
-    onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
-    onFatal,
-  });
-  metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
-  metrics.registry.gauge(
-    'edgeward_ingest_queue_age_ms',
-    'Age of the oldest device message waiting to be stored (ingest lag)',
-    () => ingest.stats().oldestQueuedMs,
-  );
-  metrics.registry.gauge(
-    'edgeward_ingest_queued',
-    'Device messages waiting for the next commit',
-    () => ingest.stats().queued,
-  );
-  if (opts.unprotected)
-    log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
+    cleanups.unshift(() => void db.close());
+    const registry = createRegistry(db);
+    registry.resetOnline();
+    const audit = createAuditLog(db);
+    const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
+    cleanups.unshift(() => auditLimited.close());
+    let fatal: FleetError | undefined;
+    let stop: (() => Promise<void>) | undefined;
+    /** The database cannot be trusted any more: ingest has stopped acknowledging; stop serving, cleanly. */
+    const onFatal = (err: FleetError) => {
+      if (fatal) return;
+      fatal = err;
+      log.error('stopping the fleet server: its database failed', { code: err.code, error: err });
+      opts.onFatal?.(err);
+      void stop?.();
+    };
+    const writeBehind = createWriteBehind(db, (err) => {
+      const failure = dbFailure(err, db.name);
+      log.error('bookkeeping write failed', { code: failure?.code ?? 'INTERNAL', error: failure ?? (err as Error) });
+      if (stopsTheServer(failure)) onFatal(failure);
+    });
+    cleanups.unshift(() => writeBehind.flush());
+    const connections = createConnectionLog(db, Date.now, writeBehind.run);
+    connections.closeAll();
+    const sessions = createSessions();
+    const metrics = createFleetMetrics();
+    const ingest = createIngest(db, {
+      log,
+      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
+      onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
+      ...(opts.onStored ? { onStored: opts.onStored } : {}),
+      onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
+      onFatal,
+    });
+    cleanups.unshift(() => ingest.close());
+    metrics.registry.gauge('edgeward_connected_devices', 'Devices with a live MQTT session', () => sessions.size);
+    metrics.registry.gauge(
+      'edgeward_ingest_queue_age_ms',
+      'Age of the oldest device message waiting to be stored (ingest lag)',
+      () => ingest.stats().oldestQueuedMs,
+    );
+    metrics.registry.gauge(
+      'edgeward_ingest_queued',
+      'Device messages waiting for the next commit',
+      () => ingest.stats().queued,
+    );
+    if (opts.unprotected)
+      log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
-  const cleanups: (() => Promise<void> | void)[] = [
-    () => writeBehind.flush(),
-    () => void db.close(),
-    () => lock.release(),
-  ];
-  let publish: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('not listening yet'));
-  const relay = createCommandRelay({
-    commands: createCommandStore(db),
-    sessions,
-    publish: (t, p) => publish(t, p),
-    log,
-  });
-  try {
+    let publish: (topic: string, payload: Buffer) => Promise<void> = () =>
+      Promise.reject(new Error('not listening yet'));
+    const relay = createCommandRelay({
+      commands: createCommandStore(db),
+      sessions,
+      publish: (t, p) => publish(t, p),
+      log,
+    });
+    // One cap on connections still in their TLS handshake, over both ports: each holds a file descriptor.
+    const handshakes = createHandshakeGuard({
+      limits: {
+        maxPerAddress: config.limits.maxPendingHandshakesPerAddress,
+        maxTotal: config.limits.maxPendingHandshakes,
+      },
+      metrics,
+      audit: auditLimited,
+    });
     const mqtt: MqttListener = await startMqttListener({
       host,
       port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
       tls,
+      handshakes,
       config,
       registry,
       audit,
@@ -167,11 +178,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           err ? reject(err) : resolve(),
         );
       });
-    cleanups.unshift(
-      () => listener.close(),
-      () => ingest.close(),
-      () => auditLimited.close(),
-    );
+    cleanups.unshift(() => listener.close());
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
     watch.on(enforceRevocations({ registry, sessions, audit, log }));
@@ -183,6 +190,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       port: opts.httpPort ?? DEFAULT_HTTP_PORT,
       tls,
       log,
+      handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
+      handshakes,
       routes: createHttpRoutes({
         sessions,
         metrics,
@@ -201,7 +210,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
-        for (const c of cleanups) await c();
+        await release();
         log.info('fleet server stopped');
       })();
       return closing;
@@ -223,7 +232,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       close,
     };
   } catch (err) {
-    for (const c of cleanups) await c();
+    await release();
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 // fleet serve: runs the fleet server until SIGINT/SIGTERM.
-import { createLogger, parseCli, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
+import { createLogger, parseCli, parsePort, required, UsageError } from '../../../shared/src/index.js';
 import { loadFleetConfig } from '../config.js';
 import type { FleetError } from '../errors.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
@@ -47,8 +47,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const server = await createFleetServer({
     dataDir: required(values.data, '--data'),
     host: values.host ?? '127.0.0.1',
-    mqttPort: parsePositiveInt(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
-    httpPort: parsePositiveInt(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
+    mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
+    httpPort: parsePort(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
     log,
     config,
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),

@@ -3,16 +3,19 @@
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { FleetError } from '../errors.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
+import { listen } from '../listen.js';
 import { createConnectionLimiter } from '../limits/connection-limiter.js';
 import { createFrameGuard } from '../limits/frame-guard.js';
+import { ConnectionRefused, type HandshakeGuard } from '../limits/handshake-guard.js';
 import { createHooks, type HookDeps } from './hooks.js';
 
 export interface MqttListenerOptions extends HookDeps {
   readonly host: string;
   readonly port: number;
   readonly tls: ServerTlsMaterial;
+  /** Caps the connections still in their TLS handshake (shared with the HTTPS listener). */
+  readonly handshakes: HandshakeGuard;
   /** A device's subscription was granted (after aedes stored it, so a publish now reaches it). */
   readonly onSubscribed?: (deviceId: string, topic: string) => void;
   /** A device's last session ended. */
@@ -67,6 +70,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   const { config, metrics, log } = opts;
   const hooks = createHooks(opts);
   const aedes = await Aedes.createBroker({
+    preConnect: hooks.preConnect,
     authenticate: hooks.authenticate,
     authorizePublish: hooks.authorizePublish,
     authorizeSubscribe: hooks.authorizeSubscribe,
@@ -96,7 +100,8 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     if (s) for (const sub of subscriptions) opts.onSubscribed?.(s.deviceId, sub.topic);
   });
   aedes.on('clientError', (client: Client, err: Error) => {
-    log.debug('client error', { clientId: client?.id ?? null, error: err.message });
+    if (!hooks.clientError(client, err))
+      log.debug('client error', { clientId: client?.id ?? null, error: err.message });
   });
   aedes.on('connectionError', (_client: Client, err: Error) => {
     log.debug('connection error', { error: err.message });
@@ -151,38 +156,45 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       address,
       detail: { limitPerMinute: config.limits.connectionsPerMinutePerAddress },
     });
-    socket.destroy();
+    socket.destroy(new ConnectionRefused('rate'));
   });
+  opts.handshakes.attach(server, 'mqtt');
+  // Set when close() begins: a handshake ending after that is not a security event (and the database may be gone).
+  let state: 'listening' | 'closing' = 'listening';
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     const address = socket.remoteAddress ?? null;
+    // Node closes a socket whose handshake failed, but not one whose handshake timed out
+    // (ERR_TLS_HANDSHAKE_TIMEOUT): without this it would hold its file descriptor forever.
+    socket.destroy();
+    // Refused by the server itself before the handshake (counted and audited there), or shutting down.
+    if (err instanceof ConnectionRefused || state === 'closing') return;
     const reason = err.code ?? err.message.slice(0, 120);
     opts.auditLimited.record({ event: 'tls.denied', address, detail: { reason } }, `tls.denied|${address}|${reason}`);
     log.warn('TLS handshake refused', { address, reason });
     metrics.denials.inc({ kind: 'tls', reason });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new FleetError(
-          'FLEET_LISTEN',
-          `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      ),
-    );
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  let port: number;
+  try {
+    port = await listen(server, opts.host, opts.port, 'MQTT');
+  } catch (err) {
+    // aedes runs timers (its $SYS heartbeat) that would keep the process alive after this failure.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  // An error while listening (accept failing when the process is out of descriptors) must not end the server.
+  server.on('error', (err) => log.error('MQTT listener error', { error: err }));
 
   return {
     aedes,
     server,
     port,
     async close() {
-      // Stop accepting first, then close every client (server.close waits for open connections).
+      // Stop accepting first, then close every client and every handshake in progress (server.close waits for
+      // open connections).
+      state = 'closing';
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      opts.handshakes.closePending('mqtt');
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await stopped;
     },

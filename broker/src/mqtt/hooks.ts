@@ -1,6 +1,6 @@
 // The aedes policy hooks: authenticate by certificate, authorize by the ACL, rate-limit per device,
 // and hand device messages to ingest (PUBACK after commit).
-import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
+import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import { isValidDeviceId, parseTopic, type Channel, type Logger } from '../../../shared/src/index.js';
 import { rateFor, type FleetConfig } from '../config.js';
 import type { AuditLimiter, AuditLog } from '../db/audit.js';
@@ -11,6 +11,7 @@ import type { Ingest } from '../fleet/ingest.js';
 import type { PublishLimiter } from '../limits/publish-limiter.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorizePublish, authorizeSubscribe, type Identity } from './acl.js';
+import { brokerRefusal } from './broker-refusals.js';
 import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
 
@@ -37,6 +38,9 @@ export interface HookDeps {
 
 type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
 
+/** CONNACK, remaining length 2, no session, return code 0x01: unacceptable protocol level [MQTT-3.2.2-3]. */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
 /** The typed error code explaining why a topic is not a fleet topic (TOPIC_INVALID, DEVICE_ID_INVALID). */
 function topicErrorCode(topic: string): string | undefined {
   try {
@@ -51,6 +55,25 @@ export function createHooks(deps: HookDeps) {
   const now = deps.now ?? Date.now;
   const { metrics } = deps;
 
+  /** Audits, logs and counts a refused CONNECT. */
+  function recordConnectDenied(
+    id: unknown,
+    address: string | null,
+    reason: string,
+    extra: Record<string, unknown>,
+    certificateCn: string | undefined,
+  ): void {
+    const clientId = typeof id === 'string' ? id.slice(0, 80) : null;
+    deps.auditLimited.record({
+      event: 'auth.denied',
+      deviceId: certificateCn?.slice(0, 80) ?? clientId,
+      address,
+      detail: { reason, clientId, ...extra },
+    });
+    deps.log.warn('connection refused', { clientId, address, reason, ...extra });
+    metrics.denials.inc({ kind: 'auth', reason });
+  }
+
   /** Refuses a CONNECT. The audit names the certificate's identity (who really knocked) and the claimed client id. */
   function denyConnect(
     client: Client,
@@ -60,15 +83,7 @@ export function createHooks(deps: HookDeps) {
     extra: Record<string, unknown> = {},
     certificateCn?: string,
   ) {
-    const clientId = typeof client.id === 'string' ? client.id.slice(0, 80) : null;
-    deps.auditLimited.record({
-      event: 'auth.denied',
-      deviceId: certificateCn?.slice(0, 80) ?? clientId,
-      address,
-      detail: { reason, clientId, ...extra },
-    });
-    deps.log.warn('connection refused', { clientId, address, reason, ...extra });
-    metrics.denials.inc({ kind: 'auth', reason });
+    recordConnectDenied(client.id, address, reason, extra, certificateCn);
     const err = new Error(`not authorized: ${reason}`) as AuthenticateError;
     (err as { returnCode: number }).returnCode = 5; // CONNACK 5: not authorized [MQTT-3.2.2-3]
     done(err, null);
@@ -80,6 +95,23 @@ export function createHooks(deps: HookDeps) {
     return s ? { kind: 'device', deviceId: s.deviceId } : undefined;
   }
 
+  /** Audits, logs and counts an ACL denial. */
+  function recordDenied(
+    client: Client | null,
+    who: Identity | undefined,
+    detail: { action: 'publish' | 'subscribe'; reason: string } & Record<string, unknown>,
+  ): void {
+    const deviceId = who?.kind === 'device' ? who.deviceId : null;
+    deps.auditLimited.record({
+      event: 'acl.denied',
+      deviceId,
+      address: client ? (deps.sessions.of(client)?.address ?? null) : null,
+      detail,
+    });
+    deps.log.warn(`${detail.action} denied`, { deviceId, ...detail });
+    metrics.denials.inc({ kind: 'acl', reason: detail.reason });
+  }
+
   function denyPublish(
     client: Client | null,
     who: Identity,
@@ -87,17 +119,8 @@ export function createHooks(deps: HookDeps) {
     reason: string,
     done: (err?: Error | null) => void,
   ) {
-    const deviceId = who.kind === 'device' ? who.deviceId : null;
     const code = reason === 'invalid-topic' ? topicErrorCode(topic) : undefined;
-    const detail = { action: 'publish', topic: topic.slice(0, 200), reason, ...(code ? { code } : {}) };
-    deps.auditLimited.record({
-      event: 'acl.denied',
-      deviceId,
-      address: client ? (deps.sessions.of(client)?.address ?? null) : null,
-      detail,
-    });
-    deps.log.warn('publish denied', { deviceId, ...detail });
-    metrics.denials.inc({ kind: 'acl', reason });
+    recordDenied(client, who, { action: 'publish', topic: topic.slice(0, 200), reason, ...(code ? { code } : {}) });
     // MQTT 3.1.1 has no negative PUBACK: the connection is closed.
     done(new Error(`publish to ${topic} denied: ${reason}`));
   }
@@ -115,6 +138,27 @@ export function createHooks(deps: HookDeps) {
   }
 
   return {
+    /**
+     * Only MQTT 3.1.1 (protocol level 4) is served. aedes also accepts MQTT 3.1 (level 3), which no edgeward client
+     * speaks; it refuses MQTT 5 itself, but unaudited. Any other level is refused here, before authentication, with
+     * CONNACK 0x01 (unacceptable protocol level), then disconnected [MQTT-3.1.2-2]. A refusal in preConnect makes
+     * aedes close without a CONNACK, so the 4-byte CONNACK is written here first.
+     */
+    preConnect(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
+      if (packet.protocolVersion === 4) return done(null, true);
+      const peer = peerIdentity(client);
+      recordConnectDenied(
+        packet.clientId,
+        peer?.address ?? null,
+        'protocol-version',
+        { protocolVersion: packet.protocolVersion ?? null },
+        peer?.cn,
+      );
+      client.conn.write(CONNACK_UNACCEPTABLE_PROTOCOL, () =>
+        done(new Error(`unacceptable protocol level ${packet.protocolVersion}`), false),
+      );
+    },
+
     authenticate(client: Client, _username: string | undefined, _password: Buffer | undefined, done: AuthDone): void {
       const peer = peerIdentity(client);
       if (!peer) return denyConnect(client, null, 'no-client-certificate', done);
@@ -230,16 +274,20 @@ export function createHooks(deps: HookDeps) {
       if (deps.unprotected && who) return done(null, sub);
       const decision = who ? authorizeSubscribe(who, sub.topic) : ({ allow: false, reason: 'invalid-topic' } as const);
       if (decision.allow) return done(null, sub);
-      const deviceId = who?.kind === 'device' ? who.deviceId : null;
-      deps.auditLimited.record({
-        event: 'acl.denied',
-        deviceId,
-        address: deps.sessions.of(client)?.address ?? null,
-        detail: { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason },
-      });
-      deps.log.warn('subscribe denied', { deviceId, topic: sub.topic.slice(0, 200), reason: decision.reason });
-      metrics.denials.inc({ kind: 'acl', reason: decision.reason });
+      recordDenied(client, who, { action: 'subscribe', topic: sub.topic.slice(0, 200), reason: decision.reason });
       done(null, null); // SUBACK 0x80 for this filter only
+    },
+
+    /**
+     * A client error aedes raised: when it is aedes refusing a topic before authorizePublish/authorizeSubscribe
+     * ran (a PUBLISH to a wildcard topic…), it is recorded as the ACL denial it is. True when it was one.
+     */
+    clientError(client: Client, err: Error): boolean {
+      const refusal = brokerRefusal(err);
+      if (!refusal) return false;
+      // aedes does not report the topic: its own message says what was wrong with it.
+      recordDenied(client, identityOf(client), { ...refusal, error: err.message });
+      return true;
     },
 
     /** Defence in depth: never deliver outside the receiving device's own subtree. */
