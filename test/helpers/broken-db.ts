@@ -72,24 +72,3 @@ export function corruptPages(file: string, pages: number[]): void {
 
 /** True when a process's output carries a JavaScript stack trace. */
 export const hasStackTrace = (output: string): boolean => /^\s+at .+[(:]\d+/m.test(output);
-
-/**
- * Mounts a tmpfs of `size` (e.g. '4m') on a new folder; undefined when mounting is not permitted (not root, or in
- * a container without the capability), so the caller can skip with a clear line.
- */
-export async function mountTmpfs(size: string): Promise<{ dir: string; unmount(): Promise<void> } | undefined> {
-  const dir = tmpDir('edgeward-tmpfs-');
-  const mounted = await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { timeoutMs: 10_000 }).catch(
-    () => undefined,
-  );
-  if (mounted?.code !== 0) return undefined;
-  let done = false;
-  return {
-    dir,
-    async unmount() {
-      if (done) return;
-      done = true;
-      await run('umount', ['-l', dir], { timeoutMs: 10_000 });
-    },
-  };
-}

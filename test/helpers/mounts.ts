@@ -2,7 +2,7 @@
 // bits, so chmod cannot make a folder read-only here; a mount can. Where mounting is not permitted (an unprivileged
 // container), mountTmpfs says why, and the test prints a SKIP line instead of running the case.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,10 +13,15 @@ export function unmountAll(): void {
   for (const dir of mounted.splice(0)) {
     try {
       execFileSync('umount', [dir], { stdio: 'pipe' });
-      rmSync(dir, { recursive: true, force: true });
     } catch {
-      // still busy: leave it rather than remove files from a mount that is still there
+      // Still busy (a server or agent of the test holds a file there): detach it now, gone once released.
+      try {
+        execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+      } catch {
+        continue; // leave it rather than remove files from a mount that is still there
+      }
     }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -38,4 +43,26 @@ export function mountTmpfs(options: string): { dir: string } | { skip: string } 
   }
   mounted.push(dir);
   return { dir };
+}
+
+/**
+ * Writes into `file` until its file system is full (ENOSPC), the last blocks byte-wise down to nothing; returns
+ * the files written, whose removal frees the space again.
+ */
+export function fillDisk(file: string): string[] {
+  const files = [file, `${file}.tail`];
+  for (const [path, block] of [
+    [file, 64 * 1024],
+    [`${file}.tail`, 512],
+  ] as const) {
+    const fd = openSync(path, 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(block));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return files;
 }

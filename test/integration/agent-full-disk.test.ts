@@ -3,58 +3,30 @@
 // sample with no gap and the drop count. Needs `mount -t tmpfs` (root); prints SKIP where that is not permitted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent, readAgentStatus, type AgentStatusReport } from '../../agent/src/index.js';
 import { createLogger } from '../../shared/src/index.js';
 import { createTestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { fillDisk, mountTmpfs, unmountAll } from '../helpers/mounts.js';
 
-/**
- * A fresh tmpfs of `size`, or undefined (after a SKIP line) where mounting is not permitted. Not under tmpDir():
- * its clean-up would fail on the mount point. Unmounted and removed however the test process ends (a crash
- * included), `-l` because the agent may still hold files there.
- */
-function mountTmpfs(size: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'edgeward-full-'));
-  process.on('exit', () => {
-    try {
-      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
-    } catch {
-      // never mounted, or already unmounted
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
-    return dir;
-  } catch (err) {
-    const why = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
-    console.log(`SKIP agent-full-disk: cannot mount a tmpfs here (${why || 'not permitted'})`);
+/** A fresh tmpfs of `size`, or undefined (after a SKIP line) where mounting is not permitted. */
+function mountTmpfsOrSkip(size: string): string | undefined {
+  const m = mountTmpfs(`size=${size},mode=0700`);
+  if ('skip' in m) {
+    console.log(`SKIP agent-full-disk: ${m.skip}`);
     return undefined;
   }
+  return m.dir;
 }
 
-/** Writes a file until the file system says ENOSPC; returns its path. */
-function fill(dir: string): string {
-  const file = join(dir, 'filler');
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
+/** Fills the file system of `dir`; returns the files whose removal frees the space. */
+const fill = (dir: string) => fillDisk(join(dir, 'filler'));
 
 const addsUp = (r: AgentStatusReport) => r.lastSequence === r.acknowledged + r.samples + r.droppedBy['outbox-full'];
 
 test('a full state folder: samples counted as dropped, status adds up, no uncounted gap at the fleet', async () => {
-  const mnt = mountTmpfs('4m');
+  const mnt = mountTmpfsOrSkip('4m');
   if (!mnt) return;
   const fleet = await createTestFleet(['gw-full']);
   let agent: Awaited<ReturnType<typeof createAgent>> | undefined;
@@ -87,7 +59,7 @@ test('a full state folder: samples counted as dropped, status adds up, no uncoun
     assert.ok(addsUp(during), `status adds up during the outage: ${JSON.stringify(during)}`);
     assert.is(during.lastSequence, 4);
 
-    unlinkSync(filler);
+    for (const f of filler) unlinkSync(f);
     const next = await a.sampleNow();
     assert.is(next, 5, 'the first sample after the outage takes the next number');
     await waitFor(() => fleet.server.registry.get('gw-full')?.dropped === failures, 'the drop count at the fleet');
@@ -102,12 +74,12 @@ test('a full state folder: samples counted as dropped, status adds up, no uncoun
   } finally {
     await agent?.close();
     await fleet.close();
-    execFileSync('umount', ['-l', mnt]);
+    unmountAll();
   }
 });
 
 test('acks that cannot be deleted on a full disk: the agent carries on, and sends those samples again', async () => {
-  const mnt = mountTmpfs('4m');
+  const mnt = mountTmpfsOrSkip('4m');
   if (!mnt) return;
   const fleet = await createTestFleet(['gw-acks']);
   let agent: Awaited<ReturnType<typeof createAgent>> | undefined;
@@ -133,7 +105,7 @@ test('acks that cannot be deleted on a full disk: the agent carries on, and send
     assert.is(a.stats().samples, 4, 'acknowledged, but still in the outbox: the deletion could not be written');
     assert.ok(addsUp(readAgentStatus(stateDir)));
 
-    unlinkSync(filler);
+    for (const f of filler) unlinkSync(f);
     assert.is(await a.sampleNow(), 5);
     await waitFor(() => a.stats().samples === 0, 'the outbox emptied once it could be written', 20_000);
     assert.equal(seqs(), [1, 2, 3, 4, 5], 'resent samples are stored once');
@@ -142,7 +114,7 @@ test('acks that cannot be deleted on a full disk: the agent carries on, and send
   } finally {
     await agent?.close();
     await fleet.close();
-    execFileSync('umount', ['-l', mnt]);
+    unmountAll();
   }
 });
 

@@ -3,50 +3,28 @@
 // acknowledging while the disk is full, logs the code, keeps running, and stores again once space is freed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, rmSync, writeSync, openSync, closeSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createLogger, deviceTopic, encodeMessage } from '../../shared/src/index.js';
 import { createFleetServer } from '../../broker/src/server.js';
-import { hasStackTrace, mountTmpfs } from '../helpers/broken-db.js';
+import { hasStackTrace } from '../helpers/broken-db.js';
+import { fillDisk, mountTmpfs, unmountAll } from '../helpers/mounts.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { fleetCli } from '../helpers/run.js';
 
 let fleet: TestFleet;
-let disk: Awaited<ReturnType<typeof mountTmpfs>>;
+let disk: { dir: string } | undefined;
 
 test.before(async () => {
-  disk = await mountTmpfs('6m');
-  if (!disk) console.log('SKIP fleet-db-full: mounting a tmpfs is not permitted here (needs root)');
+  const m = mountTmpfs('size=6m');
+  if ('skip' in m) console.log(`SKIP fleet-db-full: ${m.skip}`);
+  else disk = m;
   fleet = await createTestFleet(['gw-001']);
   await fleet.close();
 });
-test.after(async () => {
-  await disk?.unmount();
-});
-
-/** Writes zeros into `file` until the disk is full; the file is the space to free again. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const block = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, block);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  // The last partial block: fill it byte-wise down to nothing.
-  const small = openSync(`${file}.tail`, 'w');
-  try {
-    for (;;) writeSync(small, Buffer.alloc(512));
-  } catch {
-    // ENOSPC: full
-  } finally {
-    closeSync(small);
-  }
-}
+test.after(() => unmountAll());
 
 test('serve on a full disk: refused with FLEET_DB_FULL, exit 1, no stack trace', async () => {
   if (!disk) return;
@@ -62,8 +40,7 @@ test('serve on a full disk: refused with FLEET_DB_FULL, exit 1, no stack trace',
     assert.not.match(r.output, /listening/);
     assert.not.ok(hasStackTrace(r.output), r.output);
   } finally {
-    rmSync(filler, { force: true });
-    rmSync(`${filler}.tail`, { force: true });
+    for (const f of [filler, `${filler}.tail`]) rmSync(f, { force: true });
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
@@ -130,8 +107,7 @@ test('the disk fills while serving: no PUBACK for what is not stored, FLEET_DB_F
     assert.is(fatal, undefined, 'a full disk does not stop the server');
 
     // Space freed: the same device is served and stored again; its refused message is resent and stored.
-    rmSync(filler);
-    rmSync(`${filler}.tail`, { force: true });
+    for (const f of [filler, `${filler}.tail`]) rmSync(f, { force: true });
     device = await connect();
     device.on('error', () => {});
     assert.ok(await publish(device, refused[0]!), 'stored once space is free');
@@ -148,8 +124,7 @@ test('the disk fills while serving: no PUBACK for what is not stored, FLEET_DB_F
     assert.is(stored.size, acked.length * 100, 'exactly the acknowledged messages are stored');
   } finally {
     await server.close();
-    rmSync(filler, { force: true });
-    rmSync(`${filler}.tail`, { force: true });
+    for (const f of [filler, `${filler}.tail`]) rmSync(f, { force: true });
   }
 });
 
