@@ -1,6 +1,5 @@
 // Fleet server configuration: optional JSON file, validated once with every problem listed, then frozen.
-import { readFileSync } from 'node:fs';
-import { schema as s, type schema } from '../../shared/src/index.js';
+import { readRegularText, schema as s, type schema } from '../../shared/src/index.js';
 import { FleetError } from './errors.js';
 
 const rateSchema = s.object({
@@ -106,7 +105,8 @@ export function loadFleetConfig(file: string | undefined): FleetConfig {
   if (!file) return parseFleetConfig({});
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    // Not readFileSync: a FIFO given as the config would block for ever.
+    raw = JSON.parse(readRegularText(file, { maxBytes: 1024 * 1024 }));
   } catch (err) {
     throw new FleetError('FLEET_CONFIG_INVALID', `cannot read config ${file}: ${(err as Error).message}`, {
       cause: err,

@@ -5,7 +5,6 @@ import { closeSync, cpSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../broker/src/db/open.js';
 import { createTestFleet, type TestFleet } from './fleet.js';
-import { run } from './run.js';
 import { tmpDir } from './tmp.js';
 
 export const PAGE_SIZE = 4096;

@@ -3,7 +3,19 @@
 // `error CODE: …` (or `usage error: …`) line whose CODE is documented, never a stack trace, never a hang.
 // To add a case, append a row to the table of its command (CASES at the end lists them).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -14,7 +26,7 @@ import { provisionDevice } from '../../broker/src/fleet/provision.js';
 import { createBundle, createTrust, writeKeyPair } from '../../firmware-tools/src/index.js';
 import { generateKeyPair, parsePrivateKeyPem } from '../../shared/src/crypto/index.js';
 import { assertErrorLine, bundleClis, type CaseOutcome, type CliCase, limited, runCase } from '../helpers/cli-cases.js';
-import { unmountAll } from '../helpers/mounts.js';
+import { fillDisk, unmountAll } from '../helpers/mounts.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -599,9 +611,172 @@ const fwCases: Case[] = [
   ...fwNumbers,
 ];
 
-// ---- serve and iot-agent cases go here, in tables of their own added to CASES.
+// ---- fleet serve: a data folder whose database was lost or damaged, bad ports and config. Each case serves its own
+// copy of the fixture's folder (damaged in setup) and must stop before it listens.
 
-const CASES: readonly Case[] = [...fleetCases, ...fwCases];
+/** A copy of the fixture's data folder for one case; `damage` breaks its fleet.db. */
+function brokenCopy(f: Fixture, name: string, damage: (db: string) => void): string {
+  const copy = f.path(`serve-${name}`);
+  cpSync(f.data, copy, { recursive: true });
+  damage(join(copy, 'fleet.db'));
+  return copy;
+}
+
+const serve = (data: string, ...more: string[]) => ['serve', '--data', data, ...more];
+
+const serveCases: Case[] = [
+  {
+    name: 'serve on an empty fleet.db (refused: a fresh schema would forget every device)',
+    cli: 'fleet',
+    args: (f) => serve(f.path('serve-empty')),
+    setup: (f) => void brokenCopy(f, 'empty', (db) => truncateSync(db, 0)),
+    exit: 1,
+    code: 'FLEET_DB_MISSING',
+    message: /--init-empty-db/,
+  },
+  {
+    name: 'serve on a missing fleet.db',
+    cli: 'fleet',
+    args: (f) => serve(f.path('serve-missing')),
+    setup: (f) => void brokenCopy(f, 'missing', (db) => rmSync(db)),
+    exit: 1,
+    code: 'FLEET_DB_MISSING',
+  },
+  {
+    name: 'serve on a truncated fleet.db',
+    cli: 'fleet',
+    args: (f) => serve(f.path('serve-truncated')),
+    setup: (f) => void brokenCopy(f, 'truncated', (db) => truncateSync(db, 5000)),
+    exit: 1,
+    code: 'FLEET_DB_CORRUPT',
+  },
+  {
+    name: 'serve on a fleet.db with a garbage header',
+    cli: 'fleet',
+    args: (f) => serve(f.path('serve-header')),
+    setup: (f) =>
+      void brokenCopy(f, 'header', (db) => {
+        const fd = openSync(db, 'r+');
+        writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
+        closeSync(fd);
+      }),
+    exit: 1,
+    code: 'FLEET_DB_CORRUPT',
+  },
+  {
+    name: 'serve where fleet.db is a folder',
+    cli: 'fleet',
+    args: (f) => serve(f.path('serve-folder')),
+    setup: (f) =>
+      void brokenCopy(f, 'folder', (db) => {
+        rmSync(db);
+        mkdirSync(db);
+      }),
+    exit: 1,
+    code: 'FLEET_DB_IO',
+  },
+  {
+    name: 'serve on a full disk',
+    cli: 'fleet',
+    mount: 'size=2m',
+    args: (_f, mnt) => serve(join(mnt, 'data')),
+    setup: (f, mnt) => {
+      cpSync(f.data, join(mnt, 'data'), { recursive: true });
+      fillDisk(join(mnt, 'filler'));
+    },
+    exit: 1,
+    code: 'FLEET_DB_FULL',
+  },
+  {
+    name: 'serve --config FIFO (refused at once)',
+    cli: 'fleet',
+    args: (f) => serve(f.data, '--config', f.fifo),
+    exit: 1,
+    code: 'FLEET_CONFIG_INVALID',
+    message: /a FIFO/,
+  },
+  {
+    name: 'serve --mqtt-port 65536',
+    cli: 'fleet',
+    args: (f) => serve(f.data, '--mqtt-port', '65536'),
+    exit: 2,
+    code: 'USAGE',
+    message: /--mqtt-port must be a port number from 1 to 65535/,
+  },
+  {
+    name: 'serve --http-port -1',
+    cli: 'fleet',
+    args: (f) => serve(f.data, '--http-port', '-1'),
+    exit: 2,
+    code: 'USAGE',
+    message: /--http-port must be a port number/,
+  },
+  {
+    name: 'serve --host 8.8.8.8 (an address of another machine)',
+    cli: 'fleet',
+    args: (f) =>
+      serve(
+        brokenCopy(f, 'host', () => {}),
+        '--host',
+        '8.8.8.8',
+      ),
+    exit: 1,
+    code: 'FLEET_LISTEN',
+  },
+];
+
+// ---- iot-agent: an identity that cannot work, and inputs that would hang.
+
+/** An agent config for gw-001 with `over` changed, written to the fixture's folder; returns its path. */
+function agentConfig(f: Fixture, name: string, over: Record<string, unknown>): string {
+  const dir = f.path('gw-001');
+  const file = f.path(`agent-${name}.json`);
+  const config = {
+    server: 'mqtts://127.0.0.1:1',
+    deviceId: 'gw-001',
+    cert: join(dir, 'device.crt'),
+    key: join(dir, 'device.key'),
+    ca: join(dir, 'ca.crt'),
+    stateDir: f.path(`agent-state-${name}`),
+    scan: { enabled: false },
+    ...over,
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+const agentCases: Case[] = [
+  {
+    name: 'run --config FIFO (refused at once)',
+    cli: 'iot-agent',
+    args: (f) => ['run', '--config', f.fifo],
+    exit: 1,
+    code: 'AGENT_CONFIG_UNREADABLE',
+  },
+  {
+    name: 'run with garbage in the key file',
+    cli: 'iot-agent',
+    args: (f) => ['run', '--config', agentConfig(f, 'garbage-key', { key: f.csrGarbage })],
+    exit: 1,
+    code: 'AGENT_IDENTITY',
+  },
+  {
+    name: 'run with a deviceId that is not the certificate CN',
+    cli: 'iot-agent',
+    args: (f) => ['run', '--config', agentConfig(f, 'other-id', { deviceId: 'gw-999' })],
+    exit: 1,
+    code: 'AGENT_IDENTITY',
+  },
+  {
+    name: 'status with a state folder that is a file',
+    cli: 'iot-agent',
+    args: (f) => ['status', '--config', agentConfig(f, 'state-file', { stateDir: f.file })],
+    exit: 1,
+    code: 'AGENT_STATE_DIR',
+  },
+];
+
+const CASES: readonly Case[] = [...fleetCases, ...fwCases, ...serveCases, ...agentCases];
 
 let fixture: Fixture;
 let outcomes: Promise<CaseOutcome>[] = [];

@@ -1,11 +1,11 @@
 // The fleet data folder: where the database and the PKI live, and how to open them.
-import { existsSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
+import { existsSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FleetError } from '../errors.js';
 import { dbFailure } from '../db/failure.js';
 import { tryLockFile, type FolderLock } from '../../../shared/src/folder-lock.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
-import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import { ensurePrivateDir, readRegularText, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
 import {
   createCa,
   generateKeyPair,
@@ -116,12 +116,12 @@ export async function writeServerCertificate(
 
 function readRequired(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readRegularText(path, { maxBytes: 1024 * 1024 });
   } catch (err) {
     throw new FleetError(
       'FLEET_DATA_DIR',
-      `cannot read the ${what} at ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; run ` +
-        `\`fleet pki init --data DIR\` first`,
+      `cannot read the ${what}: ${(err as Error).message}; run \`fleet pki init --data DIR\` first, or restore ` +
+        'the pki folder from a backup',
       { cause: err },
     );
   }
