@@ -13,6 +13,14 @@ export const fleetCodes = defineCodes({
   FLEET_DB_MIGRATION: 'The database schema is newer than this build, or a migration failed.',
   FLEET_LISTEN: 'A server port could not be opened (in use, or not permitted).',
   FLEET_DATA_IN_USE: 'Another fleet server is running on this data folder; a folder is served by one server at a time.',
+  FLEET_OPERATOR_EXISTS: 'An operator with this name or key is already registered.',
+  FLEET_OPERATOR_UNKNOWN: 'No operator with this name is registered.',
+  FLEET_OPERATOR_INVALID:
+    'The operator request is invalid: an unknown role, or a key that is not an Ed25519 public key.',
+  FLEET_LAST_ADMIN: 'The change would leave the fleet without an active admin; add another admin first.',
+  FLEET_ENROLL_REFUSED:
+    "The fleet server refused an enrolment; the answer's `error` member says why (token-invalid, token-used, " +
+    'token-expired, device-exists, csr-invalid, csr-key-type, csr-cn-mismatch, invalid-device-id, rate-limited).',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
 });
 export type FleetCode = keyof typeof fleetCodes;

@@ -13,8 +13,18 @@ import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
-import { createHttpRoutes } from './http/routes.js';
-import { startHttpServer } from './http/server.js';
+import type { Server as HttpsServer } from 'node:https';
+import { createAdminService } from './admin/local.js';
+import { createTokenService } from './api/access-tokens.js';
+import { createHttpApp } from './api/app.js';
+import { createAuthenticator } from './api/auth.js';
+import { fleetIdOf } from './api/fleet-id.js';
+import { createProofVerifier } from './api/proof.js';
+import { apiRoutes } from './api/routes/index.js';
+import { createOperatorAudit } from './db/operator-audit.js';
+import { createOperatorStore } from './db/operators.js';
+import { deviceFacingRoutes } from './http/routes.js';
+import { createHttpsServer, listenHttps } from './http/server.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener, type MqttListener } from './mqtt/broker.js';
 import { createSessions, type Sessions } from './mqtt/sessions.js';
@@ -55,6 +65,8 @@ export interface FleetServer {
 }
 
 export const DEFAULT_MQTT_PORT = 8883;
+/** Shown in the OpenAPI document. */
+export const FLEET_SERVER_VERSION = '0.1.0';
 export const DEFAULT_HTTP_PORT = 8443;
 
 export async function createFleetServer(opts: FleetServerOptions): Promise<FleetServer> {
@@ -153,20 +165,40 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
-    const http = await startHttpServer({
-      host,
-      port: opts.httpPort ?? DEFAULT_HTTP_PORT,
-      tls,
+    const mqttUrl = () =>
+      opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
+    const operators = createOperatorStore(db);
+    const fleetId = fleetIdOf(tls.ca);
+    const tokens = createTokenService({ db, issuer: fleetId });
+    const routeDeps = {
+      admin: createAdminService({ db, loadCa: async () => ca }),
+      operators,
+      tokens,
+      verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
+    };
+    let https: HttpsServer | undefined;
+    const app = await createHttpApp({
       log,
-      routes: createHttpRoutes({
-        sessions,
-        metrics,
-        enrollment,
-        mqttUrl: () =>
-          opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`,
-      }),
+      metrics,
+      events: auditLimited,
+      operatorAudit: createOperatorAudit(db),
+      authenticate: createAuthenticator({ tokens, operators }),
+      version: FLEET_SERVER_VERSION,
+      serverFactory: (handler) => (https = createHttpsServer(tls, handler)),
+      routes: (a) => {
+        deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl });
+        apiRoutes(a, routeDeps);
+      },
     });
-    cleanups.unshift(() => http.close());
+    const httpsServer = https!;
+    cleanups.unshift(async () => {
+      const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
+      httpsServer.closeAllConnections();
+      await closed;
+      await app.close();
+    });
+    const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT);
+    const http = { port: httpPort };
     log.info('fleet server listening', {
       mqtt: `mqtts://${host}:${listener.port}`,
       https: `https://${host}:${http.port}`,

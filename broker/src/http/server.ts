@@ -1,68 +1,49 @@
-// The HTTPS side of the fleet server (server-authenticated TLS): /healthz now; enrolment, metrics and the API later.
-import { createServer, type Server } from 'node:https';
+// The HTTPS listener of the fleet server (server-authenticated TLS) around the HTTP app's request handler:
+// bounded header size, header and request timeouts so a slow client cannot hold a connection, and listen errors
+// as FLEET_LISTEN.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../../shared/src/index.js';
+import { createServer, type Server } from 'node:https';
 import { FleetError } from '../errors.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 
-export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export interface HttpOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: ServerTlsMaterial;
-  readonly log: Logger;
-  readonly routes: Readonly<Record<string, Route>>;
-}
+/** Request headers larger than this are refused (431). */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(text);
-}
-
-export async function startHttpServer(
-  opts: HttpOptions,
-): Promise<{ server: Server; port: number; close(): Promise<void> }> {
-  const server = createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const route = Object.hasOwn(opts.routes, `${req.method} ${path}`)
-      ? opts.routes[`${req.method} ${path}`]
-      : undefined;
-    if (!route) return sendJson(res, 404, { error: 'not found' });
-    Promise.resolve(route(req, res)).catch((err: unknown) => {
-      opts.log.error('http handler failed', { path, error: err as Error });
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  });
+export function createHttpsServer(tls: ServerTlsMaterial, handler: RequestHandler): Server {
+  const server = createServer(
+    {
+      key: tls.key,
+      cert: tls.cert,
+      minVersion: 'TLSv1.2',
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // HTTP/1.0 clients (curl --http1.0) offer ALPN http/1.0; clients that offer none are accepted too.
+      ALPNProtocols: ['http/1.1', 'http/1.0'],
+    },
+    handler,
+  );
+  // A client that sends its headers too slowly (slowloris) or never finishes its request is dropped.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+export async function listenHttps(server: Server, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
+    const onError = (err: NodeJS.ErrnoException) =>
       reject(
-        new FleetError(
-          'FLEET_LISTEN',
-          `cannot listen for HTTPS on ${opts.host}:${opts.port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      ),
-    );
-    server.listen(opts.port, opts.host, () => resolve());
+        new FleetError('FLEET_LISTEN', `cannot listen for HTTPS on ${host}:${port}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      );
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
   const address = server.address();
-  return {
-    server,
-    port: typeof address === 'object' && address ? address.port : opts.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return typeof address === 'object' && address ? address.port : port;
 }
