@@ -101,13 +101,12 @@ export function createApiClient(opts: ApiClientOptions) {
     const p = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const code = typeof p.code === 'string' ? p.code : 'API_SERVER_ERROR';
     const detail = typeof p.detail === 'string' ? p.detail : `the server answered ${status}`;
-    const errors = Array.isArray(p.errors)
-      ? `:\n${(p.errors as { path?: string; message?: string }[]).map((e) => `  - ${e.path ?? ''}: ${e.message ?? ''}`).join('\n')}`
-      : '';
+    const list = Array.isArray(p.errors) ? (p.errors as { path?: string; message?: string }[]) : [];
+    const errors = list.map((e) => `\n  - ${e.path ?? ''}: ${e.message ?? ''}`).join('');
     return new ApiRequestError(
       status,
       code,
-      `${detail}${errors}`,
+      `${detail}${errors ? `:${errors}` : ''}`,
       typeof p.reason === 'string' ? { reason: p.reason } : {},
     );
   };
