@@ -132,10 +132,14 @@ export function createApiClient(opts: ApiClientOptions) {
     obtainToken,
     /** Calls the API with the client's token (obtained once, on first use); throws ApiRequestError on errors. */
     async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-      if (!token) token = (await obtainToken()).token;
-      const res = await send(method, path, body);
+      const res = await this.exchange(method, path, body);
       if (res.status >= 400) throw failure(res.status, res.body);
       return res.body as T;
+    },
+    /** The status and body of one request, whatever the status (tests, probes). */
+    async exchange(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+      if (!token) token = (await obtainToken()).token;
+      return send(method, path, body);
     },
     close(): void {
       agent.destroy();
