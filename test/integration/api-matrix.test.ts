@@ -52,7 +52,7 @@ const csrFor = async (id: string) => createCsr(id, await generateP256());
 const badAssertion = `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.e30.${'A'.repeat(86)}`;
 
 const RULES: Record<string, Rule> = {
-  // expect: viewer, operator, release-manager, admin | none, expired, tampered, foreign, revoked, narrowed, other device
+  // expect: viewer, operator, release-manager, admin | none, expired, tampered, foreign, revoked, narrowed, other
   'GET /healthz': {
     call: () => ({ path: '/healthz' }),
     expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
