@@ -3,6 +3,8 @@ import { dispatch, runCli } from '../../shared/src/index.js';
 import { auditCommand } from './cli/audit.js';
 import { cmdCommand } from './cli/cmd.js';
 import { operatorKeyCommand } from './cli/operator-key.js';
+import { operatorCommand } from './cli/operator.js';
+import { tokenCommand } from './cli/token.js';
 import { postureCommand, reportCommand } from './cli/report.js';
 import { deviceCommand } from './cli/device.js';
 import { enrollTokenCommand } from './cli/enroll-token.js';
@@ -19,12 +21,17 @@ Usage: fleet <command> [options]   (every command has --help)
   device revoke        revoke a device (a running server drops it within a second)
   device list          list devices, their status and data
   enroll-token create  one-time tokens for devices that make their own keys (iot-agent enroll)
+  operator add|list|revoke  people who may use the operator API, and their roles
+  token create         a short-lived, scoped API token (proof of possession of the operator credential)
   operator-key create  an Ed25519 key pair for signing commands
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
   report DEVICE        a device's latest exposure report and score history
   posture              the fleet's exposure grades, worst devices, widespread findings
   audit                fleet-wide security checks with severities and remediations
-  serve                run the MQTT broker (mTLS) and the HTTPS endpoint (enrolment, /metrics)
+  serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
+
+Commands that read or change the fleet take --data DIR (on the server host) or --server URL --ca FILE
+--credential FILE (through the operator API; or a token in EDGEWARD_TOKEN).
 
 Exit codes: 0 success, 1 error, 2 usage error.`;
 
@@ -38,6 +45,8 @@ export function main(argv: string[]): Promise<number> {
       'enroll-token': enrollTokenCommand,
       audit: auditCommand,
       'operator-key': operatorKeyCommand,
+      operator: operatorCommand,
+      token: tokenCommand,
       cmd: cmdCommand,
       report: reportCommand,
       posture: postureCommand,
