@@ -31,3 +31,4 @@ export class FleetError extends EdgewardError {
     super(code, message, options);
   }
 }
+export { apiCodes, ApiError, type ApiCode } from './api/errors.js';
