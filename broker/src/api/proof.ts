@@ -45,6 +45,7 @@ export async function createProof(opts: {
 
 export type ProofFailure =
   | 'malformed'
+  | 'wrong-fleet'
   | 'unknown-operator'
   | 'operator-revoked'
   | 'bad-signature'
@@ -89,6 +90,9 @@ export function createProofVerifier(opts: { db: Db; operators: OperatorStore; au
       if (err instanceof joseErrors.JWSSignatureVerificationFailed)
         return { ok: false, reason: 'bad-signature', operator };
       if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: 'expired', operator };
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
+        return { ok: false, reason: 'wrong-fleet', operator };
+      }
       return { ok: false, reason: 'malformed', operator };
     }
     const { iat = 0, exp = 0, jti } = payload;
