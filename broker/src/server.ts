@@ -184,7 +184,12 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       operatorAudit: createOperatorAudit(db),
       authenticate: createAuthenticator({ tokens, operators }),
       version: FLEET_SERVER_VERSION,
-      serverFactory: (handler) => (https = createHttpsServer(tls, handler)),
+      limits: config.api,
+      serverFactory: (handler) =>
+        (https = createHttpsServer(tls, handler, {
+          headersTimeoutMs: config.api.headersTimeoutSeconds * 1000,
+          requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+        })),
       routes: (a) => {
         deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl });
         apiRoutes(a, routeDeps);

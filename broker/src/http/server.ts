@@ -11,7 +11,20 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 /** Request headers larger than this are refused (431). */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-export function createHttpsServer(tls: ServerTlsMaterial, handler: RequestHandler): Server {
+export interface HttpTimeouts {
+  /** The request headers must have arrived within this (slowloris). */
+  readonly headersTimeoutMs: number;
+  /** The whole request must have arrived within this. */
+  readonly requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+
+export function createHttpsServer(
+  tls: ServerTlsMaterial,
+  handler: RequestHandler,
+  timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS,
+): Server {
   const server = createServer(
     {
       key: tls.key,
@@ -24,8 +37,8 @@ export function createHttpsServer(tls: ServerTlsMaterial, handler: RequestHandle
     handler,
   );
   // A client that sends its headers too slowly (slowloris) or never finishes its request is dropped.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = 5_000;
   return server;
 }
