@@ -5,7 +5,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifySchema,
+} from 'fastify';
 import type { Logger } from '../../../shared/src/index.js';
 import { EdgewardError } from '../../../shared/src/index.js';
 import type { AuditLimiter } from '../db/audit.js';
@@ -14,6 +20,7 @@ import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorize, type Auth } from './auth.js';
 import { ApiError, PROBLEM_TYPE, problem, type Problem } from './errors.js';
 import { createValidatorCompiler } from './validation.js';
+import { answerClientError, withSecurityHeaders } from './wire.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -46,16 +53,6 @@ export interface HttpAppOptions {
   readonly routes: (app: FastifyInstance) => Promise<void> | void;
   readonly version: string;
 }
-
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'cross-origin-resource-policy': 'same-origin',
-  'cache-control': 'no-store',
-};
 
 /** Framework errors (before our handlers run) mapped to the project's codes. */
 function problemOf(err: FastifyError & { validation?: unknown[] }, req: FastifyRequest): Problem {
@@ -116,31 +113,67 @@ function fleetProblem(err: EdgewardError): Problem {
     : problem(status, err.code, err.message);
 }
 
+const notFound = (req: FastifyRequest) =>
+  new ApiError(404, 'API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+
 const routeOf = (req: FastifyRequest) => `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`;
+
+/** What the router refuses before any route runs: a path that is not valid percent-encoded UTF-8, or too long. */
+function frameworkProblem(err: FastifyError): Problem {
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return problem(400, 'API_INVALID_REQUEST', 'the path is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problem(400, 'API_INVALID_REQUEST', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`);
+    default:
+      return problem(500, 'API_SERVER_ERROR', 'the server failed to route the request');
+  }
+}
+
+/** Longer than any id a route takes (device ids and operator names are at most 64). */
+const MAX_PARAM_LENGTH = 200;
+
+/** A route without a query schema takes no query: an unknown field is an error, as in bodies. */
+const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** The one body type the API reads: JSON in UTF-8 (the charset parameter may say so, nothing else may follow). */
+const JSON_BODY = /^application\/json[ \t]*(;[ \t]*charset=("utf-8"|utf-8)[ \t]*)?$/i;
+
+const hasBody = (req: FastifyRequest) =>
+  req.headers['transfer-encoding'] !== undefined ||
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
-    serverFactory: opts.serverFactory,
+    serverFactory: (handler) => opts.serverFactory(withSecurityHeaders(handler)),
     logger: false,
     bodyLimit: limits.maxBodyBytes,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false, caseSensitive: true },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: false, caseSensitive: true },
     requestIdHeader: false,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (err, _req, reply) => void sendProblem(reply, frameworkProblem(err), opts.log, err),
   });
+  // fastify also reads text/plain bodies by default; the API takes JSON only, anything else is a 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorateRequest('auth', null);
   app.decorateRequest('auditObject', null);
 
-  // Every route states its scope (null for public): one forgotten is a startup error, not an open route.
+  // Every route states its scope (null for public): one forgotten is a startup error, not an open route. Every
+  // route also gets a strict query schema if it has none, and publishes its body limit (0: it takes no body).
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
     if (scope === undefined) throw new Error(`route ${route.method} ${route.url} does not state its scope`);
-    route.schema = {
+    const schema: FastifySchema & Record<`x-${string}`, unknown> = {
       ...route.schema,
+      querystring: route.schema?.querystring ?? NO_QUERY,
       security: scope === null ? [] : [{ bearerAuth: [scope] }],
+      'x-max-body-bytes': route.schema?.body ? (route.bodyLimit ?? limits.maxBodyBytes) : 0,
     };
+    route.schema = schema;
   });
 
   await app.register(swagger, {
@@ -190,6 +223,25 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     }
   });
 
+  // Bodies: none on a route that takes none (its limit is 0), JSON only, never compressed. Checked before the
+  // body is read, so a refused body costs nothing.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (!hasBody(req)) return payload;
+    // fastify would read an unknown route's body before its not-found handler runs.
+    if (req.is404) throw notFound(req);
+    if (!req.routeOptions.schema?.body) {
+      throw new ApiError(413, 'API_BODY_TOO_LARGE', `${routeOf(req)} takes no request body`);
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new ApiError(415, 'API_UNSUPPORTED_MEDIA_TYPE', 'send the body uncompressed (no Content-Encoding)');
+    }
+    if (!JSON_BODY.test(req.headers['content-type'] ?? '')) {
+      throw new ApiError(415, 'API_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (UTF-8)');
+    }
+    return payload;
+  });
+
   // The audit trail: every request that changes something, whatever its outcome.
   app.addHook('onResponse', async (req, reply) => {
     const action = req.routeOptions.config.action;
@@ -214,11 +266,6 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     }
   });
 
-  app.addHook('onSend', async (_req, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(k)) reply.header(k, v);
-    return payload;
-  });
-
   // Every refusal of a caller (401, 403) is a security event, whoever refused it.
   const denied = (req: FastifyRequest, p: Problem) => {
     const reason = String(p.reason ?? p.code);
@@ -237,9 +284,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     if (p.status === 401 || p.status === 403) denied(req, p);
     return sendProblem(reply, p, opts.log, err);
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, problem(404, 'API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), opts.log),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const err = notFound(req);
+    return sendProblem(reply, problem(err.status, err.code, err.message), opts.log);
+  });
 
   await opts.routes(app);
   app.get(
@@ -253,5 +301,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
 
 function sendProblem(reply: FastifyReply, p: Problem, log: Logger, cause?: unknown): FastifyReply {
   if (p.status >= 500) log.error('http request failed', { status: p.status, error: cause as Error });
+  // A request refused before its body was read: close the connection rather than read the rest to keep it open.
+  if (!reply.request.raw.complete) reply.header('connection', 'close');
   return reply.code(p.status).type(PROBLEM_TYPE).send(p);
 }

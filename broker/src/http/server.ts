@@ -33,6 +33,9 @@ export function createHttpsServer(
       maxHeaderSize: MAX_HEADER_BYTES,
       // HTTP/1.0 clients (curl --http1.0) offer ALPN http/1.0; clients that offer none are accepted too.
       ALPNProtocols: ['http/1.1', 'http/1.0'],
+      // Node checks the two timeouts below only this often (30 s by default), so a 10 s header timeout would let a
+      // slow client hold its connection for up to 40 s.
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs / 2),
     },
     handler,
   );
