@@ -192,35 +192,31 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     },
   });
 
-  await app.register(rateLimit, {
-    global: true,
-    max: limits.requestsPerMinutePerAddress,
-    timeWindow: 60_000,
-    hook: 'onRequest',
-    errorResponseBuilder: (_req, ctx) =>
-      new ApiError(429, 'API_RATE_LIMITED', `too many requests from this address; retry in ${ctx.after}`),
-  });
+  // The limits are applied in this file's own onRequest hook, in a fixed order: the address first (before any
+  // token is verified, so a flood of bad tokens costs one counter each), then the operator, once known.
+  await app.register(rateLimit, { global: false });
+  const perAddress = app.createRateLimit({ max: limits.requestsPerMinutePerAddress, timeWindow: 60_000 });
   const perOperator = app.createRateLimit({
     max: limits.requestsPerMinutePerOperator,
     timeWindow: 60_000,
     keyGenerator: (req) => `operator:${req.auth?.operator ?? ''}`,
   });
+  const throttle = async (limiter: typeof perAddress, req: FastifyRequest, reply: FastifyReply, who: string) => {
+    const limit = await limiter(req);
+    if (limit.isAllowed || !limit.isExceeded) return;
+    reply.header('retry-after', String(limit.ttlInSeconds));
+    throw new ApiError(429, 'API_RATE_LIMITED', `too many requests ${who}; retry in ${limit.ttlInSeconds} s`);
+  };
 
   app.addHook('onRequest', async (req, reply) => {
-    const { scope } = req.routeOptions.config;
+    const { scope, rateLimit: rate } = req.routeOptions.config;
+    // Health and metrics are exempt: a monitor polling them must not eat into the operators' budget, or be cut off.
+    if (rate !== false) await throttle(perAddress, req, reply, 'from this address');
     if (!scope) return;
     const auth = await opts.authenticate(req);
     req.auth = auth;
+    await throttle(perOperator, req, reply, `by ${auth.operator}`);
     authorize(req, auth);
-    const limit = await perOperator(req);
-    if (!limit.isAllowed && limit.isExceeded) {
-      reply.header('retry-after', String(limit.ttlInSeconds));
-      throw new ApiError(
-        429,
-        'API_RATE_LIMITED',
-        `too many requests by ${auth.operator}; retry in ${limit.ttlInSeconds} s`,
-      );
-    }
   });
 
   // Bodies: none on a route that takes none (its limit is 0), JSON only, never compressed. Checked before the
