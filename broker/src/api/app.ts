@@ -113,6 +113,16 @@ function fleetProblem(err: EdgewardError): Problem {
     : problem(status, err.code, err.message);
 }
 
+/**
+ * The request's path parameters if its route's schema accepts them. A refused one is a stranger's text, or a
+ * credential pasted in the wrong place, and is not written to the audit trail.
+ */
+function validParams(req: FastifyRequest): Record<string, string> | undefined {
+  const params = req.params as Record<string, string> | undefined;
+  const validate = req.getValidationFunction('params');
+  return params && validate && validate(params) === true ? params : undefined;
+}
+
 const notFound = (req: FastifyRequest) =>
   new ApiError(404, 'API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
 
@@ -243,7 +253,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     const action = req.routeOptions.config.action;
     if (!action) return;
     const status = reply.statusCode;
-    const params = req.params as Record<string, string> | undefined;
+    const params = validParams(req);
     const object = req.auditObject ?? (params?.id ? { type: action.split('.')[0]!, id: params.id } : null);
     try {
       opts.operatorAudit.record({
