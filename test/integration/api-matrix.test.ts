@@ -297,6 +297,22 @@ test('every route in the OpenAPI document has a row here, and every row a route'
   assert.equal(documented.sort(), Object.keys(RULES).sort());
 });
 
+test('docs/operator-api.md lists every route of the API with the scope the document states', async () => {
+  const doc = await raw.call<{
+    paths: Record<string, Record<string, { security?: { bearerAuth?: string[] }[] }>>;
+  }>('GET', '/api/v1/openapi.json');
+  const documented = Object.entries(doc.paths)
+    .filter(([path]) => path.startsWith('/api/v1/'))
+    .flatMap(([path, ops]) =>
+      Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${path} ${op.security?.[0]?.bearerAuth?.[0] ?? '—'}`),
+    );
+  const page = readFileSync(new URL('../../docs/operator-api.md', import.meta.url), 'utf8');
+  const listed = [...page.matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE)` \| `([^`]+)` \| `?([^`|]+?)`? \|/gm)].map(
+    (m) => `${m[1]} ${m[2]} ${m[3]}`,
+  );
+  assert.equal(listed.sort(), documented.sort());
+});
+
 test('each caller gets the written-out status on each route', async () => {
   const wrong: string[] = [];
   let n = 0;
