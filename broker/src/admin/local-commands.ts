@@ -6,7 +6,7 @@ import { type CommandRow, createCommandStore } from '../db/commands.js';
 import type { Db } from '../db/open.js';
 import type { OperatorStore } from '../db/operators.js';
 import { FleetError } from '../errors.js';
-import { checkSubmittedCommand } from './command-submit.js';
+import { checkSubmittedCommand, type SubmitInput } from './command-submit.js';
 import type { CallerContext } from './local-context.js';
 import type { CommandAdmin } from './types.js';
 
@@ -24,6 +24,45 @@ export function localCommands(deps: {
 }) {
   const store = createCommandStore(deps.db);
   const unknown = (cmdId: string) => new FleetError('FLEET_COMMAND_UNKNOWN', `no command ${cmdId} is queued`);
+  const refused = (reason: string, message: string) =>
+    new FleetError('FLEET_COMMAND_INVALID', `the command is refused (${reason}): ${message}`, { details: { reason } });
+
+  // The checks and the insert are one transaction, run with the write lock taken first (IMMEDIATE): two
+  // submissions with one counter cannot both pass, and no ingest commit can come between a read and the insert.
+  const queue = deps.db.transaction(
+    (deviceId: string, envelope: Uint8Array, signer: SubmitInput['signer'], actor: string): CommandRow => {
+      const now = deps.now();
+      const verdict = checkSubmittedCommand({
+        deviceId,
+        envelope,
+        signer,
+        reservedCounter: (k) => store.reservedCounter(k),
+        counterUsed: (k, c) => store.counterUsed(k, c),
+        now,
+      });
+      if (!verdict.ok) throw refused(verdict.reason, verdict.message);
+      const { body, kid, params } = verdict;
+      if (store.get(body.id)) throw refused('duplicate-id', `a command ${body.id} is queued already`);
+      store.add({
+        id: body.id,
+        deviceId,
+        command: body.command,
+        params,
+        operator: kid,
+        counter: body.counter,
+        envelope,
+        createdAt: now,
+        expiresAt: body.exp,
+      });
+      deps.events.record({
+        event: 'command.queued',
+        deviceId,
+        actor,
+        detail: { cmdId: body.id, command: body.command, params, counter: body.counter, kid },
+      });
+      return store.get(body.id)!;
+    },
+  );
 
   return (ctx: CallerContext): CommandAdmin => {
     /** The key the caller's commands must be signed with: an API operator's registered key; none on the host. */
@@ -55,55 +94,7 @@ export function localCommands(deps: {
           throw new FleetError('FLEET_DEVICE_REVOKED', `device ${deviceId} is revoked; it receives no commands`);
         }
         const key = signer();
-        // The counter checks and the insert are one transaction: two submissions with one counter cannot both pass.
-        const row = deps.db.transaction(() => {
-          const now = deps.now();
-          const verdict = checkSubmittedCommand({
-            deviceId,
-            envelope,
-            signer: key,
-            reservedCounter: (k) => store.reservedCounter(k),
-            counterUsed: (k, c) => store.counterUsed(k, c),
-            now,
-          });
-          if (!verdict.ok) {
-            throw new FleetError(
-              'FLEET_COMMAND_INVALID',
-              `the command is refused (${verdict.reason}): ${verdict.message}`,
-              {
-                details: { reason: verdict.reason },
-              },
-            );
-          }
-          const { body, kid, params } = verdict;
-          if (store.get(body.id)) {
-            throw new FleetError(
-              'FLEET_COMMAND_INVALID',
-              `the command is refused (duplicate-id): ${body.id} is queued`,
-              {
-                details: { reason: 'duplicate-id' },
-              },
-            );
-          }
-          store.add({
-            id: body.id,
-            deviceId,
-            command: body.command,
-            params,
-            operator: kid,
-            counter: body.counter,
-            envelope,
-            createdAt: now,
-            expiresAt: body.exp,
-          });
-          deps.events.record({
-            event: 'command.queued',
-            deviceId,
-            actor: ctx.actor,
-            detail: { cmdId: body.id, command: body.command, params, counter: body.counter, kid },
-          });
-          return store.get(body.id)!;
-        })();
+        const row = queue.immediate(deviceId, envelope, key, ctx.actor);
         deps.changed();
         return row;
       },
