@@ -22,6 +22,11 @@ export const fleetCodes = defineCodes({
     "The fleet server refused an enrolment; the answer's `error` member says why (token-invalid, token-used, " +
     'token-expired, device-exists, csr-invalid, csr-key-type, csr-cn-mismatch, invalid-device-id, rate-limited).',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
+  FLEET_COMMAND_INVALID:
+    'A submitted signed command was refused before it was queued; the message names the reason (malformed, ' +
+    'unsigned, bad-signature, wrong-key, wrong-device, unknown-command, invalid-params, expired, bad-lifetime, ' +
+    'counter-not-reserved, counter-reused, duplicate-id).',
+  FLEET_COMMAND_UNKNOWN: 'No command with this id is queued (or the token may not see its device).',
 });
 export type FleetCode = keyof typeof fleetCodes;
 

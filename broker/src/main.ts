@@ -10,6 +10,7 @@ import { deviceCommand } from './cli/device.js';
 import { enrollTokenCommand } from './cli/enroll-token.js';
 import { pkiCommand } from './cli/pki.js';
 import { serveCommand } from './cli/serve.js';
+import { telemetryCommand } from './cli/telemetry.js';
 
 const HELP = `fleet — the edgeward fleet server
 
@@ -25,13 +26,15 @@ Usage: fleet <command> [options]   (every command has --help)
   token create         a short-lived, scoped API token (proof of possession of the operator credential)
   operator-key create  an Ed25519 key pair for signing commands
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
+  telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
-  posture              the fleet's exposure grades, worst devices, widespread findings
+  posture              the fleet's exposure grades, worst devices, widespread findings (--history DAYS per day)
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
 
 Commands that read or change the fleet take --data DIR (on the server host) or --server URL --ca FILE
---credential FILE (through the operator API; or a token in EDGEWARD_TOKEN).
+--credential FILE (through the operator API; or a token in EDGEWARD_TOKEN); pki init and serve work on the
+server host's data folder only.
 
 Exit codes: 0 success, 1 error, 2 usage error.`;
 
@@ -50,6 +53,7 @@ export function main(argv: string[]): Promise<number> {
       cmd: cmdCommand,
       report: reportCommand,
       posture: postureCommand,
+      telemetry: telemetryCommand,
     },
     HELP,
   );

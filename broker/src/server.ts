@@ -161,7 +161,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     );
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
-    watch.on(enforceRevocations({ registry, sessions, audit, log }));
+    const revocations = enforceRevocations({ registry, sessions, audit, log });
+    watch.on(revocations);
     watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
@@ -171,7 +172,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const fleetId = fleetIdOf(tls.ca);
     const tokens = createTokenService({ db, issuer: fleetId });
     const routeDeps = {
-      admin: createAdminService({ db, loadCa: async () => ca }),
+      // The API's changes are this connection's own, which data_version does not show: act on them at once.
+      admin: createAdminService({
+        db,
+        loadCa: async () => ca,
+        config,
+        onChange: () => {
+          revocations();
+          relay.onDbChange();
+        },
+      }),
       operators,
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),

@@ -11,6 +11,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { fleetIdOf } from '../../broker/src/api/fleet-id.js';
+import { createCommandStore } from '../../broker/src/db/commands.js';
+import { saveAuditRun } from '../../broker/src/fleet/audit-checks.js';
+import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
+import { parsePrivateKeyPem } from '../../shared/src/index.js';
 import { ROLE_NAMES, type Role } from '../../broker/src/api/roles.js';
 import { createCsr, generateKeyPair as generateP256 } from '../../shared/src/x509.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
@@ -46,7 +50,12 @@ interface Ctx {
   readonly fleet: TestFleet;
   /** A device of this caller's own, for routes that change or revoke one. */
   device(who: Caller): Promise<string>;
+  /** A command envelope for gw-0001 signed with the key behind the caller's token, with a reserved counter. */
+  envelope(who: Caller): string;
 }
+
+/** A command queued before the matrix runs, on gw-0001 (so a token limited to gw-other cannot see it). */
+const QUEUED_COMMAND = 'matrix-cmd-0001';
 
 const csrFor = async (id: string) => createCsr(id, await generateP256());
 const badAssertion = `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.e30.${'A'.repeat(86)}`;
@@ -133,10 +142,59 @@ const RULES: Record<string, Rule> = {
     call: () => ({ path: '/api/v1/enrollment-tokens', body: { count: 1, ttlSeconds: 600, deviceType: 'default' } }),
     expect: [403, 403, 403, 201, 401, 401, 401, 401, 401, 403, 403],
   },
+  'GET /api/v1/devices/{id}/telemetry': {
+    call: () => ({ path: '/api/v1/devices/gw-0001/telemetry?from=2020-01-01T00:00:00Z&limit=10' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/devices/{id}/report': {
+    call: () => ({ path: '/api/v1/devices/gw-0001/report?history=5' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/posture': {
+    call: () => ({ path: '/api/v1/posture?worst=3' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/posture/history': {
+    call: () => ({ path: '/api/v1/posture/history?days=7' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  // Reading and running the fleet audit both need events:read, which the narrowed token carries.
+  'GET /api/v1/fleet-audit': {
+    call: () => ({ path: '/api/v1/fleet-audit' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 200, 403],
+  },
+  'POST /api/v1/fleet-audit': {
+    call: () => ({ path: '/api/v1/fleet-audit' }),
+    expect: [201, 201, 201, 201, 401, 401, 401, 401, 401, 201, 403],
+  },
+  // Not fleet-wide: a token limited to some devices reserves counters for commands to them.
+  'POST /api/v1/commands/counter': {
+    call: () => ({ path: '/api/v1/commands/counter' }),
+    expect: [403, 200, 200, 200, 401, 401, 401, 401, 401, 403, 200],
+  },
+  'POST /api/v1/devices/{id}/commands': {
+    call: (c, who) => ({ path: '/api/v1/devices/gw-0001/commands', body: { envelope: c.envelope(who) } }),
+    expect: [403, 201, 201, 201, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/commands': {
+    call: () => ({ path: '/api/v1/commands?limit=5' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 200],
+  },
+  'GET /api/v1/devices/{id}/commands': {
+    call: () => ({ path: '/api/v1/devices/gw-0001/commands' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  // The command is on gw-0001: a token limited to gw-other is told there is no such command.
+  'GET /api/v1/commands/{cmdId}': {
+    call: () => ({ path: `/api/v1/commands/${QUEUED_COMMAND}` }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 404],
+  },
 };
 
 let fleet: TestFleet;
 const tokens = new Map<Caller, string | undefined>();
+/** Whose key is behind each caller's token (the roles' operators; the admin's for the limited tokens). */
+const signers = new Map<Caller, TestOperator>();
 let raw: ApiClient;
 const clients: ApiClient[] = [];
 
@@ -179,6 +237,21 @@ test.before(async () => {
     return (await c.obtainToken()).token;
   };
   for (const role of ROLE_NAMES) tokens.set(role, await token(ops.get(role)!));
+  for (const who of CALLERS) signers.set(who, ops.get(who) ?? admin);
+  const now = Date.now();
+  const commands = createCommandStore(fleet.db);
+  commands.add({
+    id: QUEUED_COMMAND,
+    deviceId: 'gw-0001',
+    command: 'reboot',
+    params: {},
+    operator: admin.kid,
+    counter: commands.nextCounter(admin.kid),
+    envelope: Buffer.from('not relayed: the device is offline'),
+    createdAt: now,
+    expiresAt: now + 3600_000,
+  });
+  saveAuditRun(fleet.db, [], now);
   tokens.set('none', undefined);
   tokens.set('expired', await token(admin, { ttlSeconds: 1 }));
   const good = await token(admin);
@@ -224,6 +297,22 @@ test('every route in the OpenAPI document has a row here, and every row a route'
   assert.equal(documented.sort(), Object.keys(RULES).sort());
 });
 
+test('docs/operator-api.md lists every route of the API with the scope the document states', async () => {
+  const doc = await raw.call<{
+    paths: Record<string, Record<string, { security?: { bearerAuth?: string[] }[] }>>;
+  }>('GET', '/api/v1/openapi.json');
+  const documented = Object.entries(doc.paths)
+    .filter(([path]) => path.startsWith('/api/v1/'))
+    .flatMap(([path, ops]) =>
+      Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${path} ${op.security?.[0]?.bearerAuth?.[0] ?? '—'}`),
+    );
+  const page = readFileSync(new URL('../../docs/operator-api.md', import.meta.url), 'utf8');
+  const listed = [...page.matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE)` \| `([^`]+)` \| `?([^`|]+?)`? \|/gm)].map(
+    (m) => `${m[1]} ${m[2]} ${m[3]}`,
+  );
+  assert.equal(listed.sort(), documented.sort());
+});
+
 test('each caller gets the written-out status on each route', async () => {
   const wrong: string[] = [];
   let n = 0;
@@ -234,6 +323,13 @@ test('each caller gets the written-out status on each route', async () => {
       const id = `gw-x-${who}-${n++}`;
       if (!provisioned.has(id)) provisioned.set(id, await fleet.addDevice(id));
       return id;
+    },
+    envelope(who) {
+      const signer = signers.get(who)!;
+      const { secretKey } = parsePrivateKeyPem(signer.credential);
+      const counter = createCommandStore(fleet.db).nextCounter(signer.kid);
+      const body = newCommandBody({ deviceId: 'gw-0001', command: 'reboot', params: {}, counter });
+      return signCommand(body, secretKey).toString('base64');
     },
   };
   for (const [route, rule] of Object.entries(RULES)) {

@@ -17,6 +17,11 @@ export interface ApiClientOptions {
   /** What a token obtained with the credential asks for. */
   readonly tokenRequest?: TokenRequest;
   readonly timeoutMs?: number;
+  /**
+   * Send a request refused for the rate limit (429: refused before the server acted on it) again after its
+   * Retry-After, when that is within a minute (the CLI: `fleet device add --bulk` outruns the per-operator limit).
+   */
+  readonly retryRateLimited?: boolean;
 }
 
 export interface IssuedTokenAnswer {
@@ -39,13 +44,22 @@ export class ApiRequestError extends EdgewardError {
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
+/** A rate-limited request is sent again at most this many times, when the server asks to wait at most this long. */
+const MAX_RETRIES = 3;
+const MAX_RETRY_AFTER_S = 60;
+
 export function createApiClient(opts: ApiClientOptions) {
   const base = new URL(opts.server);
   if (base.protocol !== 'https:') throw new UsageError(`--server must be an https:// URL, got ${opts.server}`);
   const agent = new Agent({ ca: opts.ca, keepAlive: true, maxSockets: 4 });
   let token = opts.token;
 
-  function send(method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; body: unknown }> {
+  function send(
+    method: string,
+    path: string,
+    body?: unknown,
+    auth = true,
+  ): Promise<{ status: number; body: unknown; retryAfter?: number }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(
@@ -76,7 +90,12 @@ export function createApiClient(opts: ApiClientOptions) {
                 );
               }
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
+            const retryAfter = Number(res.headers['retry-after']);
+            resolve({
+              status: res.statusCode ?? 0,
+              body: parsed,
+              ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
+            });
           });
           res.on('error', reject);
         },
@@ -136,10 +155,18 @@ export function createApiClient(opts: ApiClientOptions) {
       if (res.status >= 400) throw failure(res.status, res.body);
       return res.body as T;
     },
-    /** The status and body of one request, whatever the status (tests, probes). */
+    /** The status and body of one request, whatever the status (tests, probes); see retryRateLimited. */
     async exchange(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
       if (!token) token = (await obtainToken()).token;
-      return send(method, path, body);
+      for (let attempt = 0; ; attempt++) {
+        const res = await send(method, path, body);
+        const wait = res.retryAfter;
+        const retry = opts.retryRateLimited && res.status === 429 && wait !== undefined && wait <= MAX_RETRY_AFTER_S;
+        if (!retry || attempt === MAX_RETRIES) {
+          return { status: res.status, body: res.body };
+        }
+        await new Promise((r) => setTimeout(r, Math.max(wait ?? 1, 1) * 1000));
+      }
     },
     close(): void {
       agent.destroy();

@@ -4,6 +4,7 @@
 import { createPublicKey } from 'node:crypto';
 import { assertDeviceId, keyId, parsePublicKeyPem } from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
+import { type FleetConfig, parseFleetConfig } from '../config.js';
 import { createAuditLog, type AuditRow } from '../db/audit.js';
 import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
@@ -13,6 +14,10 @@ import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
 import { certificateFacts, issueDeviceCert, parseCsr, type CaBundle } from '../pki/x509.js';
+import type { CallerContext } from './local-context.js';
+import { localCommands } from './local-commands.js';
+import { localFleetAudit } from './local-fleet-audit.js';
+import { localReports } from './local-reports.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
 export const DEFAULT_PAGE = 100;
@@ -24,6 +29,13 @@ export interface AdminServiceOptions {
   readonly now?: () => number;
   /** Closes the database on close() (the CLI's own connection); the server's stays open. */
   readonly ownsDb?: boolean;
+  /** The server's config: the fleet audit's thresholds. */
+  readonly config?: FleetConfig;
+  /**
+   * Called after a change the running server must act on at once (a revocation, a queued command). The server's
+   * own writes do not show in SQLite's data_version, which is how it notices other processes' changes.
+   */
+  readonly onChange?: () => void;
 }
 
 /** Who acts through a FleetAdmin. */
@@ -32,6 +44,11 @@ export interface Caller {
   readonly actor: string;
   /** The devices the caller may see and touch (a device-limited token); null: all. */
   readonly devices: readonly string[] | null;
+  /**
+   * The operator acting through the API: the commands they submit must be signed with their registered key.
+   * Absent on the server host (`--data`), where any operator key the devices trust may sign.
+   */
+  readonly operatorId?: number;
 }
 
 export type AdminService = ReturnType<typeof createAdminService>;
@@ -51,17 +68,35 @@ export function operatorView(o: Operator): OperatorView {
   };
 }
 
-/** The certificate for a CSR: it must verify (proof of possession) and name the device as its CN. */
-async function certificateForCsr(ca: CaBundle, id: string, csrPem: string, validityDays: number) {
+/**
+ * A device's CSR, checked: it must parse, verify (proof of possession) and name the device as its CN;
+ * FLEET_PKI_INVALID saying what to give instead otherwise (the CLI checks a --csr file with it before sending it).
+ */
+export async function checkDeviceCsr(csrPem: string, id: string): Promise<ReturnType<typeof parseCsr>> {
+  const hint = `give the CSR the device made for its key (e.g. \`openssl req -new -key device.key -subj /CN=${id}\`)`;
   let csr: ReturnType<typeof parseCsr>;
+  let verified: boolean;
   try {
     csr = parseCsr(csrPem);
+    verified = await csr.verify();
   } catch (err) {
-    throw new FleetError('FLEET_PKI_INVALID', `the CSR is not a PEM certificate request: ${(err as Error).message}`);
+    // The parser's own words ("Unsupported format of 'raw' argument") stay in details, for EDGEWARD_DEBUG.
+    throw new FleetError('FLEET_PKI_INVALID', `the CSR is not a PEM certificate signing request (PKCS#10); ${hint}`, {
+      cause: err,
+      details: { parser: (err as Error).message },
+    });
   }
-  if (!(await csr.verify()) || csr.subjectName.getField('CN')[0] !== id) {
-    throw new FleetError('FLEET_PKI_INVALID', `the CSR does not verify or its CN is not ${id}`);
+  if (!verified) throw new FleetError('FLEET_PKI_INVALID', `the CSR's signature does not verify; ${hint}`);
+  const cn = csr.subjectName.getField('CN')[0];
+  if (cn !== id) {
+    throw new FleetError('FLEET_PKI_INVALID', `the CSR is for CN=${cn ?? '(none)'}, not for device ${id}; ${hint}`);
   }
+  return csr;
+}
+
+/** The certificate for a CSR: it must verify (proof of possession) and name the device as its CN. */
+async function certificateForCsr(ca: CaBundle, id: string, csrPem: string, validityDays: number) {
+  const csr = await checkDeviceCsr(csrPem, id);
   const pem = (await issueDeviceCert(ca, id, csr.publicKey, validityDays)).toString('pem');
   return { pem, facts: certificateFacts(pem) };
 }
@@ -70,6 +105,14 @@ async function certificateForCsr(ca: CaBundle, id: string, csrPem: string, valid
 export function createAdminService(opts: AdminServiceOptions) {
   const { db } = opts;
   const now = opts.now ?? Date.now;
+  const changed = () => opts.onChange?.();
+  // Loaded once: `fleet device add --bulk` issues many certificates with one CA.
+  let ca: Promise<CaBundle> | undefined;
+  const loadCaOnce = () => {
+    ca ??= opts.loadCa();
+    ca.catch(() => (ca = undefined));
+    return ca;
+  };
   const registry = createRegistry(db);
   const events = createAuditLog(db, now);
   const operators = createOperatorStore(db, now);
@@ -81,9 +124,12 @@ export function createAdminService(opts: AdminServiceOptions) {
        AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible)))
      ORDER BY id DESC LIMIT @limit`,
   );
+  const reportsFor = localReports({ db, now, pageSize });
+  const commandsFor = localCommands({ db, operators, events, now, pageSize, changed });
+  const fleetAudit = localFleetAudit({ db, config: opts.config ?? parseFleetConfig({}), loadCa: loadCaOnce, now });
   return { forCaller: (caller: Caller) => adminFor(caller) };
 
-  function adminFor({ actor, devices }: Caller): FleetAdmin {
+  function adminFor({ actor, devices, operatorId }: Caller): FleetAdmin {
     const visible = (id: string) => !devices || devices.includes(id);
 
     const device = (id: string): DeviceSummary => {
@@ -91,9 +137,11 @@ export function createAdminService(opts: AdminServiceOptions) {
       if (!d) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
       return d;
     };
+    const ctx: CallerContext = { actor, devices, operatorId, visible, device };
+    const { reports, telemetry } = reportsFor(ctx);
 
     const issued = async (id: string, csr: string, validityDays: number | undefined) => {
-      const ca = await opts.loadCa();
+      const ca = await loadCaOnce();
       const cert = await certificateForCsr(ca, id, csr, validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
       const out: IssuedCertificate = {
         deviceId: id,
@@ -126,8 +174,11 @@ export function createAdminService(opts: AdminServiceOptions) {
           if (registry.exists(req.id))
             throw new FleetError('FLEET_DEVICE_EXISTS', `device ${req.id} is already registered`);
           const { facts, out } = await issued(req.id, req.csr, req.validityDays);
-          registry.addDevice(req.id, req.type ?? 'default', facts, now());
-          events.record({ event: 'device.added', deviceId: req.id, actor, detail: { type: req.type ?? 'default' } });
+          // One commit for both: `fleet device add --bulk` adds thousands.
+          db.transaction(() => {
+            registry.addDevice(req.id, req.type ?? 'default', facts, now());
+            events.record({ event: 'device.added', deviceId: req.id, actor, detail: { type: req.type ?? 'default' } });
+          })();
           return out;
         },
         async renew(id, req) {
@@ -149,12 +200,14 @@ export function createAdminService(opts: AdminServiceOptions) {
             actor,
             detail: { serial: out.serial, revokedOld: req.revokeOld === true },
           });
+          if (req.revokeOld) changed();
           return out;
         },
         async revoke(id) {
           device(id);
           const revoked = registry.revoke(id, now());
           events.record({ event: 'device.revoked', deviceId: id, actor });
+          changed();
           return { deviceId: id, revoked };
         },
       },
@@ -212,6 +265,11 @@ export function createAdminService(opts: AdminServiceOptions) {
           return { tokens, expires: at };
         },
       },
+
+      reports,
+      telemetry,
+      fleetAudit,
+      commands: commandsFor(ctx),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);

@@ -1,10 +1,15 @@
 // The fleet's administration, as one contract with two implementations: on the server's database (the API's
 // handlers and `fleet … --data DIR` on the server host) and over the operator API (`fleet … --server URL`).
 // The CLI prints what these return, so its output is the same whichever side answers.
+import type { ExposureReport } from '../../../shared/src/index.js';
 import type { AuditRow } from '../db/audit.js';
 import type { CommandRow } from '../db/commands.js';
+import type { ReportSummary } from '../db/exposure.js';
 import type { OperatorAuditRow } from '../db/operator-audit.js';
+import type { PostureDay } from '../db/posture-history.js';
 import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
+import type { StoredSample } from '../db/telemetry.js';
+import type { AuditFinding } from '../fleet/audit-checks.js';
 import type { Role } from '../api/roles.js';
 
 /** One page of a list, newest or lowest first as each list says; `next` is the cursor of the following page. */
@@ -74,11 +79,83 @@ export interface AuditTrailQuery extends PageQuery {
   readonly action?: string;
 }
 
+export interface TelemetryQuery extends PageQuery {
+  /** Received at or after this time (ISO 8601). */
+  readonly from?: string;
+  /** Received before this time (ISO 8601). */
+  readonly to?: string;
+}
+
+/** A device's latest exposure report and its score history, newest first (`fleet report --json`). */
+export interface DeviceReport {
+  readonly deviceId: string;
+  readonly latest: ExposureReport | null;
+  readonly receivedAt: string | null;
+  readonly history: ReportSummary[];
+}
+
+/** The fleet's posture from each device's latest report (`fleet posture --json`). */
+export interface Posture {
+  readonly devices: number;
+  /** Active devices that have not sent a report. */
+  readonly unreported: number;
+  readonly averageScore: number | null;
+  readonly grades: Record<string, number>;
+  readonly worst: { deviceId: string; score: number; grade: string; findings: number; at: string }[];
+  readonly commonFindings: { check: string; severity: string; devices: number }[];
+}
+
+export interface ReportAdmin {
+  report(deviceId: string, q?: { history?: number }): Promise<DeviceReport>;
+  posture(q?: { worst?: number }): Promise<Posture>;
+  /** Per UTC day, oldest first, the last `days` days up to today. */
+  postureHistory(q?: { days?: number }): Promise<PostureDay[]>;
+}
+
+/** One run of the fleet audit's checks (`fleet audit --json`). */
+export interface FleetAuditRun {
+  readonly at: string;
+  readonly findings: AuditFinding[];
+}
+
+export interface FleetAuditAdmin {
+  /** Runs every check now and stores the run (audit_runs) for the dashboard. */
+  run(): Promise<FleetAuditRun>;
+  /** The latest stored run; null before the first. */
+  latest(): Promise<FleetAuditRun | null>;
+}
+
+export interface CommandQuery extends PageQuery {
+  readonly deviceId?: string;
+}
+
+export interface CommandAdmin {
+  /**
+   * Reserves the next counter of a signing key (strictly increasing across every device). Through the API it is
+   * always the operator's own key; on the server host (--data) it is the key `kid` names, any the devices trust.
+   */
+  reserveCounter(kid?: string): Promise<{ kid: string; counter: number }>;
+  /**
+   * Queues a signed command envelope for the device after checking it (admin/command-submit.ts): it decodes, is
+   * for this device, valid, unexpired, its counter reserved and unused, and, through the API, signed with the
+   * submitting operator's registered key.
+   */
+  submit(deviceId: string, envelope: Uint8Array): Promise<CommandRow>;
+  /** Newest first. */
+  list(q?: CommandQuery): Promise<Page<CommandRow>>;
+  get(cmdId: string): Promise<CommandRow>;
+}
+
 /** The parts of the fleet administration every implementation offers. */
 export interface FleetAdmin {
   readonly devices: DeviceAdmin;
   readonly operators: OperatorAdmin;
   readonly enrollment: EnrollmentAdmin;
+  readonly reports: ReportAdmin;
+  readonly fleetAudit: FleetAuditAdmin;
+  readonly commands: CommandAdmin;
+  /** A device's samples received in a time range, oldest first. */
+  telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
   /** The security event log (authentication failures, denials, revocations…), newest first. */
   events(q?: EventQuery): Promise<Page<AuditRow>>;
   /** The operator audit trail (who changed what), newest first. */
@@ -86,4 +163,13 @@ export interface FleetAdmin {
   close(): void;
 }
 
-export type { AuditRow, CommandRow, DeviceSummary, OperatorAuditRow };
+export type {
+  AuditFinding,
+  AuditRow,
+  CommandRow,
+  DeviceSummary,
+  OperatorAuditRow,
+  PostureDay,
+  ReportSummary,
+  StoredSample,
+};

@@ -1,12 +1,20 @@
 // JSON schemas of the API's inputs and outputs: fastify validates requests and serializes responses with them
 // (a field not listed never leaves the server), and @fastify/swagger publishes them in the OpenAPI document.
-import { DEVICE_ID_PATTERN } from '../../../shared/src/index.js';
+import {
+  CATEGORIES,
+  CHECK_ID_PATTERN,
+  DEVICE_ID_PATTERN,
+  GRADES,
+  MESSAGE_ID_PATTERN,
+  PROTOCOL_PATTERN,
+  SEVERITIES,
+} from '../../../shared/src/index.js';
 import { ROLE_NAMES, ALL_SCOPES } from './roles.js';
 
 type Json = Record<string, unknown>;
 
 const nullable = (type: string, extra: Json = {}) => ({ type: [type, 'null'], ...extra });
-const isoTime = { type: 'string', format: 'date-time' } as const;
+export const isoTime = { type: 'string', format: 'date-time' } as const;
 
 export const deviceId = {
   type: 'string',
@@ -106,6 +114,165 @@ export const auditRecord = object({
   outcome: { type: 'string', enum: ['ok', 'denied', 'failed'] },
   status: nullable('integer'),
   detail: nullable('object', { additionalProperties: true }),
+});
+
+// ---- Telemetry, exposure reports, posture, the fleet audit and commands. The order of properties is the order
+// of the objects the local administration returns: the serializer writes them in schema order (required ones
+// first), so `fleet … --json` prints the same bytes through the API as on the server host.
+
+const pattern = (re: RegExp) => re.source;
+
+export const telemetrySample = object({
+  ts: { ...isoTime, description: "The device's own time of the sample" },
+  receivedAt: { ...isoTime, description: 'When the fleet server received it (what from and to select on)' },
+  stream: { type: 'string' },
+  seq: { type: 'integer', minimum: 1 },
+  metrics: { type: 'object', additionalProperties: { type: 'number' } },
+});
+
+const subScore = { type: 'integer', minimum: 0, maximum: 100 } as const;
+const transport = { type: 'string', enum: ['tcp', 'udp'] } as const;
+
+/** An exposure report as the device sent it (shared/src/messages/exposure.ts; docs/scoring.md). */
+export const exposureReport = object({
+  v: { type: 'integer', const: 1 },
+  id: { type: 'string', pattern: pattern(MESSAGE_ID_PATTERN) },
+  ts: { type: 'integer', description: 'ms since the epoch, device clock' },
+  deviceId,
+  scoringVersion: { type: 'integer' },
+  score: subScore,
+  grade: { type: 'string', enum: [...GRADES] },
+  categories: object(
+    Object.fromEntries(
+      CATEGORIES.map((c) => [c, c === 'ai' ? nullable('integer', { minimum: 0, maximum: 100 }) : subScore]),
+    ),
+  ),
+  scan: object({
+    target: { type: 'string' },
+    durationMs: { type: 'integer' },
+    timedOut: { type: 'boolean' },
+    credentialChecks: { type: 'boolean' },
+    truncated: { type: 'boolean' },
+  }),
+  services: {
+    type: 'array',
+    // No `required` here: the serializer writes required properties before optional ones, and the optional
+    // `process` comes before `protocol`; listing none keeps the report's own order (see the note above).
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Every property is present but process (when the agent could see it), product and connections',
+      properties: {
+        port: { type: 'integer' },
+        transport,
+        bind: { type: 'string' },
+        loopbackOnly: { type: 'boolean' },
+        process: object({ pid: { type: 'integer' }, name: { type: 'string' } }),
+        protocol: { type: 'string', pattern: pattern(PROTOCOL_PATTERN) },
+        tls: { type: 'boolean' },
+        product: { type: 'string' },
+        connections: { type: 'integer' },
+      },
+    },
+  },
+  findings: {
+    type: 'array',
+    items: object({
+      check: { type: 'string', pattern: pattern(CHECK_ID_PATTERN) },
+      severity: { type: 'string', enum: [...SEVERITIES] },
+      category: { type: 'string', enum: [...CATEGORIES] },
+      port: { type: 'integer' },
+      transport,
+      title: { type: 'string' },
+      evidence: { type: 'string' },
+      remediation: { type: 'string' },
+      references: { type: 'array', items: { type: 'string' } },
+    }),
+  },
+});
+
+export const reportSummary = object({
+  at: isoTime,
+  deviceTs: isoTime,
+  score: subScore,
+  grade: { type: 'string' },
+  findings: { type: 'integer' },
+});
+
+export const deviceReport = object({
+  deviceId,
+  // A type list, not anyOf: the serializer would validate the stored report against each branch to pick one.
+  latest: { ...exposureReport, type: ['object', 'null'] },
+  receivedAt: nullable('string', { format: 'date-time' }),
+  history: { type: 'array', items: reportSummary, description: 'Newest first' },
+});
+
+const gradeCounts = object(Object.fromEntries(GRADES.map((g) => [g, { type: 'integer' }])));
+
+export const posture = object({
+  devices: { type: 'integer', description: 'Devices with at least one report' },
+  unreported: { type: 'integer', description: 'Active devices without a report' },
+  averageScore: nullable('number'),
+  grades: gradeCounts,
+  worst: {
+    type: 'array',
+    items: object({
+      deviceId,
+      score: subScore,
+      grade: { type: 'string' },
+      findings: { type: 'integer' },
+      at: isoTime,
+    }),
+  },
+  commonFindings: {
+    type: 'array',
+    items: object({ check: { type: 'string' }, severity: { type: 'string' }, devices: { type: 'integer' } }),
+  },
+});
+
+export const postureDay = object({
+  day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day; today as of now' },
+  devices: { type: 'integer' },
+  averageScore: nullable('number'),
+  grades: gradeCounts,
+});
+
+export const fleetAuditRun = object({
+  at: isoTime,
+  findings: {
+    type: 'array',
+    items: object({
+      check: { type: 'string' },
+      severity: { type: 'string', enum: ['critical', 'high', 'medium', 'low'] },
+      deviceId: nullable('string'),
+      title: { type: 'string' },
+      detail: { type: 'string' },
+      remediation: { type: 'string' },
+    }),
+  },
+});
+
+export const commandId = {
+  type: 'string',
+  pattern: pattern(MESSAGE_ID_PATTERN),
+  maxLength: 64,
+  description: 'The command body id (acknowledgements carry it as cmdId)',
+} as const;
+
+export const keyId = { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'Operator key id' } as const;
+
+export const command = object({
+  id: commandId,
+  deviceId,
+  command: { type: 'string' },
+  params: { type: 'object', additionalProperties: true },
+  operator: { type: 'string', description: 'The id of the key that signed it' },
+  status: { type: 'string', enum: ['pending', 'sent', 'accepted', 'done', 'rejected', 'failed', 'expired'] },
+  reason: nullable('string'),
+  detail: nullable('string'),
+  attempts: { type: 'integer' },
+  createdAt: isoTime,
+  expiresAt: isoTime,
 });
 
 export const problemDocument = {

@@ -340,4 +340,15 @@ export const migrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'operator_audit is append-only'); END;
     `,
   },
+  {
+    version: 9,
+    name: 'commands found by device, and by signing key and counter',
+    sql: `
+      -- A device's commands, newest first (the index holds the rowid, so no sort), for the operator API's lists.
+      CREATE INDEX commands_device ON commands(device_id);
+      -- A submitted command's counter must not have been used by the same key before (admin/command-submit.ts).
+      -- Not UNIQUE: rows queued by hand or by older builds may repeat one, and the device refuses replays anyway.
+      CREATE INDEX commands_key_counter ON commands(operator, counter);
+    `,
+  },
 ];

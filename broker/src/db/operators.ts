@@ -77,6 +77,10 @@ export function createOperatorStore(db: Db, now: () => number = Date.now) {
       const r = byKid.get(kid) as OperatorRow | undefined;
       return r && toOperator(r);
     },
+    byId: (id: number) => {
+      const r = byId.get(id) as OperatorRow | undefined;
+      return r && toOperator(r);
+    },
     list: () => (all.all() as OperatorRow[]).map(toOperator),
     /** Revokes an active operator; false when there is no such active operator. */
     revoke: (name: string, by: string) => revoke.run(now(), by, name).changes === 1,

@@ -17,5 +17,9 @@ export interface RouteDeps {
 export function adminOf(deps: RouteDeps, req: FastifyRequest): FleetAdmin {
   const auth = req.auth;
   if (!auth) throw new Error(`route ${req.routeOptions.url} has no caller: it must state a scope`);
-  return deps.admin.forCaller({ actor: `operator:${auth.operator}`, devices: auth.devices });
+  return deps.admin.forCaller({
+    actor: `operator:${auth.operator}`,
+    devices: auth.devices,
+    operatorId: auth.operatorId,
+  });
 }
