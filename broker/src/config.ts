@@ -53,8 +53,37 @@ const limitsSchema = s.object({
   maxPendingHandshakes: s.withDefault(s.int({ min: 1, max: 1_000_000 }), 4096),
 });
 
+/** The operator API and the other HTTPS routes (docs/fleet-config.md, "api"). */
+const apiFields = s.object({
+  /** Requests per minute from one source address, on every route (429 beyond). */
+  requestsPerMinutePerAddress: s.withDefault(s.int({ min: 1, max: 1_000_000 }), 3000),
+  /** Requests per minute by one operator, on the routes that need a token (429 beyond). */
+  requestsPerMinutePerOperator: s.withDefault(s.int({ min: 1, max: 1_000_000 }), 1200),
+  /** Largest request body of any route (413 beyond); at least what enrolment needs (16 KiB). */
+  maxBodyBytes: s.withDefault(s.int({ min: 16 * 1024, max: 16 * 1024 * 1024 }), 64 * 1024),
+  /** Seconds a client has to send its request headers, and its whole request (a slow client is dropped). */
+  headersTimeoutSeconds: s.withDefault(s.num({ min: 1, max: 300 }), 10),
+  requestTimeoutSeconds: s.withDefault(s.num({ min: 1, max: 3600 }), 30),
+});
+
+export type ApiConfig = schema.Infer<typeof apiFields>;
+
+const apiSchema: schema.Schema<ApiConfig> = {
+  describe: apiFields.describe,
+  check(v, path, issues) {
+    const api = apiFields.check(v, path, issues);
+    // Node refuses a headers timeout longer than the request timeout; reported with the other problems.
+    if (api.headersTimeoutSeconds > api.requestTimeoutSeconds) {
+      const at = path ? `${path}.headersTimeoutSeconds` : 'headersTimeoutSeconds';
+      issues.push({ path: at, message: 'must not exceed requestTimeoutSeconds' });
+    }
+    return api;
+  },
+};
+
 const configSchema = s.object({
   limits: s.withDefault(limitsSchema, {}),
+  api: s.withDefault(apiSchema, {}),
   /** Rate limits per device type; devices of an unlisted type get "default". */
   deviceTypes: s.withDefault(s.record(/^[a-z0-9][a-z0-9-]{0,31}$/, rateSchema, { maxKeys: 64 }), {}),
   enrollment: s.withDefault(

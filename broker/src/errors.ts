@@ -25,7 +25,20 @@ export const fleetCodes = defineCodes({
   FLEET_LISTEN:
     'A server port could not be opened (in use, not permitted, or the host is not this machine or unknown).',
   FLEET_DATA_IN_USE: 'Another fleet server is running on this data folder; a folder is served by one server at a time.',
+  FLEET_OPERATOR_EXISTS: 'An operator with this name or key is already registered.',
+  FLEET_OPERATOR_UNKNOWN: 'No operator with this name is registered.',
+  FLEET_OPERATOR_INVALID:
+    'The operator request is invalid: an unknown role, or a key that is not an Ed25519 public key.',
+  FLEET_LAST_ADMIN: 'The change would leave the fleet without an active admin; add another admin first.',
+  FLEET_ENROLL_REFUSED:
+    "The fleet server refused an enrolment; the answer's `error` member says why (token-invalid, token-used, " +
+    'token-expired, device-exists, csr-invalid, csr-key-type, csr-cn-mismatch, invalid-device-id, rate-limited).',
   FLEET_CONFIG_INVALID: 'The server configuration file has problems; every problem is listed.',
+  FLEET_COMMAND_INVALID:
+    'A submitted signed command was refused before it was queued; the message names the reason (malformed, ' +
+    'unsigned, bad-signature, wrong-key, wrong-device, unknown-command, invalid-params, expired, bad-lifetime, ' +
+    'counter-not-reserved, counter-reused, duplicate-id).',
+  FLEET_COMMAND_UNKNOWN: 'No command with this id is queued (or the token may not see its device).',
 });
 export type FleetCode = keyof typeof fleetCodes;
 
@@ -35,3 +48,4 @@ export class FleetError extends EdgewardError {
     super(code, message, options);
   }
 }
+export { apiCodes, ApiError, type ApiCode } from './api/errors.js';

@@ -5,11 +5,14 @@ import { auditCommand } from './cli/audit.js';
 import { cmdCommand } from './cli/cmd.js';
 import { dbCommand } from './cli/db.js';
 import { operatorKeyCommand } from './cli/operator-key.js';
+import { operatorCommand } from './cli/operator.js';
+import { tokenCommand } from './cli/token.js';
 import { postureCommand, reportCommand } from './cli/report.js';
 import { deviceCommand } from './cli/device.js';
 import { enrollTokenCommand } from './cli/enroll-token.js';
 import { pkiCommand } from './cli/pki.js';
 import { serveCommand } from './cli/serve.js';
+import { telemetryCommand } from './cli/telemetry.js';
 
 const HELP = `fleet — the edgeward fleet server
 
@@ -21,13 +24,20 @@ Usage: fleet <command> [options]   (every command has --help)
   device revoke        revoke a device (a running server drops it within a second)
   device list          list devices, their status and data
   enroll-token create  one-time tokens for devices that make their own keys (iot-agent enroll)
+  operator add|list|revoke  people who may use the operator API, and their roles
+  token create         a short-lived, scoped API token (proof of possession of the operator credential)
   operator-key create  an Ed25519 key pair for signing commands
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
+  telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
-  posture              the fleet's exposure grades, worst devices, widespread findings
+  posture              the fleet's exposure grades, worst devices, widespread findings (--history DAYS per day)
   audit                fleet-wide security checks with severities and remediations
-  serve                run the MQTT broker (mTLS) and the HTTPS endpoint (enrolment, /metrics)
+  serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
   db check             SQLite's full integrity check of the fleet database
+
+Commands that read or change the fleet take --data DIR (on the server host) or --server URL --ca FILE
+--credential FILE (through the operator API; or a token in EDGEWARD_TOKEN); pki init, serve and db work on the
+server host's data folder only.
 
 Exit codes: 0 success, 1 error, 2 usage error.`;
 
@@ -42,9 +52,12 @@ export async function main(argv: string[]): Promise<number> {
         'enroll-token': enrollTokenCommand,
         audit: auditCommand,
         'operator-key': operatorKeyCommand,
+        operator: operatorCommand,
+        token: tokenCommand,
         cmd: cmdCommand,
         report: reportCommand,
         posture: postureCommand,
+        telemetry: telemetryCommand,
         db: dbCommand,
       },
       HELP,

@@ -15,8 +15,18 @@ import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
-import { createHttpRoutes } from './http/routes.js';
-import { startHttpServer } from './http/server.js';
+import type { Server as HttpsServer } from 'node:https';
+import { createAdminService } from './admin/local.js';
+import { createTokenService } from './api/access-tokens.js';
+import { createHttpApp } from './api/app.js';
+import { createAuthenticator } from './api/auth.js';
+import { fleetIdOf } from './api/fleet-id.js';
+import { createProofVerifier } from './api/proof.js';
+import { apiRoutes } from './api/routes/index.js';
+import { createOperatorAudit } from './db/operator-audit.js';
+import { createOperatorStore } from './db/operators.js';
+import { deviceFacingRoutes } from './http/routes.js';
+import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener, type MqttListener } from './mqtt/broker.js';
@@ -62,6 +72,8 @@ export interface FleetServer {
 }
 
 export const DEFAULT_MQTT_PORT = 8883;
+/** Shown in the OpenAPI document. */
+export const FLEET_SERVER_VERSION = '0.1.0';
 export const DEFAULT_HTTP_PORT = 8443;
 
 export async function createFleetServer(opts: FleetServerOptions): Promise<FleetServer> {
@@ -181,26 +193,68 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     cleanups.unshift(() => listener.close());
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
-    watch.on(enforceRevocations({ registry, sessions, audit, log }));
+    const revocations = enforceRevocations({ registry, sessions, audit, log });
+    watch.on(revocations);
     watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
-    const http = await startHttpServer({
-      host,
-      port: opts.httpPort ?? DEFAULT_HTTP_PORT,
-      tls,
-      log,
-      handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
-      handshakes,
-      routes: createHttpRoutes({
-        sessions,
-        metrics,
-        enrollment,
-        mqttUrl: () =>
-          opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`,
+    const mqttUrl = () =>
+      opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
+    const operators = createOperatorStore(db);
+    const fleetId = fleetIdOf(tls.ca);
+    const tokens = createTokenService({ db, issuer: fleetId });
+    const routeDeps = {
+      // The API's changes are this connection's own, which data_version does not show: act on them at once.
+      admin: createAdminService({
+        db,
+        loadCa: async () => ca,
+        config,
+        onChange: () => {
+          revocations();
+          relay.onDbChange();
+        },
       }),
+      operators,
+      tokens,
+      verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
+    };
+    let https: HttpsServer | undefined;
+    const app = await createHttpApp({
+      log,
+      metrics,
+      events: auditLimited,
+      operatorAudit: createOperatorAudit(db),
+      authenticate: createAuthenticator({ tokens, operators }),
+      version: FLEET_SERVER_VERSION,
+      limits: config.api,
+      serverFactory: (handler) =>
+        (https = createHttpsServer(
+          {
+            tls,
+            timeouts: {
+              headersTimeoutMs: config.api.headersTimeoutSeconds * 1000,
+              requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+            },
+            handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
+            handshakes,
+          },
+          handler,
+        )),
+      routes: (a) => {
+        deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl });
+        apiRoutes(a, routeDeps);
+      },
     });
-    cleanups.unshift(() => http.close());
+    const httpsServer = https!;
+    cleanups.unshift(async () => {
+      const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
+      httpsServer.closeAllConnections();
+      handshakes.closePending('https');
+      await closed;
+      await app.close();
+    });
+    const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
+    const http = { port: httpPort };
     log.info('fleet server listening', {
       mqtt: `mqtts://${host}:${listener.port}`,
       https: `https://${host}:${http.port}`,

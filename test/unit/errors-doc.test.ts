@@ -148,6 +148,10 @@ const noPartials = (dir: string) =>
 
 // ---- fleet
 
+/** The unreachable fleet server of the --server cases (nothing listens on port 1). */
+const NOWHERE = 'https://127.0.0.1:1';
+const server = (f: Fixture) => ['--server', NOWHERE, '--ca', join(f.data, 'pki', 'ca.crt'), '--credential', f.opKey];
+
 /** The option's own check, naming the value: not parseArgs' "argument is ambiguous". */
 const NEGATIVE = /^usage error: (--[\w-]+ must be a (positive|non-negative) integer|invalid --[\w-]+ "-\d+")/;
 
@@ -185,7 +189,12 @@ const fleetNumbers: Case[] = (
       (f) => ['cmd', 'send', 'gw-001', 'reboot', '--key', f.opKey, '--data', f.data, '--wait', '-1'],
     ],
     ['report --history -3', (f) => ['report', 'gw-001', '--data', f.data, '--history', '-3']],
+    ['report --history 5000', (f) => ['report', 'gw-001', '--data', f.data, '--history', '5000'], /at most 1000/],
     ['posture --worst -1', (f) => ['posture', '--data', f.data, '--worst', '-1']],
+    ['posture --history 999', (f) => ['posture', '--data', f.data, '--history', '999'], /at most 366/],
+    ['cmd list --limit 5000', (f) => ['cmd', 'list', '--data', f.data, '--limit', '5000'], /at most 1000/],
+    ['telemetry --limit -1', (f) => ['telemetry', 'gw-001', '--data', f.data, '--limit', '-1']],
+    ['telemetry --since -1', (f) => ['telemetry', 'gw-001', '--data', f.data, '--since', '-1']],
   ] as [string, Case['args'], RegExp?][]
 ).map(([name, args, message]) => ({ name, cli: 'fleet', args, exit: 2, code: 'USAGE', message: message ?? NEGATIVE }));
 
@@ -359,7 +368,106 @@ const fleetCases: Case[] = [
     message: /it is a FIFO/,
   },
   ...fleetNumbers,
+  ...targetCases(),
 ];
+
+/** Where a command acts (--data DIR or --server URL --ca FILE --credential FILE), and the options of each side. */
+function targetCases(): Case[] {
+  const usage = (name: string, args: Case['args'], message: RegExp): Case => ({
+    name,
+    cli: 'fleet',
+    args,
+    exit: 2,
+    code: 'USAGE',
+    message,
+  });
+  return [
+    usage('device list with neither --data nor --server', () => ['device', 'list'], /give --data DIR .* or --server/),
+    usage(
+      'device list with both --data and --server',
+      (f) => ['device', 'list', '--data', f.data, ...server(f)],
+      /either --data DIR or --server URL, not both/,
+    ),
+    usage(
+      'device list --server without --ca',
+      (f) => ['device', 'list', '--server', NOWHERE, '--credential', f.opKey],
+      /--server needs --ca FILE/,
+    ),
+    usage(
+      'device list --server without --credential (and no EDGEWARD_TOKEN)',
+      (f) => ['device', 'list', '--server', NOWHERE, '--ca', join(f.data, 'pki', 'ca.crt')],
+      /--server needs --credential FILE \(or a token in EDGEWARD_TOKEN\)/,
+    ),
+    usage(
+      'device list --data with --ca (it goes with --server)',
+      (f) => ['device', 'list', '--data', f.data, '--ca', join(f.data, 'pki', 'ca.crt')],
+      /--ca and --credential go with --server/,
+    ),
+    usage(
+      'device list --server http:// (not https)',
+      (f) => ['device', 'list', ...server(f).map((a) => (a === NOWHERE ? 'http://127.0.0.1:1' : a))],
+      /must be an https:\/\/ URL/,
+    ),
+    usage(
+      'cmd send --server with --key (the credential signs)',
+      (f) => ['cmd', 'send', 'gw-001', 'reboot', '--key', f.opKey, ...server(f)],
+      /signed with the operator's --credential; drop --key/,
+    ),
+    usage(
+      'audit --server with --config (the server uses its own)',
+      (f) => ['audit', '--config', f.file, ...server(f)],
+      /--config goes with --data/,
+    ),
+    usage(
+      'telemetry --from and --since',
+      (f) => ['telemetry', 'gw-001', '--data', f.data, '--from', '2025-01-01T00:00:00Z', '--since', '1h'],
+      /--from or --since, not both/,
+    ),
+    usage(
+      'telemetry --from that is not a time',
+      (f) => ['telemetry', 'gw-001', '--data', f.data, '--from', 'yesterday'],
+      /--from must be a time in ISO 8601/,
+    ),
+    usage(
+      'telemetry --from after --to',
+      (f) => [
+        'telemetry',
+        'gw-001',
+        '--data',
+        f.data,
+        '--from',
+        '2025-02-01T00:00:00Z',
+        '--to',
+        '2025-01-01T00:00:00Z',
+      ],
+      /--from must be before --to/,
+    ),
+    {
+      name: 'device list --server with --ca /missing',
+      cli: 'fleet',
+      args: (f) => ['device', 'list', '--server', NOWHERE, '--ca', f.missing, '--credential', f.opKey],
+      exit: 1,
+      code: 'FILE_IO',
+      message: /ENOENT/,
+    },
+    {
+      name: 'device list --server where nothing listens',
+      cli: 'fleet',
+      args: (f) => ['device', 'list', ...server(f)],
+      exit: 1,
+      code: 'API_UNAVAILABLE',
+      message: /cannot reach the fleet server at https:\/\/127\.0\.0\.1:1: ECONNREFUSED/,
+    },
+    {
+      name: 'device add --server --out FILE: refused before any request',
+      cli: 'fleet',
+      args: (f) => ['device', 'add', 'gw-009', '--out', f.file, ...server(f)],
+      exit: 1,
+      code: 'FILE_IO',
+      message: /is a file, not a folder; give --out a folder/,
+    },
+  ];
+}
 
 // ---- fw
 

@@ -1,10 +1,13 @@
-// fleet cmd send | list: sign a command locally with an operator key, queue it for the device, follow its acks.
+// fleet cmd send | list: sign a command on this machine with an operator key, queue it for the device (on the
+// server host's data folder, or through the operator API, which checks it first), follow its acknowledgements.
 import {
   assertDeviceId,
   dispatch,
+  type Ed25519KeyPair,
   keyId,
   parseCli,
   parseDuration,
+  parsePositiveInt,
   parsePrivateKeyPem,
   required,
   UsageError,
@@ -17,24 +20,28 @@ import {
   parseCommandParams,
   signCommand,
 } from '../../../shared/src/commands/index.js';
-import { createAuditLog } from '../db/audit.js';
-import { createCommandStore, type CommandRow } from '../db/commands.js';
-import { createRegistry } from '../db/registry.js';
+import { MAX_PAGE } from '../admin/local.js';
+import type { CommandRow } from '../admin/types.js';
 import { FleetError } from '../errors.js';
-import { openFleetDb } from '../fleet/data-dir.js';
 import { readInputText } from './file-args.js';
 import { renderTable } from './table.js';
+import { openAdmin, openTarget, resolveTarget, type Target, TARGET_HELP, TARGET_OPTIONS } from './target.js';
 
-const HELP = `fleet cmd <command>
+const HELP = `fleet cmd <command>   (each takes --data DIR or --server URL --ca FILE --credential FILE)
 
-  fleet cmd send DEVICE COMMAND [--param k=v …] --key operator.key --data DIR [--ttl 5m] [--wait 30s] [--json]
-      Validates the parameters, signs the command with the operator's Ed25519 key (on this machine: the
-      server never holds operator keys) and queues it. The running fleet server relays it to the device as
-      soon as it is connected, and again after reconnects, until the device acknowledges it or it expires.
+  fleet cmd send DEVICE COMMAND [--param k=v …] [--ttl 5m] [--wait 30s] [--json]
+                 (--data DIR --key operator.key | --server URL --ca FILE --credential FILE)
+      Validates the parameters, signs the command with an operator's Ed25519 key on this machine (the server
+      never holds operator keys) and queues it. With --data the key is --key, any operator key the devices
+      trust; through --server it is the operator's --credential, and the server checks the signature before it
+      queues the command. The running fleet server relays it to the device as soon as it is connected, and
+      again after reconnects, until the device acknowledges it or it expires.
       With --wait, follows it until the device answers: exit 0 done/accepted, 1 rejected/failed/expired,
       3 no final answer in time.
-  fleet cmd list --data DIR [--device ID] [--json]
-      Recent commands and their status.
+  fleet cmd list [--device ID] [--limit 50] [--json]
+      Recent commands and their status, newest first.
+
+${TARGET_HELP}
 
 Commands:
 ${COMMAND_NAMES.map((n) => {
@@ -48,29 +55,53 @@ export function cmdCommand(argv: string[]): Promise<number> {
 }
 
 const FINAL = new Set(['done', 'rejected', 'failed', 'expired']);
+/** How often --wait asks for the command's status. */
+const POLL_MS = 200;
+
+function deviceArg(text: string, flag: string): string {
+  try {
+    return assertDeviceId(text);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** The signing key: --key on the server host; through --server, the operator's own credential. */
+function signingKey(target: Target, keyFile: string | undefined): Ed25519KeyPair {
+  if (target.kind === 'server') {
+    if (keyFile !== undefined) {
+      throw new UsageError("through --server the command is signed with the operator's --credential; drop --key");
+    }
+    if (target.credential === undefined) {
+      throw new UsageError('through --server, give --credential FILE: it signs the command (a token cannot)');
+    }
+    return parsePrivateKeyPem(target.credential, 'the credential');
+  }
+  const file = required(keyFile, '--key');
+  const pem = readInputText(
+    file,
+    "give --key the operator's private key file (made by `fleet operator-key create --out FILE`)",
+  );
+  return parsePrivateKeyPem(pem, file);
+}
 
 async function send(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
     argv,
     {
+      ...TARGET_OPTIONS,
       param: { type: 'string', multiple: true },
       key: { type: 'string' },
-      data: { type: 'string' },
       ttl: { type: 'string' },
       wait: { type: 'string' },
       json: { type: 'boolean' },
     },
     HELP,
   );
-  const [deviceArg, command] = positionals;
-  if (!deviceArg || !command || positionals.length > 2) throw new UsageError(`give DEVICE and COMMAND\n\n${HELP}`);
-  let deviceId: string;
-  try {
-    deviceId = assertDeviceId(deviceArg);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  // Validated here, before signing; the device validates again before executing.
+  const [deviceText, command] = positionals;
+  if (!deviceText || !command || positionals.length > 2) throw new UsageError(`give DEVICE and COMMAND\n\n${HELP}`);
+  const deviceId = deviceArg(deviceText, 'DEVICE');
+  // Validated here, before signing; the server checks again before queuing, and the device before executing.
   const parsed = parseCommandParams(command, values.param ?? []);
   if (!parsed.ok) {
     const what = parsed.unknownCommand
@@ -81,55 +112,34 @@ async function send(argv: string[]): Promise<number> {
   const ttl = parseDuration(values.ttl ?? '5m', '--ttl');
   if (ttl < 1000 || ttl > 24 * 3600_000) throw new UsageError('--ttl must be between 1s and 24h');
   const waitMs = values.wait === undefined ? 0 : parseDuration(values.wait, '--wait');
-  const keyFile = required(values.key, '--key');
-  const keyPem = readInputText(
-    keyFile,
-    "give --key the operator's private key file (made by `fleet operator-key create --out FILE`)",
-  );
-  const pair = parsePrivateKeyPem(keyPem, keyFile);
+  const target = resolveTarget(values);
+  const pair = signingKey(target, values.key);
   const kid = keyId(pair.publicKey);
 
-  const db = openFleetDb(required(values.data, '--data'));
+  const admin = openTarget(target);
   try {
-    const registry = createRegistry(db);
-    const device = registry.get(deviceId);
-    if (!device) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${deviceId} is registered`);
+    const device = await admin.devices.get(deviceId);
     if (device.status !== 'active') throw new FleetError('FLEET_DEVICE_REVOKED', `device ${deviceId} is revoked`);
-    const commands = createCommandStore(db);
+    const reserved = await admin.commands.reserveCounter(kid);
+    if (reserved.kid !== kid) {
+      throw new FleetError('FLEET_COMMAND_INVALID', `the server reserved a counter of key ${reserved.kid}, not ${kid}`);
+    }
     const now = Date.now();
     const body = newCommandBody({
       deviceId,
       command,
       params: parsed.params,
-      counter: commands.nextCounter(kid),
+      counter: reserved.counter,
       ttlMs: ttl,
       now,
     });
-    const envelope = signCommand(body, pair.secretKey);
-    commands.add({
-      id: body.id,
-      deviceId,
-      command,
-      params: parsed.params,
-      operator: kid,
-      counter: body.counter,
-      envelope,
-      createdAt: now,
-      expiresAt: body.exp,
-    });
-    createAuditLog(db).record({
-      event: 'command.queued',
-      deviceId,
-      actor: `operator:${kid}`,
-      detail: { cmdId: body.id, command, params: parsed.params, counter: body.counter },
-    });
+    let row = await admin.commands.submit(deviceId, signCommand(body, pair.secretKey));
     if (!values.json)
       process.stderr.write(
         `command ${body.id} (${command}) signed by key ${kid} and queued for ${deviceId}; expires ` +
           `${new Date(body.exp).toISOString()}\n`,
       );
 
-    let row = commands.get(body.id)!;
     const deadline = Date.now() + waitMs;
     while (
       waitMs > 0 &&
@@ -137,8 +147,8 @@ async function send(argv: string[]): Promise<number> {
       !(row.status === 'accepted' && Date.now() > deadline) &&
       Date.now() < deadline
     ) {
-      await new Promise((r) => setTimeout(r, 100));
-      row = commands.get(body.id)!;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      row = await admin.commands.get(body.id);
     }
     print(row, values.json === true);
     if (waitMs === 0) return 0;
@@ -146,7 +156,7 @@ async function send(argv: string[]): Promise<number> {
     if (FINAL.has(row.status)) return 1;
     return 3;
   } finally {
-    db.close();
+    admin.close();
   }
 }
 
@@ -162,12 +172,15 @@ function print(row: CommandRow, json: boolean): void {
 async function list(argv: string[]): Promise<number> {
   const { values } = parseCli(
     argv,
-    { data: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } },
+    { ...TARGET_OPTIONS, device: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
     HELP,
   );
-  const db = openFleetDb(required(values.data, '--data'));
+  const deviceId = values.device === undefined ? undefined : deviceArg(values.device, '--device');
+  const limit = parsePositiveInt(values.limit, '--limit', 50);
+  if (limit > MAX_PAGE) throw new UsageError(`--limit is at most ${MAX_PAGE}, got ${limit}`);
+  const admin = openAdmin(values);
   try {
-    const rows = createCommandStore(db).list(values.device ?? null);
+    const { items: rows } = await admin.commands.list({ limit, ...(deviceId !== undefined ? { deviceId } : {}) });
     if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else
       process.stdout.write(
@@ -178,6 +191,6 @@ async function list(argv: string[]): Promise<number> {
       );
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }

@@ -1,4 +1,6 @@
-// fleet device add | revoke | list: the device registry from the command line.
+// fleet device add | renew | revoke | list: the device registry from the command line, on the server host's data
+// folder or through the operator API. Device keys are made on the machine that runs the command; only their CSRs
+// travel.
 import { join } from 'node:path';
 import {
   assertDeviceId,
@@ -11,13 +13,14 @@ import {
   required,
   UsageError,
 } from '../../../shared/src/index.js';
-import { createAuditLog } from '../db/audit.js';
-import { createRegistry } from '../db/registry.js';
-import { FleetError } from '../errors.js';
-import { loadCa, openFleetDb } from '../fleet/data-dir.js';
-import { DEFAULT_DEVICE_VALIDITY_DAYS, provisionDevice, renewDevice } from '../fleet/provision.js';
+import { createCsr, generateKeyPair, privateKeyPem } from '../../../shared/src/x509.js';
+import { checkDeviceCsr } from '../admin/local.js';
+import type { FleetAdmin, IssuedCertificate } from '../admin/types.js';
+import { DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
+import { stageDeviceFiles } from './device-files.js';
 import { readInputText, requireOutputFolder, withHint } from './file-args.js';
 import { renderTable } from './table.js';
+import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
 import { parseValidityDays } from './validity-days.js';
 
 /** What to do when the --out folder cannot be used or written. */
@@ -26,19 +29,26 @@ const OUT_HINT = "give --out a folder on a writable disk for the device's key an
 /** Ids in one --bulk run: the ids and their progress stay small in memory. */
 const MAX_BULK = 1_000_000;
 
-const HELP = `fleet device <command>
+/** Devices per request when listing. */
+const LIST_PAGE = 1000;
 
-  fleet device add ID --data DIR --out DIR2 [--type T] [--days 365] [--force]
-      Registers device ID and writes DIR2/device.key (0600), DIR2/device.crt and DIR2/ca.crt.
-  fleet device add --bulk N --prefix P --data DIR --out DIR2 [--type T] [--days 365]
+const HELP = `fleet device <command>   (each takes --data DIR or --server URL --ca FILE --credential FILE)
+
+  fleet device add ID --out DIR2 [--type T] [--days 365] [--force]
+      Makes a key for device ID on this machine, registers the device for it and writes DIR2/device.key (0600),
+      DIR2/device.crt and DIR2/ca.crt. Only the certificate request leaves this machine.
+  fleet device add --bulk N --prefix P --out DIR2 [--type T] [--days 365]
       Registers P00001 … PN (skipping ids that exist) and writes DIR2/<id>/device.{key,crt} and ca.crt.
-  fleet device renew ID --data DIR --out DIR2 [--csr FILE] [--days 365] [--revoke-old]
-      Re-issues the device certificate before it expires: for a CSR the device made (--csr), or with a new key
-      written to DIR2. Older certificates stay valid until they expire unless --revoke-old.
-  fleet device revoke ID --data DIR
+  fleet device renew ID --out DIR2 [--csr FILE] [--days 365] [--revoke-old]
+      Re-issues the device certificate before it expires: for a CSR the device made (--csr; the certificate
+      goes to DIR2, or to stdout without --out), or with a new key made here and written to DIR2. Older
+      certificates stay valid until they expire unless --revoke-old.
+  fleet device revoke ID
       Revokes the device and its certificates; a running fleet server drops it within a second.
-  fleet device list --data DIR [--json]
-      Lists devices: id, status, online, last seen, samples stored, certificate expiry.`;
+  fleet device list [--json]
+      Lists devices: id, status, online, last seen, samples stored, certificate expiry.
+
+${TARGET_HELP}`;
 
 function idArg(positionals: string[]): string {
   const id = positionals[0];
@@ -54,11 +64,51 @@ export function deviceCommand(argv: string[]): Promise<number> {
   return dispatch(argv, { add, renew, revoke, list }, HELP);
 }
 
+/** A P-256 key made here, its PEM, and a CSR for it naming the device. */
+async function newDeviceKey(id: string): Promise<{ keyPem: string; csr: string }> {
+  const keys = await generateKeyPair();
+  return { keyPem: await privateKeyPem(keys.privateKey), csr: await createCsr(id, keys) };
+}
+
+/**
+ * Registers (or renews) through `register` with the files staged first: a disk that cannot take them refuses
+ * before anything is registered, and a refusal by the fleet leaves no file behind.
+ */
+async function withStagedFiles(
+  out: string,
+  keyPem: string | undefined,
+  overwrite: boolean,
+  register: () => Promise<IssuedCertificate>,
+) {
+  let staged: ReturnType<typeof stageDeviceFiles>;
+  try {
+    staged = stageDeviceFiles(out, { ...(keyPem !== undefined ? { keyPem } : {}), overwrite });
+  } catch (err) {
+    throw withHint(err, OUT_HINT);
+  }
+  let issued: IssuedCertificate;
+  try {
+    issued = await register();
+  } catch (err) {
+    staged.abort();
+    throw err;
+  }
+  try {
+    return { files: staged.commit(issued.certificate, issued.ca), issued };
+  } catch (err) {
+    throw withHint(
+      err,
+      `${OUT_HINT}; device ${issued.deviceId} is registered for a key that is now lost: ` +
+        `fleet device renew ${issued.deviceId} --out DIR2 gives it a new one`,
+    );
+  }
+}
+
 async function add(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
     argv,
     {
-      data: { type: 'string' },
+      ...TARGET_OPTIONS,
       out: { type: 'string' },
       type: { type: 'string' },
       days: { type: 'string' },
@@ -68,47 +118,56 @@ async function add(argv: string[]): Promise<number> {
     },
     HELP,
   );
-  const dir = required(values.data, '--data');
   const out = required(values.out, '--out');
   const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
   if (values.bulk !== undefined) {
     if (positionals.length > 0) throw new UsageError('give either an ID or --bulk N, not both');
     const count = parsePositiveInt(values.bulk, '--bulk');
     if (count > MAX_BULK) throw new UsageError(`--bulk is at most ${MAX_BULK}, got ${count}`);
+    const prefix = required(values.prefix, '--prefix');
     requireOutputFolder(out, '--out', OUT_HINT);
-    return addBulk(dir, out, count, required(values.prefix, '--prefix'), values.type, days);
+    const admin = openAdmin(values);
+    try {
+      return await addBulk(admin, out, count, prefix, values.type, days);
+    } finally {
+      admin.close();
+    }
   }
   const id = idArg(positionals);
   requireOutputFolder(out, '--out', OUT_HINT);
-  const db = openFleetDb(dir);
+  const admin = openAdmin(values);
   try {
-    const registry = createRegistry(db);
-    const files = await provisionDevice(registry, await loadCa(dir), id, out, {
-      ...(values.type ? { deviceType: values.type } : {}),
-      validityDays: days,
-      overwrite: values.force === true,
-    }).catch((err: unknown) => {
-      throw withHint(err, OUT_HINT);
-    });
-    createAuditLog(db).record({
-      event: 'device.added',
-      deviceId: id,
-      actor: 'cli',
-      detail: { type: values.type ?? 'default' },
-    });
+    const { keyPem, csr } = await newDeviceKey(id);
+    const { files } = await withStagedFiles(out, keyPem, values.force === true, () =>
+      admin.devices.add({ id, csr, validityDays: days, ...(values.type ? { type: values.type } : {}) }),
+    );
     process.stdout.write(
       `device ${id} registered\n  key          ${files.key}  (mode 0600; keep it on the device)\n  certificate  ` +
         `${files.cert}\n  CA           ${files.ca}\n`,
     );
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
+}
+
+/** Which of the ids between `first` and `last` (in id order) are registered: one listing, a page at a time. */
+async function registeredBetween(admin: FleetAdmin, first: string, last: string, prefix: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  // Every id of the run starts with the prefix, so it sorts after it: the listing starts there.
+  let cursor: string | null = prefix || null;
+  do {
+    const page = await admin.devices.list({ limit: LIST_PAGE, ...(cursor ? { cursor } : {}) });
+    for (const d of page.items) if (d.id >= first && d.id <= last) found.add(d.id);
+    cursor = page.next;
+    if (page.items.length && page.items.at(-1)!.id >= last) break;
+  } while (cursor);
+  return found;
 }
 
 /** Issues many identities at once (simulator fleets, load tests); existing ids are kept, so a rerun is instant. */
 async function addBulk(
-  dir: string,
+  admin: FleetAdmin,
   out: string,
   count: number,
   prefix: string,
@@ -119,39 +178,29 @@ async function addBulk(
   const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
   const bad = ids.find((id) => !isValidDeviceId(id));
   if (bad) throw new UsageError(`--prefix ${JSON.stringify(prefix)} gives invalid device ids such as ${bad}`);
-  const db = openFleetDb(dir);
-  try {
-    const registry = createRegistry(db);
-    const ca = await loadCa(dir);
-    const progress = createProgress('issuing', count);
-    let made = 0;
-    for (const [i, id] of ids.entries()) {
-      if (!registry.exists(id)) {
-        await provisionDevice(registry, ca, id, join(out, id), {
-          ...(type ? { deviceType: type } : {}),
-          validityDays: days,
-          overwrite: true,
-        }).catch((err: unknown) => {
-          throw withHint(err, OUT_HINT);
-        });
-        made++;
-      }
-      progress.update(i + 1);
+  const registered = await registeredBetween(admin, ids[0]!, ids.at(-1)!, prefix);
+  const progress = createProgress('issuing', count);
+  let made = 0;
+  for (const [i, id] of ids.entries()) {
+    if (!registered.has(id)) {
+      const { keyPem, csr } = await newDeviceKey(id);
+      await withStagedFiles(join(out, id), keyPem, true, () =>
+        admin.devices.add({ id, csr, validityDays: days, ...(type ? { type } : {}) }),
+      );
+      made++;
     }
-    progress.finish();
-    createAuditLog(db).record({ event: 'device.added', actor: 'cli', detail: { bulk: made, prefix } });
-    process.stdout.write(`${made} devices issued, ${count - made} already registered; credentials in ${out}/<id>/\n`);
-    return 0;
-  } finally {
-    db.close();
+    progress.update(i + 1);
   }
+  progress.finish();
+  process.stdout.write(`${made} devices issued, ${count - made} already registered; credentials in ${out}/<id>/\n`);
+  return 0;
 }
 
 async function renew(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
     argv,
     {
-      data: { type: 'string' },
+      ...TARGET_OPTIONS,
       out: { type: 'string' },
       csr: { type: 'string' },
       days: { type: 'string' },
@@ -160,7 +209,6 @@ async function renew(argv: string[]): Promise<number> {
     HELP,
   );
   const id = idArg(positionals);
-  const dir = required(values.data, '--data');
   const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
   const outDir = values.csr === undefined ? required(values.out, '--out (or --csr)') : values.out;
   if (outDir !== undefined) requireOutputFolder(outDir, '--out', OUT_HINT);
@@ -168,58 +216,69 @@ async function renew(argv: string[]): Promise<number> {
     values.csr === undefined
       ? undefined
       : readInputText(values.csr, 'give --csr the certificate signing request (PEM) that the device made');
-  const db = openFleetDb(dir);
+  // A CSR that is not one for this device is refused here, before the fleet is asked.
+  if (csrPem !== undefined) await checkDeviceCsr(csrPem, id);
+  const admin = openAdmin(values);
   try {
-    const registry = createRegistry(db);
-    const files = await renewDevice(registry, await loadCa(dir), id, {
+    const made = csrPem === undefined ? await newDeviceKey(id) : undefined;
+    const request = {
+      csr: csrPem ?? made!.csr,
       validityDays: days,
-      revokeOld: values['revoke-old'] === true,
-      ...(csrPem !== undefined ? { csrPem } : {}),
-      ...(outDir !== undefined ? { outDir } : {}),
-    }).catch((err: unknown) => {
-      throw withHint(err, OUT_HINT);
-    });
-    createAuditLog(db).record({
-      event: 'device.renewed',
-      deviceId: id,
-      actor: 'cli',
-      detail: { serial: files.serial, revokedOld: values['revoke-old'] === true },
-    });
+      ...(values['revoke-old'] ? { revokeOld: true } : {}),
+    };
+    let cert: string;
+    let key: string | undefined;
+    let notAfter: string;
+    if (outDir !== undefined) {
+      const { files, issued } = await withStagedFiles(outDir, made?.keyPem, true, () =>
+        admin.devices.renew(id, request),
+      );
+      cert = files.cert;
+      key = files.key;
+      notAfter = issued.notAfter;
+    } else {
+      const issued = await admin.devices.renew(id, request);
+      process.stdout.write(issued.certificate);
+      cert = '(stdout)';
+      notAfter = issued.notAfter;
+    }
     process.stdout.write(
-      `device ${id} renewed: certificate ${files.cert} valid until ` +
-        `${files.notAfter}${files.key ? `, new key ${files.key} (0600)` : ''}\n`,
+      `device ${id} renewed: certificate ${cert} valid until ${notAfter}${key ? `, new key ${key} (0600)` : ''}\n`,
     );
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }
 
 async function revoke(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, { data: { type: 'string' } }, HELP);
+  const { values, positionals } = parseCli(argv, { ...TARGET_OPTIONS }, HELP);
   const id = idArg(positionals);
-  const db = openFleetDb(required(values.data, '--data'));
+  const admin = openAdmin(values);
   try {
-    const registry = createRegistry(db);
-    if (!registry.exists(id)) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
-    const changed = registry.revoke(id);
-    createAuditLog(db).record({ event: 'device.revoked', deviceId: id, actor: 'cli' });
+    const { revoked } = await admin.devices.revoke(id);
     process.stdout.write(
-      changed
+      revoked
         ? `device ${id} revoked; a running fleet server drops its session within a second\n`
         : `device ${id} was already revoked\n`,
     );
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }
 
 async function list(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { data: { type: 'string' }, json: { type: 'boolean' } }, HELP);
-  const db = openFleetDb(required(values.data, '--data'));
+  const { values } = parseCli(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } }, HELP);
+  const admin = openAdmin(values);
   try {
-    const devices = createRegistry(db).list();
+    const devices = [];
+    let cursor: string | null = null;
+    do {
+      const page = await admin.devices.list({ limit: LIST_PAGE, ...(cursor ? { cursor } : {}) });
+      devices.push(...page.items);
+      cursor = page.next;
+    } while (cursor);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
     } else if (devices.length === 0) {
@@ -241,6 +300,6 @@ async function list(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }

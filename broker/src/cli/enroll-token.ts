@@ -1,24 +1,18 @@
 // fleet enroll-token create: one-time enrolment tokens (only their hashes are stored).
-import {
-  parseCli,
-  parseDuration,
-  parsePositiveInt,
-  required,
-  UsageError,
-  dispatch,
-} from '../../../shared/src/index.js';
-import { createAuditLog } from '../db/audit.js';
-import { createTokenStore } from '../db/tokens.js';
-import { openFleetDb } from '../fleet/data-dir.js';
+import { dispatch, parseCli, parseDuration, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
+import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
 
-const HELP = `fleet enroll-token create --data DIR [--count 1] [--ttl 1h] [--device-type default] [--json]
+const HELP = `fleet enroll-token create (--data DIR | --server URL …) [--count 1] [--ttl 1h] [--device-type default]
+                          [--json]
 
 Prints one-time enrolment tokens. A device uses one with \`iot-agent enroll --token T …\` to get its
 certificate for a key it makes itself. Each token works once, expires after --ttl (at most 30 days), and
 enrols a device of --device-type (whose rate limits the server config sets). Only SHA-256 hashes of the
 tokens are stored: copy them now.
 
-  --json   print {"tokens": ["…"], "expires": "ISO-8601"}`;
+  --json   print {"tokens": ["…"], "expires": "ISO-8601"}
+
+${TARGET_HELP}`;
 
 export function enrollTokenCommand(argv: string[]): Promise<number> {
   return dispatch(argv, { create: createTokens }, HELP);
@@ -28,7 +22,7 @@ async function createTokens(rest: string[]): Promise<number> {
   const { values } = parseCli(
     rest,
     {
-      data: { type: 'string' },
+      ...TARGET_OPTIONS,
       count: { type: 'string' },
       ttl: { type: 'string' },
       'device-type': { type: 'string' },
@@ -43,24 +37,22 @@ async function createTokens(rest: string[]): Promise<number> {
   const type = values['device-type'] ?? 'default';
   if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(type))
     throw new UsageError('--device-type must match ^[a-z0-9][a-z0-9-]{0,31}$');
-  const db = openFleetDb(required(values.data, '--data'));
+  const admin = openAdmin(values);
   try {
-    const { tokens, expires } = createTokenStore(db).create(count, ttl, type);
-    createAuditLog(db).record({
-      event: 'enroll.tokens-created',
-      actor: 'cli',
-      detail: { count, deviceType: type, expires: new Date(expires).toISOString() },
+    // Whole seconds, as the API takes them (--ttl 90s, not 90.5s).
+    const { tokens, expires } = await admin.enrollment.createTokens({
+      count,
+      ttlSeconds: Math.round(ttl / 1000),
+      deviceType: type,
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ tokens, expires: new Date(expires).toISOString() })}\n`);
+      process.stdout.write(`${JSON.stringify({ tokens, expires })}\n`);
     } else {
       process.stdout.write(`${tokens.join('\n')}\n`);
-      process.stderr.write(
-        `${count} token(s) for device type ${type}, valid until ${new Date(expires).toISOString()}, each usable once\n`,
-      );
+      process.stderr.write(`${count} token(s) for device type ${type}, valid until ${expires}, each usable once\n`);
     }
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }

@@ -1,25 +1,38 @@
 // fleet report DEVICE and fleet posture: exposure reports as the fleet sees them.
-import { assertDeviceId, parseCli, parsePositiveInt, required, UsageError } from '../../../shared/src/index.js';
-import { createExposureStore } from '../db/exposure.js';
-import { createRegistry } from '../db/registry.js';
-import { FleetError } from '../errors.js';
-import { openFleetDb } from '../fleet/data-dir.js';
+import { assertDeviceId, parseCli, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
+import { MAX_HISTORY, MAX_POSTURE_DAYS } from '../admin/local-reports.js';
 import { renderTable } from './table.js';
+import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
 
-const REPORT_HELP = `fleet report DEVICE --data DIR [--history 20] [--json]
+const REPORT_HELP = `fleet report DEVICE (--data DIR | --server URL …) [--history 20] [--json]
 
 Shows the device's latest exposure report (score, grade, sub-scores, services, findings with evidence and
-remediation) and its score history. --json prints {"latest": <report>, "receivedAt", "history": [...]}.`;
+remediation) and its score history (at most ${MAX_HISTORY}). --json prints {"latest": <report>, "receivedAt",
+"history": [...]}.
 
-const POSTURE_HELP = `fleet posture --data DIR [--worst 10] [--json]
+${TARGET_HELP}`;
+
+const POSTURE_HELP = `fleet posture (--data DIR | --server URL …) [--worst 10] [--json]
+fleet posture --history DAYS (--data DIR | --server URL …) [--json]
 
 Shows the fleet's exposure posture from each device's latest report: grade distribution, average score, the
-worst devices and the most widespread findings.`;
+worst devices and the most widespread findings. --history DAYS shows it per UTC day instead, for the last DAYS
+days (at most ${MAX_POSTURE_DAYS}): devices reporting, average score and grades, each device counted by its
+latest report as of that day.
+
+${TARGET_HELP}`;
+
+/** A count option with an upper bound: a usage error above it. */
+function boundedInt(text: string | undefined, flag: string, fallback: number, max: number): number {
+  const n = parsePositiveInt(text, flag, fallback);
+  if (n > max) throw new UsageError(`${flag} is at most ${max}, got ${n}`);
+  return n;
+}
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
     argv,
-    { data: { type: 'string' }, json: { type: 'boolean' }, history: { type: 'string' } },
+    { ...TARGET_OPTIONS, json: { type: 'boolean' }, history: { type: 'string' } },
     REPORT_HELP,
   );
   if (positionals.length !== 1) throw new UsageError(`give one DEVICE\n\n${REPORT_HELP}`);
@@ -29,17 +42,15 @@ export async function reportCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const db = openFleetDb(required(values.data, '--data'), { readonly: false });
+  const history = boundedInt(values.history, '--history', 20, MAX_HISTORY);
+  const admin = openAdmin(values);
   try {
-    if (!createRegistry(db).exists(id)) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
-    const store = createExposureStore(db);
-    const latest = store.latest(id);
-    const history = store.history(id, parsePositiveInt(values.history, '--history', 20));
+    const out = await admin.reports.report(id, { history });
     if (values.json) {
-      const out = { deviceId: id, latest: latest?.report ?? null, receivedAt: latest?.receivedAt ?? null, history };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return 0;
     }
+    const latest = out.latest === null ? undefined : { report: out.latest, receivedAt: out.receivedAt };
     if (!latest) {
       process.stdout.write(`${id} has not sent an exposure report yet\n`);
       return 0;
@@ -81,24 +92,52 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       renderTable(
         ['RECEIVED', 'SCORE', 'GRADE', 'FINDINGS'],
-        history.map((h) => [h.at, h.score, h.grade, h.findings]),
+        out.history.map((h) => [h.at, h.score, h.grade, h.findings]),
       ),
     );
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }
 
 export async function postureCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
     argv,
-    { data: { type: 'string' }, json: { type: 'boolean' }, worst: { type: 'string' } },
+    { ...TARGET_OPTIONS, json: { type: 'boolean' }, worst: { type: 'string' }, history: { type: 'string' } },
     POSTURE_HELP,
   );
-  const db = openFleetDb(required(values.data, '--data'));
+  if (values.history !== undefined && values.worst !== undefined) {
+    throw new UsageError('give either --worst N or --history DAYS, not both');
+  }
+  const worst = boundedInt(values.worst, '--worst', 10, MAX_HISTORY);
+  const days = values.history === undefined ? undefined : boundedInt(values.history, '--history', 30, MAX_POSTURE_DAYS);
+  const admin = openAdmin(values);
   try {
-    const p = createExposureStore(db).posture(parsePositiveInt(values.worst, '--worst', 10));
+    if (days !== undefined) {
+      const history = await admin.reports.postureHistory({ days });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(history, null, 2)}\n`);
+        return 0;
+      }
+      process.stdout.write(
+        renderTable(
+          ['DAY', 'DEVICES', 'AVERAGE', 'A', 'B', 'C', 'D', 'F'],
+          history.map((d) => [
+            d.day,
+            d.devices,
+            d.averageScore,
+            d.grades.A,
+            d.grades.B,
+            d.grades.C,
+            d.grades.D,
+            d.grades.F,
+          ]),
+        ),
+      );
+      return 0;
+    }
+    const p = await admin.reports.posture({ worst });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
       return 0;
@@ -128,6 +167,6 @@ export async function postureCommand(argv: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    db.close();
+    admin.close();
   }
 }

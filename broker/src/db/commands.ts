@@ -92,6 +92,16 @@ export function createCommandStore(db: Db) {
   const list = db.prepare(
     `SELECT * FROM commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC LIMIT @limit`,
   );
+  // Pages newest first by rowid (insertion order; unique, unlike created_at), all or one device's (commands_device).
+  const pageAll = db.prepare(
+    `SELECT rowid AS n, * FROM commands WHERE rowid < @before
+       AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible))) ORDER BY rowid DESC LIMIT @limit`,
+  );
+  const pageDevice = db.prepare(
+    `SELECT rowid AS n, * FROM commands WHERE device_id = @device AND rowid < @before ORDER BY rowid DESC LIMIT @limit`,
+  );
+  const counterOf = db.prepare('SELECT counter FROM operator_counters WHERE kid = ?').pluck();
+  const counterUsed = db.prepare('SELECT 1 FROM commands WHERE operator = ? AND counter = ? LIMIT 1').pluck();
   const moves = Object.fromEntries(
     Object.entries(MOVES_FROM).map(([to, from]) => [
       to,
@@ -149,6 +159,32 @@ export function createCommandStore(db: Db) {
     },
     list(deviceId: string | null, limit = 50): CommandRow[] {
       return (list.all({ device: deviceId, limit }) as RawRow[]).map(toRow);
+    },
+    /**
+     * Up to `limit` commands, newest first, below position `before` (a previous entry's `n`): of one device, or of
+     * every device in `visible` (null: all).
+     */
+    page(q: {
+      before?: number;
+      deviceId?: string;
+      visible?: readonly string[] | null;
+      limit: number;
+    }): { n: number; row: CommandRow }[] {
+      const before = q.before ?? Number.MAX_SAFE_INTEGER;
+      const raw = (
+        q.deviceId !== undefined
+          ? pageDevice.all({ device: q.deviceId, before, limit: q.limit })
+          : pageAll.all({ visible: q.visible ? JSON.stringify(q.visible) : null, before, limit: q.limit })
+      ) as (RawRow & { n: number })[];
+      return raw.map((r) => ({ n: r.n, row: toRow(r) }));
+    },
+    /** The last counter reserved for an operator key (0 when none was). */
+    reservedCounter(kid: string): number {
+      return (counterOf.get(kid) as number | undefined) ?? 0;
+    },
+    /** Whether a command signed by this key with this counter was queued already. */
+    counterUsed(kid: string, counter: number): boolean {
+      return counterUsed.get(kid, counter) !== undefined;
     },
   };
 }

@@ -313,4 +313,72 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE ingest_rejects_by_minute RENAME TO ingest_rejects;
     `,
   },
+  {
+    version: 9,
+    name: 'operators, API token keys, token requests, operator audit trail',
+    sql: `
+      -- People who use the management plane. The credential is an Ed25519 key the operator holds; the server
+      -- keeps its public half, and kid (the first 8 bytes of SHA-256 of it, in hex) names it in assertions.
+      CREATE TABLE operators (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        kid         TEXT NOT NULL UNIQUE,
+        public_key  TEXT NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'release-manager', 'admin')),
+        status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+        created_at  INTEGER NOT NULL,
+        created_by  TEXT NOT NULL,
+        revoked_at  INTEGER,
+        revoked_by  TEXT
+      ) STRICT;
+
+      -- The keys that sign API tokens: the newest signs, the others verify until their last token expired.
+      CREATE TABLE token_keys (
+        kid         TEXT PRIMARY KEY,
+        private_key TEXT NOT NULL,
+        public_key  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- Proofs of possession already used (their jti), kept until they expire: a replay hits the primary key.
+      CREATE TABLE token_requests (
+        jti         TEXT PRIMARY KEY,
+        operator_id INTEGER NOT NULL REFERENCES operators(id),
+        expires_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX token_requests_expiry ON token_requests(expires_at);
+
+      -- Who changed what, from where, and how it ended: append only (the triggers refuse UPDATE and DELETE).
+      CREATE TABLE operator_audit (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        operator    TEXT NOT NULL,
+        role        TEXT,
+        action      TEXT NOT NULL,
+        object_type TEXT,
+        object_id   TEXT,
+        address     TEXT,
+        via         TEXT NOT NULL CHECK (via IN ('api', 'cli')),
+        outcome     TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'failed')),
+        status      INTEGER,
+        detail      TEXT
+      ) STRICT;
+      CREATE INDEX operator_audit_at ON operator_audit(at);
+      CREATE TRIGGER operator_audit_no_update BEFORE UPDATE ON operator_audit
+        BEGIN SELECT RAISE(ABORT, 'operator_audit is append-only'); END;
+      CREATE TRIGGER operator_audit_no_delete BEFORE DELETE ON operator_audit
+        BEGIN SELECT RAISE(ABORT, 'operator_audit is append-only'); END;
+    `,
+  },
+  {
+    version: 10,
+    name: 'commands found by device, and by signing key and counter',
+    sql: `
+      -- A device's commands, newest first (the index holds the rowid, so no sort), for the operator API's lists.
+      CREATE INDEX commands_device ON commands(device_id);
+      -- A submitted command's counter must not have been used by the same key before (admin/command-submit.ts).
+      -- Not UNIQUE: rows queued by hand or by older builds may repeat one, and the device refuses replays anyway.
+      CREATE INDEX commands_key_counter ON commands(operator, counter);
+    `,
+  },
 ];

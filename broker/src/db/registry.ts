@@ -84,6 +84,17 @@ export function createRegistry(db: Db) {
      WHERE (@id IS NULL OR d.id = @id)
      ORDER BY d.id`);
 
+  // One page in id order, after a cursor, optionally of one status or within a set of ids (a device-limited token).
+  const pageRows = db.prepare(`
+    SELECT d.id, d.device_type, d.status, d.online, d.last_seen, d.last_address, d.telemetry_count, d.dropped,
+           d.rejected_count, d.agent_version, d.created_at, c.serial, c.not_after
+      FROM devices d
+      LEFT JOIN certificates c ON c.serial = (
+        SELECT serial FROM certificates WHERE device_id = d.id ORDER BY issued_at DESC, rowid DESC LIMIT 1)
+     WHERE d.id > @after AND (@status IS NULL OR d.status = @status)
+       AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
+     ORDER BY d.id LIMIT @limit`);
+
   const toSummary = (r: DeviceRow): DeviceSummary => ({
     id: r.id,
     type: r.device_type,
@@ -120,6 +131,17 @@ export function createRegistry(db: Db) {
     get(id: string): DeviceSummary | undefined {
       const row = listRows.get({ id }) as DeviceRow | undefined;
       return row && toSummary(row);
+    },
+
+    /** Up to `limit` devices with an id above `after`, in id order. */
+    page(q: { after?: string; limit: number; status?: DeviceStatus; ids?: readonly string[] | null }): DeviceSummary[] {
+      const rows = pageRows.all({
+        after: q.after ?? '',
+        limit: q.limit,
+        status: q.status ?? null,
+        ids: q.ids ? JSON.stringify(q.ids) : null,
+      }) as DeviceRow[];
+      return rows.map(toSummary);
     },
 
     list(): DeviceSummary[] {

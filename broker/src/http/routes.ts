@@ -1,70 +1,94 @@
-// The HTTPS routes of the fleet server: health, Prometheus metrics, device enrolment.
-import type { IncomingMessage } from 'node:http';
+// The device-facing HTTPS routes of the fleet server: health, Prometheus metrics and device enrolment. They need
+// no operator token; enrolment is guarded by its one-time tokens and its per-address failure limit.
+import type { FastifyInstance } from 'fastify';
+import { object, problemDocument } from '../api/schemas.js';
 import type { Enrollment } from '../fleet/enrollment.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import type { Sessions } from '../mqtt/sessions.js';
-import { sendJson, type Route } from './server.js';
 
-const MAX_BODY = 16 * 1024;
+/** A CSR is under 2 KiB; the cap leaves room for a long token and id, and no more. */
+export const MAX_ENROLL_BODY = 16 * 1024;
 
-/** Reads a JSON body of at most MAX_BODY bytes; undefined when it is too big or not JSON. */
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-export interface RouteDeps {
+export interface DeviceRouteDeps {
   readonly sessions: Sessions;
   readonly metrics: FleetMetrics;
   readonly enrollment: Enrollment;
   readonly mqttUrl: () => string;
 }
 
-export function createHttpRoutes(deps: RouteDeps): Record<string, Route> {
-  return {
-    'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok', connected: deps.sessions.size }),
-
-    'GET /metrics': (_req, res) => {
-      const text = deps.metrics.registry.render();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(text);
+export function deviceFacingRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
+  app.get(
+    '/healthz',
+    {
+      config: { scope: null, rateLimit: false },
+      schema: {
+        summary: 'Liveness and the number of connected devices',
+        tags: ['server'],
+        response: { 200: object({ status: { type: 'string' }, connected: { type: 'integer' } }) },
+      },
     },
+    async () => ({ status: 'ok', connected: deps.sessions.size }),
+  );
 
-    'POST /v1/enroll': async (req, res) => {
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        return sendJson(res, 415, { error: 'unsupported-media-type', message: 'send application/json' });
-      }
-      const body = await readJson(req);
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        return sendJson(res, 400, {
-          error: 'bad-request',
-          message: `the body must be a JSON object of at most ${MAX_BODY} bytes`,
+  app.get(
+    '/metrics',
+    {
+      config: { scope: null, rateLimit: false },
+      schema: { summary: 'Prometheus metrics (text format 0.0.4)', tags: ['server'] },
+    },
+    async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.registry.render()),
+  );
+
+  // The enrolment service checks every field itself, so that a malformed attempt counts against the address's
+  // failure budget like any other failed attempt; the schema only bounds sizes and types.
+  app.post(
+    '/v1/enroll',
+    {
+      config: { scope: null },
+      bodyLimit: MAX_ENROLL_BODY,
+      schema: {
+        summary: 'Enrol a device: a one-time token and a CSR for a key the device made, for its certificate',
+        tags: ['server'],
+        body: object(
+          {
+            token: { type: 'string', maxLength: 200 },
+            id: { type: 'string', maxLength: 100 },
+            csr: { type: 'string', maxLength: 8192 },
+          },
+          ['token', 'id', 'csr'],
+        ),
+        response: {
+          201: object({
+            deviceId: { type: 'string' },
+            certificate: { type: 'string' },
+            ca: { type: 'string' },
+            mqtt: { type: 'string' },
+          }),
+          '4xx': problemDocument,
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as { token?: string; id?: string; csr?: string };
+      const result = await deps.enrollment.enroll({ token: b.token, id: b.id, csr: b.csr, address: req.ip });
+      if (!result.ok) {
+        // problem+json, with the enrolment reason also as `error` (what agents read).
+        return reply.code(result.status).type('application/problem+json').send({
+          type: 'urn:edgeward:error:FLEET_ENROLL_REFUSED',
+          title: 'Enrolment refused',
+          status: result.status,
+          detail: result.message,
+          code: 'FLEET_ENROLL_REFUSED',
+          error: result.reason,
+          message: result.message,
         });
       }
-      const b = body as Record<string, unknown>;
-      const result = await deps.enrollment.enroll({
-        token: b.token,
-        id: b.id,
-        csr: b.csr,
-        address: req.socket.remoteAddress ?? 'unknown',
-      });
-      if (!result.ok) return sendJson(res, result.status, { error: result.reason, message: result.message });
-      sendJson(res, 201, {
+      return reply.code(201).send({
         deviceId: result.deviceId,
         certificate: result.certificate,
         ca: result.ca,
         mqtt: deps.mqttUrl(),
       });
     },
-  };
+  );
 }

@@ -1,76 +1,67 @@
-// The HTTPS side of the fleet server (server-authenticated TLS): /healthz now; enrolment, metrics and the API later.
-import { createServer, type Server } from 'node:https';
+// The HTTPS listener of the fleet server (server-authenticated TLS) around the HTTP app's request handler:
+// bounded header size, header and request timeouts so a slow client cannot hold a connection, a handshake
+// timeout and the shared cap on unfinished handshakes, and listen errors as FLEET_LISTEN.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { Logger } from '../../../shared/src/index.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 import type { HandshakeGuard } from '../limits/handshake-guard.js';
 import { listen } from '../listen.js';
 
-export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export interface HttpOptions {
-  readonly host: string;
-  readonly port: number;
+/** Request headers larger than this are refused (431). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+export interface HttpTimeouts {
+  /** The request headers must have arrived within this (slowloris). */
+  readonly headersTimeoutMs: number;
+  /** The whole request must have arrived within this. */
+  readonly requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+
+export interface HttpsServerOptions {
   readonly tls: ServerTlsMaterial;
-  readonly log: Logger;
-  readonly routes: Readonly<Record<string, Route>>;
+  readonly timeouts?: HttpTimeouts;
   /** Time a client has to finish its TLS handshake (node's own default is 120 s). */
   readonly handshakeTimeoutMs: number;
   /** Caps the connections still in their TLS handshake (shared with the MQTT listener). */
   readonly handshakes: HandshakeGuard;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(text);
-}
-
-export async function startHttpServer(
-  opts: HttpOptions,
-): Promise<{ server: Server; port: number; close(): Promise<void> }> {
-  const tlsOptions = {
-    key: opts.tls.key,
-    cert: opts.tls.cert,
-    minVersion: 'TLSv1.2' as const,
-    handshakeTimeout: opts.handshakeTimeoutMs,
-    // node offers only http/1.1 and ends the handshake of a client whose ALPN list lacks it with a
-    // no_application_protocol alert: `curl --http1.0` offers only http/1.0, which this server speaks too.
-    // A client that offers no ALPN at all is served as before.
-    ALPNProtocols: ['http/1.1', 'http/1.0'],
-  };
-  const server = createServer(tlsOptions, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const route = Object.hasOwn(opts.routes, `${req.method} ${path}`)
-      ? opts.routes[`${req.method} ${path}`]
-      : undefined;
-    if (!route) return sendJson(res, 404, { error: 'not found' });
-    Promise.resolve(route(req, res)).catch((err: unknown) => {
-      opts.log.error('http handler failed', { path, error: err as Error });
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+export function createHttpsServer(opts: HttpsServerOptions, handler: RequestHandler): Server {
+  const timeouts = opts.timeouts ?? DEFAULT_HTTP_TIMEOUTS;
+  const server = createServer(
+    {
+      key: opts.tls.key,
+      cert: opts.tls.cert,
+      minVersion: 'TLSv1.2',
+      maxHeaderSize: MAX_HEADER_BYTES,
+      handshakeTimeout: opts.handshakeTimeoutMs,
+      // node offers only http/1.1 and ends the handshake of a client whose ALPN list lacks it with a
+      // no_application_protocol alert: `curl --http1.0` offers only http/1.0, which this server speaks too.
+      // A client that offers no ALPN at all is served as before.
+      ALPNProtocols: ['http/1.1', 'http/1.0'],
+      // Node checks the two timeouts below only this often (30 s by default), so a 10 s header timeout would let a
+      // slow client hold its connection for up to 40 s.
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs / 2),
+    },
+    handler,
+  );
+  // A client that sends its headers too slowly (slowloris) or never finishes its request is dropped.
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
+  server.keepAliveTimeout = 5_000;
   // After any other 'connection' listener; node's https server closes a socket whose handshake failed or timed out.
   opts.handshakes.attach(server, 'https');
-  const port = await listen(server, opts.host, opts.port, 'HTTPS');
-  // An error while listening (accept failing when the process is out of descriptors) must not end the server.
-  server.on('error', (err) => opts.log.error('HTTPS listener error', { error: err }));
-  return {
-    server,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        opts.handshakes.closePending('https');
-      }),
-  };
+  return server;
+}
+
+/** Opens the port; then an error while listening (accept failing when out of descriptors) is logged, not fatal. */
+export async function listenHttps(server: Server, host: string, port: number, log: Logger): Promise<number> {
+  const bound = await listen(server, host, port, 'HTTPS');
+  server.on('error', (err) => log.error('HTTPS listener error', { error: err }));
+  return bound;
 }

@@ -1,0 +1,127 @@
+// Signed commands on the server's database: counters reserved per signing key, envelopes checked
+// (command-submit.ts) and queued for the relay, and the queue read back within the devices the caller may see.
+import { parsePublicKeyPem } from '../../../shared/src/index.js';
+import type { AuditLog } from '../db/audit.js';
+import { type CommandRow, createCommandStore } from '../db/commands.js';
+import type { Db } from '../db/open.js';
+import type { OperatorStore } from '../db/operators.js';
+import { FleetError } from '../errors.js';
+import { checkSubmittedCommand, type SubmitInput } from './command-submit.js';
+import type { CallerContext } from './local-context.js';
+import type { CommandAdmin } from './types.js';
+
+const KID = /^[0-9a-f]{16}$/;
+const CURSOR = /^\d{1,15}$/;
+
+export function localCommands(deps: {
+  db: Db;
+  operators: OperatorStore;
+  events: AuditLog;
+  now: () => number;
+  pageSize: (limit?: number) => number;
+  /** Something the running server acts on changed (a command to relay). */
+  changed: () => void;
+}) {
+  const store = createCommandStore(deps.db);
+  const unknown = (cmdId: string) => new FleetError('FLEET_COMMAND_UNKNOWN', `no command ${cmdId} is queued`);
+  const refused = (reason: string, message: string) =>
+    new FleetError('FLEET_COMMAND_INVALID', `the command is refused (${reason}): ${message}`, { details: { reason } });
+
+  // The checks and the insert are one transaction, run with the write lock taken first (IMMEDIATE): two
+  // submissions with one counter cannot both pass, and no ingest commit can come between a read and the insert.
+  const queue = deps.db.transaction(
+    (deviceId: string, envelope: Uint8Array, signer: SubmitInput['signer'], actor: string): CommandRow => {
+      const now = deps.now();
+      const verdict = checkSubmittedCommand({
+        deviceId,
+        envelope,
+        signer,
+        reservedCounter: (k) => store.reservedCounter(k),
+        counterUsed: (k, c) => store.counterUsed(k, c),
+        now,
+      });
+      if (!verdict.ok) throw refused(verdict.reason, verdict.message);
+      const { body, kid, params } = verdict;
+      if (store.get(body.id)) throw refused('duplicate-id', `a command ${body.id} is queued already`);
+      store.add({
+        id: body.id,
+        deviceId,
+        command: body.command,
+        params,
+        operator: kid,
+        counter: body.counter,
+        envelope,
+        createdAt: now,
+        expiresAt: body.exp,
+      });
+      deps.events.record({
+        event: 'command.queued',
+        deviceId,
+        actor,
+        detail: { cmdId: body.id, command: body.command, params, counter: body.counter, kid },
+      });
+      return store.get(body.id)!;
+    },
+  );
+
+  return (ctx: CallerContext): CommandAdmin => {
+    /** The key the caller's commands must be signed with: an API operator's registered key; none on the host. */
+    const signer = () => {
+      if (ctx.operatorId === undefined) return null;
+      const op = deps.operators.byId(ctx.operatorId);
+      if (!op) throw new FleetError('FLEET_OPERATOR_UNKNOWN', 'the operator no longer exists');
+      return { kid: op.kid, publicKey: parsePublicKeyPem(op.publicKey, `the key of operator ${op.name}`) };
+    };
+
+    const visibleRow = (row: CommandRow | undefined) => (row && ctx.visible(row.deviceId) ? row : undefined);
+
+    return {
+      async reserveCounter(kid) {
+        const own = signer()?.kid;
+        if (own !== undefined && kid !== undefined && kid !== own) {
+          throw new FleetError('FLEET_COMMAND_INVALID', `an operator reserves counters of its own key ${own} only`);
+        }
+        const key = own ?? kid;
+        if (key === undefined || !KID.test(key)) {
+          throw new FleetError('FLEET_COMMAND_INVALID', 'name the signing key by its id (16 hex digits)');
+        }
+        return { kid: key, counter: store.nextCounter(key) };
+      },
+
+      async submit(deviceId, envelope) {
+        const device = ctx.device(deviceId);
+        if (device.status !== 'active') {
+          throw new FleetError('FLEET_DEVICE_REVOKED', `device ${deviceId} is revoked; it receives no commands`);
+        }
+        const key = signer();
+        const row = queue.immediate(deviceId, envelope, key, ctx.actor);
+        deps.changed();
+        return row;
+      },
+
+      async list(q = {}) {
+        if (q.cursor !== undefined && !CURSOR.test(q.cursor)) {
+          throw new FleetError('FLEET_COMMAND_INVALID', 'the cursor is not one a command list gave');
+        }
+        const limit = deps.pageSize(q.limit);
+        if (q.deviceId !== undefined && !ctx.visible(q.deviceId)) return { items: [], next: null };
+        const entries = store.page({
+          limit: limit + 1,
+          ...(q.cursor !== undefined ? { before: Number(q.cursor) } : {}),
+          ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : { visible: ctx.devices }),
+        });
+        const shown = entries.slice(0, limit);
+        return {
+          items: shown.map((e) => e.row),
+          next: entries.length > limit ? String(shown.at(-1)!.n) : null,
+        };
+      },
+
+      async get(cmdId) {
+        const row = visibleRow(store.get(cmdId));
+        if (!row) throw unknown(cmdId);
+        return row;
+      },
+    };
+  };
+}

@@ -1,0 +1,18 @@
+// What the parts of the local administration (local-*.ts) know about the caller of one request or command.
+import type { DeviceSummary } from '../db/registry.js';
+
+export interface CallerContext {
+  /** As the security event log names them: `operator:alice`, `cli:root@host`. */
+  readonly actor: string;
+  /** The devices the caller may see and touch; null: all. */
+  readonly devices: readonly string[] | null;
+  /** The operator acting through the API (their key must sign their commands); undefined on the server host. */
+  readonly operatorId: number | undefined;
+  readonly visible: (deviceId: string) => boolean;
+  /** The device when it is registered and visible to the caller; FLEET_DEVICE_UNKNOWN otherwise. */
+  readonly device: (deviceId: string) => DeviceSummary;
+}
+
+/** `limit` within 1 … max, `fallback` when absent. */
+export const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
+  Math.min(Math.max(1, Math.floor(limit ?? fallback)), max);

@@ -1,0 +1,315 @@
+// FleetAdmin on the server's own database: what the API's handlers call for the verified operator, and what
+// `fleet … --data DIR` calls on the server host. Changes that matter to security go to the security event log
+// with the actor; the operator audit trail is written by whoever calls (the API per request, the CLI per command).
+import { createPublicKey } from 'node:crypto';
+import { assertDeviceId, keyId, parsePublicKeyPem } from '../../../shared/src/index.js';
+import { ROLES } from '../api/roles.js';
+import { type FleetConfig, parseFleetConfig } from '../config.js';
+import { createAuditLog, type AuditRow } from '../db/audit.js';
+import type { Db } from '../db/open.js';
+import { createOperatorAudit } from '../db/operator-audit.js';
+import { createOperatorStore, type Operator } from '../db/operators.js';
+import { createRegistry, type DeviceSummary } from '../db/registry.js';
+import { createTokenStore } from '../db/tokens.js';
+import { FleetError } from '../errors.js';
+import { DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
+import { certificateFacts, issueDeviceCert, parseCsr, type CaBundle } from '../pki/x509.js';
+import type { CallerContext } from './local-context.js';
+import { localCommands } from './local-commands.js';
+import { localFleetAudit } from './local-fleet-audit.js';
+import { localReports } from './local-reports.js';
+import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
+
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+
+export interface AdminServiceOptions {
+  readonly db: Db;
+  readonly loadCa: () => Promise<CaBundle>;
+  readonly now?: () => number;
+  /** Closes the database on close() (the CLI's own connection); the server's stays open. */
+  readonly ownsDb?: boolean;
+  /** The server's config: the fleet audit's thresholds. */
+  readonly config?: FleetConfig;
+  /**
+   * Called after a change the running server must act on at once (a revocation, a queued command). The server's
+   * own writes do not show in SQLite's data_version, which is how it notices other processes' changes.
+   */
+  readonly onChange?: () => void;
+}
+
+/** Who acts through a FleetAdmin. */
+export interface Caller {
+  /** As the security event log names them: `operator:alice`, `cli:root@host`. */
+  readonly actor: string;
+  /** The devices the caller may see and touch (a device-limited token); null: all. */
+  readonly devices: readonly string[] | null;
+  /**
+   * The operator acting through the API: the commands they submit must be signed with their registered key.
+   * Absent on the server host (`--data`), where any operator key the devices trust may sign.
+   */
+  readonly operatorId?: number;
+}
+
+export type AdminService = ReturnType<typeof createAdminService>;
+
+const pageSize = (limit: number | undefined) => Math.min(Math.max(1, limit ?? DEFAULT_PAGE), MAX_PAGE);
+
+export function operatorView(o: Operator): OperatorView {
+  return {
+    name: o.name,
+    role: o.role,
+    kid: o.kid,
+    status: o.status,
+    createdAt: o.createdAt,
+    createdBy: o.createdBy,
+    revokedAt: o.revokedAt,
+    revokedBy: o.revokedBy,
+  };
+}
+
+/**
+ * A device's CSR, checked: it must parse, verify (proof of possession) and name the device as its CN;
+ * FLEET_PKI_INVALID saying what to give instead otherwise (the CLI checks a --csr file with it before sending it).
+ */
+export async function checkDeviceCsr(csrPem: string, id: string): Promise<ReturnType<typeof parseCsr>> {
+  const hint = `give the CSR the device made for its key (e.g. \`openssl req -new -key device.key -subj /CN=${id}\`)`;
+  let csr: ReturnType<typeof parseCsr>;
+  let verified: boolean;
+  try {
+    csr = parseCsr(csrPem);
+    verified = await csr.verify();
+  } catch (err) {
+    // The parser's own words ("Unsupported format of 'raw' argument") stay in details, for EDGEWARD_DEBUG.
+    throw new FleetError('FLEET_PKI_INVALID', `the CSR is not a PEM certificate signing request (PKCS#10); ${hint}`, {
+      cause: err,
+      details: { parser: (err as Error).message },
+    });
+  }
+  if (!verified) throw new FleetError('FLEET_PKI_INVALID', `the CSR's signature does not verify; ${hint}`);
+  const cn = csr.subjectName.getField('CN')[0];
+  if (cn !== id) {
+    throw new FleetError('FLEET_PKI_INVALID', `the CSR is for CN=${cn ?? '(none)'}, not for device ${id}; ${hint}`);
+  }
+  return csr;
+}
+
+/** The certificate for a CSR: it must verify (proof of possession) and name the device as its CN. */
+async function certificateForCsr(ca: CaBundle, id: string, csrPem: string, validityDays: number) {
+  const csr = await checkDeviceCsr(csrPem, id);
+  const pem = (await issueDeviceCert(ca, id, csr.publicKey, validityDays)).toString('pem');
+  return { pem, facts: certificateFacts(pem) };
+}
+
+/** Prepares the stores once; `forCaller` is cheap (one object per request). */
+export function createAdminService(opts: AdminServiceOptions) {
+  const { db } = opts;
+  const now = opts.now ?? Date.now;
+  const changed = () => opts.onChange?.();
+  // Loaded once: `fleet device add --bulk` issues many certificates with one CA.
+  let ca: Promise<CaBundle> | undefined;
+  const loadCaOnce = () => {
+    ca ??= opts.loadCa();
+    ca.catch(() => (ca = undefined));
+    return ca;
+  };
+  const registry = createRegistry(db);
+  const events = createAuditLog(db, now);
+  const operators = createOperatorStore(db, now);
+  const trail = createOperatorAudit(db, now);
+  const enrollTokens = createTokenStore(db);
+  const eventPage = db.prepare(
+    `SELECT * FROM audit WHERE id < @before AND (@event IS NULL OR event = @event)
+       AND (@device IS NULL OR device_id = @device)
+       AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible)))
+     ORDER BY id DESC LIMIT @limit`,
+  );
+  const reportsFor = localReports({ db, now, pageSize });
+  const commandsFor = localCommands({ db, operators, events, now, pageSize, changed });
+  const fleetAudit = localFleetAudit({ db, config: opts.config ?? parseFleetConfig({}), loadCa: loadCaOnce, now });
+  return { forCaller: (caller: Caller) => adminFor(caller) };
+
+  function adminFor({ actor, devices, operatorId }: Caller): FleetAdmin {
+    const visible = (id: string) => !devices || devices.includes(id);
+
+    const device = (id: string): DeviceSummary => {
+      const d = visible(id) ? registry.get(id) : undefined;
+      if (!d) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
+      return d;
+    };
+    const ctx: CallerContext = { actor, devices, operatorId, visible, device };
+    const { reports, telemetry } = reportsFor(ctx);
+
+    const issued = async (id: string, csr: string, validityDays: number | undefined) => {
+      const ca = await loadCaOnce();
+      const cert = await certificateForCsr(ca, id, csr, validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
+      const out: IssuedCertificate = {
+        deviceId: id,
+        certificate: cert.pem,
+        ca: ca.cert.toString('pem'),
+        serial: cert.facts.serial,
+        notAfter: new Date(cert.facts.notAfter).toISOString(),
+      };
+      return { facts: cert.facts, out };
+    };
+
+    return {
+      devices: {
+        async list(q = {}) {
+          const limit = pageSize(q.limit);
+          const rows = registry.page({
+            limit: limit + 1,
+            ids: devices,
+            ...(q.cursor ? { after: q.cursor } : {}),
+            ...(q.status ? { status: q.status } : {}),
+          });
+          const items = rows.slice(0, limit);
+          return { items, next: rows.length > limit ? items.at(-1)!.id : null } satisfies Page<DeviceSummary>;
+        },
+        async get(id) {
+          return device(id);
+        },
+        async add(req) {
+          assertDeviceId(req.id);
+          if (registry.exists(req.id))
+            throw new FleetError('FLEET_DEVICE_EXISTS', `device ${req.id} is already registered`);
+          const { facts, out } = await issued(req.id, req.csr, req.validityDays);
+          // One commit for both: `fleet device add --bulk` adds thousands.
+          db.transaction(() => {
+            registry.addDevice(req.id, req.type ?? 'default', facts, now());
+            events.record({ event: 'device.added', deviceId: req.id, actor, detail: { type: req.type ?? 'default' } });
+          })();
+          return out;
+        },
+        async renew(id, req) {
+          const d = device(id);
+          if (d.status !== 'active') {
+            throw new FleetError(
+              'FLEET_DEVICE_REVOKED',
+              `device ${id} is revoked; enrol it again under a new id instead`,
+            );
+          }
+          const { facts, out } = await issued(id, req.csr, req.validityDays);
+          db.transaction(() => {
+            if (req.revokeOld) registry.revokeCertificates(id, now());
+            registry.addCertificate(id, facts, now());
+          })();
+          events.record({
+            event: 'device.renewed',
+            deviceId: id,
+            actor,
+            detail: { serial: out.serial, revokedOld: req.revokeOld === true },
+          });
+          if (req.revokeOld) changed();
+          return out;
+        },
+        async revoke(id) {
+          device(id);
+          const revoked = registry.revoke(id, now());
+          events.record({ event: 'device.revoked', deviceId: id, actor });
+          changed();
+          return { deviceId: id, revoked };
+        },
+      },
+
+      operators: {
+        async list() {
+          return operators.list().map(operatorView);
+        },
+        async add(req) {
+          if (!Object.hasOwn(ROLES, req.role))
+            throw new FleetError('FLEET_OPERATOR_INVALID', `unknown role ${req.role}`);
+          if (req.publicKey.includes('PRIVATE KEY')) {
+            throw new FleetError(
+              'FLEET_OPERATOR_INVALID',
+              'send the public key only; the private key stays with its holder',
+            );
+          }
+          const pair = parsePublicKeyPem(req.publicKey, 'publicKey');
+          const pem = createPublicKey(req.publicKey).export({ type: 'spki', format: 'pem' }).toString();
+          const kid = keyId(pair);
+          if (operators.byName(req.name)) {
+            throw new FleetError('FLEET_OPERATOR_EXISTS', `an operator named ${req.name} exists already`);
+          }
+          if (operators.byKid(kid)) {
+            throw new FleetError(
+              'FLEET_OPERATOR_EXISTS',
+              `operator ${operators.byKid(kid)!.name} holds this key already`,
+            );
+          }
+          const op = operators.add({ name: req.name, kid, publicKey: pem, role: req.role, createdBy: actor });
+          events.record({ event: 'operator.added', actor, detail: { name: req.name, role: req.role, kid } });
+          return operatorView(op);
+        },
+        async revoke(name) {
+          const op = operators.byName(name);
+          if (!op) throw new FleetError('FLEET_OPERATOR_UNKNOWN', `no operator named ${name}`);
+          if (op.status === 'active' && op.role === 'admin' && operators.activeAdmins() <= 1) {
+            throw new FleetError('FLEET_LAST_ADMIN', `${name} is the last active admin; add another admin first`);
+          }
+          const revoked = operators.revoke(name, actor);
+          events.record({ event: 'operator.revoked', actor, detail: { name } });
+          return { name, revoked };
+        },
+      },
+
+      enrollment: {
+        async createTokens(req) {
+          const { tokens, expires } = enrollTokens.create(req.count, req.ttlSeconds * 1000, req.deviceType, now());
+          const at = new Date(expires).toISOString();
+          events.record({
+            event: 'enroll.tokens-created',
+            actor,
+            detail: { count: req.count, deviceType: req.deviceType, expires: at },
+          });
+          return { tokens, expires: at };
+        },
+      },
+
+      reports,
+      telemetry,
+      fleetAudit,
+      commands: commandsFor(ctx),
+
+      async events(q = {}) {
+        const limit = pageSize(q.limit);
+        const before = q.cursor ? Number(q.cursor) : Number.MAX_SAFE_INTEGER;
+        const rows = eventPage.all({
+          before,
+          event: q.event ?? null,
+          device: q.deviceId ?? null,
+          visible: devices ? JSON.stringify(devices) : null,
+          limit: limit + 1,
+        }) as Record<string, unknown>[];
+        const items = rows.slice(0, limit).map(
+          (r): AuditRow => ({
+            id: r.id as number,
+            at: new Date(r.at as number).toISOString(),
+            event: r.event as string,
+            deviceId: r.device_id as string | null,
+            address: r.address as string | null,
+            actor: r.actor as string | null,
+            detail: typeof r.detail === 'string' && r.detail.startsWith('{') ? JSON.parse(r.detail) : r.detail,
+          }),
+        );
+        return { items, next: rows.length > limit ? String(items.at(-1)!.id) : null };
+      },
+
+      async auditTrail(q = {}) {
+        const limit = pageSize(q.limit);
+        const rows = trail.page({
+          limit: limit + 1,
+          ...(q.cursor ? { before: Number(q.cursor) } : {}),
+          ...(q.operator ? { operator: q.operator } : {}),
+          ...(q.action ? { action: q.action } : {}),
+        });
+        const items = rows.slice(0, limit);
+        return { items, next: rows.length > limit ? String(items.at(-1)!.id) : null };
+      },
+
+      close() {
+        if (opts.ownsDb) db.close();
+      },
+    };
+  }
+}

@@ -1,0 +1,72 @@
+// FleetAdmin over the operator API: what `fleet … --server URL` uses. Each call is one request (lists page
+// through with the cursor the server returns), and answers are the same objects the local side returns.
+import { type ApiClient, ApiRequestError } from './api-client.js';
+import type {
+  AuditTrailQuery,
+  CommandQuery,
+  EventQuery,
+  FleetAdmin,
+  FleetAuditRun,
+  PageQuery,
+  TelemetryQuery,
+} from './types.js';
+
+/** `?a=1&b=x` from the defined entries of `q` (undefined ones are left out). */
+export function queryString(q: object): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+const seg = (s: string) => encodeURIComponent(s);
+
+export function createRemoteAdmin(client: ApiClient): FleetAdmin {
+  return {
+    devices: {
+      list: (q: PageQuery & { status?: string } = {}) => client.call('GET', `/api/v1/devices${queryString(q)}`),
+      get: (id) => client.call('GET', `/api/v1/devices/${seg(id)}`),
+      add: (req) => client.call('POST', '/api/v1/devices', req),
+      renew: (id, req) => client.call('POST', `/api/v1/devices/${seg(id)}/renew`, req),
+      revoke: (id) => client.call('POST', `/api/v1/devices/${seg(id)}/revoke`),
+    },
+    operators: {
+      list: async () => (await client.call<{ items: never[] }>('GET', '/api/v1/operators')).items,
+      add: (req) => client.call('POST', '/api/v1/operators', req),
+      revoke: (name) => client.call('POST', `/api/v1/operators/${seg(name)}/revoke`),
+    },
+    enrollment: {
+      createTokens: (req) => client.call('POST', '/api/v1/enrollment-tokens', req),
+    },
+    reports: {
+      report: (id, q = {}) => client.call('GET', `/api/v1/devices/${seg(id)}/report${queryString(q)}`),
+      posture: (q = {}) => client.call('GET', `/api/v1/posture${queryString(q)}`),
+      postureHistory: async (q = {}) =>
+        (await client.call<{ days: never[] }>('GET', `/api/v1/posture/history${queryString(q)}`)).days,
+    },
+    fleetAudit: {
+      run: () => client.call('POST', '/api/v1/fleet-audit'),
+      latest: () =>
+        client.call<FleetAuditRun>('GET', '/api/v1/fleet-audit').catch((err: unknown) => {
+          if (err instanceof ApiRequestError && err.status === 404) return null;
+          throw err;
+        }),
+    },
+    commands: {
+      // The server reserves for the operator's own key, whatever is asked (the client checks the answer).
+      reserveCounter: () => client.call('POST', '/api/v1/commands/counter'),
+      submit: (deviceId, envelope) =>
+        client.call('POST', `/api/v1/devices/${seg(deviceId)}/commands`, {
+          envelope: Buffer.from(envelope).toString('base64'),
+        }),
+      // Filtered by ?deviceId= (an unknown device lists nothing, as on the host), not /devices/{id}/commands (404).
+      list: (q: CommandQuery = {}) => client.call('GET', `/api/v1/commands${queryString(q)}`),
+      get: (cmdId) => client.call('GET', `/api/v1/commands/${seg(cmdId)}`),
+    },
+    telemetry: (id, q: TelemetryQuery = {}) =>
+      client.call('GET', `/api/v1/devices/${seg(id)}/telemetry${queryString(q)}`),
+    events: (q: EventQuery = {}) => client.call('GET', `/api/v1/events${queryString(q)}`),
+    auditTrail: (q: AuditTrailQuery = {}) => client.call('GET', `/api/v1/audit${queryString(q)}`),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,175 @@
+// The fleet's administration, as one contract with two implementations: on the server's database (the API's
+// handlers and `fleet … --data DIR` on the server host) and over the operator API (`fleet … --server URL`).
+// The CLI prints what these return, so its output is the same whichever side answers.
+import type { ExposureReport } from '../../../shared/src/index.js';
+import type { AuditRow } from '../db/audit.js';
+import type { CommandRow } from '../db/commands.js';
+import type { ReportSummary } from '../db/exposure.js';
+import type { OperatorAuditRow } from '../db/operator-audit.js';
+import type { PostureDay } from '../db/posture-history.js';
+import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
+import type { StoredSample } from '../db/telemetry.js';
+import type { AuditFinding } from '../fleet/audit-checks.js';
+import type { Role } from '../api/roles.js';
+
+/** One page of a list, newest or lowest first as each list says; `next` is the cursor of the following page. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}
+
+export interface PageQuery {
+  readonly limit?: number;
+  /** The `next` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** An operator as the API shows it (the public key is not secret; the credential never leaves its holder). */
+export interface OperatorView {
+  readonly name: string;
+  readonly role: Role;
+  readonly kid: string;
+  readonly status: 'active' | 'revoked';
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
+}
+
+export interface IssuedCertificate {
+  readonly deviceId: string;
+  /** PEM. */
+  readonly certificate: string;
+  readonly ca: string;
+  readonly serial: string;
+  readonly notAfter: string;
+}
+
+export interface DeviceAdmin {
+  list(q?: PageQuery & { status?: DeviceStatus }): Promise<Page<DeviceSummary>>;
+  get(id: string): Promise<DeviceSummary>;
+  /** Registers a device for a key made elsewhere (the CSR proves possession; the CN must be the id). */
+  add(req: { id: string; type?: string; csr: string; validityDays?: number }): Promise<IssuedCertificate>;
+  renew(id: string, req: { csr: string; validityDays?: number; revokeOld?: boolean }): Promise<IssuedCertificate>;
+  /** Revokes the device and all its certificates; `revoked` is false when it already was. */
+  revoke(id: string): Promise<{ deviceId: string; revoked: boolean }>;
+}
+
+export interface OperatorAdmin {
+  list(): Promise<OperatorView[]>;
+  /** Registers an operator for an Ed25519 public key (SPKI PEM) its holder made. */
+  add(req: { name: string; role: Role; publicKey: string }): Promise<OperatorView>;
+  revoke(name: string): Promise<{ name: string; revoked: boolean }>;
+}
+
+export interface EnrollmentAdmin {
+  createTokens(req: { count: number; ttlSeconds: number; deviceType: string }): Promise<{
+    tokens: string[];
+    expires: string;
+  }>;
+}
+
+export interface EventQuery extends PageQuery {
+  readonly event?: string;
+  readonly deviceId?: string;
+}
+
+export interface AuditTrailQuery extends PageQuery {
+  readonly operator?: string;
+  readonly action?: string;
+}
+
+export interface TelemetryQuery extends PageQuery {
+  /** Received at or after this time (ISO 8601). */
+  readonly from?: string;
+  /** Received before this time (ISO 8601). */
+  readonly to?: string;
+}
+
+/** A device's latest exposure report and its score history, newest first (`fleet report --json`). */
+export interface DeviceReport {
+  readonly deviceId: string;
+  readonly latest: ExposureReport | null;
+  readonly receivedAt: string | null;
+  readonly history: ReportSummary[];
+}
+
+/** The fleet's posture from each device's latest report (`fleet posture --json`). */
+export interface Posture {
+  readonly devices: number;
+  /** Active devices that have not sent a report. */
+  readonly unreported: number;
+  readonly averageScore: number | null;
+  readonly grades: Record<string, number>;
+  readonly worst: { deviceId: string; score: number; grade: string; findings: number; at: string }[];
+  readonly commonFindings: { check: string; severity: string; devices: number }[];
+}
+
+export interface ReportAdmin {
+  report(deviceId: string, q?: { history?: number }): Promise<DeviceReport>;
+  posture(q?: { worst?: number }): Promise<Posture>;
+  /** Per UTC day, oldest first, the last `days` days up to today. */
+  postureHistory(q?: { days?: number }): Promise<PostureDay[]>;
+}
+
+/** One run of the fleet audit's checks (`fleet audit --json`). */
+export interface FleetAuditRun {
+  readonly at: string;
+  readonly findings: AuditFinding[];
+}
+
+export interface FleetAuditAdmin {
+  /** Runs every check now and stores the run (audit_runs) for the dashboard. */
+  run(): Promise<FleetAuditRun>;
+  /** The latest stored run; null before the first. */
+  latest(): Promise<FleetAuditRun | null>;
+}
+
+export interface CommandQuery extends PageQuery {
+  readonly deviceId?: string;
+}
+
+export interface CommandAdmin {
+  /**
+   * Reserves the next counter of a signing key (strictly increasing across every device). Through the API it is
+   * always the operator's own key; on the server host (--data) it is the key `kid` names, any the devices trust.
+   */
+  reserveCounter(kid?: string): Promise<{ kid: string; counter: number }>;
+  /**
+   * Queues a signed command envelope for the device after checking it (admin/command-submit.ts): it decodes, is
+   * for this device, valid, unexpired, its counter reserved and unused, and, through the API, signed with the
+   * submitting operator's registered key.
+   */
+  submit(deviceId: string, envelope: Uint8Array): Promise<CommandRow>;
+  /** Newest first. */
+  list(q?: CommandQuery): Promise<Page<CommandRow>>;
+  get(cmdId: string): Promise<CommandRow>;
+}
+
+/** The parts of the fleet administration every implementation offers. */
+export interface FleetAdmin {
+  readonly devices: DeviceAdmin;
+  readonly operators: OperatorAdmin;
+  readonly enrollment: EnrollmentAdmin;
+  readonly reports: ReportAdmin;
+  readonly fleetAudit: FleetAuditAdmin;
+  readonly commands: CommandAdmin;
+  /** A device's samples received in a time range, oldest first. */
+  telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
+  /** The security event log (authentication failures, denials, revocations…), newest first. */
+  events(q?: EventQuery): Promise<Page<AuditRow>>;
+  /** The operator audit trail (who changed what), newest first. */
+  auditTrail(q?: AuditTrailQuery): Promise<Page<OperatorAuditRow>>;
+  close(): void;
+}
+
+export type {
+  AuditFinding,
+  AuditRow,
+  CommandRow,
+  DeviceSummary,
+  OperatorAuditRow,
+  PostureDay,
+  ReportSummary,
+  StoredSample,
+};

@@ -1,0 +1,184 @@
+// Short-lived, scoped API tokens: JWTs (RFC 9068 access-token profile) signed with EdDSA by a server key that
+// rotates. A token names its operator, role, scopes and optionally the devices it is limited to; the operator's
+// current status is checked on every request elsewhere (auth.ts), so revocation does not wait for expiry.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { Db } from '../db/open.js';
+import { isRole, isScope, type Role, type Scope } from './roles.js';
+
+export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
+export const MAX_TOKEN_TTL_MS = 60 * 60_000;
+/** A new signing key every day; the old one verifies until the last token it signed has expired. */
+export const TOKEN_KEY_ROTATION_MS = 24 * 3600_000;
+/** Most devices a token can be limited to (it travels in every request header). */
+export const MAX_TOKEN_DEVICES = 100;
+const TOKEN_TYPE = 'at+jwt';
+
+export interface TokenClaims {
+  readonly operatorId: number;
+  readonly operator: string;
+  readonly role: Role;
+  readonly scopes: readonly Scope[];
+  /** null: every device the role may reach. */
+  readonly devices: readonly string[] | null;
+  readonly expiresAt: number;
+  readonly jti: string;
+}
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly expiresAt: string;
+  readonly scopes: readonly Scope[];
+  readonly devices: readonly string[] | null;
+}
+
+/** Why a token was refused; each is a 401 and a security event. */
+export type TokenFailure = 'malformed' | 'expired' | 'bad-signature' | 'foreign-issuer' | 'unknown-key';
+
+interface KeyRow {
+  kid: string;
+  private_key: string;
+  public_key: string;
+  created_at: number;
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;
+
+export function createTokenService(opts: {
+  db: Db;
+  /** Identifies this fleet (issuer and audience): tokens of another fleet are refused. */
+  issuer: string;
+  now?: () => number;
+  rotateAfterMs?: number;
+}) {
+  const { db, issuer } = opts;
+  const now = opts.now ?? Date.now;
+  const rotateAfterMs = opts.rotateAfterMs ?? TOKEN_KEY_ROTATION_MS;
+  const newest = db.prepare(`SELECT * FROM token_keys ORDER BY created_at DESC, kid DESC LIMIT 1`);
+  const byKid = db.prepare(`SELECT * FROM token_keys WHERE kid = ?`);
+  const insert = db.prepare(`INSERT INTO token_keys (kid, private_key, public_key, created_at) VALUES (?, ?, ?, ?)`);
+  // A key retired more than a token's lifetime ago can no longer have a live token.
+  const prune = db.prepare(`DELETE FROM token_keys WHERE created_at < ? AND kid != ?`);
+  const verifyKeys = new Map<string, KeyObject>();
+
+  function signingKey(): { kid: string; key: KeyObject } {
+    let row = newest.get() as KeyRow | undefined;
+    if (!row || now() - row.created_at >= rotateAfterMs) {
+      const pair = generateKeyPairSync('ed25519');
+      const kid = randomBytes(8).toString('hex');
+      insert.run(
+        kid,
+        pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        now(),
+      );
+      prune.run(now() - rotateAfterMs - MAX_TOKEN_TTL_MS, kid);
+      row = byKid.get(kid) as KeyRow;
+    }
+    return { kid: row.kid, key: createPrivateKey(row.private_key) };
+  }
+
+  function verifyKey(kid: unknown): KeyObject | undefined {
+    if (typeof kid !== 'string' || !/^[0-9a-f]{16}$/.test(kid)) return undefined;
+    let key = verifyKeys.get(kid);
+    if (!key) {
+      const row = byKid.get(kid) as KeyRow | undefined;
+      if (!row) return undefined;
+      key = createPublicKey(row.public_key);
+      verifyKeys.set(kid, key);
+    }
+    return key;
+  }
+
+  return {
+    issuer,
+    async issue(t: {
+      operatorId: number;
+      operator: string;
+      role: Role;
+      scopes: readonly Scope[];
+      devices: readonly string[] | null;
+      ttlMs: number;
+    }): Promise<IssuedToken> {
+      const { kid, key } = signingKey();
+      const iat = Math.floor(now() / 1000);
+      const exp = iat + Math.max(1, Math.floor(Math.min(t.ttlMs, MAX_TOKEN_TTL_MS) / 1000));
+      const claims: JWTPayload = {
+        role: t.role,
+        scope: t.scopes.join(' '),
+        oid: t.operatorId,
+        name: t.operator,
+        ...(t.devices ? { devices: [...t.devices] } : {}),
+      };
+      const token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPE })
+        .setIssuer(issuer)
+        .setAudience(issuer)
+        .setSubject(`operator:${t.operator}`)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .setJti(randomBytes(12).toString('base64url'))
+        .sign(key);
+      return { token, expiresAt: new Date(exp * 1000).toISOString(), scopes: t.scopes, devices: t.devices };
+    },
+
+    /** Checks signature, issuer, audience, type and expiry; the claims, or why the token is refused. */
+    async verify(token: string): Promise<{ ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure }> {
+      if (token.length > 8192 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return { ok: false, reason: 'malformed' };
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(
+          token,
+          (header) => {
+            const key = verifyKey(header.kid);
+            if (!key) throw new joseErrors.JWKSNoMatchingKey();
+            return key;
+          },
+          {
+            issuer,
+            audience: issuer,
+            algorithms: ['EdDSA'],
+            typ: TOKEN_TYPE,
+            currentDate: new Date(now()),
+            requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+          },
+        ));
+      } catch (err) {
+        return { ok: false, reason: failureOf(err) };
+      }
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+      const devices = payload.devices;
+      if (
+        !isRole(payload.role) ||
+        !scopes.every(isScope) ||
+        typeof payload.oid !== 'number' ||
+        typeof payload.name !== 'string' ||
+        (devices !== undefined && (!Array.isArray(devices) || !devices.every((d) => typeof d === 'string')))
+      ) {
+        return { ok: false, reason: 'malformed' };
+      }
+      return {
+        ok: true,
+        claims: {
+          operatorId: payload.oid,
+          operator: payload.name,
+          role: payload.role,
+          scopes: scopes as Scope[],
+          devices: (devices as string[] | undefined) ?? null,
+          expiresAt: (payload.exp ?? 0) * 1000,
+          jti: String(payload.jti),
+        },
+      };
+    },
+  };
+}
+
+function failureOf(err: unknown): TokenFailure {
+  if (err instanceof joseErrors.JWTExpired) return 'expired';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad-signature';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'unknown-key';
+  if (err instanceof joseErrors.JWTClaimValidationFailed && (err.claim === 'iss' || err.claim === 'aud')) {
+    return 'foreign-issuer';
+  }
+  return 'malformed';
+}

@@ -1,0 +1,130 @@
+// Proof of possession: an operator gets a token by sending an assertion signed with its Ed25519 key (a JWT that
+// lives at most a minute, for this fleet only, with a one-time jti). The key itself never travels; a captured
+// assertion cannot be replayed (the jti is a primary key) and dies within a minute anyway.
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Db } from '../db/open.js';
+import type { Operator, OperatorStore } from '../db/operators.js';
+
+export const PROOF_TYPE = 'edgeward-pop+jwt';
+/** Longest an assertion may live (exp - iat), and the clock skew tolerated on iat. */
+export const PROOF_MAX_AGE_S = 60;
+const CLOCK_SKEW_S = 30;
+
+/** What the operator asks for, inside the signed assertion. */
+export interface TokenRequest {
+  readonly scopes?: readonly string[];
+  readonly devices?: readonly string[];
+  readonly ttlSeconds?: number;
+}
+
+/** Client side: the assertion that proves possession of `privateKeyPem` (the operator's credential). */
+export async function createProof(opts: {
+  privateKeyPem: string;
+  kid: string;
+  audience: string;
+  request?: TokenRequest;
+  now?: number;
+}): Promise<string> {
+  const iat = Math.floor((opts.now ?? Date.now()) / 1000);
+  const r = opts.request ?? {};
+  return new SignJWT({
+    ...(r.scopes?.length ? { scope: r.scopes.join(' ') } : {}),
+    ...(r.devices?.length ? { devices: [...r.devices] } : {}),
+    ...(r.ttlSeconds ? { ttl: r.ttlSeconds } : {}),
+  })
+    .setProtectedHeader({ alg: 'EdDSA', kid: opts.kid, typ: PROOF_TYPE })
+    .setIssuer(opts.kid)
+    .setSubject(opts.kid)
+    .setAudience(opts.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 30)
+    .setJti(randomBytes(16).toString('base64url'))
+    .sign(createPrivateKey(opts.privateKeyPem));
+}
+
+export type ProofFailure =
+  | 'malformed'
+  | 'wrong-fleet'
+  | 'unknown-operator'
+  | 'operator-revoked'
+  | 'bad-signature'
+  | 'expired'
+  | 'replayed';
+
+export type ProofResult =
+  | { ok: true; operator: Operator; request: TokenRequest }
+  | { ok: false; reason: ProofFailure; operator?: Operator };
+
+export function createProofVerifier(opts: { db: Db; operators: OperatorStore; audience: string; now?: () => number }) {
+  const now = opts.now ?? Date.now;
+  const claim = opts.db.prepare(`INSERT INTO token_requests (jti, operator_id, expires_at) VALUES (?, ?, ?)`);
+  const prune = opts.db.prepare(`DELETE FROM token_requests WHERE expires_at < ?`);
+  return async function verifyProof(assertion: string): Promise<ProofResult> {
+    if (assertion.length > 4096 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(assertion))
+      return { ok: false, reason: 'malformed' };
+    let kid: unknown;
+    try {
+      ({ kid } = decodeProtectedHeader(assertion));
+    } catch {
+      return { ok: false, reason: 'malformed' };
+    }
+    if (typeof kid !== 'string' || !/^[0-9a-f]{16}$/.test(kid)) return { ok: false, reason: 'malformed' };
+    const operator = opts.operators.byKid(kid);
+    if (!operator) return { ok: false, reason: 'unknown-operator' };
+    if (operator.status !== 'active') return { ok: false, reason: 'operator-revoked', operator };
+    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    try {
+      ({ payload } = await jwtVerify(assertion, createPublicKey(operator.publicKey), {
+        algorithms: ['EdDSA'],
+        typ: PROOF_TYPE,
+        audience: opts.audience,
+        issuer: kid,
+        subject: kid,
+        maxTokenAge: PROOF_MAX_AGE_S,
+        clockTolerance: CLOCK_SKEW_S,
+        currentDate: new Date(now()),
+        requiredClaims: ['iat', 'exp', 'jti'],
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+        return { ok: false, reason: 'bad-signature', operator };
+      if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: 'expired', operator };
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
+        return { ok: false, reason: 'wrong-fleet', operator };
+      }
+      return { ok: false, reason: 'malformed', operator };
+    }
+    const { iat = 0, exp = 0, jti } = payload;
+    if (exp - iat > PROOF_MAX_AGE_S || iat > now() / 1000 + CLOCK_SKEW_S)
+      return { ok: false, reason: 'expired', operator };
+    if (typeof jti !== 'string' || jti.length < 16 || jti.length > 64)
+      return { ok: false, reason: 'malformed', operator };
+    const request = parseRequest(payload);
+    if (!request) return { ok: false, reason: 'malformed', operator };
+    prune.run(Math.floor(now() / 1000));
+    try {
+      claim.run(jti, operator.id, exp);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+        return { ok: false, reason: 'replayed', operator };
+      throw err;
+    }
+    return { ok: true, operator, request };
+  };
+}
+
+function parseRequest(p: Record<string, unknown>): TokenRequest | undefined {
+  const scopes = p.scope === undefined ? undefined : typeof p.scope === 'string' ? p.scope.split(' ') : null;
+  const devices = p.devices;
+  const ttl = p.ttl;
+  if (scopes === null) return undefined;
+  if (devices !== undefined && (!Array.isArray(devices) || !devices.every((d) => typeof d === 'string')))
+    return undefined;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1)) return undefined;
+  return {
+    ...(scopes ? { scopes } : {}),
+    ...(devices ? { devices: devices as string[] } : {}),
+    ...(ttl ? { ttlSeconds: ttl as number } : {}),
+  };
+}

@@ -1,0 +1,25 @@
+// What the route modules share: the administration service, the token machinery, and the caller of a request.
+import type { FastifyRequest } from 'fastify';
+import type { AdminService } from '../../admin/local.js';
+import type { FleetAdmin } from '../../admin/types.js';
+import type { OperatorStore } from '../../db/operators.js';
+import type { TokenService } from '../access-tokens.js';
+import type { ProofResult } from '../proof.js';
+
+export interface RouteDeps {
+  readonly admin: AdminService;
+  readonly operators: OperatorStore;
+  readonly tokens: TokenService;
+  readonly verifyProof: (assertion: string) => Promise<ProofResult>;
+}
+
+/** The administration as the request's verified operator (their name in events, their device limits). */
+export function adminOf(deps: RouteDeps, req: FastifyRequest): FleetAdmin {
+  const auth = req.auth;
+  if (!auth) throw new Error(`route ${req.routeOptions.url} has no caller: it must state a scope`);
+  return deps.admin.forCaller({
+    actor: `operator:${auth.operator}`,
+    devices: auth.devices,
+    operatorId: auth.operatorId,
+  });
+}

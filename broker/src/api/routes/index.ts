@@ -1,0 +1,22 @@
+// Every route of the operator API, registered in one place (the OpenAPI document lists the same).
+import type { FastifyInstance } from 'fastify';
+import { authRoutes } from './auth.js';
+import { commandRoutes } from './commands.js';
+import type { RouteDeps } from './context.js';
+import { deviceRoutes } from './devices.js';
+import { eventRoutes } from './events.js';
+import { fleetAuditRoutes } from './fleet-audit.js';
+import { operatorRoutes } from './operators.js';
+import { reportRoutes } from './reports.js';
+
+export function apiRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  authRoutes(app, deps);
+  deviceRoutes(app, deps);
+  operatorRoutes(app, deps);
+  eventRoutes(app, deps);
+  reportRoutes(app, deps);
+  fleetAuditRoutes(app, deps);
+  commandRoutes(app, deps);
+}
+
+export type { RouteDeps } from './context.js';

@@ -1,0 +1,138 @@
+// A device's credential files (device.key 0600, device.crt, ca.crt) written around a registration that happens
+// elsewhere (the fleet server, or the database through --data): every file is made, and its room taken, before
+// the device is registered, and only filled in and moved into place after. A full or read-only disk therefore
+// fails before the registration, never leaving a registered device without its credentials nor credentials
+// of a device that was not registered.
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { EdgewardError, ensurePrivateDir, ioError } from '../../../shared/src/index.js';
+
+/** Room taken for a certificate before it is known; a fleet certificate in PEM is about 800 bytes. */
+const RESERVE_BYTES = 16 * 1024;
+
+export interface DeviceFiles {
+  readonly key: string | undefined;
+  readonly cert: string;
+  readonly ca: string;
+}
+
+export interface StagedDeviceFiles {
+  readonly files: DeviceFiles;
+  /** Fills in the certificates and moves every file into place. */
+  commit(certPem: string, caPem: string): DeviceFiles;
+  /** Removes what was staged (after a refusal). */
+  abort(): void;
+}
+
+interface Staged {
+  readonly path: string;
+  readonly tmp: string;
+  readonly mode: number;
+  fd: number | undefined;
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  // write() may write less than asked on a nearly full disk; the next call reports ENOSPC.
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+}
+
+/**
+ * Stages DIR/device.key (when `keyPem` is given: a key made here), DIR/device.crt and DIR/ca.crt. Without
+ * `overwrite`, an existing device.key or device.crt is refused (FILE_EXISTS); ca.crt is always replaced.
+ */
+export function stageDeviceFiles(dir: string, opts: { keyPem?: string; overwrite: boolean }): StagedDeviceFiles {
+  const files: DeviceFiles = {
+    key: opts.keyPem === undefined ? undefined : join(dir, 'device.key'),
+    cert: join(dir, 'device.crt'),
+    ca: join(dir, 'ca.crt'),
+  };
+  if (!opts.overwrite) {
+    for (const path of [files.key, files.cert]) {
+      if (path && existsSync(path)) {
+        throw new EdgewardError('FILE_EXISTS', `${path} already exists; pass --force to overwrite it`);
+      }
+    }
+  }
+  ensurePrivateDir(dir);
+  const staged: Staged[] = [];
+  const stage = (path: string, mode: number, content: Buffer) => {
+    const s: Staged = { path, tmp: `${path}.tmp-${process.pid}`, mode, fd: undefined };
+    try {
+      s.fd = openSync(s.tmp, 'wx', mode);
+      staged.push(s);
+      writeAll(s.fd, content);
+    } catch (err) {
+      if (s.fd !== undefined && !staged.includes(s)) closeSync(s.fd);
+      throw ioError(err, 'write', path);
+    }
+    return s;
+  };
+  const abort = () => {
+    for (const s of staged) {
+      if (s.fd !== undefined) closeSync(s.fd);
+      s.fd = undefined;
+      try {
+        unlinkSync(s.tmp);
+      } catch {
+        // already moved into place, or never made
+      }
+    }
+  };
+
+  let key: Staged | undefined;
+  let cert: Staged;
+  let ca: Staged;
+  try {
+    if (opts.keyPem !== undefined) key = stage(files.key!, 0o600, Buffer.from(opts.keyPem));
+    cert = stage(files.cert, 0o644, Buffer.alloc(RESERVE_BYTES, 0x20));
+    ca = stage(files.ca, 0o644, Buffer.alloc(RESERVE_BYTES, 0x20));
+  } catch (err) {
+    abort();
+    throw err;
+  }
+
+  return {
+    files,
+    abort,
+    commit(certPem, caPem) {
+      const created = [files.key, files.cert, files.ca].filter((p): p is string => !!p && !existsSync(p));
+      const fill = (s: Staged, text: string) => {
+        const bytes = Buffer.from(text);
+        // Over the room taken: the blocks are already the file's, so a full disk cannot refuse them now.
+        writeAll(s.fd!, bytes);
+        ftruncateSync(s.fd!, bytes.length);
+      };
+      const moved: Staged[] = [];
+      try {
+        fill(cert, certPem);
+        fill(ca, caPem);
+        for (const s of [key, cert, ca]) {
+          if (!s) continue;
+          closeSync(s.fd!);
+          s.fd = undefined;
+          chmodSync(s.tmp, s.mode);
+        }
+        for (const s of [key, cert, ca]) {
+          if (!s) continue;
+          renameSync(s.tmp, s.path);
+          moved.push(s);
+        }
+      } catch (err) {
+        abort();
+        for (const s of moved) if (created.includes(s.path)) rmSync(s.path, { force: true });
+        throw ioError(err, 'write', (moved.length ? ca : cert).path);
+      }
+      return files;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// Where a `fleet` command acts: on the server host's data folder (--data DIR) or through the operator API
+// (--server URL --ca FILE with --credential FILE or a token in EDGEWARD_TOKEN). Commands print what the
+// FleetAdmin returns, so the output is the same either way.
+import { userInfo, hostname } from 'node:os';
+import { readRegularText, UsageError } from '../../../shared/src/index.js';
+import { createApiClient } from '../admin/api-client.js';
+import { createCliAdmin } from '../admin/cli-admin.js';
+import { createRemoteAdmin } from '../admin/remote.js';
+import type { FleetAdmin } from '../admin/types.js';
+import type { TokenRequest } from '../api/proof.js';
+import type { FleetConfig } from '../config.js';
+
+/** The options every command that reads or changes the fleet accepts. */
+export const TARGET_OPTIONS = {
+  data: { type: 'string' },
+  server: { type: 'string' },
+  ca: { type: 'string' },
+  credential: { type: 'string' },
+} as const;
+
+export const TARGET_HELP = `  --data DIR          act on the server host's data folder directly
+  --server URL        or act through the operator API (https://host:8443), with
+  --ca FILE           the fleet CA certificate, and
+  --credential FILE   the operator credential (fleet operator add), or a token in EDGEWARD_TOKEN`;
+
+export interface TargetValues {
+  readonly data?: string | undefined;
+  readonly server?: string | undefined;
+  readonly ca?: string | undefined;
+  readonly credential?: string | undefined;
+}
+
+/** Who the CLI acts as on the server host: the security event log and the audit trail name them. */
+export const localActor = () => `${userInfo().username}@${hostname()}`;
+
+/** Where a command acts, once its options are checked. */
+export type Target =
+  | { readonly kind: 'data'; readonly dir: string }
+  | {
+      readonly kind: 'server';
+      readonly server: string;
+      /** PEM of the fleet CA. */
+      readonly ca: string;
+      /** The operator credential (PEM), when given; else the token. */
+      readonly credential: string | undefined;
+      readonly token: string | undefined;
+    };
+
+/** Checks the target options (usage errors) and reads the files they name (FILE_IO). */
+export function resolveTarget(values: TargetValues): Target {
+  if (values.server !== undefined) {
+    if (values.data !== undefined) throw new UsageError('give either --data DIR or --server URL, not both');
+    if (!values.ca) throw new UsageError('--server needs --ca FILE (the fleet CA certificate)');
+    const token = process.env.EDGEWARD_TOKEN;
+    if (!values.credential && !token) {
+      throw new UsageError('--server needs --credential FILE (or a token in EDGEWARD_TOKEN)');
+    }
+    return {
+      kind: 'server',
+      server: values.server,
+      ca: readRegularText(values.ca, { maxBytes: 64 * 1024 }),
+      credential: values.credential ? readRegularText(values.credential, { maxBytes: 16 * 1024 }) : undefined,
+      token: values.credential ? undefined : token,
+    };
+  }
+  if (values.credential !== undefined || values.ca !== undefined) {
+    throw new UsageError('--ca and --credential go with --server URL');
+  }
+  if (values.data === undefined) throw new UsageError('give --data DIR (on the server host) or --server URL');
+  return { kind: 'data', dir: values.data };
+}
+
+export interface OpenOptions {
+  /** What a token obtained with the credential asks for. */
+  readonly tokenRequest?: TokenRequest;
+  /** The server config for --data (the fleet audit's thresholds); through --server, the server's own applies. */
+  readonly localConfig?: FleetConfig;
+}
+
+export function openTarget(target: Target, opts: OpenOptions = {}): FleetAdmin {
+  if (target.kind === 'data') {
+    return createCliAdmin(target.dir, localActor(), opts.localConfig ? { config: opts.localConfig } : {});
+  }
+  return createRemoteAdmin(
+    createApiClient({
+      server: target.server,
+      ca: target.ca,
+      ...(target.credential ? { credential: target.credential } : {}),
+      ...(target.token ? { token: target.token } : {}),
+      ...(opts.tokenRequest ? { tokenRequest: opts.tokenRequest } : {}),
+      retryRateLimited: true,
+    }),
+  );
+}
+
+export function openAdmin(values: TargetValues, opts: OpenOptions = {}): FleetAdmin {
+  return openTarget(resolveTarget(values), opts);
+}

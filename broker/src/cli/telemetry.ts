@@ -1,0 +1,99 @@
+// fleet telemetry DEVICE: a device's samples received in a time range, oldest first, read a page at a time.
+import { assertDeviceId, parseCli, parseDuration, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
+import { MAX_PAGE } from '../admin/local.js';
+import type { StoredSample } from '../admin/types.js';
+import { renderTable } from './table.js';
+import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
+
+/** Samples one run prints at most. */
+const MAX_SAMPLES = 1_000_000;
+
+const HELP = `fleet telemetry DEVICE [--from ISO | --since 1h] [--to ISO] [--limit 100] [--json]
+                (--data DIR | --server URL …)
+
+Prints the device's samples received from --from (or the last --since) until --to, oldest first, at most
+--limit of them (default 100, at most ${MAX_SAMPLES}). The range is on the time the fleet server received each
+sample; the DEVICE TIME column is the device's own clock. --json prints an array of
+{"ts", "receivedAt", "stream", "seq", "metrics"}.
+
+${TARGET_HELP}`;
+
+function timeArg(text: string | undefined, flag: string): string | undefined {
+  if (text === undefined) return undefined;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`${flag} must be a time in ISO 8601 (2025-01-31T12:00:00Z), got ${text}`);
+  return new Date(t).toISOString();
+}
+
+export async function telemetryCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      ...TARGET_OPTIONS,
+      from: { type: 'string' },
+      since: { type: 'string' },
+      to: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+  );
+  if (positionals.length !== 1) throw new UsageError(`give one DEVICE\n\n${HELP}`);
+  let id: string;
+  try {
+    id = assertDeviceId(positionals[0]);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.from !== undefined && values.since !== undefined) throw new UsageError('give --from or --since, not both');
+  const from =
+    values.since !== undefined
+      ? new Date(Date.now() - parseDuration(values.since, '--since')).toISOString()
+      : timeArg(values.from, '--from');
+  const to = timeArg(values.to, '--to');
+  if (from !== undefined && to !== undefined && from >= to) throw new UsageError('--from must be before --to');
+  const limit = parsePositiveInt(values.limit, '--limit', 100);
+  if (limit > MAX_SAMPLES) throw new UsageError(`--limit is at most ${MAX_SAMPLES}, got ${limit}`);
+
+  const admin = openAdmin(values);
+  try {
+    const samples: StoredSample[] = [];
+    let cursor: string | null = null;
+    let more = false;
+    do {
+      const page = await admin.telemetry(id, {
+        limit: Math.min(MAX_PAGE, limit - samples.length),
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+        ...(cursor !== null ? { cursor } : {}),
+      });
+      samples.push(...page.items);
+      cursor = page.next;
+      more = cursor !== null && samples.length >= limit;
+    } while (cursor !== null && samples.length < limit);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(samples, null, 2)}\n`);
+    } else if (samples.length === 0) {
+      process.stdout.write(`no samples from ${id} in that range\n`);
+    } else {
+      process.stdout.write(
+        renderTable(
+          ['RECEIVED', 'DEVICE TIME', 'STREAM', 'SEQ', 'METRICS'],
+          samples.map((s) => [
+            s.receivedAt,
+            s.ts,
+            s.stream,
+            s.seq,
+            Object.entries(s.metrics)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' '),
+          ]),
+        ),
+      );
+    }
+    if (more) process.stderr.write(`more samples follow; raise --limit or narrow the range\n`);
+    return 0;
+  } finally {
+    admin.close();
+  }
+}
