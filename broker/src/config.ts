@@ -90,7 +90,7 @@ const configSchema = s.object({
     s.object({
       /** Failed enrolment attempts per source address per minute before it gets 429. */
       failuresPerMinutePerAddress: s.withDefault(s.int({ min: 1, max: 10_000 }), 5),
-      deviceValidityDays: s.withDefault(s.int({ min: 1, max: 3650 }), 365),
+      deviceValidityDays: s.withDefault(s.int({ min: 1, max: 3650 }), 365), // as MAX_DEVICE_VALIDITY_DAYS
     }),
     {},
   ),

@@ -162,6 +162,11 @@ const fleetNumbers: Case[] = (
     ['pki init --server-days -1', (f) => ['pki', 'init', '--data', f.path('n2'), '--server-days', '-1']],
     ['pki init --ca-days 99999', (f) => ['pki', 'init', '--data', f.path('n3'), '--ca-days', '99999'], /at most/],
     [
+      'device add --days 3651 (a device certificate lives at most 10 years)',
+      (f) => ['device', 'add', 'gw-n3', '--data', f.data, '--out', f.path('n7'), '--days', '3651'],
+      /--days must be at most 3650 days/,
+    ],
+    [
       'device add --days -1',
       (f) => ['device', 'add', 'gw-n1', '--data', f.data, '--out', f.path('n4'), '--days', '-1'],
     ],

@@ -99,6 +99,7 @@ const FLEET_STATUS: Readonly<Record<string, number>> = {
   FLEET_OPERATOR_EXISTS: 409,
   FLEET_DEVICE_REVOKED: 409,
   FLEET_LAST_ADMIN: 409,
+  FLEET_OPERATOR_INVALID: 400,
   FLEET_PKI_INVALID: 400,
   FLEET_COMMAND_INVALID: 400,
   KEY_INVALID: 400,
@@ -110,7 +111,7 @@ function fleetProblem(err: EdgewardError): Problem {
   const status = FLEET_STATUS[err.code] ?? 500;
   return status === 500
     ? problem(500, 'API_SERVER_ERROR', 'the server failed to answer')
-    : problem(status, err.code, err.message);
+    : problem(status, err.code, err.message, err.details ?? {});
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import { createCsr, generateKeyPair, privateKeyPem } from '../../../shared/src/x509.js';
 import { checkDeviceCsr } from '../admin/local.js';
 import type { FleetAdmin, IssuedCertificate } from '../admin/types.js';
-import { DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
+import { DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
 import { stageDeviceFiles } from './device-files.js';
 import { readInputText, requireOutputFolder, withHint } from './file-args.js';
 import { renderTable } from './table.js';
@@ -119,7 +119,7 @@ async function add(argv: string[]): Promise<number> {
     HELP,
   );
   const out = required(values.out, '--out');
-  const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
+  const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS);
   if (values.bulk !== undefined) {
     if (positionals.length > 0) throw new UsageError('give either an ID or --bulk N, not both');
     const count = parsePositiveInt(values.bulk, '--bulk');
@@ -209,7 +209,7 @@ async function renew(argv: string[]): Promise<number> {
     HELP,
   );
   const id = idArg(positionals);
-  const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS);
+  const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS);
   const outDir = values.csr === undefined ? required(values.out, '--out (or --csr)') : values.out;
   if (outDir !== undefined) requireOutputFolder(outDir, '--out', OUT_HINT);
   const csrPem =

@@ -2,11 +2,16 @@
 // an X.509 certificate can carry (a huge value made an unparseable certificate and an INTERNAL error).
 import { parsePositiveInt, UsageError } from '../../../shared/src/index.js';
 
-/** 100 years: more than any certificate here should live, far below the year 9999 that X.509 time can hold. */
+/** 100 years: more than any CA here should live, far below the year 9999 that X.509 time can hold. */
 export const MAX_VALIDITY_DAYS = 36_500;
 
-export function parseValidityDays(text: string | undefined, flag: string, fallback: number): number {
+export function parseValidityDays(
+  text: string | undefined,
+  flag: string,
+  fallback: number,
+  max = MAX_VALIDITY_DAYS,
+): number {
   const days = parsePositiveInt(text, flag, fallback);
-  if (days > MAX_VALIDITY_DAYS) throw new UsageError(`${flag} must be at most ${MAX_VALIDITY_DAYS} days, got ${days}`);
+  if (days > max) throw new UsageError(`${flag} must be at most ${max} days, got ${days}`);
   return days;
 }

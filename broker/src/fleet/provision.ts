@@ -15,6 +15,8 @@ import {
 } from '../pki/x509.js';
 
 export const DEFAULT_DEVICE_VALIDITY_DAYS = 365;
+/** A device certificate lives at most 10 years: the CLI, the operator API and the enrolment config agree. */
+export const MAX_DEVICE_VALIDITY_DAYS = 3650;
 
 export interface ProvisionOptions {
   readonly deviceType?: string;

@@ -1,5 +1,6 @@
 // /api/v1/devices: the device registry (list, show, register for a CSR, renew, revoke).
 import type { FastifyInstance } from 'fastify';
+import { MAX_DEVICE_VALIDITY_DAYS } from '../../fleet/provision.js';
 import { API_PREFIX } from '../app.js';
 import {
   csr,
@@ -62,7 +63,7 @@ export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
             id: deviceId,
             type: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
             csr,
-            validityDays: { type: 'integer', minimum: 1, maximum: 3650 },
+            validityDays: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_VALIDITY_DAYS },
           },
           ['type', 'validityDays'],
         ),
@@ -86,7 +87,11 @@ export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
         tags: ['devices'],
         params: idParams,
         body: object(
-          { csr, validityDays: { type: 'integer', minimum: 1, maximum: 3650 }, revokeOld: { type: 'boolean' } },
+          {
+            csr,
+            validityDays: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_VALIDITY_DAYS },
+            revokeOld: { type: 'boolean' },
+          },
           ['validityDays', 'revokeOld'],
         ),
         response: responses({ 200: issuedCertificate }, [404, 409]),
