@@ -12,8 +12,8 @@ import { createOperatorStore, type Operator } from '../db/operators.js';
 import { createRegistry, type DeviceSummary } from '../db/registry.js';
 import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
-import { DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
-import { certificateFacts, issueDeviceCert, parseCsr, type CaBundle } from '../pki/x509.js';
+import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
+import { certificateFacts, issueDeviceCert, type CaBundle } from '../pki/x509.js';
 import type { CallerContext } from './local-context.js';
 import { localCommands } from './local-commands.js';
 import { localFleetAudit } from './local-fleet-audit.js';
@@ -66,32 +66,6 @@ export function operatorView(o: Operator): OperatorView {
     revokedAt: o.revokedAt,
     revokedBy: o.revokedBy,
   };
-}
-
-/**
- * A device's CSR, checked: it must parse, verify (proof of possession) and name the device as its CN;
- * FLEET_PKI_INVALID saying what to give instead otherwise (the CLI checks a --csr file with it before sending it).
- */
-export async function checkDeviceCsr(csrPem: string, id: string): Promise<ReturnType<typeof parseCsr>> {
-  const hint = `give the CSR the device made for its key (e.g. \`openssl req -new -key device.key -subj /CN=${id}\`)`;
-  let csr: ReturnType<typeof parseCsr>;
-  let verified: boolean;
-  try {
-    csr = parseCsr(csrPem);
-    verified = await csr.verify();
-  } catch (err) {
-    // The parser's own words ("Unsupported format of 'raw' argument") stay in details, for EDGEWARD_DEBUG.
-    throw new FleetError('FLEET_PKI_INVALID', `the CSR is not a PEM certificate signing request (PKCS#10); ${hint}`, {
-      cause: err,
-      details: { parser: (err as Error).message },
-    });
-  }
-  if (!verified) throw new FleetError('FLEET_PKI_INVALID', `the CSR's signature does not verify; ${hint}`);
-  const cn = csr.subjectName.getField('CN')[0];
-  if (cn !== id) {
-    throw new FleetError('FLEET_PKI_INVALID', `the CSR is for CN=${cn ?? '(none)'}, not for device ${id}; ${hint}`);
-  }
-  return csr;
 }
 
 /** The certificate for a CSR: it must verify (proof of possession) and name the device as its CN. */

@@ -14,9 +14,8 @@ import {
   UsageError,
 } from '../../../shared/src/index.js';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../../shared/src/x509.js';
-import { checkDeviceCsr } from '../admin/local.js';
 import type { FleetAdmin, IssuedCertificate } from '../admin/types.js';
-import { DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
+import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
 import { stageDeviceFiles } from './device-files.js';
 import { readInputText, requireOutputFolder, withHint } from './file-args.js';
 import { renderTable } from './table.js';

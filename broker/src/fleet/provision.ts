@@ -74,8 +74,11 @@ function allOrNothing(paths: readonly string[], write: () => void): void {
   }
 }
 
-/** Parses and checks a device's CSR: FLEET_PKI_INVALID, saying what to give instead, when it is not one for `id`. */
-async function csrPublicKey(csrPem: string, id: string) {
+/**
+ * A device's CSR, checked: it must parse, verify (proof of possession) and name the device as its CN;
+ * FLEET_PKI_INVALID saying what to give instead otherwise (the CLI checks a --csr file with it before sending it).
+ */
+export async function checkDeviceCsr(csrPem: string, id: string): Promise<ReturnType<typeof parseCsr>> {
   const hint = `give the CSR the device made for its key (e.g. \`openssl req -new -key device.key -subj /CN=${id}\`)`;
   let csr: ReturnType<typeof parseCsr>;
   let verified: boolean;
@@ -94,7 +97,7 @@ async function csrPublicKey(csrPem: string, id: string) {
   if (cn !== id) {
     throw new FleetError('FLEET_PKI_INVALID', `the CSR is for CN=${cn ?? '(none)'}, not for device ${id}; ${hint}`);
   }
-  return csr.publicKey;
+  return csr;
 }
 
 export interface RenewOptions {
@@ -117,7 +120,7 @@ export async function renewDevice(registry: Registry, ca: CaBundle, id: string, 
   let keyPem: string | undefined;
   // An empty CSR file is a bad CSR, not "no CSR": a key made here would be thrown away without --out.
   if (opts.csrPem !== undefined) {
-    publicKey = await csrPublicKey(opts.csrPem, id);
+    publicKey = (await checkDeviceCsr(opts.csrPem, id)).publicKey;
   } else {
     const keys = await generateKeyPair();
     publicKey = keys.publicKey;
