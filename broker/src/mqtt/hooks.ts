@@ -1,7 +1,13 @@
 // The aedes policy hooks: authenticate by certificate, authorize by the ACL, rate-limit per device,
 // and hand device messages to ingest (PUBACK after commit).
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
-import { isValidDeviceId, parseTopic, type Channel, type Logger } from '../../../shared/src/index.js';
+import {
+  isDevicePublishChannel,
+  isValidDeviceId,
+  parseTopic,
+  tryParseTopic,
+  type Logger,
+} from '../../../shared/src/index.js';
 import { rateFor, type FleetConfig } from '../config.js';
 import type { AuditLimiter, AuditLog } from '../db/audit.js';
 import type { ConnectionLog } from '../db/connections.js';
@@ -14,9 +20,6 @@ import { authorizePublish, authorizeSubscribe, type Identity } from './acl.js';
 import { brokerRefusal } from './broker-refusals.js';
 import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
-
-/** Channels whose payloads the backend validates and stores before acknowledging. */
-const INGESTED: ReadonlySet<Channel> = new Set<Channel>(['telemetry', 'status', 'cmd/ack', 'exposure']);
 
 export interface HookDeps {
   readonly config: FleetConfig;
@@ -125,14 +128,17 @@ export function createHooks(deps: HookDeps) {
     done(new Error(`publish to ${topic} denied: ${reason}`));
   }
 
-  /** Stores or passes an authorized device publish; `done` sends the PUBACK. */
+  /** Hands an authorized device publish to ingest, which stores it; `done` then sends the PUBACK. */
   function accept(deviceId: string, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    const { channel } = parseTopic(packet.topic);
+    // The ACL lets a device publish only on the channels ingest stores: nothing is acknowledged and then dropped.
+    // Checked here again because benchmarks can run without the ACL.
+    const channel = tryParseTopic(packet.topic)?.channel;
+    if (channel === undefined || !isDevicePublishChannel(channel))
+      return done(new Error(`publish to ${packet.topic} is not handled`));
     // The fleet keeps each device's status in its database; a retained copy in the broker would serve no one
     // (no device may read another's status) and makes every SUBSCRIBE scan all of them.
     if (packet.retain) packet.retain = false;
     metrics.messagesIn.inc({ channel });
-    if (!INGESTED.has(channel)) return done(null);
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     deps.ingest.submit(deviceId, channel, packet.topic, payload, done);
   }
