@@ -57,6 +57,11 @@ function topicErrorCode(topic: string): string | undefined {
 export function createHooks(deps: HookDeps) {
   const now = deps.now ?? Date.now;
   const { metrics } = deps;
+  /**
+   * The will each CONNECT carried, kept from preConnect (which aedes hands the packet) for authenticate (which
+   * only gets the client): the will is checked once the certificate and the registry have accepted the device.
+   */
+  const wills = new WeakMap<Client, NonNullable<ConnectPacket['will']>>();
 
   /** Audits, logs and counts a refused CONNECT. */
   function recordConnectDenied(
@@ -151,7 +156,10 @@ export function createHooks(deps: HookDeps) {
      * aedes close without a CONNACK, so the 4-byte CONNACK is written here first.
      */
     preConnect(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
-      if (packet.protocolVersion === 4) return done(null, true);
+      if (packet.protocolVersion === 4) {
+        if (packet.will) wills.set(client, packet.will);
+        return done(null, true);
+      }
       const peer = peerIdentity(client);
       recordConnectDenied(
         packet.clientId,
@@ -166,6 +174,8 @@ export function createHooks(deps: HookDeps) {
     },
 
     authenticate(client: Client, _username: string | undefined, _password: Buffer | undefined, done: AuthDone): void {
+      const will = wills.get(client);
+      wills.delete(client);
       const peer = peerIdentity(client);
       if (!peer) return denyConnect(client, null, 'no-client-certificate', done);
       const clientId = client.id;
@@ -174,7 +184,6 @@ export function createHooks(deps: HookDeps) {
       const check = deps.registry.checkCertificate(clientId, peer.serial, now());
       if (!check.ok) return denyConnect(client, peer.address, check.reason, done, { serial: peer.serial });
       // The will is published on the device's behalf later: it must pass the same ACL now.
-      const will = (client as Client & { _will?: { topic: string; retain?: boolean } | null })._will;
       if (will) {
         const d = authorizePublish({ kind: 'device', deviceId: clientId }, will.topic, will.retain === true);
         if (!d.allow || !will.topic.endsWith('/status'))
