@@ -1,5 +1,6 @@
 // The stream aedes serves for one device: its TLS socket behind the packet-size guard. aedes takes any duplex
 // (`aedes.handle(stream)`), so the limit is enforced in front of it without knowing how aedes reads.
+import type { Client } from 'aedes';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createFrameGuard, type FrameCheck } from '../limits/frame-guard.js';
@@ -65,4 +66,9 @@ export class GuardedConnection extends Duplex {
     this.socket.destroy();
     done(err);
   }
+}
+
+/** The TLS socket behind a client: every connection the MQTT listener serves is a GuardedConnection. */
+export function tlsSocketOf(client: Client): TLSSocket | undefined {
+  return client.conn instanceof GuardedConnection ? client.conn.socket : undefined;
 }

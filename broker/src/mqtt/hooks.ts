@@ -18,6 +18,7 @@ import type { PublishLimiter } from '../limits/publish-limiter.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorizePublish, authorizeSubscribe, type Identity } from './acl.js';
 import { brokerRefusal } from './broker-refusals.js';
+import { tlsSocketOf } from './guarded-connection.js';
 import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
 
@@ -168,9 +169,11 @@ export function createHooks(deps: HookDeps) {
         { protocolVersion: packet.protocolVersion ?? null },
         peer?.cn,
       );
-      client.conn.write(CONNACK_UNACCEPTABLE_PROTOCOL, () =>
-        done(new Error(`unacceptable protocol level ${packet.protocolVersion}`), false),
-      );
+      // Straight to the socket, and refused once it is flushed: aedes destroys the connection right after.
+      const refuse = () => done(new Error(`unacceptable protocol level ${packet.protocolVersion}`), false);
+      const socket = tlsSocketOf(client);
+      if (socket) socket.write(CONNACK_UNACCEPTABLE_PROTOCOL, refuse);
+      else refuse();
     },
 
     authenticate(client: Client, _username: string | undefined, _password: Buffer | undefined, done: AuthDone): void {

@@ -1,6 +1,6 @@
 // Reads the client certificate a TLS connection presented (chain already verified by the TLS server).
 import type { Client } from 'aedes';
-import { GuardedConnection } from './guarded-connection.js';
+import { tlsSocketOf } from './guarded-connection.js';
 
 export interface PeerIdentity {
   readonly cn: string;
@@ -10,10 +10,8 @@ export interface PeerIdentity {
 }
 
 export function peerIdentity(client: Client): PeerIdentity | undefined {
-  // Every connection the MQTT listener serves is its TLS socket behind the packet-size guard.
-  if (!(client.conn instanceof GuardedConnection)) return undefined;
-  const conn = client.conn.socket;
-  if (conn.authorized !== true) return undefined;
+  const conn = tlsSocketOf(client);
+  if (conn?.authorized !== true) return undefined;
   const cert = conn.getPeerCertificate();
   if (!cert?.subject) return undefined;
   const cn = cert.subject.CN;
