@@ -1,11 +1,12 @@
 // bench/broker-throughput: the same QoS 1 mTLS publish load against `fleet serve` with all protections on,
-// `fleet serve` with them off (ACL, per-device rate limits; EDGEWARD_BENCH_UNPROTECTED=1), and mosquitto 2,
-// back to back, with the same certificates. The load is the simulator's `throughput` scenario: real agents
+// the same fleet server with them off (ACL, per-device rate limits: bench/lib/unprotected-server.ts, bundled like
+// `fleet` by the bench itself, for `fleet serve` cannot turn them off), and mosquitto 2, back to back, with the
+// same certificates. The load is the simulator's `throughput` scenario: real agents
 // (outbox, sender, one sample per message) spread over worker processes, each keeping its outbox full and
 // publishing as fast as the broker acknowledges. Each message is counted once on arrival: by what edgeward
 // stored (SQLite rows), and by a QoS 1 subscriber on mosquitto.
 // Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]
-//      [--only protected,unprotected,mosquitto]
+//      [--only protected,unprotected,mosquitto] [--help]
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
 // the cost of checking every packet, not throttling.
 import Database from 'better-sqlite3';
@@ -19,6 +20,7 @@ import { createFakePlatform } from '../agent/src/index.js';
 import { encode } from '../shared/src/index.js';
 import { createSimulator } from '../simulator/src/index.js';
 import { ensureBuilt, fmt, loadAverage, root, startProc, waitForPort, type Proc } from './lib/procs.js';
+import { buildUnprotectedServer } from './lib/unprotected-build.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,8 +34,18 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'protected,unprotected,mosquitto' },
     /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(
+    'node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]\n' +
+      '    [--only protected,unprotected,mosquitto] [--profile DIR] [--keep]\n' +
+      'The same QoS 1 mTLS publish load against `fleet serve` (protections on), the fleet server with its ACL and\n' +
+      'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.',
+  );
+  process.exit(0);
+}
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
@@ -46,6 +58,7 @@ const pinned = (cmd: string, args: string[]): [string, string[]] =>
   pin ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
 
 ensureBuilt();
+const unprotectedServer = values.only!.split(',').includes('unprotected') ? await buildUnprotectedServer() : '';
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-'));
 const data = join(work, 'data');
 const fleet = (args: string[]) => {
@@ -169,25 +182,15 @@ writeFileSync(
 
 async function edgeward(protections: boolean): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
-  const env = { ...process.env, ...(protections ? {} : { EDGEWARD_BENCH_UNPROTECTED: '1' }) };
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  const flags = ['--data', data, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1)];
   const server = startProc(
-    ...pinned(process.execPath, [
-      ...prof,
-      `${root}dist/fleet.js`,
-      'serve',
-      '--data',
-      data,
-      '--config',
-      benchConfig,
-      '--mqtt-port',
-      String(port),
-      '--http-port',
-      String(port + 1),
-      '--log-level',
-      'error',
-    ]),
-    env,
+    ...pinned(
+      process.execPath,
+      protections
+        ? [...prof, `${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error']
+        : [...prof, unprotectedServer, ...flags],
+    ),
   );
   try {
     await waitForPort(port);

@@ -1,6 +1,7 @@
 // The wire contract shared by agent, fleet server, simulator and firmware tools.
 export * from './errors.js';
 export * from './topics.js';
+export type { Decision } from './decision.js';
 export * from './cbor.js';
 export * as schema from './schema.js';
 export * from './messages/index.js';

@@ -1,7 +1,7 @@
 // The virtual device's firmware gate: every bundle offered to the device is verified against its trust state
 // and installed sequence with the real verifier before anything could be installed. There is no OTA delivery
 // channel yet, so the attack scenario offers bundles here directly; when updates exist, the update channel
-// calls offer() and the rollout scenario (scenarios/rollout.ts) drives accepted bundles further.
+// calls offer() and a rollout scenario (docs/simulator.md#firmware-rollouts) drives accepted bundles further.
 import { BundleError, verifyBundle, verifyTrustDocument, type TrustState } from '../../firmware-tools/src/index.js';
 
 export interface FirmwareGateOptions {

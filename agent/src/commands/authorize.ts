@@ -15,6 +15,7 @@ import {
   type CommandName,
   type DeviceState,
 } from '../../../shared/src/commands/index.js';
+import type { Decision } from '../../../shared/src/index.js';
 import { formatIssues } from '../../../shared/src/schema.js';
 import type { ReplayStore } from '../replay/index.js';
 import type { Keyring, OperatorKey } from './keyring.js';
@@ -31,41 +32,31 @@ export interface AuthorizeContext {
   readonly deviceState: () => DeviceState;
 }
 
-export type Decision =
-  | {
-      readonly ok: true;
-      readonly body: CommandBody;
-      readonly key: OperatorKey;
-      readonly command: CommandName;
-      readonly params: Record<string, unknown>;
-    }
-  | {
-      readonly ok: false;
-      readonly reason: CmdAckReason;
-      readonly detail: string;
-      readonly cmdId: string | null;
-      readonly key?: OperatorKey;
-      readonly command?: string;
-    };
+/** Allowed: the verified command, ready to run. Refused: the cmd/ack reason, and what is known of the command. */
+export type CommandDecision = Decision<
+  CmdAckReason,
+  { body: CommandBody; key: OperatorKey; command: CommandName; params: Record<string, unknown> },
+  { detail: string; cmdId: string | null; key?: OperatorKey; command?: string }
+>;
 
 const iso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms));
 
-export function authorizeCommand(payload: Uint8Array, ctx: AuthorizeContext): Decision {
+export function authorizeCommand(payload: Uint8Array, ctx: AuthorizeContext): CommandDecision {
   const opened = openEnvelope(payload);
-  if (!opened.ok) return { ok: false, reason: opened.reason, detail: opened.detail, cmdId: null };
+  if (!opened.ok) return { allow: false, reason: opened.reason, detail: opened.detail, cmdId: null };
   const env = opened.envelope;
   const unverifiedId = () => peekCommandId(env.bodyBytes);
   const key = ctx.keyring.get(env.kid);
   if (!key)
     return {
-      ok: false,
+      allow: false,
       reason: 'unknown-key',
       detail: `key ${Buffer.from(env.kid).toString('hex')} is not in this device's operator keyring`,
       cmdId: unverifiedId(),
     };
   if (!verifyCommandSignature(env, key.publicKey))
     return {
-      ok: false,
+      allow: false,
       reason: 'bad-signature',
       detail: `the signature does not verify with ${key.name}'s key ${key.kid}`,
       cmdId: unverifiedId(),
@@ -73,10 +64,10 @@ export function authorizeCommand(payload: Uint8Array, ctx: AuthorizeContext): De
     };
 
   const decoded = decodeCommandBody(env.bodyBytes);
-  if (!decoded.ok) return { ok: false, reason: decoded.reason, detail: decoded.detail, cmdId: unverifiedId(), key };
+  if (!decoded.ok) return { allow: false, reason: decoded.reason, detail: decoded.detail, cmdId: unverifiedId(), key };
   const body = decoded.body;
-  const refuse = (reason: CmdAckReason, detail: string): Decision => ({
-    ok: false,
+  const refuse = (reason: CmdAckReason, detail: string): CommandDecision => ({
+    allow: false,
     reason,
     detail,
     cmdId: body.id,
@@ -116,5 +107,5 @@ export function authorizeCommand(payload: Uint8Array, ctx: AuthorizeContext): De
   if (!ctx.capabilities.has(capability)) return refuse('unsupported', `this device has no ${capability} capability`);
   const checked = validateOnDevice(body.command, body.params, ctx.deviceState());
   if (!checked.ok) return refuse('out-of-range', formatIssues(checked.issues));
-  return { ok: true, body, key, command: body.command, params: checked.params };
+  return { allow: true, body, key, command: body.command, params: checked.params };
 }

@@ -75,7 +75,7 @@ export function createCommandExecutor(opts: CommandExecutorOptions): CommandExec
       capabilities,
       deviceState: () => opts.state.read(),
     });
-    if (!d.ok) {
+    if (!d.allow) {
       opts.log.warn('command rejected', {
         cmdId: d.cmdId,
         command: d.command ?? null,

@@ -1,6 +1,6 @@
 // The agent's command side: keyring, executor, hooks config. The public face.
 export { createCommandExecutor, type CommandExecutor, type CommandExecutorOptions } from './executor.js';
-export { authorizeCommand, type AuthorizeContext, type Decision } from './authorize.js';
+export { authorizeCommand, type AuthorizeContext, type CommandDecision } from './authorize.js';
 export { capabilitiesOf, runCommand, type CommandActions } from './handlers.js';
 export {
   createKeyring,

@@ -57,8 +57,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
       failure = err;
       stopNow?.();
     },
-    // Benchmarks only (bench/broker-throughput measures the cost of protections); never set in production.
-    ...(process.env.EDGEWARD_BENCH_UNPROTECTED === '1' ? { unprotected: true } : {}),
   });
   await new Promise<void>((resolve) => {
     stopNow = resolve;

@@ -1,5 +1,6 @@
 // Who may publish or subscribe where. All topic rules of the fleet live in this one module.
 import {
+  type Decision,
   DEVICE_PUBLISH_CHANNELS,
   DEVICE_SUBSCRIBE_CHANNELS,
   TOPIC_ROOT,
@@ -9,7 +10,8 @@ import {
 /** A device (authenticated by its certificate) or the fleet backend itself (in-process, or an operator service). */
 export type Identity = { readonly kind: 'device'; readonly deviceId: string } | { readonly kind: 'backend' };
 
-export type Decision = { readonly allow: true } | { readonly allow: false; readonly reason: DenyReason };
+/** What the ACL decides about one publish or subscription. */
+export type AclDecision = Decision<DenyReason>;
 
 export type DenyReason =
   | 'sys-topic'
@@ -19,8 +21,8 @@ export type DenyReason =
   | 'retain-not-allowed'
   | 'invalid-topic';
 
-const ALLOW: Decision = Object.freeze({ allow: true });
-const deny = (reason: DenyReason): Decision => ({ allow: false, reason });
+const ALLOW: AclDecision = Object.freeze({ allow: true });
+const deny = (reason: DenyReason): AclDecision => ({ allow: false, reason });
 
 const devicePublish: ReadonlySet<string> = new Set(DEVICE_PUBLISH_CHANNELS);
 const deviceSubscribe: ReadonlySet<string> = new Set(DEVICE_SUBSCRIBE_CHANNELS);
@@ -30,7 +32,7 @@ const backendPublish: ReadonlySet<string> = new Set(DEVICE_SUBSCRIBE_CHANNELS);
 const isSys = (topic: string) => topic.startsWith('$');
 const hasWildcard = (topic: string) => topic.includes('+') || topic.includes('#');
 
-export function authorizePublish(who: Identity, topic: string, retain: boolean): Decision {
+export function authorizePublish(who: Identity, topic: string, retain: boolean): AclDecision {
   // [MQTT-4.7.2-1] $-topics are the server's; nobody publishes there from outside.
   if (isSys(topic)) return deny('sys-topic');
   if (hasWildcard(topic)) return deny('wildcard'); // [MQTT-3.3.2-2]
@@ -47,7 +49,7 @@ export function authorizePublish(who: Identity, topic: string, retain: boolean):
   return ALLOW;
 }
 
-export function authorizeSubscribe(who: Identity, filter: string): Decision {
+export function authorizeSubscribe(who: Identity, filter: string): AclDecision {
   if (isSys(filter)) return deny('sys-topic');
   if (who.kind === 'backend') {
     // The backend may watch the whole fleet tree, wildcards included, and nothing else.

@@ -1,13 +1,14 @@
 // The MQTT listener: aedes behind a TLS server that demands a client certificate from the fleet CA,
-// with a per-address connection limit before the handshake and a packet-size guard on every stream.
-import { Aedes, type Client, type PublishPacket } from 'aedes';
+// with a per-address connection limit before the handshake and a packet-size guard in front of every connection.
+import { Aedes, type Client } from 'aedes';
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 import { listen } from '../listen.js';
 import { createConnectionLimiter } from '../limits/connection-limiter.js';
-import { createFrameGuard } from '../limits/frame-guard.js';
 import { ConnectionRefused, type HandshakeGuard } from '../limits/handshake-guard.js';
+import { consumeClientPublishes } from './consume-client-publishes.js';
+import { GuardedConnection } from './guarded-connection.js';
 import { createHooks, type HookDeps } from './hooks.js';
 
 export interface MqttListenerOptions extends HookDeps {
@@ -27,43 +28,6 @@ export interface MqttListener {
   readonly server: Server;
   readonly port: number;
   close(): Promise<void>;
-}
-
-/** Closes the socket when the peer announces a packet over the limit, before the bytes are buffered. */
-function guardPackets(socket: TLSSocket, maxBytes: number, onTooLarge: (size: number, reason: string) => void): void {
-  const check = createFrameGuard(maxBytes);
-  const read = socket.read.bind(socket);
-  socket.read = ((size?: number) => {
-    const chunk = read(size) as Buffer | null;
-    if (chunk === null || socket.destroyed) return chunk;
-    const r = check(chunk);
-    if (r.ok) return chunk;
-    onTooLarge(r.size, r.reason);
-    socket.destroy();
-    return null;
-  }) as typeof socket.read;
-}
-
-/**
- * Every publish from a connected client is a device message, and its one consumer is ingest, which took it in
- * authorizePublish (stored before the PUBACK). No client may subscribe to a channel devices publish on (acl.ts:
- * devices read only `cmd` and `update`, the backend subscribes in-process and does not), so routing those
- * messages on (retained store, offline queues, two topic-tree matches, the `publish` event) would only cost
- * CPU: about 9% of the broker's time under full load. What the fleet publishes itself (commands, updates, $SYS)
- * has no client and is routed as usual.
- */
-function consumeClientPublishes(aedes: Aedes): void {
-  // At run time aedes calls publish(packet, client, done) from its protocol handlers; the typings know only
-  // the public (packet, done) form.
-  type Done = (err?: Error) => void;
-  const broker = aedes as unknown as {
-    publish(packet: PublishPacket, client: Client | null | Done, done?: Done): void;
-  };
-  const route = broker.publish.bind(aedes);
-  broker.publish = (packet, client, done) => {
-    if (client !== null && typeof client === 'object') return done?.();
-    return route(packet, client, done);
-  };
 }
 
 export async function startMqttListener(opts: MqttListenerOptions): Promise<MqttListener> {
@@ -122,23 +86,27 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       handshakeTimeout: config.limits.connectTimeoutSeconds * 1000,
     },
     (socket: TLSSocket) => {
-      guardPackets(socket, config.limits.maxPacketBytes, (size, reason) => {
-        const s = [...opts.sessions.all()].find((x) => (x.client.conn as unknown) === socket);
-        opts.auditLimited.record({
-          event: 'limit.packet',
-          deviceId: s?.deviceId ?? null,
-          address: socket.remoteAddress ?? null,
-          detail: { reason, size, limit: config.limits.maxPacketBytes },
-        });
-        log.warn('oversized packet: connection closed', {
-          deviceId: s?.deviceId ?? null,
-          address: socket.remoteAddress ?? null,
-          size,
-          reason,
-        });
-        metrics.disconnects.inc({ reason: `packet-${reason}` });
-      });
-      aedes.handle(socket);
+      const conn: GuardedConnection = new GuardedConnection(
+        socket,
+        config.limits.maxPacketBytes,
+        ({ size, reason }) => {
+          const s = [...opts.sessions.all()].find((x) => x.client.conn === conn);
+          opts.auditLimited.record({
+            event: 'limit.packet',
+            deviceId: s?.deviceId ?? null,
+            address: socket.remoteAddress ?? null,
+            detail: { reason, size, limit: config.limits.maxPacketBytes },
+          });
+          log.warn('oversized packet: connection closed', {
+            deviceId: s?.deviceId ?? null,
+            address: socket.remoteAddress ?? null,
+            size,
+            reason,
+          });
+          metrics.disconnects.inc({ reason: `packet-${reason}` });
+        },
+      );
+      aedes.handle(conn);
     },
   );
   // Before any TLS work: a source address opening connections too fast is cut off at TCP accept.

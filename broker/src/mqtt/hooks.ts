@@ -1,7 +1,13 @@
 // The aedes policy hooks: authenticate by certificate, authorize by the ACL, rate-limit per device,
 // and hand device messages to ingest (PUBACK after commit).
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
-import { isValidDeviceId, parseTopic, type Channel, type Logger } from '../../../shared/src/index.js';
+import {
+  isDevicePublishChannel,
+  isValidDeviceId,
+  parseTopic,
+  tryParseTopic,
+  type Logger,
+} from '../../../shared/src/index.js';
 import { rateFor, type FleetConfig } from '../config.js';
 import type { AuditLimiter, AuditLog } from '../db/audit.js';
 import type { ConnectionLog } from '../db/connections.js';
@@ -12,11 +18,9 @@ import type { PublishLimiter } from '../limits/publish-limiter.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorizePublish, authorizeSubscribe, type Identity } from './acl.js';
 import { brokerRefusal } from './broker-refusals.js';
+import { tlsSocketOf } from './guarded-connection.js';
 import { peerIdentity } from './peer-certificate.js';
 import type { Sessions } from './sessions.js';
-
-/** Channels whose payloads the backend validates and stores before acknowledging. */
-const INGESTED: ReadonlySet<Channel> = new Set<Channel>(['telemetry', 'status', 'cmd/ack', 'exposure']);
 
 export interface HookDeps {
   readonly config: FleetConfig;
@@ -54,6 +58,11 @@ function topicErrorCode(topic: string): string | undefined {
 export function createHooks(deps: HookDeps) {
   const now = deps.now ?? Date.now;
   const { metrics } = deps;
+  /**
+   * The will each CONNECT carried, kept from preConnect (which aedes hands the packet) for authenticate (which
+   * only gets the client): the will is checked once the certificate and the registry have accepted the device.
+   */
+  const wills = new WeakMap<Client, NonNullable<ConnectPacket['will']>>();
 
   /** Audits, logs and counts a refused CONNECT. */
   function recordConnectDenied(
@@ -125,14 +134,17 @@ export function createHooks(deps: HookDeps) {
     done(new Error(`publish to ${topic} denied: ${reason}`));
   }
 
-  /** Stores or passes an authorized device publish; `done` sends the PUBACK. */
+  /** Hands an authorized device publish to ingest, which stores it; `done` then sends the PUBACK. */
   function accept(deviceId: string, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    const { channel } = parseTopic(packet.topic);
+    // The ACL lets a device publish only on the channels ingest stores: nothing is acknowledged and then dropped.
+    // Checked here again because benchmarks can run without the ACL.
+    const channel = tryParseTopic(packet.topic)?.channel;
+    if (channel === undefined || !isDevicePublishChannel(channel))
+      return done(new Error(`publish to ${packet.topic} is not handled`));
     // The fleet keeps each device's status in its database; a retained copy in the broker would serve no one
     // (no device may read another's status) and makes every SUBSCRIBE scan all of them.
     if (packet.retain) packet.retain = false;
     metrics.messagesIn.inc({ channel });
-    if (!INGESTED.has(channel)) return done(null);
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     deps.ingest.submit(deviceId, channel, packet.topic, payload, done);
   }
@@ -145,7 +157,10 @@ export function createHooks(deps: HookDeps) {
      * aedes close without a CONNACK, so the 4-byte CONNACK is written here first.
      */
     preConnect(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
-      if (packet.protocolVersion === 4) return done(null, true);
+      if (packet.protocolVersion === 4) {
+        if (packet.will) wills.set(client, packet.will);
+        return done(null, true);
+      }
       const peer = peerIdentity(client);
       recordConnectDenied(
         packet.clientId,
@@ -154,12 +169,16 @@ export function createHooks(deps: HookDeps) {
         { protocolVersion: packet.protocolVersion ?? null },
         peer?.cn,
       );
-      client.conn.write(CONNACK_UNACCEPTABLE_PROTOCOL, () =>
-        done(new Error(`unacceptable protocol level ${packet.protocolVersion}`), false),
-      );
+      // Straight to the socket, and refused once it is flushed: aedes destroys the connection right after.
+      const refuse = () => done(new Error(`unacceptable protocol level ${packet.protocolVersion}`), false);
+      const socket = tlsSocketOf(client);
+      if (socket) socket.write(CONNACK_UNACCEPTABLE_PROTOCOL, refuse);
+      else refuse();
     },
 
     authenticate(client: Client, _username: string | undefined, _password: Buffer | undefined, done: AuthDone): void {
+      const will = wills.get(client);
+      wills.delete(client);
       const peer = peerIdentity(client);
       if (!peer) return denyConnect(client, null, 'no-client-certificate', done);
       const clientId = client.id;
@@ -168,7 +187,6 @@ export function createHooks(deps: HookDeps) {
       const check = deps.registry.checkCertificate(clientId, peer.serial, now());
       if (!check.ok) return denyConnect(client, peer.address, check.reason, done, { serial: peer.serial });
       // The will is published on the device's behalf later: it must pass the same ACL now.
-      const will = (client as Client & { _will?: { topic: string; retain?: boolean } | null })._will;
       if (will) {
         const d = authorizePublish({ kind: 'device', deviceId: clientId }, will.topic, will.retain === true);
         if (!d.allow || !will.topic.endsWith('/status'))

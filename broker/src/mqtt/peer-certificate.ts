@@ -1,6 +1,6 @@
 // Reads the client certificate a TLS connection presented (chain already verified by the TLS server).
-import type { TLSSocket } from 'node:tls';
 import type { Client } from 'aedes';
+import { tlsSocketOf } from './guarded-connection.js';
 
 export interface PeerIdentity {
   readonly cn: string;
@@ -10,8 +10,8 @@ export interface PeerIdentity {
 }
 
 export function peerIdentity(client: Client): PeerIdentity | undefined {
-  const conn = client.conn as Partial<TLSSocket>;
-  if (typeof conn.getPeerCertificate !== 'function' || conn.authorized !== true) return undefined;
+  const conn = tlsSocketOf(client);
+  if (conn?.authorized !== true) return undefined;
   const cert = conn.getPeerCertificate();
   if (!cert?.subject) return undefined;
   const cn = cert.subject.CN;

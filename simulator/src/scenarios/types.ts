@@ -1,5 +1,5 @@
 // The scenario module interface: what a scenario gets from the simulator and what it gives back. A new
-// scenario (rollout, once firmware updates exist) is one file implementing Scenario, listed in scenarios/index.ts.
+// scenario (a firmware rollout, once updates exist) is one file implementing Scenario, listed in scenarios/index.ts.
 import type { FirmwareVerdict } from '../firmware-gate.js';
 import type { Identity } from '../identities.js';
 import type { Invariant, SimResult } from '../result.js';
@@ -66,8 +66,6 @@ export interface ScenarioOutcome {
 export interface Scenario {
   readonly name: string;
   readonly summary: string;
-  /** Why the scenario cannot run yet (a usage error), or undefined when it can. */
-  readonly unavailable?: string;
   /** Devices connect through the cutting proxy. */
   readonly viaProxy?: (o: ResolvedOptions) => boolean;
   /** Devices keep their outbox full and publish as fast as the server acknowledges. */
