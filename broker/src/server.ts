@@ -66,7 +66,10 @@ export interface FleetServer {
   readonly ingest: Ingest;
   readonly sessions: Sessions;
   readonly metrics: FleetMetrics;
-  /** Publishes as the backend at QoS 1 (commands and update offers to devices); the ACL still applies. */
+  /**
+   * Publishes as the backend at QoS 1 (commands to devices). authorizePublish does not see it (aedes calls that
+   * hook for clients only); authorizeForward still delivers it only to the device whose subtree the topic is.
+   */
   publish(topic: string, payload: Buffer): Promise<void>;
   close(): Promise<void>;
 }
