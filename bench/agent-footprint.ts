@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmt, root, startProc, waitForPort, type Proc } from './lib/procs.js';
+import { fleetSync, fmt, root, startProc, waitForPort, type Proc } from './lib/procs.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,12 +48,8 @@ function cpuSeconds(pid: number): number {
 const work = mkdtempSync(join(tmpdir(), 'edgeward-footprint-'));
 const data = join(work, 'data');
 const dev = join(work, 'bench-001');
-const fleetCli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [`${root}dist/fleet.js`, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fleet ${args.join(' ')} failed: ${r.stderr}`);
-};
-fleetCli(['pki', 'init', '--data', data]);
-fleetCli(['device', 'add', 'bench-001', '--data', data, '--out', dev]);
+fleetSync(['pki', 'init', '--data', data]);
+fleetSync(['device', 'add', 'bench-001', '--data', data, '--out', dev]);
 
 const mqttPort = await freePort();
 const httpPort = await freePort();

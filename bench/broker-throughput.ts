@@ -19,7 +19,17 @@ import mqtt from 'mqtt';
 import { createFakePlatform } from '../agent/src/index.js';
 import { encode } from '../shared/src/index.js';
 import { createSimulator } from '../simulator/src/index.js';
-import { ensureBuilt, fmt, loadAverage, root, startProc, waitForPort, type Proc } from './lib/procs.js';
+import {
+  ensureBuilt,
+  fleetSync,
+  fmt,
+  loadAverage,
+  root,
+  startProc,
+  UNTHROTTLED_DEVICES,
+  waitForPort,
+  type Proc,
+} from './lib/procs.js';
 import { buildUnprotectedServer } from './lib/unprotected-build.js';
 
 const { values } = parseArgs({
@@ -61,10 +71,7 @@ ensureBuilt();
 const unprotectedServer = values.only!.split(',').includes('unprotected') ? await buildUnprotectedServer() : '';
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-'));
 const data = join(work, 'data');
-const fleet = (args: string[]) => {
-  const r = spawnSync(process.execPath, [`${root}dist/fleet.js`, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fleet ${args.join(' ')} failed: ${r.stderr}`);
-};
+const fleet = fleetSync;
 fleet(['pki', 'init', '--data', data]);
 // The simulator's identities, issued by the bulk path into DATA/sim where it finds them.
 fleet(['device', 'add', '--bulk', String(clients), '--prefix', 'sim-', '--data', data, '--out', join(data, 'sim')]);
@@ -168,15 +175,7 @@ const benchConfig = join(work, 'fleet.json');
 writeFileSync(
   benchConfig,
   JSON.stringify({
-    deviceTypes: {
-      default: {
-        messagesPerSecond: 1e5,
-        burstMessages: 1e5,
-        bytesPerSecond: 1e8,
-        burstBytes: 1e8,
-        disconnectAfterSeconds: 60,
-      },
-    },
+    deviceTypes: UNTHROTTLED_DEVICES,
   }),
 );
 

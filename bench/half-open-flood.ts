@@ -5,7 +5,6 @@
 // server's descriptors and RSS, the refusals, and how long the device took.
 // Run: node --import tsx bench/half-open-flood.ts [--sockets 10000] [--addresses 50] [--per-second 2000]
 //      [--uncapped]   (caps set to their maxima: what the server did before it capped half-open connections)
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { encode } from '../shared/src/index.js';
 import { startHalfOpenFlood } from '../test/helpers/half-open-flood.js';
-import { ensureBuilt, fmt, loadAverage, root, startProc, waitForPort } from './lib/procs.js';
+import { ensureBuilt, fleetSync, fmt, loadAverage, serveArgs, startProc, waitForPort } from './lib/procs.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,12 +31,8 @@ ensureBuilt();
 const node = process.execPath;
 const dir = mkdtempSync(join(tmpdir(), 'edgeward-bench-flood-'));
 const data = join(dir, 'data');
-const fleet = (args: string[]) => {
-  const r = spawnSync(node, [`${root}dist/fleet.js`, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fleet ${args.join(' ')}: ${r.stderr}`);
-};
-fleet(['pki', 'init', '--data', data]);
-fleet(['device', 'add', 'gw-honest', '--data', data, '--out', join(dir, 'gw-honest')]);
+fleetSync(['pki', 'init', '--data', data]);
+fleetSync(['device', 'add', 'gw-honest', '--data', data, '--out', join(dir, 'gw-honest')]);
 // The flood must still be held when the device connects: handshakes may take 60 s here (10 s by default).
 const limits: Record<string, number> = { connectTimeoutSeconds: 60 };
 if (values.uncapped)
@@ -45,11 +40,10 @@ if (values.uncapped)
 writeFileSync(join(dir, 'config.json'), JSON.stringify({ limits }));
 
 const port = 19900 + Math.floor(Math.random() * 90);
-const server = startProc(node, [
-  `${root}dist/fleet.js`,
-  ...['serve', '--data', data, '--config', join(dir, 'config.json'), '--log-level', 'error'],
-  ...['--mqtt-port', String(port), '--http-port', String(port + 1)],
-]);
+const server = startProc(
+  node,
+  serveArgs({ data, config: join(dir, 'config.json'), mqttPort: port, httpPort: port + 1 }),
+);
 const openFiles = () => {
   try {
     return readdirSync(`/proc/${server.child.pid}/fd`).length;

@@ -6,7 +6,6 @@
 // at most 10% slower while the API is loaded.
 // Run: node --import tsx bench/operator-api.ts [--devices 10000] [--clients 50] [--seconds 10] [--rounds 2]
 //      [--api-rate 200] [--mqtt-clients 50]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,18 @@ import { createApiClient } from '../broker/src/admin/api-client.js';
 import { openDb } from '../broker/src/db/open.js';
 import { createRegistry } from '../broker/src/db/registry.js';
 import { createSimulator } from '../simulator/src/index.js';
-import { ensureBuilt, fmt, loadAverage, root, runToEnd, startProc, waitForPort } from './lib/procs.js';
+import {
+  ensureBuilt,
+  fleetSync,
+  fmt,
+  loadAverage,
+  root,
+  runToEnd,
+  serveArgs,
+  startProc,
+  UNTHROTTLED_DEVICES,
+  waitForPort,
+} from './lib/procs.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,11 +50,7 @@ const mqttClients = Number(values['mqtt-clients']);
 ensureBuilt();
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-api-'));
 const data = join(work, 'data');
-const fleet = (args: string[]) => {
-  const r = spawnSync(process.execPath, [`${root}dist/fleet.js`, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fleet ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
+const fleet = fleetSync;
 
 process.stderr.write(`registering ${fmt(devices)} devices …\n`);
 fleet(['pki', 'init', '--data', data]);
@@ -76,33 +82,12 @@ writeFileSync(
   JSON.stringify({
     // Limits above the offered load: what is measured is the cost of checking each request, not throttling.
     api: { requestsPerMinutePerAddress: 1_000_000, requestsPerMinutePerOperator: 1_000_000 },
-    deviceTypes: {
-      default: {
-        messagesPerSecond: 1e5,
-        burstMessages: 1e5,
-        bytesPerSecond: 1e8,
-        burstBytes: 1e8,
-        disconnectAfterSeconds: 60,
-      },
-    },
+    deviceTypes: UNTHROTTLED_DEVICES,
   }),
 );
 
 const port = 19400 + Math.floor(Math.random() * 400);
-const server = startProc(process.execPath, [
-  `${root}dist/fleet.js`,
-  'serve',
-  '--data',
-  data,
-  '--config',
-  configFile,
-  '--mqtt-port',
-  String(port),
-  '--http-port',
-  String(port + 1),
-  '--log-level',
-  'error',
-]);
+const server = startProc(process.execPath, serveArgs({ data, config: configFile, mqttPort: port, httpPort: port + 1 }));
 const bare = startProc(process.execPath, [
   '--import',
   'tsx',

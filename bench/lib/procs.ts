@@ -97,3 +97,38 @@ export function loadAverage(): number {
     return 0;
   }
 }
+
+/** Runs `fleet ARGS` (dist/fleet.js) to its end; throws with its stderr when it fails; returns its stdout. */
+export function fleetSync(args: string[]): string {
+  const r = spawnSync(process.execPath, [`${root}dist/fleet.js`, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`fleet ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The node arguments that start `fleet serve` (dist/fleet.js) on a bench's data folder and ports. */
+export function serveArgs(o: {
+  data: string;
+  mqttPort: number;
+  httpPort: number;
+  config?: string;
+  logLevel?: 'error' | 'warn' | 'info';
+}): string[] {
+  return [
+    `${root}dist/fleet.js`,
+    'serve',
+    ...['--data', o.data, '--mqtt-port', String(o.mqttPort), '--http-port', String(o.httpPort)],
+    ...(o.config ? ['--config', o.config] : []),
+    ...['--log-level', o.logLevel ?? 'error'],
+  ];
+}
+
+/** Per-device rate limits above any load a bench offers: it measures the cost of checking, not throttling. */
+export const UNTHROTTLED_DEVICES = {
+  default: {
+    messagesPerSecond: 1e5,
+    burstMessages: 1e5,
+    bytesPerSecond: 1e8,
+    burstBytes: 1e8,
+    disconnectAfterSeconds: 60,
+  },
+} as const;
