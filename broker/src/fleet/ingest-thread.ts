@@ -3,8 +3,9 @@
 // Batches that queue up while one commits are stored together in the next transaction (group commit), and the
 // thread answers once per commit, so the main thread sends all of that commit's PUBACKs in one go (one TLS
 // record per device instead of one per message).
-import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { CHANNELS, deviceTopic, EdgewardError, type DecodedMessage } from '../../../shared/src/index.js';
+import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
 import { createCheckpoints, DEFAULT_CHECKPOINTS, type CheckpointPolicy } from '../db/checkpoint.js';
 import { dbFailure } from '../db/failure.js';
 import { openDb, type Db } from '../db/open.js';
@@ -19,6 +20,15 @@ export interface ThreadInit {
   /** Time-based WAL checkpoints (tests shorten them); DEFAULT_CHECKPOINTS otherwise. */
   readonly checkpoints?: CheckpointPolicy;
 }
+
+/**
+ * The ingest thread runs this module: from the sources ingest-thread.ts; in the bundles (dist/fleet.js,
+ * dist/fleet-sim.js), which hold a copy of this module for its types and storeBatches, dist/ingest-thread.js.
+ */
+export const INGEST_WORKER = defineWorker<ThreadInit>(
+  'edgeward-ingest-thread',
+  siblingModule(import.meta.url, 'ingest-thread'),
+);
 
 /**
  * A batch of device messages as it crosses to the thread: the payloads back to back in one buffer, the rest in
@@ -208,5 +218,4 @@ function runThread(port: MessagePort, init: ThreadInit): void {
   port.postMessage({ type: 'ready' } satisfies ThreadReply);
 }
 
-if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.file)
-  runThread(parentPort, workerData as ThreadInit);
+if (INGEST_WORKER.input && parentPort) runThread(parentPort, INGEST_WORKER.input);

@@ -6,7 +6,7 @@
 // batches that arrive while one commits are stored together in the next transaction.
 // Without `thread` the same work runs on this thread through `db` (tools and tests).
 import { CHANNELS, type Channel, type DecodedMessage, type Logger } from '../../../shared/src/index.js';
-import { startWorker } from '../../../shared/src/worker.js';
+import type { Worker } from 'node:worker_threads';
 import type { CheckpointPolicy } from '../db/checkpoint.js';
 import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
@@ -14,6 +14,7 @@ import { FleetError } from '../errors.js';
 import { createIngestStore } from './ingest-store.js';
 import {
   DUPLICATE,
+  INGEST_WORKER,
   REJECTED,
   sliceStored,
   storeBatches,
@@ -156,12 +157,6 @@ function inlineWriter(db: Db, now: () => number): Writer {
   };
 }
 
-// In the bundles (dist/fleet.js, dist/fleet-sim.js) the thread is dist/ingest-thread.js; from the sources, the .ts.
-const THREAD_MODULE = new URL(
-  import.meta.url.endsWith('.ts') ? './ingest-thread.ts' : './ingest-thread.js',
-  import.meta.url,
-);
-
 /**
  * The ingest thread. If it cannot start (a broken install), ingest falls back to this thread with a warning
  * rather than refusing every message; if it fails later, the batches in flight are refused (the devices resend
@@ -176,7 +171,7 @@ function threadWriter(
 ): Writer {
   type Sent = { length: number; resolve: (s: Stored) => void; reject: (e: Error) => void };
   type Waiting = { batch: WireBatch; wantMessages: boolean; resolve: (s: Stored) => void; reject: (e: Error) => void };
-  let worker: ReturnType<typeof startWorker> | undefined;
+  let worker: Worker | undefined;
   let ready = false;
   let fallback: Writer | undefined;
   let nextId = 1;
@@ -236,7 +231,7 @@ function threadWriter(
   };
 
   const start = () => {
-    const w = startWorker(THREAD_MODULE, { workerData: init });
+    const w = INGEST_WORKER.start(init);
     w.on('message', (reply: ThreadReply) => {
       if (reply.type === 'ready') {
         ready = true;
