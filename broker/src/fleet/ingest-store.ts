@@ -5,6 +5,7 @@ import { decodeDeviceMessage, EdgewardError, ProtocolError } from '../../../shar
 import { createCommandStore } from '../db/commands.js';
 import { createExposureStore } from '../db/exposure.js';
 import type { Db } from '../db/open.js';
+import { DUPLICATE, type MessageResult, REJECTED } from './ingest-result.js';
 
 export type StoreItem =
   | {
@@ -45,10 +46,11 @@ export function judgeMessage(deviceId: string, channel: Channel, payload: Uint8A
 
 export interface IngestStore {
   /**
-   * Writes the items in one transaction (BEGIN IMMEDIATE … COMMIT); returns, per item, the samples newly stored,
-   * 0 for a stored non-telemetry message or a recorded reject, and -1 for a duplicate. Throws if nothing was stored.
+   * Writes the items in one transaction (BEGIN IMMEDIATE … COMMIT); returns, per item, the samples newly stored
+   * (0 for a stored message of another kind), DUPLICATE, or REJECTED for a reject (recorded). Throws if nothing was
+   * stored.
    */
-  writeBatch(items: readonly StoreItem[], at: number): number[];
+  writeBatch(items: readonly StoreItem[], at: number): MessageResult[];
 }
 
 /** New sample keys are written into telemetry_keys once this many wait, or once the oldest is this old. */
@@ -198,12 +200,12 @@ export function createIngestStore(db: Db): IngestStore {
   /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
   const counts = new Map<string, { samples: number; lastSeen: number; dropped: number }>();
 
-  function write(item: StoreItem, at: number): number {
+  function write(item: StoreItem, at: number): MessageResult {
     if (item.kind === 'reject') {
       const message = item.message.slice(0, 500);
       recordReject.run(item.deviceId, Math.floor(at / 60_000), item.code, at, at, item.topic, message, item.size);
       bumpRejected.run(item.deviceId);
-      return 0;
+      return REJECTED;
     }
     const { deviceId, decoded } = item;
     if (decoded.kind === 'telemetry') {
@@ -216,7 +218,7 @@ export function createIngestStore(db: Db): IngestStore {
         insertSample.run(deviceId, stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m));
         inserted++;
       }
-      if (inserted === 0) return -1;
+      if (inserted === 0) return DUPLICATE;
       const dropped = decoded.message.dropped ?? 0;
       const c = counts.get(deviceId);
       if (c) {
@@ -227,7 +229,7 @@ export function createIngestStore(db: Db): IngestStore {
       return inserted;
     }
     const m = decoded.message;
-    if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return -1;
+    if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return DUPLICATE;
     switch (decoded.kind) {
       case 'status':
         insertStatus.run(

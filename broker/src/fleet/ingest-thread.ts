@@ -49,14 +49,10 @@ export interface WireBatch {
 export const wireTransfer = (b: WireBatch): ArrayBuffer[] =>
   [b.channels.buffer, b.receivedAt.buffer, b.ends.buffer, b.bytes.buffer] as ArrayBuffer[];
 
-/** Values of `Stored.inserted` other than a count of samples. */
-export const DUPLICATE = -1;
-export const REJECTED = -2;
-
 /** What one batch's transaction did, message by message. */
 export interface Stored {
   readonly storedAt: number;
-  /** Per message: the samples newly stored (0 for any other stored message), DUPLICATE or REJECTED. */
+  /** Per message, its MessageResult: the samples newly stored (0 for any other stored message), DUPLICATE or REJECTED. */
   readonly inserted: Int32Array;
   /** Why each REJECTED message was refused, by its index in the batch. */
   readonly rejects: readonly { readonly index: number; readonly code: string; readonly message: string }[];
@@ -110,19 +106,14 @@ export function storeBatches(
       );
     }
   }
-  const results = store.writeBatch(judged, now());
-  const inserted = new Int32Array(judged.length);
+  const inserted = Int32Array.from(store.writeBatch(judged, now()));
   const rejects: { index: number; code: string; message: string }[] = [];
   const decoded: (DecodedMessage | undefined)[] | undefined = wantMessages ? [] : undefined;
   judged.forEach((item, i) => {
     if (item.kind === 'reject') {
-      inserted[i] = REJECTED;
       rejects.push({ index: i, code: item.code, message: item.message });
       decoded?.push(undefined);
-    } else {
-      inserted[i] = results[i]! < 0 ? DUPLICATE : results[i]!;
-      decoded?.push(item.decoded);
-    }
+    } else decoded?.push(item.decoded);
   });
   return { storedAt: now(), inserted, rejects, ...(decoded ? { decoded } : {}) };
 }

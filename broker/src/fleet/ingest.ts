@@ -12,10 +12,9 @@ import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
 import { createIngestStore } from './ingest-store.js';
+import { DUPLICATE, REJECTED } from './ingest-result.js';
 import {
-  DUPLICATE,
   INGEST_WORKER,
-  REJECTED,
   sliceStored,
   storeBatches,
   wireTransfer,
