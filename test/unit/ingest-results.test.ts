@@ -66,7 +66,7 @@ function wire(messages: [deviceId: string, channel: Channel, payload: Uint8Array
   let used = 0;
   for (const [, , p] of messages) ends.push((used += p.length));
   const bytes = new Uint8Array(used);
-  messages.forEach(([, , p], i) => bytes.set(p, i === 0 ? 0 : ends[i - 1]!));
+  for (const [i, [, , p]] of messages.entries()) bytes.set(p, i === 0 ? 0 : ends[i - 1]!);
   return {
     deviceIds: messages.map(([d]) => d),
     channels: Uint8Array.from(messages, ([, c]) => CHANNELS.indexOf(c)),
