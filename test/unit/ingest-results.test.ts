@@ -7,9 +7,10 @@ import * as assert from 'uvu/assert';
 import { openDb, type Db } from '../../broker/src/db/open.js';
 import { DUPLICATE, REJECTED } from '../../broker/src/fleet/ingest-result.js';
 import { createIngestStore, type StoreItem } from '../../broker/src/fleet/ingest-store.js';
-import { sliceStored, storeBatches, type WireBatch } from '../../broker/src/fleet/ingest-thread.js';
-import { CHANNELS, type Channel, type DecodedMessage, encodeMessage } from '../../shared/src/index.js';
+import { sliceStored, storeBatches } from '../../broker/src/fleet/ingest-thread.js';
+import { type DecodedMessage, encodeMessage } from '../../shared/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { wireBatch } from '../helpers/wire-batch.js';
 
 function freshDb(): Db {
   const db = openDb(join(tmpDir('edgeward-results-'), 'fleet.db'));
@@ -60,30 +61,14 @@ test('the store answers each message with a count, DUPLICATE or REJECTED', () =>
   db.close();
 });
 
-/** A batch as it crosses to the thread. */
-function wire(messages: [deviceId: string, channel: Channel, payload: Uint8Array][]): WireBatch {
-  const ends: number[] = [];
-  let used = 0;
-  for (const [, , p] of messages) ends.push((used += p.length));
-  const bytes = new Uint8Array(used);
-  for (const [i, [, , p]] of messages.entries()) bytes.set(p, i === 0 ? 0 : ends[i - 1]!);
-  return {
-    deviceIds: messages.map(([d]) => d),
-    channels: Uint8Array.from(messages, ([, c]) => CHANNELS.indexOf(c)),
-    receivedAt: Float64Array.from(messages, () => 0),
-    ends: Uint32Array.from(ends),
-    bytes,
-  };
-}
-
 test('storeBatches carries the codes across batches of one commit; sliceStored gives each batch its own', () => {
   const db = freshDb();
   const store = createIngestStore(db);
-  const first = wire([
+  const first = wireBatch([
     ['gw-a01', 'telemetry', encodeMessage(telemetry('msg-00000001', [1, 2, 3]))],
     ['gw-a01', 'telemetry', Uint8Array.from([0xff, 0x00])],
   ]);
-  const second = wire([
+  const second = wireBatch([
     ['gw-a01', 'telemetry', encodeMessage(telemetry('msg-00000002', [3]))],
     ['gw-a01', 'status', encodeMessage(status('msg-00000003'))],
     ['gw-a01', 'telemetry', Uint8Array.from([0xa1])],

@@ -52,7 +52,7 @@ export const wireTransfer = (b: WireBatch): ArrayBuffer[] =>
 /** What one batch's transaction did, message by message. */
 export interface Stored {
   readonly storedAt: number;
-  /** Per message, its MessageResult: the samples newly stored (0 for any other stored message), DUPLICATE or REJECTED. */
+  /** Per message, its MessageResult: samples newly stored (0 for another stored message), DUPLICATE or REJECTED. */
   readonly inserted: Int32Array;
   /** Why each REJECTED message was refused, by its index in the batch. */
   readonly rejects: readonly { readonly index: number; readonly code: string; readonly message: string }[];
@@ -72,8 +72,16 @@ export type ThreadReply =
   | { readonly type: 'failed'; readonly ids: readonly number[]; readonly code?: string; readonly message: string }
   /** The thread could not open the database or read what ingest needs from it; it has stopped. */
   | { readonly type: 'unusable'; readonly code?: string; readonly message: string }
-  /** A time-based checkpoint failed (the next waits a while); ingest goes on unless the database is unusable. */
-  | { readonly type: 'checkpoint-failed'; readonly code?: string; readonly message: string }
+  /**
+   * Work of the thread's own failed: a time-based checkpoint (the next waits a while). Ingest goes on unless the
+   * database is unusable.
+   */
+  | {
+      readonly type: 'background-failed';
+      readonly task: 'checkpoint';
+      readonly code?: string;
+      readonly message: string;
+    }
   | { readonly type: 'closed' };
 
 /** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
@@ -171,7 +179,11 @@ function runThread(port: MessagePort, init: ThreadInit): void {
     try {
       run(Date.now());
     } catch (err) {
-      port.postMessage({ type: 'checkpoint-failed', ...describeFailure(err, init.file) } satisfies ThreadReply);
+      port.postMessage({
+        type: 'background-failed',
+        task: 'checkpoint',
+        ...describeFailure(err, init.file),
+      } satisfies ThreadReply);
     }
   };
   const timer = setInterval(() => checkpoint(checkpoints.idle), Math.min(1000, policy.idleMs));
