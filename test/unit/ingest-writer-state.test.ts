@@ -30,6 +30,7 @@ const EXPECTED: Record<WriterState, Record<WriterEvent, WriterState | '-'>> = {
     committed: '-',
     'commit-failed': '-',
     'background-failed': '-',
+    pruned: '-',
     died: 'inline',
     closed: '-',
   },
@@ -41,6 +42,7 @@ const EXPECTED: Record<WriterState, Record<WriterEvent, WriterState | '-'>> = {
     committed: 'ready',
     'commit-failed': 'ready',
     'background-failed': 'ready',
+    pruned: 'ready',
     died: 'starting',
     closed: '-',
   },
@@ -52,6 +54,7 @@ const EXPECTED: Record<WriterState, Record<WriterEvent, WriterState | '-'>> = {
     committed: '-',
     'commit-failed': '-',
     'background-failed': '-',
+    pruned: '-',
     died: '-',
     closed: '-',
   },
@@ -63,6 +66,7 @@ const EXPECTED: Record<WriterState, Record<WriterEvent, WriterState | '-'>> = {
     committed: 'closing',
     'commit-failed': 'closing',
     'background-failed': 'closing',
+    pruned: 'closing',
     died: 'closed',
     closed: 'closed',
   },
@@ -74,6 +78,7 @@ const EXPECTED: Record<WriterState, Record<WriterEvent, WriterState | '-'>> = {
     committed: '-',
     'commit-failed': '-',
     'background-failed': '-',
+    pruned: '-',
     died: '-',
     closed: '-',
   },
@@ -139,7 +144,14 @@ const batchOf = (seqs: number[]) =>
 
 test('closed while its thread starts: the close waits for the thread, which stores nothing', async () => {
   const { db, init } = fixture();
-  const writer = threadWriter({ init, db, now: Date.now, log: testLogger(), onBackgroundFailed: () => undefined });
+  const writer = threadWriter({
+    init,
+    db,
+    now: Date.now,
+    log: testLogger(),
+    onBackgroundFailed: () => undefined,
+    onPruned: () => undefined,
+  });
   await writer.close();
   db.close();
 });
@@ -153,6 +165,7 @@ test('a thread that dies: its batches are refused, a new thread stores the next 
     now: Date.now,
     log: testLogger(),
     onBackgroundFailed: () => undefined,
+    onPruned: () => undefined,
     startThread: (i) => {
       const w = INGEST_WORKER.start(i);
       threads.push(w);
@@ -181,7 +194,14 @@ test('a thread that never becomes ready: batches go to this thread, with a warni
   const lines: string[] = [];
   const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
   const init = { file: join(tmpDir('edgeward-writer-'), 'missing', 'fleet.db'), synchronous: 'NORMAL' as const };
-  const writer = threadWriter({ init, db, now: Date.now, log, onBackgroundFailed: () => undefined });
+  const writer = threadWriter({
+    init,
+    db,
+    now: Date.now,
+    log,
+    onBackgroundFailed: () => undefined,
+    onPruned: () => undefined,
+  });
   const stored = await writer.write(batchOf([1]), false);
   assert.equal([...stored.inserted], [1]);
   assert.ok(

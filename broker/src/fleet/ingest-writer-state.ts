@@ -26,8 +26,10 @@ export const WRITER_EVENTS = [
   /** A commit's batches were stored, or its transaction failed (nothing of it stored): they settle. */
   'committed',
   'commit-failed',
-  /** A WAL checkpoint failed on the thread. */
+  /** A WAL checkpoint or a retention transaction failed on the thread. */
   'background-failed',
+  /** A retention transaction deleted old rows. */
+  'pruned',
   /** The thread stopped without being asked (an uncaught error, or it exited). */
   'died',
   /** The thread closed as asked. */
@@ -50,10 +52,12 @@ export const WRITER_TRANSITIONS: Table = {
     committed: 'ready',
     'commit-failed': 'ready',
     'background-failed': 'ready',
+    pruned: 'ready',
     // The batches in flight are refused (the devices resend them) and a new thread starts at once.
     died: 'starting',
     close: 'closing',
   },
+  // Retention runs on this thread's connection here, reported straight to ingest (not through these events).
   inline: {
     write: 'inline',
     close: 'closed',
@@ -65,6 +69,7 @@ export const WRITER_TRANSITIONS: Table = {
     committed: 'closing',
     'commit-failed': 'closing',
     'background-failed': 'closing',
+    pruned: 'closing',
     died: 'closed',
     closed: 'closed',
   },

@@ -6,8 +6,10 @@ import type { Logger } from '../../../shared/src/index.js';
 import { dbFailure, failureFrom } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
+import { DEFAULT_PRUNE_SCHEDULE, type Pruned, type Retention, schedulePruning } from './ingest-retention.js';
 import { createIngestStore } from './ingest-store.js';
 import {
+  type BackgroundTask,
   INGEST_WORKER,
   type Stored,
   sliceStored,
@@ -33,13 +35,29 @@ export const refusingWriter = (err: Error): Writer => ({
   close: async () => undefined,
 });
 
-export function inlineWriter(db: Db, now: () => number): Writer {
+/** What a writer tells ingest of the work it does besides storing batches. */
+export interface WriterHooks {
+  /** A checkpoint or a retention transaction failed (with the fleet's code, e.g. FLEET_DB_FULL). */
+  readonly onBackgroundFailed: (task: BackgroundTask, err: Error) => void;
+  /** A retention transaction deleted old rows. */
+  readonly onPruned: (pruned: Pruned) => void;
+}
+
+/** Stores on `db`, this thread's connection; runs retention here too, in small transactions from a timer. */
+export function inlineWriter(db: Db, now: () => number, retention: Retention | undefined, hooks: WriterHooks): Writer {
   let store: ReturnType<typeof createIngestStore>;
   try {
-    store = createIngestStore(db);
+    store = createIngestStore(db, retention);
   } catch (err) {
     return refusingWriter(dbFailure(err, db.name) ?? (err as Error));
   }
+  const pruning =
+    store.retains &&
+    schedulePruning(() => store.prune(now()), {
+      ...DEFAULT_PRUNE_SCHEDULE,
+      onPruned: hooks.onPruned,
+      onFailed: (err) => hooks.onBackgroundFailed('retention', dbFailure(err, db.name) ?? (err as Error)),
+    });
   return {
     write: async (batch, wantMessages) => {
       try {
@@ -48,18 +66,18 @@ export function inlineWriter(db: Db, now: () => number): Writer {
         throw dbFailure(err, db.name) ?? err;
       }
     },
-    close: async () => undefined,
+    close: async () => {
+      if (pruning) pruning.stop();
+    },
   };
 }
 
-export interface ThreadWriterOptions {
+export interface ThreadWriterOptions extends WriterHooks {
   readonly init: ThreadInit;
   /** This thread's connection, for the fallback. */
   readonly db: Db;
   readonly now: () => number;
   readonly log: Logger;
-  /** A checkpoint on the thread failed (with the fleet's code, e.g. FLEET_DB_FULL). */
-  readonly onBackgroundFailed: (err: Error) => void;
   /** Starts the ingest thread (tests wrap it to stop the thread); INGEST_WORKER.start by default. */
   readonly startThread?: (init: ThreadInit) => Worker;
 }
@@ -75,7 +93,8 @@ type Event =
   | { readonly type: 'unusable'; readonly error: Error }
   | { readonly type: 'committed'; readonly ids: readonly number[]; readonly stored: Stored }
   | { readonly type: 'commit-failed'; readonly ids: readonly number[]; readonly error: Error }
-  | { readonly type: 'background-failed'; readonly error: Error }
+  | { readonly type: 'background-failed'; readonly task: BackgroundTask; readonly error: Error }
+  | { readonly type: 'pruned'; readonly pruned: Pruned }
   | { readonly type: 'died'; readonly reason: string }
   | { readonly type: 'closed' };
 
@@ -148,7 +167,7 @@ export function threadWriter(opts: ThreadWriterOptions): Writer {
         ...(error instanceof FleetError ? { code: error.code } : {}),
       });
       db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
-      fallback = inlineWriter(db, now);
+      fallback = inlineWriter(db, now, init.retention, opts);
     }
     const held = waiting;
     waiting = [];
@@ -206,7 +225,10 @@ export function threadWriter(opts: ThreadWriterOptions): Writer {
         settle(event.ids, { error: event.error });
         return;
       case 'background-failed':
-        opts.onBackgroundFailed(event.error);
+        opts.onBackgroundFailed(event.task, event.error);
+        return;
+      case 'pruned':
+        opts.onPruned(event.pruned);
         return;
       case 'died':
         if (from === 'starting') goInline(event.reason);
@@ -256,7 +278,9 @@ function eventOf(reply: ThreadReply): Event {
     case 'failed':
       return { type: 'commit-failed', ids: reply.ids, error: failureFrom(reply.code, reply.message) };
     case 'background-failed':
-      return { type: 'background-failed', error: failureFrom(reply.code, reply.message) };
+      return { type: 'background-failed', task: reply.task, error: failureFrom(reply.code, reply.message) };
+    case 'pruned':
+      return { type: 'pruned', pruned: reply.pruned };
     case 'closed':
       return { type: 'closed' };
     default: {

@@ -12,7 +12,8 @@ import { stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import type { FleetError } from '../errors.js';
 import { DUPLICATE, REJECTED } from './ingest-result.js';
-import type { Stored, ThreadInit, WireBatch } from './ingest-thread.js';
+import type { Retention } from './ingest-retention.js';
+import type { BackgroundTask, Stored, ThreadInit, WireBatch } from './ingest-thread.js';
 import { inlineWriter, threadWriter } from './ingest-writer.js';
 
 export type Done = (err?: Error | null) => void;
@@ -28,6 +29,9 @@ export interface IngestStats {
   batches: number;
   /** Largest time a message waited between arrival and commit, since the last read (ms). */
   maxLagMs: number;
+  /** Telemetry samples and exposure reports retention deleted. */
+  prunedSamples: number;
+  prunedReports: number;
 }
 
 export type StoredEvent = DecodedMessage & {
@@ -56,6 +60,8 @@ export interface IngestOptions {
    * from then on nothing is acknowledged, and every message is refused at once. The fleet server stops.
    */
   readonly onFatal?: (err: FleetError) => void;
+  /** What retention deletes (fleet serve --config, `retention`), in small transactions beside ingest; none without. */
+  readonly retention?: Retention;
   /** Store on a worker thread with its own connection to this database file (the fleet server). */
   readonly thread?: {
     readonly file: string;
@@ -133,6 +139,8 @@ export function createIngest(db: Db, opts: IngestOptions) {
     rejected: 0,
     batches: 0,
     maxLagMs: 0,
+    prunedSamples: 0,
+    prunedReports: 0,
   };
   /** 'failed': the database failed (`failure`); nothing more is stored or acknowledged. */
   let state: 'open' | 'failed' | 'closed' = 'open';
@@ -143,11 +151,18 @@ export function createIngest(db: Db, opts: IngestOptions) {
     if (state === 'open') state = 'failed';
     opts.onFatal?.(err);
   };
-  const backgroundFailed = (err: Error) => {
-    const fields = { code: (err as { code?: string }).code ?? 'INTERNAL', error: err };
-    if (!stopsTheServer(err)) return opts.log.warn('WAL checkpoint failed; the next is tried later', fields);
-    opts.log.error('WAL checkpoint failed', fields);
-    fail(err);
+  const what: Record<BackgroundTask, string> = { checkpoint: 'WAL checkpoint', retention: 'retention' };
+  const hooks = {
+    onBackgroundFailed: (task: BackgroundTask, err: Error) => {
+      const fields = { code: (err as { code?: string }).code ?? 'INTERNAL', error: err };
+      if (!stopsTheServer(err)) return opts.log.warn(`${what[task]} failed; the next is tried later`, fields);
+      opts.log.error(`${what[task]} failed`, fields);
+      fail(err);
+    },
+    onPruned: (p: { samples: number; reports: number }) => {
+      stats.prunedSamples += p.samples;
+      stats.prunedReports += p.reports;
+    },
   };
   // With a thread, the thread's connection checkpoints the WAL; a commit on this connection never does, so a
   // rare write here (a device connecting, an audit event) cannot stall the event loop copying thousands of pages.
@@ -156,10 +171,11 @@ export function createIngest(db: Db, opts: IngestOptions) {
     file: opts.thread.file,
     synchronous: opts.thread.synchronous ?? 'FULL',
     ...(opts.thread.checkpoints ? { checkpoints: opts.thread.checkpoints } : {}),
+    ...(opts.retention ? { retention: opts.retention } : {}),
   };
   const writer = init
-    ? threadWriter({ init, db, now, log: opts.log, onBackgroundFailed: backgroundFailed })
-    : inlineWriter(db, now);
+    ? threadWriter({ init, db, now, log: opts.log, ...hooks })
+    : inlineWriter(db, now, opts.retention, hooks);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */
