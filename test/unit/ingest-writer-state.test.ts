@@ -212,4 +212,52 @@ test('a thread that never becomes ready: batches go to this thread, with a warni
   db.close();
 });
 
+test('a thread that cannot even be created: the same fallback, no throw', async () => {
+  const { db, init } = fixture();
+  const lines: string[] = [];
+  const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
+  const writer = threadWriter({
+    init,
+    db,
+    now: Date.now,
+    log,
+    onBackgroundFailed: () => undefined,
+    onPruned: () => undefined,
+    startThread: () => {
+      throw new Error('ERR_WORKER_PATH');
+    },
+  });
+  assert.equal([...(await writer.write(batchOf([1]), false)).inserted], [1]);
+  assert.ok(
+    lines.some((l) => l.includes('ingest thread did not start') && l.includes('ERR_WORKER_PATH')),
+    lines.join(''),
+  );
+  await writer.close();
+  db.close();
+});
+
+test('a thread that cannot even be created: the same fallback, no throw', async () => {
+  const { db, init } = fixture();
+  const lines: string[] = [];
+  const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
+  const writer = threadWriter({
+    init,
+    db,
+    now: Date.now,
+    log,
+    onBackgroundFailed: () => undefined,
+    onPruned: () => undefined,
+    startThread: () => {
+      throw new Error('ERR_WORKER_PATH');
+    },
+  });
+  assert.equal([...(await writer.write(batchOf([1]), false)).inserted], [1]);
+  assert.ok(
+    lines.some((l) => l.includes('ingest thread did not start') && l.includes('ERR_WORKER_PATH')),
+    lines.join(''),
+  );
+  await writer.close();
+  db.close();
+});
+
 test.run();

@@ -119,7 +119,14 @@ export function threadWriter(opts: ThreadWriterOptions): Writer {
 
   const startThread = opts.startThread ?? ((i: ThreadInit) => INGEST_WORKER.start(i));
   const start = () => {
-    const w = startThread(init);
+    let w: Worker;
+    try {
+      w = startThread(init);
+    } catch (err) {
+      // No thread at all (its module cannot be loaded): the same as one that dies before it is ready.
+      dispatch({ type: 'died', reason: `cannot start: ${(err as Error).message}` });
+      return;
+    }
     // Events of a thread that is no longer the current one (it failed and was replaced) are no news.
     const from = (event: Event) => {
       if (w === worker) dispatch(event);
