@@ -1,8 +1,10 @@
 // bench/ingest-retention: what retention costs ingest while it works through a backlog. The same load (50 devices,
 // one sample per message, 1,000 messages in flight) goes through createIngest on its thread, against a database
 // holding old samples: once with retention off, once with it deleting them meanwhile, back to back (alternating).
-// Reports messages/s, the longest wait from arrival to commit, and the samples retention deleted.
-// Run: node --import tsx bench/ingest-retention.ts [--old 400000] [--seconds 10] [--rounds 2]
+// Reports messages/s, the longest wait from arrival to commit, and the samples retention deleted per second.
+// --rate N offers N messages/s instead of as many as the thread acknowledges (a server's thread is not saturated:
+// the MQTT side limits it first), to see how fast retention deletes in the thread's idle time.
+// Run: node --import tsx bench/ingest-retention.ts [--old 400000] [--seconds 10] [--rounds 2] [--rate 0]
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     old: { type: 'string', default: '400000' },
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '0' },
   },
 });
 const DEVICES = 50;
@@ -52,7 +55,7 @@ function template(old: number): string {
   return file;
 }
 
-async function run(base: string, retain: boolean, seconds: number) {
+async function run(base: string, retain: boolean, seconds: number, rate: number) {
   const file = join(work, `run-${retain}-${Date.now()}.db`);
   copyFileSync(base, file);
   const db = openDb(file);
@@ -81,16 +84,29 @@ async function run(base: string, retain: boolean, seconds: number) {
       inFlight--;
       if (err) throw err;
       done++;
-      if (Date.now() < stopAt) submit(d);
-      else if (inFlight === 0) finished();
+      if (rate === 0 && Date.now() < stopAt) submit(d);
+      else if (inFlight === 0 && Date.now() >= stopAt) finished();
     });
+  };
+  /** At a fixed rate: a share every 10 ms, as long as no more than IN_FLIGHT wait. */
+  const paced = () => {
+    let next = 0;
+    const timer = setInterval(() => {
+      if (Date.now() >= stopAt) {
+        clearInterval(timer);
+        if (inFlight === 0) finished();
+        return;
+      }
+      for (let i = 0; i < rate / 100 && inFlight < IN_FLIGHT; i++) submit(next++ % DEVICES);
+    }, 10);
   };
   await new Promise((r) => setTimeout(r, 1500)); // the thread is ready, retention has started
   ingest.stats();
   const start = Date.now();
   stopAt = start + seconds * 1000;
   const all = new Promise<void>((resolve) => (finished = resolve));
-  for (let i = 0; i < IN_FLIGHT; i++) submit(i % DEVICES);
+  if (rate > 0) paced();
+  else for (let i = 0; i < IN_FLIGHT; i++) submit(i % DEVICES);
   const sampler = setInterval(() => (maxLag = Math.max(maxLag, ingest.stats().maxLagMs)), 100);
   await all;
   clearInterval(sampler);
@@ -100,20 +116,20 @@ async function run(base: string, retain: boolean, seconds: number) {
   await ingest.close();
   db.close();
   rmSync(file, { force: true });
-  return { perSecond: done / elapsed, maxLag, pruned: s.prunedSamples };
+  return { perSecond: done / elapsed, maxLag, prunedPerSecond: s.prunedSamples / elapsed };
 }
 
 const old = Number(values.old);
 const seconds = Number(values.seconds);
+const rate = Number(values.rate);
 const base = template(old);
-console.log(
-  `ingest-retention: ${DEVICES} devices, ${IN_FLIGHT} messages in flight, ${old} old samples, ${seconds}s each`,
-);
-console.log(`${'retention'.padEnd(10)} ${'msg/s'.padStart(8)} ${'max lag ms'.padStart(11)} ${'pruned'.padStart(8)}`);
+const offered = rate > 0 ? `${rate} messages/s offered` : `${IN_FLIGHT} messages in flight`;
+console.log(`ingest-retention: ${DEVICES} devices, ${offered}, ${old} old samples, ${seconds}s each`);
+console.log(`${'retention'.padEnd(10)} ${'msg/s'.padStart(8)} ${'max lag ms'.padStart(11)} ${'pruned/s'.padStart(9)}`);
 for (let r = 0; r < Number(values.rounds); r++) {
   for (const retain of [false, true]) {
-    const x = await run(base, retain, seconds);
-    const cells = [x.perSecond.toFixed(0).padStart(8), x.maxLag.toFixed(0).padStart(11), String(x.pruned).padStart(8)];
+    const x = await run(base, retain, seconds, rate);
+    const cells = [x.perSecond, x.maxLag, x.prunedPerSecond].map((v, i) => v.toFixed(0).padStart([8, 11, 9][i]!));
     console.log(`${(retain ? 'on' : 'off').padEnd(10)} ${cells.join(' ')}`);
   }
 }
