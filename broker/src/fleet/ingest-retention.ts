@@ -28,8 +28,6 @@ export interface Pruned {
   readonly more: boolean;
 }
 
-export type Pruner = ReturnType<typeof createPruner>;
-
 export function createPruner(db: Db, retention: Retention, keys: SampleKeys) {
   // The newest row is never deleted: a table emptied by retention would hand out its ids again, to rows that
   // telemetry_keyed.through_id says are keyed already.
