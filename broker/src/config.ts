@@ -103,6 +103,16 @@ const configSchema = s.object({
     }),
     {},
   ),
+  /** What the fleet server deletes as it ages (docs/fleet-config.md#retention); null keeps everything of a kind. */
+  retention: s.withDefault(
+    s.object({
+      /** Days a telemetry sample is kept after it was received, in every stream. */
+      telemetryDays: s.withDefault(s.nullable(s.num({ min: 0.01, max: 36_500 })), 90),
+      /** Exposure reports kept per device, the newest. */
+      reportsPerDevice: s.withDefault(s.nullable(s.int({ min: 1, max: 100_000 })), 100),
+    }),
+    {},
+  ),
 });
 
 export type FleetConfig = schema.Infer<typeof configSchema> & { deviceTypes: Record<string, RateLimit> };

@@ -127,6 +127,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const ingest = createIngest(db, {
       log,
       thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
+      retention: config.retention,
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
       ...(opts.onStored ? { onStored: opts.onStored } : {}),
       onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),

@@ -11,7 +11,8 @@ export const PAGE_SIZE = 4096;
 
 /**
  * A fleet with `devices` and `samples` telemetry rows per device, keyed and checkpointed into fleet.db, and
- * vacuumed: every page of the file is in use, so garbage written anywhere lands in a table or an index.
+ * vacuumed: every page of the file is in use, so garbage written anywhere lands in a table or an index. The samples
+ * arrived a moment ago (a millisecond apart), so a server's retention leaves them, and their pages, alone.
  */
 export async function populatedFleet(devices: string[], samples = 3000): Promise<TestFleet> {
   const fleet = await createTestFleet(devices);
@@ -19,9 +20,10 @@ export async function populatedFleet(devices: string[], samples = 3000): Promise
     'INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) ' +
       `VALUES (?, 'stream-01', ?, ?, ?, ?)`,
   );
+  const at = Date.now() - samples;
   fleet.db.transaction(() => {
     for (const id of devices)
-      for (let seq = 1; seq <= samples; seq++) insert.run(id, seq, seq, seq, `{"cpuLoad1":${seq % 7}}`);
+      for (let seq = 1; seq <= samples; seq++) insert.run(id, seq, at + seq, at + seq, `{"cpuLoad1":${seq % 7}}`);
   })();
   fleet.db.exec(
     `INSERT INTO telemetry_keys SELECT device_id, stream, seq, id FROM telemetry;

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRegistry } from '../../broker/src/db/registry.js';
-import { initPki, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
+import { initPki, loadCa, lockDataDir, openFleetDb } from '../../broker/src/fleet/data-dir.js';
 import { provisionDevice } from '../../broker/src/fleet/provision.js';
 import { createBundle, createTrust, writeKeyPair } from '../../firmware-tools/src/index.js';
 import { generateKeyPair, parsePrivateKeyPem } from '../../shared/src/crypto/index.js';
@@ -474,6 +474,68 @@ function targetCases(): Case[] {
   ];
 }
 
+// ---- fleet db stats, fleet db vacuum
+
+/** Held by the test while a case runs, as a fleet server holds its folder. */
+let heldLock: { release(): void } | undefined;
+
+const fleetDbCases: Case[] = [
+  ...(['stats', 'vacuum'] as const).flatMap((command): Case[] => [
+    {
+      name: `db ${command} without --data`,
+      cli: 'fleet',
+      args: () => ['db', command],
+      exit: 2,
+      code: 'USAGE',
+      message: /^usage error: --data is required/,
+    },
+    {
+      name: `db ${command} --data FOLDER that is not a fleet data folder`,
+      cli: 'fleet',
+      args: (f) => ['db', command, '--data', f.folder],
+      exit: 1,
+      code: 'FLEET_DATA_DIR',
+      message: /is not an initialised fleet data folder; run `fleet pki init/,
+      after: (f) => isEmpty(f.folder), // vacuum took no lock there
+    },
+    {
+      name: `db ${command} --data /missing`,
+      cli: 'fleet',
+      args: (f) => ['db', command, '--data', f.missing],
+      exit: 1,
+      code: 'FLEET_DATA_DIR',
+    },
+  ]),
+  {
+    name: 'db shrink (no such command)',
+    cli: 'fleet',
+    args: (f) => ['db', 'shrink', '--data', f.data],
+    exit: 2,
+    code: 'USAGE',
+    message: /^usage error: unknown command "shrink"/,
+  },
+  {
+    name: 'db stats --config /missing',
+    cli: 'fleet',
+    args: (f) => ['db', 'stats', '--data', f.data, '--config', f.missing],
+    exit: 1,
+    code: 'FLEET_CONFIG_INVALID',
+    message: /cannot read config/,
+  },
+  {
+    name: 'db vacuum while a server holds the data folder',
+    cli: 'fleet',
+    setup: (f) => {
+      heldLock = lockDataDir(f.data);
+    },
+    args: (f) => ['db', 'vacuum', '--data', f.data],
+    exit: 1,
+    code: 'FLEET_DATA_IN_USE',
+    message: /a fleet server is running on .*: stop it, run `fleet db vacuum`, then start it again/,
+    after: () => heldLock?.release(),
+  },
+];
+
 // ---- fw
 
 /** Every input file of every fw subcommand: its option (or what the positional argument is) and the arguments. */
@@ -889,7 +951,7 @@ const agentCases: Case[] = [
   },
 ];
 
-const CASES: readonly Case[] = [...fleetCases, ...fwCases, ...serveCases, ...agentCases];
+const CASES: readonly Case[] = [...fleetCases, ...fleetDbCases, ...fwCases, ...serveCases, ...agentCases];
 
 let fixture: Fixture;
 let outcomes: Promise<CaseOutcome>[] = [];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb, type Db } from '../../broker/src/db/open.js';
+import { DUPLICATE } from '../../broker/src/fleet/ingest-result.js';
 import { createIngestStore, type StoreItem } from '../../broker/src/fleet/ingest-store.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -42,12 +43,13 @@ test('resends are stored once, before and after their keys are written; out-of-o
   // Not keyed yet (the pass waits for 250 ms or 8192 samples): found among the newest rows.
   assert.is(keyed(db), 0);
   assert.equal(store.writeBatch([message('gw-a01', [2, 3, 4])], 10), [1], 'only seq 4 is new');
-  assert.equal(store.writeBatch([message('gw-a01', [4])], 20), [-1], 'all of it a duplicate');
+  assert.equal(store.writeBatch([message('gw-a01', [4])], 20), [DUPLICATE], 'all of it a duplicate');
   // A gap filled later is new; the same sample again is not. Another device's seq 2 is its own.
-  assert.equal(
-    store.writeBatch([message('gw-a01', [7]), message('gw-a01', [6]), message('gw-a01', [6])], 30),
-    [1, 1, -1],
-  );
+  assert.equal(store.writeBatch([message('gw-a01', [7]), message('gw-a01', [6]), message('gw-a01', [6])], 30), [
+    1,
+    1,
+    DUPLICATE,
+  ]);
   assert.equal(store.writeBatch([message('gw-b02', [2])], 40), [1]);
   // 250 ms after the first unkeyed sample, the batch's transaction writes every waiting key.
   store.writeBatch([message('gw-b02', [3])], 300);
@@ -57,7 +59,10 @@ test('resends are stored once, before and after their keys are written; out-of-o
     db.prepare('SELECT max(id) FROM telemetry').pluck().get(),
   );
   // Keyed now: still duplicates, in any order, and a new stream of the same device starts again at 1.
-  assert.equal(store.writeBatch([message('gw-a01', [1, 6, 3]), message('gw-a01', [1], 'stream-0002')], 310), [-1, 1]);
+  assert.equal(store.writeBatch([message('gw-a01', [1, 6, 3]), message('gw-a01', [1], 'stream-0002')], 310), [
+    DUPLICATE,
+    1,
+  ]);
   assert.equal(rows(db, 'gw-a01'), [1, 1, 2, 3, 4, 6, 7]);
   assert.is(db.prepare(`SELECT telemetry_count FROM devices WHERE id = 'gw-a01'`).pluck().get(), 7);
   db.close();
@@ -92,7 +97,7 @@ test('a transaction that rolls back leaves nothing behind, in the database or in
   // The device resends: nothing of the failed batch counts as stored.
   assert.equal(store.writeBatch([message('gw-a01', [10, 11, 12]), message('gw-a01', [13])], 1001), [3, 1]);
   assert.is(keyed(db), 5);
-  assert.equal(store.writeBatch([message('gw-a01', [12, 13])], 1002), [-1]);
+  assert.equal(store.writeBatch([message('gw-a01', [12, 13])], 1002), [DUPLICATE]);
   assert.equal(rows(db, 'gw-a01'), [1, 10, 11, 12, 13]);
   db.close();
 });

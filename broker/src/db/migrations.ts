@@ -381,4 +381,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX commands_key_counter ON commands(operator, counter);
     `,
   },
+  {
+    version: 11,
+    name: 'retention: the highest seq pruned from each telemetry stream',
+    // Retention (fleet serve --config, retention.telemetryDays) deletes old telemetry rows and their keys. A stream's
+    // seqs only grow, so one number per stream stands for every key deleted: a sample at or below it was stored
+    // once, or is older than samples already pruned, and is not stored again (ingest-keys.ts).
+    sql: `
+      CREATE TABLE telemetry_pruned (
+        device_id   TEXT NOT NULL,
+        stream      TEXT NOT NULL,
+        through_seq INTEGER NOT NULL,
+        pruned_at   INTEGER NOT NULL, -- the latest retention pass that raised it (ms)
+        PRIMARY KEY (device_id, stream)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,10 +1,14 @@
-// What ingest writes, and how a device message is judged before it is written. Used on the server's main
-// thread (createIngest without a thread) and in the ingest thread (ingest-thread.ts), on their own connections.
+// What ingest writes, and how a device message is judged before it is written; and retention, which deletes on the
+// same connection. Used on the server's main thread (createIngest without a thread) and in the ingest thread
+// (ingest-thread.ts), on their own connections.
 import type { Channel, DecodedMessage } from '../../../shared/src/index.js';
 import { decodeDeviceMessage, EdgewardError, ProtocolError } from '../../../shared/src/index.js';
 import { createCommandStore } from '../db/commands.js';
 import { createExposureStore } from '../db/exposure.js';
 import type { Db } from '../db/open.js';
+import { createSampleKeys } from './ingest-keys.js';
+import { DUPLICATE, type MessageResult, REJECTED } from './ingest-result.js';
+import { createPruner, KEEP_EVERYTHING, type Pruned, type Retention } from './ingest-retention.js';
 
 export type StoreItem =
   | {
@@ -45,128 +49,21 @@ export function judgeMessage(deviceId: string, channel: Channel, payload: Uint8A
 
 export interface IngestStore {
   /**
-   * Writes the items in one transaction (BEGIN IMMEDIATE … COMMIT); returns, per item, the samples newly stored,
-   * 0 for a stored non-telemetry message or a recorded reject, and -1 for a duplicate. Throws if nothing was stored.
+   * Writes the items in one transaction (BEGIN IMMEDIATE … COMMIT); returns, per item, the samples newly stored
+   * (0 for a stored message of another kind), DUPLICATE, or REJECTED for a reject (recorded). Throws if nothing was
+   * stored.
    */
-  writeBatch(items: readonly StoreItem[], at: number): number[];
+  writeBatch(items: readonly StoreItem[], at: number): MessageResult[];
+  /** Whether a retention is set: prune() has work to look for. */
+  readonly retains: boolean;
+  /**
+   * One retention transaction: deletes at most a small batch of what `retention` no longer keeps, as of `now`.
+   * Throws when it fails (nothing of it deleted).
+   */
+  prune(now: number): Pruned;
 }
 
-/** New sample keys are written into telemetry_keys once this many wait, or once the oldest is this old. */
-const KEY_PASS_SAMPLES = 8192;
-const KEY_PASS_MS = 250;
-
-/**
- * Which samples are stored, by key (device, stream, seq). The keys of rows up to telemetry_keyed.through_id are in
- * telemetry_keys; those of newer rows are written there in one pass every few hundred milliseconds, inside a
- * batch's transaction (a unique index written with every commit cost one index page per device and commit).
- *
- * A sample above the highest seq stored for its stream is new, which needs no lookup: that is every sample but a
- * resend. A resend is looked up in telemetry_keys and among the rows not keyed yet, which are then loaded into a
- * set until the next pass. This store must be the only writer of telemetry while it is open (it is: the ingest
- * thread, or its fallback on the main thread).
- */
-function createSampleKeys(db: Db) {
-  const keyed = db.prepare('SELECT 1 FROM telemetry_keys WHERE device_id = ? AND stream = ? AND seq = ?').pluck();
-  const unkeyedRows = db.prepare('SELECT device_id, stream, seq FROM telemetry WHERE id > ?').raw();
-  const countUnkeyed = db.prepare('SELECT count(*) FROM telemetry WHERE id > ?').pluck();
-  const keyedMax = db.prepare('SELECT max(seq) FROM telemetry_keys WHERE device_id = ? AND stream = ?').pluck();
-  const unkeyedMax = db
-    .prepare('SELECT device_id, stream, max(seq) FROM telemetry WHERE id > ? GROUP BY device_id, stream')
-    .raw();
-  const lastId = db.prepare('SELECT coalesce(max(id), 0) FROM telemetry').pluck();
-  const copyKeys = db.prepare(
-    'INSERT OR IGNORE INTO telemetry_keys (device_id, stream, seq, row_id) SELECT device_id, stream, seq, id ' +
-      'FROM telemetry WHERE id > ?',
-  );
-  const setThrough = db.prepare('UPDATE telemetry_keyed SET through_id = ?');
-  const key = (deviceId: string, stream: string, seq: number) => `${deviceId}\u0000${stream}\u0000${seq}`;
-
-  let through = db.prepare('SELECT through_id FROM telemetry_keyed').pluck().get() as number;
-  if ((lastId.get() as number) < through) {
-    // The newest rows were deleted by hand: their ids will be used again, by rows not keyed yet.
-    through = lastId.get() as number;
-    setThrough.run(through);
-  }
-  let unkeyed = countUnkeyed.get(through) as number;
-  // Rows left unkeyed by the previous store (a restart): their keys are written by the first transaction.
-  let oldestAt: number | undefined = unkeyed > 0 ? Number.NEGATIVE_INFINITY : undefined;
-  /** The highest seq stored per stream (device NUL stream), loaded on first sight. */
-  const highest = new Map<string, number>();
-  /** The highest seq per stream among the rows not keyed yet, as the database has them now. */
-  const loadUnkeyedMax = () =>
-    new Map((unkeyedMax.all(through) as [string, string, number][]).map(([d, st, q]) => [`${d}\u0000${st}`, q]));
-  let unkeyedMaxAtLoad = loadUnkeyedMax();
-  /** The keys of the rows after `through`, loaded by the first resend after a pass. */
-  let recent: Set<string> | undefined;
-  /** Samples the transaction in progress stored, and the row id a pass in it keyed through. */
-  let added = 0;
-  let passedTo: number | undefined;
-
-  const highestOf = (streamKey: string, deviceId: string, stream: string): number => {
-    let h = highest.get(streamKey);
-    if (h === undefined) {
-      h = Math.max((keyedMax.get(deviceId, stream) as number | null) ?? 0, unkeyedMaxAtLoad.get(streamKey) ?? 0);
-      highest.set(streamKey, h);
-    }
-    return h;
-  };
-
-  return {
-    /**
-     * True when the sample is not stored yet, and from then on counted as stored by the transaction in progress
-     * (the caller stores it there; if the transaction rolls back, rolledBack() forgets it).
-     */
-    claim(deviceId: string, stream: string, seq: number, at: number): boolean {
-      const streamKey = `${deviceId}\u0000${stream}`;
-      if (seq > highestOf(streamKey, deviceId, stream)) {
-        highest.set(streamKey, seq);
-        recent?.add(key(deviceId, stream, seq));
-      } else {
-        if (!recent) {
-          recent = new Set();
-          for (const [d, st, q] of unkeyedRows.iterate(through) as Iterable<[string, string, number]>)
-            recent.add(key(d, st, q));
-        }
-        const k = key(deviceId, stream, seq);
-        if (recent.has(k) || keyed.get(deviceId, stream, seq) !== undefined) return false;
-        recent.add(k);
-      }
-      added++;
-      oldestAt ??= at;
-      return true;
-    },
-    /** At the end of each transaction: writes the waiting keys when enough wait or the oldest is old enough. */
-    endOfTransaction(at: number): void {
-      const waiting = unkeyed + added;
-      if (waiting === 0 || (waiting < KEY_PASS_SAMPLES && at - (oldestAt ?? at) < KEY_PASS_MS)) return;
-      passedTo = lastId.get() as number;
-      copyKeys.run(through);
-      setThrough.run(passedTo);
-    },
-    committed(): void {
-      unkeyed += added;
-      added = 0;
-      if (passedTo === undefined) return;
-      through = passedTo;
-      passedTo = undefined;
-      unkeyed = 0;
-      oldestAt = undefined;
-      recent = undefined;
-      unkeyedMaxAtLoad = new Map();
-    },
-    /** What this side knew of the rolled-back transaction is dropped; it is loaded again when needed. */
-    rolledBack(): void {
-      added = 0;
-      passedTo = undefined;
-      highest.clear();
-      unkeyedMaxAtLoad = loadUnkeyedMax();
-      recent = undefined;
-      if (unkeyed === 0) oldestAt = undefined;
-    },
-  };
-}
-
-export function createIngestStore(db: Db): IngestStore {
+export function createIngestStore(db: Db, retention: Retention = KEEP_EVERYTHING): IngestStore {
   const insertMessage = db.prepare(
     `INSERT OR IGNORE INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES (?, ?, ?, ?, ?)`,
   );
@@ -174,6 +71,7 @@ export function createIngestStore(db: Db): IngestStore {
     `INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics) VALUES (?, ?, ?, ?, ?, ?)`,
   );
   const samples = createSampleKeys(db);
+  const pruner = createPruner(db, retention, samples);
   // `dropped` is the agent's cumulative count of samples its full outbox discarded: keep the highest seen.
   const bumpTelemetry = db.prepare(
     `UPDATE devices SET telemetry_count = telemetry_count + ?, last_seen = ?, dropped = max(dropped, ?) WHERE id = ?`,
@@ -198,12 +96,12 @@ export function createIngestStore(db: Db): IngestStore {
   /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
   const counts = new Map<string, { samples: number; lastSeen: number; dropped: number }>();
 
-  function write(item: StoreItem, at: number): number {
+  function write(item: StoreItem, at: number): MessageResult {
     if (item.kind === 'reject') {
       const message = item.message.slice(0, 500);
       recordReject.run(item.deviceId, Math.floor(at / 60_000), item.code, at, at, item.topic, message, item.size);
       bumpRejected.run(item.deviceId);
-      return 0;
+      return REJECTED;
     }
     const { deviceId, decoded } = item;
     if (decoded.kind === 'telemetry') {
@@ -216,7 +114,7 @@ export function createIngestStore(db: Db): IngestStore {
         insertSample.run(deviceId, stream, s.seq, s.ts, item.receivedAt, JSON.stringify(s.m));
         inserted++;
       }
-      if (inserted === 0) return -1;
+      if (inserted === 0) return DUPLICATE;
       const dropped = decoded.message.dropped ?? 0;
       const c = counts.get(deviceId);
       if (c) {
@@ -227,7 +125,7 @@ export function createIngestStore(db: Db): IngestStore {
       return inserted;
     }
     const m = decoded.message;
-    if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return -1;
+    if (insertMessage.run(deviceId, m.id, decoded.kind, item.receivedAt, m.ts).changes === 0) return DUPLICATE;
     switch (decoded.kind) {
       case 'status':
         insertStatus.run(
@@ -249,6 +147,7 @@ export function createIngestStore(db: Db): IngestStore {
         return 0;
       case 'exposure':
         exposure.add(deviceId, decoded.message, item.receivedAt);
+        pruner.reportAdded(deviceId);
         return 0;
     }
   }
@@ -261,6 +160,9 @@ export function createIngestStore(db: Db): IngestStore {
     return results;
   });
 
+  const pruneTransaction = db.transaction((now: number) => pruner.step(now));
+  const synchronous = db.pragma('synchronous', { simple: true }) as number;
+
   return {
     writeBatch(items, at) {
       try {
@@ -270,6 +172,24 @@ export function createIngestStore(db: Db): IngestStore {
       } catch (err) {
         samples.rolledBack();
         throw err;
+      }
+    },
+    retains: pruner.enabled,
+    prune(now) {
+      // Deleting need not be durable at once: the next batch's commit syncs the WAL, these frames with it, and a
+      // deletion lost to a power cut is simply done again. That saves an fsync per retention transaction.
+      db.pragma('synchronous = NORMAL');
+      try {
+        const pruned = pruneTransaction.immediate(now);
+        samples.committed();
+        pruner.committed();
+        return pruned;
+      } catch (err) {
+        samples.rolledBack();
+        pruner.rolledBack();
+        throw err;
+      } finally {
+        db.pragma(`synchronous = ${synchronous}`);
       }
     },
   };

@@ -3,11 +3,13 @@
 // Batches that queue up while one commits are stored together in the next transaction (group commit), and the
 // thread answers once per commit, so the main thread sends all of that commit's PUBACKs in one go (one TLS
 // record per device instead of one per message).
-import { isMainThread, type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { CHANNELS, deviceTopic, EdgewardError, type DecodedMessage } from '../../../shared/src/index.js';
+import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
 import { createCheckpoints, DEFAULT_CHECKPOINTS, type CheckpointPolicy } from '../db/checkpoint.js';
 import { dbFailure } from '../db/failure.js';
 import { openDb, type Db } from '../db/open.js';
+import { DEFAULT_PRUNE_SCHEDULE, type Pruned, type Retention, schedulePruning } from './ingest-retention.js';
 import { createIngestStore, judgeMessage, type IngestStore, type StoreItem } from './ingest-store.js';
 
 /** WAL pages after which the ingest thread's commit checkpoints the database. */
@@ -18,7 +20,18 @@ export interface ThreadInit {
   readonly synchronous: 'FULL' | 'NORMAL';
   /** Time-based WAL checkpoints (tests shorten them); DEFAULT_CHECKPOINTS otherwise. */
   readonly checkpoints?: CheckpointPolicy;
+  /** What retention deletes, in the thread's idle time; nothing without it. */
+  readonly retention?: Retention;
 }
+
+/**
+ * The ingest thread runs this module: from the sources ingest-thread.ts; in the bundles (dist/fleet.js,
+ * dist/fleet-sim.js), which hold a copy of this module for its types and storeBatches, dist/ingest-thread.js.
+ */
+export const INGEST_WORKER = defineWorker<ThreadInit>(
+  'edgeward-ingest-thread',
+  siblingModule(import.meta.url, 'ingest-thread'),
+);
 
 /**
  * A batch of device messages as it crosses to the thread: the payloads back to back in one buffer, the rest in
@@ -39,14 +52,10 @@ export interface WireBatch {
 export const wireTransfer = (b: WireBatch): ArrayBuffer[] =>
   [b.channels.buffer, b.receivedAt.buffer, b.ends.buffer, b.bytes.buffer] as ArrayBuffer[];
 
-/** Values of `Stored.inserted` other than a count of samples. */
-export const DUPLICATE = -1;
-export const REJECTED = -2;
-
 /** What one batch's transaction did, message by message. */
 export interface Stored {
   readonly storedAt: number;
-  /** Per message: the samples newly stored (0 for any other stored message), DUPLICATE or REJECTED. */
+  /** Per message, its MessageResult: samples newly stored (0 for another stored message), DUPLICATE or REJECTED. */
   readonly inserted: Int32Array;
   /** Why each REJECTED message was refused, by its index in the batch. */
   readonly rejects: readonly { readonly index: number; readonly code: string; readonly message: string }[];
@@ -58,6 +67,9 @@ export type ThreadRequest =
   | { readonly type: 'batch'; readonly id: number; readonly batch: WireBatch; readonly wantMessages: boolean }
   | { readonly type: 'close' };
 
+/** The thread's own work, besides storing batches. */
+export type BackgroundTask = 'checkpoint' | 'retention';
+
 export type ThreadReply =
   | { readonly type: 'ready' }
   /** One commit: `stored` covers the batches `ids`, in that order. */
@@ -66,8 +78,18 @@ export type ThreadReply =
   | { readonly type: 'failed'; readonly ids: readonly number[]; readonly code?: string; readonly message: string }
   /** The thread could not open the database or read what ingest needs from it; it has stopped. */
   | { readonly type: 'unusable'; readonly code?: string; readonly message: string }
-  /** A time-based checkpoint failed (the next waits a while); ingest goes on unless the database is unusable. */
-  | { readonly type: 'checkpoint-failed'; readonly code?: string; readonly message: string }
+  /**
+   * Work of the thread's own failed: a time-based checkpoint or a retention transaction (the next waits a while).
+   * Ingest goes on unless the database is unusable.
+   */
+  | {
+      readonly type: 'background-failed';
+      readonly task: BackgroundTask;
+      readonly code?: string;
+      readonly message: string;
+    }
+  /** A retention transaction deleted old rows. */
+  | { readonly type: 'pruned'; readonly pruned: Pruned }
   | { readonly type: 'closed' };
 
 /** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
@@ -100,19 +122,14 @@ export function storeBatches(
       );
     }
   }
-  const results = store.writeBatch(judged, now());
-  const inserted = new Int32Array(judged.length);
+  const inserted = Int32Array.from(store.writeBatch(judged, now()));
   const rejects: { index: number; code: string; message: string }[] = [];
   const decoded: (DecodedMessage | undefined)[] | undefined = wantMessages ? [] : undefined;
   judged.forEach((item, i) => {
     if (item.kind === 'reject') {
-      inserted[i] = REJECTED;
       rejects.push({ index: i, code: item.code, message: item.message });
       decoded?.push(undefined);
-    } else {
-      inserted[i] = results[i]! < 0 ? DUPLICATE : results[i]!;
-      decoded?.push(item.decoded);
-    }
+    } else decoded?.push(item.decoded);
   });
   return { storedAt: now(), inserted, rejects, ...(decoded ? { decoded } : {}) };
 }
@@ -146,7 +163,7 @@ function openStore(init: ThreadInit): { db: Db; store: IngestStore } {
     // times. Measured: ~2.5% more messages/s than SQLite's 1,000. The time-based checkpoints bound it on a quiet
     // server, where 8,000 pages may take hours to come.
     db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-    return { db, store: createIngestStore(db) };
+    return { db, store: createIngestStore(db, init.retention) };
   } catch (err) {
     db.close();
     throw err;
@@ -165,15 +182,25 @@ function runThread(port: MessagePort, init: ThreadInit): void {
   const { db, store } = opened;
   const policy = init.checkpoints ?? DEFAULT_CHECKPOINTS;
   const checkpoints = createCheckpoints(db, policy, Date.now());
-  /** Runs a checkpoint; a failure is reported (the main thread decides), never thrown out of the thread. */
+  /** A failure of the thread's own work is reported (the main thread decides), never thrown out of the thread. */
+  const backgroundFailed = (task: BackgroundTask, err: unknown) =>
+    port.postMessage({ type: 'background-failed', task, ...describeFailure(err, init.file) } satisfies ThreadReply);
   const checkpoint = (run: (at: number) => void) => {
     try {
       run(Date.now());
     } catch (err) {
-      port.postMessage({ type: 'checkpoint-failed', ...describeFailure(err, init.file) } satisfies ThreadReply);
+      backgroundFailed('checkpoint', err);
     }
   };
   const timer = setInterval(() => checkpoint(checkpoints.idle), Math.min(1000, policy.idleMs));
+  // Retention runs between the batches, a small transaction at a time, never inside a batch's transaction.
+  const pruning =
+    store.retains &&
+    schedulePruning(() => store.prune(Date.now()), {
+      ...DEFAULT_PRUNE_SCHEDULE,
+      onPruned: (pruned) => port.postMessage({ type: 'pruned', pruned } satisfies ThreadReply),
+      onFailed: (err) => backgroundFailed('retention', err),
+    });
   port.on('message', (first: ThreadRequest) => {
     // Everything already waiting goes into the same transaction.
     const requests = [first];
@@ -200,6 +227,7 @@ function runThread(port: MessagePort, init: ThreadInit): void {
     }
     if (requests.some((r) => r.type === 'close')) {
       clearInterval(timer);
+      if (pruning) pruning.stop();
       db.close();
       port.postMessage({ type: 'closed' } satisfies ThreadReply);
       port.close();
@@ -208,5 +236,4 @@ function runThread(port: MessagePort, init: ThreadInit): void {
   port.postMessage({ type: 'ready' } satisfies ThreadReply);
 }
 
-if (!isMainThread && parentPort && (workerData as Partial<ThreadInit> | null)?.file)
-  runThread(parentPort, workerData as ThreadInit);
+if (INGEST_WORKER.input && parentPort) runThread(parentPort, INGEST_WORKER.input);

@@ -3,27 +3,18 @@
 //
 // The fleet server ingests on a worker thread with its own connection to the database (`thread`): decoding,
 // validation and SQLite — and the fsync of every commit — then never stall the MQTT event loop, and the next
-// batches that arrive while one commits are stored together in the next transaction.
-// Without `thread` the same work runs on this thread through `db` (tools and tests).
+// batches that arrive while one commits are stored together in the next transaction. The writers that hand batches
+// to the thread, or store them here, are in ingest-writer.ts. Without `thread` the same work runs on this thread
+// through `db` (tools and tests).
 import { CHANNELS, type Channel, type DecodedMessage, type Logger } from '../../../shared/src/index.js';
-import { startWorker } from '../../../shared/src/worker.js';
 import type { CheckpointPolicy } from '../db/checkpoint.js';
-import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
+import { stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
-import { FleetError } from '../errors.js';
-import { createIngestStore } from './ingest-store.js';
-import {
-  DUPLICATE,
-  REJECTED,
-  sliceStored,
-  storeBatches,
-  wireTransfer,
-  type Stored,
-  type ThreadInit,
-  type ThreadReply,
-  type ThreadRequest,
-  type WireBatch,
-} from './ingest-thread.js';
+import type { FleetError } from '../errors.js';
+import { DUPLICATE, REJECTED } from './ingest-result.js';
+import type { Retention } from './ingest-retention.js';
+import type { BackgroundTask, Stored, ThreadInit, WireBatch } from './ingest-thread.js';
+import { inlineWriter, threadWriter } from './ingest-writer.js';
 
 export type Done = (err?: Error | null) => void;
 
@@ -38,6 +29,9 @@ export interface IngestStats {
   batches: number;
   /** Largest time a message waited between arrival and commit, since the last read (ms). */
   maxLagMs: number;
+  /** Telemetry samples and exposure reports retention deleted. */
+  prunedSamples: number;
+  prunedReports: number;
 }
 
 export type StoredEvent = DecodedMessage & {
@@ -66,6 +60,8 @@ export interface IngestOptions {
    * from then on nothing is acknowledged, and every message is refused at once. The fleet server stops.
    */
   readonly onFatal?: (err: FleetError) => void;
+  /** What retention deletes (fleet serve --config, `retention`), in small transactions beside ingest; none without. */
+  readonly retention?: Retention;
   /** Store on a worker thread with its own connection to this database file (the fleet server). */
   readonly thread?: {
     readonly file: string;
@@ -80,12 +76,6 @@ interface Pending {
   readonly receivedAt: number;
   readonly size: number;
   readonly done: Done;
-}
-
-/** Stores one batch in a transaction; rejects when nothing of it was stored. */
-interface Writer {
-  write(batch: WireBatch, wantMessages: boolean): Promise<Stored>;
-  close(): Promise<void>;
 }
 
 export type Ingest = ReturnType<typeof createIngest>;
@@ -134,163 +124,6 @@ class Filling {
   }
 }
 
-/** Refuses every batch with `err` (the database cannot be used). */
-const refusingWriter = (err: Error): Writer => ({ write: () => Promise.reject(err), close: async () => undefined });
-
-function inlineWriter(db: Db, now: () => number): Writer {
-  let store: ReturnType<typeof createIngestStore>;
-  try {
-    store = createIngestStore(db);
-  } catch (err) {
-    return refusingWriter(dbFailure(err, db.name) ?? (err as Error));
-  }
-  return {
-    write: async (batch, wantMessages) => {
-      try {
-        return storeBatches(store, [batch], wantMessages, now);
-      } catch (err) {
-        throw dbFailure(err, db.name) ?? err;
-      }
-    },
-    close: async () => undefined,
-  };
-}
-
-// In the bundles (dist/fleet.js, dist/fleet-sim.js) the thread is dist/ingest-thread.js; from the sources, the .ts.
-const THREAD_MODULE = new URL(
-  import.meta.url.endsWith('.ts') ? './ingest-thread.ts' : './ingest-thread.js',
-  import.meta.url,
-);
-
-/**
- * The ingest thread. If it cannot start (a broken install), ingest falls back to this thread with a warning
- * rather than refusing every message; if it fails later, the batches in flight are refused (the devices resend
- * them) and a new thread is started for the next one.
- */
-function threadWriter(
-  init: ThreadInit,
-  db: Db,
-  now: () => number,
-  log: Logger,
-  onCheckpointFailed: (err: Error) => void,
-): Writer {
-  type Sent = { length: number; resolve: (s: Stored) => void; reject: (e: Error) => void };
-  type Waiting = { batch: WireBatch; wantMessages: boolean; resolve: (s: Stored) => void; reject: (e: Error) => void };
-  let worker: ReturnType<typeof startWorker> | undefined;
-  let ready = false;
-  let fallback: Writer | undefined;
-  let nextId = 1;
-  const sent = new Map<number, Sent>();
-  /** Batches kept here until the thread is ready: their buffers move only then, so none is lost if it never is. */
-  let starting: Waiting[] = [];
-  let closing: (() => void) | undefined;
-
-  const post = (w: Waiting) => {
-    const id = nextId++;
-    try {
-      worker!.postMessage(
-        { type: 'batch', id, batch: w.batch, wantMessages: w.wantMessages } satisfies ThreadRequest,
-        wireTransfer(w.batch),
-      );
-      sent.set(id, { length: w.batch.deviceIds.length, resolve: w.resolve, reject: w.reject });
-    } catch (err) {
-      w.reject(err as Error);
-    }
-  };
-
-  /** The thread stopped; `unusable`: it could not use the database, and says why. */
-  const failed = (message: string, unusable?: Error) => {
-    const lost = [...sent.values()];
-    sent.clear();
-    const waiting = starting;
-    starting = [];
-    const w = worker;
-    worker = undefined;
-    if (w) void w.terminate();
-    if (!ready && !closing) {
-      let inline: Writer;
-      // A damaged database is not a broken install: storing through this thread's connection would not mend it.
-      if (unusable instanceof FleetError && unusable.code === 'FLEET_DB_CORRUPT') inline = refusingWriter(unusable);
-      else {
-        log.warn('ingest thread did not start; storing on the main thread', {
-          reason: message,
-          ...(unusable instanceof FleetError ? { code: unusable.code } : {}),
-        });
-        db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
-        inline = inlineWriter(db, now);
-      }
-      fallback = inline;
-      for (const f of waiting) inline.write(f.batch, f.wantMessages).then(f.resolve, f.reject);
-    } else {
-      if (closing) closing();
-      else
-        log.error('ingest thread failed; the batches in flight are refused and resent by the devices', {
-          reason: message,
-          batches: lost.length,
-        });
-      for (const f of waiting) f.reject(new Error(`ingest thread failed: ${message}`));
-    }
-    ready = false;
-    // Their buffers moved to the thread: nothing of them was acknowledged, and the devices send them again.
-    for (const f of lost) f.reject(new Error(`ingest thread failed: ${message}`));
-  };
-
-  const start = () => {
-    const w = startWorker(THREAD_MODULE, { workerData: init });
-    w.on('message', (reply: ThreadReply) => {
-      if (reply.type === 'ready') {
-        ready = true;
-        const waiting = starting;
-        starting = [];
-        for (const f of waiting) post(f);
-      } else if (reply.type === 'closed') closing?.();
-      else if (reply.type === 'unusable') failed(reply.message, failureFrom(reply.code, reply.message));
-      else if (reply.type === 'checkpoint-failed') onCheckpointFailed(failureFrom(reply.code, reply.message));
-      else {
-        // One reply per commit: every batch in it settles in this turn, so their PUBACKs leave together.
-        let at = 0;
-        for (const id of reply.ids) {
-          const f = sent.get(id);
-          if (!f) continue;
-          sent.delete(id);
-          if (reply.type === 'result') f.resolve(sliceStored(reply.stored, at, f.length));
-          else f.reject(failureFrom(reply.code, reply.message));
-          at += f.length;
-        }
-      }
-    });
-    w.on('error', (err) => failed(err.message));
-    w.on('exit', (code) => {
-      if (worker === w) failed(`exited with code ${code}`);
-    });
-    return w;
-  };
-
-  return {
-    write(batch, wantMessages) {
-      if (fallback) return fallback.write(batch, wantMessages);
-      worker ??= start();
-      return new Promise((resolve, reject) => {
-        const w: Waiting = { batch, wantMessages, resolve, reject };
-        if (ready) post(w);
-        else starting.push(w);
-      });
-    },
-    close() {
-      const w = worker;
-      if (!w) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        closing = () => {
-          closing = undefined;
-          worker = undefined;
-          void w.terminate().then(() => resolve());
-        };
-        w.postMessage({ type: 'close' } satisfies ThreadRequest);
-      });
-    },
-  };
-}
-
 export function createIngest(db: Db, opts: IngestOptions) {
   const now = opts.now ?? Date.now;
   const maxBatch = opts.maxBatch ?? 1000;
@@ -306,6 +139,8 @@ export function createIngest(db: Db, opts: IngestOptions) {
     rejected: 0,
     batches: 0,
     maxLagMs: 0,
+    prunedSamples: 0,
+    prunedReports: 0,
   };
   /** 'failed': the database failed (`failure`); nothing more is stored or acknowledged. */
   let state: 'open' | 'failed' | 'closed' = 'open';
@@ -316,11 +151,18 @@ export function createIngest(db: Db, opts: IngestOptions) {
     if (state === 'open') state = 'failed';
     opts.onFatal?.(err);
   };
-  const checkpointFailed = (err: Error) => {
-    const fields = { code: (err as { code?: string }).code ?? 'INTERNAL', error: err };
-    if (!stopsTheServer(err)) return opts.log.warn('WAL checkpoint failed; the next is tried later', fields);
-    opts.log.error('WAL checkpoint failed', fields);
-    fail(err);
+  const what: Record<BackgroundTask, string> = { checkpoint: 'WAL checkpoint', retention: 'retention' };
+  const hooks = {
+    onBackgroundFailed: (task: BackgroundTask, err: Error) => {
+      const fields = { code: (err as { code?: string }).code ?? 'INTERNAL', error: err };
+      if (!stopsTheServer(err)) return opts.log.warn(`${what[task]} failed; the next is tried later`, fields);
+      opts.log.error(`${what[task]} failed`, fields);
+      fail(err);
+    },
+    onPruned: (p: { samples: number; reports: number }) => {
+      stats.prunedSamples += p.samples;
+      stats.prunedReports += p.reports;
+    },
   };
   // With a thread, the thread's connection checkpoints the WAL; a commit on this connection never does, so a
   // rare write here (a device connecting, an audit event) cannot stall the event loop copying thousands of pages.
@@ -329,14 +171,18 @@ export function createIngest(db: Db, opts: IngestOptions) {
     file: opts.thread.file,
     synchronous: opts.thread.synchronous ?? 'FULL',
     ...(opts.thread.checkpoints ? { checkpoints: opts.thread.checkpoints } : {}),
+    ...(opts.retention ? { retention: opts.retention } : {}),
   };
-  const writer = init ? threadWriter(init, db, now, opts.log, checkpointFailed) : inlineWriter(db, now);
+  const writer = init
+    ? threadWriter({ init, db, now, log: opts.log, ...hooks })
+    : inlineWriter(db, now, opts.retention, hooks);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */
   const writing: Pending[][] = [];
   let scheduled = false;
   let idle: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
 
   function settle(batch: readonly Pending[], stored: Stored): void {
     stats.batches++;
@@ -446,14 +292,17 @@ export function createIngest(db: Db, opts: IngestOptions) {
       return s;
     },
 
-    /** Stores what is queued, refuses new work, and stops the thread. */
-    async close(): Promise<void> {
-      if (state === 'open') state = 'closed';
-      await new Promise<void>((resolve) => {
-        idle = resolve;
-        flush();
-      });
-      await writer.close();
+    /** Stores what is queued, refuses new work, and stops the thread. Calling it again waits for the same. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        if (state === 'open') state = 'closed';
+        await new Promise<void>((resolve) => {
+          idle = resolve;
+          flush();
+        });
+        await writer.close();
+      })();
+      return closing;
     },
   };
 }

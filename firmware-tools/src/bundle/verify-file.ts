@@ -6,9 +6,9 @@
 // signatures, manifest, device, payload). Nothing is believed before the worker has verified it: the unverified
 // manifest only says how many bytes to hash, or that a bundle which will be refused anyway need not be hashed.
 // The agent installs with verifyBundle, which checks the signatures before it reads a payload byte.
-import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
+import { parentPort, type Worker } from 'node:worker_threads';
 import { EdgewardError } from '../../../shared/src/errors.js';
-import { startWorker } from '../../../shared/src/worker.js';
+import { defineWorker } from '../../../shared/src/worker.js';
 import { BundleError, type BundleCode } from '../errors.js';
 import { decodeBundleHeader, readBundleHeader, type BundleHeader } from './bundle-header.js';
 import { openByteSource } from './byte-source.js';
@@ -42,8 +42,6 @@ export interface FileVerdict {
   readonly trust: TrustState;
 }
 
-const WORKER_TAG = 'edgeward-fw-signature-worker';
-
 /**
  * Payloads from this size on are hashed while a worker checks the signatures. Starting the worker costs ~40 ms
  * of wall time before its verdict, which hashing 64 MiB (~45 ms here) already covers; smaller bundles are
@@ -52,7 +50,6 @@ const WORKER_TAG = 'edgeward-fw-signature-worker';
 export const CONCURRENT_MIN_BYTES = 64 * 1024 * 1024;
 
 interface WorkerInput {
-  readonly tag: typeof WORKER_TAG;
   readonly documents: readonly Uint8Array[];
   readonly anchor: TrustAnchor | undefined;
   readonly nowMs: number;
@@ -65,8 +62,14 @@ type WorkerOutput =
   | { readonly ok: true; readonly trust: TrustState; readonly signers: string[] }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly details?: Record<string, unknown> };
 
+/**
+ * The signature worker runs this module: in the bundle this module is part of dist/fw.cjs, which then starts itself
+ * as the worker (one file to ship).
+ */
+const SIGNATURE_WORKER = defineWorker<WorkerInput>('edgeward-fw-signature-worker', new URL(import.meta.url));
+
 /** True inside the signature worker; the `fw` entry point then does not run the command line. */
-export const isSignatureWorker = !isMainThread && (workerData as Partial<WorkerInput> | null)?.tag === WORKER_TAG;
+export const isSignatureWorker = SIGNATURE_WORKER.input !== undefined;
 
 /** Trust chain, then the manifest signatures: exactly what verifyBundle checks before the payload. */
 function checkSignatures(
@@ -80,8 +83,8 @@ function checkSignatures(
   return { trust, signers: requireReleaseSignatures(decodeBundleHeader(header), trust) };
 }
 
-if (isSignatureWorker) {
-  const input = workerData as WorkerInput;
+if (SIGNATURE_WORKER.input) {
+  const input = SIGNATURE_WORKER.input;
   let out: WorkerOutput;
   try {
     out = { ok: true, ...checkSignatures(input.documents, input.anchor, input.nowMs, input.header) };
@@ -99,9 +102,6 @@ function fromWorker(out: Extract<WorkerOutput, { ok: false }>): Error {
   if (out.code === 'FW_INTERNAL') return new Error(`signature check failed: ${out.message}`);
   return new BundleError(out.code as BundleCode, out.message, out.details ? { details: out.details } : {});
 }
-
-/** The module the worker runs: in the bundle this module is part of dist/fw.cjs, which then starts as the worker. */
-const WORKER_MODULE = new URL(import.meta.url);
 
 /** Starts the signature checks on a worker; falls back to this thread where no worker can be started. */
 function startSignatureCheck(
@@ -124,15 +124,8 @@ function startSignatureCheck(
   if (!concurrent) return inline();
   let worker: Worker;
   try {
-    const input: WorkerInput = {
-      tag: WORKER_TAG,
-      documents: opts.trustDocuments,
-      anchor: opts.anchor,
-      nowMs,
-      header,
-      failed,
-    };
-    worker = startWorker(WORKER_MODULE, { workerData: input, stdout: false, stderr: false });
+    const input: WorkerInput = { documents: opts.trustDocuments, anchor: opts.anchor, nowMs, header, failed };
+    worker = SIGNATURE_WORKER.start(input, { stdout: false, stderr: false });
   } catch {
     return inline();
   }

@@ -1,0 +1,122 @@
+// The bundled `fleet serve` (dist/fleet.js, as installed) stores device messages on its ingest thread, which is a
+// bundle of its own (dist/ingest-thread.js, found beside fleet.js): a path the tests of the sources cannot reach.
+// With `retention` in its --config, the thread deletes what is past it: a resend of a pruned sample is acknowledged
+// and not stored, a new one is stored. Built here into a folder of its own from the current source.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createIngestStore } from '../../broker/src/fleet/ingest-store.js';
+import { encodeMessage } from '../../shared/src/index.js';
+import { bundleClis } from '../helpers/cli-cases.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
+import { freePort, waitForPort } from '../helpers/mosquitto.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+let fleet: TestFleet;
+let bundles: string;
+
+test.before(async () => {
+  bundles = bundleClis();
+  fleet = await createTestFleet(['gw-001']);
+  // Samples received ten days ago (the first rows: telemetry is kept in arrival order), keyed as ingest keys them.
+  const old = Date.now() - 10 * 86_400_000;
+  const store = createIngestStore(fleet.db);
+  const samples = Array.from({ length: 1200 }, (_, i) => ({ seq: i + 1, ts: old, m: { t: i } }));
+  const message = { v: 1 as const, id: 'msg-old-00000001', ts: old, stream: 'stream-old', samples };
+  store.writeBatch(
+    [{ kind: 'message', deviceId: 'gw-001', receivedAt: old, decoded: { kind: 'telemetry', message } }],
+    old,
+  );
+  const later = { ...message, id: 'msg-old-00000002', stream: 'stream-old-2', samples: [{ seq: 1, ts: old, m: {} }] };
+  store.writeBatch(
+    [{ kind: 'message', deviceId: 'gw-001', receivedAt: old, decoded: { kind: 'telemetry', message: later } }],
+    old + 1000, // the key pass is due: every row keyed
+  );
+  assert.is(fleet.db.prepare('SELECT count(*) FROM telemetry_keys').pluck().get(), 1201);
+});
+test.after(async () => {
+  await fleet.close();
+});
+
+/** Starts the bundled fleet serve on the test fleet; stderr collects its log. */
+async function serve(extra: string[] = []): Promise<{ child: ChildProcess; port: number; log: () => string }> {
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const args = ['serve', '--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort)];
+  const child = spawn(process.execPath, [join(bundles, 'fleet.js'), ...args, '--log-level', 'debug', ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  await waitForPort(mqttPort);
+  return { child, port: mqttPort, log: () => stderr };
+}
+
+/** Publishes one telemetry message at QoS 1 and resolves on its PUBACK (after the commit). */
+async function publish(port: number, stream: string, seq: number): Promise<void> {
+  const device = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+    clientId: 'gw-001',
+    ...fleet.credentials('gw-001'),
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
+  const payload = encodeMessage({
+    v: 1,
+    id: `msg-${stream}-${seq}`,
+    ts: Date.now(),
+    stream,
+    samples: [{ seq, ts: Date.now(), m: { t: seq } }],
+  });
+  await device.publishAsync('fleet/v1/gw-001/telemetry', payload, { qos: 1 });
+  await device.endAsync(true);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+test('the bundled server stores telemetry on its ingest thread (dist/ingest-thread.js), not the fallback', async () => {
+  const server = await serve();
+  try {
+    await publish(server.port, 'stream-bundled', 1);
+    assert.is(
+      fleet.db.prepare(`SELECT count(*) FROM telemetry WHERE stream = 'stream-bundled'`).pluck().get(),
+      1,
+      server.log(),
+    );
+    await waitFor(() => server.log().includes('device connected'), 'the log');
+    assert.not.match(server.log(), /ingest thread did not start/);
+    assert.not.match(server.log(), /"level":"error"/, server.log());
+  } finally {
+    await stop(server.child);
+  }
+});
+
+test('retention in --config: old samples go with their keys; a pruned resend is not stored, a new one is', async () => {
+  const count = fleet.db.prepare(`SELECT count(*) FROM telemetry WHERE stream = 'stream-old'`).pluck();
+  assert.is(count.get(), 1200);
+  const config = join(tmpDir('edgeward-bundled-'), 'fleet.json');
+  writeFileSync(config, JSON.stringify({ retention: { telemetryDays: 1, reportsPerDevice: 10 } }));
+  const server = await serve(['--config', config]);
+  try {
+    await waitFor(() => count.get() === 0, 'old samples deleted', 15_000);
+    assert.is(
+      fleet.db.prepare(`SELECT count(*) FROM telemetry_keys WHERE stream = 'stream-old'`).pluck().get(),
+      0,
+      'their keys too',
+    );
+    await publish(server.port, 'stream-old', 5); // a resend after its row was pruned: acknowledged…
+    assert.is(count.get(), 0, '…and not stored again');
+    await publish(server.port, 'stream-old', 1201);
+    assert.is(count.get(), 1, 'a new sample of that stream is stored');
+    assert.not.match(server.log(), /"level":"error"/, server.log());
+  } finally {
+    await stop(server.child);
+  }
+});
+
+test.run();
