@@ -19,7 +19,11 @@ export const ARRIVAL_SLACK_MS = 60_000;
 export function createArrivalSearch(db: Db, table: ArrivalTable): (at: number) => number {
   const column = STAMP[table];
   const firstAtOrAfter = db.prepare(`SELECT ${column} FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1`).pluck();
-  const bounds = db.prepare(`SELECT coalesce(min(id), 1) AS lo, coalesce(max(id), 0) AS hi FROM ${table}`);
+  // Two subqueries: SQLite reads min() or max() of the row id from the B-tree's ends only when the aggregate is
+  // alone in its query; `SELECT min(id), max(id)` scans the whole table (30 ms at 150,000 rows, on every page).
+  const bounds = db.prepare(
+    `SELECT coalesce((SELECT min(id) FROM ${table}), 1) AS lo, coalesce((SELECT max(id) FROM ${table}), 0) AS hi`,
+  );
   // About 40 lookups by row id for a billion rows; ids need not be contiguous (the first row at or after `mid`).
   return (at) => {
     const { lo, hi } = bounds.get() as { lo: number; hi: number };
