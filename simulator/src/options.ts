@@ -63,7 +63,7 @@ export interface SimulatorOptions {
   /** Peak RSS of the server process, when the caller knows it (benchmarks). */
   readonly serverRss?: () => number;
   readonly onTick?: (t: Tick, line: string) => void;
-  /** Each stage as it begins: connecting, then the scenario's name (the measured window), draining, stopping. */
+  /** Each stage as it begins: connecting, the scenario's name (the measured window), draining, stopping, verifying. */
   readonly onStage?: (stage: string) => void;
   readonly onNote?: (line: string) => void;
   /** Issuing identities, before the run. */
