@@ -107,6 +107,8 @@ for (const n of steps) {
       'run',
       '--server',
       `mqtts://127.0.0.1:${port}`,
+      '--server-api',
+      `https://127.0.0.1:${port + 1}`,
       '--data',
       data,
       '--devices',

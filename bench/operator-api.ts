@@ -142,6 +142,7 @@ async function mqttThroughput(secs: number, whileRunning?: () => Promise<unknown
   const warmup = 3;
   const sim = await createSimulator({
     server: `mqtts://127.0.0.1:${port}`,
+    serverApi: `https://127.0.0.1:${port + 1}`,
     dataDir: data,
     devices: mqttClients,
     scenario: 'throughput',

@@ -1,6 +1,13 @@
 // `fleet-sim run`: a virtual fleet against a fleet server, one scenario, a summary table and (--json) a result.
 import { writeFileSync } from 'node:fs';
-import { parseCli, parseDuration, parsePositiveInt, required, UsageError } from '../../shared/src/index.js';
+import {
+  parseCli,
+  parseDuration,
+  parsePositiveInt,
+  readRegularText,
+  required,
+  UsageError,
+} from '../../shared/src/index.js';
 import { createProgressWriter } from './progress.js';
 import { scenarioHelp } from './scenarios/index.js';
 import { createSimulator } from './fleet.js';
@@ -8,15 +15,22 @@ import { DEFAULTS } from './options.js';
 import { renderSummary } from './summary.js';
 
 export const RUN_HELP = `fleet-sim run --server mqtts://127.0.0.1:8883 --data DIR --devices N --scenario NAME
-              [--duration 60s] [--telemetry-interval 10s] [--ramp 200/s] [--workers K] [--json FILE]
+              [--server-api https://127.0.0.1:8443] [--duration 60s] [--telemetry-interval 10s] [--ramp 200/s]
+              [--workers K] [--json FILE]
 
 Runs N virtual gateways — the real agent on a fake platform, each with its own certificate and its own mTLS
-connection — against a running fleet server, for one scenario, then prints a summary table.
+connection — against a running fleet server, for one scenario, then prints a summary table. What the server
+stored (samples, latency, exposure reports, audit events, command acknowledgements) is read through its
+operator API.
 
   --server URL            the fleet server (mqtts://). Only loopback targets are allowed unless --allow-remote.
   --data DIR              the server's fleet data folder (pki/, fleet.db). Identities are issued once into
-                          DIR/sim/<prefix>NNNNN/ (as \`fleet device add --bulk\`) and reused by later runs; the
-                          stored counts and latencies are read from DIR/fleet.db.
+                          DIR/sim/<prefix>NNNNN/ (as \`fleet device add --bulk\`) and reused by later runs.
+  --server-api URL        the operator API to read what the server stored from (default: the --server host,
+                          port 8443); any node of the fleet, not only the one the devices connect to
+  --ca FILE               the fleet CA the API's certificate chains to (default DIR/pki/ca.crt)
+  --credential FILE       an operator credential of a viewer or above (\`fleet operator add\`). Default: the
+                          simulator's own viewer, registered in DIR on first use (DIR/sim/operator.key)
   --devices N             virtual devices
   --scenario NAME         one of:
 ${scenarioHelp().replace(/^/gm, '    ')}
@@ -79,6 +93,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       'connect-timeout': { type: 'string' },
       addresses: { type: 'string' },
       'allow-remote': { type: 'boolean' },
+      'server-api': { type: 'string' },
+      ca: { type: 'string' },
+      credential: { type: 'string' },
     },
     RUN_HELP,
   );
@@ -125,6 +142,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       : {}),
     ...(values.addresses ? { sourceAddresses: Number(values.addresses) } : {}),
     ...(values['allow-remote'] ? { allowRemote: true } : {}),
+    ...(values['server-api'] ? { serverApi: values['server-api'] } : {}),
+    ...(values.ca ? { ca: readRegularText(values.ca, { maxBytes: 64 * 1024 }) } : {}),
+    ...(values.credential ? { credential: readRegularText(values.credential, { maxBytes: 16 * 1024 }) } : {}),
     onIssue: (done, total) => {
       if (done === 1 || done === total || done % 500 === 0) progress.note(`issuing identities: ${done}/${total}`);
     },

@@ -1,14 +1,18 @@
-// `fleet-sim demo` (npm start): a fleet server with SQLite and 20 real agents on a fake platform, in one process.
+// `fleet-sim demo` (npm start): a fleet server with SQLite and 20 real agents on a fake platform, in one process,
+// and an admin operator whose credential is also the key the agents trust for commands, to try the operator API.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   createLogger,
   encode,
   generateKeyPair,
+  keyId,
   parseCli,
   parsePositiveInt,
+  parsePrivateKeyPem,
   privateKeyToPem,
   publicKeyToPem,
+  readRegularText,
   writeFileSafe,
   writeSecret,
 } from '../../shared/src/index.js';
@@ -22,12 +26,18 @@ import {
   openFleetDb,
   provisionDevice,
 } from '../../broker/src/index.js';
+import { createCliAdmin } from '../../broker/src/admin/cli-admin.js';
+import { localActor } from '../../broker/src/cli/target.js';
 import { seededRng } from './rng.js';
+
+/** The demo's admin operator: its credential is the operator key the demo agents trust. */
+export const DEMO_ADMIN = 'demo-admin';
 
 const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443] [--interval 5]
 
-Creates a demo fleet folder if absent (fleet CA, server certificate, N devices), starts the fleet server on
-loopback and runs N real agents in this process against it, until Ctrl-C. This is what \`npm start\` runs.`;
+Creates a demo fleet folder if absent (fleet CA, server certificate, N devices, an admin operator whose credential
+DIR/operator.key also signs the commands the agents trust), starts the fleet server on loopback and runs N real
+agents in this process against it, until Ctrl-C. This is what \`npm start\` runs.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
@@ -59,13 +69,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
   for (const id of ids) if (!registry.exists(id)) await provisionDevice(registry, ca, id, join(devicesDir, id));
   db.close();
 
-  // An operator key the demo agents trust, so signed commands can be tried at once.
+  // An operator key the demo agents trust, so signed commands can be tried at once; registered as the admin
+  // operator, it is also the credential for the operator API.
   const operatorKey = join(dataDir, 'operator.key');
   if (!existsSync(operatorKey)) {
     const pair = generateKeyPair();
     writeSecret(operatorKey, privateKeyToPem(pair.secretKey));
     writeFileSafe(`${operatorKey}.pub`, publicKeyToPem(pair.publicKey));
   }
+  const admin = await ensureDemoAdmin(fleetDir, operatorKey);
 
   const log = createLogger({ format: 'pretty', level: 'warn', base: { component: 'fleet' } });
   const server = await createFleetServer({
@@ -100,25 +112,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     );
   }
 
-  say('');
-  say(`edgeward demo fleet is running: ${count} agents → fleet server (mTLS)`);
-  say(`  MQTT (mTLS)   mqtts://127.0.0.1:${server.mqttPort}`);
-  say(`  HTTPS         https://127.0.0.1:${server.httpPort}/healthz`);
-  say(`  fleet data    ${fleetDir}   (SQLite: ${join(fleetDir, 'fleet.db')})`);
-  say(`  device certs  ${devicesDir}/<id>/`);
-  say('');
-  say('Try, in another terminal:');
-  say(`  npx fleet device list --data ${fleetDir}`);
-  say(`  npx fleet posture --data ${fleetDir}                    # exposure grades across the fleet`);
-  say(`  npx fleet report demo-001 --data ${fleetDir}`);
-  say(
-    `  npx fleet cmd send demo-001 set-relay --param channel=1 --param state=on --key ${operatorKey} ` +
-      `--data ${fleetDir} --wait 10s`,
-  );
-  say(`  npx fleet audit --data ${fleetDir}`);
-  say(`  npx fleet device revoke demo-001 --data ${fleetDir}     # watch it get dropped`);
-  say('Ctrl-C stops everything.');
-  say('');
+  for (const line of demoLines({
+    count,
+    mqttPort: server.mqttPort,
+    httpPort: server.httpPort,
+    fleetDir,
+    devicesDir,
+    operatorKey,
+    admin,
+  }))
+    say(line);
 
   const count$ = server.db.prepare('SELECT count(*) FROM telemetry').pluck();
   // On a terminal one line is redrawn every second; in a log, a line every ten seconds.
@@ -142,4 +145,77 @@ export async function demoCommand(argv: string[]): Promise<number> {
   await Promise.all(agents.map((a) => a.close()));
   await server.close();
   return 0;
+}
+
+/**
+ * Registers the demo's operator key as the admin operator if it is not registered yet; the operator's name, or
+ * null when an operator revoked it (the API lines are left out then).
+ */
+async function ensureDemoAdmin(fleetDir: string, operatorKey: string): Promise<string | null> {
+  const pair = parsePrivateKeyPem(readRegularText(operatorKey, { maxBytes: 16 * 1024 }), operatorKey);
+  const kid = keyId(pair.publicKey);
+  const admin = createCliAdmin(fleetDir, localActor());
+  try {
+    const operators = await admin.operators.list();
+    const mine = operators.find((op) => op.kid === kid);
+    if (mine) return mine.status === 'active' ? mine.name : null;
+    const name = operators.some((op) => op.name === DEMO_ADMIN) ? `${DEMO_ADMIN}-${kid}` : DEMO_ADMIN;
+    await admin.operators.add({ name, role: 'admin', publicKey: publicKeyToPem(pair.publicKey) });
+    return name;
+  } finally {
+    admin.close();
+  }
+}
+
+/** A path as short as it can be said from here: relative when it is under the working folder. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** What the demo prints once the fleet runs: where things are, then commands to try on the folder and the API. */
+export function demoLines(d: {
+  count: number;
+  mqttPort: number;
+  httpPort: number;
+  fleetDir: string;
+  devicesDir: string;
+  operatorKey: string;
+  admin: string | null;
+}): string[] {
+  const data = `--data ${shown(d.fleetDir)}`;
+  const url = `https://127.0.0.1:${d.httpPort}`;
+  const ca = shown(join(d.fleetDir, 'pki', 'ca.crt'));
+  const api = `--server ${url} --ca ${ca} --credential ${shown(d.operatorKey)}`;
+  const relay = 'cmd send demo-001 set-relay --param channel=1 --param state=on --wait 10s';
+  return [
+    '',
+    `edgeward demo fleet is running: ${d.count} agents → fleet server (mTLS)`,
+    `  MQTT (mTLS)    mqtts://127.0.0.1:${d.mqttPort}`,
+    `  HTTPS          ${url}/healthz, operator API ${url}/api/v1 (docs/operator-api.md)`,
+    `  fleet data     ${shown(d.fleetDir)}   (SQLite: ${shown(join(d.fleetDir, 'fleet.db'))})`,
+    `  device certs   ${shown(d.devicesDir)}/<id>/`,
+    ...(d.admin
+      ? [`  admin          ${d.admin}: credential ${shown(d.operatorKey)} (the agents also trust it for commands)`]
+      : []),
+    '',
+    'Try, in another terminal, on this host:',
+    `  npx fleet device list ${data}`,
+    `  npx fleet posture ${data}                    # exposure grades across the fleet`,
+    `  npx fleet report demo-001 ${data}`,
+    `  npx fleet ${relay} --key ${shown(d.operatorKey)} ${data}`,
+    `  npx fleet audit ${data}`,
+    `  npx fleet device revoke demo-001 ${data}     # watch it get dropped`,
+    ...(d.admin
+      ? [
+          'or through the operator API, as from any machine with the CA and a credential:',
+          `  npx fleet device list ${api}`,
+          `  npx fleet ${relay} ${api}`,
+          `  export EDGEWARD_TOKEN=$(npx fleet token create ${api} --scope devices:read --ttl 10m)`,
+          `  curl --cacert ${ca} -H "Authorization: Bearer $EDGEWARD_TOKEN" ${url}/api/v1/devices`,
+        ]
+      : []),
+    'Ctrl-C stops everything.',
+    '',
+  ];
 }

@@ -12,6 +12,10 @@ export const simulatorCodes = defineCodes({
   SIM_SERVER_UNREACHABLE:
     'No virtual device could connect to the fleet server within the connect timeout; check --server, the ' +
     'certificates and the server log.',
+  SIM_SERVER_API:
+    'The simulator cannot read what the server stored through its operator API (unreachable, a certificate that ' +
+    'does not chain to the CA, a credential not registered, revoked or without the read scopes); check ' +
+    '--server-api, --ca and --credential.',
   SIM_RESULT_INVALID:
     'The run result does not match the published result schema; this is a bug, please report it with the details.',
 });

@@ -1,17 +1,18 @@
 // createSimulator: the coordinator. Issues identities, spreads the devices over pools (worker processes or this
 // process), waits for the fleet to connect, runs the scenario, drains, and builds the result from the pools'
-// counters and the server's own rows.
+// counters and what the server stored, read through its operator API.
 import { getScenario, type FleetControl, type ScenarioContext, type ScenarioOutcome } from './scenarios/index.js';
 import { createRunMaterials } from './attack/materials.js';
 import type { DeviceFinal, PoolFinal, PoolSpec } from './device-pool.js';
 import { SimulatorError } from './errors.js';
 import { createFleetStats } from './fleet-stats.js';
-import { checkDataDir, ensureIdentities, simIds } from './identities.js';
+import { checkDataDir, ensureIdentities, type Identity, simIds } from './identities.js';
 import type { Summary } from './metrics.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { progressLine } from './progress.js';
 import { checkResult, RESULT_SCHEMA_ID, type Invariant, type Latency, type SimResult } from './result.js';
 import { openServerView } from './server-view.js';
+import { serverViewOptions } from './sim-operator.js';
 import { canSpreadSources } from './source-addresses.js';
 import { localPool, workerPool, type PoolHandle } from './workers/pool-handle.js';
 
@@ -34,10 +35,21 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
   checkDataDir(o.dataDir);
   const ids = simIds(o.prefix, o.devices);
   const rogueIds = scenario.rogues ? simIds(`${o.prefix}rogue-`, scenario.rogues(o)) : [];
-  const { identities } = await ensureIdentities(o.dataDir, [...ids, ...rogueIds], o.onIssue);
+  // The server view first: a server whose API cannot be read fails the run before any identity is issued. A
+  // view given by the caller is the caller's to close.
+  const server = o.serverView ?? (await openServerView(await serverViewOptions(o)));
+  const closeView = () => {
+    if (!o.serverView) server.close();
+  };
+  let identities: Identity[];
+  try {
+    ({ identities } = await ensureIdentities(o.dataDir, [...ids, ...rogueIds], o.onIssue));
+  } catch (err) {
+    closeView();
+    throw err;
+  }
   const rogues = identities.slice(ids.length);
   const materials = createRunMaterials();
-  const server = openServerView(o.dataDir);
   const abort = new AbortController();
 
   const poolCount = Math.max(1, o.workers);
@@ -194,7 +206,15 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     const finals: PoolFinal[] = await guard(Promise.all(pools.map((p) => p.stop())));
     const devices: DeviceFinal[] = finals.flatMap((f) => f.devices);
     const t = stats.totals();
-    const counted = server.stored(devices, outcome.phases ?? []);
+
+    // What the server stored, read through its operator API.
+    enter('verifying');
+    const verifyStart = Date.now();
+    const counted = await server.stored(devices, startedAt, outcome.phases ?? []);
+    const exposureStored = await server.exposureStored(ids, startedAt);
+    o.onNote?.(
+      `read what the server stored through ${o.serverApi} in ${((Date.now() - verifyStart) / 1000).toFixed(1)} s`,
+    );
     const sent = devices.reduce((n, d) => n + d.cutoff, 0);
     const windowSeconds = (windowEnd - windowStart) / 1000;
     const lost = Math.max(0, sent - counted.stored);
@@ -248,7 +268,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
       ackLatencyMs: latency(stats.measured()),
       errors: t.errors,
       disconnects: t.disconnects,
-      exposureReports: { sent: t.exposureSent, stored: server.exposureStored(ids, startedAt) },
+      exposureReports: { sent: t.exposureSent, stored: exposureStored },
       commandAcks: t.commandAcks,
       memory: {
         simulatorRssBytes: t.rssBytes,
@@ -269,7 +289,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     })
     .finally(() => {
       clearInterval(ticker);
-      server.close();
+      closeView();
     });
   done.catch(() => {});
 

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../../shared/src/index.js';
 import type { Tick } from './scenarios/types.js';
+import type { ServerView } from './server-view.js';
 import { isLoopbackHost } from './source-addresses.js';
 
 export interface SimulatorOptions {
@@ -9,6 +10,23 @@ export interface SimulatorOptions {
   readonly server: string;
   /** The fleet data folder (pki/, fleet.db); identities are kept in DATA/sim/. */
   readonly dataDir: string;
+  /**
+   * https://host:port of the operator API the server view is read through (default: the host of `server`, port
+   * 8443, as `fleet serve` listens by default).
+   */
+  readonly serverApi?: string;
+  /** The fleet CA (PEM) the API's certificate chains to (default: DATA/pki/ca.crt). */
+  readonly ca?: string;
+  /**
+   * An operator credential (PEM) for the API, of a viewer or above (default: the simulator's own viewer,
+   * registered in DATA once, its credential in DATA/sim/operator.key).
+   */
+  readonly credential?: string;
+  /**
+   * What the server stored, as the simulator reads it; given, it is used instead of the API (and closed by whoever
+   * made it): tests, or a broker without the operator API (emptyServerView).
+   */
+  readonly serverView?: ServerView;
   readonly devices: number;
   readonly scenario: string;
   /** Measured part of the run, after every device is connected (default 60 s). */
@@ -45,17 +63,26 @@ export interface SimulatorOptions {
   /** Peak RSS of the server process, when the caller knows it (benchmarks). */
   readonly serverRss?: () => number;
   readonly onTick?: (t: Tick, line: string) => void;
-  /** Each stage as it begins: connecting, then the scenario's name (the measured window), draining, stopping. */
+  /** Each stage as it begins: connecting, the scenario's name (the measured window), draining, stopping, verifying. */
   readonly onStage?: (stage: string) => void;
   readonly onNote?: (line: string) => void;
   /** Issuing identities, before the run. */
   readonly onIssue?: (done: number, total: number) => void;
 }
 
-export type ResolvedOptions = Required<
-  Omit<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'>
-> &
-  Pick<SimulatorOptions, 'restartServer' | 'serverRss' | 'onTick' | 'onStage' | 'onNote' | 'onIssue'> & {
+type OptionalOptions =
+  | 'ca'
+  | 'credential'
+  | 'serverView'
+  | 'restartServer'
+  | 'serverRss'
+  | 'onTick'
+  | 'onStage'
+  | 'onNote'
+  | 'onIssue';
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, OptionalOptions>> &
+  Pick<SimulatorOptions, OptionalOptions> & {
     readonly serverHost: string;
     readonly serverPort: number;
   };
@@ -92,8 +119,28 @@ export function parseServerUrl(url: string): { host: string; port: number } {
   return { host: host === 'localhost' ? '127.0.0.1' : host, port: u.port ? Number(u.port) : 8883 };
 }
 
+/** The operator API's URL: https:// with a host (the default port of `fleet serve`, 8443, when none is given). */
+export function parseServerApiUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--server-api ${JSON.stringify(url)} is not a URL; use https://127.0.0.1:8443`);
+  }
+  if (u.protocol !== 'https:' || u.pathname !== '/' || u.search || u.hash || u.username || u.password) {
+    throw new UsageError(`--server-api must be https://host:port (the operator API), got ${JSON.stringify(url)}`);
+  }
+  return `https://${u.hostname}:${u.port || DEFAULT_API_PORT}`;
+}
+
+/** `fleet serve`'s default HTTPS port, where its operator API is. */
+export const DEFAULT_API_PORT = 8443;
+
 export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   const { host, port } = parseServerUrl(o.server);
+  const serverApi = parseServerApiUrl(
+    o.serverApi ?? `https://${host.includes(':') ? `[${host}]` : host}:${DEFAULT_API_PORT}`,
+  );
   if (!o.allowRemote && !isLoopbackHost(host)) {
     throw new UsageError(
       `--server ${o.server} is not on this machine's loopback; load and attack runs target 127.0.0.1 only. Pass ` +
@@ -135,6 +182,10 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     serverHost: host,
     serverPort: port,
     dataDir: o.dataDir,
+    serverApi,
+    ...(o.ca !== undefined ? { ca: o.ca } : {}),
+    ...(o.credential !== undefined ? { credential: o.credential } : {}),
+    ...(o.serverView ? { serverView: o.serverView } : {}),
     devices,
     scenario: o.scenario,
     durationMs,

@@ -146,6 +146,15 @@ const RULES: Record<string, Rule> = {
     call: () => ({ path: '/api/v1/devices/gw-0001/telemetry?from=2020-01-01T00:00:00Z&limit=10' }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
+  // Fleet-wide lists: a token limited to another device gets that device's rows only (none here).
+  'GET /api/v1/telemetry': {
+    call: () => ({ path: '/api/v1/telemetry?from=2020-01-01T00:00:00Z&limit=10' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 200],
+  },
+  'GET /api/v1/reports': {
+    call: () => ({ path: '/api/v1/reports?from=2020-01-01T00:00:00Z&limit=10' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 200],
+  },
   'GET /api/v1/devices/{id}/report': {
     call: () => ({ path: '/api/v1/devices/gw-0001/report?history=5' }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
@@ -187,6 +196,10 @@ const RULES: Record<string, Rule> = {
   // The command is on gw-0001: a token limited to gw-other is told there is no such command.
   'GET /api/v1/commands/{cmdId}': {
     call: () => ({ path: `/api/v1/commands/${QUEUED_COMMAND}` }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 404],
+  },
+  'GET /api/v1/commands/{cmdId}/acks': {
+    call: () => ({ path: `/api/v1/commands/${QUEUED_COMMAND}/acks` }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 404],
   },
 };

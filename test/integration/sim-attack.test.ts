@@ -33,6 +33,7 @@ test('every rogue action is attempted and denied; honest devices stay connected'
   const r = await (
     await createSimulator({
       server: fleet.url(),
+      serverApi: `https://127.0.0.1:${fleet.server.httpPort}`,
       dataDir: fleet.dataDir,
       devices: 60,
       scenario: 'attack',

@@ -23,6 +23,8 @@ test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 
     'run',
     '--server',
     fleet.url(),
+    '--server-api',
+    `https://127.0.0.1:${fleet.server.httpPort}`,
     '--data',
     fleet.dataDir,
     '--devices',

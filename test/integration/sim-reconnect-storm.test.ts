@@ -15,6 +15,7 @@ test.after(async () => fleet?.close());
 
 const base = () => ({
   server: fleet.url(),
+  serverApi: `https://127.0.0.1:${fleet.server.httpPort}`,
   dataDir: fleet.dataDir,
   telemetryIntervalSeconds: 1,
   rampPerSecond: 500,

@@ -16,6 +16,7 @@ test.after(async () => fleet?.close());
 test('steady: 100 devices send telemetry and exposure reports; nothing lost; the result is valid', async () => {
   const sim = await createSimulator({
     server: fleet.url(),
+    serverApi: `https://127.0.0.1:${fleet.server.httpPort}`,
     dataDir: fleet.dataDir,
     devices: 100,
     scenario: 'steady',
@@ -65,6 +66,7 @@ test('throughput: devices keep their outbox full and publish as fast as acknowle
   const r = await (
     await createSimulator({
       server: fleet.url(),
+      serverApi: `https://127.0.0.1:${fleet.server.httpPort}`,
       dataDir: fleet.dataDir,
       devices: 30,
       prefix: 'tp-',

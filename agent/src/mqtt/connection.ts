@@ -68,6 +68,12 @@ export function createConnection(opts: ConnectionOptions): Connection {
     client = c;
     let lastError: string | undefined;
     c.on('connect', () => {
+      // A CONNACK that comes after stop() ended this client (closed while still connecting) starts nothing: the
+      // client's stores are closed, and a publish on it throws inside MQTT.js. Its socket is dropped instead.
+      if (stopped || client !== c) {
+        c.end(true);
+        return;
+      }
       connected = true;
       opts.log.info('connected', { server: opts.url, afterFailures: failures });
       failures = 0;

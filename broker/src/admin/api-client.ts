@@ -1,6 +1,6 @@
 // A client of the operator API: HTTPS to the fleet server (its certificate must chain to the fleet CA), a token
-// obtained with a proof of possession of the operator credential (or given in EDGEWARD_TOKEN), JSON in and out,
-// and every problem+json answer turned into an error carrying the server's code.
+// obtained with a proof of possession of the operator credential and renewed before it ends (or given in
+// EDGEWARD_TOKEN), JSON in and out, and every problem+json answer turned into an error carrying the server's code.
 import { Agent, request } from 'node:https';
 import { EdgewardError, keyId, parsePrivateKeyPem, UsageError } from '../../../shared/src/index.js';
 import { fleetIdOf } from '../api/fleet-id.js';
@@ -44,21 +44,50 @@ export class ApiRequestError extends EdgewardError {
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
+/**
+ * How long an issued token lives: exp − iat of its claims, both on the server's clock, so this machine's clock
+ * does not need to agree with the server's; the time left by expiresAt on this clock if the claims cannot be read.
+ */
+function lifetimeMs(t: IssuedTokenAnswer): number {
+  try {
+    const claims = JSON.parse(Buffer.from(t.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      iat?: unknown;
+      exp?: unknown;
+    };
+    if (typeof claims.iat === 'number' && typeof claims.exp === 'number' && claims.exp > claims.iat) {
+      return (claims.exp - claims.iat) * 1000;
+    }
+  } catch {
+    // Not a JWT we can read: fall through.
+  }
+  return Math.max(0, Date.parse(t.expiresAt) - Date.now());
+}
+
 /** A rate-limited request is sent again at most this many times, when the server asks to wait at most this long. */
 const MAX_RETRIES = 3;
 const MAX_RETRY_AFTER_S = 60;
+/**
+ * A token obtained with the credential is renewed when it has less than this left, or half its life when that is
+ * shorter: a long task (a simulator run, a bulk registration) outlives the 15 minutes a token lives.
+ */
+const RENEW_BEFORE_MS = 60_000;
 
 export function createApiClient(opts: ApiClientOptions) {
   const base = new URL(opts.server);
   if (base.protocol !== 'https:') throw new UsageError(`--server must be an https:// URL, got ${opts.server}`);
   const agent = new Agent({ ca: opts.ca, keepAlive: true, maxSockets: 4 });
-  let token = opts.token;
+  /** The token in use; a given one is used as it is, one obtained with the credential is renewed before it ends. */
+  let current: { token: string; renewAt: number } | undefined = opts.token
+    ? { token: opts.token, renewAt: Number.POSITIVE_INFINITY }
+    : undefined;
+  let obtaining: Promise<string> | undefined;
 
+  /** One request; `auth` is the token to send, if any. */
   function send(
     method: string,
     path: string,
-    body?: unknown,
-    auth = true,
+    body: unknown,
+    auth: string | undefined,
   ): Promise<{ status: number; body: unknown; retryAfter?: number }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -70,7 +99,7 @@ export function createApiClient(opts: ApiClientOptions) {
           headers: {
             accept: 'application/json',
             ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-            ...(auth && token ? { authorization: `Bearer ${token}` } : {}),
+            ...(auth ? { authorization: `Bearer ${auth}` } : {}),
           },
           timeout: opts.timeoutMs ?? 30_000,
         },
@@ -142,14 +171,34 @@ export function createApiClient(opts: ApiClientOptions) {
       audience: fleetIdOf(opts.ca),
       ...(request ? { request } : {}),
     });
-    const res = await send('POST', '/api/v1/auth/token', { assertion }, false);
+    const res = await send('POST', '/api/v1/auth/token', { assertion }, undefined);
     if (res.status !== 201) throw failure(res.status, res.body);
     return res.body as IssuedTokenAnswer;
   }
 
+  /**
+   * The token to send: the given one, or one obtained with the credential on first use and again when it nears its
+   * end (a 401 also renews it, see exchange). Concurrent callers share one renewal.
+   */
+  async function token(): Promise<string> {
+    if (current && Date.now() < current.renewAt) return current.token;
+    obtaining ??= (async () => {
+      const askedAt = Date.now();
+      const t = await obtainToken();
+      const life = lifetimeMs(t);
+      current = { token: t.token, renewAt: askedAt + life - Math.min(RENEW_BEFORE_MS, life / 2) };
+      return t.token;
+    })().finally(() => {
+      obtaining = undefined;
+    });
+    return obtaining;
+  }
+
   return {
     obtainToken,
-    /** Calls the API with the client's token (obtained once, on first use); throws ApiRequestError on errors. */
+    /** The current token (obtained on first use, renewed before it ends): checks the credential and the server. */
+    token,
+    /** Calls the API with the client's token; throws ApiRequestError on errors. */
     async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
       const res = await this.exchange(method, path, body);
       if (res.status >= 400) throw failure(res.status, res.body);
@@ -157,9 +206,20 @@ export function createApiClient(opts: ApiClientOptions) {
     },
     /** The status and body of one request, whatever the status (tests, probes); see retryRateLimited. */
     async exchange(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-      if (!token) token = (await obtainToken()).token;
+      let auth = await token();
+      let renewed = false;
       for (let attempt = 0; ; attempt++) {
-        const res = await send(method, path, body);
+        const res = await send(method, path, body, auth);
+        // A 401 is a refusal before the route ran. With the credential, a new token is worth one more try: the
+        // server may have thrown the old one's signing key away, or this machine's clock let it run out.
+        if (res.status === 401 && opts.credential && !renewed) {
+          renewed = true;
+          current = undefined;
+          const fresh = await token().catch(() => undefined);
+          if (fresh === undefined) return { status: res.status, body: res.body };
+          auth = fresh;
+          continue;
+        }
         const wait = res.retryAfter;
         const retry = opts.retryRateLimited && res.status === 429 && wait !== undefined && wait <= MAX_RETRY_AFTER_S;
         if (!retry || attempt === MAX_RETRIES) {

@@ -1,5 +1,6 @@
 // Signed commands on the server's database: counters reserved per signing key, envelopes checked
-// (command-submit.ts) and queued for the relay, and the queue read back within the devices the caller may see.
+// (command-submit.ts) and queued for the relay, and the queue and the devices' acknowledgements read back within
+// the devices the caller may see.
 import { parsePublicKeyPem } from '../../../shared/src/index.js';
 import type { AuditLog } from '../db/audit.js';
 import { type CommandRow, createCommandStore } from '../db/commands.js';
@@ -121,6 +122,23 @@ export function localCommands(deps: {
         const row = visibleRow(store.get(cmdId));
         if (!row) throw unknown(cmdId);
         return row;
+      },
+
+      async acks(cmdId, q = {}) {
+        if (q.cursor !== undefined && !CURSOR.test(q.cursor)) {
+          throw new FleetError('FLEET_COMMAND_INVALID', 'the cursor is not one an acknowledgement list gave');
+        }
+        const row = visibleRow(store.get(cmdId));
+        if (!row) throw unknown(cmdId);
+        const limit = deps.pageSize(q.limit);
+        const entries = store.acks({
+          cmdId,
+          deviceId: row.deviceId,
+          limit: limit + 1,
+          ...(q.cursor !== undefined ? { after: Number(q.cursor) } : {}),
+        });
+        const shown = entries.slice(0, limit);
+        return { items: shown.map((e) => e.ack), next: entries.length > limit ? String(shown.at(-1)!.n) : null };
       },
     };
   };

@@ -1,4 +1,5 @@
 // What the parts of the local administration (local-*.ts) know about the caller of one request or command.
+import { UsageError } from '../../../shared/src/index.js';
 import type { DeviceSummary } from '../db/registry.js';
 
 export interface CallerContext {
@@ -16,3 +17,11 @@ export interface CallerContext {
 /** `limit` within 1 … max, `fallback` when absent. */
 export const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
   Math.min(Math.max(1, Math.floor(limit ?? fallback)), max);
+
+/** A time given as ISO 8601; a usage error naming `what` otherwise. */
+export function timeOf(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`${what} must be a time in ISO 8601 (2025-01-31T12:00:00Z), got ${text}`);
+  return t;
+}

@@ -5,6 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import { assertDeviceId, keyId, parsePublicKeyPem } from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
+import { createArrivalWindow } from '../db/arrival-order.js';
 import { createAuditLog, type AuditRow } from '../db/audit.js';
 import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
@@ -14,7 +15,7 @@ import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
 import { certificateFacts, issueDeviceCert, type CaBundle } from '../pki/x509.js';
-import type { CallerContext } from './local-context.js';
+import { type CallerContext, timeOf } from './local-context.js';
 import { localCommands } from './local-commands.js';
 import { localFleetAudit } from './local-fleet-audit.js';
 import { localReports } from './local-reports.js';
@@ -92,8 +93,10 @@ export function createAdminService(opts: AdminServiceOptions) {
   const operators = createOperatorStore(db, now);
   const trail = createOperatorAudit(db, now);
   const enrollTokens = createTokenStore(db);
+  // `since` becomes a range of ids first (arrival-order.ts): the page does not scan the log's older rows.
+  const eventWindow = createArrivalWindow(db, 'audit');
   const eventPage = db.prepare(
-    `SELECT * FROM audit WHERE id < @before AND (@event IS NULL OR event = @event)
+    `SELECT * FROM audit WHERE id < @before AND id > @after AND at >= @since AND (@event IS NULL OR event = @event)
        AND (@device IS NULL OR device_id = @device)
        AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible)))
      ORDER BY id DESC LIMIT @limit`,
@@ -112,7 +115,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       return d;
     };
     const ctx: CallerContext = { actor, devices, operatorId, visible, device };
-    const { reports, telemetry } = reportsFor(ctx);
+    const { reports, telemetry, fleetTelemetry } = reportsFor(ctx);
 
     const issued = async (id: string, csr: string, validityDays: number | undefined) => {
       const ca = await loadCaOnce();
@@ -242,14 +245,18 @@ export function createAdminService(opts: AdminServiceOptions) {
 
       reports,
       telemetry,
+      fleetTelemetry,
       fleetAudit,
       commands: commandsFor(ctx),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);
         const before = q.cursor ? Number(q.cursor) : Number.MAX_SAFE_INTEGER;
+        const since = timeOf(q.since, 'since');
         const rows = eventPage.all({
           before,
+          after: since === undefined ? 0 : eventWindow({ from: since }).after,
+          since: since ?? 0,
           event: q.event ?? null,
           device: q.deviceId ?? null,
           visible: devices ? JSON.stringify(devices) : null,

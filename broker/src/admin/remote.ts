@@ -8,6 +8,7 @@ import type {
   FleetAdmin,
   FleetAuditRun,
   PageQuery,
+  RangeQuery,
   TelemetryQuery,
 } from './types.js';
 
@@ -43,6 +44,7 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       posture: (q = {}) => client.call('GET', `/api/v1/posture${queryString(q)}`),
       postureHistory: async (q = {}) =>
         (await client.call<{ days: never[] }>('GET', `/api/v1/posture/history${queryString(q)}`)).days,
+      received: (q: RangeQuery = {}) => client.call('GET', `/api/v1/reports${queryString(q)}`),
     },
     fleetAudit: {
       run: () => client.call('POST', '/api/v1/fleet-audit'),
@@ -62,9 +64,11 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       // Filtered by ?deviceId= (an unknown device lists nothing, as on the host), not /devices/{id}/commands (404).
       list: (q: CommandQuery = {}) => client.call('GET', `/api/v1/commands${queryString(q)}`),
       get: (cmdId) => client.call('GET', `/api/v1/commands/${seg(cmdId)}`),
+      acks: (cmdId, q: PageQuery = {}) => client.call('GET', `/api/v1/commands/${seg(cmdId)}/acks${queryString(q)}`),
     },
     telemetry: (id, q: TelemetryQuery = {}) =>
       client.call('GET', `/api/v1/devices/${seg(id)}/telemetry${queryString(q)}`),
+    fleetTelemetry: (q: RangeQuery = {}) => client.call('GET', `/api/v1/telemetry${queryString(q)}`),
     events: (q: EventQuery = {}) => client.call('GET', `/api/v1/events${queryString(q)}`),
     auditTrail: (q: AuditTrailQuery = {}) => client.call('GET', `/api/v1/audit${queryString(q)}`),
     close: () => client.close(),

@@ -3,12 +3,13 @@
 // The CLI prints what these return, so its output is the same whichever side answers.
 import type { ExposureReport } from '../../../shared/src/index.js';
 import type { AuditRow } from '../db/audit.js';
-import type { CommandRow } from '../db/commands.js';
+import type { CommandAckRow, CommandRow } from '../db/commands.js';
 import type { ReportSummary } from '../db/exposure.js';
+import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditRow } from '../db/operator-audit.js';
 import type { PostureDay } from '../db/posture-history.js';
 import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
-import type { StoredSample } from '../db/telemetry.js';
+import type { FleetSample, StoredSample } from '../db/telemetry.js';
 import type { AuditFinding } from '../fleet/audit-checks.js';
 import type { Role } from '../api/roles.js';
 
@@ -72,6 +73,8 @@ export interface EnrollmentAdmin {
 export interface EventQuery extends PageQuery {
   readonly event?: string;
   readonly deviceId?: string;
+  /** Recorded at or after this time (ISO 8601). */
+  readonly since?: string;
 }
 
 export interface AuditTrailQuery extends PageQuery {
@@ -79,12 +82,15 @@ export interface AuditTrailQuery extends PageQuery {
   readonly action?: string;
 }
 
-export interface TelemetryQuery extends PageQuery {
+/** What the server received in a time range, in arrival order. */
+export interface RangeQuery extends PageQuery {
   /** Received at or after this time (ISO 8601). */
   readonly from?: string;
   /** Received before this time (ISO 8601). */
   readonly to?: string;
 }
+
+export type TelemetryQuery = RangeQuery;
 
 /** A device's latest exposure report and its score history, newest first (`fleet report --json`). */
 export interface DeviceReport {
@@ -110,6 +116,8 @@ export interface ReportAdmin {
   posture(q?: { worst?: number }): Promise<Posture>;
   /** Per UTC day, oldest first, the last `days` days up to today. */
   postureHistory(q?: { days?: number }): Promise<PostureDay[]>;
+  /** Summaries of the reports every visible device sent, received in a time range, oldest first. */
+  received(q?: RangeQuery): Promise<Page<ReceivedReport>>;
 }
 
 /** One run of the fleet audit's checks (`fleet audit --json`). */
@@ -144,6 +152,8 @@ export interface CommandAdmin {
   /** Newest first. */
   list(q?: CommandQuery): Promise<Page<CommandRow>>;
   get(cmdId: string): Promise<CommandRow>;
+  /** The acknowledgements the command's device sent for it, oldest first. */
+  acks(cmdId: string, q?: PageQuery): Promise<Page<CommandAckRow>>;
 }
 
 /** The parts of the fleet administration every implementation offers. */
@@ -156,6 +166,8 @@ export interface FleetAdmin {
   readonly commands: CommandAdmin;
   /** A device's samples received in a time range, oldest first. */
   telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
+  /** Every visible device's samples received in a time range, in arrival order. */
+  fleetTelemetry(q?: RangeQuery): Promise<Page<FleetSample>>;
   /** The security event log (authentication failures, denials, revocations…), newest first. */
   events(q?: EventQuery): Promise<Page<AuditRow>>;
   /** The operator audit trail (who changed what), newest first. */
@@ -166,10 +178,13 @@ export interface FleetAdmin {
 export type {
   AuditFinding,
   AuditRow,
+  CommandAckRow,
   CommandRow,
+  FleetSample,
   DeviceSummary,
   OperatorAuditRow,
   PostureDay,
+  ReceivedReport,
   ReportSummary,
   StoredSample,
 };

@@ -9,6 +9,7 @@ import {
   PROTOCOL_PATTERN,
   SEVERITIES,
 } from '../../../shared/src/index.js';
+import { CMD_ACK_REASONS, CMD_ACK_STATUSES } from '../../../shared/src/commands/index.js';
 import { ROLE_NAMES, ALL_SCOPES } from './roles.js';
 
 type Json = Record<string, unknown>;
@@ -122,13 +123,18 @@ export const auditRecord = object({
 
 const pattern = (re: RegExp) => re.source;
 
-export const telemetrySample = object({
+const sampleProperties = {
   ts: { ...isoTime, description: "The device's own time of the sample" },
   receivedAt: { ...isoTime, description: 'When the fleet server received it (what from and to select on)' },
-  stream: { type: 'string' },
-  seq: { type: 'integer', minimum: 1 },
+  stream: { type: 'string', description: "The device's sample stream (a new one when its outbox starts empty)" },
+  seq: { type: 'integer', minimum: 1, description: 'The sample number in its stream' },
   metrics: { type: 'object', additionalProperties: { type: 'number' } },
-});
+};
+
+export const telemetrySample = object(sampleProperties);
+
+/** A sample of the fleet-wide listing (/telemetry): the device it came from, then the sample. */
+export const fleetTelemetrySample = object({ deviceId, ...sampleProperties });
 
 const subScore = { type: 'integer', minimum: 0, maximum: 100 } as const;
 const transport = { type: 'string', enum: ['tcp', 'udp'] } as const;
@@ -191,13 +197,18 @@ export const exposureReport = object({
   },
 });
 
-export const reportSummary = object({
-  at: isoTime,
-  deviceTs: isoTime,
+const reportSummaryProperties = {
+  at: { ...isoTime, description: 'When the fleet server received it' },
+  deviceTs: { ...isoTime, description: "The device's own time of the report" },
   score: subScore,
   grade: { type: 'string' },
   findings: { type: 'integer' },
-});
+};
+
+export const reportSummary = object(reportSummaryProperties);
+
+/** A report of the fleet-wide listing (/reports): the device it came from, then the report's summary. */
+export const receivedReport = object({ deviceId, ...reportSummaryProperties });
 
 export const deviceReport = object({
   deviceId,
@@ -273,6 +284,18 @@ export const command = object({
   attempts: { type: 'integer' },
   createdAt: isoTime,
   expiresAt: isoTime,
+});
+
+export const commandAck = object({
+  status: { type: 'string', enum: [...CMD_ACK_STATUSES] },
+  reason: {
+    type: ['string', 'null'],
+    enum: [...CMD_ACK_REASONS, null],
+    description: 'Why it was rejected or failed (docs/commands.md)',
+  },
+  detail: nullable('string'),
+  deviceTs: { ...isoTime, description: "The device's own time of the acknowledgement" },
+  receivedAt: isoTime,
 });
 
 export const problemDocument = {

@@ -18,6 +18,16 @@ export interface CommandRow {
   expiresAt: string;
 }
 
+/** A device's acknowledgement of a command, as the server stored it. */
+export interface CommandAckRow {
+  status: CmdAck['status'];
+  reason: string | null;
+  detail: string | null;
+  /** The device's own time of the acknowledgement. */
+  deviceTs: string;
+  receivedAt: string;
+}
+
 interface RawRow {
   id: string;
   device_id: string;
@@ -100,6 +110,11 @@ export function createCommandStore(db: Db) {
   const pageDevice = db.prepare(
     `SELECT rowid AS n, * FROM commands WHERE device_id = @device AND rowid < @before ORDER BY rowid DESC LIMIT @limit`,
   );
+  // Only the acknowledgements of the command's own device count: any device may name any command id in its acks.
+  const acksOf = db.prepare(
+    `SELECT id, status, reason, detail, device_ts, received_at FROM command_acks
+      WHERE cmd_id = @cmdId AND device_id = @deviceId AND id > @after ORDER BY id LIMIT @limit`,
+  );
   const counterOf = db.prepare('SELECT counter FROM operator_counters WHERE kid = ?').pluck();
   const counterUsed = db.prepare('SELECT 1 FROM commands WHERE operator = ? AND counter = ? LIMIT 1').pluck();
   const moves = Object.fromEntries(
@@ -177,6 +192,27 @@ export function createCommandStore(db: Db) {
           : pageAll.all({ visible: q.visible ? JSON.stringify(q.visible) : null, before, limit: q.limit })
       ) as (RawRow & { n: number })[];
       return raw.map((r) => ({ n: r.n, row: toRow(r) }));
+    },
+    /** Up to `limit` acknowledgements of a command by its device, oldest first, after position `after`. */
+    acks(q: { cmdId: string; deviceId: string; after?: number; limit: number }): { n: number; ack: CommandAckRow }[] {
+      const raw = acksOf.all({ cmdId: q.cmdId, deviceId: q.deviceId, after: q.after ?? 0, limit: q.limit }) as {
+        id: number;
+        status: CmdAck['status'];
+        reason: string | null;
+        detail: string | null;
+        device_ts: number;
+        received_at: number;
+      }[];
+      return raw.map((r) => ({
+        n: r.id,
+        ack: {
+          status: r.status,
+          reason: r.reason,
+          detail: r.detail,
+          deviceTs: new Date(r.device_ts).toISOString(),
+          receivedAt: new Date(r.received_at).toISOString(),
+        },
+      }));
     },
     /** The last counter reserved for an operator key (0 when none was). */
     reservedCounter(kid: string): number {

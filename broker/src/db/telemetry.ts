@@ -1,7 +1,7 @@
-// Reading stored telemetry: one device's samples received in a time range, a page at a time, in arrival order.
-// Rows are stored in arrival order (migration 6), so the row id is the stable page key, and a time range is a
-// range of ids (arrival-order.ts).
-import { createArrivalSearch } from './arrival-order.js';
+// Reading stored telemetry: one device's samples, or every device's, received in a time range, a page at a time, in
+// arrival order. Rows are stored in arrival order (migration 6), so the row id is the stable page key, and a time
+// range is a range of ids (arrival-order.ts).
+import { createArrivalSearch, createArrivalWindow, nextCursor } from './arrival-order.js';
 import type { Db } from './open.js';
 
 export interface StoredSample {
@@ -12,6 +12,26 @@ export interface StoredSample {
   readonly stream: string;
   readonly seq: number;
   readonly metrics: Record<string, number>;
+}
+
+/** A sample of the fleet-wide listing: the device's first. */
+export interface FleetSample extends StoredSample {
+  readonly deviceId: string;
+}
+
+/** A fleet-wide page scans at most this many rows when it is limited to some devices (a page may come back short). */
+export const FLEET_PAGE_SCAN_ROWS = 20_000;
+
+export interface FleetTelemetryPageQuery {
+  /** Received at or after (ms since the epoch). */
+  readonly from?: number;
+  /** Received before (ms since the epoch). */
+  readonly to?: number;
+  /** The row id the previous page ended with. */
+  readonly after?: number;
+  readonly limit: number;
+  /** Only these devices' samples (a device-limited caller); null: every device's. */
+  readonly devices: readonly string[] | null;
 }
 
 export interface TelemetryPageQuery {
@@ -36,6 +56,14 @@ interface Row {
 
 export type TelemetryReader = ReturnType<typeof createTelemetryReader>;
 
+const sampleOf = (r: Row): StoredSample => ({
+  ts: new Date(r.device_ts).toISOString(),
+  receivedAt: new Date(r.received_at).toISOString(),
+  stream: r.stream,
+  seq: r.seq,
+  metrics: JSON.parse(r.metrics) as Record<string, number>,
+});
+
 export function createTelemetryReader(db: Db) {
   const firstIdReceivedFrom = createArrivalSearch(db, 'telemetry');
   // The page's ids first, from the device's sample keys alone (no table row is read for a row the page skips),
@@ -54,7 +82,40 @@ export function createTelemetryReader(db: Db) {
     SELECT id, stream, seq, device_ts, received_at, metrics FROM telemetry
      WHERE id IN (SELECT value FROM json_each(@ids)) AND device_id = @device ORDER BY id`);
 
+  const fleetWindow = createArrivalWindow(db, 'telemetry');
+  const fleetRows = db.prepare(`
+    SELECT id, device_id, stream, seq, device_ts, received_at, metrics FROM telemetry
+     WHERE id > @after AND id <= @last AND received_at >= @from AND received_at < @to
+       AND (@devices IS NULL OR device_id IN (SELECT value FROM json_each(@devices)))
+     ORDER BY id LIMIT @limit`);
+
   return {
+    /**
+     * Up to `limit` samples of every device (or of `devices`), oldest first, after the `after` row id; `last` is
+     * the cursor of the next page (null when the range is done). Limited to some devices, a page scans at most
+     * FLEET_PAGE_SCAN_ROWS rows, so it may hold fewer samples than asked while `last` is not null.
+     */
+    fleetPage(q: FleetTelemetryPageQuery): { items: FleetSample[]; last: number | null } {
+      const w = fleetWindow(q);
+      const last = q.devices === null ? w.end : Math.min(w.end, w.after + FLEET_PAGE_SCAN_ROWS);
+      const rows = fleetRows.all({
+        after: w.after,
+        last,
+        from: q.from ?? 0,
+        to: q.to ?? Number.MAX_SAFE_INTEGER,
+        devices: q.devices === null ? null : JSON.stringify(q.devices),
+        limit: q.limit + 1,
+      }) as (Row & { device_id: string })[];
+      return {
+        items: rows.slice(0, q.limit).map((r) => ({ deviceId: r.device_id, ...sampleOf(r) })),
+        last: nextCursor(
+          rows.map((r) => r.id),
+          q.limit,
+          last,
+          w.end,
+        ),
+      };
+    },
     /**
      * Up to `limit` samples of the device, oldest first, after the `after` row id; `last` is the id of the page's
      * last row, the cursor of the next page (null when the page ends the range).
@@ -74,13 +135,7 @@ export function createTelemetryReader(db: Db) {
       const inRange = (r: Row) =>
         (q.from === undefined || r.received_at >= q.from) && (q.to === undefined || r.received_at < q.to);
       return {
-        items: rows.filter(inRange).map((r) => ({
-          ts: new Date(r.device_ts).toISOString(),
-          receivedAt: new Date(r.received_at).toISOString(),
-          stream: r.stream,
-          seq: r.seq,
-          metrics: JSON.parse(r.metrics) as Record<string, number>,
-        })),
+        items: rows.filter(inRange).map(sampleOf),
         last: ids.length > q.limit ? shown.at(-1)! : null,
       };
     },

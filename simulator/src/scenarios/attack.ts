@@ -21,6 +21,11 @@ import type { Scenario, ScenarioContext } from './types.js';
 
 /** How long a command attempt may take to be answered by the device (through the relay and its outbox). */
 const ACK_WAIT_MS = 20_000;
+/**
+ * How often the server view is asked for a command's acknowledgements: a few requests a second per attempt keep a
+ * minute-long attack well below the API's per-operator limit (1,200 a minute).
+ */
+const POLL_MS = 250;
 
 export const attack: Scenario = {
   name: 'attack',
@@ -111,7 +116,7 @@ export const attack: Scenario = {
     const t2 = Date.now();
     // The control case: the gate takes a genuine bundle, so its refusals above mean something.
     const control = await fleet.offerFirmware(fleet.ids[0]!, goodBundle(ctx.materials));
-    const audited = ctx.server.audited(
+    const audited = await ctx.server.audited(
       t1,
       rogues.map((r) => r.id),
     );
@@ -161,7 +166,7 @@ export const attack: Scenario = {
 async function commandAttempt(ctx: ScenarioContext, c: QueuedCommand): Promise<{ verdict: Verdict; detail: string }> {
   const deadline = Date.now() + ACK_WAIT_MS;
   while (Date.now() < deadline) {
-    const acks = ctx.server.acks(c.cmdId);
+    const acks = await ctx.server.acks(c.cmdId);
     const refused = acks.find((a) => a.status === 'rejected');
     if (refused)
       return {
@@ -170,7 +175,7 @@ async function commandAttempt(ctx: ScenarioContext, c: QueuedCommand): Promise<{
       };
     const ran = acks.find((a) => a.status === 'accepted' || a.status === 'done');
     if (ran) return { verdict: 'accepted', detail: ran.status };
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return { verdict: 'no-answer', detail: `no acknowledgement for ${c.cmdId} within ${ACK_WAIT_MS / 1000} s` };
 }
@@ -183,13 +188,13 @@ async function replayAttempt(
 ): Promise<{ verdict: Verdict; detail: string }> {
   const original = genuine();
   const deadline = Date.now() + ACK_WAIT_MS;
-  while (ctx.server.commandStatus(original.cmdId) !== 'done') {
+  while ((await ctx.server.commandStatus(original.cmdId)) !== 'done') {
     if (Date.now() > deadline) return { verdict: 'not-tried', detail: 'the genuine command never completed' };
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
   const again = replay(original);
   while (Date.now() < deadline + ACK_WAIT_MS) {
-    const acks = ctx.server.acks(original.cmdId);
+    const acks = await ctx.server.acks(original.cmdId);
     const refused = acks.find((a) => a.status === 'rejected');
     if (refused)
       return {
@@ -198,7 +203,7 @@ async function replayAttempt(
       };
     if (acks.filter((a) => a.status === 'done').length > 1)
       return { verdict: 'accepted', detail: 'the replay ran again' };
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return { verdict: 'no-answer', detail: 'no acknowledgement of the replay' };
 }

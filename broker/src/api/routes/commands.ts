@@ -4,7 +4,18 @@
 import type { FastifyInstance } from 'fastify';
 import { MAX_ENVELOPE_BYTES, openEnvelope, peekCommandId } from '../../../../shared/src/commands/index.js';
 import { API_PREFIX } from '../app.js';
-import { command, commandId, deviceId, idParams, keyId, object, pageOf, pageQuery, responses } from '../schemas.js';
+import {
+  command,
+  commandAck,
+  commandId,
+  deviceId,
+  idParams,
+  keyId,
+  object,
+  pageOf,
+  pageQuery,
+  responses,
+} from '../schemas.js';
 import { adminOf, type RouteDeps } from './context.js';
 
 const cursor = { ...pageQuery.cursor, pattern: '^[0-9]{1,15}$' };
@@ -110,5 +121,27 @@ export function commandRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (req) => adminOf(deps, req).commands.get((req.params as { cmdId: string }).cmdId),
+  );
+
+  app.get(
+    `${API_PREFIX}/commands/:cmdId/acks`,
+    {
+      config: { scope: 'commands:read' },
+      schema: {
+        summary: "The acknowledgements the command's device sent for it, oldest first, a page at a time",
+        description:
+          'Every acknowledgement the device sent, also those that did not move the status (a command it ran again, ' +
+          "a replay it refused). Acknowledgements other devices sent naming this command's id are not shown.",
+        tags: ['commands'],
+        params: object({ cmdId: commandId }),
+        querystring: object({ ...pageQuery, cursor }, ['limit', 'cursor']),
+        response: responses({ 200: pageOf(commandAck) }, [404]),
+      },
+    },
+    async (req) =>
+      adminOf(deps, req).commands.acks(
+        (req.params as { cmdId: string }).cmdId,
+        req.query as { limit: number; cursor?: string },
+      ),
   );
 }

@@ -2,7 +2,7 @@
 // enrolment tokens (/api/v1/enrollment-tokens), the one write here.
 import type { FastifyInstance } from 'fastify';
 import { API_PREFIX } from '../app.js';
-import { auditRecord, deviceId, object, pageOf, pageQuery, responses, securityEvent } from '../schemas.js';
+import { auditRecord, deviceId, isoTime, object, pageOf, pageQuery, responses, securityEvent } from '../schemas.js';
 import { adminOf, type RouteDeps } from './context.js';
 
 export function eventRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -18,8 +18,9 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps): void {
             ...pageQuery,
             event: { type: 'string', pattern: '^[a-z][a-z0-9.-]{0,63}$' },
             deviceId,
+            since: { ...isoTime, description: 'Recorded at or after (ISO 8601)' },
           },
-          ['limit', 'cursor', 'event', 'deviceId'],
+          ['limit', 'cursor', 'event', 'deviceId', 'since'],
         ),
         response: responses({ 200: pageOf(securityEvent) }),
       },

@@ -1,9 +1,11 @@
-// What devices sent, for operators: a device's telemetry by time range (/devices/{id}/telemetry), its exposure
-// report and score history (/devices/{id}/report), and the fleet's posture and its history (/posture).
+// What devices sent, for operators: telemetry by time range, a device's (/devices/{id}/telemetry) or the fleet's
+// (/telemetry), a device's exposure report and score history (/devices/{id}/report), the reports received in a
+// time range (/reports), and the fleet's posture and its history (/posture).
 import type { FastifyInstance } from 'fastify';
 import { API_PREFIX } from '../app.js';
 import {
   deviceReport,
+  fleetTelemetrySample,
   idParams,
   isoTime,
   object,
@@ -11,6 +13,7 @@ import {
   pageQuery,
   posture,
   postureDay,
+  receivedReport,
   responses,
   telemetrySample,
 } from '../schemas.js';
@@ -18,6 +21,24 @@ import { adminOf, type RouteDeps } from './context.js';
 
 const count = (max: number, fallback: number, description: string) =>
   ({ type: 'integer', minimum: 1, maximum: max, default: fallback, description }) as const;
+
+/** A time range on when the server received rows, a page at a time in arrival order. */
+const rangeQuery = object(
+  {
+    from: { ...isoTime, description: 'Received at or after (ISO 8601)' },
+    to: { ...isoTime, description: 'Received before (ISO 8601)' },
+    ...pageQuery,
+    cursor: { ...pageQuery.cursor, pattern: '^[0-9]{1,15}$' },
+  },
+  ['from', 'to', 'limit', 'cursor'],
+);
+
+/** Fleet-wide lists may come back short for a device-limited token; the cursor says whether more may follow. */
+const shortPages =
+  "A token limited to some devices gets only their rows; its pages scan a bounded stretch of the fleet's rows, so " +
+  'a page may hold fewer than `limit` (even none) while `next` is not null: follow `next` until it is null.';
+
+type RangeQuery = { from?: string; to?: string; limit: number; cursor?: string };
 
 export function reportRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(
@@ -31,22 +52,46 @@ export function reportRoutes(app: FastifyInstance, deps: RouteDeps): void {
           "each sample also carries the device's own time (ts). Pages follow the order of arrival.",
         tags: ['telemetry'],
         params: idParams,
-        querystring: object(
-          {
-            from: { ...isoTime, description: 'Received at or after (ISO 8601)' },
-            to: { ...isoTime, description: 'Received before (ISO 8601)' },
-            ...pageQuery,
-            cursor: { ...pageQuery.cursor, pattern: '^[0-9]{1,15}$' },
-          },
-          ['from', 'to', 'limit', 'cursor'],
-        ),
+        querystring: rangeQuery,
         response: responses({ 200: pageOf(telemetrySample) }, [404]),
       },
     },
-    async (req) => {
-      const q = req.query as { from?: string; to?: string; limit: number; cursor?: string };
-      return adminOf(deps, req).telemetry((req.params as { id: string }).id, q);
+    async (req) => adminOf(deps, req).telemetry((req.params as { id: string }).id, req.query as RangeQuery),
+  );
+
+  app.get(
+    `${API_PREFIX}/telemetry`,
+    {
+      config: { scope: 'telemetry:read' },
+      schema: {
+        summary: "Every device's samples received in a time range, in arrival order, a page at a time",
+        description:
+          'from (inclusive) and to (exclusive) select on the time the server received each sample (receivedAt). ' +
+          "Each sample names its device, its stream and sequence number, and the device's own time (ts). " +
+          shortPages,
+        tags: ['telemetry'],
+        querystring: rangeQuery,
+        response: responses({ 200: pageOf(fleetTelemetrySample) }),
+      },
     },
+    async (req) => adminOf(deps, req).fleetTelemetry(req.query as RangeQuery),
+  );
+
+  app.get(
+    `${API_PREFIX}/reports`,
+    {
+      config: { scope: 'reports:read' },
+      schema: {
+        summary: 'Summaries of the exposure reports received in a time range, in arrival order, a page at a time',
+        description:
+          "from (inclusive) and to (exclusive) select on the time the server received each report (at). A device's " +
+          `latest report itself is at /devices/{id}/report. ${shortPages}`,
+        tags: ['reports'],
+        querystring: rangeQuery,
+        response: responses({ 200: pageOf(receivedReport) }),
+      },
+    },
+    async (req) => adminOf(deps, req).reports.received(req.query as RangeQuery),
   );
 
   app.get(

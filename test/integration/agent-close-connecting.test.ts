@@ -1,0 +1,62 @@
+// An agent closed while its connection is still waiting for the server's CONNACK stops cleanly when the CONNACK
+// comes after all: the session is not started on a client already ending (its publish of "online" hit MQTT.js's
+// closed store and crashed the process: `npm start` died with a stack trace on a quick Ctrl-C).
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createAgent } from '../../agent/src/index.js';
+import { createTestFleet, testLogger, waitFor, type TestFleet } from '../helpers/fleet.js';
+
+let fleet: TestFleet;
+let server: Server;
+let port: number;
+/** Sockets that sent their CONNECT and wait for a CONNACK. */
+const waiting: TLSSocket[] = [];
+
+test.before(async () => {
+  fleet = await createTestFleet(['gw-slow']);
+  const pki = join(fleet.dataDir, 'pki');
+  // A server that reads the CONNECT and answers only when the test says so.
+  server = createServer(
+    { key: readFileSync(join(pki, 'server.key')), cert: readFileSync(join(pki, 'server.crt')) },
+    (socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => waiting.push(socket));
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+test.after(async () => {
+  for (const socket of waiting) socket.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await fleet.close();
+});
+
+test('a CONNACK that arrives after close() began starts no session and crashes nothing', async () => {
+  const crashes: unknown[] = [];
+  const onCrash = (err: unknown) => crashes.push(err);
+  process.on('uncaughtException', onCrash);
+  try {
+    const agent = await createAgent({
+      config: fleet.agentConfig('gw-slow', { server: `mqtts://127.0.0.1:${port}` }),
+      log: testLogger(),
+    });
+    const socket = await waitFor(() => waiting[0], 'the agent sent its CONNECT');
+    await agent.close();
+    const gone = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNACK, accepted: too late
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 2000))]);
+    assert.equal(crashes, []);
+    assert.is(agent.stats().connected, false);
+    assert.ok(socket.destroyed, 'the connection of the closed agent is dropped, not kept open');
+  } finally {
+    process.off('uncaughtException', onCrash);
+  }
+});
+
+test.run();
