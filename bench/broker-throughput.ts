@@ -6,12 +6,14 @@
 // publishing as fast as the broker acknowledges. Each message is counted once on arrival: by what edgeward
 // stored (SQLite rows), and by a QoS 1 subscriber on mosquitto.
 // Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]
-//      [--only protected,unprotected,mosquitto] [--help]
+//      [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N] [--help]
+// --baseline runs another build of `fleet` (an earlier commit's checkout, built) under the same load, alternating
+// with this one for --rounds rounds: a change's cost measured on the same machine in the same run.
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
 // the cost of checking every packet, not throttling.
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,6 +44,10 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Run only these brokers, comma-separated: protected, unprotected, mosquitto. */
     only: { type: 'string', default: 'protected,unprotected,mosquitto' },
+    /** Another build's dist/fleet.js, run under the same load for comparison. */
+    baseline: { type: 'string' },
+    /** Every broker this many times, alternating; the table gives each run, the ratios use the medians. */
+    rounds: { type: 'string', default: '1' },
     /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -50,13 +56,22 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]\n' +
-      '    [--only protected,unprotected,mosquitto] [--profile DIR] [--keep]\n' +
+      '    [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1] [--profile DIR]\n' +
+      '    [--keep]\n' +
       'The same QoS 1 mTLS publish load against `fleet serve` (protections on), the fleet server with its ACL and\n' +
-      'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.',
+      'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.\n' +
+      '--baseline also runs another build of `fleet serve` (for example an earlier commit, checked out and built)\n' +
+      'on its own data folder, so that a change is compared with what came before on the same machine, same run.',
   );
   process.exit(0);
 }
 const clients = Number(values.clients);
+const rounds = Math.max(1, Number(values.rounds));
+const baseline = values.baseline;
+if (baseline && !existsSync(baseline)) {
+  console.error(`--baseline ${baseline}: no such file (build the other checkout first: npm run build)`);
+  process.exit(2);
+}
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const workers = Number(values.workers);
@@ -70,12 +85,21 @@ const pinned = (cmd: string, args: string[]): [string, string[]] =>
 ensureBuilt();
 const unprotectedServer = values.only!.split(',').includes('unprotected') ? await buildUnprotectedServer() : '';
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-'));
-const data = join(work, 'data');
-const fleet = fleetSync;
-fleet(['pki', 'init', '--data', data]);
-// The simulator's identities, issued by the bulk path into DATA/sim where it finds them.
-fleet(['device', 'add', '--bulk', String(clients), '--prefix', 'sim-', '--data', data, '--out', join(data, 'sim')]);
-fleet(['device', 'add', 'bench-counter', '--data', data, '--out', join(work, 'bench-counter')]);
+/** A fleet's data folder made by one build's CLI: its CA, the simulator's identities (issued by the bulk path into
+ * DATA/sim where the simulator finds them) and the mosquitto counter's. */
+function makeData(dir: string, bundle?: string): string {
+  const fleet = (args: string[]) => fleetSync(args, bundle);
+  fleet(['pki', 'init', '--data', dir]);
+  fleet(['device', 'add', '--bulk', String(clients), '--prefix', 'sim-', '--data', dir, '--out', join(dir, 'sim')]);
+  fleet(['device', 'add', 'bench-counter', '--data', dir, '--out', join(dir, 'bench-counter')]);
+  return dir;
+}
+const data = makeData(join(work, 'data'));
+const baselineData = baseline ? makeData(join(work, 'baseline'), baseline) : '';
+// The simulator opens (and so migrates) the fleet database of the folder it is given to find its identities: for
+// the baseline it gets a copy, so that the older build's server keeps a database of its own schema.
+const baselineSimData = baseline ? join(work, 'baseline-sim') : '';
+if (baseline) cpSync(baselineData, baselineSimData, { recursive: true });
 
 interface Result {
   name: string;
@@ -120,7 +144,13 @@ async function payloadBytes(): Promise<number> {
   }).length;
 }
 
-async function measure(name: string, port: number, counted: () => number, server: Proc): Promise<Result> {
+async function measure(
+  name: string,
+  port: number,
+  dataDir: string,
+  counted: () => number,
+  server: Proc,
+): Promise<Result> {
   let acked = 0;
   let window: { a0: number; c0: number; t0: number; cpu0: number; all0: number } | undefined;
   let result: { a: number; c: number; t: number; cpu: number; all: number } | undefined;
@@ -130,11 +160,11 @@ async function measure(name: string, port: number, counted: () => number, server
   const load = loadAverage();
   const sim = await createSimulator({
     server: `mqtts://127.0.0.1:${port}`,
-    // mosquitto has no operator API: what it stored is not read (the counted column comes from its subscriber).
-    ...(name.startsWith('mosquitto')
-      ? { serverView: emptyServerView() }
-      : { serverApi: `https://127.0.0.1:${port + 1}` }),
-    dataDir: data,
+    // What each broker received is counted here (SQLite rows, the subscriber's deliveries), not through the
+    // simulator's server view: a baseline build may have no operator API, and reading every stored sample back
+    // after the run would only make the bench slower.
+    serverView: emptyServerView(),
+    dataDir,
     devices: clients,
     scenario: 'throughput',
     durationMs: (warmup + seconds) * 1000,
@@ -183,28 +213,33 @@ writeFileSync(
   }),
 );
 
-async function edgeward(protections: boolean): Promise<Result> {
+type Build = 'protected' | 'unprotected' | 'baseline';
+const NAMES: Record<Build | 'mosquitto', string> = {
+  protected: 'edgeward, protections on',
+  unprotected: 'edgeward, protections off',
+  baseline: 'baseline, protections on',
+  mosquitto: 'mosquitto 2',
+};
+
+async function edgeward(build: Build): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
-  const flags = ['--data', data, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1)];
-  const server = startProc(
-    ...pinned(
-      process.execPath,
-      protections
-        ? [...prof, `${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error']
-        : [...prof, unprotectedServer, ...flags],
-    ),
-  );
+  const dir = build === 'baseline' ? baselineData : data;
+  const flags = ['--data', dir, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1)];
+  const entry = {
+    protected: [`${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error'],
+    baseline: [baseline!, 'serve', ...flags, '--log-level', 'error'],
+    unprotected: [unprotectedServer, ...flags],
+  }[build];
+  const server = startProc(...pinned(process.execPath, [...prof, ...entry]));
   try {
-    await waitForPort(port);
-    const db = new Database(join(data, 'fleet.db'), { readonly: true });
+    await waitForPort(port).catch((err: Error) => {
+      throw new Error(`${NAMES[build]}: ${err.message}; its output:\n${server.output()}`);
+    });
+    const db = new Database(join(dir, 'fleet.db'), { readonly: true });
     const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
-    const r = await measure(
-      `edgeward, protections ${protections ? 'on' : 'off'}`,
-      port,
-      () => count.get() as number,
-      server,
-    );
+    const simData = build === 'baseline' ? baselineSimData : data;
+    const r = await measure(NAMES[build], port, simData, () => count.get() as number, server);
     db.close();
     return r;
   } finally {
@@ -237,7 +272,7 @@ async function mosquitto(): Promise<Result> {
   const server = startProc(...pinned('mosquitto', ['-c', conf]));
   try {
     await waitForPort(port);
-    const d = join(work, 'bench-counter');
+    const d = join(data, 'bench-counter');
     const counter = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
       clientId: 'bench-counter',
       key: readFileSync(join(d, 'device.key')),
@@ -249,7 +284,7 @@ async function mosquitto(): Promise<Result> {
     let n = 0;
     counter.on('message', () => n++);
     await counter.subscribeAsync('fleet/v1/+/telemetry', { qos: 1 });
-    const r = await measure('mosquitto 2', port, () => n, server);
+    const r = await measure(NAMES.mosquitto, port, data, () => n, server);
     await counter.endAsync(true);
     return r;
   } finally {
@@ -264,33 +299,59 @@ console.log(
     `measured${pin ? '; broker pinned to CPU 0, load to CPU 1' : ''}`,
 );
 const only = new Set(values.only!.split(','));
-const ours = only.has('protected') ? await edgeward(true) : undefined;
-const open = only.has('unprotected') ? await edgeward(false) : undefined;
-const theirs = only.has('mosquitto') ? await mosquitto() : undefined;
-const rows = [ours, open, theirs].filter((r): r is Result => r !== undefined);
+const order: (Build | 'mosquitto')[] = [
+  ...(baseline ? (['baseline'] as const) : []),
+  ...(['protected', 'unprotected', 'mosquitto'] as const).filter((b) => only.has(b)),
+];
+const runs = new Map(order.map((b) => [b, [] as Result[]]));
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) console.log(`round ${round} of ${rounds} (load average ${loadAverage().toFixed(2)})`);
+  for (const b of order) runs.get(b)!.push(b === 'mosquitto' ? await mosquitto() : await edgeward(b));
+}
+/** Each figure's median over the rounds (the mean of the middle two for an even count). */
+function median(rs: Result[]): Result {
+  const mid = (key: 'counted' | 'cpuUs') => {
+    const v = rs.map((r) => r[key]).sort((a, b) => a - b);
+    const h = Math.floor(v.length / 2);
+    return v.length % 2 ? v[h]! : (v[h - 1]! + v[h]!) / 2;
+  };
+  return { ...rs[0]!, counted: mid('counted'), cpuUs: mid('cpuUs') };
+}
+const med = (b: Build | 'mosquitto') => (runs.has(b) ? median(runs.get(b)!) : undefined);
 console.log('');
 console.log(
   `${'broker'.padEnd(26)} ${'payload B'.padStart(9)} ${'acked msg/s'.padStart(12)} ${'counted msg/s'.padStart(14)} ` +
     `${'CPU µs/msg'.padStart(11)} ${'load µs/msg'.padStart(12)} ${'errors'.padStart(7)} ` +
     `${'peak RSS MB'.padStart(12)} ${'load'.padStart(5)}`,
 );
-for (const r of rows) {
-  console.log(
-    `${r.name.padEnd(26)} ${String(payload).padStart(9)} ${fmt(r.acked).padStart(12)} ` +
-      `${fmt(r.counted).padStart(14)} ${fmt(r.cpuUs, 1).padStart(11)} ${fmt(r.restUs, 1).padStart(12)} ` +
-      `${String(r.errors).padStart(7)} ${fmt(r.rss / 1048576, 1).padStart(12)} ${r.load.toFixed(2).padStart(5)}`,
-  );
+for (let round = 0; round < rounds; round++) {
+  for (const b of order) {
+    const r = runs.get(b)![round]!;
+    const name = rounds > 1 ? `${r.name} #${round + 1}` : r.name;
+    console.log(
+      `${name.padEnd(26)} ${String(payload).padStart(9)} ${fmt(r.acked).padStart(12)} ` +
+        `${fmt(r.counted).padStart(14)} ${fmt(r.cpuUs, 1).padStart(11)} ${fmt(r.restUs, 1).padStart(12)} ` +
+        `${String(r.errors).padStart(7)} ${fmt(r.rss / 1048576, 1).padStart(12)} ${r.load.toFixed(2).padStart(5)}`,
+    );
+  }
 }
 console.log('');
+const [ours, open, theirs, before] = [med('protected'), med('unprotected'), med('mosquitto'), med('baseline')];
+const of = rounds > 1 ? ` (medians of ${rounds} rounds)` : '';
 if (ours && theirs)
   console.log(
-    `ratio edgeward (protected) / mosquitto, counted msg/s: ` +
+    `ratio edgeward (protected) / mosquitto, counted msg/s${of}: ` +
       `${(ours.counted / theirs.counted).toFixed(2)}  (target ≥ 0.80)`,
   );
 if (ours && open)
   console.log(
-    `cost of security (1 - protected / unprotected): ` +
+    `cost of security (1 - protected / unprotected)${of}: ` +
       `${((1 - ours.counted / open.counted) * 100).toFixed(1)}%  (target ≤ 15%)`,
+  );
+if (ours && before)
+  console.log(
+    `this build / baseline${of}: counted msg/s ${(ours.counted / before.counted).toFixed(3)}, ` +
+      `CPU µs/msg ${(ours.cpuUs / before.cpuUs).toFixed(3)}  (baseline: ${baseline})`,
   );
 console.log(
   'edgeward counts rows committed to SQLite (PUBACK after commit); mosquitto counts deliveries to a QoS 1 subscriber.',

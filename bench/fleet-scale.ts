@@ -97,6 +97,7 @@ for (const n of steps) {
   let row: Row;
   try {
     await waitForPort(port);
+    await waitForPort(port + 1);
     await new Promise((r) => setTimeout(r, 500));
     const serverBase = server.rss();
     const load = loadAverage();

@@ -98,9 +98,12 @@ export function loadAverage(): number {
   }
 }
 
-/** Runs `fleet ARGS` (dist/fleet.js) to its end; throws with its stderr when it fails; returns its stdout. */
-export function fleetSync(args: string[]): string {
-  const r = spawnSync(process.execPath, [`${root}dist/fleet.js`, ...args], { encoding: 'utf8' });
+/**
+ * Runs `fleet ARGS` (dist/fleet.js, or another build's bundle) to its end; throws with its stderr when it fails;
+ * returns its stdout.
+ */
+export function fleetSync(args: string[], bundle = `${root}dist/fleet.js`): string {
+  const r = spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`fleet ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }

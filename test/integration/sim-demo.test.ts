@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../helpers/mosquitto.js';
+import { testWithPeers } from '../helpers/peers.js';
 import { fleetCli, run } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
+// The printed curl line is run as printed.
+const withCurl = testWithPeers(['curl'], 'apt-get install curl');
 const root = tmpDir('edgeward-demo-');
 const dataDir = join(root, 'demo');
 
@@ -74,7 +77,7 @@ function printed(lines: string[], prefix: string): string[] {
   return line!.replace(/^npx fleet /, '').split(' ');
 }
 
-test('the operator API commands the demo prints work as printed', async () => {
+withCurl('the operator API commands the demo prints work as printed', async () => {
   const demo = await startDemo();
   try {
     assert.ok(
