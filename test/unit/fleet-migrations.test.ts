@@ -1,5 +1,6 @@
 // Fleet database migrations on a real SQLite file: a version-5 database with telemetry moves to the arrival-order
-// layout of version 6 with every row kept, and version 7 moves the sample keys into telemetry_keys.
+// layout of version 6 with every row kept, and version 7 moves the sample keys into telemetry_keys. The indexes
+// version 12 adds are the ones SQLite picks for the queries they were made for.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -119,6 +120,21 @@ test('a fresh database gets every migration and the same telemetry layout', () =
   assert.is(schemaVersion(db), migrations.at(-1)!.version);
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('telemetry')`).pluck().all() as string[]).join(',');
   assert.is(columns, 'id,device_id,stream,seq,device_ts,received_at,metrics');
+  db.close();
+});
+
+test('v12: the device list finds a newest certificate by index, the revocation check reads only revoked rows', () => {
+  const db = openDb(join(tmpDir('edgeward-migrate-'), 'fleet.db'));
+  const plan = (sql: string) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ id: 'gw-001' }) as { detail: string }[]).map((r) => r.detail);
+  // The subquery of registry.ts's device list and lookup: an index search, and no temporary sort.
+  const newest = plan(
+    'SELECT serial FROM certificates WHERE device_id = @id ORDER BY issued_at DESC, rowid DESC LIMIT 1',
+  );
+  assert.equal(newest, ['SEARCH certificates USING INDEX certificates_device_issued (device_id=?)']);
+  assert.equal(plan('SELECT serial FROM certificates WHERE revoked_at IS NOT NULL'), [
+    'SCAN certificates USING INDEX certificates_revoked',
+  ]);
   db.close();
 });
 

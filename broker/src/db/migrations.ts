@@ -397,4 +397,17 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 12,
+    name: "a device's newest certificate without a sort; revoked certificates without a scan",
+    sql: `
+      -- The device list joins each device's newest certificate (ORDER BY issued_at DESC, rowid DESC LIMIT 1): with
+      -- issued_at in the index that is one index step per device instead of a temporary sort. It also serves every
+      -- lookup by device_id alone, so the older index goes.
+      CREATE INDEX certificates_device_issued ON certificates(device_id, issued_at);
+      DROP INDEX certificates_device;
+      -- The server looks for revoked certificates every second (fleet/revocations.ts): only those rows, not all.
+      CREATE INDEX certificates_revoked ON certificates(serial) WHERE revoked_at IS NOT NULL;
+    `,
+  },
 ];
