@@ -15,6 +15,8 @@ const entries = {
   'fleet-sim': { entry: 'simulator/src/main.ts', format: 'esm' },
   // Not a CLI: the fleet server's ingest thread, started by dist/fleet.js and dist/fleet-sim.js.
   'ingest-thread': { entry: 'broker/src/fleet/ingest-thread.ts', format: 'esm' },
+  // Not a CLI either: the operator API's read thread, started by dist/fleet.js.
+  'admin-read-thread': { entry: 'broker/src/admin/admin-read-thread.ts', format: 'esm' },
 };
 
 const banners = {

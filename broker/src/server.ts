@@ -16,6 +16,7 @@ import { createCommandRelay } from './fleet/command-relay.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
 import type { Server as HttpsServer } from 'node:https';
+import { startAdminReads } from './admin/admin-read-thread.js';
 import { createAdminService } from './admin/local.js';
 import { createTokenService } from './api/access-tokens.js';
 import { createHttpApp } from './api/app.js';
@@ -207,6 +208,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const operators = createOperatorStore(db);
     const fleetId = fleetIdOf(tls.ca);
     const tokens = createTokenService({ db, issuer: fleetId });
+    // Started on the first read; closed after the HTTPS server (cleanups run newest first).
+    const reads = startAdminReads({ file: db.name });
+    cleanups.unshift(() => reads.close());
     const routeDeps = {
       // The API's changes are this connection's own, which data_version does not show: act on them at once.
       admin: createAdminService({
@@ -218,6 +222,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           relay.onDbChange();
         },
       }),
+      reads,
       operators,
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),

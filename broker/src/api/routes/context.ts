@@ -1,5 +1,6 @@
 // What the route modules share: the administration service, the token machinery, and the caller of a request.
 import type { FastifyRequest } from 'fastify';
+import type { AdminReads } from '../../admin/admin-read-thread.js';
 import type { AdminService } from '../../admin/local.js';
 import type { FleetAdmin } from '../../admin/types.js';
 import type { OperatorStore } from '../../db/operators.js';
@@ -8,6 +9,8 @@ import type { ProofResult } from '../proof.js';
 
 export interface RouteDeps {
   readonly admin: AdminService;
+  /** The lists read on a thread of their own (admin-read-thread.ts); without it, on the event loop. */
+  readonly reads?: AdminReads;
   readonly operators: OperatorStore;
   readonly tokens: TokenService;
   readonly verifyProof: (assertion: string) => Promise<ProofResult>;
@@ -17,9 +20,7 @@ export interface RouteDeps {
 export function adminOf(deps: RouteDeps, req: FastifyRequest): FleetAdmin {
   const auth = req.auth;
   if (!auth) throw new Error(`route ${req.routeOptions.url} has no caller: it must state a scope`);
-  return deps.admin.forCaller({
-    actor: `operator:${auth.operator}`,
-    devices: auth.devices,
-    operatorId: auth.operatorId,
-  });
+  const caller = { actor: `operator:${auth.operator}`, devices: auth.devices, operatorId: auth.operatorId };
+  const admin = deps.admin.forCaller(caller);
+  return deps.reads ? deps.reads.admin(caller, admin) : admin;
 }
