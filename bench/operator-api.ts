@@ -5,7 +5,7 @@
 // Targets (issue 14): authenticated throughput ≥ 0.7× the bare handler's; p99 < 50 ms at 50 clients; MQTT ingest
 // at most 10% slower while the API is loaded.
 // Run: node --import tsx bench/operator-api.ts [--devices 10000] [--clients 50] [--seconds 10] [--rounds 2]
-//      [--api-rate 200] [--mqtt-clients 50]
+//      [--api-rate 200] [--mqtt-clients 50] [--mqtt-rounds 3] [--profile DIR]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { createApiClient } from '../broker/src/admin/api-client.js';
 import { openDb } from '../broker/src/db/open.js';
 import { createRegistry } from '../broker/src/db/registry.js';
-import { createSimulator } from '../simulator/src/index.js';
+import { createSimulator, emptyServerView } from '../simulator/src/index.js';
 import {
   ensureBuilt,
   fleetSync,
@@ -37,7 +37,11 @@ const { values } = parseArgs({
     /** The API load while MQTT is measured, in requests per second (0: as fast as answered). */
     'api-rate': { type: 'string', default: '200' },
     'mqtt-clients': { type: 'string', default: '50' },
+    /** Rounds of MQTT alone, beside the paced API and beside the paced bare handler. */
+    'mqtt-rounds': { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
+    profile: { type: 'string' },
   },
 });
 const devices = Number(values.devices);
@@ -46,6 +50,7 @@ const seconds = Number(values.seconds);
 const roundCount = Number(values.rounds);
 const apiRate = Number(values['api-rate']);
 const mqttClients = Number(values['mqtt-clients']);
+const mqttRounds = Math.max(1, Number(values['mqtt-rounds']));
 
 ensureBuilt();
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-api-'));
@@ -87,7 +92,10 @@ writeFileSync(
 );
 
 const port = 19400 + Math.floor(Math.random() * 400);
-const server = startProc(process.execPath, serveArgs({ data, config: configFile, mqttPort: port, httpPort: port + 1 }));
+const server = startProc(process.execPath, [
+  ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
+  ...serveArgs({ data, config: configFile, mqttPort: port, httpPort: port + 1 }),
+]);
 const bare = startProc(process.execPath, [
   '--import',
   'tsx',
@@ -142,7 +150,9 @@ async function mqttThroughput(secs: number, whileRunning?: () => Promise<unknown
   const warmup = 3;
   const sim = await createSimulator({
     server: `mqtts://127.0.0.1:${port}`,
-    serverApi: `https://127.0.0.1:${port + 1}`,
+    // Counted here from SQLite, as bench/broker-throughput does: the simulator does not read every stored sample
+    // back through the API after the run.
+    serverView: emptyServerView(),
     dataDir: data,
     devices: mqttClients,
     scenario: 'throughput',
@@ -199,11 +209,33 @@ try {
   const p = best(peerRuns);
   const bad = oursRuns.concat(peerRuns).filter((r) => r.errors > 0 || Object.keys(r.statuses).some((s) => s !== '200'));
 
-  process.stderr.write('MQTT throughput alone …\n');
-  const alone = await mqttThroughput(seconds);
-  process.stderr.write(`MQTT throughput with the API at ${apiRate || 'full'} req/s …\n`);
-  let paced: Load | undefined;
-  const loaded = await mqttThroughput(seconds, async () => (paced = await load(ours, token, seconds, apiRate)));
+  // MQTT alone, beside the API at a paced rate, and beside the bare handler (another process) at that rate, in
+  // alternating rounds: the machine's load drifts, so each figure is the median of its rounds.
+  const alones: number[] = [];
+  const loadeds: number[] = [];
+  const besides: number[] = [];
+  const paceds: Load[] = [];
+  const elsewheres: Load[] = [];
+  for (let i = 0; i < mqttRounds; i++) {
+    process.stderr.write(`MQTT round ${i + 1}/${mqttRounds}: alone …\n`);
+    alones.push(await mqttThroughput(seconds));
+    process.stderr.write(`MQTT round ${i + 1}/${mqttRounds}: with the API at ${apiRate || 'full'} req/s …\n`);
+    loadeds.push(await mqttThroughput(seconds, async () => paceds.push(await load(ours, token, seconds, apiRate))));
+    // The same paced load on the bare handler, another process: what sharing the machine's two cores costs MQTT
+    // by itself, apart from sharing the broker's event loop.
+    process.stderr.write(`MQTT round ${i + 1}/${mqttRounds}: with the bare handler at ${apiRate || 'full'} req/s …\n`);
+    besides.push(await mqttThroughput(seconds, async () => elsewheres.push(await load(peer, null, seconds, apiRate))));
+  }
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    const h = Math.floor(s.length / 2);
+    return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+  };
+  const alone = median(alones);
+  const loaded = median(loadeds);
+  const beside = median(besides);
+  const paced = { rps: median(paceds.map((l) => l.rps)), p99: median(paceds.map((l) => l.p99)) };
+  const elsewhere = { p99: median(elsewheres.map((l) => l.p99)) };
   process.stderr.write('MQTT throughput with the API as fast as answered …\n');
   let flat: Load | undefined;
   const saturated = await mqttThroughput(seconds, async () => (flat = await load(ours, token, seconds, 0)));
@@ -214,7 +246,8 @@ try {
   const rounds = (runs: Load[]) =>
     `${runs.map((r) => fmt(r.rps)).join(', ')} req/s; p99 ${runs.map((r) => ms(r.p99)).join(', ')}`;
   const mqttRow = (name: string, rate: number) =>
-    `${name.padEnd(50)}${fmt(rate)}  (${fmt((rate / alone) * 100, 1)}% of idle)`;
+    `${name.padEnd(62)}${fmt(rate).padStart(7)}  (${fmt((rate / alone) * 100, 1)}% of idle)`;
+  const each = (v: number[]) => v.map((x) => fmt(x)).join(' ');
   const ratio = o.rps / p.rps;
   const slower = Math.max(0, (1 - loaded / alone) * 100);
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -229,10 +262,12 @@ try {
     `every round, edgeward: ${rounds(oursRuns)}`,
     `every round, bare:     ${rounds(peerRuns)}`,
     '',
-    `MQTT ingest (QoS 1, mTLS, ${mqttClients} simulated devices), messages stored per second:`,
-    `${'  API idle'.padEnd(50)}${fmt(alone)}`,
-    mqttRow(`  API at ${apiRate} req/s (${fmt(paced?.rps ?? 0)} answered, p99 ${ms(paced?.p99 ?? 0)})`, loaded),
+    `MQTT ingest (QoS 1, mTLS, ${mqttClients} simulated devices), messages stored per second, median of ` +
+      `${mqttRounds} alternating rounds (${[alones, loadeds, besides].map(each).join(' | ')}):`,
+    `${'  API idle'.padEnd(62)}${fmt(alone).padStart(7)}`,
+    mqttRow(`  API at ${apiRate} req/s (${fmt(paced.rps)} answered, p99 ${ms(paced.p99)})`, loaded),
     mqttRow(`  API as fast as answered (${fmt(flat?.rps ?? 0)} req/s)`, saturated),
+    mqttRow(`  bare handler, own process, at ${apiRate} req/s (p99 ${ms(elsewhere.p99)})`, beside),
     '',
     `targets: throughput ${fmt(ratio, 2)}× the bare handler (≥ 0.7: ${verdict(ratio >= 0.7)}); ` +
       `p99 ${ms(o.p99)} (< 50 ms: ${verdict(o.p99 < 50)}); ` +
