@@ -209,7 +209,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const fleetId = fleetIdOf(tls.ca);
     const tokens = createTokenService({ db, issuer: fleetId });
     // Started on the first read; closed after the HTTPS server (cleanups run newest first).
-    const reads = startAdminReads({ file: db.name });
+    const reads = startAdminReads({ file: db.name, log });
     cleanups.unshift(() => reads.close());
     const routeDeps = {
       // The API's changes are this connection's own, which data_version does not show: act on them at once.

@@ -1,7 +1,8 @@
 // The bundled `fleet serve` (dist/fleet.js, as installed) stores device messages on its ingest thread, which is a
 // bundle of its own (dist/ingest-thread.js, found beside fleet.js): a path the tests of the sources cannot reach.
 // With `retention` in its --config, the thread deletes what is past it: a resend of a pruned sample is acknowledged
-// and not stored, a new one is stored. Built here into a folder of its own from the current source.
+// and not stored, a new one is stored. The operator API's lists are read on its read thread, also a bundle of its
+// own (dist/admin-read-thread.js). Built here into a folder of its own from the current source.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { encodeMessage } from '../../shared/src/index.js';
 import { bundleClis } from '../helpers/cli-cases.js';
 import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { freePort, waitForPort } from '../helpers/mosquitto.js';
+import { addOperator, apiClientFor } from '../helpers/operators.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 let fleet: TestFleet;
@@ -42,7 +44,9 @@ test.after(async () => {
 });
 
 /** Starts the bundled fleet serve on the test fleet; stderr collects its log. */
-async function serve(extra: string[] = []): Promise<{ child: ChildProcess; port: number; log: () => string }> {
+async function serve(
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; port: number; httpPort: number; log: () => string }> {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
   const args = ['serve', '--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort)];
   const child = spawn(process.execPath, [join(bundles, 'fleet.js'), ...args, '--log-level', 'debug', ...extra], {
@@ -51,7 +55,8 @@ async function serve(extra: string[] = []): Promise<{ child: ChildProcess; port:
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   await waitForPort(mqttPort);
-  return { child, port: mqttPort, log: () => stderr };
+  await waitForPort(httpPort);
+  return { child, port: mqttPort, httpPort, log: () => stderr };
 }
 
 /** Publishes one telemetry message at QoS 1 and resolves on its PUBACK (after the commit). */
@@ -92,6 +97,26 @@ test('the bundled server stores telemetry on its ingest thread (dist/ingest-thre
     assert.not.match(server.log(), /ingest thread did not start/);
     assert.not.match(server.log(), /"level":"error"/, server.log());
   } finally {
+    await stop(server.child);
+  }
+});
+
+test("the bundled server answers the API's lists on its read thread (dist/admin-read-thread.js)", async () => {
+  const viewer = await addOperator(fleet.db, 'bundle-viewer', 'viewer');
+  const server = await serve();
+  const api = apiClientFor(fleet.dataDir, server.httpPort, { credential: viewer.credential });
+  try {
+    // Without the thread's bundle beside fleet.js, every list would be a 503.
+    const page = await api.call<{ items: { id: string }[] }>('GET', '/api/v1/devices?limit=10');
+    assert.equal(
+      page.items.map((d) => d.id),
+      ['gw-001'],
+    );
+    const events = await api.call<{ items: unknown[] }>('GET', '/api/v1/events?limit=5');
+    assert.ok(Array.isArray(events.items));
+    assert.not.match(server.log(), /"level":"error"/, server.log());
+  } finally {
+    api.close();
     await stop(server.child);
   }
 });

@@ -4,7 +4,7 @@
 // not wait for the ingest thread's writer, and see what was committed before the request). The same admin service
 // code answers, for the same caller (its device limits), so a page is the same from either thread.
 import { parentPort, type Worker } from 'node:worker_threads';
-import { EdgewardError } from '../../../shared/src/index.js';
+import { EdgewardError, type Logger } from '../../../shared/src/index.js';
 import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
 import { ApiError, type ApiCode } from '../api/errors.js';
 import { openDb } from '../db/open.js';
@@ -106,6 +106,8 @@ export interface AdminReads {
 }
 
 export interface AdminReadsOptions extends ReadThreadInit {
+  /** Told when the thread fails (its reads got 503). */
+  readonly log?: Logger;
   /** Tests: start the thread another way (a module that fails to load, one that dies). */
   readonly startThread?: (init: ReadThreadInit) => Worker;
 }
@@ -141,6 +143,10 @@ export function startAdminReads(opts: AdminReadsOptions): AdminReads {
     const gone = (why: string) => {
       if (worker !== w) return;
       worker = undefined;
+      opts.log?.error('the operator API read thread stopped: its reads were refused (503)', {
+        code: 'API_UNAVAILABLE',
+        reason: why,
+      });
       failAll(why);
     };
     w.on('error', (err) => gone(`the read thread failed: ${err.message}`));
