@@ -1,6 +1,7 @@
 // A real fleet for tests: a data folder with PKI and devices, and a fleet server on free loopback ports.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, createLogger, type Logger } from '../../shared/src/index.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import type { Db } from '../../broker/src/db/open.js';
@@ -18,6 +19,11 @@ export interface TestFleet {
   /** Issues and registers a device; returns its folder with device.key, device.crt and ca.crt. */
   addDevice(id: string, opts?: { deviceType?: string }): Promise<string>;
   credentials(id: string): { key: Buffer; cert: Buffer; ca: Buffer };
+  /**
+   * Connects as device `id` with its certificate (MQTT 3.1.1, no reconnects), to this fleet's server or to the
+   * broker at `url`; `options` adds to or overrides MQTT.js's options.
+   */
+  connect(id: string, options?: IClientOptions & { url?: string }): Promise<MqttClient>;
   agentConfig(id: string, overrides?: Record<string, unknown>): AgentConfig;
   start(opts?: Partial<FleetServerOptions>): Promise<FleetServer>;
   readonly server: FleetServer;
@@ -54,6 +60,14 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
       cert: readFileSync(join(deviceDir(id), 'device.crt')),
       ca: readFileSync(join(deviceDir(id), 'ca.crt')),
     }),
+    connect: (id, { url, ...options } = {}) =>
+      mqtt.connectAsync(url ?? fleet.url(), {
+        clientId: id,
+        ...fleet.credentials(id),
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        ...options,
+      }),
     agentConfig(id, overrides = {}) {
       const d = deviceDir(id);
       return parseAgentConfig({

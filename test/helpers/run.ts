@@ -1,5 +1,6 @@
 // Runs an external program (a peer such as mosquitto_pub or openssl) and captures everything it says.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from './mosquitto.js';
 
 export interface RunResult {
   readonly code: number | null;
@@ -48,3 +49,28 @@ export const fleetCli = (args: string[], opts?: Parameters<typeof runCliSource>[
   runCliSource('broker/src/main.ts', args, opts);
 export const agentCli = (args: string[], opts?: Parameters<typeof runCliSource>[2]) =>
   runCliSource('agent/src/main.ts', args, opts);
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly mqttPort: number;
+  readonly httpPort: number;
+  /** What it wrote to stderr so far (its log and any error line). */
+  stderr(): string;
+  /** Its exit code (null for a signal), once it has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `fleet serve` from the source on `dataDir` and free loopback ports; it is the caller's to stop. */
+export async function startServeSource(dataDir: string, extra: string[] = []): Promise<ServeProcess> {
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const ports = ['--mqtt-port', String(mqttPort), '--http-port', String(httpPort)];
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'broker/src/main.ts', 'serve', '--data', dataDir, ...extra, ...ports],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { child, mqttPort, httpPort, stderr: () => stderr, exited };
+}

@@ -1,7 +1,3 @@
-// Changes made through the operator API take effect at once on the running server: a revoked device's session is
-// dropped, and a submitted command is relayed to the connected device. The server notices other processes' writes
-// through SQLite's data_version, which does not move for its own connection's writes, so the API has to tell it.
-import mqtt from 'mqtt';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
@@ -26,8 +22,7 @@ test.after(async () => {
   await fleet.close();
 });
 
-const connect = (id: string) =>
-  mqtt.connectAsync(fleet.url(), { clientId: id, ...fleet.credentials(id), protocolVersion: 4, reconnectPeriod: 0 });
+const connect = (id: string) => fleet.connect(id);
 
 test('a device revoked through the API loses its session at once, with nothing else written', async () => {
   const client = await connect('gw-live');

@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { createAgent, type Agent } from '../../agent/src/index.js';
 import { parseFleetConfig } from '../../broker/src/config.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
@@ -402,12 +401,7 @@ const attempts_: Attempt[] = [
     reason: 'rate',
     metric: 'disconnects',
     async run() {
-      const c = await mqtt.connectAsync(fleet.url(), {
-        clientId: 'gw-flood',
-        ...fleet.credentials('gw-flood'),
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-      });
+      const c = await fleet.connect('gw-flood');
       const closed = new Promise<void>((r) => c.once('close', () => r()));
       let seq = 1;
       const flood = () => {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { buildUnprotectedServer } from '../../bench/lib/unprotected-build.js';
 import { deviceTopic } from '../../shared/src/index.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
@@ -48,12 +48,7 @@ async function foreignSubscription(args: string[], env: NodeJS.ProcessEnv): Prom
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     await waitForPort(mqttPort);
-    const device = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
-      clientId: 'gw-001',
-      ...fleet.credentials('gw-001'),
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
+    const device = await fleet.connect('gw-001', { url: `mqtts://127.0.0.1:${mqttPort}` });
     const qos = await subackCode(device, deviceTopic('gw-002', 'cmd'));
     await device.endAsync();
     return { qos, log };

@@ -3,7 +3,7 @@
 // other invalid topic.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 
 let fleet: TestFleet;
@@ -16,13 +16,7 @@ test.after(async () => {
   await fleet.close();
 });
 
-const connectDevice = () =>
-  mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+const connectDevice = () => fleet.connect('gw-001');
 
 /** An MQTT string: two length bytes, then UTF-8 [MQTT-1.5.3]. */
 const str = (s: string) => {

@@ -2,7 +2,6 @@
 // and fed to the fleet audit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import mqtt from 'mqtt';
 import { sampleReport } from '../../agent/src/scan/index.js';
 import { deviceTopic, encode } from '../../shared/src/index.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
@@ -25,12 +24,7 @@ function rng(seed: number) {
 }
 
 async function publishAs(id: string, payload: Buffer): Promise<void> {
-  const c = await mqtt.connectAsync(fleet.url(), {
-    clientId: id,
-    ...fleet.credentials(id),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+  const c = await fleet.connect(id);
   await c.publishAsync(deviceTopic(id, 'exposure'), payload, { qos: 1 });
   await c.endAsync();
 }

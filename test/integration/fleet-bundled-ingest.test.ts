@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createIngestStore } from '../../broker/src/fleet/ingest-store.js';
@@ -61,12 +60,7 @@ async function serve(
 
 /** Publishes one telemetry message at QoS 1 and resolves on its PUBACK (after the commit). */
 async function publish(port: number, stream: string, seq: number): Promise<void> {
-  const device = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+  const device = await fleet.connect('gw-001', { url: `mqtts://127.0.0.1:${port}` });
   const payload = encodeMessage({
     v: 1,
     id: `msg-${stream}-${seq}`,

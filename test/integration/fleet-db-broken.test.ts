@@ -2,7 +2,6 @@
 // and exit 1, no stack trace, no listening server, and the folder left as it was (no fresh schema written).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -16,7 +15,7 @@ import {
 } from '../helpers/broken-db.js';
 import type { TestFleet } from '../helpers/fleet.js';
 import { freePort } from '../helpers/mosquitto.js';
-import { fleetCli } from '../helpers/run.js';
+import { fleetCli, startServeSource } from '../helpers/run.js';
 
 let fleet: TestFleet;
 let telemetryPages: number[];
@@ -100,33 +99,17 @@ test('--init-empty-db starts on a lost database, but not while its WAL is still 
   assert.is(statSync(`${db}-wal`).size, 4096);
   rmSync(`${db}-wal`);
 
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'broker/src/main.ts',
-      'serve',
-      '--data',
-      dataDir,
-      '--init-empty-db',
-      '--mqtt-port',
-      String(mqttPort),
-      '--http-port',
-      String(httpPort),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const started = await startServeSource(dataDir, ['--init-empty-db']);
   const deadline = Date.now() + 60_000;
-  while (!stderr.includes('fleet server listening') && Date.now() < deadline && child.exitCode === null)
+  while (
+    !started.stderr().includes('fleet server listening') &&
+    Date.now() < deadline &&
+    started.child.exitCode === null
+  )
     await new Promise((r) => setTimeout(r, 50));
-  child.kill('SIGTERM');
-  assert.is(await exited, 0, stderr);
-  assert.match(stderr, /fleet server listening/);
+  started.child.kill('SIGTERM');
+  assert.is(await started.exited, 0, started.stderr());
+  assert.match(started.stderr(), /fleet server listening/);
   assert.ok(statSync(db).size > 0, 'a fresh database was created');
 });
 

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { createLogger, deviceTopic, encodeMessage } from '../../shared/src/index.js';
 import { createFleetServer } from '../../broker/src/server.js';
 import { hasStackTrace } from '../helpers/broken-db.js';
@@ -59,13 +59,7 @@ test('the disk fills while serving: no PUBACK for what is not stored, FLEET_DB_F
     onFatal: (err) => (fatal = err),
   });
   const filler = join(disk.dir, 'filler-run');
-  const connect = () =>
-    mqtt.connectAsync(`mqtts://127.0.0.1:${server.mqttPort}`, {
-      clientId: 'gw-001',
-      ...fleet.credentials('gw-001'),
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
+  const connect = () => fleet.connect('gw-001', { url: `mqtts://127.0.0.1:${server.mqttPort}` });
   /** Each message carries 100 samples (a few pages), so the WAL soon has to grow. */
   const message = (n: number) =>
     encodeMessage({

@@ -2,49 +2,24 @@
 // logs a coded error, and the server stops cleanly with exit 1 — no PUBACK for what was not stored, no stack trace.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { deviceTopic, encodeMessage } from '../../shared/src/index.js';
 import { corruptPages, hasStackTrace, pagesOf, populatedFleet } from '../helpers/broken-db.js';
 import { waitFor } from '../helpers/fleet.js';
-import { freePort, waitForPort } from '../helpers/mosquitto.js';
+import { waitForPort } from '../helpers/mosquitto.js';
+import { startServeSource } from '../helpers/run.js';
 
 test('telemetry pages damaged while serving: no PUBACK, FLEET_DB_CORRUPT logged, exit 1', async () => {
   const fleet = await populatedFleet(['gw-001']);
   const pages = pagesOf(fleet.db, ['telemetry', 'telemetry_keys']);
-  const credentials = fleet.credentials('gw-001');
   await fleet.close();
 
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'broker/src/main.ts',
-      'serve',
-      '--data',
-      fleet.dataDir,
-      '--mqtt-port',
-      String(mqttPort),
-      '--http-port',
-      String(httpPort),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const serve = await startServeSource(fleet.dataDir);
+  const { child, mqttPort, exited } = serve;
   const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
   try {
     await waitForPort(mqttPort, 60_000);
-    const device = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
-      clientId: 'gw-001',
-      ...credentials,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
+    const device = await fleet.connect('gw-001', { url: `mqtts://127.0.0.1:${mqttPort}` });
     let pubacks = 0;
     device.on('packetreceive', (p) => void (p.cmd === 'puback' && pubacks++));
     device.on('error', () => {});
@@ -66,6 +41,7 @@ test('telemetry pages damaged while serving: no PUBACK, FLEET_DB_CORRUPT logged,
       );
     }
     const code = await exited;
+    const stderr = serve.stderr();
     device.end(true);
     assert.is(code, 1, stderr);
     assert.is(pubacks, 0, 'nothing was stored, so nothing was acknowledged');

@@ -2,11 +2,10 @@
 // server per data folder.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import mqtt from 'mqtt';
 import { createFleetServer } from '../../broker/src/server.js';
 import { createTestFleet, testLogger, waitFor, type TestFleet } from '../helpers/fleet.js';
-import { freePort, waitForPort } from '../helpers/mosquitto.js';
+import { waitForPort } from '../helpers/mosquitto.js';
+import { startServeSource } from '../helpers/run.js';
 
 let fleet: TestFleet;
 
@@ -19,38 +18,14 @@ test.after(async () => {
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`fleet serve logs JSON lines and exits 0 on ${signal} with a device connected`, async () => {
-    const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'broker/src/main.ts',
-        'serve',
-        '--data',
-        fleet.dataDir,
-        '--mqtt-port',
-        String(mqttPort),
-        '--http-port',
-        String(httpPort),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitForPort(mqttPort);
-    const device = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
-      clientId: 'gw-001',
-      ...fleet.credentials('gw-001'),
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
-    await waitFor(() => stderr.includes('device connected'), 'connection logged');
-    child.kill(signal);
-    assert.is(await exited, 0);
+    const serve = await startServeSource(fleet.dataDir);
+    await waitForPort(serve.mqttPort);
+    const device = await fleet.connect('gw-001', { url: `mqtts://127.0.0.1:${serve.mqttPort}` });
+    await waitFor(() => serve.stderr().includes('device connected'), 'connection logged');
+    serve.child.kill(signal);
+    assert.is(await serve.exited, 0);
     device.end(true);
-    const lines = stderr.trim().split('\n');
+    const lines = serve.stderr().trim().split('\n');
     for (const line of lines) {
       const rec = JSON.parse(line) as { time: string; level: string; msg: string };
       assert.ok(rec.time && rec.level && rec.msg, line);
@@ -63,33 +38,13 @@ test(
   'one server per data folder: a second is refused (FLEET_DATA_IN_USE), in another process ' + 'or this one',
   async () => {
     await fleet.start();
-    const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'broker/src/main.ts',
-        'serve',
-        '--data',
-        fleet.dataDir,
-        '--mqtt-port',
-        String(mqttPort),
-        '--http-port',
-        String(httpPort),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null | 'still running'>((resolve) => {
-      const t = setTimeout(() => (child.kill('SIGKILL'), resolve('still running')), 15_000);
-      child.on('exit', (c) => (clearTimeout(t), resolve(c)));
-    });
-    assert.is.not(code, 'still running');
-    assert.is.not(code, 0);
-    assert.match(stderr, /FLEET_DATA_IN_USE/);
-    assert.match(stderr, /another fleet server is running on/);
+    const second = await startServeSource(fleet.dataDir);
+    const kill = setTimeout(() => second.child.kill('SIGKILL'), 15_000);
+    const code = await second.exited;
+    clearTimeout(kill);
+    assert.ok(code !== null && code !== 0, `refused with an exit code, not still running: ${code}`);
+    assert.match(second.stderr(), /FLEET_DATA_IN_USE/);
+    assert.match(second.stderr(), /another fleet server is running on/);
     try {
       await createFleetServer({
         dataDir: fleet.dataDir,
@@ -103,12 +58,7 @@ test(
       assert.is((err as { code?: string }).code, 'FLEET_DATA_IN_USE');
     }
     // The first one still serves; once it stops, the folder is free again.
-    const device = await mqtt.connectAsync(`mqtts://127.0.0.1:${fleet.server.mqttPort}`, {
-      clientId: 'gw-001',
-      ...fleet.credentials('gw-001'),
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
+    const device = await fleet.connect('gw-001');
     await device.endAsync(true);
     await fleet.server.close();
     const again = await createFleetServer({

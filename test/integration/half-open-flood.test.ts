@@ -6,7 +6,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:https';
-import mqtt from 'mqtt';
 import { parseFleetConfig } from '../../broker/src/config.js';
 import { deviceTopic, encode } from '../../shared/src/index.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
@@ -76,13 +75,7 @@ test(`${SOCKETS} half-open sockets from ${ADDRESSES} addresses: ${cap} kept at m
   assert.ok(perAddress > 0 && total > 0, `refusals counted: per address ${perAddress}, total ${total}`);
   assert.is(perAddress + total, ready.connected - pending, 'every connection the server closed is counted');
   console.log(`held ${JSON.stringify(held)}, ${Date.now() - t0} ms`);
-  const device = await mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-honest',
-    ...fleet.credentials('gw-honest'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 20_000,
-  });
+  const device = await fleet.connect('gw-honest', { connectTimeout: 20_000 });
   const now = Date.now();
   await device.publishAsync(
     deviceTopic('gw-honest', 'telemetry'),

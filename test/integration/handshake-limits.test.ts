@@ -4,7 +4,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
-import mqtt from 'mqtt';
 import { parseFleetConfig } from '../../broker/src/config.js';
 import { halfClientHello } from '../helpers/client-hello.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
@@ -139,13 +138,7 @@ test('caps: the 4th pending connection of one address is refused, the 7th of all
 
   // A device with a valid certificate still gets in (its connection evicts the next oldest), and /healthz answers
   // (its handshake takes the place the device's finished one left).
-  const device = await mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-  });
+  const device = await fleet.connect('gw-001', { connectTimeout: 5000 });
   await device.endAsync();
   assert.is(await get('/healthz'), 200);
   await waitFor(() => a[1]!.isClosed(), 'the next oldest evicted for the device');

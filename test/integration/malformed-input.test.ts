@@ -2,7 +2,7 @@
 // and the broker keeps serving.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { deviceTopic, encode } from '../../shared/src/index.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 
@@ -12,12 +12,7 @@ let client: mqtt.MqttClient;
 test.before(async () => {
   fleet = await createTestFleet(['gw-001']);
   await fleet.start();
-  client = await mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+  client = await fleet.connect('gw-001');
 });
 test.after(async () => {
   client.end(true);
@@ -85,12 +80,7 @@ test('an invalid device id in a topic is denied as DEVICE_ID_INVALID and the bro
   assert.equal(JSON.parse(audit).code, 'DEVICE_ID_INVALID');
   client.end(true);
   // The broker serves the same device again at once, and a good message is stored.
-  client = await mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+  client = await fleet.connect('gw-001');
   await client.publishAsync(telemetry, encode(good(1)), { qos: 1 });
   assert.is(rows(), 1);
 });

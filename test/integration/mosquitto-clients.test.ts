@@ -3,7 +3,6 @@ import { test as uvu } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { deviceTopic, encode } from '../../shared/src/index.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import { testWithPeers } from '../helpers/peers.js';
@@ -98,12 +97,7 @@ for (const filter of ['#', 'fleet/v1/+/cmd', '$SYS/#', 'fleet/v1/gw-002/cmd', 'f
     // While it listens, another device publishes telemetry and the backend publishes a command to gw-002.
     const sub = run('mosquitto_sub', [...tlsArgs('gw-001'), '-t', filter, '-d', '-W', '2', '-q', '1']);
     await new Promise((r) => setTimeout(r, 700));
-    const other = await mqtt.connectAsync(fleet.url(), {
-      clientId: 'gw-002',
-      ...fleet.credentials('gw-002'),
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
+    const other = await fleet.connect('gw-002');
     await other.publishAsync(
       deviceTopic('gw-002', 'telemetry'),
       encode({

@@ -2,7 +2,6 @@
 // limits.maxPacketBytes closes the connection at once, whatever follows (or does not), and is audited and counted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import mqtt from 'mqtt';
 import { parseFleetConfig } from '../../broker/src/config.js';
 import { deviceTopic } from '../../shared/src/index.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
@@ -18,8 +17,7 @@ test.after(async () => {
   await fleet.close();
 });
 
-const connect = (id: string) =>
-  mqtt.connectAsync(fleet.url(), { clientId: id, ...fleet.credentials(id), protocolVersion: 4, reconnectPeriod: 0 });
+const connect = (id: string) => fleet.connect(id);
 
 /** The MQTT remaining-length varint [MQTT-2.2.3]. */
 function varint(n: number): number[] {

@@ -80,12 +80,7 @@ for (const protocolVersion of [3, 5] as const) {
 }
 
 uvu('MQTT 3.1.1 from MQTT.js is admitted', async () => {
-  const c = await mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+  const c = await fleet.connect('gw-001');
   await c.endAsync();
 });
 

@@ -1,7 +1,6 @@
 // A flooding device is throttled to its rate while honest devices keep flowing; their latency is reported.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import mqtt from 'mqtt';
 import { createAgent, createFakePlatform, type Agent } from '../../agent/src/index.js';
 import { parseFleetConfig } from '../../broker/src/config.js';
 import { deviceTopic, encode } from '../../shared/src/index.js';
@@ -53,12 +52,7 @@ test('a flooder is held to its rate; honest devices deliver every sample exactly
   await waitFor(() => agents.every((a) => a.stats().lastAckedSequence >= 3), 'honest baseline');
 
   phase = 'flood';
-  const flooder = await mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-flooder',
-    ...fleet.credentials('gw-flooder'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+  const flooder = await fleet.connect('gw-flooder');
   let acked = 0;
   let seq = 1;
   let running = true;

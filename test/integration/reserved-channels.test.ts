@@ -2,7 +2,7 @@
 // there is refused and audited like any ACL denial — never acknowledged and then dropped — and no device subscribes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { deviceTopic, encode } from '../../shared/src/index.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 
@@ -16,13 +16,7 @@ test.after(async () => {
   await fleet.close();
 });
 
-const connect = () =>
-  mqtt.connectAsync(fleet.url(), {
-    clientId: 'gw-001',
-    ...fleet.credentials('gw-001'),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
+const connect = () => fleet.connect('gw-001');
 
 /** The return code of a one-filter SUBACK: the QoS granted, or 0x80 (MQTT.js turns a refusal into an error). */
 async function subackCode(client: mqtt.MqttClient, filter: string): Promise<number> {
