@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openDb } from '../../broker/src/db/open.js';
+import { type Db, openDb } from '../../broker/src/db/open.js';
 import { INGEST_WORKER, type ThreadInit } from '../../broker/src/fleet/ingest-thread.js';
-import { threadWriter } from '../../broker/src/fleet/ingest-writer.js';
+import { type ThreadWriterOptions, threadWriter } from '../../broker/src/fleet/ingest-writer.js';
 import {
   nextState,
   WRITER_EVENTS,
@@ -124,6 +124,18 @@ function fixture() {
   return { db, file, init: { file, synchronous: 'NORMAL' } satisfies ThreadInit };
 }
 
+/** The thread writer on the fixture's file, with quiet hooks; `more` names what a test changes. */
+const writerFor = (init: ThreadInit, db: Db, more: Partial<ThreadWriterOptions> = {}) =>
+  threadWriter({
+    init,
+    db,
+    now: Date.now,
+    log: testLogger(),
+    onBackgroundFailed: () => undefined,
+    onPruned: () => undefined,
+    ...more,
+  });
+
 const batchOf = (seqs: number[]) =>
   wireBatch(
     seqs.map(
@@ -144,14 +156,7 @@ const batchOf = (seqs: number[]) =>
 
 test('closed while its thread starts: the close waits for the thread, which stores nothing', async () => {
   const { db, init } = fixture();
-  const writer = threadWriter({
-    init,
-    db,
-    now: Date.now,
-    log: testLogger(),
-    onBackgroundFailed: () => undefined,
-    onPruned: () => undefined,
-  });
+  const writer = writerFor(init, db);
   await writer.close();
   db.close();
 });
@@ -159,13 +164,7 @@ test('closed while its thread starts: the close waits for the thread, which stor
 test('a thread that dies: its batches are refused, a new thread stores the next ones', async () => {
   const { db, init } = fixture();
   const threads: Worker[] = [];
-  const writer = threadWriter({
-    init,
-    db,
-    now: Date.now,
-    log: testLogger(),
-    onBackgroundFailed: () => undefined,
-    onPruned: () => undefined,
+  const writer = writerFor(init, db, {
     startThread: (i) => {
       const w = INGEST_WORKER.start(i);
       threads.push(w);
@@ -204,14 +203,7 @@ test('a thread that never becomes ready: batches go to this thread, with a warni
   const lines: string[] = [];
   const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
   const init = { file: join(tmpDir('edgeward-writer-'), 'missing', 'fleet.db'), synchronous: 'NORMAL' as const };
-  const writer = threadWriter({
-    init,
-    db,
-    now: Date.now,
-    log,
-    onBackgroundFailed: () => undefined,
-    onPruned: () => undefined,
-  });
+  const writer = writerFor(init, db, { log });
   const stored = await writer.write(batchOf([1]), false);
   assert.equal([...stored.inserted], [1]);
   assert.ok(
@@ -226,37 +218,8 @@ test('a thread that cannot even be created: the same fallback, no throw', async 
   const { db, init } = fixture();
   const lines: string[] = [];
   const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
-  const writer = threadWriter({
-    init,
-    db,
-    now: Date.now,
+  const writer = writerFor(init, db, {
     log,
-    onBackgroundFailed: () => undefined,
-    onPruned: () => undefined,
-    startThread: () => {
-      throw new Error('ERR_WORKER_PATH');
-    },
-  });
-  assert.equal([...(await writer.write(batchOf([1]), false)).inserted], [1]);
-  assert.ok(
-    lines.some((l) => l.includes('ingest thread did not start') && l.includes('ERR_WORKER_PATH')),
-    lines.join(''),
-  );
-  await writer.close();
-  db.close();
-});
-
-test('a thread that cannot even be created: the same fallback, no throw', async () => {
-  const { db, init } = fixture();
-  const lines: string[] = [];
-  const log = createLogger({ write: (l) => void lines.push(l), level: 'warn' });
-  const writer = threadWriter({
-    init,
-    db,
-    now: Date.now,
-    log,
-    onBackgroundFailed: () => undefined,
-    onPruned: () => undefined,
     startThread: () => {
       throw new Error('ERR_WORKER_PATH');
     },
