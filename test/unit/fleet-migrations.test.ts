@@ -2,6 +2,7 @@
 // layout of version 6 with every row kept, and version 7 moves the sample keys into telemetry_keys. The indexes
 // version 12 adds are the ones SQLite picks for the queries they were made for.
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -121,6 +122,32 @@ test('a fresh database gets every migration and the same telemetry layout', () =
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('telemetry')`).pluck().all() as string[]).join(',');
   assert.is(columns, 'id,device_id,stream,seq,device_ts,received_at,metrics');
   db.close();
+});
+
+test('migrations that shipped are never renumbered or edited (a database of any landed build still opens)', () => {
+  // Version → the first 12 hex digits of SHA-256 of its SQL, as landed. Append new migrations; never change these.
+  const shipped: Record<number, string> = {
+    1: '05be45fd04b4',
+    2: '395af5275053',
+    3: '37fd12b5ffee',
+    4: '68e79649f54f',
+    5: '7309382b1f90',
+    6: 'd611585f7d76',
+    7: '3078d90ca136',
+    8: '23f032d4f595',
+    9: '346f2816dd0b',
+  };
+  const now = Object.fromEntries(
+    migrations
+      .filter((m) => m.version in shipped)
+      .map((m) => [m.version, createHash('sha256').update(m.sql).digest('hex').slice(0, 12)]),
+  );
+  assert.equal(now, shipped);
+  assert.equal(
+    migrations.map((m) => m.version),
+    migrations.map((_, i) => i + 1),
+    'numbered 1, 2, 3… in order',
+  );
 });
 
 test('v12: the device list finds a newest certificate by index, the revocation check reads only revoked rows', () => {

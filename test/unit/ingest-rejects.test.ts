@@ -1,5 +1,5 @@
 // Rejected device messages are kept as one row per device, error code and minute (count, first and latest time,
-// latest reason), so a device sending garbage cannot grow ingest_rejects without bound; migration 8 folds the
+// latest reason), so a device sending garbage cannot grow ingest_rejects without bound; migration 10 folds the
 // rows of older databases the same way.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -70,45 +70,48 @@ test('a flood of rejected messages: one row per device, code and minute, with th
   db.close();
 });
 
-test('migration 8 folds the rows of a version-7 database per device, code and minute', () => {
-  const file = join(tmpDir('edgeward-rejects-'), 'fleet.db');
-  const v7 = new Database(file);
-  migrate(
-    v7,
-    migrations.filter((m) => m.version <= 7),
-  );
-  const insert = v7.prepare(
-    'INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  const minute = 60_000 * 1000;
-  for (let i = 0; i < 5; i++) insert.run(minute + i * 1000, 'gw-a01', 't', 'PROTO_BAD_CBOR', `reason ${i}`, 10);
-  insert.run(minute + 500, 'gw-a01', 't', 'PROTO_TOO_LARGE', 'too large', 99_999);
-  insert.run(minute + 60_000, 'gw-a01', 't', 'PROTO_BAD_CBOR', 'next minute', 10);
-  v7.close();
+// From version 7 (before the operator API), and from version 9 (the schema the operator API first shipped with).
+for (const from of [7, 9]) {
+  test(`migration 10 folds the rows of a version-${from} database per device, code and minute`, () => {
+    const file = join(tmpDir('edgeward-rejects-'), 'fleet.db');
+    const old = new Database(file);
+    migrate(
+      old,
+      migrations.filter((m) => m.version <= from),
+    );
+    const insert = old.prepare(
+      'INSERT INTO ingest_rejects (at, device_id, topic, code, message, size) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const minute = 60_000 * 1000;
+    for (let i = 0; i < 5; i++) insert.run(minute + i * 1000, 'gw-a01', 't', 'PROTO_BAD_CBOR', `reason ${i}`, 10);
+    insert.run(minute + 500, 'gw-a01', 't', 'PROTO_TOO_LARGE', 'too large', 99_999);
+    insert.run(minute + 60_000, 'gw-a01', 't', 'PROTO_BAD_CBOR', 'next minute', 10);
+    old.close();
 
-  const db = openDb(file);
-  const rows = db
-    .prepare('SELECT device_id, minute, code, count, at, last_at, message FROM ingest_rejects ORDER BY id')
-    .all() as (RejectRow & { minute: number })[];
-  assert.equal(
-    rows.map((r) => [r.minute, r.code, r.count, r.at, r.last_at, r.message]),
-    [
-      [1000, 'PROTO_BAD_CBOR', 5, minute, minute + 4000, 'reason 4'],
-      [1000, 'PROTO_TOO_LARGE', 1, minute + 500, minute + 500, 'too large'],
-      [1001, 'PROTO_BAD_CBOR', 1, minute + 60_000, minute + 60_000, 'next minute'],
-    ],
-  );
-  assert.throws(
-    () =>
-      db
-        .prepare(
-          `INSERT INTO ingest_rejects (device_id, minute, code, count, at, last_at, topic, message, size) ` +
-            `VALUES ('gw-a01', 1000, 'PROTO_TOO_LARGE', 1, 0, 0, 't', 'm', 1)`,
-        )
-        .run(),
-    /UNIQUE/,
-  );
-  db.close();
-});
+    const db = openDb(file);
+    const rows = db
+      .prepare('SELECT device_id, minute, code, count, at, last_at, message FROM ingest_rejects ORDER BY id')
+      .all() as (RejectRow & { minute: number })[];
+    assert.equal(
+      rows.map((r) => [r.minute, r.code, r.count, r.at, r.last_at, r.message]),
+      [
+        [1000, 'PROTO_BAD_CBOR', 5, minute, minute + 4000, 'reason 4'],
+        [1000, 'PROTO_TOO_LARGE', 1, minute + 500, minute + 500, 'too large'],
+        [1001, 'PROTO_BAD_CBOR', 1, minute + 60_000, minute + 60_000, 'next minute'],
+      ],
+    );
+    assert.throws(
+      () =>
+        db
+          .prepare(
+            `INSERT INTO ingest_rejects (device_id, minute, code, count, at, last_at, topic, message, size) ` +
+              `VALUES ('gw-a01', 1000, 'PROTO_TOO_LARGE', 1, 0, 0, 't', 'm', 1)`,
+          )
+          .run(),
+      /UNIQUE/,
+    );
+    db.close();
+  });
+}
 
 test.run();

@@ -285,36 +285,6 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 8,
-    name: 'rejected messages counted per device, code and minute',
-    // One row per rejected message let a device sending garbage write rows without bound (1,436 in one test). A
-    // row now stands for every reject of one code from one device within one minute: their count, the first and
-    // latest times, and the latest one's topic, reason and size. The unique key keeps it so.
-    sql: `
-      CREATE TABLE ingest_rejects_by_minute (
-        id        INTEGER PRIMARY KEY,
-        device_id TEXT NOT NULL,
-        minute    INTEGER NOT NULL, -- at / 60000
-        code      TEXT NOT NULL,
-        count     INTEGER NOT NULL CHECK (count >= 1),
-        at        INTEGER NOT NULL, -- the first reject (ms)
-        last_at   INTEGER NOT NULL, -- the latest
-        topic     TEXT NOT NULL,
-        message   TEXT NOT NULL,
-        size      INTEGER NOT NULL,
-        UNIQUE (device_id, minute, code)
-      ) STRICT;
-      INSERT INTO ingest_rejects_by_minute (device_id, minute, code, count, at, last_at, topic, message, size)
-        SELECT r.device_id, g.minute, r.code, g.n, g.first_at, r.at, r.topic, r.message, r.size
-          FROM (SELECT max(id) AS last_id, at / 60000 AS minute, count(*) AS n, min(at) AS first_at
-                  FROM ingest_rejects GROUP BY device_id, at / 60000, code) g
-          JOIN ingest_rejects r ON r.id = g.last_id
-          ORDER BY g.last_id;
-      DROP TABLE ingest_rejects;
-      ALTER TABLE ingest_rejects_by_minute RENAME TO ingest_rejects;
-    `,
-  },
-  {
-    version: 9,
     name: 'operators, API token keys, token requests, operator audit trail',
     sql: `
       -- People who use the management plane. The credential is an Ed25519 key the operator holds; the server
@@ -371,7 +341,7 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    version: 10,
+    version: 9,
     name: 'commands found by device, and by signing key and counter',
     sql: `
       -- A device's commands, newest first (the index holds the rowid, so no sort), for the operator API's lists.
@@ -379,6 +349,36 @@ export const migrations: readonly Migration[] = [
       -- A submitted command's counter must not have been used by the same key before (admin/command-submit.ts).
       -- Not UNIQUE: rows queued by hand or by older builds may repeat one, and the device refuses replays anyway.
       CREATE INDEX commands_key_counter ON commands(operator, counter);
+    `,
+  },
+  {
+    version: 10,
+    name: 'rejected messages counted per device, code and minute',
+    // One row per rejected message let a device sending garbage write rows without bound (1,436 in one test). A
+    // row now stands for every reject of one code from one device within one minute: their count, the first and
+    // latest times, and the latest one's topic, reason and size. The unique key keeps it so.
+    sql: `
+      CREATE TABLE ingest_rejects_by_minute (
+        id        INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        minute    INTEGER NOT NULL, -- at / 60000
+        code      TEXT NOT NULL,
+        count     INTEGER NOT NULL CHECK (count >= 1),
+        at        INTEGER NOT NULL, -- the first reject (ms)
+        last_at   INTEGER NOT NULL, -- the latest
+        topic     TEXT NOT NULL,
+        message   TEXT NOT NULL,
+        size      INTEGER NOT NULL,
+        UNIQUE (device_id, minute, code)
+      ) STRICT;
+      INSERT INTO ingest_rejects_by_minute (device_id, minute, code, count, at, last_at, topic, message, size)
+        SELECT r.device_id, g.minute, r.code, g.n, g.first_at, r.at, r.topic, r.message, r.size
+          FROM (SELECT max(id) AS last_id, at / 60000 AS minute, count(*) AS n, min(at) AS first_at
+                  FROM ingest_rejects GROUP BY device_id, at / 60000, code) g
+          JOIN ingest_rejects r ON r.id = g.last_id
+          ORDER BY g.last_id;
+      DROP TABLE ingest_rejects;
+      ALTER TABLE ingest_rejects_by_minute RENAME TO ingest_rejects;
     `,
   },
   {

@@ -83,7 +83,7 @@ export function createIngestStore(db: Db, retention: Retention = KEEP_EVERYTHING
     `UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), ` +
       `last_seen = ? WHERE id = ?`,
   );
-  // One row per device, code and minute (migration 8): a device sending garbage cannot fill the disk with rows.
+  // One row per device, code and minute (migration 10): a device sending garbage cannot fill the disk with rows.
   const recordReject = db.prepare(
     `INSERT INTO ingest_rejects (device_id, minute, code, count, at, last_at, topic, message, size) ` +
       `VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (device_id, minute, code) DO UPDATE SET count = count + 1, ` +
