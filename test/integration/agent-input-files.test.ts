@@ -1,12 +1,15 @@
 // Paths the agent must refuse at once instead of hanging on: a FIFO as the config, the certificate or an operator
-// key, and a state folder under /proc (where Node's recursive mkdir never returns). Real CLI, bounded waits.
+// key, and a state folder under /proc (where Node's recursive mkdir never returns). And files it must refuse with
+// a reason that names them: a state folder that is a file or on a read-only disk, a CA that is not a certificate,
+// a config that is a folder or too large. Real CLI, bounded waits.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAgentConfig } from '../helpers/agent-process.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { mountTmpfs, unmountAll } from '../helpers/mounts.js';
 import { agentCli } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -67,6 +70,52 @@ test('a FIFO as an operator key file is refused', async () => {
 test('a state folder under /proc is refused', async () => {
   const line = await refused(['run', '--config', config('proc', { stateDir: '/proc/edgeward-test/state' })]);
   assert.match(line, /^error AGENT_STATE_DIR: .*\/proc\/edgeward-test\/state.*proc file system/);
+});
+
+test('a state folder that is a regular file: AGENT_STATE_DIR, not a bare EEXIST', async () => {
+  const file = join(root, 'state-is-a-file');
+  writeFileSync(file, 'not a folder\n');
+  const line = await refused(['run', '--config', config('state-file', { stateDir: file })]);
+  assert.match(line, /^error AGENT_STATE_DIR: the state folder .*state-is-a-file is not a folder; check stateDir/);
+});
+
+test('a state folder on a read-only disk: AGENT_STATE_DIR naming the read-only file system', async () => {
+  const mount = mountTmpfs('ro,size=1m');
+  if ('skip' in mount) {
+    assert.not.ok(process.env.CI === 'true', mount.skip);
+    console.log(`SKIP ${mount.skip}`);
+    return;
+  }
+  try {
+    const line = await refused(['run', '--config', config('state-ro', { stateDir: join(mount.dir, 'state') })]);
+    assert.match(line, /^error AGENT_STATE_DIR: .*state.*EROFS/);
+  } finally {
+    unmountAll();
+  }
+});
+
+test('a CA file that is not a certificate: AGENT_CREDENTIALS naming the file', async () => {
+  const ca = join(root, 'garbage-ca.pem');
+  writeFileSync(ca, 'not a certificate\n');
+  const line = await refused(['run', '--config', config('ca-garbage', { ca })]);
+  assert.match(line, /^error AGENT_CREDENTIALS: .*garbage-ca\.pem is not a PEM certificate/);
+});
+
+test('a config that is a folder, or larger than 1 MB: AGENT_CONFIG_UNREADABLE', async () => {
+  const folder = join(root, 'config-folder');
+  mkdirSync(folder);
+  const big = join(root, 'big.json');
+  writeFileSync(big, `{"pad":"${'x'.repeat(1_000_001)}"}`);
+  for (const [file, why] of [
+    [folder, /config-folder.*folder/],
+    [big, /big\.json.*(larger|too large|bytes)/],
+  ] as const) {
+    for (const command of ['run', 'status']) {
+      const line = await refused([command, '--config', file]);
+      assert.match(line, /^error AGENT_CONFIG_UNREADABLE: /, `${command} ${file}`);
+      assert.match(line, why, `${command} ${file}`);
+    }
+  }
 });
 
 test.run();

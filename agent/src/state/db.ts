@@ -2,9 +2,9 @@
 // the folder's lock (agent.lock) while it is open.
 // WAL + synchronous=FULL: whatever a call has written is on disk when the call returns (power loss included).
 import Database from 'better-sqlite3';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertOrdinaryFolder } from '../../../shared/src/index.js';
+import { describeIoError, ensurePrivateDir } from '../../../shared/src/index.js';
 import { AgentError } from '../errors.js';
 import { lockStateDir, type StateLock } from './lock.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
@@ -25,6 +25,21 @@ function migrate(db: StateDb): void {
   }
 }
 
+/** The state folder is a folder, or not there yet: anything else (a file, say) is AGENT_STATE_DIR. */
+export function assertFolderOrAbsent(stateDir: string): void {
+  let info: Stats | undefined;
+  try {
+    info = statSync(stateDir, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${describeIoError(err)}`, {
+      cause: err,
+    });
+  }
+  if (info && !info.isDirectory()) {
+    throw new AgentError('AGENT_STATE_DIR', `the state folder ${stateDir} is not a folder; check stateDir`);
+  }
+}
+
 /** The lock each open agent.db holds on its folder, released when closeStateDb closes it. */
 const locks = new WeakMap<StateDb, StateLock>();
 
@@ -35,9 +50,9 @@ const locks = new WeakMap<StateDb, StateLock>();
 export function openStateDb(stateDir: string): StateDb {
   let lock: StateLock | undefined;
   try {
-    // Refused before mkdir: a recursive mkdir under /proc never returns.
-    assertOrdinaryFolder(stateDir);
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    assertFolderOrAbsent(stateDir);
+    // Refuses /proc and the like before its mkdir (a recursive mkdir there never returns); names the cause.
+    ensurePrivateDir(stateDir);
     lock = lockStateDir(stateDir);
     const file = join(stateDir, STATE_DB_FILE);
     const db = new Database(file);

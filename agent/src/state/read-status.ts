@@ -1,11 +1,10 @@
 // Reads the state folder read-only for `iot-agent status`: works whether the agent runs, crashed or never ran.
 import Database from 'better-sqlite3';
-import { existsSync, statSync, type Stats } from 'node:fs';
-import { describeIoError } from '../../../shared/src/index.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { DROP_REASONS, dropKey, type DropReason } from '../outbox/index.js';
-import { STATE_DB_FILE } from './db.js';
+import { assertFolderOrAbsent, STATE_DB_FILE } from './db.js';
 import { isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord } from './runtime.js';
 
 export interface AgentStatusReport {
@@ -49,20 +48,6 @@ function tableExists(db: Database.Database, name: string): boolean {
 }
 
 /** Throws AGENT_STATE_DIR unless `stateDir` is a folder or does not exist yet (the agent never ran). */
-function assertFolderOrAbsent(stateDir: string): void {
-  let info: Stats | undefined;
-  try {
-    info = statSync(stateDir, { throwIfNoEntry: false });
-  } catch (err) {
-    throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${describeIoError(err)}`, {
-      cause: err,
-    });
-  }
-  if (info && !info.isDirectory()) {
-    throw new AgentError('AGENT_STATE_DIR', `the state folder ${stateDir} is not a folder; check stateDir`);
-  }
-}
-
 export function readAgentStatus(stateDir: string): AgentStatusReport {
   assertFolderOrAbsent(stateDir);
   const file = join(stateDir, STATE_DB_FILE);
