@@ -456,6 +456,14 @@ function targetCases(): Case[] {
       message: /ENOENT/,
     },
     {
+      name: 'device list --server with a --ca that is not a certificate',
+      cli: 'fleet',
+      args: (f) => ['device', 'list', '--server', NOWHERE, '--ca', f.file, '--credential', f.opKey],
+      exit: 1,
+      code: 'FLEET_PKI_INVALID',
+      message: /--ca .*file is not a PEM certificate \(give the fleet CA/,
+    },
+    {
       name: 'device list --server where nothing listens',
       cli: 'fleet',
       args: (f) => ['device', 'list', ...server(f)],

@@ -4,6 +4,7 @@
 import { Agent, request } from 'node:https';
 import { EdgewardError, keyId, parsePrivateKeyPem, UsageError } from '../../../shared/src/index.js';
 import { fleetIdOf } from '../api/fleet-id.js';
+import { FleetError } from '../errors.js';
 import { createProof, type TokenRequest } from '../api/proof.js';
 
 export interface ApiClientOptions {
@@ -11,6 +12,8 @@ export interface ApiClientOptions {
   readonly server: string;
   /** The fleet CA (PEM): the server's certificate must chain to it; it also names the fleet in proofs. */
   readonly ca: string;
+  /** Where `ca` was read from, for the error when it is not a certificate (`--ca FILE`). */
+  readonly caFile?: string;
   /** The operator credential (Ed25519 private key, PEM); or a ready token. */
   readonly credential?: string;
   readonly token?: string;
@@ -75,6 +78,19 @@ const RENEW_BEFORE_MS = 60_000;
 export function createApiClient(opts: ApiClientOptions) {
   const base = new URL(opts.server);
   if (base.protocol !== 'https:') throw new UsageError(`--server must be an https:// URL, got ${opts.server}`);
+  // The fleet's name in every proof of possession, from its CA: read once, and a file that is not a certificate is
+  // refused here, before any request.
+  let audience: string;
+  try {
+    audience = fleetIdOf(opts.ca);
+  } catch (err) {
+    throw new FleetError(
+      'FLEET_PKI_INVALID',
+      `${opts.caFile ? `--ca ${opts.caFile}` : 'the fleet CA'} is not a PEM certificate (give the fleet CA, pki/ca.crt ` +
+        `in the server's data folder): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const agent = new Agent({ ca: opts.ca, keepAlive: true, maxSockets: 4 });
   /** The token in use; a given one is used as it is, one obtained with the credential is renewed before it ends. */
   let current: { token: string; renewAt: number } | undefined = opts.token
@@ -168,7 +184,7 @@ export function createApiClient(opts: ApiClientOptions) {
     const assertion = await createProof({
       privateKeyPem: opts.credential,
       kid: keyId(pair.publicKey),
-      audience: fleetIdOf(opts.ca),
+      audience,
       ...(request ? { request } : {}),
     });
     const res = await send('POST', '/api/v1/auth/token', { assertion }, undefined);

@@ -39,8 +39,9 @@ export type Target =
   | {
       readonly kind: 'server';
       readonly server: string;
-      /** PEM of the fleet CA. */
+      /** PEM of the fleet CA, and the file it was read from. */
       readonly ca: string;
+      readonly caFile: string;
       /** The operator credential (PEM), when given; else the token. */
       readonly credential: string | undefined;
       readonly token: string | undefined;
@@ -59,6 +60,7 @@ export function resolveTarget(values: TargetValues): Target {
       kind: 'server',
       server: values.server,
       ca: readRegularText(values.ca, { maxBytes: 64 * 1024 }),
+      caFile: values.ca,
       credential: values.credential ? readRegularText(values.credential, { maxBytes: 16 * 1024 }) : undefined,
       token: values.credential ? undefined : token,
     };
@@ -85,6 +87,7 @@ export function openTarget(target: Target, opts: OpenOptions = {}): FleetAdmin {
     createApiClient({
       server: target.server,
       ca: target.ca,
+      caFile: target.caFile,
       ...(target.credential ? { credential: target.credential } : {}),
       ...(target.token ? { token: target.token } : {}),
       ...(opts.tokenRequest ? { tokenRequest: opts.tokenRequest } : {}),
