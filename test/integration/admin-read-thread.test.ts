@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ADMIN_READ_WORKER, startAdminReads } from '../../broker/src/admin/admin-read-thread.js';
+import { ADMIN_READ_WORKER, startAdminReads, THREAD_READS } from '../../broker/src/admin/admin-read-thread.js';
+import type { FleetAdmin } from '../../broker/src/admin/types.js';
 import { ApiError } from '../../broker/src/api/errors.js';
 import { openDb } from '../../broker/src/db/open.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
@@ -50,6 +51,32 @@ test('an error keeps its code and message across the thread', async () => {
       .read({ ...everyone, devices: ['gw-001'] }, 'telemetry', 'gw-002', {})
       .catch((e: unknown) => e);
     assert.is((hidden as EdgewardError).code, 'FLEET_DEVICE_UNKNOWN');
+  } finally {
+    await reads.close();
+  }
+});
+
+test('admin() sends every read the thread answers to the thread, none to the event loop', async () => {
+  const reads = startAdminReads({ file });
+  // The event loop's admin: any call that reaches it is one the thread should have answered.
+  const local = new Proxy({} as Record<string, unknown>, {
+    get: (_, group) =>
+      new Proxy(() => Promise.reject(new Error(`local ${String(group)}`)), {
+        get: (_f, method) => () => Promise.reject(new Error(`local ${String(group)}.${String(method)}`)),
+      }),
+  }) as unknown as FleetAdmin;
+  try {
+    const admin = reads.admin(everyone, local) as unknown as Record<string, unknown>;
+    for (const name of THREAD_READS) {
+      const [group, method] = name.split('.') as [string, string | undefined];
+      const owner = method ? (admin[group] as Record<string, unknown>) : admin;
+      const call = owner[method ?? group] as (...args: unknown[]) => Promise<unknown>;
+      // Whatever the thread answers (a page, or FLEET_* for an unknown id), it is not the local admin's refusal.
+      const outcome = await call
+        .call(owner, ...(name === 'telemetry' || name === 'commands.acks' ? ['gw-001', {}] : [{}]))
+        .catch((e: Error) => e);
+      assert.not.match(String((outcome as Error)?.message ?? ''), /^local /, name);
+    }
   } finally {
     await reads.close();
   }

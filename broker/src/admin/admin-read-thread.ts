@@ -31,7 +31,11 @@ const READS = {
   auditTrail: (a: FleetAdmin, q: Parameters<FleetAdmin['auditTrail']>[0]) => a.auditTrail(q),
   'reports.received': (a: FleetAdmin, q: Parameters<FleetAdmin['reports']['received']>[0]) => a.reports.received(q),
   'commands.list': (a: FleetAdmin, q: Parameters<FleetAdmin['commands']['list']>[0]) => a.commands.list(q),
+  'commands.acks': (a: FleetAdmin, id: string, q: Parameters<FleetAdmin['commands']['acks']>[1]) =>
+    a.commands.acks(id, q),
 } as const;
+/** Every read the thread answers (admin() sends each of them there; a test holds it to that). */
+export const THREAD_READS = Object.keys(READS) as ReadName[];
 type ReadName = keyof typeof READS;
 type ReadArgs<N extends ReadName> = (typeof READS)[N] extends (a: FleetAdmin, ...args: infer A) => unknown ? A : never;
 
@@ -186,7 +190,11 @@ export function startAdminReads(opts: AdminReadsOptions): AdminReads {
         ...admin,
         devices: { ...admin.devices, list: (q) => as(read(who, 'devices.list', q)) },
         reports: { ...admin.reports, received: (q) => as(read(who, 'reports.received', q)) },
-        commands: { ...admin.commands, list: (q) => as(read(who, 'commands.list', q)) },
+        commands: {
+          ...admin.commands,
+          list: (q) => as(read(who, 'commands.list', q)),
+          acks: (id, q) => as(read(who, 'commands.acks', id, q)),
+        },
         telemetry: (id, q) => as(read(who, 'telemetry', id, q)),
         fleetTelemetry: (q) => as(read(who, 'fleetTelemetry', q)),
         events: (q) => as(read(who, 'events', q)),
