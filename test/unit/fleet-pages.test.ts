@@ -85,6 +85,21 @@ test('fleet telemetry: a row stamped later than the one after it is still in its
   db.close();
 });
 
+test("one device's telemetry: a row stamped later than the one after it is still in its range ", () => {
+  const db = freshDb();
+  const insert = insertSample(db);
+  // Committed in this order by two connections, each stamping its row before its commit.
+  insert.run('gw-a', 1, T0, T0 + 1004);
+  insert.run('gw-a', 2, T0, T0 + 1001);
+  insert.run('gw-a', 3, T0, T0 + 1005);
+  const rows = createTelemetryReader(db).page({ deviceId: 'gw-a', limit: 100, from: T0 + 1003 }).items;
+  assert.equal(
+    rows.map((r) => r.seq),
+    [1, 3],
+  );
+  db.close();
+});
+
 test('fleet telemetry for a device-limited caller: only its devices, short pages, and the cursor goes on', () => {
   const db = freshDb();
   const insert = insertSample(db);

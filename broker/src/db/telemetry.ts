@@ -1,7 +1,7 @@
 // Reading stored telemetry: one device's samples, or every device's, received in a time range, a page at a time, in
 // arrival order. Rows are stored in arrival order (migration 6), so the row id is the stable page key, and a time
 // range is a range of ids (arrival-order.ts).
-import { createArrivalSearch, createArrivalWindow, nextCursor } from './arrival-order.js';
+import { createArrivalWindow, nextCursor } from './arrival-order.js';
 import type { Db } from './open.js';
 
 export interface StoredSample {
@@ -65,7 +65,8 @@ const sampleOf = (r: Row): StoredSample => ({
 });
 
 export function createTelemetryReader(db: Db) {
-  const firstIdReceivedFrom = createArrivalSearch(db, 'telemetry');
+  // A time range as a range of ids, searched a little wide of it (the rows are then checked on their stamp).
+  const window = createArrivalWindow(db, 'telemetry');
   // The page's ids first, from the device's sample keys alone (no table row is read for a row the page skips),
   // plus the newest rows whose keys are not written yet (telemetry_keyed); then those rows.
   const pageIds = db
@@ -82,7 +83,6 @@ export function createTelemetryReader(db: Db) {
     SELECT id, stream, seq, device_ts, received_at, metrics FROM telemetry
      WHERE id IN (SELECT value FROM json_each(@ids)) AND device_id = @device ORDER BY id`);
 
-  const fleetWindow = createArrivalWindow(db, 'telemetry');
   const fleetRows = db.prepare(`
     SELECT id, device_id, stream, seq, device_ts, received_at, metrics FROM telemetry
      WHERE id > @after AND id <= @last AND received_at >= @from AND received_at < @to
@@ -96,7 +96,7 @@ export function createTelemetryReader(db: Db) {
      * FLEET_PAGE_SCAN_ROWS rows, so it may hold fewer samples than asked while `last` is not null.
      */
     fleetPage(q: FleetTelemetryPageQuery): { items: FleetSample[]; last: number | null } {
-      const w = fleetWindow(q);
+      const w = window(q);
       const last = q.devices === null ? w.end : Math.min(w.end, w.after + FLEET_PAGE_SCAN_ROWS);
       const rows = fleetRows.all({
         after: w.after,
@@ -121,23 +121,24 @@ export function createTelemetryReader(db: Db) {
      * last row, the cursor of the next page (null when the page ends the range).
      */
     page(q: TelemetryPageQuery): { items: StoredSample[]; last: number | null } {
-      const first = q.from === undefined ? 0 : firstIdReceivedFrom(q.from);
-      const end = q.to === undefined ? Number.MAX_SAFE_INTEGER : firstIdReceivedFrom(q.to) - 1;
-      const ids = pageIds.all({
-        device: q.deviceId,
-        after: Math.max(q.after ?? 0, first - 1),
-        last: end,
-        limit: q.limit + 1,
-      }) as number[];
-      const shown = ids.slice(0, q.limit);
-      const rows = shown.length ? (rowsOf.all({ ids: JSON.stringify(shown), device: q.deviceId }) as Row[]) : [];
-      // The id range selects the time range; checking each row again only matters after a clock step backwards.
+      const w = window(q);
+      // The ids are searched wide of the range (stamps can cross a little along the ids), so each row is checked
+      // on its stamp, and ids are read on until the page is full or the window ends: a full page is never cut
+      // short by rows of the slack.
       const inRange = (r: Row) =>
         (q.from === undefined || r.received_at >= q.from) && (q.to === undefined || r.received_at < q.to);
-      return {
-        items: rows.filter(inRange).map(sampleOf),
-        last: ids.length > q.limit ? shown.at(-1)! : null,
-      };
+      const rows: Row[] = [];
+      let after = w.after;
+      for (;;) {
+        const ids = pageIds.all({ device: q.deviceId, after, last: w.end, limit: q.limit + 1 }) as number[];
+        if (ids.length === 0) break;
+        const read = rowsOf.all({ ids: JSON.stringify(ids), device: q.deviceId }) as Row[];
+        rows.push(...read.filter(inRange));
+        if (rows.length > q.limit || ids.length <= q.limit) break;
+        after = ids.at(-1)!;
+      }
+      const shown = rows.slice(0, q.limit);
+      return { items: shown.map(sampleOf), last: rows.length > q.limit ? shown.at(-1)!.id : null };
     },
   };
 }
