@@ -84,10 +84,11 @@ export function createApiClient(opts: ApiClientOptions) {
   try {
     audience = fleetIdOf(opts.ca);
   } catch (err) {
+    const what = opts.caFile ? `--ca ${opts.caFile}` : 'the fleet CA';
     throw new FleetError(
       'FLEET_PKI_INVALID',
-      `${opts.caFile ? `--ca ${opts.caFile}` : 'the fleet CA'} is not a PEM certificate (give the fleet CA, pki/ca.crt ` +
-        `in the server's data folder): ${(err as Error).message}`,
+      `${what} is not a PEM certificate (give the fleet CA, pki/ca.crt in the server's data folder): ` +
+        (err as Error).message,
       { cause: err },
     );
   }
