@@ -90,6 +90,9 @@ test(`ACL matrix (${rows.length} rows)`, () => {
     const d = action === 'sub' ? authorizeSubscribe(id, topic) : authorizePublish(id, topic, action === 'pub-retain');
     const got = d.allow ? 'allow' : d.reason;
     if (got !== expect) failures.push(`${who} ${action} ${JSON.stringify(topic)}: expected ${expect}, got ${got}`);
+    // An allowed publish names the channel it goes to (ingest stores it under that channel, parsed once).
+    if (d.allow && action !== 'sub' && (d as { channel?: string }).channel !== topic.split('/').slice(3).join('/'))
+      failures.push(`${who} ${action} ${JSON.stringify(topic)}: allowed on ${(d as { channel?: string }).channel}`);
   }
   assert.equal(failures, []);
 });
