@@ -3,7 +3,7 @@
 // the inline writer stores on this thread's connection (tools, tests, and the fallback when the thread cannot start).
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../shared/src/index.js';
-import { dbFailure, failureFrom } from '../db/failure.js';
+import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
 import { DEFAULT_PRUNE_SCHEDULE, type Pruned, type Retention, schedulePruning } from './ingest-retention.js';
@@ -166,8 +166,9 @@ export function threadWriter(opts: ThreadWriterOptions): Writer {
   /** The thread never became ready: store on this thread's connection from now on. */
   const goInline = (reason: string, error?: Error) => {
     dropThread(reason);
-    // A damaged database is not a broken install: storing through this thread's connection would not mend it.
-    if (error instanceof FleetError && error.code === 'FLEET_DB_CORRUPT') fallback = refusingWriter(error);
+    // A damaged or failing database is not a broken install: storing through this thread's connection would not
+    // mend it, and the failures that stop the server (db/failure.ts) stop it here too.
+    if (stopsTheServer(error)) fallback = refusingWriter(error);
     else {
       log.warn('ingest thread did not start; storing on the main thread', {
         reason,
