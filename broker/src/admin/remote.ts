@@ -1,5 +1,6 @@
 // FleetAdmin over the operator API: what `fleet … --server URL` uses. Each call is one request (lists page
 // through with the cursor the server returns), and answers are the same objects the local side returns.
+import { EdgewardError } from '../../../shared/src/index.js';
 import { type ApiClient, ApiRequestError } from './api-client.js';
 import type {
   AuditTrailQuery,
@@ -7,6 +8,7 @@ import type {
   EventQuery,
   FleetAdmin,
   FleetAuditRun,
+  Page,
   PageQuery,
   RangeQuery,
   TelemetryQuery,
@@ -23,9 +25,23 @@ export function queryString(q: object): string {
 const seg = (s: string) => encodeURIComponent(s);
 
 export function createRemoteAdmin(client: ApiClient): FleetAdmin {
+  /**
+   * One page of a list. A server whose cursor does not move on from the one asked with is refused: every caller
+   * that reads a list to its end (the CLI, the simulator) would otherwise ask for the same page for ever.
+   */
+  const page = async <T>(path: string, q: PageQuery): Promise<Page<T>> => {
+    const p = await client.call<Page<T>>('GET', `${path}${queryString(q)}`);
+    if (p.next !== null && p.next === q.cursor) {
+      throw new EdgewardError(
+        'API_SERVER_ERROR',
+        `the server answered ${path} with the cursor it was asked for (${q.cursor})`,
+      );
+    }
+    return p;
+  };
   return {
     devices: {
-      list: (q: PageQuery & { status?: string } = {}) => client.call('GET', `/api/v1/devices${queryString(q)}`),
+      list: (q: PageQuery & { status?: string } = {}) => page('/api/v1/devices', q),
       get: (id) => client.call('GET', `/api/v1/devices/${seg(id)}`),
       add: (req) => client.call('POST', '/api/v1/devices', req),
       renew: (id, req) => client.call('POST', `/api/v1/devices/${seg(id)}/renew`, req),
@@ -44,7 +60,7 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       posture: (q = {}) => client.call('GET', `/api/v1/posture${queryString(q)}`),
       postureHistory: async (q = {}) =>
         (await client.call<{ days: never[] }>('GET', `/api/v1/posture/history${queryString(q)}`)).days,
-      received: (q: RangeQuery = {}) => client.call('GET', `/api/v1/reports${queryString(q)}`),
+      received: (q: RangeQuery = {}) => page('/api/v1/reports', q),
     },
     fleetAudit: {
       run: () => client.call('POST', '/api/v1/fleet-audit'),
@@ -62,15 +78,14 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
           envelope: Buffer.from(envelope).toString('base64'),
         }),
       // Filtered by ?deviceId= (an unknown device lists nothing, as on the host), not /devices/{id}/commands (404).
-      list: (q: CommandQuery = {}) => client.call('GET', `/api/v1/commands${queryString(q)}`),
+      list: (q: CommandQuery = {}) => page('/api/v1/commands', q),
       get: (cmdId) => client.call('GET', `/api/v1/commands/${seg(cmdId)}`),
-      acks: (cmdId, q: PageQuery = {}) => client.call('GET', `/api/v1/commands/${seg(cmdId)}/acks${queryString(q)}`),
+      acks: (cmdId, q: PageQuery = {}) => page(`/api/v1/commands/${seg(cmdId)}/acks`, q),
     },
-    telemetry: (id, q: TelemetryQuery = {}) =>
-      client.call('GET', `/api/v1/devices/${seg(id)}/telemetry${queryString(q)}`),
-    fleetTelemetry: (q: RangeQuery = {}) => client.call('GET', `/api/v1/telemetry${queryString(q)}`),
-    events: (q: EventQuery = {}) => client.call('GET', `/api/v1/events${queryString(q)}`),
-    auditTrail: (q: AuditTrailQuery = {}) => client.call('GET', `/api/v1/audit${queryString(q)}`),
+    telemetry: (id, q: TelemetryQuery = {}) => page(`/api/v1/devices/${seg(id)}/telemetry`, q),
+    fleetTelemetry: (q: RangeQuery = {}) => page('/api/v1/telemetry', q),
+    events: (q: EventQuery = {}) => page('/api/v1/events', q),
+    auditTrail: (q: AuditTrailQuery = {}) => page('/api/v1/audit', q),
     close: () => client.close(),
   };
 }
