@@ -6,9 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createAdminService } from '../../broker/src/admin/local.js';
 import { createCommandStore } from '../../broker/src/db/commands.js';
-import { createReceivedReports, REPORT_PAGE_SCAN_ROWS } from '../../broker/src/db/exposure-pages.js';
+import { ARRIVAL_PAGE_SCAN_ROWS } from '../../broker/src/db/arrival-order.js';
+import { createReceivedReports } from '../../broker/src/db/exposure-pages.js';
 import { type Db, openDb } from '../../broker/src/db/open.js';
-import { createTelemetryReader, FLEET_PAGE_SCAN_ROWS } from '../../broker/src/db/telemetry.js';
+import { createTelemetryReader } from '../../broker/src/db/telemetry.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -103,7 +104,7 @@ test("one device's telemetry: a row stamped later than the one after it is still
 test('fleet telemetry for a device-limited caller: only its devices, short pages, and the cursor goes on', () => {
   const db = freshDb();
   const insert = insertSample(db);
-  const n = Math.ceil((FLEET_PAGE_SCAN_ROWS * 2.5) / 2);
+  const n = Math.ceil((ARRIVAL_PAGE_SCAN_ROWS * 2.5) / 2);
   db.transaction(() => {
     for (let i = 1; i <= n; i++) {
       insert.run('gw-a', i, T0 + i, T0 + i);
@@ -158,7 +159,7 @@ test("received reports: summaries in arrival order, in range, limited to the cal
     mine.items.map((r) => r.score),
     [62, 64, 66],
   );
-  assert.ok(REPORT_PAGE_SCAN_ROWS > 20);
+  assert.ok(ARRIVAL_PAGE_SCAN_ROWS > 20);
   db.close();
 });
 

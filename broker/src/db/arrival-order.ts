@@ -63,12 +63,68 @@ export function createArrivalWindow(
   };
 }
 
+/** A page limited to some devices scans at most this many rows (it may then come back short). */
+export const ARRIVAL_PAGE_SCAN_ROWS = 20_000;
+
+/** A fleet-wide page of rows received in [from, to), after a cursor, optionally of some devices only. */
+export interface ArrivalPageQuery {
+  /** Received at or after (ms since the epoch). */
+  readonly from?: number;
+  /** Received before (ms since the epoch). */
+  readonly to?: number;
+  /** The row id the previous page ended with. */
+  readonly after?: number;
+  readonly limit: number;
+  /** Only these devices' rows (a device-limited caller); null: every device's. */
+  readonly devices: readonly string[] | null;
+}
+
+/**
+ * Pages of `columns` (with `id`) of a table's rows, oldest first: up to `limit` rows and `last`, the cursor of the
+ * next page (null when the range is done). Limited to some devices, a page scans at most ARRIVAL_PAGE_SCAN_ROWS
+ * rows, so it may hold fewer rows than asked while `last` is not null.
+ */
+export function createArrivalPage<R extends { id: number }>(
+  db: Db,
+  table: 'telemetry' | 'exposure_reports',
+  columns: string,
+): (q: ArrivalPageQuery) => { rows: R[]; last: number | null } {
+  const window = createArrivalWindow(db, table);
+  const stamp = STAMP[table];
+  const select = db.prepare(`
+    SELECT id, ${columns} FROM ${table}
+     WHERE id > @after AND id <= @last AND ${stamp} >= @from AND ${stamp} < @to
+       AND (@devices IS NULL OR device_id IN (SELECT value FROM json_each(@devices)))
+     ORDER BY id LIMIT @limit`);
+  return (q) => {
+    const w = window(q);
+    const last = q.devices === null ? w.end : Math.min(w.end, w.after + ARRIVAL_PAGE_SCAN_ROWS);
+    const rows = select.all({
+      after: w.after,
+      last,
+      from: q.from ?? 0,
+      to: q.to ?? Number.MAX_SAFE_INTEGER,
+      devices: q.devices === null ? null : JSON.stringify(q.devices),
+      limit: q.limit + 1,
+    }) as R[];
+    return {
+      rows: rows.slice(0, q.limit),
+      last: nextCursor(
+        rows.map((r) => r.id),
+        q.limit,
+        last,
+        w.end,
+      ),
+    };
+  };
+}
+
 /**
  * The cursor after a page: the last row shown when there are more rows than the page holds, the end of the
  * scanned ids when the scan stopped short of the range's end (a page may then hold fewer rows than asked, even
  * none), null when the range is done.
  */
-export function nextCursor(ids: readonly number[], limit: number, scannedThrough: number, end: number): number | null {
+function nextCursor(ids: readonly number[], limit: number, scannedThrough: number, end: number): number | null {
   if (ids.length > limit) return ids[limit - 1]!;
   return scannedThrough < end ? scannedThrough : null;
 }

@@ -1,7 +1,7 @@
 // Reading stored telemetry: one device's samples, or every device's, received in a time range, a page at a time, in
 // arrival order. Rows are stored in arrival order (migration 6), so the row id is the stable page key, and a time
 // range is a range of ids (arrival-order.ts).
-import { createArrivalWindow, nextCursor } from './arrival-order.js';
+import { type ArrivalPageQuery, createArrivalPage, createArrivalWindow } from './arrival-order.js';
 import type { Db } from './open.js';
 
 export interface StoredSample {
@@ -17,21 +17,6 @@ export interface StoredSample {
 /** A sample of the fleet-wide listing: the device's first. */
 export interface FleetSample extends StoredSample {
   readonly deviceId: string;
-}
-
-/** A fleet-wide page scans at most this many rows when it is limited to some devices (a page may come back short). */
-export const FLEET_PAGE_SCAN_ROWS = 20_000;
-
-export interface FleetTelemetryPageQuery {
-  /** Received at or after (ms since the epoch). */
-  readonly from?: number;
-  /** Received before (ms since the epoch). */
-  readonly to?: number;
-  /** The row id the previous page ended with. */
-  readonly after?: number;
-  readonly limit: number;
-  /** Only these devices' samples (a device-limited caller); null: every device's. */
-  readonly devices: readonly string[] | null;
 }
 
 export interface TelemetryPageQuery {
@@ -83,38 +68,20 @@ export function createTelemetryReader(db: Db) {
     SELECT id, stream, seq, device_ts, received_at, metrics FROM telemetry
      WHERE id IN (SELECT value FROM json_each(@ids)) AND device_id = @device ORDER BY id`);
 
-  const fleetRows = db.prepare(`
-    SELECT id, device_id, stream, seq, device_ts, received_at, metrics FROM telemetry
-     WHERE id > @after AND id <= @last AND received_at >= @from AND received_at < @to
-       AND (@devices IS NULL OR device_id IN (SELECT value FROM json_each(@devices)))
-     ORDER BY id LIMIT @limit`);
+  const fleetRows = createArrivalPage<Row & { device_id: string }>(
+    db,
+    'telemetry',
+    'device_id, stream, seq, device_ts, received_at, metrics',
+  );
 
   return {
     /**
      * Up to `limit` samples of every device (or of `devices`), oldest first, after the `after` row id; `last` is
-     * the cursor of the next page (null when the range is done). Limited to some devices, a page scans at most
-     * FLEET_PAGE_SCAN_ROWS rows, so it may hold fewer samples than asked while `last` is not null.
+     * the cursor of the next page (null when the range is done; see createArrivalPage for device-limited pages).
      */
-    fleetPage(q: FleetTelemetryPageQuery): { items: FleetSample[]; last: number | null } {
-      const w = window(q);
-      const last = q.devices === null ? w.end : Math.min(w.end, w.after + FLEET_PAGE_SCAN_ROWS);
-      const rows = fleetRows.all({
-        after: w.after,
-        last,
-        from: q.from ?? 0,
-        to: q.to ?? Number.MAX_SAFE_INTEGER,
-        devices: q.devices === null ? null : JSON.stringify(q.devices),
-        limit: q.limit + 1,
-      }) as (Row & { device_id: string })[];
-      return {
-        items: rows.slice(0, q.limit).map((r) => ({ deviceId: r.device_id, ...sampleOf(r) })),
-        last: nextCursor(
-          rows.map((r) => r.id),
-          q.limit,
-          last,
-          w.end,
-        ),
-      };
+    fleetPage(q: ArrivalPageQuery): { items: FleetSample[]; last: number | null } {
+      const { rows, last } = fleetRows(q);
+      return { items: rows.map((r) => ({ deviceId: r.device_id, ...sampleOf(r) })), last };
     },
     /**
      * Up to `limit` samples of the device, oldest first, after the `after` row id; `last` is the id of the page's
