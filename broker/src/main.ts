@@ -33,7 +33,7 @@ Usage: fleet <command> [options]   (every command has --help)
   posture              the fleet's exposure grades, worst devices, widespread findings (--history DAYS per day)
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
-  db check             SQLite's full integrity check of the fleet database
+  db check | stats | vacuum   the fleet database: full integrity check, sizes per table, compaction
 
 Commands that read or change the fleet take --data DIR (on the server host) or --server URL --ca FILE
 --credential FILE (through the operator API; or a token in EDGEWARD_TOKEN); pki init, serve and db work on the

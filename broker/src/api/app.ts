@@ -33,12 +33,6 @@ export interface HttpAppLimits {
   readonly maxBodyBytes: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: HttpAppLimits = {
-  requestsPerMinutePerAddress: 3000,
-  requestsPerMinutePerOperator: 1200,
-  maxBodyBytes: 64 * 1024,
-};
-
 export interface HttpAppOptions {
   readonly log: Logger;
   readonly metrics: FleetMetrics;
@@ -46,7 +40,8 @@ export interface HttpAppOptions {
   readonly events: AuditLimiter;
   readonly operatorAudit: OperatorAudit;
   readonly authenticate: (req: FastifyRequest) => Promise<Auth>;
-  readonly limits?: HttpAppLimits;
+  /** From the config's `api` section (its defaults are the only ones). */
+  readonly limits: HttpAppLimits;
   /** Builds the HTTPS server around fastify's request handler (the fleet server's hardened TLS listener). */
   readonly serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
   /** Registers the routes. */
@@ -155,7 +150,7 @@ const hasBody = (req: FastifyRequest) =>
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
-  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  const { limits } = opts;
   const app = Fastify({
     serverFactory: (handler) => opts.serverFactory(withSecurityHeaders(handler)),
     logger: false,

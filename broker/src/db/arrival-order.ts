@@ -13,7 +13,7 @@ const STAMP: Record<ArrivalTable, string> = { telemetry: 'received_at', exposure
  * several connections (the ingest thread, the server, the CLI) stamp a row before they commit it, so stamps can
  * cross by a few milliseconds along the ids, and a clock may be stepped back a little.
  */
-export const ARRIVAL_SLACK_MS = 60_000;
+const ARRIVAL_SLACK_MS = 60_000;
 
 /** The lowest row id from which every row was received at or after a time (one past the last row when none was). */
 export function createArrivalSearch(db: Db, table: ArrivalTable): (at: number) => number {

@@ -18,7 +18,7 @@ export interface VacuumResult {
  * both, about twice the pages in use (SQLite puts its temporary files where SQLITE_TMPDIR says: `fleet db vacuum`
  * points it at the data folder, so both are on the disk checked here).
  */
-export function vacuumSpaceNeeded(db: Db): number {
+function vacuumSpaceNeeded(db: Db): number {
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const used =
     (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);

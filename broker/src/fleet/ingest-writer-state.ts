@@ -39,7 +39,7 @@ export type WriterEvent = (typeof WRITER_EVENTS)[number];
 
 type Table = { readonly [S in WriterState]: { readonly [E in WriterEvent]?: WriterState } };
 
-export const WRITER_TRANSITIONS: Table = {
+const WRITER_TRANSITIONS: Table = {
   starting: {
     write: 'starting',
     ready: 'ready',

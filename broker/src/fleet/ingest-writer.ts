@@ -30,7 +30,7 @@ export interface Writer {
 }
 
 /** Refuses every batch with `err` (the database cannot be used). */
-export const refusingWriter = (err: Error): Writer => ({
+const refusingWriter = (err: Error): Writer => ({
   write: () => Promise.reject(err),
   close: async () => undefined,
 });

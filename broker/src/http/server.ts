@@ -20,11 +20,10 @@ export interface HttpTimeouts {
   readonly requestTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
-
 export interface HttpsServerOptions {
   readonly tls: ServerTlsMaterial;
-  readonly timeouts?: HttpTimeouts;
+  /** From the config's `api` section (its defaults are the only ones). */
+  readonly timeouts: HttpTimeouts;
   /** Time a client has to finish its TLS handshake (node's own default is 120 s). */
   readonly handshakeTimeoutMs: number;
   /** Caps the connections still in their TLS handshake (shared with the MQTT listener). */
@@ -32,7 +31,7 @@ export interface HttpsServerOptions {
 }
 
 export function createHttpsServer(opts: HttpsServerOptions, handler: RequestHandler): Server {
-  const timeouts = opts.timeouts ?? DEFAULT_HTTP_TIMEOUTS;
+  const { timeouts } = opts;
   const server = createServer(
     {
       key: opts.tls.key,

@@ -75,9 +75,5 @@ export function createHandshakeGuard(opts: {
       for (const c of [...gate.connections()])
         if (c.listener === listener) c.socket.destroy(new ConnectionRefused('shutting-down'));
     },
-    /** Handshakes in progress on all guarded servers. */
-    get pending(): number {
-      return gate.size;
-    },
   };
 }
