@@ -1,5 +1,6 @@
 // fleet telemetry DEVICE: a device's samples received in a time range, oldest first, read a page at a time.
 import { assertDeviceId, parseCli, parseDuration, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
+import { timeOf } from '../admin/local-context.js';
 import { MAX_PAGE } from '../admin/local.js';
 import type { StoredSample } from '../admin/types.js';
 import { renderTable } from './table.js';
@@ -17,13 +18,6 @@ sample; the DEVICE TIME column is the device's own clock. --json prints an array
 {"ts", "receivedAt", "stream", "seq", "metrics"}.
 
 ${TARGET_HELP}`;
-
-function timeArg(text: string | undefined, flag: string): string | undefined {
-  if (text === undefined) return undefined;
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new UsageError(`${flag} must be a time in ISO 8601 (2025-01-31T12:00:00Z), got ${text}`);
-  return new Date(t).toISOString();
-}
 
 export async function telemetryCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
@@ -46,12 +40,13 @@ export async function telemetryCommand(argv: string[]): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   if (values.from !== undefined && values.since !== undefined) throw new UsageError('give --from or --since, not both');
-  const from =
-    values.since !== undefined
-      ? new Date(Date.now() - parseDuration(values.since, '--since')).toISOString()
-      : timeArg(values.from, '--from');
-  const to = timeArg(values.to, '--to');
-  if (from !== undefined && to !== undefined && from >= to) throw new UsageError('--from must be before --to');
+  // Compared as numbers (ISO strings sort wrongly for years past 9999), sent as ISO 8601.
+  const fromMs =
+    values.since !== undefined ? Date.now() - parseDuration(values.since, '--since') : timeOf(values.from, '--from');
+  const toMs = timeOf(values.to, '--to');
+  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new UsageError('--from must be before --to');
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  const [from, to] = [iso(fromMs), iso(toMs)];
   const limit = parsePositiveInt(values.limit, '--limit', 100);
   if (limit > MAX_SAMPLES) throw new UsageError(`--limit is at most ${MAX_SAMPLES}, got ${limit}`);
 
