@@ -144,24 +144,23 @@ function resolveOperators(
   });
 }
 
-/** Reads a config file: a regular file of at most 1 MB (a FIFO is refused at once, never waited on). */
-export function readConfigText(file: string): string {
+/** The config file's JSON (a regular file of at most 1 MB); AGENT_CONFIG_UNREADABLE when it is not that. */
+export function readConfigJson(file: string): unknown {
+  let text: string;
   try {
-    return readRegularText(file, { maxBytes: MAX_CONFIG_BYTES });
+    text = readRegularText(file, { maxBytes: MAX_CONFIG_BYTES });
   } catch (err) {
     throw new AgentError('AGENT_CONFIG_UNREADABLE', `config: ${(err as Error).message}`, { cause: err });
   }
-}
-
-export function loadAgentConfig(file: string): AgentConfig {
-  const text = readConfigText(file);
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new AgentError('AGENT_CONFIG_UNREADABLE', `config ${file} is not valid JSON: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  return parseAgentConfig(raw, dirname(resolve(file)));
+}
+
+export function loadAgentConfig(file: string): AgentConfig {
+  return parseAgentConfig(readConfigJson(file), dirname(resolve(file)));
 }

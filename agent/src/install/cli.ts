@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseCli, UsageError } from '../../../shared/src/index.js';
 import { isPlainObject } from '../../../shared/src/schema.js';
-import { parseAgentConfig, readConfigText } from '../config.js';
+import { parseAgentConfig, readConfigJson } from '../config.js';
 import { AgentError } from '../errors.js';
 import { applyActions, type SystemOps } from './apply.js';
 import { DEFAULT_USER, installLayout, onDisk } from './layout.js';
@@ -46,15 +46,7 @@ export interface InstallIo {
 const defaultIo: InstallIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
 function readRawConfig(file: string): Record<string, unknown> {
-  const text = readConfigText(file);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new AgentError('AGENT_CONFIG_UNREADABLE', `config ${file} is not valid JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const raw = readConfigJson(file);
   if (!isPlainObject(raw)) throw new AgentError('AGENT_CONFIG_INVALID', `config ${file} is not a JSON object`);
   return raw;
 }
