@@ -26,6 +26,7 @@ import {
   fleetSync,
   fmt,
   loadAverage,
+  median,
   root,
   startProc,
   UNTHROTTLED_DEVICES,
@@ -308,16 +309,13 @@ for (let round = 1; round <= rounds; round++) {
   if (rounds > 1) console.log(`round ${round} of ${rounds} (load average ${loadAverage().toFixed(2)})`);
   for (const b of order) runs.get(b)!.push(b === 'mosquitto' ? await mosquitto() : await edgeward(b));
 }
-/** Each figure's median over the rounds (the mean of the middle two for an even count). */
-function median(rs: Result[]): Result {
-  const mid = (key: 'counted' | 'cpuUs') => {
-    const v = rs.map((r) => r[key]).sort((a, b) => a - b);
-    const h = Math.floor(v.length / 2);
-    return v.length % 2 ? v[h]! : (v[h - 1]! + v[h]!) / 2;
-  };
-  return { ...rs[0]!, counted: mid('counted'), cpuUs: mid('cpuUs') };
-}
-const med = (b: Build | 'mosquitto') => (runs.has(b) ? median(runs.get(b)!) : undefined);
+/** Each figure's median over the rounds. */
+const medianRun = (rs: Result[]): Result => ({
+  ...rs[0]!,
+  counted: median(rs.map((r) => r.counted)),
+  cpuUs: median(rs.map((r) => r.cpuUs)),
+});
+const med = (b: Build | 'mosquitto') => (runs.has(b) ? medianRun(runs.get(b)!) : undefined);
 console.log('');
 console.log(
   `${'broker'.padEnd(26)} ${'payload B'.padStart(9)} ${'acked msg/s'.padStart(12)} ${'counted msg/s'.padStart(14)} ` +

@@ -20,6 +20,7 @@ import {
   fleetSync,
   fmt,
   loadAverage,
+  median,
   root,
   runToEnd,
   serveArgs,
@@ -55,12 +56,22 @@ const mqttRounds = Math.max(1, Number(values['mqtt-rounds']));
 ensureBuilt();
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-api-'));
 const data = join(work, 'data');
-const fleet = fleetSync;
 
 process.stderr.write(`registering ${fmt(devices)} devices …\n`);
-fleet(['pki', 'init', '--data', data]);
-fleet(['operator', 'add', 'bench', '--role', 'admin', '--data', data, '--out', join(work, 'bench.key')]);
-fleet(['device', 'add', '--bulk', String(mqttClients), '--prefix', 'sim-', '--data', data, '--out', join(data, 'sim')]);
+fleetSync(['pki', 'init', '--data', data]);
+fleetSync(['operator', 'add', 'bench', '--role', 'admin', '--data', data, '--out', join(work, 'bench.key')]);
+fleetSync([
+  'device',
+  'add',
+  '--bulk',
+  String(mqttClients),
+  '--prefix',
+  'sim-',
+  '--data',
+  data,
+  '--out',
+  join(data, 'sim'),
+]);
 {
   // The listed fleet: registry rows with certificate facts (no X.509 work: what is read is the same).
   const db = openDb(join(data, 'fleet.db'));
@@ -226,11 +237,6 @@ try {
     process.stderr.write(`MQTT round ${i + 1}/${mqttRounds}: with the bare handler at ${apiRate || 'full'} req/s …\n`);
     besides.push(await mqttThroughput(seconds, async () => elsewheres.push(await load(peer, null, seconds, apiRate))));
   }
-  const median = (v: number[]) => {
-    const s = [...v].sort((a, b) => a - b);
-    const h = Math.floor(s.length / 2);
-    return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-  };
   const alone = median(alones);
   const loaded = median(loadeds);
   const beside = median(besides);
