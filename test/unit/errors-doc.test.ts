@@ -200,6 +200,12 @@ const fleetNumbers: Case[] = (
     ['cmd list --limit 5000', (f) => ['cmd', 'list', '--data', f.data, '--limit', '5000'], /at most 1000/],
     ['telemetry --limit -1', (f) => ['telemetry', 'gw-001', '--data', f.data, '--limit', '-1']],
     ['telemetry --since -1', (f) => ['telemetry', 'gw-001', '--data', f.data, '--since', '-1']],
+    [
+      'enroll-token create --count 10001',
+      (f) => ['enroll-token', 'create', '--data', f.data, '--count', '10001'],
+      /--count is at most 10000, got 10001/,
+    ],
+    ['posture --worst 5000', (f) => ['posture', '--data', f.data, '--worst', '5000'], /--worst is at most 1000/],
   ] as [string, Case['args'], RegExp?][]
 ).map(([name, args, message]) => ({ name, cli: 'fleet', args, exit: 2, code: 'USAGE', message: message ?? NEGATIVE }));
 

@@ -176,8 +176,7 @@ async function list(argv: string[]): Promise<number> {
     HELP,
   );
   const deviceId = values.device === undefined ? undefined : deviceArg(values.device, '--device');
-  const limit = parsePositiveInt(values.limit, '--limit', 50);
-  if (limit > MAX_PAGE) throw new UsageError(`--limit is at most ${MAX_PAGE}, got ${limit}`);
+  const limit = parsePositiveInt(values.limit, '--limit', 50, MAX_PAGE);
   const admin = openAdmin(values);
   try {
     const { items: rows } = await admin.commands.list({ limit, ...(deviceId !== undefined ? { deviceId } : {}) });

@@ -121,8 +121,7 @@ async function add(argv: string[]): Promise<number> {
   const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS);
   if (values.bulk !== undefined) {
     if (positionals.length > 0) throw new UsageError('give either an ID or --bulk N, not both');
-    const count = parsePositiveInt(values.bulk, '--bulk');
-    if (count > MAX_BULK) throw new UsageError(`--bulk is at most ${MAX_BULK}, got ${count}`);
+    const count = parsePositiveInt(values.bulk, '--bulk', undefined, MAX_BULK);
     const prefix = required(values.prefix, '--prefix');
     requireOutputFolder(out, '--out', OUT_HINT);
     const admin = openAdmin(values);

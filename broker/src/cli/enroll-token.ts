@@ -30,8 +30,7 @@ async function createTokens(rest: string[]): Promise<number> {
     },
     HELP,
   );
-  const count = parsePositiveInt(values.count, '--count', 1);
-  if (count > 10_000) throw new UsageError('--count is at most 10000');
+  const count = parsePositiveInt(values.count, '--count', 1, 10_000);
   const ttl = parseDuration(values.ttl ?? '1h', '--ttl');
   if (ttl < 60_000 || ttl > 30 * 86_400_000) throw new UsageError('--ttl must be between 1m and 30d');
   const type = values['device-type'] ?? 'default';

@@ -22,13 +22,6 @@ latest report as of that day.
 
 ${TARGET_HELP}`;
 
-/** A count option with an upper bound: a usage error above it. */
-function boundedInt(text: string | undefined, flag: string, fallback: number, max: number): number {
-  const n = parsePositiveInt(text, flag, fallback);
-  if (n > max) throw new UsageError(`${flag} is at most ${max}, got ${n}`);
-  return n;
-}
-
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
     argv,
@@ -42,7 +35,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const history = boundedInt(values.history, '--history', 20, MAX_HISTORY);
+  const history = parsePositiveInt(values.history, '--history', 20, MAX_HISTORY);
   const admin = openAdmin(values);
   try {
     const out = await admin.reports.report(id, { history });
@@ -110,8 +103,9 @@ export async function postureCommand(argv: string[]): Promise<number> {
   if (values.history !== undefined && values.worst !== undefined) {
     throw new UsageError('give either --worst N or --history DAYS, not both');
   }
-  const worst = boundedInt(values.worst, '--worst', 10, MAX_HISTORY);
-  const days = values.history === undefined ? undefined : boundedInt(values.history, '--history', 30, MAX_POSTURE_DAYS);
+  const worst = parsePositiveInt(values.worst, '--worst', 10, MAX_HISTORY);
+  const days =
+    values.history === undefined ? undefined : parsePositiveInt(values.history, '--history', 30, MAX_POSTURE_DAYS);
   const admin = openAdmin(values);
   try {
     if (days !== undefined) {

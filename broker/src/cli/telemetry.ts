@@ -47,8 +47,7 @@ export async function telemetryCommand(argv: string[]): Promise<number> {
   if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new UsageError('--from must be before --to');
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const [from, to] = [iso(fromMs), iso(toMs)];
-  const limit = parsePositiveInt(values.limit, '--limit', 100);
-  if (limit > MAX_SAMPLES) throw new UsageError(`--limit is at most ${MAX_SAMPLES}, got ${limit}`);
+  const limit = parsePositiveInt(values.limit, '--limit', 100, MAX_SAMPLES);
 
   const admin = openAdmin(values);
   try {

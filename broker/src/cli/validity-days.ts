@@ -11,6 +11,7 @@ export function parseValidityDays(
   fallback: number,
   max = MAX_VALIDITY_DAYS,
 ): number {
+  // In days, as the option says (parsePositiveInt's own bound would not name the unit).
   const days = parsePositiveInt(text, flag, fallback);
   if (days > max) throw new UsageError(`${flag} must be at most ${max} days, got ${days}`);
   return days;

@@ -68,7 +68,7 @@ export function parseDuration(text: string, what = 'duration'): number {
 }
 
 /** Parses a positive integer option. */
-export function parsePositiveInt(text: string | undefined, what: string, fallback?: number): number {
+export function parsePositiveInt(text: string | undefined, what: string, fallback?: number, max?: number): number {
   if (text === undefined) {
     if (fallback === undefined) throw new UsageError(`${what} is required`);
     return fallback;
@@ -76,7 +76,9 @@ export function parsePositiveInt(text: string | undefined, what: string, fallbac
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw new UsageError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
   }
-  return Number(text);
+  const n = Number(text);
+  if (max !== undefined && n > max) throw new UsageError(`${what} is at most ${max}, got ${n}`);
+  return n;
 }
 
 /** Parses a TCP port option: 1–65535 (0, "any free port", only when `allowZero`). */
