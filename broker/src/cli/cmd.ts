@@ -1,7 +1,7 @@
 // fleet cmd send | list: sign a command on this machine with an operator key, queue it for the device (on the
 // server host's data folder, or through the operator API, which checks it first), follow its acknowledgements.
 import {
-  assertDeviceId,
+  deviceIdArg,
   dispatch,
   type Ed25519KeyPair,
   keyId,
@@ -58,14 +58,6 @@ const FINAL = new Set(['done', 'rejected', 'failed', 'expired']);
 /** How often --wait asks for the command's status. */
 const POLL_MS = 200;
 
-function deviceArg(text: string, flag: string): string {
-  try {
-    return assertDeviceId(text);
-  } catch (err) {
-    throw new UsageError(`${flag}: ${(err as Error).message}`);
-  }
-}
-
 /** The signing key: --key on the server host; through --server, the operator's own credential. */
 function signingKey(target: Target, keyFile: string | undefined): Ed25519KeyPair {
   if (target.kind === 'server') {
@@ -100,7 +92,7 @@ async function send(argv: string[]): Promise<number> {
   );
   const [deviceText, command] = positionals;
   if (!deviceText || !command || positionals.length > 2) throw new UsageError(`give DEVICE and COMMAND\n\n${HELP}`);
-  const deviceId = deviceArg(deviceText, 'DEVICE');
+  const deviceId = deviceIdArg(deviceText, 'DEVICE');
   // Validated here, before signing; the server checks again before queuing, and the device before executing.
   const parsed = parseCommandParams(command, values.param ?? []);
   if (!parsed.ok) {
@@ -175,7 +167,7 @@ async function list(argv: string[]): Promise<number> {
     { ...TARGET_OPTIONS, device: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
     HELP,
   );
-  const deviceId = values.device === undefined ? undefined : deviceArg(values.device, '--device');
+  const deviceId = values.device === undefined ? undefined : deviceIdArg(values.device, '--device');
   const limit = parsePositiveInt(values.limit, '--limit', 50, MAX_PAGE);
   const admin = openAdmin(values);
   try {

@@ -3,13 +3,12 @@
 // travel.
 import { join } from 'node:path';
 import {
-  assertDeviceId,
+  deviceIdArg,
   createProgress,
   dispatch,
   isValidDeviceId,
   parseCli,
   parsePositiveInt,
-  type ProtocolError,
   required,
   UsageError,
 } from '../../../shared/src/index.js';
@@ -52,11 +51,7 @@ ${TARGET_HELP}`;
 function idArg(positionals: string[]): string {
   const id = positionals[0];
   if (!id) throw new UsageError(`a device id is required\n\n${HELP}`);
-  try {
-    return assertDeviceId(id);
-  } catch (err) {
-    throw new UsageError((err as ProtocolError).message);
-  }
+  return deviceIdArg(id);
 }
 
 export function deviceCommand(argv: string[]): Promise<number> {

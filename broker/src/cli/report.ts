@@ -1,5 +1,5 @@
 // fleet report DEVICE and fleet posture: exposure reports as the fleet sees them.
-import { assertDeviceId, parseCli, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
+import { deviceIdArg, parseCli, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
 import { MAX_HISTORY, MAX_POSTURE_DAYS } from '../admin/local-reports.js';
 import { renderTable } from './table.js';
 import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
@@ -29,12 +29,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     REPORT_HELP,
   );
   if (positionals.length !== 1) throw new UsageError(`give one DEVICE\n\n${REPORT_HELP}`);
-  let id: string;
-  try {
-    id = assertDeviceId(positionals[0]);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const id = deviceIdArg(positionals[0]!);
   const history = parsePositiveInt(values.history, '--history', 20, MAX_HISTORY);
   const admin = openAdmin(values);
   try {

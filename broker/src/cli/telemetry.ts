@@ -1,5 +1,5 @@
 // fleet telemetry DEVICE: a device's samples received in a time range, oldest first, read a page at a time.
-import { assertDeviceId, parseCli, parseDuration, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
+import { deviceIdArg, parseCli, parseDuration, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
 import { timeOf } from '../admin/local-context.js';
 import { MAX_PAGE } from '../admin/local.js';
 import type { StoredSample } from '../admin/types.js';
@@ -33,12 +33,7 @@ export async function telemetryCommand(argv: string[]): Promise<number> {
     HELP,
   );
   if (positionals.length !== 1) throw new UsageError(`give one DEVICE\n\n${HELP}`);
-  let id: string;
-  try {
-    id = assertDeviceId(positionals[0]);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const id = deviceIdArg(positionals[0]!);
   if (values.from !== undefined && values.since !== undefined) throw new UsageError('give --from or --since, not both');
   // Compared as numbers (ISO strings sort wrongly for years past 9999), sent as ISO 8601.
   const fromMs =

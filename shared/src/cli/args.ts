@@ -1,6 +1,7 @@
 // Command-line parsing on node:util parseArgs: strict options, --help, usage errors with exit code 2.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EdgewardError } from '../errors.js';
+import { assertDeviceId } from '../topics.js';
 
 /** Wrong flags, missing arguments or bad values on the command line: exit code 2. */
 export class UsageError extends EdgewardError {
@@ -79,6 +80,15 @@ export function parsePositiveInt(text: string | undefined, what: string, fallbac
   const n = Number(text);
   if (max !== undefined && n > max) throw new UsageError(`${what} is at most ${max}, got ${n}`);
   return n;
+}
+
+/** A device id given on the command line; a usage error (prefixed with `what`, if given) when it is not one. */
+export function deviceIdArg(text: string, what?: string): string {
+  try {
+    return assertDeviceId(text);
+  } catch (err) {
+    throw new UsageError(`${what ? `${what}: ` : ''}${(err as Error).message}`);
+  }
 }
 
 /** Parses a TCP port option: 1–65535 (0, "any free port", only when `allowZero`). */
