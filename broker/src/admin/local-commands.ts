@@ -8,12 +8,10 @@ import type { Db } from '../db/open.js';
 import type { OperatorStore } from '../db/operators.js';
 import { FleetError } from '../errors.js';
 import { checkSubmittedCommand, type SubmitInput } from './command-submit.js';
-import type { CallerContext } from './local-context.js';
+import { type CallerContext, cursorOf } from './local-context.js';
 import type { CommandAdmin } from './types.js';
 
 const KID = /^[0-9a-f]{16}$/;
-const CURSOR = /^\d{1,15}$/;
-
 export function localCommands(deps: {
   db: Db;
   operators: OperatorStore;
@@ -101,14 +99,12 @@ export function localCommands(deps: {
       },
 
       async list(q = {}) {
-        if (q.cursor !== undefined && !CURSOR.test(q.cursor)) {
-          throw new FleetError('FLEET_COMMAND_INVALID', 'the cursor is not one a command list gave');
-        }
+        const before = cursorOf(q.cursor);
         const limit = deps.pageSize(q.limit);
         if (q.deviceId !== undefined && !ctx.visible(q.deviceId)) return { items: [], next: null };
         const entries = store.page({
           limit: limit + 1,
-          ...(q.cursor !== undefined ? { before: Number(q.cursor) } : {}),
+          ...(before !== undefined ? { before } : {}),
           ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : { visible: ctx.devices }),
         });
         const shown = entries.slice(0, limit);
@@ -125,9 +121,7 @@ export function localCommands(deps: {
       },
 
       async acks(cmdId, q = {}) {
-        if (q.cursor !== undefined && !CURSOR.test(q.cursor)) {
-          throw new FleetError('FLEET_COMMAND_INVALID', 'the cursor is not one an acknowledgement list gave');
-        }
+        const after = cursorOf(q.cursor);
         const row = visibleRow(store.get(cmdId));
         if (!row) throw unknown(cmdId);
         const limit = deps.pageSize(q.limit);
@@ -135,7 +129,7 @@ export function localCommands(deps: {
           cmdId,
           deviceId: row.deviceId,
           limit: limit + 1,
-          ...(q.cursor !== undefined ? { after: Number(q.cursor) } : {}),
+          ...(after !== undefined ? { after } : {}),
         });
         const shown = entries.slice(0, limit);
         return { items: shown.map((e) => e.ack), next: entries.length > limit ? String(shown.at(-1)!.n) : null };

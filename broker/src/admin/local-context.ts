@@ -19,6 +19,16 @@ export const clampLimit = (limit: number | undefined, fallback: number, max: num
   Math.min(Math.max(1, Math.floor(limit ?? fallback)), max);
 
 /** A time given as ISO 8601; a usage error naming `what` otherwise. */
+/**
+ * A page cursor these lists give (a row number) as a number, or undefined for the first page; anything else is a
+ * usage error, on every list alike.
+ */
+export function cursorOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(text)) throw new UsageError('the cursor is not one this list gave');
+  return Number(text);
+}
+
 export function timeOf(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
   const t = Date.parse(text);

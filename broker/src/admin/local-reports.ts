@@ -7,24 +7,22 @@ import { createExposureStore } from '../db/exposure.js';
 import { createReceivedReports } from '../db/exposure-pages.js';
 import { postureHistory } from '../db/posture-history.js';
 import { createTelemetryReader } from '../db/telemetry.js';
-import { type CallerContext, clampLimit, timeOf } from './local-context.js';
+import { type CallerContext, clampLimit, cursorOf, timeOf } from './local-context.js';
 import type { FleetSample, Page, RangeQuery, ReportAdmin, StoredSample, TelemetryQuery } from './types.js';
 
 export const MAX_HISTORY = 1000;
 export const MAX_POSTURE_DAYS = 366;
-
-const CURSOR = /^\d{1,15}$/;
 
 /** The range and cursor of a query, checked: usage errors for bad times, a reversed range or a foreign cursor. */
 function rangeOf(q: RangeQuery): { from?: number; to?: number; after?: number } {
   const from = timeOf(q.from, 'from');
   const to = timeOf(q.to, 'to');
   if (from !== undefined && to !== undefined && from >= to) throw new UsageError('from must be before to');
-  if (q.cursor !== undefined && !CURSOR.test(q.cursor)) throw new UsageError('cursor is not one this gave');
+  const after = cursorOf(q.cursor);
   return {
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
-    ...(q.cursor !== undefined ? { after: Number(q.cursor) } : {}),
+    ...(after !== undefined ? { after } : {}),
   };
 }
 

@@ -51,6 +51,9 @@ export const pageQuery = {
   cursor: { type: 'string', minLength: 1, maxLength: 200, description: 'The `next` of the previous page' },
 } as const;
 
+/** The cursor of the lists that page by row number (admin/local-context.ts cursorOf checks it the same way). */
+export const numericCursor = { ...pageQuery.cursor, pattern: '^[0-9]{1,15}$' } as const;
+
 export const pageOf = (item: Json) => object({ items: { type: 'array', items: item }, next: nullable('string') });
 
 export const device = object({

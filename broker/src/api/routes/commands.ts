@@ -11,6 +11,7 @@ import {
   deviceId,
   idParams,
   keyId,
+  numericCursor,
   object,
   pageOf,
   pageQuery,
@@ -18,7 +19,7 @@ import {
 } from '../schemas.js';
 import { adminOf, type RouteDeps } from './context.js';
 
-const cursor = { ...pageQuery.cursor, pattern: '^[0-9]{1,15}$' };
+const cursor = numericCursor;
 
 export function commandRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post(

@@ -10,6 +10,7 @@ import {
   isoTime,
   object,
   pageOf,
+  numericCursor,
   pageQuery,
   posture,
   postureDay,
@@ -28,7 +29,7 @@ const rangeQuery = object(
     from: { ...isoTime, description: 'Received at or after (ISO 8601)' },
     to: { ...isoTime, description: 'Received before (ISO 8601)' },
     ...pageQuery,
-    cursor: { ...pageQuery.cursor, pattern: '^[0-9]{1,15}$' },
+    cursor: numericCursor,
   },
   ['from', 'to', 'limit', 'cursor'],
 );
