@@ -2,7 +2,7 @@
 export { createAgent, type Agent, type AgentOptions, type AgentStats } from './agent.js';
 export { parseAgentConfig, loadAgentConfig, agentConfigSchema, type AgentConfig } from './config.js';
 export { AgentError, agentCodes } from './errors.js';
-export { checkDeviceIdentity, loadCredentials, type CredentialSources } from './credentials.js';
+export { loadCredentials } from './credentials.js';
 export * from './outbox/index.js';
 export * from './platform/index.js';
 export * from './replay/index.js';

@@ -2,6 +2,10 @@
 import { readRegularText, schema as s, type schema } from '../../shared/src/index.js';
 import { FleetError } from './errors.js';
 
+export const DEFAULT_DEVICE_VALIDITY_DAYS = 365;
+/** A device certificate lives at most 10 years: the CLI, the operator API and the enrolment config agree. */
+export const MAX_DEVICE_VALIDITY_DAYS = 3650;
+
 const rateSchema = s.object({
   /** Sustained publishes per second per device. */
   messagesPerSecond: s.num({ min: 0.01, max: 100_000 }),
@@ -90,7 +94,7 @@ const configSchema = s.object({
     s.object({
       /** Failed enrolment attempts per source address per minute before it gets 429. */
       failuresPerMinutePerAddress: s.withDefault(s.int({ min: 1, max: 10_000 }), 5),
-      deviceValidityDays: s.withDefault(s.int({ min: 1, max: 3650 }), 365), // as MAX_DEVICE_VALIDITY_DAYS
+      deviceValidityDays: s.withDefault(s.int({ min: 1, max: MAX_DEVICE_VALIDITY_DAYS }), DEFAULT_DEVICE_VALIDITY_DAYS),
     }),
     {},
   ),

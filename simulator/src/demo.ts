@@ -31,7 +31,7 @@ import { localActor } from '../../broker/src/cli/target.js';
 import { seededRng } from './rng.js';
 
 /** The demo's admin operator: its credential is the operator key the demo agents trust. */
-export const DEMO_ADMIN = 'demo-admin';
+const DEMO_ADMIN = 'demo-admin';
 
 const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443] [--interval 5]
 
@@ -174,7 +174,7 @@ function shown(path: string): string {
 }
 
 /** What the demo prints once the fleet runs: where things are, then commands to try on the folder and the API. */
-export function demoLines(d: {
+function demoLines(d: {
   count: number;
   mqttPort: number;
   httpPort: number;

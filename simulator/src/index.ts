@@ -15,12 +15,5 @@ export {
 export { ensureIdentities, simIds, simDir, type Identity } from './identities.js';
 export { ALL_ACTIONS, type AttackAction } from './attack/playbook.js';
 export { SimulatorError, simulatorCodes, type SimulatorCode } from './errors.js';
-export {
-  CLOCK_SLACK_MS,
-  emptyServerView,
-  openServerView,
-  type ServerView,
-  type ServerViewOptions,
-  VIEW_SCOPES,
-} from './server-view.js';
+export { emptyServerView, openServerView, type ServerView, type ServerViewOptions } from './server-view.js';
 export { ensureSimOperator, SIM_OPERATOR, simCredentialPath } from './sim-operator.js';

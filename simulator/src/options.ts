@@ -120,7 +120,7 @@ export function parseServerUrl(url: string): { host: string; port: number } {
 }
 
 /** The operator API's URL: https:// with a host (the default port of `fleet serve`, 8443, when none is given). */
-export function parseServerApiUrl(url: string): string {
+function parseServerApiUrl(url: string): string {
   let u: URL;
   try {
     u = new URL(url);
@@ -134,7 +134,7 @@ export function parseServerApiUrl(url: string): string {
 }
 
 /** `fleet serve`'s default HTTPS port, where its operator API is. */
-export const DEFAULT_API_PORT = 8443;
+const DEFAULT_API_PORT = 8443;
 
 export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   const { host, port } = parseServerUrl(o.server);

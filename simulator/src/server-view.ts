@@ -47,7 +47,7 @@ export interface ServerViewOptions {
 }
 
 /** What the view reads; the token asks for these only. */
-export const VIEW_SCOPES: readonly Scope[] = ['telemetry:read', 'reports:read', 'events:read', 'commands:read'];
+const VIEW_SCOPES: readonly Scope[] = ['telemetry:read', 'reports:read', 'events:read', 'commands:read'];
 
 /** The largest page the API gives. */
 const PAGE = 1000;
@@ -59,7 +59,7 @@ const PARALLEL = 4;
  * Samples of the run's streams were received after the run began, by the server's clock; reading from a minute
  * earlier allows for a server clock that far behind this one (further behind, samples would count as lost).
  */
-export const CLOCK_SLACK_MS = 60_000;
+const CLOCK_SLACK_MS = 60_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -34,7 +34,6 @@ export function createMemoryState(opts: StateOptions): AgentState {
 }
 
 export { openStateDb, closeStateDb, STATE_DB_FILE, type StateDb } from './db.js';
-export { lockStateDir, STATE_LOCK_FILE, type StateLock } from './lock.js';
 export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './migrations.js';
 export {
   createRuntimeRecorder,

@@ -69,10 +69,10 @@ export function stageDeviceFiles(dir: string, opts: { keyPem?: string; overwrite
     const s: Staged = { path, tmp: `${path}.tmp-${process.pid}`, mode, fd: undefined };
     try {
       s.fd = openSync(s.tmp, 'wx', mode);
+      // Staged once open: abort() closes and removes it whatever fails next.
       staged.push(s);
       writeAll(s.fd, content);
     } catch (err) {
-      if (s.fd !== undefined && !staged.includes(s)) closeSync(s.fd);
       throw ioError(err, 'write', path);
     }
     return s;

@@ -14,9 +14,10 @@ import {
   type CaBundle,
 } from '../pki/x509.js';
 
-export const DEFAULT_DEVICE_VALIDITY_DAYS = 365;
-/** A device certificate lives at most 10 years: the CLI, the operator API and the enrolment config agree. */
-export const MAX_DEVICE_VALIDITY_DAYS = 3650;
+// Defined with the config, whose enrolment default they also are; the CLI and the API import them from here.
+import { DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS } from '../config.js';
+
+export { DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS };
 
 export interface ProvisionOptions {
   readonly deviceType?: string;
