@@ -136,6 +136,9 @@ test('migrations that shipped are never renumbered or edited (a database of any 
     7: '3078d90ca136',
     8: '23f032d4f595',
     9: '346f2816dd0b',
+    10: 'd619140cf45d',
+    11: '857a740cac9e',
+    12: '97c80e027a85',
   };
   const now = Object.fromEntries(
     migrations

@@ -410,4 +410,50 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX certificates_revoked ON certificates(serial) WHERE revoked_at IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    name: 'fleet posture snapshots: daily for ever, hourly for the last week',
+    // A year of daily posture is 365 small rows: the dashboard and `fleet posture --since` read these instead of
+    // replaying every report. Each period counts every active device by its latest report as of the period's end
+    // (devices that stopped reporting keep their last grade and show up in devices - reporting).
+    sql: `
+      CREATE TABLE posture_snapshots (
+        resolution    TEXT NOT NULL CHECK (resolution IN ('hour', 'day')),
+        start         INTEGER NOT NULL, -- the period's start (ms, UTC); it ends an hour or a day later
+        devices       INTEGER NOT NULL, -- active devices with a report as of the period's end
+        reporting     INTEGER NOT NULL, -- of them, those that sent a report within the period
+        average_score REAL,             -- null when no device had reported
+        grades        TEXT NOT NULL,    -- JSON {"A": n, ..., "F": n}
+        scores        TEXT NOT NULL,    -- JSON: 11 counts, scores 0-9, 10-19, ..., 90-99, 100
+        checks        TEXT NOT NULL,    -- JSON {"check.id": devices whose latest report has it}
+        computed_at   INTEGER NOT NULL,
+        PRIMARY KEY (resolution, start)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 14,
+    name: 'dashboard one-time links and sessions',
+    // Only SHA-256 hashes of the link and session secrets are kept: a copy of the database opens no session.
+    sql: `
+      CREATE TABLE dashboard_links (
+        hash        BLOB PRIMARY KEY,
+        operator_id INTEGER NOT NULL REFERENCES operators(id),
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX dashboard_links_expiry ON dashboard_links(expires_at);
+
+      CREATE TABLE dashboard_sessions (
+        hash        BLOB PRIMARY KEY,
+        operator_id INTEGER NOT NULL REFERENCES operators(id),
+        csrf        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        ended_at    INTEGER
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions(expires_at);
+    `,
+  },
 ];
