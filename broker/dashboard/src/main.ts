@@ -133,6 +133,21 @@ async function navigate(): Promise<void> {
   }
 }
 
+/** When the session's time is up, ask the server (it may have been extended) and show login if it has ended. */
+function watchExpiry(s: Session): void {
+  const ms = Math.min(Date.parse(s.expiresAt) - Date.now() + 1000, 2 ** 31 - 1);
+  setTimeout(
+    () => {
+      if (session !== s) return;
+      loadSession().then((fresh) => {
+        session = fresh;
+        watchExpiry(fresh);
+      }, handleError);
+    },
+    Math.max(ms, 1000),
+  );
+}
+
 async function boot(): Promise<void> {
   try {
     session = await loadSession();
@@ -142,6 +157,7 @@ async function boot(): Promise<void> {
   }
   drawShell(session);
   startLive();
+  watchExpiry(session);
   window.addEventListener('hashchange', () => void navigate());
   // Chart colours come from CSS variables read when a chart is drawn: redraw on a colour scheme change.
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => void navigate());

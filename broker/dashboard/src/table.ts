@@ -1,6 +1,7 @@
 // Data tables: a <caption>, column headers with scope, an Export CSV button, and optional cursor paging
 // (Previous / Next over the API's `next` cursors) so no view ever holds more than one page of a big list.
-import { type Cell, download, toCsv } from './csv.js';
+import { type Cell, toCsv } from './csv.js';
+import { download } from './download.js';
 import { fail } from './failure.js';
 import { type Child, h, replace } from './h.js';
 
@@ -21,6 +22,8 @@ export interface TableOptions<T> {
   readonly columns: readonly Column<T>[];
   readonly rowAttrs?: (row: T) => Record<string, string>;
   readonly empty?: string;
+  /** A long table scrolls in a box of its own (a focusable region, so the keyboard can scroll it). */
+  readonly scroll?: boolean;
 }
 
 export interface DataTable<T> {
@@ -83,7 +86,14 @@ export function dataTable<T>(opts: TableOptions<T>, initial: readonly T[] = []):
   };
   draw();
   return {
-    element: h('div', { class: 'table-wrap' }, h('div', { class: 'table-tools' }, button), table),
+    element: h(
+      'div',
+      { class: 'table-wrap' },
+      h('div', { class: 'table-tools' }, button),
+      opts.scroll
+        ? h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': opts.caption }, table)
+        : table,
+    ),
     get rows() {
       return rows;
     },
@@ -104,7 +114,10 @@ export function dataTable<T>(opts: TableOptions<T>, initial: readonly T[] = []):
 }
 
 export interface Pager {
+  /** Previous / Next above the table. */
   readonly element: HTMLElement;
+  /** The same, for below the table (a page is 100 rows long). */
+  readonly bottom: HTMLElement;
   /** The first page is shown (where a live row belongs). */
   readonly atStart: boolean;
   /** Loads the first page again (filters changed, or a live update). */
@@ -123,29 +136,37 @@ export function pager<T>(
   const seen: (string | undefined)[] = [];
   let current: string | undefined;
   let next: string | null = null;
-  const status = h('span', { class: 'page-status', 'aria-live': 'polite' });
-  const prev = h('button', { type: 'button' }, 'Previous page');
-  const fwd = h('button', { type: 'button' }, 'Next page');
+  const bars = ['top', 'bottom'].map((where) => {
+    const prev = h('button', { type: 'button' }, 'Previous page');
+    const fwd = h('button', { type: 'button' }, 'Next page');
+    // Only the top bar announces the page change; two live regions would say it twice.
+    const status = h('span', { class: 'page-status', 'aria-live': where === 'top' ? 'polite' : null });
+    prev.addEventListener('click', () => {
+      if (seen.length === 0) return;
+      void show(seen.pop()).catch(fail);
+    });
+    fwd.addEventListener('click', () => {
+      if (next === null) return;
+      seen.push(current);
+      void show(next).catch(fail);
+    });
+    const element = h('nav', { class: 'pager', 'aria-label': `Pages of ${label} (${where})` }, prev, status, fwd);
+    return { prev, fwd, status, element };
+  });
   const show = async (cursor: string | undefined) => {
     const page = await load(cursor);
     current = cursor;
     next = page.next;
     table.setRows(page.items);
-    prev.disabled = seen.length === 0;
-    fwd.disabled = next === null;
-    status.textContent = `Page ${seen.length + 1}, ${page.items.length} ${label}`;
+    for (const bar of bars) {
+      bar.prev.disabled = seen.length === 0;
+      bar.fwd.disabled = next === null;
+      bar.status.textContent = `Page ${seen.length + 1}, ${page.items.length} ${label}`;
+    }
   };
-  prev.addEventListener('click', () => {
-    if (seen.length === 0) return;
-    void show(seen.pop()).catch(fail);
-  });
-  fwd.addEventListener('click', () => {
-    if (next === null) return;
-    seen.push(current);
-    void show(next).catch(fail);
-  });
   return {
-    element: h('nav', { class: 'pager', 'aria-label': `Pages of ${label}` }, prev, status, fwd),
+    element: bars[0]!.element,
+    bottom: bars[1]!.element,
     get atStart() {
       return seen.length === 0;
     },

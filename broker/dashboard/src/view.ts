@@ -28,3 +28,19 @@ export function debounce(ctx: ViewContext, ms: number, fn: () => void): () => vo
     timer = setTimeout(fn, ms);
   };
 }
+
+/**
+ * Calls `fn` at most once every `ms`, `ms` after the first call of a burst. A fleet reporting without pause would
+ * put a debounced refresh off for ever; this one refreshes every `ms` while reports keep coming.
+ */
+export function throttle(ctx: ViewContext, ms: number, fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  ctx.onCleanup(() => clearTimeout(timer));
+  return () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      fn();
+    }, ms);
+  };
+}

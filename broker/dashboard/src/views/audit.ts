@@ -67,7 +67,7 @@ export async function auditView(ctx: ViewContext): Promise<void> {
       pages.reset().catch(fail);
     },
   );
-  replace(ctx.main, pageTitle('Audit'), form, pages.element, table.element);
+  replace(ctx.main, pageTitle('Audit'), form, pages.element, table.element, pages.bottom);
   await pages.reset();
   ctx.ready('audit');
 }

@@ -70,10 +70,10 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
         columns: [
           { label: 'Metric', value: (m: MetricSummary) => m.name, rowHeader: true },
           { label: 'Samples', value: (m) => m.count, numeric: true },
-          { label: 'Min', value: (m) => m.min, numeric: true },
-          { label: 'Mean', value: (m) => Number(m.mean.toFixed(3)), numeric: true },
-          { label: 'Max', value: (m) => m.max, numeric: true },
-          { label: 'Latest', value: (m) => m.last, numeric: true },
+          { label: 'Min', value: (m) => m.min, cell: (m) => round(m.min), numeric: true },
+          { label: 'Mean', value: (m) => m.mean, cell: (m) => round(m.mean), numeric: true },
+          { label: 'Max', value: (m) => m.max, cell: (m) => round(m.max), numeric: true },
+          { label: 'Latest', value: (m) => m.last, cell: (m) => round(m.last), numeric: true },
         ],
         empty: 'No samples in this range.',
       },
@@ -98,7 +98,7 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
             value: (s) => JSON.stringify(s.metrics),
             cell: (s) =>
               Object.entries(s.metrics)
-                .map(([k, v]) => `${k}=${v}`)
+                .map(([k, v]) => `${k}=${round(v)}`)
                 .join(', '),
           },
         ],
@@ -112,7 +112,7 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
         title: `Telemetry, ${range.label.toLowerCase()}`,
         summary:
           `${num(samples.length)} samples. ` +
-          shown.map((m) => `${m.name} from ${m.min} to ${m.max}, latest ${m.last}`).join('; ') +
+          shown.map((m) => `${m.name} from ${round(m.min)} to ${round(m.max)}, latest ${round(m.last)}`).join('; ') +
           '.',
         x,
         series: shown.map((m, i) => ({
@@ -154,6 +154,9 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
     load,
   };
 }
+
+/** Four significant digits for reading; the CSV keeps the value as sent. */
+const round = (v: number) => num(Number(v.toPrecision(4)));
 
 /** Per metric: how often it appears and its range; the most frequent first. */
 function summarise(samples: readonly TelemetrySample[]): MetricSummary[] {

@@ -9,7 +9,7 @@ import { deviceState, gradeBadge, num, relative, severityBadge, stateBadge, time
 import { h, replace } from '../h.js';
 import { checkLink, figure, figures, note, pageTitle, section } from '../parts.js';
 import { type DataTable, dataTable, type Pager, pager } from '../table.js';
-import { debounce, type ViewContext } from '../view.js';
+import { throttle, type ViewContext } from '../view.js';
 import { telemetryPart } from './device-telemetry.js';
 
 const HISTORY = 100;
@@ -140,6 +140,7 @@ function exposurePart(ctx: ViewContext, initial: DeviceReport, charts: Set<Chart
         { label: 'Device time', value: (r) => r.deviceTs, cell: (r) => time(r.deviceTs) },
       ],
       rowAttrs: () => ({ 'data-testid': 'score-row' }),
+      scroll: true,
       empty: 'This device has not reported yet.',
     },
     report.history,
@@ -197,7 +198,7 @@ function exposurePart(ctx: ViewContext, initial: DeviceReport, charts: Set<Chart
     );
   };
 
-  const refetch = debounce(ctx, 1500, () => {
+  const refetch = throttle(ctx, 1500, () => {
     const path = `/devices/${encodeURIComponent(report.deviceId)}/report?history=${HISTORY}`;
     api<DeviceReport>(path, { signal: ctx.signal }).then((r) => {
       // The server's rows replace the ones the stream prepended (which lack the device's own time).

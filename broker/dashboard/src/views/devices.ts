@@ -97,6 +97,7 @@ export async function devicesView(ctx: ViewContext): Promise<void> {
     h('div', { class: 'controls' }, h('label', { for: 'device-status' }, 'Status'), statusSelect),
     pages.element,
     table.element,
+    pages.bottom,
   );
   await pages.reset();
   ctx.ready('devices');

@@ -87,7 +87,7 @@ export async function eventsView(ctx: ViewContext): Promise<void> {
     pages.reset().catch(fail);
   });
 
-  replace(ctx.main, pageTitle('Security events'), form, pages.element, table.element);
+  replace(ctx.main, pageTitle('Security events'), form, pages.element, table.element, pages.bottom);
   await pages.reset();
   ctx.ready('events');
 

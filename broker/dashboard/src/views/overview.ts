@@ -16,7 +16,7 @@ import { gradeBadge, num, plural, severityBadge, time } from '../format.js';
 import { h, replace } from '../h.js';
 import { checkTitle, deviceLink, figure, figures, note, pageTitle, section } from '../parts.js';
 import { dataTable } from '../table.js';
-import { debounce, type ViewContext } from '../view.js';
+import { throttle, type ViewContext } from '../view.js';
 
 const RANGES = [
   { value: '7h', label: 'Last 7 days, by hour', days: 7, resolution: 'hour' },
@@ -308,13 +308,13 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
     connections.textContent = num(d.count);
   });
   if (reports) {
-    const refresh = debounce(ctx, 2000, () => {
+    const refresh = throttle(ctx, 3000, () => {
       api<Posture>('/posture?worst=10', { signal }).then(drawPosture, fail);
     });
     ctx.onLive('report', refresh);
   }
   if (events) {
-    const refresh = debounce(ctx, 5000, () => {
+    const refresh = throttle(ctx, 10_000, () => {
       api<HourlyEvents>('/events/hourly?hours=24', { signal }).then((e) => drawActivity(telemetryHours, e), fail);
     });
     ctx.onLive('security', refresh);
