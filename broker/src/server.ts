@@ -24,8 +24,11 @@ import { createAuthenticator } from './api/auth.js';
 import { fleetIdOf } from './api/fleet-id.js';
 import { createProofVerifier } from './api/proof.js';
 import { apiRoutes } from './api/routes/index.js';
+import { createLiveHub } from './api/live.js';
+import { createDashboardSessions } from './db/dashboard-sessions.js';
 import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
+import { loadDashboardAssets } from './http/dashboard-assets.js';
 import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
@@ -227,13 +230,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
     };
+    const dashboardSessions = createDashboardSessions(db);
+    const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });
+    cleanups.unshift(() => live.close());
     let https: HttpsServer | undefined;
     const app = await createHttpApp({
       log,
       metrics,
       events: auditLimited,
       operatorAudit: createOperatorAudit(db),
-      authenticate: createAuthenticator({ tokens, operators }),
+      authenticate: createAuthenticator({ tokens, operators, sessions: dashboardSessions }),
       version: FLEET_SERVER_VERSION,
       limits: config.api,
       serverFactory: (handler) =>
@@ -251,7 +257,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         )),
       routes: (a) => {
         deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl });
-        apiRoutes(a, routeDeps);
+        apiRoutes(a, routeDeps, {
+          sessions: dashboardSessions,
+          live,
+          connections: () => sessions.size,
+          events: auditLimited,
+          metrics,
+          assets: loadDashboardAssets(),
+        });
       },
     });
     const httpsServer = https!;

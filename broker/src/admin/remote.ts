@@ -82,6 +82,15 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       get: (cmdId) => client.call('GET', `/api/v1/commands/${seg(cmdId)}`),
       acks: (cmdId, q: PageQuery = {}) => page(`/api/v1/commands/${seg(cmdId)}/acks`, q),
     },
+    dashboard: {
+      overview: () => client.call('GET', '/api/v1/overview'),
+      telemetryPerHour: async (hours) =>
+        (await client.call<{ hours: never[] }>('GET', `/api/v1/telemetry/hourly?hours=${hours}`)).hours,
+      eventsPerHour: async (hours) =>
+        (await client.call<{ hours: never[] }>('GET', `/api/v1/events/hourly?hours=${hours}`)).hours,
+      // Through the API a link is always for the credential's own operator (the server ignores any other name).
+      link: () => client.call('POST', '/api/v1/dashboard/links'),
+    },
     telemetry: (id, q: TelemetryQuery = {}) => page(`/api/v1/devices/${seg(id)}/telemetry`, q),
     fleetTelemetry: (q: RangeQuery = {}) => page('/api/v1/telemetry', q),
     events: (q: EventQuery = {}) => page('/api/v1/events', q),

@@ -156,6 +156,37 @@ export interface CommandAdmin {
   acks(cmdId: string, q?: PageQuery): Promise<Page<CommandAckRow>>;
 }
 
+/** The dashboard overview's counts (GET /api/v1/overview; the route adds the live connection count). */
+export interface FleetOverview {
+  readonly at: string;
+  readonly devices: { total: number; active: number; revoked: number; online: number; offline: number };
+  /** Active devices whose certificate ends within `withinDays` (the config's audit.expiringWithinDays). */
+  readonly certificates: {
+    withinDays: number;
+    expiring: number;
+    soonest: { deviceId: string; serial: string; notAfter: string }[];
+  };
+}
+
+/** A one-time dashboard login link: open `path` on the server's HTTPS address within five minutes. */
+export interface DashboardLink {
+  readonly operator: string;
+  readonly role: Role;
+  /** `/login?t=…`: the secret is shown once. */
+  readonly path: string;
+  readonly expiresAt: string;
+}
+
+export interface DashboardAdmin {
+  overview(): Promise<FleetOverview>;
+  /** Samples received per hour: the last `hours` whole hours and the current one, oldest first. */
+  telemetryPerHour(hours: number): Promise<{ hour: string; samples: number }[]>;
+  /** Security events recorded per hour, likewise. */
+  eventsPerHour(hours: number): Promise<{ hour: string; events: number }[]>;
+  /** A login link for the operator (on the host: any active operator; through the API: the caller). */
+  link(operator: string): Promise<DashboardLink>;
+}
+
 /** The parts of the fleet administration every implementation offers. */
 export interface FleetAdmin {
   readonly devices: DeviceAdmin;
@@ -164,6 +195,7 @@ export interface FleetAdmin {
   readonly reports: ReportAdmin;
   readonly fleetAudit: FleetAuditAdmin;
   readonly commands: CommandAdmin;
+  readonly dashboard: DashboardAdmin;
   /** A device's samples received in a time range, oldest first. */
   telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
   /** Every visible device's samples received in a time range, in arrival order. */

@@ -327,3 +327,49 @@ export function responses(ok: Record<number, Json>, errors: readonly number[] = 
   }
   return out;
 }
+
+// ---- The dashboard: its session, the overview's counts, counts per hour.
+
+export const dashboardSession = object({
+  operator: operatorName,
+  role,
+  scopes: { type: 'array', items: scope },
+  expiresAt: nullable('string', { format: 'date-time' }),
+  csrf: nullable('string', { description: 'Send it as x-csrf-token with every request that changes something' }),
+});
+
+export const dashboardLink = object({
+  operator: operatorName,
+  role,
+  path: { type: 'string', description: 'Open it on this server within five minutes; it works once' },
+  expiresAt: isoTime,
+});
+
+export const overview = object({
+  at: isoTime,
+  devices: object({
+    total: { type: 'integer' },
+    active: { type: 'integer' },
+    revoked: { type: 'integer' },
+    online: { type: 'integer' },
+    offline: { type: 'integer', description: 'Active devices without a live session' },
+  }),
+  certificates: object({
+    withinDays: { type: 'integer' },
+    expiring: { type: 'integer', description: 'Active devices whose certificate ends within withinDays' },
+    soonest: {
+      type: 'array',
+      items: object({ deviceId, serial: { type: 'string' }, notAfter: isoTime }),
+    },
+  }),
+  connections: { type: 'integer', description: 'Live MQTT sessions now' },
+});
+
+export const hourly = (what: string) =>
+  object({
+    hours: {
+      type: 'array',
+      description: 'The last `hours` whole hours and the current one, oldest first',
+      items: object({ hour: isoTime, [what]: { type: 'integer' } }),
+    },
+  });
