@@ -95,7 +95,7 @@ test("the session carries the operator's role: a viewer reads, but not the audit
   assert.is(session.status, 200, session.text);
   assert.is(session.json?.operator, 'vera');
   assert.is(session.json?.role, 'viewer');
-  assert.not.ok((session.json?.scopes as string[]).includes('audit:read'));
+  assert.not.ok((session.json!.scopes as string[]).includes('audit:read'));
   assert.type(session.json?.csrf, 'string');
   assert.is((await get('/api/v1/devices', cookie)).status, 200);
   assert.is((await get('/api/v1/audit', cookie)).status, 403);
