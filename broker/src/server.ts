@@ -28,7 +28,7 @@ import { createLiveHub } from './api/live.js';
 import { createDashboardSessions } from './db/dashboard-sessions.js';
 import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
-import { loadDashboardAssets } from './http/dashboard-assets.js';
+import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
 import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
@@ -55,6 +55,8 @@ export interface FleetServerOptions {
   readonly initEmptyDb?: boolean;
   /** The database failed (damaged, I/O errors): the server logs it and stops by itself; this is told why. */
   readonly onFatal?: (err: FleetError) => void;
+  /** Where the dashboard's built files are (default: beside the bundle, or the checkout's dist/dashboard/). */
+  readonly dashboardDir?: string;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
 }
@@ -263,7 +265,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           connections: () => sessions.size,
           events: auditLimited,
           metrics,
-          assets: loadDashboardAssets(),
+          assets: loadDashboardAssets(opts.dashboardDir ?? dashboardDir()),
         });
       },
     });
