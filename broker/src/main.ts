@@ -30,7 +30,7 @@ Usage: fleet <command> [options]   (every command has --help)
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
   telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
-  posture              the fleet's exposure grades, worst devices, widespread findings (--history DAYS per day)
+  posture              the fleet's exposure grades, worst devices, widespread findings (--since 30d: the trend)
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
   db check | stats | vacuum   the fleet database: full integrity check, sizes per table, compaction
