@@ -31,7 +31,7 @@ Usage: fleet <command> [options]   (every command has --help)
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
   telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
-  posture              the fleet's exposure grades, worst devices, widespread findings (--history DAYS per day)
+  posture              the fleet's exposure grades, worst devices, widespread findings (--since 30d: the trend)
   dashboard link       a one-time URL that opens the web dashboard as an operator
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)

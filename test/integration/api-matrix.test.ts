@@ -189,7 +189,7 @@ const RULES: Record<string, Rule> = {
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
   'GET /api/v1/posture/history': {
-    call: () => ({ path: '/api/v1/posture/history?days=7' }),
+    call: () => ({ path: '/api/v1/posture/history?resolution=hour' }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
   // Reading and running the fleet audit both need events:read, which the narrowed token carries.

@@ -58,8 +58,7 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
     reports: {
       report: (id, q = {}) => client.call('GET', `/api/v1/devices/${seg(id)}/report${queryString(q)}`),
       posture: (q = {}) => client.call('GET', `/api/v1/posture${queryString(q)}`),
-      postureHistory: async (q = {}) =>
-        (await client.call<{ days: never[] }>('GET', `/api/v1/posture/history${queryString(q)}`)).days,
+      postureHistory: (q = {}) => client.call('GET', `/api/v1/posture/history${queryString(q)}`),
       received: (q: RangeQuery = {}) => page('/api/v1/reports', q),
     },
     fleetAudit: {

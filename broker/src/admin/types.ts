@@ -7,7 +7,7 @@ import type { CommandAckRow, CommandRow } from '../db/commands.js';
 import type { ReportSummary } from '../db/exposure.js';
 import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditRow } from '../db/operator-audit.js';
-import type { PostureDay } from '../db/posture-history.js';
+import type { PostureHistory, PosturePeriod } from '../db/posture-history.js';
 import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample } from '../db/telemetry.js';
 import type { AuditFinding } from '../fleet/audit-checks.js';
@@ -114,8 +114,11 @@ export interface Posture {
 export interface ReportAdmin {
   report(deviceId: string, q?: { history?: number }): Promise<DeviceReport>;
   posture(q?: { worst?: number }): Promise<Posture>;
-  /** Per UTC day, oldest first, the last `days` days up to today. */
-  postureHistory(q?: { days?: number }): Promise<PostureDay[]>;
+  /**
+   * The posture per UTC day or hour, oldest first, from the period holding `since` (ISO 8601; by default 30 days
+   * or 48 hours ago, at most 366 days or 168 hours) through the current one (db/posture-history.ts).
+   */
+  postureHistory(q?: { resolution?: 'day' | 'hour'; since?: string }): Promise<PostureHistory>;
   /** Summaries of the reports every visible device sent, received in a time range, oldest first. */
   received(q?: RangeQuery): Promise<Page<ReceivedReport>>;
 }
@@ -215,7 +218,8 @@ export type {
   FleetSample,
   DeviceSummary,
   OperatorAuditRow,
-  PostureDay,
+  PostureHistory,
+  PosturePeriod,
   ReceivedReport,
   ReportSummary,
   StoredSample,

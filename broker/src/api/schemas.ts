@@ -244,11 +244,40 @@ export const posture = object({
   },
 });
 
-export const postureDay = object({
-  day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day; today as of now' },
-  devices: { type: 'integer' },
-  averageScore: nullable('number'),
-  grades: gradeCounts,
+const count = { type: 'integer', minimum: 0 } as const;
+
+/** One period of the posture history (db/posture-history.ts; docs/operations.md#posture-history). */
+export const posturePeriod = object(
+  {
+    start: { ...isoTime, description: "The period's start (UTC); it ends an hour or a day later" },
+    devices: { ...count, description: "Active devices with a report received before the period's end" },
+    reporting: { ...count, description: 'Of them, those that sent a report within the period' },
+    averageScore: nullable('number', { description: "Of the devices' latest reports; null when there is none" }),
+    grades: gradeCounts,
+    scores: {
+      type: 'array',
+      items: count,
+      minItems: 11,
+      maxItems: 11,
+      description: 'How many devices scored 0-9, 10-19, …, 90-99, and 100',
+    },
+    checks: {
+      type: 'object',
+      additionalProperties: count,
+      description: 'Check id → devices whose latest report has that finding',
+    },
+    partial: {
+      type: 'boolean',
+      const: true,
+      description: 'Computed live (the current period, or one that ended less than a minute ago): it may change',
+    },
+  },
+  ['partial'],
+);
+
+export const postureHistory = object({
+  resolution: { type: 'string', enum: ['day', 'hour'] },
+  periods: { type: 'array', items: posturePeriod, description: 'Oldest first; the last is the current period' },
 });
 
 export const fleetAuditRun = object({
