@@ -1,6 +1,8 @@
 // What scripts/build.mjs bundles and how: one file per CLI and per worker thread, native addons left external.
 // The bench's own server (bench/lib/unprotected-build.ts) is bundled the same way, with the same threads.
 import { build } from 'esbuild';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -60,4 +62,39 @@ export async function bundle(name, { entry, format }, out) {
     logLevel: 'warning',
     plugins: name === 'fw' ? [plainCborX] : [],
   });
+}
+
+/**
+ * The fleet dashboard (broker/dashboard/) into outDir: index.html as it is, app.js (the TypeScript, with uPlot
+ * and the check catalogue) and app.css (style.css with uPlot's CSS it @imports). No source maps and nothing
+ * inline: the server sends a CSP with script-src and style-src 'self'.
+ */
+export async function bundleDashboard(outDir) {
+  const common = {
+    absWorkingDir: root,
+    bundle: true,
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+  await mkdir(join(root, outDir), { recursive: true });
+  await Promise.all([
+    build({
+      ...common,
+      entryPoints: ['broker/dashboard/src/main.ts'],
+      outfile: join(outDir, 'app.js'),
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      tsconfig: 'broker/dashboard/tsconfig.json',
+    }),
+    build({
+      ...common,
+      entryPoints: ['broker/dashboard/style.css'],
+      outfile: join(outDir, 'app.css'),
+      target: 'chrome110',
+    }),
+    copyFile(join(root, 'broker/dashboard/index.html'), join(root, outDir, 'index.html')),
+  ]);
 }

@@ -1,0 +1,157 @@
+// Data tables: a <caption>, column headers with scope, an Export CSV button, and optional cursor paging
+// (Previous / Next over the API's `next` cursors) so no view ever holds more than one page of a big list.
+import { type Cell, download, toCsv } from './csv.js';
+import { fail } from './failure.js';
+import { type Child, h, replace } from './h.js';
+
+export interface Column<T> {
+  readonly label: string;
+  /** The CSV value (and the cell's text unless `cell` is given). */
+  readonly value: (row: T) => Cell;
+  readonly cell?: (row: T) => Child;
+  readonly numeric?: boolean;
+  /** This column's cell is the row header (<th scope="row">). */
+  readonly rowHeader?: boolean;
+}
+
+export interface TableOptions<T> {
+  readonly caption: string;
+  /** Names the table: data-testid, csv-<name> on its button, <name>.csv. */
+  readonly name: string;
+  readonly columns: readonly Column<T>[];
+  readonly rowAttrs?: (row: T) => Record<string, string>;
+  readonly empty?: string;
+}
+
+export interface DataTable<T> {
+  readonly element: HTMLElement;
+  readonly rows: readonly T[];
+  setRows(rows: readonly T[]): void;
+  prepend(row: T): void;
+}
+
+export function dataTable<T>(opts: TableOptions<T>, initial: readonly T[] = []): DataTable<T> {
+  let rows: T[] = [...initial];
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    { 'data-testid': opts.name },
+    h('caption', null, opts.caption),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        opts.columns.map((c) => h('th', { scope: 'col', class: c.numeric ? 'num' : null }, c.label)),
+      ),
+    ),
+    tbody,
+  );
+  const exportCsv = () => {
+    const header = opts.columns.map((c) => c.label);
+    download(
+      `${opts.name}.csv`,
+      toCsv(
+        header,
+        rows.map((r) => opts.columns.map((c) => c.value(r))),
+      ),
+    );
+  };
+  const button = h(
+    'button',
+    { type: 'button', class: 'csv', 'data-testid': `csv-${opts.name}`, onclick: exportCsv },
+    'Export CSV',
+    h('span', { class: 'visually-hidden' }, `: ${opts.caption}`),
+  );
+  const rowOf = (r: T) =>
+    h(
+      'tr',
+      opts.rowAttrs?.(r) ?? null,
+      opts.columns.map((c) => {
+        const content: Child = c.cell ? c.cell(r) : String(c.value(r) ?? '—');
+        const cls = c.numeric ? 'num' : null;
+        return c.rowHeader ? h('th', { scope: 'row', class: cls }, content) : h('td', { class: cls }, content);
+      }),
+    );
+  const draw = () => {
+    if (rows.length === 0) {
+      replace(tbody, h('tr', null, h('td', { colspan: opts.columns.length, class: 'empty' }, opts.empty ?? 'None.')));
+    } else {
+      replace(tbody, rows.map(rowOf));
+    }
+  };
+  draw();
+  return {
+    element: h('div', { class: 'table-wrap' }, h('div', { class: 'table-tools' }, button), table),
+    get rows() {
+      return rows;
+    },
+    setRows(next) {
+      rows = [...next];
+      draw();
+    },
+    prepend(row) {
+      if (rows.length === 0) {
+        rows = [row];
+        draw();
+        return;
+      }
+      rows.unshift(row);
+      tbody.prepend(rowOf(row));
+    },
+  };
+}
+
+export interface Pager {
+  readonly element: HTMLElement;
+  /** The first page is shown (where a live row belongs). */
+  readonly atStart: boolean;
+  /** Loads the first page again (filters changed, or a live update). */
+  reset(): Promise<void>;
+}
+
+/**
+ * Pages a cursor list into `table`: `load(cursor)` fetches one page. Previous goes back through the cursors
+ * seen so far (the API's cursors only go forward).
+ */
+export function pager<T>(
+  table: DataTable<T>,
+  load: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
+  label: string,
+): Pager {
+  const seen: (string | undefined)[] = [];
+  let current: string | undefined;
+  let next: string | null = null;
+  const status = h('span', { class: 'page-status', 'aria-live': 'polite' });
+  const prev = h('button', { type: 'button' }, 'Previous page');
+  const fwd = h('button', { type: 'button' }, 'Next page');
+  const show = async (cursor: string | undefined) => {
+    const page = await load(cursor);
+    current = cursor;
+    next = page.next;
+    table.setRows(page.items);
+    prev.disabled = seen.length === 0;
+    fwd.disabled = next === null;
+    status.textContent = `Page ${seen.length + 1}, ${page.items.length} ${label}`;
+  };
+  prev.addEventListener('click', () => {
+    if (seen.length === 0) return;
+    void show(seen.pop()).catch(fail);
+  });
+  fwd.addEventListener('click', () => {
+    if (next === null) return;
+    seen.push(current);
+    void show(next).catch(fail);
+  });
+  return {
+    element: h('nav', { class: 'pager', 'aria-label': `Pages of ${label}` }, prev, status, fwd),
+    get atStart() {
+      return seen.length === 0;
+    },
+    async reset() {
+      seen.length = 0;
+      await show(undefined);
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// A device's telemetry over a time range the operator picks: a chart of up to six metrics, a per-metric summary
+// (the chart's text alternative) and the latest samples. At most MAX_SAMPLES are read, a page of 1,000 at a time.
+import { api, query } from '../api.js';
+import type { Page, TelemetrySample } from '../api-types.js';
+import { type Chart, seconds, timeChart } from '../chart.js';
+import { fail } from '../failure.js';
+import { num, time } from '../format.js';
+import { h, replace } from '../h.js';
+import { note } from '../parts.js';
+import { dataTable } from '../table.js';
+import type { ViewContext } from '../view.js';
+
+const MAX_SAMPLES = 5000;
+const MAX_METRICS = 6;
+const SHOWN_SAMPLES = 100;
+
+const RANGES = [
+  { value: '1h', label: 'Last hour', ms: 3_600_000 },
+  { value: '6h', label: 'Last 6 hours', ms: 6 * 3_600_000 },
+  { value: '24h', label: 'Last 24 hours', ms: 86_400_000 },
+  { value: '7d', label: 'Last 7 days', ms: 7 * 86_400_000 },
+  { value: '30d', label: 'Last 30 days', ms: 30 * 86_400_000 },
+] as const;
+
+interface MetricSummary {
+  name: string;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  last: number;
+}
+
+export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Chart>) {
+  let range: (typeof RANGES)[number] = RANGES[2];
+  let chart: Chart | null = null;
+  const slot = h('div', { class: 'telemetry' });
+  const select = h(
+    'select',
+    { id: 'telemetry-range' },
+    RANGES.map((r) => h('option', { value: r.value, selected: r === range }, r.label)),
+  );
+
+  const fetchSamples = async (from: string, to: string) => {
+    const samples: TelemetrySample[] = [];
+    let cursor: string | undefined;
+    do {
+      const page: Page<TelemetrySample> = await api(
+        `/devices/${encodeURIComponent(deviceId)}/telemetry${query({ from, to, limit: 1000, cursor })}`,
+        { signal: ctx.signal },
+      );
+      samples.push(...page.items);
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined && samples.length < MAX_SAMPLES);
+    return { samples, more: cursor !== undefined };
+  };
+
+  const load = async () => {
+    const to = new Date();
+    const from = new Date(to.getTime() - range.ms);
+    const { samples, more } = await fetchSamples(from.toISOString(), to.toISOString());
+    if (chart) chart.destroy(), charts.delete(chart);
+    chart = null;
+    const stats = summarise(samples);
+    const shown = stats.slice(0, MAX_METRICS);
+    const summaryTable = dataTable(
+      {
+        caption: `Telemetry metrics, ${range.label.toLowerCase()}`,
+        name: 'telemetry-metrics',
+        columns: [
+          { label: 'Metric', value: (m: MetricSummary) => m.name, rowHeader: true },
+          { label: 'Samples', value: (m) => m.count, numeric: true },
+          { label: 'Min', value: (m) => m.min, numeric: true },
+          { label: 'Mean', value: (m) => Number(m.mean.toFixed(3)), numeric: true },
+          { label: 'Max', value: (m) => m.max, numeric: true },
+          { label: 'Latest', value: (m) => m.last, numeric: true },
+        ],
+        empty: 'No samples in this range.',
+      },
+      stats,
+    );
+    const latest = samples.slice(-SHOWN_SAMPLES).reverse();
+    const sampleTable = dataTable(
+      {
+        caption: `The latest ${Math.min(SHOWN_SAMPLES, samples.length)} samples, newest first`,
+        name: 'telemetry-samples',
+        columns: [
+          {
+            label: 'Received',
+            value: (s: TelemetrySample) => s.receivedAt,
+            cell: (s) => time(s.receivedAt),
+            rowHeader: true,
+          },
+          { label: 'Device time', value: (s) => s.ts, cell: (s) => time(s.ts) },
+          { label: 'Stream', value: (s) => `${s.stream}#${s.seq}` },
+          {
+            label: 'Metrics',
+            value: (s) => JSON.stringify(s.metrics),
+            cell: (s) =>
+              Object.entries(s.metrics)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', '),
+          },
+        ],
+        empty: 'No samples in this range.',
+      },
+      latest,
+    );
+    if (shown.length > 0) {
+      const x = samples.map((s) => seconds(s.receivedAt));
+      chart = timeChart({
+        title: `Telemetry, ${range.label.toLowerCase()}`,
+        summary:
+          `${num(samples.length)} samples. ` +
+          shown.map((m) => `${m.name} from ${m.min} to ${m.max}, latest ${m.last}`).join('; ') +
+          '.',
+        x,
+        series: shown.map((m, i) => ({
+          label: m.name,
+          color: `--series-${i + 1}`,
+          values: samples.map((s) => s.metrics[m.name] ?? null),
+        })),
+        height: 240,
+        table: summaryTable.element,
+        testid: 'chart-telemetry',
+      });
+      charts.add(chart);
+    }
+    replace(
+      slot,
+      more
+        ? note(`Showing the first ${num(MAX_SAMPLES)} samples of this range; pick a shorter one to see all.`, 'warn')
+        : null,
+      stats.length > MAX_METRICS
+        ? note(`The chart shows ${MAX_METRICS} of ${stats.length} metrics; the table lists all.`)
+        : null,
+      chart ? chart.element : summaryTable.element,
+      h('details', { class: 'samples' }, h('summary', null, 'Latest samples'), sampleTable.element),
+    );
+  };
+
+  select.addEventListener('change', () => {
+    range = RANGES.find((r) => r.value === select.value) ?? RANGES[2];
+    load().catch(fail);
+  });
+
+  return {
+    element: h(
+      'div',
+      null,
+      h('div', { class: 'controls' }, h('label', { for: 'telemetry-range' }, 'Time range'), select),
+      slot,
+    ),
+    load,
+  };
+}
+
+/** Per metric: how often it appears and its range; the most frequent first. */
+function summarise(samples: readonly TelemetrySample[]): MetricSummary[] {
+  const by = new Map<string, MetricSummary & { sum: number }>();
+  for (const s of samples) {
+    for (const [name, v] of Object.entries(s.metrics)) {
+      const m = by.get(name);
+      if (!m) by.set(name, { name, count: 1, min: v, max: v, mean: v, last: v, sum: v });
+      else {
+        m.count++;
+        m.min = Math.min(m.min, v);
+        m.max = Math.max(m.max, v);
+        m.sum += v;
+        m.last = v;
+      }
+    }
+  }
+  return [...by.values()]
+    .map(({ sum, ...m }) => ({ ...m, mean: sum / m.count }))
+    .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+}
