@@ -8,6 +8,7 @@ import { operatorKeyCommand } from './cli/operator-key.js';
 import { operatorCommand } from './cli/operator.js';
 import { tokenCommand } from './cli/token.js';
 import { postureCommand, reportCommand } from './cli/report.js';
+import { dashboardCommand } from './cli/dashboard.js';
 import { deviceCommand } from './cli/device.js';
 import { enrollTokenCommand } from './cli/enroll-token.js';
 import { pkiCommand } from './cli/pki.js';
@@ -30,7 +31,8 @@ Usage: fleet <command> [options]   (every command has --help)
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
   telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
-  posture              the fleet's exposure grades, worst devices, widespread findings (--history DAYS per day)
+  posture              the fleet's exposure grades, worst devices, widespread findings (--since 30d: the trend)
+  dashboard link       a one-time URL that opens the web dashboard as an operator
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
   db check | stats | vacuum   the fleet database: full integrity check, sizes per table, compaction
@@ -51,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
         serve: serveCommand,
         'enroll-token': enrollTokenCommand,
         audit: auditCommand,
+        dashboard: dashboardCommand,
         'operator-key': operatorKeyCommand,
         operator: operatorCommand,
         token: tokenCommand,

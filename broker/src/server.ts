@@ -15,6 +15,7 @@ import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
+import { schedulePostureSnapshots } from './fleet/posture-schedule.js';
 import type { Server as HttpsServer } from 'node:https';
 import { startAdminReads } from './admin/admin-read-thread.js';
 import { createAdminService } from './admin/local.js';
@@ -24,8 +25,11 @@ import { createAuthenticator } from './api/auth.js';
 import { fleetIdOf } from './api/fleet-id.js';
 import { createProofVerifier } from './api/proof.js';
 import { apiRoutes } from './api/routes/index.js';
+import { createLiveHub } from './api/live.js';
+import { createDashboardSessions } from './db/dashboard-sessions.js';
 import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
+import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
 import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
@@ -52,6 +56,8 @@ export interface FleetServerOptions {
   readonly initEmptyDb?: boolean;
   /** The database failed (damaged, I/O errors): the server logs it and stops by itself; this is told why. */
   readonly onFatal?: (err: FleetError) => void;
+  /** Where the dashboard's built files are (default: beside the bundle, or the checkout's dist/dashboard/). */
+  readonly dashboardDir?: string;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
 }
@@ -202,6 +208,17 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(revocations);
     watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
+    // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
+    const posture = schedulePostureSnapshots({
+      db,
+      log,
+      onError: (err) => {
+        const failure = dbFailure(err, db.name);
+        log.error('posture snapshot failed', { code: failure?.code ?? 'INTERNAL', error: failure ?? (err as Error) });
+        if (stopsTheServer(failure)) onFatal(failure);
+      },
+    });
+    cleanups.unshift(() => posture.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const mqttUrl = () =>
       opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
@@ -227,13 +244,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
     };
+    const dashboardSessions = createDashboardSessions(db);
+    const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });
+    cleanups.unshift(() => live.close());
     let https: HttpsServer | undefined;
     const app = await createHttpApp({
       log,
       metrics,
       events: auditLimited,
       operatorAudit: createOperatorAudit(db),
-      authenticate: createAuthenticator({ tokens, operators }),
+      authenticate: createAuthenticator({ tokens, operators, sessions: dashboardSessions }),
       version: FLEET_SERVER_VERSION,
       limits: config.api,
       serverFactory: (handler) =>
@@ -251,7 +271,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         )),
       routes: (a) => {
         deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl });
-        apiRoutes(a, routeDeps);
+        apiRoutes(a, routeDeps, {
+          sessions: dashboardSessions,
+          live,
+          connections: () => sessions.size,
+          events: auditLimited,
+          metrics,
+          assets: loadDashboardAssets(opts.dashboardDir ?? dashboardDir()),
+        });
       },
     });
     const httpsServer = https!;

@@ -112,8 +112,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
     );
   }
 
+  // A one-time link to the dashboard for the demo's admin (it works once, for five minutes; the line after it says
+  // how to get another).
+  const dashboardPath = admin ? await dashboardLink(fleetDir, admin) : null;
   for (const line of demoLines({
     count,
+    dashboardPath,
     mqttPort: server.mqttPort,
     httpPort: server.httpPort,
     fleetDir,
@@ -167,6 +171,15 @@ async function ensureDemoAdmin(fleetDir: string, operatorKey: string): Promise<s
   }
 }
 
+async function dashboardLink(fleetDir: string, operator: string): Promise<string> {
+  const cli = createCliAdmin(fleetDir, localActor());
+  try {
+    return (await cli.dashboard.link(operator)).path;
+  } finally {
+    cli.close();
+  }
+}
+
 /** A path as short as it can be said from here: relative when it is under the working folder. */
 function shown(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -182,6 +195,7 @@ function demoLines(d: {
   devicesDir: string;
   operatorKey: string;
   admin: string | null;
+  dashboardPath: string | null;
 }): string[] {
   const data = `--data ${shown(d.fleetDir)}`;
   const url = `https://127.0.0.1:${d.httpPort}`;
@@ -193,6 +207,13 @@ function demoLines(d: {
     `edgeward demo fleet is running: ${d.count} agents → fleet server (mTLS)`,
     `  MQTT (mTLS)    mqtts://127.0.0.1:${d.mqttPort}`,
     `  HTTPS          ${url}/healthz, operator API ${url}/api/v1 (docs/operator-api.md)`,
+    ...(d.admin && d.dashboardPath
+      ? [
+          `  dashboard      https://localhost:${d.httpPort}${d.dashboardPath}`,
+          `                 (one-time, 5 min; the browser must trust ${ca}; another: npx fleet dashboard link ` +
+            `${data} --operator ${d.admin} --url https://localhost:${d.httpPort})`,
+        ]
+      : []),
     `  fleet data     ${shown(d.fleetDir)}   (SQLite: ${shown(join(d.fleetDir, 'fleet.db'))})`,
     `  device certs   ${shown(d.devicesDir)}/<id>/`,
     ...(d.admin

@@ -159,12 +159,37 @@ const RULES: Record<string, Rule> = {
     call: () => ({ path: '/api/v1/devices/gw-0001/report?history=5' }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
+  // A dashboard session is a cookie; a bearer token has none to end (400).
+  'GET /api/v1/session': {
+    call: () => ({ path: '/api/v1/session' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 200],
+  },
+  'POST /api/v1/session/logout': {
+    call: () => ({ path: '/api/v1/session/logout' }),
+    expect: [400, 400, 400, 400, 401, 401, 401, 401, 401, 403, 400],
+  },
+  'POST /api/v1/dashboard/links': {
+    call: () => ({ path: '/api/v1/dashboard/links' }),
+    expect: [201, 201, 201, 201, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/overview': {
+    call: () => ({ path: '/api/v1/overview' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/telemetry/hourly': {
+    call: () => ({ path: '/api/v1/telemetry/hourly?hours=3' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/events/hourly': {
+    call: () => ({ path: '/api/v1/events/hourly' }),
+    expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 200, 403],
+  },
   'GET /api/v1/posture': {
     call: () => ({ path: '/api/v1/posture?worst=3' }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
   'GET /api/v1/posture/history': {
-    call: () => ({ path: '/api/v1/posture/history?days=7' }),
+    call: () => ({ path: '/api/v1/posture/history?resolution=hour' }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
   // Reading and running the fleet audit both need events:read, which the narrowed token carries.

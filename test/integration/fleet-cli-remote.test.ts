@@ -24,7 +24,7 @@ import {
   publicKeyToPem,
 } from '../../shared/src/index.js';
 import { bundleClis } from '../helpers/cli-cases.js';
-import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 import { type RunResult, run } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -139,15 +139,70 @@ test('reads: device list, report, posture, telemetry and cmd list print the same
   await same(['report', 'gw-r3']);
   await same(['posture']);
   await same(['posture', '--json', '--worst', '1']);
-  const history = await same(['posture', '--history', '4', '--json']);
-  const days = JSON.parse(history.stdout) as { devices: number; averageScore: number | null }[];
-  assert.equal(
-    days.map((d) => d.devices),
-    [1, 2, 2, 2],
-    'gw-r1 reports 3 days ago, gw-r2 2 days ago; each counted once, by its latest report of the day',
+  // The server stores the past days' snapshots as it starts (db/posture-snapshots.ts); today is computed live.
+  await waitFor(
+    () => fleet.db.prepare(`SELECT count(*) FROM posture_snapshots WHERE resolution = 'day'`).pluck().get() === 3,
+    'the daily posture snapshots',
   );
-  await same(['posture', '--history', '4']);
+  const history = await same(['posture', '--since', '4d', '--json']);
+  const { resolution, periods } = JSON.parse(history.stdout) as {
+    resolution: string;
+    periods: { devices: number; reporting: number; partial?: true }[];
+  };
+  assert.is(resolution, 'day');
+  assert.equal(
+    periods.map((d) => [d.devices, d.reporting, d.partial ?? false]),
+    [
+      [1, 1, false],
+      [2, 1, false],
+      [2, 1, false],
+      [2, 1, true],
+    ],
+    'gw-r1 reports 3 days ago, gw-r2 2 days ago, gw-r1 again yesterday and today; each counted by its latest ' +
+      'report, silent ones too; the day before the first report is left out',
+  );
+  await same(['posture', '--since', '4d']);
+  const hours = await same(['posture', '--since', '6h']);
+  assert.match(hours.stdout, /^fleet posture per hour \(UTC\)/);
+  assert.match(hours.stdout, /^PERIOD\s+DEVICES\s+REPORTING\s+AVERAGE\s+A\s+B\s+C\s+D\s+F\s+SCORE$/m);
+  assert.is(hours.stdout.match(/^\d{4}-\d{2}-\d{2}T\d{2}:00/gm)?.length, 7, 'the hour 6 h ago through this one');
   await same(['cmd', 'list']);
+});
+
+test('GET /api/v1/posture/history: resolution and since, and a clear 400 for either when wrong', async () => {
+  const api = apiClientFor(fleet.dataDir, fleet.server.httpPort, { credential: admin.credential });
+  try {
+    await waitFor(
+      () => fleet.db.prepare(`SELECT count(*) FROM posture_snapshots WHERE resolution = 'day'`).pluck().get() === 3,
+      'the daily posture snapshots',
+    );
+    const since = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const hours = await api.call<{ resolution: string; periods: { start: string; partial?: true }[] }>(
+      'GET',
+      `/api/v1/posture/history?resolution=hour&since=${since}`,
+    );
+    assert.is(hours.resolution, 'hour');
+    assert.is(hours.periods.length, 3, 'the hour holding since, the next, and the current one');
+    assert.is(hours.periods[0]!.start, `${since.slice(0, 13)}:00:00.000Z`);
+    assert.equal(hours.periods.at(-1)!.partial, true);
+    const byDefault = await api.call<{ resolution: string; periods: unknown[] }>('GET', '/api/v1/posture/history');
+    assert.is(byDefault.resolution, 'day');
+    assert.is(byDefault.periods.length, 4, 'the last 30 days, from the first report on');
+    for (const [query, field] of [
+      ['resolution=week', 'resolution'],
+      ['since=yesterday', 'since'],
+      ['days=7', 'days'],
+    ] as const) {
+      const err = (await api.call('GET', `/api/v1/posture/history?${query}`).catch((e: unknown) => e)) as {
+        status?: number;
+        message?: string;
+      };
+      assert.is(err.status, 400, query);
+      assert.match(String(err.message), field, query);
+    }
+  } finally {
+    api.close();
+  }
 });
 
 test('telemetry: pages, time ranges and the rows not keyed yet, the same both ways', async () => {

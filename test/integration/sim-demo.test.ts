@@ -120,6 +120,14 @@ withCurl('the operator API commands the demo prints work as printed', async () =
       body.items.map((d) => d.id),
       ['demo-001', 'demo-002'],
     );
+
+    // The printed dashboard link opens a session once (curl resolves localhost to the server's loopback).
+    const link = /^ {2}dashboard +(https:\/\/localhost:\d+\/login\?t=\S+)$/m.exec(demo.lines.join('\n'))?.[1];
+    assert.ok(link, `the demo prints a dashboard link:\n${demo.lines.join('\n')}`);
+    const ca = curlArgs[curlArgs.indexOf('--cacert') + 1]!;
+    const open = () => run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', ca, link!]);
+    assert.is((await open()).stdout, '303');
+    assert.is((await open()).stdout, '401', 'the link works once');
   } finally {
     assert.is(await demo.stop(), 0, `Ctrl-C stops the demo with exit 0:\n${demo.output()}`);
   }

@@ -1,59 +1,255 @@
-// The fleet's posture per UTC day (broker/src/db/posture-history.ts): each device counted once a day, by its latest
-// report as of that day's end; the last day agrees with `fleet posture`.
+// Posture history (db/posture-snapshots.ts, db/posture-history.ts): snapshots computed from known reports on a real
+// database file (each active device by its latest report as of the period's end, a silent one still counted, a
+// revoked one left out from its revocation on), the catch-up's bounds, pruning and idempotence, and the live period.
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleReport } from '../../agent/src/scan/index.js';
 import { createExposureStore } from '../../broker/src/db/exposure.js';
 import { type Db, openDb } from '../../broker/src/db/open.js';
-import { postureHistory } from '../../broker/src/db/posture-history.js';
+import { createPostureHistory } from '../../broker/src/db/posture-history.js';
+import { createPostureSnapshotter } from '../../broker/src/db/posture-snapshots.js';
+import type { Grade } from '../../shared/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const now = Date.UTC(2025, 5, 10, 15, 0, 0);
-const today = Date.UTC(2025, 5, 10);
-let db: Db;
+const T0 = Date.UTC(2025, 5, 1); // day 0, a Sunday at midnight UTC
+const NOW = T0 + 3 * DAY + 10.5 * HOUR; // day 3, 10:30
+const iso = (t: number) => new Date(t).toISOString();
+const noGrades = { A: 0, B: 0, C: 0, D: 0, F: 0 };
 
-/** A stored report of `score` and `grade` for the device, received at `at`. */
-function report(deviceId: string, at: number, score: number, grade: 'A' | 'B' | 'C' | 'D' | 'F'): void {
-  const r = { ...sampleReport(deviceId, () => 0.5), score, grade };
-  createExposureStore(db).add(deviceId, r, at);
+/** A report of the device received at `at`, with one finding per check id given (a repeat: another port). */
+function report(db: Db, deviceId: string, at: number, score: number, grade: Grade, checks: string[]): void {
+  const base = sampleReport(deviceId, () => 0.5);
+  const template = base.findings[0]!;
+  const findings = checks.map((check, i) => ({ ...template, check, port: 1000 + i }));
+  createExposureStore(db).add(deviceId, { ...base, score, grade, findings }, at);
 }
 
-test.before(() => {
-  db = openDb(join(tmpDir('edgeward-posture-'), 'fleet.db'));
-});
-test.after(() => {
-  db.close();
-});
+/**
+ * Five devices over four days: gw-1 falls from A to C on day 1 (two reports that day, the later counts), gw-2
+ * reports from day 1 on, gw-3 reports on day 0 only, gw-4 reports on day 0 and is revoked on day 2 at noon, gw-5
+ * never reports.
+ */
+function fleetDb(): Db {
+  const db = openDb(join(tmpDir('edgeward-posture-'), 'fleet.db'));
+  const add = db.prepare(`INSERT INTO devices (id, status, created_at) VALUES (?, 'active', ?)`);
+  for (const id of ['gw-1', 'gw-2', 'gw-3', 'gw-4', 'gw-5']) add.run(id, T0 - DAY);
+  report(db, 'gw-1', T0 + 1 * HOUR, 95, 'A', ['mqtt.anonymous']);
+  report(db, 'gw-3', T0 + 2 * HOUR, 40, 'F', ['mqtt.anonymous', 'telnet.open', 'telnet.open']);
+  report(db, 'gw-4', T0 + 3 * HOUR, 100, 'A', []);
+  report(db, 'gw-1', T0 + DAY + 1 * HOUR, 72, 'C', ['http.security-headers']);
+  report(db, 'gw-2', T0 + DAY + 5 * HOUR, 85, 'B', ['mqtt.anonymous']);
+  report(db, 'gw-1', T0 + DAY + 20 * HOUR, 75, 'C', ['http.security-headers']);
+  report(db, 'gw-2', T0 + 2 * DAY + 1 * HOUR, 88, 'B', []);
+  db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = 'gw-4'`).run(T0 + 2 * DAY + 12 * HOUR);
+  return db;
+}
 
-test('no reports: every day is empty', () => {
-  const days = postureHistory(db, 3, now);
-  assert.equal(
-    days.map((d) => d.day),
-    ['2025-06-08', '2025-06-09', '2025-06-10'],
-  );
-  for (const d of days) {
-    assert.equal(d, { day: d.day, devices: 0, averageScore: null, grades: { A: 0, B: 0, C: 0, D: 0, F: 0 } });
+const rows = (db: Db, resolution: string) =>
+  db.prepare('SELECT * FROM posture_snapshots WHERE resolution = ? ORDER BY start').all(resolution) as {
+    start: number;
+    devices: number;
+    reporting: number;
+    average_score: number | null;
+    grades: string;
+    scores: string;
+    checks: string;
+    computed_at: number;
+  }[];
+
+/** Eleven buckets with the given counts (bucket index → count). */
+const buckets = (counts: Record<number, number>) => Array.from({ length: 11 }, (_, i) => counts[i] ?? 0);
+
+const DAY0 = {
+  start: iso(T0),
+  devices: 3,
+  reporting: 3,
+  averageScore: 78.3,
+  grades: { ...noGrades, A: 2, F: 1 },
+  scores: buckets({ 4: 1, 9: 1, 10: 1 }),
+  checks: { 'mqtt.anonymous': 2, 'telnet.open': 1 },
+};
+// gw-3 and gw-4 are silent but still counted by their day-0 reports; gw-1 by its later report of the day.
+const DAY1 = {
+  start: iso(T0 + DAY),
+  devices: 4,
+  reporting: 2,
+  averageScore: 75,
+  grades: { A: 1, B: 1, C: 1, D: 0, F: 1 },
+  scores: buckets({ 4: 1, 7: 1, 8: 1, 10: 1 }),
+  checks: { 'http.security-headers': 1, 'mqtt.anonymous': 2, 'telnet.open': 1 },
+};
+// gw-4 was revoked before the day's end: gone. gw-2's latest report has no finding any more.
+const DAY2 = {
+  start: iso(T0 + 2 * DAY),
+  devices: 3,
+  reporting: 1,
+  averageScore: 67.7,
+  grades: { ...noGrades, B: 1, C: 1, F: 1 },
+  scores: buckets({ 4: 1, 7: 1, 8: 1 }),
+  checks: { 'http.security-headers': 1, 'mqtt.anonymous': 1, 'telnet.open': 1 },
+};
+const DAY3 = { ...DAY2, start: iso(T0 + 3 * DAY), reporting: 0, partial: true };
+
+test('daily snapshots from known reports: silent devices counted, revoked ones left out, findings per device', () => {
+  const db = fleetDb();
+  try {
+    const r = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    // Hours from the first report's (day 0, 01:00) through 09:00 today: 10:00 is still going on.
+    assert.equal(r, { computed: 3 + (3 * 24 + 9), remaining: 0, pruned: 0 });
+    const history = createPostureHistory(db)({ resolution: 'day', since: T0 - 5 * DAY }, NOW);
+    assert.equal(history, { resolution: 'day', periods: [DAY0, DAY1, DAY2, DAY3] });
+  } finally {
+    db.close();
   }
 });
 
-test('each day counts each device by its latest report as of that day', () => {
-  report('gw-1', today - 10 * DAY, 95, 'A'); // before the period: counted from its first day
-  report('gw-2', today - 2 * DAY + 3600_000, 40, 'F');
-  report('gw-1', today - DAY + 60_000, 70, 'C'); // gw-1 falls from A to C the day before today
-  report('gw-1', today - DAY + 120_000, 72, 'C'); // later the same day: only the latest counts
-  report('gw-3', today + 3600_000, 88, 'B');
-  const days = postureHistory(db, 4, now);
-  assert.equal(days, [
-    { day: '2025-06-07', devices: 1, averageScore: 95, grades: { A: 1, B: 0, C: 0, D: 0, F: 0 } },
-    { day: '2025-06-08', devices: 2, averageScore: 67.5, grades: { A: 1, B: 0, C: 0, D: 0, F: 1 } },
-    { day: '2025-06-09', devices: 2, averageScore: 56, grades: { A: 0, B: 0, C: 1, D: 0, F: 1 } },
-    { day: '2025-06-10', devices: 3, averageScore: 66.7, grades: { A: 0, B: 1, C: 1, D: 0, F: 1 } },
-  ]);
-  const posture = createExposureStore(db).posture();
-  const last = days.at(-1)!;
-  assert.equal([last.devices, last.averageScore, last.grades], [posture.devices, posture.averageScore, posture.grades]);
+test('hourly snapshots: reporting means within the hour; devices before their first report are not counted', () => {
+  const db = fleetDb();
+  try {
+    createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    const hours = rows(db, 'hour');
+    assert.is(hours[0]!.start, T0 + HOUR, 'from the hour of the first report');
+    assert.is(hours.at(-1)!.start, T0 + 3 * DAY + 9 * HOUR);
+    const at = (t: number) => hours.find((h) => h.start === t)!;
+    assert.equal([at(T0 + HOUR).devices, at(T0 + HOUR).reporting], [1, 1]);
+    assert.equal([at(T0 + 2 * HOUR).devices, at(T0 + 2 * HOUR).reporting], [2, 1]);
+    assert.equal([at(T0 + 10 * HOUR).devices, at(T0 + 10 * HOUR).reporting], [3, 0]);
+    // Day 2 at 11:00 gw-4 still counts; from 12:00 (its revocation) it does not.
+    assert.is(at(T0 + 2 * DAY + 11 * HOUR).devices, 4);
+    assert.is(at(T0 + 2 * DAY + 12 * HOUR).devices, 3);
+    assert.is(at(T0 + 2 * DAY + 12 * HOUR).average_score, 67.7);
+
+    const live = createPostureHistory(db)({ resolution: 'hour' }, NOW);
+    assert.is(live.periods.length, 49, 'the last 48 hours by default, and the current one');
+    assert.is(live.periods[0]!.start, iso(T0 + DAY + 10 * HOUR));
+    assert.equal(live.periods.at(-1), { ...DAY3, start: iso(T0 + 3 * DAY + 10 * HOUR) });
+    assert.equal(
+      live.periods.filter((p) => p.partial).length,
+      1,
+      'only the current hour is live: the previous one is stored',
+    );
+  } finally {
+    db.close();
+  }
+});
+
+test('catch-up is idempotent: a second run computes nothing and every row stays as it was', () => {
+  const db = fleetDb();
+  try {
+    const snapshotter = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity });
+    snapshotter.catchUp();
+    const before = [...rows(db, 'day'), ...rows(db, 'hour')];
+    assert.equal(snapshotter.catchUp(), { computed: 0, remaining: 0, pruned: 0 });
+    assert.equal([...rows(db, 'day'), ...rows(db, 'hour')], before);
+    assert.is(before.length, 84);
+  } finally {
+    db.close();
+  }
+});
+
+test('a backlog is spread over calls: at most maxPeriods, and no more once the time budget is spent', () => {
+  const db = fleetDb();
+  try {
+    const capped = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 30, budgetMs: Infinity });
+    assert.equal(capped.catchUp(), { computed: 30, remaining: 54, pruned: 0 });
+    // Newest first: the hours right before now are there, the first day not yet.
+    assert.is(rows(db, 'hour').at(-1)!.start, T0 + 3 * DAY + 9 * HOUR);
+    assert.is(rows(db, 'day').length, 0);
+    let clock = 0;
+    const timed = createPostureSnapshotter(db, {
+      now: () => NOW,
+      maxPeriods: 1000,
+      budgetMs: 50,
+      elapsed: () => (clock += 30),
+    });
+    assert.equal(timed.catchUp(), { computed: 2, remaining: 52, pruned: 0 }, 'the third period would start at 60 ms');
+    let calls = 0;
+    while (capped.catchUp().remaining > 0) calls++;
+    assert.is(calls, 1);
+    assert.is(rows(db, 'day').length + rows(db, 'hour').length, 84);
+  } finally {
+    db.close();
+  }
+});
+
+test('hourly rows older than a week are pruned; daily rows are kept', () => {
+  const db = fleetDb();
+  try {
+    createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    const later = NOW + 8 * DAY;
+    const r = createPostureSnapshotter(db, { now: () => later, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    const hours = rows(db, 'hour');
+    assert.is(hours.length, 168, 'the last 168 completed hours');
+    assert.is(hours[0]!.start, T0 + 11 * DAY + 10 * HOUR - 168 * HOUR);
+    assert.is(r.pruned, 81, 'every hour of the first run, all of them before day 4 at 10:00');
+    assert.equal(
+      rows(db, 'day').map((d) => d.start),
+      Array.from({ length: 11 }, (_, i) => T0 + i * DAY),
+      'every day since the first report',
+    );
+    // A week of silence: every device still counted by its latest report, none reporting.
+    assert.equal([hours.at(-1)!.devices, hours.at(-1)!.reporting, hours.at(-1)!.average_score], [3, 0, 67.7]);
+  } finally {
+    db.close();
+  }
+});
+
+test('daily rows go back at most 366 days; the read brings an older since forward to it', () => {
+  const db = openDb(join(tmpDir('edgeward-posture-'), 'fleet.db'));
+  try {
+    db.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('gw-old', 'active', 0)`).run();
+    report(db, 'gw-old', NOW - 500 * DAY, 50, 'D', []);
+    const r = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 10_000, budgetMs: Infinity }).catchUp();
+    assert.is(r.computed, 366 + 168);
+    const history = createPostureHistory(db)({ resolution: 'day', since: 0 }, NOW);
+    assert.is(history.periods.length, 367, '366 stored days and today');
+    assert.is(history.periods[0]!.start, iso(T0 + 3 * DAY - 366 * DAY));
+    assert.ok(history.periods.every((p) => p.devices === 1 && p.reporting === 0 && p.averageScore === 50));
+  } finally {
+    db.close();
+  }
+});
+
+test('before any snapshot is stored: the current period and the one that just ended are live, the rest absent', () => {
+  const db = fleetDb();
+  try {
+    const justAfterMidnight = T0 + 3 * DAY + 30_000;
+    const history = createPostureHistory(db)({ resolution: 'day', since: T0 }, justAfterMidnight);
+    assert.equal(history.periods, [
+      { ...DAY2, partial: true },
+      { ...DAY3, partial: true },
+    ]);
+    const empty = openDb(join(tmpDir('edgeward-posture-'), 'fleet.db'));
+    try {
+      assert.equal(createPostureHistory(empty)({ resolution: 'hour' }, NOW), {
+        resolution: 'hour',
+        periods: [
+          {
+            start: iso(T0 + 3 * DAY + 10 * HOUR),
+            devices: 0,
+            reporting: 0,
+            averageScore: null,
+            grades: noGrades,
+            scores: buckets({}),
+            checks: {},
+            partial: true,
+          },
+        ],
+      });
+      assert.equal(createPostureSnapshotter(empty, { now: () => NOW }).catchUp(), {
+        computed: 0,
+        remaining: 0,
+        pruned: 0,
+      });
+    } finally {
+      empty.close();
+    }
+  } finally {
+    db.close();
+  }
 });
 
 test.run();

@@ -30,6 +30,9 @@ const READS = {
   events: (a: FleetAdmin, q: Parameters<FleetAdmin['events']>[0]) => a.events(q),
   auditTrail: (a: FleetAdmin, q: Parameters<FleetAdmin['auditTrail']>[0]) => a.auditTrail(q),
   'reports.received': (a: FleetAdmin, q: Parameters<FleetAdmin['reports']['received']>[0]) => a.reports.received(q),
+  // Its current period reads every device's latest report: fleet-wide, like a page.
+  'reports.postureHistory': (a: FleetAdmin, q: Parameters<FleetAdmin['reports']['postureHistory']>[0]) =>
+    a.reports.postureHistory(q),
   'commands.list': (a: FleetAdmin, q: Parameters<FleetAdmin['commands']['list']>[0]) => a.commands.list(q),
   'commands.acks': (a: FleetAdmin, id: string, q: Parameters<FleetAdmin['commands']['acks']>[1]) =>
     a.commands.acks(id, q),
@@ -189,7 +192,11 @@ export function startAdminReads(opts: AdminReadsOptions): AdminReads {
       return {
         ...admin,
         devices: { ...admin.devices, list: (q) => as(read(who, 'devices.list', q)) },
-        reports: { ...admin.reports, received: (q) => as(read(who, 'reports.received', q)) },
+        reports: {
+          ...admin.reports,
+          received: (q) => as(read(who, 'reports.received', q)),
+          postureHistory: (q) => as(read(who, 'reports.postureHistory', q)),
+        },
         commands: {
           ...admin.commands,
           list: (q) => as(read(who, 'commands.list', q)),

@@ -75,5 +75,9 @@ export function createCliAdmin(dataDir: string, user: string, opts: { config?: F
       reserveCounter: audited('command-counter.reserve', (kid) => kid, admin.commands.reserveCounter),
       submit: audited('command.submit', (_id, envelope) => commandIdOf(envelope), admin.commands.submit),
     },
+    dashboard: {
+      ...admin.dashboard,
+      link: audited('dashboard.link', (operator) => operator, admin.dashboard.link),
+    },
   };
 }

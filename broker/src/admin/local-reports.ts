@@ -5,13 +5,12 @@ import { UsageError } from '../../../shared/src/index.js';
 import type { Db } from '../db/open.js';
 import { createExposureStore } from '../db/exposure.js';
 import { createReceivedReports } from '../db/exposure-pages.js';
-import { postureHistory } from '../db/posture-history.js';
+import { createPostureHistory } from '../db/posture-history.js';
 import { createTelemetryReader } from '../db/telemetry.js';
 import { type CallerContext, clampLimit, cursorOf, timeOf } from './local-context.js';
 import type { FleetSample, Page, RangeQuery, ReportAdmin, StoredSample, TelemetryQuery } from './types.js';
 
 export const MAX_HISTORY = 1000;
-export const MAX_POSTURE_DAYS = 366;
 
 /** The range and cursor of a query, checked: usage errors for bad times, a reversed range or a foreign cursor. */
 function rangeOf(q: RangeQuery): { from?: number; to?: number; after?: number } {
@@ -35,6 +34,7 @@ export function localReports(deps: { db: Db; now: () => number; pageSize: (limit
   const exposure = createExposureStore(deps.db);
   const telemetry = createTelemetryReader(deps.db);
   const receivedReports = createReceivedReports(deps.db);
+  const postureHistory = createPostureHistory(deps.db);
   return (ctx: CallerContext) => {
     const reports: ReportAdmin = {
       async report(deviceId, q = {}) {
@@ -51,7 +51,10 @@ export function localReports(deps: { db: Db; now: () => number; pageSize: (limit
         return exposure.posture(clampLimit(q.worst, 10, MAX_HISTORY));
       },
       async postureHistory(q = {}) {
-        return postureHistory(deps.db, clampLimit(q.days, 30, MAX_POSTURE_DAYS), deps.now());
+        const resolution = q.resolution ?? 'day';
+        if (resolution !== 'day' && resolution !== 'hour') throw new UsageError('resolution is day or hour');
+        const since = timeOf(q.since, 'since');
+        return postureHistory({ resolution, ...(since !== undefined ? { since } : {}) }, deps.now());
       },
       async received(q = {}) {
         return pageOf(receivedReports({ ...rangeOf(q), limit: deps.pageSize(q.limit), devices: ctx.devices }));

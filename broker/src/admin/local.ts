@@ -17,6 +17,7 @@ import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision
 import { certificateFacts, issueDeviceCert, type CaBundle } from '../pki/x509.js';
 import { type CallerContext, timeOf } from './local-context.js';
 import { localCommands } from './local-commands.js';
+import { localDashboard } from './local-dashboard.js';
 import { localFleetAudit } from './local-fleet-audit.js';
 import { localReports } from './local-reports.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
@@ -103,7 +104,9 @@ export function createAdminService(opts: AdminServiceOptions) {
   );
   const reportsFor = localReports({ db, now, pageSize });
   const commandsFor = localCommands({ db, operators, events, now, pageSize, changed });
-  const fleetAudit = localFleetAudit({ db, config: opts.config ?? parseFleetConfig({}), loadCa: loadCaOnce, now });
+  const config = opts.config ?? parseFleetConfig({});
+  const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
+  const dashboard = localDashboard({ db, now, expiringWithinDays: config.audit.expiringWithinDays });
   return { forCaller: (caller: Caller) => adminFor(caller) };
 
   function adminFor({ actor, devices, operatorId }: Caller): FleetAdmin {
@@ -248,6 +251,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       fleetTelemetry,
       fleetAudit,
       commands: commandsFor(ctx),
+      dashboard,
 
       async events(q = {}) {
         const limit = pageSize(q.limit);

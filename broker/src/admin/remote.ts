@@ -58,8 +58,7 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
     reports: {
       report: (id, q = {}) => client.call('GET', `/api/v1/devices/${seg(id)}/report${queryString(q)}`),
       posture: (q = {}) => client.call('GET', `/api/v1/posture${queryString(q)}`),
-      postureHistory: async (q = {}) =>
-        (await client.call<{ days: never[] }>('GET', `/api/v1/posture/history${queryString(q)}`)).days,
+      postureHistory: (q = {}) => client.call('GET', `/api/v1/posture/history${queryString(q)}`),
       received: (q: RangeQuery = {}) => page('/api/v1/reports', q),
     },
     fleetAudit: {
@@ -81,6 +80,15 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       list: (q: CommandQuery = {}) => page('/api/v1/commands', q),
       get: (cmdId) => client.call('GET', `/api/v1/commands/${seg(cmdId)}`),
       acks: (cmdId, q: PageQuery = {}) => page(`/api/v1/commands/${seg(cmdId)}/acks`, q),
+    },
+    dashboard: {
+      overview: () => client.call('GET', '/api/v1/overview'),
+      telemetryPerHour: async (hours) =>
+        (await client.call<{ hours: never[] }>('GET', `/api/v1/telemetry/hourly?hours=${hours}`)).hours,
+      eventsPerHour: async (hours) =>
+        (await client.call<{ hours: never[] }>('GET', `/api/v1/events/hourly?hours=${hours}`)).hours,
+      // Through the API a link is always for the credential's own operator (the server ignores any other name).
+      link: () => client.call('POST', '/api/v1/dashboard/links'),
     },
     telemetry: (id, q: TelemetryQuery = {}) => page(`/api/v1/devices/${seg(id)}/telemetry`, q),
     fleetTelemetry: (q: RangeQuery = {}) => page('/api/v1/telemetry', q),

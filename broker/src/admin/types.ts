@@ -7,7 +7,7 @@ import type { CommandAckRow, CommandRow } from '../db/commands.js';
 import type { ReportSummary } from '../db/exposure.js';
 import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditRow } from '../db/operator-audit.js';
-import type { PostureDay } from '../db/posture-history.js';
+import type { PostureHistory, PosturePeriod } from '../db/posture-history.js';
 import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample } from '../db/telemetry.js';
 import type { AuditFinding } from '../fleet/audit-checks.js';
@@ -114,8 +114,11 @@ export interface Posture {
 export interface ReportAdmin {
   report(deviceId: string, q?: { history?: number }): Promise<DeviceReport>;
   posture(q?: { worst?: number }): Promise<Posture>;
-  /** Per UTC day, oldest first, the last `days` days up to today. */
-  postureHistory(q?: { days?: number }): Promise<PostureDay[]>;
+  /**
+   * The posture per UTC day or hour, oldest first, from the period holding `since` (ISO 8601; by default 30 days
+   * or 48 hours ago, at most 366 days or 168 hours) through the current one (db/posture-history.ts).
+   */
+  postureHistory(q?: { resolution?: 'day' | 'hour'; since?: string }): Promise<PostureHistory>;
   /** Summaries of the reports every visible device sent, received in a time range, oldest first. */
   received(q?: RangeQuery): Promise<Page<ReceivedReport>>;
 }
@@ -156,6 +159,37 @@ export interface CommandAdmin {
   acks(cmdId: string, q?: PageQuery): Promise<Page<CommandAckRow>>;
 }
 
+/** The dashboard overview's counts (GET /api/v1/overview; the route adds the live connection count). */
+export interface FleetOverview {
+  readonly at: string;
+  readonly devices: { total: number; active: number; revoked: number; online: number; offline: number };
+  /** Active devices whose certificate ends within `withinDays` (the config's audit.expiringWithinDays). */
+  readonly certificates: {
+    withinDays: number;
+    expiring: number;
+    soonest: { deviceId: string; serial: string; notAfter: string }[];
+  };
+}
+
+/** A one-time dashboard login link: open `path` on the server's HTTPS address within five minutes. */
+export interface DashboardLink {
+  readonly operator: string;
+  readonly role: Role;
+  /** `/login?t=…`: the secret is shown once. */
+  readonly path: string;
+  readonly expiresAt: string;
+}
+
+export interface DashboardAdmin {
+  overview(): Promise<FleetOverview>;
+  /** Samples received per hour: the last `hours` whole hours and the current one, oldest first. */
+  telemetryPerHour(hours: number): Promise<{ hour: string; samples: number }[]>;
+  /** Security events recorded per hour, likewise. */
+  eventsPerHour(hours: number): Promise<{ hour: string; events: number }[]>;
+  /** A login link for the operator (on the host: any active operator; through the API: the caller). */
+  link(operator: string): Promise<DashboardLink>;
+}
+
 /** The parts of the fleet administration every implementation offers. */
 export interface FleetAdmin {
   readonly devices: DeviceAdmin;
@@ -164,6 +198,7 @@ export interface FleetAdmin {
   readonly reports: ReportAdmin;
   readonly fleetAudit: FleetAuditAdmin;
   readonly commands: CommandAdmin;
+  readonly dashboard: DashboardAdmin;
   /** A device's samples received in a time range, oldest first. */
   telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
   /** Every visible device's samples received in a time range, in arrival order. */
@@ -183,7 +218,8 @@ export type {
   FleetSample,
   DeviceSummary,
   OperatorAuditRow,
-  PostureDay,
+  PostureHistory,
+  PosturePeriod,
   ReceivedReport,
   ReportSummary,
   StoredSample,

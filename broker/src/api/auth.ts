@@ -2,10 +2,11 @@
 // be active with a role that still allows the token's scopes (read on every request, so a revocation or a
 // demotion applies to the next request), and the route's scope and device limits must be within the token.
 import type { FastifyRequest } from 'fastify';
+import { csrfMatches, type DashboardSession, type DashboardSessions } from '../db/dashboard-sessions.js';
 import type { OperatorStore } from '../db/operators.js';
 import type { TokenFailure, TokenService } from './access-tokens.js';
 import { ApiError } from './errors.js';
-import { roleAllows, type Role, type Scope } from './roles.js';
+import { ROLES, roleAllows, type Role, type Scope } from './roles.js';
 
 export interface Auth {
   readonly operatorId: number;
@@ -14,7 +15,29 @@ export interface Auth {
   readonly scopes: readonly Scope[];
   /** null: every device. */
   readonly devices: readonly string[] | null;
+  /** Set when the caller is a dashboard session (its cookie), not a bearer token. */
+  readonly session?: DashboardSession & { readonly secret: string };
 }
+
+/**
+ * The dashboard's session cookie. `__Host-` makes the browser insist on Secure, Path=/ and no Domain, so no other
+ * host or path can set or shadow it.
+ */
+export const SESSION_COOKIE = '__Host-edgeward-session';
+
+/** The value of one cookie in a Cookie header (the last one wins if it is sent twice). */
+export function cookieOf(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let value: string | undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) value = part.slice(eq + 1).trim();
+  }
+  return value;
+}
+
+/** Requests that change nothing; every other method through a session needs its CSRF token. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Why a request was refused before its handler ran; each is a security event. */
 export type DenialReason =
@@ -25,7 +48,9 @@ export type DenialReason =
   | 'role-changed'
   | 'scope'
   | 'device'
-  | 'fleet-wide';
+  | 'fleet-wide'
+  | 'session'
+  | 'csrf';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,9 +74,39 @@ declare module 'fastify' {
 export const deny = (status: 401 | 403, reason: DenialReason, message: string) =>
   new ApiError(status, status === 401 ? 'API_UNAUTHENTICATED' : 'API_FORBIDDEN', message, { reason });
 
-export function createAuthenticator(deps: { tokens: TokenService; operators: OperatorStore }) {
+export function createAuthenticator(deps: {
+  tokens: TokenService;
+  operators: OperatorStore;
+  sessions?: DashboardSessions;
+}) {
+  /** A dashboard session: the operator's role as it is now, all its scopes, every device. */
+  function fromSession(req: FastifyRequest, secret: string, sessions: DashboardSessions): Auth {
+    const session = sessions.session(secret);
+    if (!session) throw deny(401, 'session', 'the dashboard session has ended; open a new link (fleet dashboard link)');
+    // SameSite=Strict already keeps the cookie off cross-site requests; the token is the second lock, for
+    // browsers or proxies that do not honour it. It is only readable by a script of this origin (GET /session).
+    if (!SAFE_METHODS.has(req.method) && !csrfMatches(session, req.headers['x-csrf-token'])) {
+      throw deny(403, 'csrf', "send the session's CSRF token as x-csrf-token (GET /api/v1/session)");
+    }
+    const op = deps.operators.byId(session.operatorId);
+    if (!op) throw deny(401, 'operator-unknown', 'the operator of this session no longer exists');
+    if (op.status !== 'active') throw deny(401, 'operator-revoked', `operator ${op.name} is revoked`);
+    return {
+      operatorId: op.id,
+      operator: op.name,
+      role: op.role,
+      scopes: ROLES[op.role],
+      devices: null,
+      session: { ...session, secret },
+    };
+  }
+
   return async function authenticate(req: FastifyRequest): Promise<Auth> {
     const header = req.headers.authorization;
+    const cookie = deps.sessions && cookieOf(req.headers.cookie, SESSION_COOKIE);
+    if (typeof header !== 'string' && cookie !== undefined && deps.sessions) {
+      return fromSession(req, cookie, deps.sessions);
+    }
     if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
       throw deny(401, 'no-token', 'send an operator token as "Authorization: Bearer …" (fleet token create)');
     }

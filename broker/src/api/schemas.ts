@@ -244,11 +244,40 @@ export const posture = object({
   },
 });
 
-export const postureDay = object({
-  day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day; today as of now' },
-  devices: { type: 'integer' },
-  averageScore: nullable('number'),
-  grades: gradeCounts,
+const count = { type: 'integer', minimum: 0 } as const;
+
+/** One period of the posture history (db/posture-history.ts; docs/operations.md#posture-history). */
+export const posturePeriod = object(
+  {
+    start: { ...isoTime, description: "The period's start (UTC); it ends an hour or a day later" },
+    devices: { ...count, description: "Active devices with a report received before the period's end" },
+    reporting: { ...count, description: 'Of them, those that sent a report within the period' },
+    averageScore: nullable('number', { description: "Of the devices' latest reports; null when there is none" }),
+    grades: gradeCounts,
+    scores: {
+      type: 'array',
+      items: count,
+      minItems: 11,
+      maxItems: 11,
+      description: 'How many devices scored 0-9, 10-19, …, 90-99, and 100',
+    },
+    checks: {
+      type: 'object',
+      additionalProperties: count,
+      description: 'Check id → devices whose latest report has that finding',
+    },
+    partial: {
+      type: 'boolean',
+      const: true,
+      description: 'Computed live (the current period, or one that ended less than a minute ago): it may change',
+    },
+  },
+  ['partial'],
+);
+
+export const postureHistory = object({
+  resolution: { type: 'string', enum: ['day', 'hour'] },
+  periods: { type: 'array', items: posturePeriod, description: 'Oldest first; the last is the current period' },
 });
 
 export const fleetAuditRun = object({
@@ -327,3 +356,49 @@ export function responses(ok: Record<number, Json>, errors: readonly number[] = 
   }
   return out;
 }
+
+// ---- The dashboard: its session, the overview's counts, counts per hour.
+
+export const dashboardSession = object({
+  operator: operatorName,
+  role,
+  scopes: { type: 'array', items: scope },
+  expiresAt: nullable('string', { format: 'date-time' }),
+  csrf: nullable('string', { description: 'Send it as x-csrf-token with every request that changes something' }),
+});
+
+export const dashboardLink = object({
+  operator: operatorName,
+  role,
+  path: { type: 'string', description: 'Open it on this server within five minutes; it works once' },
+  expiresAt: isoTime,
+});
+
+export const overview = object({
+  at: isoTime,
+  devices: object({
+    total: { type: 'integer' },
+    active: { type: 'integer' },
+    revoked: { type: 'integer' },
+    online: { type: 'integer' },
+    offline: { type: 'integer', description: 'Active devices without a live session' },
+  }),
+  certificates: object({
+    withinDays: { type: 'integer' },
+    expiring: { type: 'integer', description: 'Active devices whose certificate ends within withinDays' },
+    soonest: {
+      type: 'array',
+      items: object({ deviceId, serial: { type: 'string' }, notAfter: isoTime }),
+    },
+  }),
+  connections: { type: 'integer', description: 'Live MQTT sessions now' },
+});
+
+export const hourly = (what: string) =>
+  object({
+    hours: {
+      type: 'array',
+      description: 'The last `hours` whole hours and the current one, oldest first',
+      items: object({ hour: isoTime, [what]: { type: 'integer' } }),
+    },
+  });

@@ -1,6 +1,7 @@
 // fleet report DEVICE and fleet posture: exposure reports as the fleet sees them.
 import { deviceIdArg, parseCli, parsePositiveInt, UsageError } from '../../../shared/src/index.js';
-import { MAX_HISTORY, MAX_POSTURE_DAYS } from '../admin/local-reports.js';
+import { MAX_HISTORY } from '../admin/local-reports.js';
+import { posturePeriodsOption, printPostureHistory } from './posture-history.js';
 import { renderTable } from './table.js';
 import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
 
@@ -13,12 +14,16 @@ remediation) and its score history (at most ${MAX_HISTORY}). --json prints {"lat
 ${TARGET_HELP}`;
 
 const POSTURE_HELP = `fleet posture (--data DIR | --server URL …) [--worst 10] [--json]
-fleet posture --history DAYS (--data DIR | --server URL …) [--json]
+fleet posture --since 30d|48h|ISO [--resolution day|hour] (--data DIR | --server URL …) [--json]
 
 Shows the fleet's exposure posture from each device's latest report: grade distribution, average score, the
-worst devices and the most widespread findings. --history DAYS shows it per UTC day instead, for the last DAYS
-days (at most ${MAX_POSTURE_DAYS}): devices reporting, average score and grades, each device counted by its
-latest report as of that day.
+worst devices and the most widespread findings.
+
+--since shows the trend instead: one line per UTC day (or hour) from the one holding --since through the current
+one, marked *, as it stands so far. Each line counts the active devices by their latest report as of the
+period's end: DEVICES, of them REPORTING within the period, their average score and grades. --since takes a
+duration (7d, 48h) or an ISO 8601 time; days go back at most 366d, hours 168h. --resolution defaults to day
+from 3d on, hour below. --json prints {"resolution", "periods": [...]}, as GET /api/v1/posture/history.
 
 ${TARGET_HELP}`;
 
@@ -92,38 +97,30 @@ export async function reportCommand(argv: string[]): Promise<number> {
 export async function postureCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
     argv,
-    { ...TARGET_OPTIONS, json: { type: 'boolean' }, worst: { type: 'string' }, history: { type: 'string' } },
+    {
+      ...TARGET_OPTIONS,
+      json: { type: 'boolean' },
+      worst: { type: 'string' },
+      since: { type: 'string' },
+      resolution: { type: 'string' },
+    },
     POSTURE_HELP,
   );
-  if (values.history !== undefined && values.worst !== undefined) {
-    throw new UsageError('give either --worst N or --history DAYS, not both');
+  if (values.since !== undefined && values.worst !== undefined) {
+    throw new UsageError('give either --worst N or --since, not both');
+  }
+  if (values.since === undefined && values.resolution !== undefined) {
+    throw new UsageError('--resolution goes with --since (the trend over time)');
   }
   const worst = parsePositiveInt(values.worst, '--worst', 10, MAX_HISTORY);
-  const days =
-    values.history === undefined ? undefined : parsePositiveInt(values.history, '--history', 30, MAX_POSTURE_DAYS);
+  const periods =
+    values.since === undefined ? undefined : posturePeriodsOption(values.since, values.resolution, Date.now());
   const admin = openAdmin(values);
   try {
-    if (days !== undefined) {
-      const history = await admin.reports.postureHistory({ days });
-      if (values.json) {
-        process.stdout.write(`${JSON.stringify(history, null, 2)}\n`);
-        return 0;
-      }
-      process.stdout.write(
-        renderTable(
-          ['DAY', 'DEVICES', 'AVERAGE', 'A', 'B', 'C', 'D', 'F'],
-          history.map((d) => [
-            d.day,
-            d.devices,
-            d.averageScore,
-            d.grades.A,
-            d.grades.B,
-            d.grades.C,
-            d.grades.D,
-            d.grades.F,
-          ]),
-        ),
-      );
+    if (periods !== undefined) {
+      const history = await admin.reports.postureHistory(periods);
+      if (values.json) process.stdout.write(`${JSON.stringify(history, null, 2)}\n`);
+      else printPostureHistory(history);
       return 0;
     }
     const p = await admin.reports.posture({ worst });

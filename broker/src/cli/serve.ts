@@ -9,8 +9,9 @@ const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-
             [--init-empty-db]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
-confined to their own topics and rate-limited per device type) and the HTTPS endpoint: /healthz, /metrics
-(Prometheus) and POST /v1/enroll. Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
+confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
+(fleet dashboard link), the operator API under /api/v1, /healthz, /metrics (Prometheus) and POST /v1/enroll.
+Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
 
   --config FILE         JSON server configuration (limits, per-device-type rates, audit thresholds);
                         see docs/fleet-config.md. Every problem in it is listed at once.

@@ -1,71 +1,77 @@
-// The fleet's exposure posture day by day, from the stored reports: for each day, the devices that had reported
-// by its end, their average score and grade counts, each device counted by its latest report as of that day.
-// One pass over the reports of the period (in arrival order), keeping each device's latest score in memory.
-import { createArrivalSearch } from './arrival-order.js';
+// The fleet's posture over time, as `fleet posture --since` and GET /api/v1/posture/history show it: the stored
+// snapshots (posture-snapshots.ts) of the periods since a time, then the periods not stored yet computed live from
+// the reports: the current one, and one that ended less than SETTLE_MS ago. Reads only.
+import {
+  type GradeCounts,
+  MAX_PERIODS,
+  PERIOD_MS,
+  type PostureSnapshot,
+  periodStart,
+  type Resolution,
+  SETTLE_MS,
+  createPostureSnapshots,
+} from './posture-snapshots.js';
 import type { Db } from './open.js';
 
-const DAY = 86_400_000;
-const GRADES = ['A', 'B', 'C', 'D', 'F'] as const;
+/** What each resolution shows when no `since` is given: the last 30 days, the last 48 hours. */
+export const DEFAULT_SPAN_MS: Record<Resolution, number> = { day: 30 * PERIOD_MS.day, hour: 48 * PERIOD_MS.hour };
 
-export interface PostureDay {
-  /** The UTC day, YYYY-MM-DD; today's counts are as of now. */
-  readonly day: string;
+export interface PosturePeriod {
+  /** The period's start (ISO 8601, UTC); it ends an hour or a day later. */
+  readonly start: string;
   readonly devices: number;
-  /** One decimal, as `fleet posture` rounds it; null when no device had reported. */
+  readonly reporting: number;
   readonly averageScore: number | null;
-  readonly grades: Record<(typeof GRADES)[number], number>;
+  readonly grades: GradeCounts;
+  readonly scores: number[];
+  readonly checks: Record<string, number>;
+  /** Computed live from the reports so far (the current period, or one just ended): it may still change. */
+  readonly partial?: true;
 }
 
-interface ReportRow {
-  device_id: string;
-  score: number;
-  grade: string;
-  received_at: number;
+export interface PostureHistory {
+  readonly resolution: Resolution;
+  /**
+   * Oldest first. The current period is always there (live, zeros before any report); a completed period without
+   * a snapshot (before the first report, or not computed yet: a running server fills in what it missed) is absent.
+   */
+  readonly periods: PosturePeriod[];
 }
 
-/** The last `days` UTC days up to today, oldest first. */
-export function postureHistory(db: Db, days: number, now: number): PostureDay[] {
-  const start = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
-  const latest = new Map<string, { score: number; grade: string }>();
-  const grades: Record<string, number> = Object.fromEntries(GRADES.map((g) => [g, 0]));
-  let sum = 0;
-  const apply = (r: ReportRow) => {
-    const before = latest.get(r.device_id);
-    if (before) {
-      sum -= before.score;
-      grades[before.grade] = (grades[before.grade] ?? 0) - 1;
+const periodOf = (s: PostureSnapshot, partial: boolean): PosturePeriod => ({
+  start: new Date(s.start).toISOString(),
+  devices: s.devices,
+  reporting: s.reporting,
+  averageScore: s.averageScore,
+  grades: s.grades,
+  scores: s.scores,
+  checks: s.checks,
+  ...(partial ? { partial: true as const } : {}),
+});
+
+export function createPostureHistory(db: Db) {
+  const snapshots = createPostureSnapshots(db);
+  /**
+   * The periods from the one holding `since` through the current one. `since` defaults to DEFAULT_SPAN_MS ago and
+   * is brought forward to MAX_PERIODS ago (older snapshots are not kept at that resolution) and back to now.
+   */
+  return (q: { resolution: Resolution; since?: number }, now: number): PostureHistory => {
+    const { resolution } = q;
+    const length = PERIOD_MS[resolution];
+    const current = periodStart(resolution, now);
+    const oldest = current - MAX_PERIODS[resolution] * length;
+    const first = Math.min(
+      current,
+      Math.max(oldest, periodStart(resolution, q.since ?? now - DEFAULT_SPAN_MS[resolution])),
+    );
+    const stored = snapshots.read(resolution, first, current);
+    const periods = stored.map((s) => periodOf(s, false));
+    // The previous period is stored SETTLE_MS after it ended (and only while a server runs): until then, live.
+    const previous = current - length;
+    if (previous >= first && now - current < SETTLE_MS && stored.at(-1)?.start !== previous) {
+      periods.push(periodOf(snapshots.compute(resolution, previous), true));
     }
-    latest.set(r.device_id, { score: r.score, grade: r.grade });
-    sum += r.score;
-    grades[r.grade] = (grades[r.grade] ?? 0) + 1;
+    periods.push(periodOf(snapshots.compute(resolution, current), true));
+    return { resolution, periods };
   };
-
-  // Where each device stood when the period began: its latest report before it (the per-device index answers).
-  const before = db.prepare(
-    `SELECT device_id, score, grade, received_at FROM exposure_reports WHERE id IN
-       (SELECT max(id) FROM exposure_reports WHERE received_at < ? GROUP BY device_id)`,
-  );
-  for (const r of before.iterate(start) as Iterable<ReportRow>) apply(r);
-
-  const out: PostureDay[] = [];
-  const close = () => {
-    const dayStart = start + out.length * DAY;
-    out.push({
-      day: new Date(dayStart).toISOString().slice(0, 10),
-      devices: latest.size,
-      averageScore: latest.size ? Math.round((sum / latest.size) * 10) / 10 : null,
-      grades: Object.fromEntries(GRADES.map((g) => [g, grades[g] ?? 0])) as PostureDay['grades'],
-    });
-  };
-  const firstId = createArrivalSearch(db, 'exposure_reports')(start);
-  const period = db.prepare(
-    'SELECT device_id, score, grade, received_at FROM exposure_reports WHERE id >= ? ORDER BY id',
-  );
-  for (const r of period.iterate(firstId) as Iterable<ReportRow>) {
-    while (out.length < days && r.received_at >= start + (out.length + 1) * DAY) close();
-    if (out.length === days) break;
-    apply(r);
-  }
-  while (out.length < days) close();
-  return out;
 }

@@ -3,13 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { authRoutes } from './auth.js';
 import { commandRoutes } from './commands.js';
 import type { RouteDeps } from './context.js';
+import { type DashboardRouteDeps, dashboardRoutes } from './dashboard.js';
 import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
 import { fleetAuditRoutes } from './fleet-audit.js';
 import { operatorRoutes } from './operators.js';
 import { reportRoutes } from './reports.js';
 
-export function apiRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: DashboardRouteDeps): void {
   authRoutes(app, deps);
   deviceRoutes(app, deps);
   operatorRoutes(app, deps);
@@ -17,6 +18,7 @@ export function apiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   reportRoutes(app, deps);
   fleetAuditRoutes(app, deps);
   commandRoutes(app, deps);
+  if (dashboard) dashboardRoutes(app, deps, dashboard);
 }
 
 export type { RouteDeps } from './context.js';

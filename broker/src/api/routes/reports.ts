@@ -13,7 +13,7 @@ import {
   numericCursor,
   pageQuery,
   posture,
-  postureDay,
+  postureHistory,
   receivedReport,
   responses,
   telemetrySample,
@@ -132,14 +132,24 @@ export function reportRoutes(app: FastifyInstance, deps: RouteDeps): void {
     {
       config: { scope: 'reports:read', fleetWide: true },
       schema: {
-        summary: 'The posture per UTC day, oldest first: each device counted by its latest report as of that day',
+        summary: 'The posture per UTC day or hour, oldest first: each active device counted by its latest report',
+        description:
+          'From the period holding `since` through the current one (computed live, `partial`). `since` defaults ' +
+          'to 30 days ago (day) or 48 hours ago (hour); an earlier one is brought forward to 366 days or 168 hours ' +
+          'ago, as far as snapshots are kept. Completed periods without a snapshot (before the first report) are ' +
+          'left out.',
         tags: ['reports'],
-        querystring: object({ days: count(366, 30, 'How many days, up to today') }, ['days']),
-        response: responses({ 200: object({ days: { type: 'array', items: postureDay } }) }),
+        querystring: object(
+          {
+            resolution: { type: 'string', enum: ['day', 'hour'], default: 'day' },
+            since: { ...isoTime, description: 'From the period holding this time (ISO 8601)' },
+          },
+          ['resolution', 'since'],
+        ),
+        response: responses({ 200: postureHistory }),
       },
     },
-    async (req) => ({
-      days: await adminOf(deps, req).reports.postureHistory({ days: (req.query as { days: number }).days }),
-    }),
+    async (req) =>
+      adminOf(deps, req).reports.postureHistory(req.query as { resolution: 'day' | 'hour'; since?: string }),
   );
 }
