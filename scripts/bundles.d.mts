@@ -8,5 +8,5 @@ export interface BundleEntry {
 export const root: string;
 export const entries: Readonly<Record<string, BundleEntry>>;
 export function bundle(name: string, entry: BundleEntry, out: string): Promise<void>;
-/** Writes the fleet dashboard to outDir (relative to root): index.html, app.js and app.css. */
+/** Writes the fleet dashboard to outDir (relative to root, or absolute): index.html, app.js and app.css. */
 export function bundleDashboard(outDir: string): Promise<void>;

@@ -25,6 +25,8 @@ export interface ChartOptions {
   /** The same data as a table (the text alternative), shown on demand. */
   readonly table?: Child;
   readonly testid?: string;
+  /** Seconds between points (an hour by default): how far a single point's axis reaches either side. */
+  readonly step?: number;
 }
 
 export interface Chart {
@@ -80,7 +82,8 @@ export function timeChart(opts: ChartOptions): Chart {
       {},
       ...opts.series.map((s): uPlot.Series => {
         const color = cssVar(s.color);
-        const base: uPlot.Series = { label: s.label, stroke: color, width: 2, points: { show: false } };
+        // uPlot shows the points only when they are few enough to see apart (one alone, say).
+        const base: uPlot.Series = { label: s.label, stroke: color, width: 2 };
         if (s.kind === 'bars' && bars) return { ...base, fill: color, paths: bars, width: 0 };
         if (s.kind === 'area') return { ...base, fill: color, width: 1 };
         return base;
@@ -102,6 +105,9 @@ export function timeChart(opts: ChartOptions): Chart {
   };
   const data = [opts.x, ...opts.series.map((s) => s.values)] as uPlot.AlignedData;
   const u = new uPlot(options, data, plot);
+  const only = opts.x.length === 1 ? opts.x[0] : undefined;
+  // One point alone makes an empty x range, which uPlot widens to years: show a step either side instead.
+  if (only !== undefined) u.setScale('x', { min: only - (opts.step ?? 3600), max: only + (opts.step ?? 3600) });
   // The figure's width is only known once it is in the page and changes with the window.
   const resize = new ResizeObserver(() => {
     const width = Math.floor(plot.clientWidth);

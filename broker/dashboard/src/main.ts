@@ -61,6 +61,8 @@ function drawShell(s: Session): void {
   );
   const out = h('button', { type: 'button', 'data-testid': 'logout' }, 'Sign out');
   out.addEventListener('click', () => {
+    // The stream first: the server closes it with the session, and its reconnect would only meet a 401.
+    stopLive();
     logout().then(() => handleError(new ApiError(401, 'LOGGED_OUT', 'Signed out', '')), handleError);
   });
   replace(who, h('span', { class: 'operator' }, s.operator, ' ', h('span', { class: 'role' }, `(${s.role})`)), out);

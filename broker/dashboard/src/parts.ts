@@ -12,7 +12,10 @@ export function section(title: string, ...children: Child[]): HTMLElement {
   return h('section', { 'aria-labelledby': id }, h('h2', { id }, title), ...children);
 }
 
-/** A labelled number; `testid` is the stable hook tests and the bench read. */
+/**
+ * A labelled number; `testid` is the stable hook tests and the bench read, so counts there are written plainly
+ * (10000, not 10,000): the text is the API's number.
+ */
 export function figure(label: string, value: Child, testid: string, note?: Child): HTMLElement {
   return h(
     'div',

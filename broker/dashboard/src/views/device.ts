@@ -5,7 +5,7 @@ import { api, query } from '../api.js';
 import type { Command, Device, DeviceReport, Operator, Page, ReportSummary } from '../api-types.js';
 import { seconds, timeChart, type Chart } from '../chart.js';
 import { fail } from '../failure.js';
-import { deviceState, gradeBadge, num, relative, severityBadge, stateBadge, time } from '../format.js';
+import { deviceState, gradeBadge, num, plural, relative, severityBadge, stateBadge, time } from '../format.js';
 import { h, replace } from '../h.js';
 import { checkLink, figure, figures, note, pageTitle, section } from '../parts.js';
 import { type DataTable, dataTable, type Pager, pager } from '../table.js';
@@ -153,7 +153,7 @@ function exposurePart(ctx: ViewContext, initial: DeviceReport, charts: Set<Chart
     chart = timeChart({
       title: 'Exposure score over time',
       summary: last
-        ? `${rows.length} reports; the latest scored ${last.score} (grade ${last.grade}), ` +
+        ? `${plural(rows.length, 'report')}; the latest scored ${last.score} (grade ${last.grade}), ` +
           `lowest ${Math.min(...rows.map((r) => r.score))}, highest ${Math.max(...rows.map((r) => r.score))}.`
         : 'No reports yet.',
       x: rows.map((r) => seconds(r.at)),
@@ -174,7 +174,7 @@ function exposurePart(ctx: ViewContext, initial: DeviceReport, charts: Set<Chart
       latestSlot,
       figures(
         figure('Latest score', String(latest.score), 'device-score', gradeBadge(latest.grade)),
-        ...categories.map(([c, v]) => figure(c, String(v), `category-${c}`)),
+        ...categories.map(([c, v]) => figure(`${c[0]?.toUpperCase()}${c.slice(1)}`, String(v), `category-${c}`)),
         figure('Received', time(report.receivedAt), 'device-report-at'),
       ),
       latest.scan.truncated || latest.scan.timedOut

@@ -52,15 +52,15 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
   ]);
 
   const { devices, certificates } = overview;
-  const connections = h('span', null, num(overview.connections));
+  const connections = h('span', null, String(overview.connections));
   const deviceFigures = figures(
-    figure('Devices', num(devices.total), 'devices-total', `${num(devices.revoked)} revoked`),
-    figure('Online', num(devices.online), 'devices-online'),
-    figure('Offline', num(devices.offline), 'devices-offline'),
+    figure('Devices', String(devices.total), 'devices-total', `${num(devices.revoked)} revoked`),
+    figure('Online', String(devices.online), 'devices-online'),
+    figure('Offline', String(devices.offline), 'devices-offline'),
     figure('Live connections', connections, 'connections'),
     figure(
       'Certificates expiring',
-      num(certificates.expiring),
+      String(certificates.expiring),
       'certs-expiring',
       `within ${plural(certificates.withinDays, 'day')}`,
     ),
@@ -90,9 +90,9 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
     replace(
       postureFigures,
       figures(
-        figure('Average score', p.averageScore === null ? '—' : p.averageScore.toFixed(0), 'average-score', 'of 100'),
+        figure('Average score', p.averageScore === null ? '—' : String(p.averageScore), 'average-score', 'of 100'),
         figure('Reporting devices', num(p.devices), 'devices-reporting', `${num(p.unreported)} never reported`),
-        ...GRADES.map((g) => figure(`Grade ${g}`, num(p.grades[g]), `grade-${g}`, gradeBadge(g))),
+        ...GRADES.map((g) => figure(`Grade ${g}`, String(p.grades[g]), `grade-${g}`, gradeBadge(g))),
       ),
     );
     replace(
@@ -154,12 +154,14 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
     const first = scored[0];
     const last = scored.at(-1);
     const scores = scored.map((p) => p.averageScore as number);
+    const so = (p: { start: string; partial?: true }) => `${when(p.start)}${p.partial ? ' (so far)' : ''}`;
     const scoreSummary =
-      first && last
-        ? `Average exposure score ${first.averageScore?.toFixed(0)} on ${when(first.start)}, ` +
-          `${last.averageScore?.toFixed(0)} on ${when(last.start)}; lowest ${Math.min(...scores).toFixed(0)}, ` +
-          `highest ${Math.max(...scores).toFixed(0)}.`
-        : 'No device has reported in this period.';
+      first && last && first !== last
+        ? `Average exposure score ${first.averageScore} on ${so(first)}, ${last.averageScore} on ${so(last)}; ` +
+          `lowest ${Math.min(...scores)}, highest ${Math.max(...scores)}.`
+        : last
+          ? `Average exposure score ${last.averageScore} on ${so(last)}, the only ${byHour ? 'hour' : 'day'} with reports.`
+          : 'No device has reported in this period.';
     const latest = periods.at(-1);
     const gradeSummary = latest
       ? `On ${when(latest.start)}${latest.partial ? ' (so far)' : ''}: ` +
@@ -305,7 +307,7 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
   ctx.ready('overview');
 
   ctx.onLive('connections', (d) => {
-    connections.textContent = num(d.count);
+    connections.textContent = String(d.count);
   });
   if (reports) {
     const refresh = throttle(ctx, 3000, () => {
