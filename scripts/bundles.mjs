@@ -2,7 +2,7 @@
 // The bench's own server (bench/lib/unprotected-build.ts) is bundled the same way, with the same threads.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -78,12 +78,14 @@ export async function bundleDashboard(outDir) {
     legalComments: 'none',
     logLevel: 'warning',
   };
-  await mkdir(join(root, outDir), { recursive: true });
+  // An absolute folder (tests build into a temp folder) or one relative to the checkout (dist/dashboard).
+  const out = resolve(root, outDir);
+  await mkdir(out, { recursive: true });
   await Promise.all([
     build({
       ...common,
       entryPoints: ['broker/dashboard/src/main.ts'],
-      outfile: join(outDir, 'app.js'),
+      outfile: join(out, 'app.js'),
       platform: 'browser',
       format: 'esm',
       target: 'es2022',
@@ -92,9 +94,9 @@ export async function bundleDashboard(outDir) {
     build({
       ...common,
       entryPoints: ['broker/dashboard/style.css'],
-      outfile: join(outDir, 'app.css'),
+      outfile: join(out, 'app.css'),
       target: 'chrome110',
     }),
-    copyFile(join(root, 'broker/dashboard/index.html'), join(root, outDir, 'index.html')),
+    copyFile(join(root, 'broker/dashboard/index.html'), join(out, 'index.html')),
   ]);
 }
