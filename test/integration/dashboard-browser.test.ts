@@ -63,7 +63,7 @@ async function newPage(context: BrowserContext, opts: { refused?: boolean } = {}
   await page.addInitScript({
     content:
       "document.addEventListener('securitypolicyviolation', (e) => " +
-      'console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));',
+      "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
   });
   return page;
 }
