@@ -213,7 +213,8 @@ test('an expired session is sent to the login view', async () => {
   // Only this session (the newest): the admin's goes on in the other tests.
   fleet.db
     .prepare(
-      'UPDATE dashboard_sessions SET expires_at = ? WHERE created_at = (SELECT max(created_at) FROM dashboard_sessions)',
+      'UPDATE dashboard_sessions SET expires_at = ? ' +
+        'WHERE created_at = (SELECT max(created_at) FROM dashboard_sessions)',
     )
     .run(Date.now() - 1);
   await page.reload();
