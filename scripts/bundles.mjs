@@ -17,6 +17,8 @@ export const entries = {
   'ingest-thread': { entry: 'broker/src/fleet/ingest-thread.ts', format: 'esm', thread: true },
   // Not a CLI either: the operator API's read thread, started by dist/fleet.js.
   'admin-read-thread': { entry: 'broker/src/admin/admin-read-thread.ts', format: 'esm', thread: true },
+  // And the posture snapshots' thread (db/posture-snapshots.ts), started by dist/fleet.js.
+  'posture-thread': { entry: 'broker/src/fleet/posture-thread.ts', format: 'esm', thread: true },
 };
 
 const banners = {
