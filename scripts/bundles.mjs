@@ -17,6 +17,8 @@ export const entries = {
   'ingest-thread': { entry: 'broker/src/fleet/ingest-thread.ts', format: 'esm', thread: true },
   // Not a CLI either: the operator API's read thread, started by dist/fleet.js.
   'admin-read-thread': { entry: 'broker/src/admin/admin-read-thread.ts', format: 'esm', thread: true },
+  // And the posture snapshots' thread (db/posture-snapshots.ts), started by dist/fleet.js.
+  'posture-thread': { entry: 'broker/src/fleet/posture-thread.ts', format: 'esm', thread: true },
 };
 
 const banners = {
@@ -78,7 +80,7 @@ export async function bundleDashboard(outDir) {
     legalComments: 'none',
     logLevel: 'warning',
   };
-  // outDir is relative to the checkout, or absolute (a test's temporary folder).
+  // An absolute folder (tests build into a temp folder) or one relative to the checkout (dist/dashboard).
   const out = resolve(root, outDir);
   await mkdir(out, { recursive: true });
   await Promise.all([

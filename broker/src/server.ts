@@ -15,7 +15,7 @@ import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
-import { schedulePostureSnapshots } from './fleet/posture-schedule.js';
+import { startPostureThread } from './fleet/posture-thread.js';
 import type { Server as HttpsServer } from 'node:https';
 import { startAdminReads } from './admin/admin-read-thread.js';
 import { createAdminService } from './admin/local.js';
@@ -209,15 +209,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
     // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
-    const posture = schedulePostureSnapshots({
-      db,
-      log,
-      onError: (err) => {
-        const failure = dbFailure(err, db.name);
-        log.error('posture snapshot failed', { code: failure?.code ?? 'INTERNAL', error: failure ?? (err as Error) });
-        if (stopsTheServer(failure)) onFatal(failure);
-      },
-    });
+    const posture = startPostureThread({ file: db.name, log });
     cleanups.unshift(() => posture.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const mqttUrl = () =>

@@ -2,12 +2,15 @@
 // bundle of its own (dist/ingest-thread.js, found beside fleet.js): a path the tests of the sources cannot reach.
 // With `retention` in its --config, the thread deletes what is past it: a resend of a pruned sample is acknowledged
 // and not stored, a new one is stored. The operator API's lists are read on its read thread, also a bundle of its
-// own (dist/admin-read-thread.js). Built here into a folder of its own from the current source.
+// own (dist/admin-read-thread.js), and the posture snapshots are computed on theirs (dist/posture-thread.js).
+// Built here into a folder of its own from the current source.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { sampleReport } from '../../agent/src/scan/index.js';
+import { createExposureStore } from '../../broker/src/db/exposure.js';
 import { createIngestStore } from '../../broker/src/fleet/ingest-store.js';
 import { encodeMessage } from '../../shared/src/index.js';
 import { bundleClis } from '../helpers/cli-cases.js';
@@ -111,6 +114,26 @@ test("the bundled server answers the API's lists on its read thread (dist/admin-
     assert.not.match(server.log(), /"level":"error"/, server.log());
   } finally {
     api.close();
+    await stop(server.child);
+  }
+});
+
+test('the bundled server stores posture snapshots on their thread (dist/posture-thread.js)', async () => {
+  fleet.db.prepare('DELETE FROM posture_snapshots').run();
+  if (!fleet.db.prepare('SELECT count(*) FROM exposure_reports').pluck().get()) {
+    createExposureStore(fleet.db).add(
+      'gw-001',
+      sampleReport('gw-001', () => 0.5),
+      Date.now() - 2 * 86_400_000,
+    );
+  }
+  const server = await serve();
+  try {
+    const days = fleet.db.prepare(`SELECT count(*) FROM posture_snapshots WHERE resolution = 'day'`).pluck();
+    // The report's day and the next (today is not over): stored at start.
+    await waitFor(() => (days.get() as number) >= 2, `daily snapshots\n${server.log()}`);
+    assert.not.match(server.log(), /"level":"error"/, server.log());
+  } finally {
     await stop(server.child);
   }
 });
