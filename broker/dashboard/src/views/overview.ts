@@ -155,13 +155,15 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
     const last = scored.at(-1);
     const scores = scored.map((p) => p.averageScore as number);
     const so = (p: { start: string; partial?: true }) => `${when(p.start)}${p.partial ? ' (so far)' : ''}`;
-    const scoreSummary =
-      first && last && first !== last
-        ? `Average exposure score ${first.averageScore} on ${so(first)}, ${last.averageScore} on ${so(last)}; ` +
-          `lowest ${Math.min(...scores)}, highest ${Math.max(...scores)}.`
-        : last
-          ? `Average exposure score ${last.averageScore} on ${so(last)}, the only ${byHour ? 'hour' : 'day'} with reports.`
-          : 'No device has reported in this period.';
+    const unit = byHour ? 'hour' : 'day';
+    let scoreSummary = 'No device has reported in this period.';
+    if (first && last && first !== last) {
+      scoreSummary =
+        `Average exposure score ${first.averageScore} on ${so(first)}, ${last.averageScore} on ${so(last)}; ` +
+        `lowest ${Math.min(...scores)}, highest ${Math.max(...scores)}.`;
+    } else if (last) {
+      scoreSummary = `Average exposure score ${last.averageScore} on ${so(last)}, the only ${unit} with reports.`;
+    }
     const latest = periods.at(-1);
     const gradeSummary = latest
       ? `On ${when(latest.start)}${latest.partial ? ' (so far)' : ''}: ` +
