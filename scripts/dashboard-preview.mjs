@@ -436,6 +436,16 @@ async function runChecks(base) {
         await page.screenshot({ path: `${shots}/dash-${scheme}-${name}.png`, fullPage: true });
       }
       if (scheme === 'light') {
+        // The telemetry's custom range: pick it, keep the proposed fields, show.
+        await page.evaluate(() => {
+          location.hash = '#/devices/gw-00002';
+        });
+        await page.waitForSelector('main[data-ready="device"]');
+        await page.selectOption('#telemetry-range', 'custom');
+        await page.fill('#telemetry-from', '2020-01-01T00:00');
+        await page.click('form[aria-label="Custom time range"] button[type="submit"]');
+        await page.waitForSelector('figure[data-testid="chart-telemetry"] figcaption:has-text("2020")');
+        await page.screenshot({ path: `${shots}/dash-${scheme}-device-custom.png` });
         await page.evaluate(() => {
           location.hash = '#/';
         });

@@ -33,13 +33,39 @@ interface MetricSummary {
 
 export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Chart>) {
   let range: (typeof RANGES)[number] = RANGES[2];
+  /** A custom range (datetime-local values, the browser's time) instead of a preset, when set. */
+  let custom: { from: Date; to: Date } | null = null;
   let chart: Chart | null = null;
   const slot = h('div', { class: 'telemetry' });
   const select = h(
     'select',
     { id: 'telemetry-range' },
     RANGES.map((r) => h('option', { value: r.value, selected: r === range }, r.label)),
+    h('option', { value: 'custom' }, 'From … to …'),
   );
+  const fromInput = h('input', { id: 'telemetry-from', type: 'datetime-local', required: true });
+  const toInput = h('input', { id: 'telemetry-to', type: 'datetime-local', required: true });
+  const customForm = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Custom time range', hidden: true },
+    h('div', { class: 'field' }, h('label', { for: 'telemetry-from' }, 'From (local time)'), fromInput),
+    h('div', { class: 'field' }, h('label', { for: 'telemetry-to' }, 'To (local time)'), toInput),
+    h('div', { class: 'field buttons' }, h('button', { type: 'submit' }, 'Show')),
+  );
+  customForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const from = new Date(fromInput.value);
+    const to = new Date(toInput.value);
+    if (!(from < to)) {
+      toInput.setCustomValidity('The end must come after the start.');
+      toInput.reportValidity();
+      return;
+    }
+    toInput.setCustomValidity('');
+    custom = { from, to };
+    load().catch(fail);
+  });
+  toInput.addEventListener('input', () => toInput.setCustomValidity(''));
 
   const fetchSamples = async (from: string, to: string) => {
     const samples: TelemetrySample[] = [];
@@ -56,8 +82,9 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
   };
 
   const load = async () => {
-    const to = new Date();
-    const from = new Date(to.getTime() - range.ms);
+    const to = custom?.to ?? new Date();
+    const from = custom?.from ?? new Date(to.getTime() - range.ms);
+    const label = custom ? `${from.toLocaleString()} to ${to.toLocaleString()}` : range.label.toLowerCase();
     const { samples, more } = await fetchSamples(from.toISOString(), to.toISOString());
     if (chart) chart.destroy(), charts.delete(chart);
     chart = null;
@@ -65,7 +92,7 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
     const shown = stats.slice(0, MAX_METRICS);
     const summaryTable = dataTable(
       {
-        caption: `Telemetry metrics, ${range.label.toLowerCase()}`,
+        caption: `Telemetry metrics, ${label}`,
         name: 'telemetry-metrics',
         columns: [
           { label: 'Metric', value: (m: MetricSummary) => m.name, rowHeader: true },
@@ -109,7 +136,7 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
     if (shown.length > 0) {
       const x = samples.map((s) => seconds(s.receivedAt));
       chart = timeChart({
-        title: `Telemetry, ${range.label.toLowerCase()}`,
+        title: `Telemetry, ${label}`,
         summary:
           `${num(samples.length)} samples. ` +
           shown.map((m) => `${m.name} from ${round(m.min)} to ${round(m.max)}, latest ${round(m.last)}`).join('; ') +
@@ -140,6 +167,18 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
   };
 
   select.addEventListener('change', () => {
+    if (select.value === 'custom') {
+      // Start from the range shown, so the fields need only a change.
+      const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+      const now = new Date();
+      fromInput.value = local(new Date(now.getTime() - range.ms));
+      toInput.value = local(now);
+      customForm.hidden = false;
+      fromInput.focus();
+      return;
+    }
+    customForm.hidden = true;
+    custom = null;
     range = RANGES.find((r) => r.value === select.value) ?? RANGES[2];
     load().catch(fail);
   });
@@ -149,6 +188,7 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
       'div',
       null,
       h('div', { class: 'controls' }, h('label', { for: 'telemetry-range' }, 'Time range'), select),
+      customForm,
       slot,
     ),
     load,

@@ -4,7 +4,7 @@
 import { api, query } from '../api.js';
 import type { Command, Device, DeviceReport, Operator, Page, ReportSummary } from '../api-types.js';
 import { seconds, timeChart, type Chart } from '../chart.js';
-import { fail } from '../failure.js';
+import { failQuietly } from '../failure.js';
 import { deviceState, gradeBadge, num, plural, relative, severityBadge, stateBadge, time } from '../format.js';
 import { h, replace } from '../h.js';
 import { checkLink, figure, figures, note, pageTitle, section } from '../parts.js';
@@ -206,7 +206,7 @@ function exposurePart(ctx: ViewContext, initial: DeviceReport, charts: Set<Chart
       history.setRows(r.history);
       drawChart();
       drawLatest();
-    }, fail);
+    }, failQuietly);
   });
 
   return {

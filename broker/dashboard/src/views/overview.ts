@@ -11,7 +11,7 @@ import {
   type PostureHistory,
 } from '../api-types.js';
 import { type Chart, chartSlot, seconds, timeChart } from '../chart.js';
-import { fail } from '../failure.js';
+import { fail, failQuietly } from '../failure.js';
 import { gradeBadge, num, plural, severityBadge, time } from '../format.js';
 import { h, replace } from '../h.js';
 import { checkTitle, deviceLink, figure, figures, note, pageTitle, section } from '../parts.js';
@@ -313,13 +313,16 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
   });
   if (reports) {
     const refresh = throttle(ctx, 3000, () => {
-      api<Posture>('/posture?worst=10', { signal }).then(drawPosture, fail);
+      api<Posture>('/posture?worst=10', { signal }).then(drawPosture, failQuietly);
     });
     ctx.onLive('report', refresh);
   }
   if (events) {
     const refresh = throttle(ctx, 10_000, () => {
-      api<HourlyEvents>('/events/hourly?hours=24', { signal }).then((e) => drawActivity(telemetryHours, e), fail);
+      api<HourlyEvents>('/events/hourly?hours=24', { signal }).then(
+        (e) => drawActivity(telemetryHours, e),
+        failQuietly,
+      );
     });
     ctx.onLive('security', refresh);
   }
