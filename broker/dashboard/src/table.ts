@@ -3,6 +3,7 @@
 import { type Cell, toCsv } from './csv.js';
 import { download } from './download.js';
 import { fail } from './failure.js';
+import { plural } from './format.js';
 import { type Child, h, replace } from './h.js';
 
 export interface Column<T> {
@@ -131,7 +132,7 @@ export interface Pager {
 export function pager<T>(
   table: DataTable<T>,
   load: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
-  label: string,
+  label: { one: string; many: string },
 ): Pager {
   const seen: (string | undefined)[] = [];
   let current: string | undefined;
@@ -150,7 +151,7 @@ export function pager<T>(
       seen.push(current);
       void show(next).catch(fail);
     });
-    const element = h('nav', { class: 'pager', 'aria-label': `Pages of ${label} (${where})` }, prev, status, fwd);
+    const element = h('nav', { class: 'pager', 'aria-label': `Pages of ${label.many} (${where})` }, prev, status, fwd);
     return { prev, fwd, status, element };
   });
   const show = async (cursor: string | undefined) => {
@@ -161,7 +162,7 @@ export function pager<T>(
     for (const bar of bars) {
       bar.prev.disabled = seen.length === 0;
       bar.fwd.disabled = next === null;
-      bar.status.textContent = `Page ${seen.length + 1}, ${page.items.length} ${label}`;
+      bar.status.textContent = `Page ${seen.length + 1}, ${plural(page.items.length, label.one, label.many)}`;
     }
   };
   return {

@@ -49,7 +49,7 @@ export async function auditView(ctx: ViewContext): Promise<void> {
   const pages = pager(
     table,
     (cursor) => api<Page<AuditRecord>>(`/audit${query({ limit: 100, cursor, ...filter })}`, { signal }),
-    'records',
+    { one: 'record', many: 'records' },
   );
   const form = filterForm(
     'Filter the audit trail',

@@ -97,7 +97,7 @@ export async function deviceView(ctx: ViewContext): Promise<void> {
       commandTable,
       (cursor) =>
         api<Page<Command>>(`/devices/${encodeURIComponent(id)}/commands${query({ limit: 50, cursor })}`, { signal }),
-      'commands',
+      { one: 'command', many: 'commands' },
     );
   }
 

@@ -51,7 +51,7 @@ export async function devicesView(ctx: ViewContext): Promise<void> {
   const pages = pager(
     table,
     (cursor) => api<Page<Device>>(`/devices${query({ limit: PAGE, cursor, status })}`, { signal }),
-    'devices',
+    { one: 'device', many: 'devices' },
   );
 
   const statusSelect = h(

@@ -58,7 +58,7 @@ export async function eventsView(ctx: ViewContext): Promise<void> {
         { signal },
       );
     },
-    'events',
+    { one: 'event', many: 'events' },
   );
 
   const kind = h(
