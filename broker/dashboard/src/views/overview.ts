@@ -90,7 +90,12 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
     replace(
       postureFigures,
       figures(
-        figure('Average score', p.averageScore === null ? '—' : String(p.averageScore), 'average-score', 'of 100'),
+        figure(
+          'Average score',
+          p.averageScore === null ? '—' : String(Math.round(p.averageScore * 10) / 10),
+          'average-score',
+          'of 100',
+        ),
         figure('Reporting devices', num(p.devices), 'devices-reporting', `${num(p.unreported)} never reported`),
         ...GRADES.map((g) => figure(`Grade ${g}`, String(p.grades[g]), `grade-${g}`, gradeBadge(g))),
       ),
