@@ -12,6 +12,17 @@ export interface ReportSummary {
 
 export type ExposureStore = ReturnType<typeof createExposureStore>;
 
+const GRADE_LETTERS = ['A', 'B', 'C', 'D', 'F'] as const;
+
+interface LatestRow {
+  id: number;
+  deviceId: string;
+  score: number;
+  grade: string;
+  findings: number;
+  received_at: number;
+}
+
 export function createExposureStore(db: Db) {
   const insert = db.prepare(
     `INSERT INTO exposure_reports (device_id, msg_id, device_ts, received_at, scoring_version, score, grade,
@@ -29,6 +40,24 @@ export function createExposureStore(db: Db) {
     `SELECT received_at, device_ts, score, grade, findings FROM exposure_reports WHERE device_id = ? ORDER BY ` +
       `received_at DESC, id DESC LIMIT ?`,
   );
+  // Revoked devices are not part of the fleet's posture (as in the posture snapshots).
+  const latestPerDevice = db.prepare(
+    `SELECT r.id, r.device_id AS deviceId, r.score, r.grade, r.findings, max(r.received_at) AS received_at
+       FROM exposure_reports r JOIN devices d ON d.id = r.device_id AND d.status = 'active'
+      GROUP BY r.device_id`,
+  );
+  // A report names each check once per port: count devices, not findings.
+  const checksOf = db.prepare(
+    `SELECT check_id AS "check", severity, count(DISTINCT report_id) AS devices FROM exposure_findings
+      WHERE report_id IN (SELECT value FROM json_each(?)) GROUP BY check_id, severity
+      ORDER BY devices DESC, check_id LIMIT 10`,
+  );
+  const unreported = db
+    .prepare(
+      `SELECT count(*) FROM devices WHERE status = 'active' AND NOT EXISTS
+         (SELECT 1 FROM exposure_reports WHERE device_id = devices.id)`,
+    )
+    .pluck();
   return {
     add(deviceId: string, r: ExposureReport, receivedAt: number): void {
       const id = Number(
@@ -72,46 +101,32 @@ export function createExposureStore(db: Db) {
         findings: h.findings,
       }));
     },
-    /** The fleet's posture from each device's latest report. */
+    /**
+     * The fleet's posture from each active device's latest report: one pass over the reports' index for the
+     * latest of each (SQLite takes the bare columns from the row of max()), then its findings by report id.
+     */
     posture(worst = 10) {
-      const latestIds = `SELECT max(id) FROM exposure_reports GROUP BY device_id`;
-      const grades = db
-        .prepare(
-          `SELECT grade, count(*) AS n FROM exposure_reports WHERE id IN (${latestIds}) GROUP BY grade ORDER BY grade`,
-        )
-        .all() as { grade: string; n: number }[];
-      const worstDevices = db
-        .prepare(
-          `SELECT device_id AS deviceId, score, grade, findings, received_at FROM exposure_reports WHERE id IN ` +
-            `(${latestIds}) ORDER BY score, device_id LIMIT ?`,
-        )
-        .all(worst) as { deviceId: string; score: number; grade: string; findings: number; received_at: number }[];
-      const topChecks = db
-        .prepare(
-          `SELECT check_id AS "check", severity, count(DISTINCT device_id) AS devices FROM exposure_findings WHERE ` +
-            `report_id IN (${latestIds}) GROUP BY check_id, severity ORDER BY devices DESC, check_id LIMIT 10`,
-        )
-        .all() as { check: string; severity: string; devices: number }[];
-      const totals = db
-        .prepare(
-          `SELECT count(*) AS devices, round(avg(score), 1) AS avgScore FROM exposure_reports WHERE id ` +
-            `IN (${latestIds})`,
-        )
-        .get() as { devices: number; avgScore: number | null };
-      const unreported = db
-        .prepare(
-          `SELECT count(*) FROM devices WHERE status = 'active' AND id NOT IN (SELECT device_id FROM exposure_reports)`,
-        )
-        .pluck()
-        .get() as number;
+      const rows = latestPerDevice.all() as LatestRow[];
+      const grades: Record<string, number> = Object.fromEntries(GRADE_LETTERS.map((g) => [g, 0]));
+      let sum = 0;
+      for (const r of rows) {
+        grades[r.grade] = (grades[r.grade] ?? 0) + 1;
+        sum += r.score;
+      }
+      const worstRows = [...rows]
+        .sort((a, b) => a.score - b.score || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
+        .slice(0, worst);
+      const topChecks = checksOf.all(JSON.stringify(rows.map((r) => r.id))) as {
+        check: string;
+        severity: string;
+        devices: number;
+      }[];
       return {
-        devices: totals.devices,
-        unreported,
-        averageScore: totals.avgScore,
-        grades: Object.fromEntries(
-          ['A', 'B', 'C', 'D', 'F'].map((g) => [g, grades.find((x) => x.grade === g)?.n ?? 0]),
-        ),
-        worst: worstDevices.map((w) => ({
+        devices: rows.length,
+        unreported: unreported.get() as number,
+        averageScore: rows.length ? Math.round((sum / rows.length) * 10) / 10 : null,
+        grades,
+        worst: worstRows.map((w) => ({
           deviceId: w.deviceId,
           score: w.score,
           grade: w.grade,
