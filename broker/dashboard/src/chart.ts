@@ -72,19 +72,22 @@ export function timeChart(opts: ChartOptions): Chart {
     legend: { show: false },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true },
+      // Bars stand on their hour: half a step of room either side keeps the first and last whole.
+      x: opts.series.some((s) => s.kind === 'bars')
+        ? { time: true, range: (_u, min, max) => [min - (opts.step ?? 3600) / 2, max + (opts.step ?? 3600) / 2] }
+        : { time: true },
       y: {
         range: (_u, min, max): uPlot.Range.MinMax => [opts.y?.min ?? Math.min(0, min), opts.y?.max ?? (max || 1)],
       },
     },
-    axes: [axis, { ...axis, ...(opts.y?.label ? { label: opts.y.label } : {}), size: 50 }],
+    axes: [axis, { ...axis, ...(opts.y?.label ? { label: opts.y.label } : {}), size: 64 }],
     series: [
       {},
       ...opts.series.map((s): uPlot.Series => {
         const color = cssVar(s.color);
         // uPlot shows the points only when they are few enough to see apart (one alone, say).
         const base: uPlot.Series = { label: s.label, stroke: color, width: 2 };
-        if (s.kind === 'bars' && bars) return { ...base, fill: color, paths: bars, width: 0 };
+        if (s.kind === 'bars' && bars) return { ...base, fill: color, paths: bars, width: 0, points: { show: false } };
         if (s.kind === 'area') return { ...base, fill: color, width: 1 };
         return base;
       }),

@@ -10,27 +10,15 @@ import {
   type Posture,
   type PostureHistory,
 } from '../api-types.js';
-import { type Chart, chartSlot, seconds, timeChart } from '../chart.js';
+import { chartSlot } from '../chart.js';
 import { fail, failQuietly } from '../failure.js';
 import { gradeBadge, num, plural, severityBadge, time } from '../format.js';
 import { h, replace } from '../h.js';
 import { checkTitle, deviceLink, figure, figures, note, pageTitle, section } from '../parts.js';
 import { dataTable } from '../table.js';
 import { throttle, type ViewContext } from '../view.js';
-
-const RANGES = [
-  { value: '7h', label: 'Last 7 days, by hour', days: 7, resolution: 'hour' },
-  { value: '30', label: 'Last 30 days', days: 30, resolution: 'day' },
-  { value: '90', label: 'Last 90 days', days: 90, resolution: 'day' },
-  { value: '365', label: 'Last year', days: 365, resolution: 'day' },
-] as const;
-type Range = (typeof RANGES)[number];
-
-/** The start of the UTC day `days - 1` days ago: `days` daily periods up to today. */
-function sinceFor(range: Range, now = new Date()): string {
-  if (range.resolution === 'hour') return new Date(now.getTime() - range.days * 86_400_000).toISOString();
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (range.days - 1))).toISOString();
-}
+import { hourlyChart } from './overview-activity.js';
+import { historyCharts, RANGES, type Range, sinceFor } from './overview-history.js';
 
 export async function overviewView(ctx: ViewContext): Promise<void> {
   const { signal } = ctx;
@@ -150,137 +138,31 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
     );
   };
 
-  const drawHistory = (hist: PostureHistory) => {
-    const periods = hist.periods;
-    const x = periods.map((p) => seconds(p.start));
-    const byHour = hist.resolution === 'hour';
-    const when = (iso: string) => (byHour ? `${iso.slice(0, 13).replace('T', ' ')}:00` : iso.slice(0, 10));
-    const scored = periods.filter((p) => p.averageScore !== null);
-    const first = scored[0];
-    const last = scored.at(-1);
-    const scores = scored.map((p) => p.averageScore as number);
-    const so = (p: { start: string; partial?: true }) => `${when(p.start)}${p.partial ? ' (so far)' : ''}`;
-    const unit = byHour ? 'hour' : 'day';
-    let scoreSummary = 'No device has reported in this period.';
-    if (first && last && first !== last) {
-      scoreSummary =
-        `Average exposure score ${first.averageScore} on ${so(first)}, ${last.averageScore} on ${so(last)}; ` +
-        `lowest ${Math.min(...scores)}, highest ${Math.max(...scores)}.`;
-    } else if (last) {
-      scoreSummary = `Average exposure score ${last.averageScore} on ${so(last)}, the only ${unit} with reports.`;
-    }
-    const latest = periods.at(-1);
-    const gradeSummary = latest
-      ? `On ${when(latest.start)}${latest.partial ? ' (so far)' : ''}: ` +
-        GRADES.map((g) => `${latest.grades[g]} grade ${g}`).join(', ') +
-        '.'
-      : 'No periods.';
-    const table = dataTable(
-      {
-        caption: `Fleet exposure ${byHour ? 'per hour' : 'per day'}`,
-        name: 'posture-history',
-        columns: [
-          {
-            label: byHour ? 'Hour (UTC)' : 'Day (UTC)',
-            value: (p) => p.start,
-            cell: (p) => `${when(p.start)}${p.partial ? ' (so far)' : ''}`,
-            rowHeader: true,
-          },
-          { label: 'Average score', value: (p) => p.averageScore?.toFixed(1) ?? null, numeric: true },
-          { label: 'Reporting', value: (p) => p.reporting, numeric: true },
-          { label: 'Devices', value: (p) => p.devices, numeric: true },
-          ...GRADES.map((g) => ({ label: g, value: (p: (typeof periods)[number]) => p.grades[g], numeric: true })),
-        ],
-        empty: 'No periods.',
-      },
-      [...periods].reverse(),
-    );
-    // Stacked areas: each grade is drawn as the running total up to it, F (everything) first and A last on top,
-    // so each band's height is that grade's count. The legend shows the count itself.
-    const stacked = GRADES.map((_, gi) =>
-      periods.map((p) => GRADES.slice(0, gi + 1).reduce((sum, g) => sum + p.grades[g], 0)),
-    );
-    const gradeSeries = GRADES.map((g, gi) => ({
-      label: `Grade ${g}`,
-      color: `--grade-${g}`,
-      values: stacked[gi] ?? [],
-      kind: 'area' as const,
-      valueAt: (i: number) => num(periods[i]?.grades[g]),
-    })).reverse();
-    historySlot.show(
-      timeChart({
-        title: 'Fleet exposure score over time',
-        summary: scoreSummary,
-        x,
-        series: [{ label: 'Average score', color: '--accent', values: periods.map((p) => p.averageScore) }],
-        y: { min: 0, max: 100 },
-        table: table.element,
-        testid: 'chart-score',
-      }),
-      timeChart({
-        title: `Grade distribution ${byHour ? 'per hour' : 'per day'}`,
-        summary: gradeSummary,
-        x,
-        series: gradeSeries,
-        testid: 'chart-grades',
-      }),
-    );
-  };
+  const drawHistory = (hist: PostureHistory) => historySlot.show(...historyCharts(hist));
 
-  const drawActivity = (t: HourlyTelemetry | null, e: HourlyEvents | null) => {
-    const parts: Chart[] = [];
-    const hourLabel = (iso: string) => `${iso.slice(0, 13).replace('T', ' ')}:00`;
-    if (t) {
-      const total = t.hours.reduce((s, x) => s + x.samples, 0);
-      const peak = t.hours.reduce((m, x) => Math.max(m, x.samples), 0);
-      parts.push(
-        timeChart({
-          title: 'Telemetry samples per hour',
-          summary: `${num(total)} samples in the last ${t.hours.length} hours; at most ${num(peak)} in an hour.`,
-          x: t.hours.map((x) => seconds(x.hour)),
-          series: [{ label: 'Samples', color: '--accent', values: t.hours.map((x) => x.samples), kind: 'bars' }],
-          height: 180,
-          testid: 'chart-telemetry',
-          table: dataTable(
-            {
-              caption: 'Telemetry samples per hour',
-              name: 'telemetry-hourly',
-              columns: [
-                { label: 'Hour (UTC)', value: (x) => x.hour, cell: (x) => hourLabel(x.hour), rowHeader: true },
-                { label: 'Samples', value: (x) => x.samples, numeric: true },
-              ],
-            },
-            [...t.hours].reverse(),
-          ).element,
-        }),
-      );
-    }
-    if (e) {
-      const total = e.hours.reduce((s, x) => s + x.events, 0);
-      parts.push(
-        timeChart({
-          title: 'Security events per hour',
-          summary: `${plural(total, 'security event')} in the last ${e.hours.length} hours.`,
-          x: e.hours.map((x) => seconds(x.hour)),
-          series: [{ label: 'Events', color: '--warn', values: e.hours.map((x) => x.events), kind: 'bars' }],
-          height: 180,
-          testid: 'chart-events',
-          table: dataTable(
-            {
-              caption: 'Security events per hour',
-              name: 'events-hourly',
-              columns: [
-                { label: 'Hour (UTC)', value: (x) => x.hour, cell: (x) => hourLabel(x.hour), rowHeader: true },
-                { label: 'Events', value: (x) => x.events, numeric: true },
-              ],
-            },
-            [...e.hours].reverse(),
-          ).element,
-        }),
-      );
-    }
-    activitySlot.show(...parts);
-  };
+  const drawActivity = (t: HourlyTelemetry | null, e: HourlyEvents | null) =>
+    activitySlot.show(
+      t
+        ? hourlyChart({
+            title: 'Telemetry samples per hour',
+            name: 'telemetry-hourly',
+            what: ['sample', 'samples'],
+            label: 'Samples',
+            color: '--accent',
+            hours: t.hours.map((x) => ({ hour: x.hour, count: x.samples })),
+          })
+        : null,
+      e
+        ? hourlyChart({
+            title: 'Security events per hour',
+            name: 'events-hourly',
+            what: ['security event', 'security events'],
+            label: 'Events',
+            color: '--warn',
+            hours: e.hours.map((x) => ({ hour: x.hour, count: x.events })),
+          })
+        : null,
+    );
 
   const rangeSelect = h(
     'select',
