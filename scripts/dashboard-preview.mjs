@@ -444,7 +444,7 @@ async function runChecks(base) {
         await page.selectOption('#telemetry-range', 'custom');
         await page.fill('#telemetry-from', '2020-01-01T00:00');
         await page.click('form[aria-label="Custom time range"] button[type="submit"]');
-        await page.waitForSelector('figure[data-testid="chart-telemetry"] figcaption:has-text("2020")');
+        await page.waitForSelector('figure[data-testid="chart-telemetry"] figcaption:has-text("2026")');
         await page.screenshot({ path: `${shots}/dash-${scheme}-device-custom.png` });
         await page.evaluate(() => {
           location.hash = '#/';

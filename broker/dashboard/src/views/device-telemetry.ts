@@ -67,25 +67,48 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
   });
   toInput.addEventListener('input', () => toInput.setCustomValidity(''));
 
-  const fetchSamples = async (from: string, to: string) => {
-    const samples: TelemetrySample[] = [];
-    let cursor: string | undefined;
-    do {
-      const page: Page<TelemetrySample> = await api(
-        `/devices/${encodeURIComponent(deviceId)}/telemetry${query({ from, to, limit: 1000, cursor })}`,
-        { signal: ctx.signal },
-      );
+  const fetchPage = (from: Date, to: Date, cursor?: string): Promise<Page<TelemetrySample>> =>
+    api(
+      `/devices/${encodeURIComponent(deviceId)}/telemetry` +
+        query({ from: from.toISOString(), to: to.toISOString(), limit: 1000, cursor }),
+      { signal: ctx.signal },
+    );
+
+  /** Pages of [from, to) until the end or MAX_SAMPLES; `first` when it has been read already. */
+  const fetchPages = async (from: Date, to: Date, first?: Page<TelemetrySample>) => {
+    let page = first ?? (await fetchPage(from, to));
+    const samples = [...page.items];
+    while (page.next !== null && samples.length < MAX_SAMPLES) {
+      page = await fetchPage(from, to, page.next);
       samples.push(...page.items);
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined && samples.length < MAX_SAMPLES);
-    return { samples, more: cursor !== undefined };
+    }
+    return { samples, more: page.next !== null };
+  };
+
+  /**
+   * The samples of [from, to), or when there are more than MAX_SAMPLES, the latest ones: the API pages oldest
+   * first, so the first page tells the rate and the read starts late enough for MAX_SAMPLES to reach `to`.
+   */
+  const fetchSamples = async (from: Date, to: Date) => {
+    const first = await fetchPage(from, to);
+    const last = first.items.at(-1);
+    const covered = last ? Date.parse(last.receivedAt) - from.getTime() : 0;
+    const expected = covered > 0 ? (first.items.length * (to.getTime() - from.getTime())) / covered : 0;
+    if (first.next === null || expected <= MAX_SAMPLES) {
+      return { ...(await fetchPages(from, to, first)), from, expected };
+    }
+    // A little less than MAX_SAMPLES' worth of time, so that the read usually ends at `to`.
+    const later = new Date(to.getTime() - (0.9 * MAX_SAMPLES * covered) / first.items.length);
+    return { ...(await fetchPages(later, to)), from: later, expected };
   };
 
   const load = async () => {
     const to = custom?.to ?? new Date();
     const from = custom?.from ?? new Date(to.getTime() - range.ms);
-    const label = custom ? `${from.toLocaleString()} to ${to.toLocaleString()}` : range.label.toLowerCase();
-    const { samples, more } = await fetchSamples(from.toISOString(), to.toISOString());
+    const { samples, more, from: shownFrom, expected } = await fetchSamples(from, to);
+    const cut = shownFrom > from;
+    // What the chart shows: the preset's name, or the times (those of the latest samples when the range was cut).
+    const label = custom || cut ? `${shownFrom.toLocaleString()} to ${to.toLocaleString()}` : range.label.toLowerCase();
     if (chart) chart.destroy(), charts.delete(chart);
     chart = null;
     const stats = summarise(samples);
@@ -155,8 +178,15 @@ export function telemetryPart(ctx: ViewContext, deviceId: string, charts: Set<Ch
     }
     replace(
       slot,
+      cut
+        ? note(
+            `This range holds about ${num(Math.round(expected))} samples: showing the latest ${num(samples.length)}, ` +
+              `from ${shownFrom.toLocaleString()}. Pick a shorter range to see the rest.`,
+            'warn',
+          )
+        : null,
       more
-        ? note(`Showing the first ${num(MAX_SAMPLES)} samples of this range; pick a shorter one to see all.`, 'warn')
+        ? note(`Showing the first ${num(samples.length)} samples from ${shownFrom.toLocaleString()}.`, 'warn')
         : null,
       stats.length > MAX_METRICS
         ? note(`The chart shows ${MAX_METRICS} of ${stats.length} metrics; the table lists all.`)
