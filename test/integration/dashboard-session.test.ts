@@ -130,6 +130,21 @@ test('an expired session is refused', async () => {
   assert.is((await get('/api/v1/session', cookie)).status, 401);
 });
 
+test('the posture trend without per-check counts, for the overview', async () => {
+  const { cookie } = await login('vera');
+  const full = (await get('/api/v1/posture/history', cookie)).json as { periods: Record<string, unknown>[] };
+  const slim = (await get('/api/v1/posture/history?checks=false', cookie)).json as typeof full;
+  assert.ok(full.periods.length >= 1);
+  assert.equal(
+    slim.periods.map((p) => Object.keys(p).includes('checks')),
+    full.periods.map(() => false),
+  );
+  assert.equal(
+    slim.periods.map((p) => p.grades),
+    full.periods.map((p) => p.grades),
+  );
+});
+
 test('the overview counts what the database holds', async () => {
   const { cookie } = await login('ada');
   const c = await fleet.connect('gw-d1');

@@ -54,7 +54,9 @@ export function localReports(deps: { db: Db; now: () => number; pageSize: (limit
         const resolution = q.resolution ?? 'day';
         if (resolution !== 'day' && resolution !== 'hour') throw new UsageError('resolution is day or hour');
         const since = timeOf(q.since, 'since');
-        return postureHistory({ resolution, ...(since !== undefined ? { since } : {}) }, deps.now());
+        const history = postureHistory({ resolution, ...(since !== undefined ? { since } : {}) }, deps.now());
+        if (q.checks !== false) return history;
+        return { ...history, periods: history.periods.map(({ checks: _checks, ...period }) => period) };
       },
       async received(q = {}) {
         return pageOf(receivedReports({ ...rangeOf(q), limit: deps.pageSize(q.limit), devices: ctx.devices }));

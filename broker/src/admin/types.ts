@@ -118,7 +118,8 @@ export interface ReportAdmin {
    * The posture per UTC day or hour, oldest first, from the period holding `since` (ISO 8601; by default 30 days
    * or 48 hours ago, at most 366 days or 168 hours) through the current one (db/posture-history.ts).
    */
-  postureHistory(q?: { resolution?: 'day' | 'hour'; since?: string }): Promise<PostureHistory>;
+  /** `checks: false` leaves out each period's per-check counts (most of its size). */
+  postureHistory(q?: { resolution?: 'day' | 'hour'; since?: string; checks?: boolean }): Promise<PostureHistory>;
   /** Summaries of the reports every visible device sent, received in a time range, oldest first. */
   received(q?: RangeQuery): Promise<Page<ReceivedReport>>;
 }

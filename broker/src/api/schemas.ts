@@ -264,7 +264,7 @@ export const posturePeriod = object(
     checks: {
       type: 'object',
       additionalProperties: count,
-      description: 'Check id → devices whose latest report has that finding',
+      description: 'Check id → devices whose latest report has that finding (left out with checks=false)',
     },
     partial: {
       type: 'boolean',
@@ -272,7 +272,7 @@ export const posturePeriod = object(
       description: 'Computed live (the current period, or one that ended less than a minute ago): it may change',
     },
   },
-  ['partial'],
+  ['checks', 'partial'],
 );
 
 export const postureHistory = object({

@@ -24,7 +24,8 @@ export interface PosturePeriod {
   readonly averageScore: number | null;
   readonly grades: GradeCounts;
   readonly scores: number[];
-  readonly checks: Record<string, number>;
+  /** Absent when the caller left the per-check counts out (GET /posture/history?checks=false). */
+  readonly checks?: Record<string, number>;
   /** Computed live from the reports so far (the current period, or one just ended): it may still change. */
   readonly partial?: true;
 }
