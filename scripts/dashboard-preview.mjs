@@ -133,7 +133,7 @@ function posture(worst) {
   };
 }
 
-function postureHistory(resolution, since) {
+function postureHistory(resolution, since, withChecks) {
   const step = resolution === 'hour' ? HOUR : DAY;
   const start = Math.floor(Date.parse(since) / step) * step;
   const periods = [];
@@ -153,8 +153,8 @@ function postureHistory(resolution, since) {
       averageScore: k === 3 ? null : Math.round(avg * 10) / 10,
       grades,
       scores: Array.from({ length: 11 }, (_, j) => Math.round(reporting / 11 + j)),
-      checks: Object.fromEntries(CHECKS.map(([c], j) => [c, 400 - j * 30])),
     };
+    if (withChecks) p.checks = Object.fromEntries(CHECKS.map(([c], j) => [c, 400 - j * 30]));
     if (t + step > now) p.partial = true;
     periods.push(p);
   }
@@ -314,7 +314,8 @@ function apiRoute(req, res, url) {
   if (path === '/events/hourly' && need('events:read')) return json(hours('events', (i) => (i * 7) % 23));
   if (path === '/posture' && need('reports:read')) return json(posture(Number(q.get('worst') ?? 10)));
   if (path === '/posture/history' && need('reports:read')) {
-    return json(postureHistory(q.get('resolution') ?? 'day', q.get('since') ?? iso(now - 30 * DAY)));
+    const since = q.get('since') ?? iso(now - 30 * DAY);
+    return json(postureHistory(q.get('resolution') ?? 'day', since, q.get('checks') !== 'false'));
   }
   if (path === '/operators' && need('operators:read')) {
     return json({

@@ -51,7 +51,8 @@ export interface PosturePeriod {
   averageScore: number | null;
   grades: GradeCounts;
   scores: number[];
-  checks: Record<string, number>;
+  /** Left out when asked with checks=false (the overview does). */
+  checks?: Record<string, number>;
   partial?: true;
 }
 export interface PostureHistory {

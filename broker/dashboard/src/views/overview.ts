@@ -28,9 +28,11 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
   let range: Range = RANGES[3];
 
   const history = () =>
-    api<PostureHistory>(`/posture/history${query({ resolution: range.resolution, since: sinceFor(range) })}`, {
-      signal,
-    });
+    // checks=false: the trend needs the averages and grades only, not each period's count per check (5× the bytes).
+    api<PostureHistory>(
+      `/posture/history${query({ resolution: range.resolution, since: sinceFor(range), checks: 'false' })}`,
+      { signal },
+    );
   const [overview, posture, postureHistory, telemetryHours, eventHours] = await Promise.all([
     api<Overview>('/overview', { signal }),
     reports ? api<Posture>('/posture?worst=10', { signal }) : null,
