@@ -94,6 +94,8 @@ test('a command signed with the operator key, for this device, with a reserved c
   assert.is(row.id, b.id);
   assert.is(row.status, 'pending');
   assert.is(row.operator, (await alice.commands.reserveCounter()).kid);
+  assert.is(row.signedBy, 'alice', 'the operator who holds the key');
+  assert.is((await alice.commands.list({ limit: 1 })).items[0]!.signedBy, 'alice');
   assert.is(events(), 1);
   assert.equal(await alice.commands.get(b.id), row);
 });

@@ -141,6 +141,8 @@ export interface Command {
   params: Record<string, unknown>;
   /** The id of the operator key that signed it. */
   operator: string;
+  /** The operator who holds that key; null for a key no operator holds. */
+  signedBy: string | null;
   status: 'pending' | 'sent' | 'accepted' | 'done' | 'rejected' | 'failed' | 'expired';
   reason: string | null;
   detail: string | null;

@@ -310,6 +310,7 @@ export const command = object({
   command: { type: 'string' },
   params: { type: 'object', additionalProperties: true },
   operator: { type: 'string', description: 'The id of the key that signed it' },
+  signedBy: nullable('string', { description: 'The operator who holds that key; null for a key no operator holds' }),
   status: { type: 'string', enum: ['pending', 'sent', 'accepted', 'done', 'rejected', 'failed', 'expired'] },
   reason: nullable('string'),
   detail: nullable('string'),

@@ -10,6 +10,8 @@ export interface CommandRow {
   command: string;
   params: unknown;
   operator: string;
+  /** The operator whose registered key `operator` is; null for a key no operator holds (fleet operator-key). */
+  signedBy: string | null;
   status: CommandStatus;
   reason: string | null;
   detail: string | null;
@@ -34,6 +36,7 @@ interface RawRow {
   command: string;
   params: string;
   operator: string;
+  signed_by: string | null;
   status: CommandStatus;
   reason: string | null;
   detail: string | null;
@@ -48,6 +51,7 @@ const toRow = (r: RawRow): CommandRow => ({
   command: r.command,
   params: JSON.parse(r.params),
   operator: r.operator,
+  signedBy: r.signed_by,
   status: r.status,
   reason: r.reason,
   detail: r.detail,
@@ -98,17 +102,21 @@ export function createCommandStore(db: Db) {
     `INSERT INTO command_acks (device_id, cmd_id, status, reason, detail, device_ts, received_at) VALUES ` +
       `(?, ?, ?, ?, ?, ?, ?)`,
   );
-  const get = db.prepare(`SELECT * FROM commands WHERE id = ?`);
+  // Every read names the signer: the operator registered with the key (operators.kid is UNIQUE).
+  const withSigner =
+    'SELECT c.rowid AS n, c.*, o.name AS signed_by FROM commands c LEFT JOIN operators o ON o.kid = c.operator';
+  const get = db.prepare(`${withSigner} WHERE c.id = ?`);
   const list = db.prepare(
-    `SELECT * FROM commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC LIMIT @limit`,
+    `${withSigner} WHERE (@device IS NULL OR c.device_id = @device) ORDER BY c.created_at DESC LIMIT @limit`,
   );
   // Pages newest first by rowid (insertion order; unique, unlike created_at), all or one device's (commands_device).
   const pageAll = db.prepare(
-    `SELECT rowid AS n, * FROM commands WHERE rowid < @before
-       AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible))) ORDER BY rowid DESC LIMIT @limit`,
+    `${withSigner} WHERE c.rowid < @before
+       AND (@visible IS NULL OR c.device_id IN (SELECT value FROM json_each(@visible)))
+     ORDER BY c.rowid DESC LIMIT @limit`,
   );
   const pageDevice = db.prepare(
-    `SELECT rowid AS n, * FROM commands WHERE device_id = @device AND rowid < @before ORDER BY rowid DESC LIMIT @limit`,
+    `${withSigner} WHERE c.device_id = @device AND c.rowid < @before ORDER BY c.rowid DESC LIMIT @limit`,
   );
   // Only the acknowledgements of the command's own device count: any device may name any command id in its acks.
   const acksOf = db.prepare(

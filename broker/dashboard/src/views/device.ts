@@ -2,7 +2,7 @@
 // exposure score history and the latest findings with evidence and remediation; the commands sent to it, who
 // signed each and its result. A new report arrives live.
 import { api, query } from '../api.js';
-import type { Command, Device, DeviceReport, Operator, Page, ReportSummary } from '../api-types.js';
+import type { Command, Device, DeviceReport, Page, ReportSummary } from '../api-types.js';
 import { seconds, timeChart, type Chart } from '../chart.js';
 import { failQuietly } from '../failure.js';
 import { deviceState, gradeBadge, num, plural, relative, severityBadge, stateBadge, time } from '../format.js';
@@ -20,13 +20,9 @@ export async function deviceView(ctx: ViewContext): Promise<void> {
   const device = await api<Device>(`/devices/${encodeURIComponent(id)}`, { signal });
   const reports = ctx.can('reports:read');
   const commands = ctx.can('commands:read');
-  const [report, signers] = await Promise.all([
-    reports ? api<DeviceReport>(`/devices/${encodeURIComponent(id)}/report?history=${HISTORY}`, { signal }) : null,
-    // Commands name the key that signed them; an admin can also see whose key that is.
-    commands && ctx.can('operators:read')
-      ? api<{ items: Operator[] }>('/operators', { signal }).then((r) => new Map(r.items.map((o) => [o.kid, o.name])))
-      : new Map<string, string>(),
-  ]);
+  const report = reports
+    ? await api<DeviceReport>(`/devices/${encodeURIComponent(id)}/report?history=${HISTORY}`, { signal })
+    : null;
 
   const state = deviceState(device);
   const facts = figures(
@@ -78,13 +74,12 @@ export async function deviceView(ctx: ViewContext): Promise<void> {
         },
         {
           label: 'Signed by',
-          value: (c) => signers.get(c.operator) ?? c.operator,
-          cell: (c) => {
-            const name = signers.get(c.operator);
-            return name
-              ? h('span', { title: `key ${c.operator}` }, name)
-              : h('span', null, 'key ', h('code', null, c.operator));
-          },
+          // The operator who holds the signing key; a key no operator holds is shown by its id.
+          value: (c) => c.signedBy ?? c.operator,
+          cell: (c) =>
+            c.signedBy
+              ? h('span', { title: `key ${c.operator}` }, c.signedBy)
+              : h('span', null, 'key ', h('code', null, c.operator)),
         },
         { label: 'Result', value: (c) => c.status, cell: (c) => h('span', { class: `cmd cmd-${c.status}` }, c.status) },
         { label: 'Reason', value: (c) => [c.reason, c.detail].filter(Boolean).join(': ') || null },
