@@ -225,6 +225,11 @@ test('the live stream carries a new report, and ends when the operator is revoke
     const report = await waitFor(() => s.events.find((e) => e.event === 'report'), 'a report event');
     assert.is(report.data.deviceId, 'gw-d2');
     assert.type(report.data.score, 'number');
+    // A security event arrives as the event log lists it.
+    await get('/api/v1/devices', undefined);
+    const security = await waitFor(() => s.events.find((e) => e.event === 'security'), 'a security event');
+    assert.is(security.data.event, 'api.denied');
+    assert.equal(Object.keys(security.data).sort(), ['actor', 'address', 'at', 'detail', 'deviceId', 'event', 'id']);
     const admin = apiClientFor(fleet.dataDir, port, {
       credential: (await addOperator(fleet.db, 'root', 'admin')).credential,
     });

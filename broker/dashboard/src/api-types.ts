@@ -187,5 +187,6 @@ export interface AuditRecord {
 export interface StreamEvents {
   report: { deviceId: string; score: number; grade: string; findings: number; at: string };
   connections: { count: number };
-  security: { event: string; deviceId: string | null; at: string };
+  /** The same record as GET /events lists. */
+  security: SecurityEvent;
 }

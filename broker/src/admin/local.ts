@@ -6,7 +6,7 @@ import { assertDeviceId, keyId, parsePublicKeyPem } from '../../../shared/src/in
 import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
 import { createArrivalWindow } from '../db/arrival-order.js';
-import { createAuditLog, type AuditRow } from '../db/audit.js';
+import { auditRowOf, type AuditTableRow, createAuditLog } from '../db/audit.js';
 import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
 import { createOperatorStore, type Operator } from '../db/operators.js';
@@ -265,18 +265,8 @@ export function createAdminService(opts: AdminServiceOptions) {
           device: q.deviceId ?? null,
           visible: devices ? JSON.stringify(devices) : null,
           limit: limit + 1,
-        }) as Record<string, unknown>[];
-        const items = rows.slice(0, limit).map(
-          (r): AuditRow => ({
-            id: r.id as number,
-            at: new Date(r.at as number).toISOString(),
-            event: r.event as string,
-            deviceId: r.device_id as string | null,
-            address: r.address as string | null,
-            actor: r.actor as string | null,
-            detail: typeof r.detail === 'string' && r.detail.startsWith('{') ? JSON.parse(r.detail) : r.detail,
-          }),
-        );
+        }) as AuditTableRow[];
+        const items = rows.slice(0, limit).map(auditRowOf);
         return { items, next: rows.length > limit ? String(items.at(-1)!.id) : null };
       },
 

@@ -6,6 +6,7 @@
 // Every tick also re-checks each stream's caller: a revoked operator, an ended session or a changed role closes
 // it, as the next request would be refused. A stream lasts at most an hour; EventSource reconnects by itself.
 import type { ServerResponse } from 'node:http';
+import { auditRowOf, type AuditTableRow } from '../db/audit.js';
 import type { DashboardSessions } from '../db/dashboard-sessions.js';
 import type { Db } from '../db/open.js';
 import type { OperatorStore } from '../db/operators.js';
@@ -37,13 +38,6 @@ interface ReportRow {
   received_at: number;
 }
 
-interface EventRow {
-  id: number;
-  event: string;
-  device_id: string | null;
-  at: number;
-}
-
 export type LiveHub = ReturnType<typeof createLiveHub>;
 
 export function createLiveHub(deps: {
@@ -61,7 +55,7 @@ export function createLiveHub(deps: {
   const reportsAfter = db.prepare(
     'SELECT id, device_id, score, grade, findings, received_at FROM exposure_reports WHERE id > ? ORDER BY id LIMIT ?',
   );
-  const eventsAfter = db.prepare('SELECT id, event, device_id, at FROM audit WHERE id > ? ORDER BY id LIMIT ?');
+  const eventsAfter = db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?');
   const streams = new Set<Stream>();
   let timer: NodeJS.Timeout | undefined;
   let lastReport = 0;
@@ -88,7 +82,7 @@ export function createLiveHub(deps: {
   function tick(): void {
     for (const s of streams) if (!stillAllowed(s)) drop(s);
     const reports = reportsAfter.all(lastReport, MAX_ROWS_PER_TICK) as ReportRow[];
-    const events = eventsAfter.all(lastEvent, MAX_ROWS_PER_TICK) as EventRow[];
+    const events = eventsAfter.all(lastEvent, MAX_ROWS_PER_TICK) as AuditTableRow[];
     lastReport = reports.at(-1)?.id ?? lastReport;
     lastEvent = events.at(-1)?.id ?? lastEvent;
     const connections = deps.connections();
@@ -104,9 +98,8 @@ export function createLiveHub(deps: {
         }
       }
       if (s.auth.scopes.includes('events:read')) {
-        for (const e of events) {
-          if (sees(s, e.device_id)) send(s, 'security', { event: e.event, deviceId: e.device_id, at: iso(e.at) });
-        }
+        // The same record as GET /api/v1/events lists.
+        for (const e of events) if (sees(s, e.device_id)) send(s, 'security', auditRowOf(e));
       }
       if (connectionsChanged && s.auth.scopes.includes('devices:read') && !s.auth.devices) {
         send(s, 'connections', { count: connections });
@@ -180,5 +173,3 @@ export function createLiveHub(deps: {
     },
   };
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();

@@ -19,6 +19,28 @@ export interface AuditRow {
   detail: unknown;
 }
 
+/** A row of the audit table as stored. */
+export interface AuditTableRow {
+  id: number;
+  at: number;
+  event: string;
+  device_id: string | null;
+  address: string | null;
+  actor: string | null;
+  detail: string | null;
+}
+
+/** A stored row as the API and the live stream show it (detail parsed when it is a JSON object). */
+export const auditRowOf = (r: AuditTableRow): AuditRow => ({
+  id: r.id,
+  at: new Date(r.at).toISOString(),
+  event: r.event,
+  deviceId: r.device_id,
+  address: r.address,
+  actor: r.actor,
+  detail: r.detail?.startsWith('{') ? JSON.parse(r.detail) : r.detail,
+});
+
 export type AuditLog = ReturnType<typeof createAuditLog>;
 
 export function createAuditLog(db: Db, now: () => number = Date.now) {
@@ -39,25 +61,7 @@ export function createAuditLog(db: Db, now: () => number = Date.now) {
       insert.run(now(), e.event, e.deviceId ?? null, e.address ?? null, e.actor ?? null, detail);
     },
     recent(limit = 100, event: string | null = null): AuditRow[] {
-      return (
-        recent.all({ event, limit }) as {
-          id: number;
-          at: number;
-          event: string;
-          device_id: string | null;
-          address: string | null;
-          actor: string | null;
-          detail: string | null;
-        }[]
-      ).map((r) => ({
-        id: r.id,
-        at: new Date(r.at).toISOString(),
-        event: r.event,
-        deviceId: r.device_id,
-        address: r.address,
-        actor: r.actor,
-        detail: r.detail?.startsWith('{') ? JSON.parse(r.detail) : r.detail,
-      }));
+      return (recent.all({ event, limit }) as AuditTableRow[]).map(auditRowOf);
     },
   };
 }

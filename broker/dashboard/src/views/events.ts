@@ -91,11 +91,11 @@ export async function eventsView(ctx: ViewContext): Promise<void> {
   await pages.reset();
   ctx.ready('events');
 
-  // The stream sends the kind, device and time; the rest (address, actor, detail) is on the next page load.
+  // The stream sends each new event as the list shows it.
   ctx.onLive('security', (e) => {
     if (!pages.atStart) return;
     if (filter.event && e.event !== filter.event) return;
     if (filter.deviceId && e.deviceId !== filter.deviceId) return;
-    table.prepend({ id: 0, at: e.at, event: e.event, deviceId: e.deviceId, address: null, actor: null, detail: null });
+    table.prepend(e);
   });
 }

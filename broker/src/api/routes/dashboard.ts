@@ -216,8 +216,8 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, dash: Das
         hide: true,
         summary: 'Live updates as server-sent events: report, security, connections',
         description:
-          'event: report {deviceId, score, grade, findings, at} (reports:read); event: security {event, deviceId, ' +
-          'at} (events:read); event: connections {count} (devices:read, fleet-wide tokens). Only what arrives ' +
+          'event: report {deviceId, score, grade, findings, at} (reports:read); event: security, a record as ' +
+          '/api/v1/events lists it (events:read); event: connections {count} (devices:read, fleet-wide tokens). Only what arrives ' +
           'after the stream opened; a stream lasts at most an hour, or until the session or operator ends.',
       },
     },
