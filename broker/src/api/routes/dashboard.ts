@@ -217,8 +217,9 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, dash: Das
         summary: 'Live updates as server-sent events: report, security, connections',
         description:
           'event: report {deviceId, score, grade, findings, at} (reports:read); event: security, a record as ' +
-          '/api/v1/events lists it (events:read); event: connections {count} (devices:read, fleet-wide tokens). Only what arrives ' +
-          'after the stream opened; a stream lasts at most an hour, or until the session or operator ends.',
+          '/api/v1/events lists it (events:read); event: connections {count} (devices:read, fleet-wide tokens). ' +
+          'Only what arrives after the stream opened; a stream lasts at most an hour, or until the session or ' +
+          'operator ends.',
       },
     },
     async (req, reply) => {
