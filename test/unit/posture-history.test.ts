@@ -9,6 +9,7 @@ import { createExposureStore } from '../../broker/src/db/exposure.js';
 import { type Db, openDb } from '../../broker/src/db/open.js';
 import { createPostureHistory } from '../../broker/src/db/posture-history.js';
 import { createPostureSnapshotter } from '../../broker/src/db/posture-snapshots.js';
+import { posturePeriodsOption } from '../../broker/src/cli/posture-history.js';
 import type { Grade } from '../../shared/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -249,6 +250,28 @@ test('before any snapshot is stored: the current period and the one that just en
     }
   } finally {
     db.close();
+  }
+});
+
+test("fleet posture --since: durations and ISO times, by day from 3 days on, each resolution's limit", () => {
+  assert.equal(posturePeriodsOption('30d', undefined, NOW), { resolution: 'day', since: iso(NOW - 30 * DAY) });
+  assert.equal(posturePeriodsOption('48h', undefined, NOW), { resolution: 'hour', since: iso(NOW - 48 * HOUR) });
+  assert.equal(posturePeriodsOption('3d', undefined, NOW).resolution, 'day');
+  assert.equal(posturePeriodsOption('71h', undefined, NOW).resolution, 'hour');
+  assert.equal(posturePeriodsOption('90m', 'day', NOW), { resolution: 'day', since: iso(NOW - 90 * 60_000) });
+  assert.equal(posturePeriodsOption(iso(T0), undefined, NOW), { resolution: 'day', since: iso(T0) });
+  assert.equal(posturePeriodsOption('366d', undefined, NOW).resolution, 'day');
+  assert.equal(posturePeriodsOption('168h', 'hour', NOW).resolution, 'hour');
+  for (const [since, resolution, message] of [
+    ['367d', undefined, /at most 366d with --resolution day/],
+    ['169h', 'hour', /at most 168h with --resolution hour/],
+    ['30', undefined, /a duration \(30d, 48h\) or an ISO 8601 time/],
+    ['yesterday', undefined, /a duration/],
+    [iso(NOW + HOUR), undefined, /must be in the past/],
+    ['0d', undefined, /must be in the past/],
+    ['2d', 'week', /--resolution is day or hour/],
+  ] as const) {
+    assert.throws(() => posturePeriodsOption(since, resolution, NOW), message, since);
   }
 });
 
