@@ -155,7 +155,9 @@ test('a backlog is spread over calls: at most maxPeriods, and no more once the t
   const db = fleetDb();
   try {
     const capped = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 30, budgetMs: Infinity });
+    assert.is(capped.pending(), 84, 'what the server asks every minute before it starts a thread');
     assert.equal(capped.catchUp(), { computed: 30, remaining: 54, pruned: 0 });
+    assert.is(capped.pending(), 54);
     // Newest first: the hours right before now are there, the first day not yet.
     assert.is(rows(db, 'hour').at(-1)!.start, T0 + 3 * DAY + 9 * HOUR);
     assert.is(rows(db, 'day').length, 0);
@@ -170,6 +172,7 @@ test('a backlog is spread over calls: at most maxPeriods, and no more once the t
     let calls = 0;
     while (capped.catchUp().remaining > 0) calls++;
     assert.is(calls, 1);
+    assert.is(capped.pending(), 0);
     assert.is(rows(db, 'day').length + rows(db, 'hour').length, 84);
   } finally {
     db.close();
