@@ -15,7 +15,7 @@ import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
-import { startPostureThread } from './fleet/posture-thread.js';
+import { startPostureSnapshots } from './fleet/posture-thread.js';
 import type { Server as HttpsServer } from 'node:https';
 import { startAdminReads } from './admin/admin-read-thread.js';
 import { createAdminService } from './admin/local.js';
@@ -209,7 +209,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(() => relay.onDbChange());
     cleanups.unshift(() => watch.close());
     // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
-    const posture = startPostureThread({ file: db.name, log });
+    const posture = startPostureSnapshots({ db, file: db.name, log });
     cleanups.unshift(() => posture.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const mqttUrl = () =>

@@ -196,12 +196,16 @@ const fleetNumbers: Case[] = (
     ['report --history -3', (f) => ['report', 'gw-001', '--data', f.data, '--history', '-3']],
     ['report --history 5000', (f) => ['report', 'gw-001', '--data', f.data, '--history', '5000'], /at most 1000/],
     ['posture --worst -1', (f) => ['posture', '--data', f.data, '--worst', '-1']],
-    ['posture --since 400d', (f) => ['posture', '--data', f.data, '--since', '400d'], /at most 366d per day/],
+    [
+      'posture --since 400d',
+      (f) => ['posture', '--data', f.data, '--since', '400d'],
+      /at most 366d with --resolution day/,
+    ],
     ['posture --since 30', (f) => ['posture', '--data', f.data, '--since', '30'], /a duration \(30d, 48h\)/],
     [
       'posture --resolution hour --since 8d',
       (f) => ['posture', '--data', f.data, '--since', '8d', '--resolution', 'hour'],
-      /at most 168h per hour/,
+      /at most 168h with --resolution hour/,
     ],
     ['cmd list --limit 5000', (f) => ['cmd', 'list', '--data', f.data, '--limit', '5000'], /at most 1000/],
     ['telemetry --limit -1', (f) => ['telemetry', 'gw-001', '--data', f.data, '--limit', '-1']],

@@ -9,6 +9,7 @@ import { createExposureStore } from '../../broker/src/db/exposure.js';
 import { type Db, openDb } from '../../broker/src/db/open.js';
 import { createPostureHistory } from '../../broker/src/db/posture-history.js';
 import { createPostureSnapshotter } from '../../broker/src/db/posture-snapshots.js';
+import { posturePeriodsOption } from '../../broker/src/cli/posture-history.js';
 import type { Grade } from '../../shared/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -154,7 +155,9 @@ test('a backlog is spread over calls: at most maxPeriods, and no more once the t
   const db = fleetDb();
   try {
     const capped = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 30, budgetMs: Infinity });
+    assert.is(capped.pending(), 84, 'what the server asks every minute before it starts a thread');
     assert.equal(capped.catchUp(), { computed: 30, remaining: 54, pruned: 0 });
+    assert.is(capped.pending(), 54);
     // Newest first: the hours right before now are there, the first day not yet.
     assert.is(rows(db, 'hour').at(-1)!.start, T0 + 3 * DAY + 9 * HOUR);
     assert.is(rows(db, 'day').length, 0);
@@ -169,6 +172,7 @@ test('a backlog is spread over calls: at most maxPeriods, and no more once the t
     let calls = 0;
     while (capped.catchUp().remaining > 0) calls++;
     assert.is(calls, 1);
+    assert.is(capped.pending(), 0);
     assert.is(rows(db, 'day').length + rows(db, 'hour').length, 84);
   } finally {
     db.close();
@@ -213,11 +217,11 @@ test('daily rows go back at most 366 days; the read brings an older since forwar
   }
 });
 
-test('before any snapshot is stored: the current period and the one that just ended are live, the rest absent', () => {
+test('before any snapshot is stored: the current period and the previous one are live, the rest absent', () => {
   const db = fleetDb();
   try {
-    const justAfterMidnight = T0 + 3 * DAY + 30_000;
-    const history = createPostureHistory(db)({ resolution: 'day', since: T0 }, justAfterMidnight);
+    // As on a host whose server has not run since day 2 (fleet posture --data): days 0 and 1 are not there yet.
+    const history = createPostureHistory(db)({ resolution: 'day', since: T0 }, NOW);
     assert.equal(history.periods, [
       { ...DAY2, partial: true },
       { ...DAY3, partial: true },
@@ -249,6 +253,28 @@ test('before any snapshot is stored: the current period and the one that just en
     }
   } finally {
     db.close();
+  }
+});
+
+test("fleet posture --since: durations and ISO times, by day from 3 days on, each resolution's limit", () => {
+  assert.equal(posturePeriodsOption('30d', undefined, NOW), { resolution: 'day', since: iso(NOW - 30 * DAY) });
+  assert.equal(posturePeriodsOption('48h', undefined, NOW), { resolution: 'hour', since: iso(NOW - 48 * HOUR) });
+  assert.equal(posturePeriodsOption('3d', undefined, NOW).resolution, 'day');
+  assert.equal(posturePeriodsOption('71h', undefined, NOW).resolution, 'hour');
+  assert.equal(posturePeriodsOption('90m', 'day', NOW), { resolution: 'day', since: iso(NOW - 90 * 60_000) });
+  assert.equal(posturePeriodsOption(iso(T0), undefined, NOW), { resolution: 'day', since: iso(T0) });
+  assert.equal(posturePeriodsOption('366d', undefined, NOW).resolution, 'day');
+  assert.equal(posturePeriodsOption('168h', 'hour', NOW).resolution, 'hour');
+  for (const [since, resolution, message] of [
+    ['367d', undefined, /at most 366d with --resolution day/],
+    ['169h', 'hour', /at most 168h with --resolution hour/],
+    ['30', undefined, /a duration \(30d, 48h\) or an ISO 8601 time/],
+    ['yesterday', undefined, /a duration/],
+    [iso(NOW + HOUR), undefined, /must be in the past/],
+    ['0d', undefined, /must be in the past/],
+    ['2d', 'week', /--resolution is day or hour/],
+  ] as const) {
+    assert.throws(() => posturePeriodsOption(since, resolution, NOW), message, since);
   }
 });
 

@@ -269,7 +269,7 @@ export const posturePeriod = object(
     partial: {
       type: 'boolean',
       const: true,
-      description: 'Computed live (the current period, or one that ended less than a minute ago): it may change',
+      description: 'Computed live (the current period, or the previous one until it is stored): it may change',
     },
   },
   ['checks', 'partial'],

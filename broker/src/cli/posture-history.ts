@@ -38,7 +38,9 @@ export function posturePeriodsOption(
   }
   const r: Resolution = resolution ?? (span >= DAYS_FROM_MS ? 'day' : 'hour');
   if (span > MAX_PERIODS[r] * PERIOD_MS[r]) {
-    throw new UsageError(`--since goes back at most ${limitText(r)} per ${r}, got ${JSON.stringify(since)}`);
+    throw new UsageError(
+      `--since goes back at most ${limitText(r)} with --resolution ${r}, got ${JSON.stringify(since)}`,
+    );
   }
   return { resolution: r, since: new Date(at).toISOString() };
 }

@@ -1,6 +1,6 @@
 // The fleet's posture over time, as `fleet posture --since` and GET /api/v1/posture/history show it: the stored
 // snapshots (posture-snapshots.ts) of the periods since a time, then the periods not stored yet computed live from
-// the reports: the current one, and one that ended less than SETTLE_MS ago. Reads only.
+// the reports: the current one, and the one before until it is stored. Reads only.
 import {
   type GradeCounts,
   MAX_PERIODS,
@@ -8,7 +8,6 @@ import {
   type PostureSnapshot,
   periodStart,
   type Resolution,
-  SETTLE_MS,
   createPostureSnapshots,
 } from './posture-snapshots.js';
 import type { Db } from './open.js';
@@ -67,10 +66,13 @@ export function createPostureHistory(db: Db) {
     );
     const stored = snapshots.read(resolution, first, current);
     const periods = stored.map((s) => periodOf(s, false));
-    // The previous period is stored SETTLE_MS after it ended (and only while a server runs): until then, live.
+    // The previous period is stored a minute or two after it ended (SETTLE_MS, then the next run), and only while
+    // a server runs: until then, live, so the trend never lacks its last completed period (unless it had no
+    // device yet: before the first report a completed period is absent, live or not).
     const previous = current - length;
-    if (previous >= first && now - current < SETTLE_MS && stored.at(-1)?.start !== previous) {
-      periods.push(periodOf(snapshots.compute(resolution, previous), true));
+    if (previous >= first && stored.at(-1)?.start !== previous) {
+      const live = snapshots.compute(resolution, previous);
+      if (live.devices > 0) periods.push(periodOf(live, true));
     }
     periods.push(periodOf(snapshots.compute(resolution, current), true));
     return { resolution, periods };

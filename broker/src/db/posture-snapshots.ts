@@ -205,25 +205,33 @@ export function createPostureSnapshotter(db: Db, opts: SnapshotterOptions = {}) 
     return out;
   }
 
+  /** Every missing period as of `at`: hours first, as they would be pruned before a slow backlog reached them. */
+  function todo(at: number): { resolution: Resolution; start: number }[] {
+    const first = firstReportAt.get() as number | null;
+    if (first === null) return [];
+    return [
+      ...missing('hour', at, first).map((start) => ({ resolution: 'hour' as const, start })),
+      ...missing('day', at, first).map((start) => ({ resolution: 'day' as const, start })),
+    ];
+  }
+
   return {
+    /** How many completed periods have no snapshot yet: two small queries, cheap enough to ask every minute. */
+    pending(): number {
+      return todo(now()).length;
+    },
     catchUp(): CatchUp {
       const at = now();
       const pruned = pruneHours.run(periodStart('hour', at) - MAX_PERIODS.hour * HOUR).changes;
-      const first = firstReportAt.get() as number | null;
-      if (first === null) return { computed: 0, remaining: 0, pruned };
-      // Hours first: they are the ones that would be pruned before a slow backlog reached them.
-      const todo = [
-        ...missing('hour', at, first).map((start) => ({ resolution: 'hour' as const, start })),
-        ...missing('day', at, first).map((start) => ({ resolution: 'day' as const, start })),
-      ];
+      const missingNow = todo(at);
       const began = elapsed();
       let computed = 0;
-      for (const p of todo) {
+      for (const p of missingNow) {
         if (computed >= maxPeriods || (computed > 0 && elapsed() - began >= budgetMs)) break;
         snapshots.store(snapshots.compute(p.resolution, p.start), at);
         computed++;
       }
-      return { computed, remaining: todo.length - computed, pruned };
+      return { computed, remaining: missingNow.length - computed, pruned };
     },
   };
 }
