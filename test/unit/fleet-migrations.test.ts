@@ -139,6 +139,9 @@ test('migrations that shipped are never renumbered or edited (a database of any 
     10: 'd619140cf45d',
     11: '857a740cac9e',
     12: '97c80e027a85',
+    13: '5cfd141f5dd5',
+    14: 'c0d17a36e726',
+    15: '7ce8fec09ab2',
   };
   const now = Object.fromEntries(
     migrations
@@ -165,6 +168,24 @@ test('v12: the device list finds a newest certificate by index, the revocation c
   assert.equal(plan('SELECT serial FROM certificates WHERE revoked_at IS NOT NULL'), [
     'SCAN certificates USING INDEX certificates_revoked',
   ]);
+  db.close();
+});
+
+test("v15: each device's latest report and its findings' checks come from the indexes alone", () => {
+  const db = openDb(join(tmpDir('edgeward-migrate-'), 'fleet.db'));
+  const plan = (sql: string) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail);
+  // exposure.ts's posture and posture-snapshots.ts read these columns for every device.
+  assert.ok(
+    plan(
+      'SELECT id, device_id, score, grade, findings, max(received_at) FROM exposure_reports GROUP BY device_id',
+    ).includes('SCAN exposure_reports USING COVERING INDEX exposure_reports_latest'),
+  );
+  assert.ok(
+    plan(
+      "SELECT check_id, severity FROM exposure_findings WHERE report_id IN (SELECT value FROM json_each('[1]'))",
+    ).some((d) => d.includes('USING COVERING INDEX exposure_findings_checks')),
+  );
   db.close();
 });
 
