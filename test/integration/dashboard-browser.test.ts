@@ -4,6 +4,7 @@
 // admin pages, refuses a used link, sends an expired session to the login view, and fails on any console error or
 // CSP violation. Screenshots of every page go to a temp folder (printed), in light and dark.
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -170,6 +171,23 @@ test('the other pages draw: devices, events, audit, a check', async () => {
   await page.goto(`https://localhost:${port}/#/checks/${posture.commonFindings[0]!.check}`);
   await ready(page, 'check');
   await shot(page, 'check');
+});
+
+test('Export CSV writes the whole list, every page of it, not the page on screen', async () => {
+  const { page } = admin;
+  // A hostile actor name: a spreadsheet would run it as a formula if the cell began with '='.
+  const insert = fleet.db.prepare(`INSERT INTO audit (at, event, actor, detail) VALUES (?, 'test.csv', ?, ?)`);
+  for (let i = 0; i < 250; i++) insert.run(Date.now(), '=HYPERLINK("http://x")', JSON.stringify({ n: i }));
+  await page.goto(`https://localhost:${port}/#/events`);
+  await ready(page, 'events');
+  assert.is(await page.getByTestId('events').locator('tbody tr').count(), 100, 'a page on screen');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv-events').click()]);
+  const csv = await readFile((await download.path())!, 'utf8');
+  const lines = csv.trimEnd().split(/\r?\n/);
+  const stored = fleet.db.prepare('SELECT count(*) FROM audit').pluck().get() as number;
+  assert.is(lines.length, stored + 1, 'a header and every event');
+  assert.not.match(csv, /(^|,)"?=/m, 'no cell begins with =');
+  assert.match(csv, /'=HYPERLINK/, 'the hostile cell is kept as text');
 });
 
 test('a viewer does not see the admin pages, and cannot reach them', async () => {

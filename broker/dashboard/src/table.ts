@@ -32,7 +32,15 @@ export interface DataTable<T> {
   readonly rows: readonly T[];
   setRows(rows: readonly T[]): void;
   prepend(row: T): void;
+  /**
+   * What Export CSV writes when the table shows one page of a longer list: every row of the list (the pager sets
+   * it). `progress` is told the rows fetched so far.
+   */
+  exportFrom(all: (progress: (rows: number) => void) => Promise<readonly T[]>): void;
 }
+
+/** The most rows one export fetches (a hundred requests of the API's largest page). */
+export const MAX_EXPORT_ROWS = 100_000;
 
 export function dataTable<T>(opts: TableOptions<T>, initial: readonly T[] = []): DataTable<T> {
   let rows: T[] = [...initial];
@@ -52,22 +60,39 @@ export function dataTable<T>(opts: TableOptions<T>, initial: readonly T[] = []):
     ),
     tbody,
   );
-  const exportCsv = () => {
+  let source: ((progress: (rows: number) => void) => Promise<readonly T[]>) | undefined;
+  const label = h('span', null, 'Export CSV');
+  const exportCsv = async () => {
     const header = opts.columns.map((c) => c.label);
+    let all: readonly T[] = rows;
+    if (source) {
+      button.disabled = true;
+      try {
+        all = await source((n) => (label.textContent = `Exporting… ${n} rows`));
+      } finally {
+        button.disabled = false;
+        label.textContent = 'Export CSV';
+      }
+    }
     download(
       `${opts.name}.csv`,
       toCsv(
         header,
-        rows.map((r) => opts.columns.map((c) => c.value(r))),
+        all.map((r) => opts.columns.map((c) => c.value(r))),
       ),
     );
   };
   const button = h(
     'button',
-    { type: 'button', class: 'csv', 'data-testid': `csv-${opts.name}`, onclick: exportCsv },
-    'Export CSV',
+    {
+      type: 'button',
+      class: 'csv',
+      'data-testid': `csv-${opts.name}`,
+      onclick: () => void exportCsv().catch(fail),
+    },
+    label,
     h('span', { class: 'visually-hidden' }, `: ${opts.caption}`),
-  );
+  ) as HTMLButtonElement;
   const rowOf = (r: T) =>
     h(
       'tr',
@@ -101,6 +126,9 @@ export function dataTable<T>(opts: TableOptions<T>, initial: readonly T[] = []):
     setRows(next) {
       rows = [...next];
       draw();
+    },
+    exportFrom(all) {
+      source = all;
     },
     prepend(row) {
       if (rows.length === 0) {
@@ -165,6 +193,18 @@ export function pager<T>(
       bar.status.textContent = `Page ${seen.length + 1}, ${plural(page.items.length, label.one, label.many)}`;
     }
   };
+  // Export CSV writes the whole list (as filtered), not the page on screen: every page from the first.
+  table.exportFrom(async (progress) => {
+    const all: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await load(cursor);
+      all.push(...page.items);
+      progress(all.length);
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined && all.length < MAX_EXPORT_ROWS);
+    return all;
+  });
   return {
     element: bars[0]!.element,
     bottom: bars[1]!.element,
