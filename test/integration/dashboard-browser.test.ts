@@ -139,6 +139,24 @@ test('the numbers on the overview match the API', async () => {
   assert.is(worst, DEVICES.length);
 });
 
+test('a device that connects shows on the overview live: connections and online', async () => {
+  const { page } = admin;
+  const url = page.url();
+  const before = Number(await text(page, 'devices-online'));
+  const c = await fleet.connect(DEVICES[4]!);
+  try {
+    await page.getByTestId('connections').filter({ hasText: /^1$/ }).waitFor({ timeout: 15_000 });
+    await page
+      .getByTestId('devices-online')
+      .filter({ hasText: new RegExp(`^${before + 1}$`) })
+      .waitFor({ timeout: 15_000 });
+    assert.is(page.url(), url, 'no reload, no navigation');
+  } finally {
+    await c.endAsync();
+  }
+  await page.getByTestId('connections').filter({ hasText: /^0$/ }).waitFor({ timeout: 15_000 });
+});
+
 test('a device opens from the worst devices, and a new report appears on it live', async () => {
   const { page } = admin;
   const first = page.getByTestId('worst-devices').locator('tbody tr a').first();

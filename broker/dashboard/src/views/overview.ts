@@ -43,10 +43,12 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
 
   const { devices, certificates } = overview;
   const connections = h('span', null, String(overview.connections));
+  const online = h('span', null, String(devices.online));
+  const offline = h('span', null, String(devices.offline));
   const deviceFigures = figures(
     figure('Devices', String(devices.total), 'devices-total', `${num(devices.revoked)} revoked`),
-    figure('Online', String(devices.online), 'devices-online'),
-    figure('Offline', String(devices.offline), 'devices-offline'),
+    figure('Online', online, 'devices-online'),
+    figure('Offline', offline, 'devices-offline'),
     figure('Live connections', connections, 'connections'),
     figure(
       'Certificates expiring',
@@ -197,14 +199,30 @@ export async function overviewView(ctx: ViewContext): Promise<void> {
   drawActivity(telemetryHours, eventHours);
   ctx.ready('overview');
 
+  // A device came or went: the count at once, online and offline from the server (a session is not yet the
+  // registry's online flag, so they are read again, at most every 3 s).
+  const refreshDevices = throttle(ctx, 3000, () => {
+    api<Overview>('/overview', { signal }).then((o) => {
+      online.textContent = String(o.devices.online);
+      offline.textContent = String(o.devices.offline);
+    }, failQuietly);
+  });
   ctx.onLive('connections', (d) => {
     connections.textContent = String(d.count);
+    refreshDevices();
   });
   if (reports) {
     const refresh = throttle(ctx, 3000, () => {
       api<Posture>('/posture?worst=10', { signal }).then(drawPosture, failQuietly);
     });
-    ctx.onLive('report', refresh);
+    // The trend's last point (today, so far) moves with new reports too; it costs more, so every 30 s at most.
+    const refreshHistory = throttle(ctx, 30_000, () => {
+      history().then(drawHistory, failQuietly);
+    });
+    ctx.onLive('report', () => {
+      refresh();
+      refreshHistory();
+    });
   }
   if (events) {
     const refresh = throttle(ctx, 10_000, () => {
