@@ -3,7 +3,10 @@
 // obeys the operator's role, needs its CSRF token to change anything, ends at logout and when the operator is
 // revoked; the overview's counts match the database; the live stream carries a new report and closes when the
 // operator is revoked.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleReport } from '../../agent/src/scan/index.js';
@@ -259,6 +262,31 @@ test('a link made through the API is for the caller itself, and only a token can
   } finally {
     client.close();
   }
+});
+
+test("fleet dashboard link --server: a link for the credential's own operator", async () => {
+  const op = await addOperator(fleet.db, 'remy', 'viewer');
+  const dir = mkdtempSync(join(tmpdir(), 'edgeward-link-'));
+  writeFileSync(join(dir, 'remy.key'), op.credential, { mode: 0o600 });
+  const server = `https://127.0.0.1:${port}`;
+  const args = [
+    '--server',
+    server,
+    '--ca',
+    join(fleet.dataDir, 'pki', 'ca.crt'),
+    '--credential',
+    join(dir, 'remy.key'),
+  ];
+  const r = await fleetCli(['dashboard', 'link', ...args, '--json']);
+  assert.is(r.code, 0, r.output);
+  const out = JSON.parse(r.stdout) as { url: string; operator: string; role: string };
+  assert.is(out.operator, 'remy');
+  assert.is(out.role, 'viewer');
+  assert.ok(out.url.startsWith(`${server}/login?t=`), out.url);
+  const opened = await get(new URL(out.url).pathname + new URL(out.url).search);
+  assert.is(opened.status, 303);
+  const other = await fleetCli(['dashboard', 'link', ...args, '--operator', 'ada']);
+  assert.is(other.code, 2, 'no naming another operator through the API');
 });
 
 test('fleet dashboard link: usage errors are exit 2 with a message', async () => {
