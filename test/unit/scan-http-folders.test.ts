@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runChecks } from '../../agent/src/scan/checks/index.js';
+import { CHECKS } from '../../agent/src/scan/index.js';
 import {
   countsAsFolderListing,
   FOLDER_NAMES,
@@ -122,6 +123,10 @@ test('the check: nothing from a catch-all, at / or below it', () => {
   assert.is(listings(httpObs([x('/', same), random, x(BASELINE, same), x('/files/', same)])).length, 0);
   assert.is(listings(httpObs([x('/', html(SPA)), x('/files/', same)])).length, 0, 'no baseline, no finding');
   assert.is(listings(httpObs([x('/', same), x('/edgeward-probe-00aa', html('no', 404))])).length, 1, 'a real root');
+});
+
+test('the catalogue states the cap the code keeps', () => {
+  assert.ok(CHECKS.get('http.directory-listing')!.evidence.includes(`at most ${FOLDER_REQUEST_CAP} requests`));
 });
 
 test.run();
