@@ -47,9 +47,9 @@ test("Python's http.server: backup/ found by its name, an uncommon folder found 
   assert.is(listings(report, common.port).length + listings(report, linked.port).length, 2);
 });
 
-test('catch-alls never count; a root listing is one finding with no folder requests; the cap holds', async () => {
+test('catch-alls never count; a root listing needs no folder requests; the cap holds; silence stops it', async () => {
   const {
-    started: [listing, spa, root, links],
+    started: [listing, spa, root, links, silent],
     report,
   } = await services.scan(
     [
@@ -57,6 +57,7 @@ test('catch-alls never count; a root listing is one finding with no folder reque
       F.startCountingHttp('catch-all-spa'),
       F.startCountingHttp('root-listing'),
       F.startCountingHttp('many-links'),
+      F.startCountingHttp('silent-folders'),
     ],
     'it-folders-03',
   );
@@ -75,7 +76,9 @@ test('catch-alls never count; a root listing is one finding with no folder reque
   assert.is(root.folderRequests(), 0, 'a listing at / needs no depth search');
   assert.is(listings(report, links.port).length, 0);
   assert.is(links.folderRequests(), FOLDER_REQUEST_CAP, '30 linked folders, capped');
-  for (const s of [listing, spa, root, links]) assert.ok(s.requests() < 80, `${s.name}: ${s.requests()} requests`);
+  assert.is(silent.folderRequests(), 2, 'the first folder that goes unanswered ends the search');
+  for (const s of [listing, spa, root, links, silent])
+    assert.ok(s.requests() < 80, `${s.name}: ${s.requests()} requests`);
 });
 
 base.run();

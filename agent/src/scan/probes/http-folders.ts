@@ -34,7 +34,8 @@ export const RANDOM_FOLDER_PREFIX = `${RANDOM_PATH_PREFIX}dir-`;
 
 const TITLE = /^(Index of \/|Directory listing for )/i;
 const HEADING = /<h1[^>]*>\s*(Index of \/|Directory listing for )/i;
-const HREF = /<a\s[^>]*?href\s*=\s*(?:"([^"]{1,300})"|'([^']{1,300})'|([^\s"'>]{1,300}))/gi;
+// Attributes before href are bounded, so a hostile page of unclosed "<a " tags costs linear time, not quadratic.
+const HREF = /<a\s[^>]{0,300}?href\s*=\s*(?:"([^"]{1,300})"|'([^']{1,300})'|([^\s"'>]{1,300}))/gi;
 /** One path segment of unreserved characters and percent escapes (RFC 3986 §2.3); "." and ".." are refused. */
 const SEGMENT = /^(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2}){1,64}$/;
 
@@ -89,7 +90,8 @@ const sameBody = (a: HttpExchange, b: HttpExchange) =>
  */
 export function countsAsFolderListing(x: HttpExchange, baseline: HttpExchange | undefined): boolean {
   if (!isDirectoryListing(x.response)) return false;
-  if (!baseline) return false; // never trust a folder without the baseline beside it
+  // Never trust a folder without an answered baseline beside it: a silent baseline rules nothing out.
+  if (!baseline?.response) return false;
   if (!ok(baseline.response)) return true;
   return !isDirectoryListing(baseline.response) && !sameBody(x, baseline);
 }
@@ -110,8 +112,9 @@ export function rootCountsAsListing(root: HttpExchange, exchanges: readonly Http
 }
 
 /**
- * Sends the baseline, then the planned folders one at a time, and stops at the first listing, at the cap, or when
- * the scan's time budget is spent. A baseline that itself lists ends the search at once.
+ * Sends the baseline, then the planned folders one at a time, and stops at the first listing, at the cap, at the
+ * first request with no answer, or when the scan's time budget is spent. A baseline that lists or goes unanswered
+ * ends the search at once.
  */
 export async function folderSearch(args: ProbeArgs, root: HttpExchange): Promise<HttpExchange[]> {
   const { ctx, dial, target } = args;
@@ -119,13 +122,14 @@ export async function folderSearch(args: ProbeArgs, root: HttpExchange): Promise
   const random = `${RANDOM_FOLDER_PREFIX}${ctx.env.randomBytes(6).toString('hex')}/`;
   const baseline = await httpRequest(ctx, dial, target, { method: 'GET', path: random });
   const out = [baseline];
-  if (ok(baseline.response) && isDirectoryListing(baseline.response)) return out;
+  if (!baseline.response || isDirectoryListing(baseline.response)) return out;
   const rootBody = ok(root.response) && isHtml(root.response) ? root.response.body : '';
   for (const path of folderPlan(rootBody)) {
     if (ctx.remaining() <= 0) break;
     const x = await httpRequest(ctx, dial, target, { method: 'GET', path });
     out.push(x);
-    if (countsAsFolderListing(x, baseline)) break;
+    // A folder that gets no answer means a slow or failing server: the rest would only spend the scan's budget.
+    if (!x.response || countsAsFolderListing(x, baseline)) break;
   }
   return out;
 }
