@@ -33,7 +33,7 @@ export const RANDOM_PATH_PREFIX = '/edgeward-probe-';
 export const RANDOM_FOLDER_PREFIX = `${RANDOM_PATH_PREFIX}dir-`;
 
 const TITLE = /^(Index of \/|Directory listing for )/i;
-const HEADING = /<h1[^>]*>\s*(Index of \/|Directory listing for )/i;
+const HEADING = /<h1[^>]{0,200}>\s*(Index of \/|Directory listing for )/i;
 // Attributes before href are bounded, so a hostile page of unclosed "<a " tags costs linear time, not quadratic.
 const HREF = /<a\s[^>]{0,300}?href\s*=\s*(?:"([^"]{1,300})"|'([^']{1,300})'|([^\s"'>]{1,300}))/gi;
 /** One path segment of unreserved characters and percent escapes (RFC 3986 §2.3); "." and ".." are refused. */
