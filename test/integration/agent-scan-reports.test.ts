@@ -17,10 +17,12 @@ const key = join(tmpDir(), 'op.key');
 test.before(async () => {
   fleet = await createTestFleet(['gw-scan']);
   await fleet.start();
-  // A service to find: an HTTP API that answers without credentials and lists a directory.
-  web = createServer((_req, res) =>
-    res.end('<html><title>Index of /</title><a href="backup.tar">backup.tar</a></html>'),
-  );
+  // A service to find: an HTTP server that lists its root folder (and says 404 elsewhere: a server that answers
+  // every path with the same listing is a catch-all, which the scanner does not count).
+  web = createServer((req, res) => {
+    if (req.url !== '/') res.statusCode = 404;
+    res.end(req.url === '/' ? '<html><title>Index of /</title><a href="backup.tar">backup.tar</a></html>' : '');
+  });
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
 });
 test.after(async () => {

@@ -65,6 +65,7 @@ test('docs/checks.md documents every check with its severities, and nothing else
     );
     assert.match(doc, row, id);
     assert.ok(doc.includes(def.remediation), `${id} remediation`);
+    assert.ok(doc.includes(def.evidence), `${id} evidence`);
   }
 });
 

@@ -316,7 +316,10 @@ const defs: CheckDefinition[] = [
     loopbackSeverity: 'low',
     title: 'HTTP directory listing is enabled',
     description: 'A listing reveals every file in the folder, including backups and keys nobody meant to publish.',
-    evidence: 'A 2xx HTML page titled "Index of" or "Directory listing for" with file links.',
+    evidence:
+      'A 2xx HTML page titled "Index of" or "Directory listing for" with file links, at / or one folder down ' +
+      '(folders / links to, then common names such as backup/, files/, logs/, firmware/; at most 16 requests), ' +
+      'and unlike the reply to a random folder.',
     remediation: 'Turn off autoindex (nginx: autoindex off; Apache: Options -Indexes) and serve only intended files.',
     references: ['OWASP-API8:2023', 'CWE-548'],
   },

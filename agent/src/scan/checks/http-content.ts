@@ -1,7 +1,14 @@
 // Content checks on HTTP: directory listings, sensitive files, debug endpoints and stack traces in errors.
 import type { Finding, HttpExchange, ServiceObservation } from '../types.js';
 import { curl, finding, quote } from './finding.js';
-import { describe, get, isCatchAll, isHtml, ok, title, type HttpFacts } from './http-util.js';
+import {
+  countsAsFolderListing,
+  linkedFolders,
+  listedEntries,
+  RANDOM_FOLDER_PREFIX,
+  rootCountsAsListing,
+} from '../probes/http-folders.js';
+import { describe, get, isCatchAll, ok, title, type HttpFacts } from './http-util.js';
 
 /** Body signatures that prove a file is what its name says (so a catch-all page never counts). */
 const SENSITIVE: Record<string, (body: string) => boolean> = {
@@ -36,24 +43,35 @@ const TRACES: readonly [string, RegExp][] = [
   ['.NET', /\bat [\w.`<>]+\(.*\) in .+:line \d+|Server Error in '\/' Application/],
 ];
 
+/** The listing to report: / itself, else the folder the depth search stopped at (judged against its baseline). */
+function listingExchange(facts: HttpFacts): { x: HttpExchange; how: string } | undefined {
+  const root = get(facts, '/');
+  if (root && rootCountsAsListing(root, facts.exchanges)) return { x: root, how: '' };
+  const baseline = facts.exchanges.find((e) => e.path.startsWith(RANDOM_FOLDER_PREFIX));
+  const linked = linkedFolders(ok(root?.response) ? root.response.body : '');
+  for (const x of facts.exchanges) {
+    if (x.method !== 'GET' || x.credentials !== undefined || !/^\/[^/]+\/$/.test(x.path) || x === baseline) continue;
+    if (countsAsFolderListing(x, baseline))
+      return { x, how: linked.includes(x.path) ? ' (a folder linked from /)' : ' (a common folder name)' };
+  }
+  return undefined;
+}
+
 function directoryListing(obs: ServiceObservation, facts: HttpFacts, tls: boolean): Finding[] {
-  const x = facts.exchanges.find(
-    (e) =>
-      e.method === 'GET' &&
-      ok(e.response) &&
-      isHtml(e.response) &&
-      (/Index of \/|Directory listing for/i.test(title(e.response.body)) ||
-        /<h1[^>]*>\s*(Index of|Directory listing for)/i.test(e.response.body)),
-  );
-  if (!x) return [];
-  const links = (x.response!.body.match(/<a\s+href=/gi) ?? []).length;
+  const hit = listingExchange(facts);
+  if (!hit) return [];
+  const { x, how } = hit;
+  const r = x.response!;
+  const entries = listedEntries(r.body);
+  const more = entries.length > 4 ? ['…'] : [];
+  const shown = [...entries.slice(0, 4).map((e) => quote(e, 40)), ...more].join(', ');
   return [
     finding(
       'http.directory-listing',
       obs.target,
-      `GET ${x.path} answered ${describe(x.response!)}: a directory listing titled ` +
-        `${quote(title(x.response!.body) || 'Index of')} with ${links} links; check with ` +
-        `${curl(obs.target, tls, x.path)}`,
+      `GET ${x.path}${how} answered ${describe(r)}: a directory listing titled ` +
+        `${quote(title(r.body) || 'Index of')} with ${entries.length} entries (${shown}); check with ` +
+        curl(obs.target, tls, x.path),
     ),
   ];
 }

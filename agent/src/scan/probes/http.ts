@@ -11,6 +11,7 @@ import {
   type HttpRequest,
 } from '../net/http-client.js';
 import type { HttpExchange } from '../types.js';
+import { folderSearch, RANDOM_PATH_PREFIX, rootCountsAsListing } from './http-folders.js';
 import type { ClientFirstProbe, ProbeArgs, Verdict } from './probe.js';
 
 /** Origin sent with GET /, to see whether CORS trusts any origin (RFC 6454; .invalid per RFC 2606). */
@@ -60,7 +61,7 @@ async function survey(args: ProbeArgs, first: HttpExchange): Promise<{ exchanges
   const { ctx, dial, target } = args;
   const get = (path: string, extra: Partial<HttpRequest> = {}) =>
     httpRequest(ctx, dial, target, { method: 'GET', path, ...extra });
-  const random = `/edgeward-probe-${ctx.env.randomBytes(6).toString('hex')}`;
+  const random = `${RANDOM_PATH_PREFIX}${ctx.env.randomBytes(6).toString('hex')}`;
   const nodeRed = isNodeRed(first.response?.body ?? '');
   const plan: HttpRequest[] = [
     { method: 'GET', path: random },
@@ -71,6 +72,8 @@ async function survey(args: ProbeArgs, first: HttpExchange): Promise<{ exchanges
       : []),
   ];
   const exchanges = [first, ...(await mapLimit(plan, PARALLEL_REQUESTS, (req) => httpRequest(ctx, dial, target, req)))];
+  // A listing at / is already the finding; otherwise look one folder down (at most FOLDER_REQUEST_CAP requests).
+  if (!rootCountsAsListing(first, exchanges)) exchanges.push(...(await folderSearch(args, first)));
 
   if (ctx.credentialChecks && ctx.remaining() > 0) {
     const challenged = exchanges.find(isBasicChallenge);
