@@ -17,8 +17,16 @@ export interface FakeAiOptions {
 
 export interface FakeAi {
   readonly port: number;
-  requests(): readonly { method: string; path: string; bytes: number }[];
+  /** Every request received, with its body (bytes -1: refused as too large). */
+  requests(): readonly FakeRequest[];
   close(): Promise<void>;
+}
+
+export interface FakeRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly body: string;
 }
 
 export const FAKE_API_KEY = 'sk-fake-0123456789abcdef';
@@ -155,7 +163,7 @@ export async function startFakeAi(kind: FakeKind, variant: FakeVariant, opts: Fa
   const guarded = variant === 'guarded';
   const auth = opts.auth ?? guarded;
   const delayMs = opts.delayMs ?? 0;
-  const log: { method: string; path: string; bytes: number }[] = [];
+  const log: FakeRequest[] = [];
   const hits: number[] = [];
   // Different chat paths per variant, so discovery cannot lean on one guessed path.
   const chatPath = guarded ? '/assistant/v2/converse' : '/api/assistant';
@@ -172,7 +180,12 @@ export async function startFakeAi(kind: FakeKind, variant: FakeVariant, opts: Fa
       const url = new URL(req.url ?? '/', 'http://x');
       const path = url.pathname;
       const body = await readBody(req, guarded ? 8 * 1024 : 4 * 1024 * 1024);
-      log.push({ method: req.method ?? '', path, bytes: body === 'too-large' ? -1 : body.length });
+      log.push({
+        method: req.method ?? '',
+        path,
+        bytes: body === 'too-large' ? -1 : body.length,
+        body: body === 'too-large' ? '' : body,
+      });
       if (kind === 'echo') {
         // Reflects the request: a naive "AI detector" that looks for its own words would be fooled.
         const text = body === 'too-large' ? '' : body;
