@@ -110,6 +110,24 @@ test('a model that never answers is cut off within the budget, with a note in th
   assert.match(svc.product ?? '', /cut off/);
 });
 
+test('a slow model (3 s an answer) is cut off at the budget; what was judged before still reports', async () => {
+  const slow = await startFakeAi('openai-compatible', 'gullible', { delayMs: 3_000 });
+  started.push(slow);
+  const t0 = performance.now();
+  const report = await runScan({
+    ports: String(slow.port),
+    deviceId: 'it-llm-03',
+    credentialChecks: false,
+    timeoutMs: 60_000,
+    llmBudgetMs: 5_000,
+  });
+  const took = performance.now() - t0;
+  assert.ok(took < 5_000 + 3_000, `took ${took} ms`);
+  const svc = report.services.find((s) => s.port === slow.port)!;
+  assert.match(svc.product ?? '', /^openai-compatible .*cut off/);
+  assert.ok(checksOn(report, slow.port).includes('llm.no-auth'));
+});
+
 test('SARIF carries the llm.* findings with their OWASP LLM references', async () => {
   const fake = await startFakeAi('openai-compatible', 'gullible');
   const report = await scan([fake]);
