@@ -38,6 +38,9 @@ export const LLM_DEFAULTS = Object.freeze({
   burst: 8,
 });
 
+/** Wait for the empty-body check of a guessed chat route: an existing route answers it without running a model. */
+const PREFLIGHT_MS = 500;
+
 /** Paths a generic chat endpoint commonly uses, tried only when the service's own page names none. */
 export const CHAT_PATHS = ['/chat', '/api/chat', '/api/assistant', '/ask', '/api/ask', '/v1/chat'] as const;
 
@@ -310,11 +313,15 @@ export async function probeLlm(
     const m = marker(ctx.env.randomBytes);
     const prompt = detectionPrompt(m);
     const generic = c.dialect.kind === 'chat-assistant';
-    // A guessed path gets the ordinary probe wait: most services answer an unknown route at once.
-    const wait = generic ? s.ctx.probeTimeoutMs : s.opts.answerTimeoutMs;
-    const r = await send(s, { method: 'POST', path: c.dialect.path, body: c.dialect.body(prompt) }, 'detection', wait);
-    // A server that does not answer a POST at all (some embedded servers only speak GET) gets no more guesses.
-    if (generic && !r?.ok) break;
+    if (generic) {
+      // A route is asked the question only if an empty JSON body gets a quick answer other than "no such route":
+      // a chat route answers {} at once (400, 422 or a greeting) without running a model, and a server that does
+      // not answer a POST at all (some embedded servers only speak GET) gets no more guesses.
+      const pre = await send(s, { method: 'POST', path: c.dialect.path, body: {} }, 'route check', PREFLIGHT_MS);
+      if (!pre?.ok) break;
+      if ([404, 405, 501].includes(pre.status)) continue;
+    }
+    const r = await send(s, { method: 'POST', path: c.dialect.path, body: c.dialect.body(prompt) }, 'detection');
     if (r?.ok && (r.status === 401 || r.status === 403)) authWall ??= c;
     const a = r?.ok && r.status < 300 ? parseAnswer(r.text) : undefined;
     if (a && obeyed(prompt, a.text, m)) {
