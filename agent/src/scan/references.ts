@@ -15,7 +15,8 @@ const iot = (n: number, title: string): Reference => ({
 });
 const llm = (n: number, title: string): Reference => ({
   title: `OWASP Top 10 for LLM Applications 2025 — LLM${String(n).padStart(2, '0')}: ${title}`,
-  url: `https://genai.owasp.org/llmrisk/llm${String(n).padStart(2, '0')}-${title.toLowerCase().replace(/ /g, '-')}/`,
+  // The list page: the per-risk pages' addresses have changed between editions.
+  url: 'https://genai.owasp.org/llm-top-10/',
 });
 const cwe = (n: number, title: string): Reference => ({
   title: `CWE-${n}: ${title}`,
