@@ -74,6 +74,13 @@ test('answers are read from every dialect, NDJSON streams joined in order', () =
     'set_relay',
   );
   assert.is(parseAnswer('{"relay1":"off"}'), undefined, 'a device status is no answer');
+  // A tool call handed back to the client is pending: nothing was executed, and no text claims it was.
+  const pending = {
+    choices: [{ message: { content: '', tool_calls: [{ type: 'function', function: { name: 'set_relay' } }] } }],
+  };
+  const a = parseAnswer(JSON.stringify(pending))!;
+  assert.equal(a.executed, []);
+  assert.not.ok(actedWithoutConfirmation(a.text, a.executed));
   assert.is(parseAnswer('<html>'), undefined);
 });
 
