@@ -2,7 +2,10 @@
 // time and how many services it named correctly. Targets: scan ≥ 5× faster than nmap -sV, at least as many services
 // named, and the whole local scan under 3 s. The scanner runs as an esbuild bundle of agent/src/scan/cli.ts (the same
 // options as scripts/build.mjs), started with plain `node`, so the time includes Node start-up.
-// Run: node --import tsx bench/exposure-scan.ts [--runs 1] [--keep]
+// With AI endpoints (issue 17): a second scan of 5 fake AI endpoints plus the usual services, --llm-probes all; its
+// wall time, the requests it sent to each endpoint, and beside it the same requests sent one after another with
+// curl, as a floor for the request cost. Target: all AI checks on the 5 endpoints under 30 s in total.
+// Run: node --import tsx bench/exposure-scan.ts [--runs 1] [--keep] [--no-ai] [--ai-only (skip nmap)]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,13 +16,20 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { caAndLeaf, selfSigned } from '../test/fixtures/scan/certs.js';
 import * as S from '../test/fixtures/scan/services.js';
+import { startFakeAi, type FakeAi, type FakeKind } from '../test/helpers/fake-ai.js';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '1' },
+    keep: { type: 'boolean', default: false },
+    'no-ai': { type: 'boolean', default: false },
+    'ai-only': { type: 'boolean', default: false },
+  },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_SPEEDUP = 5;
 const TARGET_LOCAL_S = 3;
+const TARGET_AI_S = 30;
 
 const work = mkdtempSync(join(tmpdir(), 'edgeward-bench-scan-'));
 const services = new S.Services();
@@ -94,6 +104,89 @@ function nmapCorrect(t: Truth, found: { name: string; tunnel: string } | undefin
   return (aliases[t.protocol] ?? [t.protocol]).includes(base) && tls === t.tls;
 }
 
+const fakes: FakeAi[] = [];
+
+function run(
+  cmd: string,
+  args: string[],
+): Promise<{ ms: number; stdout: string; stderr: string; code: number | null }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ ms: performance.now() - t0, stdout, stderr, code }));
+  });
+}
+
+/** 5 AI endpoints (each kind, gullible, so every probe runs) plus the usual services, scanned with --llm-probes all. */
+async function aiBench(truths: Truth[], scanner: string): Promise<void> {
+  const kinds: FakeKind[] = ['openai-compatible', 'ollama', 'ollama-stream', 'chat-assistant', 'openai-compatible'];
+  for (const k of kinds) fakes.push(await startFakeAi(k, 'gullible'));
+  const ports = [...truths.map((t) => t.run.port), ...fakes.map((f) => f.port)].join(',');
+  const scan = await run(process.execPath, [
+    scanner,
+    'scan',
+    '--ports',
+    ports,
+    '--format',
+    'json',
+    '--device-id',
+    'bench-host',
+    '--llm-probes',
+    'all',
+    '--timeout',
+    '60s',
+  ]);
+  if (scan.code !== 0) throw new Error(`scan exited ${scan.code}: ${scan.stderr}`);
+  const report = JSON.parse(scan.stdout) as {
+    services: { port: number; product?: string }[];
+    findings: { port: number; check: string }[];
+  };
+  console.log(`
+AI endpoints: ${fakes.length} fakes + ${truths.length} usual services, --llm-probes all`);
+  const widths = [30, 10, 12, 10, 40];
+  console.log(line(['endpoint (port)', 'requests', 'POST bytes', 'curl floor', 'llm.* findings'], widths));
+  let floorMs = 0;
+  for (const f of fakes) {
+    const reqs = f.requests();
+    // The floor: the same requests, one after another, each a fresh curl process and connection.
+    const t0 = performance.now();
+    for (const r of reqs) {
+      const url = `http://127.0.0.1:${f.port}${r.path}`;
+      const args =
+        r.method === 'POST'
+          ? ['-s', '-o', '/dev/null', '-H', 'Content-Type: application/json', '--data-binary', r.body, url]
+          : ['-s', '-o', '/dev/null', '-X', r.method, url];
+      await run('curl', args);
+    }
+    const ms = performance.now() - t0;
+    floorMs += ms;
+    const svc = report.services.find((s) => s.port === f.port);
+    const checks = report.findings.filter((x) => x.port === f.port && x.check.startsWith('llm.')).length;
+    const posts = reqs.filter((r) => r.method === 'POST');
+    console.log(
+      line(
+        [
+          `${(svc?.product ?? '?').split(' ')[0]} (${f.port})`,
+          `${reqs.length} (${posts.length} POST)`,
+          String(posts.reduce((n, r) => n + Math.max(0, r.bytes), 0)),
+          `${(ms / 1000).toFixed(2)} s`,
+          `${checks} of 6`,
+        ],
+        widths,
+      ),
+    );
+  }
+  console.log(
+    `scan wall time ${(scan.ms / 1000).toFixed(2)} s (all services, AI probes included; target < ${TARGET_AI_S} s): ` +
+      `${scan.ms < TARGET_AI_S * 1000 ? 'met' : 'MISSED'}; curl floor for the same requests, sequential: ` +
+      `${(floorMs / 1000).toFixed(2)} s`,
+  );
+}
+
 function line(cells: string[], widths: number[]): string {
   return cells
     .map((c, i) => c.padEnd(widths[i]!))
@@ -133,7 +226,7 @@ try {
       `agent/src/scan/cli.ts), run with node ${process.version}`,
   );
 
-  for (let run = 1; run <= Number(values.runs); run++) {
+  for (let run = 1; !values['ai-only'] && run <= Number(values.runs); run++) {
     // The in-process servers need this event loop free, so both tools run as children and we wait on them async.
     const time = async (cmd: string, args: string[]) => {
       const t0 = performance.now();
@@ -205,7 +298,9 @@ try {
         `${ours.ms < TARGET_LOCAL_S * 1000 ? 'met' : 'MISSED'}`,
     );
   }
+  if (!values['no-ai']) await aiBench(truths, scanner);
 } finally {
+  await Promise.all(fakes.map((f) => f.close()));
   await services.stopAll();
   if (!values.keep) rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);

@@ -63,6 +63,8 @@ export const agentConfigSchema = s.object({
       ports: s.withDefault(s.str({ pattern: /^(listening|[0-9,\s-]{1,200})$/, maxLength: 200 }), 'listening'),
       /** The short list of default-credential tries (GET with Basic auth only). */
       credentialChecks: s.withDefault(s.bool(), true),
+      /** AI-endpoint probes; "all" adds the excessive-agency requests, which ask a model to act (opt-in). */
+      llmProbes: s.withDefault(s.oneOf(['none', 'safe', 'all'] as const), 'safe'),
       timeoutSeconds: s.withDefault(s.int({ min: 1, max: 600 }), 20),
     }),
     {},

@@ -45,6 +45,7 @@ async function run(argv: string[]): Promise<number> {
               deviceId: config.deviceId,
               ports: config.scan.ports,
               credentialChecks: config.scan.credentialChecks,
+              llmProbes: config.scan.llmProbes,
               timeoutSeconds: config.scan.timeoutSeconds,
             }),
           scanIntervalMs: config.scan.intervalSeconds * 1000,

@@ -61,6 +61,8 @@ test('flags map onto scan options', () => {
     '--concurrency',
     '4',
     '--no-credential-checks',
+    '--llm-probes',
+    'all',
     '--device-id',
     'gw-7',
     '--fail-under',
@@ -75,6 +77,7 @@ test('flags map onto scan options', () => {
     ],
     target: '127.0.0.1',
     credentialChecks: false,
+    llmProbes: 'all',
     timeoutMs: 5000,
     probeTimeoutMs: 800,
     concurrency: 4,
@@ -106,6 +109,7 @@ test('usage errors (exit 2)', async () => {
     ['--concurrency', '0'],
     ['--device-id', 'Not Valid'],
     ['--allow-remote', '--target', '192.0.2.10'],
+    ['--llm-probes', 'some'],
   ]) {
     assert.is(await usage(argv), 'usage', argv.join(' '));
   }

@@ -8,6 +8,8 @@ export interface ChildScanOptions {
   readonly deviceId: string;
   readonly ports: string;
   readonly credentialChecks: boolean;
+  /** --llm-probes (default: the scanner's own default, safe). */
+  readonly llmProbes?: 'none' | 'safe' | 'all';
   readonly timeoutSeconds: number;
   /** The command that starts this same agent (defaults to this process's node, flags and entry file). */
   readonly command?: readonly string[];
@@ -30,6 +32,7 @@ export function scanInChild(opts: ChildScanOptions): Promise<Uint8Array> {
     opts.deviceId,
   ];
   if (!opts.credentialChecks) args.push('--no-credential-checks');
+  if (opts.llmProbes !== undefined) args.push('--llm-probes', opts.llmProbes);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { DEVICE_ID_PATTERN } from '../../../shared/src/topics.js';
 import type { ExposureReport } from '../../../shared/src/messages/exposure.js';
 import { ScanError } from './errors.js';
 import { FORMATS, formatReport, type Format } from './format/index.js';
+import { LLM_PROBE_LEVELS, type LlmProbeLevel } from './probes/llm.js';
 import { runScan, SCAN_DEFAULTS, type ScanOptions } from './scanner.js';
 import { parsePortList } from './targets.js';
 
@@ -33,6 +34,9 @@ Options:
   --probe-timeout DURATION Longest wait for one reply (default ${SCAN_DEFAULTS.probeTimeoutMs / 1000}s).
   --concurrency N          Most probe connections open at once (default ${SCAN_DEFAULTS.concurrency}).
   --no-credential-checks   Do not try default credentials or the login rate-limit burst.
+  --llm-probes LEVEL       AI-endpoint probes: none, safe (default: detection, auth, model, injection,
+                           leak, consumption) or all (adds excessive-agency, which asks the endpoint to act
+                           on the device, so it is opt-in).
   --allow-remote           Allow a --target that is not this host (needs --ports LIST).
   --device-id ID           Device id written into the report (default: from the host name).
   -h, --help               Show this help.
@@ -50,6 +54,7 @@ const OPTIONS = {
   'probe-timeout': { type: 'string' },
   concurrency: { type: 'string' },
   'no-credential-checks': { type: 'boolean' },
+  'llm-probes': { type: 'string' },
   'allow-remote': { type: 'boolean' },
   'device-id': { type: 'string' },
 } as const;
@@ -107,11 +112,15 @@ export function parseScanArgs(argv: string[]): {
   if (timeoutMs === 0 || probeTimeoutMs === 0)
     throw new UsageError('--timeout and --probe-timeout must be more than 0');
   const failUnder = parseFailUnder(values['fail-under']);
+  const llm = values['llm-probes'];
+  if (llm !== undefined && !(LLM_PROBE_LEVELS as readonly string[]).includes(llm))
+    throw new UsageError(`--llm-probes must be one of ${LLM_PROBE_LEVELS.join(', ')}, got ${JSON.stringify(llm)}`);
   const options: ScanOptions = {
     ports,
     ...(values.target !== undefined ? { target: values.target } : {}),
     ...(values['allow-remote'] ? { allowRemote: true } : {}),
     ...(values['no-credential-checks'] ? { credentialChecks: false } : {}),
+    ...(llm !== undefined ? { llmProbes: llm as LlmProbeLevel } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(probeTimeoutMs !== undefined ? { probeTimeoutMs } : {}),
     ...(values.concurrency !== undefined ? { concurrency: parsePositiveInt(values.concurrency, '--concurrency') } : {}),

@@ -13,6 +13,11 @@ const iot = (n: number, title: string): Reference => ({
   title: `OWASP IoT Top 10 2018 — I${n}: ${title}`,
   url: 'https://owasp.org/www-project-internet-of-things/',
 });
+const llm = (n: number, title: string): Reference => ({
+  title: `OWASP Top 10 for LLM Applications 2025 — LLM${String(n).padStart(2, '0')}: ${title}`,
+  // The list page: the per-risk pages' addresses have changed between editions.
+  url: 'https://genai.owasp.org/llm-top-10/',
+});
 const cwe = (n: number, title: string): Reference => ({
   title: `CWE-${n}: ${title}`,
   url: `https://cwe.mitre.org/data/definitions/${n}.html`,
@@ -31,6 +36,12 @@ export const REFERENCES = {
   'OWASP-IoT-I6:2018': iot(6, 'Insufficient Privacy Protection'),
   'OWASP-IoT-I7:2018': iot(7, 'Insecure Data Transfer and Storage'),
   'OWASP-IoT-I9:2018': iot(9, 'Insecure Default Settings'),
+  'OWASP-LLM01:2025': llm(1, 'Prompt Injection'),
+  'OWASP-LLM02:2025': llm(2, 'Sensitive Information Disclosure'),
+  'OWASP-LLM06:2025': llm(6, 'Excessive Agency'),
+  'OWASP-LLM07:2025': llm(7, 'System Prompt Leakage'),
+  'OWASP-LLM10:2025': llm(10, 'Unbounded Consumption'),
+  'CWE-77': cwe(77, "Improper Neutralization of Special Elements used in a Command ('Command Injection')"),
   'CWE-200': cwe(200, 'Exposure of Sensitive Information to an Unauthorized Actor'),
   'CWE-209': cwe(209, 'Generation of Error Message Containing Sensitive Information'),
   'CWE-284': cwe(284, 'Improper Access Control'),
@@ -46,6 +57,7 @@ export const REFERENCES = {
   'CWE-497': cwe(497, 'Exposure of Sensitive System Information to an Unauthorized Control Sphere'),
   'CWE-538': cwe(538, 'Insertion of Sensitive Information into Externally-Accessible File or Directory'),
   'CWE-548': cwe(548, 'Exposure of Information Through Directory Listing'),
+  'CWE-400': cwe(400, 'Uncontrolled Resource Consumption'),
   'CWE-693': cwe(693, 'Protection Mechanism Failure'),
   'CWE-749': cwe(749, 'Exposed Dangerous Method or Function'),
   'CWE-942': cwe(942, 'Permissive Cross-domain Policy with Untrusted Domains'),

@@ -12,6 +12,7 @@ import { ScanError } from './errors.js';
 import { createLimiter } from './limit.js';
 import { ScanTimeout, type ProbeContext } from './net/conn.js';
 import { observeTcp } from './probes/identify.js';
+import { LLM_DEFAULTS, type LlmProbeLevel } from './probes/llm.js';
 import { probeSsdp } from './probes/ssdp.js';
 import { buildReport } from './report.js';
 import { parsePortList, planList, planListening, resolveTarget, type PlannedTarget, type PortSpec } from './targets.js';
@@ -26,6 +27,10 @@ export interface ScanOptions {
   readonly allowRemote?: boolean;
   /** Default-credential tries and the login rate-limit burst (default true). */
   readonly credentialChecks?: boolean;
+  /** AI-endpoint probes: none, safe (default: detection, auth, model, injection, leak, consumption) or all. */
+  readonly llmProbes?: LlmProbeLevel;
+  /** Time budget for every llm.* probe on one AI endpoint, in ms (default 20 000, and never past timeoutMs). */
+  readonly llmBudgetMs?: number;
   /** Total time budget in ms (default 20 000). */
   readonly timeoutMs?: number;
   /** Longest single exchange in ms (default 1 500). */
@@ -128,6 +133,11 @@ export async function runScan(opts: ScanOptions = {}): Promise<ExposureReport> {
     idleMs: Math.min(SCAN_DEFAULTS.idleMs, probeTimeoutMs),
     maxReadBytes: SCAN_DEFAULTS.maxReadBytes,
     credentialChecks: opts.credentialChecks !== false,
+    llm: {
+      ...LLM_DEFAULTS,
+      level: opts.llmProbes ?? LLM_DEFAULTS.level,
+      budgetMs: opts.llmBudgetMs ?? LLM_DEFAULTS.budgetMs,
+    },
     remaining: () => deadline - performance.now(),
   };
   const { plans, label } = await plan(env, opts);

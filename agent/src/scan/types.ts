@@ -114,7 +114,13 @@ export type ProtocolFacts =
       readonly usn?: string;
       readonly location?: string;
     }
-  | { readonly protocol: 'http'; readonly exchanges: readonly HttpExchange[]; readonly nodeRed: boolean }
+  | {
+      readonly protocol: 'http';
+      readonly exchanges: readonly HttpExchange[];
+      readonly nodeRed: boolean;
+      /** Set when the service behaved as an AI endpoint (a model answered the detection question). */
+      readonly ai?: AiFacts;
+    }
   | { readonly protocol: 'smtp' | 'mysql' | 'vnc' | 'unknown'; readonly banner?: string };
 
 export type ProtocolName = ProtocolFacts['protocol'];
@@ -129,3 +135,36 @@ export interface ServiceObservation {
 }
 
 export type Finding = ExposureFinding;
+
+export type AiKind = 'openai-compatible' | 'ollama' | 'chat-assistant';
+
+/** One llm.* probe and what it showed; the texts are already shortened and masked for evidence. */
+export interface AiProbe {
+  readonly probe: string;
+  readonly answer: string;
+  /** The verdict rule held (marker transformed, instruction text leaked, action taken without confirmation …). */
+  readonly hit: boolean;
+  readonly detail?: string;
+}
+
+/** What the llm.* probes learned about one AI endpoint. */
+export interface AiFacts {
+  readonly kind: AiKind;
+  /** The chat path the probes used. */
+  readonly path: string;
+  /** A model answered the detection question without credentials (the transformed marker came back). */
+  readonly answeredWithoutAuth: boolean;
+  readonly detection?: AiProbe;
+  /** Model name and version as the service disclosed them, with where. */
+  readonly model?: { readonly name: string; readonly source: string };
+  readonly injection: readonly (AiProbe & { readonly style: string })[];
+  readonly leak: readonly AiProbe[];
+  /** Empty unless --llm-probes all. */
+  readonly agency: readonly AiProbe[];
+  readonly consumption?: { readonly hit: boolean; readonly detail: string };
+  readonly level: 'safe' | 'all';
+  /** Requests sent to this endpoint by the llm.* probes. */
+  readonly requests: number;
+  /** Set when the per-endpoint budget cut the probes short, with what was left undone. */
+  readonly cutOff?: string;
+}

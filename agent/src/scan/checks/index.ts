@@ -4,6 +4,7 @@ import { exposureCheck, plaintextCheck } from './exposure.js';
 import { httpAccessChecks } from './http-access.js';
 import { httpContentChecks } from './http-content.js';
 import { httpHeaderChecks } from './http-headers.js';
+import { llmChecks } from './llm.js';
 import { serviceChecks } from './services.js';
 import { tlsChecks } from './tls.js';
 
@@ -16,6 +17,7 @@ export function runChecks(obs: ServiceObservation, now: number): Finding[] {
     ...httpAccessChecks(obs),
     ...httpContentChecks(obs),
     ...httpHeaderChecks(obs),
+    ...llmChecks(obs),
     ...plaintextCheck(obs),
   ];
   return [...own, ...exposureCheck(obs, own)];

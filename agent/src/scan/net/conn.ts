@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { ScanEnv, TlsConnectOptions } from '../env.js';
 import type { Limiter } from '../limit.js';
+import type { LlmOptions } from '../probes/llm.js';
 import type { ProbeTarget } from '../types.js';
 
 export interface ProbeContext {
@@ -17,6 +18,8 @@ export interface ProbeContext {
   /** Most bytes kept from one connection; the rest is dropped and the socket closed. */
   readonly maxReadBytes: number;
   readonly credentialChecks: boolean;
+  /** The llm.* probes: level, per-endpoint budget and pacing (default: safe, 20 s). */
+  readonly llm?: LlmOptions;
   /** Milliseconds left in the whole scan's budget. */
   remaining(): number;
 }

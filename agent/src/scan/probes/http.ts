@@ -10,8 +10,9 @@ import {
   responseComplete,
   type HttpRequest,
 } from '../net/http-client.js';
-import type { HttpExchange } from '../types.js';
+import type { AiFacts, HttpExchange } from '../types.js';
 import { folderSearch, RANDOM_PATH_PREFIX, rootCountsAsListing } from './http-folders.js';
+import { LLM_DEFAULTS, probeLlm } from './llm.js';
 import type { ClientFirstProbe, ProbeArgs, Verdict } from './probe.js';
 
 /** Origin sent with GET /, to see whether CORS trusts any origin (RFC 6454; .invalid per RFC 2606). */
@@ -98,6 +99,13 @@ async function survey(args: ProbeArgs, first: HttpExchange): Promise<{ exchanges
   return { exchanges, nodeRed };
 }
 
+/** The service name in the report: the AI kind, the model when disclosed, and a cut-off note when there was one. */
+function aiProduct(ai: AiFacts): string {
+  const model = ai.model ? ` (${ai.model.name})` : '';
+  const note = ai.cutOff ? `; AI checks cut off: ${ai.cutOff}` : '';
+  return `${ai.kind}${model}${note}`.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+}
+
 export const httpProbe: ClientFirstProbe = {
   name: 'http',
   hello: ({ target }) => Buffer.from(buildRequest(target, { method: 'GET', path: '/', origin: PROBE_ORIGIN })),
@@ -116,8 +124,19 @@ export const httpProbe: ClientFirstProbe = {
       ...(response ? { response } : { error: 'unparseable' }),
     };
     const { exchanges, nodeRed } = await survey(args, first);
+    const { ctx, dial, target } = args;
+    // Node-RED is a known product, not a chat service; everything else is asked whether a model answers.
+    const ai = nodeRed
+      ? undefined
+      : await probeLlm(ctx, dial, target, response?.body ?? '', { ...LLM_DEFAULTS, ...ctx.llm });
     const server = response?.headers.server;
-    const product = nodeRed ? 'Node-RED' : server ? server.replace(/[^\x20-\x7e]/g, '').slice(0, 100) : undefined;
-    return { facts: { protocol: 'http', exchanges, nodeRed }, ...(product ? { product } : {}) };
+    const product = ai
+      ? aiProduct(ai)
+      : nodeRed
+        ? 'Node-RED'
+        : server
+          ? server.replace(/[^\x20-\x7e]/g, '').slice(0, 100)
+          : undefined;
+    return { facts: { protocol: 'http', exchanges, nodeRed, ...(ai ? { ai } : {}) }, ...(product ? { product } : {}) };
   },
 };
