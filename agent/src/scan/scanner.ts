@@ -92,7 +92,14 @@ function serviceEntry(o: ServiceObservation): ExposureService {
     tls: o.tls !== undefined,
     ...(o.product ? { product: o.product.slice(0, 128) } : {}),
     ...(l?.connections !== undefined ? { connections: l.connections } : {}),
+    ...(noteOf(o) ? { note: noteOf(o)! } : {}),
   };
+}
+
+/** What the scan left unfinished on the service: today, AI checks cut off at their budget. */
+function noteOf(o: ServiceObservation): string | undefined {
+  const cutOff = o.facts.protocol === 'http' ? o.facts.ai?.cutOff : undefined;
+  return cutOff ? `AI checks cut off: ${cutOff}`.replace(/[^\x20-\x7e]/g, '').slice(0, 200) : undefined;
 }
 
 async function plan(env: ScanEnv, opts: ScanOptions): Promise<{ plans: PlannedTarget[]; label: string }> {

@@ -170,7 +170,7 @@ export const exposureReport = object({
     items: {
       type: 'object',
       additionalProperties: false,
-      description: 'Every property is present but process (when the agent could see it), product and connections',
+      description: 'Every property is present but process (when the agent could see it), product, connections and note',
       properties: {
         port: { type: 'integer' },
         transport,
@@ -181,6 +181,7 @@ export const exposureReport = object({
         tls: { type: 'boolean' },
         product: { type: 'string' },
         connections: { type: 'integer' },
+        note: { type: 'string', description: 'What the scan could not finish here (AI checks cut off)' },
       },
     },
   },

@@ -41,6 +41,8 @@ export const exposureServiceSchema = object({
   product: optional(text(128)),
   /** Established TCP connections to this port at scan time. */
   connections: optional(int({ min: 0, max: 10_000_000 })),
+  /** What the scan could not finish on this service, e.g. an AI model cut off at its time budget. */
+  note: optional(text(200)),
 });
 
 export const exposureFindingSchema = object({

@@ -42,7 +42,7 @@ export function formatTable(report: ExposureReport): string {
           s.tls ? 'yes' : 'no',
           `${s.bind}${s.loopbackOnly ? '' : ' (exposed)'}`,
           s.process ? `${s.process.name} (${s.process.pid})` : '-',
-          s.product ?? '',
+          s.note ? `${s.product ?? ''} [${s.note}]`.trim() : (s.product ?? ''),
         ]),
       ]),
     );

@@ -99,11 +99,10 @@ async function survey(args: ProbeArgs, first: HttpExchange): Promise<{ exchanges
   return { exchanges, nodeRed };
 }
 
-/** The service name in the report: the AI kind, the model when disclosed, and a cut-off note when there was one. */
+/** The service name in the report: the AI kind, and the model when disclosed (a cut-off is the service's note). */
 function aiProduct(ai: AiFacts): string {
   const model = ai.model ? ` (${ai.model.name})` : '';
-  const note = ai.cutOff ? `; AI checks cut off: ${ai.cutOff}` : '';
-  return `${ai.kind}${model}${note}`.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+  return `${ai.kind}${model}`.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
 }
 
 export const httpProbe: ClientFirstProbe = {
