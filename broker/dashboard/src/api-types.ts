@@ -1,4 +1,8 @@
-// The operator API's response shapes the dashboard reads (broker/src/api/schemas.ts is authoritative).
+// The operator API's response shapes the dashboard reads (broker/src/api/schemas.ts is authoritative). Those the
+// server's own modules declare are imported from them, type-only, so nothing of the server is bundled.
+import type { AuditRow as SecurityEvent } from '../../src/db/audit.js';
+import type { ReportSummary } from '../../src/db/exposure.js';
+import type { DeviceSummary as Device } from '../../src/db/registry.js';
 
 export type Grade = 'A' | 'B' | 'C' | 'D' | 'F';
 export const GRADES: readonly Grade[] = ['A', 'B', 'C', 'D', 'F'];
@@ -60,22 +64,6 @@ export interface PostureHistory {
   periods: PosturePeriod[];
 }
 
-export interface Device {
-  id: string;
-  type: string;
-  status: 'active' | 'revoked';
-  online: boolean;
-  lastSeen: string | null;
-  lastAddress: string | null;
-  telemetryCount: number;
-  dropped: number;
-  rejectedCount: number;
-  agentVersion: string | null;
-  certificateSerial: string | null;
-  certificateExpires: string | null;
-  createdAt: string;
-}
-
 export interface TelemetrySample {
   ts: string;
   receivedAt: string;
@@ -119,14 +107,6 @@ export interface ExposureReport {
   findings: Finding[];
 }
 
-export interface ReportSummary {
-  at: string;
-  deviceTs: string;
-  score: number;
-  grade: string;
-  findings: number;
-}
-
 export interface DeviceReport {
   deviceId: string;
   latest: ExposureReport | null;
@@ -158,16 +138,6 @@ export interface Operator {
   status: 'active' | 'revoked';
 }
 
-export interface SecurityEvent {
-  id: number;
-  at: string;
-  event: string;
-  deviceId: string | null;
-  address: string | null;
-  actor: string | null;
-  detail: unknown;
-}
-
 export interface AuditRecord {
   id: number;
   at: string;
@@ -190,3 +160,5 @@ export interface StreamEvents {
   /** The same record as GET /events lists. */
   security: SecurityEvent;
 }
+
+export type { Device, ReportSummary, SecurityEvent };
