@@ -264,6 +264,45 @@ test('a link made through the API is for the caller itself, and only a token can
   }
 });
 
+test('bad input to the new routes is a 4xx problem document that says what is wrong', async () => {
+  const { cookie } = await login('ada');
+  const problemOf = async (r: Promise<RawAnswer>, status: number) => {
+    const a = await r;
+    assert.is(a.status, status, a.text);
+    assert.match(String(a.headers['content-type']), /^application\/problem\+json/);
+    return a.json!;
+  };
+  // The login link: missing, too long, with something else beside it.
+  await problemOf(get('/login'), 400);
+  await problemOf(get(`/login?t=${'A'.repeat(500)}`), 400);
+  await problemOf(get('/login?t=abc&next=https://evil.example'), 400);
+  // A cookie that is not one of ours, or is huge, opens nothing.
+  for (const value of ['../../etc/passwd', `${'A'.repeat(42)}!`, 'x'.repeat(4000)]) {
+    const r = await problemOf(get('/api/v1/session', `__Host-edgeward-session=${value}`), 401);
+    assert.is(r.reason, 'session');
+  }
+  // Counts per hour: only 1 to 168 whole hours.
+  for (const hours of ['0', '169', 'abc', '1.5']) {
+    const r = await problemOf(get(`/api/v1/telemetry/hourly?hours=${hours}`, cookie), 400);
+    assert.is(r.code, 'API_INVALID_REQUEST');
+  }
+  await problemOf(get('/api/v1/events/hourly?hours=-1', cookie), 400);
+  await problemOf(get('/api/v1/posture/history?checks=maybe', cookie), 400);
+  // The routes that take no body refuse one before reading it.
+  const session = await get('/api/v1/session', cookie);
+  const csrf = String(session.json?.csrf);
+  const withBody = (path: string) =>
+    rawRequest(port, ca, {
+      method: 'POST',
+      path,
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+  await problemOf(withBody('/api/v1/session/logout'), 413);
+  await problemOf(withBody('/api/v1/dashboard/links'), 413);
+  assert.is((await get('/api/v1/session', cookie)).status, 200, 'the refused logout ended nothing');
+});
+
 test("fleet dashboard link --server: a link for the credential's own operator", async () => {
   const op = await addOperator(fleet.db, 'remy', 'viewer');
   const dir = mkdtempSync(join(tmpdir(), 'edgeward-link-'));
