@@ -5,16 +5,10 @@ export const TOPIC_ROOT = 'fleet/v1';
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,63}$/;
 
 /** Channels a device publishes on (device → backend): the fleet server validates and stores each of them. */
-export const DEVICE_PUBLISH_CHANNELS = ['telemetry', 'exposure', 'status', 'cmd/ack'] as const;
+export const DEVICE_PUBLISH_CHANNELS = ['telemetry', 'exposure', 'status', 'cmd/ack', 'update/status'] as const;
 /** Channels a device subscribes to (backend → device). */
-export const DEVICE_SUBSCRIBE_CHANNELS = ['cmd'] as const;
-/**
- * Named for firmware updates (offers to the device, its progress back) but not served until updates exist: no one
- * may publish or subscribe there, so a device's update progress is refused (and audited), never acknowledged and
- * dropped.
- */
-export const RESERVED_CHANNELS = ['update', 'update/status'] as const;
-export const CHANNELS = [...DEVICE_PUBLISH_CHANNELS, ...DEVICE_SUBSCRIBE_CHANNELS, ...RESERVED_CHANNELS] as const;
+export const DEVICE_SUBSCRIBE_CHANNELS = ['cmd', 'update'] as const;
+export const CHANNELS = [...DEVICE_PUBLISH_CHANNELS, ...DEVICE_SUBSCRIBE_CHANNELS] as const;
 
 export type DevicePublishChannel = (typeof DEVICE_PUBLISH_CHANNELS)[number];
 export type DeviceSubscribeChannel = (typeof DEVICE_SUBSCRIBE_CHANNELS)[number];

@@ -471,4 +471,101 @@ export const migrations: readonly Migration[] = [
       DROP INDEX exposure_findings_report;
     `,
   },
+  {
+    version: 16,
+    name: 'firmware releases and the trust documents they verify against',
+    // A release is a bundle the server verified against the fleet's trust documents when it was published. Its id is
+    // the SHA-256 of the bundle file, which is also the file's name under releases/ in the data folder (content
+    // addressed: publishing the same bundle twice is one release). Two different bundles for the same hardware with
+    // the same sequence number would make anti-rollback ambiguous, so they cannot both be releases.
+    // A device's hardware id comes with its status message; rollout selectors pick devices by it.
+    sql: `
+      CREATE TABLE trust_documents (
+        version      INTEGER PRIMARY KEY,
+        document     BLOB NOT NULL,
+        sha256       TEXT NOT NULL UNIQUE,
+        installed_at INTEGER NOT NULL,
+        installed_by TEXT
+      ) STRICT;
+
+      CREATE TABLE releases (
+        id             TEXT PRIMARY KEY CHECK (length(id) = 64),
+        hardware       TEXT NOT NULL,
+        version        TEXT NOT NULL,
+        sequence       INTEGER NOT NULL,
+        size           INTEGER NOT NULL,
+        payload_size   INTEGER NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        manifest       BLOB NOT NULL,
+        signers        TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        published_at   INTEGER NOT NULL,
+        published_by   TEXT,
+        UNIQUE (hardware, sequence)
+      ) STRICT;
+
+      ALTER TABLE devices ADD COLUMN hardware TEXT;
+    `,
+  },
+  {
+    version: 17,
+    name: 'staged rollouts, the devices in them and their update progress',
+    // A rollout offers one release to the devices its selector picked, stage by stage. rollout_devices holds each
+    // device's place (its position decides its stage), its download authorisation (a hash only) and the last update
+    // state it reported; update_status keeps every report, once per (device, message id).
+    sql: `
+      CREATE TABLE rollouts (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        release_id        TEXT NOT NULL REFERENCES releases(id),
+        selector          TEXT NOT NULL,
+        stages            TEXT NOT NULL,
+        success_threshold REAL NOT NULL CHECK (success_threshold BETWEEN 0 AND 1),
+        error_threshold   REAL NOT NULL CHECK (error_threshold BETWEEN 0 AND 1),
+        min_wait_ms       INTEGER NOT NULL CHECK (min_wait_ms >= 0),
+        state             TEXT NOT NULL CHECK (state IN ('running', 'paused', 'halted', 'aborted', 'completed')),
+        stage             INTEGER NOT NULL DEFAULT 0,
+        stage_started_at  INTEGER NOT NULL,
+        stage_times       TEXT NOT NULL DEFAULT '[]',
+        halt_reason       TEXT,
+        created_at        INTEGER NOT NULL,
+        created_by        TEXT,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX rollouts_state ON rollouts(state);
+
+      CREATE TABLE rollout_devices (
+        rollout_id    INTEGER NOT NULL REFERENCES rollouts(id),
+        device_id     TEXT NOT NULL REFERENCES devices(id),
+        position      INTEGER NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('Pending', 'Offered', 'Downloading', 'Verifying', 'Installing',
+                        'Rebooting', 'HealthCheck', 'Committed', 'RolledBack', 'Failed', 'Cancelled')),
+        token_hash    BLOB,
+        token_expires INTEGER,
+        offered_at    INTEGER,
+        updated_at    INTEGER NOT NULL,
+        reason_code   TEXT,
+        reason        TEXT,
+        PRIMARY KEY (rollout_id, device_id),
+        UNIQUE (rollout_id, position)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX rollout_devices_device ON rollout_devices(device_id);
+
+      CREATE TABLE update_status (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id   TEXT NOT NULL REFERENCES devices(id),
+        message_id  TEXT NOT NULL,
+        rollout_id  INTEGER NOT NULL,
+        release_id  TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        done        INTEGER,
+        total       INTEGER,
+        reason_code TEXT,
+        reason      TEXT,
+        device_ts   INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (device_id, message_id)
+      ) STRICT;
+      CREATE INDEX update_status_rollout ON update_status(rollout_id, device_id);
+    `,
+  },
 ];

@@ -4,6 +4,7 @@
 import type { Channel, DecodedMessage } from '../../../shared/src/index.js';
 import { decodeDeviceMessage, EdgewardError, ProtocolError } from '../../../shared/src/index.js';
 import { createCommandStore } from '../db/commands.js';
+import { createUpdateStatusStore } from '../db/update-status.js';
 import { createExposureStore } from '../db/exposure.js';
 import type { Db } from '../db/open.js';
 import { createSampleKeys } from './ingest-keys.js';
@@ -81,7 +82,7 @@ export function createIngestStore(db: Db, retention: Retention = KEEP_EVERYTHING
   );
   const updateVersions = db.prepare(
     `UPDATE devices SET agent_version = ?, firmware_version = coalesce(?, firmware_version), ` +
-      `last_seen = ? WHERE id = ?`,
+      `hardware = coalesce(?, hardware), last_seen = ? WHERE id = ?`,
   );
   // One row per device, code and minute (migration 10): a device sending garbage cannot fill the disk with rows.
   const recordReject = db.prepare(
@@ -92,6 +93,7 @@ export function createIngestStore(db: Db, retention: Retention = KEEP_EVERYTHING
   const bumpRejected = db.prepare(`UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = ?`);
   const commands = createCommandStore(db);
   const exposure = createExposureStore(db);
+  const updates = createUpdateStatusStore(db);
 
   /** Samples stored per device in the current batch, applied once per device at the end of the batch. */
   const counts = new Map<string, { samples: number; lastSeen: number; dropped: number }>();
@@ -138,6 +140,7 @@ export function createIngestStore(db: Db, retention: Retention = KEEP_EVERYTHING
         updateVersions.run(
           decoded.message.agentVersion,
           decoded.message.firmwareVersion ?? null,
+          decoded.message.hardware ?? null,
           item.receivedAt,
           deviceId,
         );
@@ -148,6 +151,9 @@ export function createIngestStore(db: Db, retention: Retention = KEEP_EVERYTHING
       case 'exposure':
         exposure.add(deviceId, decoded.message, item.receivedAt);
         pruner.reportAdded(deviceId);
+        return 0;
+      case 'update/status':
+        updates.apply(deviceId, decoded.message, item.receivedAt);
         return 0;
     }
   }

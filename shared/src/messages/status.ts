@@ -11,6 +11,8 @@ export const statusSchema = object({
   state: oneOf(['online', 'offline'] as const),
   agentVersion: version(),
   firmwareVersion: optional(version()),
+  /** The hardware id firmware bundles must name (rollout selectors pick devices by it). */
+  hardware: optional(str({ maxLength: 64, pattern: /^[0-9A-Za-z._-]{1,64}$/ })),
 });
 
 export type StatusMessage = Infer<typeof statusSchema>;
