@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import {
   parseCli,
   parseDuration,
+  parsePercent,
   parsePositiveInt,
+  parseStages,
   readRegularText,
   required,
   UsageError,
@@ -11,12 +13,14 @@ import {
 import { createProgressWriter } from './progress.js';
 import { scenarioHelp } from './scenarios/index.js';
 import { createSimulator } from './fleet.js';
-import { DEFAULTS } from './options.js';
+import { DEFAULTS, type FailMode } from './options.js';
 import { renderSummary } from './summary.js';
 
 export const RUN_HELP = `fleet-sim run --server mqtts://127.0.0.1:8883 --data DIR --devices N --scenario NAME
               [--server-api https://127.0.0.1:8443] [--duration 60s] [--telemetry-interval 10s] [--ramp 200/s]
               [--workers K] [--json FILE]
+       fleet-sim run --scenario rollout --release BUNDLE [--fail-rate 0.2] [--fail-mode download|verify|health]
+              [--stages 10%,50%,100%] [--success-threshold 95%] [--error-threshold 10%] [--min-wait 0s] …
 
 Runs N virtual gateways — the real agent on a fake platform, each with its own certificate and its own mTLS
 connection — against a running fleet server, for one scenario, then prints a summary table. What the server
@@ -45,6 +49,15 @@ ${scenarioHelp().replace(/^/gm, '    ')}
   --prefix P              device id prefix (default sim-)
   --rogues K              attack: rogue devices (default 2)
   --outage D              reconnect-storm: how long the proxy refuses connections after the cut (default 2s)
+  --release BUNDLE        rollout: the bundle to publish and roll out to the virtual devices; the server must hold
+                          the trust document it verifies against (\`fleet trust set\`). The devices run hardware
+                          edgeward-sim-gw, firmware 1.0.0 with sequence 100 (docs/simulator.md#firmware-rollouts)
+  --fail-rate F           rollout: the share of devices whose update is made to fail, 0 to 1 or 0% to 100%
+                          (default 0)
+  --fail-mode M           rollout: where they fail: download (the server's reply is cut off), verify (the bytes
+                          are changed in transit) or health (the new image fails its health check; default verify)
+  --stages, --success-threshold, --error-threshold, --min-wait
+                          rollout: as \`fleet rollout create\` (defaults 10%,50%,100%, 95%, 10% and 0s)
   --reconnect-min D, --reconnect-max D
                           the agents' reconnect back-off bounds (default 1s and 120s, as on a gateway)
   --exposure-interval D   exposure report interval after the first one (default 1h; 0 turns reports off)
@@ -61,6 +74,13 @@ export function parseRate(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(?:\/(s|m))?$/.exec(text.trim());
   if (!m) throw new UsageError(`--ramp ${JSON.stringify(text)} is not a rate; use e.g. 200/s`);
   return Number(m[1]) / (m[2] === 'm' ? 60 : 1);
+}
+
+/** "0.2" or "20%" → 0.2. */
+function parseShare(text: string, what: string): number {
+  const t = text.trim();
+  if (/^(0?\.\d+|0|1)$/.test(t)) return Number(t);
+  return parsePercent(t, what);
 }
 
 function wholeSeconds(text: string, what: string): number {
@@ -94,6 +114,13 @@ export async function runCommand(argv: string[]): Promise<number> {
       addresses: { type: 'string' },
       'allow-remote': { type: 'boolean' },
       'server-api': { type: 'string' },
+      release: { type: 'string' },
+      'fail-rate': { type: 'string' },
+      'fail-mode': { type: 'string' },
+      stages: { type: 'string' },
+      'success-threshold': { type: 'string' },
+      'error-threshold': { type: 'string' },
+      'min-wait': { type: 'string' },
       ca: { type: 'string' },
       credential: { type: 'string' },
     },
@@ -142,6 +169,17 @@ export async function runCommand(argv: string[]): Promise<number> {
       : {}),
     ...(values.addresses ? { sourceAddresses: Number(values.addresses) } : {}),
     ...(values['allow-remote'] ? { allowRemote: true } : {}),
+    ...(values.release ? { release: values.release } : {}),
+    ...(values['fail-rate'] ? { failRate: parseShare(values['fail-rate'], '--fail-rate') } : {}),
+    ...(values['fail-mode'] ? { failMode: values['fail-mode'] as FailMode } : {}),
+    ...(values.stages ? { stages: parseStages(values.stages) } : {}),
+    ...(values['success-threshold']
+      ? { successThreshold: parsePercent(values['success-threshold'], '--success-threshold') }
+      : {}),
+    ...(values['error-threshold']
+      ? { errorThreshold: parsePercent(values['error-threshold'], '--error-threshold') }
+      : {}),
+    ...(values['min-wait'] ? { minWaitMs: parseDuration(values['min-wait'], '--min-wait') } : {}),
     ...(values['server-api'] ? { serverApi: values['server-api'] } : {}),
     ...(values.ca ? { ca: readRegularText(values.ca, { maxBytes: 64 * 1024 }) } : {}),
     ...(values.credential ? { credential: readRegularText(values.credential, { maxBytes: 16 * 1024 }) } : {}),

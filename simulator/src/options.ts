@@ -58,6 +58,19 @@ export interface SimulatorOptions {
   readonly drainMs?: number;
   /** Throughput scenario: samples each device keeps waiting in its outbox (default 16). */
   readonly outboxDepth?: number;
+  /** rollout: the firmware bundle to publish and roll out (its trust document must be installed on the server). */
+  readonly release?: string;
+  /** rollout: the share of devices (0–1) whose update is made to fail, chosen by seed (default 0). */
+  readonly failRate?: number;
+  /** rollout: where a failing device fails (default verify). */
+  readonly failMode?: FailMode;
+  /** rollout: the stages in percent of the devices (default 10, 50, 100). */
+  readonly stages?: readonly number[];
+  /** rollout: thresholds as fractions (defaults 0.95 and 0.10, as `fleet rollout create`). */
+  readonly successThreshold?: number;
+  readonly errorThreshold?: number;
+  /** rollout: the least time a stage lasts (default 0: a drill need not wait). */
+  readonly minWaitMs?: number;
   /** Restarts the fleet server (reconnect-storm --storm restart); given by whoever started the server. */
   readonly restartServer?: () => Promise<void>;
   /** Peak RSS of the server process, when the caller knows it (benchmarks). */
@@ -70,7 +83,12 @@ export interface SimulatorOptions {
   readonly onIssue?: (done: number, total: number) => void;
 }
 
+/** Where a rollout drill makes an update fail: the download, the bundle's verification, or the health check. */
+export const FAIL_MODES = ['download', 'verify', 'health'] as const;
+export type FailMode = (typeof FAIL_MODES)[number];
+
 type OptionalOptions =
+  | 'release'
   | 'ca'
   | 'credential'
   | 'serverView'
@@ -101,6 +119,12 @@ export const DEFAULTS = {
   rogues: 2,
   drainMs: 30_000,
   outboxDepth: 16,
+  failRate: 0,
+  failMode: 'verify' as FailMode,
+  stages: [10, 50, 100],
+  successThreshold: 0.95,
+  errorThreshold: 0.1,
+  minWaitMs: 0,
 };
 
 /** Parses mqtts://host:port. */
@@ -177,9 +201,34 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
       '--reconnect-min must be at least 0.1s, --reconnect-max at least 1s and not below --reconnect-min',
     );
   }
+  const fraction = (v: number, what: string) => {
+    if (!(v >= 0 && v <= 1)) throw new UsageError(`${what} must be between 0% and 100%, got ${v * 100}%`);
+    return v;
+  };
+  const stages = o.stages ?? DEFAULTS.stages;
+  if (
+    stages.length === 0 ||
+    stages.length > 20 ||
+    stages.some((p, i) => !(p > 0 && p <= 100) || (i > 0 && p <= stages[i - 1]!)) ||
+    stages.at(-1) !== 100
+  ) {
+    throw new UsageError(`--stages must rise from above 0% to 100% (at most 20 stages), got ${stages.join('%,')}%`);
+  }
+  const failMode = o.failMode ?? DEFAULTS.failMode;
+  if (!FAIL_MODES.includes(failMode))
+    throw new UsageError(`--fail-mode must be one of ${FAIL_MODES.join(', ')}, got ${JSON.stringify(failMode)}`);
+  if (o.scenario === 'rollout' && !o.release)
+    throw new UsageError('the rollout scenario needs --release BUNDLE (a bundle signed for the fleet)');
   return {
     server: o.server,
     serverHost: host,
+    ...(o.release !== undefined ? { release: o.release } : {}),
+    failRate: fraction(o.failRate ?? DEFAULTS.failRate, '--fail-rate'),
+    failMode,
+    stages,
+    successThreshold: fraction(o.successThreshold ?? DEFAULTS.successThreshold, '--success-threshold'),
+    errorThreshold: fraction(o.errorThreshold ?? DEFAULTS.errorThreshold, '--error-threshold'),
+    minWaitMs: int(o.minWaitMs ?? DEFAULTS.minWaitMs, '--min-wait (ms)', 0),
     serverPort: port,
     dataDir: o.dataDir,
     serverApi,

@@ -61,6 +61,38 @@ export const resultSchema = s.object({
   phases: s.optional(
     s.record(/^[a-z0-9-]{1,40}$/, s.object({ latencyMs: latencySchema, ackLatencyMs: latencySchema }), { maxKeys: 20 }),
   ),
+  /** The rollout scenario: what the server's rollout did with the fleet. */
+  rollout: s.optional(
+    s.object({
+      id: count(),
+      releaseId: s.str({ pattern: /^[0-9a-f]{64}$/, maxLength: 64 }),
+      /** running | paused | halted | aborted | completed, when the scenario ended. */
+      state: s.str({ pattern: /^[a-z]{1,20}$/, maxLength: 20 }),
+      /** Devices on the new image (Committed). */
+      devicesUpdated: count(),
+      /** Devices whose update failed before the switch or rolled back after it. */
+      devicesFailed: count(),
+      /** Devices in the rollout, and how many were offered the release. */
+      devices: count(),
+      offered: count(),
+      halted: s.bool(),
+      haltReason: s.nullable(s.str({ maxLength: 2000 })),
+      /** One entry per stage reached: its share, its devices, and when it started and ended (ms since start). */
+      stageTimes: s.array(
+        s.object({
+          stage: count(),
+          percent: s.num({ min: 0, max: 100 }),
+          devices: count(),
+          startedMs: ms(),
+          endedMs: s.nullable(ms()),
+          seconds: s.nullable(s.num({ min: 0, max: 1e7 })),
+        }),
+        { maxItems: 20 },
+      ),
+      /** Outcomes by reason code (FW_PAYLOAD_DIGEST, UPDATE_HEALTH, …). */
+      failures: counts(),
+    }),
+  ),
   invariants: s.array(invariantSchema, { maxItems: 100 }),
   ok: s.bool(),
 });

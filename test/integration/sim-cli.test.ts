@@ -59,11 +59,17 @@ test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 
   assert.is(devices, 60);
 });
 
-test('usage errors exit 2: an unknown scenario (rollout, until updates), a remote server, a missing flag', async () => {
+test('usage errors exit 2: a rollout without a release, an unknown scenario, a remote server, a missing flag', async () => {
   const base = ['run', '--data', fleet.dataDir, '--devices', '5'];
   const rollout = await sim([...base, '--server', fleet.url(), '--scenario', 'rollout']);
   assert.is(rollout.code, 2);
-  assert.match(rollout.stderr, /unknown scenario "rollout"/);
+  assert.match(rollout.stderr, /rollout scenario needs --release BUNDLE/);
+  const unknown = await sim([...base, '--server', fleet.url(), '--scenario', 'stampede']);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown scenario "stampede"/);
+  const badRate = await sim([...base, '--server', fleet.url(), '--scenario', 'steady', '--fail-rate', '150%']);
+  assert.is(badRate.code, 2);
+  assert.match(badRate.stderr, /--fail-rate must be a percentage/);
   const remote = await sim([...base, '--server', 'mqtts://192.0.2.10:8883', '--scenario', 'steady']);
   assert.is(remote.code, 2);
   assert.match(remote.stderr, /loopback.*--allow-remote/s);

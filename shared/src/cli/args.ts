@@ -68,6 +68,27 @@ export function parseDuration(text: string, what = 'duration'): number {
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
 }
 
+/** "95%" (or "95", or "0.95" written as a fraction below 1 is NOT accepted: say 95%) → 0.95. */
+export function parsePercent(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(String(text).trim());
+  const v = m ? Number(m[1]) : Number.NaN;
+  if (!(v >= 0 && v <= 100))
+    throw new UsageError(`${what} must be a percentage from 0% to 100%, got ${JSON.stringify(text)}`);
+  return v / 100;
+}
+
+/** "1%,10%,50%,100%" → [1, 10, 50, 100] (percent): rising, above 0, ending at 100. */
+export function parseStages(text: string, what = '--stages'): number[] {
+  const parts = String(text)
+    .split(',')
+    .map((p) => p.trim());
+  const stages = parts.map((p) => parsePercent(p, what) * 100);
+  if (stages.length > 20 || stages.some((p, i) => p <= 0 || (i > 0 && p <= stages[i - 1]!)) || stages.at(-1) !== 100) {
+    throw new UsageError(`${what} must rise from above 0% to 100% (at most 20 stages), got ${JSON.stringify(text)}`);
+  }
+  return stages;
+}
+
 /** Parses a positive integer option. */
 export function parsePositiveInt(text: string | undefined, what: string, fallback?: number, max?: number): number {
   if (text === undefined) {

@@ -56,7 +56,10 @@ export interface ScenarioContext {
 /** Fields a scenario adds to the result, and the invariants the run is judged by. */
 export interface ScenarioOutcome {
   readonly fields: Partial<
-    Pick<SimResult, 'reconnectSeconds' | 'reconnectPeakRate' | 'outageMs' | 'attempts' | 'denied' | 'audited'>
+    Pick<
+      SimResult,
+      'reconnectSeconds' | 'reconnectPeakRate' | 'outageMs' | 'attempts' | 'denied' | 'audited' | 'rollout'
+    >
   >;
   readonly invariants: readonly Invariant[];
   /** Latency phases by device time, for the server-side split (attack: baseline vs attack). */
