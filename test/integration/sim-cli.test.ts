@@ -59,7 +59,7 @@ test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 
   assert.is(devices, 60);
 });
 
-test('usage errors exit 2: a rollout without a release, an unknown scenario, a remote server, a missing flag', async () => {
+test('usage errors exit 2: rollout without a release, unknown scenario, remote server, missing flag', async () => {
   const base = ['run', '--data', fleet.dataDir, '--devices', '5'];
   const rollout = await sim([...base, '--server', fleet.url(), '--scenario', 'rollout']);
   assert.is(rollout.code, 2);
