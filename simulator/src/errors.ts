@@ -16,6 +16,9 @@ export const simulatorCodes = defineCodes({
     'The simulator cannot read what the server stored through its operator API (unreachable, a certificate that ' +
     'does not chain to the CA, a credential not registered, revoked or without the read scopes); check ' +
     '--server-api, --ca and --credential.',
+  SIM_ROLLOUT:
+    'The rollout scenario could not publish its release or start or follow its rollout (a bundle the fleet refuses, ' +
+    'no trust document installed, devices already in a rollout); the message names the reason.',
   SIM_RESULT_INVALID:
     'The run result does not match the published result schema; this is a bug, please report it with the details.',
 });
