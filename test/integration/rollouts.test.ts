@@ -230,6 +230,20 @@ test('a device that resubscribes mid-update gets a fresh token; the old one is n
   await waitFor(async () => (await rollouts.get(view.id)).state === 'completed', 'completed');
 });
 
+test('a device not offered the release yet cannot report itself through a stage', async () => {
+  const g = await group('np', 2);
+  const view = await rollouts.create({ releaseId, selector: ids(g), stages: [50, 100], minWaitMs: 0 });
+  const [first] = await waitFor(() => (offered(g).length === 1 ? offered(g) : undefined), 'the first offer');
+  const other = g.find((d) => d !== first)!;
+  await other.report('Committed', { rolloutId: view.id, releaseId });
+  await first!.report('Downloading');
+  await waitFor(() => row(view.id, first!.id).state === 'Downloading', 'the offered device reports');
+  assert.is(row(view.id, other.id).state, 'Pending', 'the report of a device not offered is kept, not applied');
+  const kept = fleet.db.prepare('SELECT count(*) FROM update_status WHERE device_id = ?').pluck().get(other.id);
+  assert.is(kept, 1);
+  await rollouts.abort(view.id);
+});
+
 test('a server restart in the middle of a rollout: it continues where it was and completes', async () => {
   const g = await group('rr', 6);
   const view = await rollouts.create({ releaseId, selector: ids(g), stages: [50, 100], minWaitMs: 0 });

@@ -537,9 +537,25 @@ export function createRolloutStore(db: Db) {
       times.push({ stage: next, devices: stageSize(r.stages, next, r.total), startedAt: now, endedAt: null });
       setStage.run(next, now, JSON.stringify(times), now, r.id, r.stage);
     },
-    /** Records a new download authorisation (its hash only) and marks a Pending device Offered. */
-    offer(rolloutId: number, deviceId: string, tokenHash: Buffer, expires: number, now: number): boolean {
-      return setOffered.run(tokenHash, expires, now, now, rolloutId, deviceId).changes > 0;
+    /**
+     * Records new download authorisations (their hashes only) in one commit and marks Pending devices Offered;
+     * returns the devices whose row took it (one that ended meanwhile, Cancelled say, is left out).
+     */
+    offer(
+      rolloutId: number,
+      offers: readonly { deviceId: string; tokenHash: Buffer; expires: number }[],
+      now: number,
+    ): Set<string> {
+      return db
+        .transaction(() => {
+          const taken = new Set<string>();
+          for (const o of offers) {
+            if (setOffered.run(o.tokenHash, o.expires, now, now, rolloutId, o.deviceId).changes > 0)
+              taken.add(o.deviceId);
+          }
+          return taken;
+        })
+        .immediate();
     },
     /** The rollouts the device is on its way through (Offered … HealthCheck). */
     inProgressFor(deviceId: string): number[] {

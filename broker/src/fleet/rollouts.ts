@@ -70,30 +70,39 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       );
   }
 
-  /** A fresh download authorisation: only its hash is stored (the download listener compares hashes). */
-  function offer(r: Rollout, deviceId: string): void {
-    const token = randomBytes(32).toString('base64url');
+  /**
+   * Offers the release to devices, each with a fresh download authorisation of which only the hash is stored.
+   * Stored (one commit) before anything is sent: a crash in between leaves Offered rows, re-offered when each
+   * device subscribes again.
+   */
+  function offer(r: Rollout, deviceIds: readonly string[]): void {
+    if (deviceIds.length === 0) return;
     const at = now();
     const expires = at + OFFER_TOKEN_TTL_MS;
-    const hash = createHash('sha256').update(token).digest();
-    // Persisted before it is sent: a crash in between leaves an Offered row, re-offered on the next subscription.
-    if (!store.offer(r.id, deviceId, hash, expires, at)) return;
-    const trust = store.trustDocuments(MAX_OFFER_TRUST_DOCUMENTS);
-    send(deviceId, {
-      v: 1,
-      id: randomBytes(12).toString('base64url'),
-      ts: at,
-      action: 'install',
-      rolloutId: r.id,
-      releaseId: r.releaseId,
-      version: r.version,
-      url: deps.downloadUrl(r.releaseId),
-      token,
-      tokenExpires: expires,
-      size: r.size,
-      trust: trust.map((d) => new Uint8Array(d)),
+    const tokens = deviceIds.map((deviceId) => {
+      const token = randomBytes(32).toString('base64url');
+      return { deviceId, token, tokenHash: createHash('sha256').update(token).digest(), expires };
     });
-    log.info('update offered', { deviceId, rolloutId: r.id, stage: r.stage });
+    const taken = store.offer(r.id, tokens, at);
+    const trust = store.trustDocuments(MAX_OFFER_TRUST_DOCUMENTS).map((d) => new Uint8Array(d));
+    for (const t of tokens) {
+      if (!taken.has(t.deviceId)) continue;
+      send(t.deviceId, {
+        v: 1,
+        id: randomBytes(12).toString('base64url'),
+        ts: at,
+        action: 'install',
+        rolloutId: r.id,
+        releaseId: r.releaseId,
+        version: r.version,
+        url: deps.downloadUrl(r.releaseId),
+        token: t.token,
+        tokenExpires: expires,
+        size: r.size,
+        trust,
+      });
+      log.info('update offered', { deviceId: t.deviceId, rolloutId: r.id, stage: r.stage });
+    }
   }
 
   function cancel(rolloutId: number, deviceId: string): void {
@@ -142,9 +151,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       log.info('rollout stage started', { rolloutId: id, stage: r.stage + 1 });
       r = store.get(id);
     }
-    for (const deviceId of store.pendingBelow(id, stageSize(r.stages, r.stage, r.total))) {
-      if (deps.sessions.get(deviceId)) offer(r, deviceId);
-    }
+    const connected = store.pendingBelow(id, stageSize(r.stages, r.stage, r.total)).filter((d) => deps.sessions.get(d));
+    offer(r, connected);
   }
 
   function tick(): void {
@@ -178,7 +186,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       if (closed) return;
       cancelsSent.set(deviceId, new Set());
       try {
-        for (const id of store.inProgressFor(deviceId)) offer(store.get(id), deviceId);
+        for (const id of store.inProgressFor(deviceId)) offer(store.get(id), [deviceId]);
         for (const id of store.cancelledFor(deviceId, now())) cancel(id, deviceId);
       } catch (err) {
         log.error('update re-offer failed', { deviceId, error: err as Error });
