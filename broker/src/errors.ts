@@ -39,6 +39,13 @@ export const fleetCodes = defineCodes({
     'unsigned, bad-signature, wrong-key, wrong-device, unknown-command, invalid-params, expired, bad-lifetime, ' +
     'counter-not-reserved, counter-reused, duplicate-id).',
   FLEET_COMMAND_UNKNOWN: 'No command with this id is queued (or the token may not see its device).',
+  FLEET_RELEASE_UNKNOWN: 'No release with this id is published; publish the bundle first.',
+  FLEET_ROLLOUT_INVALID:
+    'The rollout request is invalid: bad stages or thresholds, an unknown selector, a selection with no device, ' +
+    'or named devices that are unknown, revoked or of other hardware than the release.',
+  FLEET_ROLLOUT_CONFLICT: 'Some selected devices are in another open (running, paused or halted) rollout.',
+  FLEET_ROLLOUT_UNKNOWN: 'No rollout with this id exists.',
+  FLEET_ROLLOUT_STATE: 'The rollout cannot do this in its current state (for example resume a completed rollout).',
 });
 export type FleetCode = keyof typeof fleetCodes;
 

@@ -12,6 +12,7 @@ import { dashboardCommand } from './cli/dashboard.js';
 import { deviceCommand } from './cli/device.js';
 import { enrollTokenCommand } from './cli/enroll-token.js';
 import { pkiCommand } from './cli/pki.js';
+import { rolloutCommand } from './cli/rollout.js';
 import { serveCommand } from './cli/serve.js';
 import { telemetryCommand } from './cli/telemetry.js';
 
@@ -29,6 +30,7 @@ Usage: fleet <command> [options]   (every command has --help)
   token create         a short-lived, scoped API token (proof of possession of the operator credential)
   operator-key create  an Ed25519 key pair for signing commands
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
+  rollout create|list|status|pause|resume|abort   staged firmware rollouts of a published release
   telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
   posture              the fleet's exposure grades, worst devices, widespread findings (--since 30d: the trend)
@@ -58,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
         operator: operatorCommand,
         token: tokenCommand,
         cmd: cmdCommand,
+        rollout: rolloutCommand,
         report: reportCommand,
         posture: postureCommand,
         telemetry: telemetryCommand,

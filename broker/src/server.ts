@@ -13,6 +13,8 @@ import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
+import { createRolloutStore } from './db/rollouts.js';
+import { createRolloutEngine, type RolloutEngine } from './fleet/rollouts.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
 import { startPostureSnapshots } from './fleet/posture-thread.js';
@@ -60,6 +62,13 @@ export interface FleetServerOptions {
   readonly dashboardDir?: string;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
+  /**
+   * Where devices download a release's bundle, put in each update offer. Until the device download listener is
+   * composed here, the default names the HTTPS port: `https://HOST:HTTPS_PORT/v1/releases/{id}/bundle`.
+   */
+  readonly downloadUrl?: (releaseId: string) => string;
+  /** How often the rollout engine looks at running rollouts without being told of a change (default 1 s). */
+  readonly rolloutTickMs?: number;
 }
 
 export interface FleetServer {
@@ -73,6 +82,8 @@ export interface FleetServer {
   readonly ingest: Ingest;
   readonly sessions: Sessions;
   readonly metrics: FleetMetrics;
+  /** The rollout engine: `tick()` looks at every running rollout now (it also runs on its own). */
+  readonly rollouts: Pick<RolloutEngine, 'tick' | 'kick'>;
   /**
    * Publishes as the backend at QoS 1 (commands to devices). authorizePublish does not see it (aedes calls that
    * hook for clients only); authorizeForward still delivers it only to the device whose subtree the topic is.
@@ -136,7 +147,10 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
       retention: config.retention,
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
-      ...(opts.onStored ? { onStored: opts.onStored } : {}),
+      onStored: (e) => {
+        if (e.kind === 'update/status') rollouts.kick();
+        opts.onStored?.(e);
+      },
       onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
       onFatal,
     });
@@ -157,6 +171,20 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
 
     let publish: (topic: string, payload: Buffer) => Promise<void> = () =>
       Promise.reject(new Error('not listening yet'));
+    let httpPortOf = () => 0;
+    const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    const rollouts = createRolloutEngine({
+      store: createRolloutStore(db),
+      sessions,
+      publish: (t, p) => publish(t, p),
+      downloadUrl:
+        opts.downloadUrl ??
+        ((id) => `https://${publicHost}:${httpPortOf()}/v1/releases/${encodeURIComponent(id)}/bundle`),
+      audit,
+      log,
+      ...(opts.rolloutTickMs ? { tickMs: opts.rolloutTickMs } : {}),
+    });
+    cleanups.unshift(() => rollouts.close());
     const relay = createCommandRelay({
       commands: createCommandStore(db),
       sessions,
@@ -191,8 +219,12 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ...(opts.unprotected ? { unprotected: true } : {}),
       onSubscribed: (deviceId, topic) => {
         if (topic === deviceTopic(deviceId, 'cmd')) relay.onSubscribed(deviceId);
+        if (topic === deviceTopic(deviceId, 'update')) rollouts.onSubscribed(deviceId);
       },
-      onDisconnected: (deviceId) => relay.onDisconnected(deviceId),
+      onDisconnected: (deviceId) => {
+        relay.onDisconnected(deviceId);
+        rollouts.onDisconnected(deviceId);
+      },
     });
     const listener = mqtt;
     publish = (topic, payload) =>
@@ -207,6 +239,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const revocations = enforceRevocations({ registry, sessions, audit, log });
     watch.on(revocations);
     watch.on(() => relay.onDbChange());
+    watch.on(() => rollouts.kick());
     cleanups.unshift(() => watch.close());
     // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
     const posture = startPostureSnapshots({ db, file: db.name, log });
@@ -229,6 +262,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         onChange: () => {
           revocations();
           relay.onDbChange();
+          rollouts.kick();
         },
       }),
       reads,
@@ -283,6 +317,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
     const http = { port: httpPort };
+    httpPortOf = () => httpPort;
     log.info('fleet server listening', {
       mqtt: `mqtts://${host}:${listener.port}`,
       https: `https://${host}:${http.port}`,
@@ -310,6 +345,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ingest,
       sessions,
       metrics,
+      rollouts: { tick: () => rollouts.tick(), kick: () => rollouts.kick() },
       publish: (topic, payload) => publish(topic, payload),
       close,
     };

@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { fleetIdOf } from '../../broker/src/api/fleet-id.js';
 import { createCommandStore } from '../../broker/src/db/commands.js';
+import { createRolloutStore } from '../../broker/src/db/rollouts.js';
 import { saveAuditRun } from '../../broker/src/fleet/audit-checks.js';
 import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
 import { parsePrivateKeyPem } from '../../shared/src/index.js';
@@ -19,6 +20,7 @@ import { ROLE_NAMES, type Role } from '../../broker/src/api/roles.js';
 import { createCsr, generateKeyPair as generateP256 } from '../../shared/src/x509.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
+import { insertRelease } from '../helpers/rollout-devices.js';
 
 type Caller = Role | 'none' | 'expired' | 'tampered' | 'foreign' | 'revoked' | 'narrowed' | 'other-device';
 const CALLERS: readonly Caller[] = [
@@ -52,7 +54,12 @@ interface Ctx {
   device(who: Caller): Promise<string>;
   /** A command envelope for gw-0001 signed with the key behind the caller's token, with a reserved counter. */
   envelope(who: Caller): string;
+  /** A rollout of its own for the caller, on a device of its own, running or paused. */
+  rollout(who: Caller, state: 'running' | 'paused'): Promise<number>;
 }
+
+/** The release the rollout rows roll out (a row put in the database). */
+let RELEASE = '';
 
 /** A command queued before the matrix runs, on gw-0001 (so a token limited to gw-other cannot see it). */
 const QUEUED_COMMAND = 'matrix-cmd-0001';
@@ -227,6 +234,34 @@ const RULES: Record<string, Rule> = {
     call: () => ({ path: `/api/v1/commands/${QUEUED_COMMAND}/acks` }),
     expect: [200, 200, 200, 200, 401, 401, 401, 401, 401, 403, 404],
   },
+  // Rollouts: release-manager and admin only, every route, reading included; fleet-wide.
+  'POST /api/v1/rollouts': {
+    call: async (c, who) => ({
+      path: '/api/v1/rollouts',
+      body: { releaseId: RELEASE, selector: `ids:${await c.device(who)}`, minWaitMs: 3_600_000 },
+    }),
+    expect: [403, 403, 201, 201, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/rollouts': {
+    call: () => ({ path: '/api/v1/rollouts' }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/rollouts/{id}': {
+    call: async (c, who) => ({ path: `/api/v1/rollouts/${await c.rollout(who, 'running')}?devices=true` }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'POST /api/v1/rollouts/{id}/pause': {
+    call: async (c, who) => ({ path: `/api/v1/rollouts/${await c.rollout(who, 'running')}/pause` }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'POST /api/v1/rollouts/{id}/resume': {
+    call: async (c, who) => ({ path: `/api/v1/rollouts/${await c.rollout(who, 'paused')}/resume` }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'POST /api/v1/rollouts/{id}/abort': {
+    call: async (c, who) => ({ path: `/api/v1/rollouts/${await c.rollout(who, 'running')}/abort` }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
 };
 
 let fleet: TestFleet;
@@ -290,6 +325,7 @@ test.before(async () => {
     expiresAt: now + 3600_000,
   });
   saveAuditRun(fleet.db, [], now);
+  RELEASE = insertRelease(fleet.db);
   tokens.set('none', undefined);
   tokens.set('expired', await token(admin, { ttlSeconds: 1 }));
   const good = await token(admin);
@@ -360,6 +396,12 @@ test('each caller gets the written-out status on each route', async () => {
     async device(who) {
       const id = `gw-x-${who}-${n++}`;
       if (!provisioned.has(id)) provisioned.set(id, await fleet.addDevice(id));
+      return id;
+    },
+    async rollout(who, state) {
+      const store = createRolloutStore(fleet.db);
+      const id = store.create({ releaseId: RELEASE, selector: `ids:${await ctx.device(who)}` }, 'test', Date.now());
+      if (state === 'paused') store.transition(id, 'pause', Date.now());
       return id;
     },
     envelope(who) {

@@ -79,5 +79,12 @@ export function createCliAdmin(dataDir: string, user: string, opts: { config?: F
       ...admin.dashboard,
       link: audited('dashboard.link', (operator) => operator, admin.dashboard.link),
     },
+    rollouts: {
+      ...admin.rollouts,
+      create: audited('rollout.create', (r) => r.releaseId, admin.rollouts.create),
+      pause: audited('rollout.pause', (id) => String(id), admin.rollouts.pause),
+      resume: audited('rollout.resume', (id) => String(id), admin.rollouts.resume),
+      abort: audited('rollout.abort', (id) => String(id), admin.rollouts.abort),
+    },
   };
 }

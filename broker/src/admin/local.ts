@@ -20,6 +20,7 @@ import { localCommands } from './local-commands.js';
 import { localDashboard } from './local-dashboard.js';
 import { localFleetAudit } from './local-fleet-audit.js';
 import { localReports } from './local-reports.js';
+import { localRollouts } from './local-rollouts.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
 export const DEFAULT_PAGE = 100;
@@ -107,6 +108,7 @@ export function createAdminService(opts: AdminServiceOptions) {
   const config = opts.config ?? parseFleetConfig({});
   const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
   const dashboard = localDashboard({ db, now, expiringWithinDays: config.audit.expiringWithinDays });
+  const rolloutsFor = localRollouts({ db, events, now, changed });
   return { forCaller: (caller: Caller) => adminFor(caller) };
 
   function adminFor({ actor, devices, operatorId }: Caller): FleetAdmin {
@@ -252,6 +254,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       fleetAudit,
       commands: commandsFor(ctx),
       dashboard,
+      rollouts: rolloutsFor(ctx),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);

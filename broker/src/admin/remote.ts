@@ -90,6 +90,15 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       // Through the API a link is always for the credential's own operator (the server ignores any other name).
       link: () => client.call('POST', '/api/v1/dashboard/links'),
     },
+    rollouts: {
+      create: (req) => client.call('POST', '/api/v1/rollouts', req),
+      list: async (q = {}) => (await client.call<{ items: never[] }>('GET', `/api/v1/rollouts${queryString(q)}`)).items,
+      get: (id, q = {}) =>
+        client.call('GET', `/api/v1/rollouts/${id}${queryString(q.devices ? { devices: true } : {})}`),
+      pause: (id) => client.call('POST', `/api/v1/rollouts/${id}/pause`),
+      resume: (id) => client.call('POST', `/api/v1/rollouts/${id}/resume`),
+      abort: (id) => client.call('POST', `/api/v1/rollouts/${id}/abort`),
+    },
     telemetry: (id, q: TelemetryQuery = {}) => page(`/api/v1/devices/${seg(id)}/telemetry`, q),
     fleetTelemetry: (q: RangeQuery = {}) => page('/api/v1/telemetry', q),
     events: (q: EventQuery = {}) => page('/api/v1/events', q),

@@ -12,6 +12,7 @@ import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample } from '../db/telemetry.js';
 import type { AuditFinding } from '../fleet/audit-checks.js';
 import type { Role } from '../api/roles.js';
+import type { RolloutRequest, RolloutView } from '../db/rollouts.js';
 
 /** One page of a list, newest or lowest first as each list says; `next` is the cursor of the following page. */
 export interface Page<T> {
@@ -191,6 +192,22 @@ export interface DashboardAdmin {
   link(operator: string): Promise<DashboardLink>;
 }
 
+/** Staged rollouts of a release (db/rollouts.ts, fleet/rollouts.ts; docs/updates.md#rollouts). */
+export interface RolloutAdmin {
+  /** Creates a running rollout; FLEET_ROLLOUT_INVALID, FLEET_ROLLOUT_CONFLICT or FLEET_RELEASE_UNKNOWN refuse it. */
+  create(req: RolloutRequest): Promise<RolloutView>;
+  /** Newest first. */
+  list(q?: { limit?: number }): Promise<RolloutView[]>;
+  /** With `devices`, each device's position, stage and state too. */
+  get(id: number, q?: { devices?: boolean }): Promise<RolloutView>;
+  /** No new offers; devices already updating carry on. */
+  pause(id: number): Promise<RolloutView>;
+  /** A paused or halted rollout runs again (a halted one accepts the failures so far). */
+  resume(id: number): Promise<RolloutView>;
+  /** Ends the rollout: devices that have not started installing are sent a cancel. */
+  abort(id: number): Promise<RolloutView>;
+}
+
 /** The parts of the fleet administration every implementation offers. */
 export interface FleetAdmin {
   readonly devices: DeviceAdmin;
@@ -200,6 +217,7 @@ export interface FleetAdmin {
   readonly fleetAudit: FleetAuditAdmin;
   readonly commands: CommandAdmin;
   readonly dashboard: DashboardAdmin;
+  readonly rollouts: RolloutAdmin;
   /** A device's samples received in a time range, oldest first. */
   telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
   /** Every visible device's samples received in a time range, in arrival order. */
@@ -223,5 +241,7 @@ export type {
   PosturePeriod,
   ReceivedReport,
   ReportSummary,
+  RolloutRequest,
+  RolloutView,
   StoredSample,
 };

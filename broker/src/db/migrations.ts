@@ -523,15 +523,23 @@ export const migrations: readonly Migration[] = [
         error_threshold   REAL NOT NULL CHECK (error_threshold BETWEEN 0 AND 1),
         min_wait_ms       INTEGER NOT NULL CHECK (min_wait_ms >= 0),
         state             TEXT NOT NULL CHECK (state IN ('running', 'paused', 'halted', 'aborted', 'completed')),
-        stage             INTEGER NOT NULL DEFAULT 0,
+        stage             INTEGER NOT NULL DEFAULT 0 CHECK (stage >= 0),
         stage_started_at  INTEGER NOT NULL,
         stage_times       TEXT NOT NULL DEFAULT '[]',
         halt_reason       TEXT,
+        accepted_offered  INTEGER NOT NULL DEFAULT 0,
+        accepted_errors   INTEGER NOT NULL DEFAULT 0,
         created_at        INTEGER NOT NULL,
         created_by        TEXT,
         updated_at        INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX rollouts_state ON rollouts(state);
+      -- The transition table of db/rollouts.ts, kept by the schema too: no writer can skip it.
+      CREATE TRIGGER rollouts_transition BEFORE UPDATE OF state ON rollouts
+        WHEN old.state <> new.state AND (old.state || '>' || new.state) NOT IN ('running>paused', 'running>halted',
+          'running>aborted', 'running>completed', 'paused>running', 'paused>aborted', 'halted>running',
+          'halted>aborted')
+        BEGIN SELECT RAISE(ABORT, 'rollout state transition not allowed'); END;
 
       CREATE TABLE rollout_devices (
         rollout_id    INTEGER NOT NULL REFERENCES rollouts(id),
@@ -549,6 +557,12 @@ export const migrations: readonly Migration[] = [
         UNIQUE (rollout_id, position)
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX rollout_devices_device ON rollout_devices(device_id);
+      -- A device is in at most one rollout that may still offer it something (running, paused or halted).
+      CREATE TRIGGER rollout_devices_one_open BEFORE INSERT ON rollout_devices
+        WHEN EXISTS (SELECT 1 FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+                      WHERE d.device_id = new.device_id AND d.rollout_id <> new.rollout_id
+                        AND r.state IN ('running', 'paused', 'halted'))
+        BEGIN SELECT RAISE(ABORT, 'device is in another open rollout'); END;
 
       CREATE TABLE update_status (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,

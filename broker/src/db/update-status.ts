@@ -43,8 +43,10 @@ export function createUpdateStatusStore(db: Db): UpdateStatusStore {
       if (inserted.changes === 0) return false;
       const row = current.get(m.rolloutId, deviceId);
       // Reports arrive in order per device (one MQTT session, QoS 1), but a stale one redelivered after an outcome
-      // must not reopen it.
-      if (!row || row.release_id !== m.releaseId || FINAL.has(row.state) || m.state === 'Idle') return false;
+      // must not reopen it. A device not offered the release yet (Pending) has nothing to report on: counting its
+      // word would let it pass or fail a stage it is not in.
+      if (!row || row.release_id !== m.releaseId || row.state === 'Pending' || FINAL.has(row.state)) return false;
+      if (m.state === 'Idle') return false;
       setState.run(m.state, m.reasonCode ?? null, m.reason?.slice(0, 500) ?? null, receivedAt, m.rolloutId, deviceId);
       return true;
     },

@@ -9,6 +9,7 @@ import { eventRoutes } from './events.js';
 import { fleetAuditRoutes } from './fleet-audit.js';
 import { operatorRoutes } from './operators.js';
 import { reportRoutes } from './reports.js';
+import { rolloutRoutes } from './rollouts.js';
 
 export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: DashboardRouteDeps): void {
   authRoutes(app, deps);
@@ -18,6 +19,7 @@ export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: Das
   reportRoutes(app, deps);
   fleetAuditRoutes(app, deps);
   commandRoutes(app, deps);
+  rolloutRoutes(app, deps);
   if (dashboard) dashboardRoutes(app, deps, dashboard);
 }
 

@@ -1,0 +1,206 @@
+// The rollout engine: each running rollout offers its current stage's devices the release as they are connected,
+// halts when failures cross the error threshold, and moves to the next stage when enough devices committed and the
+// minimum wait passed. It runs on a timer and when update reports or other processes' changes arrive; all it knows
+// is in the database (db/rollouts.ts), so a restarted server picks each rollout up where it was.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  deviceTopic,
+  encode,
+  type Logger,
+  MAX_OFFER_TRUST_DOCUMENTS,
+  type UpdateOffer,
+} from '../../../shared/src/index.js';
+import type { AuditLog } from '../db/audit.js';
+import { type Rollout, type RolloutStore, stageSize } from '../db/rollouts.js';
+import type { Sessions } from '../mqtt/sessions.js';
+
+/** How long a download authorisation in an offer is valid. */
+export const OFFER_TOKEN_TTL_MS = 60 * 60_000;
+export const ROLLOUT_TICK_MS = 1000;
+
+export interface RolloutEngine {
+  /** Something changed (an update report, another process's write): look at every running rollout soon. */
+  kick(): void;
+  /** The device (re)subscribed to its update topic: a fresh offer for an update on its way, cancels still due. */
+  onSubscribed(deviceId: string): void;
+  onDisconnected(deviceId: string): void;
+  /** One pass over every running rollout, now (tests and kick). */
+  tick(): void;
+  close(): void;
+}
+
+export interface RolloutEngineDeps {
+  readonly store: RolloutStore;
+  readonly sessions: Pick<Sessions, 'get'>;
+  readonly publish: (topic: string, payload: Buffer) => Promise<void>;
+  /** Where devices download a release's bundle (the device download listener). */
+  readonly downloadUrl: (releaseId: string) => string;
+  readonly audit: Pick<AuditLog, 'record'>;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly tickMs?: number;
+}
+
+/** "3 of 10 offered devices failed (30 % > 10 %): FW_PAYLOAD_DIGEST ×2, UPDATE_HEALTH ×1" */
+export function haltReason(
+  failed: number,
+  offered: number,
+  threshold: number,
+  failures: readonly { reasonCode: string; devices: number }[],
+): string {
+  const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
+  const codes = failures.map((f) => `${f.reasonCode} ×${f.devices}`).join(', ');
+  const share = `${pct(failed / offered)} > ${pct(threshold)}`;
+  return `${failed} of ${offered} offered devices failed (${share})${codes ? `: ${codes}` : ''}`;
+}
+
+export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
+  const now = deps.now ?? Date.now;
+  const { store, log } = deps;
+  // Devices that got the cancel of an aborted rollout in this session (sent again on their next subscription).
+  const cancelsSent = new Map<string, Set<number>>();
+  let scheduled: NodeJS.Immediate | undefined;
+  let closed = false;
+
+  function send(deviceId: string, offer: UpdateOffer): void {
+    deps
+      .publish(deviceTopic(deviceId, 'update'), encode(offer))
+      .catch((err: unknown) =>
+        log.warn('update offer not sent', { deviceId, rolloutId: offer.rolloutId, error: err as Error }),
+      );
+  }
+
+  /**
+   * Offers the release to devices, each with a fresh download authorisation of which only the hash is stored.
+   * Stored (one commit) before anything is sent: a crash in between leaves Offered rows, re-offered when each
+   * device subscribes again.
+   */
+  function offer(r: Rollout, deviceIds: readonly string[]): void {
+    if (deviceIds.length === 0) return;
+    const at = now();
+    const expires = at + OFFER_TOKEN_TTL_MS;
+    const tokens = deviceIds.map((deviceId) => {
+      const token = randomBytes(32).toString('base64url');
+      return { deviceId, token, tokenHash: createHash('sha256').update(token).digest(), expires };
+    });
+    const taken = store.offer(r.id, tokens, at);
+    const trust = store.trustDocuments(MAX_OFFER_TRUST_DOCUMENTS).map((d) => new Uint8Array(d));
+    for (const t of tokens) {
+      if (!taken.has(t.deviceId)) continue;
+      send(t.deviceId, {
+        v: 1,
+        id: randomBytes(12).toString('base64url'),
+        ts: at,
+        action: 'install',
+        rolloutId: r.id,
+        releaseId: r.releaseId,
+        version: r.version,
+        url: deps.downloadUrl(r.releaseId),
+        token: t.token,
+        tokenExpires: expires,
+        size: r.size,
+        trust,
+      });
+      log.info('update offered', { deviceId: t.deviceId, rolloutId: r.id, stage: r.stage });
+    }
+  }
+
+  function cancel(rolloutId: number, deviceId: string): void {
+    const r = store.get(rolloutId);
+    const seen = cancelsSent.get(deviceId) ?? new Set<number>();
+    cancelsSent.set(deviceId, seen);
+    if (seen.has(rolloutId)) return;
+    seen.add(rolloutId);
+    send(deviceId, {
+      v: 1,
+      id: randomBytes(12).toString('base64url'),
+      ts: now(),
+      action: 'cancel',
+      rolloutId,
+      releaseId: r.releaseId,
+    });
+    log.info('update offer withdrawn', { deviceId, rolloutId });
+  }
+
+  /** One running rollout: the error threshold first, then the stage, then offers. */
+  function step(id: number): void {
+    let r = store.get(id);
+    if (r.state !== 'running') return;
+    const c = store.counts(id);
+    const offered = c.offered - r.acceptedOffered;
+    const failed = c.failed - r.acceptedErrors;
+    if (offered > 0 && failed / offered > r.errorThreshold) {
+      const reason = haltReason(failed, offered, r.errorThreshold, store.failures(id));
+      store.transition(id, 'halt', now(), reason);
+      deps.audit.record({ event: 'rollout.halted', actor: 'rollout-engine', detail: { rolloutId: id, reason } });
+      log.warn('rollout halted', { rolloutId: id, reason });
+      return;
+    }
+    for (;;) {
+      const size = stageSize(r.stages, r.stage, r.total);
+      const committed = store.committedBelow(id, size);
+      const done = committed >= r.successThreshold * size && now() - r.stageStartedAt >= r.minWaitMs;
+      if (!done) break;
+      if (r.stage + 1 >= r.stages.length) {
+        store.transition(id, 'complete', now());
+        deps.audit.record({ event: 'rollout.completed', actor: 'rollout-engine', detail: { rolloutId: id } });
+        log.info('rollout completed', { rolloutId: id });
+        return;
+      }
+      store.advanceStage(r, now());
+      log.info('rollout stage started', { rolloutId: id, stage: r.stage + 1 });
+      r = store.get(id);
+    }
+    const connected = store.pendingBelow(id, stageSize(r.stages, r.stage, r.total)).filter((d) => deps.sessions.get(d));
+    offer(r, connected);
+  }
+
+  function tick(): void {
+    if (closed) return;
+    scheduled = undefined;
+    for (const id of store.runningIds()) {
+      try {
+        step(id);
+      } catch (err) {
+        log.error('rollout step failed', { rolloutId: id, error: err as Error });
+      }
+    }
+    try {
+      for (const c of store.cancelledDevices(now())) {
+        if (deps.sessions.get(c.deviceId) && cancelsSent.has(c.deviceId)) cancel(c.rolloutId, c.deviceId);
+      }
+    } catch (err) {
+      log.error('rollout cancels failed', { error: err as Error });
+    }
+  }
+
+  const timer = setInterval(tick, deps.tickMs ?? ROLLOUT_TICK_MS);
+  timer.unref();
+
+  return {
+    kick() {
+      if (closed || scheduled) return;
+      scheduled = setImmediate(tick);
+    },
+    onSubscribed(deviceId) {
+      if (closed) return;
+      cancelsSent.set(deviceId, new Set());
+      try {
+        for (const id of store.inProgressFor(deviceId)) offer(store.get(id), [deviceId]);
+        for (const id of store.cancelledFor(deviceId, now())) cancel(id, deviceId);
+      } catch (err) {
+        log.error('update re-offer failed', { deviceId, error: err as Error });
+      }
+      this.kick();
+    },
+    onDisconnected(deviceId) {
+      cancelsSent.delete(deviceId);
+    },
+    tick,
+    close() {
+      closed = true;
+      clearInterval(timer);
+      if (scheduled) clearImmediate(scheduled);
+    },
+  };
+}
