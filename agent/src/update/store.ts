@@ -34,6 +34,8 @@ export interface UpdateRecord {
   readonly switchedAt?: number;
   /** Agent starts during this update: the crash-loop counter. */
   readonly boots: number;
+  /** With state Idle: how the last update ended (an offer of the same release is answered with it). */
+  readonly outcome?: 'Committed' | 'RolledBack' | 'Failed';
   /** Trust documents that came with the offer (base64), applied when verifying. */
   readonly trust?: readonly string[];
 }
