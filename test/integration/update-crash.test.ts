@@ -24,7 +24,7 @@ interface Case {
 
 const CASES: Case[] = [
   { killAt: 'Offered', outcome: 'Committed' },
-  { killAt: 'Downloading', outcome: 'Committed' },
+  // Mid-download: once 100,000 bytes are on disk; the restart resumes with Range.
   { killAt: 'Downloading:100000', outcome: 'Committed' },
   { killAt: 'Verifying', outcome: 'Committed' },
   { killAt: 'Installing', outcome: 'Committed' },
@@ -64,7 +64,7 @@ async function offerUntilTaken(id: string, rollout: number, offer: UpdateOffer, 
     async () => {
       if (dead || rig.states(id, rollout).length > 0) return true;
       await rig.publish(id, offer);
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 200));
       return dead || rig.states(id, rollout).length > 0;
     },
     `${id} to take the offer`,
@@ -88,6 +88,7 @@ async function runCase(c: Case, i: number) {
   } finally {
     await first.kill('SIGKILL');
   }
+  const requestsBefore = rig.server.requests.length;
   const second = startAgentProcess(cfg);
   try {
     if (c.killAt === 'Offered') await offerUntilTaken(id, rollout, offer, second);
@@ -103,6 +104,10 @@ async function runCase(c: Case, i: number) {
       [c.outcome, c.reasonCode],
       `${id} killed at ${c.killAt}: ${rig.states(id, rollout).join(' ')}`,
     );
+    if (c.killAt.startsWith('Downloading:')) {
+      const resumed = rig.server.requests.slice(requestsBefore).find((r) => r.cn === id);
+      assert.match(resumed?.range ?? '', /^bytes=\d+-$/, 'the restarted download resumed with Range');
+    }
     const run = rig.running(id);
     if (c.outcome === 'Committed') {
       assert.equal([run.version, run.trial, run.bytesSha256], ['2.0.0', false, sha(good.payload)], `${id} new image`);
@@ -116,6 +121,7 @@ async function runCase(c: Case, i: number) {
   }
 }
 
+// Sequential: the machine running the tests may have two cores, and each case starts two agent processes.
 const only = process.env.UPDATE_CASE;
 CASES.forEach((c, i) => {
   if (only && !`${c.killAt}${c.tampered ? ' tampered' : ''}`.includes(only)) return;
