@@ -2,6 +2,8 @@
 // connection for one device. Everything outside (clock, platform, stores, transport, scanner) is injectable,
 // so the simulator runs thousands of agents in one process with in-memory stores.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import {
   createLogger,
@@ -25,11 +27,20 @@ import { AgentError } from './errors.js';
 import { createBackoff } from './mqtt/backoff.js';
 import { createConnection, type TlsCredentials } from './mqtt/connection.js';
 import type { OutboxStats, OutboxStore } from './outbox/index.js';
-import { createLinuxPlatform, type Platform } from './platform/index.js';
+import { createHookRunner, createLinuxPlatform, type Platform } from './platform/index.js';
 import { createMemoryReplayStore, type ReplayStore } from './replay/index.js';
 import { createRuntimeRecorder, openAgentState, processIdentity } from './state/index.js';
 import { createSampler } from './telemetry/sampler.js';
 import { createSender } from './telemetry/sender.js';
+import {
+  createAbInstaller,
+  createDownloader,
+  createKvUpdateStore,
+  createScriptInstaller,
+  createUpdateClient,
+  type UpdateClient,
+  type UpdateDeps,
+} from './update/index.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -62,6 +73,11 @@ export interface AgentOptions {
   readonly onCommandAck?: (ack: CmdAck) => void;
   /** Process id written to the runtime record `iot-agent status` reads (default: this process). */
   readonly pid?: number;
+  /**
+   * The update client's parts (store, installer, download, health check, trust document, hardware id). Each
+   * defaults from config.update; firmware updates are on when this is given or config.update.trust is set.
+   */
+  readonly update?: UpdateDeps;
 }
 
 export interface AgentStats extends OutboxStats {
@@ -98,6 +114,18 @@ function openState(opts: AgentOptions): { outbox: OutboxStore; replay: ReplaySto
   return { outbox: opts.outbox, replay: opts.replay ?? createMemoryReplayStore(), close: () => {} };
 }
 
+/** The configured trust document's bytes; UPDATE_TRUST when it cannot be read. */
+function readTrust(file: string | undefined): Uint8Array {
+  if (!file) throw new AgentError('UPDATE_TRUST', 'firmware updates need update.trust (the trust document)');
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (err) {
+    throw new AgentError('UPDATE_TRUST', `cannot read the trust document ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const { config } = opts;
   const now = opts.now ?? Date.now;
@@ -123,6 +151,22 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   });
   const intervalSeconds = deviceState.read().telemetryIntervalSeconds ?? config.telemetryIntervalSeconds;
 
+  // Firmware updates: the installer's running slot is the firmware version the agent reports.
+  const up = config.update;
+  const hardware = opts.update?.hardware ?? up.hardware;
+  const updateEnabled = opts.update !== undefined || up.trust !== undefined;
+  const installer = !updateEnabled
+    ? undefined
+    : (opts.update?.installer ??
+      (up.installer === 'script' && up.hooks
+        ? createScriptInstaller(up.hooks, { timeoutMs: up.hookTimeoutSeconds * 1000 })
+        : createAbInstaller({
+            stateDir: config.stateDir,
+            initialVersion: up.initialVersion,
+            initialSequence: up.initialSequence,
+          })));
+  let firmwareVersion = installer ? (await installer.current()).version : platform.firmwareVersion;
+
   const runtime = createRuntimeRecorder({
     outbox,
     now,
@@ -136,7 +180,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       connected: false,
       connectedSince: null,
       agentVersion: platform.agentVersion,
-      firmwareVersion: platform.firmwareVersion ?? null,
+      firmwareVersion: firmwareVersion ?? null,
       telemetryIntervalSeconds: intervalSeconds,
       lastTelemetryAckAt: null,
       lastMessageAckAt: null,
@@ -152,7 +196,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       ts: now(),
       state: s,
       agentVersion: platform.agentVersion,
-      ...(platform.firmwareVersion ? { firmwareVersion: platform.firmwareVersion } : {}),
+      ...(firmwareVersion ? { firmwareVersion } : {}),
+      ...(hardware ? { hardware } : {}),
     } satisfies StatusMessage);
 
   const sender = createSender({
@@ -219,6 +264,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   });
 
   let accepting = true;
+  const updateTopic = deviceTopic(config.deviceId, 'update');
+  let update: UpdateClient | undefined;
   const connection = createConnection({
     url: config.server,
     clientId: config.deviceId,
@@ -229,14 +276,23 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     ...(opts.connect ? { connect: opts.connect } : {}),
     onConnect(client) {
       runtime.update({ connected: true, connectedSince: now() }, true);
-      client.publish(statusTopic, status('online'), { qos: 1, retain: true });
+      // The acknowledged status is what confirms a new firmware image healthy (its version is in it).
+      const sentVersion = firmwareVersion;
+      client.publish(statusTopic, status('online'), { qos: 1, retain: true }, (err) => {
+        if (!err && sentVersion) update?.confirmed(sentVersion);
+      });
       client.on('message', (topic, payload) => {
         if (topic === cmdTopic && accepting) void executor.handle(payload);
+        else if (topic === updateTopic && accepting) update?.handleOffer(payload);
       });
       // Subscribed on every connect: sessions are clean, the server redelivers unacknowledged commands.
       client.subscribe(cmdTopic, { qos: 1 }, (err) => {
         if (err) log.warn('command subscription failed', { error: err });
       });
+      if (update)
+        client.subscribe(updateTopic, { qos: 1 }, (err) => {
+          if (err) log.warn('update subscription failed', { error: err });
+        });
       sender.attach(client);
     },
     onClose() {
@@ -261,8 +317,44 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     scanTimer.unref?.();
   }
 
+  if (installer) {
+    const workDir = join(config.stateDir, 'update');
+    mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    const hookRunner = createHookRunner({ timeoutMs: up.hookTimeoutSeconds * 1000 });
+    const healthHook = up.healthCheck.hook;
+    const healthCheck = opts.update?.healthCheck ?? (healthHook ? () => hookRunner(healthHook, {}) : undefined);
+    update = createUpdateClient({
+      store: opts.update?.store ?? createKvUpdateStore(outbox),
+      installer,
+      download:
+        opts.update?.download ??
+        createDownloader({ attempts: up.download.attempts, baseDelayMs: up.download.baseDelaySeconds * 1000 }),
+      ...(healthCheck ? { healthCheck } : {}),
+      trust: opts.update?.trust ?? readTrust(up.trust),
+      ...(hardware ? { hardware } : {}),
+      agentVersion: platform.agentVersion,
+      tls,
+      workDir,
+      log,
+      now,
+      send: (payload) => void send('update/status', payload),
+      async restartConnection() {
+        await connection.stop();
+        connection.start();
+      },
+      onFirmware(version) {
+        firmwareVersion = version;
+        runtime.update({ firmwareVersion: version }, true);
+      },
+      healthDeadlineMs: up.healthCheck.deadlineSeconds * 1000,
+      maxStarts: up.maxStarts,
+      ...(process.env.EDGEWARD_UPDATE_KILL_AT ? { killAt: process.env.EDGEWARD_UPDATE_KILL_AT } : {}),
+    });
+  }
+
   sampler.start();
   connection.start();
+  void update?.start().catch((err: unknown) => log.error('update could not resume', { error: err as Error }));
   log.info('agent started', {
     server: config.server,
     stateDir: config.stateDir,
@@ -284,6 +376,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     close() {
       closed ??= (async () => {
         accepting = false;
+        // A download in progress is not waited for: it resumes from its .part file at the next start.
+        await Promise.race([update?.close(), new Promise((r) => setTimeout(r, QUIESCE_MS).unref())]);
         sampler.stop();
         clearInterval(scanTimer);
         await scanning;

@@ -1,7 +1,7 @@
 // Agent configuration: one JSON file, validated once with every problem listed, unknown keys refused, then frozen.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEVICE_ID_PATTERN, readRegularText, schema as s, type schema } from '../../shared/src/index.js';
-import { hooksConfigSchema } from './commands/hook-config.js';
+import { hookSchema, hooksConfigSchema } from './commands/hook-config.js';
 import { checkOperator, operatorConfigSchema, operatorKid, resolveOperatorPem } from './commands/keyring.js';
 import { AgentError } from './errors.js';
 
@@ -69,6 +69,54 @@ export const agentConfigSchema = s.object({
     }),
     {},
   ),
+  /** Firmware updates (docs/updates.md); off until `trust` names the fleet's trust document. */
+  update: s.withDefault(
+    s.object({
+      /** The fleet's firmware trust document (fw trust init); without it the agent takes no offers. */
+      trust: s.optional(path()),
+      /** This gateway's hardware id: bundles must name it; also sent in the status message. */
+      hardware: s.optional(s.str({ maxLength: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ })),
+      /** "ab": two slots in the state folder (firmware/); "script": the hooks below do the device's work. */
+      installer: s.withDefault(s.oneOf(['ab', 'script'] as const), 'ab'),
+      /** What a state folder without firmware/boot.json runs (ab installer). */
+      initialVersion: s.withDefault(s.str({ maxLength: 64, pattern: /^[0-9A-Za-z.+_-]{1,64}$/ }), '0.0.0'),
+      initialSequence: s.withDefault(s.int({ min: 0, max: Number.MAX_SAFE_INTEGER }), 0),
+      /** Agent starts during one update before it is abandoned (a crash loop). */
+      maxStarts: s.withDefault(s.int({ min: 1, max: 100 }), 3),
+      download: s.withDefault(
+        s.object({
+          attempts: s.withDefault(s.int({ min: 1, max: 20 }), 6),
+          /** First retry delay; each retry doubles the window (full jitter), up to 60 s. */
+          baseDelaySeconds: s.withDefault(s.num({ min: 0.01, max: 600 }), 2),
+        }),
+        {},
+      ),
+      healthCheck: s.withDefault(
+        s.object({
+          /** Seconds from the switch for the new image to confirm itself; past them it is rolled back. */
+          deadlineSeconds: s.withDefault(s.int({ min: 5, max: 86_400 }), 300),
+          /** Optional program that must exit 0 for the new image to be committed. */
+          hook: s.optional(hookSchema('reboot')),
+        }),
+        {},
+      ),
+      /** Installer hooks (installer "script"); docs/install-gateway.md has an example. */
+      hooks: s.optional(
+        s.object({
+          current: hookSchema('reboot'),
+          write: hookSchema('reboot'),
+          finish: s.optional(hookSchema('reboot')),
+          activate: hookSchema('reboot'),
+          commit: hookSchema('reboot'),
+          rollback: hookSchema('reboot'),
+          reboot: hookSchema('reboot'),
+        }),
+      ),
+      /** A hook (installer or health) that runs longer is killed. */
+      hookTimeoutSeconds: s.withDefault(s.int({ min: 1, max: 3600 }), 600),
+    }),
+    {},
+  ),
   log: s.withDefault(
     s.object({
       level: s.withDefault(s.oneOf(['debug', 'info', 'warn', 'error'] as const), 'info'),
@@ -95,6 +143,9 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (result.ok && result.value.reconnect.minSeconds > result.value.reconnect.maxSeconds) {
     issues.push({ path: 'reconnect.minSeconds', message: 'must not exceed reconnect.maxSeconds' });
   }
+  if (result.ok && result.value.update.installer === 'script' && !result.value.update.hooks) {
+    issues.push({ path: 'update.hooks', message: 'installer "script" needs its hooks' });
+  }
   // Keys are checked even when other parts are wrong, so that every problem is listed at once.
   const ops = s.isPlainObject(raw) ? s.validate(operatorsSchema, raw.operators) : undefined;
   const operators = ops?.ok ? resolveOperators(ops.value, baseDir, issues) : [];
@@ -113,6 +164,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     key: abs(env.EDGEWARD_KEY ?? c.key),
     ca: abs(env.EDGEWARD_CA ?? c.ca),
     stateDir: abs(env.EDGEWARD_STATE_DIR ?? c.stateDir),
+    update: { ...c.update, ...(c.update.trust ? { trust: abs(c.update.trust) } : {}) },
     operators,
   });
 }

@@ -15,3 +15,4 @@ export {
   type AgentStatusReport,
   type RuntimeRecord,
 } from './state/index.js';
+export * from './update/index.js';

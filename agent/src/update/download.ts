@@ -1,0 +1,163 @@
+// Downloads a firmware bundle: HTTPS with the device's own certificate (mutual TLS, the fleet CA only) and the
+// offer's bearer token, streamed to a .part file in constant memory, resumed with Range after a cut, retried a
+// bounded number of times with exponential backoff and jitter. A 4xx other than 408/429 stops at once; a body
+// longer than the offered size is refused. Everything the server says is checked, never trusted.
+import { open, stat, truncate } from 'node:fs/promises';
+import { request } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { AgentError } from '../errors.js';
+import type { TlsCredentials } from '../mqtt/connection.js';
+
+export interface DownloadRequest {
+  readonly url: string;
+  readonly token: string;
+  /** The offered size of the whole bundle; more is refused. */
+  readonly size: number;
+  /** The .part file: what it already holds is kept and resumed from. */
+  readonly file: string;
+  readonly tls: TlsCredentials;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Resolves once `file` holds exactly `size` bytes, fsynced; rejects with an UPDATE_* AgentError. */
+export type DownloadFn = (req: DownloadRequest) => Promise<void>;
+
+export interface DownloaderOptions {
+  /** Attempts in all (default 6). */
+  readonly attempts?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** No byte for this long ends the attempt (default 30 s). */
+  readonly idleTimeoutMs?: number;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Called before each retry (tests, logs). */
+  readonly onRetry?: (attempt: number, error: Error, delayMs: number) => void;
+}
+
+class Retryable extends Error {}
+
+const sizeOf = async (file: string) => {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+};
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function get(req: DownloadRequest, from: number, idleMs: number): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const r = request(req.url, {
+      method: 'GET',
+      key: req.tls.key,
+      cert: req.tls.cert,
+      ca: req.tls.ca,
+      rejectUnauthorized: true,
+      headers: {
+        authorization: `Bearer ${req.token}`,
+        ...(from > 0 ? { range: `bytes=${from}-` } : {}),
+        'accept-encoding': 'identity',
+      },
+      timeout: idleMs,
+    });
+    r.once('timeout', () => r.destroy(new Retryable(`no answer for ${idleMs / 1000} s`)));
+    r.once('error', (e) => reject(e instanceof Retryable ? e : new Retryable(e.message)));
+    r.once('response', resolve);
+    r.end();
+  });
+}
+
+/** One attempt: resumes from what `file` holds; resolves when it is complete. */
+async function attempt(req: DownloadRequest, idleMs: number): Promise<void> {
+  let have = await sizeOf(req.file);
+  if (have > req.size) {
+    await truncate(req.file, 0);
+    have = 0;
+  }
+  if (have === req.size) return;
+  const res = await get(req, have, idleMs);
+  const status = res.statusCode ?? 0;
+  const refuse = (code: 'UPDATE_DOWNLOAD_SIZE' | 'UPDATE_DOWNLOAD_REFUSED', message: string) => {
+    res.destroy();
+    return new AgentError(code, message, { details: { status } });
+  };
+  let start: number;
+  if (status === 200) {
+    start = 0;
+  } else if (status === 206) {
+    const m = /^bytes (\d{1,15})-(\d{1,15})\/(\d{1,15})$/.exec(String(res.headers['content-range'] ?? ''));
+    if (!m || Number(m[1]) !== have || Number(m[3]) !== req.size || Number(m[2]) >= req.size)
+      throw refuse('UPDATE_DOWNLOAD_SIZE', `the server answered Range ${have}- with ${res.headers['content-range']}`);
+    start = have;
+  } else if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    throw refuse('UPDATE_DOWNLOAD_REFUSED', `the fleet server refused the download: HTTP ${status}`);
+  } else {
+    res.destroy();
+    throw new Retryable(`HTTP ${status}`);
+  }
+  const length = res.headers['content-length'];
+  if (length !== undefined && Number(length) > req.size - start)
+    throw refuse('UPDATE_DOWNLOAD_SIZE', `the server offers ${length} bytes from ${start}; the bundle has ${req.size}`);
+  if (start === 0 && have > 0) await truncate(req.file, 0);
+  let done = start;
+  res.setTimeout(idleMs, () => res.destroy(new Retryable(`no byte for ${idleMs / 1000} s`)));
+  // Each chunk is written before the next is read: constant memory, and what arrived before a cut stays on disk.
+  const fh = await open(req.file, start === 0 ? 'w' : 'a', 0o600);
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (done + chunk.length > req.size) {
+        res.destroy();
+        throw new AgentError('UPDATE_DOWNLOAD_SIZE', `the download is larger than the offered ${req.size} bytes`);
+      }
+      await fh.write(chunk);
+      done += chunk.length;
+      req.onProgress?.(done, req.size);
+    }
+  } catch (err) {
+    if (err instanceof AgentError) throw err;
+    throw new Retryable(`cut after ${done} of ${req.size} bytes: ${(err as Error).message}`);
+  } finally {
+    await fh.close();
+  }
+  if (done < req.size) throw new Retryable(`cut after ${done} of ${req.size} bytes`);
+}
+
+export function createDownloader(opts: DownloaderOptions = {}): DownloadFn {
+  const attempts = opts.attempts ?? 6;
+  const base = opts.baseDelayMs ?? 1000;
+  const max = opts.maxDelayMs ?? 60_000;
+  const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return async (req) => {
+    if (!/^https:\/\//.test(req.url))
+      throw new AgentError('UPDATE_URL', `refusing to download from ${req.url.slice(0, 80)}: not https://`);
+    for (let i = 1; ; i++) {
+      try {
+        await attempt(req, opts.idleTimeoutMs ?? 30_000);
+        await fsyncFile(req.file);
+        return;
+      } catch (err) {
+        if (!(err instanceof Retryable)) {
+          if (err instanceof AgentError) throw err;
+          throw new AgentError('UPDATE_DOWNLOAD', `download failed: ${(err as Error).message}`, { cause: err });
+        }
+        if (i >= attempts)
+          throw new AgentError('UPDATE_DOWNLOAD', `download failed after ${attempts} attempts: ${err.message}`);
+        // Full jitter over an exponentially growing window.
+        const delay = Math.round(random() * Math.min(max, base * 2 ** (i - 1)));
+        opts.onRetry?.(i, err, delay);
+        await sleep(delay);
+      }
+    }
+  };
+}
