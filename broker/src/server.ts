@@ -8,7 +8,7 @@ import { dbFailure, stopsTheServer } from './db/failure.js';
 import type { FleetError } from './errors.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
-import { loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
+import { fleetPaths, loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
 import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
@@ -226,6 +226,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         db,
         loadCa: async () => ca,
         config,
+        releasesDir: fleetPaths(opts.dataDir).releases,
         onChange: () => {
           revocations();
           relay.onDbChange();
@@ -235,6 +236,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       operators,
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
+      maxBundleBytes: config.releases.maxBundleBytes,
     };
     const dashboardSessions = createDashboardSessions(db);
     const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });

@@ -8,7 +8,9 @@ import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
 import { fleetAuditRoutes } from './fleet-audit.js';
 import { operatorRoutes } from './operators.js';
+import { releaseRoutes } from './releases.js';
 import { reportRoutes } from './reports.js';
+import { parseFleetConfig } from '../../config.js';
 
 export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: DashboardRouteDeps): void {
   authRoutes(app, deps);
@@ -18,6 +20,9 @@ export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: Das
   reportRoutes(app, deps);
   fleetAuditRoutes(app, deps);
   commandRoutes(app, deps);
+  releaseRoutes(app, deps, {
+    maxBundleBytes: deps.maxBundleBytes ?? parseFleetConfig({}).releases.maxBundleBytes,
+  });
   if (dashboard) dashboardRoutes(app, deps, dashboard);
 }
 
