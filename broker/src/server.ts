@@ -30,6 +30,7 @@ import { createDashboardSessions } from './db/dashboard-sessions.js';
 import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
 import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
+import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http/downloads.js';
 import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
@@ -58,6 +59,10 @@ export interface FleetServerOptions {
   readonly onFatal?: (err: FleetError) => void;
   /** Where the dashboard's built files are (default: beside the bundle, or the checkout's dist/dashboard/). */
   readonly dashboardDir?: string;
+  /** The device download listener's port (mutual TLS; default 8444, 0 picks a free one). */
+  readonly downloadPort?: number;
+  /** The https:// address devices download bundles from (defaults to https://HOST:DOWNLOAD-PORT). */
+  readonly publicDownloadUrl?: string;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
 }
@@ -66,6 +71,9 @@ export interface FleetServer {
   readonly host: string;
   readonly mqttPort: number;
   readonly httpPort: number;
+  readonly downloadPort: number;
+  /** Where a device downloads a release's bundle (https://HOST:PORT/v1/releases/{id}/bundle): it goes in offers. */
+  downloadUrl(releaseId: string): string;
   readonly config: FleetConfig;
   readonly db: Db;
   readonly registry: Registry;
@@ -285,9 +293,31 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
     const http = { port: httpPort };
+    const downloads = await startDownloadListener({
+      host,
+      port: opts.downloadPort ?? DEFAULT_DOWNLOAD_PORT,
+      tls,
+      timeouts: {
+        headersTimeoutMs: config.api.headersTimeoutSeconds * 1000,
+        requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+      },
+      handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
+      handshakes,
+      db,
+      registry,
+      releasesDir: fleetPaths(opts.dataDir).releases,
+      events: auditLimited,
+      metrics,
+      log,
+    });
+    cleanups.unshift(() => downloads.close());
+    const downloadBase = (
+      opts.publicDownloadUrl ?? `https://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${downloads.port}`
+    ).replace(/\/+$/, '');
     log.info('fleet server listening', {
       mqtt: `mqtts://${host}:${listener.port}`,
       https: `https://${host}:${http.port}`,
+      downloads: `https://${host}:${downloads.port}`,
       data: opts.dataDir,
     });
 
@@ -305,6 +335,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       host,
       mqttPort: listener.port,
       httpPort: http.port,
+      downloadPort: downloads.port,
+      downloadUrl: (releaseId) => `${downloadBase}${bundlePath(releaseId)}`,
       config,
       db,
       registry,

@@ -127,7 +127,9 @@ export function createApiClient(opts: ApiClientOptions) {
         new URL(path, base),
         {
           method,
-          agent,
+          // An upload gets a connection of its own: a pooled one the server is closing (idle too long) would fail
+          // it half-sent, and a stream cannot be sent again.
+          ...(raw ? { agent: false as const, ca: opts.ca } : { agent }),
           headers: {
             accept: 'application/json',
             ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
