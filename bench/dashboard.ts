@@ -49,6 +49,7 @@ const server = await createFleetServer({
   dataDir,
   mqttPort: 0,
   httpPort: 0,
+  downloadPort: 0,
   dashboardDir: `${assets}/`,
   log: createLogger({ level: 'warn' }),
 });

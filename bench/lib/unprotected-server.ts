@@ -13,6 +13,7 @@ const { values } = parseArgs({
     config: { type: 'string' },
     'mqtt-port': { type: 'string' },
     'http-port': { type: 'string' },
+    'download-port': { type: 'string' },
   },
 });
 if (!values.data || !values['mqtt-port'] || !values['http-port'])
@@ -23,6 +24,7 @@ const server = await createFleetServer({
   host: '127.0.0.1',
   mqttPort: Number(values['mqtt-port']),
   httpPort: Number(values['http-port']),
+  downloadPort: Number(values['download-port'] ?? 0),
   config: loadFleetConfig(values.config),
   log: createLogger({ format: 'json', level: 'error', base: { component: 'fleet' } }),
   unprotected: true,

@@ -107,6 +107,14 @@ const configSchema = s.object({
     }),
     {},
   ),
+  /** Firmware releases (docs/fleet-config.md#releases). */
+  releases: s.withDefault(
+    s.object({
+      /** Largest bundle `fleet release publish` accepts (413 / FLEET_RELEASE_TOO_LARGE beyond); streamed to disk. */
+      maxBundleBytes: s.withDefault(s.int({ min: 1024 * 1024, max: 16 * 1024 * 1024 * 1024 }), 1024 * 1024 * 1024),
+    }),
+    {},
+  ),
   /** What the fleet server deletes as it ages (docs/fleet-config.md#retention); null keeps everything of a kind. */
   retention: s.withDefault(
     s.object({

@@ -39,13 +39,20 @@ export const fleetCodes = defineCodes({
     'unsigned, bad-signature, wrong-key, wrong-device, unknown-command, invalid-params, expired, bad-lifetime, ' +
     'counter-not-reserved, counter-reused, duplicate-id).',
   FLEET_COMMAND_UNKNOWN: 'No command with this id is queued (or the token may not see its device).',
-  FLEET_RELEASE_UNKNOWN: 'No release with this id is published; publish the bundle first.',
   FLEET_ROLLOUT_INVALID:
     'The rollout request is invalid: bad stages or thresholds, an unknown selector, a selection with no device, ' +
     'or named devices that are unknown, revoked or of other hardware than the release.',
   FLEET_ROLLOUT_CONFLICT: 'Some selected devices are in another open (running, paused or halted) rollout.',
   FLEET_ROLLOUT_UNKNOWN: 'No rollout with this id exists.',
   FLEET_ROLLOUT_STATE: 'The rollout cannot do this in its current state (for example resume a completed rollout).',
+  FLEET_TRUST_MISSING:
+    "No firmware trust document is installed: install the fleet's first one with `fleet trust set FILE` before " +
+    'publishing releases.',
+  FLEET_RELEASE_UNKNOWN: 'No release has this id (or this id prefix: give at least 8 hex characters).',
+  FLEET_RELEASE_AMBIGUOUS: 'The id prefix names more than one release; give more of the id.',
+  FLEET_RELEASE_CONFLICT:
+    'Another release for the same hardware has the same sequence number; sign the new build with a higher one.',
+  FLEET_RELEASE_TOO_LARGE: 'The bundle is larger than the server accepts (releases.maxBundleBytes in the config).',
 });
 export type FleetCode = keyof typeof fleetCodes;
 

@@ -15,6 +15,15 @@ export {
   type RateLimit,
 } from './config.js';
 export { FleetError, fleetCodes, type FleetCode } from './errors.js';
+export { downloadTokenHash, bundlePath, DEFAULT_DOWNLOAD_PORT } from './http/downloads.js';
+export {
+  createReleaseStore,
+  installedTrustDocuments,
+  releaseFile,
+  type ReleaseStore,
+  type ReleaseView,
+  type TrustView,
+} from './fleet/releases.js';
 export {
   initPki,
   loadCa,

@@ -3,7 +3,12 @@
 import type { Server } from 'node:net';
 import { FleetError } from './errors.js';
 
-export function listen(server: Server, host: string, port: number, what: 'MQTT' | 'HTTPS'): Promise<number> {
+export function listen(
+  server: Server,
+  host: string,
+  port: number,
+  what: 'MQTT' | 'HTTPS' | 'device downloads',
+): Promise<number> {
   const failed = (err: NodeJS.ErrnoException) =>
     new FleetError('FLEET_LISTEN', `cannot listen for ${what} on ${host}:${port}: ${err.code ?? err.message}`, {
       cause: err,

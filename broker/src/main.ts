@@ -15,6 +15,8 @@ import { pkiCommand } from './cli/pki.js';
 import { rolloutCommand } from './cli/rollout.js';
 import { serveCommand } from './cli/serve.js';
 import { telemetryCommand } from './cli/telemetry.js';
+import { releaseCommand } from './cli/release.js';
+import { trustCommand } from './cli/trust.js';
 
 const HELP = `fleet — the edgeward fleet server
 
@@ -31,6 +33,8 @@ Usage: fleet <command> [options]   (every command has --help)
   operator-key create  an Ed25519 key pair for signing commands
   cmd send | list      sign a command with an operator key and queue it; follow its acknowledgements
   rollout create|list|status|pause|resume|abort   staged firmware rollouts of a published release
+  trust set | show     the firmware trust documents releases are verified against
+  release publish | list | show   signed firmware bundles, verified and kept for rollouts
   telemetry DEVICE     a device's samples received in a time range
   report DEVICE        a device's latest exposure report and score history
   posture              the fleet's exposure grades, worst devices, widespread findings (--since 30d: the trend)
@@ -65,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
         posture: postureCommand,
         telemetry: telemetryCommand,
         db: dbCommand,
+        trust: trustCommand,
+        release: releaseCommand,
       },
       HELP,
     );

@@ -8,7 +8,7 @@ import { dbFailure, stopsTheServer } from './db/failure.js';
 import type { FleetError } from './errors.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
-import { loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
+import { fleetPaths, loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
 import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
@@ -32,6 +32,7 @@ import { createDashboardSessions } from './db/dashboard-sessions.js';
 import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
 import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
+import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http/downloads.js';
 import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
@@ -60,13 +61,12 @@ export interface FleetServerOptions {
   readonly onFatal?: (err: FleetError) => void;
   /** Where the dashboard's built files are (default: beside the bundle, or the checkout's dist/dashboard/). */
   readonly dashboardDir?: string;
+  /** The device download listener's port (mutual TLS; default 8444, 0 picks a free one). */
+  readonly downloadPort?: number;
+  /** The https:// address devices download bundles from (defaults to https://HOST:DOWNLOAD-PORT). */
+  readonly publicDownloadUrl?: string;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
-  /**
-   * Where devices download a release's bundle, put in each update offer. Until the device download listener is
-   * composed here, the default names the HTTPS port: `https://HOST:HTTPS_PORT/v1/releases/{id}/bundle`.
-   */
-  readonly downloadUrl?: (releaseId: string) => string;
   /** How often the rollout engine looks at running rollouts without being told of a change (default 1 s). */
   readonly rolloutTickMs?: number;
 }
@@ -75,6 +75,9 @@ export interface FleetServer {
   readonly host: string;
   readonly mqttPort: number;
   readonly httpPort: number;
+  readonly downloadPort: number;
+  /** Where a device downloads a release's bundle (https://HOST:PORT/v1/releases/{id}/bundle): it goes in offers. */
+  downloadUrl(releaseId: string): string;
   readonly config: FleetConfig;
   readonly db: Db;
   readonly registry: Registry;
@@ -171,15 +174,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
 
     let publish: (topic: string, payload: Buffer) => Promise<void> = () =>
       Promise.reject(new Error('not listening yet'));
-    let httpPortOf = () => 0;
+    // Offers name the download listener, which starts after the engine: bound once it listens.
+    let downloadUrlOf = (_releaseId: string): string => {
+      throw new Error('the download listener is not listening yet');
+    };
     const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const rollouts = createRolloutEngine({
       store: createRolloutStore(db),
       sessions,
       publish: (t, p) => publish(t, p),
-      downloadUrl:
-        opts.downloadUrl ??
-        ((id) => `https://${publicHost}:${httpPortOf()}/v1/releases/${encodeURIComponent(id)}/bundle`),
+      downloadUrl: (id) => downloadUrlOf(id),
       audit,
       log,
       ...(opts.rolloutTickMs ? { tickMs: opts.rolloutTickMs } : {}),
@@ -259,6 +263,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         db,
         loadCa: async () => ca,
         config,
+        releasesDir: fleetPaths(opts.dataDir).releases,
         onChange: () => {
           revocations();
           relay.onDbChange();
@@ -269,6 +274,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       operators,
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
+      maxBundleBytes: config.releases.maxBundleBytes,
     };
     const dashboardSessions = createDashboardSessions(db);
     const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });
@@ -317,10 +323,30 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
     const http = { port: httpPort };
-    httpPortOf = () => httpPort;
+    const downloads = await startDownloadListener({
+      host,
+      port: opts.downloadPort ?? DEFAULT_DOWNLOAD_PORT,
+      tls,
+      timeouts: {
+        headersTimeoutMs: config.api.headersTimeoutSeconds * 1000,
+        requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+      },
+      handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
+      handshakes,
+      db,
+      registry,
+      releasesDir: fleetPaths(opts.dataDir).releases,
+      events: auditLimited,
+      metrics,
+      log,
+    });
+    cleanups.unshift(() => downloads.close());
+    const downloadBase = (opts.publicDownloadUrl ?? `https://${publicHost}:${downloads.port}`).replace(/\/+$/, '');
+    downloadUrlOf = (releaseId) => `${downloadBase}${bundlePath(releaseId)}`;
     log.info('fleet server listening', {
       mqtt: `mqtts://${host}:${listener.port}`,
       https: `https://${host}:${http.port}`,
+      downloads: `https://${host}:${downloads.port}`,
       data: opts.dataDir,
     });
 
@@ -338,6 +364,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       host,
       mqttPort: listener.port,
       httpPort: http.port,
+      downloadPort: downloads.port,
+      downloadUrl: (releaseId) => downloadUrlOf(releaseId),
       config,
       db,
       registry,

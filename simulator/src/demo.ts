@@ -33,7 +33,8 @@ import { seededRng } from './rng.js';
 /** The demo's admin operator: its credential is the operator key the demo agents trust. */
 const DEMO_ADMIN = 'demo-admin';
 
-const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443] [--interval 5]
+const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443]
+                [--download-port 8444] [--interval 5]
 
 Creates a demo fleet folder if absent (fleet CA, server certificate, N devices, an admin operator whose credential
 DIR/operator.key also signs the commands the agents trust), starts the fleet server on loopback and runs N real
@@ -47,6 +48,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       devices: { type: 'string' },
       'mqtt-port': { type: 'string' },
       'http-port': { type: 'string' },
+      'download-port': { type: 'string' },
       interval: { type: 'string' },
     },
     HELP,
@@ -84,6 +86,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     dataDir: fleetDir,
     mqttPort: parsePositiveInt(values['mqtt-port'], '--mqtt-port', 8883),
     httpPort: parsePositiveInt(values['http-port'], '--http-port', 8443),
+    downloadPort: parsePositiveInt(values['download-port'], '--download-port', 8444),
     log,
   });
   const agents: Agent[] = [];

@@ -88,6 +88,7 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
         host: '127.0.0.1',
         mqttPort: 0,
         httpPort: 0,
+        downloadPort: 0,
         log: testLogger(),
         synchronous: 'NORMAL',
         ...opts,

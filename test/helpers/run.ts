@@ -63,7 +63,14 @@ export interface ServeProcess {
 /** Starts `fleet serve` from the source on `dataDir` and free loopback ports; it is the caller's to stop. */
 export async function startServeSource(dataDir: string, extra: string[] = []): Promise<ServeProcess> {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  const ports = ['--mqtt-port', String(mqttPort), '--http-port', String(httpPort)];
+  const ports = [
+    '--mqtt-port',
+    String(mqttPort),
+    '--http-port',
+    String(httpPort),
+    '--download-port',
+    String(await freePort()),
+  ];
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'broker/src/main.ts', 'serve', '--data', dataDir, ...extra, ...ports],

@@ -262,6 +262,28 @@ const RULES: Record<string, Rule> = {
     call: async (c, who) => ({ path: `/api/v1/rollouts/${await c.rollout(who, 'running')}/abort` }),
     expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
   },
+  // Firmware: releases:write, fleet-wide. The raw-body routes get a JSON body here, which those allowed to call
+  // them see refused as the wrong media type (releases.test.ts publishes real bundles).
+  'PUT /api/v1/trust': {
+    call: () => ({ path: '/api/v1/trust', body: { document: 'x' } }),
+    expect: [403, 403, 415, 415, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/trust': {
+    call: () => ({ path: '/api/v1/trust' }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'POST /api/v1/releases': {
+    call: () => ({ path: '/api/v1/releases', body: { bundle: 'x' } }),
+    expect: [403, 403, 415, 415, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/releases': {
+    call: () => ({ path: '/api/v1/releases' }),
+    expect: [403, 403, 200, 200, 401, 401, 401, 401, 401, 403, 403],
+  },
+  'GET /api/v1/releases/{id}': {
+    call: () => ({ path: '/api/v1/releases/0123abcd' }),
+    expect: [403, 403, 404, 404, 401, 401, 401, 401, 401, 403, 403],
+  },
 };
 
 let fleet: TestFleet;

@@ -36,7 +36,7 @@ test('a seeded folder opens in the fleet server, and its posture history and lis
   const db = openFleetDb(dataDir);
   const operator = await addOperator(db, 'viewer', 'viewer');
   db.close();
-  const server = await createFleetServer({ dataDir, mqttPort: 0, httpPort: 0, log: testLogger() });
+  const server = await createFleetServer({ dataDir, mqttPort: 0, httpPort: 0, downloadPort: 0, log: testLogger() });
   const api = apiClientFor(dataDir, server.httpPort, { credential: operator.credential });
   try {
     const stored = server.db.prepare('SELECT resolution, count(*) AS n FROM posture_snapshots GROUP BY 1 ORDER BY 1');

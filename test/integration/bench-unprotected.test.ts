@@ -40,7 +40,17 @@ async function foreignSubscription(args: string[], env: NodeJS.ProcessEnv): Prom
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [...args, '--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort)],
+    [
+      ...args,
+      '--data',
+      fleet.dataDir,
+      '--mqtt-port',
+      String(mqttPort),
+      '--http-port',
+      String(httpPort),
+      '--download-port',
+      String(await freePort()),
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';

@@ -50,7 +50,17 @@ async function serve(
   extra: string[] = [],
 ): Promise<{ child: ChildProcess; port: number; httpPort: number; log: () => string }> {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  const args = ['serve', '--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort)];
+  const args = [
+    'serve',
+    '--data',
+    fleet.dataDir,
+    '--mqtt-port',
+    String(mqttPort),
+    '--http-port',
+    String(httpPort),
+    '--download-port',
+    String(await freePort()),
+  ];
   const child = spawn(process.execPath, [join(bundles, 'fleet.js'), ...args, '--log-level', 'debug', ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -27,7 +27,14 @@ test.before(async () => {
 });
 
 async function serve(dataDir: string, extra: string[] = []) {
-  const ports = ['--mqtt-port', String(await freePort()), '--http-port', String(await freePort())];
+  const ports = [
+    '--mqtt-port',
+    String(await freePort()),
+    '--http-port',
+    String(await freePort()),
+    '--download-port',
+    String(await freePort()),
+  ];
   // Bounded: a server that starts instead of refusing is killed after 60 s (and the test fails on its code).
   return fleetCli(['serve', '--data', dataDir, ...ports, ...extra], { timeoutMs: 60_000 });
 }

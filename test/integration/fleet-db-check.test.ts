@@ -35,7 +35,7 @@ test('a good database: ok, exit 0, in text and JSON', async () => {
 
 test('while the server runs on it: ok', async () => {
   const dataDir = copyDataDir(fleet.dataDir);
-  const server = await createFleetServer({ dataDir, mqttPort: 0, httpPort: 0, log: testLogger() });
+  const server = await createFleetServer({ dataDir, mqttPort: 0, httpPort: 0, downloadPort: 0, log: testLogger() });
   try {
     const r = await fleetCli(['db', 'check', '--data', dataDir]);
     assert.is(r.code, 0, r.output);

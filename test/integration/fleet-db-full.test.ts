@@ -33,7 +33,14 @@ test('serve on a full disk: refused with FLEET_DB_FULL, exit 1, no stack trace',
   const filler = join(disk.dir, 'filler-start');
   fillDisk(filler);
   try {
-    const ports = ['--mqtt-port', String(await freePort()), '--http-port', String(await freePort())];
+    const ports = [
+      '--mqtt-port',
+      String(await freePort()),
+      '--http-port',
+      String(await freePort()),
+      '--download-port',
+      String(await freePort()),
+    ];
     const r = await fleetCli(['serve', '--data', dataDir, ...ports], { timeoutMs: 60_000 });
     assert.is(r.code, 1, r.output);
     assert.match(r.stderr, /^error FLEET_DB_FULL: .*the disk is full/m);
@@ -55,6 +62,7 @@ test('the disk fills while serving: no PUBACK for what is not stored, FLEET_DB_F
     dataDir,
     mqttPort: 0,
     httpPort: 0,
+    downloadPort: 0,
     log: createLogger({ write: (l) => void lines.push(l), level: 'warn' }),
     onFatal: (err) => (fatal = err),
   });

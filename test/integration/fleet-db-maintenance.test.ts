@@ -25,6 +25,7 @@ const serve = (dir: string) =>
     dataDir: dir,
     mqttPort: 0,
     httpPort: 0,
+    downloadPort: 0,
     log: testLogger(),
     config: parseFleetConfig({ retention: { telemetryDays: null, reportsPerDevice: null } }),
   });

@@ -25,7 +25,7 @@ test.after(async () => {
 
 /** Runs `fleet serve`; a process still running after 20 s is killed and reported as a hang (code null). */
 async function serve(args: string[]) {
-  const http = ['--http-port', String(await freePort())];
+  const http = ['--http-port', String(await freePort()), '--download-port', String(await freePort())];
   const r = await fleetCli(['serve', '--data', fleet.dataDir, ...http, ...args], { timeoutMs: 20_000 });
   return { code: r.code, errorLine: r.stderr.split('\n').find((l) => /^(error [A-Z_]+:|usage error:)/.test(l)) };
 }
@@ -66,7 +66,14 @@ test('in-process: a port out of range is FLEET_LISTEN, and the data folder is fr
     [busyPort, 0],
   ] as const) {
     try {
-      await createFleetServer({ dataDir: fleet.dataDir, host: '127.0.0.1', mqttPort, httpPort, log: testLogger() });
+      await createFleetServer({
+        dataDir: fleet.dataDir,
+        host: '127.0.0.1',
+        mqttPort,
+        httpPort,
+        downloadPort: 0,
+        log: testLogger(),
+      });
       assert.unreachable('the server started');
     } catch (err) {
       assert.is((err as { code?: string }).code, 'FLEET_LISTEN', (err as Error).message);
@@ -77,6 +84,7 @@ test('in-process: a port out of range is FLEET_LISTEN, and the data folder is fr
     host: '127.0.0.1',
     mqttPort: 0,
     httpPort: 0,
+    downloadPort: 0,
     log: testLogger(),
   });
   await server.close();

@@ -51,6 +51,7 @@ test(
         host: '127.0.0.1',
         mqttPort: 0,
         httpPort: 0,
+        downloadPort: 0,
         log: testLogger(),
       });
       assert.unreachable('a second server started');
@@ -66,6 +67,7 @@ test(
       host: '127.0.0.1',
       mqttPort: 0,
       httpPort: 0,
+      downloadPort: 0,
       log: testLogger(),
     });
     await again.close();

@@ -44,6 +44,8 @@ async function startDemo(): Promise<Demo> {
       String(mqtt),
       '--http-port',
       String(http),
+      '--download-port',
+      String(await freePort()),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -47,6 +47,13 @@ export class ApiRequestError extends EdgewardError {
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
+/** A request body that is not JSON: its media type, its bytes or a stream of them (made anew per attempt). */
+export interface RawBody {
+  readonly type: string;
+  readonly data: () => Uint8Array | NodeJS.ReadableStream;
+  readonly length?: number;
+}
+
 /**
  * How long an issued token lives: exp − iat of its claims, both on the server's clock, so this machine's clock
  * does not need to agree with the server's; the time left by expiresAt on this clock if the claims cannot be read.
@@ -105,17 +112,28 @@ export function createApiClient(opts: ApiClientOptions) {
     path: string,
     body: unknown,
     auth: string | undefined,
+    raw?: RawBody,
   ): Promise<{ status: number; body: unknown; retryAfter?: number }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const rawData = raw?.data();
+    const rawHeaders = raw
+      ? {
+          'content-type': raw.type,
+          ...(raw.length !== undefined ? { 'content-length': raw.length } : {}),
+        }
+      : {};
     return new Promise((resolve, reject) => {
       const req = request(
         new URL(path, base),
         {
           method,
-          agent,
+          // An upload gets a connection of its own: a pooled one the server is closing (idle too long) would fail
+          // it half-sent, and a stream cannot be sent again.
+          ...(raw ? { agent: false as const, ca: opts.ca } : { agent }),
           headers: {
             accept: 'application/json',
             ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            ...rawHeaders,
             ...(auth ? { authorization: `Bearer ${auth}` } : {}),
           },
           timeout: opts.timeoutMs ?? 30_000,
@@ -158,7 +176,11 @@ export function createApiClient(opts: ApiClientOptions) {
           ),
         ),
       );
-      req.end(payload);
+      if (rawData === undefined) return req.end(payload);
+      if (rawData instanceof Uint8Array) return req.end(rawData);
+      // Streamed with backpressure; a source that fails ends the request with its error.
+      rawData.on('error', (err) => req.destroy(err));
+      rawData.pipe(req);
     });
   }
 
@@ -220,6 +242,23 @@ export function createApiClient(opts: ApiClientOptions) {
       const res = await this.exchange(method, path, body);
       if (res.status >= 400) throw failure(res.status, res.body);
       return res.body as T;
+    },
+    /**
+     * Sends a raw body (a firmware bundle, a trust document) instead of JSON: `data` is called for each attempt (a
+     * stream can be sent once), so a 401 can still renew the token and try again.
+     */
+    async upload<T>(method: 'POST' | 'PUT', path: string, raw: RawBody): Promise<T> {
+      let renewed = false;
+      for (;;) {
+        const res = await send(method, path, undefined, await token(), raw);
+        if (res.status === 401 && opts.credential && !renewed) {
+          renewed = true;
+          current = undefined;
+          continue;
+        }
+        if (res.status >= 400) throw failure(res.status, res.body);
+        return res.body as T;
+      }
     },
     /** The status and body of one request, whatever the status (tests, probes); see retryRateLimited. */
     async exchange(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {

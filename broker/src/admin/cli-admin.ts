@@ -4,7 +4,7 @@ import { openEnvelope, peekCommandId } from '../../../shared/src/commands/index.
 import type { FleetConfig } from '../config.js';
 import type { OperatorAuditEntry } from '../db/operator-audit.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
-import { loadCa, openFleetDb } from '../fleet/data-dir.js';
+import { fleetPaths, loadCa, openFleetDb } from '../fleet/data-dir.js';
 import { createAdminService } from './local.js';
 import type { FleetAdmin } from './types.js';
 
@@ -20,6 +20,7 @@ export function createCliAdmin(dataDir: string, user: string, opts: { config?: F
     db,
     loadCa: () => loadCa(dataDir),
     ownsDb: true,
+    releasesDir: fleetPaths(dataDir).releases,
     ...(opts.config ? { config: opts.config } : {}),
   }).forCaller({
     actor: `cli:${user}`,
@@ -33,20 +34,21 @@ export function createCliAdmin(dataDir: string, user: string, opts: { config?: F
       fn: (...args: A) => Promise<R>,
     ) =>
     async (...args: A): Promise<R> => {
-      const entry: Omit<OperatorAuditEntry, 'outcome'> = {
+      // The object is named when the entry is written: a publication knows its release id only once it is read.
+      const entry = (): Omit<OperatorAuditEntry, 'outcome'> => ({
         operator: `local:${user}`,
         role: 'admin',
         action,
         objectType: action.split('.')[0]!,
         objectId: object(...args) ?? null,
         via: 'cli',
-      };
+      });
       try {
         const out = await fn(...args);
-        trail.record({ ...entry, outcome: 'ok' });
+        trail.record({ ...entry(), outcome: 'ok' });
         return out;
       } catch (err) {
-        trail.record({ ...entry, outcome: 'failed', detail: { code: (err as { code?: string }).code ?? null } });
+        trail.record({ ...entry(), outcome: 'failed', detail: { code: (err as { code?: string }).code ?? null } });
         throw err;
       }
     };
@@ -85,6 +87,26 @@ export function createCliAdmin(dataDir: string, user: string, opts: { config?: F
       pause: audited('rollout.pause', (id) => String(id), admin.rollouts.pause),
       resume: audited('rollout.resume', (id) => String(id), admin.rollouts.resume),
       abort: audited('rollout.abort', (id) => String(id), admin.rollouts.abort),
+    releases: {
+      ...admin.releases,
+      // The object is the release id, known once the bundle is read: recorded after, whatever the outcome.
+      publish: async (source) => {
+        let id: string | undefined;
+        const publish = audited(
+          'release.publish',
+          () => id,
+          async () => {
+            const out = await admin.releases.publish(source);
+            id = out.release.id;
+            return out;
+          },
+        );
+        return publish();
+      },
+    },
+    trust: {
+      ...admin.trust,
+      set: audited('trust.set', (_document: Uint8Array) => undefined, admin.trust.set),
     },
   };
 }

@@ -19,8 +19,10 @@ import { type CallerContext, timeOf } from './local-context.js';
 import { localCommands } from './local-commands.js';
 import { localDashboard } from './local-dashboard.js';
 import { localFleetAudit } from './local-fleet-audit.js';
+import { localReleases } from './local-releases.js';
 import { localReports } from './local-reports.js';
 import { localRollouts } from './local-rollouts.js';
+import { createReleaseStore } from '../fleet/releases.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
 export const DEFAULT_PAGE = 100;
@@ -39,6 +41,8 @@ export interface AdminServiceOptions {
    * own writes do not show in SQLite's data_version, which is how it notices other processes' changes.
    */
   readonly onChange?: () => void;
+  /** The data folder's releases/ (fleetPaths(dir).releases): where published bundles are kept. */
+  readonly releasesDir?: string;
 }
 
 /** Who acts through a FleetAdmin. */
@@ -109,6 +113,12 @@ export function createAdminService(opts: AdminServiceOptions) {
   const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
   const dashboard = localDashboard({ db, now, expiringWithinDays: config.audit.expiringWithinDays });
   const rolloutsFor = localRollouts({ db, events, now, changed });
+  const releaseStore = createReleaseStore({
+    db,
+    dir: opts.releasesDir ?? '',
+    maxBundleBytes: config.releases.maxBundleBytes,
+    now,
+  });
   return { forCaller: (caller: Caller) => adminFor(caller) };
 
   function adminFor({ actor, devices, operatorId }: Caller): FleetAdmin {
@@ -255,6 +265,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       commands: commandsFor(ctx),
       dashboard,
       rollouts: rolloutsFor(ctx),
+      ...localReleases({ store: releaseStore, events, actor }),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);

@@ -1,5 +1,7 @@
 // FleetAdmin over the operator API: what `fleet … --server URL` uses. Each call is one request (lists page
 // through with the cursor the server returns), and answers are the same objects the local side returns.
+import { createReadStream, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { EdgewardError } from '../../../shared/src/index.js';
 import { type ApiClient, ApiRequestError } from './api-client.js';
 import type {
@@ -98,6 +100,29 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       pause: (id) => client.call('POST', `/api/v1/rollouts/${id}/pause`),
       resume: (id) => client.call('POST', `/api/v1/rollouts/${id}/resume`),
       abort: (id) => client.call('POST', `/api/v1/rollouts/${id}/abort`),
+    releases: {
+      publish: (source) => {
+        if ('path' in source) {
+          const length = statSync(source.path).size;
+          return client.upload('POST', '/api/v1/releases', {
+            type: 'application/octet-stream',
+            data: () => createReadStream(source.path),
+            length,
+          });
+        }
+        const stream = Readable.from(source.stream);
+        return client.upload('POST', '/api/v1/releases', {
+          type: 'application/octet-stream',
+          data: () => stream,
+          ...(source.length !== undefined ? { length: source.length } : {}),
+        });
+      },
+      list: async () => (await client.call<{ items: never[] }>('GET', '/api/v1/releases')).items,
+      get: (id) => client.call('GET', `/api/v1/releases/${seg(id)}`),
+    },
+    trust: {
+      set: (document) => client.upload('PUT', '/api/v1/trust', { type: 'application/cbor', data: () => document }),
+      list: async () => (await client.call<{ items: never[] }>('GET', '/api/v1/trust')).items,
     },
     telemetry: (id, q: TelemetryQuery = {}) => page(`/api/v1/devices/${seg(id)}/telemetry`, q),
     fleetTelemetry: (q: RangeQuery = {}) => page('/api/v1/telemetry', q),

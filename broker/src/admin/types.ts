@@ -13,6 +13,8 @@ import type { FleetSample, StoredSample } from '../db/telemetry.js';
 import type { AuditFinding } from '../fleet/audit-checks.js';
 import type { Role } from '../api/roles.js';
 import type { RolloutRequest, RolloutView } from '../db/rollouts.js';
+import type { PublishResult, ReleaseView, TrustView } from '../fleet/releases.js';
+import type { Readable } from 'node:stream';
 
 /** One page of a list, newest or lowest first as each list says; `next` is the cursor of the following page. */
 export interface Page<T> {
@@ -206,6 +208,28 @@ export interface RolloutAdmin {
   resume(id: number): Promise<RolloutView>;
   /** Ends the rollout: devices that have not started installing are sent a cancel. */
   abort(id: number): Promise<RolloutView>;
+/** A firmware bundle to publish: a file (streamed from disk), or a stream (the API's request body). */
+export type BundleSource =
+  | { readonly path: string }
+  | { readonly stream: Readable | AsyncIterable<Uint8Array>; readonly length?: number };
+
+export interface ReleaseAdmin {
+  /**
+   * Streams the bundle to the server, which verifies it against the installed trust chain before it becomes a
+   * release (refused with the verifier's FW_* code otherwise); the same bundle again gives the existing release.
+   */
+  publish(source: BundleSource): Promise<PublishResult>;
+  /** Newest first. */
+  list(): Promise<ReleaseView[]>;
+  /** By id or a unique prefix of at least 8 hex characters. */
+  get(idOrPrefix: string): Promise<ReleaseView>;
+}
+
+export interface TrustAdmin {
+  /** Installs the fleet's first trust document (the anchor), or the next one in its chain (fleet/releases.ts). */
+  set(document: Uint8Array): Promise<{ trust: TrustView; installed: boolean }>;
+  /** The installed documents, oldest first. */
+  list(): Promise<TrustView[]>;
 }
 
 /** The parts of the fleet administration every implementation offers. */
@@ -218,6 +242,8 @@ export interface FleetAdmin {
   readonly commands: CommandAdmin;
   readonly dashboard: DashboardAdmin;
   readonly rollouts: RolloutAdmin;
+  readonly releases: ReleaseAdmin;
+  readonly trust: TrustAdmin;
   /** A device's samples received in a time range, oldest first. */
   telemetry(deviceId: string, q?: TelemetryQuery): Promise<Page<StoredSample>>;
   /** Every visible device's samples received in a time range, in arrival order. */
@@ -239,7 +265,10 @@ export type {
   OperatorAuditRow,
   PostureHistory,
   PosturePeriod,
+  PublishResult,
   ReceivedReport,
+  ReleaseView,
+  TrustView,
   ReportSummary,
   RolloutRequest,
   RolloutView,

@@ -95,6 +95,10 @@ const FLEET_STATUS: Readonly<Record<string, number>> = {
   FLEET_ROLLOUT_CONFLICT: 409,
   FLEET_ROLLOUT_STATE: 409,
   FLEET_ROLLOUT_INVALID: 400,
+  FLEET_RELEASE_AMBIGUOUS: 400,
+  FLEET_RELEASE_CONFLICT: 409,
+  FLEET_RELEASE_TOO_LARGE: 413,
+  FLEET_TRUST_MISSING: 409,
   FLEET_DEVICE_EXISTS: 409,
   FLEET_OPERATOR_EXISTS: 409,
   FLEET_DEVICE_REVOKED: 409,
@@ -107,7 +111,15 @@ const FLEET_STATUS: Readonly<Record<string, number>> = {
   USAGE: 400,
 };
 
+/** Details as plain JSON (a verifier's details may hold big integers). */
+const plainDetails = (d: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> =>
+  d ? JSON.parse(JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))) : {};
+
 function fleetProblem(err: EdgewardError): Problem {
+  // The firmware verifier refused a bundle or trust document: the request was understood, its content is refused.
+  if (err.code.startsWith('FW_') && err.code !== 'FW_IO') {
+    return problem(422, err.code, err.message, plainDetails(err.details));
+  }
   const status = FLEET_STATUS[err.code] ?? 500;
   return status === 500
     ? problem(500, 'API_SERVER_ERROR', 'the server failed to answer')
@@ -150,6 +162,9 @@ const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} }
 /** The one body type the API reads: JSON in UTF-8 (the charset parameter may say so, nothing else may follow). */
 const JSON_BODY = /^application\/json[ \t]*(;[ \t]*charset=("utf-8"|utf-8)[ \t]*)?$/i;
 
+/** The raw body types a route may take (config.rawBody); each route names the ones it reads. */
+export const RAW_TYPES = ['application/octet-stream', 'application/cbor'];
+
 const hasBody = (req: FastifyRequest) =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -169,6 +184,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
   });
   // fastify also reads text/plain bodies by default; the API takes JSON only, anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  // Raw bodies (only on routes that state `rawBody`, checked in preParsing) reach the route as the request stream,
+  // never buffered: a firmware bundle is streamed to disk as it arrives.
+  app.addContentTypeParser(RAW_TYPES, (_req, payload, done) => done(null, payload));
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorateRequest('auth', null);
   app.decorateRequest('auditObject', null);
@@ -182,7 +200,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
       ...route.schema,
       querystring: route.schema?.querystring ?? NO_QUERY,
       security: scope === null ? [] : [{ bearerAuth: [scope] }],
-      'x-max-body-bytes': route.schema?.body ? (route.bodyLimit ?? limits.maxBodyBytes) : 0,
+      'x-max-body-bytes': route.config?.rawBody
+        ? (route.config.rawBodyLimit ?? 0)
+        : route.schema?.body
+          ? (route.bodyLimit ?? limits.maxBodyBytes)
+          : 0,
     };
     route.schema = schema;
   });
@@ -236,12 +258,25 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     if (!hasBody(req)) return payload;
     // fastify would read an unknown route's body before its not-found handler runs.
     if (req.is404) throw notFound(req);
-    if (!req.routeOptions.schema?.body) {
+    const raw = req.routeOptions.config.rawBody;
+    if (!req.routeOptions.schema?.body && !raw) {
       throw new ApiError(413, 'API_BODY_TOO_LARGE', `${routeOf(req)} takes no request body`);
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       throw new ApiError(415, 'API_UNSUPPORTED_MEDIA_TYPE', 'send the body uncompressed (no Content-Encoding)');
+    }
+    if (raw) {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!raw.includes(type)) {
+        throw new ApiError(415, 'API_UNSUPPORTED_MEDIA_TYPE', `send the body as ${raw.join(' or ')}`);
+      }
+      const declared = Number(req.headers['content-length']);
+      const limit = req.routeOptions.config.rawBodyLimit;
+      if (limit !== undefined && Number.isFinite(declared) && declared > limit) {
+        throw new ApiError(413, 'API_BODY_TOO_LARGE', `${routeOf(req)} takes at most ${limit} bytes`);
+      }
+      return payload;
     }
     if (!JSON_BODY.test(req.headers['content-type'] ?? '')) {
       throw new ApiError(415, 'API_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (UTF-8)');

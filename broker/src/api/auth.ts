@@ -68,6 +68,12 @@ declare module 'fastify' {
     fleetWide?: boolean;
     /** The audit trail's name for this mutation (`device.revoke`); the object type is its first part. */
     action?: string;
+    /**
+     * The route takes a raw body of one of these media types (a firmware bundle, a trust document), handed to it as
+     * a stream: it bounds what it reads itself. `rawBodyLimit` is the most it reads (published in the document).
+     */
+    rawBody?: readonly string[];
+    rawBodyLimit?: number;
   }
 }
 

@@ -2,11 +2,26 @@
 import { createLogger, parseCli, parsePort, required, UsageError } from '../../../shared/src/index.js';
 import { loadFleetConfig } from '../config.js';
 import type { FleetError } from '../errors.js';
+import { DEFAULT_DOWNLOAD_PORT } from '../http/downloads.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
 
-const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--host 127.0.0.1]
-            [--public-mqtt-url mqtts://host:8883] [--log-format json|pretty] [--log-level info]
-            [--init-empty-db]
+/** An https:// URL without a query or fragment: bundle paths are appended to it. */
+function publicDownloadUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--public-download-url must be an https:// URL, got ${text}`);
+  }
+  if (url.protocol !== 'https:' || url.search || url.hash || url.username || url.password) {
+    throw new UsageError(`--public-download-url must be an https:// URL without query or credentials, got ${text}`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--download-port 8444]
+            [--host 127.0.0.1] [--public-mqtt-url mqtts://host:8883] [--public-download-url https://host:8444]
+            [--log-format json|pretty] [--log-level info] [--init-empty-db]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
@@ -16,6 +31,10 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
   --config FILE         JSON server configuration (limits, per-device-type rates, audit thresholds);
                         see docs/fleet-config.md. Every problem in it is listed at once.
   --public-mqtt-url     the MQTT address told to enrolling devices (default: mqtts://HOST:MQTT-PORT)
+  --download-port       the device download listener (mutual TLS): devices fetch firmware bundles there with
+                        the token of their rollout
+  --public-download-url the address devices download from, put in update offers (default:
+                        https://HOST:DOWNLOAD-PORT)
   --init-empty-db       the folder's database was lost and no backup is to be restored: start with an empty one
                         (every device must be registered again). Without it such a folder is refused.`;
 
@@ -26,6 +45,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       data: { type: 'string' },
       'mqtt-port': { type: 'string' },
       'http-port': { type: 'string' },
+      'download-port': { type: 'string' },
+      'public-download-url': { type: 'string' },
       host: { type: 'string' },
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
@@ -50,9 +71,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
     mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
     httpPort: parsePort(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
+    downloadPort: parsePort(values['download-port'], '--download-port', DEFAULT_DOWNLOAD_PORT),
     log,
     config,
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
+    ...(values['public-download-url'] ? { publicDownloadUrl: publicDownloadUrl(values['public-download-url']) } : {}),
     ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
     onFatal: (err) => {
       failure = err;

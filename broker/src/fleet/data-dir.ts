@@ -27,6 +27,8 @@ export interface FleetPaths {
   readonly caCert: string;
   readonly serverKey: string;
   readonly serverCert: string;
+  /** Published firmware bundles, each named by its SHA-256 (fleet/releases.ts). */
+  readonly releases: string;
 }
 
 export function fleetPaths(dir: string): FleetPaths {
@@ -41,6 +43,7 @@ export function fleetPaths(dir: string): FleetPaths {
     caCert: join(pki, 'ca.crt'),
     serverKey: join(pki, 'server.key'),
     serverCert: join(pki, 'server.crt'),
+    releases: join(root, 'releases'),
   };
 }
 

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Logger } from '../../../shared/src/index.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
-import type { HandshakeGuard } from '../limits/handshake-guard.js';
+import type { HandshakeGuard, Listener } from '../limits/handshake-guard.js';
 import { listen } from '../listen.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -28,6 +28,13 @@ export interface HttpsServerOptions {
   readonly handshakeTimeoutMs: number;
   /** Caps the connections still in their TLS handshake (shared with the MQTT listener). */
   readonly handshakes: HandshakeGuard;
+  /**
+   * Mutual TLS: a client must present a certificate of the fleet CA (`tls.ca`) or its handshake fails (the device
+   * download listener). Without it the server asks for none.
+   */
+  readonly requireClientCertificate?: boolean;
+  /** The handshake guard's name for this listener (default https). */
+  readonly listener?: Listener;
 }
 
 export function createHttpsServer(opts: HttpsServerOptions, handler: RequestHandler): Server {
@@ -46,6 +53,7 @@ export function createHttpsServer(opts: HttpsServerOptions, handler: RequestHand
       // Node checks the two timeouts below only this often (30 s by default), so a 10 s header timeout would let a
       // slow client hold its connection for up to 40 s.
       connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs / 2),
+      ...(opts.requireClientCertificate ? { ca: opts.tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
     },
     handler,
   );
@@ -54,7 +62,7 @@ export function createHttpsServer(opts: HttpsServerOptions, handler: RequestHand
   server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = 5_000;
   // After any other 'connection' listener; node's https server closes a socket whose handshake failed or timed out.
-  opts.handshakes.attach(server, 'https');
+  opts.handshakes.attach(server, opts.listener ?? 'https');
   return server;
 }
 

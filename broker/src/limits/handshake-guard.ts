@@ -7,7 +7,7 @@ import type { AuditLimiter } from '../db/audit.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { createHandshakeGate, type HandshakeGateOptions } from './handshake-gate.js';
 
-export type Listener = 'mqtt' | 'https';
+export type Listener = 'mqtt' | 'https' | 'downloads';
 
 /**
  * The reason the server itself closed a connection before its handshake. The TLS server reports such a socket

@@ -25,5 +25,10 @@ export function createFleetMetrics() {
       'Connections that replaced a live session of the same device',
     ),
     enrollments: registry.counter('edgeward_enrollments_total', 'Enrolment attempts by outcome'),
+    downloadBytes: registry.counter('edgeward_download_bytes_total', 'Firmware bundle bytes sent to devices'),
+    downloadsRefused: registry.counter(
+      'edgeward_downloads_refused_total',
+      'Firmware bundle downloads refused, by reason (no-token, bad-token, expired-token, other-device, …)',
+    ),
   };
 }

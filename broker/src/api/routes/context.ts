@@ -14,6 +14,8 @@ export interface RouteDeps {
   readonly operators: OperatorStore;
   readonly tokens: TokenService;
   readonly verifyProof: (assertion: string) => Promise<ProofResult>;
+  /** The largest bundle POST /api/v1/releases reads (config releases.maxBundleBytes). */
+  readonly maxBundleBytes?: number;
 }
 
 /** The administration as the request's verified operator (their name in events, their device limits). */

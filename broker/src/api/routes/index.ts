@@ -8,8 +8,10 @@ import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
 import { fleetAuditRoutes } from './fleet-audit.js';
 import { operatorRoutes } from './operators.js';
+import { releaseRoutes } from './releases.js';
 import { reportRoutes } from './reports.js';
 import { rolloutRoutes } from './rollouts.js';
+import { parseFleetConfig } from '../../config.js';
 
 export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: DashboardRouteDeps): void {
   authRoutes(app, deps);
@@ -20,6 +22,9 @@ export function apiRoutes(app: FastifyInstance, deps: RouteDeps, dashboard?: Das
   fleetAuditRoutes(app, deps);
   commandRoutes(app, deps);
   rolloutRoutes(app, deps);
+  releaseRoutes(app, deps, {
+    maxBundleBytes: deps.maxBundleBytes ?? parseFleetConfig({}).releases.maxBundleBytes,
+  });
   if (dashboard) dashboardRoutes(app, deps, dashboard);
 }
 
