@@ -87,6 +87,7 @@ export function createCliAdmin(dataDir: string, user: string, opts: { config?: F
       pause: audited('rollout.pause', (id) => String(id), admin.rollouts.pause),
       resume: audited('rollout.resume', (id) => String(id), admin.rollouts.resume),
       abort: audited('rollout.abort', (id) => String(id), admin.rollouts.abort),
+    },
     releases: {
       ...admin.releases,
       // The object is the release id, known once the bundle is read: recorded after, whatever the outcome.

@@ -100,6 +100,7 @@ export function createRemoteAdmin(client: ApiClient): FleetAdmin {
       pause: (id) => client.call('POST', `/api/v1/rollouts/${id}/pause`),
       resume: (id) => client.call('POST', `/api/v1/rollouts/${id}/resume`),
       abort: (id) => client.call('POST', `/api/v1/rollouts/${id}/abort`),
+    },
     releases: {
       publish: (source) => {
         if ('path' in source) {

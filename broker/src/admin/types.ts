@@ -208,6 +208,8 @@ export interface RolloutAdmin {
   resume(id: number): Promise<RolloutView>;
   /** Ends the rollout: devices that have not started installing are sent a cancel. */
   abort(id: number): Promise<RolloutView>;
+}
+
 /** A firmware bundle to publish: a file (streamed from disk), or a stream (the API's request body). */
 export type BundleSource =
   | { readonly path: string }
