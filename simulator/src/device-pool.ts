@@ -16,7 +16,31 @@ import { simDir } from './identities.js';
 import { createHistogram, type SparseHistogram } from './metrics.js';
 import { startStormProxy, type StormProxy } from './proxy.js';
 import { deviceAddress } from './source-addresses.js';
-import { createVirtualDevice, newCounters, type ExposurePlan, type VirtualDevice } from './virtual-device.js';
+import type { FailMode } from './options.js';
+import {
+  createVirtualDevice,
+  newCounters,
+  type DeviceFirmware,
+  type DeviceUpdateSpec,
+  type ExposurePlan,
+  type VirtualDevice,
+} from './virtual-device.js';
+
+/** A rollout drill's firmware side, the same for every device of the run but whether it fails. */
+export interface PoolUpdateSpec extends Omit<DeviceUpdateSpec, 'fail'> {
+  /** Devices fail where failMode says when their share of the seed falls below failRate. */
+  readonly failRate: number;
+  readonly failMode: FailMode;
+}
+
+/**
+ * Whether device `index` is one of the failing share: spread evenly over the fleet (every 1/rate-th device, offset
+ * by a fraction of the spacing), so each stage gets its share too, and the same devices fail in every run.
+ */
+export function failsInDrill(index: number, rate: number): boolean {
+  if (rate <= 0) return false;
+  return Math.floor((index + 0.5) * rate) !== Math.floor((index - 0.5) * rate);
+}
 
 export interface PoolSpec {
   readonly index: number;
@@ -40,6 +64,8 @@ export interface PoolSpec {
   readonly keepOutboxFull: number;
   readonly operatorPem: string;
   readonly trustDocument: Uint8Array;
+  /** Rollout drills: the devices take update offers (null: no update client). */
+  readonly update: PoolUpdateSpec | null;
 }
 
 /** The counts a pool reports; the fleet's totals are their sums. */
@@ -83,6 +109,8 @@ export interface DeviceFinal {
   readonly cutoff: number;
   /** Samples up to the cutoff never acknowledged. */
   readonly pending: number;
+  /** The image it runs at the end (rollout drills). */
+  readonly firmware?: DeviceFirmware;
 }
 
 export interface PoolFinal {
@@ -164,6 +192,18 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       gate,
       ...(spec.exposure ? { exposure: spec.exposure } : {}),
       ...(spec.keepOutboxFull > 0 ? { keepOutboxFull: spec.keepOutboxFull } : {}),
+      ...(spec.update
+        ? {
+            update: {
+              trust: spec.update.trust,
+              hardware: spec.update.hardware,
+              initialVersion: spec.update.initialVersion,
+              initialSequence: spec.update.initialSequence,
+              workDir: spec.update.workDir,
+              ...(failsInDrill(d.index, spec.update.failRate) ? { fail: spec.update.failMode } : {}),
+            },
+          }
+        : {}),
       counters,
       sink,
       log: silentLogger,
@@ -264,6 +304,7 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
         windowStart: d.tally.windowStart,
         cutoff: d.tally.cutoff ?? d.tally.made,
         pending: d.tally.pending(),
+        ...(d.firmware() ? { firmware: d.firmware()! } : {}),
       }));
       const last = report();
       await Promise.all(devices.map((d) => d.close().catch(() => {})));

@@ -1,9 +1,11 @@
 // createSimulator: the coordinator. Issues identities, spreads the devices over pools (worker processes or this
 // process), waits for the fleet to connect, runs the scenario, drains, and builds the result from the pools'
 // counters and what the server stored, read through its operator API.
+import { rmSync } from 'node:fs';
 import { getScenario, type FleetControl, type ScenarioContext, type ScenarioOutcome } from './scenarios/index.js';
 import { createRunMaterials } from './attack/materials.js';
-import type { DeviceFinal, PoolFinal, PoolSpec } from './device-pool.js';
+import type { DeviceFinal, PoolFinal, PoolSpec, PoolUpdateSpec } from './device-pool.js';
+import { rolloutDeviceSpec } from './rollout-control.js';
 import { SimulatorError } from './errors.js';
 import { createFleetStats } from './fleet-stats.js';
 import { checkDataDir, ensureIdentities, type Identity, simIds } from './identities.js';
@@ -26,6 +28,24 @@ export interface Simulator {
 
 /** The start is given up when no device connected for this long. */
 const STALLED_MS = 30_000;
+
+/** Rollout drills: every device ends on a complete image (old or new), never on a partial one. */
+function imagesInvariant(devices: readonly DeviceFinal[]): Invariant {
+  const broken = devices.filter((d) => d.firmware && !d.firmware.working).map((d) => d.id);
+  const versions: Record<string, number> = {};
+  for (const d of devices) if (d.firmware) versions[d.firmware.version] = (versions[d.firmware.version] ?? 0) + 1;
+  const spread = Object.entries(versions)
+    .map(([v, n]) => `${n} on ${v}`)
+    .join(', ');
+  return {
+    name: 'no-device-without-image',
+    ok: broken.length === 0,
+    detail:
+      broken.length === 0
+        ? `every device runs a complete image (${spread})`
+        : `${broken.length} devices have no working image: ${broken.slice(0, 10).join(', ')}`,
+  };
+}
 
 const latency = (s: Summary): Latency => ({ count: s.count, p50: s.p50, p99: s.p99, max: s.max });
 
@@ -50,6 +70,15 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
   }
   const rogues = identities.slice(ids.length);
   const materials = createRunMaterials();
+  let update: PoolUpdateSpec | null = null;
+  if (o.scenario === 'rollout') {
+    try {
+      update = await rolloutDeviceSpec(o);
+    } catch (err) {
+      closeView();
+      throw err;
+    }
+  }
   const abort = new AbortController();
 
   const poolCount = Math.max(1, o.workers);
@@ -74,6 +103,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     keepOutboxFull: scenario.throughput ? o.outboxDepth : 0,
     operatorPem: materials.operatorPem,
     trustDocument: materials.trustDocument,
+    update,
   }));
   const stats = createFleetStats(poolCount);
   const pools: PoolHandle[] = specs.map((spec) => (o.workers > 0 ? workerPool(spec) : localPool(spec)));
@@ -233,6 +263,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
             : `${lost} of ${sent} samples not stored after a ${o.drainMs / 1000} s drain`,
       },
       ...outcome.invariants,
+      ...(update ? [imagesInvariant(devices)] : []),
     ];
     const phases = outcome.phases?.length
       ? Object.fromEntries(
@@ -290,6 +321,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     .finally(() => {
       clearInterval(ticker);
       closeView();
+      if (update) rmSync(update.workDir, { recursive: true, force: true });
     });
   done.catch(() => {});
 

@@ -5,14 +5,23 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import mqtt from 'mqtt';
 import { encode, type Logger } from '../../shared/src/index.js';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
+  AgentError,
   createAgent,
+  createDownloader,
   createFakePlatform,
+  createMemoryInstaller,
   createMemoryState,
+  createMemoryUpdateStore,
   type Agent,
   type AgentConfig,
+  type DownloadFn,
   type Keyring,
+  type MemoryInstaller,
 } from '../../agent/src/index.js';
+import type { FailMode } from './options.js';
 import { sampleReport } from '../../agent/src/scan/index.js';
 import type { FirmwareGate, FirmwareVerdict } from './firmware-gate.js';
 import { addCounts } from './metrics.js';
@@ -50,6 +59,51 @@ export interface ExposurePlan {
   readonly everyMs: number;
 }
 
+/** Firmware updates for a rollout drill: the fleet's trust anchor, what the device runs, and whether it fails. */
+export interface DeviceUpdateSpec {
+  /** The fleet's first trust document: newer ones come with the offers. */
+  readonly trust: Uint8Array;
+  readonly hardware: string;
+  readonly initialVersion: string;
+  readonly initialSequence: number;
+  /** Download files go to WORKDIR/<id>/update/ (the bundle is hashed from there, and deleted after). */
+  readonly workDir: string;
+  /** This device's update fails there (a drill), or undefined. */
+  readonly fail?: FailMode;
+}
+
+/** What a device runs when the run ends: a working image is a finished slot (and, on trial, the old one beside). */
+export interface DeviceFirmware {
+  readonly version: string;
+  readonly sequence: number;
+  readonly trial: boolean;
+  readonly working: boolean;
+}
+
+/**
+ * The download of a device made to fail: `download` fails as a cut-off reply would after its retries; `verify`
+ * flips a byte of the payload on the way to disk, which the device's verifier must catch (FW_PAYLOAD_DIGEST).
+ */
+function drillDownload(real: DownloadFn, fail: FailMode | undefined): DownloadFn {
+  if (fail === 'download')
+    return async () => {
+      throw new AgentError('UPDATE_DOWNLOAD', 'drill: the download was cut off and every retry failed');
+    };
+  if (fail !== 'verify') return real;
+  return async (req) => {
+    await real(req);
+    const fh = await open(req.file, 'r+');
+    try {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, req.size - 1);
+      last[0] = last[0]! ^ 0xff;
+      await fh.write(last, 0, 1, req.size - 1);
+    } finally {
+      await fh.close();
+    }
+  };
+}
+
 export interface VirtualDeviceOptions {
   readonly id: string;
   readonly seed: number;
@@ -63,6 +117,8 @@ export interface VirtualDeviceOptions {
   readonly exposure?: ExposurePlan;
   /** Keep this many samples waiting in the outbox (throughput mode: publish as fast as acknowledged). */
   readonly keepOutboxFull?: number;
+  /** Rollout drills: the device takes update offers with the agent's real update client on in-memory slots. */
+  readonly update?: DeviceUpdateSpec;
   readonly counters: DeviceCounters;
   readonly sink: SampleSink;
   readonly log: Logger;
@@ -74,6 +130,8 @@ export interface VirtualDevice {
   readonly agent: Agent;
   readonly tally: SampleTally;
   offerFirmware(bundle: Uint8Array): Promise<FirmwareVerdict>;
+  /** The image it runs (rollout drills only). */
+  firmware(): DeviceFirmware | undefined;
   close(): Promise<void>;
 }
 
@@ -149,12 +207,16 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
     return client;
   };
 
+  const installer: MemoryInstaller | undefined = o.update
+    ? createMemoryInstaller({ version: o.update.initialVersion, sequence: o.update.initialSequence })
+    : undefined;
+  const update = o.update;
   let agent: Agent | undefined;
   const topUp = (n: number) => {
     for (let i = 0; i < n && !closed; i++) void agent?.sampleNow().catch(() => {});
   };
   agent = await createAgent({
-    config: { ...o.template, deviceId: o.id },
+    config: { ...o.template, deviceId: o.id, ...(update ? { stateDir: join(update.workDir, o.id) } : {}) },
     platform: createFakePlatform(o.seed, { firmwareVersion: '1.0.0' }),
     outbox,
     replay: state.replay,
@@ -171,6 +233,24 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
     onCommandAck: (ack) =>
       addCounts(counters.commandAcks, { [ack.reason ? `${ack.status}:${ack.reason}` : ack.status]: 1 }),
     ...(o.keepOutboxFull ? { onAck: (first: number, last: number) => topUp(last - first + 1) } : {}),
+    ...(update && installer
+      ? {
+          update: {
+            store: createMemoryUpdateStore(),
+            installer,
+            trust: update.trust,
+            hardware: update.hardware,
+            download: drillDownload(createDownloader({ attempts: 3, baseDelayMs: 500, random: rng }), update.fail),
+            ...(update.fail === 'health'
+              ? {
+                  healthCheck: async () => {
+                    throw new AgentError('UPDATE_HEALTH', 'drill: the new image failed its health check');
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
   });
   if (o.keepOutboxFull) topUp(o.keepOutboxFull);
 
@@ -196,6 +276,19 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
     agent,
     tally,
     offerFirmware: (bundle) => o.gate.offer(bundle),
+    firmware() {
+      if (!installer) return undefined;
+      const st = installer.state();
+      const running = st.slots[st.active];
+      const other = st.slots[st.active === 'a' ? 'b' : 'a'];
+      return {
+        version: running?.version ?? '',
+        sequence: running?.sequence ?? -1,
+        trial: st.trial,
+        // A finished image runs; one on trial has the old one to fall back to.
+        working: running !== undefined && (!st.trial || other !== undefined),
+      };
+    },
     async close() {
       closed = true;
       for (const t of timers) clearTimeout(t);

@@ -3,13 +3,12 @@
 import { UsageError } from '../../../shared/src/index.js';
 import { attack } from './attack.js';
 import { reconnectStorm } from './reconnect-storm.js';
+import { rollout } from './rollout.js';
 import { steady } from './steady.js';
 import { throughput } from './throughput.js';
 import type { Scenario } from './types.js';
 
-// A staged firmware rollout joins this list with the firmware-update issue (docs/simulator.md#firmware-rollouts):
-// until then there is nothing to roll out, and the name is not offered.
-export const SCENARIOS: readonly Scenario[] = [steady, reconnectStorm, attack, throughput];
+export const SCENARIOS: readonly Scenario[] = [steady, reconnectStorm, attack, throughput, rollout];
 
 export function scenarioHelp(): string {
   return SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.summary}`).join('\n');

@@ -24,7 +24,7 @@ export const rollout: Scenario = {
       const release = await control.publish(o.release!);
       ctx.note(`rollout: release ${release.id.slice(0, 12)} (${release.hardware} ${release.version}) published`);
       const startedAt = Date.now();
-      const id = control.create({
+      const id = await control.create({
         releaseId: release.id,
         deviceIds: ctx.fleet.ids,
         stages: o.stages,
@@ -33,12 +33,12 @@ export const rollout: Scenario = {
         minWaitMs: o.minWaitMs,
       });
       ctx.note(`rollout ${id}: ${ctx.fleet.ids.length} devices, stages ${o.stages.join('%, ')}%`);
-      let view: RolloutView = control.view(id);
+      let view: RolloutView = await control.view(id);
       let lastStage = -1;
       const deadline = startedAt + Math.max(o.durationMs, 1000);
       while (!ENDED.has(view.state) && Date.now() < deadline) {
         if (!(await ctx.sleep(POLL_MS))) break;
-        view = control.view(id);
+        view = await control.view(id);
         if (view.stage !== lastStage) {
           lastStage = view.stage;
           ctx.note(`rollout ${id}: stage ${view.stage + 1} of ${o.stages.length} (${o.stages[view.stage]}%)`);
@@ -49,7 +49,7 @@ export const rollout: Scenario = {
       const settleUntil = Date.now() + SETTLE_MS;
       while (view.inProgress > 0 && Date.now() < settleUntil) {
         if (!(await ctx.sleep(POLL_MS))) break;
-        view = control.view(id);
+        view = await control.view(id);
       }
       if (view.haltReason) ctx.note(`rollout ${id} halted: ${view.haltReason}`);
       const failedShare = view.offered > 0 ? view.failed / view.offered : 0;
@@ -96,7 +96,7 @@ export const rollout: Scenario = {
               endedMs: s.endedAt === null ? null : Math.max(0, s.endedAt - startedAt),
               seconds: s.endedAt === null ? null : Math.round((s.endedAt - s.startedAt) / 100) / 10,
             })),
-            failures: view.failures,
+            failures: Object.fromEntries(view.failures.map((f) => [f.reasonCode, f.devices])),
           },
         },
         invariants,
