@@ -161,6 +161,8 @@ const duration = (ms: number) =>
     : ms > 0 && ms % 60_000 === 0
       ? `${ms / 60_000}m`
       : `${ms / 1000}s`;
+/** A long `ids:` selector (the simulator's thousands of devices) cut for the screen; --json has it whole. */
+const short = (selector: string) => (selector.length > 60 ? `${selector.slice(0, 57)}…` : selector);
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
 
@@ -172,7 +174,7 @@ function print(r: RolloutView, json: boolean): void {
   }
   const out: string[] = [
     `rollout ${r.id}: ${r.state}, stage ${r.stage + 1} of ${r.stages.length}`,
-    `release ${r.releaseId} (${r.hardware} ${r.version}), devices ${r.selector} (${r.devices})`,
+    `release ${r.releaseId} (${r.hardware} ${r.version}), devices ${short(r.selector)} (${r.devices})`,
     `thresholds: success ${pct(r.successThreshold)}, error ${pct(r.errorThreshold)}; minimum wait per stage ` +
       `${duration(r.minWaitMs)}`,
   ];
