@@ -63,18 +63,20 @@ test('create --json on the server host: the running server starts offering', asy
 });
 
 test('status --json through the API, as a release manager; the readable status has the stage table', async () => {
-  const r = await fleetCli(['rollout', 'status', String(created.id), ...throughApi(), '--json', '--devices']);
+  const [r, text, list] = await Promise.all([
+    fleetCli(['rollout', 'status', String(created.id), ...throughApi(), '--json', '--devices']),
+    fleetCli(['rollout', 'status', String(created.id), ...onHost()]),
+    fleetCli(['rollout', 'list', ...throughApi()]),
+  ]);
   assert.is(r.code, 0, r.output);
   const v = JSON.parse(r.stdout) as RolloutView;
   assert.is(v.id, created.id);
   assert.is(v.offered, 1);
   assert.equal(v.deviceList?.map((d) => d.deviceId).sort(), ['gw-c1', 'gw-c2']);
-  const text = await fleetCli(['rollout', 'status', String(created.id), ...onHost()]);
   assert.is(text.code, 0, text.output);
   assert.match(text.stdout, new RegExp(`^rollout ${created.id}: running, stage 1 of 2\n`));
   assert.match(text.stdout, /STAGE\s+SHARE\s+DEVICES\s+STARTED\s+ENDED/);
   assert.match(text.stdout, /Offered\s+1/);
-  const list = await fleetCli(['rollout', 'list', ...throughApi()]);
   assert.is(list.code, 0, list.output);
   assert.match(
     list.stdout,
@@ -109,18 +111,21 @@ test('pause, a refused second pause (exit 1), resume and abort', async () => {
 });
 
 test('refusals: a viewer (403), an unknown release, an unknown rollout, bad stages (usage, exit 2)', async () => {
-  const viewer = await fleetCli(['rollout', 'create', ...throughApi('viewer'), '--release', releaseId]);
+  // Independent of each other: run at once.
+  const [viewer, unknown, noRollout, stages, help] = await Promise.all([
+    fleetCli(['rollout', 'create', ...throughApi('viewer'), '--release', releaseId]),
+    fleetCli(['rollout', 'create', ...onHost(), '--release', 'a'.repeat(64)]),
+    fleetCli(['rollout', 'status', '999', ...throughApi()]),
+    fleetCli(['rollout', 'create', ...onHost(), '--release', releaseId, '--stages', '50%,10%']),
+    fleetCli(['rollout', '--help']),
+  ]);
   assert.is(viewer.code, 1);
   assert.match(viewer.stderr, /^error API_FORBIDDEN: /);
-  const unknown = await fleetCli(['rollout', 'create', ...onHost(), '--release', 'a'.repeat(64)]);
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /^error FLEET_RELEASE_UNKNOWN: /);
-  const noRollout = await fleetCli(['rollout', 'status', '999', ...throughApi()]);
   assert.is(noRollout.code, 1);
   assert.match(noRollout.stderr, /^error FLEET_ROLLOUT_UNKNOWN: /);
-  const stages = await fleetCli(['rollout', 'create', ...onHost(), '--release', releaseId, '--stages', '50%,10%']);
   assert.is(stages.code, 2);
-  const help = await fleetCli(['rollout', '--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /fleet rollout create --release ID/);
 });

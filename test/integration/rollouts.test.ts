@@ -123,13 +123,14 @@ test('stages advance as devices commit, and the rollout completes; offers carry 
   );
 });
 
-test('failures above the error threshold halt the rollout: reason recorded, event logged, no more offers', async () => {
+test('failures over the error threshold halt it: reason, event, no more offers; a resume accepts them', async () => {
   const g = await group('ht', 10);
   const view = await rollouts.create({
     releaseId,
     selector: ids(g),
     stages: [30, 100],
     errorThreshold: 0.1,
+    successThreshold: 0.3,
     minWaitMs: 0,
   });
   await waitFor(() => offered(g).length === 3, 'stage 0 offers');
@@ -154,7 +155,17 @@ test('failures above the error threshold halt the rollout: reason recorded, even
   const [, , c] = offered(g);
   await c!.report('Committed');
   await waitFor(() => row(view.id, c!.id).state === 'Committed', 'a halted rollout still records outcomes');
-  await rollouts.abort(view.id);
+  fleet.server.rollouts.tick();
+  assert.is((await rollouts.get(view.id)).stage, 0, 'a halted rollout does not advance');
+  // An operator resumes it: the failures so far are accepted; the rest commit and it completes.
+  for (const d of g) d.answer = 'commit';
+  assert.is((await rollouts.resume(view.id)).state, 'running');
+  const done = await waitFor(async () => {
+    const v = await rollouts.get(view.id);
+    return v.state === 'completed' ? v : undefined;
+  }, 'completed after the resume');
+  assert.is(done.updated, 8);
+  assert.is(done.failed, 2);
 });
 
 test('pause stops new offers while devices already updating finish; resume continues to the end', async () => {

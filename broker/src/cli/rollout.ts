@@ -154,6 +154,15 @@ async function move(argv: string[], action: 'pause' | 'resume' | 'abort'): Promi
   }
 }
 
+/** 600000 → 10m, 5400000 → 90m, 1500 → 1.5s: as --min-wait takes it. */
+const duration = (ms: number) =>
+  ms > 0 && ms % 3_600_000 === 0
+    ? `${ms / 3_600_000}h`
+    : ms > 0 && ms % 60_000 === 0
+      ? `${ms / 60_000}m`
+      : `${ms / 1000}s`;
+/** A long `ids:` selector (the simulator's thousands of devices) cut for the screen; --json has it whole. */
+const short = (selector: string) => (selector.length > 60 ? `${selector.slice(0, 57)}…` : selector);
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
 
@@ -165,9 +174,9 @@ function print(r: RolloutView, json: boolean): void {
   }
   const out: string[] = [
     `rollout ${r.id}: ${r.state}, stage ${r.stage + 1} of ${r.stages.length}`,
-    `release ${r.releaseId} (${r.hardware} ${r.version}), devices ${r.selector} (${r.devices})`,
+    `release ${r.releaseId} (${r.hardware} ${r.version}), devices ${short(r.selector)} (${r.devices})`,
     `thresholds: success ${pct(r.successThreshold)}, error ${pct(r.errorThreshold)}; minimum wait per stage ` +
-      `${Math.round(r.minWaitMs / 1000)}s`,
+      `${duration(r.minWaitMs)}`,
   ];
   if (r.haltReason) out.push(`halted: ${r.haltReason}`);
   out.push('');

@@ -512,7 +512,9 @@ export const migrations: readonly Migration[] = [
     name: 'staged rollouts, the devices in them and their update progress',
     // A rollout offers one release to the devices its selector picked, stage by stage. rollout_devices holds each
     // device's place (its position decides its stage), its download authorisation (a hash only) and the last update
-    // state it reported; update_status keeps every report, once per (device, message id).
+    // state it reported; update_status keeps every report, once per (device, message id). accepted_offered and
+    // accepted_errors are what an operator accepted by resuming a halted rollout: its error threshold counts from
+    // there. rollout_devices_state serves the engine's per-second reads (devices per state, a stage's Pending ones).
     sql: `
       CREATE TABLE rollouts (
         id                INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -557,6 +559,7 @@ export const migrations: readonly Migration[] = [
         UNIQUE (rollout_id, position)
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX rollout_devices_device ON rollout_devices(device_id);
+      CREATE INDEX rollout_devices_state ON rollout_devices(rollout_id, state, position);
       -- A device is in at most one rollout that may still offer it something (running, paused or halted).
       CREATE TRIGGER rollout_devices_one_open BEFORE INSERT ON rollout_devices
         WHEN EXISTS (SELECT 1 FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id

@@ -139,7 +139,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     for (;;) {
       const size = stageSize(r.stages, r.stage, r.total);
       const committed = store.committedBelow(id, size);
-      const done = committed >= r.successThreshold * size && now() - r.stageStartedAt >= r.minWaitMs;
+      // The share as a whole number of devices (95 % of 20 is 19, whatever the float says).
+      const needed = Math.ceil(r.successThreshold * size - 1e-9);
+      const done = committed >= needed && now() - r.stageStartedAt >= r.minWaitMs;
       if (!done) break;
       if (r.stage + 1 >= r.stages.length) {
         store.transition(id, 'complete', now());
