@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   resolveTrustChain,
   updateTrust,
-  verifyBundleFile,
+  verifyBundle,
   verifyTrustDocument,
   type TrustState,
 } from '../../../firmware-tools/src/index.js';
@@ -315,12 +315,12 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
           createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
         );
         const id = hash.digest('hex');
-        const { bundle } = await verifyBundleFile(tmp, {
-          trustDocuments: documents,
-          now: now(),
-          // On this thread: a worker would start this server's bundle (dist/fleet.js) as its module.
-          concurrentFrom: Number.POSITIVE_INFINITY,
-        });
+        // The device's own checks, minus the device: trust chain (the newest document current), signatures before
+        // the manifest is believed, then the whole payload against its digest. Reads are asynchronous: hashing a
+        // large bundle must not stall the MQTT listener sharing this event loop (verifyBundleFile reads blocking).
+        const at = now();
+        const trust = resolveTrustChain(documents, { now: at });
+        const bundle = await verifyBundle(tmp, { trust, now: at });
         const existing = byId.get(id) as ReleaseRow | undefined;
         if (existing) return { release: releaseView(existing), created: false };
         const m = bundle.manifest;
@@ -342,7 +342,6 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
         renameSync(tmp, file);
         kept = true;
         syncFolder(opts.dir);
-        const at = now();
         try {
           insertRelease.run(
             id,
