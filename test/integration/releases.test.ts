@@ -4,9 +4,11 @@
 // a 64 MiB upload streamed to disk (the server's memory does not grow by it), and list / show by id prefix.
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { createRemoteAdmin } from '../../broker/src/admin/remote.js';
 import type { FleetAdmin } from '../../broker/src/admin/types.js';
 import { createOperatorAudit } from '../../broker/src/db/operator-audit.js';
@@ -14,7 +16,7 @@ import { removeStaleUploads } from '../../broker/src/fleet/releases.js';
 import { createTrust, nextTrust, verifyTrustDocument } from '../../firmware-tools/src/index.js';
 import { generateKeyPair } from '../../shared/src/index.js';
 import { createFirmwareKit, type FirmwareKit } from '../helpers/firmware.js';
-import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { addOperator, apiClientFor } from '../helpers/operators.js';
 import { fleetCli } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -22,6 +24,7 @@ import { tmpDir } from '../helpers/tmp.js';
 let fleet: TestFleet;
 let kit: FirmwareKit;
 let api: FleetAdmin;
+let client: ApiClient;
 const files = tmpDir('edgeward-releases-');
 let releasesDir: string;
 const credentialFile = join(files, 'rm.key');
@@ -53,7 +56,8 @@ test.before(async () => {
   kit = createFirmwareKit(files, { releaseKeys: 2, releaseThreshold: 2 });
   const server = await fleet.start();
   const manager = await addOperator(fleet.db, 'rm-1', 'release-manager');
-  api = createRemoteAdmin(apiClientFor(fleet.dataDir, server.httpPort, { credential: manager.credential }));
+  client = apiClientFor(fleet.dataDir, server.httpPort, { credential: manager.credential });
+  api = createRemoteAdmin(client);
   writeFileSync(credentialFile, manager.credential, { mode: 0o600 });
   releasesDir = join(fleet.dataDir, 'releases');
 });
@@ -241,6 +245,33 @@ test('list and show (by a unique prefix, --json, both ways); a short or unknown 
   ]);
   assert.is(remote.code, 0, remote.output);
   assert.equal(JSON.parse(remote.stdout), items);
+});
+
+test('an upload cut off half-way keeps nothing, and the server goes on', async () => {
+  const b = bundle('4.0.0', 40, 512 * 1024, 'cut.ewfw');
+  const token = await client.token();
+  await new Promise<void>((resolve) => {
+    const req = request({
+      host: '127.0.0.1',
+      port: fleet.server.httpPort,
+      method: 'POST',
+      path: '/api/v1/releases',
+      ca: readFileSync(join(fleet.dataDir, 'pki', 'ca.crt')),
+      agent: false,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/octet-stream',
+        'content-length': b.bytes.length,
+      },
+    });
+    req.on('error', () => resolve());
+    req.on('response', (res) => (res.resume(), resolve()));
+    req.write(Buffer.from(b.bytes).subarray(0, 100_000), () => setImmediate(() => req.destroy()));
+  });
+  await waitFor(() => stored().every((f) => !f.startsWith('.incoming')), 'the partial upload removed');
+  assert.not.ok(stored().includes(`${b.id}.ewfw`));
+  assert.is(await codeOf(api.releases.get(b.id)), 'FLEET_RELEASE_UNKNOWN');
+  assert.is((await api.releases.publish({ path: b.path })).created, true);
 });
 
 test('unfinished uploads older than a day are removed; a live one is kept', () => {
