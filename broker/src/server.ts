@@ -33,6 +33,7 @@ import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
 import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
 import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http/downloads.js';
+import { removeStaleUploads } from './fleet/releases.js';
 import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
@@ -323,6 +324,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
     const http = { port: httpPort };
+    const stale = removeStaleUploads(fleetPaths(opts.dataDir).releases);
+    if (stale > 0) log.warn('removed unfinished release uploads', { count: stale });
     const downloads = await startDownloadListener({
       host,
       port: opts.downloadPort ?? DEFAULT_DOWNLOAD_PORT,

@@ -6,7 +6,6 @@ export {
   type VerifyOptions,
   type VerifiedBundle,
 } from './bundle/verify-stream.js';
-export { verifyBundleFile, type FileVerifyOptions, type FileVerdict } from './bundle/verify-file.js';
 export { inspectBundle, type InspectedBundle, type InspectedSignature } from './bundle/inspect-bundle.js';
 export type { BundleInput } from './bundle/byte-source.js';
 export {

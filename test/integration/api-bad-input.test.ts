@@ -36,6 +36,8 @@ interface Operation {
   readonly path: string;
   readonly parameters: readonly Parameter[];
   readonly body: Json | undefined;
+  /** The media types of a raw body (x-raw-body), for a route that takes one. */
+  readonly raw: readonly string[] | undefined;
   readonly maxBody: number;
 }
 
@@ -105,6 +107,7 @@ function operationsOf(doc: { paths: Record<string, Record<string, Json>> }): Ope
         path,
         parameters: (op.parameters as Parameter[] | undefined) ?? [],
         body: content?.['application/json']?.schema,
+        raw: op['x-raw-body'] as string[] | undefined,
         maxBody: typeof maxBody === 'number' ? maxBody : Number.NaN,
       };
     }),
@@ -344,6 +347,7 @@ function casesFor(op: Operation): Case[] {
     );
   }
 
+  if (op.raw) return [...cases, ...rawBodyCases(op, path, op.raw)];
   // Bodies above the route's limit (0 for a route that takes none), announced and chunked.
   const limit = op.maxBody;
   const huge = `{"zz":"${'a'.repeat(limit + 16)}"}`;
@@ -376,13 +380,70 @@ function casesFor(op: Operation): Case[] {
   return cases;
 }
 
+/**
+ * A route that takes a raw body (a firmware bundle, a trust document): other media types, compression, a body
+ * above its limit (announced; and chunked where the limit is small enough to send), bytes that are not what it
+ * takes (refused by the verifier, or for want of a trust document).
+ */
+function rawBodyCases(op: Operation, path: string, types: readonly string[]): Case[] {
+  const type = types[0]!;
+  const limit = op.maxBody;
+  const cases: Case[] = [
+    { what: 'a JSON body', request: { method: op.method, path, ...jsonBody({ zz: 1 }) }, status: 415 },
+    {
+      what: 'a text body',
+      request: { method: op.method, path, headers: { 'content-type': 'text/plain' }, body: 'x' },
+      status: 415,
+    },
+    {
+      what: 'a gzip body',
+      request: {
+        method: op.method,
+        path,
+        headers: { 'content-type': type, 'content-encoding': 'gzip' },
+        body: gzipSync('x'),
+      },
+      status: 415,
+    },
+    { what: 'a raw body without a content type', request: { method: op.method, path, body: 'x' }, status: 415 },
+    {
+      what: `a body announced above the limit (${limit} bytes)`,
+      request: { method: op.method, path, headers: { 'content-type': type, 'content-length': limit + 1 }, body: 'x' },
+      status: 413,
+    },
+    {
+      what: 'bytes that are not what the route takes',
+      request: { method: op.method, path, headers: { 'content-type': type }, body: Buffer.from('not a bundle') },
+    },
+  ];
+  if (limit <= 1024 * 1024) {
+    cases.push({
+      what: 'a chunked body above the limit',
+      request: {
+        method: op.method,
+        path,
+        headers: { 'content-type': type },
+        body: 'a'.repeat(limit + 16),
+        chunked: true,
+      },
+      status: 413,
+    });
+  }
+  return cases;
+}
+
+const jsonBody = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
 test('every operation in the document states its body limit', async () => {
   const doc = (await send({ path: '/api/v1/openapi.json' })).json as never;
   const ops = operationsOf(doc);
   assert.ok(ops.length >= 10, `only ${ops.length} operations in the document`);
   const missing = ops.filter((o) => !Number.isInteger(o.maxBody)).map((o) => `${o.method} ${o.path}`);
   assert.equal(missing, [], 'operations without x-max-body-bytes');
-  for (const o of ops) assert.is(o.maxBody === 0, o.body === undefined, `${o.method} ${o.path}: limit ${o.maxBody}`);
+  for (const o of ops) {
+    const takesNone = o.body === undefined && o.raw === undefined;
+    assert.is(o.maxBody === 0, takesNone, `${o.method} ${o.path}: limit ${o.maxBody}`);
+  }
 });
 
 test('every hostile request on every route: a 4xx problem with a documented code, and nothing changes', async () => {

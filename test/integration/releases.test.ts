@@ -3,17 +3,20 @@
 // firmware verifier with its code and nothing left behind, content-addressed files, idempotence, a sequence clash,
 // a 64 MiB upload streamed to disk (the server's memory does not grow by it), and list / show by id prefix.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { createRemoteAdmin } from '../../broker/src/admin/remote.js';
 import type { FleetAdmin } from '../../broker/src/admin/types.js';
 import { createOperatorAudit } from '../../broker/src/db/operator-audit.js';
+import { removeStaleUploads } from '../../broker/src/fleet/releases.js';
 import { createTrust, nextTrust, verifyTrustDocument } from '../../firmware-tools/src/index.js';
 import { generateKeyPair } from '../../shared/src/index.js';
 import { createFirmwareKit, type FirmwareKit } from '../helpers/firmware.js';
-import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { addOperator, apiClientFor } from '../helpers/operators.js';
 import { fleetCli } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -21,8 +24,10 @@ import { tmpDir } from '../helpers/tmp.js';
 let fleet: TestFleet;
 let kit: FirmwareKit;
 let api: FleetAdmin;
+let client: ApiClient;
 const files = tmpDir('edgeward-releases-');
 let releasesDir: string;
+const credentialFile = join(files, 'rm.key');
 
 /** Files in DATA/releases (the temporary .incoming-* ones too). */
 const stored = () => {
@@ -51,7 +56,9 @@ test.before(async () => {
   kit = createFirmwareKit(files, { releaseKeys: 2, releaseThreshold: 2 });
   const server = await fleet.start();
   const manager = await addOperator(fleet.db, 'rm-1', 'release-manager');
-  api = createRemoteAdmin(apiClientFor(fleet.dataDir, server.httpPort, { credential: manager.credential }));
+  client = apiClientFor(fleet.dataDir, server.httpPort, { credential: manager.credential });
+  api = createRemoteAdmin(client);
+  writeFileSync(credentialFile, manager.credential, { mode: 0o600 });
   releasesDir = join(fleet.dataDir, 'releases');
 });
 
@@ -92,11 +99,6 @@ test('trust set: the first document is the anchor, the next must chain, others a
   // Version 2 signed by a root the fleet never trusted.
   const forged = nextTrust(verifyTrustDocument(stranger), {}, { signers: [strangerRoot] });
   assert.is(await codeOf(api.trust.set(forged)), 'FW_TRUST_CHAIN');
-  const file = join(files, 'bad-trust.cbor');
-  writeFileSync(file, forged);
-  const cli = await fleetCli(['trust', 'set', file, '--data', fleet.dataDir]);
-  assert.is(cli.code, 1);
-  assert.match(cli.stderr, /FW_TRUST_CHAIN/);
   // The real version 2 chains.
   const ok = await api.trust.set(v2);
   assert.equal([ok.installed, ok.trust.version], [true, 2]);
@@ -123,10 +125,7 @@ test('publish with the CLI on the data folder: content-addressed, 0600, idempote
   const file = join(releasesDir, `${b.id}.ewfw`);
   assert.equal(readFileSync(file), Buffer.from(b.bytes));
   assert.is(statSync(file).mode & 0o777, 0o600);
-  const again = await fleetCli(['release', 'publish', b.path, '--json', '--data', fleet.dataDir]);
-  assert.is(again.code, 0, again.output);
-  assert.is((JSON.parse(again.stdout) as { created: boolean }).created, false);
-  // And through the API: the existing release.
+  // Again, through the API: the existing release.
   const viaApi = await api.releases.publish({ path: b.path });
   assert.equal([viaApi.created, viaApi.release.id], [false, b.id]);
   const trail = createOperatorAudit(fleet.db).page({ limit: 50, action: 'release.publish' });
@@ -148,9 +147,6 @@ test('publish through the API; same hardware and sequence is a conflict (409)', 
     assert.is((err as { status: number }).status, 409);
   }
   assert.not.ok(stored().includes(`${clash.id}.ewfw`));
-  const cli = await fleetCli(['release', 'publish', clash.path, '--data', fleet.dataDir]);
-  assert.is(cli.code, 1);
-  assert.match(cli.stderr, /FLEET_RELEASE_CONFLICT/);
 });
 
 test('every refusal of the verifier keeps its code (422 through the API) and leaves no file', async () => {
@@ -187,8 +183,8 @@ test('every refusal of the verifier keeps its code (422 through the API) and lea
     }
     assert.equal(stored(), before, `files left behind by ${file}`);
   }
-  // The CLI on the data folder prints the code and fails (two of them: each run starts a process).
-  for (const [file, code] of cases.slice(0, 2)) {
+  // The CLI on the data folder prints the code and fails (one of them: each run starts a process).
+  for (const [file, code] of cases.slice(0, 1)) {
     const r = await fleetCli(['release', 'publish', file, '--data', fleet.dataDir]);
     assert.is(r.code, 1, r.output);
     assert.match(r.stderr, new RegExp(`error ${code}`), file);
@@ -213,6 +209,7 @@ test('a 64 MiB bundle is streamed to disk: the server does not hold it in memory
   }
   peak = Math.max(peak, process.memoryUsage().rss);
   // Loose: buffering the upload (or reading the file whole to verify it) would add at least its 64 MiB.
+  if (process.env.TEST_LOG) console.log(`RSS grew by ${((peak - base) / 1048576).toFixed(1)} MiB`);
   assert.ok(peak - base < 40 * 1024 * 1024, `RSS grew by ${Math.round((peak - base) / 1048576)} MiB`);
   assert.is(statSync(join(releasesDir, `${id}.ewfw`)).size, size);
 });
@@ -227,17 +224,69 @@ test('list and show (by a unique prefix, --json, both ways); a short or unknown 
     items.map((r) => r.id),
   );
   const target = items.find((r) => r.version === '1.1.0')!;
-  const show = await fleetCli(['release', 'show', target.id.slice(0, 10), '--json', '--data', fleet.dataDir]);
+  const show = await fleetCli(['release', 'show', target.id.slice(0, 10), '--data', fleet.dataDir]);
   assert.is(show.code, 0, show.output);
-  assert.is((JSON.parse(show.stdout) as { id: string }).id, target.id);
+  assert.match(show.stdout, new RegExp(`^release ${target.id}\n`));
+  assert.match(show.stdout, /version {4}1\.1\.0 \(sequence 11\)/);
   assert.is((await api.releases.get(target.id.slice(0, 8))).id, target.id);
-  const human = await fleetCli(['release', 'show', target.id, '--data', fleet.dataDir]);
-  assert.match(human.stdout, /version {4}1\.1\.0 \(sequence 11\)/);
+  assert.is((await api.releases.get(target.id)).version, '1.1.0');
   assert.is(await codeOf(api.releases.get('00000000')), 'FLEET_RELEASE_UNKNOWN');
-  const short = await fleetCli(['release', 'show', 'abc', '--data', fleet.dataDir]);
-  assert.is(short.code, 2);
-  const table = await fleetCli(['release', 'list', '--data', fleet.dataDir]);
-  assert.match(table.stdout, /HARDWARE/);
+  // The CLI through the operator API prints the same.
+  const remote = await fleetCli([
+    'release',
+    'list',
+    '--json',
+    '--server',
+    `https://127.0.0.1:${fleet.server.httpPort}`,
+    '--ca',
+    join(fleet.dataDir, 'pki', 'ca.crt'),
+    '--credential',
+    credentialFile,
+  ]);
+  assert.is(remote.code, 0, remote.output);
+  assert.equal(JSON.parse(remote.stdout), items);
+});
+
+test('an upload cut off half-way keeps nothing, and the server goes on', async () => {
+  const b = bundle('4.0.0', 40, 512 * 1024, 'cut.ewfw');
+  const token = await client.token();
+  await new Promise<void>((resolve) => {
+    const req = request({
+      host: '127.0.0.1',
+      port: fleet.server.httpPort,
+      method: 'POST',
+      path: '/api/v1/releases',
+      ca: readFileSync(join(fleet.dataDir, 'pki', 'ca.crt')),
+      agent: false,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/octet-stream',
+        'content-length': b.bytes.length,
+      },
+    });
+    req.on('error', () => resolve());
+    req.on('response', (res) => (res.resume(), resolve()));
+    req.write(Buffer.from(b.bytes).subarray(0, 100_000), () => setImmediate(() => req.destroy()));
+  });
+  await waitFor(() => stored().every((f) => !f.startsWith('.incoming')), 'the partial upload removed');
+  assert.not.ok(stored().includes(`${b.id}.ewfw`));
+  assert.is(await codeOf(api.releases.get(b.id)), 'FLEET_RELEASE_UNKNOWN');
+  assert.is((await api.releases.publish({ path: b.path })).created, true);
+});
+
+test('unfinished uploads older than a day are removed; a live one is kept', () => {
+  const old = join(releasesDir, '.incoming-deadbeef');
+  const live = join(releasesDir, '.incoming-cafe');
+  writeFileSync(old, 'half');
+  writeFileSync(live, 'half');
+  const dayAgo = (Date.now() - 25 * 3600_000) / 1000;
+  utimesSync(old, dayAgo, dayAgo);
+  assert.is(removeStaleUploads(releasesDir), 1);
+  assert.equal(
+    stored().filter((f) => f.startsWith('.incoming')),
+    ['.incoming-cafe'],
+  );
+  rmSync(live);
 });
 
 test.run();

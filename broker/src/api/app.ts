@@ -200,6 +200,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
       ...route.schema,
       querystring: route.schema?.querystring ?? NO_QUERY,
       security: scope === null ? [] : [{ bearerAuth: [scope] }],
+      ...(route.config?.rawBody ? { 'x-raw-body': route.config.rawBody } : {}),
       'x-max-body-bytes': route.config?.rawBody
         ? (route.config.rawBodyLimit ?? 0)
         : route.schema?.body

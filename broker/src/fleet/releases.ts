@@ -3,14 +3,23 @@
 // with the firmware verifier against the installed trust chain, and only then renamed to releases/{id}.ewfw (file
 // and folder synced) and recorded: a refused bundle leaves nothing behind, and memory never holds a whole bundle.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   resolveTrustChain,
   updateTrust,
-  verifyBundleFile,
+  verifyBundle,
   verifyTrustDocument,
   type TrustState,
 } from '../../../firmware-tools/src/index.js';
@@ -117,6 +126,32 @@ export function installedTrustDocuments(db: Db): Uint8Array[] {
 export function releaseFile(releasesDir: string, id: string): string {
   if (!/^[0-9a-f]{64}$/.test(id)) throw new FleetError('FLEET_RELEASE_UNKNOWN', 'a release id is 64 hex characters');
   return join(releasesDir, `${id}${RELEASE_FILE_SUFFIX}`);
+}
+
+/** Uploads left half-written by a crash are removed when they are older than this (a live upload is younger). */
+const STALE_UPLOAD_MS = 24 * 3600_000;
+
+/** Removes the temporary files of uploads that never finished (the server was killed mid-upload). */
+export function removeStaleUploads(releasesDir: string, now = Date.now()): number {
+  let names: string[];
+  try {
+    names = readdirSync(releasesDir);
+  } catch {
+    return 0; // no releases yet
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith('.incoming-')) continue;
+    const path = join(releasesDir, name);
+    try {
+      if (now - statSync(path).mtimeMs < STALE_UPLOAD_MS) continue;
+      unlinkSync(path);
+      removed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
 }
 
 export interface ReleaseStoreOptions {
@@ -280,12 +315,12 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
           createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
         );
         const id = hash.digest('hex');
-        const { bundle } = await verifyBundleFile(tmp, {
-          trustDocuments: documents,
-          now: now(),
-          // On this thread: a worker would start this server's bundle (dist/fleet.js) as its module.
-          concurrentFrom: Number.POSITIVE_INFINITY,
-        });
+        // The device's own checks, minus the device: trust chain (the newest document current), signatures before
+        // the manifest is believed, then the whole payload against its digest. Reads are asynchronous: hashing a
+        // large bundle must not stall the MQTT listener sharing this event loop (verifyBundleFile reads blocking).
+        const at = now();
+        const trust = resolveTrustChain(documents, { now: at });
+        const bundle = await verifyBundle(tmp, { trust, now: at });
         const existing = byId.get(id) as ReleaseRow | undefined;
         if (existing) return { release: releaseView(existing), created: false };
         const m = bundle.manifest;
@@ -307,7 +342,6 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
         renameSync(tmp, file);
         kept = true;
         syncFolder(opts.dir);
-        const at = now();
         try {
           insertRelease.run(
             id,

@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { MAX_TRUST_DOCUMENT_BYTES } from '../../fleet/releases.js';
+import { EdgewardError } from '../../../../shared/src/index.js';
 import { API_PREFIX } from '../app.js';
 import { ApiError } from '../errors.js';
 import { isoTime, object, responses } from '../schemas.js';
@@ -87,10 +88,18 @@ export function releaseRoutes(app: FastifyInstance, deps: RouteDeps, limits: { m
     async (req, reply) => {
       if (!req.body) throw new ApiError(400, 'API_INVALID_REQUEST', 'send the bundle as the request body');
       const length = Number(req.headers['content-length']);
-      const out = await adminOf(deps, req).releases.publish({
-        stream: req.body as Readable,
-        ...(Number.isFinite(length) ? { length } : {}),
-      });
+      const out = await adminOf(deps, req)
+        .releases.publish({
+          stream: req.body as Readable,
+          ...(Number.isFinite(length) ? { length } : {}),
+        })
+        .catch((err: unknown) => {
+          // The client went away mid-upload (nothing was kept): its failure, not the server's.
+          if (!req.raw.complete && !(err instanceof EdgewardError)) {
+            throw new ApiError(400, 'API_INVALID_REQUEST', 'the upload ended before the whole bundle arrived');
+          }
+          throw err;
+        });
       req.auditObject = { type: 'release', id: out.release.id };
       return reply.code(out.created ? 201 : 200).send(out);
     },
