@@ -17,7 +17,7 @@ import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
 
 const HELP = `fleet rollout <command>   (each takes --data DIR or --server URL --ca FILE --credential FILE)
 
-  fleet rollout create --release ID [--devices SELECTOR] [--stages 1%,10%,50%,100%]
+  fleet rollout create --release ID|PREFIX [--devices SELECTOR] [--stages 1%,10%,50%,100%]
                        [--success-threshold 95%] [--error-threshold 10%] [--min-wait 10m] [--json]
       Starts a staged rollout of a published release. SELECTOR is all (the default), type:NAME, hardware:ID or
       ids:a,b,c; only active devices whose hardware is the release's (or not known yet) are picked, each in one
@@ -73,22 +73,25 @@ async function create(argv: string[]): Promise<number> {
     HELP,
   );
   if (positionals.length > 0) throw new UsageError(`unexpected ${positionals.join(' ')}\n\n${HELP}`);
-  const releaseId = required(values.release, '--release');
-  if (!RELEASE_ID_PATTERN.test(releaseId)) throw new UsageError('--release is a release id: 64 hex digits');
-  const req = {
-    releaseId,
-    ...(values.devices !== undefined ? { selector: values.devices } : {}),
-    ...(values.stages !== undefined ? { stages: parseStages(values.stages) } : {}),
-    ...(values['success-threshold'] !== undefined
-      ? { successThreshold: parsePercent(values['success-threshold'], '--success-threshold') }
-      : {}),
-    ...(values['error-threshold'] !== undefined
-      ? { errorThreshold: parsePercent(values['error-threshold'], '--error-threshold') }
-      : {}),
-    ...(values['min-wait'] !== undefined ? { minWaitMs: parseDuration(values['min-wait'], '--min-wait') } : {}),
-  };
+  const release = required(values.release, '--release');
+  if (!/^[0-9a-f]{8,64}$/.test(release))
+    throw new UsageError('--release is a release id (64 hex digits) or a unique prefix of at least 8');
   const admin = openAdmin(values);
   try {
+    // A prefix, as `fleet release list` shows it, names the release it is the start of (or is refused).
+    const releaseId = RELEASE_ID_PATTERN.test(release) ? release : (await admin.releases.get(release)).id;
+    const req = {
+      releaseId,
+      ...(values.devices !== undefined ? { selector: values.devices } : {}),
+      ...(values.stages !== undefined ? { stages: parseStages(values.stages) } : {}),
+      ...(values['success-threshold'] !== undefined
+        ? { successThreshold: parsePercent(values['success-threshold'], '--success-threshold') }
+        : {}),
+      ...(values['error-threshold'] !== undefined
+        ? { errorThreshold: parsePercent(values['error-threshold'], '--error-threshold') }
+        : {}),
+      ...(values['min-wait'] !== undefined ? { minWaitMs: parseDuration(values['min-wait'], '--min-wait') } : {}),
+    };
     print(await admin.rollouts.create(req), values.json === true);
     return 0;
   } finally {
