@@ -1,5 +1,6 @@
 // Simulator parts that need no server: histograms, rates and names, target checks, the result schema, the
 // scenario registry and the outbox tracker that counts latency, pending and resent samples.
+import { failsInDrill } from '../../simulator/src/device-pool.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryOutbox } from '../../agent/src/index.js';
@@ -64,15 +65,19 @@ test('load and attack runs target loopback only, unless explicitly allowed', () 
   );
 });
 
-test('scenarios: steady, reconnect-storm, attack and throughput; rollout is not offered until updates exist', () => {
+test('scenarios: steady, reconnect-storm, attack, throughput and rollout; a drill fails the same devices', () => {
   assert.equal(
     SCENARIOS.map((s) => s.name),
-    ['steady', 'reconnect-storm', 'attack', 'throughput'],
+    ['steady', 'reconnect-storm', 'attack', 'throughput', 'rollout'],
   );
-  assert.throws(
-    () => getScenario('rollout'),
-    (e: unknown) => e instanceof UsageError && /unknown scenario "rollout"/.test((e as Error).message),
-  );
+  assert.is(getScenario('rollout').name, 'rollout');
+  // The failing share is exact over the fleet and spread evenly (so every stage gets its part).
+  const failing = (n: number, rate: number) =>
+    Array.from({ length: n }, (_, i) => i).filter((i) => failsInDrill(i, rate));
+  assert.is(failing(1000, 0.2).length, 200);
+  assert.is(failing(1000, 0).length, 0);
+  assert.is(failing(1000, 1).length, 1000);
+  assert.is(failing(100, 0.3).filter((i) => i < 10).length, 3);
   assert.throws(
     () => getScenario('chaos'),
     (e: unknown) => e instanceof UsageError && /steady/.test((e as Error).message),
