@@ -1,7 +1,7 @@
 // The update client: takes offers from `fleet/v1/{id}/update`, walks one update through the transition table
 // (machine.ts), persisting the record before each state's side effects, and reports every state change on
 // `update/status` through the outbox. A restart resumes the update where it stood, or abandons it after too many
-// starts (a crash loop). docs/updates.md describes the whole exchange.
+// starts (a crash loop). docs/agent-config.md (Firmware updates) describes it.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
