@@ -330,7 +330,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         opts.update?.download ??
         createDownloader({ attempts: up.download.attempts, baseDelayMs: up.download.baseDelaySeconds * 1000 }),
       ...(healthCheck ? { healthCheck } : {}),
-      trust: opts.update?.trust ?? readTrust(up.trust),
+      trust: opts.update?.trust ?? (() => readTrust(up.trust)),
       ...(hardware ? { hardware } : {}),
       agentVersion: platform.agentVersion,
       tls,

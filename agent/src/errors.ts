@@ -40,7 +40,7 @@ export const agentCodes = defineCodes({
   UPDATE_HEALTH_TIMEOUT:
     'Nothing confirmed the new image healthy (connected, status acknowledged) before the deadline; rolled back.',
   UPDATE_LOOP: 'The agent restarted too often during one update (a crash loop); the update was abandoned.',
-  UPDATE_TRUST: 'The configured firmware trust document cannot be read or does not verify; updates are refused.',
+  UPDATE_TRUST: 'The configured firmware trust document cannot be read; every offer ends Failed with this code.',
 });
 export type AgentCode = keyof typeof agentCodes;
 

@@ -25,7 +25,7 @@ const agents: Agent[] = [];
 let rollout = 0;
 
 test.before(async () => {
-  rig = await createUpdateRig(['sim-001', 'sim-002', 'sim-003', 'sim-004', 'sim-005']);
+  rig = await createUpdateRig(['sim-001', 'sim-002', 'sim-003', 'sim-004', 'sim-005', 'sim-006']);
   good = rig.kit.bundle({ version: '2.0.0', sequence: 11 }, 32 * 1024);
 });
 test.after(async () => {
@@ -43,7 +43,10 @@ const copyDownload =
     req.onProgress?.(b.bytes.length, b.bytes.length);
   };
 
-async function simAgent(id: string, parts: { download: DownloadFn; healthCheck?: () => Promise<void> }) {
+async function simAgent(
+  id: string,
+  parts: { download: DownloadFn; healthCheck?: () => Promise<void>; trust?: () => Uint8Array },
+) {
   const installer = createMemoryInstaller({ version: '1.0.0', sequence: 10 });
   const store = createMemoryUpdateStore();
   const agent = await createAgent({
@@ -163,6 +166,19 @@ test('a crash loop: past maxStarts the update is abandoned (Failed before the sw
   const rec = store.load();
   assert.equal([rec?.state, rec?.outcome, rec?.reasonCode], ['Idle', 'Failed', 'UPDATE_LOOP']);
   assert.ok(sent.length >= 1, 'the outcome was queued');
+});
+
+test('an unreadable trust document refuses the offer (UPDATE_TRUST); the agent keeps running', async () => {
+  const { agent, installer } = await simAgent('sim-006', {
+    download: copyDownload(good),
+    trust: () => {
+      throw new AgentError('UPDATE_TRUST', 'cannot read the trust document /nowhere: ENOENT');
+    },
+  });
+  const { outcome } = await offerAndWait('sim-006', good);
+  assert.equal([outcome.state, outcome.reason_code], ['Failed', 'UPDATE_TRUST']);
+  assert.is(installer.state().active, 'a');
+  assert.ok(agent.connected);
 });
 
 test.run();

@@ -34,8 +34,11 @@ export interface UpdateClientOptions {
   readonly download: DownloadFn;
   /** The optional health hook: resolves when the new image is healthy, rejects when it is not. */
   readonly healthCheck?: () => Promise<void>;
-  /** The configured trust document (the device's anchor). */
-  readonly trust: Uint8Array;
+  /**
+   * The configured trust document (the device's anchor), or a function reading it when an update is verified (so a
+   * damaged file refuses updates with UPDATE_TRUST instead of stopping the agent).
+   */
+  readonly trust: Uint8Array | (() => Uint8Array);
   readonly hardware?: string;
   readonly agentVersion: string;
   readonly tls: TlsCredentials;
@@ -149,7 +152,8 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
 
   const trustFor = (r: UpdateRecord): { state: TrustState; added: Uint8Array[] } => {
     const now = o.now();
-    let state = resolveTrustChain([o.trust, ...store.loadTrust()], { now, allowExpired: true });
+    const anchor = typeof o.trust === 'function' ? o.trust() : o.trust;
+    let state = resolveTrustChain([anchor, ...store.loadTrust()], { now, allowExpired: true });
     const added: Uint8Array[] = [];
     for (const b64 of r.trust ?? []) {
       const doc = new Uint8Array(Buffer.from(b64, 'base64'));
@@ -188,6 +192,7 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
               const s = Math.floor((done * 10) / total);
               if (s > step10 && done < total) {
                 step10 = s;
+                save({ ...record!, done }); // for `iot-agent status`; a resume goes by the bytes on disk
                 report(record!, { done, total });
               }
             },
