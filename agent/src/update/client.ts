@@ -142,12 +142,21 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
     return cur;
   };
 
-  /** "Reboots" into whatever the boot flag says: the installer's reboot, or a new MQTT connection. */
-  const reboot = async () => {
+  /**
+   * "Reboots" into whatever the boot flag says. Without an installer reboot the agent re-makes its MQTT connection
+   * (the A/B slots in the state folder, the simulator). With one, the machine is going down: nothing more runs
+   * here, and HealthCheck resumes at the next start; should it never go down, the health check runs once the
+   * deadline passed (and finds the old image running: rolled back).
+   */
+  const reboot = async (waitUntil?: number) => {
     confirmations.clear();
-    await refreshFirmware();
-    if (installer.reboot) await installer.reboot();
-    else await o.restartConnection();
+    if (!installer.reboot) {
+      await refreshFirmware();
+      await o.restartConnection();
+      return;
+    }
+    await installer.reboot();
+    while (waitUntil !== undefined && !closed && o.now() < waitUntil) await new Promise((r) => setTimeout(r, 200));
   };
 
   const trustFor = (r: UpdateRecord): { state: TrustState; added: Uint8Array[] } => {
@@ -255,7 +264,7 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
           return fail(err, 'UPDATE_INSTALL');
         }
         go('switched', { switchedAt: o.now() });
-        return reboot();
+        return reboot(record!.switchedAt! + o.healthDeadlineMs);
       case 'HealthCheck':
         return healthCheck(r);
       case 'Committed':
@@ -288,27 +297,27 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
     return go('healthy');
   }
 
-  /** The outcome's own side effects (idempotent), then its report, then Idle. */
+  /** The outcome's own side effects (idempotent), then its report, then Idle, then a reboot after a rollback. */
   async function finishOutcome(r: UpdateRecord): Promise<void> {
+    let switchBack = false;
     try {
       if (r.state === 'Committed') await installer.commit();
-      if (r.state === 'RolledBack') {
-        const cur = await installer.current();
-        if (cur.trial) {
-          await installer.rollback();
-          await reboot();
-        }
+      if (r.state === 'RolledBack' && (await installer.current()).trial) {
+        await installer.rollback();
+        switchBack = true;
       }
     } catch (err) {
       log.error('update outcome could not be applied', { state: r.state, error: err as Error });
     }
-    await refreshFirmware();
     rmSync(part, { force: true });
+    if (!installer.reboot) await refreshFirmware();
     report(r);
     // The download authorisation and the offer's documents are of no further use.
     const { token: _token, url: _url, trust: _trust, ...rest } = r;
     record = rest;
     go('reported', { outcome: r.state as UpdateOutcome });
+    // The report waits in the outbox (agent.db) if the reboot comes before it is sent.
+    if (switchBack) await reboot();
   }
 
   function run(): void {
