@@ -21,7 +21,7 @@ const dir = tmpDir();
 const kit = createFirmwareKit(dir);
 const tls = { key: '', cert: '', ca: '' };
 
-function rig(opts: { confirm: boolean; deadlineMs?: number }) {
+function rig(opts: { confirm: boolean; deadlineMs?: number; gate?: Promise<void> }) {
   const store = createMemoryUpdateStore();
   const installer = createMemoryInstaller({ version: '1.0.0', sequence: 1 });
   const sent: Uint8Array[] = [];
@@ -30,7 +30,10 @@ function rig(opts: { confirm: boolean; deadlineMs?: number }) {
   client = createUpdateClient({
     store,
     installer,
-    download: async (req) => copyFileSync(files.get(req.url)!, req.file),
+    download: async (req) => {
+      await opts.gate;
+      copyFileSync(files.get(req.url)!, req.file);
+    },
     trust: kit.trust,
     hardware: KIT_HARDWARE,
     agentVersion: '0.1.0',
@@ -126,6 +129,26 @@ test('a trust document not signed by the current roots is refused with its code'
   assert.equal([last.state, last.reasonCode], ['Failed', 'FW_TRUST_CHAIN']);
   assert.is(r.store.loadTrust().length, 0);
   assert.is(r.installer.state().active, 'a');
+});
+
+test('during an update: the same release refreshes url and token, another release is ignored', async () => {
+  let open!: () => void;
+  const r = rig({ confirm: true, gate: new Promise<void>((res) => (open = res)) });
+  const b = kit.bundle({ version: '2.0.0', sequence: 2 }, 4096, { name: 'same.ewfw' });
+  r.offer(b);
+  for (let i = 0; i < 200 && r.client.state !== 'Downloading'; i++) await new Promise((res) => setTimeout(res, 5));
+  r.offer(b, { token: 'n'.repeat(40), tokenExpires: 123 });
+  r.offer(kit.bundle({ version: '3.0.0', sequence: 3 }, 4096, { name: 'other.ewfw' }), { rolloutId: 2 });
+  const rec = r.store.load()!;
+  assert.equal([rec.state, rec.releaseId, rec.token, rec.tokenExpires], ['Downloading', b.id, 'n'.repeat(40), 123]);
+  open();
+  await r.settle();
+  assert.equal(
+    r.reports().map((m) => m.rolloutId),
+    r.reports().map(() => 1),
+    'nothing was reported for the other release',
+  );
+  assert.is(r.reports().at(-1)?.state, 'Committed');
 });
 
 test.run();
