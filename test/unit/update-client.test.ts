@@ -151,4 +151,57 @@ test('during an update: the same release refreshes url and token, another releas
   assert.is(r.reports().at(-1)?.state, 'Committed');
 });
 
+test('an installer with its own reboot: the update waits, and the next start resumes the health check', async () => {
+  const store = createMemoryUpdateStore();
+  const slots = createMemoryInstaller({ version: '1.0.0', sequence: 1 });
+  let reboots = 0;
+  const installer = { ...slots, reboot: async () => void reboots++ };
+  const b = kit.bundle({ version: '2.0.0', sequence: 2 }, 4096, { name: 'reboot.ewfw' });
+  const sent: Uint8Array[] = [];
+  const make = () =>
+    createUpdateClient({
+      store,
+      installer,
+      download: async (req) => copyFileSync(b.path, req.file),
+      trust: kit.trust,
+      hardware: KIT_HARDWARE,
+      agentVersion: '0.1.0',
+      tls,
+      workDir: tmpDir(),
+      log: silentLogger,
+      now: Date.now,
+      send: (p) => void sent.push(p),
+      restartConnection: () => Promise.reject(new Error('not used with an installer reboot')),
+      onFirmware: () => {},
+      healthDeadlineMs: 60_000,
+    });
+  const before = make();
+  before.handleOffer(
+    encode({
+      v: 1,
+      id: randomUUID(),
+      ts: Date.now(),
+      action: 'install',
+      rolloutId: 3,
+      releaseId: b.id,
+      url: 'https://fleet.invalid/b',
+      token: 't'.repeat(40),
+      size: b.bytes.length,
+    } satisfies UpdateOffer),
+  );
+  for (let i = 0; i < 400 && reboots === 0; i++) await new Promise((res) => setTimeout(res, 5));
+  await new Promise((res) => setTimeout(res, 100));
+  assert.equal([reboots, store.load()?.state], [1, 'HealthCheck'], 'waiting for the machine to go down');
+  await before.close();
+  // The gateway came back on the new slot: a new agent process confirms it.
+  const after = make();
+  await after.start();
+  assert.is(store.load()?.boots, 1);
+  after.confirmed('2.0.0');
+  for (let i = 0; i < 400 && after.state !== 'Idle'; i++) await new Promise((res) => setTimeout(res, 5));
+  assert.equal([store.load()?.state, store.load()?.outcome], ['Idle', 'Committed']);
+  assert.equal([slots.state().active, slots.state().trial], ['b', false]);
+  assert.is(reboots, 1);
+});
+
 test.run();
