@@ -70,7 +70,8 @@ async function offerAndWait(id: string, b: Bundle, r = ++rollout) {
 }
 
 test('memory parts: the offer is installed in the memory A/B slots and committed', async () => {
-  const { installer } = await simAgent('sim-001', { download: copyDownload(good) });
+  const { agent, installer } = await simAgent('sim-001', { download: copyDownload(good) });
+  assert.equal([agent.updateState, agent.firmwareVersion], ['Idle', '1.0.0']);
   const { r, outcome } = await offerAndWait('sim-001', good);
   assert.equal([outcome.state, outcome.reason_code], ['Committed', null]);
   // Every state was reported (progress and a re-answered duplicate offer may repeat some).
@@ -78,6 +79,8 @@ test('memory parts: the offer is installed in the memory A/B slots and committed
     [...new Set(rig.states('sim-001', r))],
     ['Offered', 'Downloading', 'Verifying', 'Installing', 'Rebooting', 'HealthCheck', 'Committed'],
   );
+  await waitFor(() => agent.updateState === 'Idle', 'the update to end');
+  assert.is(agent.firmwareVersion, '2.0.0');
   const st = installer.state();
   assert.equal([st.active, st.trial, st.slots.b?.version], ['b', false, '2.0.0']);
   // Offered again (a new rollout of the same release): answered with its outcome, nothing installed twice.
