@@ -6,6 +6,7 @@ import { AgentError } from '../errors.js';
 import { DROP_REASONS, dropKey, type DropReason } from '../outbox/index.js';
 import { assertFolderOrAbsent, STATE_DB_FILE } from './db.js';
 import { isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord } from './runtime.js';
+// The store file alone, not the update client's public face: `iot-agent status` must not load the verifier.
 import { parseUpdateRecord } from '../update/store.js';
 
 /** The firmware update in the state folder: the one under way, or how the last one ended. */
