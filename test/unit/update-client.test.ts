@@ -204,4 +204,13 @@ test('an installer with its own reboot: the update waits, and the next start res
   assert.is(reboots, 1);
 });
 
+test('an offered size that does not fit on the disk is refused before any download', async () => {
+  const r = rig({ confirm: true });
+  r.offer(kit.bundle({ version: '2.0.0', sequence: 2 }, 4096, { name: 'huge.ewfw' }), { size: 2 ** 40 });
+  await r.settle();
+  const last = r.reports().at(-1)!;
+  assert.equal([last.state, last.reasonCode], ['Failed', 'UPDATE_DOWNLOAD_SIZE']);
+  assert.not.ok(r.reports().some((m) => m.state === 'Downloading'));
+});
+
 test.run();

@@ -3,7 +3,7 @@
 // `update/status` through the outbox. A restart resumes the update where it stood, or abandons it after too many
 // starts (a crash loop). docs/agent-config.md (Firmware updates) describes it.
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeUpdateOffer,
@@ -75,6 +75,8 @@ export interface UpdateClient {
   close(): Promise<void>;
 }
 
+/** Bytes left free on the state folder's file system after a download. */
+const DISK_RESERVE = 16 * 1024 * 1024;
 const CANCELLABLE: ReadonlySet<UpdateState> = new Set(['Offered', 'Downloading', 'Verifying']);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const codeOf = (err: unknown, fallback: string) =>
@@ -173,6 +175,16 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
     return { state, added };
   };
 
+  /** The offered size plus a reserve must be free where the bundle is downloaded (the offer is not trusted). */
+  const fitsOnDisk = (size: number) => {
+    try {
+      const fs = statfsSync(o.workDir);
+      return size + DISK_RESERVE <= fs.bavail * fs.bsize;
+    } catch {
+      return true; // no statfs here: the write itself will tell
+    }
+  };
+
   const isTarget = (cur: { version: string; sequence: number; trial: boolean }, t: ImageMeta | undefined) =>
     !!t && cur.trial && cur.version === t.version && cur.sequence === t.sequence;
 
@@ -185,6 +197,11 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
         if (cancelRequested) return go('cancel', { reasonCode: 'UPDATE_CANCELLED', reason: 'cancelled by the fleet' });
         if (!r.url || !/^https:\/\//.test(r.url) || !r.token || !r.size)
           return go('failed', { reasonCode: 'UPDATE_URL', reason: 'the offer has no https:// url, token or size' });
+        if (!fitsOnDisk(r.size))
+          return go('failed', {
+            reasonCode: 'UPDATE_DOWNLOAD_SIZE',
+            reason: `the bundle (${r.size} bytes) does not fit in the free space of ${o.workDir}`,
+          });
         return go('download', { done: 0 });
       case 'Downloading': {
         let step10 = Math.floor((r.done * 10) / (r.size ?? 1));
