@@ -12,6 +12,7 @@ import {
   type DevicePublishChannel,
   type Logger,
   type StatusMessage,
+  type UpdateState,
 } from '../../shared/src/index.js';
 import { encodeCmdAck, type CmdAck } from '../../shared/src/commands/index.js';
 import {
@@ -89,6 +90,10 @@ export interface Agent {
   readonly deviceId: string;
   readonly outbox: OutboxStore;
   readonly connected: boolean;
+  /** The firmware update state (Idle when none runs); null when updates are off. */
+  readonly updateState: UpdateState | null;
+  /** The firmware version running now (the installer's active slot with updates on). */
+  readonly firmwareVersion: string | undefined;
   stats(): AgentStats;
   /** Takes and stores a sample now; rejects with AGENT_SAMPLE_DROPPED (counted in stats) when it cannot be stored. */
   sampleNow(): Promise<number>;
@@ -330,7 +335,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         opts.update?.download ??
         createDownloader({ attempts: up.download.attempts, baseDelayMs: up.download.baseDelaySeconds * 1000 }),
       ...(healthCheck ? { healthCheck } : {}),
-      trust: opts.update?.trust ?? readTrust(up.trust),
+      trust: opts.update?.trust ?? (() => readTrust(up.trust)),
       ...(hardware ? { hardware } : {}),
       agentVersion: platform.agentVersion,
       tls,
@@ -368,6 +373,12 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     outbox,
     get connected() {
       return connection.connected;
+    },
+    get updateState() {
+      return update?.state ?? null;
+    },
+    get firmwareVersion() {
+      return firmwareVersion;
     },
     stats: () => ({ ...outbox.stats(), connected: connection.connected, deviceId: config.deviceId }),
     sampleNow: () => sampler.sampleNow(),

@@ -69,7 +69,7 @@ export const agentConfigSchema = s.object({
     }),
     {},
   ),
-  /** Firmware updates (docs/updates.md); off until `trust` names the fleet's trust document. */
+  /** Firmware updates (docs/agent-config.md); off until `trust` names the fleet's trust document. */
   update: s.withDefault(
     s.object({
       /** The fleet's firmware trust document (fw trust init); without it the agent takes no offers. */

@@ -33,14 +33,15 @@ export const agentCodes = defineCodes({
     'The fleet server refused the firmware download (401 token bad or expired, 403 not offered or revoked, 404, ' +
     '416 or another 4xx); not retried.',
   UPDATE_DOWNLOAD_SIZE:
-    'The firmware download is larger than the offered size, or its Content-Range or Content-Length does not match.',
+    'The firmware download is larger than the offered size, its Content-Range or Content-Length does not match, ' +
+    'or the offered size does not fit in the free space of the state folder.',
   UPDATE_CANCELLED: 'The fleet cancelled the update before the install started; the old image kept running.',
   UPDATE_INSTALL: 'The installer failed to write, finish, switch or commit the new image (a hook failed, disk full).',
   UPDATE_HEALTH: 'The new image failed its health check (the health hook exited non-zero); it was rolled back.',
   UPDATE_HEALTH_TIMEOUT:
     'Nothing confirmed the new image healthy (connected, status acknowledged) before the deadline; rolled back.',
   UPDATE_LOOP: 'The agent restarted too often during one update (a crash loop); the update was abandoned.',
-  UPDATE_TRUST: 'The configured firmware trust document cannot be read or does not verify; updates are refused.',
+  UPDATE_TRUST: 'The configured firmware trust document cannot be read; every offer ends Failed with this code.',
 });
 export type AgentCode = keyof typeof agentCodes;
 

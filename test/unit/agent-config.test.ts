@@ -128,4 +128,27 @@ test('operators: inline PEM or a file, allow lists checked, every key problem li
   }
 });
 
+test('the update section: off by default, paths resolved, script installer needs its hooks, bad hooks refused', () => {
+  const off = parseAgentConfig(valid, '/etc/edgeward');
+  assert.equal(
+    [off.update.trust, off.update.installer, off.update.healthCheck.deadlineSeconds],
+    [undefined, 'ab', 300],
+  );
+  const on = parseAgentConfig({ ...valid, update: { trust: 'trust.cbor', hardware: 'acme-gw' } }, '/etc/edgeward');
+  assert.equal([on.update.trust, on.update.hardware], ['/etc/edgeward/trust.cbor', 'acme-gw']);
+  const issues = (raw: unknown) => {
+    try {
+      parseAgentConfig(raw, '/etc/edgeward');
+      return '';
+    } catch (err) {
+      return (err as AgentError).message;
+    }
+  };
+  assert.match(issues({ ...valid, update: { installer: 'script' } }), /update\.hooks/);
+  assert.match(
+    issues({ ...valid, update: { healthCheck: { hook: 'rm -rf {all}' }, hardware: 'bad hw', surprise: 1 } }),
+    /update\.healthCheck\.hook[\s\S]*update\.hardware|update\.hardware[\s\S]*update\.healthCheck\.hook/,
+  );
+});
+
 test.run();

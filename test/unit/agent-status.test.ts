@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAgentState, readAgentStatus } from '../../agent/src/index.js';
 import { formatStatus } from '../../agent/src/cli/status.js';
+import { createKvUpdateStore } from '../../agent/src/update/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 test('a state folder the agent never used reads as empty, not as an error', () => {
@@ -87,6 +88,30 @@ test('drops are shown by reason, and the samples row adds up', () => {
     formatStatus('gw-001', r, Date.now()),
     /samples +7 taken = 1 acknowledged \+ 2 waiting \+ 4 dropped \(outbox-full 2, disk-full 2\)/,
   );
+});
+
+test('the installed firmware, the pending update and its state, then how it ended', () => {
+  const dir = tmpDir();
+  const s = openAgentState(dir, { maxSamples: 100 });
+  const store = createKvUpdateStore(s.outbox);
+  const base = {
+    v: 1 as const,
+    rolloutId: 7,
+    releaseId: 'ab'.repeat(32),
+    version: '2.0.0',
+    size: 1000,
+    from: { slot: 'a', version: '1.0.0', sequence: 1 },
+    boots: 1,
+  };
+  store.save({ ...base, state: 'Downloading', done: 400 });
+  let r = readAgentStatus(dir);
+  assert.equal([r.update?.state, r.update?.done, r.update?.fromVersion], ['Downloading', 400, '1.0.0']);
+  assert.match(formatStatus('gw-001', r, 0), /update +2\.0\.0 \(rollout 7\) pending: Downloading 400 of 1000 bytes/);
+  store.save({ ...base, state: 'Idle', done: 1000, outcome: 'RolledBack', reasonCode: 'UPDATE_HEALTH' });
+  r = readAgentStatus(dir);
+  assert.match(formatStatus('gw-001', r, 0), /update +last 2\.0\.0 \(rollout 7\) ended RolledBack: UPDATE_HEALTH/);
+  s.close();
+  assert.is(readAgentStatus(tmpDir()).update, null);
 });
 
 test.run();

@@ -37,6 +37,17 @@ function samplesRow(r: AgentStatusReport): string {
   );
 }
 
+/** The pending update and its state, or how the last one ended. */
+function updateRow(r: AgentStatusReport): string {
+  const u = r.update;
+  if (!u) return 'none';
+  const what = `${u.version ?? u.releaseId.slice(0, 12)} (rollout ${u.rolloutId})`;
+  const why = u.reasonCode ? `: ${u.reasonCode}${u.reason ? ` ${u.reason.slice(0, 120)}` : ''}` : '';
+  if (u.state === 'Idle') return `last ${what} ended ${u.outcome ?? '-'}${why}`;
+  const progress = u.state === 'Downloading' && u.size ? ` ${u.done} of ${u.size} bytes` : '';
+  return `${what} pending: ${u.state}${progress}, from ${u.fromVersion}${why}`;
+}
+
 export function formatStatus(deviceId: string, r: AgentStatusReport, now: number): string {
   const agent = !r.initialized
     ? 'never ran with this state folder'
@@ -61,7 +72,8 @@ export function formatStatus(deviceId: string, r: AgentStatusReport, now: number
     ['message ack', when(r.lastMessageAckAt, now)],
     ['last command', when(r.lastCommandAt, now)],
     ['telemetry', r.telemetryIntervalSeconds === null ? '-' : `every ${r.telemetryIntervalSeconds} s`],
-    ['versions', `agent ${r.agentVersion ?? '-'}, firmware ${r.firmwareVersion ?? '-'}`],
+    ['versions', `agent ${r.agentVersion ?? '-'}, firmware ${r.firmwareVersion ?? '-'} (installed)`],
+    ['update', updateRow(r)],
     [
       'commands',
       `${r.nonces} nonces remembered, counters for ${r.operatorCounters} operator ` +

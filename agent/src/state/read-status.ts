@@ -6,6 +6,26 @@ import { AgentError } from '../errors.js';
 import { DROP_REASONS, dropKey, type DropReason } from '../outbox/index.js';
 import { assertFolderOrAbsent, STATE_DB_FILE } from './db.js';
 import { isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord } from './runtime.js';
+// The store file alone, not the update client's public face: `iot-agent status` must not load the verifier.
+import { parseUpdateRecord } from '../update/store.js';
+
+/** The firmware update in the state folder: the one under way, or how the last one ended. */
+export interface UpdateStatusReport {
+  /** Idle once finished (then `outcome` says how). */
+  readonly state: string;
+  readonly outcome: string | null;
+  readonly rolloutId: number;
+  readonly releaseId: string;
+  readonly version: string | null;
+  readonly done: number;
+  readonly size: number | null;
+  readonly reasonCode: string | null;
+  readonly reason: string | null;
+  /** The image it started from. */
+  readonly fromVersion: string;
+  /** Agent starts during this update (the crash-loop counter). */
+  readonly boots: number;
+}
 
 export interface AgentStatusReport {
   readonly stateDir: string;
@@ -37,7 +57,10 @@ export interface AgentStatusReport {
   readonly startedAt: number | null;
   readonly stoppedAt: number | null;
   readonly agentVersion: string | null;
+  /** The installed (running) firmware version, as the agent last reported it. */
   readonly firmwareVersion: string | null;
+  /** The pending firmware update and its state, or the last one's outcome; null when none ever came. */
+  readonly update: UpdateStatusReport | null;
   readonly telemetryIntervalSeconds: number | null;
   readonly nonces: number;
   readonly operatorCounters: number;
@@ -133,8 +156,27 @@ function fromRows(
     stoppedAt: rt?.stoppedAt ?? null,
     agentVersion: rt?.agentVersion ?? null,
     firmwareVersion: rt?.firmwareVersion ?? null,
+    update: updateReport(kv.get('state:update')),
     telemetryIntervalSeconds: interval,
     nonces,
     operatorCounters,
+  };
+}
+
+function updateReport(text: string | undefined): UpdateStatusReport | null {
+  const r = parseUpdateRecord(text);
+  if (!r) return null;
+  return {
+    state: r.state,
+    outcome: r.outcome ?? null,
+    rolloutId: r.rolloutId,
+    releaseId: r.releaseId,
+    version: r.version ?? r.target?.version ?? null,
+    done: r.done,
+    size: r.size ?? null,
+    reasonCode: r.reasonCode ?? null,
+    reason: r.reason ?? null,
+    fromVersion: r.from.version,
+    boots: r.boots,
   };
 }

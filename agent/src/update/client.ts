@@ -1,9 +1,9 @@
 // The update client: takes offers from `fleet/v1/{id}/update`, walks one update through the transition table
 // (machine.ts), persisting the record before each state's side effects, and reports every state change on
 // `update/status` through the outbox. A restart resumes the update where it stood, or abandons it after too many
-// starts (a crash loop). docs/updates.md describes the whole exchange.
+// starts (a crash loop). docs/agent-config.md (Firmware updates) describes it.
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeUpdateOffer,
@@ -34,8 +34,11 @@ export interface UpdateClientOptions {
   readonly download: DownloadFn;
   /** The optional health hook: resolves when the new image is healthy, rejects when it is not. */
   readonly healthCheck?: () => Promise<void>;
-  /** The configured trust document (the device's anchor). */
-  readonly trust: Uint8Array;
+  /**
+   * The configured trust document (the device's anchor), or a function reading it when an update is verified (so a
+   * damaged file refuses updates with UPDATE_TRUST instead of stopping the agent).
+   */
+  readonly trust: Uint8Array | (() => Uint8Array);
   readonly hardware?: string;
   readonly agentVersion: string;
   readonly tls: TlsCredentials;
@@ -72,6 +75,8 @@ export interface UpdateClient {
   close(): Promise<void>;
 }
 
+/** Bytes left free on the state folder's file system after a download. */
+const DISK_RESERVE = 16 * 1024 * 1024;
 const CANCELLABLE: ReadonlySet<UpdateState> = new Set(['Offered', 'Downloading', 'Verifying']);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const codeOf = (err: unknown, fallback: string) =>
@@ -139,17 +144,27 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
     return cur;
   };
 
-  /** "Reboots" into whatever the boot flag says: the installer's reboot, or a new MQTT connection. */
-  const reboot = async () => {
+  /**
+   * "Reboots" into whatever the boot flag says. Without an installer reboot the agent re-makes its MQTT connection
+   * (the A/B slots in the state folder, the simulator). With one, the machine is going down: nothing more runs
+   * here, and HealthCheck resumes at the next start; should it never go down, the health check runs once the
+   * deadline passed (and finds the old image running: rolled back).
+   */
+  const reboot = async (waitUntil?: number) => {
     confirmations.clear();
-    await refreshFirmware();
-    if (installer.reboot) await installer.reboot();
-    else await o.restartConnection();
+    if (!installer.reboot) {
+      await refreshFirmware();
+      await o.restartConnection();
+      return;
+    }
+    await installer.reboot();
+    while (waitUntil !== undefined && !closed && o.now() < waitUntil) await new Promise((r) => setTimeout(r, 200));
   };
 
   const trustFor = (r: UpdateRecord): { state: TrustState; added: Uint8Array[] } => {
     const now = o.now();
-    let state = resolveTrustChain([o.trust, ...store.loadTrust()], { now, allowExpired: true });
+    const anchor = typeof o.trust === 'function' ? o.trust() : o.trust;
+    let state = resolveTrustChain([anchor, ...store.loadTrust()], { now, allowExpired: true });
     const added: Uint8Array[] = [];
     for (const b64 of r.trust ?? []) {
       const doc = new Uint8Array(Buffer.from(b64, 'base64'));
@@ -158,6 +173,16 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
       added.push(doc);
     }
     return { state, added };
+  };
+
+  /** The offered size plus a reserve must be free where the bundle is downloaded (the offer is not trusted). */
+  const fitsOnDisk = (size: number) => {
+    try {
+      const fs = statfsSync(o.workDir);
+      return size + DISK_RESERVE <= fs.bavail * fs.bsize;
+    } catch {
+      return true; // no statfs here: the write itself will tell
+    }
   };
 
   const isTarget = (cur: { version: string; sequence: number; trial: boolean }, t: ImageMeta | undefined) =>
@@ -172,6 +197,11 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
         if (cancelRequested) return go('cancel', { reasonCode: 'UPDATE_CANCELLED', reason: 'cancelled by the fleet' });
         if (!r.url || !/^https:\/\//.test(r.url) || !r.token || !r.size)
           return go('failed', { reasonCode: 'UPDATE_URL', reason: 'the offer has no https:// url, token or size' });
+        if (!fitsOnDisk(r.size))
+          return go('failed', {
+            reasonCode: 'UPDATE_DOWNLOAD_SIZE',
+            reason: `the bundle (${r.size} bytes) does not fit in the free space of ${o.workDir}`,
+          });
         return go('download', { done: 0 });
       case 'Downloading': {
         let step10 = Math.floor((r.done * 10) / (r.size ?? 1));
@@ -188,6 +218,7 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
               const s = Math.floor((done * 10) / total);
               if (s > step10 && done < total) {
                 step10 = s;
+                save({ ...record!, done }); // for `iot-agent status`; a resume goes by the bytes on disk
                 report(record!, { done, total });
               }
             },
@@ -250,7 +281,7 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
           return fail(err, 'UPDATE_INSTALL');
         }
         go('switched', { switchedAt: o.now() });
-        return reboot();
+        return reboot(record!.switchedAt! + o.healthDeadlineMs);
       case 'HealthCheck':
         return healthCheck(r);
       case 'Committed':
@@ -283,27 +314,27 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
     return go('healthy');
   }
 
-  /** The outcome's own side effects (idempotent), then its report, then Idle. */
+  /** The outcome's own side effects (idempotent), then its report, then Idle, then a reboot after a rollback. */
   async function finishOutcome(r: UpdateRecord): Promise<void> {
+    let switchBack = false;
     try {
       if (r.state === 'Committed') await installer.commit();
-      if (r.state === 'RolledBack') {
-        const cur = await installer.current();
-        if (cur.trial) {
-          await installer.rollback();
-          await reboot();
-        }
+      if (r.state === 'RolledBack' && (await installer.current()).trial) {
+        await installer.rollback();
+        switchBack = true;
       }
     } catch (err) {
       log.error('update outcome could not be applied', { state: r.state, error: err as Error });
     }
-    await refreshFirmware();
     rmSync(part, { force: true });
+    if (!installer.reboot) await refreshFirmware();
     report(r);
     // The download authorisation and the offer's documents are of no further use.
     const { token: _token, url: _url, trust: _trust, ...rest } = r;
     record = rest;
     go('reported', { outcome: r.state as UpdateOutcome });
+    // The report waits in the outbox (agent.db) if the reboot comes before it is sent.
+    if (switchBack) await reboot();
   }
 
   function run(): void {

@@ -34,8 +34,8 @@ export interface UpdateDeps {
   readonly download?: DownloadFn;
   /** Default: update.healthCheck.hook. Rejecting means unhealthy (→ RolledBack, UPDATE_HEALTH). */
   readonly healthCheck?: () => Promise<void>;
-  /** The trust document's bytes. Default: read from update.trust. */
-  readonly trust?: Uint8Array;
+  /** The trust document's bytes (or a reader, called at each verification). Default: update.trust. */
+  readonly trust?: Uint8Array | (() => Uint8Array);
   /** Default: update.hardware. */
   readonly hardware?: string;
 }

@@ -48,6 +48,3 @@ export function next(state: UpdateState, event: UpdateEvent): UpdateState {
   if (!to) throw new IllegalTransition(state, event);
   return to;
 }
-
-/** States after the boot flag may have been switched: an error there rolls back instead of failing. */
-export const AFTER_SWITCH: ReadonlySet<UpdateState> = new Set(['Rebooting', 'HealthCheck']);

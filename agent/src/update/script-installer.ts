@@ -31,13 +31,20 @@ interface Run {
 
 function start(name: string, argv: readonly string[], timeoutMs: number): Run {
   const [program, ...args] = argv;
-  const child = spawn(program!, args, { env: ENV, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  // Its own process group, so that a timeout kills what the hook started too (which would hold its pipes open).
+  const child = spawn(program!, args, { env: ENV, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: true });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out.length < MAX_OUTPUT ? (out += d) : undefined));
   child.stderr.on('data', (d: Buffer) => (err.length < MAX_OUTPUT ? (err += d) : undefined));
   child.stdin.on('error', () => {}); // a hook that exits without reading its stdin is judged by its exit code
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }, timeoutMs);
   const done = new Promise<string>((resolve, reject) => {
     child.once('error', (e) => {
       clearTimeout(timer);
