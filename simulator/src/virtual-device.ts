@@ -82,7 +82,8 @@ export interface DeviceFirmware {
 
 /**
  * The download of a device made to fail: `download` fails as a cut-off reply would after its retries; `verify`
- * flips a byte of the payload on the way to disk, which the device's verifier must catch (FW_PAYLOAD_DIGEST).
+ * flips the bundle's last byte (a payload byte) on its way in, both in what the update client verifies as it arrives
+ * and in the file, which the device's verifier must catch (FW_PAYLOAD_DIGEST).
  */
 function drillDownload(real: DownloadFn, fail: FailMode | undefined): DownloadFn {
   if (fail === 'download')
@@ -91,7 +92,22 @@ function drillDownload(real: DownloadFn, fail: FailMode | undefined): DownloadFn
     };
   if (fail !== 'verify') return real;
   return async (req) => {
-    await real(req);
+    let seen = 0;
+    const onData = req.onData;
+    await real({
+      ...req,
+      ...(onData
+        ? {
+            onData: (chunk: Uint8Array) => {
+              seen += chunk.length;
+              if (seen !== req.size) return onData(chunk);
+              const changed = Uint8Array.from(chunk);
+              changed[changed.length - 1] = changed[changed.length - 1]! ^ 0xff;
+              return onData(changed);
+            },
+          }
+        : {}),
+    });
     const fh = await open(req.file, 'r+');
     try {
       const last = Buffer.alloc(1);

@@ -11,7 +11,7 @@ import { waitFor } from './fleet.js';
 import { createUpdateRig, OLD_VERSION, type Bundle, type UpdateRig } from './update-rig.js';
 import type { UpdateOffer } from '../../shared/src/index.js';
 
-const PAYLOAD = 256 * 1024;
+const PAYLOAD = 1024 * 1024;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export interface CrashCase {
@@ -25,14 +25,17 @@ export interface CrashCase {
 
 export const CRASH_CASES: CrashCase[] = [
   { killAt: 'Offered', outcome: 'Committed' },
-  // Mid-download: once 100,000 bytes are on disk; the restart resumes with Range.
+  // Mid-download: once 100,000 bytes are on disk; the restart resumes with Range (and verifies from the file).
   { killAt: 'Downloading:100000', outcome: 'Committed' },
+  // The bytes were verified as they arrived; the slot is synced before Verifying is recorded.
   { killAt: 'Verifying', outcome: 'Committed' },
   { killAt: 'Installing', outcome: 'Committed' },
   { killAt: 'Rebooting', outcome: 'Committed' },
   { killAt: 'HealthCheck', outcome: 'Committed' },
   { killAt: 'Committed', outcome: 'Committed' },
-  { killAt: 'Verifying', tampered: true, outcome: 'Failed', reasonCode: 'FW_PAYLOAD_DIGEST' },
+  // A tampered payload is refused while it streams in; cut mid-download, it is refused by the verification of the
+  // resumed file instead.
+  { killAt: 'Downloading:100000', tampered: true, outcome: 'Failed', reasonCode: 'FW_PAYLOAD_DIGEST' },
   { killAt: 'HealthCheck', healthHook: ['/bin/false'], outcome: 'RolledBack', reasonCode: 'UPDATE_HEALTH' },
   // Outcomes killed before their report (and, for RolledBack, before the switch back): the restart finishes them.
   { killAt: 'Failed', tampered: true, outcome: 'Failed', reasonCode: 'FW_PAYLOAD_DIGEST' },

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDownloader } from '../../agent/src/update/download.js';
+import { EdgewardError } from '../../shared/src/index.js';
 import { startBundleServer, type BundleServer } from '../helpers/bundle-server.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -136,6 +137,37 @@ test('a body bigger than the offered size is refused; so is a URL that is not ht
     .then(() => undefined)
     .catch((e: { code?: string }) => e.code);
   assert.is(http, 'UPDATE_URL');
+});
+
+test('onData gets every byte once, in order, across cuts and resumes; its refusal stops the download', async () => {
+  const file = part();
+  const got: Buffer[] = [];
+  server.cutAfter(1 + Math.floor(Math.random() * 90_000), 1 + Math.floor(Math.random() * 90_000));
+  await fast()({
+    url: server.url('b'),
+    token: TOKEN,
+    size: data.length,
+    file,
+    tls: tls(),
+    onData: async (c) => void got.push(Buffer.from(c)),
+  });
+  assert.ok(Buffer.compare(Buffer.concat(got), data) === 0, 'the stream the verifier reads is the file');
+  assert.ok(Buffer.compare(readFileSync(file), data) === 0);
+
+  const before = server.requests.length;
+  const verdict = new EdgewardError('FW_UNKNOWN_KEY', 'signed by a key the trust document does not list');
+  const err = await fast()({
+    url: server.url('b'),
+    token: TOKEN,
+    size: data.length,
+    file: part(),
+    tls: tls(),
+    onData: async () => {
+      throw verdict;
+    },
+  }).catch((e: unknown) => e);
+  assert.is(err, verdict, 'the verdict itself, not a download error');
+  assert.is(server.requests.length - before, 1, 'no retry');
 });
 
 test.run();

@@ -3,7 +3,7 @@
 // `update/status` through the outbox. A restart resumes the update where it stood, or abandons it after too many
 // starts (a crash loop). docs/agent-config.md (Firmware updates) describes it.
 import { randomUUID } from 'node:crypto';
-import { rmSync, statfsSync } from 'node:fs';
+import { rmSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeUpdateOffer,
@@ -20,11 +20,13 @@ import {
   resolveTrustChain,
   updateTrust,
   verifyBundle,
+  type Manifest,
   type TrustState,
 } from '../../../firmware-tools/src/index.js';
 import type { TlsCredentials } from '../mqtt/connection.js';
 import type { DownloadFn } from './download.js';
 import type { ImageMeta, Installer } from './installer.js';
+import { createChunkFeed, type ChunkFeed } from './chunk-feed.js';
 import { next, type UpdateEvent } from './machine.js';
 import { UPDATE_RECORD_VERSION, type UpdateRecord, type UpdateStore } from './store.js';
 
@@ -185,8 +187,59 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
     }
   };
 
+  const fileSize = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+
   const isTarget = (cur: { version: string; sequence: number; trial: boolean }, t: ImageMeta | undefined) =>
     !!t && cur.trial && cur.version === t.version && cur.sequence === t.sequence;
+
+  const verifyOptions = (r: UpdateRecord, trust: TrustState) => ({
+    trust,
+    ...(o.hardware ? { hardware: o.hardware } : {}),
+    installedSequence: r.from.sequence,
+    agentVersion: o.agentVersion,
+    now: o.now(),
+  });
+  const targetOf = (m: Manifest) => ({ slot: '', version: m.version, sequence: m.sequence, sha256: hex(m.sha256) });
+
+  /**
+   * Starts the streaming verifier on a feed of the download's bytes, writing the payload into the inactive slot:
+   * `done` resolves with the verified image once the slot is closed (synced), or rejects with the verdict.
+   */
+  async function streamVerify(
+    r: UpdateRecord,
+  ): Promise<{ feed: ChunkFeed; done: Promise<NonNullable<UpdateRecord['target']>> } | undefined> {
+    let trust: ReturnType<typeof trustFor>;
+    try {
+      trust = trustFor(r);
+    } catch {
+      return undefined; // Verifying reports it, from the downloaded file
+    }
+    const feed = createChunkFeed();
+    const w = await installer.openInactive();
+    const done = (async () => {
+      try {
+        const verified = await verifyBundle(feed.chunks, {
+          ...verifyOptions(r, trust.state),
+          onChunk: async (chunk) => {
+            if (cancelRequested) throw new EdgewardError('UPDATE_CANCELLED', 'cancelled by the fleet');
+            await w.write(chunk);
+          },
+        });
+        await w.close();
+        if (trust.added.length > 0) store.saveTrust([...store.loadTrust(), ...trust.added]);
+        return targetOf(verified.manifest);
+      } catch (err) {
+        await w.abort().catch(() => {});
+        throw err;
+      }
+    })();
+    // Once it has its verdict the verifier reads no more: a refusal stops the download.
+    done.then(
+      () => feed.close(),
+      (err: unknown) => feed.close(err as Error),
+    );
+    return { feed, done };
+  }
 
   /** One state's work; returns after posting one event. */
   async function step(r: UpdateRecord): Promise<void> {
@@ -206,6 +259,11 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
       case 'Downloading': {
         let step10 = Math.floor((r.done * 10) / (r.size ?? 1));
         const killBytes = o.killAt?.startsWith('Downloading:') ? Number(o.killAt.slice(12)) : undefined;
+        // One pass when the download starts from nothing: the bytes are verified and written to the inactive slot
+        // as they arrive. After a restart mid-download the verifier's state is gone: the rest is downloaded, and
+        // Verifying reads the whole file again.
+        const streaming = fileSize(part) === 0 ? await streamVerify(r) : undefined;
+        let fed = 0;
         try {
           await o.download({
             url: r.url!,
@@ -213,6 +271,9 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
             size: r.size!,
             file: part,
             tls: o.tls,
+            ...(streaming
+              ? { onData: (chunk: Uint8Array) => ((fed += chunk.length), streaming.feed.push(chunk)), sync: false }
+              : {}),
             onProgress(done, total) {
               if (killBytes !== undefined && done >= killBytes) process.kill(process.pid, 'SIGKILL');
               const s = Math.floor((done * 10) / total);
@@ -223,13 +284,31 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
               }
             },
           });
+          streaming?.feed.end();
         } catch (err) {
+          // Either the verifier refused the bundle (a bad signature stops the download: its verdict is `err`) or
+          // the download failed, and the verifier, cut short, is told to stop.
+          streaming?.feed.close(err as Error);
+          await streaming?.done.catch(() => undefined);
           return fail(err, 'UPDATE_DOWNLOAD');
         }
+        let target: UpdateRecord['target'];
+        if (streaming && fed === r.size) {
+          try {
+            target = await streaming.done;
+          } catch (err) {
+            return fail(err, 'UPDATE_INSTALL');
+          }
+        } else if (streaming) {
+          // A download that did not hand over its bytes (an injected one): Verifying reads them from the file.
+          await streaming.done.catch(() => undefined);
+        }
         if (cancelRequested) return go('cancel', { reasonCode: 'UPDATE_CANCELLED', reason: 'cancelled by the fleet' });
-        return go('downloaded', { done: r.size! });
+        // With a target the slot holds the verified image, synced: Verifying has nothing left to read.
+        return go('downloaded', { done: r.size!, ...(target ? { target } : {}) });
       }
       case 'Verifying': {
+        if (r.target) return go('verified');
         let writer: Awaited<ReturnType<Installer['openInactive']>> | undefined;
         try {
           const trust = trustFor(r);
@@ -237,11 +316,7 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
           const w = writer;
           let step10 = 0;
           const verified = await verifyBundle(part, {
-            trust: trust.state,
-            ...(o.hardware ? { hardware: o.hardware } : {}),
-            installedSequence: r.from.sequence,
-            agentVersion: o.agentVersion,
-            now: o.now(),
+            ...verifyOptions(r, trust.state),
             onChunk: async (chunk) => {
               if (cancelRequested) throw new EdgewardError('UPDATE_CANCELLED', 'cancelled by the fleet');
               await w.write(chunk);
@@ -257,10 +332,7 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
           await w.close();
           writer = undefined;
           if (trust.added.length > 0) store.saveTrust([...store.loadTrust(), ...trust.added]);
-          const m = verified.manifest;
-          return go('verified', {
-            target: { slot: '', version: m.version, sequence: m.sequence, sha256: hex(m.sha256) },
-          });
+          return go('verified', { target: targetOf(verified.manifest) });
         } catch (err) {
           await writer?.abort().catch(() => {});
           return fail(err, 'UPDATE_INSTALL');
