@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, clo
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AGENT_NODE_FLAGS } from '../agent/src/footprint.js';
 import { createCliAdmin } from '../broker/src/admin/cli-admin.js';
 import { openFleetDb, initPki, loadCa } from '../broker/src/fleet/data-dir.js';
 import { provisionDevice } from '../broker/src/fleet/provision.js';
@@ -136,7 +137,14 @@ writeFileSync(
     update: { trust: join(work, 'trust.cbor'), hardware: HARDWARE, initialVersion: '2.0.0', initialSequence: 0 },
   }),
 );
-const agent = startProc(process.execPath, [`${root}dist/iot-agent.js`, 'run', '--config', agentConfig]);
+// Started as its systemd unit starts it (agent/src/install/unit.ts), with the same node flags.
+const agent = startProc(process.execPath, [
+  ...AGENT_NODE_FLAGS,
+  `${root}dist/iot-agent.js`,
+  'run',
+  '--config',
+  agentConfig,
+]);
 await until(
   () => (db.prepare(`SELECT online FROM devices WHERE id = 'gw-bench'`).pluck().get() === 1 ? 1 : undefined),
   'the agent',

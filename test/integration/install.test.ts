@@ -93,7 +93,11 @@ test('a real install into a temporary root writes every file with its mode', asy
   }
   assert.match(
     unit,
-    /^ExecStart=\/usr\/bin\/node \/opt\/edgeward\/lib\/iot-agent\.js run --config \/etc\/edgeward\/agent\.json$/m,
+    new RegExp(
+      '^ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/edgeward/lib/iot-agent\\.js run ' +
+        '--config /etc/edgeward/agent\\.json$',
+      'm',
+    ),
   );
   assert.ok(existsSync(join(root, 'etc/polkit-1/rules.d/50-edgeward-agent.rules')));
   assert.ok(

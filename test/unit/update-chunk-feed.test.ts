@@ -22,7 +22,7 @@ test('chunks in order, each push resolved once taken, then the end', async () =>
   assert.is(taken, 2);
 });
 
-test('a push resolves only once the reader is done with its chunk (it asks for the next), so it may be reused', async () => {
+test('a push resolves once the reader is done with its chunk (it asks for the next): it may be reused', async () => {
   const feed = createChunkFeed();
   let resolved = false;
   const p = feed.push(bytes(9)).then(() => (resolved = true));

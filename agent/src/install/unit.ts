@@ -1,5 +1,6 @@
 // The hardened systemd unit of the agent (systemd.exec(5)): its own user, no capabilities, a read-only system
 // with only the state folder writable, and a system-call and address-family allow-list.
+import { AGENT_NODE_FLAGS } from '../footprint.js';
 import type { InstallLayout } from './layout.js';
 
 export interface UnitOptions {
@@ -17,7 +18,7 @@ function quote(arg: string): string {
 
 export function renderUnit(o: UnitOptions): string {
   const { layout } = o;
-  const exec = [o.node, o.agent, 'run', '--config', layout.configFile].map(quote).join(' ');
+  const exec = [o.node, ...AGENT_NODE_FLAGS, o.agent, 'run', '--config', layout.configFile].map(quote).join(' ');
   return `# Installed by iot-agent install; removed by iot-agent uninstall. See docs/install-gateway.md.
 [Unit]
 Description=edgeward gateway agent

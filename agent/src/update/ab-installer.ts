@@ -1,7 +1,6 @@
 // The default installer: two slots in the state folder (firmware/slot-a, firmware/slot-b) and firmware/boot.json
 // {active, trial, slots}, always replaced atomically (temp file, fsync, rename, fsync folder). The new image goes
 // to the inactive slot and becomes active in trial mode; commit ends the trial, rollback switches back.
-import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';

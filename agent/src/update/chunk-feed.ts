@@ -1,8 +1,9 @@
 // A push-to-pull bridge with backpressure between the download and the streaming verifier, so that a bundle is
 // hashed and written to the inactive slot while it arrives (one pass over the bytes, as curl + sha256sum would
 // be two). The download pushes each chunk as it writes it; push() resolves when the verifier is done with it (it
-// asks for the next), so at most one chunk is in flight and the pusher may reuse its buffer. When the verifier stops pulling (it has its verdict: a
-// bad signature refuses the bundle before its payload), push() rejects with that verdict and the download stops.
+// asks for the next), so at most one chunk is in flight and the pusher may reuse its buffer. When the verifier
+// stops pulling (it has its verdict: a bad signature refuses the bundle before its payload), push() rejects with
+// that verdict and the download stops.
 
 export interface ChunkFeed {
   /** What the verifier reads. */
