@@ -106,6 +106,29 @@ test('a 4xx (other than 408/429) stops at once: no retry', async () => {
   assert.is(bad, 'UPDATE_DOWNLOAD_REFUSED');
 });
 
+test('a 401 for a token since replaced is retried with the new one; an unchanged token is refused', async () => {
+  // A fresh offer (after a reconnect) replaced the token while the old one was on its way: the 401 that follows is
+  // retried with the newest, not counted as a failure. The new token arrives during the grace period here.
+  let current = 'C'.repeat(40);
+  setTimeout(() => (current = TOKEN), 200);
+  const file = part();
+  await fast({ attempts: 1 })({ url: server.url('b'), token: () => current, size: data.length, file, tls: tls() });
+  assert.ok(Buffer.compare(readFileSync(file), data) === 0);
+  // No newer token within the grace period: refused, as a plain 401 is.
+  const before = server.requests.length;
+  const code = await fast({ tokenGraceMs: 300 })({
+    url: server.url('b'),
+    token: () => 'D'.repeat(40),
+    size: data.length,
+    file: part(),
+    tls: tls(),
+  })
+    .then(() => undefined)
+    .catch((e: { code?: string }) => e.code);
+  assert.is(code, 'UPDATE_DOWNLOAD_REFUSED');
+  assert.is(server.requests.length - before, 1);
+});
+
 test('5xx, 408 and 429 are retried, a bounded number of times', async () => {
   server.failWith(503, 429, 408);
   const file = part();

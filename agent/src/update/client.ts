@@ -267,7 +267,8 @@ export function createUpdateClient(o: UpdateClientOptions): UpdateClient {
         try {
           await o.download({
             url: r.url!,
-            token: r.token!,
+            // The newest token: a fresh offer of this release (after a reconnect) replaces it mid-download.
+            token: () => (record?.releaseId === r.releaseId && record.token) || r.token!,
             size: r.size!,
             file: part,
             tls: o.tls,

@@ -11,7 +11,12 @@ import type { TlsCredentials } from '../mqtt/connection.js';
 
 export interface DownloadRequest {
   readonly url: string;
-  readonly token: string;
+  /**
+   * The bearer token, or a function returning the latest one the fleet sent: the server issues a fresh token with
+   * every offer (on a reconnect, say) and only the newest works, so a 401 for a token since replaced is retried with
+   * the new one.
+   */
+  readonly token: string | (() => string);
   /** The offered size of the whole bundle; more is refused. */
   readonly size: number;
   /** The .part file: what it already holds is kept and resumed from. */
@@ -46,11 +51,29 @@ export interface DownloaderOptions {
   readonly idleTimeoutMs?: number;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * After a 401, how long to wait for a fresh token (one may be on its way over MQTT while the old one is refused)
+   * before giving up (default 3 s).
+   */
+  readonly tokenGraceMs?: number;
   /** Called before each retry (tests, logs). */
   readonly onRetry?: (attempt: number, error: Error, delayMs: number) => void;
 }
 
 class Retryable extends Error {}
+/** A 401 for this token: retried only if a newer token arrives. */
+class TokenRefused extends Error {
+  constructor(
+    readonly token: string,
+    readonly refusal: AgentError,
+  ) {
+    super(refusal.message);
+  }
+}
+
+const tokenOf = (req: DownloadRequest) => (typeof req.token === 'function' ? req.token() : req.token);
+/** Fresh tokens taken in one download, at most (each one is a new offer from the fleet). */
+const MAX_TOKEN_RENEWALS = 10;
 
 /** Bytes gathered before one write to the .part file. */
 const WRITE_BYTES = 256 * 1024;
@@ -73,7 +96,7 @@ async function fsyncFile(file: string): Promise<void> {
   }
 }
 
-function get(req: DownloadRequest, from: number, idleMs: number): Promise<IncomingMessage> {
+function get(req: DownloadRequest, token: string, from: number, idleMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const r = request(req.url, {
       method: 'GET',
@@ -82,7 +105,7 @@ function get(req: DownloadRequest, from: number, idleMs: number): Promise<Incomi
       ca: req.tls.ca,
       rejectUnauthorized: true,
       headers: {
-        authorization: `Bearer ${req.token}`,
+        authorization: `Bearer ${token}`,
         ...(from > 0 ? { range: `bytes=${from}-` } : {}),
         'accept-encoding': 'identity',
       },
@@ -103,7 +126,8 @@ async function attempt(req: DownloadRequest, idleMs: number): Promise<void> {
     have = 0;
   }
   if (have === req.size) return;
-  const res = await get(req, have, idleMs);
+  const token = tokenOf(req);
+  const res = await get(req, token, have, idleMs);
   const status = res.statusCode ?? 0;
   const refuse = (code: 'UPDATE_DOWNLOAD_SIZE' | 'UPDATE_DOWNLOAD_REFUSED', message: string) => {
     res.destroy();
@@ -117,6 +141,8 @@ async function attempt(req: DownloadRequest, idleMs: number): Promise<void> {
     if (!m || Number(m[1]) !== have || Number(m[3]) !== req.size || Number(m[2]) >= req.size)
       throw refuse('UPDATE_DOWNLOAD_SIZE', `the server answered Range ${have}- with ${res.headers['content-range']}`);
     start = have;
+  } else if (status === 401) {
+    throw new TokenRefused(token, refuse('UPDATE_DOWNLOAD_REFUSED', 'the fleet server refused the download: HTTP 401'));
   } else if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
     throw refuse('UPDATE_DOWNLOAD_REFUSED', `the fleet server refused the download: HTTP ${status}`);
   } else {
@@ -201,15 +227,35 @@ export function createDownloader(opts: DownloaderOptions = {}): DownloadFn {
   const max = opts.maxDelayMs ?? 60_000;
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const grace = opts.tokenGraceMs ?? 3000;
+  /** Whether a token other than `used` is (or within the grace period becomes) the request's current one. */
+  const newerToken = async (req: DownloadRequest, used: string): Promise<boolean> => {
+    if (typeof req.token !== 'function') return false;
+    for (let waited = 0; tokenOf(req) === used; waited += 100) {
+      if (waited >= grace) return false;
+      await new Promise<void>((r) => setTimeout(r, 100));
+    }
+    return true;
+  };
   return async (req) => {
     if (!/^https:\/\//.test(req.url))
       throw new AgentError('UPDATE_URL', `refusing to download from ${req.url.slice(0, 80)}: not https://`);
+    let renewals = 0;
     for (let i = 1; ; i++) {
       try {
         await attempt(req, opts.idleTimeoutMs ?? 30_000);
         if (req.sync !== false) await fsyncFile(req.file);
         return;
       } catch (err) {
+        if (err instanceof TokenRefused) {
+          // Refused for a token the fleet has since replaced: again with the new one (not counted as a failure).
+          if (renewals < MAX_TOKEN_RENEWALS && (await newerToken(req, err.token))) {
+            renewals++;
+            i--;
+            continue;
+          }
+          throw err.refusal;
+        }
         if (!(err instanceof Retryable)) {
           if (err instanceof EdgewardError) throw err;
           throw new AgentError('UPDATE_DOWNLOAD', `download failed: ${(err as Error).message}`, { cause: err });

@@ -57,8 +57,11 @@ export function haltReason(
 export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const now = deps.now ?? Date.now;
   const { store, log } = deps;
-  // Devices that got the cancel of an aborted rollout in this session (sent again on their next subscription).
+  // Devices subscribed to their update topic in this session, each with the aborted rollouts whose cancel it got
+  // (sent again on its next subscription). Sessions are clean: an offer to a device not yet subscribed would be
+  // lost, so offers go only to these; a subscription re-offers what is in progress, with a fresh token.
   const cancelsSent = new Map<string, Set<number>>();
+  const subscribed = (deviceId: string) => cancelsSent.has(deviceId) && deps.sessions.get(deviceId) !== undefined;
   let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
 
@@ -153,8 +156,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       log.info('rollout stage started', { rolloutId: id, stage: r.stage + 1 });
       r = store.get(id);
     }
-    const connected = store.pendingBelow(id, stageSize(r.stages, r.stage, r.total)).filter((d) => deps.sessions.get(d));
-    offer(r, connected);
+    offer(r, store.pendingBelow(id, stageSize(r.stages, r.stage, r.total)).filter(subscribed));
   }
 
   function tick(): void {
@@ -169,7 +171,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     }
     try {
       for (const c of store.cancelledDevices(now())) {
-        if (deps.sessions.get(c.deviceId) && cancelsSent.has(c.deviceId)) cancel(c.rolloutId, c.deviceId);
+        if (subscribed(c.deviceId)) cancel(c.rolloutId, c.deviceId);
       }
     } catch (err) {
       log.error('rollout cancels failed', { error: err as Error });
