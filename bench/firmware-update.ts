@@ -11,6 +11,7 @@
 //
 // Targets: the update takes at most 1.3× curl + sha256sum; the agent's RSS stays flat, at most 80 MB.
 // Run: node --import tsx bench/firmware-update.ts [--size-mib 64] [--rounds 3] [--devices 500] [--skip-fleet]
+// Profiling the agent: BENCH_AGENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" adds node flags to its process.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
@@ -140,6 +141,7 @@ writeFileSync(
 // Started as its systemd unit starts it (agent/src/install/unit.ts), with the same node flags.
 const agent = startProc(process.execPath, [
   ...AGENT_NODE_FLAGS,
+  ...(process.env.BENCH_AGENT_FLAGS?.split(' ') ?? []),
   `${root}dist/iot-agent.js`,
   'run',
   '--config',

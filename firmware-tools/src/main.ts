@@ -1,18 +1,14 @@
 // Entry point of the `fw` bin (dist/fw.cjs): exit 0 on success or a valid bundle, 1 invalid or an error, 2 usage
 // error.
 import { runCli } from '../../shared/src/cli/index.js';
-import { isSignatureWorker } from './bundle/verify-file.js';
 import { fw } from './cli/fw.js';
 import { removePendingOutputs } from './output-file.js';
 
-// dist/fw.cjs also starts as the signature worker of `fw verify` (bundle/verify-file.ts).
-if (!isSignatureWorker) {
-  // Interrupted while writing a bundle or key: remove the temporary file, then die of the signal as usual.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      removePendingOutputs();
-      process.kill(process.pid, signal);
-    });
-  }
-  runCli(() => fw(process.argv.slice(2)));
+// Interrupted while writing a bundle or key: remove the temporary file, then die of the signal as usual.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    removePendingOutputs();
+    process.kill(process.pid, signal);
+  });
 }
+runCli(() => fw(process.argv.slice(2)));

@@ -16,8 +16,6 @@ export interface BundleHeader {
   readonly headerLength: number;
   /** The manifest signatures; `set.payload` is the exact signed manifest bytes. */
   readonly set: SignatureSet;
-  /** The header bytes as read, for a verifier on another thread (decodeBundleHeader). */
-  readonly bytes: Uint8Array;
 }
 
 /** Decodes the header (after the frame): a signature set over a manifest of bounded size. */
@@ -60,5 +58,5 @@ export async function readBundleHeader(source: ByteSource): Promise<BundleHeader
       },
     );
   }
-  return { headerLength, set: decodeBundleHeader(header), bytes: header };
+  return { headerLength, set: decodeBundleHeader(header) };
 }

@@ -88,8 +88,6 @@ export function checkManifestForDevice(manifest: Manifest, opts: Omit<VerifyOpti
 export interface PayloadHooks {
   readonly onChunk?: VerifyOptions['onChunk'];
   readonly onProgress?: VerifyOptions['onProgress'];
-  /** Checked before each chunk: true ends the hashing early (the verdict is already known elsewhere). */
-  readonly stop?: () => boolean;
 }
 
 /**
@@ -104,7 +102,6 @@ export async function hashPayload(
   const hash = createHash('sha256');
   let seen = 0;
   for await (const chunk of source.chunks(size + 1)) {
-    if (hooks.stop?.()) break;
     if (seen + chunk.length > size) {
       seen = size + 1;
       break;

@@ -1,6 +1,9 @@
-// Strict Ed25519 over tweetnacl: lengths, canonical S (S < L), canonical and non-small-order A and R,
-// then tweetnacl's cofactorless check. tweetnacl alone accepts S >= L and small-order keys (5 Wycheproof misses).
-import { randomBytes } from 'node:crypto';
+// Strict Ed25519: lengths, canonical S (S < L), canonical and non-small-order A and R, then the cofactorless
+// equation. tweetnacl alone accepts S >= L and small-order keys (5 Wycheproof misses). Keys are made and messages
+// signed with tweetnacl; the equation is checked by node:crypto (OpenSSL), the same cofactorless check as
+// tweetnacl's (encode [S]B - [k]A, compare with R), some 50 times faster: an update verifies several signatures
+// in its critical path, and tweetnacl's 10-20 ms each were a fifth of a 64 MiB update on loopback.
+import { createPublicKey, randomBytes, verify as verifyWithOpenSsl } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { decodePoint, isCanonicalScalar, isSmallOrderPoint } from './edwards25519.js';
 import { KeyError } from './key-error.js';
@@ -81,7 +84,14 @@ export function checkSignature(signature: Uint8Array, message: Uint8Array, publi
   const R = decodePoint(signature.subarray(0, 32));
   if (!R) return 'r-not-canonical';
   if (isSmallOrderPoint(R)) return 'r-small-order';
-  return nacl.sign.detached.verify(message, signature, publicKey) ? 'valid' : 'mismatch';
+  return verifyWithOpenSsl(null, message, publicKeyObject(publicKey), signature) ? 'valid' : 'mismatch';
+}
+
+/** RFC 8410 SubjectPublicKeyInfo of an Ed25519 key, less the 32 key bytes. */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function publicKeyObject(publicKey: Uint8Array) {
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
 }
 
 /** True only for a valid, canonical signature by a strong key. Never throws. */
