@@ -142,6 +142,8 @@ test('migrations that shipped are never renumbered or edited (a database of any 
     13: '5cfd141f5dd5',
     14: 'c0d17a36e726',
     15: '7ce8fec09ab2',
+    16: '7b3021d51377',
+    17: '1f8a5c053182',
   };
   const now = Object.fromEntries(
     migrations
