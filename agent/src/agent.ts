@@ -11,6 +11,7 @@ import {
   encode,
   type DevicePublishChannel,
   type Logger,
+  type SealChannel,
   type StatusMessage,
   type UpdateState,
 } from '../../shared/src/index.js';
@@ -24,6 +25,7 @@ import {
 } from './commands/index.js';
 import type { AgentConfig } from './config.js';
 import { loadCredentials } from './credentials.js';
+import { createDeviceSealer, loadSealChannel, sealedPayload } from './seal.js';
 import { AgentError } from './errors.js';
 import { createBackoff } from './mqtt/backoff.js';
 import { createConnection, type TlsCredentials } from './mqtt/connection.js';
@@ -65,6 +67,11 @@ export interface AgentOptions {
    * thousands of simulated devices would pay at every start for certificates their simulator has just issued.
    */
   readonly tls?: TlsCredentials;
+  /**
+   * The sealing channel to the backend (device key + backend public key); defaults to reading config.seal's files.
+   * null sends plain messages, as config.seal.enabled false does (for a server set to sealing "optional").
+   */
+  readonly seal?: SealChannel | null;
   readonly log?: Logger;
   readonly now?: () => number;
   readonly connect?: (url: string, opts: IClientOptions) => MqttClient;
@@ -138,6 +145,20 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     opts.log ??
     createLogger({ level: config.log.level, format: config.log.format, base: { deviceId: config.deviceId } });
   const tls = opts.tls ?? loadCredentials(config, now());
+  const sealChannel = opts.seal !== undefined ? opts.seal : config.seal.enabled ? loadSealChannel(config) : null;
+  const sealer = sealChannel ? createDeviceSealer(sealChannel) : undefined;
+  /** Seals what goes to the backend; plain when sealing is off. */
+  const outgoing = (topic: string, payload: Buffer): Buffer => (sealer ? sealer.seal(topic, payload) : payload);
+  /** What came from the backend, opened; undefined (logged, dropped) when it does not open. */
+  const incoming = (topic: string, payload: Buffer): Buffer | undefined => {
+    if (!sealer || !sealedPayload(payload)) return payload;
+    try {
+      return Buffer.from(sealer.open(topic, payload));
+    } catch (err) {
+      log.warn('refused a sealed message from the backend', { topic, code: (err as { code?: string }).code });
+      return undefined;
+    }
+  };
   const keyring = opts.keyring ?? createKeyring(config.operators);
   const platform =
     opts.platform ??
@@ -217,6 +238,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       opts.onAck?.(first, last);
     },
     onMessageAck: () => runtime.update({ lastMessageAckAt: now() }),
+    ...(sealer ? { seal: (topic: string, payload: Uint8Array) => sealer.seal(topic, payload) } : {}),
   });
   const sampler = createSampler({
     platform,
@@ -277,18 +299,22 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     tls,
     log,
     backoff: createBackoff(config.reconnect.minSeconds * 1000, config.reconnect.maxSeconds * 1000, opts.random),
-    will: () => ({ topic: statusTopic, payload: status('offline') }),
+    // The will is fixed at connect time, so it is sealed then (a fresh message id and nonce per attempt).
+    will: () => ({ topic: statusTopic, payload: outgoing(statusTopic, status('offline')) }),
     ...(opts.connect ? { connect: opts.connect } : {}),
     onConnect(client) {
       runtime.update({ connected: true, connectedSince: now() }, true);
       // The acknowledged status is what confirms a new firmware image healthy (its version is in it).
       const sentVersion = firmwareVersion;
-      client.publish(statusTopic, status('online'), { qos: 1, retain: true }, (err) => {
+      client.publish(statusTopic, outgoing(statusTopic, status('online')), { qos: 1, retain: true }, (err) => {
         if (!err && sentVersion) update?.confirmed(sentVersion);
       });
-      client.on('message', (topic, payload) => {
-        if (topic === cmdTopic && accepting) void executor.handle(payload);
-        else if (topic === updateTopic && accepting) update?.handleOffer(payload);
+      client.on('message', (topic, raw) => {
+        if (!accepting || (topic !== cmdTopic && topic !== updateTopic)) return;
+        const payload = incoming(topic, raw);
+        if (!payload) return;
+        if (topic === cmdTopic) void executor.handle(payload);
+        else update?.handleOffer(payload);
       });
       // Subscribed on every connect: sessions are clean, the server redelivers unacknowledged commands.
       client.subscribe(cmdTopic, { qos: 1 }, (err) => {
@@ -362,6 +388,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   void update?.start().catch((err: unknown) => log.error('update could not resume', { error: err as Error }));
   log.info('agent started', {
     server: config.server,
+    sealing: sealer ? `device key ${sealer.deviceKid}, backend key ${sealer.backendKid}` : 'off',
     stateDir: config.stateDir,
     intervalSeconds,
     operators: keyring.size,
@@ -399,7 +426,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         await connection.stop(
           (client) =>
             new Promise<void>((resolve) => {
-              client.publish(statusTopic, status('offline'), { qos: 1, retain: true }, () => resolve());
+              const offline = outgoing(statusTopic, status('offline'));
+              client.publish(statusTopic, offline, { qos: 1, retain: true }, () => resolve());
             }),
         );
         sender.detach();

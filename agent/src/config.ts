@@ -18,6 +18,19 @@ export const agentConfigSchema = s.object({
   key: path(),
   ca: path(),
   stateDir: path(),
+  /**
+   * End-to-end sealing (docs/security.md): the device's own X25519 key and the fleet backend's public key, made
+   * and written by `iot-agent enroll` or `fleet device add`. `enabled: false` sends plain CBOR, for a fleet server
+   * explicitly set to `sealing: "optional"`; it is never the default.
+   */
+  seal: s.withDefault(
+    s.object({
+      enabled: s.withDefault(s.bool(), true),
+      key: s.withDefault(path(), 'seal.key'),
+      backendKey: s.withDefault(path(), 'backend-seal.pub'),
+    }),
+    {},
+  ),
   telemetryIntervalSeconds: s.withDefault(s.int({ min: 1, max: 3600 }), 10),
   outbox: s.withDefault(
     s.object({
@@ -164,6 +177,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     key: abs(env.EDGEWARD_KEY ?? c.key),
     ca: abs(env.EDGEWARD_CA ?? c.ca),
     stateDir: abs(env.EDGEWARD_STATE_DIR ?? c.stateDir),
+    seal: { ...c.seal, key: abs(env.EDGEWARD_SEAL_KEY ?? c.seal.key), backendKey: abs(c.seal.backendKey) },
     update: { ...c.update, ...(c.update.trust ? { trust: abs(c.update.trust) } : {}) },
     operators,
   });

@@ -86,6 +86,12 @@ const apiSchema: schema.Schema<ApiConfig> = {
 };
 
 const configSchema = s.object({
+  /**
+   * End-to-end sealing of device messages (docs/security.md). "required" (the default) refuses every unsealed
+   * device message with SEAL_REQUIRED; "optional" also stores plain ones (old agents, benchmarks). A sealed message
+   * that does not open is refused either way.
+   */
+  sealing: s.withDefault(s.oneOf(['required', 'optional'] as const), 'required'),
   limits: s.withDefault(limitsSchema, {}),
   api: s.withDefault(apiSchema, {}),
   /** Rate limits per device type; devices of an unlisted type get "default". */

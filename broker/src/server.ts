@@ -150,12 +150,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       log,
       thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
       retention: config.retention,
+      sealing: { keyFile: fleetPaths(opts.dataDir).sealKey, mode: config.sealing },
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
       onStored: (e) => {
         if (e.kind === 'update/status') rollouts.kick();
         opts.onStored?.(e);
       },
-      onRejected: (_deviceId, code) => metrics.rejected.inc({ code }),
+      onRejected: (_deviceId, code) => {
+        metrics.rejected.inc({ code });
+        if (code.startsWith('SEAL_')) metrics.sealRefused.inc({ code });
+      },
       onFatal,
     });
     cleanups.unshift(() => ingest.close());

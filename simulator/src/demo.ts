@@ -98,6 +98,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       cert: join(d, 'device.crt'),
       key: join(d, 'device.key'),
       ca: join(d, 'ca.crt'),
+      seal: { key: join(d, 'seal.key'), backendKey: join(d, 'backend-seal.pub') },
       stateDir: join(d, 'state'),
       telemetryIntervalSeconds: interval,
       operators: [{ name: 'demo-operator', publicKey: `${operatorKey}.pub`, allow: ['*'] }],

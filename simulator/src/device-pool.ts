@@ -2,7 +2,14 @@
 // at the ramp rate, counts what they do, and answers the coordinator's requests (window marks, cut, firmware).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../shared/src/index.js';
+import {
+  BACKEND_KEY_FILE,
+  parseSealPublicKeyPem,
+  parseSealSecretKeyPem,
+  SEAL_KEY_FILE,
+  sealChannel,
+  silentLogger,
+} from '../../shared/src/index.js';
 import { AGENT_VERSION, createKeyring, parseAgentConfig } from '../../agent/src/index.js';
 import { fleetPaths } from '../../broker/src/fleet/data-dir.js';
 import {
@@ -186,6 +193,10 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       id: d.id,
       seed: d.index + 1,
       tls: { key: readFileSync(join(dir, 'device.key')), cert: readFileSync(join(dir, 'device.crt')), ca },
+      seal: sealChannel(
+        parseSealSecretKeyPem(readFileSync(join(dir, SEAL_KEY_FILE))),
+        parseSealPublicKeyPem(readFileSync(join(dir, BACKEND_KEY_FILE))),
+      ),
       ...(spec.sourceAddresses > 0 ? { localAddress: deviceAddress(d.index, spec.sourceAddresses) } : {}),
       template: config,
       keyring,

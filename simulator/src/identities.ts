@@ -6,8 +6,9 @@ import { isValidDeviceId } from '../../shared/src/index.js';
 import { createAuditLog } from '../../broker/src/db/audit.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import { fleetPaths, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
-import { provisionDevice, renewDevice } from '../../broker/src/fleet/provision.js';
+import { provisionDevice, rekeySealing, renewDevice } from '../../broker/src/fleet/provision.js';
 import { SimulatorError } from './errors.js';
+import { BACKEND_KEY_FILE, SEAL_KEY_FILE } from '../../shared/src/index.js';
 
 export interface Identity {
   readonly id: string;
@@ -58,7 +59,8 @@ export async function ensureIdentities(
     );
   const root = simDir(dataDir);
   const identities = ids.map((id) => ({ id, dir: join(root, id) }));
-  const haveFiles = (d: string) => existsSync(join(d, 'device.key')) && existsSync(join(d, 'device.crt'));
+  const haveFiles = (d: string) =>
+    ['device.key', 'device.crt', SEAL_KEY_FILE, BACKEND_KEY_FILE].every((f) => existsSync(join(d, f)));
   // NORMAL: one fsync per checkpoint instead of per device; issuing 10,000 identities takes seconds, not minutes.
   const db = openFleetDb(dataDir, { synchronous: 'NORMAL' });
   try {
@@ -73,8 +75,10 @@ export async function ensureIdentities(
       const known = status.get(id);
       try {
         if (!known) await provisionDevice(registry, ca, id, dir, { overwrite: true });
-        else if (known === 'active') await renewDevice(registry, ca, id, { outDir: dir });
-        else
+        else if (known === 'active') {
+          await renewDevice(registry, ca, id, { outDir: dir });
+          rekeySealing(db, ca, id, dir);
+        } else
           throw new SimulatorError('SIM_IDENTITY', `device ${id} is revoked in this fleet; run with another --prefix`);
       } catch (err) {
         if (err instanceof SimulatorError) throw err;

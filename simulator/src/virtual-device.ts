@@ -27,6 +27,7 @@ import type { FirmwareGate, FirmwareVerdict } from './firmware-gate.js';
 import { addCounts } from './metrics.js';
 import { seededRng } from './rng.js';
 import { trackOutbox, type SampleSink, type SampleTally } from './tracked-outbox.js';
+import type { SealChannel } from '../../shared/src/index.js';
 
 /** Counters shared by every device of a pool (one worker). */
 export interface DeviceCounters {
@@ -124,6 +125,8 @@ export interface VirtualDeviceOptions {
   readonly id: string;
   readonly seed: number;
   readonly tls: { readonly key: Buffer; readonly cert: Buffer; readonly ca: Buffer };
+  /** The device's sealing channel to the backend (its seal.key and backend-seal.pub); null sends plain messages. */
+  readonly seal: SealChannel | null;
   /** Loopback source address for this device's connections (undefined: let the kernel choose). */
   readonly localAddress?: string;
   /** Agent configuration shared by the pool; the device id is filled in per device. */
@@ -238,6 +241,7 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
     replay: state.replay,
     keyring: o.keyring,
     tls: o.tls,
+    seal: o.seal,
     log: o.log,
     now,
     random: rng,

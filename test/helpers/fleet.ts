@@ -2,7 +2,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { silentLogger, createLogger, type Logger } from '../../shared/src/index.js';
+import {
+  BACKEND_KEY_FILE,
+  createLogger,
+  isSealed,
+  openEnvelope,
+  parseEnvelope,
+  parseSealPublicKeyPem,
+  parseSealSecretKeyPem,
+  seal,
+  SEAL_KEY_FILE,
+  sealChannel,
+  silentLogger,
+  tryParseTopic,
+  type Logger,
+  type SealChannel,
+} from '../../shared/src/index.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import type { Db } from '../../broker/src/db/open.js';
 import { initPki, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
@@ -21,9 +36,14 @@ export interface TestFleet {
   credentials(id: string): { key: Buffer; cert: Buffer; ca: Buffer };
   /**
    * Connects as device `id` with its certificate (MQTT 3.1.1, no reconnects), to this fleet's server or to the
-   * broker at `url`; `options` adds to or overrides MQTT.js's options.
+   * broker at `url`; `options` adds to or overrides MQTT.js's options. What the client publishes on the device's
+   * own topics is sealed with the device's key, as the agent does, unless `plain` is set.
    */
-  connect(id: string, options?: IClientOptions & { url?: string }): Promise<MqttClient>;
+  connect(id: string, options?: IClientOptions & { url?: string; plain?: boolean }): Promise<MqttClient>;
+  /** The device's sealing channel to the backend (its seal.key and backend-seal.pub). */
+  sealChannel(id: string): SealChannel;
+  /** Opens, as the backend does, what device `id` sealed for `topic` (what a test watched on the wire). */
+  openFromDevice(id: string, topic: string, payload: Uint8Array): Buffer;
   agentConfig(id: string, overrides?: Record<string, unknown>): AgentConfig;
   start(opts?: Partial<FleetServerOptions>): Promise<FleetServer>;
   readonly server: FleetServer;
@@ -60,14 +80,27 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
       cert: readFileSync(join(deviceDir(id), 'device.crt')),
       ca: readFileSync(join(deviceDir(id), 'ca.crt')),
     }),
-    connect: (id, { url, ...options } = {}) =>
-      mqtt.connectAsync(url ?? fleet.url(), {
+    async connect(id, { url, plain = false, ...options } = {}) {
+      const client = await mqtt.connectAsync(url ?? fleet.url(), {
         clientId: id,
         ...fleet.credentials(id),
         protocolVersion: 4,
         reconnectPeriod: 0,
         ...options,
-      }),
+      });
+      if (!plain) sealPublishes(client, id, fleet.sealChannel(id));
+      return client;
+    },
+    openFromDevice(id, topic, payload) {
+      const backend = parseSealSecretKeyPem(readFileSync(join(dataDir, 'pki', 'seal.key')));
+      const device = parseSealSecretKeyPem(readFileSync(join(deviceDir(id), SEAL_KEY_FILE)));
+      return Buffer.from(openEnvelope(sealChannel(backend, device.publicKey), parseEnvelope(payload), topic));
+    },
+    sealChannel: (id) =>
+      sealChannel(
+        parseSealSecretKeyPem(readFileSync(join(deviceDir(id), SEAL_KEY_FILE))),
+        parseSealPublicKeyPem(readFileSync(join(deviceDir(id), BACKEND_KEY_FILE))),
+      ),
     agentConfig(id, overrides = {}) {
       const d = deviceDir(id);
       return parseAgentConfig({
@@ -76,6 +109,7 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
         cert: join(d, 'device.crt'),
         key: join(d, 'device.key'),
         ca: join(d, 'ca.crt'),
+        seal: { key: join(d, SEAL_KEY_FILE), backendKey: join(d, BACKEND_KEY_FILE) },
         stateDir: join(d, 'state'),
         telemetryIntervalSeconds: 1,
         reconnect: { minSeconds: 0.1, maxSeconds: 1 },
@@ -107,6 +141,21 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
     },
   };
   return fleet;
+}
+
+/**
+ * Seals what `client` publishes on device `id`'s own publish topics (a payload that is already sealed, or is not
+ * bytes, goes as it is), so that tests written for plain CBOR speak the sealed protocol the server requires.
+ */
+export function sealPublishes(client: MqttClient, id: string, channel: SealChannel): void {
+  const publish = client.publish.bind(client) as (...args: unknown[]) => MqttClient;
+  (client as { publish: unknown }).publish = (topic: string, message: unknown, ...rest: unknown[]) => {
+    const parsed = tryParseTopic(topic);
+    const own = parsed?.deviceId === id && parsed.channel !== 'cmd' && parsed.channel !== 'update';
+    const bytes = typeof message === 'string' ? Buffer.from(message) : message;
+    const sealed = own && bytes instanceof Uint8Array && !isSealed(bytes) ? seal(channel, topic, bytes) : message;
+    return publish(topic, sealed, ...rest);
+  };
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */

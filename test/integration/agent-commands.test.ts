@@ -106,11 +106,12 @@ test('signed commands run on the device and every acknowledgement reaches the br
     assert.equal(platform.calls, ['setRelay 5 on', 'setSetpoint 21'], 'each ran once, however often it was delivered');
     const cmdAcks = wire
       .filter((w) => w.topic === deviceTopic('cmd-001', 'cmd/ack'))
-      .map((w) => decodeCmdAck(w.payload));
+      .map((w) => decodeCmdAck(fleet.openFromDevice('cmd-001', w.topic, w.payload)));
     assert.ok(cmdAcks.length >= 8, 'accepted + done for each, decodable by the backend');
     const exposure = wire.filter((w) => w.topic === deviceTopic('cmd-001', 'exposure'));
     assert.is(exposure.length, 1);
-    assert.is(decodeExposure(exposure[0]!.payload).deviceId, 'cmd-001');
+    const report = fleet.openFromDevice('cmd-001', exposure[0]!.topic, exposure[0]!.payload);
+    assert.is(decodeExposure(report).deviceId, 'cmd-001');
     const status = readAgentStatus(fleet.agentConfig('cmd-001').stateDir);
     assert.is(status.running, true);
     assert.is(status.connected, true);

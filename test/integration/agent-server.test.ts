@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
 import { createAgent } from '../../agent/src/index.js';
 import { deviceTopic, encode } from '../../shared/src/index.js';
-import { createTestFleet, testLogger, waitFor, type TestFleet } from '../helpers/fleet.js';
+import { createTestFleet, sealPublishes, testLogger, waitFor, type TestFleet } from '../helpers/fleet.js';
 
 let fleet: TestFleet;
 
@@ -57,6 +57,7 @@ test('redelivered messages do not duplicate rows', async () => {
     protocolVersion: 4,
     reconnectPeriod: 0,
   });
+  sealPublishes(client, 'gw-002', fleet.sealChannel('gw-002'));
   const message = {
     v: 1,
     id: 'dup-test-0001',

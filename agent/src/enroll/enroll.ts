@@ -2,7 +2,17 @@
 // check what comes back, and write a ready-to-run agent folder.
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import {
+  BACKEND_KEY_FILE,
+  ensurePrivateDir,
+  generateSealKeyPair,
+  parseSealPublicKeyPem,
+  SEAL_KEY_FILE,
+  sealPublicKeyToPem,
+  sealSecretKeyToPem,
+  writeFileSafe,
+  writeSecret,
+} from '../../../shared/src/index.js';
 import { createCsr, generateKeyPair, parseCertificate, privateKeyPem, spki } from '../../../shared/src/x509.js';
 import { AgentError } from '../errors.js';
 
@@ -21,7 +31,7 @@ export interface EnrollOptions {
 
 export interface EnrollResult {
   readonly deviceId: string;
-  readonly files: { key: string; cert: string; ca: string; config: string };
+  readonly files: { key: string; cert: string; ca: string; config: string; sealKey: string; backendKey: string };
   readonly mqtt: string;
   readonly expires: string;
 }
@@ -83,9 +93,12 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     throw new AgentError('AGENT_ENROLL_FAILED', `--server must be an https:// URL, got ${opts.server}`);
   const keys = await generateKeyPair();
   const csr = await createCsr(opts.deviceId, keys);
+  // The sealing key is made here too, and only its public half is sent (docs/security.md "Sealing").
+  const seal = generateSealKeyPair();
+  const body = { token: opts.token, id: opts.deviceId, csr, sealKey: sealPublicKeyToPem(seal.publicKey) };
   let res: Response;
   try {
-    res = await post(url, opts.ca, { token: opts.token, id: opts.deviceId, csr }, opts.timeoutMs ?? 15_000);
+    res = await post(url, opts.ca, body, opts.timeoutMs ?? 15_000);
   } catch (err) {
     throw new AgentError(
       'AGENT_ENROLL_FAILED',
@@ -119,6 +132,16 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     throw new AgentError('AGENT_ENROLL_FAILED', 'the issued certificate is not signed by the fleet CA given with --ca');
   }
 
+  let backendKey: Uint8Array;
+  try {
+    if (typeof res.body.sealKey !== 'string' || res.body.sealKey.length > 1024) throw new Error('missing');
+    backendKey = parseSealPublicKeyPem(res.body.sealKey, 'the backend sealing key');
+  } catch (err) {
+    throw new AgentError('AGENT_ENROLL_FAILED', 'the server answered without a valid sealing key (sealKey)', {
+      cause: err,
+    });
+  }
+
   const mqtt =
     opts.mqtt ??
     (typeof res.body.mqtt === 'string' && /^mqtts:\/\//.test(res.body.mqtt)
@@ -129,17 +152,22 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     cert: join(opts.outDir, 'device.crt'),
     ca: join(opts.outDir, 'ca.crt'),
     config: join(opts.outDir, 'agent.json'),
+    sealKey: join(opts.outDir, SEAL_KEY_FILE),
+    backendKey: join(opts.outDir, BACKEND_KEY_FILE),
   };
   ensurePrivateDir(opts.outDir);
   writeSecret(files.key, await privateKeyPem(keys.privateKey), true);
   writeFileSafe(files.cert, certPem, { overwrite: true });
   writeFileSafe(files.ca, opts.ca, { overwrite: true });
+  writeSecret(files.sealKey, sealSecretKeyToPem(seal), true);
+  writeFileSafe(files.backendKey, sealPublicKeyToPem(backendKey), { overwrite: true });
   const config = {
     server: mqtt,
     deviceId: opts.deviceId,
     cert: 'device.crt',
     key: 'device.key',
     ca: 'ca.crt',
+    seal: { key: SEAL_KEY_FILE, backendKey: BACKEND_KEY_FILE },
     stateDir: 'state',
     telemetryIntervalSeconds: 10,
   };

@@ -17,6 +17,11 @@ export interface SenderOptions {
   readonly onAck?: (first: number, last: number) => void;
   /** Called after each acknowledged non-telemetry message (reports, command acknowledgements). */
   readonly onMessageAck?: (channel: string) => void;
+  /**
+   * Seals each payload for the fleet backend just before it is published (agent/src/seal.ts): a resend is sealed
+   * again under a new nonce, and the backend's dedup on (device, stream, seq) and message ids catches replays.
+   */
+  readonly seal?: (topic: string, payload: Uint8Array) => Buffer;
 }
 
 export interface Sender {
@@ -67,6 +72,7 @@ export function createSender(opts: SenderOptions): Sender {
   function publish(topic: string, payload: Buffer, onAck: () => boolean): void {
     const c = client!;
     const gen = generation;
+    if (opts.seal) payload = opts.seal(topic, payload);
     inflight++;
     tokens--;
     c.publish(topic, payload, { qos: 1 }, (err) => {

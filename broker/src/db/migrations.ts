@@ -585,4 +585,21 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX update_status_rollout ON update_status(rollout_id, device_id);
     `,
   },
+  {
+    version: 18,
+    name: 'device sealing keys',
+    sql: `
+      -- Each device's X25519 public keys for end-to-end sealing (shared/src/crypto/seal.ts), by key id (the first 8
+      -- bytes of SHA-256 over the key). Several rows per device let a key rotate: the newest active one is sealed
+      -- to, any active one opens. retired_at set: the key opens nothing any more.
+      CREATE TABLE device_keys (
+        device_id   TEXT NOT NULL REFERENCES devices(id),
+        key_id      BLOB NOT NULL CHECK (length(key_id) = 8),
+        public_key  BLOB NOT NULL CHECK (length(public_key) = 32),
+        created_at  INTEGER NOT NULL,
+        retired_at  INTEGER,
+        PRIMARY KEY (device_id, key_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 // Device registry: devices, their certificates, and the checks the broker makes at connect time.
 import type { Db } from './open.js';
+import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 
 export type DeviceStatus = 'active' | 'revoked';
 
@@ -117,10 +118,12 @@ export function createRegistry(db: Db) {
     },
 
     /** Registers a new device with its first certificate, atomically. */
-    addDevice(id: string, deviceType: string, cert: CertificateFacts, now = Date.now()): void {
+    /** Registers a device with its first certificate and, when given, its sealing public key (X25519). */
+    addDevice(id: string, deviceType: string, cert: CertificateFacts, now = Date.now(), sealKey?: Uint8Array): void {
       db.transaction(() => {
         insertDevice.run(id, deviceType, now);
         insertCert.run(cert.serial, id, cert.fingerprint256, cert.notBefore, cert.notAfter, now);
+        if (sealKey) createDeviceKeyStore(db).add(id, sealKey, now);
       })();
     },
 

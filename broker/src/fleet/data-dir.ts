@@ -16,6 +16,7 @@ import {
   type CaBundle,
   type SanEntry,
 } from '../pki/x509.js';
+import { ensureBackendSealKey } from './seal-keys.js';
 
 export interface FleetPaths {
   readonly root: string;
@@ -27,6 +28,9 @@ export interface FleetPaths {
   readonly caCert: string;
   readonly serverKey: string;
   readonly serverCert: string;
+  /** The backend's X25519 sealing key (0600) and its public half, which devices get beside the CA (seal-keys.ts). */
+  readonly sealKey: string;
+  readonly sealPub: string;
   /** Published firmware bundles, each named by its SHA-256 (fleet/releases.ts). */
   readonly releases: string;
 }
@@ -43,6 +47,8 @@ export function fleetPaths(dir: string): FleetPaths {
     caCert: join(pki, 'ca.crt'),
     serverKey: join(pki, 'server.key'),
     serverCert: join(pki, 'server.crt'),
+    sealKey: join(pki, 'seal.key'),
+    sealPub: join(pki, 'seal.pub'),
     releases: join(root, 'releases'),
   };
 }
@@ -85,9 +91,17 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
   ensurePrivateDir(p.pki);
   const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
   // A folder whose CA was removed may still hold its database: only files this call creates are removed on failure.
-  const created = [p.caKey, p.caCert, p.serverKey, p.serverCert, p.db, `${p.db}-wal`, `${p.db}-shm`].filter(
-    (file) => !existsSync(file),
-  );
+  const created = [
+    p.caKey,
+    p.caCert,
+    p.serverKey,
+    p.serverCert,
+    p.sealKey,
+    p.sealPub,
+    p.db,
+    `${p.db}-wal`,
+    `${p.db}-shm`,
+  ].filter((file) => !existsSync(file));
   try {
     writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
     writeFileSafe(p.caCert, ca.cert.toString('pem'));
@@ -97,6 +111,7 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
       opts.sans ?? DEFAULT_SANS,
       opts.serverValidityDays ?? 825,
     );
+    ensureBackendSealKey(p);
     openDb(p.db).close();
   } catch (err) {
     for (const file of created) rmSync(file, { force: true });
@@ -150,7 +165,11 @@ export async function loadCa(dir: string): Promise<CaBundle> {
   const certPem = readRequired(p.caCert, 'CA certificate');
   const keyPem = readRequired(p.caKey, 'CA key');
   try {
-    return { cert: parseCertificate(certPem), key: await importPrivateKeyPem(keyPem) };
+    return {
+      cert: parseCertificate(certPem),
+      key: await importPrivateKeyPem(keyPem),
+      sealPublicKey: ensureBackendSealKey(p).publicKey,
+    };
   } catch (err) {
     throw new FleetError('FLEET_PKI_INVALID', `the CA at ${p.pki} cannot be loaded: ${(err as Error).message}`, {
       cause: err,

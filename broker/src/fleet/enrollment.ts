@@ -1,6 +1,6 @@
 // Enrolment: a device with a one-time token sends a CSR for a key it made itself and gets its certificate.
 // The private key never leaves the device; the token is burned; every outcome is audited.
-import { isValidDeviceId, type Logger } from '../../../shared/src/index.js';
+import { isValidDeviceId, parseSealPublicKeyPem, sealPublicKeyToPem, type Logger } from '../../../shared/src/index.js';
 import type { FleetConfig } from '../config.js';
 import type { AuditLog } from '../db/audit.js';
 import type { Db } from '../db/open.js';
@@ -14,11 +14,13 @@ export interface EnrollRequest {
   readonly token: unknown;
   readonly id: unknown;
   readonly csr: unknown;
+  /** The device's X25519 sealing public key (SPKI PEM); optional for agents older than sealing. */
+  readonly sealKey?: unknown;
   readonly address: string;
 }
 
 export type EnrollResult =
-  | { ok: true; deviceId: string; certificate: string; ca: string }
+  | { ok: true; deviceId: string; certificate: string; ca: string; sealKey?: string }
   | { ok: false; status: number; reason: string; message: string };
 
 export type Enrollment = ReturnType<typeof createEnrollment>;
@@ -102,6 +104,15 @@ export function createEnrollment(deps: EnrollmentDeps) {
       const cn = csr.subjectName.getField('CN');
       if (cn.length !== 1 || cn[0] !== id)
         return fail(address, id, 400, 'csr-cn-mismatch', `the CSR subject CN must be exactly ${id}`);
+      let sealKey: Uint8Array | undefined;
+      if (req.sealKey !== undefined) {
+        try {
+          if (typeof req.sealKey !== 'string') throw new Error('not a string');
+          sealKey = parseSealPublicKeyPem(req.sealKey, 'sealKey');
+        } catch {
+          return fail(address, id, 400, 'seal-key-invalid', 'sealKey must be an X25519 public key in SPKI PEM');
+        }
+      }
       if (deps.registry.exists(id))
         return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
 
@@ -122,7 +133,7 @@ export function createEnrollment(deps: EnrollmentDeps) {
       const cert = await issueDeviceCert(deps.ca, id, csr.publicKey, deps.config.enrollment.deviceValidityDays);
       const certPem = cert.toString('pem');
       try {
-        deps.registry.addDevice(id, claim.deviceType, certificateFacts(certPem));
+        deps.registry.addDevice(id, claim.deviceType, certificateFacts(certPem), now(), sealKey);
       } catch {
         // Lost a race with another enrolment of the same id: the token is spent, the device is not ours.
         return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
@@ -135,7 +146,14 @@ export function createEnrollment(deps: EnrollmentDeps) {
       });
       deps.log.info('device enrolled', { deviceId: id, address, deviceType: claim.deviceType });
       deps.metrics.enrollments.inc({ outcome: 'succeeded' });
-      return { ok: true, deviceId: id, certificate: certPem, ca: deps.ca.cert.toString('pem') };
+      const backendKey = deps.ca.sealPublicKey;
+      return {
+        ok: true,
+        deviceId: id,
+        certificate: certPem,
+        ca: deps.ca.cert.toString('pem'),
+        ...(backendKey ? { sealKey: sealPublicKeyToPem(backendKey) } : {}),
+      };
     },
   };
 }

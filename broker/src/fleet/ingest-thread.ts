@@ -10,6 +10,7 @@ import { createCheckpoints, DEFAULT_CHECKPOINTS, type CheckpointPolicy } from '.
 import { dbFailure } from '../db/failure.js';
 import { openDb, type Db } from '../db/open.js';
 import { DEFAULT_PRUNE_SCHEDULE, type Pruned, type Retention, schedulePruning } from './ingest-retention.js';
+import { createOpener, type Opener, type SealingInit } from './ingest-open.js';
 import { createIngestStore, judgeMessage, type IngestStore, type StoreItem } from './ingest-store.js';
 
 /** WAL pages after which the ingest thread's commit checkpoints the database. */
@@ -22,6 +23,8 @@ export interface ThreadInit {
   readonly checkpoints?: CheckpointPolicy;
   /** What retention deletes, in the thread's idle time; nothing without it. */
   readonly retention?: Retention;
+  /** Open sealed device messages here (ingest-open.ts); without it payloads are judged as they came. */
+  readonly sealing?: SealingInit;
 }
 
 /**
@@ -98,6 +101,7 @@ export function storeBatches(
   batches: readonly WireBatch[],
   wantMessages: boolean,
   now: () => number,
+  opener?: Opener,
 ): Stored {
   const judged: StoreItem[] = [];
   for (const b of batches) {
@@ -106,7 +110,8 @@ export function storeBatches(
       const channel = CHANNELS[b.channels[i]!]!;
       const payload = b.bytes.subarray(i === 0 ? 0 : b.ends[i - 1]!, b.ends[i]!);
       const receivedAt = b.receivedAt[i]!;
-      const j = judgeMessage(deviceId, channel, payload);
+      const opened = opener ? opener.open(deviceId, channel, payload) : { ok: true as const, payload };
+      const j = opened.ok ? judgeMessage(deviceId, channel, opened.payload) : opened;
       judged.push(
         j.ok
           ? { kind: 'message', deviceId, decoded: j.decoded, receivedAt }
@@ -155,7 +160,7 @@ function describeFailure(err: unknown, file: string): { code?: string; message: 
 }
 
 /** The thread's connection and its store; the connection is closed again if the store cannot be made. */
-function openStore(init: ThreadInit): { db: Db; store: IngestStore } {
+function openStore(init: ThreadInit): { db: Db; store: IngestStore; opener?: Opener } {
   const db = openDb(init.file, { synchronous: init.synchronous });
   try {
     // This connection writes nearly everything, so it checkpoints (the main thread's does not: see ingest.ts), and
@@ -163,7 +168,8 @@ function openStore(init: ThreadInit): { db: Db; store: IngestStore } {
     // times. Measured: ~2.5% more messages/s than SQLite's 1,000. The time-based checkpoints bound it on a quiet
     // server, where 8,000 pages may take hours to come.
     db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-    return { db, store: createIngestStore(db, init.retention) };
+    const store = createIngestStore(db, init.retention);
+    return { db, store, ...(init.sealing ? { opener: createOpener(db, init.sealing) } : {}) };
   } catch (err) {
     db.close();
     throw err;
@@ -171,7 +177,7 @@ function openStore(init: ThreadInit): { db: Db; store: IngestStore } {
 }
 
 function runThread(port: MessagePort, init: ThreadInit): void {
-  let opened: { db: Db; store: IngestStore };
+  let opened: { db: Db; store: IngestStore; opener?: Opener };
   try {
     opened = openStore(init);
   } catch (err) {
@@ -179,7 +185,7 @@ function runThread(port: MessagePort, init: ThreadInit): void {
     port.close();
     return;
   }
-  const { db, store } = opened;
+  const { db, store, opener } = opened;
   const policy = init.checkpoints ?? DEFAULT_CHECKPOINTS;
   const checkpoints = createCheckpoints(db, policy, Date.now());
   /** A failure of the thread's own work is reported (the main thread decides), never thrown out of the thread. */
@@ -215,6 +221,7 @@ function runThread(port: MessagePort, init: ThreadInit): void {
           batches.map((b) => b.batch),
           batches.some((b) => b.wantMessages),
           Date.now,
+          opener,
         );
         port.postMessage({ type: 'result', ids, stored } satisfies ThreadReply, [
           stored.inserted.buffer as ArrayBuffer,

@@ -7,6 +7,7 @@ import { dbFailure, failureFrom, stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
 import { DEFAULT_PRUNE_SCHEDULE, type Pruned, type Retention, schedulePruning } from './ingest-retention.js';
+import { createOpener, type Opener, type SealingInit } from './ingest-open.js';
 import { createIngestStore } from './ingest-store.js';
 import {
   type BackgroundTask,
@@ -44,10 +45,18 @@ export interface WriterHooks {
 }
 
 /** Stores on `db`, this thread's connection; runs retention here too, in small transactions from a timer. */
-export function inlineWriter(db: Db, now: () => number, retention: Retention | undefined, hooks: WriterHooks): Writer {
+export function inlineWriter(
+  db: Db,
+  now: () => number,
+  retention: Retention | undefined,
+  hooks: WriterHooks,
+  sealing?: SealingInit,
+): Writer {
   let store: ReturnType<typeof createIngestStore>;
+  let opener: Opener | undefined;
   try {
     store = createIngestStore(db, retention);
+    if (sealing) opener = createOpener(db, sealing);
   } catch (err) {
     return refusingWriter(dbFailure(err, db.name) ?? (err as Error));
   }
@@ -61,7 +70,7 @@ export function inlineWriter(db: Db, now: () => number, retention: Retention | u
   return {
     write: async (batch, wantMessages) => {
       try {
-        return storeBatches(store, [batch], wantMessages, now);
+        return storeBatches(store, [batch], wantMessages, now, opener);
       } catch (err) {
         throw dbFailure(err, db.name) ?? err;
       }
@@ -175,7 +184,7 @@ export function threadWriter(opts: ThreadWriterOptions): Writer {
         ...(error instanceof FleetError ? { code: error.code } : {}),
       });
       db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: this connection writes now
-      fallback = inlineWriter(db, now, init.retention, opts);
+      fallback = inlineWriter(db, now, init.retention, opts, init.sealing);
     }
     const held = waiting;
     waiting = [];

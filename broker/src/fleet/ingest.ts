@@ -12,6 +12,7 @@ import { stopsTheServer } from '../db/failure.js';
 import type { Db } from '../db/open.js';
 import type { FleetError } from '../errors.js';
 import { DUPLICATE, REJECTED } from './ingest-result.js';
+import type { SealingInit } from './ingest-open.js';
 import type { Retention } from './ingest-retention.js';
 import type { BackgroundTask, Stored, ThreadInit, WireBatch } from './ingest-thread.js';
 import { inlineWriter, threadWriter } from './ingest-writer.js';
@@ -62,6 +63,8 @@ export interface IngestOptions {
   readonly onFatal?: (err: FleetError) => void;
   /** What retention deletes (fleet serve --config, `retention`), in small transactions beside ingest; none without. */
   readonly retention?: Retention;
+  /** Open sealed device messages with the backend's key (in the thread when there is one). */
+  readonly sealing?: SealingInit;
   /** Store on a worker thread with its own connection to this database file (the fleet server). */
   readonly thread?: {
     readonly file: string;
@@ -172,10 +175,11 @@ export function createIngest(db: Db, opts: IngestOptions) {
     synchronous: opts.thread.synchronous ?? 'FULL',
     ...(opts.thread.checkpoints ? { checkpoints: opts.thread.checkpoints } : {}),
     ...(opts.retention ? { retention: opts.retention } : {}),
+    ...(opts.sealing ? { sealing: opts.sealing } : {}),
   };
   const writer = init
     ? threadWriter({ init, db, now, log: opts.log, ...hooks })
-    : inlineWriter(db, now, opts.retention, hooks);
+    : inlineWriter(db, now, opts.retention, hooks, opts.sealing);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */

@@ -3,8 +3,19 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertDeviceId } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
+import type { Db } from '../db/open.js';
 import type { Registry } from '../db/registry.js';
-import { ensurePrivateDir, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import { createDeviceKeyStore } from './seal-keys.js';
+import {
+  BACKEND_KEY_FILE,
+  ensurePrivateDir,
+  generateSealKeyPair,
+  SEAL_KEY_FILE,
+  sealPublicKeyToPem,
+  sealSecretKeyToPem,
+  writeFileSafe,
+  writeSecret,
+} from '../../../shared/src/index.js';
 import {
   certificateFacts,
   generateKeyPair,
@@ -29,6 +40,9 @@ export interface DeviceFiles {
   readonly key: string;
   readonly cert: string;
   readonly ca: string;
+  /** The device's X25519 sealing key (0600) and the backend's sealing public key, when the CA bundle has one. */
+  readonly sealKey?: string;
+  readonly backendKey?: string;
 }
 
 /**
@@ -49,16 +63,25 @@ export async function provisionDevice(
   const certPem = cert.toString('pem');
   const files = { key: join(outDir, 'device.key'), cert: join(outDir, 'device.crt'), ca: join(outDir, 'ca.crt') };
   const keyPem = await privateKeyPem(keys.privateKey);
+  // The sealing key is made here like the TLS key: `fleet device add` writes a device's whole identity, which the
+  // operator then installs on it (enrolment makes both keys on the device instead).
+  const seal = ca.sealPublicKey && generateSealKeyPair();
+  const sealFiles = seal && { sealKey: join(outDir, SEAL_KEY_FILE), backendKey: join(outDir, BACKEND_KEY_FILE) };
   ensurePrivateDir(outDir);
   // Files first, registry last: a failure never leaves a registered device without its credentials, nor
   // credentials of a device that was not registered.
-  allOrNothing([files.key, files.cert, files.ca], () => {
+  const paths = [files.key, files.cert, files.ca, ...(sealFiles ? [sealFiles.sealKey, sealFiles.backendKey] : [])];
+  allOrNothing(paths, () => {
     writeSecret(files.key, keyPem, opts.overwrite ?? false);
     writeFileSafe(files.cert, certPem, { overwrite: opts.overwrite ?? false });
     writeFileSafe(files.ca, ca.cert.toString('pem'), { overwrite: true });
-    registry.addDevice(id, opts.deviceType ?? 'default', certificateFacts(certPem));
+    if (seal && sealFiles && ca.sealPublicKey) {
+      writeSecret(sealFiles.sealKey, sealSecretKeyToPem(seal), opts.overwrite ?? false);
+      writeFileSafe(sealFiles.backendKey, sealPublicKeyToPem(ca.sealPublicKey), { overwrite: true });
+    }
+    registry.addDevice(id, opts.deviceType ?? 'default', certificateFacts(certPem), Date.now(), seal?.publicKey);
   });
-  return files;
+  return { ...files, ...sealFiles };
 }
 
 /**
@@ -151,4 +174,17 @@ export async function renewDevice(registry: Registry, ca: CaBundle, id: string, 
     process.stdout.write(certPem);
   }
   return { ...files, serial: facts.serial, notAfter: new Date(facts.notAfter).toISOString() };
+}
+
+/**
+ * Makes a new sealing key for a registered device into outDir (seal.key, 0600, and backend-seal.pub) and registers
+ * it as the device's newest key; its earlier keys stay registered (a rotation), so messages in flight still open.
+ */
+export function rekeySealing(db: Db, ca: CaBundle, id: string, outDir: string): void {
+  if (!ca.sealPublicKey) throw new FleetError('FLEET_PKI_INVALID', 'the fleet has no sealing key (pki/seal.key)');
+  const seal = generateSealKeyPair();
+  ensurePrivateDir(outDir);
+  writeSecret(join(outDir, SEAL_KEY_FILE), sealSecretKeyToPem(seal), true);
+  writeFileSafe(join(outDir, BACKEND_KEY_FILE), sealPublicKeyToPem(ca.sealPublicKey), { overwrite: true });
+  createDeviceKeyStore(db).add(id, seal.publicKey);
 }

@@ -54,23 +54,35 @@ export function deviceFacingRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
             token: { type: 'string', maxLength: 200 },
             id: { type: 'string', maxLength: 100 },
             csr: { type: 'string', maxLength: 8192 },
+            /** The device's X25519 sealing public key (SPKI PEM), made on the device with its TLS key. */
+            sealKey: { type: 'string', maxLength: 1024 },
           },
-          ['token', 'id', 'csr'],
+          ['token', 'id', 'csr', 'sealKey'],
         ),
         response: {
-          201: object({
-            deviceId: { type: 'string' },
-            certificate: { type: 'string' },
-            ca: { type: 'string' },
-            mqtt: { type: 'string' },
-          }),
+          201: object(
+            {
+              deviceId: { type: 'string' },
+              certificate: { type: 'string' },
+              ca: { type: 'string' },
+              mqtt: { type: 'string' },
+              sealKey: { type: 'string' },
+            },
+            ['sealKey'],
+          ),
           '4xx': problemDocument,
         },
       },
     },
     async (req, reply) => {
-      const b = req.body as { token?: string; id?: string; csr?: string };
-      const result = await deps.enrollment.enroll({ token: b.token, id: b.id, csr: b.csr, address: req.ip });
+      const b = req.body as { token?: string; id?: string; csr?: string; sealKey?: string };
+      const result = await deps.enrollment.enroll({
+        token: b.token,
+        id: b.id,
+        csr: b.csr,
+        sealKey: b.sealKey,
+        address: req.ip,
+      });
       if (!result.ok) {
         // problem+json, with the enrolment reason also as `error` (what agents read).
         return reply.code(result.status).type('application/problem+json').send({
@@ -88,6 +100,7 @@ export function deviceFacingRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
         certificate: result.certificate,
         ca: result.ca,
         mqtt: deps.mqttUrl(),
+        ...(result.sealKey ? { sealKey: result.sealKey } : {}),
       });
     },
   );

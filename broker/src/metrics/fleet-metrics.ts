@@ -14,6 +14,10 @@ export function createFleetMetrics() {
       'edgeward_ingest_rejected_total',
       'Device messages refused by validation, by error code',
     ),
+    sealRefused: registry.counter(
+      'edgeward_sealed_refused_total',
+      'Device messages refused by end-to-end sealing (unsealed, unknown key, not authentic), by error code',
+    ),
     denials: registry.counter(
       'edgeward_denials_total',
       'Security denials by kind (auth, acl, tls, connect, enroll) and reason',

@@ -32,6 +32,8 @@ export interface SanEntry {
 export interface CaBundle {
   readonly cert: x509.X509Certificate;
   readonly key: CryptoKey;
+  /** The backend's X25519 sealing public key (pki/seal.pub), which devices get with their credentials. */
+  readonly sealPublicKey?: Uint8Array;
 }
 
 export async function createCa(

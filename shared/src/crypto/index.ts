@@ -27,6 +27,8 @@ export {
 export { KeyError, keyCodes, type KeyCode } from './key-error.js';
 export {
   SEAL_VERSION,
+  SEAL_KEY_FILE,
+  BACKEND_KEY_FILE,
   SEAL_KEY_LENGTH,
   SEAL_NONCE_LENGTH,
   SEAL_KID_LENGTH,

@@ -13,6 +13,9 @@ import { defineCodes, EdgewardError, ProtocolError } from '../errors.js';
 import { keyIdBytes } from './key-id.js';
 
 export const SEAL_VERSION = 1;
+/** Names of a device's sealing files beside its device.key and ca.crt (enrolment and `fleet device add`). */
+export const SEAL_KEY_FILE = 'seal.key';
+export const BACKEND_KEY_FILE = 'backend-seal.pub';
 export const SEAL_KEY_LENGTH = 32;
 export const SEAL_NONCE_LENGTH = 24;
 export const SEAL_KID_LENGTH = 8;

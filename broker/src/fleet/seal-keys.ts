@@ -1,0 +1,82 @@
+// Sealing keys on the backend's side: its own X25519 key pair in the data folder's pki (created by
+// `fleet pki init`, or by the first `fleet serve` of an older folder), and each device's registered public keys.
+import { existsSync } from 'node:fs';
+import {
+  generateSealKeyPair,
+  parseSealSecretKeyPem,
+  readRegularText,
+  sealKeyId,
+  sealPublicKeyToPem,
+  sealSecretKeyToPem,
+  writeFileSafe,
+  writeSecret,
+  type SealKeyPair,
+} from '../../../shared/src/index.js';
+import type { Db } from '../db/open.js';
+import { FleetError } from '../errors.js';
+import type { FleetPaths } from './data-dir.js';
+
+/** Reads the backend's sealing key, making it (0600, with seal.pub beside it) when the folder has none yet. */
+export function ensureBackendSealKey(p: Pick<FleetPaths, 'sealKey' | 'sealPub'>): SealKeyPair {
+  if (!existsSync(p.sealKey)) {
+    const pair = generateSealKeyPair();
+    writeSecret(p.sealKey, sealSecretKeyToPem(pair));
+    writeFileSafe(p.sealPub, sealPublicKeyToPem(pair.publicKey), { overwrite: true });
+    return pair;
+  }
+  let pem: string;
+  try {
+    pem = readRegularText(p.sealKey, { maxBytes: 4096 });
+  } catch (err) {
+    throw new FleetError('FLEET_DATA_DIR', `cannot read the sealing key: ${(err as Error).message}`, { cause: err });
+  }
+  const pair = parseSealSecretKeyPem(pem, p.sealKey);
+  // seal.pub is what is handed to devices: keep it the public half of seal.key.
+  const pub = sealPublicKeyToPem(pair.publicKey);
+  if (!existsSync(p.sealPub) || readRegularText(p.sealPub, { maxBytes: 4096 }) !== pub)
+    writeFileSafe(p.sealPub, pub, { overwrite: true });
+  return pair;
+}
+
+export interface DeviceSealKey {
+  readonly kid: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+export type DeviceKeyStore = ReturnType<typeof createDeviceKeyStore>;
+
+export function createDeviceKeyStore(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO device_keys (device_id, key_id, public_key, created_at) VALUES (?, ?, ?, ?) ` +
+      `ON CONFLICT (device_id, key_id) DO UPDATE SET retired_at = NULL`,
+  );
+  const byKid = db.prepare(
+    `SELECT public_key FROM device_keys WHERE device_id = ? AND key_id = ? AND retired_at IS NULL`,
+  );
+  const newest = db.prepare(
+    `SELECT key_id, public_key FROM device_keys WHERE device_id = ? AND retired_at IS NULL ` +
+      `ORDER BY created_at DESC LIMIT 1`,
+  );
+  const anyKey = db.prepare(`SELECT 1 FROM device_keys WHERE device_id = ? AND retired_at IS NULL LIMIT 1`);
+  return {
+    /** Registers (or re-activates) a device's public key; returns its key id. */
+    add(deviceId: string, publicKey: Uint8Array, now = Date.now()): Uint8Array {
+      const kid = sealKeyId(publicKey);
+      insert.run(deviceId, kid, publicKey, now);
+      return kid;
+    },
+    /** The active key of `deviceId` with this id, if any. */
+    find(deviceId: string, kid: Uint8Array): Uint8Array | undefined {
+      const row = byKid.get(deviceId, kid) as { public_key: Uint8Array } | undefined;
+      return row && new Uint8Array(row.public_key);
+    },
+    /** The key the backend seals to: the device's newest active key. */
+    current(deviceId: string): DeviceSealKey | undefined {
+      const row = newest.get(deviceId) as { key_id: Uint8Array; public_key: Uint8Array } | undefined;
+      return row && { kid: new Uint8Array(row.key_id), publicKey: new Uint8Array(row.public_key) };
+    },
+    has(deviceId: string): boolean {
+      return anyKey.get(deviceId) !== undefined;
+    },
+  };
+}
