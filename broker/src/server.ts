@@ -160,6 +160,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         metrics.rejected.inc({ code });
         if (code.startsWith('SEAL_')) metrics.sealRefused.inc({ code });
       },
+      onDuplicate: (_deviceId, topic) => metrics.duplicates.inc({ channel: topic.split('/').slice(3).join('/') }),
       onFatal,
     });
     cleanups.unshift(() => ingest.close());

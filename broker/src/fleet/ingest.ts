@@ -56,6 +56,8 @@ export interface IngestOptions {
   /** Called after each commit for every message that stored samples (cheap: counters). */
   readonly onSamples?: (deviceId: string, inserted: number) => void;
   readonly onRejected?: (deviceId: string, code: string) => void;
+  /** Called for every message that stored nothing new: its samples or message id were already stored. */
+  readonly onDuplicate?: (deviceId: string, topic: string) => void;
   /**
    * Called once when the database fails so that it cannot be trusted any more (FLEET_DB_CORRUPT, FLEET_DB_IO):
    * from then on nothing is acknowledged, and every message is refused at once. The fleet server stops.
@@ -208,8 +210,17 @@ export function createIngest(db: Db, opts: IngestOptions) {
         });
         opts.onRejected?.(item.deviceId, r.code);
       } else {
-        if (inserted === DUPLICATE) stats.duplicates++;
-        else {
+        if (inserted === DUPLICATE) {
+          // A resend after a lost PUBACK, or a replay of captured (sealed) bytes: the sequence number or message
+          // id is already stored, so nothing is. Counted and logged (never the contents), like a refusal.
+          stats.duplicates++;
+          opts.log.info('duplicate device message not stored (a resend or a replay)', {
+            deviceId: item.deviceId,
+            topic: item.topic,
+            size: item.size,
+          });
+          opts.onDuplicate?.(item.deviceId, item.topic);
+        } else {
           stats.messages++;
           stats.samples += inserted;
           if (inserted > 0) opts.onSamples?.(item.deviceId, inserted);

@@ -18,6 +18,10 @@ export function createFleetMetrics() {
       'edgeward_sealed_refused_total',
       'Device messages refused by end-to-end sealing (unsealed, unknown key, not authentic), by error code',
     ),
+    duplicates: registry.counter(
+      'edgeward_ingest_duplicates_total',
+      'Device messages that stored nothing new (a resend, or a replay caught by sequence number or message id)',
+    ),
     denials: registry.counter(
       'edgeward_denials_total',
       'Security denials by kind (auth, acl, tls, connect, enroll) and reason',

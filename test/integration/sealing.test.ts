@@ -1,0 +1,169 @@
+// End-to-end sealing against the real fleet server (mutual TLS on loopback, SQLite, ingest thread) and the real
+// agent: what the agent sends is sealed on the wire and stored once opened; a message sealed for another backend,
+// by another device, with a flipped bit, replayed, under an unknown key id, or not sealed at all is refused —
+// counted, logged without its contents, and nothing of it stored.
+import { join } from 'node:path';
+import mqtt, { type IClientOptions } from 'mqtt';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createAgent, createFakePlatform } from '../../agent/src/index.js';
+import {
+  createLogger,
+  deviceTopic,
+  encode,
+  generateSealKeyPair,
+  parseEnvelope,
+  parseSealPublicKeyPem,
+  seal,
+  sealChannel,
+} from '../../shared/src/index.js';
+import { readFileSync } from 'node:fs';
+import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
+
+let fleet: TestFleet;
+const logLines: string[] = [];
+const log = createLogger({ format: 'json', level: 'debug', write: (line) => void logLines.push(line) });
+
+test.before(async () => {
+  fleet = await createTestFleet(['seal-a', 'seal-b', 'seal-c']);
+  await fleet.start({ log }); // the default configuration: sealing "required"
+});
+test.after(async () => {
+  await fleet.close();
+});
+
+const SECRET_METRIC = 'heartRateBpm';
+const rows = (id: string) =>
+  fleet.db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(id) as number;
+const rejects = (id: string) =>
+  fleet.db.prepare('SELECT code, sum(count) AS n FROM ingest_rejects WHERE device_id = ? GROUP BY code').all(id) as {
+    code: string;
+    n: number;
+  }[];
+const refused = (code: string) => fleet.server.metrics.sealRefused.get({ code });
+const telemetry = (seq: number, stream = 'seal-test') =>
+  encode({
+    v: 1,
+    id: `${stream}-${seq}`,
+    ts: Date.now(),
+    stream,
+    samples: [{ seq, ts: Date.now(), m: { [SECRET_METRIC]: 71 } }],
+  });
+
+test('the real agent seals what it sends: no metric name on the wire, every sample stored once opened', async () => {
+  const wire: Buffer[] = [];
+  const agent = await createAgent({
+    config: fleet.agentConfig('seal-a'),
+    platform: createFakePlatform(3),
+    log: createLogger({ level: 'error' }),
+    connect(url: string, o: IClientOptions) {
+      const c = mqtt.connect(url, o);
+      const publish = c.publish.bind(c) as (...args: unknown[]) => unknown;
+      (c as unknown as { publish: (...args: unknown[]) => unknown }).publish = (
+        t: unknown,
+        p: unknown,
+        ...r: unknown[]
+      ) => {
+        wire.push(Buffer.from(p as Buffer));
+        return publish(t, p, ...r);
+      };
+      return c;
+    },
+  });
+  try {
+    await waitFor(() => agent.connected, 'agent connected');
+    for (let i = 0; i < 3; i++) await agent.sampleNow();
+    await waitFor(() => rows('seal-a') >= 3, 'three samples stored');
+    await waitFor(
+      () => fleet.db.prepare(`SELECT count(*) FROM status_history WHERE device_id = 'seal-a'`).pluck().get(),
+      'status stored',
+    );
+  } finally {
+    await agent.close();
+  }
+  assert.ok(wire.length >= 2);
+  for (const bytes of wire) {
+    parseEnvelope(bytes); // every publish is an envelope
+    for (const clear of ['cpuLoad1', 'samples', 'stream', 'online', 'agentVersion'])
+      assert.not.ok(bytes.includes(Buffer.from(clear)), `"${clear}" in the clear on the wire`);
+  }
+  assert.equal(rejects('seal-a'), []);
+  const metric = fleet.db.prepare(`SELECT metrics FROM telemetry WHERE device_id = 'seal-a' LIMIT 1`).pluck().get();
+  assert.match(String(metric), /cpuLoad1/, 'stored opened');
+});
+
+test('refused: sealed for another backend, by another device, flipped bit, unknown key, unsealed', async () => {
+  const topic = deviceTopic('seal-b', 'telemetry');
+  const b = fleet.sealChannel('seal-b');
+  const a = fleet.sealChannel('seal-a');
+  const backendPub = parseSealPublicKeyPem(readFileSync(join(fleet.deviceDir('seal-b'), 'backend-seal.pub')));
+  const otherBackend = generateSealKeyPair();
+  const stranger = generateSealKeyPair();
+  const flipped = seal(b, topic, telemetry(3));
+  flipped[flipped.length - 5]! ^= 0x04;
+  const aEnv = parseEnvelope(seal(sealChannel(stranger, backendPub), topic, telemetry(4)));
+  const cases: [string, Uint8Array, string][] = [
+    [
+      'for another backend',
+      seal(sealChannel(generateSealKeyPair(), otherBackend.publicKey), topic, telemetry(1)),
+      'SEAL_UNKNOWN_KEY',
+    ],
+    ['by another device (seal-a key on seal-b topic)', seal(a, topic, telemetry(2)), 'SEAL_UNKNOWN_KEY'],
+    ['flipped bit', flipped, 'SEAL_AUTH_FAILED'],
+    ['another key under seal-b key id', encode([1, b.ownKid, b.peerKid, aEnv.nonce, aEnv.box]), 'SEAL_AUTH_FAILED'],
+    ['unknown key id', seal(sealChannel(stranger, backendPub), topic, telemetry(5)), 'SEAL_UNKNOWN_KEY'],
+    ['unsealed', telemetry(6), 'SEAL_REQUIRED'],
+    ['sealed for another topic', seal(b, deviceTopic('seal-b', 'status'), telemetry(7)), 'SEAL_AUTH_FAILED'],
+  ];
+  const before = new Map(cases.map(([, , code]) => [code, refused(code)]));
+  logLines.length = 0;
+  const client = await fleet.connect('seal-b', { plain: true });
+  for (const [, payload] of cases) await client.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+  await client.endAsync();
+  const expected = new Map<string, number>();
+  for (const [, , code] of cases) expected.set(code, (expected.get(code) ?? 0) + 1);
+  for (const [code, n] of expected) assert.is(refused(code) - before.get(code)!, n, `${code} counted`);
+  assert.is(rows('seal-b'), 0, 'nothing stored');
+  assert.equal(
+    Object.fromEntries(rejects('seal-b').map((r) => [r.code, r.n])),
+    Object.fromEntries(expected),
+    'each refusal recorded by code',
+  );
+  const refusals = logLines.filter((l) => l.includes('rejected device message') && l.includes('seal-b'));
+  assert.is(refusals.length, cases.length, 'each refusal logged');
+  assert.ok(
+    logLines.every((l) => !l.includes(SECRET_METRIC)),
+    'never the contents',
+  );
+});
+
+test('replayed: the same sealed bytes again store nothing, are counted and logged', async () => {
+  const topic = deviceTopic('seal-c', 'telemetry');
+  const sealed = seal(fleet.sealChannel('seal-c'), topic, telemetry(1, 'replay-stream'));
+  const status = deviceTopic('seal-c', 'status');
+  const statusMsg = encode({ v: 1, id: 'st-replay-1', ts: Date.now(), state: 'online', agentVersion: '1.0.0' });
+  const sealedStatus = seal(fleet.sealChannel('seal-c'), status, statusMsg);
+  const dup = () => fleet.server.metrics.duplicates.get({ channel: 'telemetry' });
+  const dupStatus = () => fleet.server.metrics.duplicates.get({ channel: 'status' });
+  const [d0, s0] = [dup(), dupStatus()];
+  logLines.length = 0;
+  const client = await fleet.connect('seal-c', { plain: true });
+  await client.publishAsync(topic, sealed, { qos: 1 });
+  await client.publishAsync(status, sealedStatus, { qos: 1 });
+  // The broker's administrator replays captured bytes, and reseals nothing: it has no key.
+  await client.publishAsync(topic, sealed, { qos: 1 });
+  await client.publishAsync(status, sealedStatus, { qos: 1 });
+  await client.endAsync();
+  assert.is(rows('seal-c'), 1, JSON.stringify(rejects('seal-c')));
+  assert.is(
+    fleet.db.prepare(`SELECT count(*) FROM status_history WHERE device_id = 'seal-c'`).pluck().get(),
+    1,
+    'status stored once',
+  );
+  assert.is(dup() - d0, 1);
+  assert.is(dupStatus() - s0, 1);
+  assert.is(logLines.filter((l) => l.includes('duplicate device message') && l.includes('seal-c')).length, 2);
+  assert.equal(rejects('seal-c'), []);
+});
+
+test.run();
