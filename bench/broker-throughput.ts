@@ -6,7 +6,9 @@
 // publishing as fast as the broker acknowledges. Each message is counted once on arrival: by what edgeward
 // stored (SQLite rows), and by a QoS 1 subscriber on mosquitto.
 // Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]
-//      [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N] [--help]
+//      [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N] [--sealing] [--help]
+// --sealing (end-to-end sealing, docs/security.md) also runs the protected server with `sealing: "optional"` and
+// agents that send plain messages, and prints the cost of sealing: 1 - sealed / unsealed.
 // --baseline runs another build of `fleet` (an earlier commit's checkout, built) under the same load, alternating
 // with this one for --rounds rounds: a change's cost measured on the same machine in the same run.
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
@@ -51,6 +53,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
+    // --- sealing comparison (issue 18, part 1) ---
+    /** Also run the protected server with sealing off (config sealing "optional", agents unsealed). */
+    sealing: { type: 'boolean', default: false },
+    // --- end sealing comparison ---
     help: { type: 'boolean', default: false },
   },
 });
@@ -58,11 +64,13 @@ if (values.help) {
   console.log(
     'node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]\n' +
       '    [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1] [--profile DIR]\n' +
-      '    [--keep]\n' +
+      '    [--keep] [--sealing]\n' +
       'The same QoS 1 mTLS publish load against `fleet serve` (protections on), the fleet server with its ACL and\n' +
       'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.\n' +
       '--baseline also runs another build of `fleet serve` (for example an earlier commit, checked out and built)\n' +
-      'on its own data folder, so that a change is compared with what came before on the same machine, same run.',
+      'on its own data folder, so that a change is compared with what came before on the same machine, same run.\n' +
+      '--sealing also runs the protected server with end-to-end sealing off (agents send plain messages) and\n' +
+      'prints the cost of sealing.',
   );
   process.exit(0);
 }
@@ -151,6 +159,7 @@ async function measure(
   dataDir: string,
   counted: () => number,
   server: Proc,
+  sealing = true,
 ): Promise<Result> {
   let acked = 0;
   let window: { a0: number; c0: number; t0: number; cpu0: number; all0: number } | undefined;
@@ -173,6 +182,7 @@ async function measure(
     rampPerSecond: 1000,
     exposureEveryMs: 0,
     drainMs: 5000,
+    sealing,
     onTick: (t) => void (acked += t.ackedPerSecond),
     onStage(stage) {
       if (stage === 'throughput')
@@ -214,9 +224,15 @@ writeFileSync(
   }),
 );
 
-type Build = 'protected' | 'unprotected' | 'baseline';
+// --- sealing comparison (issue 18, part 1): the protected server with sealing "optional", agents unsealed ---
+const unsealedConfig = join(work, 'fleet-unsealed.json');
+writeFileSync(unsealedConfig, JSON.stringify({ deviceTypes: UNTHROTTLED_DEVICES, sealing: 'optional' }));
+// --- end sealing comparison ---
+
+type Build = 'protected' | 'unprotected' | 'baseline' | 'unsealed';
 const NAMES: Record<Build | 'mosquitto', string> = {
   protected: 'edgeward, protections on',
+  unsealed: 'edgeward, sealing off',
   unprotected: 'edgeward, protections off',
   baseline: 'baseline, protections on',
   mosquitto: 'mosquitto 2',
@@ -226,9 +242,11 @@ async function edgeward(build: Build): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
   const dir = build === 'baseline' ? baselineData : data;
-  const flags = ['--data', dir, '--config', benchConfig, '--mqtt-port', String(port), '--http-port', String(port + 1)];
+  const config = build === 'unsealed' ? unsealedConfig : benchConfig;
+  const flags = ['--data', dir, '--config', config, '--mqtt-port', String(port), '--http-port', String(port + 1)];
   const entry = {
     protected: [`${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error'],
+    unsealed: [`${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error'],
     baseline: [baseline!, 'serve', ...flags, '--log-level', 'error'],
     unprotected: [unprotectedServer, ...flags],
   }[build];
@@ -240,7 +258,7 @@ async function edgeward(build: Build): Promise<Result> {
     const db = new Database(join(dir, 'fleet.db'), { readonly: true });
     const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
     const simData = build === 'baseline' ? baselineSimData : data;
-    const r = await measure(NAMES[build], port, simData, () => count.get() as number, server);
+    const r = await measure(NAMES[build], port, simData, () => count.get() as number, server, build !== 'unsealed');
     db.close();
     return r;
   } finally {
@@ -303,6 +321,7 @@ const only = new Set(values.only!.split(','));
 const order: (Build | 'mosquitto')[] = [
   ...(baseline ? (['baseline'] as const) : []),
   ...(['protected', 'unprotected', 'mosquitto'] as const).filter((b) => only.has(b)),
+  ...(values.sealing ? (['unsealed'] as const) : []),
 ];
 const runs = new Map(order.map((b) => [b, [] as Result[]]));
 for (let round = 1; round <= rounds; round++) {
@@ -336,6 +355,15 @@ for (let round = 0; round < rounds; round++) {
 console.log('');
 const [ours, open, theirs, before] = [med('protected'), med('unprotected'), med('mosquitto'), med('baseline')];
 const of = rounds > 1 ? ` (medians of ${rounds} rounds)` : '';
+// --- sealing comparison (issue 18, part 1) ---
+const unsealed = med('unsealed');
+if (ours && unsealed)
+  console.log(
+    `cost of end-to-end sealing (1 - sealed / unsealed, protected)${of}: counted msg/s ` +
+      `${((1 - ours.counted / unsealed.counted) * 100).toFixed(1)}%, CPU µs/msg ` +
+      `${fmt(ours.cpuUs, 1)} vs ${fmt(unsealed.cpuUs, 1)}  (target, with at-rest: ≤ 20%)`,
+  );
+// --- end sealing comparison ---
 if (ours && theirs)
   console.log(
     `ratio edgeward (protected) / mosquitto, counted msg/s${of}: ` +

@@ -69,6 +69,8 @@ export interface PoolSpec {
   readonly exposure: ExposurePlan | null;
   /** > 0: throughput mode, each device keeps this many samples waiting and publishes as fast as acknowledged. */
   readonly keepOutboxFull: number;
+  /** Devices seal what they send (false: plain, for a server set to sealing "optional"). */
+  readonly sealing: boolean;
   readonly operatorPem: string;
   readonly trustDocument: Uint8Array;
   /** Rollout drills: the devices take update offers (null: no update client). */
@@ -193,10 +195,12 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       id: d.id,
       seed: d.index + 1,
       tls: { key: readFileSync(join(dir, 'device.key')), cert: readFileSync(join(dir, 'device.crt')), ca },
-      seal: sealChannel(
-        parseSealSecretKeyPem(readFileSync(join(dir, SEAL_KEY_FILE))),
-        parseSealPublicKeyPem(readFileSync(join(dir, BACKEND_KEY_FILE))),
-      ),
+      seal: spec.sealing
+        ? sealChannel(
+            parseSealSecretKeyPem(readFileSync(join(dir, SEAL_KEY_FILE))),
+            parseSealPublicKeyPem(readFileSync(join(dir, BACKEND_KEY_FILE))),
+          )
+        : null,
       ...(spec.sourceAddresses > 0 ? { localAddress: deviceAddress(d.index, spec.sourceAddresses) } : {}),
       template: config,
       keyring,

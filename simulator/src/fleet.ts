@@ -101,6 +101,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
         ? null
         : { firstWithinMs: o.telemetryIntervalSeconds * 1000, everyMs: o.exposureEveryMs },
     keepOutboxFull: scenario.throughput ? o.outboxDepth : 0,
+    sealing: o.sealing,
     operatorPem: materials.operatorPem,
     trustDocument: materials.trustDocument,
     update,

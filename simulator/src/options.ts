@@ -58,6 +58,11 @@ export interface SimulatorOptions {
   readonly drainMs?: number;
   /** Throughput scenario: samples each device keeps waiting in its outbox (default 16). */
   readonly outboxDepth?: number;
+  /**
+   * Devices seal what they send (default true). false sends plain messages, which only a server explicitly set to
+   * `sealing: "optional"` accepts (bench/broker-throughput's sealing comparison).
+   */
+  readonly sealing?: boolean;
   /** rollout: the firmware bundle to publish and roll out (its trust document must be installed on the server). */
   readonly release?: string;
   /** rollout: the share of devices (0–1) whose update is made to fail, chosen by seed (default 0). */
@@ -119,6 +124,7 @@ export const DEFAULTS = {
   rogues: 2,
   drainMs: 30_000,
   outboxDepth: 16,
+  sealing: true,
   failRate: 0,
   failMode: 'verify' as FailMode,
   stages: [10, 50, 100],
@@ -258,6 +264,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     ),
     drainMs: int(o.drainMs ?? DEFAULTS.drainMs, '--drain (ms)', 0),
     outboxDepth: int(o.outboxDepth ?? DEFAULTS.outboxDepth, 'outbox depth', 1, 10_000),
+    sealing: o.sealing ?? DEFAULTS.sealing,
     ...(o.restartServer ? { restartServer: o.restartServer } : {}),
     ...(o.serverRss ? { serverRss: o.serverRss } : {}),
     ...(o.onTick ? { onTick: o.onTick } : {}),
