@@ -6,7 +6,7 @@
 //   [1, senderKid: bstr(8), recipientKid: bstr(8), nonce: bstr(24), box: bstr]
 // The boxed plaintext is  len(topic): u8 ‖ topic (UTF-8) ‖ message. The MQTT topic is bound inside the box because
 // box has no associated data: a sealed message replayed on another device's or another channel's topic fails.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { decode, encode } from '../cbor.js';
 import { defineCodes, EdgewardError, ProtocolError } from '../errors.js';
