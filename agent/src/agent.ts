@@ -149,9 +149,19 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const sealer = sealChannel ? createDeviceSealer(sealChannel) : undefined;
   /** Seals what goes to the backend; plain when sealing is off. */
   const outgoing = (topic: string, payload: Buffer): Buffer => (sealer ? sealer.seal(topic, payload) : payload);
-  /** What came from the backend, opened; undefined (logged, dropped) when it does not open. */
+  /**
+   * What came from the backend, opened before any other check; undefined (logged without its contents, dropped)
+   * when it does not open, or is plain while this device seals: the backend seals for every device with a key.
+   */
   const incoming = (topic: string, payload: Buffer): Buffer | undefined => {
-    if (!sealer || !sealedPayload(payload)) return payload;
+    if (!sealer) return payload;
+    if (!sealedPayload(payload)) {
+      log.warn('refused a plain message from the backend: this device expects sealed ones', {
+        topic,
+        code: 'SEAL_REQUIRED',
+      });
+      return undefined;
+    }
     try {
       return Buffer.from(sealer.open(topic, payload));
     } catch (err) {

@@ -41,6 +41,8 @@ import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener, type MqttListener } from './mqtt/broker.js';
 import { createSessions, type Sessions } from './mqtt/sessions.js';
 import { createFleetMetrics, type FleetMetrics } from './metrics/fleet-metrics.js';
+import { createOutgoingSealer } from './fleet/seal-outgoing.js';
+import { ensureBackendSealKey } from './fleet/seal-keys.js';
 
 export interface FleetServerOptions {
   readonly dataDir: string;
@@ -237,8 +239,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       },
     });
     const listener = mqtt;
-    publish = (topic, payload) =>
+    // Commands and update offers are sealed for the device's newest key (seal-outgoing.ts).
+    const sealOutgoing = createOutgoingSealer(db, ensureBackendSealKey(fleetPaths(opts.dataDir)));
+    publish = (topic, unsealed) =>
       new Promise<void>((resolve, reject) => {
+        const payload = sealOutgoing(topic, unsealed);
         listener.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, dup: false, retain: false }, (err?: Error) =>
           err ? reject(err) : resolve(),
         );

@@ -37,7 +37,8 @@ export interface TestFleet {
   /**
    * Connects as device `id` with its certificate (MQTT 3.1.1, no reconnects), to this fleet's server or to the
    * broker at `url`; `options` adds to or overrides MQTT.js's options. What the client publishes on the device's
-   * own topics is sealed with the device's key, as the agent does, unless `plain` is set.
+   * own topics is sealed with the device's key, and what it gets sealed on its cmd and update topics is opened
+   * before its 'message' listeners see it, as the agent does, unless `plain` is set.
    */
   connect(id: string, options?: IClientOptions & { url?: string; plain?: boolean }): Promise<MqttClient>;
   /** The device's sealing channel to the backend (its seal.key and backend-seal.pub). */
@@ -145,9 +146,19 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
 
 /**
  * Seals what `client` publishes on device `id`'s own publish topics (a payload that is already sealed, or is not
- * bytes, goes as it is), so that tests written for plain CBOR speak the sealed protocol the server requires.
+ * bytes, goes as it is), and opens what arrives sealed on its cmd and update topics, so that tests written for
+ * plain CBOR speak the sealed protocol the server requires.
  */
 export function sealPublishes(client: MqttClient, id: string, channel: SealChannel): void {
+  const emit = client.emit.bind(client) as (...args: unknown[]) => boolean;
+  (client as { emit: unknown }).emit = (event: string, topic: unknown, payload: unknown, ...rest: unknown[]) => {
+    if (event === 'message' && typeof topic === 'string' && payload instanceof Uint8Array && isSealed(payload)) {
+      const parsed = tryParseTopic(topic);
+      if (parsed?.deviceId === id && (parsed.channel === 'cmd' || parsed.channel === 'update'))
+        payload = Buffer.from(openEnvelope(channel, parseEnvelope(payload), topic));
+    }
+    return emit(event, topic, payload, ...rest);
+  };
   const publish = client.publish.bind(client) as (...args: unknown[]) => MqttClient;
   (client as { publish: unknown }).publish = (topic: string, message: unknown, ...rest: unknown[]) => {
     const parsed = tryParseTopic(topic);

@@ -12,6 +12,7 @@ import {
   deviceTopic,
   encode,
   generateSealKeyPair,
+  openEnvelope,
   parseEnvelope,
   parseSealPublicKeyPem,
   seal,
@@ -164,6 +165,23 @@ test('replayed: the same sealed bytes again store nothing, are counted and logge
   assert.is(dupStatus() - s0, 1);
   assert.is(logLines.filter((l) => l.includes('duplicate device message') && l.includes('seal-c')).length, 2);
   assert.equal(rejects('seal-c'), []);
+});
+
+test('backend → device: commands and offers are sealed for the device key; only that device opens them', async () => {
+  const client = await fleet.connect('seal-b', { plain: true });
+  const got = new Promise<{ topic: string; payload: Buffer }>((resolve) =>
+    client.once('message', (topic, payload) => resolve({ topic, payload })),
+  );
+  const cmdTopic = deviceTopic('seal-b', 'cmd');
+  await client.subscribeAsync(cmdTopic, { qos: 1 });
+  await fleet.server.publish(cmdTopic, Buffer.from('a signed command'));
+  const { payload } = await got;
+  await client.endAsync();
+  assert.not.ok(payload.includes(Buffer.from('signed command')), 'nothing in the clear');
+  const env = parseEnvelope(payload);
+  assert.is(Buffer.from(openEnvelope(fleet.sealChannel('seal-b'), env, cmdTopic)).toString(), 'a signed command');
+  assert.throws(() => openEnvelope(fleet.sealChannel('seal-a'), env, cmdTopic), /sealed by a key|another recipient/);
+  assert.throws(() => openEnvelope(fleet.sealChannel('seal-b'), env, deviceTopic('seal-b', 'update')), /another topic/);
 });
 
 test.run();
