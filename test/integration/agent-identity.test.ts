@@ -27,7 +27,7 @@ test.after(async () => {
 function deviceFolder(name: string, change: (dir: string) => void | Promise<void>, deviceId = 'gw-001') {
   const dir = join(root, name);
   mkdirSync(dir);
-  for (const f of ['device.key', 'device.crt', 'ca.crt'])
+  for (const f of ['device.key', 'device.crt', 'ca.crt', 'seal.key', 'backend-seal.pub'])
     copyFileSync(join(fleet.deviceDir('gw-001'), f), join(dir, f));
   return Promise.resolve(change(dir)).then(() =>
     writeAgentConfig(dir, {

@@ -36,6 +36,7 @@ function config(name: string, overrides: Record<string, unknown>): string {
     cert: join(d, 'device.crt'),
     key: join(d, 'device.key'),
     ca: join(d, 'ca.crt'),
+    seal: { key: join(d, 'seal.key'), backendKey: join(d, 'backend-seal.pub') },
     stateDir: join(dir, 'state'),
     scan: { enabled: false },
     ...overrides,

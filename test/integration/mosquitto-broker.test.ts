@@ -57,7 +57,11 @@ test(
       await waitFor(() => agent.stats().lastAckedSequence >= 2, 'acknowledged telemetry from mosquitto', 15_000);
       const r = await sub;
       assert.is(r.code, 0, r.output + broker.log());
-      const decoded = decodeDeviceMessage('telemetry', Buffer.from(r.stdout.trim(), 'hex'));
+      // Sealed end to end: the broker (and whoever reads it) sees an envelope; the backend's key opens it.
+      const sealed = Buffer.from(r.stdout.trim(), 'hex');
+      assert.not.ok(sealed.includes(Buffer.from('samples')), 'no field name in the clear through mosquitto');
+      const telemetry = fleet.openFromDevice('gw-001', 'fleet/v1/gw-001/telemetry', sealed);
+      const decoded = decodeDeviceMessage('telemetry', telemetry);
       assert.is(decoded.kind, 'telemetry');
       if (decoded.kind === 'telemetry') assert.ok(decoded.message.samples.length >= 1);
       // The retained status is there for a late subscriber.
@@ -83,7 +87,8 @@ test(
         '-F',
         '%x',
       ]);
-      const st = decodeDeviceMessage('status', Buffer.from(status.stdout.trim(), 'hex'));
+      const statusBytes = Buffer.from(status.stdout.trim(), 'hex');
+      const st = decodeDeviceMessage('status', fleet.openFromDevice('gw-001', 'fleet/v1/gw-001/status', statusBytes));
       assert.is(st.kind === 'status' && st.message.state, 'online');
     } finally {
       await agent.close();
