@@ -148,11 +148,13 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     connections.closeAll();
     const sessions = createSessions();
     const metrics = createFleetMetrics();
+    // The backend's sealing key, read once: the ingest thread opens with it, commands and offers are sealed with it.
+    const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir));
     const ingest = createIngest(db, {
       log,
       thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
       retention: config.retention,
-      sealing: { keyFile: fleetPaths(opts.dataDir).sealKey, mode: config.sealing },
+      sealing: { secretKey: backendSealKey.secretKey, mode: config.sealing },
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
       onStored: (e) => {
         if (e.kind === 'update/status') rollouts.kick();
@@ -240,7 +242,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     const listener = mqtt;
     // Commands and update offers are sealed for the device's newest key (seal-outgoing.ts).
-    const sealOutgoing = createOutgoingSealer(db, ensureBackendSealKey(fleetPaths(opts.dataDir)));
+    const sealOutgoing = createOutgoingSealer(db, backendSealKey);
     publish = (topic, unsealed) =>
       new Promise<void>((resolve, reject) => {
         const payload = sealOutgoing(topic, unsealed);

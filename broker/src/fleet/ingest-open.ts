@@ -8,18 +8,20 @@ import {
   isSealed,
   openEnvelope,
   parseEnvelope,
-  parseSealSecretKeyPem,
-  readRegularText,
   sealChannel,
+  sealKeyPairFromSecret,
   type SealChannel,
   type SealKeyPair,
 } from '../../../shared/src/index.js';
 import type { Db } from '../db/open.js';
 import { createDeviceKeyStore } from './seal-keys.js';
 
-/** What the ingest thread needs to open messages: the backend key's file (read there) and the policy. */
+/**
+ * What the ingest thread needs to open messages: the backend's X25519 secret key (loaded once by the server, so the
+ * thread reads no key file: in an encrypted folder only the server holds the storage key's view) and the policy.
+ */
 export interface SealingInit {
-  readonly keyFile: string;
+  readonly secretKey: Uint8Array;
   readonly mode: 'required' | 'optional';
 }
 
@@ -35,7 +37,7 @@ export interface Opener {
 const MAX_CACHED = 100_000;
 
 export function createOpener(db: Db, init: SealingInit): Opener {
-  const backend: SealKeyPair = parseSealSecretKeyPem(readRegularText(init.keyFile, { maxBytes: 4096 }), init.keyFile);
+  const backend: SealKeyPair = sealKeyPairFromSecret(init.secretKey);
   const keys = createDeviceKeyStore(db);
   const cache = new Map<string, SealChannel>();
   const refuse = (code: string, message: string): Opened => ({ ok: false, code, message });
