@@ -1,5 +1,5 @@
 // createFleetServer: the composition of database, registry, ingest, MQTT listener and HTTPS server.
-import { createLogger, deviceTopic, type Logger } from '../../shared/src/index.js';
+import { createLogger, deviceTopic, type Logger, type StorageKey } from '../../shared/src/index.js';
 import { parseFleetConfig, type FleetConfig } from './config.js';
 import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
 import { createConnectionLog } from './db/connections.js';
@@ -44,6 +44,8 @@ import { createFleetMetrics, type FleetMetrics } from './metrics/fleet-metrics.j
 
 export interface FleetServerOptions {
   readonly dataDir: string;
+  /** The data folder's storage key when it is encrypted at rest (fleet/at-rest.ts dataFolderKey). */
+  readonly storageKey?: StorageKey | undefined;
   readonly config?: FleetConfig;
   readonly host?: string;
   /** 0 picks a free port (tests). */
@@ -105,8 +107,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const host = opts.host ?? '127.0.0.1';
   const config = opts.config ?? parseFleetConfig({});
   const log = opts.log ?? createLogger({ base: { component: 'fleet' } });
-  const tls = loadServerTls(opts.dataDir);
-  const ca = await loadCa(opts.dataDir);
+  // Both refuse a missing or wrong storage key before anything in the folder is created (the lock file included).
+  const tls = loadServerTls(opts.dataDir, opts.storageKey);
+  const ca = await loadCa(opts.dataDir, opts.storageKey);
   const lock = lockDataDir(opts.dataDir);
   // What was started, newest first: close() and every failure below release all of it, so a server that could
   // not start leaves nothing running (an open thread or timer would keep `fleet serve` alive after its error).
@@ -119,6 +122,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       synchronous: opts.synchronous ?? 'FULL',
       quickCheck: true,
       initEmpty: opts.initEmptyDb ?? false,
+      storageKey: opts.storageKey,
     });
     cleanups.unshift(() => void db.close());
     const registry = createRegistry(db);
@@ -148,7 +152,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const metrics = createFleetMetrics();
     const ingest = createIngest(db, {
       log,
-      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
+      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL', storageKey: opts.storageKey },
       retention: config.retention,
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
       onStored: (e) => {
@@ -247,7 +251,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(() => rollouts.kick());
     cleanups.unshift(() => watch.close());
     // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
-    const posture = startPostureSnapshots({ db, file: db.name, log });
+    const posture = startPostureSnapshots({ db, file: db.name, log, storageKey: opts.storageKey });
     cleanups.unshift(() => posture.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const mqttUrl = () =>
@@ -256,7 +260,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const fleetId = fleetIdOf(tls.ca);
     const tokens = createTokenService({ db, issuer: fleetId });
     // Started on the first read; closed after the HTTPS server (cleanups run newest first).
-    const reads = startAdminReads({ file: db.name, log });
+    const reads = startAdminReads({ file: db.name, log, storageKey: opts.storageKey });
     cleanups.unshift(() => reads.close());
     const routeDeps = {
       // The API's changes are this connection's own, which data_version does not show: act on them at once.

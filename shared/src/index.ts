@@ -8,3 +8,4 @@ export * from './messages/index.js';
 export * from './cli/index.js';
 export * from './files.js';
 export * from './crypto/index.js';
+export * from './at-rest/index.js';

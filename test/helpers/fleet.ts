@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { silentLogger, createLogger, type Logger } from '../../shared/src/index.js';
+import { silentLogger, createLogger, type Logger, type StorageKey } from '../../shared/src/index.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import type { Db } from '../../broker/src/db/open.js';
 import { initPki, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
@@ -35,13 +35,19 @@ export function testLogger(): Logger {
   return process.env.TEST_LOG ? createLogger({ format: 'pretty', level: 'debug' }) : silentLogger;
 }
 
-export async function createTestFleet(devices: string[] = []): Promise<TestFleet> {
+export interface TestFleetOptions {
+  /** Encrypt the data folder at rest under this key (fleet pki init --encrypt-at-rest). */
+  readonly storageKey?: StorageKey;
+}
+
+export async function createTestFleet(devices: string[] = [], opts: TestFleetOptions = {}): Promise<TestFleet> {
   const root = tmpDir('edgeward-fleet-');
   const dataDir = join(root, 'data');
-  await initPki(dataDir);
-  const db = openFleetDb(dataDir);
+  const { storageKey } = opts;
+  await initPki(dataDir, storageKey ? { storageKey } : {});
+  const db = openFleetDb(dataDir, { storageKey });
   const registry = createRegistry(db);
-  const ca = await loadCa(dataDir);
+  const ca = await loadCa(dataDir, storageKey);
   const deviceDir = (id: string) => join(root, 'devices', id);
   const addDevice = async (id: string, opts: { deviceType?: string } = {}) => {
     await provisionDevice(registry, ca, id, deviceDir(id), opts.deviceType ? { deviceType: opts.deviceType } : {});
@@ -91,6 +97,7 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
         downloadPort: 0,
         log: testLogger(),
         synchronous: 'NORMAL',
+        ...(storageKey ? { storageKey } : {}),
         ...opts,
       });
       return server;

@@ -4,6 +4,7 @@ import { loadFleetConfig } from '../config.js';
 import type { FleetError } from '../errors.js';
 import { DEFAULT_DOWNLOAD_PORT } from '../http/downloads.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
+import { folderKey, STORAGE_KEY_HELP, STORAGE_KEY_OPTION } from './storage-key.js';
 
 /** An https:// URL without a query or fragment: bundle paths are appended to it. */
 function publicDownloadUrl(text: string): string {
@@ -36,7 +37,8 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
   --public-download-url the address devices download from, put in update offers (default:
                         https://HOST:DOWNLOAD-PORT)
   --init-empty-db       the folder's database was lost and no backup is to be restored: start with an empty one
-                        (every device must be registered again). Without it such a folder is refused.`;
+                        (every device must be registered again). Without it such a folder is refused.
+${STORAGE_KEY_HELP}`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
@@ -53,6 +55,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'public-mqtt-url': { type: 'string' },
       'init-empty-db': { type: 'boolean' },
+      ...STORAGE_KEY_OPTION,
     },
     HELP,
   );
@@ -66,8 +69,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // A failed database stops the server (it logs why); the command then ends with that error's code, exit 1.
   let failure: FleetError | undefined;
   let stopNow: (() => void) | undefined;
+  const dataDir = required(values.data, '--data');
+  const storageKey = folderKey(dataDir, values['storage-key']);
   const server = await createFleetServer({
-    dataDir: required(values.data, '--data'),
+    dataDir,
+    storageKey,
     host: values.host ?? '127.0.0.1',
     mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
     httpPort: parsePort(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),

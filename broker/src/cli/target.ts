@@ -9,6 +9,7 @@ import { createRemoteAdmin } from '../admin/remote.js';
 import type { FleetAdmin } from '../admin/types.js';
 import type { TokenRequest } from '../api/proof.js';
 import type { FleetConfig } from '../config.js';
+import { folderKey, STORAGE_KEY_HELP, STORAGE_KEY_OPTION } from './storage-key.js';
 
 /** The options every command that reads or changes the fleet accepts. */
 export const TARGET_OPTIONS = {
@@ -16,18 +17,21 @@ export const TARGET_OPTIONS = {
   server: { type: 'string' },
   ca: { type: 'string' },
   credential: { type: 'string' },
+  ...STORAGE_KEY_OPTION,
 } as const;
 
 export const TARGET_HELP = `  --data DIR          act on the server host's data folder directly
   --server URL        or act through the operator API (https://host:8443), with
   --ca FILE           the fleet CA certificate, and
-  --credential FILE   the operator credential (fleet operator add), or a token in EDGEWARD_TOKEN`;
+  --credential FILE   the operator credential (fleet operator add), or a token in EDGEWARD_TOKEN
+${STORAGE_KEY_HELP}`;
 
 export interface TargetValues {
   readonly data?: string | undefined;
   readonly server?: string | undefined;
   readonly ca?: string | undefined;
   readonly credential?: string | undefined;
+  readonly 'storage-key'?: string | undefined;
 }
 
 /** Who the CLI acts as on the server host: the security event log and the audit trail name them. */
@@ -35,7 +39,7 @@ export const localActor = () => `${userInfo().username}@${hostname()}`;
 
 /** Where a command acts, once its options are checked. */
 export type Target =
-  | { readonly kind: 'data'; readonly dir: string }
+  | { readonly kind: 'data'; readonly dir: string; readonly storageKeyFile: string | undefined }
   | {
       readonly kind: 'server';
       readonly server: string;
@@ -51,6 +55,7 @@ export type Target =
 export function resolveTarget(values: TargetValues): Target {
   if (values.server !== undefined) {
     if (values.data !== undefined) throw new UsageError('give either --data DIR or --server URL, not both');
+    if (values['storage-key'] !== undefined) throw new UsageError('--storage-key goes with --data DIR');
     if (!values.ca) throw new UsageError('--server needs --ca FILE (the fleet CA certificate)');
     const token = process.env.EDGEWARD_TOKEN;
     if (!values.credential && !token) {
@@ -69,7 +74,7 @@ export function resolveTarget(values: TargetValues): Target {
     throw new UsageError('--ca and --credential go with --server URL');
   }
   if (values.data === undefined) throw new UsageError('give --data DIR (on the server host) or --server URL');
-  return { kind: 'data', dir: values.data };
+  return { kind: 'data', dir: values.data, storageKeyFile: values['storage-key'] };
 }
 
 export interface OpenOptions {
@@ -81,7 +86,10 @@ export interface OpenOptions {
 
 export function openTarget(target: Target, opts: OpenOptions = {}): FleetAdmin {
   if (target.kind === 'data') {
-    return createCliAdmin(target.dir, localActor(), opts.localConfig ? { config: opts.localConfig } : {});
+    return createCliAdmin(target.dir, localActor(), {
+      ...(opts.localConfig ? { config: opts.localConfig } : {}),
+      storageKey: folderKey(target.dir, target.storageKeyFile),
+    });
   }
   return createRemoteAdmin(
     createApiClient({
