@@ -26,6 +26,8 @@ function makeKey(name: string): { file: string; key: StorageKey } {
 }
 const { file: keyFile, key } = makeKey('storage.key');
 const { file: otherKeyFile } = makeKey('other.key');
+const { file: agentKeyFile } = makeKey('agent.key');
+const agentStorage = { storage: { key: { source: 'file', path: agentKeyFile } } };
 
 let fleet: TestFleet;
 const AGENT = 'gw-atrest-agent';
@@ -60,7 +62,8 @@ let secrets: string[] = [];
 
 test('a real server stores telemetry and reports in an encrypted folder; none of it is on disk in clear', async () => {
   await fleet.start();
-  const agent = await createAgent({ config: fleet.agentConfig(AGENT), log: testLogger() });
+  // A long interval after the first samples: the agent's outbox keeps unsent samples, scanned below as well.
+  const agent = await createAgent({ config: fleet.agentConfig(AGENT, agentStorage), log: testLogger() });
   try {
     await waitFor(() => agent.stats().lastAckedSequence >= 2, 'two acknowledged samples');
   } finally {
@@ -80,13 +83,14 @@ test('a real server stores telemetry and reports in an encrypted folder; none of
   // Scan while the server still runs (WAL and shm present), then after it stopped.
   for (const moment of ['running', 'stopped']) {
     if (moment === 'stopped') await fleet.server.close();
-    const files = filesUnder(fleet.dataDir);
+    const files = [...filesUnder(fleet.dataDir), ...filesUnder(join(fleet.deviceDir(AGENT), 'state'))];
+    assert.ok(files.some((f) => f.path.endsWith('agent.db')));
     assert.ok(files.some((f) => f.path.endsWith('fleet.db')));
     for (const f of files) {
       for (const s of secrets) assert.not.ok(f.bytes.includes(s), `${moment}: ${f.path} holds "${s}" in the clear`);
       assert.not.ok(f.bytes.includes('BEGIN PRIVATE KEY'), `${f.path} holds a private key in the clear`);
-      // fleet.lock is an empty database that only carries the server's lock: it never holds a row.
-      if (!f.path.includes('fleet.lock')) {
+      // fleet.lock and agent.lock are empty databases that only carry a lock: they never hold a row.
+      if (!f.path.endsWith('.lock')) {
         assert.not.ok(f.bytes.includes('SQLite format 3'), `${f.path} is a plain SQLite database`);
       }
     }
@@ -147,6 +151,59 @@ test('without the key, with a wrong one or a key inside the folder, nothing star
   // The right key still opens everything.
   const r = await fleetCli(['db', 'check', '--data', fleet.dataDir, '--storage-key', keyFile]);
   assert.is(r.code, 0, r.output);
+});
+
+test("the agent's state: a missing or wrong key is refused before agent.db is opened; PKCS#11 is not yet", async () => {
+  const stateDir = join(fleet.deviceDir(AGENT), 'state');
+  const before = snapshot(stateDir);
+  const { agentStorageKey, readAgentStatus } = await import('../../agent/src/state/index.js');
+  const open = (storage: Record<string, unknown>) =>
+    createAgent({ config: fleet.agentConfig(AGENT, { server: 'mqtts://127.0.0.1:1', ...storage }), log: testLogger() });
+  for (const [what, storage, code] of [
+    ['no key', {}, 'AT_REST_KEY_MISSING'],
+    ['wrong key', { storage: { key: { source: 'file', path: otherKeyFile } } }, 'AT_REST_KEY_WRONG'],
+    [
+      'pkcs11',
+      { storage: { key: { source: 'pkcs11', uri: 'pkcs11:token=edgeward;object=storage' } } },
+      'AT_REST_UNSUPPORTED',
+    ],
+    [
+      'systemd credential outside systemd',
+      { storage: { key: { source: 'systemd-credential', name: 'storage' } } },
+      'AT_REST_KEY_MISSING',
+    ],
+  ] as const) {
+    const err = await open(storage).then(
+      async (a) => {
+        await a.close();
+        return undefined;
+      },
+      (e: { code?: string }) => e,
+    );
+    assert.is(err?.code, code, what);
+    assert.is(snapshot(stateDir), before, `${what} changed the state folder`);
+  }
+  // The status command reads through the key, and refuses without it.
+  assert.throws(
+    () => readAgentStatus(stateDir),
+    (e: { code?: string }) => e.code === 'AT_REST_KEY_MISSING',
+  );
+  assert.ok(readAgentStatus(stateDir, readStorageKeyFile(agentKeyFile)).initialized);
+  // A systemd credential is read from $CREDENTIALS_DIRECTORY/<name>.
+  const offline = { server: 'mqtts://127.0.0.1:1' };
+  const config = fleet.agentConfig(AGENT, {
+    ...offline,
+    storage: { key: { source: 'systemd-credential', name: 'agent.key' } },
+  });
+  assert.equal(
+    agentStorageKey(config, { CREDENTIALS_DIRECTORY: keyDir })?.bytes,
+    readStorageKeyFile(agentKeyFile).bytes,
+  );
+  // A key file inside the state folder is a config error, listed with the others.
+  assert.throws(
+    () => fleet.agentConfig(AGENT, { ...offline, storage: { key: { source: 'file', path: join(stateDir, 'k') } } }),
+    /storage\.key\.path: must be outside stateDir/,
+  );
 });
 
 test('a key for a folder that is not encrypted is refused', async () => {

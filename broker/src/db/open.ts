@@ -1,7 +1,6 @@
 // Opens the fleet SQLite database (WAL, foreign keys, busy timeout) and applies pending migrations.
-import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
-import { AtRestError, type StorageKey } from '../../../shared/src/index.js';
+import { AtRestError, openKeyedDatabase, type StorageKey } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
 import { dbFailure, failureCodeOf, sqliteCode } from './failure.js';
 import { assertIntact } from './integrity.js';
@@ -25,41 +24,6 @@ export interface OpenOptions {
 }
 
 /**
- * better-sqlite3 built with SQLite3 Multiple Ciphers: the same API. Loaded only for an encrypted folder, so a plain
- * folder keeps the one SQLite it always had (two SQLite copies in one process must never share a file: POSIX locks
- * are per process, and one copy closing the file would drop the other's locks).
- */
-let cipherDatabase: typeof Database | undefined;
-function keyedDatabase(): typeof Database {
-  cipherDatabase ??= createRequire(import.meta.url)('better-sqlite3-multiple-ciphers') as typeof Database;
-  return cipherDatabase;
-}
-
-/** Opens `file` keyed: a wrong key, or a plain database given a key, fails here before anything is written. */
-function openKeyed(file: string, key: StorageKey, readonly: boolean): Db {
-  const Keyed = keyedDatabase();
-  const db = new Keyed(file, { readonly, fileMustExist: readonly });
-  try {
-    db.pragma(`cipher = 'chacha20'`);
-    // The x'…' literal is a raw 256-bit key: no passphrase KDF, so a connection opens in microseconds.
-    db.pragma(`key = "${key.sqlKey}"`);
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-  } catch (err) {
-    db.close();
-    if ((err as { code?: string }).code === 'SQLITE_NOTADB') {
-      throw new AtRestError(
-        'AT_REST_KEY_WRONG',
-        `${file} does not open with the storage key ${key.source}: another key, or a database that is not ` +
-          'encrypted (or is damaged)',
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  return db;
-}
-
-/**
  * A checkpointed WAL file is cut back to this size when it is next reused. SQLite's default keeps it at its largest
  * (32 MiB and more after a burst, with the ingest thread's checkpoint every 8,000 pages) on a disk that may be small.
  */
@@ -77,7 +41,7 @@ export function openDb(file: string, opts: OpenOptions = {}): Db {
   try {
     const readonly = opts.readonly ?? false;
     db = opts.storageKey
-      ? openKeyed(file, opts.storageKey, readonly)
+      ? openKeyedDatabase(file, opts.storageKey, { readonly })
       : new Database(file, { readonly, fileMustExist: readonly });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (opts.quickCheck) assertIntact(db, 'quick_check', file);

@@ -2,3 +2,4 @@
 export * from './errors.js';
 export * from './storage-key.js';
 export * from './sealed-file.js';
+export * from './keyed-db.js';

@@ -26,7 +26,8 @@ export function storageKeyFromBytes(bytes: Uint8Array, source: string): StorageK
   return Object.freeze({ bytes: Uint8Array.from(bytes), source, sqlKey: `x'${hex}'` });
 }
 
-function isInside(file: string, folder: string): boolean {
+/** Whether `file` is `folder` or lies under it (paths compared resolved, not through links). */
+export function isInside(file: string, folder: string): boolean {
   const rel = relative(resolve(folder), resolve(file));
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
