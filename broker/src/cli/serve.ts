@@ -66,6 +66,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // A failed database stops the server (it logs why); the command then ends with that error's code, exit 1.
   let failure: FleetError | undefined;
   let stopNow: (() => void) | undefined;
+  // The handlers come first: a SIGTERM sent as soon as the server logs that it listens (a supervisor, a test) must
+  // stop it cleanly, not kill it by the default action. A signal during start-up stops it once it has started.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    stopNow?.();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   const server = await createFleetServer({
     dataDir: required(values.data, '--data'),
     host: values.host ?? '127.0.0.1',
@@ -84,13 +95,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   await new Promise<void>((resolve) => {
     stopNow = resolve;
-    if (failure) resolve();
-    const stop = (signal: string) => {
-      log.info('shutting down', { signal });
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (failure || stopping) resolve();
   });
   await server.close();
   if (failure) throw failure;
