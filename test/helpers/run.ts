@@ -9,7 +9,7 @@ export interface RunResult {
   readonly output: string;
 }
 
-/** Killed after `timeoutMs` (default 60 s: a hang, not a slow start — CLIs run from source start slowly on a loaded machine). */
+/** Killed after `timeoutMs` (default 60 s, for hangs: CLIs run from source start slowly on a loaded machine). */
 export function run(
   cmd: string,
   args: string[],
