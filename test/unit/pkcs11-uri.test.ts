@@ -44,7 +44,8 @@ test('values are percent-decoded; id stays bytes; query attributes are typed', (
   assert.is(parsePkcs11Uri(RFC_EXAMPLES[5] as string).modulePath, '/mnt/libmypkcs11.so.1');
   assert.equal(parsePkcs11Uri(RFC_EXAMPLES[12] as string).vendor, { 'vendor-aaa': 'value-a', 'vendor-bbb': 'value-b' });
   const ours = parsePkcs11Uri(
-    'pkcs11:token=edgeward;object=release-1?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/edgeward/pin',
+    'pkcs11:token=edgeward;object=release-1' +
+      '?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/edgeward/pin',
   );
   assert.equal(
     { token: ours.token, object: ours.object, module: ours.modulePath, pin: ours.pinSource },
