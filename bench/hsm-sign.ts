@@ -40,7 +40,7 @@ const dir = mkdtempSync(join(tmpdir(), 'edgeward-hsm-bench-'));
 const at = (name: string) => join(dir, name);
 mkdirSync(at('tokens'), { mode: 0o700 });
 writeFileSync(at('softhsm2.conf'), `directories.tokendir = ${at('tokens')}\nobjectstore.backend = file\n`);
-const env = { ...process.env, SOFTHSM2_CONF: at('softhsm2.conf') };
+const env: NodeJS.ProcessEnv = { ...process.env, SOFTHSM2_CONF: at('softhsm2.conf') };
 delete env.NODE_EXTRA_CA_CERTS; // as on a release machine: fw makes no TLS connection
 
 function fw(args: string[]): number {
