@@ -21,7 +21,7 @@ function publicDownloadUrl(text: string): string {
 
 const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--download-port 8444]
             [--host 127.0.0.1] [--public-mqtt-url mqtts://host:8883] [--public-download-url https://host:8444]
-            [--log-format json|pretty] [--log-level info] [--init-empty-db]
+            [--log-format json|pretty] [--log-level info] [--init-empty-db] [--token-key PKCS11-URI]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
@@ -36,7 +36,9 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
   --public-download-url the address devices download from, put in update offers (default:
                         https://HOST:DOWNLOAD-PORT)
   --init-empty-db       the folder's database was lost and no backup is to be restored: start with an empty one
-                        (every device must be registered again). Without it such a folder is refused.`;
+                        (every device must be registered again). Without it such a folder is refused.
+  --token-key URI       sign the operator API's tokens with an Ed25519 key inside a hardware security module
+                        (an RFC 7512 PKCS#11 URI, quoted; see docs/hsm.md) instead of the daily database keys`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
@@ -53,6 +55,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'public-mqtt-url': { type: 'string' },
       'init-empty-db': { type: 'boolean' },
+      'token-key': { type: 'string' },
     },
     HELP,
   );
@@ -88,6 +91,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
     ...(values['public-download-url'] ? { publicDownloadUrl: publicDownloadUrl(values['public-download-url']) } : {}),
     ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
+    ...(values['token-key'] !== undefined ? { tokenKeyUri: values['token-key'] } : {}),
     onFatal: (err) => {
       failure = err;
       stopNow?.();

@@ -6,6 +6,8 @@ import { dbFailure } from '../db/failure.js';
 import { tryLockFile, type FolderLock } from '../../../shared/src/folder-lock.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
 import { ensurePrivateDir, readRegularText, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
+import { generateTokenCaKey, openTokenCaKey, TokenCaKey } from '../pki/token-ca-key.js';
 import {
   createCa,
   generateKeyPair,
@@ -58,6 +60,11 @@ export interface PkiInitOptions {
   readonly caName?: string;
   readonly caValidityDays?: number;
   readonly serverValidityDays?: number;
+  /**
+   * A PKCS#11 URI: the CA key is generated inside that token (P-256, non-extractable) and DIR/pki/ca.key holds
+   * only the URI, which names the token, the key and where its PIN is, never the PIN itself (pin-value is refused).
+   */
+  readonly caKeyUri?: string;
 }
 
 /**
@@ -81,15 +88,23 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
       );
     }
   }
+  if (opts.caKeyUri !== undefined && /[?&]pin-value=/.test(opts.caKeyUri)) {
+    throw new FleetError(
+      'FLEET_PKI_INVALID',
+      'the --ca-key URI is stored in DIR/pki/ca.key: give the PIN with pin-source=file:PATH, not pin-value',
+    );
+  }
   ensurePrivateDir(p.root);
   ensurePrivateDir(p.pki);
-  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
+  const tokenKey = opts.caKeyUri === undefined ? undefined : generateTokenCaKey(opts.caKeyUri);
+  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650, Date.now(), tokenKey);
   // A folder whose CA was removed may still hold its database: only files this call creates are removed on failure.
   const created = [p.caKey, p.caCert, p.serverKey, p.serverCert, p.db, `${p.db}-wal`, `${p.db}-shm`].filter(
     (file) => !existsSync(file),
   );
   try {
-    writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
+    const key = ca.keys.privateKey;
+    writeSecret(p.caKey, key instanceof TokenCaKey ? `${key.uri}\n` : await privateKeyPem(key));
     writeFileSafe(p.caCert, ca.cert.toString('pem'));
     await writeServerCertificate(
       p,
@@ -149,6 +164,8 @@ export async function loadCa(dir: string): Promise<CaBundle> {
   const p = fleetPaths(dir);
   const certPem = readRequired(p.caCert, 'CA certificate');
   const keyPem = readRequired(p.caKey, 'CA key');
+  // A CA made with --ca-key PKCS11-URI keeps only that URI in ca.key; the key stays in its token.
+  if (isPkcs11Uri(keyPem)) return { cert: parseCertificate(certPem), key: openTokenCaKey(keyPem.trim()) };
   try {
     return { cert: parseCertificate(certPem), key: await importPrivateKeyPem(keyPem) };
   } catch (err) {
