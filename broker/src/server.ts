@@ -9,6 +9,7 @@ import type { FleetError } from './errors.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
 import { fleetPaths, loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
+import { tokenSignerFromUri } from './api/token-signer.js';
 import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
@@ -60,6 +61,8 @@ export interface FleetServerOptions {
   readonly auditWindowMs?: number;
   /** Create an empty database where the data folder's was lost (`fleet serve --init-empty-db`). */
   readonly initEmptyDb?: boolean;
+  /** A PKCS#11 URI of the Ed25519 key that signs API tokens (`fleet serve --token-key`); default: database keys. */
+  readonly tokenKeyUri?: string;
   /** The database failed (damaged, I/O errors): the server logs it and stops by itself; this is told why. */
   readonly onFatal?: (err: FleetError) => void;
   /** Where the dashboard's built files are (default: beside the bundle, or the checkout's dist/dashboard/). */
@@ -258,7 +261,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
     const operators = createOperatorStore(db);
     const fleetId = fleetIdOf(tls.ca);
-    const tokens = createTokenService({ db, issuer: fleetId });
+    const tokens = createTokenService({
+      db,
+      issuer: fleetId,
+      ...(opts.tokenKeyUri !== undefined ? { signer: tokenSignerFromUri(opts.tokenKeyUri) } : {}),
+    });
     // Started on the first read; closed after the HTTPS server (cleanups run newest first).
     const reads = startAdminReads({ file: db.name, log, storageKey: opts.storageKey });
     cleanups.unshift(() => reads.close());

@@ -1,5 +1,6 @@
 // fleet pki init: the fleet CA and the server certificate.
 import { parseCli, required, UsageError, dispatch, type StorageKey } from '../../../shared/src/index.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 import { DEFAULT_SANS, initPki } from '../fleet/data-dir.js';
 import { parseSans } from '../pki/x509.js';
 import { readNewStorageKey, storageKeyFileOf } from '../fleet/at-rest.js';
@@ -8,7 +9,7 @@ import { STORAGE_KEY_OPTION } from './storage-key.js';
 import { parseValidityDays } from './validity-days.js';
 
 const HELP = `fleet pki init --data DIR [--san DNS:host,IP:addr …] [--ca-days 3650] [--server-days 825]
-               [--encrypt-at-rest --storage-key FILE]
+                 [--ca-key PKCS11-URI] [--encrypt-at-rest --storage-key FILE]
 
 Creates the fleet CA (P-256) and the fleet server's TLS certificate in DIR/pki, and the fleet database.
 Private keys are written with mode 0600 in a 0700 folder. An existing CA is never overwritten.
@@ -18,6 +19,10 @@ Private keys are written with mode 0600 in a 0700 folder. An existing CA is neve
                     (default: DNS:localhost,IP:127.0.0.1,IP:::1; given names are added to these)
   --ca-days N       CA validity in days (default 3650)
   --server-days N   server certificate validity in days (default 825)
+  --ca-key URI      make the CA key inside a hardware security module instead of a file: an RFC 7512
+                    PKCS#11 URI, quoted for the shell, e.g.
+                    'pkcs11:token=edgeward;object=fleet-ca?module-path=/usr/lib/X.so&pin-source=file:/etc/edgeward/pin'
+                    The key is non-extractable; DIR/pki/ca.key then holds only the URI. See docs/hsm.md.
   --encrypt-at-rest encrypt the folder at rest: the database (every page, the WAL too) and the private keys,
                     under the storage key --storage-key FILE (or EDGEWARD_STORAGE_KEY_FILE) names: 64 hex digits,
                     mode 0600, outside DIR (openssl rand -hex 32 > FILE && chmod 600 FILE). Every command that
@@ -38,6 +43,7 @@ async function initPkiCommand(rest: string[]): Promise<number> {
       'server-days': { type: 'string' },
       'encrypt-at-rest': { type: 'boolean' },
       ...STORAGE_KEY_OPTION,
+      'ca-key': { type: 'string' },
     },
     HELP,
   );
@@ -54,13 +60,17 @@ async function initPkiCommand(rest: string[]): Promise<number> {
   ];
   const caValidityDays = parseValidityDays(values['ca-days'], '--ca-days', 3650);
   const serverValidityDays = parseValidityDays(values['server-days'], '--server-days', 825);
+  const caKey = values['ca-key'];
+  if (caKey !== undefined && !isPkcs11Uri(caKey)) throw new UsageError('--ca-key takes a PKCS#11 URI (pkcs11:…)');
   const storageKey = newFolderKey(dir, values['encrypt-at-rest'] === true, values['storage-key']);
-  const p = await initPki(dir, {
+  const opts = {
     sans,
     caValidityDays,
     serverValidityDays,
+    ...(caKey !== undefined ? { caKeyUri: caKey } : {}),
     ...(storageKey ? { storageKey } : {}),
-  }).catch((err: unknown) => {
+  };
+  const p = await initPki(dir, opts).catch((err: unknown) => {
     throw withHint(err, 'give --data a folder on a writable disk with free space');
   });
   process.stdout.write(
@@ -69,6 +79,7 @@ async function initPkiCommand(rest: string[]): Promise<number> {
       (storageKey
         ? `  encrypted at rest under the storage key ${storageKey.source} (keep it, and a copy, apart)\n`
         : '') +
+      (caKey !== undefined ? '  CA key          in the token (non-extractable); ca.key holds its URI\n' : '') +
       `  server names    ${sans.map((s) => `${s.type.toUpperCase()}:${s.value}`).join(', ')}\n` +
       `next: fleet device add gw-001 --data ${dir} --out ./gw-001\n`,
   );

@@ -2,6 +2,7 @@
 // (--server URL --ca FILE with --credential FILE or a token in EDGEWARD_TOKEN). Commands print what the
 // FleetAdmin returns, so the output is the same either way.
 import { userInfo, hostname } from 'node:os';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 import { readRegularText, UsageError } from '../../../shared/src/index.js';
 import { createApiClient } from '../admin/api-client.js';
 import { createCliAdmin } from '../admin/cli-admin.js';
@@ -23,7 +24,8 @@ export const TARGET_OPTIONS = {
 export const TARGET_HELP = `  --data DIR          act on the server host's data folder directly
   --server URL        or act through the operator API (https://host:8443), with
   --ca FILE           the fleet CA certificate, and
-  --credential FILE   the operator credential (fleet operator add), or a token in EDGEWARD_TOKEN
+  --credential FILE   the operator credential (fleet operator add), or a PKCS#11 URI of it in a token
+                      (docs/hsm.md), or a token in EDGEWARD_TOKEN
 ${STORAGE_KEY_HELP}`;
 
 export interface TargetValues {
@@ -46,7 +48,7 @@ export type Target =
       /** PEM of the fleet CA, and the file it was read from. */
       readonly ca: string;
       readonly caFile: string;
-      /** The operator credential (PEM), when given; else the token. */
+      /** The operator credential (PEM, or a PKCS#11 URI), when given; else the token. */
       readonly credential: string | undefined;
       readonly token: string | undefined;
     };
@@ -66,7 +68,12 @@ export function resolveTarget(values: TargetValues): Target {
       server: values.server,
       ca: readRegularText(values.ca, { maxBytes: 64 * 1024 }),
       caFile: values.ca,
-      credential: values.credential ? readRegularText(values.credential, { maxBytes: 16 * 1024 }) : undefined,
+      // A PKCS#11 URI names a key in a token (docs/hsm.md): passed on as it is, never read as a file.
+      credential: values.credential
+        ? isPkcs11Uri(values.credential)
+          ? values.credential
+          : readRegularText(values.credential, { maxBytes: 16 * 1024 })
+        : undefined,
       token: values.credential ? undefined : token,
     };
   }

@@ -16,6 +16,8 @@ import {
 } from '../../../shared/src/index.js';
 import { EdgewardError } from '../../../shared/src/errors.js';
 import { AT_REST_MARKER, assertKeyFits, writeMarker } from './at-rest.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
+import { generateTokenCaKey, openTokenCaKey, TokenCaKey } from '../pki/token-ca-key.js';
 import {
   createCa,
   generateKeyPair,
@@ -73,6 +75,11 @@ export interface PkiInitOptions {
    * the private keys sealed (shared/src/at-rest). The caller checked it is not inside the folder.
    */
   readonly storageKey?: StorageKey;
+  /**
+   * A PKCS#11 URI: the CA key is generated inside that token (P-256, non-extractable) and DIR/pki/ca.key holds
+   * only the URI, which names the token, the key and where its PIN is, never the PIN itself (pin-value is refused).
+   */
+  readonly caKeyUri?: string;
 }
 
 /**
@@ -96,9 +103,16 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
       );
     }
   }
+  if (opts.caKeyUri !== undefined && /[?&]pin-value=/.test(opts.caKeyUri)) {
+    throw new FleetError(
+      'FLEET_PKI_INVALID',
+      'the --ca-key URI is stored in DIR/pki/ca.key: give the PIN with pin-source=file:PATH, not pin-value',
+    );
+  }
   ensurePrivateDir(p.root);
   ensurePrivateDir(p.pki);
-  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
+  const tokenKey = opts.caKeyUri === undefined ? undefined : generateTokenCaKey(opts.caKeyUri);
+  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650, Date.now(), tokenKey);
   // A folder whose CA was removed may still hold its database: only files this call creates are removed on failure.
   const marker = join(p.root, AT_REST_MARKER);
   const created = [p.caKey, p.caCert, p.serverKey, p.serverCert, p.db, `${p.db}-wal`, `${p.db}-shm`, marker].filter(
@@ -112,7 +126,8 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
     );
   }
   try {
-    writeKeyFile(p.caKey, await privateKeyPem(ca.keys.privateKey), key);
+    const caKey = ca.keys.privateKey;
+    writeKeyFile(p.caKey, caKey instanceof TokenCaKey ? `${caKey.uri}\n` : await privateKeyPem(caKey), key);
     writeFileSafe(p.caCert, ca.cert.toString('pem'));
     await writeServerCertificate(
       p,
@@ -187,6 +202,9 @@ export async function loadCa(dir: string, storageKey?: StorageKey): Promise<CaBu
   assertKeyFits(p.root, storageKey);
   const certPem = readRequired(p.caCert, 'CA certificate');
   const keyPem = readRequired(p.caKey, 'CA key', storageKey);
+  // A CA made with --ca-key PKCS11-URI keeps only that URI in ca.key (sealed in an encrypted folder); the key stays
+  // in its token.
+  if (isPkcs11Uri(keyPem)) return { cert: parseCertificate(certPem), key: openTokenCaKey(keyPem.trim()) };
   try {
     return { cert: parseCertificate(certPem), key: await importPrivateKeyPem(keyPem) };
   } catch (err) {
