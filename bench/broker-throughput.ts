@@ -6,7 +6,10 @@
 // publishing as fast as the broker acknowledges. Each message is counted once on arrival: by what edgeward
 // stored (SQLite rows), and by a QoS 1 subscriber on mosquitto.
 // Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]
-//      [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N] [--sealing] [--help]
+//      [--only protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N] [--sealing]
+//      [--help]
+// at-rest: the protected server on a data folder made with `fleet pki init --encrypt-at-rest` (the database and its
+// WAL encrypted page by page, docs/encryption-at-rest.md); its cost is printed against `protected`.
 // --sealing (end-to-end sealing, docs/security.md) also runs the protected server with `sealing: "optional"` and
 // agents that send plain messages, and prints the cost of sealing: 1 - sealed / unsealed.
 // --baseline runs another build of `fleet` (an earlier commit's checkout, built) under the same load, alternating
@@ -14,7 +17,9 @@
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
 // the cost of checking every packet, not throttling.
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +50,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     pin: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
-    /** Run only these brokers, comma-separated: protected, unprotected, mosquitto. */
-    only: { type: 'string', default: 'protected,unprotected,mosquitto' },
+    /** Run only these brokers, comma-separated: protected, at-rest, unprotected, mosquitto. */
+    only: { type: 'string', default: 'protected,at-rest,unprotected,mosquitto' },
     /** Another build's dist/fleet.js, run under the same load for comparison. */
     baseline: { type: 'string' },
     /** Every broker this many times, alternating; the table gives each run, the ratios use the medians. */
@@ -63,7 +68,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]\n' +
-      '    [--only protected,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1] [--profile DIR]\n' +
+      '    [--only protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1]\n' +
+      '    [--profile DIR]\n' +
       '    [--keep] [--sealing]\n' +
       'The same QoS 1 mTLS publish load against `fleet serve` (protections on), the fleet server with its ACL and\n' +
       'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.\n' +
@@ -109,6 +115,48 @@ const baselineData = baseline ? makeData(join(work, 'baseline'), baseline) : '';
 // the baseline it gets a copy, so that the older build's server keeps a database of its own schema.
 const baselineSimData = baseline ? join(work, 'baseline-sim') : '';
 if (baseline) cpSync(baselineData, baselineSimData, { recursive: true });
+
+// --- at rest (issue 18 §3): the same server on a folder encrypted at rest -----------------------------------------
+const atRest = values.only!.split(',').includes('at-rest');
+/** The storage key, outside the data folder as `fleet` requires. */
+const storageKey = join(work, 'storage.key');
+const atRestData = join(work, 'at-rest');
+/**
+ * The simulator reads its identities through the folder's database, which it cannot open without the key: it
+ * gets a plain folder of its own, whose database lists the same device ids as active, holding the identities the
+ * encrypted folder issued (its CA is the one the at-rest server presents).
+ */
+const atRestSimData = join(work, 'at-rest-sim');
+if (atRest) {
+  writeFileSync(storageKey, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  const key = ['--storage-key', storageKey];
+  fleetSync(['pki', 'init', '--data', atRestData, '--encrypt-at-rest', ...key]);
+  fleetSync(
+    ['device', 'add', '--bulk', String(clients), '--prefix', 'sim-', '--data', atRestData, ...key, '--out'].concat(
+      join(atRestData, 'sim'),
+    ),
+  );
+  fleetSync(['pki', 'init', '--data', atRestSimData]);
+  fleetSync(
+    ['device', 'add', '--bulk', String(clients), '--prefix', 'sim-', '--data', atRestSimData, '--out'].concat(
+      join(work, 'at-rest-sim-unused'),
+    ),
+  );
+  rmSync(join(atRestSimData, 'sim'), { recursive: true, force: true });
+  cpSync(join(atRestData, 'sim'), join(atRestSimData, 'sim'), { recursive: true });
+  // The devices trust the fleet CA of the folder (simulator/src/device-pool.ts reads DATA/pki/ca.crt).
+  cpSync(join(atRestData, 'pki', 'ca.crt'), join(atRestSimData, 'pki', 'ca.crt'));
+}
+/** Counts the at-rest server's rows through the key (SQLite3 Multiple Ciphers, as the server opens it). */
+function openAtRestCount(): { get(): number; close(): void } {
+  const Keyed = createRequire(import.meta.url)('better-sqlite3-multiple-ciphers') as typeof Database;
+  const db = new Keyed(join(atRestData, 'fleet.db'), { readonly: true });
+  db.pragma(`cipher = 'chacha20'`);
+  db.pragma(`key = "x'${readFileSync(storageKey, 'utf8').trim()}'"`);
+  const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
+  return { get: () => count.get() as number, close: () => db.close() };
+}
+// --- end at rest ------------------------------------------------------------------------------------------------
 
 interface Result {
   name: string;
@@ -229,9 +277,10 @@ const unsealedConfig = join(work, 'fleet-unsealed.json');
 writeFileSync(unsealedConfig, JSON.stringify({ deviceTypes: UNTHROTTLED_DEVICES, sealing: 'optional' }));
 // --- end sealing comparison ---
 
-type Build = 'protected' | 'unprotected' | 'baseline' | 'unsealed';
+type Build = 'protected' | 'at-rest' | 'unprotected' | 'baseline' | 'unsealed';
 const NAMES: Record<Build | 'mosquitto', string> = {
   protected: 'edgeward, protections on',
+  'at-rest': 'edgeward, on + at rest',
   unsealed: 'edgeward, sealing off',
   unprotected: 'edgeward, protections off',
   baseline: 'baseline, protections on',
@@ -241,12 +290,13 @@ const NAMES: Record<Build | 'mosquitto', string> = {
 async function edgeward(build: Build): Promise<Result> {
   const port = 18900 + Math.floor(Math.random() * 500);
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
-  const dir = build === 'baseline' ? baselineData : data;
+  const dir = build === 'baseline' ? baselineData : build === 'at-rest' ? atRestData : data;
   const config = build === 'unsealed' ? unsealedConfig : benchConfig;
   const flags = ['--data', dir, '--config', config, '--mqtt-port', String(port), '--http-port', String(port + 1)];
   const entry = {
     protected: [`${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error'],
     unsealed: [`${root}dist/fleet.js`, 'serve', ...flags, '--log-level', 'error'],
+    'at-rest': [`${root}dist/fleet.js`, 'serve', ...flags, '--storage-key', storageKey, '--log-level', 'error'],
     baseline: [baseline!, 'serve', ...flags, '--log-level', 'error'],
     unprotected: [unprotectedServer, ...flags],
   }[build];
@@ -255,10 +305,16 @@ async function edgeward(build: Build): Promise<Result> {
     await waitForPort(port).catch((err: Error) => {
       throw new Error(`${NAMES[build]}: ${err.message}; its output:\n${server.output()}`);
     });
-    const db = new Database(join(dir, 'fleet.db'), { readonly: true });
-    const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
-    const simData = build === 'baseline' ? baselineSimData : data;
-    const r = await measure(NAMES[build], port, simData, () => count.get() as number, server, build !== 'unsealed');
+    const db =
+      build === 'at-rest'
+        ? openAtRestCount()
+        : (() => {
+            const plain = new Database(join(dir, 'fleet.db'), { readonly: true });
+            const count = plain.prepare('SELECT count(*) FROM telemetry').pluck();
+            return { get: () => count.get() as number, close: () => plain.close() };
+          })();
+    const simData = build === 'baseline' ? baselineSimData : build === 'at-rest' ? atRestSimData : data;
+    const r = await measure(NAMES[build], port, simData, () => db.get(), server, build !== 'unsealed');
     db.close();
     return r;
   } finally {
@@ -320,7 +376,7 @@ console.log(
 const only = new Set(values.only!.split(','));
 const order: (Build | 'mosquitto')[] = [
   ...(baseline ? (['baseline'] as const) : []),
-  ...(['protected', 'unprotected', 'mosquitto'] as const).filter((b) => only.has(b)),
+  ...(['protected', 'at-rest', 'unprotected', 'mosquitto'] as const).filter((b) => only.has(b)),
   ...(values.sealing ? (['unsealed'] as const) : []),
 ];
 const runs = new Map(order.map((b) => [b, [] as Result[]]));
@@ -354,6 +410,13 @@ for (let round = 0; round < rounds; round++) {
 }
 console.log('');
 const [ours, open, theirs, before] = [med('protected'), med('unprotected'), med('mosquitto'), med('baseline')];
+const sealedAtRest = med('at-rest');
+if (ours && sealedAtRest)
+  console.log(
+    `cost of encryption at rest (1 - at rest / protected)${rounds > 1 ? ` (medians of ${rounds} rounds)` : ''}: ` +
+      `counted msg/s ${((1 - sealedAtRest.counted / ours.counted) * 100).toFixed(1)}%, ` +
+      `CPU µs/msg ${((sealedAtRest.cpuUs / ours.cpuUs - 1) * 100).toFixed(1)}%`,
+  );
 const of = rounds > 1 ? ` (medians of ${rounds} rounds)` : '';
 // --- sealing comparison (issue 18, part 1) ---
 const unsealed = med('unsealed');

@@ -59,7 +59,7 @@ export async function bundle(name, { entry, format }, out) {
     sourcemap: false,
     legalComments: 'none',
     // Native addons and their optional accelerators stay outside the bundle.
-    external: ['better-sqlite3', 'cbor-extract', 'bufferutil', 'utf-8-validate'],
+    external: ['better-sqlite3', 'better-sqlite3-multiple-ciphers', 'cbor-extract', 'bufferutil', 'utf-8-validate'],
     banner: { js: banners[format] },
     logLevel: 'warning',
     plugins: name === 'fw' ? [plainCborX] : [],

@@ -32,7 +32,7 @@ import { createConnection, type TlsCredentials } from './mqtt/connection.js';
 import type { OutboxStats, OutboxStore } from './outbox/index.js';
 import { createHookRunner, createLinuxPlatform, type Platform } from './platform/index.js';
 import { createMemoryReplayStore, type ReplayStore } from './replay/index.js';
-import { createRuntimeRecorder, openAgentState, processIdentity } from './state/index.js';
+import { agentStorageKey, createRuntimeRecorder, openAgentState, processIdentity } from './state/index.js';
 import { createSampler } from './telemetry/sampler.js';
 import { createSender } from './telemetry/sender.js';
 import {
@@ -119,7 +119,9 @@ const REBOOT_FLUSH_MS = 5000;
 function openState(opts: AgentOptions): { outbox: OutboxStore; replay: ReplayStore; close: () => void } {
   const { config } = opts;
   const bounds = { maxSamples: config.outbox.maxSamples, maxMessages: config.outbox.maxMessages };
-  if (!opts.outbox && !opts.replay) return openAgentState(config.stateDir, bounds);
+  if (!opts.outbox && !opts.replay) {
+    return openAgentState(config.stateDir, { ...bounds, storageKey: agentStorageKey(config) });
+  }
   if (!opts.outbox)
     throw new AgentError('AGENT_STATE_DIR', 'a replay store was injected without an outbox; inject both or neither');
   // Injected stores belong to the caller, who closes them.

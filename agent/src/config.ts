@@ -1,6 +1,6 @@
 // Agent configuration: one JSON file, validated once with every problem listed, unknown keys refused, then frozen.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DEVICE_ID_PATTERN, readRegularText, schema as s, type schema } from '../../shared/src/index.js';
+import { DEVICE_ID_PATTERN, isInside, readRegularText, schema as s, type schema } from '../../shared/src/index.js';
 import { hookSchema, hooksConfigSchema } from './commands/hook-config.js';
 import { checkOperator, operatorConfigSchema, operatorKid, resolveOperatorPem } from './commands/keyring.js';
 import { AgentError } from './errors.js';
@@ -130,6 +130,25 @@ export const agentConfigSchema = s.object({
     }),
     {},
   ),
+  /**
+   * Encryption at rest of the state folder's agent.db (outbox, replay store, update record): where the storage key
+   * comes from. Absent: not encrypted. docs/agent-config.md#storage.
+   */
+  storage: s.optional(
+    s.object({
+      key: s.tagged('source', {
+        /** A file of 64 hex digits, mode 0600, owned by root or the agent's user, outside stateDir. */
+        file: s.object({ source: s.literal('file'), path: path() }),
+        /** $CREDENTIALS_DIRECTORY/<name>: a systemd credential (LoadCredential= or LoadCredentialEncrypted=). */
+        'systemd-credential': s.object({
+          source: s.literal('systemd-credential'),
+          name: s.str({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, maxLength: 64 }),
+        }),
+        /** An RFC 7512 PKCS#11 URI: accepted by the config, refused at start (AT_REST_UNSUPPORTED) for now. */
+        pkcs11: s.object({ source: s.literal('pkcs11'), uri: s.str({ pattern: /^pkcs11:/, maxLength: 2048 }) }),
+      }),
+    }),
+  ),
   log: s.withDefault(
     s.object({
       level: s.withDefault(s.oneOf(['debug', 'info', 'warn', 'error'] as const), 'info'),
@@ -159,6 +178,13 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (result.ok && result.value.update.installer === 'script' && !result.value.update.hooks) {
     issues.push({ path: 'update.hooks', message: 'installer "script" needs its hooks' });
   }
+  const storageKey = result.ok ? result.value.storage?.key : undefined;
+  if (result.ok && storageKey?.source === 'file') {
+    const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+    if (isInside(abs(storageKey.path), abs(process.env.EDGEWARD_STATE_DIR ?? result.value.stateDir))) {
+      issues.push({ path: 'storage.key.path', message: 'must be outside stateDir, the folder it encrypts' });
+    }
+  }
   // Keys are checked even when other parts are wrong, so that every problem is listed at once.
   const ops = s.isPlainObject(raw) ? s.validate(operatorsSchema, raw.operators) : undefined;
   const operators = ops?.ok ? resolveOperators(ops.value, baseDir, issues) : [];
@@ -179,6 +205,13 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     stateDir: abs(env.EDGEWARD_STATE_DIR ?? c.stateDir),
     seal: { ...c.seal, key: abs(env.EDGEWARD_SEAL_KEY ?? c.seal.key), backendKey: abs(c.seal.backendKey) },
     update: { ...c.update, ...(c.update.trust ? { trust: abs(c.update.trust) } : {}) },
+    ...(c.storage
+      ? {
+          storage: {
+            key: c.storage.key.source === 'file' ? { ...c.storage.key, path: abs(c.storage.key.path) } : c.storage.key,
+          },
+        }
+      : {}),
     operators,
   });
 }

@@ -35,6 +35,12 @@ async function run(argv: string[]): Promise<number> {
   const config = loadAgentConfig(required(values.config, '--config'));
   const log = createLogger({ level: config.log.level, format: config.log.format, base: { deviceId: config.deviceId } });
   let firstAck = true;
+  // Listened for before the agent starts: a SIGTERM right after it logs that it started (systemd, a test) stops it
+  // cleanly instead of killing it by the default action; one during start-up stops it once it has started.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   const agent = await createAgent({
     config,
     log,
@@ -58,10 +64,7 @@ async function run(argv: string[]): Promise<number> {
       log.info('first telemetry acknowledged', { first, last, msSinceStart: Math.round(process.uptime() * 1000) });
     },
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopRequested;
   const force = () => {
     log.warn('stopping at once');
     process.exit(1);

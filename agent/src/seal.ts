@@ -1,13 +1,13 @@
 // End-to-end sealing on the device: what the agent publishes is sealed for the fleet backend, and what the backend
 // seals for this device (commands, update offers) is opened here before any other check (docs/security.md).
 import {
-  isSealed,
+  isSealedEnvelope,
   openEnvelope,
   parseEnvelope,
   parseSealPublicKeyPem,
   parseSealSecretKeyPem,
   readRegularFile,
-  seal,
+  sealMessage,
   sealChannel,
   type SealChannel,
 } from '../../shared/src/index.js';
@@ -27,13 +27,13 @@ export function createDeviceSealer(channel: SealChannel): DeviceSealer {
   return {
     deviceKid: Buffer.from(channel.ownKid).toString('hex'),
     backendKid: Buffer.from(channel.peerKid).toString('hex'),
-    seal: (topic, payload) => seal(channel, topic, payload),
+    seal: (topic, payload) => sealMessage(channel, topic, payload),
     open: (topic, payload) => openEnvelope(channel, parseEnvelope(payload), topic),
   };
 }
 
 /** Whether a payload from the backend is sealed (the first byte of a CBOR array). */
-export const sealedPayload = isSealed;
+export const sealedPayload = isSealedEnvelope;
 
 /** Reads config.seal's two key files; AGENT_CREDENTIALS naming the file when one is missing or wrong. */
 export function loadSealChannel(config: AgentConfig): SealChannel {

@@ -1,5 +1,5 @@
 // createFleetServer: the composition of database, registry, ingest, MQTT listener and HTTPS server.
-import { createLogger, deviceTopic, type Logger } from '../../shared/src/index.js';
+import { createLogger, deviceTopic, type Logger, type StorageKey } from '../../shared/src/index.js';
 import { parseFleetConfig, type FleetConfig } from './config.js';
 import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
 import { createConnectionLog } from './db/connections.js';
@@ -9,6 +9,7 @@ import type { FleetError } from './errors.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
 import { fleetPaths, loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
+import { tokenSignerFromUri } from './api/token-signer.js';
 import { createEnrollment } from './fleet/enrollment.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
@@ -46,6 +47,8 @@ import { ensureBackendSealKey } from './fleet/seal-keys.js';
 
 export interface FleetServerOptions {
   readonly dataDir: string;
+  /** The data folder's storage key when it is encrypted at rest (fleet/at-rest.ts dataFolderKey). */
+  readonly storageKey?: StorageKey | undefined;
   readonly config?: FleetConfig;
   readonly host?: string;
   /** 0 picks a free port (tests). */
@@ -60,6 +63,8 @@ export interface FleetServerOptions {
   readonly auditWindowMs?: number;
   /** Create an empty database where the data folder's was lost (`fleet serve --init-empty-db`). */
   readonly initEmptyDb?: boolean;
+  /** A PKCS#11 URI of the Ed25519 key that signs API tokens (`fleet serve --token-key`); default: database keys. */
+  readonly tokenKeyUri?: string;
   /** The database failed (damaged, I/O errors): the server logs it and stops by itself; this is told why. */
   readonly onFatal?: (err: FleetError) => void;
   /** Where the dashboard's built files are (default: beside the bundle, or the checkout's dist/dashboard/). */
@@ -107,8 +112,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const host = opts.host ?? '127.0.0.1';
   const config = opts.config ?? parseFleetConfig({});
   const log = opts.log ?? createLogger({ base: { component: 'fleet' } });
-  const tls = loadServerTls(opts.dataDir);
-  const ca = await loadCa(opts.dataDir);
+  // Both refuse a missing or wrong storage key before anything in the folder is created (the lock file included).
+  const tls = loadServerTls(opts.dataDir, opts.storageKey);
+  const ca = await loadCa(opts.dataDir, opts.storageKey);
   const lock = lockDataDir(opts.dataDir);
   // What was started, newest first: close() and every failure below release all of it, so a server that could
   // not start leaves nothing running (an open thread or timer would keep `fleet serve` alive after its error).
@@ -121,6 +127,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       synchronous: opts.synchronous ?? 'FULL',
       quickCheck: true,
       initEmpty: opts.initEmptyDb ?? false,
+      storageKey: opts.storageKey,
     });
     cleanups.unshift(() => void db.close());
     const registry = createRegistry(db);
@@ -149,10 +156,10 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const sessions = createSessions();
     const metrics = createFleetMetrics();
     // The backend's sealing key, read once: the ingest thread opens with it, commands and offers are sealed with it.
-    const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir));
+    const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir), opts.storageKey);
     const ingest = createIngest(db, {
       log,
-      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL' },
+      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL', storageKey: opts.storageKey },
       retention: config.retention,
       sealing: { secretKey: backendSealKey.secretKey, mode: config.sealing },
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
@@ -259,16 +266,20 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(() => rollouts.kick());
     cleanups.unshift(() => watch.close());
     // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
-    const posture = startPostureSnapshots({ db, file: db.name, log });
+    const posture = startPostureSnapshots({ db, file: db.name, log, storageKey: opts.storageKey });
     cleanups.unshift(() => posture.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const mqttUrl = () =>
       opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
     const operators = createOperatorStore(db);
     const fleetId = fleetIdOf(tls.ca);
-    const tokens = createTokenService({ db, issuer: fleetId });
+    const tokens = createTokenService({
+      db,
+      issuer: fleetId,
+      ...(opts.tokenKeyUri !== undefined ? { signer: tokenSignerFromUri(opts.tokenKeyUri) } : {}),
+    });
     // Started on the first read; closed after the HTTPS server (cleanups run newest first).
-    const reads = startAdminReads({ file: db.name, log });
+    const reads = startAdminReads({ file: db.name, log, storageKey: opts.storageKey });
     cleanups.unshift(() => reads.close());
     const routeDeps = {
       // The API's changes are this connection's own, which data_version does not show: act on them at once.

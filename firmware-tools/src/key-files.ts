@@ -1,5 +1,6 @@
 // Key files: load Ed25519 PEM keys (ours or OpenSSL's) with typed errors, and write new key pairs atomically with the
-// private key at mode 0600, never overwriting an existing key unless asked to.
+// private key at mode 0600, never overwriting an existing key unless asked to. Wherever a private key file is
+// accepted, an RFC 7512 PKCS#11 URI is too: the key then stays in its token and signs there.
 import { unlink } from 'node:fs/promises';
 import { FileError, readRegularFile } from '../../shared/src/files.js';
 import {
@@ -11,6 +12,7 @@ import {
   publicKeyToPem,
   type Ed25519KeyPair,
 } from '../../shared/src/crypto/index.js';
+import { generatePkcs11Key, isPkcs11Uri, openPkcs11Key, type Pkcs11Key } from '../../shared/src/pkcs11/index.js';
 import type { Signer } from './bundle/signature-set.js';
 import { BundleError } from './errors.js';
 import { checkOutputPath, isPresent, writeOutputFile } from './output-file.js';
@@ -40,8 +42,23 @@ async function readKeyFile(path: string): Promise<Buffer> {
   }
 }
 
-/** A private key file (PKCS#8 PEM) as a signer. */
+/** Opens an Ed25519 key in a token; a P-256 key there is refused as FW_KEY_INVALID (bundles are EdDSA only). */
+function tokenSigner(uri: string): Signer {
+  const key = openPkcs11Key(uri);
+  return ed25519Only(key, uri);
+}
+
+function ed25519Only(key: Pkcs11Key, uri: string): Signer {
+  if (key.algorithm !== 'ed25519') {
+    key.close();
+    throw new BundleError('FW_KEY_INVALID', `${uri} is a ${key.algorithm} key; release keys are Ed25519`);
+  }
+  return { publicKey: key.publicKey, sign: (message) => key.sign(message) };
+}
+
+/** A private key file (PKCS#8 PEM), or a PKCS#11 URI, as a signer. */
 export async function loadSigner(path: string): Promise<Signer> {
+  if (isPkcs11Uri(path)) return tokenSigner(path);
   const pem = await readKeyFile(path);
   try {
     return parsePrivateKeyPem(pem, path);
@@ -52,6 +69,7 @@ export async function loadSigner(path: string): Promise<Signer> {
 
 /** The public key of a key file: SPKI PEM, or the public half of a PKCS#8 private key. */
 export async function loadPublicKey(path: string): Promise<Uint8Array> {
+  if (isPkcs11Uri(path)) return tokenSigner(path).publicKey;
   const pem = await readKeyFile(path);
   try {
     return parsePublicKeyPem(pem, path);
@@ -62,6 +80,10 @@ export async function loadPublicKey(path: string): Promise<Uint8Array> {
 
 /** Loads a key that may be private (returned as a signer) or public only. */
 export async function loadKey(path: string): Promise<{ publicKey: Uint8Array; signer?: Signer }> {
+  if (isPkcs11Uri(path)) {
+    const signer = tokenSigner(path);
+    return { publicKey: signer.publicKey, signer };
+  }
   const pem = await readKeyFile(path);
   try {
     if (/-----BEGIN PRIVATE KEY-----/.test(pem.toString('utf8'))) {
@@ -101,4 +123,24 @@ export async function writeKeyPair(
     throw err;
   }
   return { privatePath: path, publicPath };
+}
+
+/**
+ * Generates a non-extractable Ed25519 key inside the token a PKCS#11 URI names, and writes only its public key
+ * to `publicPath` (SPKI PEM, the format of FILE.pub). A key already holding that label is never replaced.
+ */
+export async function generateTokenKey(
+  uri: string,
+  publicPath: string,
+  force = false,
+): Promise<{ publicKey: Uint8Array; publicPath: string }> {
+  await checkOutputPath(publicPath);
+  if (!force && (await isPresent(publicPath))) throw keyExists(publicPath);
+  const key = generatePkcs11Key(uri, 'ed25519');
+  try {
+    await writeOutputFile(publicPath, publicKeyToPem(key.publicKey), { replace: force, exists: keyExists });
+  } finally {
+    key.close();
+  }
+  return { publicKey: key.publicKey, publicPath };
 }

@@ -8,3 +8,5 @@ export * from './messages/index.js';
 export * from './cli/index.js';
 export * from './files.js';
 export * from './crypto/index.js';
+export * from './at-rest/index.js';
+export { Pkcs11Error, pkcs11Codes, type Pkcs11Code } from './pkcs11/errors.js';

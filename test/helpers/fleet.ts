@@ -5,18 +5,19 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   BACKEND_KEY_FILE,
   createLogger,
-  isSealed,
+  isSealedEnvelope,
   openEnvelope,
   parseEnvelope,
   parseSealPublicKeyPem,
   parseSealSecretKeyPem,
-  seal,
+  sealMessage,
   SEAL_KEY_FILE,
   sealChannel,
   silentLogger,
   tryParseTopic,
   type Logger,
   type SealChannel,
+  type StorageKey,
 } from '../../shared/src/index.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import type { Db } from '../../broker/src/db/open.js';
@@ -56,13 +57,19 @@ export function testLogger(): Logger {
   return process.env.TEST_LOG ? createLogger({ format: 'pretty', level: 'debug' }) : silentLogger;
 }
 
-export async function createTestFleet(devices: string[] = []): Promise<TestFleet> {
+export interface TestFleetOptions {
+  /** Encrypt the data folder at rest under this key (fleet pki init --encrypt-at-rest). */
+  readonly storageKey?: StorageKey;
+}
+
+export async function createTestFleet(devices: string[] = [], opts: TestFleetOptions = {}): Promise<TestFleet> {
   const root = tmpDir('edgeward-fleet-');
   const dataDir = join(root, 'data');
-  await initPki(dataDir);
-  const db = openFleetDb(dataDir);
+  const { storageKey } = opts;
+  await initPki(dataDir, storageKey ? { storageKey } : {});
+  const db = openFleetDb(dataDir, { storageKey });
   const registry = createRegistry(db);
-  const ca = await loadCa(dataDir);
+  const ca = await loadCa(dataDir, storageKey);
   const deviceDir = (id: string) => join(root, 'devices', id);
   const addDevice = async (id: string, opts: { deviceType?: string } = {}) => {
     await provisionDevice(registry, ca, id, deviceDir(id), opts.deviceType ? { deviceType: opts.deviceType } : {});
@@ -126,6 +133,7 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
         downloadPort: 0,
         log: testLogger(),
         synchronous: 'NORMAL',
+        ...(storageKey ? { storageKey } : {}),
         ...opts,
       });
       return server;
@@ -152,7 +160,12 @@ export async function createTestFleet(devices: string[] = []): Promise<TestFleet
 export function sealPublishes(client: MqttClient, id: string, channel: SealChannel): void {
   const emit = client.emit.bind(client) as (...args: unknown[]) => boolean;
   (client as { emit: unknown }).emit = (event: string, topic: unknown, payload: unknown, ...rest: unknown[]) => {
-    if (event === 'message' && typeof topic === 'string' && payload instanceof Uint8Array && isSealed(payload)) {
+    if (
+      event === 'message' &&
+      typeof topic === 'string' &&
+      payload instanceof Uint8Array &&
+      isSealedEnvelope(payload)
+    ) {
       const parsed = tryParseTopic(topic);
       if (parsed?.deviceId === id && (parsed.channel === 'cmd' || parsed.channel === 'update'))
         payload = Buffer.from(openEnvelope(channel, parseEnvelope(payload), topic));
@@ -164,7 +177,8 @@ export function sealPublishes(client: MqttClient, id: string, channel: SealChann
     const parsed = tryParseTopic(topic);
     const own = parsed?.deviceId === id && parsed.channel !== 'cmd' && parsed.channel !== 'update';
     const bytes = typeof message === 'string' ? Buffer.from(message) : message;
-    const sealed = own && bytes instanceof Uint8Array && !isSealed(bytes) ? seal(channel, topic, bytes) : message;
+    const sealed =
+      own && bytes instanceof Uint8Array && !isSealedEnvelope(bytes) ? sealMessage(channel, topic, bytes) : message;
     return publish(topic, sealed, ...rest);
   };
 }

@@ -9,6 +9,7 @@ export interface RunResult {
   readonly output: string;
 }
 
+/** Killed after `timeoutMs` (default 60 s, for hangs: CLIs run from source start slowly on a loaded machine). */
 export function run(
   cmd: string,
   args: string[],
@@ -21,7 +22,7 @@ export function run(
     let output = '';
     child.stdout.on('data', (d: Buffer) => ((stdout += d), (output += d)));
     child.stderr.on('data', (d: Buffer) => ((stderr += d), (output += d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -15,7 +15,7 @@ import {
   openEnvelope,
   parseEnvelope,
   parseSealPublicKeyPem,
-  seal,
+  sealMessage,
   sealChannel,
 } from '../../shared/src/index.js';
 import { readFileSync } from 'node:fs';
@@ -100,21 +100,21 @@ test('refused: sealed for another backend, by another device, flipped bit, unkno
   const backendPub = parseSealPublicKeyPem(readFileSync(join(fleet.deviceDir('seal-b'), 'backend-seal.pub')));
   const otherBackend = generateSealKeyPair();
   const stranger = generateSealKeyPair();
-  const flipped = seal(b, topic, telemetry(3));
+  const flipped = sealMessage(b, topic, telemetry(3));
   flipped[flipped.length - 5]! ^= 0x04;
-  const aEnv = parseEnvelope(seal(sealChannel(stranger, backendPub), topic, telemetry(4)));
+  const aEnv = parseEnvelope(sealMessage(sealChannel(stranger, backendPub), topic, telemetry(4)));
   const cases: [string, Uint8Array, string][] = [
     [
       'for another backend',
-      seal(sealChannel(generateSealKeyPair(), otherBackend.publicKey), topic, telemetry(1)),
+      sealMessage(sealChannel(generateSealKeyPair(), otherBackend.publicKey), topic, telemetry(1)),
       'SEAL_UNKNOWN_KEY',
     ],
-    ['by another device (seal-a key on seal-b topic)', seal(a, topic, telemetry(2)), 'SEAL_UNKNOWN_KEY'],
+    ['by another device (seal-a key on seal-b topic)', sealMessage(a, topic, telemetry(2)), 'SEAL_UNKNOWN_KEY'],
     ['flipped bit', flipped, 'SEAL_AUTH_FAILED'],
     ['another key under seal-b key id', encode([1, b.ownKid, b.peerKid, aEnv.nonce, aEnv.box]), 'SEAL_AUTH_FAILED'],
-    ['unknown key id', seal(sealChannel(stranger, backendPub), topic, telemetry(5)), 'SEAL_UNKNOWN_KEY'],
+    ['unknown key id', sealMessage(sealChannel(stranger, backendPub), topic, telemetry(5)), 'SEAL_UNKNOWN_KEY'],
     ['unsealed', telemetry(6), 'SEAL_REQUIRED'],
-    ['sealed for another topic', seal(b, deviceTopic('seal-b', 'status'), telemetry(7)), 'SEAL_AUTH_FAILED'],
+    ['sealed for another topic', sealMessage(b, deviceTopic('seal-b', 'status'), telemetry(7)), 'SEAL_AUTH_FAILED'],
   ];
   const before = new Map(cases.map(([, , code]) => [code, refused(code)]));
   logLines.length = 0;
@@ -140,10 +140,10 @@ test('refused: sealed for another backend, by another device, flipped bit, unkno
 
 test('replayed: the same sealed bytes again store nothing, are counted and logged', async () => {
   const topic = deviceTopic('seal-c', 'telemetry');
-  const sealed = seal(fleet.sealChannel('seal-c'), topic, telemetry(1, 'replay-stream'));
+  const sealed = sealMessage(fleet.sealChannel('seal-c'), topic, telemetry(1, 'replay-stream'));
   const status = deviceTopic('seal-c', 'status');
   const statusMsg = encode({ v: 1, id: 'st-replay-1', ts: Date.now(), state: 'online', agentVersion: '1.0.0' });
-  const sealedStatus = seal(fleet.sealChannel('seal-c'), status, statusMsg);
+  const sealedStatus = sealMessage(fleet.sealChannel('seal-c'), status, statusMsg);
   const dup = () => fleet.server.metrics.duplicates.get({ channel: 'telemetry' });
   const dupStatus = () => fleet.server.metrics.duplicates.get({ channel: 'status' });
   const [d0, s0] = [dup(), dupStatus()];

@@ -7,12 +7,12 @@ import * as assert from 'uvu/assert';
 import {
   encode,
   generateSealKeyPair,
-  isSealed,
+  isSealedEnvelope,
   openEnvelope,
   parseEnvelope,
   parseSealPublicKeyPem,
   parseSealSecretKeyPem,
-  seal,
+  sealMessage,
   sealChannel,
   SealError,
   sealPublicKeyToPem,
@@ -40,19 +40,19 @@ function code(fn: () => unknown): string {
 const open = (bytes: Uint8Array, channel = fromDevice, t = topic) => openEnvelope(channel, parseEnvelope(bytes), t);
 
 test('a sealed message opens to the same bytes, both ways, with a fresh nonce each time', () => {
-  const a = seal(toBackend, topic, message);
-  const b = seal(toBackend, topic, message);
-  assert.ok(isSealed(a));
-  assert.not.ok(isSealed(message), 'a plain device message (a CBOR map) is not taken for an envelope');
+  const a = sealMessage(toBackend, topic, message);
+  const b = sealMessage(toBackend, topic, message);
+  assert.ok(isSealedEnvelope(a));
+  assert.not.ok(isSealedEnvelope(message), 'a plain device message (a CBOR map) is not taken for an envelope');
   assert.not.equal(Buffer.from(a), Buffer.from(b));
   assert.equal(Buffer.from(open(a)), message);
-  const cmd = seal(fromDevice, 'fleet/v1/dev-1/cmd', Buffer.from('command'));
+  const cmd = sealMessage(fromDevice, 'fleet/v1/dev-1/cmd', Buffer.from('command'));
   assert.equal(Buffer.from(open(cmd, toBackend, 'fleet/v1/dev-1/cmd')).toString(), 'command');
   assert.not.ok(Buffer.from(a).includes(Buffer.from('samples')), 'no field name in the clear');
 });
 
 test('the envelope carries the version, both key ids and a 24-byte nonce', () => {
-  const env = parseEnvelope(seal(toBackend, topic, message));
+  const env = parseEnvelope(sealMessage(toBackend, topic, message));
   assert.is(env.version, 1);
   assert.equal(Buffer.from(env.senderKid), Buffer.from(device.kid));
   assert.equal(Buffer.from(env.recipientKid), Buffer.from(backend.kid));
@@ -60,7 +60,7 @@ test('the envelope carries the version, both key ids and a 24-byte nonce', () =>
 });
 
 test('refused: a flipped bit anywhere in the box or nonce', () => {
-  const sealed = seal(toBackend, topic, message);
+  const sealed = sealMessage(toBackend, topic, message);
   for (const at of [sealed.length - 1, sealed.length - 20, sealed.length - message.length - 30]) {
     const bad = Buffer.from(sealed);
     bad[at]! ^= 0x01;
@@ -74,7 +74,7 @@ test('refused: a flipped bit anywhere in the box or nonce', () => {
 
 test('refused: sealed for another backend, by another device, or moved to another topic', () => {
   const otherBackend = generateSealKeyPair();
-  const forOther = seal(sealChannel(device, otherBackend.publicKey), topic, message);
+  const forOther = sealMessage(sealChannel(device, otherBackend.publicKey), topic, message);
   assert.is(
     code(() => open(forOther)),
     'SEAL_UNKNOWN_KEY',
@@ -82,22 +82,22 @@ test('refused: sealed for another backend, by another device, or moved to anothe
   // Another device's key: the backend's channel for dev-1 does not know it.
   const other = generateSealKeyPair();
   assert.is(
-    code(() => open(seal(sealChannel(other, backend.publicKey), topic, message))),
+    code(() => open(sealMessage(sealChannel(other, backend.publicKey), topic, message))),
     'SEAL_UNKNOWN_KEY',
   );
   // Another device sealing under dev-1's key id: the box does not authenticate.
-  const forged = parseEnvelope(seal(sealChannel(other, backend.publicKey), topic, message));
+  const forged = parseEnvelope(sealMessage(sealChannel(other, backend.publicKey), topic, message));
   const spoofed = encode([1, device.kid, backend.kid, forged.nonce, forged.box]);
   assert.is(
     code(() => open(spoofed)),
     'SEAL_AUTH_FAILED',
   );
   assert.is(
-    code(() => open(seal(toBackend, topic, message), fromDevice, 'fleet/v1/dev-2/telemetry')),
+    code(() => open(sealMessage(toBackend, topic, message), fromDevice, 'fleet/v1/dev-2/telemetry')),
     'SEAL_AUTH_FAILED',
   );
   assert.is(
-    code(() => open(seal(toBackend, topic, message), fromDevice, 'fleet/v1/dev-1/status')),
+    code(() => open(sealMessage(toBackend, topic, message), fromDevice, 'fleet/v1/dev-1/status')),
     'SEAL_AUTH_FAILED',
   );
 });
@@ -127,7 +127,7 @@ test('refused: not an envelope, a bad frame, or an unknown version', () => {
     code(() => parseEnvelope(encode([[[[1]]]]))),
     'SEAL_BAD_ENVELOPE',
   );
-  const env = parseEnvelope(seal(toBackend, topic, message));
+  const env = parseEnvelope(sealMessage(toBackend, topic, message));
   assert.is(
     code(() => parseEnvelope(encode([2, env.senderKid, env.recipientKid, env.nonce, env.box]))),
     'SEAL_VERSION',

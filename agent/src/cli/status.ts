@@ -2,7 +2,7 @@
 // state folder — so it answers the same whether the agent runs, has crashed or was never started.
 import { parseCli, required } from '../../../shared/src/index.js';
 import { loadAgentConfig } from '../config.js';
-import { readAgentStatus, type AgentStatusReport } from '../state/index.js';
+import { agentStorageKey, readAgentStatus, type AgentStatusReport } from '../state/index.js';
 
 export const STATUS_HELP = `iot-agent status --config FILE [--json]
 
@@ -89,7 +89,7 @@ export async function statusCommand(
 ): Promise<number> {
   const { values } = parseCli(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, STATUS_HELP);
   const config = loadAgentConfig(required(values.config, '--config'));
-  const report = readAgentStatus(config.stateDir);
+  const report = readAgentStatus(config.stateDir, agentStorageKey(config));
   out(
     values.json
       ? JSON.stringify({ deviceId: config.deviceId, ...report }, null, 2)

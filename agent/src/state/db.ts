@@ -2,9 +2,16 @@
 // the folder's lock (agent.lock) while it is open.
 // WAL + synchronous=FULL: whatever a call has written is on disk when the call returns (power loss included).
 import Database from 'better-sqlite3';
-import { chmodSync, type Stats, statSync } from 'node:fs';
+import { chmodSync, existsSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeIoError, ensurePrivateDir } from '../../../shared/src/index.js';
+import {
+  AtRestError,
+  describeIoError,
+  ensurePrivateDir,
+  looksEncrypted,
+  openKeyedDatabase,
+  type StorageKey,
+} from '../../../shared/src/index.js';
 import { AgentError } from '../errors.js';
 import { lockStateDir, type StateLock } from './lock.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
@@ -40,6 +47,12 @@ export function assertFolderOrAbsent(stateDir: string): void {
   }
 }
 
+export const missingKey = (file: string) =>
+  new AtRestError(
+    'AT_REST_KEY_MISSING',
+    `${file} is encrypted at rest and the config names no storage key: set storage.key (docs/agent-config.md)`,
+  );
+
 /** The lock each open agent.db holds on its folder, released when closeStateDb closes it. */
 const locks = new WeakMap<StateDb, StateLock>();
 
@@ -47,15 +60,18 @@ const locks = new WeakMap<StateDb, StateLock>();
  * Creates the folder if needed, takes its lock (one agent per folder) and opens agent.db at the latest schema;
  * throws AGENT_STATE_IN_USE when another agent has the folder, AGENT_STATE_DIR for anything else.
  */
-export function openStateDb(stateDir: string): StateDb {
+export function openStateDb(stateDir: string, storageKey?: StorageKey): StateDb {
   let lock: StateLock | undefined;
   try {
     assertFolderOrAbsent(stateDir);
+    const file = join(stateDir, STATE_DB_FILE);
+    if (!storageKey && looksEncrypted(file)) throw missingKey(file);
+    // A wrong key is refused before the lock is taken: a refused start changes nothing in the folder.
+    if (storageKey && existsSync(file)) openKeyedDatabase(file, storageKey, { readonly: true }).close();
     // Refuses /proc and the like before its mkdir (a recursive mkdir there never returns); names the cause.
     ensurePrivateDir(stateDir);
     lock = lockStateDir(stateDir);
-    const file = join(stateDir, STATE_DB_FILE);
-    const db = new Database(file);
+    const db = storageKey ? openKeyedDatabase(file, storageKey) : new Database(file);
     try {
       chmodSync(file, 0o600);
       db.pragma('journal_mode = WAL');
@@ -70,7 +86,7 @@ export function openStateDb(stateDir: string): StateDb {
     return db;
   } catch (err) {
     lock?.release();
-    if (err instanceof AgentError) throw err;
+    if (err instanceof AgentError || err instanceof AtRestError) throw err;
     throw new AgentError('AGENT_STATE_DIR', `cannot open the agent state in ${stateDir}: ${(err as Error).message}`, {
       cause: err,
     });

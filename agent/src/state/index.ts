@@ -7,6 +7,7 @@ import {
   type ReplayOptions,
   type ReplayStore,
 } from '../replay/index.js';
+import type { StorageKey } from '../../../shared/src/index.js';
 import { closeStateDb, openStateDb } from './db.js';
 
 export interface AgentState {
@@ -16,10 +17,14 @@ export interface AgentState {
   close(): void;
 }
 
-export type StateOptions = OutboxOptions & ReplayOptions;
+export type StateOptions = OutboxOptions &
+  ReplayOptions & {
+    /** Encrypts agent.db at rest (config storage.key, agentStorageKey). */
+    readonly storageKey?: StorageKey | undefined;
+  };
 
 export function openAgentState(stateDir: string, opts: StateOptions): AgentState {
-  const db = openStateDb(stateDir);
+  const db = openStateDb(stateDir, opts.storageKey);
   return {
     outbox: createSqliteOutbox(db, opts),
     replay: createSqliteReplayStore(db, opts),
@@ -34,6 +39,7 @@ export function createMemoryState(opts: StateOptions): AgentState {
 }
 
 export { openStateDb, closeStateDb, STATE_DB_FILE, type StateDb } from './db.js';
+export { agentStorageKey } from './storage-key.js';
 export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './migrations.js';
 export {
   createRuntimeRecorder,

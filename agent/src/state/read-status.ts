@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { DROP_REASONS, dropKey, type DropReason } from '../outbox/index.js';
-import { assertFolderOrAbsent, STATE_DB_FILE } from './db.js';
+import { AtRestError, looksEncrypted, openKeyedDatabase, type StorageKey } from '../../../shared/src/index.js';
+import { assertFolderOrAbsent, missingKey, STATE_DB_FILE } from './db.js';
 import { isAlive, parseRuntime, RUNTIME_KEY, type RuntimeRecord } from './runtime.js';
 // The store file alone, not the update client's public face: `iot-agent status` must not load the verifier.
 import { parseUpdateRecord } from '../update/store.js';
@@ -71,14 +72,18 @@ function tableExists(db: Database.Database, name: string): boolean {
 }
 
 /** Throws AGENT_STATE_DIR unless `stateDir` is a folder or does not exist yet (the agent never ran). */
-export function readAgentStatus(stateDir: string): AgentStatusReport {
+export function readAgentStatus(stateDir: string, storageKey?: StorageKey): AgentStatusReport {
   assertFolderOrAbsent(stateDir);
   const file = join(stateDir, STATE_DB_FILE);
   if (!existsSync(file)) return fromRows(stateDir, false, new Map(), 0, {}, 0, 0);
+  if (!storageKey && looksEncrypted(file)) throw missingKey(file);
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = storageKey
+      ? openKeyedDatabase(file, storageKey, { readonly: true })
+      : new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
+    if (err instanceof AtRestError) throw err;
     throw new AgentError('AGENT_STATE_DIR', `cannot read the agent state in ${stateDir}: ${(err as Error).message}`, {
       cause: err,
     });

@@ -8,12 +8,15 @@ import { EdgewardError, type Logger } from '../../../shared/src/index.js';
 import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
 import { ApiError, type ApiCode } from '../api/errors.js';
 import { openDb } from '../db/open.js';
+import type { StorageKey } from '../../../shared/src/index.js';
 import { type Caller, createAdminService } from './local.js';
 import type { FleetAdmin } from './types.js';
 
 export interface ReadThreadInit {
   /** The fleet database, already opened (and migrated) by the server. */
   readonly file: string;
+  /** The folder's storage key when it is encrypted at rest. */
+  readonly storageKey?: StorageKey | undefined;
 }
 
 /** Runs from the sources as admin-read-thread.ts, from dist/fleet.js as dist/admin-read-thread.js. */
@@ -82,7 +85,7 @@ function fromWire(w: WireError): Error {
 function runThread(init: ReadThreadInit): void {
   const port = parentPort!;
   // Opened as every other connection (the server has migrated it already: nothing to do), and only read.
-  const db = openDb(init.file);
+  const db = openDb(init.file, { storageKey: init.storageKey });
   const service = createAdminService({
     db,
     loadCa: () => Promise.reject(new Error('the read thread issues no certificates')),
@@ -138,7 +141,7 @@ export function startAdminReads(opts: AdminReadsOptions): AdminReads {
   };
   const thread = (): Worker => {
     if (worker) return worker;
-    const w = startThread({ file: opts.file });
+    const w = startThread({ file: opts.file, storageKey: opts.storageKey });
     w.on('message', (r: ReadReply) => {
       const p = pending.get(r.id);
       if (!p) return;

@@ -6,6 +6,8 @@ import { EdgewardError, keyId, parsePrivateKeyPem, UsageError } from '../../../s
 import { fleetIdOf } from '../api/fleet-id.js';
 import { FleetError } from '../errors.js';
 import { createProof, type TokenRequest } from '../api/proof.js';
+import { operatorSigner } from '../api/token-signer.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 
 export interface ApiClientOptions {
   /** https://host:port of the fleet server. */
@@ -203,10 +205,12 @@ export function createApiClient(opts: ApiClientOptions) {
     if (!opts.credential) {
       throw new UsageError('give --credential FILE (or a token in EDGEWARD_TOKEN) to use --server');
     }
-    const pair = parsePrivateKeyPem(opts.credential, 'the credential');
+    // A PEM credential signs through jose; a PKCS#11 URI signs in its token.
+    const signer = isPkcs11Uri(opts.credential) ? operatorSigner(opts.credential, 'the credential') : undefined;
+    const publicKey = signer?.publicKey ?? parsePrivateKeyPem(opts.credential, 'the credential').publicKey;
     const assertion = await createProof({
-      privateKeyPem: opts.credential,
-      kid: keyId(pair.publicKey),
+      privateKeyPem: signer ?? opts.credential,
+      kid: keyId(publicKey),
       audience,
       ...(request ? { request } : {}),
     });

@@ -1,6 +1,7 @@
 // FleetAdmin for `fleet … --data DIR` on the server host: the local implementation on the folder's database,
 // with every change written to the operator audit trail as made through the CLI by the local user.
 import { openEnvelope, peekCommandId } from '../../../shared/src/commands/index.js';
+import type { StorageKey } from '../../../shared/src/index.js';
 import type { FleetConfig } from '../config.js';
 import type { OperatorAuditEntry } from '../db/operator-audit.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
@@ -14,11 +15,17 @@ function commandIdOf(envelope: Uint8Array): string | undefined {
   return (opened.ok && peekCommandId(opened.envelope.bodyBytes)) || undefined;
 }
 
-export function createCliAdmin(dataDir: string, user: string, opts: { config?: FleetConfig } = {}): FleetAdmin {
-  const db = openFleetDb(dataDir);
+export interface CliAdminOptions {
+  readonly config?: FleetConfig;
+  /** The folder's storage key when it is encrypted at rest (fleet/at-rest.ts dataFolderKey). */
+  readonly storageKey?: StorageKey | undefined;
+}
+
+export function createCliAdmin(dataDir: string, user: string, opts: CliAdminOptions = {}): FleetAdmin {
+  const db = openFleetDb(dataDir, { storageKey: opts.storageKey });
   const admin = createAdminService({
     db,
-    loadCa: () => loadCa(dataDir),
+    loadCa: () => loadCa(dataDir, opts.storageKey),
     ownsDb: true,
     releasesDir: fleetPaths(dataDir).releases,
     ...(opts.config ? { config: opts.config } : {}),

@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Db } from '../db/open.js';
 import { isRole, isScope, type Role, type Scope } from './roles.js';
+import { signCompactJws, type TokenSigner } from './token-signer.js';
 
 export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
 export const MAX_TOKEN_TTL_MS = 60 * 60_000;
@@ -50,7 +51,13 @@ export function createTokenService(opts: {
   issuer: string;
   now?: () => number;
   rotateAfterMs?: number;
+  /**
+   * A signing key held in a hardware security module (`fleet serve --token-key PKCS11-URI`): every new token is
+   * signed by it and it does not rotate; tokens signed earlier by database keys still verify until they expire.
+   */
+  signer?: TokenSigner;
 }) {
+  const { signer } = opts;
   const { db, issuer } = opts;
   const now = opts.now ?? Date.now;
   const rotateAfterMs = opts.rotateAfterMs ?? TOKEN_KEY_ROTATION_MS;
@@ -85,6 +92,7 @@ export function createTokenService(opts: {
 
   function verifyKey(kid: unknown): KeyObject | undefined {
     if (typeof kid !== 'string' || !/^[0-9a-f]{16}$/.test(kid)) return undefined;
+    if (signer !== undefined && kid === signer.kid) return signer.publicKey;
     let key = verifyKeys.get(kid);
     if (!key) {
       const row = byKid.get(kid) as KeyRow | undefined;
@@ -105,7 +113,6 @@ export function createTokenService(opts: {
       devices: readonly string[] | null;
       ttlMs: number;
     }): Promise<IssuedToken> {
-      const { kid, key } = signingKey();
       const iat = Math.floor(now() / 1000);
       const exp = iat + Math.max(1, Math.floor(Math.min(t.ttlMs, MAX_TOKEN_TTL_MS) / 1000));
       const claims: JWTPayload = {
@@ -115,14 +122,22 @@ export function createTokenService(opts: {
         name: t.operator,
         ...(t.devices ? { devices: [...t.devices] } : {}),
       };
+      const jti = randomBytes(12).toString('base64url');
+      const sub = `operator:${t.operator}`;
+      if (signer !== undefined) {
+        const header = { alg: 'EdDSA', kid: signer.kid, typ: TOKEN_TYPE };
+        const token = signCompactJws(header, { ...claims, iss: issuer, aud: issuer, sub, iat, exp, jti }, signer);
+        return { token, expiresAt: new Date(exp * 1000).toISOString(), scopes: t.scopes, devices: t.devices };
+      }
+      const { kid, key } = signingKey();
       const token = await new SignJWT(claims)
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPE })
         .setIssuer(issuer)
         .setAudience(issuer)
-        .setSubject(`operator:${t.operator}`)
+        .setSubject(sub)
         .setIssuedAt(iat)
         .setExpirationTime(exp)
-        .setJti(randomBytes(12).toString('base64url'))
+        .setJti(jti)
         .sign(key);
       return { token, expiresAt: new Date(exp * 1000).toISOString(), scopes: t.scopes, devices: t.devices };
     },

@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/open.js';
 import type { Operator, OperatorStore } from '../db/operators.js';
+import { signCompactJws } from './token-signer.js';
 
 export const PROOF_TYPE = 'edgeward-pop+jwt';
 /** Longest an assertion may live (exp - iat), and the clock skew tolerated on iat. */
@@ -20,7 +21,8 @@ export interface TokenRequest {
 
 /** Client side: the assertion that proves possession of `privateKeyPem` (the operator's credential). */
 export async function createProof(opts: {
-  privateKeyPem: string;
+  /** The credential: PEM contents, or a signer (a key in a PKCS#11 token, see token-signer.ts). */
+  privateKeyPem: string | { sign(data: Uint8Array): Uint8Array };
   kid: string;
   audience: string;
   request?: TokenRequest;
@@ -28,18 +30,25 @@ export async function createProof(opts: {
 }): Promise<string> {
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
   const r = opts.request ?? {};
-  return new SignJWT({
+  const claims = {
     ...(r.scopes?.length ? { scope: r.scopes.join(' ') } : {}),
     ...(r.devices?.length ? { devices: [...r.devices] } : {}),
     ...(r.ttlSeconds ? { ttl: r.ttlSeconds } : {}),
-  })
+  };
+  const jti = randomBytes(16).toString('base64url');
+  if (typeof opts.privateKeyPem !== 'string') {
+    const header = { alg: 'EdDSA', kid: opts.kid, typ: PROOF_TYPE };
+    const payload = { ...claims, iss: opts.kid, sub: opts.kid, aud: opts.audience, iat, exp: iat + 30, jti };
+    return signCompactJws(header, payload, opts.privateKeyPem);
+  }
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', kid: opts.kid, typ: PROOF_TYPE })
     .setIssuer(opts.kid)
     .setSubject(opts.kid)
     .setAudience(opts.audience)
     .setIssuedAt(iat)
     .setExpirationTime(iat + 30)
-    .setJti(randomBytes(16).toString('base64url'))
+    .setJti(jti)
     .sign(createPrivateKey(opts.privateKeyPem));
 }
 

@@ -3,23 +3,23 @@
 import {
   deviceIdArg,
   dispatch,
-  type Ed25519KeyPair,
   keyId,
   parseCli,
   parseDuration,
   parsePositiveInt,
-  parsePrivateKeyPem,
   required,
   UsageError,
 } from '../../../shared/src/index.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 import {
   COMMAND_NAMES,
   commandSpec,
   describeParam,
   newCommandBody,
   parseCommandParams,
-  signCommand,
+  signCommandWith,
 } from '../../../shared/src/commands/index.js';
+import { operatorSigner, type OperatorSigner } from '../api/token-signer.js';
 import { MAX_PAGE } from '../admin/local.js';
 import type { CommandRow } from '../admin/types.js';
 import { FleetError } from '../errors.js';
@@ -58,8 +58,11 @@ const FINAL = new Set(['done', 'rejected', 'failed', 'expired']);
 /** How often --wait asks for the command's status. */
 const POLL_MS = 200;
 
-/** The signing key: --key on the server host; through --server, the operator's own credential. */
-function signingKey(target: Target, keyFile: string | undefined): Ed25519KeyPair {
+/**
+ * The signing key: --key on the server host; through --server, the operator's own credential. Either may be a
+ * PKCS#11 URI of a key in a token (docs/hsm.md).
+ */
+function signingKey(target: Target, keyFile: string | undefined): OperatorSigner {
   if (target.kind === 'server') {
     if (keyFile !== undefined) {
       throw new UsageError("through --server the command is signed with the operator's --credential; drop --key");
@@ -67,14 +70,15 @@ function signingKey(target: Target, keyFile: string | undefined): Ed25519KeyPair
     if (target.credential === undefined) {
       throw new UsageError('through --server, give --credential FILE: it signs the command (a token cannot)');
     }
-    return parsePrivateKeyPem(target.credential, 'the credential');
+    return operatorSigner(target.credential, 'the credential');
   }
   const file = required(keyFile, '--key');
+  if (isPkcs11Uri(file)) return operatorSigner(file, '--key');
   const pem = readInputText(
     file,
     "give --key the operator's private key file (made by `fleet operator-key create --out FILE`)",
   );
-  return parsePrivateKeyPem(pem, file);
+  return operatorSigner(pem, file);
 }
 
 async function send(argv: string[]): Promise<number> {
@@ -125,7 +129,10 @@ async function send(argv: string[]): Promise<number> {
       ttlMs: ttl,
       now,
     });
-    let row = await admin.commands.submit(deviceId, signCommand(body, pair.secretKey));
+    let row = await admin.commands.submit(
+      deviceId,
+      signCommandWith(body, pair.publicKey, (m) => pair.sign(m)),
+    );
     if (!values.json)
       process.stderr.write(
         `command ${body.id} (${command}) signed by key ${kid} and queued for ${deviceId}; expires ` +

@@ -6,6 +6,7 @@ import { dbStats, type DbStats } from '../db/stats.js';
 import { vacuumDb } from '../db/vacuum.js';
 import { FleetError } from '../errors.js';
 import { fleetPaths, lockDataDir, openFleetDb } from '../fleet/data-dir.js';
+import { folderKey, STORAGE_KEY_HELP, STORAGE_KEY_OPTION } from './storage-key.js';
 import { renderTable } from './table.js';
 
 const HELP = `fleet db <command> --data DIR   (every command has --help)
@@ -21,7 +22,8 @@ The fleet server runs the quicker quick_check each time it starts. It only reads
 server runs. Exits 0 when the database is intact, 1 (FLEET_DB_CORRUPT) with the problems found when it is not;
 what to do then is in docs/operations.md.
 
-  --json   print {"ok", "file", "check", "problems"} on stdout (also when the check fails)`;
+  --json   print {"ok", "file", "check", "problems"} on stdout (also when the check fails)
+${STORAGE_KEY_HELP}`;
 
 const STATS_HELP = `fleet db stats --data DIR [--config FILE] [--json]
 
@@ -30,7 +32,8 @@ when the oldest and the newest stored telemetry sample arrived, and the retentio
 so it is safe while the server runs; it reads every page, so on a large database it takes a while.
 
   --config FILE   the server's configuration file, for its retention (without it: the defaults)
-  --json          print the figures as JSON on stdout`;
+  --json          print the figures as JSON on stdout
+${STORAGE_KEY_HELP}`;
 
 const VACUUM_HELP = `fleet db vacuum --data DIR [--json]
 
@@ -42,7 +45,8 @@ server holds DIR or any other process has the database open, and (FLEET_DB_FULL)
 space than about twice the database's pages in use (the compact copy is built in DIR, then written back). A
 failure part-way leaves the database as it was.
 
-  --json   print {"file", "beforeBytes", "afterBytes"} on stdout`;
+  --json   print {"file", "beforeBytes", "afterBytes"} on stdout
+${STORAGE_KEY_HELP}`;
 
 /** Most problems listed: the first ones say what is damaged; thousands more would say nothing new. */
 const MAX_PROBLEMS = 100;
@@ -52,10 +56,14 @@ export function dbCommand(argv: string[]): Promise<number> {
 }
 
 async function checkCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { data: { type: 'string' }, json: { type: 'boolean' } }, CHECK_HELP);
+  const { values } = parseCli(
+    argv,
+    { data: { type: 'string' }, json: { type: 'boolean' }, ...STORAGE_KEY_OPTION },
+    CHECK_HELP,
+  );
   const dir = required(values.data, '--data');
   const file = fleetPaths(dir).db;
-  const db = openFleetDb(dir, { readonly: true });
+  const db = openFleetDb(dir, { readonly: true, storageKey: folderKey(dir, values['storage-key']) });
   let problems: string[];
   try {
     problems = integrityProblems(db, 'integrity_check', MAX_PROBLEMS);
@@ -82,12 +90,12 @@ async function checkCommand(argv: string[]): Promise<number> {
 async function statsCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
     argv,
-    { data: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
+    { data: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, ...STORAGE_KEY_OPTION },
     STATS_HELP,
   );
   const dir = required(values.data, '--data');
   const { retention } = loadFleetConfig(values.config); // a bad file is refused before the database is read
-  const db = openFleetDb(dir, { readonly: true });
+  const db = openFleetDb(dir, { readonly: true, storageKey: folderKey(dir, values['storage-key']) });
   let stats: DbStats;
   try {
     stats = dbStats(db);
@@ -132,13 +140,19 @@ async function statsCommand(argv: string[]): Promise<number> {
 }
 
 async function vacuumCommand(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { data: { type: 'string' }, json: { type: 'boolean' } }, VACUUM_HELP);
+  const { values } = parseCli(
+    argv,
+    { data: { type: 'string' }, json: { type: 'boolean' }, ...STORAGE_KEY_OPTION },
+    VACUUM_HELP,
+  );
   const dir = required(values.data, '--data');
+  const storageKey = folderKey(dir, values['storage-key']);
   const root = fleetPaths(dir).root;
   // SQLite builds VACUUM's copy in its temporary folder, read once when SQLite starts (the first database this
   // process opens, just below): the data folder, so the space it needs is on the disk vacuumDb checks.
   process.env.SQLITE_TMPDIR = root;
-  const db = openFleetDb(dir); // an uninitialised folder or a lost database is refused here, before the lock
+  // An uninitialised folder or a lost database is refused here, before the lock.
+  const db = openFleetDb(dir, { storageKey });
   try {
     let lock: { release(): void };
     try {

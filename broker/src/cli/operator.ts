@@ -10,9 +10,10 @@ import {
   UsageError,
   writeSecret,
 } from '../../../shared/src/index.js';
-import { ROLE_NAMES, ROLES, isRole } from '../api/roles.js';
+import { generatePkcs11Key, isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
+import { ROLE_NAMES, ROLES, isRole, type Role } from '../api/roles.js';
 import { renderTable } from './table.js';
-import { openAdmin, TARGET_HELP, TARGET_OPTIONS } from './target.js';
+import { openAdmin, TARGET_HELP, TARGET_OPTIONS, type TargetValues } from './target.js';
 
 const HELP = `fleet operator <command>
 
@@ -20,6 +21,8 @@ const HELP = `fleet operator <command>
       Registers an operator and writes its credential to FILE (mode 0600): an Ed25519 private key made on this
       machine, which never travels. The same key signs the operator's device commands, so one identity both
       authenticates and signs. The first admin is added with --data on the server host.
+      With a PKCS#11 URI as --out (quoted; see docs/hsm.md) the key is made inside that token, non-extractable,
+      and the URI is then the operator's --credential.
   fleet operator list [--json] (--data DIR | --server URL …)
   fleet operator revoke NAME (--data DIR | --server URL …)
       Its tokens stop working at once (every request checks the operator's status).
@@ -52,6 +55,7 @@ async function add(argv: string[]): Promise<number> {
   const role = required(values.role, '--role');
   if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLE_NAMES.join(', ')}`);
   const out = required(values.out, '--out');
+  if (isPkcs11Uri(out)) return addWithTokenKey(values, name, role, out);
   const pair = generateKeyPair();
   const admin = openAdmin(values);
   try {
@@ -61,6 +65,23 @@ async function add(argv: string[]): Promise<number> {
     process.stdout.write(
       `operator ${op.name} (${op.role}) registered, key ${keyId(pair.publicKey)}\n` +
         `  credential  ${out}  (0600: keep it with ${op.name}; it proves who they are and signs their commands)\n`,
+    );
+    return 0;
+  } finally {
+    admin.close();
+  }
+}
+
+/** operator add with --out PKCS11-URI: the credential is a key made inside the token; only its public half leaves. */
+async function addWithTokenKey(values: TargetValues, name: string, role: Role, uri: string): Promise<number> {
+  const admin = openAdmin(values);
+  try {
+    const key = generatePkcs11Key(uri, 'ed25519');
+    key.close();
+    const op = await admin.operators.add({ name, role, publicKey: publicKeyToPem(key.publicKey) });
+    process.stdout.write(
+      `operator ${op.name} (${op.role}) registered, key ${keyId(key.publicKey)}\n` +
+        '  credential  in the token (non-extractable): give its PKCS#11 URI as --credential\n',
     );
     return 0;
   } finally {

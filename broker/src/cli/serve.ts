@@ -4,6 +4,7 @@ import { loadFleetConfig } from '../config.js';
 import type { FleetError } from '../errors.js';
 import { DEFAULT_DOWNLOAD_PORT } from '../http/downloads.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
+import { folderKey, STORAGE_KEY_HELP, STORAGE_KEY_OPTION } from './storage-key.js';
 
 /** An https:// URL without a query or fragment: bundle paths are appended to it. */
 function publicDownloadUrl(text: string): string {
@@ -21,7 +22,7 @@ function publicDownloadUrl(text: string): string {
 
 const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--download-port 8444]
             [--host 127.0.0.1] [--public-mqtt-url mqtts://host:8883] [--public-download-url https://host:8444]
-            [--log-format json|pretty] [--log-level info] [--init-empty-db]
+            [--log-format json|pretty] [--log-level info] [--init-empty-db] [--token-key PKCS11-URI]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
@@ -36,7 +37,11 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
   --public-download-url the address devices download from, put in update offers (default:
                         https://HOST:DOWNLOAD-PORT)
   --init-empty-db       the folder's database was lost and no backup is to be restored: start with an empty one
-                        (every device must be registered again). Without it such a folder is refused.`;
+                        (every device must be registered again). Without it such a folder is refused.
+  --token-key URI       sign the operator API's tokens with an Ed25519 key inside a hardware security module
+                        (an RFC 7512 PKCS#11 URI, quoted; see docs/hsm.md) instead of the daily database keys
+
+${STORAGE_KEY_HELP}`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
@@ -53,6 +58,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'public-mqtt-url': { type: 'string' },
       'init-empty-db': { type: 'boolean' },
+      ...STORAGE_KEY_OPTION,
+      'token-key': { type: 'string' },
     },
     HELP,
   );
@@ -66,8 +73,22 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // A failed database stops the server (it logs why); the command then ends with that error's code, exit 1.
   let failure: FleetError | undefined;
   let stopNow: (() => void) | undefined;
+  const dataDir = required(values.data, '--data');
+  const storageKey = folderKey(dataDir, values['storage-key']);
+  // The handlers come first: a SIGTERM sent as soon as the server logs that it listens (a supervisor, a test) must
+  // stop it cleanly, not kill it by the default action. A signal during start-up stops it once it has started.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    stopNow?.();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   const server = await createFleetServer({
-    dataDir: required(values.data, '--data'),
+    dataDir,
+    storageKey,
     host: values.host ?? '127.0.0.1',
     mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
     httpPort: parsePort(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
@@ -77,6 +98,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
     ...(values['public-download-url'] ? { publicDownloadUrl: publicDownloadUrl(values['public-download-url']) } : {}),
     ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
+    ...(values['token-key'] !== undefined ? { tokenKeyUri: values['token-key'] } : {}),
     onFatal: (err) => {
       failure = err;
       stopNow?.();
@@ -84,13 +106,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   await new Promise<void>((resolve) => {
     stopNow = resolve;
-    if (failure) resolve();
-    const stop = (signal: string) => {
-      log.info('shutting down', { signal });
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (failure || stopping) resolve();
   });
   await server.close();
   if (failure) throw failure;

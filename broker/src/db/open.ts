@@ -1,5 +1,6 @@
 // Opens the fleet SQLite database (WAL, foreign keys, busy timeout) and applies pending migrations.
 import Database from 'better-sqlite3';
+import { AtRestError, openKeyedDatabase, type StorageKey } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
 import { dbFailure, failureCodeOf, sqliteCode } from './failure.js';
 import { assertIntact } from './integrity.js';
@@ -14,6 +15,12 @@ export interface OpenOptions {
   readonly migrations?: readonly Migration[];
   /** Run PRAGMA quick_check before anything is written (the fleet server at start-up): FLEET_DB_CORRUPT if it fails. */
   readonly quickCheck?: boolean;
+  /**
+   * The folder's storage key: the database is then opened with SQLite3 Multiple Ciphers, every page (WAL frames
+   * too) encrypted with ChaCha20-Poly1305 under it. All connections to one file must agree
+   * (docs/encryption-at-rest.md).
+   */
+  readonly storageKey?: StorageKey | undefined;
 }
 
 /**
@@ -32,7 +39,10 @@ export const BUSY_TIMEOUT_MS = 5000;
 export function openDb(file: string, opts: OpenOptions = {}): Db {
   let db: Db | undefined;
   try {
-    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    const readonly = opts.readonly ?? false;
+    db = opts.storageKey
+      ? openKeyedDatabase(file, opts.storageKey, { readonly })
+      : new Database(file, { readonly, fileMustExist: readonly });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (opts.quickCheck) assertIntact(db, 'quick_check', file);
     if (!opts.readonly) {
@@ -45,6 +55,7 @@ export function openDb(file: string, opts: OpenOptions = {}): Db {
     return db;
   } catch (err) {
     db?.close();
+    if (err instanceof AtRestError) throw err;
     throw dbFailure(err, file) ?? err;
   }
 }

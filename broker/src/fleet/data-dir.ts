@@ -5,7 +5,19 @@ import { FleetError } from '../errors.js';
 import { dbFailure } from '../db/failure.js';
 import { tryLockFile, type FolderLock } from '../../../shared/src/folder-lock.js';
 import { openDb, type Db, type OpenOptions } from '../db/open.js';
-import { ensurePrivateDir, readRegularText, writeFileSafe, writeSecret } from '../../../shared/src/index.js';
+import {
+  ensurePrivateDir,
+  readRegularText,
+  readSealedText,
+  type StorageKey,
+  writeFileSafe,
+  writeSealedSecret,
+  writeSecret,
+} from '../../../shared/src/index.js';
+import { EdgewardError } from '../../../shared/src/errors.js';
+import { AT_REST_MARKER, assertKeyFits, writeMarker } from './at-rest.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
+import { generateTokenCaKey, openTokenCaKey, TokenCaKey } from '../pki/token-ca-key.js';
 import {
   createCa,
   generateKeyPair,
@@ -64,6 +76,16 @@ export interface PkiInitOptions {
   readonly caName?: string;
   readonly caValidityDays?: number;
   readonly serverValidityDays?: number;
+  /**
+   * Encrypt the folder at rest under this key (`--encrypt-at-rest`): the database with SQLite3 Multiple Ciphers,
+   * the private keys sealed (shared/src/at-rest). The caller checked it is not inside the folder.
+   */
+  readonly storageKey?: StorageKey;
+  /**
+   * A PKCS#11 URI: the CA key is generated inside that token (P-256, non-extractable) and DIR/pki/ca.key holds
+   * only the URI, which names the token, the key and where its PIN is, never the PIN itself (pin-value is refused).
+   */
+  readonly caKeyUri?: string;
 }
 
 /**
@@ -87,10 +109,18 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
       );
     }
   }
+  if (opts.caKeyUri !== undefined && /[?&]pin-value=/.test(opts.caKeyUri)) {
+    throw new FleetError(
+      'FLEET_PKI_INVALID',
+      'the --ca-key URI is stored in DIR/pki/ca.key: give the PIN with pin-source=file:PATH, not pin-value',
+    );
+  }
   ensurePrivateDir(p.root);
   ensurePrivateDir(p.pki);
-  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650);
+  const tokenKey = opts.caKeyUri === undefined ? undefined : generateTokenCaKey(opts.caKeyUri);
+  const ca = await createCa(opts.caName ?? 'edgeward fleet CA', opts.caValidityDays ?? 3650, Date.now(), tokenKey);
   // A folder whose CA was removed may still hold its database: only files this call creates are removed on failure.
+  const marker = join(p.root, AT_REST_MARKER);
   const created = [
     p.caKey,
     p.caCert,
@@ -101,18 +131,30 @@ export async function initPki(dir: string, opts: PkiInitOptions = {}): Promise<F
     p.db,
     `${p.db}-wal`,
     `${p.db}-shm`,
+    marker,
   ].filter((file) => !existsSync(file));
+  const key = opts.storageKey;
+  if (key && existsSync(p.db)) {
+    throw new FleetError(
+      'FLEET_DATA_DIR',
+      `${p.db} already exists: --encrypt-at-rest makes a new folder; give --data an empty or new folder`,
+    );
+  }
   try {
-    writeSecret(p.caKey, await privateKeyPem(ca.keys.privateKey));
+    const caKey = ca.keys.privateKey;
+    writeKeyFile(p.caKey, caKey instanceof TokenCaKey ? `${caKey.uri}\n` : await privateKeyPem(caKey), key);
     writeFileSafe(p.caCert, ca.cert.toString('pem'));
     await writeServerCertificate(
       p,
       { cert: ca.cert, key: ca.keys.privateKey },
       opts.sans ?? DEFAULT_SANS,
       opts.serverValidityDays ?? 825,
+      key,
     );
-    ensureBackendSealKey(p);
-    openDb(p.db).close();
+    ensureBackendSealKey(p, key);
+    openDb(p.db, { storageKey: key }).close();
+    // Last: a folder is marked encrypted only once everything in it is.
+    if (key) writeMarker(p.root, key);
   } catch (err) {
     for (const file of created) rmSync(file, { force: true });
     throw err;
@@ -125,17 +167,26 @@ export async function writeServerCertificate(
   ca: CaBundle,
   sans: readonly SanEntry[],
   validityDays: number,
+  storageKey?: StorageKey,
 ): Promise<void> {
   const keys = await generateKeyPair();
   const cert = await issueServerCert(ca, keys.publicKey, sans, validityDays);
-  writeSecret(p.serverKey, await privateKeyPem(keys.privateKey), true);
+  writeKeyFile(p.serverKey, await privateKeyPem(keys.privateKey), storageKey, true);
   writeFileSafe(p.serverCert, cert.toString('pem'), { overwrite: true });
 }
 
-function readRequired(path: string, what: string): string {
+/** A private key file: sealed under the storage key in an encrypted folder, else PEM; mode 0600 either way. */
+function writeKeyFile(path: string, pem: string, key: StorageKey | undefined, overwrite = false): void {
+  if (key) writeSealedSecret(key, path, pem, overwrite);
+  else writeSecret(path, pem, overwrite);
+}
+
+/** Reads a file of the pki folder; `key` unseals a private key of an encrypted folder. */
+function readRequired(path: string, what: string, key?: StorageKey): string {
   try {
-    return readRegularText(path, { maxBytes: 1024 * 1024 });
+    return key ? readSealedText(key, path) : readRegularText(path, { maxBytes: 1024 * 1024 });
   } catch (err) {
+    if (err instanceof EdgewardError && err.code.startsWith('AT_REST_')) throw err;
     throw new FleetError(
       'FLEET_DATA_DIR',
       `cannot read the ${what}: ${(err as Error).message}; run \`fleet pki init --data DIR\` first, or restore ` +
@@ -151,25 +202,29 @@ export interface ServerTlsMaterial {
   readonly cert: string;
 }
 
-export function loadServerTls(dir: string): ServerTlsMaterial {
+/** `storageKey`: the folder's key when it is encrypted at rest (at-rest.ts dataFolderKey). */
+export function loadServerTls(dir: string, storageKey?: StorageKey): ServerTlsMaterial {
   const p = fleetPaths(dir);
+  assertKeyFits(p.root, storageKey);
   return {
     ca: readRequired(p.caCert, 'CA certificate'),
-    key: readRequired(p.serverKey, 'server key'),
+    key: readRequired(p.serverKey, 'server key', storageKey),
     cert: readRequired(p.serverCert, 'server certificate'),
   };
 }
 
-export async function loadCa(dir: string): Promise<CaBundle> {
+export async function loadCa(dir: string, storageKey?: StorageKey): Promise<CaBundle> {
   const p = fleetPaths(dir);
+  assertKeyFits(p.root, storageKey);
   const certPem = readRequired(p.caCert, 'CA certificate');
-  const keyPem = readRequired(p.caKey, 'CA key');
+  const keyPem = readRequired(p.caKey, 'CA key', storageKey);
+  // A CA made with --ca-key PKCS11-URI keeps only that URI in ca.key (sealed in an encrypted folder); the key stays
+  // in its token.
+  const sealPublicKey = ensureBackendSealKey(p, storageKey).publicKey;
+  if (isPkcs11Uri(keyPem))
+    return { cert: parseCertificate(certPem), key: openTokenCaKey(keyPem.trim()), sealPublicKey };
   try {
-    return {
-      cert: parseCertificate(certPem),
-      key: await importPrivateKeyPem(keyPem),
-      sealPublicKey: ensureBackendSealKey(p).publicKey,
-    };
+    return { cert: parseCertificate(certPem), key: await importPrivateKeyPem(keyPem), sealPublicKey };
   } catch (err) {
     throw new FleetError('FLEET_PKI_INVALID', `the CA at ${p.pki} cannot be loaded: ${(err as Error).message}`, {
       cause: err,
@@ -199,6 +254,7 @@ export function openFleetDb(dir: string, opts: FleetDbOptions = {}): Db {
     );
   }
   const { initEmpty = false, ...open } = opts;
+  assertKeyFits(p.root, open.storageKey);
   assertDatabaseKept(p, initEmpty);
   return openDb(p.db, open);
 }

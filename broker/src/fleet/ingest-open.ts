@@ -5,7 +5,7 @@ import {
   type Channel,
   deviceTopic,
   EdgewardError,
-  isSealed,
+  isSealedEnvelope,
   openEnvelope,
   parseEnvelope,
   sealChannel,
@@ -43,7 +43,7 @@ export function createOpener(db: Db, init: SealingInit): Opener {
   const refuse = (code: string, message: string): Opened => ({ ok: false, code, message });
   return {
     open(deviceId, channel, payload) {
-      if (!isSealed(payload)) {
+      if (!isSealedEnvelope(payload)) {
         if (init.mode === 'optional') return { ok: true, payload };
         return refuse('SEAL_REQUIRED', 'the message is not sealed; this fleet requires sealed device messages');
       }

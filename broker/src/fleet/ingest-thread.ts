@@ -9,6 +9,7 @@ import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
 import { createCheckpoints, DEFAULT_CHECKPOINTS, type CheckpointPolicy } from '../db/checkpoint.js';
 import { dbFailure } from '../db/failure.js';
 import { openDb, type Db } from '../db/open.js';
+import type { StorageKey } from '../../../shared/src/index.js';
 import { DEFAULT_PRUNE_SCHEDULE, type Pruned, type Retention, schedulePruning } from './ingest-retention.js';
 import { createOpener, type Opener, type SealingInit } from './ingest-open.js';
 import { createIngestStore, judgeMessage, type IngestStore, type StoreItem } from './ingest-store.js';
@@ -25,6 +26,8 @@ export interface ThreadInit {
   readonly retention?: Retention;
   /** Open sealed device messages here (ingest-open.ts); without it payloads are judged as they came. */
   readonly sealing?: SealingInit;
+  /** The folder's storage key (encrypted at rest); copied to the thread with the rest of its init. */
+  readonly storageKey?: StorageKey;
 }
 
 /**
@@ -161,7 +164,7 @@ function describeFailure(err: unknown, file: string): { code?: string; message: 
 
 /** The thread's connection and its store; the connection is closed again if the store cannot be made. */
 function openStore(init: ThreadInit): { db: Db; store: IngestStore; opener?: Opener } {
-  const db = openDb(init.file, { synchronous: init.synchronous });
+  const db = openDb(init.file, { synchronous: init.synchronous, storageKey: init.storageKey });
   try {
     // This connection writes nearly everything, so it checkpoints (the main thread's does not: see ingest.ts), and
     // lets the WAL grow to 8,000 pages (32 MiB) first: a page rewritten by many commits is copied once, not ~8

@@ -15,6 +15,7 @@ import { DUPLICATE, REJECTED } from './ingest-result.js';
 import type { SealingInit } from './ingest-open.js';
 import type { Retention } from './ingest-retention.js';
 import type { BackgroundTask, Stored, ThreadInit, WireBatch } from './ingest-thread.js';
+import type { StorageKey } from '../../../shared/src/index.js';
 import { inlineWriter, threadWriter } from './ingest-writer.js';
 
 export type Done = (err?: Error | null) => void;
@@ -72,6 +73,8 @@ export interface IngestOptions {
     readonly file: string;
     readonly synchronous?: 'FULL' | 'NORMAL';
     readonly checkpoints?: CheckpointPolicy;
+    /** The folder's storage key when it is encrypted at rest: the thread's connection is keyed with it. */
+    readonly storageKey?: StorageKey | undefined;
   };
 }
 
@@ -176,6 +179,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
     file: opts.thread.file,
     synchronous: opts.thread.synchronous ?? 'FULL',
     ...(opts.thread.checkpoints ? { checkpoints: opts.thread.checkpoints } : {}),
+    ...(opts.thread.storageKey ? { storageKey: opts.thread.storageKey } : {}),
     ...(opts.retention ? { retention: opts.retention } : {}),
     ...(opts.sealing ? { sealing: opts.sealing } : {}),
   };

@@ -8,6 +8,7 @@ import { parentPort, type Worker } from 'node:worker_threads';
 import type { Logger } from '../../../shared/src/index.js';
 import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
 import { type Db, openDb } from '../db/open.js';
+import type { StorageKey } from '../../../shared/src/index.js';
 import { createPostureSnapshotter } from '../db/posture-snapshots.js';
 
 /** Between two looks for missing periods: a period is stored a minute after it ends (SETTLE_MS). */
@@ -16,6 +17,8 @@ export const SNAPSHOT_INTERVAL_MS = 60_000;
 export interface PostureThreadInit {
   /** The fleet database, already opened (and migrated) by the server. */
   readonly file: string;
+  /** The folder's storage key when it is encrypted at rest. */
+  readonly storageKey?: StorageKey | undefined;
 }
 
 /** Runs from the sources as posture-thread.ts, from dist/fleet.js as dist/posture-thread.js. */
@@ -32,7 +35,7 @@ type ThreadReport =
 /** Computes every missing period, a slice at a time so that a close request is taken between slices, then ends. */
 function runThread(init: PostureThreadInit): void {
   const port = parentPort!;
-  const db = openDb(init.file);
+  const db = openDb(init.file, { storageKey: init.storageKey });
   const snapshotter = createPostureSnapshotter(db, { maxPeriods: 20, budgetMs: 500 });
   let periods = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -97,7 +100,7 @@ export function startPostureSnapshots(opts: PostureSnapshotsOptions): { close():
       log.error('posture snapshots: could not look for missing periods', { code: 'INTERNAL', error: err as Error });
     }
     if (pending === 0) return;
-    const worker = startThread({ file: opts.file });
+    const worker = startThread({ file: opts.file, storageKey: opts.storageKey });
     worker.unref();
     worker.on('message', (m: ThreadReport) => {
       // The routine run computes an hour, and a day at midnight: only a real backlog is worth a line.

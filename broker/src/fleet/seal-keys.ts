@@ -3,31 +3,40 @@
 import { existsSync } from 'node:fs';
 import {
   generateSealKeyPair,
+  EdgewardError,
   parseSealSecretKeyPem,
   readRegularText,
+  readSealedText,
   sealKeyId,
   sealPublicKeyToPem,
   sealSecretKeyToPem,
   writeFileSafe,
+  writeSealedSecret,
   writeSecret,
   type SealKeyPair,
+  type StorageKey,
 } from '../../../shared/src/index.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
 import type { FleetPaths } from './data-dir.js';
 
-/** Reads the backend's sealing key, making it (0600, with seal.pub beside it) when the folder has none yet. */
-export function ensureBackendSealKey(p: Pick<FleetPaths, 'sealKey' | 'sealPub'>): SealKeyPair {
+/**
+ * Reads the backend's sealing key, making it (0600, with seal.pub beside it) when the folder has none yet. In a
+ * folder encrypted at rest (`storageKey`) seal.key is sealed under the storage key like the other key files.
+ */
+export function ensureBackendSealKey(p: Pick<FleetPaths, 'sealKey' | 'sealPub'>, storageKey?: StorageKey): SealKeyPair {
   if (!existsSync(p.sealKey)) {
     const pair = generateSealKeyPair();
-    writeSecret(p.sealKey, sealSecretKeyToPem(pair));
+    if (storageKey) writeSealedSecret(storageKey, p.sealKey, sealSecretKeyToPem(pair));
+    else writeSecret(p.sealKey, sealSecretKeyToPem(pair));
     writeFileSafe(p.sealPub, sealPublicKeyToPem(pair.publicKey), { overwrite: true });
     return pair;
   }
   let pem: string;
   try {
-    pem = readRegularText(p.sealKey, { maxBytes: 4096 });
+    pem = storageKey ? readSealedText(storageKey, p.sealKey, 4096) : readRegularText(p.sealKey, { maxBytes: 4096 });
   } catch (err) {
+    if (err instanceof EdgewardError && err.code.startsWith('AT_REST_')) throw err;
     throw new FleetError('FLEET_DATA_DIR', `cannot read the sealing key: ${(err as Error).message}`, { cause: err });
   }
   const pair = parseSealSecretKeyPem(pem, p.sealKey);

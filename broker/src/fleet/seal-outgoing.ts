@@ -1,7 +1,13 @@
 // Sealing what the backend sends a device (commands, update offers) for that device's newest registered key, on the
 // way out. A device with no registered key (enrolled before sealing) gets the message as it is: commands are still
 // signed by an operator, offers still carry a signed bundle.
-import { type SealChannel, type SealKeyPair, seal, sealChannel, tryParseTopic } from '../../../shared/src/index.js';
+import {
+  type SealChannel,
+  type SealKeyPair,
+  sealMessage,
+  sealChannel,
+  tryParseTopic,
+} from '../../../shared/src/index.js';
 import type { Db } from '../db/open.js';
 import { createDeviceKeyStore } from './seal-keys.js';
 
@@ -26,6 +32,6 @@ export function createOutgoingSealer(db: Db, backend: SealKeyPair): OutgoingSeal
       ch = sealChannel(backend, key.publicKey);
       cache.set(id, ch);
     }
-    return seal(ch, topic, payload);
+    return sealMessage(ch, topic, payload);
   };
 }

@@ -1,6 +1,7 @@
 // The fleet CA: creating it and issuing server and device certificates (X.509 basics live in shared/src/x509.ts).
 import { randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
-import { SIGN, generateKeyPair, x509, type CryptoKey, type KeyPair, type X509Key } from '../../../shared/src/x509.js';
+import { SIGN, generateKeyPair, x509, type CryptoKey, type X509Key } from '../../../shared/src/x509.js';
+import { caCrypto, type TokenCaKey } from './token-ca-key.js';
 
 export {
   generateKeyPair,
@@ -31,30 +32,37 @@ export interface SanEntry {
 
 export interface CaBundle {
   readonly cert: x509.X509Certificate;
-  readonly key: CryptoKey;
+  /** A WebCrypto key (from DIR/pki/ca.key), or a key inside a PKCS#11 token. */
+  readonly key: CryptoKey | TokenCaKey;
   /** The backend's X25519 sealing public key (pki/seal.pub), which devices get with their credentials. */
   readonly sealPublicKey?: Uint8Array;
 }
 
+/** Creates the CA: a new key pair, or the key already made in a token, and its self-signed certificate. */
 export async function createCa(
   name: string,
   validityDays: number,
   now = Date.now(),
-): Promise<{ cert: x509.X509Certificate; keys: KeyPair }> {
-  const keys = await generateKeyPair();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: `CN=${name}`,
-    notBefore: new Date(now - BACKDATE_MS),
-    notAfter: new Date(now + validityDays * DAY),
-    signingAlgorithm: SIGN,
-    keys: keys as unknown as { privateKey: X509Key; publicKey: X509Key },
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as X509Key),
-    ],
-  });
+  tokenKey?: TokenCaKey,
+): Promise<{ cert: x509.X509Certificate; keys: { privateKey: CryptoKey | TokenCaKey; publicKey: CryptoKey } }> {
+  const keys: { privateKey: CryptoKey | TokenCaKey; publicKey: CryptoKey } =
+    tokenKey === undefined ? await generateKeyPair() : { privateKey: tokenKey, publicKey: await tokenKey.publicKey() };
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomSerial(),
+      name: `CN=${name}`,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(now + validityDays * DAY),
+      signingAlgorithm: SIGN,
+      keys: keys as unknown as { privateKey: X509Key; publicKey: X509Key },
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as X509Key),
+      ],
+    },
+    caCrypto,
+  );
   return { cert, keys };
 }
 
@@ -68,23 +76,26 @@ async function issueLeaf(
   usage: string,
   extra: x509.Extension[] = [],
 ) {
-  return x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${cn}`,
-    issuer: ca.cert.subject,
-    notBefore: new Date(now - BACKDATE_MS),
-    notAfter: new Date(now + validityDays * DAY),
-    signingAlgorithm: SIGN,
-    publicKey: publicKey as unknown as X509Key,
-    signingKey: ca.key as unknown as X509Key,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([usage]),
-      ...extra,
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
-    ],
-  });
+  return x509.X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerial(),
+      subject: `CN=${cn}`,
+      issuer: ca.cert.subject,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(now + validityDays * DAY),
+      signingAlgorithm: SIGN,
+      publicKey: publicKey as unknown as X509Key,
+      signingKey: ca.key as unknown as X509Key,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+        new x509.ExtendedKeyUsageExtension([usage]),
+        ...extra,
+        await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+      ],
+    },
+    caCrypto,
+  );
 }
 
 /** The fleet server's certificate: server authentication for the names in `sans`. */

@@ -169,10 +169,10 @@ export function checkCoseSign1(msg: CoseSign1, publicKey: Uint8Array, externalAa
   return checkSignature(msg.signature, sigStructure1(msg.protectedBytes, msg.payload, externalAad), publicKey);
 }
 
-export interface CoseSigner {
-  readonly secretKey: Uint8Array;
-  readonly kid: Uint8Array;
-}
+/** Signs with a secret key, or through `sign` (a key inside a token that never hands out its secret). */
+export type CoseSigner =
+  | { readonly secretKey: Uint8Array; readonly kid: Uint8Array }
+  | { sign(toBeSigned: Uint8Array): Uint8Array; readonly kid: Uint8Array };
 
 /** Signs `payload` as a tagged COSE_Sign1 with alg, content type and kid in the protected header. */
 export function signCoseSign1(payload: Uint8Array, contentType: string, signer: CoseSigner): Uint8Array {
@@ -183,7 +183,8 @@ export function signCoseSign1(payload: Uint8Array, contentType: string, signer: 
       [HEADER.kid, signer.kid],
     ]),
   );
-  const signature = sign(sigStructure1(protectedBytes, payload), signer.secretKey);
+  const toBeSigned = sigStructure1(protectedBytes, payload);
+  const signature = 'sign' in signer ? signer.sign(toBeSigned) : sign(toBeSigned, signer.secretKey);
   return concatBytes([
     head(6, COSE_SIGN1_TAG),
     head(4, 4),

@@ -22,18 +22,23 @@ export interface SignatureSet {
   readonly signatures: readonly CoseSign1[];
 }
 
-export interface Signer {
-  readonly publicKey: Uint8Array;
-  readonly secretKey: Uint8Array;
-}
+/** A release or root key that can sign: a key file's secret key, or a key held in a token (PKCS#11). */
+export type Signer =
+  | { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array }
+  | { readonly publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array };
 
 /** Encodes a signature set; the caller keeps signers distinct (duplicates are allowed here for testing). */
 export function encodeSignatureSet(payload: Uint8Array, contentType: string, signers: readonly Signer[]): Uint8Array {
   if (signers.length === 0 || signers.length > MAX_SIGNATURES)
     throw new RangeError(`1 to ${MAX_SIGNATURES} signers are needed`);
-  const messages = signers.map((s) =>
-    signCoseSign1(payload, contentType, { secretKey: s.secretKey, kid: keyIdBytes(s.publicKey) }),
-  );
+  const messages = signers.map((s) => {
+    const kid = keyIdBytes(s.publicKey);
+    return signCoseSign1(
+      payload,
+      contentType,
+      'sign' in s ? { sign: (m: Uint8Array) => s.sign(m), kid } : { secretKey: s.secretKey, kid },
+    );
+  });
   return concatBytes([head(4, messages.length), ...messages]);
 }
 

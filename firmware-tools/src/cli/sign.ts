@@ -9,6 +9,7 @@ import {
   UsageError,
 } from '../../../shared/src/cli/index.js';
 import { equalBytes, keyId } from '../../../shared/src/crypto/index.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 import { MAX_NOTES_LENGTH, HARDWARE_ID, manifestToJson } from '../bundle/manifest.js';
 import { isSemver } from '../bundle/semver.js';
 import { signBundleFile, type SignPhase } from '../bundle/sign-bundle.js';
@@ -23,7 +24,9 @@ const HELP = `Usage: fw sign --key KEY [--key KEY2 …] --payload FILE --hardwar
 Writes a firmware bundle: a signed manifest (one COSE_Sign1 per key), then the payload.
 
 Options:
-  --key KEY              release private key (PKCS#8 PEM, e.g. from fw keygen or openssl genpkey);
+  --key KEY              release private key (PKCS#8 PEM, e.g. from fw keygen or openssl genpkey), or a
+                         PKCS#11 URI of an Ed25519 key in a token (see docs/hsm.md), quoted for the shell:
+                         'pkcs11:token=T;object=K?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/P'
                          repeat to add signatures toward the trust document's threshold
   --payload FILE         the firmware image
   --hardware ID          product / hardware id the image is for
@@ -79,7 +82,7 @@ export const sign: Command = async (argv, io) => {
   if (notes !== undefined && notes.length > MAX_NOTES_LENGTH) throw tooLong();
   const out = required(values.out, '--out');
   await requireFile(payload, '--payload');
-  for (const k of keys) await requireFile(k, '--key');
+  for (const k of keys) if (!isPkcs11Uri(k)) await requireFile(k, '--key');
 
   const signers: Signer[] = [];
   for (const k of keys) {

@@ -12,7 +12,8 @@ const HELP = `Usage: fw trust init --root-key ROOT.key [--root-key …] [--root-
 Creates version 1 of a trust document, signed by the root keys.
 
 Options:
-  --root-key KEY        root key; private keys sign, public keys are only listed (repeatable)
+  --root-key KEY        root key; private keys sign, public keys are only listed (repeatable); a PKCS#11
+                        URI ('pkcs11:token=T;object=K?module-path=…&pin-source=file:…') signs inside its token
   --root-threshold k    root signatures needed for any later version (default 1)
   --release-key KEY     release key that may sign bundles; a public key is enough (repeatable)
   --threshold k         release signatures a bundle needs (default 1)

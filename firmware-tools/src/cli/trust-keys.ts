@@ -3,13 +3,14 @@
 import { UsageError } from '../../../shared/src/cli/index.js';
 import { equalBytes, keyId } from '../../../shared/src/crypto/index.js';
 import { MAX_SIGNATURES, type Signer } from '../bundle/signature-set.js';
+import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 import { loadKey, loadPublicKey, loadSigner } from '../key-files.js';
 import { requireFile } from './io.js';
 
 export async function signersFrom(paths: readonly string[], flag: string): Promise<Signer[]> {
   const out: Signer[] = [];
   for (const p of paths) {
-    await requireFile(p, flag);
+    if (!isPkcs11Uri(p)) await requireFile(p, flag);
     const s = await loadSigner(p);
     if (out.some((o) => equalBytes(o.publicKey, s.publicKey)))
       throw new UsageError(`${flag} ${p} repeats key ${keyId(s.publicKey)}`);
@@ -21,7 +22,7 @@ export async function signersFrom(paths: readonly string[], flag: string): Promi
 export async function publicKeysFrom(paths: readonly string[], flag: string): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for (const p of paths) {
-    await requireFile(p, flag);
+    if (!isPkcs11Uri(p)) await requireFile(p, flag);
     const k = await loadPublicKey(p);
     if (out.some((o) => equalBytes(o, k))) throw new UsageError(`${flag} ${p} repeats key ${keyId(k)}`);
     out.push(k);
@@ -37,7 +38,7 @@ export async function mixedKeysFrom(
   const keys: Uint8Array[] = [];
   const signers: Signer[] = [];
   for (const p of paths) {
-    await requireFile(p, flag);
+    if (!isPkcs11Uri(p)) await requireFile(p, flag);
     const k = await loadKey(p);
     if (keys.some((o) => equalBytes(o, k.publicKey)))
       throw new UsageError(`${flag} ${p} repeats key ${keyId(k.publicKey)}`);

@@ -12,7 +12,8 @@ import { mixedKeysFrom, publicKeysFrom, requireFewSigners, requireSigners, signe
 type Kind = 'add-release-key' | 'remove-release-key' | 'rotate-root';
 
 const COMMON = `  --trust FILE          the current trust document
-  --root-key KEY        current root private key (repeat until the root threshold is met)
+  --root-key KEY        current root private key, or a PKCS#11 URI of one in a token (see docs/hsm.md);
+                        repeat until the root threshold is met
   --expires DURATION    lifetime of the new version (default 365d)
   --out FILE            where to write the new version (never overwritten without --force)
   --force               replace an existing --out

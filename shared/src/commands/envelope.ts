@@ -194,6 +194,16 @@ export function signCommandBytes(bodyBytes: Uint8Array, secretKey: Uint8Array): 
   return encode({ v: 1, body: bodyBytes, kid: keyIdBytes(secretKey.subarray(32)), sig });
 }
 
+/** As signCommand, with the signature made by `signFn` (a key inside a PKCS#11 token) for `publicKey`. */
+export function signCommandWith(
+  body: CommandBody,
+  publicKey: Uint8Array,
+  signFn: (message: Uint8Array) => Uint8Array,
+): Buffer {
+  const bodyBytes = encodeCommandBody(body);
+  return encode({ v: 1, body: bodyBytes, kid: keyIdBytes(publicKey), sig: signFn(signingInput(bodyBytes)) });
+}
+
 /** Validates (schema + registry), encodes and signs a command: the envelope bytes to publish on …/cmd. */
 export function signCommand(body: CommandBody, secretKey: Uint8Array): Buffer {
   return signCommandBytes(encodeCommandBody(body), secretKey);

@@ -42,6 +42,7 @@ export {
   openCommand,
   encodeCommandBody,
   signCommand,
+  signCommandWith,
   signCommandBytes,
   newNonce,
   newCommandBody,
