@@ -96,7 +96,8 @@ test('no fleet server source reads the old environment variable', () => {
 test('bench/broker-throughput.ts --help runs', async () => {
   const r = await run(process.execPath, ['--import', 'tsx', 'bench/broker-throughput.ts', '--help']);
   assert.is(r.code, 0, r.output);
-  assert.match(r.stdout, /--only protected,unprotected,mosquitto/);
+  assert.match(r.stdout, /--only protected,at-rest,unprotected,mosquitto/);
+  assert.match(r.stdout, /--sealing/);
 });
 
 test.run();
