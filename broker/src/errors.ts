@@ -7,6 +7,8 @@ export const fleetCodes = defineCodes({
   FLEET_PKI_INVALID:
     'A CA, server or device key or certificate file is missing, unreadable or does not match, or a CSR is not one ' +
     'for the device.',
+  FLEET_SEAL_KEY_INVALID:
+    "The device's sealing key given with its registration is not an X25519 public key in SPKI PEM.",
   FLEET_DEVICE_EXISTS: 'A device with this id is already registered.',
   FLEET_DEVICE_UNKNOWN: 'No device with this id is registered.',
   FLEET_DEVICE_REVOKED: 'The device is revoked; it cannot be renewed or reconnect.',

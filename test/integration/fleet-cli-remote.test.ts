@@ -288,6 +288,9 @@ test('device add, renew and revoke: the same output; the key is made where the c
     const key = createPublicKey(readFileSync(join(dir, 'device.key')));
     assert.ok(cert.publicKey.equals(key), 'the certificate is for the key written beside it');
     assert.ok(cert.verify(new X509Certificate(readFileSync(join(dir, 'ca.crt'))).publicKey));
+    // The sealing key is made where the command runs too; the fleet answers with the key to seal for.
+    assert.is((statSync(join(dir, 'seal.key')).mode & 0o777).toString(8), '600');
+    assert.match(readFileSync(join(dir, 'backend-seal.pub'), 'utf8'), /^-----BEGIN PUBLIC KEY-----/);
   }
   const dup = await same(['device', 'add', 'gw-add-d', '--out', join(files, 'dup')], 1);
   assert.match(dup.stderr, /FLEET_DEVICE_EXISTS/);

@@ -1,7 +1,8 @@
 // The fleet CLI as an operator uses it: pki init, device add/list/revoke, exit codes and file modes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { fleetCli } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -27,6 +28,14 @@ test('device add writes the device files; list --json reports it', async () => {
   assert.is(r.code, 0, r.output);
   assert.is(mode(join(out, 'device.key')), '600');
   for (const f of ['device.crt', 'ca.crt']) statSync(join(out, f));
+  // The device's sealing key, made here with its TLS key, and the backend's public key it seals for; the public
+  // half of the device's key is registered with it.
+  assert.is(mode(join(out, 'seal.key')), '600');
+  assert.is(readFileSync(join(out, 'backend-seal.pub'), 'utf8'), readFileSync(join(data, 'pki', 'seal.pub'), 'utf8'));
+  assert.match(r.stdout, /sealing key .*seal\.key/);
+  const db = new Database(join(data, 'fleet.db'), { readonly: true });
+  assert.is(db.prepare(`SELECT count(*) FROM device_keys WHERE device_id = 'gw-001'`).pluck().get(), 1);
+  db.close();
   const list = await fleetCli(['device', 'list', '--data', data, '--json']);
   assert.is(list.code, 0, list.output);
   const devices = JSON.parse(list.stdout) as Record<string, unknown>[];

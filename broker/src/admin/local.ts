@@ -2,7 +2,13 @@
 // `fleet … --data DIR` calls on the server host. Changes that matter to security go to the security event log
 // with the actor; the operator audit trail is written by whoever calls (the API per request, the CLI per command).
 import { createPublicKey } from 'node:crypto';
-import { assertDeviceId, keyId, parsePublicKeyPem } from '../../../shared/src/index.js';
+import {
+  assertDeviceId,
+  keyId,
+  parsePublicKeyPem,
+  parseSealPublicKeyPem,
+  sealPublicKeyToPem,
+} from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
 import { createArrivalWindow } from '../db/arrival-order.js';
@@ -165,13 +171,20 @@ export function createAdminService(opts: AdminServiceOptions) {
           assertDeviceId(req.id);
           if (registry.exists(req.id))
             throw new FleetError('FLEET_DEVICE_EXISTS', `device ${req.id} is already registered`);
+          let sealKey: Uint8Array | undefined;
+          try {
+            sealKey = req.sealKey === undefined ? undefined : parseSealPublicKeyPem(req.sealKey, 'sealKey');
+          } catch (err) {
+            throw new FleetError('FLEET_SEAL_KEY_INVALID', (err as Error).message);
+          }
           const { facts, out } = await issued(req.id, req.csr, req.validityDays);
+          const backend = sealKey && (await loadCaOnce()).sealPublicKey;
           // One commit for both: `fleet device add --bulk` adds thousands.
           db.transaction(() => {
-            registry.addDevice(req.id, req.type ?? 'default', facts, now());
+            registry.addDevice(req.id, req.type ?? 'default', facts, now(), sealKey);
             events.record({ event: 'device.added', deviceId: req.id, actor, detail: { type: req.type ?? 'default' } });
           })();
-          return out;
+          return backend ? { ...out, backendSealKey: sealPublicKeyToPem(backend) } : out;
         },
         async renew(id, req) {
           const d = device(id);

@@ -47,13 +47,25 @@ export interface IssuedCertificate {
   readonly ca: string;
   readonly serial: string;
   readonly notAfter: string;
+  /**
+   * The backend's X25519 sealing public key (SPKI PEM), for the device's backend-seal.pub: what the device seals
+   * its messages for. Given when the request registered a sealing key.
+   */
+  readonly backendSealKey?: string;
 }
 
 export interface DeviceAdmin {
   list(q?: PageQuery & { status?: DeviceStatus }): Promise<Page<DeviceSummary>>;
   get(id: string): Promise<DeviceSummary>;
   /** Registers a device for a key made elsewhere (the CSR proves possession; the CN must be the id). */
-  add(req: { id: string; type?: string; csr: string; validityDays?: number }): Promise<IssuedCertificate>;
+  /** `sealKey`: the device's X25519 sealing public key (SPKI PEM), made with its TLS key; registered with it. */
+  add(req: {
+    id: string;
+    type?: string;
+    csr: string;
+    validityDays?: number;
+    sealKey?: string;
+  }): Promise<IssuedCertificate>;
   renew(id: string, req: { csr: string; validityDays?: number; revokeOld?: boolean }): Promise<IssuedCertificate>;
   /** Revokes the device and all its certificates; `revoked` is false when it already was. */
   revoke(id: string): Promise<{ deviceId: string; revoked: boolean }>;

@@ -72,13 +72,17 @@ export const device = object({
   createdAt: isoTime,
 });
 
-export const issuedCertificate = object({
-  deviceId,
-  certificate: { type: 'string', description: 'PEM' },
-  ca: { type: 'string', description: 'PEM of the fleet CA' },
-  serial: { type: 'string' },
-  notAfter: isoTime,
-});
+export const issuedCertificate = object(
+  {
+    deviceId,
+    certificate: { type: 'string', description: 'PEM' },
+    ca: { type: 'string', description: 'PEM of the fleet CA' },
+    serial: { type: 'string' },
+    notAfter: isoTime,
+    backendSealKey: { type: 'string', description: "PEM of the backend's X25519 sealing key (when sealKey was given)" },
+  },
+  ['backendSealKey'],
+);
 
 export const csr = { type: 'string', minLength: 100, maxLength: 8192, description: 'PKCS#10 request, PEM' } as const;
 

@@ -1,4 +1,5 @@
-// A device's credential files (device.key 0600, device.crt, ca.crt) written around a registration that happens
+// A device's credential files (device.key 0600, device.crt, ca.crt; with sealing, seal.key 0600 and
+// backend-seal.pub) written around a registration that happens
 // elsewhere (the fleet server, or the database through --data): every file is made, and its room taken, before
 // the device is registered, and only filled in and moved into place after. A full or read-only disk therefore
 // fails before the registration, never leaving a registered device without its credentials nor credentials
@@ -15,7 +16,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { EdgewardError, ensurePrivateDir, ioError } from '../../../shared/src/index.js';
+import {
+  BACKEND_KEY_FILE,
+  EdgewardError,
+  ensurePrivateDir,
+  ioError,
+  SEAL_KEY_FILE,
+} from '../../../shared/src/index.js';
 
 /** Room taken for a certificate before it is known; a fleet certificate in PEM is about 800 bytes. */
 const RESERVE_BYTES = 16 * 1024;
@@ -24,12 +31,15 @@ export interface DeviceFiles {
   readonly key: string | undefined;
   readonly cert: string;
   readonly ca: string;
+  /** The device's X25519 sealing key and the backend's sealing public key, when a sealing key was made here. */
+  readonly sealKey?: string;
+  readonly backendKey?: string;
 }
 
 export interface StagedDeviceFiles {
   readonly files: DeviceFiles;
-  /** Fills in the certificates and moves every file into place. */
-  commit(certPem: string, caPem: string): DeviceFiles;
+  /** Fills in the certificates (and the backend's sealing key) and moves every file into place. */
+  commit(certPem: string, caPem: string, backendSealPem?: string): DeviceFiles;
   /** Removes what was staged (after a refusal). */
   abort(): void;
 }
@@ -47,17 +57,24 @@ function writeAll(fd: number, bytes: Buffer): void {
 }
 
 /**
- * Stages DIR/device.key (when `keyPem` is given: a key made here), DIR/device.crt and DIR/ca.crt. Without
- * `overwrite`, an existing device.key or device.crt is refused (FILE_EXISTS); ca.crt is always replaced.
+ * Stages DIR/device.key (when `keyPem` is given: a key made here), DIR/device.crt and DIR/ca.crt, and with
+ * `sealKeyPem` DIR/seal.key and DIR/backend-seal.pub. Without `overwrite`, an existing device.key, device.crt or
+ * seal.key is refused (FILE_EXISTS); ca.crt and backend-seal.pub are always replaced.
  */
-export function stageDeviceFiles(dir: string, opts: { keyPem?: string; overwrite: boolean }): StagedDeviceFiles {
+export function stageDeviceFiles(
+  dir: string,
+  opts: { keyPem?: string; sealKeyPem?: string; overwrite: boolean },
+): StagedDeviceFiles {
   const files: DeviceFiles = {
     key: opts.keyPem === undefined ? undefined : join(dir, 'device.key'),
     cert: join(dir, 'device.crt'),
     ca: join(dir, 'ca.crt'),
+    ...(opts.sealKeyPem === undefined
+      ? {}
+      : { sealKey: join(dir, SEAL_KEY_FILE), backendKey: join(dir, BACKEND_KEY_FILE) }),
   };
   if (!opts.overwrite) {
-    for (const path of [files.key, files.cert]) {
+    for (const path of [files.key, files.cert, files.sealKey]) {
       if (path && existsSync(path)) {
         throw new EdgewardError('FILE_EXISTS', `${path} already exists; pass --force to overwrite it`);
       }
@@ -90,10 +107,16 @@ export function stageDeviceFiles(dir: string, opts: { keyPem?: string; overwrite
   };
 
   let key: Staged | undefined;
+  let sealKey: Staged | undefined;
+  let backendKey: Staged | undefined;
   let cert: Staged;
   let ca: Staged;
   try {
     if (opts.keyPem !== undefined) key = stage(files.key!, 0o600, Buffer.from(opts.keyPem));
+    if (opts.sealKeyPem !== undefined) {
+      sealKey = stage(files.sealKey!, 0o600, Buffer.from(opts.sealKeyPem));
+      backendKey = stage(files.backendKey!, 0o644, Buffer.alloc(RESERVE_BYTES, 0x20));
+    }
     cert = stage(files.cert, 0o644, Buffer.alloc(RESERVE_BYTES, 0x20));
     ca = stage(files.ca, 0o644, Buffer.alloc(RESERVE_BYTES, 0x20));
   } catch (err) {
@@ -104,8 +127,9 @@ export function stageDeviceFiles(dir: string, opts: { keyPem?: string; overwrite
   return {
     files,
     abort,
-    commit(certPem, caPem) {
-      const created = [files.key, files.cert, files.ca].filter((p): p is string => !!p && !existsSync(p));
+    commit(certPem, caPem, backendSealPem) {
+      const all = [key, sealKey, backendKey, cert, ca];
+      const created = all.filter((s): s is Staged => !!s && !existsSync(s.path)).map((s) => s.path);
       const fill = (s: Staged, text: string) => {
         const bytes = Buffer.from(text);
         // Over the room taken: the blocks are already the file's, so a full disk cannot refuse them now.
@@ -116,13 +140,18 @@ export function stageDeviceFiles(dir: string, opts: { keyPem?: string; overwrite
       try {
         fill(cert, certPem);
         fill(ca, caPem);
-        for (const s of [key, cert, ca]) {
+        if (backendKey) {
+          if (backendSealPem === undefined)
+            throw new EdgewardError('FLEET_PKI_INVALID', 'the fleet did not answer with its sealing key');
+          fill(backendKey, backendSealPem);
+        }
+        for (const s of all) {
           if (!s) continue;
           closeSync(s.fd!);
           s.fd = undefined;
           chmodSync(s.tmp, s.mode);
         }
-        for (const s of [key, cert, ca]) {
+        for (const s of all) {
           if (!s) continue;
           renameSync(s.tmp, s.path);
           moved.push(s);

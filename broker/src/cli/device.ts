@@ -3,13 +3,16 @@
 // travel.
 import { join } from 'node:path';
 import {
-  deviceIdArg,
   createProgress,
+  deviceIdArg,
   dispatch,
+  generateSealKeyPair,
   isValidDeviceId,
   parseCli,
   parsePositiveInt,
   required,
+  sealPublicKeyToPem,
+  sealSecretKeyToPem,
   UsageError,
 } from '../../../shared/src/index.js';
 import { createCsr, generateKeyPair, privateKeyPem } from '../../../shared/src/x509.js';
@@ -58,10 +61,19 @@ export function deviceCommand(argv: string[]): Promise<number> {
   return dispatch(argv, { add, renew, revoke, list }, HELP);
 }
 
-/** A P-256 key made here, its PEM, and a CSR for it naming the device. */
-async function newDeviceKey(id: string): Promise<{ keyPem: string; csr: string }> {
+/**
+ * A P-256 key made here, its PEM, and a CSR for it naming the device; and the device's X25519 sealing key (its
+ * PEM, and the public half registered with the device).
+ */
+async function newDeviceKey(id: string): Promise<{ keyPem: string; csr: string; sealKeyPem: string; sealKey: string }> {
   const keys = await generateKeyPair();
-  return { keyPem: await privateKeyPem(keys.privateKey), csr: await createCsr(id, keys) };
+  const seal = generateSealKeyPair();
+  return {
+    keyPem: await privateKeyPem(keys.privateKey),
+    csr: await createCsr(id, keys),
+    sealKeyPem: sealSecretKeyToPem(seal),
+    sealKey: sealPublicKeyToPem(seal.publicKey),
+  };
 }
 
 /**
@@ -70,13 +82,13 @@ async function newDeviceKey(id: string): Promise<{ keyPem: string; csr: string }
  */
 async function withStagedFiles(
   out: string,
-  keyPem: string | undefined,
+  keys: { keyPem?: string; sealKeyPem?: string },
   overwrite: boolean,
   register: () => Promise<IssuedCertificate>,
 ) {
   let staged: ReturnType<typeof stageDeviceFiles>;
   try {
-    staged = stageDeviceFiles(out, { ...(keyPem !== undefined ? { keyPem } : {}), overwrite });
+    staged = stageDeviceFiles(out, { ...keys, overwrite });
   } catch (err) {
     throw withHint(err, OUT_HINT);
   }
@@ -88,7 +100,7 @@ async function withStagedFiles(
     throw err;
   }
   try {
-    return { files: staged.commit(issued.certificate, issued.ca), issued };
+    return { files: staged.commit(issued.certificate, issued.ca, issued.backendSealKey), issued };
   } catch (err) {
     throw withHint(
       err,
@@ -130,13 +142,14 @@ async function add(argv: string[]): Promise<number> {
   requireOutputFolder(out, '--out', OUT_HINT);
   const admin = openAdmin(values);
   try {
-    const { keyPem, csr } = await newDeviceKey(id);
-    const { files } = await withStagedFiles(out, keyPem, values.force === true, () =>
-      admin.devices.add({ id, csr, validityDays: days, ...(values.type ? { type: values.type } : {}) }),
+    const { keyPem, csr, sealKeyPem, sealKey } = await newDeviceKey(id);
+    const { files } = await withStagedFiles(out, { keyPem, sealKeyPem }, values.force === true, () =>
+      admin.devices.add({ id, csr, validityDays: days, sealKey, ...(values.type ? { type: values.type } : {}) }),
     );
     process.stdout.write(
       `device ${id} registered\n  key          ${files.key}  (mode 0600; keep it on the device)\n  certificate  ` +
-        `${files.cert}\n  CA           ${files.ca}\n`,
+        `${files.cert}\n  CA           ${files.ca}\n  sealing key  ${files.sealKey}  (mode 0600; keep it on the ` +
+        `device)\n  backend key  ${files.backendKey}\n`,
     );
     return 0;
   } finally {
@@ -176,9 +189,9 @@ async function addBulk(
   let made = 0;
   for (const [i, id] of ids.entries()) {
     if (!registered.has(id)) {
-      const { keyPem, csr } = await newDeviceKey(id);
-      await withStagedFiles(join(out, id), keyPem, true, () =>
-        admin.devices.add({ id, csr, validityDays: days, ...(type ? { type } : {}) }),
+      const { keyPem, csr, sealKeyPem, sealKey } = await newDeviceKey(id);
+      await withStagedFiles(join(out, id), { keyPem, sealKeyPem }, true, () =>
+        admin.devices.add({ id, csr, validityDays: days, sealKey, ...(type ? { type } : {}) }),
       );
       made++;
     }
@@ -223,7 +236,7 @@ async function renew(argv: string[]): Promise<number> {
     let key: string | undefined;
     let notAfter: string;
     if (outDir !== undefined) {
-      const { files, issued } = await withStagedFiles(outDir, made?.keyPem, true, () =>
+      const { files, issued } = await withStagedFiles(outDir, made ? { keyPem: made.keyPem } : {}, true, () =>
         admin.devices.renew(id, request),
       );
       cert = files.cert;

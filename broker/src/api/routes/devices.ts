@@ -64,14 +64,19 @@ export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
             type: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
             csr,
             validityDays: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_VALIDITY_DAYS },
+            sealKey: {
+              type: 'string',
+              maxLength: 1024,
+              description: "The device's X25519 sealing public key, SPKI PEM (made with its TLS key)",
+            },
           },
-          ['type', 'validityDays'],
+          ['type', 'validityDays', 'sealKey'],
         ),
         response: responses({ 201: issuedCertificate }, [409]),
       },
     },
     async (req, reply) => {
-      const body = req.body as { id: string; type?: string; csr: string; validityDays?: number };
+      const body = req.body as { id: string; type?: string; csr: string; validityDays?: number; sealKey?: string };
       req.auditObject = { type: 'device', id: body.id };
       const out = await adminOf(deps, req).devices.add(body);
       return reply.code(201).send(out);
