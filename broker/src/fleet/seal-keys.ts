@@ -18,13 +18,17 @@ import {
 } from '../../../shared/src/index.js';
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
-import type { FleetPaths } from './data-dir.js';
 
 /**
  * Reads the backend's sealing key, making it (0600, with seal.pub beside it) when the folder has none yet. In a
  * folder encrypted at rest (`storageKey`) seal.key is sealed under the storage key like the other key files.
  */
-export function ensureBackendSealKey(p: Pick<FleetPaths, 'sealKey' | 'sealPub'>, storageKey?: StorageKey): SealKeyPair {
+// The two paths as plain strings (FleetPaths' sealKey and sealPub): importing data-dir.ts here, even for a type,
+// would pull the X.509 code into the dashboard's type check through db/registry.ts.
+export function ensureBackendSealKey(
+  p: { readonly sealKey: string; readonly sealPub: string },
+  storageKey?: StorageKey,
+): SealKeyPair {
   if (!existsSync(p.sealKey)) {
     const pair = generateSealKeyPair();
     if (storageKey) writeSealedSecret(storageKey, p.sealKey, sealSecretKeyToPem(pair));
