@@ -40,6 +40,7 @@ import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener } from './mqtt/broker.js';
+import { createUpstreamPresence } from './mqtt/upstream-presence.js';
 import { aedesTransport, type DeviceTransport, type UpstreamConfig, upstreamTransport } from './mqtt/transport.js';
 
 export type { UpstreamConfig };
@@ -140,7 +141,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     cleanups.unshift(() => void db.close());
     const registry = createRegistry(db);
-    registry.resetOnline();
+    // Upstream, devices stay connected to the broker while this server restarts: their last status stands.
+    if (!opts.upstream) registry.resetOnline();
     const audit = createAuditLog(db);
     const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
     cleanups.unshift(() => auditLimited.close());
@@ -163,6 +165,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const connections = createConnectionLog(db, Date.now, writeBehind.run);
     connections.closeAll();
     const sessions = createSessions();
+    const presence = opts.upstream ? createUpstreamPresence(registry, writeBehind.run) : undefined;
     const metrics = createFleetMetrics();
     // The backend's sealing key, read once: the ingest thread opens with it, commands and offers are sealed with it.
     const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir), opts.storageKey);
@@ -175,9 +178,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
       onStored: (e) => {
         if (e.kind === 'update/status') rollouts.kick();
-        // Upstream, the backend does not see devices subscribe: a device saying it is online is the cue to resend
-        // its open commands (the agent subscribes on the same connect; it drops a command it already ran).
-        if (opts.upstream && e.kind === 'status' && e.message.state === 'online') relay.onSubscribed(e.deviceId);
+        // Upstream, the backend does not see devices subscribe: a device saying it is online is the cue to send its
+        // open commands and offers (the agent subscribes on the same connect; it drops a command it already ran).
+        if (
+          presence &&
+          e.kind === 'status' &&
+          presence.onStatus(e.deviceId, e.message.state, e.message.ts, e.duplicate)
+        )
+          upstreamPresenceChanged(e.deviceId, e.message.state === 'online');
         opts.onStored?.(e);
       },
       onRejected: (_deviceId, code) => {
@@ -204,6 +212,15 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     if (opts.unprotected)
       log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
+    const upstreamPresenceChanged = (deviceId: string, online: boolean) => {
+      if (online) {
+        relay.onSubscribed(deviceId);
+        rollouts.onSubscribed(deviceId);
+      } else {
+        relay.onDisconnected(deviceId);
+        rollouts.onDisconnected(deviceId);
+      }
+    };
     let publish: (topic: string, payload: Buffer) => Promise<void> = () =>
       Promise.reject(new Error('not listening yet'));
     // Offers name the download listener, which starts after the engine: bound once it listens.
@@ -213,7 +230,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const rollouts = createRolloutEngine({
       store: createRolloutStore(db),
-      sessions,
+      sessions: presence ? { get: (id: string) => presence.online(id) || undefined } : sessions,
       publish: (t, p) => publish(t, p),
       downloadUrl: (id) => downloadUrlOf(id),
       audit,
@@ -228,7 +245,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       log,
       // Upstream, a device's presence is not known here: a new command is published at once (the broker delivers
       // it if the device is subscribed; otherwise it goes again when the device next reports online).
-      ...(opts.upstream ? { reachable: () => true } : {}),
+      ...(presence ? { reachable: (id: string) => presence.online(id) } : {}),
     });
     // One cap on connections still in their TLS handshake, over both ports: each holds a file descriptor.
     const handshakes = createHandshakeGuard({
@@ -239,10 +256,22 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       metrics,
       audit: auditLimited,
     });
+    // Revoked devices, kept current below: upstream, the broker may not know them.
+    let revoked = registry.revokedDeviceIds();
     // Commands and update offers are sealed for the device's newest key (seal-outgoing.ts).
     const sealOutgoing = createOutgoingSealer(db, backendSealKey);
     const devices = opts.upstream
-      ? upstreamTransport(opts.upstream, { ingest, relay, commands: createCommandStore(db), metrics, log })
+      ? upstreamTransport(opts.upstream, {
+          ingest,
+          metrics,
+          log,
+          isRevoked: (id) => revoked.has(id),
+          // What was published while the broker was unreachable may be lost: every online device gets its open
+          // commands and offers again.
+          onConnected: () => {
+            for (const d of registry.list()) if (presence!.online(d.id)) upstreamPresenceChanged(d.id, true);
+          },
+        })
       : await startMqttListener({
           host,
           port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
@@ -276,6 +305,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const watch = watchDb(db);
     const revocations = enforceRevocations({ registry, sessions, audit, log });
     watch.on(revocations);
+    watch.on(() => (revoked = registry.revokedDeviceIds()));
     watch.on(() => relay.onDbChange());
     watch.on(() => rollouts.kick());
     cleanups.unshift(() => watch.close());
@@ -306,6 +336,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         releasesDir: fleetPaths(opts.dataDir).releases,
         onChange: () => {
           revocations();
+          revoked = registry.revokedDeviceIds();
           relay.onDbChange();
           rollouts.kick();
         },

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent, createFakePlatform, type Agent } from '../../agent/src/index.js';
+import { parseFleetConfig } from '../../broker/src/config.js';
+import { createRegistry } from '../../broker/src/db/registry.js';
 import { fleetPaths } from '../../broker/src/fleet/data-dir.js';
 import type { UpstreamConfig } from '../../broker/src/server.js';
 import { encodeMessage } from '../../shared/src/index.js';
@@ -181,7 +183,10 @@ test('a message forged or replayed by the broker administrator is refused and no
   const topic = `fleet/v1/${id}/status`;
   const statusRows = () =>
     fleet.db.prepare('SELECT count(*) FROM status_history WHERE device_id = ?').pluck().get(id) as number;
-  // A plain status (sealing "optional" would take it from a built-in listener's authenticated device).
+  // Even where the config lets authenticated devices of the built-in listener send plain messages, upstream the
+  // broker's administrator could send them in any device's name: refused.
+  await fleet.server.close();
+  await fleet.start({ upstream: upstream(), config: parseFleetConfig({ sealing: 'optional' }) });
   const before = fleet.server.metrics.sealRefused.get({ code: 'SEAL_REQUIRED' });
   const plain = Buffer.from(
     encodeMessage({ v: 1, id: randomUUID(), ts: Date.now(), state: 'online', agentVersion: '6.6.6' }),
@@ -307,6 +312,26 @@ test('a command sent with fleet cmd send reaches an agent through mosquitto', as
   assert.is(r.code, 0, r.output);
   assert.is(JSON.parse(r.stdout).status, 'done');
   assert.ok(platform.calls.includes('setRelay 4 on'));
+});
+
+test('a revoked device is refused upstream, though the broker still lets it in', async () => {
+  const id = DEVICES[1]!;
+  const before = seqs(id).length;
+  createRegistry(fleet.db).revoke(id);
+  // The server's watch picks the revocation up from this other connection: publish as the device until it has.
+  const refused = () => fleet.server.metrics.denials.get({ kind: 'upstream', reason: 'revoked' });
+  const client = await fleet.connect(id, { url: `mqtts://127.0.0.1:${port}`, clientId: id });
+  for (let seq = 1_000_000; refused() === 0 && seq < 1_000_050; seq++) {
+    await client.publishAsync(
+      `fleet/v1/${id}/telemetry`,
+      encodeMessage({ v: 1, seq, ts: Date.now(), metrics: { revokedMetric: 1 } } as never),
+      { qos: 1 },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await client.endAsync();
+  assert.ok(refused() >= 1, 'refused as revoked');
+  assert.is(seqs(id).length, before);
 });
 
 test.run();

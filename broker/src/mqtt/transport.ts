@@ -1,8 +1,6 @@
 // How the fleet server reaches devices: its own MQTT listener (aedes), or an upstream broker it is a client of.
 // Both feed the same ingest; the server publishes commands and offers through this one interface.
 import type { Logger } from '../../../shared/src/index.js';
-import type { CommandStore } from '../db/commands.js';
-import type { CommandRelay } from '../fleet/command-relay.js';
 import type { Ingest } from '../fleet/ingest.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import type { MqttListener } from './broker.js';
@@ -43,7 +41,15 @@ export function aedesTransport(listener: MqttListener): DeviceTransport {
 
 export function upstreamTransport(
   cfg: UpstreamConfig,
-  deps: { ingest: Ingest; relay: CommandRelay; commands: CommandStore; metrics: FleetMetrics; log: Logger },
+  deps: {
+    ingest: Ingest;
+    metrics: FleetMetrics;
+    log: Logger;
+    /** Revoked devices: the broker may still let them in (it may not check the fleet's revocations). */
+    isRevoked: (deviceId: string) => boolean;
+    /** Connected (again) to the broker: what was published while it was unreachable may be lost. */
+    onConnected: () => void;
+  },
 ): DeviceTransport {
   const upstream = connectUpstream({
     url: cfg.url,
@@ -53,11 +59,9 @@ export function upstreamTransport(
     clientId: cfg.clientId ?? 'edgeward-backend',
     ingest: deps.ingest,
     log: deps.log,
+    isRevoked: deps.isRevoked,
     onRefused: (_topic, reason) => deps.metrics.denials.inc({ kind: 'upstream', reason }),
-    // Commands published while the broker was unreachable may be lost: send every open one again.
-    onConnected: () => {
-      for (const deviceId of deps.commands.devicesWithPending(Date.now())) deps.relay.onSubscribed(deviceId);
-    },
+    onConnected: deps.onConnected,
   });
   return { port: 0, publish: (t, p) => upstream.publish(t, p), close: () => upstream.close() };
 }

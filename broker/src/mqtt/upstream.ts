@@ -27,6 +27,8 @@ export interface UpstreamOptions {
   readonly clientId: string;
   readonly ingest: Pick<Ingest, 'submit'>;
   readonly log: Logger;
+  /** A revoked device's messages are refused here (counted, logged, not stored). */
+  readonly isRevoked?: (deviceId: string) => boolean;
   /** A message on a topic no device publishes on, or from a malformed device id: refused, counted here. */
   readonly onRefused?: (topic: string, reason: string) => void;
   /** Every (re)connect, once the subscriptions are granted. */
@@ -81,6 +83,11 @@ export function connectUpstream(opts: UpstreamOptions): Upstream {
     if (!parsed || !isDevicePublishChannel(parsed.channel)) {
       opts.onRefused?.(topic, 'topic');
       log.warn('upstream message on a topic no device publishes on: refused', { topic: topic.slice(0, 200) });
+      return ack(null, NOT_AUTHORIZED);
+    }
+    if (opts.isRevoked?.(parsed.deviceId)) {
+      opts.onRefused?.(topic, 'revoked');
+      log.warn('upstream message from a revoked device: refused', { deviceId: parsed.deviceId, topic });
       return ack(null, NOT_AUTHORIZED);
     }
     const channel: Channel = parsed.channel;
