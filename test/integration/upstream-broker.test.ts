@@ -67,7 +67,15 @@ async function startBroker(): Promise<Mosquitto> {
     port,
     tls: { cafile: p.caCert, certfile: p.serverCert, keyfile: p.serverKey },
     // Persistent sessions and queued messages survive a broker restart (saved at shutdown).
-    extra: ['persistence true', `persistence_location ${dir}/`, `acl_file ${join(dir, 'acl')}`],
+    extra: [
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'autosave_on_changes true',
+      'autosave_interval 1',
+      'max_queued_messages 0',
+      'persistent_client_expiration 1d',
+      `acl_file ${join(dir, 'acl')}`,
+    ],
   });
 }
 
@@ -333,5 +341,27 @@ test('a revoked device is refused upstream, though the broker still lets it in',
   assert.ok(refused() >= 1, 'refused as revoked');
   assert.is(seqs(id).length, before);
 });
+
+uvu(
+  'fleet serve: --upstream and its three files go together, mqtts:// only (usage errors exit 2, an unreadable file 1)',
+  async () => {
+    const data = fleet?.dataDir ?? tmpDir('edgeward-upstream-cli-');
+    const pem = join(dir, 'acl');
+    for (const [args, message] of [
+      [['--upstream-cert', pem], /--upstream-cert needs --upstream/],
+      [
+        ['--upstream', 'mqtt://127.0.0.1:1883', '--upstream-cert', pem, '--upstream-key', pem, '--upstream-ca', pem],
+        /mqtts:/,
+      ],
+      [['--upstream', 'mqtts://u:p@127.0.0.1:8883'], /no credentials/],
+      [['--upstream', 'mqtts://127.0.0.1:8883', '--upstream-cert', pem, '--upstream-key', pem], /--upstream-ca FILE/],
+      [['--upstream', 'mqtts://127.0.0.1:8883', '--upstream-cert', join(dir, 'absent.crt')], /absent\.crt/],
+    ] as const) {
+      const r = await fleetCli(['serve', '--data', data, ...args]);
+      assert.is(r.code, String(message).includes('absent') ? 1 : 2, r.output);
+      assert.match(r.output, message);
+    }
+  },
+);
 
 test.run();
