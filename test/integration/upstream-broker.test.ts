@@ -346,7 +346,8 @@ uvu(
   'fleet serve: --upstream and its three files go together, mqtts:// only (usage errors exit 2, an unreadable file 1)',
   async () => {
     const data = fleet?.dataDir ?? tmpDir('edgeward-upstream-cli-');
-    const pem = join(dir, 'acl');
+    const pem = join(dir, 'some.pem');
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
     for (const [args, message] of [
       [['--upstream-cert', pem], /--upstream-cert needs --upstream/],
       [
