@@ -3,7 +3,7 @@ import { test as uvu } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deviceTopic, encode } from '../../shared/src/index.js';
+import { deviceTopic, encode, sealMessage } from '../../shared/src/index.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { run } from '../helpers/run.js';
@@ -17,16 +17,17 @@ uvu.before(async () => {
   fleet = await createTestFleet(['gw-001', 'gw-002']);
   await fleet.start();
   payload = join(tmpDir(), 'telemetry.cbor');
-  writeFileSync(
-    payload,
-    encode({
-      v: 1,
-      id: 'mosq-0000001',
-      ts: Date.now(),
-      stream: 'mosquitto-stream',
-      samples: [{ seq: 1, ts: Date.now(), m: { cpuLoad1: 0.25 } }],
-    }),
-  );
+  // Sealed by gw-001 for the backend, as its agent would (sealing is required by default): mosquitto_pub sends the
+  // file's bytes as they are.
+  const topic = deviceTopic('gw-001', 'telemetry');
+  const message = encode({
+    v: 1,
+    id: 'mosq-0000001',
+    ts: Date.now(),
+    stream: 'mosquitto-stream',
+    samples: [{ seq: 1, ts: Date.now(), m: { cpuLoad1: 0.25 } }],
+  });
+  writeFileSync(payload, sealMessage(fleet.sealChannel('gw-001'), topic, message));
 });
 uvu.after(async () => {
   await fleet.close();
