@@ -108,13 +108,18 @@ export function createApiClient(opts: ApiClientOptions) {
     : undefined;
   let obtaining: Promise<string> | undefined;
 
-  /** One request; `auth` is the token to send, if any. */
+  /**
+   * One request; `auth` is the token to send, if any. A request on a pooled connection that the server closed
+   * (idle too long) just as it was reused fails with ECONNRESET before the server read it: it is sent once more on
+   * a fresh connection (Node's documented keep-alive race), unless its body was a stream.
+   */
   function send(
     method: string,
     path: string,
     body: unknown,
     auth: string | undefined,
     raw?: RawBody,
+    again = false,
   ): Promise<{ status: number; body: unknown; retryAfter?: number }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const rawData = raw?.data();
@@ -167,17 +172,18 @@ export function createApiClient(opts: ApiClientOptions) {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer from ${base.origin} within the timeout`)));
-      req.on('error', (err: NodeJS.ErrnoException) =>
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (!again && raw === undefined && req.reusedSocket && err.code === 'ECONNRESET') {
+          return resolve(send(method, path, body, auth, raw, true));
+        }
         reject(
           new EdgewardError(
             'API_UNAVAILABLE',
             `cannot reach the fleet server at ${base.origin}: ${err.code ?? err.message}`,
-            {
-              cause: err,
-            },
+            { cause: err },
           ),
-        ),
-      );
+        );
+      });
       if (rawData === undefined) return req.end(payload);
       if (rawData instanceof Uint8Array) return req.end(rawData);
       // Streamed with backpressure; a source that fails ends the request with its error.
