@@ -42,8 +42,6 @@ export type StoredEvent = DecodedMessage & {
   readonly storedAt: number;
   /** Samples newly stored (0 for a duplicate). */
   readonly inserted: number;
-  /** Already stored (a resend or a replay): it must not change anything again. */
-  readonly duplicate: boolean;
 };
 
 export interface IngestOptions {
@@ -239,7 +237,6 @@ export function createIngest(db: Db, opts: IngestOptions) {
             receivedAt: item.receivedAt,
             storedAt: stored.storedAt,
             inserted: Math.max(0, inserted),
-            duplicate: inserted === DUPLICATE,
           });
       }
       item.done();
