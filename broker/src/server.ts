@@ -39,7 +39,11 @@ import { deviceFacingRoutes } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
-import { startMqttListener, type MqttListener } from './mqtt/broker.js';
+import { startMqttListener } from './mqtt/broker.js';
+import { createUpstreamPresence } from './mqtt/upstream-presence.js';
+import { aedesTransport, type DeviceTransport, type UpstreamConfig, upstreamTransport } from './mqtt/transport.js';
+
+export type { UpstreamConfig };
 import { createSessions, type Sessions } from './mqtt/sessions.js';
 import { createFleetMetrics, type FleetMetrics } from './metrics/fleet-metrics.js';
 import { createOutgoingSealer } from './fleet/seal-outgoing.js';
@@ -75,6 +79,12 @@ export interface FleetServerOptions {
   readonly publicDownloadUrl?: string;
   /** Benchmarks only: ACL and rate limits off, to measure their cost. */
   readonly unprotected?: boolean;
+  /**
+   * Connect to this broker as a client instead of listening for devices (`fleet serve --upstream`, docs/upstream-
+   * broker.md). Sealing is then required whatever the config says: that broker's administrator could inject plain
+   * messages.
+   */
+  readonly upstream?: UpstreamConfig;
   /** How often the rollout engine looks at running rollouts without being told of a change (default 1 s). */
   readonly rolloutTickMs?: number;
 }
@@ -131,7 +141,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     cleanups.unshift(() => void db.close());
     const registry = createRegistry(db);
-    registry.resetOnline();
+    // Upstream, devices stay connected to the broker while this server restarts: their last status stands.
+    if (!opts.upstream) registry.resetOnline();
     const audit = createAuditLog(db);
     const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
     cleanups.unshift(() => auditLimited.close());
@@ -154,6 +165,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const connections = createConnectionLog(db, Date.now, writeBehind.run);
     connections.closeAll();
     const sessions = createSessions();
+    const presence = opts.upstream ? createUpstreamPresence(registry, writeBehind.run) : undefined;
     const metrics = createFleetMetrics();
     // The backend's sealing key, read once: the ingest thread opens with it, commands and offers are sealed with it.
     const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir), opts.storageKey);
@@ -161,10 +173,19 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       log,
       thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL', storageKey: opts.storageKey },
       retention: config.retention,
-      sealing: { secretKey: backendSealKey.secretKey, mode: config.sealing },
+      // Upstream, the broker between is not trusted: a plain message could be anyone's, so none is taken.
+      sealing: { secretKey: backendSealKey.secretKey, mode: opts.upstream ? 'required' : config.sealing },
       onSamples: (_deviceId, inserted) => metrics.samplesStored.inc({}, inserted),
       onStored: (e) => {
         if (e.kind === 'update/status') rollouts.kick();
+        // Upstream, the backend does not see devices subscribe: a device saying it is online is the cue to send its
+        // open commands and offers (the agent subscribes on the same connect; it drops a command it already ran).
+        if (
+          presence &&
+          e.kind === 'status' &&
+          presence.onStatus(e.deviceId, e.message.state, e.message.ts, e.duplicate)
+        )
+          upstreamPresenceChanged(e.deviceId, e.message.state === 'online');
         opts.onStored?.(e);
       },
       onRejected: (_deviceId, code) => {
@@ -186,9 +207,20 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       'Device messages waiting for the next commit',
       () => ingest.stats().queued,
     );
+    if (opts.upstream && config.sealing === 'optional')
+      log.warn('sealing is "optional" in the config but required with an upstream broker: plain messages are refused');
     if (opts.unprotected)
       log.warn('PROTECTIONS OFF: ACL and rate limits are disabled (benchmark mode); never run a fleet like this');
 
+    const upstreamPresenceChanged = (deviceId: string, online: boolean) => {
+      if (online) {
+        relay.onSubscribed(deviceId);
+        rollouts.onSubscribed(deviceId);
+      } else {
+        relay.onDisconnected(deviceId);
+        rollouts.onDisconnected(deviceId);
+      }
+    };
     let publish: (topic: string, payload: Buffer) => Promise<void> = () =>
       Promise.reject(new Error('not listening yet'));
     // Offers name the download listener, which starts after the engine: bound once it listens.
@@ -198,7 +230,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const rollouts = createRolloutEngine({
       store: createRolloutStore(db),
-      sessions,
+      sessions: presence ? { get: (id: string) => presence.online(id) || undefined } : sessions,
       publish: (t, p) => publish(t, p),
       downloadUrl: (id) => downloadUrlOf(id),
       audit,
@@ -211,6 +243,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       sessions,
       publish: (t, p) => publish(t, p),
       log,
+      // Upstream, a device's presence is not known here: a new command is published at once (the broker delivers
+      // it if the device is subscribed; otherwise it goes again when the device next reports online).
+      ...(presence ? { reachable: (id: string) => presence.online(id) } : {}),
     });
     // One cap on connections still in their TLS handshake, over both ports: each holds a file descriptor.
     const handshakes = createHandshakeGuard({
@@ -221,47 +256,56 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       metrics,
       audit: auditLimited,
     });
-    const mqtt: MqttListener = await startMqttListener({
-      host,
-      port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
-      tls,
-      handshakes,
-      config,
-      registry,
-      audit,
-      auditLimited,
-      connections,
-      ingest,
-      sessions,
-      limiter: createPublishLimiter({ maxInflight: config.limits.maxInflightPerDevice }),
-      writeBehind,
-      metrics,
-      log,
-      ...(opts.unprotected ? { unprotected: true } : {}),
-      onSubscribed: (deviceId, topic) => {
-        if (topic === deviceTopic(deviceId, 'cmd')) relay.onSubscribed(deviceId);
-        if (topic === deviceTopic(deviceId, 'update')) rollouts.onSubscribed(deviceId);
-      },
-      onDisconnected: (deviceId) => {
-        relay.onDisconnected(deviceId);
-        rollouts.onDisconnected(deviceId);
-      },
-    });
-    const listener = mqtt;
+    // Revoked devices, kept current below: upstream, the broker may not know them.
+    let revoked = registry.revokedDeviceIds();
     // Commands and update offers are sealed for the device's newest key (seal-outgoing.ts).
     const sealOutgoing = createOutgoingSealer(db, backendSealKey);
-    publish = (topic, unsealed) =>
-      new Promise<void>((resolve, reject) => {
-        const payload = sealOutgoing(topic, unsealed);
-        listener.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, dup: false, retain: false }, (err?: Error) =>
-          err ? reject(err) : resolve(),
-        );
-      });
+    const devices = opts.upstream
+      ? upstreamTransport(opts.upstream, {
+          ingest,
+          metrics,
+          log,
+          isRevoked: (id) => revoked.has(id),
+          // What was published while the broker was unreachable may be lost: every online device gets its open
+          // commands and offers again.
+          onConnected: () => {
+            for (const d of registry.list()) if (presence!.online(d.id)) upstreamPresenceChanged(d.id, true);
+          },
+        })
+      : await startMqttListener({
+          host,
+          port: opts.mqttPort ?? DEFAULT_MQTT_PORT,
+          tls,
+          handshakes,
+          config,
+          registry,
+          audit,
+          auditLimited,
+          connections,
+          ingest,
+          sessions,
+          limiter: createPublishLimiter({ maxInflight: config.limits.maxInflightPerDevice }),
+          writeBehind,
+          metrics,
+          log,
+          ...(opts.unprotected ? { unprotected: true } : {}),
+          onSubscribed: (deviceId, topic) => {
+            if (topic === deviceTopic(deviceId, 'cmd')) relay.onSubscribed(deviceId);
+            if (topic === deviceTopic(deviceId, 'update')) rollouts.onSubscribed(deviceId);
+          },
+          onDisconnected: (deviceId) => {
+            relay.onDisconnected(deviceId);
+            rollouts.onDisconnected(deviceId);
+          },
+        });
+    const listener: DeviceTransport = 'aedes' in devices ? aedesTransport(devices) : devices;
     cleanups.unshift(() => listener.close());
+    publish = (topic, unsealed) => listener.publish(topic, sealOutgoing(topic, unsealed));
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
     const revocations = enforceRevocations({ registry, sessions, audit, log });
     watch.on(revocations);
+    watch.on(() => (revoked = registry.revokedDeviceIds()));
     watch.on(() => relay.onDbChange());
     watch.on(() => rollouts.kick());
     cleanups.unshift(() => watch.close());
@@ -270,7 +314,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     cleanups.unshift(() => posture.close());
     const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
     const mqttUrl = () =>
-      opts.publicMqttUrl ?? `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
+      opts.publicMqttUrl ??
+      opts.upstream?.url ??
+      `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
     const operators = createOperatorStore(db);
     const fleetId = fleetIdOf(tls.ca);
     const tokens = createTokenService({
@@ -290,6 +336,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         releasesDir: fleetPaths(opts.dataDir).releases,
         onChange: () => {
           revocations();
+          revoked = registry.revokedDeviceIds();
           relay.onDbChange();
           rollouts.kick();
         },
@@ -370,7 +417,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const downloadBase = (opts.publicDownloadUrl ?? `https://${publicHost}:${downloads.port}`).replace(/\/+$/, '');
     downloadUrlOf = (releaseId) => `${downloadBase}${bundlePath(releaseId)}`;
     log.info('fleet server listening', {
-      mqtt: `mqtts://${host}:${listener.port}`,
+      mqtt: opts.upstream ? `client of ${opts.upstream.url}` : `mqtts://${host}:${listener.port}`,
       https: `https://${host}:${http.port}`,
       downloads: `https://${host}:${downloads.port}`,
       data: opts.dataDir,

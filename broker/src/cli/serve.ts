@@ -4,7 +4,39 @@ import { loadFleetConfig } from '../config.js';
 import type { FleetError } from '../errors.js';
 import { DEFAULT_DOWNLOAD_PORT } from '../http/downloads.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
+import type { UpstreamConfig } from '../mqtt/transport.js';
+import { readInputText } from './file-args.js';
 import { folderKey, STORAGE_KEY_HELP, STORAGE_KEY_OPTION } from './storage-key.js';
+
+/** --upstream and its three files, all or none: the backend then connects to that broker instead of listening. */
+function upstreamOf(values: Record<string, string | boolean | undefined>): UpstreamConfig | undefined {
+  const url = values.upstream as string | undefined;
+  const files = ['upstream-cert', 'upstream-key', 'upstream-ca'] as const;
+  if (url === undefined) {
+    const stray = files.find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --upstream mqtts://HOST:PORT`);
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--upstream must be an mqtts://HOST:PORT address, got ${url}`);
+  }
+  if (
+    parsed.protocol !== 'mqtts:' ||
+    parsed.username ||
+    parsed.password ||
+    (parsed.pathname && parsed.pathname !== '/')
+  )
+    throw new UsageError(`--upstream must be an mqtts://HOST:PORT address (TLS, no credentials), got ${url}`);
+  const read = (flag: (typeof files)[number]) => {
+    const path = values[flag] as string | undefined;
+    if (path === undefined) throw new UsageError(`--upstream needs --${flag} FILE`);
+    return Buffer.from(readInputText(path, `--${flag} names a PEM file`));
+  };
+  return { url, cert: read('upstream-cert'), key: read('upstream-key'), ca: read('upstream-ca') };
+}
 
 /** An https:// URL without a query or fragment: bundle paths are appended to it. */
 function publicDownloadUrl(text: string): string {
@@ -23,6 +55,7 @@ function publicDownloadUrl(text: string): string {
 const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-port 8443] [--download-port 8444]
             [--host 127.0.0.1] [--public-mqtt-url mqtts://host:8883] [--public-download-url https://host:8444]
             [--log-format json|pretty] [--log-level info] [--init-empty-db] [--token-key PKCS11-URI]
+            [--upstream mqtts://HOST:PORT --upstream-cert FILE --upstream-key FILE --upstream-ca FILE]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
@@ -40,6 +73,9 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
                         (every device must be registered again). Without it such a folder is refused.
   --token-key URI       sign the operator API's tokens with an Ed25519 key inside a hardware security module
                         (an RFC 7512 PKCS#11 URI, quoted; see docs/hsm.md) instead of the daily database keys
+  --upstream URL        do not listen for devices: connect to this MQTT broker (mosquitto, EMQX, …) as a client,
+                        with the certificate, key and CA of the three --upstream-* files (PEM). Devices connect to
+                        that broker; messages must be sealed whatever the config says. See docs/upstream-broker.md.
 
 ${STORAGE_KEY_HELP}`;
 
@@ -60,10 +96,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'init-empty-db': { type: 'boolean' },
       ...STORAGE_KEY_OPTION,
       'token-key': { type: 'string' },
+      upstream: { type: 'string' },
+      'upstream-cert': { type: 'string' },
+      'upstream-key': { type: 'string' },
+      'upstream-ca': { type: 'string' },
     },
     HELP,
   );
   const config = loadFleetConfig(values.config);
+  const upstream = upstreamOf(values);
   const format = values['log-format'] ?? 'json';
   if (format !== 'json' && format !== 'pretty') throw new UsageError('--log-format must be json or pretty');
   const level = values['log-level'] ?? 'info';
@@ -99,6 +140,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(values['public-download-url'] ? { publicDownloadUrl: publicDownloadUrl(values['public-download-url']) } : {}),
     ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
     ...(values['token-key'] !== undefined ? { tokenKeyUri: values['token-key'] } : {}),
+    ...(upstream ? { upstream } : {}),
     onFatal: (err) => {
       failure = err;
       stopNow?.();

@@ -18,6 +18,8 @@ export function createCommandRelay(deps: {
   publish: (topic: string, payload: Buffer) => Promise<void>;
   log: Logger;
   now?: () => number;
+  /** Whether a new command can be sent to the device now (default: it has a session and subscribed). */
+  reachable?: (deviceId: string) => boolean;
 }): CommandRelay {
   const now = deps.now ?? Date.now;
   // A device sees each open command once per subscription; redelivery happens on its next (re)connect.
@@ -41,7 +43,8 @@ export function createCommandRelay(deps: {
     onDbChange() {
       deps.commands.expire(now());
       for (const deviceId of deps.commands.devicesWithPending(now())) {
-        if (deps.sessions.get(deviceId) && delivered.has(deviceId)) sendOpen(deviceId, true);
+        if (deps.reachable ? deps.reachable(deviceId) : deps.sessions.get(deviceId) && delivered.has(deviceId))
+          sendOpen(deviceId, true);
       }
     },
     onSubscribed(deviceId) {

@@ -42,6 +42,8 @@ export type StoredEvent = DecodedMessage & {
   readonly storedAt: number;
   /** Samples newly stored (0 for a duplicate). */
   readonly inserted: number;
+  /** Already stored (a resend or a replay): it must not change anything again. */
+  readonly duplicate: boolean;
 };
 
 export interface IngestOptions {
@@ -237,6 +239,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
             receivedAt: item.receivedAt,
             storedAt: stored.storedAt,
             inserted: Math.max(0, inserted),
+            duplicate: inserted === DUPLICATE,
           });
       }
       item.done();

@@ -12,7 +12,6 @@ import {
 } from '../../../shared/src/index.js';
 import type { AuditLog } from '../db/audit.js';
 import { type Rollout, type RolloutStore, stageSize } from '../db/rollouts.js';
-import type { Sessions } from '../mqtt/sessions.js';
 
 /** How long a download authorisation in an offer is valid. */
 export const OFFER_TOKEN_TTL_MS = 60 * 60_000;
@@ -31,7 +30,8 @@ export interface RolloutEngine {
 
 export interface RolloutEngineDeps {
   readonly store: RolloutStore;
-  readonly sessions: Pick<Sessions, 'get'>;
+  /** Whether the device is connected (a session here, or online through an upstream broker). */
+  readonly sessions: { get(deviceId: string): unknown };
   readonly publish: (topic: string, payload: Buffer) => Promise<void>;
   /** Where devices download a release's bundle (the device download listener). */
   readonly downloadUrl: (releaseId: string) => string;
