@@ -316,11 +316,6 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     ...(opts.connect ? { connect: opts.connect } : {}),
     onConnect(client) {
       runtime.update({ connected: true, connectedSince: now() }, true);
-      // The acknowledged status is what confirms a new firmware image healthy (its version is in it).
-      const sentVersion = firmwareVersion;
-      client.publish(statusTopic, outgoing(statusTopic, status('online')), { qos: 1, retain: true }, (err) => {
-        if (!err && sentVersion) update?.confirmed(sentVersion);
-      });
       client.on('message', (topic, raw) => {
         if (!accepting || (topic !== cmdTopic && topic !== updateTopic)) return;
         const payload = incoming(topic, raw);
@@ -328,14 +323,18 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         if (topic === cmdTopic) void executor.handle(payload);
         else update?.handleOffer(payload);
       });
-      // Subscribed on every connect: sessions are clean, the server redelivers unacknowledged commands.
-      client.subscribe(cmdTopic, { qos: 1 }, (err) => {
+      // Subscribed on every connect (sessions are clean; the server redelivers unacknowledged commands), and only
+      // then announced online: a backend behind another broker learns of the device from this status and sends
+      // what it holds at once, which a broker drops while the device has no subscription yet.
+      const topics = update ? [cmdTopic, updateTopic] : [cmdTopic];
+      // The acknowledged status is what confirms a new firmware image healthy (its version is in it).
+      const sentVersion = firmwareVersion;
+      client.subscribe(topics, { qos: 1 }, (err) => {
         if (err) log.warn('command subscription failed', { error: err });
-      });
-      if (update)
-        client.subscribe(updateTopic, { qos: 1 }, (err) => {
-          if (err) log.warn('update subscription failed', { error: err });
+        client.publish(statusTopic, outgoing(statusTopic, status('online')), { qos: 1, retain: true }, (err) => {
+          if (!err && sentVersion) update?.confirmed(sentVersion);
         });
+      });
       sender.attach(client);
     },
     onClose() {
