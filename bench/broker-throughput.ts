@@ -6,12 +6,13 @@
 // publishing as fast as the broker acknowledges. Each message is counted once on arrival: by what edgeward
 // stored (SQLite rows), and by a QoS 1 subscriber on mosquitto.
 // Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]
-//      [--only protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N] [--sealing]
+//      [--only unsealed,protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N]
 //      [--help]
-// at-rest: the protected server on a data folder made with `fleet pki init --encrypt-at-rest` (the database and its
-// WAL encrypted page by page, docs/encryption-at-rest.md); its cost is printed against `protected`.
-// --sealing (end-to-end sealing, docs/security.md) also runs the protected server with `sealing: "optional"` and
-// agents that send plain messages, and prints the cost of sealing: 1 - sealed / unsealed.
+// Encryption on and off in one run (issue 18): `unsealed` is the protected server with `sealing: "optional"` and
+// agents that send plain messages, on a plain folder; `protected` seals end to end (docs/security.md), the default;
+// `at-rest` seals too, on a data folder made with `fleet pki init --encrypt-at-rest` (the database and its WAL
+// encrypted page by page, docs/encryption-at-rest.md). Printed: the cost of sealing (against unsealed), of at-rest
+// encryption (against protected), and of both (against unsealed).
 // --baseline runs another build of `fleet` (an earlier commit's checkout, built) under the same load, alternating
 // with this one for --rounds rounds: a change's cost measured on the same machine in the same run.
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
@@ -50,33 +51,29 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     pin: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
-    /** Run only these brokers, comma-separated: protected, at-rest, unprotected, mosquitto. */
-    only: { type: 'string', default: 'protected,at-rest,unprotected,mosquitto' },
+    /** Run only these brokers, comma-separated: unsealed, protected, at-rest, unprotected, mosquitto. */
+    only: { type: 'string', default: 'unsealed,protected,at-rest,unprotected,mosquitto' },
     /** Another build's dist/fleet.js, run under the same load for comparison. */
     baseline: { type: 'string' },
     /** Every broker this many times, alternating; the table gives each run, the ratios use the medians. */
     rounds: { type: 'string', default: '1' },
     /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
-    // --- sealing comparison (issue 18, part 1) ---
-    /** Also run the protected server with sealing off (config sealing "optional", agents unsealed). */
-    sealing: { type: 'boolean', default: false },
-    // --- end sealing comparison ---
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
     'node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]\n' +
-      '    [--only protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1]\n' +
-      '    [--profile DIR]\n' +
-      '    [--keep] [--sealing]\n' +
+      '    [--only unsealed,protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1]\n' +
+      '    [--profile DIR] [--keep]\n' +
       'The same QoS 1 mTLS publish load against `fleet serve` (protections on), the fleet server with its ACL and\n' +
       'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.\n' +
       '--baseline also runs another build of `fleet serve` (for example an earlier commit, checked out and built)\n' +
       'on its own data folder, so that a change is compared with what came before on the same machine, same run.\n' +
-      '--sealing also runs the protected server with end-to-end sealing off (agents send plain messages) and\n' +
-      'prints the cost of sealing.',
+      'Encryption on and off in one run: unsealed (sealing "optional", agents send plain messages), protected\n' +
+      '(sealed end to end, the default) and at-rest (sealed, on a folder encrypted at rest); the cost of each and\n' +
+      'of both is printed.',
   );
   process.exit(0);
 }
@@ -277,11 +274,11 @@ const unsealedConfig = join(work, 'fleet-unsealed.json');
 writeFileSync(unsealedConfig, JSON.stringify({ deviceTypes: UNTHROTTLED_DEVICES, sealing: 'optional' }));
 // --- end sealing comparison ---
 
-type Build = 'protected' | 'at-rest' | 'unprotected' | 'baseline' | 'unsealed';
+type Build = 'unsealed' | 'protected' | 'at-rest' | 'unprotected' | 'baseline';
 const NAMES: Record<Build | 'mosquitto', string> = {
+  unsealed: 'edgeward, on, not sealed',
   protected: 'edgeward, protections on',
   'at-rest': 'edgeward, on + at rest',
-  unsealed: 'edgeward, sealing off',
   unprotected: 'edgeward, protections off',
   baseline: 'baseline, protections on',
   mosquitto: 'mosquitto 2',
@@ -376,8 +373,7 @@ console.log(
 const only = new Set(values.only!.split(','));
 const order: (Build | 'mosquitto')[] = [
   ...(baseline ? (['baseline'] as const) : []),
-  ...(['protected', 'at-rest', 'unprotected', 'mosquitto'] as const).filter((b) => only.has(b)),
-  ...(values.sealing ? (['unsealed'] as const) : []),
+  ...(['unsealed', 'protected', 'at-rest', 'unprotected', 'mosquitto'] as const).filter((b) => only.has(b)),
 ];
 const runs = new Map(order.map((b) => [b, [] as Result[]]));
 for (let round = 1; round <= rounds; round++) {
@@ -410,23 +406,19 @@ for (let round = 0; round < rounds; round++) {
 }
 console.log('');
 const [ours, open, theirs, before] = [med('protected'), med('unprotected'), med('mosquitto'), med('baseline')];
-const sealedAtRest = med('at-rest');
-if (ours && sealedAtRest)
-  console.log(
-    `cost of encryption at rest (1 - at rest / protected)${rounds > 1 ? ` (medians of ${rounds} rounds)` : ''}: ` +
-      `counted msg/s ${((1 - sealedAtRest.counted / ours.counted) * 100).toFixed(1)}%, ` +
-      `CPU µs/msg ${((sealedAtRest.cpuUs / ours.cpuUs - 1) * 100).toFixed(1)}%`,
-  );
+const [unsealed, sealedAtRest] = [med('unsealed'), med('at-rest')];
 const of = rounds > 1 ? ` (medians of ${rounds} rounds)` : '';
-// --- sealing comparison (issue 18, part 1) ---
-const unsealed = med('unsealed');
-if (ours && unsealed)
+/** "cost of X (1 - with / without): counted msg/s N%, CPU µs/msg A vs B" */
+const cost = (what: string, withIt: Result | undefined, without: Result | undefined, target = '') => {
+  if (!withIt || !without) return;
   console.log(
-    `cost of end-to-end sealing (1 - sealed / unsealed, protected)${of}: counted msg/s ` +
-      `${((1 - ours.counted / unsealed.counted) * 100).toFixed(1)}%, CPU µs/msg ` +
-      `${fmt(ours.cpuUs, 1)} vs ${fmt(unsealed.cpuUs, 1)}  (target, with at-rest: ≤ 20%)`,
+    `cost of ${what}${of}: counted msg/s ${((1 - withIt.counted / without.counted) * 100).toFixed(1)}%, ` +
+      `CPU µs/msg ${fmt(withIt.cpuUs, 1)} vs ${fmt(without.cpuUs, 1)}${target}`,
   );
-// --- end sealing comparison ---
+};
+cost('end-to-end sealing (1 - protected / unsealed)', ours, unsealed);
+cost('encryption at rest (1 - at rest / protected)', sealedAtRest, ours);
+cost('sealing + at rest (1 - at rest / unsealed)', sealedAtRest, unsealed, '  (target ≤ 20%)');
 if (ours && theirs)
   console.log(
     `ratio edgeward (protected) / mosquitto, counted msg/s${of}: ` +

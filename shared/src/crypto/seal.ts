@@ -11,6 +11,7 @@ import nacl from 'tweetnacl';
 import { decode, encode } from '../cbor.js';
 import { defineCodes, EdgewardError, ProtocolError } from '../errors.js';
 import { keyIdBytes } from './key-id.js';
+import { randomNonce } from './nonce-pool.js';
 
 export const SEAL_VERSION = 1;
 /** Names of a device's sealing files beside its device.key and ca.crt (enrolment and `fleet device add`). */
@@ -141,7 +142,7 @@ export function seal(channel: SealChannel, topic: string, message: Uint8Array): 
   plain[0] = t.length;
   plain.set(t, 1);
   plain.set(message, 1 + t.length);
-  const nonce = new Uint8Array(randomBytes(SEAL_NONCE_LENGTH));
+  const nonce = randomNonce(SEAL_NONCE_LENGTH);
   const box = nacl.box.after(plain, nonce, channel.shared);
   return encode([SEAL_VERSION, channel.ownKid, channel.peerKid, nonce, box]);
 }
