@@ -144,7 +144,7 @@ export const agentConfigSchema = s.object({
           source: s.literal('systemd-credential'),
           name: s.str({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, maxLength: 64 }),
         }),
-        /** An RFC 7512 PKCS#11 URI: accepted by the config, refused at start (AT_REST_UNSUPPORTED) for now. */
+        /** An RFC 7512 PKCS#11 URI of a secret key in a token; the storage key is derived inside it. */
         pkcs11: s.object({ source: s.literal('pkcs11'), uri: s.str({ pattern: /^pkcs11:/, maxLength: 2048 }) }),
       }),
     }),

@@ -153,7 +153,7 @@ test('without the key, with a wrong one or a key inside the folder, nothing star
   assert.is(r.code, 0, r.output);
 });
 
-test("the agent's state: a missing or wrong key is refused before agent.db is opened; PKCS#11 is not yet", async () => {
+test("the agent's state: a missing or wrong key is refused before agent.db is opened", async () => {
   const stateDir = join(fleet.deviceDir(AGENT), 'state');
   const before = snapshot(stateDir);
   const { agentStorageKey, readAgentStatus } = await import('../../agent/src/state/index.js');
@@ -163,9 +163,9 @@ test("the agent's state: a missing or wrong key is refused before agent.db is op
     ['no key', {}, 'AT_REST_KEY_MISSING'],
     ['wrong key', { storage: { key: { source: 'file', path: otherKeyFile } } }, 'AT_REST_KEY_WRONG'],
     [
-      'pkcs11',
+      'pkcs11 without a module',
       { storage: { key: { source: 'pkcs11', uri: 'pkcs11:token=edgeward;object=storage' } } },
-      'AT_REST_UNSUPPORTED',
+      'PKCS11_MODULE',
     ],
     [
       'systemd credential outside systemd',

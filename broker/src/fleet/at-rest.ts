@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   AtRestError,
   readRegularText,
-  readStorageKeyFile,
+  readStorageKey,
   seal,
   STORAGE_KEY_ENV,
   type StorageKey,
@@ -34,7 +34,7 @@ export function storageKeyFileOf(flag: string | undefined, env = process.env): s
 
 /** Reads and checks the key file for a folder that is about to be encrypted (refused inside the folder). */
 export function readNewStorageKey(dir: string, keyFile: string): StorageKey {
-  return readStorageKeyFile(keyFile, { notInside: [resolve(dir)] });
+  return readStorageKey(keyFile, { notInside: [resolve(dir)], purpose: 'fleet', create: true });
 }
 
 export function writeMarker(dir: string, key: StorageKey): void {
@@ -69,7 +69,7 @@ export function dataFolderKey(dir: string, keyFile: string | undefined): Storage
       `${root} is encrypted at rest: give its storage key with --storage-key FILE or ${STORAGE_KEY_ENV}=FILE`,
     );
   }
-  const key = readStorageKeyFile(keyFile, { notInside: [root] });
+  const key = readStorageKey(keyFile, { notInside: [root], purpose: 'fleet' });
   let marker: Partial<Marker>;
   try {
     marker = JSON.parse(readRegularText(markerFile, { maxBytes: 4096 })) as Partial<Marker>;

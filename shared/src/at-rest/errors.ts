@@ -12,7 +12,6 @@ export const atRestCodes = defineCodes({
   AT_REST_SEALED_FILE: 'A sealed key file is damaged or truncated, or has an unknown header version.',
   AT_REST_NOT_ENCRYPTED:
     'A storage key was given for a folder that is not encrypted at rest; drop it, or give the folder it belongs to.',
-  AT_REST_UNSUPPORTED: 'This storage key source is not supported yet (PKCS#11 storage keys).',
 });
 export type AtRestCode = keyof typeof atRestCodes;
 

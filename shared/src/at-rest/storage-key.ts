@@ -1,9 +1,12 @@
 // The storage key of encryption at rest: 32 random bytes, written as 64 hex digits in a file of mode 0600 that
-// lives outside the folder it protects (`openssl rand -hex 32 > key; chmod 600 key`).
+// lives outside the folder it protects (`openssl rand -hex 32 > key; chmod 600 key`), or derived inside a PKCS#11
+// token from a secret key that never leaves it.
 import { fstatSync, closeSync, openSync, readSync, constants } from 'node:fs';
 import { relative, resolve, isAbsolute } from 'node:path';
 import { ioError } from '../files.js';
 import { AtRestError } from './errors.js';
+import { deriveFromToken } from '../pkcs11/secret.js';
+import { isPkcs11Uri } from '../pkcs11/uri.js';
 
 export interface StorageKey {
   readonly bytes: Uint8Array;
@@ -100,5 +103,31 @@ export function readStorageKeyFile(path: string, opts: ReadKeyOptions = {}): Sto
     throw ioError(err, 'read the storage key', path);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** What a storage key is for: the HMAC input of a key derived inside a PKCS#11 token (one token key, one purpose). */
+export const STORAGE_KEY_PURPOSE = {
+  fleet: 'edgeward fleet data folder storage key v1',
+  agent: 'edgeward agent state storage key v1',
+} as const;
+
+export interface StorageKeySourceOptions extends ReadKeyOptions {
+  readonly purpose: keyof typeof STORAGE_KEY_PURPOSE;
+  /** PKCS#11: make the token key when the token has none under that label (a folder being encrypted). */
+  readonly create?: boolean;
+}
+
+/**
+ * A storage key from a key file (readStorageKeyFile) or from an RFC 7512 PKCS#11 URI naming a secret key in a
+ * token, from which it is derived there (pkcs11/secret.ts). Messages name the URI without its query (the PIN).
+ */
+export function readStorageKey(source: string, opts: StorageKeySourceOptions): StorageKey {
+  if (!isPkcs11Uri(source)) return readStorageKeyFile(source, opts);
+  const bytes = deriveFromToken(source, STORAGE_KEY_PURPOSE[opts.purpose], { create: opts.create ?? false });
+  try {
+    return storageKeyFromBytes(bytes, source.split('?')[0]!);
+  } finally {
+    bytes.fill(0);
   }
 }
