@@ -9,7 +9,7 @@ import { STORAGE_KEY_OPTION } from './storage-key.js';
 import { parseValidityDays } from './validity-days.js';
 
 const HELP = `fleet pki init --data DIR [--san DNS:host,IP:addr …] [--ca-days 3650] [--server-days 825]
-                 [--ca-key PKCS11-URI] [--encrypt-at-rest --storage-key FILE]
+                 [--ca-key PKCS11-URI] [--encrypt-at-rest --storage-key FILE|PKCS11-URI]
 
 Creates the fleet CA (P-256) and the fleet server's TLS certificate in DIR/pki, and the fleet database.
 Private keys are written with mode 0600 in a 0700 folder. An existing CA is never overwritten.
@@ -27,7 +27,8 @@ Private keys are written with mode 0600 in a 0700 folder. An existing CA is neve
                     under the storage key --storage-key FILE (or EDGEWARD_STORAGE_KEY_FILE) names: 64 hex digits,
                     mode 0600, outside DIR (openssl rand -hex 32 > FILE && chmod 600 FILE). Every command that
                     opens DIR then needs that key. Off by default; see docs/encryption-at-rest.md
-  --storage-key FILE the storage key (only with --encrypt-at-rest)`;
+  --storage-key FILE|PKCS11-URI  the storage key (only with --encrypt-at-rest); a PKCS#11 URI names a secret
+                    key in a token, made there when the label is new (docs/hsm.md#storage-keys)`;
 
 export function pkiCommand(argv: string[]): Promise<number> {
   return dispatch(argv, { init: initPkiCommand }, HELP);
