@@ -2,7 +2,10 @@
 // delivered on the other node, revocation and takeover reaching the other node, Redis restarting, /readyz.
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
+import { fleetIdOf } from '../../broker/src/api/fleet-id.js';
+import { fleetNamespace } from '../../broker/src/cluster/index.js';
 import * as assert from 'uvu/assert';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import { openFleetDb } from '../../broker/src/fleet/data-dir.js';
@@ -12,15 +15,18 @@ import { testWithPeers } from '../helpers/peers.js';
 import { caOf, rawRequest } from '../helpers/raw-https.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { freePort } from '../helpers/mosquitto.js';
+import { FleetError } from '../../broker/src/errors.js';
 
 const test = testWithPeers(['redis-server'], 'apt-get install -y redis-server');
-const DEVICES = ['gw-route', 'gw-queue', 'gw-revoke', 'gw-takeover', 'gw-after'];
+const DEVICES = ['gw-route', 'gw-queue', 'gw-revoke', 'gw-takeover', 'gw-hostile', 'gw-after'];
 
 let redis: RedisServer;
 let fleet: TestFleet;
 let a: FleetServer;
 let b: FleetServer;
 let dataB: string;
+let dataC: string;
 const clients: MqttClient[] = [];
 
 const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
@@ -43,6 +49,8 @@ test.before(async () => {
   fleet.db.close();
   dataB = join(tmpDir('edgeward-node-b-'), 'data');
   cpSync(fleet.dataDir, dataB, { recursive: true });
+  dataC = join(tmpDir('edgeward-node-c-'), 'data');
+  cpSync(fleet.dataDir, dataC, { recursive: true });
   a = await fleet.start({ cluster: { redisUrl: redis.url, nodeId: 'node-a' } });
   b = await createFleetServer({
     dataDir: dataB,
@@ -116,11 +124,63 @@ test('the same device connecting to node B closes its session on node A', async 
   assert.ok(b.sessions.get('gw-takeover'));
 });
 
+test('hostile bus messages are refused and counted; an event from a node for another fleet is not heard', async () => {
+  const raw = new Redis(redis.url);
+  const channel = `${fleetNamespace(fleetIdOf(caOf(fleet.dataDir)))}bus`;
+  const refused = (reason: string) =>
+    Number(
+      new RegExp(`^edgeward_cluster_bus_refused_total\\{node="node-a",reason="${reason}"\\} (\\d+)$`, 'm').exec(
+        a.metrics.registry.render(),
+      )?.[1] ?? 0,
+    );
+  const victim = await connect('gw-hostile', a);
+  const messages = [
+    ['too-large', JSON.stringify({ kind: 'device.revoked', node: 'x', deviceId: 'gw-hostile', pad: 'x'.repeat(5000) })],
+    ['not-json', '{"kind":'],
+    ['unknown-kind', JSON.stringify({ kind: 'fleet.delete', node: 'x' })],
+    ['invalid', JSON.stringify({ kind: 'device.revoked', node: 'x', deviceId: '../GW' })],
+    ['invalid', JSON.stringify({ kind: 'session.takeover', node: 'x', deviceId: 'gw-hostile', extra: 1 })],
+  ] as const;
+  for (const [, m] of messages) await raw.publish(channel, m);
+  // Another fleet's channel on the same Redis: node A does not listen there.
+  await raw.publish(
+    'edgeward:0000:bus',
+    JSON.stringify({ kind: 'session.takeover', node: 'x', deviceId: 'gw-hostile' }),
+  );
+  await waitFor(() => refused('invalid') === 2, 'the invalid messages counted');
+  for (const reason of ['too-large', 'not-json', 'unknown-kind']) assert.is(refused(reason), 1, reason);
+  await raw.quit();
+  assert.ok(a.sessions.get('gw-hostile'), 'no session was dropped');
+  assert.ok(victim.connected);
+});
+
 test('metrics carry the node label', async () => {
   const text = a.metrics.registry.render();
   assert.match(text, /^edgeward_connected_devices\{node="node-a"\} \d+$/m);
   assert.match(text, /^edgeward_redis_up\{node="node-a"\} 1$/m);
   assert.match(b.metrics.registry.render(), /^edgeward_cluster_events_total\{node="node-b",kind="session.takeover"/m);
+});
+
+test('a node that cannot reach Redis does not start: FLEET_REDIS_UNREACHABLE, its folder free again', async () => {
+  const nowhere = `redis://127.0.0.1:${await freePort()}`;
+  const start = () =>
+    createFleetServer({
+      dataDir: dataC,
+      host: '127.0.0.1',
+      mqttPort: 0,
+      httpPort: 0,
+      downloadPort: 0,
+      log: testLogger(),
+      cluster: { redisUrl: nowhere, nodeId: 'node-c', connectTimeoutMs: 1000 },
+    });
+  for (let i = 0; i < 2; i++) {
+    const err = await start().then(
+      () => undefined,
+      (e: unknown) => e as FleetError,
+    );
+    assert.instance(err, FleetError);
+    assert.is(err!.code, 'FLEET_REDIS_UNREACHABLE');
+  }
 });
 
 test('/readyz is 503 naming redis while Redis is down; nodes reconnect and route again after', async () => {
