@@ -23,7 +23,7 @@ import {
   type CommandActions,
   type Keyring,
 } from './commands/index.js';
-import type { AgentConfig } from './config.js';
+import { type AgentConfig, serverList } from './config.js';
 import { loadCredentials } from './credentials.js';
 import { createDeviceSealer, loadSealChannel, sealedPayload } from './seal.js';
 import { AgentError } from './errors.js';
@@ -214,7 +214,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       startedAt: now(),
       updatedAt: now(),
       stoppedAt: null,
-      server: config.server,
+      server: serverList(config)[0]!,
       connected: false,
       connectedSince: null,
       agentVersion: platform.agentVersion,
@@ -306,16 +306,18 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const updateTopic = deviceTopic(config.deviceId, 'update');
   let update: UpdateClient | undefined;
   const connection = createConnection({
-    url: config.server,
+    urls: serverList(config),
     clientId: config.deviceId,
     tls,
     log,
     backoff: createBackoff(config.reconnect.minSeconds * 1000, config.reconnect.maxSeconds * 1000, opts.random),
+    failoverJitterMs: config.reconnect.minSeconds * 1000,
+    ...(opts.random ? { random: opts.random } : {}),
     // The will is fixed at connect time, so it is sealed then (a fresh message id and nonce per attempt).
     will: () => ({ topic: statusTopic, payload: outgoing(statusTopic, status('offline')) }),
     ...(opts.connect ? { connect: opts.connect } : {}),
-    onConnect(client) {
-      runtime.update({ connected: true, connectedSince: now() }, true);
+    onConnect(client, server) {
+      runtime.update({ connected: true, connectedSince: now(), server }, true);
       client.on('message', (topic, raw) => {
         if (!accepting || (topic !== cmdTopic && topic !== updateTopic)) return;
         const payload = incoming(topic, raw);

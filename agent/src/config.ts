@@ -10,9 +10,33 @@ const MAX_CONFIG_BYTES = 1_000_000;
 
 const operatorsSchema = s.withDefault(s.array(operatorConfigSchema, { maxItems: 32 }), []);
 
+/** mqtts://host:port. Plain mqtt:// is refused: devices only speak TLS. */
+const serverUrl = s.str({ pattern: /^mqtts:\/\/[^\s/:]+(:\d{1,5})?\/?$/, maxLength: 300 });
+const serverUrls = s.array(serverUrl, { minItems: 1, maxItems: 16 });
+/** One server, or a cluster's nodes for a site without a load balancer (each entry checked, each listed once). */
+const serverSchema: schema.Schema<string | string[]> = {
+  describe: `${serverUrl.describe}, or a list of them`,
+  check(value, path, issues) {
+    if (!Array.isArray(value)) return serverUrl.check(value, path, issues);
+    const list = serverUrls.check(value, path, issues);
+    value.forEach((v, i) => {
+      if (value.indexOf(v) !== i) issues.push({ path: `${path}[${i}]`, message: 'listed twice' });
+    });
+    return list;
+  },
+};
+
+/** The server addresses of a config, as a list. */
+export function serverList(config: { readonly server: string | readonly string[] }): readonly string[] {
+  return typeof config.server === 'string' ? [config.server] : config.server;
+}
+
 export const agentConfigSchema = s.object({
-  /** mqtts://host:port of the fleet server. Plain mqtt:// is refused: devices only speak TLS. */
-  server: s.str({ pattern: /^mqtts:\/\/[^\s/:]+(:\d{1,5})?\/?$/, maxLength: 300 }),
+  /**
+   * mqtts://host:port of the fleet server, or a list of a cluster's nodes: the agent picks one at random and fails
+   * over to the others.
+   */
+  server: serverSchema,
   deviceId: s.str({ pattern: DEVICE_ID_PATTERN, maxLength: 64 }),
   cert: path(),
   key: path(),

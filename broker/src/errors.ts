@@ -55,6 +55,9 @@ export const fleetCodes = defineCodes({
   FLEET_RELEASE_CONFLICT:
     'Another release for the same hardware has the same sequence number; sign the new build with a higher one.',
   FLEET_RELEASE_TOO_LARGE: 'The bundle is larger than the server accepts (releases.maxBundleBytes in the config).',
+  FLEET_REDIS_UNREACHABLE:
+    'A cluster node could not reach Redis at start-up, or its address is not redis://; start Redis or fix --redis.',
+  FLEET_CLUSTER_INVALID: 'The cluster options are incomplete or wrong (--cluster needs --redis and a valid --node-id).',
 });
 export type FleetCode = keyof typeof fleetCodes;
 

@@ -5,7 +5,7 @@ import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js
 import { createConnectionLog } from './db/connections.js';
 import { createWriteBehind } from './db/write-behind.js';
 import { dbFailure, stopsTheServer } from './db/failure.js';
-import type { FleetError } from './errors.js';
+import { FleetError } from './errors.js';
 import type { Db } from './db/open.js';
 import { createRegistry, type Registry } from './db/registry.js';
 import { fleetPaths, loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
@@ -35,7 +35,7 @@ import { createOperatorStore } from './db/operators.js';
 import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
 import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http/downloads.js';
 import { removeStaleUploads } from './fleet/releases.js';
-import { deviceFacingRoutes } from './http/routes.js';
+import { deviceFacingRoutes, type Readiness } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
@@ -48,6 +48,13 @@ import { createSessions, type Sessions } from './mqtt/sessions.js';
 import { createFleetMetrics, type FleetMetrics } from './metrics/fleet-metrics.js';
 import { createOutgoingSealer } from './fleet/seal-outgoing.js';
 import { ensureBackendSealKey } from './fleet/seal-keys.js';
+import {
+  busEventHandler,
+  type ClusterNode,
+  type ClusterOptions,
+  createRevocationFeed,
+  startClusterNode,
+} from './cluster/index.js';
 
 export interface FleetServerOptions {
   readonly dataDir: string;
@@ -87,6 +94,11 @@ export interface FleetServerOptions {
   readonly upstream?: UpstreamConfig;
   /** How often the rollout engine looks at running rollouts without being told of a change (default 1 s). */
   readonly rolloutTickMs?: number;
+  /**
+   * Run as one node of a cluster (`fleet serve --cluster`, docs/cluster.md): routing, retained messages and
+   * sessions in Redis, revocations and takeovers told to the other nodes over it.
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 export interface FleetServer {
@@ -110,6 +122,10 @@ export interface FleetServer {
    * hook for clients only); authorizeForward still delivers it only to the device whose subtree the topic is.
    */
   publish(topic: string, payload: Buffer): Promise<void>;
+  /** The cluster node's id; undefined for a single node. */
+  readonly nodeId: string | undefined;
+  /** What /readyz reports. */
+  readiness(): Readiness;
   close(): Promise<void>;
 }
 
@@ -166,7 +182,20 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     connections.closeAll();
     const sessions = createSessions();
     const presence = opts.upstream ? createUpstreamPresence(registry, writeBehind.run) : undefined;
-    const metrics = createFleetMetrics();
+    const metrics = createFleetMetrics(opts.cluster?.nodeId);
+    const fleetId = fleetIdOf(tls.ca);
+    if (opts.cluster && opts.upstream)
+      throw new FleetError('FLEET_CLUSTER_INVALID', 'a cluster node listens for devices itself: no --upstream');
+    let cluster: ClusterNode | undefined;
+    if (opts.cluster) {
+      cluster = await startClusterNode({ ...opts.cluster, fleetId, log, metrics });
+      const node = cluster;
+      cleanups.unshift(() => node.close());
+      if (opts.cluster.postgresUrl !== undefined)
+        log.warn('--postgres is not used yet: this node keeps its records in its data folder', {
+          node: node.nodeId,
+        });
+    }
     // The backend's sealing key, read once: the ingest thread opens with it, commands and offers are sealed with it.
     const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir), opts.storageKey);
     const ingest = createIngest(db, {
@@ -289,6 +318,12 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           metrics,
           log,
           ...(opts.unprotected ? { unprotected: true } : {}),
+          ...(cluster
+            ? {
+                shared: cluster.plane,
+                onAuthenticated: (deviceId: string) => cluster.bus.publish({ kind: 'session.takeover', deviceId }),
+              }
+            : {}),
           onSubscribed: (deviceId, topic) => {
             if (topic === deviceTopic(deviceId, 'cmd')) relay.onSubscribed(deviceId);
             if (topic === deviceTopic(deviceId, 'update')) rollouts.onSubscribed(deviceId);
@@ -304,7 +339,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
     const revocations = enforceRevocations({ registry, sessions, audit, log });
-    watch.on(revocations);
+    watch.on(() => revocations());
+    const operators = createOperatorStore(db);
+    // Cluster: what this node sees revoked (through its API, or the CLI on its folder) is told to the others.
+    const feed = cluster
+      ? createRevocationFeed({ registry, operators, publish: (e) => cluster.bus.publish(e) })
+      : () => {};
+    watch.on(feed);
+    cluster?.bus.on(busEventHandler({ revocations, sessions, audit, metrics, log }));
     watch.on(() => (revoked = registry.revokedDeviceIds()));
     watch.on(() => relay.onDbChange());
     watch.on(() => rollouts.kick());
@@ -317,8 +359,6 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       opts.publicMqttUrl ??
       opts.upstream?.url ??
       `mqtts://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${listener.port}`;
-    const operators = createOperatorStore(db);
-    const fleetId = fleetIdOf(tls.ca);
     const tokens = createTokenService({
       db,
       issuer: fleetId,
@@ -336,6 +376,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         releasesDir: fleetPaths(opts.dataDir).releases,
         onChange: () => {
           revocations();
+          feed();
           revoked = registry.revokedDeviceIds();
           relay.onDbChange();
           rollouts.kick();
@@ -351,6 +392,14 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });
     cleanups.unshift(() => live.close());
     let https: HttpsServer | undefined;
+    // Set once every listener is up, cleared when close() begins.
+    let listening = false;
+    const readiness = (): Readiness => ({
+      listeners: listening,
+      // A database that failed stops the server; until it has, it is not one to send devices to.
+      database: fatal === undefined && db.open && !db.readonly,
+      ...(cluster ? { redis: cluster.ready() } : {}),
+    });
     const app = await createHttpApp({
       log,
       metrics,
@@ -373,7 +422,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           handler,
         )),
       routes: (a) => {
-        deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl });
+        deviceFacingRoutes(a, { sessions, metrics, enrollment, mqttUrl, readiness });
         apiRoutes(a, routeDeps, {
           sessions: dashboardSessions,
           live,
@@ -425,6 +474,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
 
     let closing: Promise<void> | undefined;
     const close = () => {
+      listening = false;
       closing ??= (async () => {
         await release();
         log.info('fleet server stopped');
@@ -432,6 +482,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       return closing;
     };
     stop = close;
+    listening = true;
     if (fatal) void close();
     return {
       host,
@@ -448,6 +499,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       metrics,
       rollouts: { tick: () => rollouts.tick(), kick: () => rollouts.kick() },
       publish: (topic, payload) => publish(topic, payload),
+      nodeId: cluster?.nodeId,
+      readiness,
       close,
     };
   } catch (err) {

@@ -73,6 +73,10 @@ const RULES: Record<string, Rule> = {
     call: () => ({ path: '/healthz' }),
     expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
   },
+  'GET /readyz': {
+    call: () => ({ path: '/readyz' }),
+    expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
+  },
   'GET /metrics': {
     call: () => ({ path: '/metrics' }),
     expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],

@@ -44,6 +44,25 @@ test('every problem is listed at once, unknown keys refused', () => {
   }
 });
 
+test('server may be a list of mqtts:// URLs: every bad entry is listed at once', () => {
+  const c = parseAgentConfig({ ...valid, server: ['mqtts://node-a:8883', 'mqtts://node-b:8883'] }, '/etc/edgeward');
+  assert.equal(c.server, ['mqtts://node-a:8883', 'mqtts://node-b:8883']);
+  const issuesOf = (server: unknown) => {
+    try {
+      parseAgentConfig({ ...valid, server });
+    } catch (err) {
+      return ((err as AgentError).details!.issues as { path: string }[]).map((i) => i.path).sort();
+    }
+    return [];
+  };
+  assert.equal(issuesOf(['mqtt://plain:1883', 'mqtts://ok:8883', 'mqtts://ok:8883', 42]), [
+    'server[0]',
+    'server[2]',
+    'server[3]',
+  ]);
+  assert.equal(issuesOf([]), ['server']);
+});
+
 test('missing keys and wrong types are reported', () => {
   try {
     parseAgentConfig({ telemetryIntervalSeconds: '10' });

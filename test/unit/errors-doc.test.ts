@@ -922,6 +922,46 @@ const serveCases: Case[] = [
     exit: 1,
     code: 'FLEET_LISTEN',
   },
+  {
+    name: 'serve --cluster without --redis',
+    cli: 'fleet',
+    args: (f) => serve(f.data, '--cluster', '--node-id', 'n1'),
+    exit: 2,
+    code: 'USAGE',
+    message: /--cluster needs --redis/,
+  },
+  {
+    name: 'serve --cluster --node-id with capitals',
+    cli: 'fleet',
+    args: (f) => serve(f.data, '--cluster', '--redis', 'redis://127.0.0.1:1', '--node-id', 'Node_A'),
+    exit: 2,
+    code: 'USAGE',
+    message: /--node-id must be 1 to 32 of a-z, 0-9 and -/,
+  },
+  {
+    name: 'serve --redis without --cluster',
+    cli: 'fleet',
+    args: (f) => serve(f.data, '--redis', 'redis://127.0.0.1:1'),
+    exit: 2,
+    code: 'USAGE',
+    message: /--redis needs --cluster/,
+  },
+  {
+    name: 'serve --cluster with nothing listening at --redis (refused at once, nothing left running)',
+    cli: 'fleet',
+    args: (f) =>
+      serve(
+        brokenCopy(f, 'redis', () => {}),
+        '--cluster',
+        '--redis',
+        'redis://127.0.0.1:1',
+        '--node-id',
+        'n1',
+      ),
+    exit: 1,
+    code: 'FLEET_REDIS_UNREACHABLE',
+    message: /unreachable .*start it or fix --redis/,
+  },
 ];
 
 // ---- iot-agent: an identity that cannot work, and inputs that would hang.

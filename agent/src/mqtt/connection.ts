@@ -1,5 +1,7 @@
 // One MQTT-over-mTLS connection at a time, re-made with backoff and jitter after every loss.
 // A fresh MQTT.js client per attempt: the outbox, not MQTT.js's in-memory queue, decides what is resent.
+// With several servers (a cluster without a load balancer) each round tries them all in a random order, moving
+// on after a failure or a loss; only once every one has failed does the backoff apply.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../../shared/src/index.js';
 import type { Backoff } from './backoff.js';
@@ -11,19 +13,23 @@ export interface TlsCredentials {
 }
 
 export interface ConnectionOptions {
-  readonly url: string;
+  /** The fleet server's mqtts:// addresses: one, or a cluster's nodes. */
+  readonly urls: readonly string[];
   readonly clientId: string;
   readonly tls: TlsCredentials;
   /** The will (made fresh per attempt so it carries a new message id). */
   readonly will: () => { topic: string; payload: Buffer };
   readonly backoff: Backoff;
+  /** Between servers of one round: a random delay up to this (default 1 s), so a node's devices spread out. */
+  readonly failoverJitterMs?: number;
+  readonly random?: () => number;
   readonly log: Logger;
   readonly keepaliveSeconds?: number;
   /** A connection that lasts this long resets the backoff. */
   readonly stableAfterMs?: number;
   /** Injected for tests and the simulator. */
   readonly connect?: (url: string, opts: IClientOptions) => MqttClient;
-  readonly onConnect: (client: MqttClient) => void;
+  readonly onConnect: (client: MqttClient, url: string) => void;
   readonly onClose: () => void;
 }
 
@@ -35,8 +41,23 @@ export interface Connection {
   stop(beforeEnd?: (client: MqttClient) => Promise<void>): Promise<void>;
 }
 
+/** The servers in a random order (Fisher–Yates), not starting with `notFirst` when there is a choice. */
+export function serverRound(urls: readonly string[], random: () => number, notFirst?: string): string[] {
+  const order = [...urls];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  if (order.length > 1 && order[0] === notFirst) order.push(order.shift()!);
+  return order;
+}
+
 export function createConnection(opts: ConnectionOptions): Connection {
+  if (opts.urls.length === 0) throw new Error('createConnection needs at least one server');
   const connect = opts.connect ?? mqtt.connect;
+  const random = opts.random ?? Math.random;
+  let round = serverRound(opts.urls, random);
+  let next = 0;
   let client: MqttClient | undefined;
   let connected = false;
   let stopped = false;
@@ -48,7 +69,8 @@ export function createConnection(opts: ConnectionOptions): Connection {
     retryTimer = undefined;
     if (stopped) return;
     const will = opts.will();
-    const c = connect(opts.url, {
+    const url = round[next]!;
+    const c = connect(url, {
       clientId: opts.clientId,
       key: opts.tls.key,
       cert: opts.tls.cert,
@@ -75,11 +97,11 @@ export function createConnection(opts: ConnectionOptions): Connection {
         return;
       }
       connected = true;
-      opts.log.info('connected', { server: opts.url, afterFailures: failures });
+      opts.log.info('connected', { server: url, afterFailures: failures });
       failures = 0;
       stableTimer = setTimeout(() => opts.backoff.reset(), opts.stableAfterMs ?? 10_000);
       stableTimer.unref?.();
-      opts.onConnect(c);
+      opts.onConnect(c, url);
     });
     c.on('error', (err) => {
       lastError = err.message;
@@ -96,9 +118,19 @@ export function createConnection(opts: ConnectionOptions): Connection {
       if (wasConnected) opts.onClose();
       if (stopped) return;
       failures++;
-      const delay = opts.backoff.next();
+      // The next server of this round, after a short jitter; when the round is over, a new one after the backoff.
+      next++;
+      let delay: number;
+      if (next < round.length) delay = Math.round(random() * (opts.failoverJitterMs ?? 1000));
+      else {
+        round = serverRound(opts.urls, random, url);
+        next = 0;
+        delay = opts.backoff.next();
+      }
       opts.log[failures > 3 ? 'warn' : 'info'](wasConnected ? 'connection lost' : 'connection failed', {
+        server: url,
         error: lastError ?? null,
+        next: round[next]!,
         retryInMs: delay,
       });
       retryTimer = setTimeout(attempt, delay);

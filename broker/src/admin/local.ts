@@ -254,6 +254,7 @@ export function createAdminService(opts: AdminServiceOptions) {
           }
           const revoked = operators.revoke(name, actor);
           events.record({ event: 'operator.revoked', actor, detail: { name } });
+          if (revoked) changed();
           return { name, revoked };
         },
       },

@@ -5,6 +5,7 @@ import type { FleetError } from '../errors.js';
 import { DEFAULT_DOWNLOAD_PORT } from '../http/downloads.js';
 import { createFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../server.js';
 import type { UpstreamConfig } from '../mqtt/transport.js';
+import { type ClusterOptions, NODE_ID_PATTERN } from '../cluster/index.js';
 import { readInputText } from './file-args.js';
 import { folderKey, STORAGE_KEY_HELP, STORAGE_KEY_OPTION } from './storage-key.js';
 
@@ -38,6 +39,26 @@ function upstreamOf(values: Record<string, string | boolean | undefined>): Upstr
   return { url, cert: read('upstream-cert'), key: read('upstream-key'), ca: read('upstream-ca') };
 }
 
+/** --cluster with --redis and --node-id (and --postgres, passed through), all checked here; none without --cluster. */
+function clusterOf(values: Record<string, string | boolean | undefined>): ClusterOptions | undefined {
+  const flags = ['redis', 'node-id', 'postgres'] as const;
+  if (!values.cluster) {
+    const stray = flags.find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --cluster`);
+    return undefined;
+  }
+  const redisUrl = values.redis as string | undefined;
+  const nodeId = values['node-id'] as string | undefined;
+  if (redisUrl === undefined) throw new UsageError('--cluster needs --redis redis://HOST:PORT');
+  if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new UsageError('--redis must be a redis:// or rediss:// address');
+  if (nodeId === undefined) throw new UsageError('--cluster needs --node-id ID');
+  if (!NODE_ID_PATTERN.test(nodeId)) throw new UsageError('--node-id must be 1 to 32 of a-z, 0-9 and -');
+  const postgres = values.postgres as string | undefined;
+  if (postgres !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(postgres))
+    throw new UsageError('--postgres must be a postgres:// address');
+  return { redisUrl, nodeId, ...(postgres !== undefined ? { postgresUrl: postgres } : {}) };
+}
+
 /** An https:// URL without a query or fragment: bundle paths are appended to it. */
 function publicDownloadUrl(text: string): string {
   let url: URL;
@@ -56,10 +77,11 @@ const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-
             [--host 127.0.0.1] [--public-mqtt-url mqtts://host:8883] [--public-download-url https://host:8444]
             [--log-format json|pretty] [--log-level info] [--init-empty-db] [--token-key PKCS11-URI]
             [--upstream mqtts://HOST:PORT --upstream-cert FILE --upstream-key FILE --upstream-ca FILE]
+            [--cluster --redis redis://HOST:6379 --node-id ID [--postgres postgres://…]]
 
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
-(fleet dashboard link), the operator API under /api/v1, /healthz, /metrics (Prometheus) and POST /v1/enroll.
+(fleet dashboard link), the operator API under /api/v1, /healthz, /readyz, /metrics (Prometheus) and POST /v1/enroll.
 Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
 
   --config FILE         JSON server configuration (limits, per-device-type rates, audit thresholds);
@@ -76,6 +98,11 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
   --upstream URL        do not listen for devices: connect to this MQTT broker (mosquitto, EMQX, …) as a client,
                         with the certificate, key and CA of the three --upstream-* files (PEM). Devices connect to
                         that broker; messages must be sealed whatever the config says. See docs/upstream-broker.md.
+  --cluster             run as one node of a cluster behind a TCP load balancer (docs/cluster.md): routing,
+                        retained messages and device sessions are shared in Redis (--redis), revocations and
+                        takeovers reach every node over it. --node-id names this node (a-z, 0-9, -; up to 32),
+                        in logs and as the node label of /metrics. --postgres is accepted for the shared store;
+                        records: the data folder until the PostgreSQL store is wired.
 
 ${STORAGE_KEY_HELP}`;
 
@@ -100,11 +127,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'upstream-cert': { type: 'string' },
       'upstream-key': { type: 'string' },
       'upstream-ca': { type: 'string' },
+      cluster: { type: 'boolean' },
+      redis: { type: 'string' },
+      'node-id': { type: 'string' },
+      postgres: { type: 'string' },
     },
     HELP,
   );
   const config = loadFleetConfig(values.config);
   const upstream = upstreamOf(values);
+  const cluster = clusterOf(values);
+  if (cluster && upstream) throw new UsageError('--cluster and --upstream do not go together');
   const format = values['log-format'] ?? 'json';
   if (format !== 'json' && format !== 'pretty') throw new UsageError('--log-format must be json or pretty');
   const level = values['log-level'] ?? 'info';
@@ -141,6 +174,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(values['init-empty-db'] ? { initEmptyDb: true } : {}),
     ...(values['token-key'] !== undefined ? { tokenKeyUri: values['token-key'] } : {}),
     ...(upstream ? { upstream } : {}),
+    ...(cluster ? { cluster } : {}),
     onFatal: (err) => {
       failure = err;
       stopNow?.();

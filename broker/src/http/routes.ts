@@ -14,6 +14,15 @@ export interface DeviceRouteDeps {
   readonly metrics: FleetMetrics;
   readonly enrollment: Enrollment;
   readonly mqttUrl: () => string;
+  /** What /readyz reports: each check true when ready. */
+  readonly readiness: () => Readiness;
+}
+
+/** The checks behind /readyz; `redis` only in cluster mode. */
+export interface Readiness {
+  readonly listeners: boolean;
+  readonly database: boolean;
+  readonly redis?: boolean;
 }
 
 export function deviceFacingRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
@@ -28,6 +37,31 @@ export function deviceFacingRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
       },
     },
     async () => ({ status: 'ok', connected: deps.sessions.size }),
+  );
+
+  // For a load balancer: 503 takes the node out of rotation while something it needs is down, naming what.
+  app.get(
+    '/readyz',
+    {
+      config: { scope: null, rateLimit: false },
+      schema: {
+        summary: 'Readiness: listeners up, database writable, Redis connected (cluster); 503 names what is not',
+        tags: ['server'],
+        response: {
+          '2xx': object({ status: { type: 'string' }, notReady: { type: 'array', items: { type: 'string' } } }),
+          '5xx': object({ status: { type: 'string' }, notReady: { type: 'array', items: { type: 'string' } } }),
+        },
+      },
+    },
+    async (_req, reply) => {
+      const checks = deps.readiness();
+      const notReady = Object.entries(checks)
+        .filter(([, ok]) => ok === false)
+        .map(([name]) => name);
+      return reply
+        .code(notReady.length === 0 ? 200 : 503)
+        .send({ status: notReady.length === 0 ? 'ready' : 'not-ready', notReady });
+    },
   );
 
   app.get(

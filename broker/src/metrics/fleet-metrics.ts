@@ -3,8 +3,12 @@ import { createMetrics } from './registry.js';
 
 export type FleetMetrics = ReturnType<typeof createFleetMetrics>;
 
-export function createFleetMetrics() {
-  const registry = createMetrics();
+/**
+ * `node`: a cluster node's id, put on every series as the `node` label. A single node has none (Prometheus's own
+ * `instance` label already names the target), so its series stay as they always were.
+ */
+export function createFleetMetrics(node?: string) {
+  const registry = createMetrics(node === undefined ? {} : { node });
   return {
     registry,
     messagesIn: registry.counter('edgeward_messages_in_total', 'MQTT publishes received from devices, by channel'),

@@ -26,8 +26,10 @@ const labelText = (labels: Labels) => {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics() {
+/** `constLabels` go on every series (a cluster node's `node`), before each series' own labels. */
+export function createMetrics(constLabels: Labels = {}) {
   const metrics = new Map<string, Counter | Gauge>();
+  const text = (labels: Labels) => labelText({ ...constLabels, ...labels });
   return {
     counter(name: string, help: string) {
       const c: Counter = { kind: 'counter', help, values: new Map() };
@@ -56,12 +58,12 @@ export function createMetrics() {
       for (const [name, m] of metrics) {
         out.push(`# HELP ${name} ${m.help}`, `# TYPE ${name} ${m.kind === 'gauge' ? 'gauge' : 'counter'}`);
         if (m.kind === 'counter') {
-          if (m.values.size === 0) out.push(`${name} 0`);
-          for (const { labels, value } of m.values.values()) out.push(`${name}${labelText(labels)} ${value}`);
+          if (m.values.size === 0) out.push(`${name}${text({})} 0`);
+          for (const { labels, value } of m.values.values()) out.push(`${name}${text(labels)} ${value}`);
         } else {
           const v = m.read();
-          if (typeof v === 'number') out.push(`${name} ${v}`);
-          else for (const { labels, value } of v) out.push(`${name}${labelText(labels)} ${value}`);
+          if (typeof v === 'number') out.push(`${name}${text({})} ${v}`);
+          else for (const { labels, value } of v) out.push(`${name}${text(labels)} ${value}`);
         }
       }
       return `${out.join('\n')}\n`;

@@ -21,7 +21,15 @@ export interface MqttListenerOptions extends HookDeps {
   readonly onSubscribed?: (deviceId: string, topic: string) => void;
   /** A device's last session ended. */
   readonly onDisconnected?: (deviceId: string) => void;
+  /**
+   * Cluster mode: routing and sessions shared with the other nodes (cluster/aedes-plane.ts). Without it aedes keeps
+   * both in memory, as a single node always has. `close` runs after aedes has closed, or given up closing.
+   */
+  readonly shared?: { readonly mq: unknown; readonly persistence: unknown; close(): Promise<void> };
 }
+
+/** How long close() waits for aedes to close over Redis (an unreachable Redis would make it wait for ever). */
+const SHARED_CLOSE_MS = 3000;
 
 export interface MqttListener {
   readonly aedes: Aedes;
@@ -44,6 +52,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     connectTimeout: config.limits.connectTimeoutSeconds * 1000,
     queueLimit: config.limits.queueLimit,
     maxInflightInbound: 100,
+    ...(opts.shared ? { mq: opts.shared.mq, persistence: opts.shared.persistence } : {}),
   });
   consumeClientPublishes(aedes);
 
@@ -142,12 +151,20 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     metrics.denials.inc({ kind: 'tls', reason });
   });
 
+  const closeAedes = async () => {
+    const closed = new Promise<void>((resolve) => aedes.close(() => resolve()));
+    if (!opts.shared) return closed;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, SHARED_CLOSE_MS)))]);
+    clearTimeout(timer);
+    await opts.shared.close();
+  };
   let port: number;
   try {
     port = await listen(server, opts.host, opts.port, 'MQTT');
   } catch (err) {
     // aedes runs timers (its $SYS heartbeat) that would keep the process alive after this failure.
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closeAedes();
     throw err;
   }
   // An error while listening (accept failing when the process is out of descriptors) must not end the server.
@@ -163,7 +180,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       state = 'closing';
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       opts.handshakes.closePending('mqtt');
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closeAedes();
       await stopped;
     },
   };

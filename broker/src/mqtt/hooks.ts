@@ -39,6 +39,8 @@ export interface HookDeps {
   /** Benchmarks only: skip ACL and rate limits to measure what they cost. Never set in production. */
   readonly unprotected?: boolean;
   readonly now?: () => number;
+  /** A device was admitted (cluster mode tells the other nodes, which close their older session of it). */
+  readonly onAuthenticated?: (deviceId: string) => void;
 }
 
 type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
@@ -226,6 +228,7 @@ export function createHooks(deps: HookDeps) {
       const at = now();
       deps.writeBehind.run(() => deps.registry.setOnline(clientId, true, peer.address, at));
       deps.log.info('device connected', { deviceId: clientId, address: peer.address });
+      deps.onAuthenticated?.(clientId);
       done(null, true);
     },
 

@@ -1,0 +1,47 @@
+// What a node does with another node's event: the same as for its own revocations and takeovers.
+import type { Logger } from '../../../shared/src/index.js';
+import type { AuditLog } from '../db/audit.js';
+import type { RevokedElsewhere } from '../fleet/revocations.js';
+import type { FleetMetrics } from '../metrics/fleet-metrics.js';
+import type { Sessions } from '../mqtt/sessions.js';
+import type { BusEvent } from './events.js';
+
+export function busEventHandler(deps: {
+  /** enforceRevocations: drops sessions revoked in the store, plus those the event names. */
+  revocations: (also?: RevokedElsewhere) => void;
+  sessions: Sessions;
+  audit: AuditLog;
+  metrics: FleetMetrics;
+  log: Logger;
+}): (event: BusEvent) => void {
+  return (event) => {
+    switch (event.kind) {
+      case 'device.revoked':
+        return deps.revocations({ deviceIds: [event.deviceId] });
+      case 'certificate.revoked':
+        return deps.revocations({ serials: event.serials });
+      case 'operator.revoked':
+        // Tokens and dashboard sessions are checked against the store on every request and every live-stream
+        // tick: with the shared store there is nothing cached here to drop.
+        deps.log.info('operator revoked on another node', { operator: event.name, node: event.node });
+        return;
+      case 'session.takeover': {
+        const s = deps.sessions.get(event.deviceId);
+        if (!s) return;
+        deps.audit.record({
+          event: 'session.takeover',
+          deviceId: s.deviceId,
+          address: s.address,
+          detail: { previousAddress: s.address, serial: s.serial, node: event.node },
+        });
+        deps.log.warn('session taken over on another node', { deviceId: s.deviceId, node: event.node });
+        deps.metrics.takeovers.inc();
+        s.client.close();
+        return;
+      }
+      default:
+        // parseBusMessage admits only the kinds above; a new kind must be handled here.
+        return event satisfies never;
+    }
+  };
+}

@@ -1,0 +1,69 @@
+// The cluster bus: typed events between the nodes of one fleet over Redis pub/sub (a publishing connection and a
+// separate subscriber, as Redis requires). Each event names its origin; a node ignores its own.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../../shared/src/index.js';
+import { closeRedis, openRedis, type RedisConnectionDeps } from './connection.js';
+import { type BusEvent, type OutgoingBusEvent, parseBusMessage } from './events.js';
+
+export interface ClusterBus {
+  publish(event: OutgoingBusEvent): void;
+  /** Called for every valid event another node published. */
+  on(handler: (event: BusEvent) => void): void;
+  /** Both connections are up. */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export interface ClusterBusDeps extends RedisConnectionDeps {
+  readonly nodeId: string;
+  /** The pub/sub channel: one per fleet, so two fleets sharing a Redis do not hear each other. */
+  readonly channel: string;
+  readonly log: Logger;
+  /** A message refused on receipt, by reason (too-large, not-json, unknown-kind, invalid). */
+  readonly onRefused: (reason: string) => void;
+  readonly onEvent?: (kind: string, direction: 'in' | 'out') => void;
+}
+
+export async function createClusterBus(deps: ClusterBusDeps): Promise<ClusterBus> {
+  const pub = await openRedis(deps, 'bus-pub');
+  let sub: Redis;
+  try {
+    sub = await openRedis(deps, 'bus-sub');
+    // ioredis subscribes again by itself after a reconnect.
+    await sub.subscribe(deps.channel);
+  } catch (err) {
+    pub.disconnect();
+    throw err;
+  }
+  const handlers: ((e: BusEvent) => void)[] = [];
+  sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
+    const parsed = parseBusMessage(message);
+    if (!parsed.ok) {
+      deps.onRefused(parsed.reason);
+      deps.log.warn('cluster bus message refused', { reason: parsed.reason, bytes: message.length });
+      return;
+    }
+    if (parsed.event.node === deps.nodeId) return;
+    deps.onEvent?.(parsed.event.kind, 'in');
+    for (const h of handlers) {
+      try {
+        h(parsed.event);
+      } catch (err) {
+        deps.log.error('cluster bus handler failed', { kind: parsed.event.kind, error: err as Error });
+      }
+    }
+  });
+  return {
+    publish(event) {
+      deps.onEvent?.(event.kind, 'out');
+      pub
+        .publish(deps.channel, JSON.stringify({ ...event, node: deps.nodeId }))
+        .catch((err: Error) => deps.log.warn('cluster bus event not sent', { kind: event.kind, error: err.message }));
+    },
+    on: (h) => void handlers.push(h),
+    ready: () => pub.status === 'ready' && sub.status === 'ready',
+    async close() {
+      await Promise.all([closeRedis(sub), closeRedis(pub)]);
+    },
+  };
+}

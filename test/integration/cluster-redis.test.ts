@@ -1,0 +1,214 @@
+// Two fleet server nodes sharing one real redis-server: routing across nodes, a persistent session's QoS 1 queue
+// delivered on the other node, revocation and takeover reaching the other node, Redis restarting, /readyz.
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import mqtt, { type MqttClient } from 'mqtt';
+import { fleetIdOf } from '../../broker/src/api/fleet-id.js';
+import { fleetNamespace } from '../../broker/src/cluster/index.js';
+import * as assert from 'uvu/assert';
+import { createRegistry } from '../../broker/src/db/registry.js';
+import { openFleetDb } from '../../broker/src/fleet/data-dir.js';
+import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
+import { createTestFleet, sealPublishes, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { testWithPeers } from '../helpers/peers.js';
+import { caOf, rawRequest } from '../helpers/raw-https.js';
+import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { freePort } from '../helpers/mosquitto.js';
+import { FleetError } from '../../broker/src/errors.js';
+
+const test = testWithPeers(['redis-server'], 'apt-get install -y redis-server');
+const DEVICES = ['gw-route', 'gw-queue', 'gw-revoke', 'gw-takeover', 'gw-hostile', 'gw-after'];
+
+let redis: RedisServer;
+let fleet: TestFleet;
+let a: FleetServer;
+let b: FleetServer;
+let dataB: string;
+let dataC: string;
+const clients: MqttClient[] = [];
+
+const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
+const connect = async (id: string, node: FleetServer, more: Record<string, unknown> = {}) => {
+  const c = await fleet.connect(id, { url: urlOf(node), ...more });
+  clients.push(c);
+  return c;
+};
+const closed = (c: MqttClient) => new Promise<void>((resolve) => c.once('close', () => resolve()));
+const nextMessage = (c: MqttClient) =>
+  new Promise<{ topic: string; payload: Buffer }>((resolve) =>
+    c.once('message', (topic, payload) => resolve({ topic, payload })),
+  );
+const readyz = (node: FleetServer, dataDir: string) => rawRequest(node.httpPort, caOf(dataDir), { path: '/readyz' });
+
+test.before(async () => {
+  redis = await startRedis({ appendOnly: true });
+  fleet = await createTestFleet(DEVICES);
+  // Both nodes know the same CA and devices: node B gets a copy of the enrolled folder.
+  fleet.db.close();
+  dataB = join(tmpDir('edgeward-node-b-'), 'data');
+  cpSync(fleet.dataDir, dataB, { recursive: true });
+  dataC = join(tmpDir('edgeward-node-c-'), 'data');
+  cpSync(fleet.dataDir, dataC, { recursive: true });
+  a = await fleet.start({ cluster: { redisUrl: redis.url, nodeId: 'node-a' } });
+  b = await createFleetServer({
+    dataDir: dataB,
+    host: '127.0.0.1',
+    mqttPort: 0,
+    httpPort: 0,
+    downloadPort: 0,
+    log: testLogger(),
+    synchronous: 'NORMAL',
+    cluster: { redisUrl: redis.url, nodeId: 'node-b' },
+  });
+});
+
+test.after(async () => {
+  for (const c of clients) c.end(true);
+  await b?.close();
+  await fleet?.close();
+  await redis?.stop();
+});
+
+test('a message published through node B reaches the device connected to node A', async () => {
+  const device = await connect('gw-route', a);
+  await device.subscribeAsync('fleet/v1/gw-route/cmd', { qos: 1 });
+  const got = nextMessage(device);
+  await b.publish('fleet/v1/gw-route/cmd', Buffer.from('from node b'));
+  const m = await got;
+  assert.is(m.topic, 'fleet/v1/gw-route/cmd');
+  assert.is(m.payload.toString(), 'from node b');
+});
+
+test('a QoS 1 message queued while a persistent session is offline is delivered on the other node', async () => {
+  const first = await connect('gw-queue', a, { clean: false });
+  await first.subscribeAsync('fleet/v1/gw-queue/cmd', { qos: 1 });
+  await first.endAsync();
+  await waitFor(() => !a.sessions.get('gw-queue'), 'node A to forget the session');
+  await b.publish('fleet/v1/gw-queue/cmd', Buffer.from('queued'));
+  // The message waits in Redis; the device comes back on node B, without subscribing again.
+  // Listening before the CONNACK: the queued message follows it at once.
+  const again = mqtt.connect(urlOf(b), {
+    clientId: 'gw-queue',
+    ...fleet.credentials('gw-queue'),
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    clean: false,
+  });
+  clients.push(again);
+  sealPublishes(again, 'gw-queue', fleet.sealChannel('gw-queue'));
+  const m = await nextMessage(again);
+  assert.is(m.payload.toString(), 'queued');
+});
+
+test('revoking a device on node B drops its session on node A', async () => {
+  const device = await connect('gw-revoke', a);
+  const dropped = closed(device);
+  // As `fleet device revoke --data` does on node B's host: another process writes B's database.
+  const db = openFleetDb(dataB);
+  const started = Date.now();
+  createRegistry(db).revoke('gw-revoke', Date.now());
+  db.close();
+  await dropped;
+  console.log(`  revocation on node B dropped the session on node A after ${Date.now() - started} ms`);
+  assert.ok(!a.sessions.get('gw-revoke'));
+});
+
+test('the same device connecting to node B closes its session on node A', async () => {
+  const old = await connect('gw-takeover', a);
+  const dropped = closed(old);
+  await connect('gw-takeover', b);
+  await dropped;
+  await waitFor(() => !a.sessions.get('gw-takeover'), 'node A to drop the old session');
+  assert.ok(b.sessions.get('gw-takeover'));
+});
+
+test('hostile bus messages are refused and counted; an event from a node for another fleet is not heard', async () => {
+  const raw = new Redis(redis.url);
+  const channel = `${fleetNamespace(fleetIdOf(caOf(fleet.dataDir)))}bus`;
+  const refused = (reason: string) =>
+    Number(
+      new RegExp(`^edgeward_cluster_bus_refused_total\\{node="node-a",reason="${reason}"\\} (\\d+)$`, 'm').exec(
+        a.metrics.registry.render(),
+      )?.[1] ?? 0,
+    );
+  const victim = await connect('gw-hostile', a);
+  const messages = [
+    ['too-large', JSON.stringify({ kind: 'device.revoked', node: 'x', deviceId: 'gw-hostile', pad: 'x'.repeat(5000) })],
+    ['not-json', '{"kind":'],
+    ['unknown-kind', JSON.stringify({ kind: 'fleet.delete', node: 'x' })],
+    ['invalid', JSON.stringify({ kind: 'device.revoked', node: 'x', deviceId: '../GW' })],
+    ['invalid', JSON.stringify({ kind: 'session.takeover', node: 'x', deviceId: 'gw-hostile', extra: 1 })],
+  ] as const;
+  for (const [, m] of messages) await raw.publish(channel, m);
+  // Another fleet's channel on the same Redis: node A does not listen there.
+  await raw.publish(
+    'edgeward:0000:bus',
+    JSON.stringify({ kind: 'session.takeover', node: 'x', deviceId: 'gw-hostile' }),
+  );
+  await waitFor(() => refused('invalid') === 2, 'the invalid messages counted');
+  for (const reason of ['too-large', 'not-json', 'unknown-kind']) assert.is(refused(reason), 1, reason);
+  await raw.quit();
+  assert.ok(a.sessions.get('gw-hostile'), 'no session was dropped');
+  assert.ok(victim.connected);
+});
+
+test('metrics carry the node label', async () => {
+  const text = a.metrics.registry.render();
+  assert.match(text, /^edgeward_connected_devices\{node="node-a"\} \d+$/m);
+  assert.match(text, /^edgeward_redis_up\{node="node-a"\} 1$/m);
+  assert.match(b.metrics.registry.render(), /^edgeward_cluster_events_total\{node="node-b",kind="session.takeover"/m);
+});
+
+test('a node that cannot reach Redis does not start: FLEET_REDIS_UNREACHABLE, its folder free again', async () => {
+  const nowhere = `redis://127.0.0.1:${await freePort()}`;
+  const start = () =>
+    createFleetServer({
+      dataDir: dataC,
+      host: '127.0.0.1',
+      mqttPort: 0,
+      httpPort: 0,
+      downloadPort: 0,
+      log: testLogger(),
+      cluster: { redisUrl: nowhere, nodeId: 'node-c', connectTimeoutMs: 1000 },
+    });
+  for (let i = 0; i < 2; i++) {
+    const err = await start().then(
+      () => undefined,
+      (e: unknown) => e as FleetError,
+    );
+    assert.instance(err, FleetError);
+    assert.is(err!.code, 'FLEET_REDIS_UNREACHABLE');
+  }
+});
+
+test('/readyz is 503 naming redis while Redis is down; nodes reconnect and route again after', async () => {
+  const ready = await readyz(a, fleet.dataDir);
+  assert.is(ready.status, 200);
+  assert.equal(ready.json, { status: 'ready', notReady: [] });
+  await redis.stop();
+  const down = await waitFor(async () => {
+    const r = await readyz(a, fleet.dataDir);
+    return r.status === 503 ? r : undefined;
+  }, 'node A to report not ready');
+  assert.equal(down.json, { status: 'not-ready', notReady: ['redis'] });
+  assert.is((await rawRequest(a.httpPort, caOf(fleet.dataDir), { path: '/healthz' })).status, 200);
+  await redis.start();
+  await waitFor(async () => (await readyz(a, fleet.dataDir)).status === 200, 'node A ready again');
+  await waitFor(async () => (await readyz(b, dataB)).status === 200, 'node B ready again');
+  assert.ok(
+    Number(
+      /^edgeward_redis_reconnects_total\{node="node-a",connection="mq-sub"\} (\d+)$/m.exec(
+        a.metrics.registry.render(),
+      )?.[1],
+    ) > 0,
+  );
+  const device = await connect('gw-after', a);
+  await device.subscribeAsync('fleet/v1/gw-after/cmd', { qos: 1 });
+  const got = nextMessage(device);
+  await b.publish('fleet/v1/gw-after/cmd', Buffer.from('after restart'));
+  assert.is((await got).payload.toString(), 'after restart');
+});
+
+test.run();
