@@ -5,14 +5,15 @@ import { test as uvu } from 'uvu';
 import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent, createFakePlatform, type Agent } from '../../agent/src/index.js';
 import { parseFleetConfig } from '../../broker/src/config.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import { fleetPaths } from '../../broker/src/fleet/data-dir.js';
 import type { UpstreamConfig } from '../../broker/src/server.js';
-import { encodeMessage } from '../../shared/src/index.js';
+import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
+import { createLogger, encodeMessage, parsePrivateKeyPem } from '../../shared/src/index.js';
 import { createTestFleet, testLogger, waitFor, type TestFleet } from '../helpers/fleet.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { testWithPeers } from '../helpers/peers.js';
@@ -289,6 +290,7 @@ test('a command sent with fleet cmd send reaches an agent through mosquitto', as
   const r0 = await fleetCli(['operator-key', 'create', '--out', opKey, '--name', 'ops']);
   assert.is(r0.code, 0, r0.output);
   const platform = createFakePlatform(3);
+  const agentLog: string[] = [];
   const agent = await createAgent({
     config: fleet.agentConfig(DEVICES[1]!, {
       server: `mqtts://127.0.0.1:${port}`,
@@ -296,10 +298,30 @@ test('a command sent with fleet cmd send reaches an agent through mosquitto', as
       operators: [{ name: 'ops', publicKey: `${opKey}.pub`, allow: ['set-relay'] }],
     }),
     platform,
-    log: testLogger(),
+    log: createLogger({ format: 'json', level: 'info', write: (line) => void agentLog.push(line) }),
   });
   agents.push(agent);
   await waitFor(() => agent.connected, 'agent connected to mosquitto');
+  // The broker's administrator publishes a command correctly signed by the operator (as if it had one from an
+  // earlier capture or a leaked key), but plain: the device takes commands from its backend only, sealed. Sent
+  // until the agent says it refused one (its subscription may not stand yet when it is first sent).
+  const signed = signCommand(
+    newCommandBody({ deviceId: DEVICES[1]!, command: 'set-relay', params: { channel: 7, state: 'on' }, counter: 1 }),
+    parsePrivateKeyPem(readFileSync(opKey)).secretKey,
+  );
+  writeFileSync(join(dir, 'plain-cmd.bin'), signed);
+  const cmdTopic = `fleet/v1/${DEVICES[1]!}/cmd`;
+  const plainCmd = ['-i', 'admin-cmd', '-t', cmdTopic, '-q', '1', '-f', join(dir, 'plain-cmd.bin')];
+  await waitFor(
+    async () => {
+      const pub = await run('mosquitto_pub', [...adminArgs(), ...plainCmd]);
+      assert.is(pub.code, 0, pub.output);
+      return agentLog.some((l) => l.includes('refused a plain message'));
+    },
+    'the agent refused the plain command',
+    15_000,
+    300,
+  );
   const r = await fleetCli([
     'cmd',
     'send',
@@ -319,7 +341,8 @@ test('a command sent with fleet cmd send reaches an agent through mosquitto', as
   ]);
   assert.is(r.code, 0, r.output);
   assert.is(JSON.parse(r.stdout).status, 'done');
-  assert.ok(platform.calls.includes('setRelay 4 on'));
+  // The sealed command ran; the plain one, delivered before it, did not.
+  assert.equal(platform.calls, ['setRelay 4 on']);
 });
 
 test('a revoked device is refused upstream, though the broker still lets it in', async () => {
