@@ -46,7 +46,12 @@ async function waitReady(url: string, child: ChildProcess, log: () => string, ti
   }
 }
 
-export async function startPostgres(): Promise<RunningPostgres> {
+export interface StartPostgresOptions {
+  /** Keep fsync and synchronous commit on (for measurements against durable SQLite); tests leave them off. */
+  readonly durable?: boolean;
+}
+
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<RunningPostgres> {
   const dir = tmpDir('edgeward-pg-');
   const home = join(dir, 'pg');
   mkdirSync(home);
@@ -80,12 +85,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
     '-p',
     String(port),
     // A test server: its data is thrown away, so durability costs only time.
-    '-c',
-    'fsync=off',
-    '-c',
-    'synchronous_commit=off',
-    '-c',
-    'full_page_writes=off',
+    ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
