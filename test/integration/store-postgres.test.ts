@@ -15,7 +15,7 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
 
   fleetStoreContract('postgres', async () => {
     const url = await server.createDatabase();
-    const pool = createPgPool(url, 4);
+    const pool = createPgPool(url, { max: 4 });
     const store = createPostgresStore(pool);
     await store.migrate();
     return { store, exec: (sql: string) => pool.query('exec', sql) };
@@ -36,7 +36,7 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
     const url = await server.createDatabase();
     const stores = await Promise.all([1, 2, 3, 4].map(() => openStore(url)));
     assert.equal(await Promise.all(stores.map((s) => s.schemaVersion())), [1, 1, 1, 1]);
-    const pool = createPgPool(url, 1);
+    const pool = createPgPool(url, { max: 1 });
     const rows = await pool.query('check', 'SELECT version FROM schema_migrations');
     assert.equal(rows.rows, [{ version: 1 }]);
     // A schema from a newer build is refused, not used.
@@ -52,6 +52,13 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
     const nobody = `postgres://postgres:${encodeURIComponent(server.password)}@127.0.0.1:${await freePort()}/x`;
     assert.is(await codeOf(openStore(nobody)), 'FLEET_STORE_UNREACHABLE');
     assert.is(await codeOf(openStore(`mysql://root:${server.password}@127.0.0.1/x`)), 'FLEET_STORE_URL');
+  });
+
+  test('a statement past the statement timeout is cancelled with FLEET_STORE_TIMEOUT; the pool goes on', async () => {
+    const pool = createPgPool(await server.createDatabase(), { max: 1, statementTimeoutMs: 100 });
+    assert.is(await codeOf(pool.query('sleep', 'SELECT pg_sleep(5)')), 'FLEET_STORE_TIMEOUT');
+    assert.equal((await pool.query('after', 'SELECT 1 AS one')).rows, [{ one: 1 }]);
+    await pool.end();
   });
 
   test.after(() => server.stop());

@@ -73,7 +73,7 @@ async function migrateCommand(argv: string[]): Promise<number> {
 
   const lock = lockDataDir(from.dir);
   const db = openFleetDb(from.dir, { storageKey: folderKey(from.dir, values['storage-key']) });
-  const pool = createPgPool(to.url, 2);
+  const pool = createPgPool(to.url, { max: 2 });
   let report: CopyReport;
   try {
     await pgMigrate(pool, pgMigrations);

@@ -4,6 +4,7 @@
 import type { Db } from '../db/open.js';
 import { FleetError } from '../errors.js';
 import type { PgPool } from './postgres/pool.js';
+import { createPostgresStore } from './postgres/store.js';
 import { SQLITE_ONLY_TABLES, STORE_TABLES, type StoreTable, type TableSpec } from './tables.js';
 
 /** PostgreSQL takes at most 65,535 parameters per statement. */
@@ -36,9 +37,7 @@ const sourceColumns = (t: TableSpec) =>
   t.columns.map((c) => (t.sqliteSource?.[c] ? `${t.sqliteSource[c]} AS ${c}` : c)).join(', ');
 
 async function countAll(pool: PgPool): Promise<Record<string, number>> {
-  const sql = STORE_TABLES.map((t) => `SELECT '${t.name}' AS t, count(*) AS n FROM ${t.name}`).join(' UNION ALL ');
-  const r = await pool.query<{ t: string; n: number }>('counts', sql);
-  return Object.fromEntries(r.rows.map((x) => [x.t, x.n]));
+  return createPostgresStore(pool).counts();
 }
 
 function sqliteCount(db: Db, table: string): number {

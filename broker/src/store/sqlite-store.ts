@@ -1,6 +1,8 @@
 // The fleet store on SQLite: today's repositories (broker/src/db, fleet/ingest-store.ts, fleet/releases.ts) behind
 // the async interface, with their SQL where it is. better-sqlite3 is synchronous, so each call runs to its end
-// before the promise settles: a resolved writeBatch has committed.
+// before the promise settles: a resolved writeBatch has committed. Like the server's ingest, writeBatch takes itself
+// for the folder's only writer of telemetry (its sample keys are cached: fleet/ingest-keys.ts): the caller holds the
+// data folder lock (lockDataDir), as `fleet serve` does.
 import { createAuditLog } from '../db/audit.js';
 import { createCommandStore } from '../db/commands.js';
 import { createExposureStore } from '../db/exposure.js';

@@ -46,14 +46,20 @@ export interface PgPool {
   end(): Promise<void>;
 }
 
-export function createPgPool(url: string, max = 10): PgPool {
+export interface PgPoolOptions {
+  /** Connections at most (default 10). */
+  readonly max?: number;
+  readonly statementTimeoutMs?: number;
+}
+
+export function createPgPool(url: string, opts: PgPoolOptions = {}): PgPool {
   const shown = redactUrl(url);
   let pool: pg.Pool;
   try {
     pool = new pg.Pool({
       connectionString: url,
-      max,
-      statement_timeout: STATEMENT_TIMEOUT_MS,
+      max: opts.max ?? 10,
+      statement_timeout: opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       types,
     });
