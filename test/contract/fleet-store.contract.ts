@@ -84,21 +84,24 @@ export const exposure = (deviceId: string, id: string, score: number, receivedAt
   decoded: { kind: 'exposure', message: report(deviceId, id, score) },
 });
 
-const ack = (deviceId: string, cmdId: string, s: CmdAck['status'], receivedAt = T0): StoreItem => ({
+const ack = (deviceId: string, cmdId: string, s: CmdAck['status'], receivedAt = T0, detail?: string): StoreItem => ({
   kind: 'message',
   deviceId,
   receivedAt,
-  decoded: { kind: 'cmd/ack', message: { v: 1, id: `a-${++msgs}`, ts: receivedAt, cmdId, status: s } },
+  decoded: {
+    kind: 'cmd/ack',
+    message: { v: 1, id: `a-${++msgs}`, ts: receivedAt, cmdId, status: s, ...(detail === undefined ? {} : { detail }) },
+  },
 });
 
-const reject = (deviceId: string, receivedAt = T0): StoreItem => ({
+const reject = (deviceId: string, message = 'not CBOR', topic = `fleet/${deviceId}/telemetry`): StoreItem => ({
   kind: 'reject',
   deviceId,
-  topic: `fleet/${deviceId}/telemetry`,
+  topic,
   code: 'PROTO_BAD_CBOR',
-  message: 'not CBOR',
+  message,
   size: 3,
-  receivedAt,
+  receivedAt: T0,
 });
 
 const stored = (samples: number): BatchOutcome => ({ outcome: 'stored', samples });
@@ -533,13 +536,26 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
       assert.is((err as { code?: string }).code, 'FLEET_STORE_VALUE');
       assert.is((await store.counts()).audit, before);
     }
-    try {
-      const out = await store.ingest.writeBatch([tele(nasty[0]!, 's\u0000', [1])], T0);
-      assert.equal(out, [stored(1)]);
-    } catch (err) {
-      assert.is((err as { code?: string }).code, 'FLEET_STORE_VALUE');
-      assert.is((await store.counts()).telemetry, 0);
-    }
+    // One device's NUL never fails the batch: its message is stored, or refused alone.
+    const out = await store.ingest.writeBatch(
+      [
+        ack(nasty[0]!, 'cmd-x', 'failed', T0, 'a\u0000b'),
+        tele(nasty[0]!, 's\u0000', [1]),
+        reject(nasty[1]!, 'bad \u0000 byte', 'fleet/x\u0000/telemetry'),
+        tele(nasty[1]!, 'ok', [1]),
+      ],
+      T0,
+    );
+    const alone = { outcome: 'refused', reason: 'unstorable' };
+    assert.ok(
+      [stored(0), alone].some((o) => JSON.stringify(o) === JSON.stringify(out[0])),
+      JSON.stringify(out),
+    );
+    assert.ok(
+      [stored(1), alone].some((o) => JSON.stringify(o) === JSON.stringify(out[1])),
+      JSON.stringify(out),
+    );
+    assert.equal(out.slice(2), [{ outcome: 'refused', reason: 'rejected' }, stored(1)]);
   });
 
   t('posture snapshots: stored per period, replaced, read in order', async () => {

@@ -19,13 +19,14 @@ export type { StoreItem, ReleaseRecord };
  * What a batch write did with one item. `stored` carries the samples newly stored (0 for a message of another
  * kind); `duplicate` was stored before (same samples, or same message id); `refused` wrote nothing of the item:
  * `rejected` is a validation reject, recorded and counted (acknowledged so the device stops resending),
- * `unknown-device` a device the registry does not hold (the foreign key), `unsupported` a kind this engine does
- * not store yet.
+ * `unknown-device` a device the registry does not hold (the foreign key), `unstorable` a message holding a value
+ * this engine cannot store (a NUL character in text, on PostgreSQL: one device's bytes never fail the others' batch),
+ * `unsupported` a kind this engine does not store yet.
  */
 export type BatchOutcome =
   | { readonly outcome: 'stored'; readonly samples: number }
   | { readonly outcome: 'duplicate' }
-  | { readonly outcome: 'refused'; readonly reason: 'rejected' | 'unknown-device' | 'unsupported' };
+  | { readonly outcome: 'refused'; readonly reason: 'rejected' | 'unknown-device' | 'unstorable' | 'unsupported' };
 
 export interface RegistryStore {
   exists(id: string): Promise<boolean>;

@@ -21,6 +21,19 @@ const INSERT_SAMPLES = `
   ON CONFLICT (device_id, stream, seq) DO NOTHING
   RETURNING device_id, stream, seq`;
 
+/**
+ * PostgreSQL text cannot hold U+0000, and the message schemas let free text (an ack's detail, a finding's title)
+ * carry it: such a message would fail its whole batch, every device's, again on each redelivery. It is refused alone.
+ */
+const holdsNul = (v: unknown): boolean =>
+  typeof v === 'string'
+    ? v.includes('\u0000')
+    : Array.isArray(v)
+      ? v.some(holdsNul)
+      : typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => k.includes('\u0000') || holdsNul(x));
+/** A reject's topic and reason are diagnostics: kept, with any NUL made visible instead. */
+const noNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
+
 const keyOf = (device: string, stream: string, seq: number) => JSON.stringify([device, stream, seq]);
 
 interface Bump {
@@ -32,11 +45,11 @@ interface Bump {
 type Message = Exclude<StoreItem, { kind: 'reject' }>;
 
 /** The samples of the batch's telemetry messages, each key once (the first message that has it owns it). */
-function sampleRows(items: readonly StoreItem[], known: ReadonlySet<string>) {
+function sampleRows(items: readonly StoreItem[], writable: (item: StoreItem) => boolean) {
   const owner = new Map<string, number>();
   const cols: [string[], string[], number[], number[], number[], string[]] = [[], [], [], [], [], []];
   items.forEach((item, i) => {
-    if (item.kind !== 'message' || item.decoded.kind !== 'telemetry' || !known.has(item.deviceId)) return;
+    if (item.kind !== 'message' || item.decoded.kind !== 'telemetry' || !writable(item)) return;
     const { stream, samples } = item.decoded.message;
     for (const s of samples) {
       const key = keyOf(item.deviceId, stream, s.seq);
@@ -153,8 +166,8 @@ async function writeReject(c: pg.PoolClient, item: Extract<StoreItem, { kind: 'r
       Math.floor(at / 60_000),
       item.code,
       at,
-      item.topic,
-      item.message.slice(0, REJECT_MESSAGE_CHARS),
+      noNul(item.topic),
+      noNul(item.message.slice(0, REJECT_MESSAGE_CHARS)),
       item.size,
     ],
   );
@@ -166,8 +179,10 @@ export function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: numb
     const ids = [...new Set(items.map((i) => i.deviceId))];
     const found = await c.query<{ id: string }>('SELECT id FROM devices WHERE id = ANY($1::text[])', [ids]);
     const known = new Set(found.rows.map((r) => r.id));
+    const unstorable = new Set(items.filter((i) => i.kind === 'message' && holdsNul(i.decoded.message)));
+    const writable = (item: StoreItem) => known.has(item.deviceId) && !unstorable.has(item);
 
-    const { owner, cols } = sampleRows(items, known);
+    const { owner, cols } = sampleRows(items, writable);
     const stored = new Map<number, number>();
     if (cols[0].length > 0) {
       const inserted = await c.query<{ device_id: string; stream: string; seq: number }>(INSERT_SAMPLES, cols);
@@ -182,6 +197,8 @@ export function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: numb
     for (const [i, item] of items.entries()) {
       if (!known.has(item.deviceId)) {
         outcomes.push({ outcome: 'refused', reason: 'unknown-device' });
+      } else if (unstorable.has(item)) {
+        outcomes.push({ outcome: 'refused', reason: 'unstorable' });
       } else if (item.kind === 'reject') {
         await writeReject(c, item, at);
         outcomes.push({ outcome: 'refused', reason: 'rejected' });
