@@ -3,7 +3,8 @@
 // ingest carrying on from there (a copied sample is still a duplicate; generated ids continue after copied ones).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initPki } from '../../broker/src/fleet/data-dir.js';
+import { createTokenStore } from '../../broker/src/db/tokens.js';
+import { initPki, openFleetDb } from '../../broker/src/fleet/data-dir.js';
 import { type FleetStore, openStore } from '../../broker/src/store/index.js';
 import { cert, exposure, status, tele } from '../contract/fleet-store.contract.js';
 import { havePeers } from '../helpers/peers.js';
@@ -108,6 +109,13 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
     await fill(sqlite);
     const before = await answers(sqlite);
     await sqlite.close();
+    // What the server keeps beside the store's records: copied too.
+    const db = openFleetDb(dir);
+    createTokenStore(db).create(3, 3_600_000, 'gateway', T0);
+    db.exec(`INSERT INTO connections (device_id, serial, address, connected_at) VALUES ('gw-001', 'serial-0', NULL, 1);
+             INSERT INTO audit_runs (at, findings) VALUES (1, 1);
+             INSERT INTO audit_findings VALUES (1, 'cert.expiring', 'high', 'gw-001', 't', 'd', 'r');`);
+    db.close();
 
     const url = await server.createDatabase();
     const r = await fleetCli(['store', 'migrate', '--from', `sqlite:${dir}`, '--to', url, '--json']);
@@ -117,10 +125,24 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
     assert.ok(out.ok);
     assert.is(out.tables.find((t) => t.table === 'telemetry')!.copied, 3600);
     assert.ok(out.tables.every((t) => t.source === t.copied));
+    const rows = (table: string) => out.tables.find((t) => t.table === table)!.copied;
+    assert.equal(['enroll_tokens', 'connections', 'audit_runs', 'audit_findings'].map(rows), [3, 1, 1, 1]);
 
     const pg = await openStore(url);
-    const after = await answers(pg);
-    assert.equal(after, before);
+    const { counts: _moved, ...after } = await answers(pg);
+    const { counts: _kept, ...expected } = before;
+    assert.equal(after, expected);
+    assert.equal(
+      Object.entries(_moved).filter(([, n]) => n > 0),
+      Object.entries(_kept)
+        .filter(([, n]) => n > 0)
+        .concat([
+          ['enroll_tokens', 3],
+          ['connections', 1],
+          ['audit_runs', 1],
+          ['audit_findings', 1],
+        ]),
+    );
 
     // Exactly once survives the move; new rows get ids after the copied ones.
     assert.equal(await pg.ingest.writeBatch([tele('gw-001', 'main', [1200, 1201])], T0 + 20), [

@@ -21,12 +21,14 @@ const MIGRATE_HELP = `fleet store migrate --from sqlite:DIR --to postgres://USER
 Copies the fleet's records from the data folder DIR into the PostgreSQL database (created beforehand; its schema
 is made or brought up to date here): devices, certificates, sealing keys, operators, telemetry, status, rejects,
 commands and their acknowledgements, exposure reports, both audit trails, firmware trust documents and releases,
-posture snapshots. Tables are copied in foreign-key order in one PostgreSQL transaction (a failure leaves the
-target as it was), from one consistent read of DIR; then each table's rows are counted on both sides.
+posture snapshots, enrolment tokens, connection history and fleet audit runs. Tables are copied in foreign-key
+order in one PostgreSQL transaction (a failure leaves the target as it was), from one consistent read of DIR;
+then each table's rows are counted on both sides.
 
 The fleet server on DIR must be stopped (refused with FLEET_DATA_IN_USE while one runs). The target must be empty
-unless --allow-non-empty. Tables the store does not cover yet (enrolment tokens, sessions, rollouts…) are named
-when they hold rows. The password is never printed; PGPASSWORD-style secrets can stay in the URL or ~/.pgpass.
+unless --allow-non-empty. Tables the store does not cover yet (API token keys, dashboard sessions, rollouts) are
+named when they hold rows. The password is never printed; it may be left out of the URL, for PGPASSWORD or
+~/.pgpass to supply, as with psql.
 
   --allow-non-empty   copy into a target that already holds rows (their keys must not collide)
   --json              print {"from", "to", "tables", "notCopied", "ok"} on stdout

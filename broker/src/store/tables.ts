@@ -168,22 +168,32 @@ export const STORE_TABLES = [
       'computed_at',
     ],
   },
+  // Copied by `fleet store migrate`, not read through the store yet (PostgreSQL migration 2).
+  { name: 'enroll_tokens', columns: ['hash', 'device_type', 'created_at', 'expires_at', 'used_at', 'used_by'] },
+  {
+    name: 'connections',
+    columns: ['id', 'device_id', 'serial', 'address', 'connected_at', 'disconnected_at'],
+    identity: 'id',
+  },
+  { name: 'audit_runs', columns: ['id', 'at', 'findings'], identity: 'id' },
+  {
+    name: 'audit_findings',
+    columns: ['run_id', 'check_id', 'severity', 'device_id', 'title', 'detail', 'remediation'],
+  },
 ] as const satisfies readonly TableSpec[];
 
 export type StoreTable = (typeof STORE_TABLES)[number]['name'];
 
 /**
  * SQLite tables the store does not cover (yet): the engine's own key index for telemetry, which PostgreSQL replaces
- * with a UNIQUE constraint, and the sessions, tokens, fleet-audit runs and rollouts the server keeps. `fleet store
- * migrate` names those that hold rows, so nothing is left behind unsaid.
+ * with a UNIQUE constraint, and the API token keys and requests, dashboard links and sessions and rollouts the
+ * server keeps. `fleet store
+ * migrate` names those that hold rows, so nothing is left behind unsaid. (API token signing keys stay with the
+ * server that made them: a private key is not copied into another database.)
  */
 export const SQLITE_ONLY_TABLES = [
   'telemetry_keys',
   'telemetry_keyed',
-  'enroll_tokens',
-  'connections',
-  'audit_runs',
-  'audit_findings',
   'token_keys',
   'token_requests',
   'dashboard_links',
