@@ -10,7 +10,7 @@ import { createSqliteStore } from './sqlite-store.js';
 import type { FleetStore } from './types.js';
 
 export interface OpenStoreOptions {
-  /** For sqlite:DIR: the --storage-key file (default: EDGEWARD_STORAGE_KEY_FILE), or the key itself. */
+  /** For sqlite:DIR: the --storage-key file or PKCS#11 URI (default: EDGEWARD_STORAGE_KEY_FILE), or the key itself. */
   readonly storageKeyFile?: string | undefined;
   readonly storageKey?: StorageKey | undefined;
 }
