@@ -58,6 +58,18 @@ export const fleetCodes = defineCodes({
   FLEET_REDIS_UNREACHABLE:
     'A cluster node could not reach Redis at start-up, or its address is not redis://; start Redis or fix --redis.',
   FLEET_CLUSTER_INVALID: 'The cluster options are incomplete or wrong (--cluster needs --redis and a valid --node-id).',
+  FLEET_STORE_URL: 'The store URL is not sqlite:DIR, postgres://… or postgresql://…, or cannot be parsed.',
+  FLEET_STORE_UNREACHABLE: 'The PostgreSQL server cannot be reached (refused, unknown host, timed out).',
+  FLEET_STORE_AUTH: 'The PostgreSQL server refused the user or password in the store URL.',
+  FLEET_STORE_VALUE:
+    'The store refused a value it cannot hold (a NUL character in text for PostgreSQL, a number out of range).',
+  FLEET_STORE_CONSTRAINT:
+    'The store refused a write that breaks one of its constraints (an unknown device, a duplicate key, an ' +
+    'append-only table).',
+  FLEET_STORE_TIMEOUT: 'A PostgreSQL statement ran past the statement timeout and was cancelled.',
+  FLEET_STORE_NOT_EMPTY:
+    '`fleet store migrate` found rows in the target store; empty it, or pass --allow-non-empty on purpose.',
+  FLEET_STORE_COUNTS: '`fleet store migrate` copied, but the row counts of the source and the target differ.',
 });
 export type FleetCode = keyof typeof fleetCodes;
 

@@ -14,6 +14,7 @@ import { enrollTokenCommand } from './cli/enroll-token.js';
 import { pkiCommand } from './cli/pki.js';
 import { rolloutCommand } from './cli/rollout.js';
 import { serveCommand } from './cli/serve.js';
+import { storeCommand } from './cli/store.js';
 import { telemetryCommand } from './cli/telemetry.js';
 import { releaseCommand } from './cli/release.js';
 import { trustCommand } from './cli/trust.js';
@@ -42,6 +43,7 @@ Usage: fleet <command> [options]   (every command has --help)
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
   db check | stats | vacuum   the fleet database: full integrity check, sizes per table, compaction
+  store migrate        copy a single-node fleet (sqlite:DIR) into a PostgreSQL store, counts checked
 
 Commands that read or change the fleet take --data DIR (on the server host) or --server URL --ca FILE
 --credential FILE (through the operator API; or a token in EDGEWARD_TOKEN); pki init, serve and db work on the
@@ -69,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
         posture: postureCommand,
         telemetry: telemetryCommand,
         db: dbCommand,
+        store: storeCommand,
         trust: trustCommand,
         release: releaseCommand,
       },

@@ -221,6 +221,22 @@ const fleetNumbers: Case[] = (
 
 const fleetCases: Case[] = [
   {
+    name: 'store migrate --from an unsupported scheme (its password never printed)',
+    cli: 'fleet',
+    args: (f) => ['store', 'migrate', '--from', 'mysql://root:hunter2@db/fleet', '--to', `sqlite:${f.data}`],
+    exit: 1,
+    code: 'FLEET_STORE_URL',
+    message: /unsupported store URL scheme mysql:/,
+  },
+  {
+    name: 'store migrate --to a PostgreSQL nobody listens on',
+    cli: 'fleet',
+    args: (f) => ['store', 'migrate', '--from', `sqlite:${f.data}`, '--to', 'postgres://u:hunter2@127.0.0.1:1/fleet'],
+    exit: 1,
+    code: 'FLEET_STORE_UNREACHABLE',
+    message: /cannot reach the PostgreSQL server \(ECONNREFUSED\)/,
+  },
+  {
     name: 'pki init --data FILE',
     cli: 'fleet',
     args: (f) => ['pki', 'init', '--data', f.file],

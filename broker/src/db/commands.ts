@@ -30,7 +30,8 @@ export interface CommandAckRow {
   receivedAt: string;
 }
 
-interface RawRow {
+/** A commands row with its signer's name, as both store engines read it. */
+export interface RawRow {
   id: string;
   device_id: string;
   command: string;
@@ -45,7 +46,7 @@ interface RawRow {
   expires_at: number;
 }
 
-const toRow = (r: RawRow): CommandRow => ({
+export const commandRowOf = (r: RawRow): CommandRow => ({
   id: r.id,
   deviceId: r.device_id,
   command: r.command,
@@ -61,7 +62,7 @@ const toRow = (r: RawRow): CommandRow => ({
 });
 
 /** Which acknowledgement may move a command to which status: never backwards, never out of a final state. */
-const MOVES_FROM: Record<CmdAck['status'], readonly CommandStatus[]> = {
+export const MOVES_FROM: Record<CmdAck['status'], readonly CommandStatus[]> = {
   accepted: ['pending', 'sent'],
   rejected: ['pending', 'sent'],
   done: ['pending', 'sent', 'accepted'],
@@ -178,10 +179,10 @@ export function createCommandStore(db: Db) {
     },
     get(id: string): CommandRow | undefined {
       const r = get.get(id) as RawRow | undefined;
-      return r && toRow(r);
+      return r && commandRowOf(r);
     },
     list(deviceId: string | null, limit = 50): CommandRow[] {
-      return (list.all({ device: deviceId, limit }) as RawRow[]).map(toRow);
+      return (list.all({ device: deviceId, limit }) as RawRow[]).map(commandRowOf);
     },
     /**
      * Up to `limit` commands, newest first, below position `before` (a previous entry's `n`): of one device, or of
@@ -199,7 +200,7 @@ export function createCommandStore(db: Db) {
           ? pageDevice.all({ device: q.deviceId, before, limit: q.limit })
           : pageAll.all({ visible: q.visible ? JSON.stringify(q.visible) : null, before, limit: q.limit })
       ) as (RawRow & { n: number })[];
-      return raw.map((r) => ({ n: r.n, row: toRow(r) }));
+      return raw.map((r) => ({ n: r.n, row: commandRowOf(r) }));
     },
     /** Up to `limit` acknowledgements of a command by its device, oldest first, after position `after`. */
     acks(q: { cmdId: string; deviceId: string; after?: number; limit: number }): { n: number; ack: CommandAckRow }[] {

@@ -35,7 +35,8 @@ export type CertificateCheck =
       reason: 'unregistered' | 'revoked' | 'unknown-certificate' | 'certificate-revoked' | 'certificate-expired';
     };
 
-interface DeviceRow {
+/** A devices row joined with its newest certificate, as both store engines read it. */
+export interface DeviceRow {
   id: string;
   device_type: string;
   status: DeviceStatus;
@@ -52,6 +53,22 @@ interface DeviceRow {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const deviceSummaryOf = (r: DeviceRow): DeviceSummary => ({
+  id: r.id,
+  type: r.device_type,
+  status: r.status,
+  online: r.online === 1,
+  lastSeen: iso(r.last_seen),
+  lastAddress: r.last_address,
+  telemetryCount: r.telemetry_count,
+  dropped: r.dropped,
+  rejectedCount: r.rejected_count,
+  agentVersion: r.agent_version,
+  certificateSerial: r.serial,
+  certificateExpires: iso(r.not_after),
+  createdAt: new Date(r.created_at).toISOString(),
+});
 
 export type Registry = ReturnType<typeof createRegistry>;
 
@@ -96,22 +113,6 @@ export function createRegistry(db: Db) {
        AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
      ORDER BY d.id LIMIT @limit`);
 
-  const toSummary = (r: DeviceRow): DeviceSummary => ({
-    id: r.id,
-    type: r.device_type,
-    status: r.status,
-    online: r.online === 1,
-    lastSeen: iso(r.last_seen),
-    lastAddress: r.last_address,
-    telemetryCount: r.telemetry_count,
-    dropped: r.dropped,
-    rejectedCount: r.rejected_count,
-    agentVersion: r.agent_version,
-    certificateSerial: r.serial,
-    certificateExpires: iso(r.not_after),
-    createdAt: new Date(r.created_at).toISOString(),
-  });
-
   return {
     exists(id: string): boolean {
       return getDevice.get(id) !== undefined;
@@ -133,7 +134,7 @@ export function createRegistry(db: Db) {
 
     get(id: string): DeviceSummary | undefined {
       const row = listRows.get({ id }) as DeviceRow | undefined;
-      return row && toSummary(row);
+      return row && deviceSummaryOf(row);
     },
 
     /** Up to `limit` devices with an id above `after`, in id order. */
@@ -144,11 +145,11 @@ export function createRegistry(db: Db) {
         status: q.status ?? null,
         ids: q.ids ? JSON.stringify(q.ids) : null,
       }) as DeviceRow[];
-      return rows.map(toSummary);
+      return rows.map(deviceSummaryOf);
     },
 
     list(): DeviceSummary[] {
-      return (listRows.all({ id: null }) as DeviceRow[]).map(toSummary);
+      return (listRows.all({ id: null }) as DeviceRow[]).map(deviceSummaryOf);
     },
 
     /** Marks the device and all its certificates revoked; returns false when it was not active. */

@@ -68,7 +68,8 @@ export interface PublishResult {
   readonly created: boolean;
 }
 
-interface ReleaseRow {
+/** A releases row as both store engines read it. */
+export interface ReleaseRow {
   id: string;
   hardware: string;
   version: string;
@@ -84,7 +85,7 @@ interface ReleaseRow {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function releaseView(r: ReleaseRow): ReleaseView {
+export function releaseView(r: ReleaseRow): ReleaseView {
   return {
     id: r.id,
     hardware: r.hardware,
@@ -114,6 +115,49 @@ function trustView(
     releaseThreshold: s.releaseThreshold,
     releaseKeys: [...s.releaseKeys.keys()],
   } satisfies TrustView;
+}
+
+/** A verified release as it is recorded (publish, or a copy between stores). */
+export interface ReleaseRecord {
+  readonly id: string;
+  readonly hardware: string;
+  readonly version: string;
+  readonly sequence: number;
+  readonly size: number;
+  readonly payloadSize: number;
+  readonly payloadSha256: string;
+  readonly manifest: Uint8Array;
+  readonly signers: readonly string[];
+  /** ms since the epoch. */
+  readonly expiresAt: number;
+  readonly publishedAt: number;
+  readonly publishedBy: string | null;
+}
+
+/** The columns of a release row, in the order of RELEASE_COLUMNS. */
+export const RELEASE_COLUMNS =
+  'id, hardware, version, sequence, size, payload_size, payload_sha256, manifest, signers, expires_at, ' +
+  'published_at, published_by';
+export const releaseValues = (r: ReleaseRecord): unknown[] => [
+  r.id,
+  r.hardware,
+  r.version,
+  r.sequence,
+  r.size,
+  r.payloadSize,
+  r.payloadSha256,
+  Buffer.from(r.manifest),
+  JSON.stringify(r.signers),
+  r.expiresAt,
+  r.publishedAt,
+  r.publishedBy,
+];
+
+/** Records a release whose bundle was verified (a taken id or hardware sequence throws the constraint's error). */
+export function recordRelease(db: Db, r: ReleaseRecord): void {
+  db.prepare(`INSERT INTO releases (${RELEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    ...releaseValues(r),
+  );
 }
 
 /** The installed trust documents, oldest first: the chain a device walks (they go into update offers). */
@@ -196,10 +240,6 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
   const byPrefix = db.prepare('SELECT * FROM releases WHERE id >= ? AND id < ? ORDER BY id LIMIT 2');
   const bySequence = db.prepare('SELECT id FROM releases WHERE hardware = ? AND sequence = ?');
   const all = db.prepare('SELECT * FROM releases ORDER BY published_at DESC, id');
-  const insertRelease = db.prepare(
-    `INSERT INTO releases (id, hardware, version, sequence, size, payload_size, payload_sha256, manifest, signers,
-       expires_at, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
 
   type TrustRow = { version: number; document: Buffer; sha256: string; installed_at: number; installed_by: null };
 
@@ -343,20 +383,20 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
         kept = true;
         syncFolder(opts.dir);
         try {
-          insertRelease.run(
+          recordRelease(db, {
             id,
-            m.hardware,
-            m.version,
-            m.sequence,
-            statSync(file).size,
-            m.size,
-            Buffer.from(m.sha256).toString('hex'),
-            Buffer.from(bundle.manifestBytes),
-            JSON.stringify(bundle.signers),
-            m.expires * 1000,
-            at,
-            by,
-          );
+            hardware: m.hardware,
+            version: m.version,
+            sequence: m.sequence,
+            size: statSync(file).size,
+            payloadSize: m.size,
+            payloadSha256: Buffer.from(m.sha256).toString('hex'),
+            manifest: bundle.manifestBytes,
+            signers: bundle.signers,
+            expiresAt: m.expires * 1000,
+            publishedAt: at,
+            publishedBy: by,
+          });
         } catch (err) {
           // Another publisher recorded the same bundle meanwhile (the file is the same), or took the sequence.
           const again = byId.get(id) as ReleaseRow | undefined;

@@ -1,0 +1,233 @@
+// Ingest on PostgreSQL: a batch in one transaction, its telemetry samples in one multi-row INSERT … ON CONFLICT DO
+// NOTHING RETURNING against the UNIQUE (device_id, stream, seq), so each sample is stored once however often and
+// by however many nodes it is written; the caller learns each message's outcome only after COMMIT.
+import type pg from 'pg';
+import { MOVES_FROM } from '../../db/commands.js';
+import type { StoreItem } from '../../fleet/ingest-store.js';
+import type { BatchOutcome } from '../types.js';
+import type { PgPool } from './pool.js';
+
+/** As on SQLite (fleet/ingest-store.ts): a reject keeps the first 500 characters of its reason. */
+const REJECT_MESSAGE_CHARS = 500;
+
+const INSERT_SAMPLES = `
+  INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics)
+  SELECT v.d, v.s, v.q, v.t, v.r, v.m
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
+         WITH ORDINALITY AS v(d, s, q, t, r, m, o)
+   WHERE NOT EXISTS (SELECT 1 FROM telemetry_pruned p
+                      WHERE p.device_id = v.d AND p.stream = v.s AND v.q <= p.through_seq)
+   ORDER BY v.o
+  ON CONFLICT (device_id, stream, seq) DO NOTHING
+  RETURNING device_id, stream, seq`;
+
+/**
+ * PostgreSQL text cannot hold U+0000, and the message schemas let free text (an ack's detail, a finding's title)
+ * carry it: such a message would fail its whole batch, every device's, again on each redelivery. It is refused alone.
+ */
+const holdsNul = (v: unknown): boolean =>
+  typeof v === 'string'
+    ? v.includes('\u0000')
+    : Array.isArray(v)
+      ? v.some(holdsNul)
+      : typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => k.includes('\u0000') || holdsNul(x));
+/** A reject's topic and reason are diagnostics: kept, with any NUL made visible instead. */
+const noNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
+
+const keyOf = (device: string, stream: string, seq: number) => JSON.stringify([device, stream, seq]);
+
+interface Bump {
+  samples: number;
+  lastSeen: number;
+  dropped: number;
+}
+
+type Message = Exclude<StoreItem, { kind: 'reject' }>;
+
+/** The samples of the batch's telemetry messages, each key once (the first message that has it owns it). */
+function sampleRows(items: readonly StoreItem[], writable: (item: StoreItem) => boolean) {
+  const owner = new Map<string, number>();
+  const cols: [string[], string[], number[], number[], number[], string[]] = [[], [], [], [], [], []];
+  items.forEach((item, i) => {
+    if (item.kind !== 'message' || item.decoded.kind !== 'telemetry' || !writable(item)) return;
+    const { stream, samples } = item.decoded.message;
+    for (const s of samples) {
+      const key = keyOf(item.deviceId, stream, s.seq);
+      if (owner.has(key)) continue;
+      owner.set(key, i);
+      cols[0].push(item.deviceId);
+      cols[1].push(stream);
+      cols[2].push(s.seq);
+      cols[3].push(s.ts);
+      cols[4].push(item.receivedAt);
+      cols[5].push(JSON.stringify(s.m));
+    }
+  });
+  return { owner, cols };
+}
+
+async function writeMessage(c: pg.PoolClient, item: Message): Promise<BatchOutcome> {
+  const { deviceId, decoded, receivedAt } = item;
+  if (decoded.kind === 'telemetry') throw new Error('telemetry is written in one statement per batch');
+  if (decoded.kind === 'update/status') return { outcome: 'refused', reason: 'unsupported' };
+  const m = decoded.message;
+  const fresh = await c.query(
+    'INSERT INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES ($1, $2, $3, $4, $5) ' +
+      'ON CONFLICT DO NOTHING RETURNING 1',
+    [deviceId, m.id, decoded.kind, receivedAt, m.ts],
+  );
+  if (fresh.rowCount === 0) return { outcome: 'duplicate' };
+  switch (decoded.kind) {
+    case 'status': {
+      const s = decoded.message;
+      await c.query(
+        'INSERT INTO status_history (device_id, state, device_ts, received_at, agent_version) ' +
+          'VALUES ($1, $2, $3, $4, $5)',
+        [deviceId, s.state, s.ts, receivedAt, s.agentVersion],
+      );
+      await c.query(
+        'UPDATE devices SET agent_version = $1, firmware_version = coalesce($2, firmware_version), ' +
+          'hardware = coalesce($3, hardware), last_seen = $4 WHERE id = $5',
+        [s.agentVersion, s.firmwareVersion ?? null, s.hardware ?? null, receivedAt, deviceId],
+      );
+      break;
+    }
+    case 'cmd/ack': {
+      const a = decoded.message;
+      await c.query(
+        'INSERT INTO command_acks (device_id, cmd_id, status, reason, detail, device_ts, received_at) ' +
+          'VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [deviceId, a.cmdId, a.status, a.reason ?? null, a.detail ?? null, a.ts, receivedAt],
+      );
+      // Only a command of this device moves, and only forward (db/commands.ts MOVES_FROM).
+      if (a.cmdId) {
+        await c.query(
+          'UPDATE commands SET status = $1, reason = $2, detail = $3, acked_at = $4 ' +
+            'WHERE id = $5 AND device_id = $6 AND status = ANY($7::text[])',
+          [a.status, a.reason ?? null, a.detail ?? null, receivedAt, a.cmdId, deviceId, MOVES_FROM[a.status]],
+        );
+      }
+      break;
+    }
+    case 'exposure': {
+      const r = decoded.message;
+      const row = await c.query<{ id: number }>(
+        `INSERT INTO exposure_reports (device_id, msg_id, device_ts, received_at, scoring_version, score, grade,
+           categories, services, findings, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+        [
+          deviceId,
+          r.id,
+          r.ts,
+          receivedAt,
+          r.scoringVersion,
+          r.score,
+          r.grade,
+          JSON.stringify(r.categories),
+          r.services.length,
+          r.findings.length,
+          JSON.stringify(r),
+        ],
+      );
+      if (r.findings.length > 0) {
+        await c.query(
+          `INSERT INTO exposure_findings (report_id, device_id, check_id, severity, port, title)
+           SELECT $1, $2, f.c, f.s, f.p, f.t
+             FROM unnest($3::text[], $4::text[], $5::int[], $6::text[]) AS f(c, s, p, t)`,
+          [
+            row.rows[0]!.id,
+            deviceId,
+            r.findings.map((f) => f.check),
+            r.findings.map((f) => f.severity),
+            r.findings.map((f) => f.port),
+            r.findings.map((f) => f.title),
+          ],
+        );
+      }
+      await c.query('UPDATE devices SET exposure_score = $1, exposure_grade = $2 WHERE id = $3', [
+        r.score,
+        r.grade,
+        deviceId,
+      ]);
+      break;
+    }
+  }
+  return { outcome: 'stored', samples: 0 };
+}
+
+async function writeReject(c: pg.PoolClient, item: Extract<StoreItem, { kind: 'reject' }>, at: number) {
+  // One row per device, code and minute, as on SQLite (its migration 10).
+  await c.query(
+    `INSERT INTO ingest_rejects (device_id, minute, code, count, at, last_at, topic, message, size)
+     VALUES ($1, $2, $3, 1, $4, $4, $5, $6, $7)
+     ON CONFLICT (device_id, minute, code) DO UPDATE SET count = ingest_rejects.count + 1,
+       last_at = excluded.last_at, topic = excluded.topic, message = excluded.message, size = excluded.size`,
+    [
+      item.deviceId,
+      Math.floor(at / 60_000),
+      item.code,
+      at,
+      noNul(item.topic),
+      noNul(item.message.slice(0, REJECT_MESSAGE_CHARS)),
+      item.size,
+    ],
+  );
+  await c.query('UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = $1', [item.deviceId]);
+}
+
+export function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: number): Promise<BatchOutcome[]> {
+  return pool.transaction('ingest.writeBatch', async (c) => {
+    const ids = [...new Set(items.map((i) => i.deviceId))];
+    const found = await c.query<{ id: string }>('SELECT id FROM devices WHERE id = ANY($1::text[])', [ids]);
+    const known = new Set(found.rows.map((r) => r.id));
+    const unstorable = new Set(items.filter((i) => i.kind === 'message' && holdsNul(i.decoded.message)));
+    const writable = (item: StoreItem) => known.has(item.deviceId) && !unstorable.has(item);
+
+    const { owner, cols } = sampleRows(items, writable);
+    const stored = new Map<number, number>();
+    if (cols[0].length > 0) {
+      const inserted = await c.query<{ device_id: string; stream: string; seq: number }>(INSERT_SAMPLES, cols);
+      for (const r of inserted.rows) {
+        const i = owner.get(keyOf(r.device_id, r.stream, r.seq))!;
+        stored.set(i, (stored.get(i) ?? 0) + 1);
+      }
+    }
+
+    const bumps = new Map<string, Bump>();
+    const outcomes: BatchOutcome[] = [];
+    for (const [i, item] of items.entries()) {
+      if (!known.has(item.deviceId)) {
+        outcomes.push({ outcome: 'refused', reason: 'unknown-device' });
+      } else if (unstorable.has(item)) {
+        outcomes.push({ outcome: 'refused', reason: 'unstorable' });
+      } else if (item.kind === 'reject') {
+        await writeReject(c, item, at);
+        outcomes.push({ outcome: 'refused', reason: 'rejected' });
+      } else if (item.decoded.kind === 'telemetry') {
+        const n = stored.get(i) ?? 0;
+        if (n === 0) {
+          outcomes.push({ outcome: 'duplicate' });
+          continue;
+        }
+        const dropped = item.decoded.message.dropped ?? 0;
+        const b = bumps.get(item.deviceId);
+        if (b) {
+          b.samples += n;
+          b.lastSeen = item.receivedAt;
+          b.dropped = Math.max(b.dropped, dropped);
+        } else bumps.set(item.deviceId, { samples: n, lastSeen: item.receivedAt, dropped });
+        outcomes.push({ outcome: 'stored', samples: n });
+      } else {
+        outcomes.push(await writeMessage(c, item));
+      }
+    }
+    // In id order: concurrent batches then take the devices' row locks in the same order.
+    for (const [id, b] of [...bumps].sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))) {
+      await c.query(
+        'UPDATE devices SET telemetry_count = telemetry_count + $1, last_seen = $2, dropped = greatest(dropped, $3) ' +
+          'WHERE id = $4',
+        [b.samples, b.lastSeen, b.dropped, id],
+      );
+    }
+    return outcomes;
+  });
+}

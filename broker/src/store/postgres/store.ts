@@ -1,0 +1,486 @@
+// The fleet store on PostgreSQL (pg Pool, parameterised statements only). Rows are read under SQLite's column
+// names and turned into records by the same functions the SQLite repositories use, so both engines answer alike.
+import { type AuditTableRow, auditRowOf } from '../../db/audit.js';
+import { commandRowOf, type RawRow } from '../../db/commands.js';
+import type { OperatorAuditRow } from '../../db/operator-audit.js';
+import type { GradeCounts, PostureSnapshot } from '../../db/posture-snapshots.js';
+import { type DeviceRow, type DeviceStatus, deviceSummaryOf } from '../../db/registry.js';
+import type { StoredSample } from '../../db/telemetry.js';
+import { FleetError } from '../../errors.js';
+import { MIN_ID_PREFIX, RELEASE_COLUMNS, type ReleaseRow, releaseValues, releaseView } from '../../fleet/releases.js';
+import type { ExposureReport } from '../../../../shared/src/index.js';
+import { STORE_TABLES, type StoreTable } from '../tables.js';
+import type { FleetStore } from '../types.js';
+import { pgWriteBatch } from './ingest.js';
+import { pgMigrate, pgSchemaVersion } from './migrate.js';
+import { pgMigrations } from './migrations.js';
+import { createPgPool, type PgPool } from './pool.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const DEVICE_SELECT = `
+  SELECT d.id, d.device_type, d.status, d.online, d.last_seen, d.last_address, d.telemetry_count, d.dropped,
+         d.rejected_count, d.agent_version, d.created_at, c.serial, c.not_after
+    FROM devices d
+    LEFT JOIN LATERAL (SELECT serial, not_after FROM certificates WHERE device_id = d.id
+                        ORDER BY issued_at DESC, serial DESC LIMIT 1) c ON true`;
+
+const WITH_SIGNER = 'SELECT c.*, o.name AS signed_by FROM commands c ' + 'LEFT JOIN operators o ON o.kid = c.operator';
+
+/** Pages of commands and acks are cursors of positive integers below 2^53. */
+const MAX_CURSOR = Number.MAX_SAFE_INTEGER;
+
+/** Opens a pool on the URL and applies pending migrations. */
+export async function openPostgresStore(url: string): Promise<FleetStore> {
+  const pool = createPgPool(url);
+  const store = createPostgresStore(pool);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return store;
+}
+
+export function createPostgresStore(pool: PgPool): FleetStore {
+  const q = pool.query;
+  const rows = async <R extends object>(where: string, sql: string, params: unknown[] = []) =>
+    (await q<R & Record<string, unknown>>(where, sql, params)).rows as R[];
+
+  return {
+    engine: 'postgres',
+    migrate: () => pgMigrate(pool, pgMigrations),
+    schemaVersion: () => pgSchemaVersion(pool),
+    async counts() {
+      const sql = STORE_TABLES.map((t) => `SELECT '${t.name}' AS t, count(*) AS n FROM ${t.name}`).join(' UNION ALL ');
+      const r = await rows<{ t: StoreTable; n: number }>('counts', sql);
+      return Object.fromEntries(r.map((x) => [x.t, x.n])) as Record<StoreTable, number>;
+    },
+    close: () => pool.end(),
+
+    registry: {
+      async exists(id) {
+        return (await rows('registry.exists', 'SELECT 1 FROM devices WHERE id = $1', [id])).length > 0;
+      },
+      async addDevice(id, deviceType, cert, now = Date.now()) {
+        await pool.transaction('registry.addDevice', async (c) => {
+          await c.query(`INSERT INTO devices (id, device_type, status, created_at) VALUES ($1, $2, 'active', $3)`, [
+            id,
+            deviceType,
+            now,
+          ]);
+          await c.query(
+            'INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) ' +
+              'VALUES ($1, $2, $3, $4, $5, $6)',
+            [cert.serial, id, cert.fingerprint256, cert.notBefore, cert.notAfter, now],
+          );
+        });
+      },
+      async addCertificate(id, cert, now = Date.now()) {
+        await q(
+          'registry.addCertificate',
+          'INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) ' +
+            'VALUES ($1, $2, $3, $4, $5, $6)',
+          [cert.serial, id, cert.fingerprint256, cert.notBefore, cert.notAfter, now],
+        );
+      },
+      async get(id) {
+        const r = await rows<DeviceRow>('registry.get', `${DEVICE_SELECT} WHERE d.id = $1`, [id]);
+        return r[0] && deviceSummaryOf(r[0]);
+      },
+      async list() {
+        // COLLATE "C": byte order, as SQLite's BINARY collation sorts ids.
+        return (await rows<DeviceRow>('registry.list', `${DEVICE_SELECT} ORDER BY d.id COLLATE "C"`)).map(
+          deviceSummaryOf,
+        );
+      },
+      revoke(id, now = Date.now()) {
+        return pool.transaction('registry.revoke', async (c) => {
+          const changed = await c.query(
+            `UPDATE devices SET status = 'revoked', revoked_at = $1 WHERE id = $2 AND status = 'active'`,
+            [now, id],
+          );
+          await c.query('UPDATE certificates SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL', [
+            now,
+            id,
+          ]);
+          return (changed.rowCount ?? 0) > 0;
+        });
+      },
+      async checkCertificate(deviceId, serial, now = Date.now()) {
+        const [device] = await rows<{ device_type: string; status: DeviceStatus }>(
+          'registry.checkCertificate',
+          'SELECT device_type, status FROM devices WHERE id = $1',
+          [deviceId],
+        );
+        if (!device) return { ok: false, reason: 'unregistered' };
+        if (device.status !== 'active') return { ok: false, reason: 'revoked' };
+        const [cert] = await rows<{ device_id: string; not_after: number; revoked_at: number | null }>(
+          'registry.checkCertificate',
+          'SELECT device_id, not_after, revoked_at FROM certificates WHERE serial = $1',
+          [serial],
+        );
+        if (!cert || cert.device_id !== deviceId) return { ok: false, reason: 'unknown-certificate' };
+        if (cert.revoked_at !== null) return { ok: false, reason: 'certificate-revoked' };
+        if (cert.not_after < now) return { ok: false, reason: 'certificate-expired' };
+        return { ok: true, deviceType: device.device_type };
+      },
+      async revokedDeviceIds() {
+        const r = await rows<{ id: string }>(
+          'registry.revokedDeviceIds',
+          `SELECT id FROM devices WHERE status = 'revoked'`,
+        );
+        return new Set(r.map((x) => x.id));
+      },
+      async setOnline(id, online, address, now = Date.now()) {
+        await q(
+          'registry.setOnline',
+          'UPDATE devices SET online = $1, last_seen = $2, last_address = coalesce($3, last_address) WHERE id = $4',
+          [online ? 1 : 0, now, address, id],
+        );
+      },
+    },
+
+    ingest: { writeBatch: (items, at) => pgWriteBatch(pool, items, at) },
+
+    telemetry: {
+      async page(t) {
+        const r = await rows<{
+          id: number;
+          stream: string;
+          seq: number;
+          device_ts: number;
+          received_at: number;
+          metrics: string;
+        }>(
+          'telemetry.page',
+          `SELECT id, stream, seq, device_ts, received_at, metrics FROM telemetry
+            WHERE device_id = $1 AND id > $2 AND ($3::bigint IS NULL OR received_at >= $3)
+              AND ($4::bigint IS NULL OR received_at < $4)
+            ORDER BY id LIMIT $5`,
+          [t.deviceId, t.after ?? 0, t.from ?? null, t.to ?? null, t.limit + 1],
+        );
+        const shown = r.slice(0, t.limit);
+        const items: StoredSample[] = shown.map((x) => ({
+          ts: iso(x.device_ts),
+          receivedAt: iso(x.received_at),
+          stream: x.stream,
+          seq: x.seq,
+          metrics: JSON.parse(x.metrics) as Record<string, number>,
+        }));
+        return { items, last: r.length > t.limit ? shown.at(-1)!.id : null };
+      },
+    },
+
+    reports: {
+      async latest(deviceId) {
+        const [r] = await rows<{ report: string; received_at: number }>(
+          'reports.latest',
+          'SELECT report, received_at FROM exposure_reports WHERE device_id = $1 ' +
+            'ORDER BY received_at DESC, id DESC LIMIT 1',
+          [deviceId],
+        );
+        return r && { report: JSON.parse(r.report) as ExposureReport, receivedAt: iso(r.received_at) };
+      },
+      async history(deviceId, limit = 50) {
+        const r = await rows<{
+          received_at: number;
+          device_ts: number;
+          score: number;
+          grade: string;
+          findings: number;
+        }>(
+          'reports.history',
+          'SELECT received_at, device_ts, score, grade, findings FROM exposure_reports WHERE device_id = $1 ' +
+            'ORDER BY received_at DESC, id DESC LIMIT $2',
+          [deviceId, limit],
+        );
+        return r.map((h) => ({
+          at: iso(h.received_at),
+          deviceTs: iso(h.device_ts),
+          score: h.score,
+          grade: h.grade,
+          findings: h.findings,
+        }));
+      },
+    },
+
+    commands: {
+      async nextCounter(kid) {
+        const [r] = await rows<{ counter: number }>(
+          'commands.nextCounter',
+          'INSERT INTO operator_counters (kid, counter) VALUES ($1, 1) ON CONFLICT (kid) DO UPDATE SET ' +
+            'counter = operator_counters.counter + 1 RETURNING counter',
+          [kid],
+        );
+        return r!.counter;
+      },
+      async add(c) {
+        await q(
+          'commands.add',
+          `INSERT INTO commands (id, device_id, command, params, operator, counter, envelope, created_at, expires_at,
+             status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')`,
+          [
+            c.id,
+            c.deviceId,
+            c.command,
+            JSON.stringify(c.params),
+            c.operator,
+            c.counter,
+            Buffer.from(c.envelope),
+            c.createdAt,
+            c.expiresAt,
+          ],
+        );
+      },
+      async get(id) {
+        const [r] = await rows<RawRow>('commands.get', `${WITH_SIGNER} WHERE c.id = $1`, [id]);
+        return r && commandRowOf(r);
+      },
+      async list(deviceId, limit = 50) {
+        const r = await rows<RawRow>(
+          'commands.list',
+          `${WITH_SIGNER} WHERE ($1::text IS NULL OR c.device_id = $1) ORDER BY c.created_at DESC, c.n DESC LIMIT $2`,
+          [deviceId, limit],
+        );
+        return r.map(commandRowOf);
+      },
+      async openFor(deviceId, now = Date.now()) {
+        const r = await rows<{ id: string; envelope: Buffer }>(
+          'commands.openFor',
+          `SELECT id, envelope FROM commands WHERE device_id = $1 AND status IN ('pending', 'sent') AND expires_at > $2
+            ORDER BY counter, n`,
+          [deviceId, now],
+        );
+        return r.map((x) => ({ id: x.id, envelope: new Uint8Array(x.envelope) }));
+      },
+      async markSent(id, now = Date.now()) {
+        await q(
+          'commands.markSent',
+          `UPDATE commands SET status = CASE status WHEN 'pending' THEN 'sent' ELSE status END,
+             attempts = attempts + 1, sent_at = $1 WHERE id = $2`,
+          [now, id],
+        );
+      },
+      async expire(now = Date.now()) {
+        const r = await q(
+          'commands.expire',
+          `UPDATE commands SET status = 'expired' WHERE status IN ('pending', 'sent') AND expires_at <= $1`,
+          [now],
+        );
+        return r.rowCount ?? 0;
+      },
+      async acks(a) {
+        const r = await rows<{
+          id: number;
+          status: 'accepted' | 'rejected' | 'done' | 'failed';
+          reason: string | null;
+          detail: string | null;
+          device_ts: number;
+          received_at: number;
+        }>(
+          'commands.acks',
+          `SELECT id, status, reason, detail, device_ts, received_at FROM command_acks
+            WHERE cmd_id = $1 AND device_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
+          [a.cmdId, a.deviceId, a.after ?? 0, a.limit],
+        );
+        return r.map((x) => ({
+          n: x.id,
+          ack: {
+            status: x.status,
+            reason: x.reason,
+            detail: x.detail,
+            deviceTs: iso(x.device_ts),
+            receivedAt: iso(x.received_at),
+          },
+        }));
+      },
+    },
+
+    releases: {
+      async record(r) {
+        try {
+          await q(
+            'releases.record',
+            `INSERT INTO releases (${RELEASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+            releaseValues(r),
+          );
+        } catch (err) {
+          const unique = (err as FleetError).cause as { code?: string } | undefined;
+          if (unique?.code !== '23505') throw err;
+          throw new FleetError(
+            'FLEET_RELEASE_CONFLICT',
+            `a release with id ${r.id.slice(0, 12)} or sequence ${r.sequence} for ${r.hardware} exists already`,
+            { cause: err },
+          );
+        }
+      },
+      async list() {
+        return (
+          await rows<ReleaseRow>('releases.list', 'SELECT * FROM releases ORDER BY published_at DESC, id COLLATE "C"')
+        ).map(releaseView);
+      },
+      async get(idOrPrefix) {
+        const key = idOrPrefix.toLowerCase();
+        if (!/^[0-9a-f]+$/.test(key) || key.length < MIN_ID_PREFIX || key.length > 64) {
+          throw new FleetError(
+            'FLEET_RELEASE_UNKNOWN',
+            `a release id is ${MIN_ID_PREFIX} to 64 hex characters (a prefix of its SHA-256)`,
+          );
+        }
+        const r = await rows<ReleaseRow>(
+          'releases.get',
+          'SELECT * FROM releases WHERE id COLLATE "C" >= $1 AND id COLLATE "C" < $2 ORDER BY id COLLATE "C" LIMIT 2',
+          [key, `${key}g`],
+        );
+        if (r.length === 0) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release id starts with ${key}`);
+        if (r.length > 1 && key.length < 64) {
+          throw new FleetError(
+            'FLEET_RELEASE_AMBIGUOUS',
+            `more than one release id starts with ${key}; give more of it`,
+          );
+        }
+        return releaseView(r[0]!);
+      },
+    },
+
+    audit: {
+      async record(e, at = Date.now()) {
+        const detail =
+          e.detail === undefined || e.detail === null
+            ? null
+            : typeof e.detail === 'string'
+              ? e.detail
+              : JSON.stringify(e.detail);
+        await q(
+          'audit.record',
+          'INSERT INTO audit (at, event, device_id, address, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)',
+          [at, e.event, e.deviceId ?? null, e.address ?? null, e.actor ?? null, detail],
+        );
+      },
+      async recent(limit = 100, event = null) {
+        const r = await rows<AuditTableRow>(
+          'audit.recent',
+          'SELECT * FROM audit WHERE ($1::text IS NULL OR event = $1) ORDER BY id DESC LIMIT $2',
+          [event, limit],
+        );
+        return r.map(auditRowOf);
+      },
+    },
+
+    operatorAudit: {
+      async record(e, at = Date.now()) {
+        const [r] = await rows<{ id: number }>(
+          'operatorAudit.record',
+          `INSERT INTO operator_audit (at, operator, role, action, object_type, object_id, address, via, outcome,
+             status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+          [
+            at,
+            e.operator,
+            e.role ?? null,
+            e.action,
+            e.objectType ?? null,
+            e.objectId ?? null,
+            e.address ?? null,
+            e.via,
+            e.outcome,
+            e.status ?? null,
+            e.detail ? JSON.stringify(e.detail) : null,
+          ],
+        );
+        return r!.id;
+      },
+      async page(p) {
+        const r = await rows<{
+          id: number;
+          at: number;
+          operator: string;
+          role: string | null;
+          action: string;
+          object_type: string | null;
+          object_id: string | null;
+          address: string | null;
+          via: 'api' | 'cli';
+          outcome: 'ok' | 'denied' | 'failed';
+          status: number | null;
+          detail: string | null;
+        }>(
+          'operatorAudit.page',
+          `SELECT * FROM operator_audit WHERE id < $1 AND ($2::text IS NULL OR operator = $2)
+             AND ($3::text IS NULL OR action = $3) ORDER BY id DESC LIMIT $4`,
+          [p.before ?? MAX_CURSOR, p.operator ?? null, p.action ?? null, p.limit],
+        );
+        return r.map(
+          (x): OperatorAuditRow => ({
+            id: x.id,
+            at: iso(x.at),
+            operator: x.operator,
+            role: x.role,
+            action: x.action,
+            objectType: x.object_type,
+            objectId: x.object_id,
+            address: x.address,
+            via: x.via,
+            outcome: x.outcome,
+            status: x.status,
+            detail: x.detail ? (JSON.parse(x.detail) as Record<string, unknown>) : null,
+          }),
+        );
+      },
+    },
+
+    posture: {
+      async store(s, computedAt) {
+        await q(
+          'posture.store',
+          `INSERT INTO posture_snapshots (resolution, start, devices, reporting, average_score, grades, scores, checks,
+             computed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (resolution, start) DO UPDATE SET devices = excluded.devices, reporting = excluded.reporting,
+             average_score = excluded.average_score, grades = excluded.grades, scores = excluded.scores,
+             checks = excluded.checks, computed_at = excluded.computed_at`,
+          [
+            s.resolution,
+            s.start,
+            s.devices,
+            s.reporting,
+            s.averageScore,
+            JSON.stringify(s.grades),
+            JSON.stringify(s.scores),
+            JSON.stringify(s.checks),
+            computedAt,
+          ],
+        );
+      },
+      async read(resolution, from, to) {
+        const r = await rows<{
+          resolution: 'hour' | 'day';
+          start: number;
+          devices: number;
+          reporting: number;
+          average_score: number | null;
+          grades: string;
+          scores: string;
+          checks: string;
+        }>(
+          'posture.read',
+          `SELECT resolution, start, devices, reporting, average_score, grades, scores, checks FROM posture_snapshots
+            WHERE resolution = $1 AND start >= $2 AND start < $3 ORDER BY start`,
+          [resolution, from, to],
+        );
+        return r.map(
+          (x): PostureSnapshot => ({
+            resolution: x.resolution,
+            start: x.start,
+            devices: x.devices,
+            reporting: x.reporting,
+            averageScore: x.average_score,
+            grades: JSON.parse(x.grades) as GradeCounts,
+            scores: JSON.parse(x.scores) as number[],
+            checks: JSON.parse(x.checks) as Record<string, number>,
+          }),
+        );
+      },
+    },
+  };
+}

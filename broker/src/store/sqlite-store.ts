@@ -1,0 +1,164 @@
+// The fleet store on SQLite: today's repositories (broker/src/db, fleet/ingest-store.ts, fleet/releases.ts) behind
+// the async interface, with their SQL where it is. better-sqlite3 is synchronous, so each call runs to its end
+// before the promise settles: a resolved writeBatch has committed. Like the server's ingest, writeBatch takes itself
+// for the folder's only writer of telemetry (its sample keys are cached: fleet/ingest-keys.ts): the caller holds the
+// data folder lock (lockDataDir), as `fleet serve` does.
+import { createAuditLog } from '../db/audit.js';
+import { createCommandStore } from '../db/commands.js';
+import { createExposureStore } from '../db/exposure.js';
+import { migrate, schemaVersion, type Db } from '../db/open.js';
+import { migrations } from '../db/migrations.js';
+import { createOperatorAudit } from '../db/operator-audit.js';
+import { createPostureSnapshots } from '../db/posture-snapshots.js';
+import { createRegistry } from '../db/registry.js';
+import { createTelemetryReader } from '../db/telemetry.js';
+import { FleetError } from '../errors.js';
+import { createIngestStore, type StoreItem } from '../fleet/ingest-store.js';
+import { DUPLICATE, REJECTED } from '../fleet/ingest-result.js';
+import { createReleaseStore, recordRelease } from '../fleet/releases.js';
+import { sqliteFailure } from './failure.js';
+import { STORE_TABLES, type StoreTable } from './tables.js';
+import type { BatchOutcome, FleetStore } from './types.js';
+
+/** Runs one synchronous repository call, its engine errors turned into the store's typed ones. */
+function call<T>(where: string, fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(sqliteFailure(err, where) ?? err);
+  }
+}
+
+/** A clock the audit repositories read: the caller's `at` for one record, else the time. */
+function stampedClock() {
+  let at: number | undefined;
+  return {
+    now: () => at ?? Date.now(),
+    with<T>(stamp: number | undefined, fn: () => T): T {
+      at = stamp;
+      try {
+        return fn();
+      } finally {
+        at = undefined;
+      }
+    },
+  };
+}
+
+/** The store over an open fleet database (openFleetDb); close() closes it. */
+export function createSqliteStore(db: Db): FleetStore {
+  const registry = createRegistry(db);
+  const ingest = createIngestStore(db);
+  const telemetry = createTelemetryReader(db);
+  const exposure = createExposureStore(db);
+  const commands = createCommandStore(db);
+  const releases = createReleaseStore({ db, dir: '', maxBundleBytes: 0 });
+  const auditClock = stampedClock();
+  const audit = createAuditLog(db, auditClock.now);
+  const operatorClock = stampedClock();
+  const operatorAudit = createOperatorAudit(db, operatorClock.now);
+  const snapshots = createPostureSnapshots(db);
+  const countOf = Object.fromEntries(
+    STORE_TABLES.map((t) => [t.name, db.prepare(`SELECT count(*) FROM ${t.name}`).pluck()]),
+  );
+
+  /** The foreign key the SQLite schema leaves to ingest: items of devices the registry does not hold are refused. */
+  function writeBatch(items: readonly StoreItem[], at: number): BatchOutcome[] {
+    const known = new Map<string, boolean>();
+    const isKnown = (id: string) => known.get(id) ?? known.set(id, registry.exists(id)).get(id)!;
+    const kept = items.filter((i) => isKnown(i.deviceId));
+    const results = kept.length > 0 ? ingest.writeBatch(kept, at) : [];
+    let k = 0;
+    return items.map((item): BatchOutcome => {
+      if (!isKnown(item.deviceId)) return { outcome: 'refused', reason: 'unknown-device' };
+      const r = results[k++]!;
+      if (r === DUPLICATE) return { outcome: 'duplicate' };
+      if (r === REJECTED) return { outcome: 'refused', reason: 'rejected' };
+      return { outcome: 'stored', samples: r };
+    });
+  }
+
+  return {
+    engine: 'sqlite',
+    migrate: () => call('migrate', () => migrate(db, migrations)),
+    schemaVersion: () => call('schemaVersion', () => schemaVersion(db)),
+    counts: () =>
+      call(
+        'counts',
+        () =>
+          Object.fromEntries(STORE_TABLES.map((t) => [t.name, countOf[t.name]!.get() as number])) as Record<
+            StoreTable,
+            number
+          >,
+      ),
+    close: () => call('close', () => void db.close()),
+    registry: {
+      exists: (id) => call('registry.exists', () => registry.exists(id)),
+      addDevice: (id, type, cert, now) => call('registry.addDevice', () => registry.addDevice(id, type, cert, now)),
+      addCertificate: (id, cert, now) => call('registry.addCertificate', () => registry.addCertificate(id, cert, now)),
+      get: (id) => call('registry.get', () => registry.get(id)),
+      list: () => call('registry.list', () => registry.list()),
+      revoke: (id, now) => call('registry.revoke', () => registry.revoke(id, now)),
+      checkCertificate: (id, serial, now) =>
+        call('registry.checkCertificate', () => registry.checkCertificate(id, serial, now)),
+      revokedDeviceIds: () => call('registry.revokedDeviceIds', () => registry.revokedDeviceIds()),
+      setOnline: (id, online, address, now) =>
+        call('registry.setOnline', () => registry.setOnline(id, online, address, now)),
+    },
+    ingest: { writeBatch: (items, at) => call('ingest.writeBatch', () => writeBatch(items, at)) },
+    telemetry: { page: (q) => call('telemetry.page', () => telemetry.page(q)) },
+    reports: {
+      latest: (id) => call('reports.latest', () => exposure.latest(id)),
+      history: (id, limit) => call('reports.history', () => exposure.history(id, limit)),
+    },
+    commands: {
+      nextCounter: (kid) => call('commands.nextCounter', () => commands.nextCounter(kid)),
+      add: (c) =>
+        call('commands.add', () => {
+          // SQLite's commands table has no foreign key to devices (PostgreSQL's has): the store keeps the rule.
+          if (!registry.exists(c.deviceId)) {
+            throw new FleetError('FLEET_STORE_CONSTRAINT', `commands.add: no device ${c.deviceId} (foreign key)`);
+          }
+          commands.add(c);
+        }),
+      get: (id) => call('commands.get', () => commands.get(id)),
+      list: (deviceId, limit) => call('commands.list', () => commands.list(deviceId, limit)),
+      openFor: (deviceId, now) =>
+        call('commands.openFor', () =>
+          commands.openFor(deviceId, now).map((c) => ({ id: c.id, envelope: new Uint8Array(c.envelope) })),
+        ),
+      markSent: (id, now) => call('commands.markSent', () => commands.markSent(id, now)),
+      expire: (now) => call('commands.expire', () => commands.expire(now)),
+      acks: (q) => call('commands.acks', () => commands.acks(q)),
+    },
+    releases: {
+      record: (r) =>
+        call('releases.record', () => {
+          try {
+            recordRelease(db, r);
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+            throw new FleetError(
+              'FLEET_RELEASE_CONFLICT',
+              `a release with id ${r.id.slice(0, 12)} or sequence ${r.sequence} for ${r.hardware} exists already`,
+              { cause: err },
+            );
+          }
+        }),
+      list: () => call('releases.list', () => releases.list()),
+      get: (id) => call('releases.get', () => releases.get(id)),
+    },
+    audit: {
+      record: (e, at) => call('audit.record', () => auditClock.with(at, () => audit.record(e))),
+      recent: (limit, event) => call('audit.recent', () => audit.recent(limit, event ?? null)),
+    },
+    operatorAudit: {
+      record: (e, at) => call('operatorAudit.record', () => operatorClock.with(at, () => operatorAudit.record(e))),
+      page: (q) => call('operatorAudit.page', () => operatorAudit.page(q)),
+    },
+    posture: {
+      store: (s, computedAt) => call('posture.store', () => snapshots.store(s, computedAt)),
+      read: (resolution, from, to) => call('posture.read', () => snapshots.read(resolution, from, to)),
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// The fleet store: one async interface over the fleet's records (registry, ingest, telemetry, reports, commands,
+// releases, audit trails, posture history), implemented on SQLite (sqlite-store.ts) and PostgreSQL (postgres/).
+// Names and record shapes are those of broker/src/db/*: moving a caller onto the store is a rename and an await.
+import type { AuditEvent, AuditRow } from '../db/audit.js';
+import type { CommandAckRow, CommandRow } from '../db/commands.js';
+import type { ReportSummary } from '../db/exposure.js';
+import type { OperatorAuditEntry, OperatorAuditRow } from '../db/operator-audit.js';
+import type { PostureSnapshot, Resolution } from '../db/posture-snapshots.js';
+import type { CertificateCheck, CertificateFacts, DeviceSummary } from '../db/registry.js';
+import type { StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
+import type { StoreItem } from '../fleet/ingest-store.js';
+import type { ReleaseRecord, ReleaseView } from '../fleet/releases.js';
+import type { ExposureReport } from '../../../shared/src/index.js';
+import type { StoreTable } from './tables.js';
+
+export type { StoreItem, ReleaseRecord };
+
+/**
+ * What a batch write did with one item. `stored` carries the samples newly stored (0 for a message of another
+ * kind); `duplicate` was stored before (same samples, or same message id); `refused` wrote nothing of the item:
+ * `rejected` is a validation reject, recorded and counted (acknowledged so the device stops resending),
+ * `unknown-device` a device the registry does not hold (the foreign key), `unstorable` a message holding a value
+ * this engine cannot store (a NUL character in text, on PostgreSQL: one device's bytes never fail the others' batch),
+ * `unsupported` a kind this engine does not store yet.
+ */
+export type BatchOutcome =
+  | { readonly outcome: 'stored'; readonly samples: number }
+  | { readonly outcome: 'duplicate' }
+  | { readonly outcome: 'refused'; readonly reason: 'rejected' | 'unknown-device' | 'unstorable' | 'unsupported' };
+
+export interface RegistryStore {
+  exists(id: string): Promise<boolean>;
+  /** Registers a device with its first certificate, atomically (FLEET_STORE_CONSTRAINT if the id is taken). */
+  addDevice(id: string, deviceType: string, cert: CertificateFacts, now?: number): Promise<void>;
+  /** FLEET_STORE_CONSTRAINT for an unknown device (the foreign key) or a serial/fingerprint already issued. */
+  addCertificate(id: string, cert: CertificateFacts, now?: number): Promise<void>;
+  get(id: string): Promise<DeviceSummary | undefined>;
+  /** Every device in id order. */
+  list(): Promise<DeviceSummary[]>;
+  /** Marks the device and its certificates revoked; false when it was not active. */
+  revoke(id: string, now?: number): Promise<boolean>;
+  checkCertificate(deviceId: string, serial: string, now?: number): Promise<CertificateCheck>;
+  revokedDeviceIds(): Promise<Set<string>>;
+  setOnline(id: string, online: boolean, address: string | null, now?: number): Promise<void>;
+}
+
+export interface IngestBatchStore {
+  /**
+   * Writes the items in one transaction and resolves only after it committed (so a PUBACK sent on it is safe),
+   * with one outcome per item. Each telemetry sample is stored once per (device, stream, seq): in one batch, across
+   * batches and across concurrent writers. Rejects if the transaction failed: then nothing of the batch is kept.
+   */
+  writeBatch(items: readonly StoreItem[], at: number): Promise<BatchOutcome[]>;
+}
+
+export interface TelemetryStore {
+  /** Up to `limit` samples of the device in arrival order after the `after` cursor; `last` is the next cursor. */
+  page(q: TelemetryPageQuery): Promise<{ items: StoredSample[]; last: number | null }>;
+}
+
+export interface ReportStore {
+  latest(deviceId: string): Promise<{ report: ExposureReport; receivedAt: string } | undefined>;
+  /** Newest first. */
+  history(deviceId: string, limit?: number): Promise<ReportSummary[]>;
+}
+
+export interface NewCommand {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly command: string;
+  readonly params: unknown;
+  readonly operator: string;
+  readonly counter: number;
+  readonly envelope: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface CommandStore {
+  /** Reserves the next counter of an operator key (strictly increasing, 1 first). */
+  nextCounter(kid: string): Promise<number>;
+  add(c: NewCommand): Promise<void>;
+  get(id: string): Promise<CommandRow | undefined>;
+  /** Newest first, of one device or (null) all. */
+  list(deviceId: string | null, limit?: number): Promise<CommandRow[]>;
+  /** Open (unacknowledged, unexpired) commands of a device, in signing order. */
+  openFor(deviceId: string, now?: number): Promise<{ id: string; envelope: Uint8Array }[]>;
+  markSent(id: string, now?: number): Promise<void>;
+  /** Marks open commands past their expiry; returns how many. */
+  expire(now?: number): Promise<number>;
+  /** A command's acknowledgements by its own device, oldest first. */
+  acks(q: {
+    cmdId: string;
+    deviceId: string;
+    after?: number;
+    limit: number;
+  }): Promise<{ n: number; ack: CommandAckRow }[]>;
+}
+
+export interface ReleaseStore {
+  /** FLEET_RELEASE_CONFLICT when the hardware already has a release with this sequence (or the id is taken). */
+  record(r: ReleaseRecord): Promise<void>;
+  /** Newest first. */
+  list(): Promise<ReleaseView[]>;
+  /** By the full id (64 hex) or a prefix of at least 8: FLEET_RELEASE_UNKNOWN / FLEET_RELEASE_AMBIGUOUS. */
+  get(idOrPrefix: string): Promise<ReleaseView>;
+}
+
+export interface AuditStore {
+  /** Appends a security event (at: now). The table refuses UPDATE and DELETE. */
+  record(e: AuditEvent, at?: number): Promise<void>;
+  /** Newest first, optionally of one event. */
+  recent(limit?: number, event?: string | null): Promise<AuditRow[]>;
+}
+
+export interface OperatorAuditStore {
+  /** Appends an entry; returns its id. */
+  record(e: OperatorAuditEntry, at?: number): Promise<number>;
+  /** Newest first, below `before`. */
+  page(q: { before?: number; limit: number; operator?: string; action?: string }): Promise<OperatorAuditRow[]>;
+}
+
+export interface PostureStore {
+  /** Stores a period's snapshot, replacing the period's row if there was one. */
+  store(s: PostureSnapshot, computedAt: number): Promise<void>;
+  /** The snapshots of periods starting in [from, to), oldest first. */
+  read(resolution: Resolution, from: number, to: number): Promise<PostureSnapshot[]>;
+}
+
+export interface FleetStore {
+  /** 'sqlite' or 'postgres': for messages and metrics, never for branching callers. */
+  readonly engine: 'sqlite' | 'postgres';
+  /** Applies pending migrations (FLEET_DB_MIGRATION when the schema is newer than this build). */
+  migrate(): Promise<void>;
+  schemaVersion(): Promise<number>;
+  /** Rows per table of the fleet's records (what `fleet store migrate` compares). */
+  counts(): Promise<Record<StoreTable, number>>;
+  close(): Promise<void>;
+  readonly registry: RegistryStore;
+  readonly ingest: IngestBatchStore;
+  readonly telemetry: TelemetryStore;
+  readonly reports: ReportStore;
+  readonly commands: CommandStore;
+  readonly releases: ReleaseStore;
+  readonly audit: AuditStore;
+  readonly operatorAudit: OperatorAuditStore;
+  readonly posture: PostureStore;
+}

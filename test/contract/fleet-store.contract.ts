@@ -1,0 +1,583 @@
+// The fleet store contract, run against every FleetStore implementation (SQLite, PostgreSQL): each method through
+// the interface, the ingest guarantees (each sample once, a failed batch leaves nothing, concurrent writers),
+// reading order, append-only audit trails, the foreign key to devices, and hostile strings.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { CmdAck } from '../../shared/src/commands/index.js';
+import type { ExposureReport } from '../../shared/src/index.js';
+import type { BatchOutcome, FleetStore, StoreItem } from '../../broker/src/store/index.js';
+import { STORE_TABLES } from '../../broker/src/store/index.js';
+
+export interface StoreUnderTest {
+  readonly store: FleetStore;
+  /** Runs raw SQL on the engine, as a hostile or careless writer would (for the schema's own guards). */
+  exec(sql: string): Promise<unknown>;
+}
+
+const T0 = 1_767_000_000_000;
+const YEAR = 365 * 86_400_000;
+let msgs = 0;
+
+export const cert = (serial: string, notAfter = T0 + YEAR) => ({
+  serial,
+  fingerprint256: `fp-${serial}`,
+  notBefore: T0 - 1000,
+  notAfter,
+});
+
+export const tele = (deviceId: string, stream: string, seqs: readonly number[], receivedAt = T0): StoreItem => ({
+  kind: 'message',
+  deviceId,
+  receivedAt,
+  decoded: {
+    kind: 'telemetry',
+    message: {
+      v: 1,
+      id: `t-${++msgs}`,
+      ts: receivedAt,
+      stream,
+      samples: seqs.map((seq) => ({ seq, ts: T0 + seq, m: { temp: seq / 2 } })),
+    },
+  },
+});
+
+export const status = (deviceId: string, id: string, receivedAt = T0): StoreItem => ({
+  kind: 'message',
+  deviceId,
+  receivedAt,
+  decoded: {
+    kind: 'status',
+    message: { v: 1, id, ts: receivedAt, state: 'online', agentVersion: '1.2.3', hardware: 'rpi4' },
+  },
+});
+
+export const report = (deviceId: string, id: string, score: number): ExposureReport => ({
+  v: 1,
+  id,
+  ts: T0,
+  deviceId,
+  scoringVersion: 1,
+  score,
+  grade: score >= 90 ? 'A' : 'C',
+  categories: { transport: 100, authentication: 60, exposure: 100, configuration: 100, ai: null },
+  scan: { target: 'local', durationMs: 5, timedOut: false, credentialChecks: false, truncated: false },
+  services: [],
+  findings: [
+    {
+      check: 'mqtt.anonymous',
+      severity: 'high',
+      category: 'authentication',
+      port: 1883,
+      transport: 'tcp',
+      title: 'anonymous MQTT',
+      evidence: 'CONNACK 0 without credentials',
+      remediation: 'require client certificates',
+      references: [],
+    },
+  ],
+});
+
+export const exposure = (deviceId: string, id: string, score: number, receivedAt = T0): StoreItem => ({
+  kind: 'message',
+  deviceId,
+  receivedAt,
+  decoded: { kind: 'exposure', message: report(deviceId, id, score) },
+});
+
+const ack = (deviceId: string, cmdId: string, s: CmdAck['status'], receivedAt = T0, detail?: string): StoreItem => ({
+  kind: 'message',
+  deviceId,
+  receivedAt,
+  decoded: {
+    kind: 'cmd/ack',
+    message: { v: 1, id: `a-${++msgs}`, ts: receivedAt, cmdId, status: s, ...(detail === undefined ? {} : { detail }) },
+  },
+});
+
+const reject = (deviceId: string, message = 'not CBOR', topic = `fleet/${deviceId}/telemetry`): StoreItem => ({
+  kind: 'reject',
+  deviceId,
+  topic,
+  code: 'PROTO_BAD_CBOR',
+  message,
+  size: 3,
+  receivedAt: T0,
+});
+
+const stored = (samples: number): BatchOutcome => ({ outcome: 'stored', samples });
+const DUP: BatchOutcome = { outcome: 'duplicate' };
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    assert.is((err as { code?: string }).code, code, (err as Error).message);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+async function rejects(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+export function fleetStoreContract(name: string, make: () => Promise<StoreUnderTest>): void {
+  const t = suite(`fleet store contract: ${name}`);
+  let open: StoreUnderTest[] = [];
+  const fresh = async (...devices: string[]) => {
+    const u = await make();
+    open.push(u);
+    for (const [i, d] of devices.entries()) await u.store.registry.addDevice(d, 'gateway', cert(`s-${d}-${i}`), T0);
+    return u;
+  };
+  t.after.each(async () => {
+    for (const u of open) await u.store.close();
+    open = [];
+  });
+
+  t('migrate is idempotent; an empty store counts zero rows in every table', async () => {
+    const { store } = await fresh();
+    const v = await store.schemaVersion();
+    assert.ok(v >= 1);
+    await store.migrate();
+    assert.is(await store.schemaVersion(), v);
+    const counts = await store.counts();
+    assert.equal(Object.keys(counts).sort(), STORE_TABLES.map((x) => x.name).sort());
+    assert.ok(Object.values(counts).every((n) => n === 0));
+  });
+
+  t('registry: devices in id order, the newest certificate, revocation, certificate checks', async () => {
+    const { store } = await fresh('gw-b', 'gw-a', 'GW-c');
+    assert.equal(
+      (await store.registry.list()).map((d) => d.id),
+      ['GW-c', 'gw-a', 'gw-b'],
+    );
+    assert.ok(await store.registry.exists('gw-a'));
+    assert.not.ok(await store.registry.exists('gw-z'));
+    await store.registry.addCertificate('gw-a', cert('s-new', T0 + 2 * YEAR), T0 + 5);
+    const a = (await store.registry.get('gw-a'))!;
+    assert.is(a.certificateSerial, 's-new');
+    assert.is(a.certificateExpires, new Date(T0 + 2 * YEAR).toISOString());
+    assert.is(a.status, 'active');
+    assert.is(a.type, 'gateway');
+    assert.is(a.createdAt, new Date(T0).toISOString());
+    assert.is(await store.registry.get('nobody'), undefined);
+
+    assert.equal(await store.registry.checkCertificate('gw-a', 's-new', T0), { ok: true, deviceType: 'gateway' });
+    assert.equal(await store.registry.checkCertificate('gw-z', 's-new', T0), { ok: false, reason: 'unregistered' });
+    assert.equal(await store.registry.checkCertificate('gw-a', 's-gw-b-0', T0), {
+      ok: false,
+      reason: 'unknown-certificate',
+    });
+    assert.equal(await store.registry.checkCertificate('gw-a', 's-new', T0 + 3 * YEAR), {
+      ok: false,
+      reason: 'certificate-expired',
+    });
+
+    await store.registry.setOnline('gw-a', true, '10.0.0.7', T0 + 9);
+    const on = (await store.registry.get('gw-a'))!;
+    assert.is(on.online, true);
+    assert.is(on.lastAddress, '10.0.0.7');
+    assert.is(on.lastSeen, new Date(T0 + 9).toISOString());
+
+    assert.is(await store.registry.revoke('gw-a', T0 + 10), true);
+    assert.is(await store.registry.revoke('gw-a', T0 + 11), false);
+    assert.equal([...(await store.registry.revokedDeviceIds())], ['gw-a']);
+    assert.equal(await store.registry.checkCertificate('gw-a', 's-new', T0), { ok: false, reason: 'revoked' });
+  });
+
+  t('registry: an unknown device is refused by the foreign key, a taken id or serial by its key', async () => {
+    const { store } = await fresh('gw-a');
+    await rejectsWith(store.registry.addCertificate('gw-nobody', cert('s-x')), 'FLEET_STORE_CONSTRAINT');
+    await rejectsWith(store.registry.addDevice('gw-a', 'gateway', cert('s-other')), 'FLEET_STORE_CONSTRAINT');
+    await rejectsWith(store.registry.addCertificate('gw-a', cert('s-gw-a-0')), 'FLEET_STORE_CONSTRAINT');
+    // The failed addDevice left no half: no second certificate, no device.
+    assert.is((await store.counts()).certificates, 1);
+    assert.is((await store.counts()).devices, 1);
+  });
+
+  t('ingest: duplicates in one batch and across batches are stored once', async () => {
+    const { store } = await fresh('gw-a', 'gw-b');
+    const first = await store.ingest.writeBatch(
+      [
+        tele('gw-a', 's1', [1, 2, 3]),
+        tele('gw-a', 's1', [3, 4]),
+        tele('gw-a', 's1', [1, 2]),
+        tele('gw-b', 's1', [1, 2]),
+        tele('gw-a', 's2', [1]),
+      ],
+      T0,
+    );
+    assert.equal(first, [stored(3), stored(1), DUP, stored(2), stored(1)]);
+    const second = await store.ingest.writeBatch(
+      [tele('gw-a', 's1', [4, 5], T0 + 1), tele('gw-b', 's1', [1, 2])],
+      T0 + 1,
+    );
+    assert.equal(second, [stored(1), DUP]);
+    assert.is((await store.counts()).telemetry, 8);
+    assert.is((await store.registry.get('gw-a'))!.telemetryCount, 6);
+    assert.is((await store.registry.get('gw-b'))!.telemetryCount, 2);
+  });
+
+  t('ingest: status, exposure reports, acks and rejects; each message id once', async () => {
+    const { store } = await fresh('gw-a');
+    await store.commands.add({
+      id: 'cmd-1',
+      deviceId: 'gw-a',
+      command: 'reboot',
+      params: {},
+      operator: 'kid-1',
+      counter: 1,
+      envelope: new Uint8Array([1, 2, 3]),
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    const out = await store.ingest.writeBatch(
+      [
+        status('gw-a', 'st-1'),
+        status('gw-a', 'st-1'),
+        exposure('gw-a', 'ex-1', 70, T0 + 1),
+        exposure('gw-a', 'ex-2', 95, T0 + 2),
+        ack('gw-a', 'cmd-1', 'done'),
+        reject('gw-a'),
+        reject('gw-a'),
+      ],
+      T0 + 3,
+    );
+    assert.equal(out, [
+      stored(0),
+      DUP,
+      stored(0),
+      stored(0),
+      stored(0),
+      { outcome: 'refused', reason: 'rejected' },
+      { outcome: 'refused', reason: 'rejected' },
+    ]);
+    assert.equal(await store.ingest.writeBatch([exposure('gw-a', 'ex-1', 70)], T0 + 4), [DUP]);
+    const dev = (await store.registry.get('gw-a'))!;
+    assert.is(dev.agentVersion, '1.2.3');
+    assert.is(dev.rejectedCount, 2);
+    const latest = (await store.reports.latest('gw-a'))!;
+    assert.is(latest.report.id, 'ex-2');
+    assert.is(latest.receivedAt, new Date(T0 + 2).toISOString());
+    assert.equal(
+      (await store.reports.history('gw-a')).map((h) => [h.score, h.grade, h.findings]),
+      [
+        [95, 'A', 1],
+        [70, 'C', 1],
+      ],
+    );
+    assert.is((await store.reports.history('gw-a', 1)).length, 1);
+    assert.is(await store.reports.latest('gw-b'), undefined);
+    assert.is((await store.commands.get('cmd-1'))!.status, 'done');
+    const acks = await store.commands.acks({ cmdId: 'cmd-1', deviceId: 'gw-a', limit: 10 });
+    assert.equal(
+      acks.map((a) => a.ack.status),
+      ['done'],
+    );
+    const c = await store.counts();
+    assert.equal([c.messages, c.status_history, c.exposure_reports, c.exposure_findings], [4, 1, 2, 2]);
+    assert.equal([c.command_acks, c.ingest_rejects], [1, 1]);
+  });
+
+  t('ingest: an unknown device is refused and nothing of it is written', async () => {
+    const { store } = await fresh('gw-a');
+    const out = await store.ingest.writeBatch(
+      [tele('gw-nobody', 's', [1, 2]), tele('gw-a', 's', [1]), status('gw-nobody', 'st-x'), reject('gw-nobody')],
+      T0,
+    );
+    assert.equal(out, [
+      { outcome: 'refused', reason: 'unknown-device' },
+      stored(1),
+      { outcome: 'refused', reason: 'unknown-device' },
+      { outcome: 'refused', reason: 'unknown-device' },
+    ]);
+    const c = await store.counts();
+    assert.equal([c.telemetry, c.messages, c.status_history, c.ingest_rejects], [1, 0, 0, 0]);
+  });
+
+  t('ingest: a batch that fails leaves nothing, and the same samples are stored when sent again', async () => {
+    const { store } = await fresh('gw-a');
+    const good = [tele('gw-a', 's', [1, 2]), status('gw-a', 'st-1'), exposure('gw-a', 'ex-1', 80)];
+    // A sequence number no column can hold makes the whole transaction fail, after the good rows were written.
+    const err = await rejects(store.ingest.writeBatch([...good, tele('gw-a', 's', [3.5])], T0));
+    assert.ok(err instanceof Error);
+    const c = await store.counts();
+    assert.equal([c.telemetry, c.messages, c.status_history, c.exposure_reports], [0, 0, 0, 0]);
+    assert.is((await store.registry.get('gw-a'))!.telemetryCount, 0);
+    assert.equal(await store.ingest.writeBatch(good, T0), [stored(2), stored(0), stored(0)]);
+    assert.is((await store.counts()).telemetry, 2);
+  });
+
+  t('ingest: concurrent writers store each sample exactly once', async () => {
+    const devices = ['gw-a', 'gw-b', 'gw-c'];
+    const { store } = await fresh(...devices);
+    // 4 writers, 6 batches each, every batch overlapping the others' samples of every device.
+    const writer = async (w: number) => {
+      let samples = 0;
+      for (let b = 0; b < 6; b++) {
+        const start = b * 10 + w * 3;
+        const items = devices.map((d) =>
+          tele(
+            d,
+            'main',
+            Array.from({ length: 20 }, (_, i) => start + i + 1),
+          ),
+        );
+        for (const o of await store.ingest.writeBatch(items, T0 + b)) if (o.outcome === 'stored') samples += o.samples;
+      }
+      return samples;
+    };
+    const totals = await Promise.all([0, 1, 2, 3].map(writer));
+    // Seqs 1 … 50 + 9 + 20 = 79 per device, whichever writer stored each.
+    const unique = 79;
+    assert.is(
+      totals.reduce((a, b) => a + b, 0),
+      unique * devices.length,
+    );
+    assert.is((await store.counts()).telemetry, unique * devices.length);
+    for (const d of devices) assert.is((await store.registry.get(d))!.telemetryCount, unique);
+  });
+
+  t('telemetry: read in arrival order a page at a time, within a time range', async () => {
+    const { store } = await fresh('gw-a', 'gw-b');
+    await store.ingest.writeBatch([tele('gw-a', 's', [5, 6], T0), tele('gw-b', 's', [1], T0)], T0);
+    await store.ingest.writeBatch([tele('gw-a', 's', [1, 2], T0 + 100)], T0 + 100);
+    await store.ingest.writeBatch([tele('gw-a', 'z', [9], T0 + 200)], T0 + 200);
+    const seen: string[] = [];
+    let after: number | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const p = await store.telemetry.page({ deviceId: 'gw-a', limit: 2, ...(after === undefined ? {} : { after }) });
+      seen.push(...p.items.map((s) => `${s.stream}${s.seq}`));
+      if (p.last === null) break;
+      after = p.last;
+    }
+    assert.equal(seen, ['s5', 's6', 's1', 's2', 'z9']);
+    const ranged = await store.telemetry.page({ deviceId: 'gw-a', from: T0 + 100, to: T0 + 200, limit: 10 });
+    assert.equal(
+      ranged.items.map((s) => s.seq),
+      [1, 2],
+    );
+    assert.is(ranged.last, null);
+    const one = ranged.items[0]!;
+    assert.equal(one.metrics, { temp: 0.5 });
+    assert.is(one.ts, new Date(T0 + 1).toISOString());
+    assert.is(one.receivedAt, new Date(T0 + 100).toISOString());
+  });
+
+  t('commands: counters, queue, delivery, expiry, newest first', async () => {
+    const { store } = await fresh('gw-a', 'gw-b');
+    assert.equal(
+      [
+        await store.commands.nextCounter('k1'),
+        await store.commands.nextCounter('k1'),
+        await store.commands.nextCounter('k2'),
+      ],
+      [1, 2, 1],
+    );
+    const add = (id: string, deviceId: string, counter: number, createdAt: number, expiresAt: number) =>
+      store.commands.add({
+        id,
+        deviceId,
+        command: 'set-relay',
+        params: { relay: 1, on: true, note: 'it\'s "quoted"' },
+        operator: 'k1',
+        counter,
+        envelope: new Uint8Array([counter, 0, 255]),
+        createdAt,
+        expiresAt,
+      });
+    await add('c-2', 'gw-a', 2, T0 + 2, T0 + 1000);
+    await add('c-1', 'gw-a', 1, T0 + 1, T0 + 1000);
+    await add('c-3', 'gw-b', 3, T0 + 3, T0 + 10);
+    await rejectsWith(add('c-4', 'gw-nobody', 4, T0, T0 + 1), 'FLEET_STORE_CONSTRAINT');
+    const open = await store.commands.openFor('gw-a', T0 + 5);
+    assert.equal(
+      open.map((c) => [c.id, [...c.envelope]]),
+      [
+        ['c-1', [1, 0, 255]],
+        ['c-2', [2, 0, 255]],
+      ],
+    );
+    await store.commands.markSent('c-1', T0 + 6);
+    const c1 = (await store.commands.get('c-1'))!;
+    assert.equal([c1.status, c1.attempts, c1.signedBy], ['sent', 1, null]);
+    assert.equal(c1.params, { relay: 1, on: true, note: 'it\'s "quoted"' });
+    assert.equal(
+      (await store.commands.list(null)).map((c) => c.id),
+      ['c-3', 'c-2', 'c-1'],
+    );
+    assert.equal(
+      (await store.commands.list('gw-a', 1)).map((c) => c.id),
+      ['c-2'],
+    );
+    assert.is(await store.commands.expire(T0 + 20), 1);
+    assert.is((await store.commands.get('c-3'))!.status, 'expired');
+    assert.is(await store.commands.get('c-none'), undefined);
+    // An ack never moves another device's command.
+    await store.ingest.writeBatch([ack('gw-b', 'c-1', 'done')], T0 + 30);
+    assert.is((await store.commands.get('c-1'))!.status, 'sent');
+  });
+
+  t('releases: recorded once per hardware and sequence, found by id prefix, newest first', async () => {
+    const { store } = await fresh();
+    const rel = (hex: string, sequence: number, publishedAt: number) => ({
+      id: hex.repeat(64).slice(0, 64),
+      hardware: 'rpi4',
+      version: `1.${sequence}.0`,
+      sequence,
+      size: 1000,
+      payloadSize: 900,
+      payloadSha256: 'ab'.repeat(32),
+      manifest: new Uint8Array([0xa1, 0x00]),
+      signers: ['kid-a'],
+      expiresAt: T0 + YEAR,
+      publishedAt,
+      publishedBy: 'alice',
+    });
+    await store.releases.record(rel('a1', 1, T0));
+    await store.releases.record(rel('a2', 2, T0 + 1));
+    await rejectsWith(store.releases.record(rel('b', 2, T0 + 2)), 'FLEET_RELEASE_CONFLICT');
+    assert.equal(
+      (await store.releases.list()).map((r) => r.sequence),
+      [2, 1],
+    );
+    const got = await store.releases.get('a2a2a2a2');
+    assert.equal([got.version, got.signers, got.publishedBy], ['1.2.0', ['kid-a'], 'alice']);
+    await rejectsWith(store.releases.get('a3a3a3a3'), 'FLEET_RELEASE_UNKNOWN');
+    await rejectsWith(store.releases.get('ffffffff'), 'FLEET_RELEASE_UNKNOWN');
+    await store.releases.record(rel('a1a1a1a1c', 3, T0 + 3));
+    await rejectsWith(store.releases.get('a1'.repeat(4).slice(0, 8)), 'FLEET_RELEASE_AMBIGUOUS');
+  });
+
+  t('audit trails: newest first, filtered, and append-only in the schema', async () => {
+    const { store, exec } = await fresh();
+    await store.audit.record({ event: 'auth-failed', deviceId: 'gw-a', address: '10.0.0.1', detail: { n: 1 } }, T0);
+    await store.audit.record({ event: 'acl-denied', deviceId: 'gw-a', detail: 'plain text' }, T0 + 1);
+    await store.audit.record({ event: 'auth-failed', actor: 'alice' }, T0 + 2);
+    const recent = await store.audit.recent();
+    assert.equal(
+      recent.map((r) => r.event),
+      ['auth-failed', 'acl-denied', 'auth-failed'],
+    );
+    assert.equal(recent[1]!.detail, 'plain text');
+    assert.equal(recent[2]!.detail, { n: 1 });
+    assert.is(recent[2]!.at, new Date(T0).toISOString());
+    assert.equal(
+      (await store.audit.recent(10, 'auth-failed')).map((r) => r.actor),
+      ['alice', null],
+    );
+    assert.is((await store.audit.recent(1)).length, 1);
+
+    const ids: number[] = [];
+    for (const [i, action] of ['device.revoke', 'operator.add', 'device.revoke'].entries()) {
+      ids.push(
+        await store.operatorAudit.record(
+          { operator: 'alice', action, via: 'api', outcome: i === 1 ? 'denied' : 'ok', status: 200, detail: { i } },
+          T0 + i,
+        ),
+      );
+    }
+    const page = await store.operatorAudit.page({ limit: 2 });
+    assert.equal(
+      page.map((r) => r.id),
+      [ids[2], ids[1]],
+    );
+    assert.equal(page[1]!.outcome, 'denied');
+    assert.equal(page[0]!.detail, { i: 2 });
+    assert.equal(
+      (await store.operatorAudit.page({ limit: 5, before: ids[2]!, action: 'device.revoke' })).map((r) => r.id),
+      [ids[0]],
+    );
+
+    for (const sql of [
+      `UPDATE audit SET event = 'nothing-happened'`,
+      'DELETE FROM audit',
+      `UPDATE operator_audit SET outcome = 'ok'`,
+      'DELETE FROM operator_audit',
+    ]) {
+      const err = await rejects(exec(sql));
+      assert.match(err.message, /append-only/);
+    }
+    assert.is((await store.counts()).audit, 3);
+    assert.is((await store.counts()).operator_audit, 3);
+  });
+
+  t('hostile strings round-trip, or are refused whole with a typed error', async () => {
+    const nasty = [
+      `'; DROP TABLE devices; --`,
+      `"quoted" \\backslash\\ $1 %s {{x}}`,
+      'ünïcödé ☃ 𝄞 \u202e',
+      'x'.repeat(64 * 1024),
+    ];
+    const { store } = await fresh(...nasty.slice(0, 3));
+    assert.equal((await store.registry.list()).map((d) => d.id).sort(), nasty.slice(0, 3).sort());
+    for (const s of nasty) await store.audit.record({ event: 'hostile', actor: s, detail: s }, T0);
+    const back = (await store.audit.recent(10, 'hostile')).reverse();
+    assert.equal(
+      back.map((r) => r.actor),
+      nasty,
+    );
+    assert.equal(
+      back.map((r) => r.detail),
+      nasty,
+    );
+    // A NUL: SQLite keeps it, PostgreSQL text cannot hold it. Either way, never a half-written row.
+    const before = (await store.counts()).audit;
+    try {
+      await store.audit.record({ event: 'hostile', actor: 'a\u0000b', detail: null }, T0);
+      assert.is((await store.audit.recent(1))[0]!.actor, 'a\u0000b');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'FLEET_STORE_VALUE');
+      assert.is((await store.counts()).audit, before);
+    }
+    // One device's NUL never fails the batch: its message is stored, or refused alone.
+    const out = await store.ingest.writeBatch(
+      [
+        ack(nasty[0]!, 'cmd-x', 'failed', T0, 'a\u0000b'),
+        tele(nasty[0]!, 's\u0000', [1]),
+        reject(nasty[1]!, 'bad \u0000 byte', 'fleet/x\u0000/telemetry'),
+        tele(nasty[1]!, 'ok', [1]),
+      ],
+      T0,
+    );
+    const alone = { outcome: 'refused', reason: 'unstorable' };
+    assert.ok(
+      [stored(0), alone].some((o) => JSON.stringify(o) === JSON.stringify(out[0])),
+      JSON.stringify(out),
+    );
+    assert.ok(
+      [stored(1), alone].some((o) => JSON.stringify(o) === JSON.stringify(out[1])),
+      JSON.stringify(out),
+    );
+    assert.equal(out.slice(2), [{ outcome: 'refused', reason: 'rejected' }, stored(1)]);
+  });
+
+  t('posture snapshots: stored per period, replaced, read in order', async () => {
+    const { store } = await fresh();
+    const snap = (start: number, devices: number) => ({
+      resolution: 'day' as const,
+      start,
+      devices,
+      reporting: devices,
+      averageScore: devices ? 72.5 : null,
+      grades: { A: devices, B: 0, C: 0, D: 0, F: 0 },
+      scores: Array.from({ length: 11 }, (_, i) => (i === 7 ? devices : 0)),
+      checks: { 'mqtt.anonymous': devices },
+    });
+    const day = 86_400_000;
+    await store.posture.store(snap(2 * day, 3), T0);
+    await store.posture.store(snap(day, 0), T0);
+    await store.posture.store(snap(2 * day, 4), T0 + 1);
+    const read = await store.posture.read('day', 0, 3 * day);
+    assert.equal(read, [snap(day, 0), snap(2 * day, 4)]);
+    assert.equal(await store.posture.read('hour', 0, 3 * day), []);
+  });
+
+  t.run();
+}
