@@ -15,18 +15,21 @@ import {
   openEnvelope,
   parseEnvelope,
   parseSealPublicKeyPem,
+  parseSealSecretKeyPem,
   sealMessage,
   sealChannel,
 } from '../../shared/src/index.js';
 import { readFileSync } from 'node:fs';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
+import { fleetCli } from '../helpers/run.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 let fleet: TestFleet;
 const logLines: string[] = [];
 const log = createLogger({ format: 'json', level: 'debug', write: (line) => void logLines.push(line) });
 
 test.before(async () => {
-  fleet = await createTestFleet(['seal-a', 'seal-b', 'seal-c']);
+  fleet = await createTestFleet(['seal-a', 'seal-b', 'seal-c', 'seal-d']);
   await fleet.start({ log }); // the default configuration: sealing "required"
 });
 test.after(async () => {
@@ -182,6 +185,68 @@ test('backend → device: commands and offers are sealed for the device key; onl
   assert.is(Buffer.from(openEnvelope(fleet.sealChannel('seal-b'), env, cmdTopic)).toString(), 'a signed command');
   assert.throws(() => openEnvelope(fleet.sealChannel('seal-a'), env, cmdTopic), /sealed by a key|another recipient/);
   assert.throws(() => openEnvelope(fleet.sealChannel('seal-b'), env, deviceTopic('seal-b', 'update')), /another topic/);
+});
+
+test('rotation: renew makes a new sealing key, sealed to once the device uses it; --revoke-old retires', async () => {
+  const id = 'seal-d';
+  const [topic, cmdTopic] = [deviceTopic(id, 'telemetry'), deviceTopic(id, 'cmd')];
+  const channelIn = (dir: string) =>
+    sealChannel(
+      parseSealSecretKeyPem(readFileSync(join(dir, 'seal.key'))),
+      parseSealPublicKeyPem(readFileSync(join(dir, 'backend-seal.pub'))),
+    );
+  const oldCh = fleet.sealChannel(id);
+  const dir2 = join(tmpDir('edgeward-seal-rotate-'), 'renewed');
+  const r = await fleetCli(['device', 'renew', id, '--out', dir2, '--data', fleet.dataDir]);
+  assert.is(r.code, 0, r.output);
+  const newCh = channelIn(dir2);
+  assert.is.not(Buffer.from(newCh.ownKid).toString('hex'), Buffer.from(oldCh.ownKid).toString('hex'), 'a new key');
+
+  const client = await fleet.connect(id, { plain: true });
+  const received: Buffer[] = [];
+  client.on('message', (_t, p) => void received.push(p));
+  await client.subscribeAsync(cmdTopic, { qos: 1 });
+  const command = async (text: string) => {
+    const n = received.length;
+    await fleet.server.publish(cmdTopic, Buffer.from(text));
+    await waitFor(() => received.length > n, `command ${text} delivered`);
+    return parseEnvelope(received.at(-1)!);
+  };
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  // Until the device has the new key, the old one opens and the backend keeps sealing to it.
+  await client.publishAsync(topic, sealMessage(oldCh, topic, telemetry(1, 'rotate-stream')), { qos: 1 });
+  assert.is(hex((await command('one')).recipientKid), hex(oldCh.ownKid));
+  // The device's first message under the new key switches the backend to it.
+  await client.publishAsync(topic, sealMessage(newCh, topic, telemetry(2, 'rotate-stream')), { qos: 1 });
+  const two = await command('two');
+  assert.is(hex(two.recipientKid), hex(newCh.ownKid));
+  assert.is(Buffer.from(openEnvelope(newCh, two, cmdTopic)).toString(), 'two');
+  assert.is(rows(id), 2, JSON.stringify(rejects(id)));
+  await client.endAsync();
+
+  // --revoke-old: a third key; the earlier certificates are revoked and the earlier sealing keys retired.
+  const dir3 = join(tmpDir('edgeward-seal-rotate-'), 'renewed-again');
+  const r3 = await fleetCli(['device', 'renew', id, '--out', dir3, '--revoke-old', '--data', fleet.dataDir]);
+  assert.is(r3.code, 0, r3.output);
+  const third = channelIn(dir3);
+  const cert = { key: readFileSync(join(dir3, 'device.key')), cert: readFileSync(join(dir3, 'device.crt')) };
+  const c3 = await fleet.connect(id, { plain: true, ...cert });
+  const unknown = refused('SEAL_UNKNOWN_KEY');
+  let seq = 3;
+  // The ingest thread looks a cached key up again every 10 s (ingest-open.ts KEY_RECHECK_MS).
+  await waitFor(
+    async () => {
+      await c3.publishAsync(topic, sealMessage(newCh, topic, telemetry(seq++, 'rotate-stream')), { qos: 1 });
+      return refused('SEAL_UNKNOWN_KEY') > unknown;
+    },
+    'a message under a retired key refused',
+    20_000,
+    1000,
+  );
+  const stored = rows(id);
+  await c3.publishAsync(topic, sealMessage(third, topic, telemetry(1000, 'rotate-stream')), { qos: 1 });
+  assert.is(rows(id), stored + 1, 'the new key opens');
+  await c3.endAsync();
 });
 
 test.run();

@@ -7,6 +7,8 @@ import {
   keyId,
   parsePublicKeyPem,
   parseSealPublicKeyPem,
+  hexKid,
+  sealKeyId,
   sealPublicKeyToPem,
 } from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
@@ -29,6 +31,7 @@ import { localReleases } from './local-releases.js';
 import { localReports } from './local-reports.js';
 import { localRollouts } from './local-rollouts.js';
 import { createReleaseStore } from '../fleet/releases.js';
+import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
 export const DEFAULT_PAGE = 100;
@@ -67,6 +70,16 @@ export interface Caller {
 export type AdminService = ReturnType<typeof createAdminService>;
 
 const pageSize = (limit: number | undefined) => Math.min(Math.max(1, limit ?? DEFAULT_PAGE), MAX_PAGE);
+
+/** A device's sealing public key from a request (SPKI PEM); FLEET_SEAL_KEY_INVALID when it is not one. */
+function parseSealKey(pem: string | undefined): Uint8Array | undefined {
+  if (pem === undefined) return undefined;
+  try {
+    return parseSealPublicKeyPem(pem, 'sealKey');
+  } catch (err) {
+    throw new FleetError('FLEET_SEAL_KEY_INVALID', (err as Error).message);
+  }
+}
 
 export function operatorView(o: Operator): OperatorView {
   return {
@@ -171,12 +184,7 @@ export function createAdminService(opts: AdminServiceOptions) {
           assertDeviceId(req.id);
           if (registry.exists(req.id))
             throw new FleetError('FLEET_DEVICE_EXISTS', `device ${req.id} is already registered`);
-          let sealKey: Uint8Array | undefined;
-          try {
-            sealKey = req.sealKey === undefined ? undefined : parseSealPublicKeyPem(req.sealKey, 'sealKey');
-          } catch (err) {
-            throw new FleetError('FLEET_SEAL_KEY_INVALID', (err as Error).message);
-          }
+          const sealKey = parseSealKey(req.sealKey);
           const { facts, out } = await issued(req.id, req.csr, req.validityDays);
           const backend = sealKey && (await loadCaOnce()).sealPublicKey;
           // One commit for both: `fleet device add --bulk` adds thousands.
@@ -194,19 +202,31 @@ export function createAdminService(opts: AdminServiceOptions) {
               `device ${id} is revoked; enrol it again under a new id instead`,
             );
           }
+          const sealKey = parseSealKey(req.sealKey);
           const { facts, out } = await issued(id, req.csr, req.validityDays);
+          const backend = sealKey && (await loadCaOnce()).sealPublicKey;
+          const sealKeys = createDeviceKeyStore(db);
+          let retired = 0;
           db.transaction(() => {
             if (req.revokeOld) registry.revokeCertificates(id, now());
             registry.addCertificate(id, facts, now());
+            if (sealKey) {
+              const kid = sealKeys.add(id, sealKey, now());
+              if (req.revokeOld) retired = sealKeys.retireAllBut(id, kid, now());
+            }
           })();
           events.record({
             event: 'device.renewed',
             deviceId: id,
             actor,
-            detail: { serial: out.serial, revokedOld: req.revokeOld === true },
+            detail: {
+              serial: out.serial,
+              revokedOld: req.revokeOld === true,
+              ...(sealKey ? { sealKey: hexKid(sealKeyId(sealKey)), sealKeysRetired: retired } : {}),
+            },
           });
           if (req.revokeOld) changed();
-          return out;
+          return backend ? { ...out, backendSealKey: sealPublicKeyToPem(backend) } : out;
         },
         async revoke(id) {
           device(id);

@@ -66,7 +66,14 @@ export interface DeviceAdmin {
     validityDays?: number;
     sealKey?: string;
   }): Promise<IssuedCertificate>;
-  renew(id: string, req: { csr: string; validityDays?: number; revokeOld?: boolean }): Promise<IssuedCertificate>;
+  /**
+   * A new certificate for the device's CSR; `sealKey` also registers a new sealing key (a rotation: the backend seals
+   * to it once the device uses it). `revokeOld` revokes the older certificates and retires the older sealing keys.
+   */
+  renew(
+    id: string,
+    req: { csr: string; validityDays?: number; revokeOld?: boolean; sealKey?: string },
+  ): Promise<IssuedCertificate>;
   /** Revokes the device and all its certificates; `revoked` is false when it already was. */
   revoke(id: string): Promise<{ deviceId: string; revoked: boolean }>;
 }

@@ -40,10 +40,13 @@ const HELP = `fleet device <command>   (each takes --data DIR or --server URL --
       DIR2/device.crt and DIR2/ca.crt. Only the certificate request leaves this machine.
   fleet device add --bulk N --prefix P --out DIR2 [--type T] [--days 365]
       Registers P00001 … PN (skipping ids that exist) and writes DIR2/<id>/device.{key,crt} and ca.crt.
-  fleet device renew ID --out DIR2 [--csr FILE] [--days 365] [--revoke-old]
+  fleet device renew ID --out DIR2 [--csr FILE [--seal-key FILE]] [--days 365] [--revoke-old]
       Re-issues the device certificate before it expires: for a CSR the device made (--csr; the certificate
       goes to DIR2, or to stdout without --out), or with a new key made here and written to DIR2. Older
       certificates stay valid until they expire unless --revoke-old.
+      Rotates the sealing key too: without --csr a new one is made into DIR2 (seal.key, backend-seal.pub);
+      with --csr, --seal-key names the public key the device made. The backend seals to the new key once the
+      device uses it; --revoke-old also retires the older sealing keys (they open nothing any more).
   fleet device revoke ID
       Revokes the device and its certificates; a running fleet server drops it within a second.
   fleet device list [--json]
@@ -209,12 +212,19 @@ async function renew(argv: string[]): Promise<number> {
       ...TARGET_OPTIONS,
       out: { type: 'string' },
       csr: { type: 'string' },
+      'seal-key': { type: 'string' },
       days: { type: 'string' },
       'revoke-old': { type: 'boolean' },
     },
     HELP,
   );
   const id = idArg(positionals);
+  if (values['seal-key'] !== undefined && values.csr === undefined)
+    throw new UsageError('--seal-key goes with --csr (without --csr a new sealing key is made here)');
+  const sealPem =
+    values['seal-key'] === undefined
+      ? undefined
+      : readInputText(values['seal-key'], "give --seal-key the device's new X25519 sealing public key (PEM)");
   const days = parseValidityDays(values.days, '--days', DEFAULT_DEVICE_VALIDITY_DAYS, MAX_DEVICE_VALIDITY_DAYS);
   const outDir = values.csr === undefined ? required(values.out, '--out (or --csr)') : values.out;
   if (outDir !== undefined) requireOutputFolder(outDir, '--out', OUT_HINT);
@@ -227,18 +237,19 @@ async function renew(argv: string[]): Promise<number> {
   const admin = openAdmin(values);
   try {
     const made = csrPem === undefined ? await newDeviceKey(id) : undefined;
+    const sealKey = made?.sealKey ?? sealPem;
     const request = {
       csr: csrPem ?? made!.csr,
       validityDays: days,
+      ...(sealKey !== undefined ? { sealKey } : {}),
       ...(values['revoke-old'] ? { revokeOld: true } : {}),
     };
     let cert: string;
     let key: string | undefined;
     let notAfter: string;
     if (outDir !== undefined) {
-      const { files, issued } = await withStagedFiles(outDir, made ? { keyPem: made.keyPem } : {}, true, () =>
-        admin.devices.renew(id, request),
-      );
+      const keys = made ? { keyPem: made.keyPem, sealKeyPem: made.sealKeyPem } : {};
+      const { files, issued } = await withStagedFiles(outDir, keys, true, () => admin.devices.renew(id, request));
       cert = files.cert;
       key = files.key;
       notAfter = issued.notAfter;

@@ -602,4 +602,14 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 19,
+    name: 'the sealing key a device uses',
+    sql: `
+      -- When the backend last saw the device switch to this key (its first sealed message under it since the server
+      -- started, or since it used another). The backend seals to the key the device uses, not merely the newest
+      -- registered: a key rotated on the server side (fleet device renew) is sealed to once the device has it.
+      ALTER TABLE device_keys ADD COLUMN used_at INTEGER;
+    `,
+  },
 ];

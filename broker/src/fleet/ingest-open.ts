@@ -35,11 +35,15 @@ export interface Opener {
 
 /** Channels by device and key id: one X25519 each, not one per message. Bounded; cleared when full. */
 const MAX_CACHED = 100_000;
+/** A cached key is looked up again after this long, so a key retired by another process stops opening. */
+export const KEY_RECHECK_MS = 10_000;
 
-export function createOpener(db: Db, init: SealingInit): Opener {
+export function createOpener(db: Db, init: SealingInit, now: () => number = Date.now): Opener {
   const backend: SealKeyPair = sealKeyPairFromSecret(init.secretKey);
   const keys = createDeviceKeyStore(db);
-  const cache = new Map<string, SealChannel>();
+  const cache = new Map<string, { ch: SealChannel; checkedAt: number }>();
+  /** The key id each device last sealed with (hex), since this start. */
+  const inUse = new Map<string, string>();
   const refuse = (code: string, message: string): Opened => ({ ok: false, code, message });
   return {
     open(deviceId, channel, payload) {
@@ -49,20 +53,28 @@ export function createOpener(db: Db, init: SealingInit): Opener {
       }
       try {
         const envelope = parseEnvelope(payload);
-        const id = `${deviceId}/${Buffer.from(envelope.senderKid).toString('hex')}`;
-        let ch = cache.get(id);
-        if (!ch) {
+        const kid = Buffer.from(envelope.senderKid).toString('hex');
+        const id = `${deviceId}/${kid}`;
+        const t = now();
+        let entry = cache.get(id);
+        if (!entry || t - entry.checkedAt > KEY_RECHECK_MS) {
           const publicKey = keys.find(deviceId, envelope.senderKid);
-          if (!publicKey)
-            return refuse(
-              'SEAL_UNKNOWN_KEY',
-              `sender key ${id.slice(deviceId.length + 1)} is not registered for ${deviceId}`,
-            );
+          if (!publicKey) {
+            cache.delete(id);
+            return refuse('SEAL_UNKNOWN_KEY', `sender key ${kid} is not registered for ${deviceId}, or is retired`);
+          }
           if (cache.size >= MAX_CACHED) cache.clear();
-          ch = sealChannel(backend, publicKey);
-          cache.set(id, ch);
+          entry = { ch: entry?.ch ?? sealChannel(backend, publicKey), checkedAt: t };
+          cache.set(id, entry);
         }
-        return { ok: true, payload: openEnvelope(ch, envelope, deviceTopic(deviceId, channel)) };
+        const opened = openEnvelope(entry.ch, envelope, deviceTopic(deviceId, channel));
+        // The device now seals with this key (first message since start, or it switched): seal to it from now.
+        if (inUse.get(deviceId) !== kid) {
+          if (inUse.size >= MAX_CACHED) inUse.clear();
+          inUse.set(deviceId, kid);
+          keys.markUsed(deviceId, envelope.senderKid, t);
+        }
+        return { ok: true, payload: opened };
       } catch (err) {
         if (err instanceof EdgewardError) return refuse(err.code, err.message);
         throw err;

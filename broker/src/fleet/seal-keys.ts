@@ -66,9 +66,14 @@ export function createDeviceKeyStore(db: Db) {
   const byKid = db.prepare(
     `SELECT public_key FROM device_keys WHERE device_id = ? AND key_id = ? AND retired_at IS NULL`,
   );
+  // The key the device was last seen switching to; one it never used only when it has used none (just enrolled).
   const newest = db.prepare(
     `SELECT key_id, public_key FROM device_keys WHERE device_id = ? AND retired_at IS NULL ` +
-      `ORDER BY created_at DESC LIMIT 1`,
+      `ORDER BY coalesce(used_at, 0) DESC, created_at DESC LIMIT 1`,
+  );
+  const used = db.prepare(`UPDATE device_keys SET used_at = ? WHERE device_id = ? AND key_id = ?`);
+  const retireOthers = db.prepare(
+    `UPDATE device_keys SET retired_at = ? WHERE device_id = ? AND key_id != ? AND retired_at IS NULL`,
   );
   const anyKey = db.prepare(`SELECT 1 FROM device_keys WHERE device_id = ? AND retired_at IS NULL LIMIT 1`);
   return {
@@ -83,7 +88,18 @@ export function createDeviceKeyStore(db: Db) {
       const row = byKid.get(deviceId, kid) as { public_key: Uint8Array } | undefined;
       return row && new Uint8Array(row.public_key);
     },
-    /** The key the backend seals to: the device's newest active key. */
+    /** The device sealed a message with this key (and had used another, or none, before): seal to it from now. */
+    markUsed(deviceId: string, kid: Uint8Array, now = Date.now()): void {
+      used.run(now, deviceId, kid);
+    },
+    /** Retires every key of the device but `keep` (fleet device renew --revoke-old); returns how many. */
+    retireAllBut(deviceId: string, keep: Uint8Array, now = Date.now()): number {
+      return retireOthers.run(now, deviceId, keep).changes;
+    },
+    /**
+     * The key the backend seals to: the active key the device last switched to, else (a device that has sealed
+     * nothing yet) its newest.
+     */
     current(deviceId: string): DeviceSealKey | undefined {
       const row = newest.get(deviceId) as { key_id: Uint8Array; public_key: Uint8Array } | undefined;
       return row && { kid: new Uint8Array(row.key_id), publicKey: new Uint8Array(row.public_key) };

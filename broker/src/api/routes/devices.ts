@@ -15,6 +15,12 @@ import {
 } from '../schemas.js';
 import { adminOf, type RouteDeps } from './context.js';
 
+const sealKey = {
+  type: 'string',
+  maxLength: 1024,
+  description: "The device's X25519 sealing public key, SPKI PEM (made with its TLS key)",
+} as const;
+
 export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(
     `${API_PREFIX}/devices`,
@@ -64,11 +70,7 @@ export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
             type: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
             csr,
             validityDays: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_VALIDITY_DAYS },
-            sealKey: {
-              type: 'string',
-              maxLength: 1024,
-              description: "The device's X25519 sealing public key, SPKI PEM (made with its TLS key)",
-            },
+            sealKey,
           },
           ['type', 'validityDays', 'sealKey'],
         ),
@@ -88,7 +90,9 @@ export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
     {
       config: { scope: 'devices:write', deviceParam: 'id', action: 'device.renew' },
       schema: {
-        summary: 'Issue a new certificate for a CSR of the device; older ones stay valid unless revokeOld',
+        summary:
+          'Issue a new certificate for a CSR of the device (and register a new sealing key); older ones stay valid ' +
+          'unless revokeOld',
         tags: ['devices'],
         params: idParams,
         body: object(
@@ -96,14 +100,15 @@ export function deviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
             csr,
             validityDays: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_VALIDITY_DAYS },
             revokeOld: { type: 'boolean' },
+            sealKey,
           },
-          ['validityDays', 'revokeOld'],
+          ['validityDays', 'revokeOld', 'sealKey'],
         ),
         response: responses({ 200: issuedCertificate }, [404, 409]),
       },
     },
     async (req) => {
-      const body = req.body as { csr: string; validityDays?: number; revokeOld?: boolean };
+      const body = req.body as { csr: string; validityDays?: number; revokeOld?: boolean; sealKey?: string };
       return adminOf(deps, req).devices.renew((req.params as { id: string }).id, body);
     },
   );
