@@ -16,11 +16,17 @@ import {
   parseEnvelope,
   parseSealPublicKeyPem,
   parseSealSecretKeyPem,
+  publicKeyToPem,
+  generateKeyPair as generateEd25519,
+  sealPublicKeyToPem,
+  sealSecretKeyToPem,
   sealMessage,
   sealChannel,
 } from '../../shared/src/index.js';
 import { readFileSync } from 'node:fs';
+import { createCsr, generateKeyPair as generateP256 } from '../../shared/src/x509.js';
 import { createTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
+import { addOperator, apiClientFor } from '../helpers/operators.js';
 import { fleetCli } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -247,6 +253,40 @@ test('rotation: renew makes a new sealing key, sealed to once the device uses it
   await c3.publishAsync(topic, sealMessage(third, topic, telemetry(1000, 'rotate-stream')), { qos: 1 });
   assert.is(rows(id), stored + 1, 'the new key opens');
   await c3.endAsync();
+});
+
+test('the API refuses a sealing key that is not an X25519 public key, and registers nothing', async () => {
+  const admin = await addOperator(fleet.db, 'seal-admin', 'admin');
+  const api = apiClientFor(fleet.dataDir, fleet.server.httpPort, { credential: admin.credential });
+  const smallOrder = sealPublicKeyToPem(new Uint8Array(32)); // the all-zero point: every shared key is zero
+  const ed25519 = publicKeyToPem(generateEd25519().publicKey);
+  try {
+    for (const [what, sealKey] of [
+      ['not PEM', 'not a key'],
+      ['an Ed25519 key', ed25519],
+      ['a small-order point', smallOrder],
+      ['a private key', sealSecretKeyToPem(generateSealKeyPair())],
+    ] as const) {
+      const csr = await createCsr('seal-bad-key', await generateP256());
+      const err = await api.call('POST', '/api/v1/devices', { id: 'seal-bad-key', csr, sealKey }).then(
+        () => undefined,
+        (e: { code?: string; status?: number }) => e,
+      );
+      assert.is(err?.code, 'FLEET_SEAL_KEY_INVALID', what);
+      assert.is(err?.status, 400, what);
+      const renewCsr = await createCsr('seal-a', await generateP256());
+      const renew = await api.call('POST', '/api/v1/devices/seal-a/renew', { csr: renewCsr, sealKey }).then(
+        () => undefined,
+        (e: { code?: string }) => e,
+      );
+      assert.is(renew?.code, 'FLEET_SEAL_KEY_INVALID', `renew: ${what}`);
+    }
+    assert.is(fleet.server.registry.get('seal-bad-key'), undefined, 'nothing registered');
+    const certs = fleet.db.prepare(`SELECT count(*) FROM certificates WHERE device_id = 'seal-a'`).pluck().get();
+    assert.is(certs, 1, 'no certificate issued by a refused renewal');
+  } finally {
+    api.close();
+  }
 });
 
 test.run();

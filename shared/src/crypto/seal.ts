@@ -95,6 +95,10 @@ export function parseSealSecretKeyPem(pem: string | Buffer, source = 'the key'):
 }
 
 export function parseSealPublicKeyPem(pem: string | Buffer, source = 'the key'): Uint8Array {
+  // node:crypto derives a public key from a private one without a word: a secret sent where the public half
+  // belongs must be refused, not quietly accepted (and kept in a request log).
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(String(pem)))
+    throw new SealError('SEAL_KEY_INVALID', `${source} is a private key: give only the public key (SPKI PEM)`);
   try {
     const key = createPublicKey(pem);
     const jwk = key.export({ format: 'jwk' });
