@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliArgs } from './run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -23,15 +24,11 @@ export function writeAgentConfig(deviceDir: string, config: Record<string, unkno
 }
 
 export function startAgentProcess(configFile: string, args: string[] = []): AgentProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'agent/src/main.ts', 'run', '--config', configFile, ...args],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
-    },
-  );
+  const child = spawn(process.execPath, [...cliArgs('agent/src/main.ts'), 'run', '--config', configFile, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
   child.stderr!.on('data', (d: Buffer) => (out += d));
