@@ -70,6 +70,13 @@ export const fleetCodes = defineCodes({
   FLEET_STORE_NOT_EMPTY:
     '`fleet store migrate` found rows in the target store; empty it, or pass --allow-non-empty on purpose.',
   FLEET_STORE_COUNTS: '`fleet store migrate` copied, but the row counts of the source and the target differ.',
+  FLEET_CLUSTER_PEER_MISSING:
+    'A local cluster (fleet cluster up) needs redis-server, haproxy and PostgreSQL (initdb, postgres): install them.',
+  FLEET_CLUSTER_START:
+    'A part of the local cluster did not start or become healthy in time; what had started was stopped again.',
+  FLEET_CLUSTER_STATE:
+    'The local cluster folder does not hold the cluster asked for: none there, a damaged cluster.json, another node ' +
+    'count or host, or a cluster only partly running.',
 });
 export type FleetCode = keyof typeof fleetCodes;
 

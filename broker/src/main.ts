@@ -2,6 +2,7 @@
 import { dispatch, runCli } from '../../shared/src/index.js';
 import { dbFailure } from './db/failure.js';
 import { auditCommand } from './cli/audit.js';
+import { clusterCommand } from './cli/cluster.js';
 import { cmdCommand } from './cli/cmd.js';
 import { dbCommand } from './cli/db.js';
 import { operatorKeyCommand } from './cli/operator-key.js';
@@ -42,6 +43,7 @@ Usage: fleet <command> [options]   (every command has --help)
   dashboard link       a one-time URL that opens the web dashboard as an operator
   audit                fleet-wide security checks with severities and remediations
   serve                run the MQTT broker (mTLS) and the HTTPS endpoint (operator API, enrolment, /metrics)
+  cluster up|status|down  a local cluster in one command: Redis, PostgreSQL, N nodes behind HAProxy
   db check | stats | vacuum   the fleet database: full integrity check, sizes per table, compaction
   store migrate        copy a single-node fleet (sqlite:DIR) into a PostgreSQL store, counts checked
 
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         pki: pkiCommand,
         device: deviceCommand,
         serve: serveCommand,
+        cluster: clusterCommand,
         'enroll-token': enrollTokenCommand,
         audit: auditCommand,
         dashboard: dashboardCommand,

@@ -39,6 +39,8 @@ function upstreamOf(values: Record<string, string | boolean | undefined>): Upstr
   return { url, cert: read('upstream-cert'), key: read('upstream-key'), ca: read('upstream-ca') };
 }
 
+const env = (name: string) => (process.env[name] ? process.env[name] : undefined);
+
 /** --cluster with --redis and --node-id (and --postgres, passed through), all checked here; none without --cluster. */
 function clusterOf(values: Record<string, string | boolean | undefined>): ClusterOptions | undefined {
   const flags = ['redis', 'node-id', 'postgres'] as const;
@@ -47,13 +49,14 @@ function clusterOf(values: Record<string, string | boolean | undefined>): Cluste
     if (stray) throw new UsageError(`--${stray} needs --cluster`);
     return undefined;
   }
-  const redisUrl = values.redis as string | undefined;
+  // The environment keeps a password off the command line, which every local user can read.
+  const redisUrl = (values.redis as string | undefined) ?? env('EDGEWARD_REDIS_URL');
   const nodeId = values['node-id'] as string | undefined;
   if (redisUrl === undefined) throw new UsageError('--cluster needs --redis redis://HOST:PORT');
   if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new UsageError('--redis must be a redis:// or rediss:// address');
   if (nodeId === undefined) throw new UsageError('--cluster needs --node-id ID');
   if (!NODE_ID_PATTERN.test(nodeId)) throw new UsageError('--node-id must be 1 to 32 of a-z, 0-9 and -');
-  const postgres = values.postgres as string | undefined;
+  const postgres = (values.postgres as string | undefined) ?? env('EDGEWARD_POSTGRES_URL');
   if (postgres !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(postgres))
     throw new UsageError('--postgres must be a postgres:// address');
   return { redisUrl, nodeId, ...(postgres !== undefined ? { postgresUrl: postgres } : {}) };
@@ -102,7 +105,8 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
                         retained messages and device sessions are shared in Redis (--redis), revocations and
                         takeovers reach every node over it. --node-id names this node (a-z, 0-9, -; up to 32),
                         in logs and as the node label of /metrics. --postgres is accepted for the shared store;
-                        records: the data folder until the PostgreSQL store is wired.
+                        records: the data folder until the PostgreSQL store is wired. EDGEWARD_REDIS_URL and
+                        EDGEWARD_POSTGRES_URL stand for --redis and --postgres (passwords stay off the command line).
 
 ${STORAGE_KEY_HELP}`;
 

@@ -1,0 +1,60 @@
+// The local cluster's fleet server nodes: `fleet serve --cluster` children of this same CLI, each on its own
+// ports and data folder, told the secrets (Redis and PostgreSQL addresses) through their environment.
+import { readFileSync } from 'node:fs';
+import { fleetPaths } from '../../fleet/data-dir.js';
+import type { ClusterLayout, ClusterPlan, NodePlan } from './layout.js';
+import { postgresUrl } from './postgres.js';
+import { nodeReadyz } from './probes.js';
+import { spawnPart, stopPart } from './processes.js';
+import { selfCommand } from './self.js';
+import { redisUrl } from './redis.js';
+import { waitHealthy } from './wait.js';
+
+export function mqttUrl(host: string, port: number): string {
+  return `mqtts://${host}:${port}`;
+}
+
+export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan): number {
+  const self = selfCommand();
+  const args = [
+    ...self.prefix,
+    'serve',
+    '--data',
+    layout.nodeDir(node.id),
+    '--host',
+    plan.host,
+    '--mqtt-port',
+    String(node.mqttPort),
+    '--http-port',
+    String(node.httpPort),
+    '--download-port',
+    String(node.downloadPort),
+    // Enrolling devices are told the balancer's address, not this node's.
+    '--public-mqtt-url',
+    mqttUrl(plan.host, plan.mqttPort),
+    '--cluster',
+    '--node-id',
+    node.id,
+  ];
+  // Passwords go through the environment: a command line is readable by every local user (/proc/PID/cmdline).
+  const env = {
+    ...process.env,
+    EDGEWARD_REDIS_URL: redisUrl(layout, plan),
+    EDGEWARD_POSTGRES_URL: postgresUrl(layout, plan),
+  };
+  return spawnPart(layout, { part: node.id, command: self.command, args, env });
+}
+
+export function fleetCa(layout: ClusterLayout): Buffer {
+  return readFileSync(fleetPaths(layout.seed).caCert);
+}
+
+export async function nodeHealthy(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan): Promise<boolean> {
+  return (await nodeReadyz(plan.host, node.httpPort, fleetCa(layout))) === 200;
+}
+
+/** Started from source on a small, busy machine a node takes several seconds; a minute is the bound. */
+export const waitNode = (layout: ClusterLayout, plan: ClusterPlan, node: NodePlan, pid: number) =>
+  waitHealthy(layout, node.id, pid, () => nodeHealthy(layout, plan, node), 60_000);
+
+export const stopNode = (layout: ClusterLayout, node: NodePlan) => stopPart(layout, node.id, 'SIGTERM', 15_000);

@@ -1,0 +1,173 @@
+// `fleet cluster up | status | down` through the CLI, on real redis-server, PostgreSQL and HAProxy: a real agent
+// connects through HAProxy, the node it is on is killed, HAProxy marks it DOWN and the agent carries on through
+// HAProxy on the other node with nothing lost from its outbox; down stops everything, twice.
+import { chmodSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { createAgent, parseAgentConfig, type Agent } from '../../agent/src/index.js';
+import { BACKEND_KEY_FILE, SEAL_KEY_FILE } from '../../shared/src/index.js';
+import { testLogger, waitFor } from '../helpers/fleet.js';
+import { clusterLayout, clusterStatus, requirePlan } from '../../broker/src/cluster/local/index.js';
+import { portOpen } from '../../broker/src/cluster/local/probes.js';
+import { testWithPeers } from '../helpers/peers.js';
+import { fleetCli } from '../helpers/run.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const test = testWithPeers(
+  ['redis-server', 'haproxy', 'initdb', 'postgres'],
+  'apt-get install -y redis-server haproxy postgresql',
+);
+
+interface Part {
+  name: string;
+  kind: string;
+  pid: number | null;
+  ports: Record<string, number>;
+  alive: boolean;
+  healthy: boolean;
+  balancer?: string;
+}
+interface UpJson {
+  mqtt: string;
+  ca: string;
+  healthy: boolean;
+  parts: Part[];
+  nodes: { id: string; mqtt: string; api: string }[];
+}
+
+const root = tmpDir('edgeward-cluster-');
+chmodSync(root, 0o711); // as root, PostgreSQL runs as the postgres user, which must enter the folder
+const dir = join(root, 'c');
+let up: UpJson;
+let agent: Agent | undefined;
+
+async function status(): Promise<{ code: number | null; healthy: boolean; parts: Part[] }> {
+  const r = await fleetCli(['cluster', 'status', '--data', dir, '--json']);
+  return { code: r.code, ...(JSON.parse(r.stdout) as { healthy: boolean; parts: Part[] }) };
+}
+
+/** The same, in this process: a CLI started from source costs seconds on a busy machine, too slow to poll with. */
+async function statusHere() {
+  const layout = clusterLayout(dir);
+  return clusterStatus(layout, requirePlan(layout));
+}
+
+/** Running, and not a zombie waiting for its reaper. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Devices connected to a node, from its /healthz. */
+function connectedOn(api: string, ca: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(`${api}/healthz`, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve((JSON.parse(body) as { connected: number }).connected));
+    });
+    req.on('error', () => resolve(-1));
+    req.end();
+  });
+}
+
+test.after(async () => {
+  await agent?.close();
+  await fleetCli(['cluster', 'down', '--data', dir]);
+});
+
+test('up starts redis, postgres, two nodes and haproxy, all healthy', async () => {
+  const r = await fleetCli(
+    ['cluster', 'up', '--nodes', '2', '--data', dir, '--port', '0', '--devices', '1', '--json'],
+    { timeoutMs: 180_000 },
+  );
+  assert.is(r.code, 0, r.output);
+  up = JSON.parse(r.stdout) as UpJson;
+  assert.ok(up.healthy, r.stdout);
+  assert.equal(up.parts.map((p) => p.name).sort(), ['haproxy', 'node-1', 'node-2', 'postgres', 'redis']);
+  const s = await status();
+  assert.is(s.code, 0);
+  assert.is(s.parts.length, 5);
+  assert.ok(
+    s.parts.every((p) => p.alive && p.healthy && p.pid !== null),
+    JSON.stringify(s.parts),
+  );
+  // A second up on a running cluster starts nothing and says so.
+  const again = await fleetCli(['cluster', 'up', '--data', dir, '--json'], { timeoutMs: 60_000 });
+  assert.is(again.code, 0, again.output);
+  assert.is((JSON.parse(again.stdout) as { alreadyRunning: boolean }).alreadyRunning, true);
+});
+
+test('an agent through haproxy fails over to the other node when its node is killed', async () => {
+  const d = join(dir, 'seed', 'sim', 'sim-00001');
+  const config = parseAgentConfig({
+    server: up.mqtt,
+    deviceId: 'sim-00001',
+    cert: join(d, 'device.crt'),
+    key: join(d, 'device.key'),
+    ca: join(d, 'ca.crt'),
+    seal: { key: join(d, SEAL_KEY_FILE), backendKey: join(d, BACKEND_KEY_FILE) },
+    stateDir: join(root, 'agent-state'),
+    telemetryIntervalSeconds: 1,
+    reconnect: { minSeconds: 0.1, maxSeconds: 1 },
+  });
+  agent = await createAgent({ config, log: testLogger() });
+  await waitFor(() => agent!.stats().lastAckedSequence >= 2, 'samples acknowledged through haproxy', 30_000);
+  const ca = readFileSync(up.ca);
+  const on = await waitFor(async () => {
+    for (const n of up.nodes) if ((await connectedOn(n.api, ca)) > 0) return n;
+    return undefined;
+  }, 'the node the agent is on');
+  const other = up.nodes.find((n) => n.id !== on.id)!;
+  const victim = up.parts.find((p) => p.name === on.id)!;
+  process.kill(victim.pid!, 'SIGKILL');
+  const madeBefore = agent.stats().lastSequence;
+  await waitFor(
+    async () => {
+      const part = (await statusHere()).parts.find((p) => p.name === on.id)!;
+      return !part.alive && part.balancer === 'DOWN';
+    },
+    'haproxy marks the killed node DOWN',
+    30_000,
+    250,
+  );
+  const down = await status();
+  assert.is(down.code, 1, 'status exits 1 with a node down');
+  assert.not.ok(down.healthy);
+  const victimNow = down.parts.find((p) => p.name === on.id)!;
+  assert.equal([victimNow.alive, victimNow.healthy, victimNow.balancer], [false, false, 'DOWN']);
+  assert.ok(down.parts.find((p) => p.name === other.id)!.healthy);
+  await waitFor(async () => (await connectedOn(other.api, ca)) > 0, 'the agent on the other node', 30_000);
+  await waitFor(
+    () => agent!.stats().lastAckedSequence > madeBefore + 1,
+    'samples made meanwhile acknowledged by the other node',
+    30_000,
+  );
+  const stats = agent.stats();
+  assert.is(stats.dropped, 0, 'nothing dropped from the outbox');
+  assert.is(stats.lastSequence, stats.acknowledged + stats.samples, 'every sample acknowledged or waiting');
+});
+
+test('down stops every part and frees the ports; a second down is fine', async () => {
+  await agent?.close();
+  agent = undefined;
+  const s = await statusHere();
+  const r = await fleetCli(['cluster', 'down', '--data', dir]);
+  assert.is(r.code, 0, r.output);
+  for (const p of s.parts) {
+    if (p.pid !== null) assert.not.ok(running(p.pid), `${p.name} still runs`);
+    for (const port of Object.values(p.ports)) assert.not.ok(await portOpen('127.0.0.1', port), `${p.name} ${port}`);
+  }
+  const again = await fleetCli(['cluster', 'down', '--data', dir]);
+  assert.is(again.code, 0, again.output);
+  assert.match(again.stdout, /redis\s+not-running/);
+  const after = await statusHere();
+  assert.not.ok(after.healthy);
+  assert.ok(after.parts.every((p) => !p.alive));
+});
+
+test.run();

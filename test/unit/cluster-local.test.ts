@@ -1,0 +1,130 @@
+// The local cluster's pure parts: the generated haproxy.cfg, reading HAProxy's `show stat`, and how the parts'
+// probes add up to `fleet cluster status` (which decides its exit code).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  aggregateStatus,
+  type ClusterPlan,
+  haproxyConfig,
+  type PartProbe,
+  parseShowStat,
+} from '../../broker/src/cluster/local/index.js';
+
+const plan: ClusterPlan = {
+  version: 1,
+  host: '127.0.0.1',
+  redisPort: 7001,
+  postgresPort: 7002,
+  mqttPort: 8883,
+  apiPort: 8443,
+  nodes: [
+    { id: 'node-1', mqttPort: 9001, httpPort: 9101, downloadPort: 9201 },
+    { id: 'node-2', mqttPort: 9002, httpPort: 9102, downloadPort: 9202 },
+  ],
+};
+const files = { caFile: '/c/seed/pki/ca.crt', statsSocket: '/c/run/haproxy.sock' };
+
+test('haproxy.cfg: tcp passthrough, leastconn for devices, /readyz checked over TLS against the fleet CA', () => {
+  const cfg = haproxyConfig(plan, files);
+  const lines = cfg.split('\n').map((l) => l.trim());
+  assert.ok(lines.includes('mode tcp'));
+  assert.not.match(cfg, /mode http|bind .* ssl|\scrt\s/, 'no TLS ends at HAProxy');
+  assert.ok(lines.includes('stats socket /c/run/haproxy.sock mode 600 level admin'));
+  assert.ok(lines.includes('bind 127.0.0.1:8883'));
+  assert.ok(lines.includes('bind 127.0.0.1:8443'));
+  const backend = (name: string) => cfg.split(`\nbackend ${name}\n`)[1]!.split('\n\n')[0]!;
+  const mqtt = backend('fleet_mqtt');
+  assert.match(mqtt, /balance leastconn/);
+  assert.match(mqtt, /option httpchk GET \/readyz/);
+  assert.match(mqtt, /http-check expect status 200/);
+  const check = 'check-ssl verify required ca-file /c/seed/pki/ca.crt inter 1s fall 2 rise 2 on-marked-down';
+  assert.ok(mqtt.includes(`server node-1 127.0.0.1:9001 check port 9101 ${check} shutdown-sessions`), mqtt);
+  assert.ok(mqtt.includes(`server node-2 127.0.0.1:9002 check port 9102 ${check} shutdown-sessions`), mqtt);
+  const api = backend('fleet_api');
+  assert.ok(api.includes(`server node-1 127.0.0.1:9101 check port 9101 ${check}`), api);
+  assert.is(haproxyConfig(plan, files), cfg, 'a pure function of the plan');
+});
+
+const STAT = [
+  '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight',
+  'mqtt,FRONTEND,,,0,1,8000,1,0,0,0,0,0,,,,,OPEN,',
+  'fleet_mqtt,node-1,0,0,1,1,,1,0,0,,0,,0,0,0,0,UP,1',
+  'fleet_mqtt,node-2,0,0,0,0,,0,0,0,,0,,0,0,0,0,DOWN,1',
+  'fleet_mqtt,BACKEND,0,0,1,1,800,1,0,0,0,0,,0,0,0,0,UP,1',
+  'fleet_api,node-1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1',
+  'fleet_api,node-2,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP 1/2,1',
+  '',
+].join('\n');
+
+test('show stat: the server rows with their state, frontends and backends left out', () => {
+  assert.equal(parseShowStat(STAT), [
+    { backend: 'fleet_mqtt', server: 'node-1', status: 'UP' },
+    { backend: 'fleet_mqtt', server: 'node-2', status: 'DOWN' },
+    { backend: 'fleet_api', server: 'node-1', status: 'UP' },
+    { backend: 'fleet_api', server: 'node-2', status: 'UP 1/2' },
+  ]);
+  assert.equal(parseShowStat(''), []);
+  assert.equal(parseShowStat('Unknown command\n'), [], 'an answer that is not the CSV gives no rows');
+});
+
+const probe = (name: string, kind: PartProbe['kind'], ok = true): PartProbe => ({
+  name,
+  kind,
+  pid: ok ? 100 : null,
+  ports: { p: 1 },
+  portsOpen: ok,
+  check: ok,
+});
+const allParts = () => [
+  probe('redis', 'redis'),
+  probe('postgres', 'postgres'),
+  probe('node-1', 'node'),
+  probe('node-2', 'node'),
+  probe('haproxy', 'haproxy'),
+];
+const servers = (node2: string) => parseShowStat(STAT.replace(/DOWN|UP 1\/2/g, node2));
+
+test('status: healthy when every part is alive and passes its check, and HAProxy has each node UP', () => {
+  const s = aggregateStatus(allParts(), servers('UP'));
+  assert.ok(s.healthy);
+  assert.equal(
+    s.parts.map((p) => [p.name, p.alive, p.healthy, p.balancer]),
+    [
+      ['redis', true, true, undefined],
+      ['postgres', true, true, undefined],
+      ['node-1', true, true, 'UP'],
+      ['node-2', true, true, 'UP'],
+      ['haproxy', true, true, undefined],
+    ],
+  );
+});
+
+test('status: a killed node is down, not healthy, and so is the cluster; HAProxy still serves', () => {
+  const parts = allParts();
+  parts[3] = probe('node-2', 'node', false);
+  const s = aggregateStatus(parts, servers('DOWN'));
+  assert.not.ok(s.healthy);
+  const node2 = s.parts.find((p) => p.name === 'node-2')!;
+  assert.equal([node2.alive, node2.healthy, node2.balancer], [false, false, 'DOWN']);
+  assert.ok(s.parts.find((p) => p.name === 'haproxy')!.healthy, 'one node UP in each backend');
+});
+
+test('status: a ready node HAProxy does not route to is not healthy; a closed port is not alive', () => {
+  const s = aggregateStatus(allParts(), servers('DOWN'));
+  assert.not.ok(s.parts.find((p) => p.name === 'node-2')!.healthy);
+  const closed = aggregateStatus([{ ...probe('redis', 'redis'), portsOpen: false }], undefined);
+  assert.equal([closed.parts[0]!.alive, closed.parts[0]!.healthy, closed.healthy], [false, false, false]);
+});
+
+test('status: without HAProxy the nodes are judged on their own and HAProxy is not healthy', () => {
+  const parts = allParts();
+  parts[4] = probe('haproxy', 'haproxy', false);
+  const s = aggregateStatus(parts, undefined);
+  assert.equal(s.parts.find((p) => p.name === 'node-1')!.balancer, 'unknown');
+  assert.ok(s.parts.find((p) => p.name === 'node-1')!.healthy);
+  assert.not.ok(s.parts.find((p) => p.name === 'haproxy')!.healthy);
+  assert.not.ok(s.healthy);
+  assert.not.ok(aggregateStatus([], undefined).healthy, 'no parts is not a healthy cluster');
+});
+
+test.run();
