@@ -2,13 +2,18 @@
 // probes add up to `fleet cluster status` (which decides its exit code).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   aggregateStatus,
+  findClusterBinaries,
   type ClusterPlan,
   haproxyConfig,
   type PartProbe,
   parseShowStat,
 } from '../../broker/src/cluster/local/index.js';
+import { EdgewardError } from '../../shared/src/index.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 const plan: ClusterPlan = {
   version: 1,
@@ -125,6 +130,43 @@ test('status: without HAProxy the nodes are judged on their own and HAProxy is n
   assert.not.ok(s.parts.find((p) => p.name === 'haproxy')!.healthy);
   assert.not.ok(s.healthy);
   assert.not.ok(aggregateStatus([], undefined).healthy, 'no parts is not a healthy cluster');
+});
+
+test('missing programs: one typed error naming each and the apt-get line; PostgreSQL found in its own folder', () => {
+  const root = tmpDir('edgeward-bins-');
+  const bin = join(root, 'bin');
+  const pgBin = join(root, 'postgresql', '15', 'bin');
+  for (const [dir, name] of [
+    [bin, 'redis-server'],
+    [pgBin, 'initdb'],
+    [pgBin, 'postgres'],
+  ] as const) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), '#!/bin/sh\n');
+    chmodSync(join(dir, name), 0o755);
+  }
+  const search = { path: bin, sbin: [], postgresRoot: join(root, 'postgresql') };
+  const err = (() => {
+    try {
+      findClusterBinaries(search);
+    } catch (e) {
+      return e;
+    }
+  })() as EdgewardError;
+  assert.instance(err, EdgewardError);
+  assert.is(err.code, 'FLEET_CLUSTER_PEER_MISSING');
+  assert.match(err.message, /needs haproxy, not found/);
+  assert.match(err.message, /apt-get install -y redis-server haproxy postgresql/);
+  writeFileSync(join(bin, 'haproxy'), '#!/bin/sh\n');
+  chmodSync(join(bin, 'haproxy'), 0o755);
+  assert.equal(findClusterBinaries(search), {
+    redisServer: join(bin, 'redis-server'),
+    haproxy: join(bin, 'haproxy'),
+    initdb: join(pgBin, 'initdb'),
+    postgres: join(pgBin, 'postgres'),
+  });
+  const none = { path: '', sbin: [], postgresRoot: join(root, 'absent') };
+  assert.throws(() => findClusterBinaries(none), /needs redis-server, haproxy, initdb, postgres, not found/);
 });
 
 test.run();

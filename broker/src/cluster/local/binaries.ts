@@ -23,30 +23,43 @@ function executable(path: string): boolean {
 }
 
 /** Debian keeps initdb and postgres off PATH, in /usr/lib/postgresql/<version>/bin: the newest version wins. */
-function postgresDirs(): string[] {
+function postgresDirs(root: string): string[] {
   try {
-    return readdirSync('/usr/lib/postgresql')
+    return readdirSync(root)
       .filter((v) => /^\d+$/.test(v))
       .sort((a, b) => Number(b) - Number(a))
-      .map((v) => join('/usr/lib/postgresql', v, 'bin'));
+      .map((v) => join(root, v, 'bin'));
   } catch {
     return [];
   }
 }
 
-export function findProgram(name: string, extraDirs: readonly string[] = []): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin', ...extraDirs];
+/** Where programs are looked for: PATH, then the sbin folders (haproxy is there), then PostgreSQL's own. */
+export interface ProgramSearch {
+  readonly path: string;
+  readonly sbin: readonly string[];
+  readonly postgresRoot: string;
+}
+
+const SYSTEM: ProgramSearch = {
+  path: process.env.PATH ?? '',
+  sbin: ['/usr/sbin', '/sbin'],
+  postgresRoot: '/usr/lib/postgresql',
+};
+
+export function findProgram(name: string, extraDirs: readonly string[] = [], search = SYSTEM): string | undefined {
+  const dirs = [...search.path.split(':').filter(Boolean), ...search.sbin, ...extraDirs];
   return dirs.map((d) => join(d, name)).find(executable);
 }
 
 /** Every program, or FLEET_CLUSTER_PEER_MISSING naming all that are missing and the apt-get line. */
-export function findClusterBinaries(): ClusterBinaries {
-  const pg = postgresDirs();
+export function findClusterBinaries(search: ProgramSearch = SYSTEM): ClusterBinaries {
+  const pg = postgresDirs(search.postgresRoot);
   const found = {
-    redisServer: findProgram('redis-server'),
-    haproxy: findProgram('haproxy'),
-    initdb: findProgram('initdb', pg),
-    postgres: findProgram('postgres', pg),
+    redisServer: findProgram('redis-server', [], search),
+    haproxy: findProgram('haproxy', [], search),
+    initdb: findProgram('initdb', pg, search),
+    postgres: findProgram('postgres', pg, search),
   };
   const names: Record<keyof typeof found, string> = {
     redisServer: 'redis-server',
