@@ -155,6 +155,14 @@ test('an agent through haproxy fails over to the other node when its node is kil
   const stats = agent.stats();
   assert.is(stats.dropped, 0, 'nothing dropped from the outbox');
   assert.is(stats.lastSequence, stats.acknowledged + stats.samples, 'every sample acknowledged or waiting');
+  // A cluster only partly running is not started over: down first.
+  await clusterUp({ dir, host: '127.0.0.1', devices: 0 }).then(
+    () => assert.unreachable('up on a partly running cluster'),
+    (err: { code?: string; message: string }) => {
+      assert.is(err.code, 'FLEET_CLUSTER_STATE');
+      assert.match(err.message, /partly running/);
+    },
+  );
 });
 
 test('down stops every part and frees the ports; a second down is fine', async () => {
