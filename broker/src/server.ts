@@ -55,6 +55,10 @@ import {
   createRevocationFeed,
   startClusterNode,
 } from './cluster/index.js';
+import { createStoreDevicePlane, type StoreDevicePlane } from './cluster/store-device-plane.js';
+import { openPostgresStore } from './store/postgres/store.js';
+import { parseStoreUrl } from './store/open-store.js';
+import type { FleetStore } from './store/types.js';
 
 export interface FleetServerOptions {
   readonly dataDir: string;
@@ -160,8 +164,6 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     // Upstream, devices stay connected to the broker while this server restarts: their last status stands.
     if (!opts.upstream) registry.resetOnline();
     const audit = createAuditLog(db);
-    const auditLimited = createAuditLimiter(audit, opts.auditWindowMs ?? 10_000);
-    cleanups.unshift(() => auditLimited.close());
     let fatal: FleetError | undefined;
     let stop: (() => Promise<void>) | undefined;
     /** The database cannot be trusted any more: ingest has stopped acknowledging; stop serving, cleanly. */
@@ -191,16 +193,34 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       cluster = await startClusterNode({ ...opts.cluster, fleetId, log, metrics });
       const node = cluster;
       cleanups.unshift(() => node.close());
-      if (opts.cluster.postgresUrl !== undefined)
-        log.warn('--postgres is not used yet: this node keeps its records in its data folder', {
-          node: node.nodeId,
-        });
     }
+    // Cluster on PostgreSQL: the device plane (admission, ingest, online flags, security events, commands) is in the
+    // store every node shares; the rest stays in the data folder (docs/cluster.md, "What is shared and what is not").
+    let store: FleetStore | undefined;
+    let plane: StoreDevicePlane | undefined;
+    if (opts.cluster?.postgresUrl !== undefined) {
+      const target = parseStoreUrl(opts.cluster.postgresUrl);
+      if (target.engine !== 'postgres')
+        throw new FleetError('FLEET_CLUSTER_INVALID', '--postgres takes a postgres:// or postgresql:// URL');
+      // Migrated on open: nodes starting together take turns under the store's advisory lock.
+      const shared = await openPostgresStore(target.url);
+      store = shared;
+      cleanups.unshift(() => shared.close());
+      const p = createStoreDevicePlane(shared, log);
+      plane = p;
+      cleanups.unshift(() => p.settled());
+    }
+    // Security events of the device plane go where its records are.
+    const deviceAudit = plane?.audit ?? audit;
+    const auditLimited = createAuditLimiter(deviceAudit, opts.auditWindowMs ?? 10_000);
+    cleanups.unshift(() => auditLimited.close());
     // The backend's sealing key, read once: the ingest thread opens with it, commands and offers are sealed with it.
     const backendSealKey = ensureBackendSealKey(fleetPaths(opts.dataDir), opts.storageKey);
     const ingest = createIngest(db, {
       log,
-      thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL', storageKey: opts.storageKey },
+      ...(store
+        ? { store }
+        : { thread: { file: db.name, synchronous: opts.synchronous ?? 'FULL', storageKey: opts.storageKey } }),
       retention: config.retention,
       // Upstream, the broker between is not trusted: a plain message could be anyone's, so none is taken.
       sealing: { secretKey: backendSealKey.secretKey, mode: opts.upstream ? 'required' : config.sealing },
@@ -308,7 +328,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           handshakes,
           config,
           registry,
-          audit,
+          audit: deviceAudit,
           auditLimited,
           connections,
           ingest,
@@ -318,6 +338,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           metrics,
           log,
           ...(opts.unprotected ? { unprotected: true } : {}),
+          ...(plane ? { devicePlane: plane } : {}),
           ...(cluster
             ? {
                 shared: cluster.plane,
@@ -346,7 +367,16 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ? createRevocationFeed({ registry, operators, publish: (e) => cluster.bus.publish(e) })
       : () => {};
     watch.on(feed);
-    cluster?.bus.on(busEventHandler({ revocations, sessions, audit, metrics, log }));
+    cluster?.bus.on(
+      busEventHandler({
+        revocations,
+        sessions,
+        audit: deviceAudit,
+        metrics,
+        log,
+        ...(plane ? { onTakenOver: (id: string) => plane.handedOver(id) } : {}),
+      }),
+    );
     watch.on(() => (revoked = registry.revokedDeviceIds()));
     watch.on(() => relay.onDbChange());
     watch.on(() => rollouts.kick());

@@ -10,7 +10,9 @@ export function busEventHandler(deps: {
   /** enforceRevocations: drops sessions revoked in the store, plus those the event names. */
   revocations: (also?: RevokedElsewhere) => void;
   sessions: Sessions;
-  audit: AuditLog;
+  audit: Pick<AuditLog, 'record'>;
+  /** A session here is about to close because the device connected to another node. */
+  onTakenOver?: (deviceId: string) => void;
   metrics: FleetMetrics;
   log: Logger;
 }): (event: BusEvent) => void {
@@ -36,6 +38,7 @@ export function busEventHandler(deps: {
         });
         deps.log.warn('session taken over on another node', { deviceId: s.deviceId, node: event.node });
         deps.metrics.takeovers.inc();
+        deps.onTakenOver?.(s.deviceId);
         s.client.close();
         return;
       }

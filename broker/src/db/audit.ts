@@ -73,7 +73,7 @@ export function createAuditLog(db: Db, now: () => number = Date.now) {
  */
 const reasonOf = (e: AuditEvent) => (e.detail as { reason?: string } | null | undefined)?.reason ?? '';
 
-export function createAuditLimiter(audit: AuditLog, windowMs = 10_000, now: () => number = Date.now) {
+export function createAuditLimiter(audit: Pick<AuditLog, 'record'>, windowMs = 10_000, now: () => number = Date.now) {
   const windows = new Map<string, { until: number; suppressed: number; event: AuditEvent }>();
   function flush(all: boolean): void {
     const t = now();

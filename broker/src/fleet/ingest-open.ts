@@ -39,8 +39,20 @@ const MAX_CACHED = 100_000;
 export const KEY_RECHECK_MS = 10_000;
 
 export function createOpener(db: Db, init: SealingInit, now: () => number = Date.now): Opener {
+  return createKeyOpener(createDeviceKeyStore(db), init, now);
+}
+
+/**
+ * Where the opener finds a device's active keys by id, and records the key a device now seals with (the folder's
+ * database; or, on a cluster node on PostgreSQL, the keys read from the store ahead of each batch).
+ */
+export interface DeviceKeys {
+  find(deviceId: string, kid: Uint8Array): Uint8Array | undefined;
+  markUsed(deviceId: string, kid: Uint8Array, at: number): void;
+}
+
+export function createKeyOpener(keys: DeviceKeys, init: SealingInit, now: () => number = Date.now): Opener {
   const backend: SealKeyPair = sealKeyPairFromSecret(init.secretKey);
-  const keys = createDeviceKeyStore(db);
   const cache = new Map<string, { ch: SealChannel; checkedAt: number }>();
   /** The key id each device last sealed with (hex), since this start. */
   const inUse = new Map<string, string>();

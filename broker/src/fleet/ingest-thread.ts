@@ -98,14 +98,8 @@ export type ThreadReply =
   | { readonly type: 'pruned'; readonly pruned: Pruned }
   | { readonly type: 'closed' };
 
-/** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
-export function storeBatches(
-  store: IngestStore,
-  batches: readonly WireBatch[],
-  wantMessages: boolean,
-  now: () => number,
-  opener?: Opener,
-): Stored {
+/** Opens (when sealed) and judges every message of the batches, in order: what one transaction writes. */
+export function judgeBatches(batches: readonly WireBatch[], opener?: Opener): StoreItem[] {
   const judged: StoreItem[] = [];
   for (const b of batches) {
     for (let i = 0; i < b.deviceIds.length; i++) {
@@ -130,16 +124,46 @@ export function storeBatches(
       );
     }
   }
-  const inserted = Int32Array.from(store.writeBatch(judged, now()));
+  return judged;
+}
+
+/**
+ * What a transaction did with the judged items, from the store's result per item. `refusals`: why an item the store
+ * refused although it was judged valid is REJECTED (an engine's own refusal, by index).
+ */
+export function storedOf(
+  judged: readonly StoreItem[],
+  inserted: Int32Array,
+  wantMessages: boolean,
+  storedAt: number,
+  refusals?: ReadonlyMap<number, { code: string; message: string }>,
+): Stored {
   const rejects: { index: number; code: string; message: string }[] = [];
   const decoded: (DecodedMessage | undefined)[] | undefined = wantMessages ? [] : undefined;
   judged.forEach((item, i) => {
+    const refused = refusals?.get(i);
     if (item.kind === 'reject') {
       rejects.push({ index: i, code: item.code, message: item.message });
       decoded?.push(undefined);
+    } else if (refused) {
+      rejects.push({ index: i, ...refused });
+      decoded?.push(undefined);
     } else decoded?.push(item.decoded);
   });
-  return { storedAt: now(), inserted, rejects, ...(decoded ? { decoded } : {}) };
+  return { storedAt, inserted, rejects, ...(decoded ? { decoded } : {}) };
+}
+
+/** Judges and stores batches in one transaction: the work both the thread and the main-thread fallback do. */
+export function storeBatches(
+  store: IngestStore,
+  batches: readonly WireBatch[],
+  wantMessages: boolean,
+  now: () => number,
+  opener?: Opener,
+): Stored {
+  const judged = judgeBatches(batches, opener);
+  const inserted = Int32Array.from(store.writeBatch(judged, now()));
+  return storedOf(judged, inserted, wantMessages, now());
 }
 
 /** The part of a commit's result that belongs to the batch at [start, start + length). */

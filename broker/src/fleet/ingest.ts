@@ -17,6 +17,8 @@ import type { Retention } from './ingest-retention.js';
 import type { BackgroundTask, Stored, ThreadInit, WireBatch } from './ingest-thread.js';
 import type { StorageKey } from '../../../shared/src/index.js';
 import { inlineWriter, threadWriter } from './ingest-writer.js';
+import { storeWriter } from './ingest-store-writer.js';
+import type { FleetStore } from '../store/types.js';
 
 export type Done = (err?: Error | null) => void;
 
@@ -70,6 +72,11 @@ export interface IngestOptions {
   readonly retention?: Retention;
   /** Open sealed device messages with the backend's key (in the thread when there is one). */
   readonly sealing?: SealingInit;
+  /**
+   * Store in this fleet store instead of `db` (a cluster node on PostgreSQL: ingest-store-writer.ts); pass no
+   * `thread` with it. Retention does not run on it (yet).
+   */
+  readonly store?: Pick<FleetStore, 'ingest' | 'registry'>;
   /** Store on a worker thread with its own connection to this database file (the fleet server). */
   readonly thread?: {
     readonly file: string;
@@ -139,7 +146,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
   const maxBatch = opts.maxBatch ?? 1000;
   // With a thread, a batch goes as soon as this many messages wait, not only at the end of the event-loop turn:
   // the thread commits while this thread still reads sockets (measured: ~10% more messages/s in the benchmark).
-  const flushAt = opts.thread ? Math.min(EAGER_FLUSH, maxBatch) : maxBatch;
+  const flushAt = opts.thread || opts.store ? Math.min(EAGER_FLUSH, maxBatch) : maxBatch;
   const stats: IngestStats = {
     queued: 0,
     oldestQueuedMs: 0,
@@ -185,9 +192,11 @@ export function createIngest(db: Db, opts: IngestOptions) {
     ...(opts.retention ? { retention: opts.retention } : {}),
     ...(opts.sealing ? { sealing: opts.sealing } : {}),
   };
-  const writer = init
-    ? threadWriter({ init, db, now, log: opts.log, ...hooks })
-    : inlineWriter(db, now, opts.retention, hooks, opts.sealing);
+  const writer = opts.store
+    ? storeWriter({ store: opts.store, now, sealing: opts.sealing })
+    : init
+      ? threadWriter({ init, db, now, log: opts.log, ...hooks })
+      : inlineWriter(db, now, opts.retention, hooks, opts.sealing);
   const wantMessages = opts.onStored !== undefined;
   let queue = new Filling(4096);
   /** Batches handed to the writer and not settled yet, oldest first. */

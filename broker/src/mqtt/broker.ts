@@ -63,7 +63,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     if (!opts.sessions.get(s.deviceId)) {
       opts.limiter.forget(s.deviceId);
       const { deviceId } = s;
-      opts.writeBehind.run(() => opts.registry.setOnline(deviceId, false, null));
+      hooks.setOnline(deviceId, false, null, Date.now());
       opts.onDisconnected?.(s.deviceId);
       log.info('device disconnected', { deviceId: s.deviceId });
     }

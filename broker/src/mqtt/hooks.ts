@@ -13,7 +13,7 @@ import { rateFor, type FleetConfig } from '../config.js';
 import type { AuditLimiter, AuditLog } from '../db/audit.js';
 import type { ConnectionLog } from '../db/connections.js';
 import type { WriteBehind } from '../db/write-behind.js';
-import type { Registry } from '../db/registry.js';
+import type { CertificateCheck, Registry } from '../db/registry.js';
 import type { Ingest } from '../fleet/ingest.js';
 import type { PublishLimiter } from '../limits/publish-limiter.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
@@ -26,7 +26,7 @@ import type { Sessions } from './sessions.js';
 export interface HookDeps {
   readonly config: FleetConfig;
   readonly registry: Registry;
-  readonly audit: AuditLog;
+  readonly audit: Pick<AuditLog, 'record'>;
   readonly auditLimited: AuditLimiter;
   readonly connections: ConnectionLog;
   /** Bookkeeping writes batched per event-loop turn (online flags). */
@@ -39,8 +39,18 @@ export interface HookDeps {
   /** Benchmarks only: skip ACL and rate limits to measure what they cost. Never set in production. */
   readonly unprotected?: boolean;
   readonly now?: () => number;
+  /**
+   * The device plane's records elsewhere (a cluster node on PostgreSQL): the connect-time certificate check, and
+   * where a device's online flag goes. Without it both use `registry` (the data folder's database).
+   */
+  readonly devicePlane?: DevicePlane;
   /** A device was admitted (cluster mode tells the other nodes, which close their older session of it). */
   readonly onAuthenticated?: (deviceId: string) => void;
+}
+
+export interface DevicePlane {
+  checkCertificate(deviceId: string, serial: string, now: number): Promise<CertificateCheck>;
+  setOnline(deviceId: string, online: boolean, address: string | null, at: number): void;
 }
 
 type AuthDone = (error: AuthenticateError | null, success: boolean | null) => void;
@@ -66,6 +76,10 @@ export function createHooks(deps: HookDeps) {
    * only gets the client): the will is checked once the certificate and the registry have accepted the device.
    */
   const wills = new WeakMap<Client, NonNullable<ConnectPacket['will']>>();
+  const setOnline = (deviceId: string, online: boolean, address: string | null, at: number) =>
+    deps.devicePlane
+      ? deps.devicePlane.setOnline(deviceId, online, address, at)
+      : deps.writeBehind.run(() => deps.registry.setOnline(deviceId, online, address, at));
 
   /** Audits, logs and counts a refused CONNECT. */
   function recordConnectDenied(
@@ -150,7 +164,63 @@ export function createHooks(deps: HookDeps) {
     deps.ingest.submit(deviceId, channel, packet.topic, payload, done);
   }
 
+  /** After the registry's check: refuses, or admits the device (session, connection log, online flag). */
+  function admit(
+    client: Client,
+    peer: NonNullable<ReturnType<typeof peerIdentity>>,
+    will: NonNullable<ConnectPacket['will']> | undefined,
+    check: CertificateCheck,
+    done: AuthDone,
+  ): void {
+    const clientId = peer.cn;
+    if (!check.ok) return denyConnect(client, peer.address, check.reason, done, { serial: peer.serial });
+    // The will is published on the device's behalf later: it must pass the same ACL now.
+    if (will) {
+      const d = authorizePublish({ kind: 'device', deviceId: clientId }, will.topic, will.retain === true);
+      if (!d.allow || !will.topic.endsWith('/status'))
+        return denyConnect(client, peer.address, 'will-not-allowed', done, { topic: will.topic.slice(0, 120) });
+    }
+    // Policy: the newer connection takes over (MQTT-3.1.4-2); two live sessions of one certificate may
+    // mean a cloned credential, so it is recorded for the fleet audit.
+    const previous = deps.sessions.get(clientId);
+    if (previous) {
+      deps.audit.record({
+        event: 'session.takeover',
+        deviceId: clientId,
+        address: peer.address,
+        detail: {
+          previousAddress: previous.address,
+          serial: peer.serial,
+          sameCertificate: previous.serial === peer.serial,
+        },
+      });
+      deps.log.warn('session taken over by a new connection (possible cloned credential)', {
+        deviceId: clientId,
+        address: peer.address,
+        previousAddress: previous.address,
+      });
+      metrics.takeovers.inc();
+    }
+    const connectionId = deps.connections.opened(clientId, peer.serial, peer.address);
+    deps.sessions.add({
+      deviceId: clientId,
+      serial: peer.serial,
+      fingerprint: peer.fingerprint,
+      address: peer.address,
+      deviceType: check.deviceType,
+      connectedAt: now(),
+      client,
+      connectionId,
+    });
+    const at = now();
+    setOnline(clientId, true, peer.address, at);
+    deps.log.info('device connected', { deviceId: clientId, address: peer.address });
+    deps.onAuthenticated?.(clientId);
+    done(null, true);
+  }
+
   return {
+    setOnline,
     /**
      * Only MQTT 3.1.1 (protocol level 4) is served. aedes also accepts MQTT 3.1 (level 3), which no edgeward client
      * speaks; it refuses MQTT 5 itself, but unaudited. Any other level is refused here, before authentication, with
@@ -185,53 +255,23 @@ export function createHooks(deps: HookDeps) {
       const clientId = client.id;
       if (clientId !== peer.cn) return denyConnect(client, peer.address, 'clientid-mismatch', done, {}, peer.cn);
       if (!isValidDeviceId(clientId)) return denyConnect(client, peer.address, 'invalid-device-id', done);
-      const check = deps.registry.checkCertificate(clientId, peer.serial, now());
-      if (!check.ok) return denyConnect(client, peer.address, check.reason, done, { serial: peer.serial });
-      // The will is published on the device's behalf later: it must pass the same ACL now.
-      if (will) {
-        const d = authorizePublish({ kind: 'device', deviceId: clientId }, will.topic, will.retain === true);
-        if (!d.allow || !will.topic.endsWith('/status'))
-          return denyConnect(client, peer.address, 'will-not-allowed', done, { topic: will.topic.slice(0, 120) });
-      }
-      // Policy: the newer connection takes over (MQTT-3.1.4-2); two live sessions of one certificate may
-      // mean a cloned credential, so it is recorded for the fleet audit.
-      const previous = deps.sessions.get(clientId);
-      if (previous) {
-        deps.audit.record({
-          event: 'session.takeover',
-          deviceId: clientId,
-          address: peer.address,
-          detail: {
-            previousAddress: previous.address,
-            serial: peer.serial,
-            sameCertificate: previous.serial === peer.serial,
-          },
-        });
-        deps.log.warn('session taken over by a new connection (possible cloned credential)', {
-          deviceId: clientId,
-          address: peer.address,
-          previousAddress: previous.address,
-        });
-        metrics.takeovers.inc();
-      }
-      const connectionId = deps.connections.opened(clientId, peer.serial, peer.address);
-      deps.sessions.add({
-        deviceId: clientId,
-        serial: peer.serial,
-        fingerprint: peer.fingerprint,
-        address: peer.address,
-        deviceType: check.deviceType,
-        connectedAt: now(),
-        client,
-        connectionId,
-      });
-      const at = now();
-      deps.writeBehind.run(() => deps.registry.setOnline(clientId, true, peer.address, at));
-      deps.log.info('device connected', { deviceId: clientId, address: peer.address });
-      deps.onAuthenticated?.(clientId);
-      done(null, true);
+      if (!deps.devicePlane)
+        return admit(client, peer, will, deps.registry.checkCertificate(clientId, peer.serial, now()), done);
+      deps.devicePlane.checkCertificate(clientId, peer.serial, now()).then(
+        // A connection that went away while the store answered gets no session (aedes has forgotten it).
+        (check) =>
+          client.closed
+            ? done(Object.assign(new Error('closed while authenticating'), { returnCode: 3 as const }), null)
+            : admit(client, peer, will, check, done),
+        (err: Error) => {
+          // The store cannot answer: refused (the device retries), never admitted unchecked.
+          deps.log.error('certificate check failed', { deviceId: clientId, error: err });
+          denyConnect(client, peer.address, 'store-unavailable', done, {
+            code: (err as { code?: string }).code ?? 'INTERNAL',
+          });
+        },
+      );
     },
-
     authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
       const who = identityOf(client);
       if (!who) return done(new Error('publish from an unauthenticated client'));

@@ -58,6 +58,9 @@ export function createSqliteStore(db: Db): FleetStore {
   const operatorClock = stampedClock();
   const operatorAudit = createOperatorAudit(db, operatorClock.now);
   const snapshots = createPostureSnapshots(db);
+  const activeKeys = db.prepare(
+    'SELECT key_id, public_key FROM device_keys WHERE device_id = ? AND retired_at IS NULL ORDER BY created_at',
+  );
   const countOf = Object.fromEntries(
     STORE_TABLES.map((t) => [t.name, db.prepare(`SELECT count(*) FROM ${t.name}`).pluck()]),
   );
@@ -104,6 +107,16 @@ export function createSqliteStore(db: Db): FleetStore {
       revokedDeviceIds: () => call('registry.revokedDeviceIds', () => registry.revokedDeviceIds()),
       setOnline: (id, online, address, now) =>
         call('registry.setOnline', () => registry.setOnline(id, online, address, now)),
+      sealKeys: (ids) =>
+        call('registry.sealKeys', () =>
+          [...new Set(ids)].flatMap((deviceId) =>
+            (activeKeys.all(deviceId) as { key_id: Uint8Array; public_key: Uint8Array }[]).map((k) => ({
+              deviceId,
+              kid: new Uint8Array(k.key_id),
+              publicKey: new Uint8Array(k.public_key),
+            })),
+          ),
+        ),
     },
     ingest: { writeBatch: (items, at) => call('ingest.writeBatch', () => writeBatch(items, at)) },
     telemetry: { page: (q) => call('telemetry.page', () => telemetry.page(q)) },
@@ -128,6 +141,7 @@ export function createSqliteStore(db: Db): FleetStore {
           commands.openFor(deviceId, now).map((c) => ({ id: c.id, envelope: new Uint8Array(c.envelope) })),
         ),
       markSent: (id, now) => call('commands.markSent', () => commands.markSent(id, now)),
+      devicesWithPending: (now) => call('commands.devicesWithPending', () => commands.devicesWithPending(now)),
       expire: (now) => call('commands.expire', () => commands.expire(now)),
       acks: (q) => call('commands.acks', () => commands.acks(q)),
     },

@@ -42,6 +42,14 @@ export interface RegistryStore {
   checkCertificate(deviceId: string, serial: string, now?: number): Promise<CertificateCheck>;
   revokedDeviceIds(): Promise<Set<string>>;
   setOnline(id: string, online: boolean, address: string | null, now?: number): Promise<void>;
+  /** The active (unretired) sealing keys of these devices: what opens their sealed messages (fleet/ingest-open.ts). */
+  sealKeys(deviceIds: readonly string[]): Promise<DeviceKeyRow[]>;
+}
+
+export interface DeviceKeyRow {
+  readonly deviceId: string;
+  readonly kid: Uint8Array;
+  readonly publicKey: Uint8Array;
 }
 
 export interface IngestBatchStore {
@@ -86,6 +94,8 @@ export interface CommandStore {
   /** Open (unacknowledged, unexpired) commands of a device, in signing order. */
   openFor(deviceId: string, now?: number): Promise<{ id: string; envelope: Uint8Array }[]>;
   markSent(id: string, now?: number): Promise<void>;
+  /** The devices with commands never sent yet (unexpired). */
+  devicesWithPending(now?: number): Promise<string[]>;
   /** Marks open commands past their expiry; returns how many. */
   expire(now?: number): Promise<number>;
   /** A command's acknowledgements by its own device, oldest first. */

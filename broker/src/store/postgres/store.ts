@@ -140,6 +140,19 @@ export function createPostgresStore(pool: PgPool): FleetStore {
           [online ? 1 : 0, now, address, id],
         );
       },
+      async sealKeys(ids) {
+        const r = await rows<{ device_id: string; key_id: Buffer; public_key: Buffer }>(
+          'registry.sealKeys',
+          'SELECT device_id, key_id, public_key FROM device_keys WHERE device_id = ANY($1::text[]) ' +
+            'AND retired_at IS NULL ORDER BY created_at',
+          [[...new Set(ids)]],
+        );
+        return r.map((k) => ({
+          deviceId: k.device_id,
+          kid: new Uint8Array(k.key_id),
+          publicKey: new Uint8Array(k.public_key),
+        }));
+      },
     },
 
     ingest: { writeBatch: (items, at) => pgWriteBatch(pool, items, at) },
@@ -262,6 +275,14 @@ export function createPostgresStore(pool: PgPool): FleetStore {
              attempts = attempts + 1, sent_at = $1 WHERE id = $2`,
           [now, id],
         );
+      },
+      async devicesWithPending(now = Date.now()) {
+        const r = await rows<{ device_id: string }>(
+          'commands.devicesWithPending',
+          `SELECT DISTINCT device_id FROM commands WHERE status = 'pending' AND expires_at > $1`,
+          [now],
+        );
+        return r.map((x) => x.device_id);
       },
       async expire(now = Date.now()) {
         const r = await q(

