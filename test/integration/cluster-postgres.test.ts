@@ -121,4 +121,37 @@ test('admission reads PostgreSQL: a device the store does not hold is refused, a
   );
 });
 
+/** Every sample the agent had acknowledged is stored, each once (sequences start at 1). */
+async function assertNoneLostOrTwice(id: string, ackedBefore: number): Promise<void> {
+  const stored = await count('SELECT count(*) AS n FROM telemetry WHERE device_id = $1', [id]);
+  assert.is(await count('SELECT count(DISTINCT seq) AS n FROM telemetry WHERE device_id = $1', [id]), stored);
+  const upTo = await count('SELECT count(*) AS n FROM telemetry WHERE device_id = $1 AND seq <= $2', [id, ackedBefore]);
+  assert.is(upTo, ackedBefore, `${id}: every acknowledged sample stored`);
+}
+
+test('Redis restarting loses no acknowledged sample', async () => {
+  const before = new Map(AGENTS.map((id) => [id, acked(id)]));
+  await redis.restart();
+  await waitFor(() => a!.readiness().redis && b.readiness().redis, 'both nodes back on Redis', 20_000);
+  await waitFor(
+    () => AGENTS.every((id) => acked(id) > before.get(id)!),
+    'samples acknowledged after the restart',
+    20_000,
+  );
+  for (const id of AGENTS) await assertNoneLostOrTwice(id, acked(id));
+});
+
+test('node A stopping while its agents send: they go on through node B, nothing lost or stored twice', async () => {
+  const movers = ['gw-pa2', 'gw-pb2'].filter((id) => a!.sessions.get(id));
+  movers.push('gw-pa2');
+  const stopped = a!;
+  a = undefined;
+  await stopped.close();
+  const after = new Map(AGENTS.map((id) => [id, acked(id)]));
+  await waitFor(() => b.sessions.get('gw-pa2'), 'gw-pa2 on node B', 20_000);
+  await waitFor(() => acked('gw-pa2') > after.get('gw-pa2')! + 1, 'gw-pa2 acknowledged by node B', 20_000);
+  for (const id of new Set(movers)) await assertNoneLostOrTwice(id, acked(id));
+  assert.is(await count(`SELECT online::int AS n FROM devices WHERE id = 'gw-pa2'`), 1);
+});
+
 test.run();
