@@ -55,6 +55,7 @@ import {
   createRevocationFeed,
   startClusterNode,
 } from './cluster/index.js';
+import { createStoreCommandRelay } from './fleet/store-command-relay.js';
 import { createStoreDevicePlane, type StoreDevicePlane } from './cluster/store-device-plane.js';
 import { openPostgresStore } from './store/postgres/store.js';
 import { parseStoreUrl } from './store/open-store.js';
@@ -287,7 +288,15 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ...(opts.rolloutTickMs ? { tickMs: opts.rolloutTickMs } : {}),
     });
     cleanups.unshift(() => rollouts.close());
-    const relay = createCommandRelay({
+    // On the shared store commands are relayed from it, when a device subscribes and when one is queued anywhere.
+    const sharedRelay =
+      store && createStoreCommandRelay({ commands: store.commands, sessions, publish: (t, p) => publish(t, p), log });
+    if (sharedRelay) cleanups.unshift(() => sharedRelay.settled());
+    const commandQueued = (deviceId: string) => {
+      sharedRelay?.onQueued(deviceId);
+      cluster?.bus.publish({ kind: 'command.queued', deviceId });
+    };
+    const localRelay = createCommandRelay({
       commands: createCommandStore(db),
       sessions,
       publish: (t, p) => publish(t, p),
@@ -296,6 +305,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       // it if the device is subscribed; otherwise it goes again when the device next reports online).
       ...(presence ? { reachable: (id: string) => presence.online(id) } : {}),
     });
+    const relay = sharedRelay ? { ...sharedRelay, onDbChange: () => {} } : localRelay;
     // One cap on connections still in their TLS handshake, over both ports: each holds a file descriptor.
     const handshakes = createHandshakeGuard({
       limits: {
@@ -375,6 +385,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         metrics,
         log,
         ...(plane ? { onTakenOver: (id: string) => plane.handedOver(id) } : {}),
+        ...(sharedRelay ? { onCommandQueued: (id: string) => sharedRelay.onQueued(id) } : {}),
       }),
     );
     watch.on(() => (revoked = registry.revokedDeviceIds()));
@@ -404,6 +415,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         loadCa: async () => ca,
         config,
         releasesDir: fleetPaths(opts.dataDir).releases,
+        ...(store ? { sharedCommands: store.commands, onCommandQueued: commandQueued } : {}),
         onChange: () => {
           revocations();
           feed();

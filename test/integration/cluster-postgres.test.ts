@@ -6,7 +6,11 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import * as assert from 'uvu/assert';
-import { createAgent, type Agent } from '../../agent/src/index.js';
+import { createAgent, createFakePlatform, type Agent } from '../../agent/src/index.js';
+import type { ApiClient } from '../../broker/src/admin/api-client.js';
+import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
+import { parsePrivateKeyPem, publicKeyToPem } from '../../shared/src/index.js';
+import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
 import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
 import { createPgPool } from '../../broker/src/store/postgres/pool.js';
@@ -34,6 +38,8 @@ let b: FleetServer;
 let dataA: string;
 let dataB: string;
 const agents = new Map<string, Agent>();
+let op: TestOperator;
+let apiB: ApiClient;
 
 const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
 const startNode = (dataDir: string, nodeId: string) =>
@@ -52,7 +58,18 @@ const count = async (query: string, params: unknown[] = []) =>
 /** Samples of the device acknowledged by the server, by the agent's own count. */
 const acked = (id: string) => agents.get(id)!.stats().lastAckedSequence;
 const startAgent = async (id: string, servers: string[]) => {
-  const agent = await createAgent({ config: fleet.agentConfig(id, { server: servers }), log: testLogger() });
+  const operators = [
+    {
+      name: op.name,
+      publicKey: publicKeyToPem(parsePrivateKeyPem(op.credential).publicKey),
+      allow: ['set-relay'],
+    },
+  ];
+  const agent = await createAgent({
+    config: fleet.agentConfig(id, { server: servers, operators }),
+    platform: createFakePlatform(3),
+    log: testLogger(),
+  });
   agents.set(id, agent);
   return agent;
 };
@@ -61,6 +78,7 @@ test.before(async () => {
   [redis, postgres] = await Promise.all([startRedis({ appendOnly: true }), startPostgres()]);
   storeUrl = await postgres.createDatabase();
   fleet = await createTestFleet(DEVICES);
+  op = await addOperator(fleet.db, 'carol', 'admin');
   // The devices are registered in PostgreSQL as `fleet store migrate` does: the enrolled folder copied over (their
   // certificates and sealing keys), all but one, which stays known to the folders only.
   const pool = createPgPool(storeUrl);
@@ -80,9 +98,11 @@ test.before(async () => {
   cpSync(fleet.dataDir, dataB, { recursive: true });
   // Started together: the store's migrations run once, under its advisory lock.
   [a, b] = await Promise.all([startNode(dataA, 'node-a'), startNode(dataB, 'node-b')]);
+  apiB = apiClientFor(dataB, b.httpPort, { credential: op.credential });
 });
 
 test.after(async () => {
+  apiB?.close();
   for (const agent of agents.values()) await agent.close();
   await a?.close();
   await b?.close();
@@ -121,6 +141,31 @@ test('admission reads PostgreSQL: a device the store does not hold is refused, a
   );
 });
 
+/** Signs a set-relay command for the device and submits it through node B's API; returns its id. */
+async function sendThroughB(deviceId: string): Promise<string> {
+  const { counter } = await apiB.call<{ counter: number }>('POST', '/api/v1/commands/counter');
+  const body = newCommandBody({ deviceId, command: 'set-relay', params: { channel: 1, state: 'on' }, counter });
+  const envelope = signCommand(body, parsePrivateKeyPem(op.credential).secretKey);
+  await apiB.call('POST', `/api/v1/devices/${deviceId}/commands`, { envelope: envelope.toString('base64') });
+  return body.id;
+}
+
+const commandDone = (id: string) =>
+  waitFor(
+    async () => (await sql.query(`SELECT 1 FROM commands WHERE id = $1 AND status = 'done'`, [id])).rowCount === 1,
+    `command ${id} acknowledged done in PostgreSQL`,
+    15_000,
+  );
+
+test('a command submitted through node B reaches the device on node A; its acks are recorded', async () => {
+  assert.ok(a!.sessions.get('gw-pa1') && !b.sessions.get('gw-pa1'), 'gw-pa1 is on node A only');
+  const id = await sendThroughB('gw-pa1');
+  await commandDone(id);
+  assert.ok((await count('SELECT count(*) AS n FROM command_acks WHERE cmd_id = $1', [id])) >= 1);
+  const seen = await apiB.call<{ status: string }>('GET', `/api/v1/commands/${id}`);
+  assert.is(seen.status, 'done');
+});
+
 /** Every sample the agent had acknowledged is stored, each once (sequences start at 1). */
 async function assertNoneLostOrTwice(id: string, ackedBefore: number): Promise<void> {
   const stored = await count('SELECT count(*) AS n FROM telemetry WHERE device_id = $1', [id]);
@@ -152,6 +197,15 @@ test('node A stopping while its agents send: they go on through node B, nothing 
   await waitFor(() => acked('gw-pa2') > after.get('gw-pa2')! + 1, 'gw-pa2 acknowledged by node B', 20_000);
   for (const id of new Set(movers)) await assertNoneLostOrTwice(id, acked(id));
   assert.is(await count(`SELECT online::int AS n FROM devices WHERE id = 'gw-pa2'`), 1);
+});
+
+test('a command queued while its device is away is delivered when it connects again (to node B)', async () => {
+  await agents.get('gw-pa1')!.close();
+  await waitFor(() => !b.sessions.get('gw-pa1'), 'gw-pa1 away');
+  const id = await sendThroughB('gw-pa1');
+  assert.is(await count(`SELECT count(*) AS n FROM commands WHERE id = $1 AND status = 'pending'`, [id]), 1);
+  await startAgent('gw-pa1', [urlOf(b)]);
+  await commandDone(id);
 });
 
 test.run();

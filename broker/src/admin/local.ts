@@ -34,6 +34,8 @@ import { createReleaseStore } from '../fleet/releases.js';
 import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
+import type { CommandStore } from '../store/types.js';
+
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
@@ -50,6 +52,10 @@ export interface AdminServiceOptions {
    * own writes do not show in SQLite's data_version, which is how it notices other processes' changes.
    */
   readonly onChange?: () => void;
+  /** A cluster on PostgreSQL: commands are queued in and read from the store every node shares. */
+  readonly sharedCommands?: CommandStore | undefined;
+  /** A command was queued for the device (a cluster node tells the node holding its session). */
+  readonly onCommandQueued?: (deviceId: string) => void;
   /** The data folder's releases/ (fleetPaths(dir).releases): where published bundles are kept. */
   readonly releasesDir?: string;
 }
@@ -127,7 +133,16 @@ export function createAdminService(opts: AdminServiceOptions) {
      ORDER BY id DESC LIMIT @limit`,
   );
   const reportsFor = localReports({ db, now, pageSize });
-  const commandsFor = localCommands({ db, operators, events, now, pageSize, changed });
+  const commandsFor = localCommands({
+    db,
+    operators,
+    events,
+    now,
+    pageSize,
+    changed,
+    shared: opts.sharedCommands,
+    ...(opts.onCommandQueued ? { queued: opts.onCommandQueued } : {}),
+  });
   const config = opts.config ?? parseFleetConfig({});
   const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
   const dashboard = localDashboard({ db, now, expiringWithinDays: config.audit.expiringWithinDays });

@@ -13,6 +13,8 @@ export function busEventHandler(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** A session here is about to close because the device connected to another node. */
   onTakenOver?: (deviceId: string) => void;
+  /** A command for the device was queued on another node (in the shared store). */
+  onCommandQueued?: (deviceId: string) => void;
   metrics: FleetMetrics;
   log: Logger;
 }): (event: BusEvent) => void {
@@ -42,6 +44,9 @@ export function busEventHandler(deps: {
         s.client.close();
         return;
       }
+      case 'command.queued':
+        // A node without the shared store has no such commands; the device's own node sends them if it is here.
+        return deps.onCommandQueued?.(event.deviceId);
       default:
         // parseBusMessage admits only the kinds above; a new kind must be handled here.
         return event satisfies never;

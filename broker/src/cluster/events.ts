@@ -28,6 +28,8 @@ const events = {
   }),
   /** A device authenticated on `node`: every other node closes its older session of that device. */
   'session.takeover': s.object({ kind: s.literal('session.takeover'), node, deviceId }),
+  /** A command for the device was queued in the shared store: the node holding its session sends it at once. */
+  'command.queued': s.object({ kind: s.literal('command.queued'), node, deviceId }),
 };
 const busEvent = s.tagged('kind', events);
 

@@ -125,6 +125,8 @@ export function createSqliteStore(db: Db): FleetStore {
       history: (id, limit) => call('reports.history', () => exposure.history(id, limit)),
     },
     commands: {
+      reservedCounter: (kid) => call('commands.reservedCounter', () => commands.reservedCounter(kid)),
+      counterUsed: (kid, counter) => call('commands.counterUsed', () => commands.counterUsed(kid, counter)),
       nextCounter: (kid) => call('commands.nextCounter', () => commands.nextCounter(kid)),
       add: (c) =>
         call('commands.add', () => {

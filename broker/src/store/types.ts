@@ -85,6 +85,10 @@ export interface NewCommand {
 }
 
 export interface CommandStore {
+  /** The last counter reserved for an operator key (0: none). */
+  reservedCounter(kid: string): Promise<number>;
+  /** Whether a command signed by this key with this counter was queued already. */
+  counterUsed(kid: string, counter: number): Promise<boolean>;
   /** Reserves the next counter of an operator key (strictly increasing, 1 first). */
   nextCounter(kid: string): Promise<number>;
   add(c: NewCommand): Promise<void>;

@@ -220,6 +220,21 @@ export function createPostgresStore(pool: PgPool): FleetStore {
     },
 
     commands: {
+      async reservedCounter(kid) {
+        const [r] = await rows<{ counter: number }>(
+          'commands.reservedCounter',
+          'SELECT counter FROM operator_counters WHERE kid = $1',
+          [kid],
+        );
+        return r?.counter ?? 0;
+      },
+      async counterUsed(kid, counter) {
+        const r = await rows('commands.counterUsed', 'SELECT 1 FROM commands WHERE operator = $1 AND counter = $2', [
+          kid,
+          counter,
+        ]);
+        return r.length > 0;
+      },
       async nextCounter(kid) {
         const [r] = await rows<{ counter: number }>(
           'commands.nextCounter',
