@@ -370,6 +370,31 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     assert.is(one.receivedAt, new Date(T0 + 100).toISOString());
   });
 
+  t('sealing keys: the active keys of the devices asked for, none retired', async () => {
+    const u = await fresh('gw-a', 'gw-b');
+    const key = (n: number) => Array.from({ length: 32 }, () => n);
+    const bytes = (b: number[]) => {
+      const h = Buffer.from(b).toString('hex');
+      return u.store.engine === 'postgres' ? `decode('${h}', 'hex')` : `X'${h}'`;
+    };
+    for (const [device, n, retired] of [
+      ['gw-a', 1, 'NULL'],
+      ['gw-a', 2, String(T0)],
+      ['gw-b', 3, 'NULL'],
+    ] as const) {
+      await u.exec(
+        `INSERT INTO device_keys (device_id, key_id, public_key, created_at, retired_at) VALUES ('${device}', ` +
+          `${bytes(Array(8).fill(n))}, ${bytes(key(n))}, ${T0}, ${retired})`,
+      );
+    }
+    const rows = await u.store.registry.sealKeys(['gw-a', 'gw-a', 'gw-nobody']);
+    assert.equal(
+      rows.map((r) => [r.deviceId, [...r.kid][0], [...r.publicKey].length]),
+      [['gw-a', 1, 32]],
+    );
+    assert.is((await u.store.registry.sealKeys([])).length, 0);
+  });
+
   t('commands: counters, queue, delivery, expiry, newest first', async () => {
     const { store } = await fresh('gw-a', 'gw-b');
     assert.equal(
@@ -404,6 +429,9 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
         ['c-2', [2, 0, 255]],
       ],
     );
+    assert.equal([await store.commands.reservedCounter('k1'), await store.commands.reservedCounter('k9')], [2, 0]);
+    assert.equal([await store.commands.counterUsed('k1', 2), await store.commands.counterUsed('k1', 7)], [true, false]);
+    assert.equal((await store.commands.devicesWithPending(T0 + 5)).sort(), ['gw-a', 'gw-b']);
     await store.commands.markSent('c-1', T0 + 6);
     const c1 = (await store.commands.get('c-1'))!;
     assert.equal([c1.status, c1.attempts, c1.signedBy], ['sent', 1, null]);
