@@ -1,7 +1,7 @@
 // Two fleet server nodes sharing one real redis-server and one real PostgreSQL (--postgres): real agents on both
 // store their telemetry in PostgreSQL exactly once and nothing in the nodes' own databases; admission reads the
-// registry there; a command queued through node B reaches a device on node A; a node stopping abruptly and Redis
-// restarting lose no acknowledged sample.
+// registry there; a command queued through node B reaches a device on node A; a node stopping, a node (a
+// `fleet serve` process) SIGKILLed while its agents send, and Redis restarting lose no acknowledged sample.
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,13 +20,17 @@ import { testWithPeers } from '../helpers/peers.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { freePort, waitForPort } from '../helpers/mosquitto.js';
+import { startServeSource } from '../helpers/run.js';
 
 const test = testWithPeers(
   ['redis-server', 'initdb', 'postgres'],
   'apt-get install -y redis-server postgresql (and put /usr/lib/postgresql/15/bin on PATH)',
 );
 const AGENTS = ['gw-pa1', 'gw-pa2', 'gw-pb1', 'gw-pb2'];
-const DEVICES = [...AGENTS, 'gw-unregistered'];
+/** Agents of the node that is SIGKILLed. */
+const KILLED = ['gw-k1', 'gw-k2'];
+const DEVICES = [...AGENTS, ...KILLED, 'gw-unregistered'];
 
 let redis: RedisServer;
 let postgres: RunningPostgres;
@@ -37,16 +41,18 @@ let a: FleetServer | undefined;
 let b: FleetServer;
 let dataA: string;
 let dataB: string;
+let dataC: string;
+let dataD: string;
 const agents = new Map<string, Agent>();
 let op: TestOperator;
 let apiB: ApiClient;
 
 const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
-const startNode = (dataDir: string, nodeId: string) =>
+const startNode = (dataDir: string, nodeId: string, mqttPort = 0) =>
   createFleetServer({
     dataDir,
     host: '127.0.0.1',
-    mqttPort: 0,
+    mqttPort,
     httpPort: 0,
     downloadPort: 0,
     log: testLogger(),
@@ -96,6 +102,10 @@ test.before(async () => {
   dataB = join(tmpDir('edgeward-node-b-'), 'data');
   cpSync(fleet.dataDir, dataA, { recursive: true });
   cpSync(fleet.dataDir, dataB, { recursive: true });
+  dataC = join(tmpDir('edgeward-node-c-'), 'data');
+  dataD = join(tmpDir('edgeward-node-d-'), 'data');
+  cpSync(fleet.dataDir, dataC, { recursive: true });
+  cpSync(fleet.dataDir, dataD, { recursive: true });
   // Started together: the store's migrations run once, under its advisory lock.
   [a, b] = await Promise.all([startNode(dataA, 'node-a'), startNode(dataB, 'node-b')]);
   apiB = apiClientFor(dataB, b.httpPort, { credential: op.credential });
@@ -197,6 +207,39 @@ test('node A stopping while its agents send: they go on through node B, nothing 
   await waitFor(() => acked('gw-pa2') > after.get('gw-pa2')! + 1, 'gw-pa2 acknowledged by node B', 20_000);
   for (const id of new Set(movers)) await assertNoneLostOrTwice(id, acked(id));
   assert.is(await count(`SELECT online::int AS n FROM devices WHERE id = 'gw-pa2'`), 1);
+});
+
+test('a node SIGKILLed while its agents send: they go on through another, nothing acked lost or twice', async () => {
+  const c = await startServeSource(dataC, [
+    '--cluster',
+    '--redis',
+    redis.url,
+    '--node-id',
+    'node-c',
+    '--postgres',
+    storeUrl,
+  ]);
+  let d: FleetServer | undefined;
+  try {
+    await waitForPort(c.mqttPort, 20_000);
+    // Node D's port is not listening yet: the agents, given [C, D], start on C.
+    const dPort = await freePort();
+    for (const id of KILLED) await startAgent(id, [`mqtts://127.0.0.1:${c.mqttPort}`, `mqtts://127.0.0.1:${dPort}`]);
+    await waitFor(() => KILLED.every((id) => acked(id) >= 2), 'samples acknowledged by node C', 20_000);
+    d = await startNode(dataD, 'node-d', dPort);
+    c.child.kill('SIGKILL');
+    await c.exited;
+    const before = new Map(KILLED.map((id) => [id, acked(id)]));
+    await waitFor(
+      () => KILLED.every((id) => acked(id) > before.get(id)! + 1) && KILLED.every((id) => d!.sessions.get(id)),
+      'the agents acknowledged by node D',
+      30_000,
+    );
+    for (const id of KILLED) await assertNoneLostOrTwice(id, acked(id));
+  } finally {
+    c.child.kill('SIGKILL');
+    await d?.close();
+  }
 });
 
 test('a command queued while its device is away is delivered when it connects again (to node B)', async () => {
