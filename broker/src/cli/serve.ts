@@ -104,9 +104,11 @@ Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
   --cluster             run as one node of a cluster behind a TCP load balancer (docs/cluster.md): routing,
                         retained messages and device sessions are shared in Redis (--redis), revocations and
                         takeovers reach every node over it. --node-id names this node (a-z, 0-9, -; up to 32),
-                        in logs and as the node label of /metrics. --postgres is accepted for the shared store;
-                        records: the data folder until the PostgreSQL store is wired. EDGEWARD_REDIS_URL and
-                        EDGEWARD_POSTGRES_URL stand for --redis and --postgres (passwords stay off the command line).
+                        in logs and as the node label of /metrics. --postgres puts the device plane (admission,
+                        ingest, online flags, security events, commands) in that shared store; the rest stays in
+                        the data folder (docs/cluster.md, "What is shared and what is not yet"). EDGEWARD_REDIS_URL
+                        and EDGEWARD_POSTGRES_URL stand for --redis and --postgres (passwords stay off the command
+                        line).
 
 ${STORAGE_KEY_HELP}`;
 

@@ -9,7 +9,7 @@ import { FleetError } from '../errors.js';
 export interface ClusterOptions {
   readonly redisUrl: string;
   readonly nodeId: string;
-  /** Accepted and kept for the PostgreSQL store; until it is wired, a node keeps records in its data folder. */
+  /** The shared store of the device plane (docs/cluster.md); without it a node keeps records in its data folder. */
   readonly postgresUrl?: string;
   /** The first connect to Redis may take this long before start-up fails (default 5 s). */
   readonly connectTimeoutMs?: number;
