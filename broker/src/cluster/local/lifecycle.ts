@@ -12,6 +12,7 @@ import { freePort } from './probes.js';
 import { runningPid } from './processes.js';
 import { startRedis, stopRedis } from './redis.js';
 import { prepareSeed } from './seed.js';
+import { registerSeedInStore } from './seed-store.js';
 
 export interface UpOptions {
   readonly dir: string;
@@ -107,6 +108,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     const pgPid = await startPostgres(layout, plan, bins);
     started.push('postgres');
     say(`postgres  ready  127.0.0.1:${plan.postgresPort}  pid ${pgPid}`);
+    if (await registerSeedInStore(layout, plan)) say("postgres  the seed's devices registered in the store");
     const reseeded = await copySeedIntoNodeFolders(
       layout,
       plan.nodes.map((n) => n.id),
