@@ -42,8 +42,9 @@ status shows each part (the nodes, redis, postgres, haproxy) with its pid, ports
 ports) and healthy (node: /readyz and UP in HAProxy; redis: PING; postgres: a query; haproxy: its stats socket).
 down stops HAProxy, the nodes, PostgreSQL and Redis, in that order; parts that do not stop in time are killed.
 
-Until the PostgreSQL store is wired, each node keeps its records in its own folder, copied from DIR/seed: a device
-added to the seed (fleet device add … --data DIR/seed) is known to the nodes from the next up.
+The nodes admit devices by the PostgreSQL store, into which the first up copies DIR/seed; the rest of their
+records is in their own folders, copied from DIR/seed. A device added to the seed after the first up is not in the
+store (not copied yet): start again from an empty DIR.
 As root, PostgreSQL runs as the user postgres, which must be able to enter DIR's parent folders.
 Needs ${INSTALL_LINE.replace('apt-get install -y ', '')} (\`${INSTALL_LINE}\`).
 
@@ -113,7 +114,7 @@ function printOut(result: UpResult, info: ReturnType<typeof connectInfo>): strin
     `  ${c.status}`,
     `  ${c.api}`,
     `  add a device: ${c.deviceAdd}`,
-    `    then restart, so that every node knows it (until the PostgreSQL store is wired): ${c.restart}`,
+    `    (after the first up it is not in the store the nodes admit by: start again from an empty DIR)`,
     `  simulator: ${c.simulator}`,
     '    (its identities come from up --devices N; others it would register in the seed only, unknown to the nodes)',
     `  stop: ${c.down}`,

@@ -1,4 +1,4 @@
-// INTERIM, until the PostgreSQL store is wired: every node serves its own data folder, made from the cluster's
+// INTERIM, until the whole store is shared: every node serves its own data folder, made from the cluster's
 // seed folder (same fleet CA, server certificate, sealing key, devices and operators). When "all nodes use
 // PostgreSQL" lands, this file goes: nodes then need only the PKI, and records are shared.
 import { createHash } from 'node:crypto';
