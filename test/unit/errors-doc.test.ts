@@ -28,6 +28,7 @@ import { generateKeyPair, parsePrivateKeyPem } from '../../shared/src/crypto/ind
 import { assertErrorLine, bundleClis, type CaseOutcome, type CliCase, limited, runCase } from '../helpers/cli-cases.js';
 import { fillDisk, unmountAll } from '../helpers/mounts.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { createCsr, generateKeyPair as generateP256 } from '../../shared/src/x509.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Each part's errors.ts, plus shared's public face (which re-exports every shared registry).
@@ -75,6 +76,8 @@ interface Fixture {
   readonly missing: string;
   readonly csrGarbage: string;
   readonly csrEmpty: string;
+  /** A valid CSR of gw-001 (its key made here). */
+  readonly csrGw001: string;
   readonly opKey: string;
   readonly relKey: string;
   readonly relPub: string;
@@ -100,6 +103,7 @@ async function createFixture(): Promise<Fixture> {
   execFileSync('mkfifo', [path('fifo')]);
   writeFileSync(path('garbage.csr'), 'garbage\n');
   writeFileSync(path('empty.csr'), '');
+  writeFileSync(path('gw-001.csr'), await createCsr('gw-001', await generateP256()));
   const op = generateKeyPair();
   await writeKeyPair(path('operator.key'), op);
   const rel = generateKeyPair();
@@ -119,6 +123,7 @@ async function createFixture(): Promise<Fixture> {
     missing: path('no/such/file'),
     csrGarbage: path('garbage.csr'),
     csrEmpty: path('empty.csr'),
+    csrGw001: path('gw-001.csr'),
     opKey: path('operator.key'),
     relKey: path('release.key'),
     relPub: path('release.key.pub'),
@@ -345,6 +350,32 @@ const fleetCases: Case[] = [
     code: 'FILE_IO',
     message: /it is a FIFO/,
   },
+  {
+    name: 'device renew --seal-key without --csr',
+    cli: 'fleet',
+    args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--out', f.path('s1'), '--seal-key', f.relPub],
+    exit: 2,
+    code: 'USAGE',
+    message: /--seal-key goes with --csr/,
+  },
+  ...(
+    [
+      ['FOLDER', (f: Fixture) => f.folder, 'FILE_IO', /it is a folder/],
+      ['FIFO (refused at once)', (f: Fixture) => f.fifo, 'FILE_IO', /it is a FIFO/],
+      ['/missing', (f: Fixture) => f.missing, 'FILE_IO', /ENOENT.*give --seal-key the device's new X25519/],
+      ['an Ed25519 key', (f: Fixture) => f.relPub, 'FLEET_SEAL_KEY_INVALID', /not an X25519 public key/],
+      ['a private key', (f: Fixture) => f.opKey, 'FLEET_SEAL_KEY_INVALID', /is a private key: give only the public/],
+    ] as const
+  ).map(
+    ([what, file, code, message]): Case => ({
+      name: `device renew --csr --seal-key ${what}`,
+      cli: 'fleet',
+      args: (f) => ['device', 'renew', 'gw-001', '--data', f.data, '--csr', f.csrGw001, '--seal-key', file(f)],
+      exit: 1,
+      code,
+      message,
+    }),
+  ),
   {
     name: 'device renew --csr FOLDER',
     cli: 'fleet',
