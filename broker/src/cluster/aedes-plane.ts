@@ -48,14 +48,15 @@ export async function createAedesPlane(deps: RedisConnectionDeps & { prefix: str
   const mq = new MQEmitterRedisPrefix(deps.prefix, { subConn, pubConn });
   // Without a listener the emitter's error event would throw out of the process; the connections log it.
   mq.state.on('error', () => {});
-  // aedes-persistence-redis 11 sends LREM (delWill) and RPUSH (putWill) without awaiting them: when Redis is away
-  // or this connection already closed (a will published as the last clients close), their rejection would end the
-  // process. Observed handlers make it harmless; callers that await still get the error.
-  for (const command of ['lrem', 'rpush'] as const) {
-    const send = sessions[command].bind(sessions) as (...args: unknown[]) => Promise<unknown>;
-    (sessions as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
+  // aedes-persistence-redis 11 (LREM, RPUSH of wills) and mqemitter-redis send some commands without awaiting them:
+  // when Redis is away, or a connection closes with commands still queued (ioredis rejects them with "Connection is
+  // closed"), their rejection would end the process. Every command of these connections gets an observed handler,
+  // which makes that harmless; callers that await still get the error.
+  for (const conn of opened) {
+    const send = conn.sendCommand.bind(conn) as (...args: unknown[]) => unknown;
+    (conn as unknown as { sendCommand: (...args: unknown[]) => unknown }).sendCommand = (...args: unknown[]) => {
       const sent = send(...args);
-      sent.catch(() => {});
+      if (sent instanceof Promise) sent.catch(() => {});
       return sent;
     };
   }
