@@ -395,6 +395,169 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     assert.is((await u.store.registry.sealKeys([])).length, 0);
   });
 
+  t('registry: pages in id order by status and ids; counts; certificates expiring soonest', async () => {
+    const { store } = await fresh('gw-c', 'gw-a', 'GW-b', 'gw-d');
+    await store.registry.revoke('gw-d', T0 + 1);
+    await store.registry.setOnline('gw-a', true, null, T0 + 2);
+    await store.registry.setOnline('gw-d', true, null, T0 + 2); // revoked: not counted online
+    const ids = async (q: Parameters<FleetStore['registry']['page']>[0]) =>
+      (await store.registry.page(q)).map((d) => d.id);
+    assert.equal(await ids({ limit: 2 }), ['GW-b', 'gw-a']);
+    assert.equal(await ids({ limit: 10, after: 'gw-a' }), ['gw-c', 'gw-d']);
+    assert.equal(await ids({ limit: 10, status: 'revoked' }), ['gw-d']);
+    assert.equal(await ids({ limit: 10, ids: ['gw-c', 'GW-b', 'nobody'] }), ['GW-b', 'gw-c']);
+    assert.equal(await ids({ limit: 10, ids: [] }), []);
+    assert.equal(await store.registry.counts(), { total: 4, active: 3, revoked: 1, online: 1 });
+
+    // gw-a's newest certificate ends soon; gw-c's newest is revoked, so its older one (a year) is the current one.
+    await store.registry.addCertificate('gw-a', cert('s-a-short', T0 + 5 * 86_400_000), T0 + 10);
+    await store.registry.renew('gw-c', { cert: cert('s-c-short', T0 + 3 * 86_400_000), revokeOld: false }, T0 + 11);
+    const expiring = await store.registry.expiring(T0 + 30 * 86_400_000, 10);
+    assert.equal(expiring, {
+      count: 2,
+      soonest: [
+        { deviceId: 'gw-c', serial: 's-c-short', notAfter: T0 + 3 * 86_400_000 },
+        { deviceId: 'gw-a', serial: 's-a-short', notAfter: T0 + 5 * 86_400_000 },
+      ],
+    });
+    assert.equal((await store.registry.expiring(T0 + 30 * 86_400_000, 1)).soonest.length, 1);
+    assert.is((await store.registry.expiring(T0, 10)).count, 0);
+  });
+
+  t('registry: a device added with its sealing key; renewal adds a key, revokeOld retires the others', async () => {
+    const { store } = await fresh();
+    const key = (n: number) => new Uint8Array(32).fill(n);
+    await store.registry.addDevice('gw-k', 'gateway', cert('s-k1'), T0, key(1));
+    assert.equal(
+      (await store.registry.sealKeys(['gw-k'])).map((k) => k.publicKey[0]),
+      [1],
+    );
+    assert.equal(
+      await store.registry.renew('gw-k', { cert: cert('s-k2'), sealKey: key(2), revokeOld: false }, T0 + 1),
+      {
+        retired: 0,
+      },
+    );
+    assert.equal(
+      (await store.registry.sealKeys(['gw-k'])).map((k) => k.publicKey[0]),
+      [1, 2],
+    );
+    assert.equal(await store.registry.renew('gw-k', { cert: cert('s-k3'), sealKey: key(3), revokeOld: true }, T0 + 2), {
+      retired: 2,
+    });
+    assert.equal(
+      (await store.registry.sealKeys(['gw-k'])).map((k) => k.publicKey[0]),
+      [3],
+    );
+    assert.equal(await store.registry.checkCertificate('gw-k', 's-k2', T0 + 3), {
+      ok: false,
+      reason: 'certificate-revoked',
+    });
+    assert.equal(await store.registry.checkCertificate('gw-k', 's-k3', T0 + 3), { ok: true, deviceType: 'gateway' });
+    // A renewal for a serial already issued changes nothing.
+    await rejectsWith(
+      store.registry.renew('gw-k', { cert: cert('s-k1'), sealKey: key(4), revokeOld: true }, T0 + 4),
+      'FLEET_STORE_CONSTRAINT',
+    );
+    assert.equal(
+      (await store.registry.sealKeys(['gw-k'])).map((k) => k.publicKey[0]),
+      [3],
+    );
+  });
+
+  t('fleet-wide pages: telemetry and reports in arrival order, by range and devices; counts per period', async () => {
+    const { store } = await fresh('gw-a', 'gw-b');
+    await store.ingest.writeBatch([tele('gw-a', 's', [1, 2], T0), tele('gw-b', 's', [1], T0)], T0);
+    await store.ingest.writeBatch([tele('gw-b', 's', [2], T0 + 100), exposure('gw-a', 'r-1', 60, T0 + 100)], T0 + 100);
+    await store.ingest.writeBatch(
+      [exposure('gw-b', 'r-2', 95, T0 + 200), exposure('gw-a', 'r-3', 80, T0 + 200)],
+      T0 + 200,
+    );
+    const seen: string[] = [];
+    let after: number | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const p = await store.telemetry.fleetPage({ limit: 2, devices: null, ...(after === undefined ? {} : { after }) });
+      seen.push(...p.items.map((s) => `${s.deviceId}:${s.seq}`));
+      if (p.last === null) break;
+      after = p.last;
+    }
+    assert.equal(seen, ['gw-a:1', 'gw-a:2', 'gw-b:1', 'gw-b:2']);
+    const ranged = await store.telemetry.fleetPage({ from: T0 + 50, to: T0 + 500, limit: 10, devices: null });
+    assert.equal(
+      ranged.items.map((s) => `${s.deviceId}:${s.seq}:${s.receivedAt}`),
+      [`gw-b:2:${new Date(T0 + 100).toISOString()}`],
+    );
+    const limited = await store.telemetry.fleetPage({ limit: 10, devices: ['gw-b'] });
+    assert.equal(
+      limited.items.map((s) => s.deviceId),
+      ['gw-b', 'gw-b'],
+    );
+    assert.equal((await store.telemetry.fleetPage({ limit: 10, devices: [] })).items, []);
+
+    const reports = await store.reports.received({ limit: 2, devices: null });
+    assert.equal(
+      reports.items.map((r) => [r.deviceId, r.score, r.grade, r.findings, r.at]),
+      [
+        ['gw-a', 60, 'C', 1, new Date(T0 + 100).toISOString()],
+        ['gw-b', 95, 'A', 1, new Date(T0 + 200).toISOString()],
+      ],
+    );
+    assert.ok(reports.last !== null);
+    const rest = await store.reports.received({ limit: 2, devices: null, after: reports.last! });
+    assert.equal(
+      rest.items.map((r) => r.deviceId),
+      ['gw-a'],
+    );
+    assert.is(rest.last, null);
+    assert.equal(
+      (await store.reports.received({ limit: 10, devices: ['gw-b'], from: T0 + 150 })).items.map((r) => r.score),
+      [95],
+    );
+
+    assert.equal(await store.telemetry.countPerPeriod([T0, T0 + 50, T0 + 150]), [3, 1, 0]);
+    assert.equal(await store.telemetry.countPerPeriod([T0 + 50]), [1]);
+    await store.audit.record({ event: 'e' }, T0 + 10);
+    await store.audit.record({ event: 'e' }, T0 + 60);
+    await store.audit.record({ event: 'e' }, T0 + 70);
+    assert.equal(await store.audit.countPerPeriod([T0, T0 + 50]), [1, 2]);
+  });
+
+  t('posture: each active device by its latest report, worst first, common findings by device', async () => {
+    const { store } = await fresh('gw-a', 'gw-b', 'gw-c', 'gw-d');
+    await store.ingest.writeBatch([exposure('gw-a', 'p-1', 40, T0), exposure('gw-b', 'p-2', 95, T0)], T0);
+    await store.ingest.writeBatch(
+      [exposure('gw-a', 'p-3', 70, T0 + 10), exposure('gw-d', 'p-4', 10, T0 + 10)],
+      T0 + 10,
+    );
+    await store.registry.revoke('gw-d', T0 + 20);
+    const p = await store.reports.posture(1);
+    assert.is(p.devices, 2);
+    assert.is(p.unreported, 1); // gw-c; gw-d is revoked
+    assert.is(p.averageScore, 82.5);
+    assert.equal(p.grades, { A: 1, B: 0, C: 1, D: 0, F: 0 });
+    assert.equal(p.worst, [
+      { deviceId: 'gw-a', score: 70, grade: 'C', findings: 1, at: new Date(T0 + 10).toISOString() },
+    ]);
+    assert.equal(p.commonFindings, [{ check: 'mqtt.anonymous', severity: 'high', devices: 2 }]);
+  });
+
+  t('security events: pages newest first by event, device, devices and time', async () => {
+    const { store } = await fresh('gw-a', 'gw-b');
+    await store.audit.record({ event: 'auth.denied', deviceId: 'gw-a' }, T0);
+    await store.audit.record({ event: 'acl.denied', deviceId: 'gw-b' }, T0 + 10);
+    await store.audit.record({ event: 'auth.denied', deviceId: 'gw-b' }, T0 + 20);
+    await store.audit.record({ event: 'operator.added', actor: 'alice' }, T0 + 30);
+    const page = (q: Partial<Parameters<FleetStore['audit']['page']>[0]>) =>
+      store.audit.page({ limit: 10, ...q }).then((r) => r.map((e) => `${e.event}@${e.deviceId ?? '-'}`));
+    assert.equal(await page({}), ['operator.added@-', 'auth.denied@gw-b', 'acl.denied@gw-b', 'auth.denied@gw-a']);
+    assert.equal(await page({ event: 'auth.denied' }), ['auth.denied@gw-b', 'auth.denied@gw-a']);
+    assert.equal(await page({ deviceId: 'gw-a' }), ['auth.denied@gw-a']);
+    assert.equal(await page({ devices: ['gw-b'] }), ['auth.denied@gw-b', 'acl.denied@gw-b']);
+    assert.equal(await page({ since: T0 + 10, limit: 2 }), ['operator.added@-', 'auth.denied@gw-b']);
+    const first = await store.audit.page({ limit: 2 });
+    assert.equal(await page({ before: first.at(-1)!.id }), ['acl.denied@gw-b', 'auth.denied@gw-a']);
+  });
+
   t('commands: counters, queue, delivery, expiry, newest first', async () => {
     const { store } = await fresh('gw-a', 'gw-b');
     assert.equal(

@@ -13,8 +13,7 @@ import {
 } from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
-import { createArrivalWindow } from '../db/arrival-order.js';
-import { auditRowOf, type AuditTableRow, createAuditLog } from '../db/audit.js';
+import { createAuditLog, createAuditPage } from '../db/audit.js';
 import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
 import { createOperatorStore, type Operator } from '../db/operators.js';
@@ -124,14 +123,7 @@ export function createAdminService(opts: AdminServiceOptions) {
   const operators = createOperatorStore(db, now);
   const trail = createOperatorAudit(db, now);
   const enrollTokens = createTokenStore(db);
-  // `since` becomes a range of ids first (arrival-order.ts): the page does not scan the log's older rows.
-  const eventWindow = createArrivalWindow(db, 'audit');
-  const eventPage = db.prepare(
-    `SELECT * FROM audit WHERE id < @before AND id > @after AND at >= @since AND (@event IS NULL OR event = @event)
-       AND (@device IS NULL OR device_id = @device)
-       AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible)))
-     ORDER BY id DESC LIMIT @limit`,
-  );
+  const eventPage = createAuditPage(db);
   const reportsFor = localReports({ db, now, pageSize });
   const commandsFor = localCommands({
     db,
@@ -318,18 +310,16 @@ export function createAdminService(opts: AdminServiceOptions) {
 
       async events(q = {}) {
         const limit = pageSize(q.limit);
-        const before = q.cursor ? Number(q.cursor) : Number.MAX_SAFE_INTEGER;
         const since = timeOf(q.since, 'since');
-        const rows = eventPage.all({
-          before,
-          after: since === undefined ? 0 : eventWindow({ from: since }).after,
-          since: since ?? 0,
+        const rows = eventPage({
+          ...(q.cursor ? { before: Number(q.cursor) } : {}),
+          ...(since !== undefined ? { since } : {}),
           event: q.event ?? null,
-          device: q.deviceId ?? null,
-          visible: devices ? JSON.stringify(devices) : null,
+          deviceId: q.deviceId ?? null,
+          devices,
           limit: limit + 1,
-        }) as AuditTableRow[];
-        const items = rows.slice(0, limit).map(auditRowOf);
+        });
+        const items = rows.slice(0, limit);
         return { items, next: rows.length > limit ? String(items.at(-1)!.id) : null };
       },
 

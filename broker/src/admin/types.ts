@@ -4,7 +4,7 @@
 import type { ExposureReport } from '../../../shared/src/index.js';
 import type { AuditRow } from '../db/audit.js';
 import type { CommandAckRow, CommandRow } from '../db/commands.js';
-import type { ReportSummary } from '../db/exposure.js';
+import type { FleetPosture, ReportSummary } from '../db/exposure.js';
 import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditRow } from '../db/operator-audit.js';
 import type { PostureHistory, PosturePeriod } from '../db/posture-history.js';
@@ -123,15 +123,7 @@ export interface DeviceReport {
 }
 
 /** The fleet's posture from each device's latest report (`fleet posture --json`). */
-export interface Posture {
-  readonly devices: number;
-  /** Active devices that have not sent a report. */
-  readonly unreported: number;
-  readonly averageScore: number | null;
-  readonly grades: Record<string, number>;
-  readonly worst: { deviceId: string; score: number; grade: string; findings: number; at: string }[];
-  readonly commonFindings: { check: string; severity: string; devices: number }[];
-}
+export type Posture = FleetPosture;
 
 export interface ReportAdmin {
   report(deviceId: string, q?: { history?: number }): Promise<DeviceReport>;

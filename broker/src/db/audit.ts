@@ -1,4 +1,5 @@
 // The append-only security event log (authentication failures, ACL denials, revocations, …).
+import { createArrivalWindow } from './arrival-order.js';
 import type { Db } from './open.js';
 
 export interface AuditEvent {
@@ -72,6 +73,40 @@ export function createAuditLog(db: Db, now: () => number = Date.now) {
  * written as one summary row, so a flood cannot fill the disk through the audit log.
  */
 const reasonOf = (e: AuditEvent) => (e.detail as { reason?: string } | null | undefined)?.reason ?? '';
+
+/**
+ * Pages of the security event log, newest first: ids below `before`, recorded at or after `since`, optionally of
+ * one event, one device or a set of devices. `since` becomes a range of ids first (arrival-order.ts): the page does
+ * not scan the log's older rows.
+ */
+export function createAuditPage(db: Db) {
+  const window = createArrivalWindow(db, 'audit');
+  const select = db.prepare(
+    `SELECT * FROM audit WHERE id < @before AND id > @after AND at >= @since AND (@event IS NULL OR event = @event)
+       AND (@device IS NULL OR device_id = @device)
+       AND (@visible IS NULL OR device_id IN (SELECT value FROM json_each(@visible)))
+     ORDER BY id DESC LIMIT @limit`,
+  );
+  return (q: {
+    before?: number;
+    since?: number;
+    event?: string | null;
+    deviceId?: string | null;
+    devices?: readonly string[] | null;
+    limit: number;
+  }): AuditRow[] =>
+    (
+      select.all({
+        before: q.before ?? Number.MAX_SAFE_INTEGER,
+        after: q.since === undefined ? 0 : window({ from: q.since }).after,
+        since: q.since ?? 0,
+        event: q.event ?? null,
+        device: q.deviceId ?? null,
+        visible: q.devices ? JSON.stringify(q.devices) : null,
+        limit: q.limit,
+      }) as AuditTableRow[]
+    ).map(auditRowOf);
+}
 
 export function createAuditLimiter(audit: Pick<AuditLog, 'record'>, windowMs = 10_000, now: () => number = Date.now) {
   const windows = new Map<string, { until: number; suppressed: number; event: AuditEvent }>();

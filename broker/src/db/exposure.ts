@@ -14,13 +14,61 @@ export type ExposureStore = ReturnType<typeof createExposureStore>;
 
 const GRADE_LETTERS = ['A', 'B', 'C', 'D', 'F'] as const;
 
-interface LatestRow {
+/** Each active device's latest report, as the posture is computed from it (on either store engine). */
+export interface LatestRow {
   id: number;
   deviceId: string;
   score: number;
   grade: string;
   findings: number;
   received_at: number;
+}
+
+export interface CommonFinding {
+  check: string;
+  severity: string;
+  devices: number;
+}
+
+export interface FleetPosture {
+  readonly devices: number;
+  readonly unreported: number;
+  readonly averageScore: number | null;
+  readonly grades: Record<string, number>;
+  readonly worst: { deviceId: string; score: number; grade: string; findings: number; at: string }[];
+  readonly commonFindings: CommonFinding[];
+}
+
+/** The posture from the latest reports, the ten most common findings and the count of active unreported devices. */
+export function postureOf(
+  rows: readonly LatestRow[],
+  commonFindings: CommonFinding[],
+  unreported: number,
+  worst: number,
+): FleetPosture {
+  const grades: Record<string, number> = Object.fromEntries(GRADE_LETTERS.map((g) => [g, 0]));
+  let sum = 0;
+  for (const r of rows) {
+    grades[r.grade] = (grades[r.grade] ?? 0) + 1;
+    sum += r.score;
+  }
+  const worstRows = [...rows]
+    .sort((a, b) => a.score - b.score || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
+    .slice(0, worst);
+  return {
+    devices: rows.length,
+    unreported,
+    averageScore: rows.length ? Math.round((sum / rows.length) * 10) / 10 : null,
+    grades,
+    worst: worstRows.map((w) => ({
+      deviceId: w.deviceId,
+      score: w.score,
+      grade: w.grade,
+      findings: w.findings,
+      at: new Date(w.received_at).toISOString(),
+    })),
+    commonFindings,
+  };
 }
 
 export function createExposureStore(db: Db) {
@@ -105,36 +153,10 @@ export function createExposureStore(db: Db) {
      * The fleet's posture from each active device's latest report: one pass over the reports' index for the
      * latest of each (SQLite takes the bare columns from the row of max()), then its findings by report id.
      */
-    posture(worst = 10) {
+    posture(worst = 10): FleetPosture {
       const rows = latestPerDevice.all() as LatestRow[];
-      const grades: Record<string, number> = Object.fromEntries(GRADE_LETTERS.map((g) => [g, 0]));
-      let sum = 0;
-      for (const r of rows) {
-        grades[r.grade] = (grades[r.grade] ?? 0) + 1;
-        sum += r.score;
-      }
-      const worstRows = [...rows]
-        .sort((a, b) => a.score - b.score || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
-        .slice(0, worst);
-      const topChecks = checksOf.all(JSON.stringify(rows.map((r) => r.id))) as {
-        check: string;
-        severity: string;
-        devices: number;
-      }[];
-      return {
-        devices: rows.length,
-        unreported: unreported.get() as number,
-        averageScore: rows.length ? Math.round((sum / rows.length) * 10) / 10 : null,
-        grades,
-        worst: worstRows.map((w) => ({
-          deviceId: w.deviceId,
-          score: w.score,
-          grade: w.grade,
-          findings: w.findings,
-          at: new Date(w.received_at).toISOString(),
-        })),
-        commonFindings: topChecks,
-      };
+      const topChecks = checksOf.all(JSON.stringify(rows.map((r) => r.id))) as CommonFinding[];
+      return postureOf(rows, topChecks, unreported.get() as number, worst);
     },
   };
 }

@@ -113,7 +113,37 @@ export function createRegistry(db: Db) {
        AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
      ORDER BY d.id LIMIT @limit`);
 
+  const deviceCounts = db.prepare(
+    `SELECT count(*) AS total, coalesce(sum(status = 'active'), 0) AS active,
+            coalesce(sum(status = 'revoked'), 0) AS revoked,
+            coalesce(sum(status = 'active' AND online = 1), 0) AS online
+       FROM devices`,
+  );
+  // Each active device's newest certificate that is not revoked (the one it connects with), if it ends soon.
+  const expiringFrom = `FROM devices d JOIN certificates c ON c.rowid = (
+       SELECT rowid FROM certificates WHERE device_id = d.id AND revoked_at IS NULL ORDER BY issued_at DESC, rowid DESC
+        LIMIT 1)
+     WHERE d.status = 'active' AND c.not_after < @until`;
+  const expiringCount = db.prepare(`SELECT count(*) ${expiringFrom}`).pluck();
+  const expiringSoonest = db.prepare(
+    `SELECT d.id AS deviceId, c.serial, c.not_after AS notAfter ${expiringFrom}
+      ORDER BY c.not_after, d.id LIMIT @limit`,
+  );
+
   return {
+    /** The dashboard's device counts. */
+    counts(): { total: number; active: number; revoked: number; online: number } {
+      return deviceCounts.get() as { total: number; active: number; revoked: number; online: number };
+    },
+
+    /** Active devices whose current certificate ends before `until`: how many, and the `limit` ending soonest. */
+    expiring(until: number, limit: number) {
+      return {
+        count: expiringCount.get({ until }) as number,
+        soonest: expiringSoonest.all({ until, limit }) as { deviceId: string; serial: string; notAfter: number }[],
+      };
+    },
+
     exists(id: string): boolean {
       return getDevice.get(id) !== undefined;
     },

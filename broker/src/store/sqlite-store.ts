@@ -3,9 +3,11 @@
 // before the promise settles: a resolved writeBatch has committed. Like the server's ingest, writeBatch takes itself
 // for the folder's only writer of telemetry (its sample keys are cached: fleet/ingest-keys.ts): the caller holds the
 // data folder lock (lockDataDir), as `fleet serve` does.
-import { createAuditLog } from '../db/audit.js';
+import { createArrivalCounts } from '../db/arrival-order.js';
+import { createAuditLog, createAuditPage } from '../db/audit.js';
 import { createCommandStore } from '../db/commands.js';
 import { createExposureStore } from '../db/exposure.js';
+import { createReceivedReports } from '../db/exposure-pages.js';
 import { migrate, schemaVersion, type Db } from '../db/open.js';
 import { migrations } from '../db/migrations.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
@@ -16,6 +18,7 @@ import { FleetError } from '../errors.js';
 import { createIngestStore, type StoreItem } from '../fleet/ingest-store.js';
 import { DUPLICATE, REJECTED } from '../fleet/ingest-result.js';
 import { createReleaseStore, recordRelease } from '../fleet/releases.js';
+import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 import { sqliteFailure } from './failure.js';
 import { STORE_TABLES, type StoreTable } from './tables.js';
 import type { BatchOutcome, FleetStore } from './types.js';
@@ -58,6 +61,11 @@ export function createSqliteStore(db: Db): FleetStore {
   const operatorClock = stampedClock();
   const operatorAudit = createOperatorAudit(db, operatorClock.now);
   const snapshots = createPostureSnapshots(db);
+  const auditPage = createAuditPage(db);
+  const receivedReports = createReceivedReports(db);
+  const telemetryCounts = createArrivalCounts(db, 'telemetry');
+  const auditCounts = createArrivalCounts(db, 'audit');
+  const sealKeys = createDeviceKeyStore(db);
   const activeKeys = db.prepare(
     'SELECT key_id, public_key FROM device_keys WHERE device_id = ? AND retired_at IS NULL ORDER BY created_at',
   );
@@ -97,7 +105,21 @@ export function createSqliteStore(db: Db): FleetStore {
     close: () => call('close', () => void db.close()),
     registry: {
       exists: (id) => call('registry.exists', () => registry.exists(id)),
-      addDevice: (id, type, cert, now) => call('registry.addDevice', () => registry.addDevice(id, type, cert, now)),
+      addDevice: (id, type, cert, now, sealKey) =>
+        call('registry.addDevice', () => registry.addDevice(id, type, cert, now, sealKey)),
+      renew: (id, r, now = Date.now()) =>
+        call('registry.renew', () =>
+          db.transaction(() => {
+            if (r.revokeOld) registry.revokeCertificates(id, now);
+            registry.addCertificate(id, r.cert, now);
+            if (!r.sealKey) return { retired: 0 };
+            const kid = sealKeys.add(id, r.sealKey, now);
+            return { retired: r.revokeOld ? sealKeys.retireAllBut(id, kid, now) : 0 };
+          })(),
+        ),
+      page: (q) => call('registry.page', () => registry.page(q)),
+      counts: () => call('registry.counts', () => registry.counts()),
+      expiring: (until, limit) => call('registry.expiring', () => registry.expiring(until, limit)),
       addCertificate: (id, cert, now) => call('registry.addCertificate', () => registry.addCertificate(id, cert, now)),
       get: (id) => call('registry.get', () => registry.get(id)),
       list: () => call('registry.list', () => registry.list()),
@@ -119,10 +141,16 @@ export function createSqliteStore(db: Db): FleetStore {
         ),
     },
     ingest: { writeBatch: (items, at) => call('ingest.writeBatch', () => writeBatch(items, at)) },
-    telemetry: { page: (q) => call('telemetry.page', () => telemetry.page(q)) },
+    telemetry: {
+      page: (q) => call('telemetry.page', () => telemetry.page(q)),
+      fleetPage: (q) => call('telemetry.fleetPage', () => telemetry.fleetPage(q)),
+      countPerPeriod: (starts) => call('telemetry.countPerPeriod', () => telemetryCounts(starts)),
+    },
     reports: {
       latest: (id) => call('reports.latest', () => exposure.latest(id)),
       history: (id, limit) => call('reports.history', () => exposure.history(id, limit)),
+      received: (q) => call('reports.received', () => receivedReports(q)),
+      posture: (worst) => call('reports.posture', () => exposure.posture(worst)),
     },
     commands: {
       reservedCounter: (kid) => call('commands.reservedCounter', () => commands.reservedCounter(kid)),
@@ -167,6 +195,8 @@ export function createSqliteStore(db: Db): FleetStore {
     audit: {
       record: (e, at) => call('audit.record', () => auditClock.with(at, () => audit.record(e))),
       recent: (limit, event) => call('audit.recent', () => audit.recent(limit, event ?? null)),
+      page: (q) => call('audit.page', () => auditPage(q)),
+      countPerPeriod: (starts) => call('audit.countPerPeriod', () => auditCounts(starts)),
     },
     operatorAudit: {
       record: (e, at) => call('operatorAudit.record', () => operatorClock.with(at, () => operatorAudit.record(e))),

@@ -1,19 +1,27 @@
 // The fleet store: one async interface over the fleet's records (registry, ingest, telemetry, reports, commands,
 // releases, audit trails, posture history), implemented on SQLite (sqlite-store.ts) and PostgreSQL (postgres/).
 // Names and record shapes are those of broker/src/db/*: moving a caller onto the store is a rename and an await.
+import type { ArrivalPageQuery } from '../db/arrival-order.js';
 import type { AuditEvent, AuditRow } from '../db/audit.js';
 import type { CommandAckRow, CommandRow } from '../db/commands.js';
-import type { ReportSummary } from '../db/exposure.js';
+import type { FleetPosture, ReportSummary } from '../db/exposure.js';
+import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditEntry, OperatorAuditRow } from '../db/operator-audit.js';
 import type { PostureSnapshot, Resolution } from '../db/posture-snapshots.js';
-import type { CertificateCheck, CertificateFacts, DeviceSummary } from '../db/registry.js';
-import type { StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
+import type { CertificateCheck, CertificateFacts, DeviceStatus, DeviceSummary } from '../db/registry.js';
+import type { FleetSample, StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
 import type { StoreItem } from '../fleet/ingest-store.js';
 import type { ReleaseRecord, ReleaseView } from '../fleet/releases.js';
 import type { ExposureReport } from '../../../shared/src/index.js';
 import type { StoreTable } from './tables.js';
 
-export type { StoreItem, ReleaseRecord };
+export type { StoreItem, ReleaseRecord, ArrivalPageQuery };
+
+/** A page of rows in arrival order; `last` is the cursor of the next page (null when the range is done). */
+export interface ArrivalPage<T> {
+  readonly items: T[];
+  readonly last: number | null;
+}
 
 /**
  * What a batch write did with one item. `stored` carries the samples newly stored (0 for a message of another
@@ -30,13 +38,39 @@ export type BatchOutcome =
 
 export interface RegistryStore {
   exists(id: string): Promise<boolean>;
-  /** Registers a device with its first certificate, atomically (FLEET_STORE_CONSTRAINT if the id is taken). */
-  addDevice(id: string, deviceType: string, cert: CertificateFacts, now?: number): Promise<void>;
+  /**
+   * Registers a device with its first certificate and, when given, its X25519 sealing public key, atomically
+   * (FLEET_STORE_CONSTRAINT if the id is taken).
+   */
+  addDevice(id: string, deviceType: string, cert: CertificateFacts, now?: number, sealKey?: Uint8Array): Promise<void>;
+  /**
+   * A renewal, atomically: the new certificate and, when given, a new sealing key; `revokeOld` revokes the older
+   * certificates and retires the other sealing keys. Returns how many sealing keys it retired.
+   */
+  renew(
+    id: string,
+    r: { cert: CertificateFacts; sealKey?: Uint8Array; revokeOld: boolean },
+    now?: number,
+  ): Promise<{ retired: number }>;
   /** FLEET_STORE_CONSTRAINT for an unknown device (the foreign key) or a serial/fingerprint already issued. */
   addCertificate(id: string, cert: CertificateFacts, now?: number): Promise<void>;
   get(id: string): Promise<DeviceSummary | undefined>;
   /** Every device in id order. */
   list(): Promise<DeviceSummary[]>;
+  /** Up to `limit` devices with an id above `after` (byte order), of one status or within `ids` (null: any). */
+  page(q: {
+    after?: string;
+    limit: number;
+    status?: DeviceStatus;
+    ids?: readonly string[] | null;
+  }): Promise<DeviceSummary[]>;
+  /** The dashboard's device counts. */
+  counts(): Promise<{ total: number; active: number; revoked: number; online: number }>;
+  /**
+   * Active devices whose current certificate (the newest not revoked) ends before `until`: how many, and the
+   * `limit` ending soonest.
+   */
+  expiring(until: number, limit: number): Promise<{ count: number; soonest: ExpiringCertificate[] }>;
   /** Marks the device and its certificates revoked; false when it was not active. */
   revoke(id: string, now?: number): Promise<boolean>;
   checkCertificate(deviceId: string, serial: string, now?: number): Promise<CertificateCheck>;
@@ -45,6 +79,16 @@ export interface RegistryStore {
   /** The active (unretired) sealing keys of these devices: what opens their sealed messages (fleet/ingest-open.ts). */
   sealKeys(deviceIds: readonly string[]): Promise<DeviceKeyRow[]>;
 }
+
+export interface ExpiringCertificate {
+  readonly deviceId: string;
+  readonly serial: string;
+  /** ms since the epoch. */
+  readonly notAfter: number;
+}
+
+/** Rows received in each of the periods [starts[i], starts[i + 1]), the last one open-ended. */
+export type PeriodCounts = (starts: readonly number[]) => Promise<number[]>;
 
 export interface DeviceKeyRow {
   readonly deviceId: string;
@@ -63,13 +107,21 @@ export interface IngestBatchStore {
 
 export interface TelemetryStore {
   /** Up to `limit` samples of the device in arrival order after the `after` cursor; `last` is the next cursor. */
-  page(q: TelemetryPageQuery): Promise<{ items: StoredSample[]; last: number | null }>;
+  page(q: TelemetryPageQuery): Promise<ArrivalPage<StoredSample>>;
+  /** Every device's (or `devices'`) samples received in [from, to), oldest first, after the `after` cursor. */
+  fleetPage(q: ArrivalPageQuery): Promise<ArrivalPage<FleetSample>>;
+  /** Samples received per period (the dashboard's per-hour chart). */
+  countPerPeriod: PeriodCounts;
 }
 
 export interface ReportStore {
   latest(deviceId: string): Promise<{ report: ExposureReport; receivedAt: string } | undefined>;
   /** Newest first. */
   history(deviceId: string, limit?: number): Promise<ReportSummary[]>;
+  /** Summaries of the reports received in [from, to), oldest first, after the `after` cursor. */
+  received(q: ArrivalPageQuery): Promise<ArrivalPage<ReceivedReport>>;
+  /** The fleet's posture from each active device's latest report. */
+  posture(worst: number): Promise<FleetPosture>;
 }
 
 export interface NewCommand {
@@ -125,6 +177,20 @@ export interface AuditStore {
   record(e: AuditEvent, at?: number): Promise<void>;
   /** Newest first, optionally of one event. */
   recent(limit?: number, event?: string | null): Promise<AuditRow[]>;
+  /** Newest first, with an id below `before`, at or after `since`, of one event, device or set of devices. */
+  page(q: AuditPageQuery): Promise<AuditRow[]>;
+  /** Events recorded per period (the dashboard's per-hour chart). */
+  countPerPeriod: PeriodCounts;
+}
+
+export interface AuditPageQuery {
+  readonly before?: number;
+  readonly since?: number;
+  readonly event?: string | null;
+  readonly deviceId?: string | null;
+  /** Only these devices' events (a device-limited caller); null: all. */
+  readonly devices?: readonly string[] | null;
+  readonly limit: number;
 }
 
 export interface OperatorAuditStore {

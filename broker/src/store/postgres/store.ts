@@ -4,13 +4,14 @@ import { type AuditTableRow, auditRowOf } from '../../db/audit.js';
 import { commandRowOf, type RawRow } from '../../db/commands.js';
 import type { OperatorAuditRow } from '../../db/operator-audit.js';
 import type { GradeCounts, PostureSnapshot } from '../../db/posture-snapshots.js';
-import { type DeviceRow, type DeviceStatus, deviceSummaryOf } from '../../db/registry.js';
+import { type CommonFinding, type LatestRow, postureOf } from '../../db/exposure.js';
+import { type CertificateFacts, type DeviceRow, type DeviceStatus, deviceSummaryOf } from '../../db/registry.js';
 import type { StoredSample } from '../../db/telemetry.js';
 import { FleetError } from '../../errors.js';
 import { MIN_ID_PREFIX, RELEASE_COLUMNS, type ReleaseRow, releaseValues, releaseView } from '../../fleet/releases.js';
-import type { ExposureReport } from '../../../../shared/src/index.js';
+import { type ExposureReport, sealKeyId } from '../../../../shared/src/index.js';
 import { STORE_TABLES, type StoreTable } from '../tables.js';
-import type { FleetStore } from '../types.js';
+import type { ArrivalPage, ArrivalPageQuery, FleetStore } from '../types.js';
 import { pgWriteBatch } from './ingest.js';
 import { pgMigrate, pgSchemaVersion } from './migrate.js';
 import { pgMigrations } from './migrations.js';
@@ -30,6 +31,61 @@ const WITH_SIGNER = 'SELECT c.*, o.name AS signed_by FROM commands c ' + 'LEFT J
 /** Pages of commands and acks are cursors of positive integers below 2^53. */
 const MAX_CURSOR = Number.MAX_SAFE_INTEGER;
 
+const INSERT_CERTIFICATE =
+  'INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) ' +
+  'VALUES ($1, $2, $3, $4, $5, $6)';
+const certificateValues = (id: string, cert: CertificateFacts, now: number) => [
+  cert.serial,
+  id,
+  cert.fingerprint256,
+  cert.notBefore,
+  cert.notAfter,
+  now,
+];
+/** Registers (or re-activates) a device's sealing key, as the SQLite key store does. */
+const INSERT_SEAL_KEY =
+  'INSERT INTO device_keys (device_id, key_id, public_key, created_at) VALUES ($1, $2, $3, $4) ' +
+  'ON CONFLICT (device_id, key_id) DO UPDATE SET retired_at = NULL';
+
+interface SampleRow {
+  id: number;
+  stream: string;
+  seq: number;
+  device_ts: number;
+  received_at: number;
+  metrics: string;
+}
+
+const sampleOf = (x: SampleRow): StoredSample => ({
+  ts: iso(x.device_ts),
+  receivedAt: iso(x.received_at),
+  stream: x.stream,
+  seq: x.seq,
+  metrics: JSON.parse(x.metrics) as Record<string, number>,
+});
+
+/**
+ * The filter of a fleet-wide page in arrival order ($1 after, $2 from, $3 to, $4 devices; $5 is the limit, one more
+ * than the page). Ids are taken in commit order closely but not exactly: a row committed after a page was read may
+ * hold a smaller id than the page's last (concurrent writers), which that cursor then does not show.
+ */
+const ARRIVAL_WHERE = (stamp: string) =>
+  `WHERE id > $1 AND ($2::bigint IS NULL OR ${stamp} >= $2) AND ($3::bigint IS NULL OR ${stamp} < $3)
+     AND ($4::text[] IS NULL OR device_id = ANY($4::text[]))`;
+const arrivalValues = (p: ArrivalPageQuery) => [
+  p.after ?? 0,
+  p.from ?? null,
+  p.to ?? null,
+  p.devices ? [...p.devices] : null,
+  p.limit + 1,
+];
+
+/** Up to `limit` of the rows read (one more was asked for); `last` is the cursor when there are more. */
+function pageOf<R extends { id: number }, T>(r: R[], limit: number, map: (x: R) => T): ArrivalPage<T> {
+  const shown = r.slice(0, limit);
+  return { items: shown.map(map), last: r.length > limit ? shown.at(-1)!.id : null };
+}
+
 /** Opens a pool on the URL and applies pending migrations. */
 export async function openPostgresStore(url: string): Promise<FleetStore> {
   const pool = createPgPool(url);
@@ -48,6 +104,20 @@ export function createPostgresStore(pool: PgPool): FleetStore {
   const rows = async <R extends object>(where: string, sql: string, params: unknown[] = []) =>
     (await q<R & Record<string, unknown>>(where, sql, params)).rows as R[];
 
+  /** Rows stamped in each period [starts[i], starts[i + 1]), the last one open-ended. */
+  async function countPerPeriod(where: string, table: string, stamp: string, starts: readonly number[]) {
+    if (starts.length === 0) return [];
+    const r = await rows<{ k: number; n: number }>(
+      where,
+      `SELECT width_bucket(${stamp}, $1::bigint[]) AS k, count(*) AS n FROM ${table} WHERE ${stamp} >= $2
+        GROUP BY 1`,
+      [[...starts], starts[0]],
+    );
+    const counts = starts.map(() => 0);
+    for (const x of r) counts[x.k - 1] = x.n;
+    return counts;
+  }
+
   return {
     engine: 'postgres',
     migrate: () => pgMigrate(pool, pgMigrations),
@@ -63,27 +133,38 @@ export function createPostgresStore(pool: PgPool): FleetStore {
       async exists(id) {
         return (await rows('registry.exists', 'SELECT 1 FROM devices WHERE id = $1', [id])).length > 0;
       },
-      async addDevice(id, deviceType, cert, now = Date.now()) {
+      async addDevice(id, deviceType, cert, now = Date.now(), sealKey) {
         await pool.transaction('registry.addDevice', async (c) => {
           await c.query(`INSERT INTO devices (id, device_type, status, created_at) VALUES ($1, $2, 'active', $3)`, [
             id,
             deviceType,
             now,
           ]);
-          await c.query(
-            'INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) ' +
-              'VALUES ($1, $2, $3, $4, $5, $6)',
-            [cert.serial, id, cert.fingerprint256, cert.notBefore, cert.notAfter, now],
-          );
+          await c.query(INSERT_CERTIFICATE, certificateValues(id, cert, now));
+          if (sealKey) await c.query(INSERT_SEAL_KEY, [id, Buffer.from(sealKeyId(sealKey)), Buffer.from(sealKey), now]);
         });
       },
       async addCertificate(id, cert, now = Date.now()) {
-        await q(
-          'registry.addCertificate',
-          'INSERT INTO certificates (serial, device_id, fingerprint, not_before, not_after, issued_at) ' +
-            'VALUES ($1, $2, $3, $4, $5, $6)',
-          [cert.serial, id, cert.fingerprint256, cert.notBefore, cert.notAfter, now],
-        );
+        await q('registry.addCertificate', INSERT_CERTIFICATE, certificateValues(id, cert, now));
+      },
+      renew(id, r, now = Date.now()) {
+        return pool.transaction('registry.renew', async (c) => {
+          if (r.revokeOld)
+            await c.query('UPDATE certificates SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL', [
+              now,
+              id,
+            ]);
+          await c.query(INSERT_CERTIFICATE, certificateValues(id, r.cert, now));
+          if (!r.sealKey) return { retired: 0 };
+          const kid = Buffer.from(sealKeyId(r.sealKey));
+          await c.query(INSERT_SEAL_KEY, [id, kid, Buffer.from(r.sealKey), now]);
+          if (!r.revokeOld) return { retired: 0 };
+          const retired = await c.query(
+            'UPDATE device_keys SET retired_at = $1 WHERE device_id = $2 AND key_id <> $3 AND retired_at IS NULL',
+            [now, id, kid],
+          );
+          return { retired: retired.rowCount ?? 0 };
+        });
       },
       async get(id) {
         const r = await rows<DeviceRow>('registry.get', `${DEVICE_SELECT} WHERE d.id = $1`, [id]);
@@ -94,6 +175,40 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         return (await rows<DeviceRow>('registry.list', `${DEVICE_SELECT} ORDER BY d.id COLLATE "C"`)).map(
           deviceSummaryOf,
         );
+      },
+      async page(p) {
+        const r = await rows<DeviceRow>(
+          'registry.page',
+          `${DEVICE_SELECT} WHERE d.id COLLATE "C" > $1 AND ($2::text IS NULL OR d.status = $2)
+             AND ($3::text[] IS NULL OR d.id = ANY($3::text[])) ORDER BY d.id COLLATE "C" LIMIT $4`,
+          [p.after ?? '', p.status ?? null, p.ids ? [...p.ids] : null, p.limit],
+        );
+        return r.map(deviceSummaryOf);
+      },
+      async counts() {
+        const [r] = await rows<{ total: number; active: number; revoked: number; online: number }>(
+          'registry.counts',
+          `SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active,
+                  count(*) FILTER (WHERE status = 'revoked') AS revoked,
+                  count(*) FILTER (WHERE status = 'active' AND online = 1) AS online
+             FROM devices`,
+        );
+        return r!;
+      },
+      async expiring(until, limit) {
+        // Each active device's newest certificate that is not revoked (the one it connects with), if it ends soon.
+        const from = `FROM devices d JOIN LATERAL (SELECT serial, not_after FROM certificates
+                        WHERE device_id = d.id AND revoked_at IS NULL ORDER BY issued_at DESC, serial DESC LIMIT 1) c
+                        ON true
+                      WHERE d.status = 'active' AND c.not_after < $1`;
+        const [n] = await rows<{ n: number }>('registry.expiring', `SELECT count(*) AS n ${from}`, [until]);
+        const soonest = await rows<{ deviceId: string; serial: string; notAfter: number }>(
+          'registry.expiring',
+          `SELECT d.id AS "deviceId", c.serial, c.not_after AS "notAfter" ${from}
+            ORDER BY c.not_after, d.id COLLATE "C" LIMIT $2`,
+          [until, limit],
+        );
+        return { count: n!.n, soonest };
       },
       revoke(id, now = Date.now()) {
         return pool.transaction('registry.revoke', async (c) => {
@@ -159,14 +274,7 @@ export function createPostgresStore(pool: PgPool): FleetStore {
 
     telemetry: {
       async page(t) {
-        const r = await rows<{
-          id: number;
-          stream: string;
-          seq: number;
-          device_ts: number;
-          received_at: number;
-          metrics: string;
-        }>(
+        const r = await rows<SampleRow>(
           'telemetry.page',
           `SELECT id, stream, seq, device_ts, received_at, metrics FROM telemetry
             WHERE device_id = $1 AND id > $2 AND ($3::bigint IS NULL OR received_at >= $3)
@@ -174,16 +282,18 @@ export function createPostgresStore(pool: PgPool): FleetStore {
             ORDER BY id LIMIT $5`,
           [t.deviceId, t.after ?? 0, t.from ?? null, t.to ?? null, t.limit + 1],
         );
-        const shown = r.slice(0, t.limit);
-        const items: StoredSample[] = shown.map((x) => ({
-          ts: iso(x.device_ts),
-          receivedAt: iso(x.received_at),
-          stream: x.stream,
-          seq: x.seq,
-          metrics: JSON.parse(x.metrics) as Record<string, number>,
-        }));
-        return { items, last: r.length > t.limit ? shown.at(-1)!.id : null };
+        return pageOf(r, t.limit, sampleOf);
       },
+      async fleetPage(p) {
+        const r = await rows<SampleRow & { device_id: string }>(
+          'telemetry.fleetPage',
+          `SELECT id, device_id, stream, seq, device_ts, received_at, metrics FROM telemetry
+            ${ARRIVAL_WHERE('received_at')} ORDER BY id LIMIT $5`,
+          arrivalValues(p),
+        );
+        return pageOf(r, p.limit, (x) => ({ deviceId: x.device_id, ...sampleOf(x) }));
+      },
+      countPerPeriod: (starts) => countPerPeriod('telemetry.countPerPeriod', 'telemetry', 'received_at', starts),
     },
 
     reports: {
@@ -216,6 +326,54 @@ export function createPostgresStore(pool: PgPool): FleetStore {
           grade: h.grade,
           findings: h.findings,
         }));
+      },
+      async received(p) {
+        const r = await rows<{
+          id: number;
+          device_id: string;
+          received_at: number;
+          device_ts: number;
+          score: number;
+          grade: string;
+          findings: number;
+        }>(
+          'reports.received',
+          `SELECT id, device_id, received_at, device_ts, score, grade, findings FROM exposure_reports
+            ${ARRIVAL_WHERE('received_at')} ORDER BY id LIMIT $5`,
+          arrivalValues(p),
+        );
+        return pageOf(r, p.limit, (x) => ({
+          deviceId: x.device_id,
+          at: iso(x.received_at),
+          deviceTs: iso(x.device_ts),
+          score: x.score,
+          grade: x.grade,
+          findings: x.findings,
+        }));
+      },
+      async posture(worst) {
+        // Revoked devices are not part of the fleet's posture (as in the posture snapshots).
+        const latest = await rows<LatestRow>(
+          'reports.posture',
+          `SELECT DISTINCT ON (r.device_id) r.id, r.device_id AS "deviceId", r.score, r.grade, r.findings,
+                  r.received_at
+             FROM exposure_reports r JOIN devices d ON d.id = r.device_id AND d.status = 'active'
+            ORDER BY r.device_id, r.received_at DESC, r.id DESC`,
+        );
+        // A report names each check once per port: count devices, not findings.
+        const common = await rows<CommonFinding>(
+          'reports.posture',
+          `SELECT check_id AS "check", severity, count(DISTINCT report_id) AS devices FROM exposure_findings
+            WHERE report_id = ANY($1::bigint[]) GROUP BY check_id, severity
+            ORDER BY devices DESC, check_id COLLATE "C" LIMIT 10`,
+          [latest.map((x) => x.id)],
+        );
+        const [u] = await rows<{ n: number }>(
+          'reports.posture',
+          `SELECT count(*) AS n FROM devices WHERE status = 'active' AND NOT EXISTS
+             (SELECT 1 FROM exposure_reports WHERE device_id = devices.id)`,
+        );
+        return postureOf(latest, common, u!.n, worst);
       },
     },
 
@@ -403,6 +561,24 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         );
         return r.map(auditRowOf);
       },
+      async page(p) {
+        const r = await rows<AuditTableRow>(
+          'audit.page',
+          `SELECT * FROM audit WHERE id < $1 AND at >= $2 AND ($3::text IS NULL OR event = $3)
+             AND ($4::text IS NULL OR device_id = $4) AND ($5::text[] IS NULL OR device_id = ANY($5::text[]))
+           ORDER BY id DESC LIMIT $6`,
+          [
+            p.before ?? MAX_CURSOR,
+            p.since ?? 0,
+            p.event ?? null,
+            p.deviceId ?? null,
+            p.devices ? [...p.devices] : null,
+            p.limit,
+          ],
+        );
+        return r.map(auditRowOf);
+      },
+      countPerPeriod: (starts) => countPerPeriod('audit.countPerPeriod', 'audit', 'at', starts),
     },
 
     operatorAudit: {
