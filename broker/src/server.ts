@@ -47,12 +47,13 @@ export type { UpstreamConfig };
 import { createSessions, type Sessions } from './mqtt/sessions.js';
 import { createFleetMetrics, type FleetMetrics } from './metrics/fleet-metrics.js';
 import { createOutgoingSealer } from './fleet/seal-outgoing.js';
-import { ensureBackendSealKey } from './fleet/seal-keys.js';
+import { createDeviceKeyStore, ensureBackendSealKey } from './fleet/seal-keys.js';
 import {
   busEventHandler,
   type ClusterNode,
   type ClusterOptions,
   createRevocationFeed,
+  revocationEvents,
   startClusterNode,
 } from './cluster/index.js';
 import { createStoreCommandRelay } from './fleet/store-command-relay.js';
@@ -318,7 +319,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     // Revoked devices, kept current below: upstream, the broker may not know them.
     let revoked = registry.revokedDeviceIds();
     // Commands and update offers are sealed for the device's newest key (seal-outgoing.ts).
-    const sealOutgoing = createOutgoingSealer(db, backendSealKey);
+    // On the shared store, to the key the device last used on any node.
+    const sealOutgoing = createOutgoingSealer(
+      store ? { current: (id) => store.registry.currentSealKey(id) } : createDeviceKeyStore(db),
+      backendSealKey,
+    );
     const devices = opts.upstream
       ? upstreamTransport(opts.upstream, {
           ingest,
@@ -366,7 +371,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         });
     const listener: DeviceTransport = 'aedes' in devices ? aedesTransport(devices) : devices;
     cleanups.unshift(() => listener.close());
-    publish = (topic, unsealed) => listener.publish(topic, sealOutgoing(topic, unsealed));
+    publish = async (topic, unsealed) => listener.publish(topic, await sealOutgoing(topic, unsealed));
     // Changes other processes commit (the CLI revoking a device, queuing a command) take effect at once.
     const watch = watchDb(db);
     const revocations = enforceRevocations({ registry, sessions, audit, log });
@@ -405,9 +410,10 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       issuer: fleetId,
       ...(opts.tokenKeyUri !== undefined ? { signer: tokenSignerFromUri(opts.tokenKeyUri) } : {}),
     });
-    // Started on the first read; closed after the HTTPS server (cleanups run newest first).
-    const reads = startAdminReads({ file: db.name, log, storageKey: opts.storageKey });
-    cleanups.unshift(() => reads.close());
+    // Started on the first read; closed after the HTTPS server (cleanups run newest first). On the shared store the
+    // lists are PostgreSQL queries, which do not hold the event loop: no thread.
+    const reads = store ? undefined : startAdminReads({ file: db.name, log, storageKey: opts.storageKey });
+    if (reads) cleanups.unshift(() => reads.close());
     const routeDeps = {
       // The API's changes are this connection's own, which data_version does not show: act on them at once.
       admin: createAdminService({
@@ -415,7 +421,17 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         loadCa: async () => ca,
         config,
         releasesDir: fleetPaths(opts.dataDir).releases,
-        ...(store ? { sharedCommands: store.commands, onCommandQueued: commandQueued } : {}),
+        ...(store
+          ? {
+              store,
+              onCommandQueued: commandQueued,
+              // Revoked in the shared store: sessions here are dropped now, the other nodes' by the bus event.
+              onRevoked: (r: { deviceIds?: readonly string[]; serials?: readonly string[] }) => {
+                revocations(r);
+                for (const e of revocationEvents(r)) cluster?.bus.publish(e);
+              },
+            }
+          : {}),
         onChange: () => {
           revocations();
           feed();
@@ -424,7 +440,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           rollouts.kick();
         },
       }),
-      reads,
+      ...(reads ? { reads } : {}),
       operators,
       tokens,
       verifyProof: createProofVerifier({ db, operators, audience: fleetId }),

@@ -434,15 +434,27 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     );
     assert.equal(
       await store.registry.renew('gw-k', { cert: cert('s-k2'), sealKey: key(2), revokeOld: false }, T0 + 1),
-      {
-        retired: 0,
-      },
+      { revokedSerials: [], retired: 0 },
     );
     assert.equal(
       (await store.registry.sealKeys(['gw-k'])).map((k) => k.publicKey[0]),
       [1, 2],
     );
+    // Sealed to: the newest while none is used, then the one the device last switched to.
+    const current = async () => (await store.registry.currentSealKey('gw-k'))?.publicKey[0];
+    assert.is(await current(), 2);
+    const [k1, k2] = await store.registry.sealKeys(['gw-k']);
+    await store.registry.markSealKeysUsed([{ deviceId: 'gw-k', kid: k1!.kid, at: T0 + 1 }]);
+    assert.is(await current(), 1);
+    await store.registry.markSealKeysUsed([
+      { deviceId: 'gw-k', kid: k2!.kid, at: T0 + 2 },
+      { deviceId: 'gw-nobody', kid: k2!.kid, at: T0 + 2 },
+    ]);
+    assert.is(await current(), 2);
+    assert.is(await store.registry.currentSealKey('gw-nobody'), undefined);
+    await store.registry.markSealKeysUsed([]);
     assert.equal(await store.registry.renew('gw-k', { cert: cert('s-k3'), sealKey: key(3), revokeOld: true }, T0 + 2), {
+      revokedSerials: ['s-k1', 's-k2'],
       retired: 2,
     });
     assert.equal(

@@ -1,15 +1,24 @@
 // Two fleet server nodes sharing one real redis-server and one real PostgreSQL (--postgres): real agents on both
 // store their telemetry in PostgreSQL exactly once and nothing in the nodes' own databases; admission reads the
-// registry there; a command queued through node B reaches a device on node A; a node stopping, a node (a
-// `fleet serve` process) SIGKILLed while its agents send, and Redis restarting lose no acknowledged sample.
-import { cpSync } from 'node:fs';
+// registry there; a command queued through node B reaches a device on node A; either node's operator API reads and
+// changes the registry, telemetry and events in the store; a node stopping, a node (a `fleet serve` process)
+// SIGKILLed while its agents send, and Redis restarting lose no acknowledged sample.
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import * as assert from 'uvu/assert';
 import { createAgent, createFakePlatform, type Agent } from '../../agent/src/index.js';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
-import { parsePrivateKeyPem, publicKeyToPem } from '../../shared/src/index.js';
+import {
+  BACKEND_KEY_FILE,
+  generateSealKeyPair,
+  parsePrivateKeyPem,
+  publicKeyToPem,
+  SEAL_KEY_FILE,
+  sealPublicKeyToPem,
+  sealSecretKeyToPem,
+} from '../../shared/src/index.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
 import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
@@ -22,6 +31,7 @@ import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { freePort, waitForPort } from '../helpers/mosquitto.js';
 import { startServeSource } from '../helpers/run.js';
+import { createCsr, generateKeyPair as generateP256, privateKeyPem } from '../../shared/src/x509.js';
 
 const test = testWithPeers(
   ['redis-server', 'initdb', 'postgres'],
@@ -151,12 +161,12 @@ test('admission reads PostgreSQL: a device the store does not hold is refused, a
   );
 });
 
-/** Signs a set-relay command for the device and submits it through node B's API; returns its id. */
-async function sendThroughB(deviceId: string): Promise<string> {
-  const { counter } = await apiB.call<{ counter: number }>('POST', '/api/v1/commands/counter');
+/** Signs a set-relay command for the device and submits it through a node's API (node B's); returns its id. */
+async function sendThrough(api: ApiClient, deviceId: string): Promise<string> {
+  const { counter } = await api.call<{ counter: number }>('POST', '/api/v1/commands/counter');
   const body = newCommandBody({ deviceId, command: 'set-relay', params: { channel: 1, state: 'on' }, counter });
   const envelope = signCommand(body, parsePrivateKeyPem(op.credential).secretKey);
-  await apiB.call('POST', `/api/v1/devices/${deviceId}/commands`, { envelope: envelope.toString('base64') });
+  await api.call('POST', `/api/v1/devices/${deviceId}/commands`, { envelope: envelope.toString('base64') });
   return body.id;
 }
 
@@ -169,11 +179,96 @@ const commandDone = (id: string) =>
 
 test('a command submitted through node B reaches the device on node A; its acks are recorded', async () => {
   assert.ok(a!.sessions.get('gw-pa1') && !b.sessions.get('gw-pa1'), 'gw-pa1 is on node A only');
-  const id = await sendThroughB('gw-pa1');
+  const id = await sendThrough(apiB, 'gw-pa1');
   await commandDone(id);
   assert.ok((await count('SELECT count(*) AS n FROM command_acks WHERE cmd_id = $1', [id])) >= 1);
   const seen = await apiB.call<{ status: string }>('GET', `/api/v1/commands/${id}`);
   assert.is(seen.status, 'done');
+});
+
+test('the operator API of either node reads the shared store: devices, telemetry, events, the overview', async () => {
+  await waitFor(
+    async () => (await count(`SELECT count(*) AS n FROM telemetry WHERE device_id = 'gw-pa1'`)) >= 3,
+    'samples of gw-pa1 in the store',
+  );
+  const page = await apiB.call<{ items: { id: string; online: boolean; telemetryCount: number }[] }>(
+    'GET',
+    '/api/v1/devices?limit=1000',
+  );
+  const pa1 = page.items.find((d) => d.id === 'gw-pa1');
+  assert.ok(pa1, 'node B lists the device connected to node A');
+  assert.is(pa1.online, true);
+  assert.not.ok(
+    page.items.some((d) => d.id === 'gw-unregistered'),
+    'the list is the store, which does not hold gw-unregistered',
+  );
+  const stored = await count(`SELECT count(*) AS n FROM telemetry WHERE device_id = 'gw-pa1'`);
+  const samples = await apiB.call<{ items: { seq: number }[] }>('GET', '/api/v1/devices/gw-pa1/telemetry?limit=1000');
+  assert.ok(samples.items.length >= Math.min(stored, 3), `${samples.items.length} samples read of ${stored}`);
+  const fleetWide = await apiB.call<{ items: { deviceId: string }[] }>('GET', '/api/v1/telemetry?limit=1000');
+  assert.ok(fleetWide.items.some((x) => x.deviceId === 'gw-pb1'));
+  const events = await apiB.call<{ items: { event: string; deviceId: string | null }[] }>(
+    'GET',
+    '/api/v1/events?event=auth.denied',
+  );
+  assert.ok(
+    events.items.some((e) => e.deviceId === 'gw-unregistered'),
+    "node A's refusal, recorded in the store, read through node B",
+  );
+  const overview = await apiB.call<{ devices: { total: number; online: number } }>('GET', '/api/v1/overview');
+  assert.is(overview.devices.total, await count('SELECT count(*) AS n FROM devices'));
+  assert.ok(overview.devices.online >= AGENTS.length);
+  const hourly = await apiB.call<{ hours: { samples: number }[] }>('GET', '/api/v1/telemetry/hourly?hours=1');
+  const counted = hourly.hours.reduce((n, h) => n + h.samples, 0);
+  assert.ok(counted >= stored, `the hourly chart counts the samples in the store (${counted} of ${stored})`);
+});
+
+test('a device added through node B runs a sealed command sent through A; revoked through A, B drops it', async () => {
+  const id = 'gw-api-new';
+  const keys = await generateP256();
+  const seal = generateSealKeyPair();
+  const issued = await apiB.call<{ certificate: string; backendSealKey: string }>('POST', '/api/v1/devices', {
+    id,
+    csr: await createCsr(id, keys),
+    sealKey: sealPublicKeyToPem(seal.publicKey),
+  });
+  assert.is(await count('SELECT count(*) AS n FROM devices WHERE id = $1', [id]), 1);
+  assert.is(await count('SELECT count(*) AS n FROM device_keys WHERE device_id = $1', [id]), 1);
+  for (const node of [a!, b]) assert.not.ok(node.registry.exists(id), 'in the store only, not in a node folder');
+  // The device's own folder, as `fleet device add --server` leaves it: its keys and what the API returned.
+  const dir = fleet.deviceDir(id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'device.key'), await privateKeyPem(keys.privateKey), { mode: 0o600 });
+  writeFileSync(join(dir, 'device.crt'), issued.certificate);
+  writeFileSync(join(dir, 'ca.crt'), readFileSync(join(fleet.deviceDir('gw-pa1'), 'ca.crt')));
+  writeFileSync(join(dir, SEAL_KEY_FILE), sealSecretKeyToPem(seal), { mode: 0o600 });
+  writeFileSync(join(dir, BACKEND_KEY_FILE), issued.backendSealKey);
+  const agent = await startAgent(id, [urlOf(b)]);
+  await waitFor(() => b.sessions.get(id) && agent.stats().lastAckedSequence >= 1, `${id} sending through node B`);
+  const apiA = apiClientFor(dataA, a!.httpPort, { credential: op.credential });
+  try {
+    // Node A seals the command to the key the store holds (node A's folder has none): the agent opens and runs it.
+    await commandDone(await sendThrough(apiA, id));
+    const started = Date.now();
+    await apiA.call('POST', `/api/v1/devices/${id}/revoke`);
+    await waitFor(() => !b.sessions.get(id), 'the session on node B dropped', 10_000);
+    console.log(`      revoked through node A: the session on node B dropped in ${Date.now() - started} ms`);
+    assert.is(await count(`SELECT count(*) AS n FROM devices WHERE id = $1 AND status = 'revoked'`, [id]), 1);
+    await agent.close();
+    const again = await fleet.connect(id, { url: urlOf(a!), plain: true }).then(
+      (c) => (c.end(true), false),
+      () => true,
+    );
+    assert.ok(again, 'the revoked device is refused at CONNECT');
+    const revoked = await apiB.call<{ items: { event: string }[] }>('GET', `/api/v1/events?deviceId=${id}`);
+    assert.ok(
+      revoked.items.some((e) => e.event === 'device.revoked'),
+      'the revocation is in the store',
+    );
+  } finally {
+    await agent.close();
+    apiA.close();
+  }
 });
 
 /** Every sample the agent had acknowledged is stored, each once (sequences start at 1). */
@@ -245,7 +340,7 @@ test('a node SIGKILLed while its agents send: they go on through another, nothin
 test('a command queued while its device is away is delivered when it connects again (to node B)', async () => {
   await agents.get('gw-pa1')!.close();
   await waitFor(() => !b.sessions.get('gw-pa1'), 'gw-pa1 away');
-  const id = await sendThroughB('gw-pa1');
+  const id = await sendThrough(apiB, 'gw-pa1');
   assert.is(await count(`SELECT count(*) AS n FROM commands WHERE id = $1 AND status = 'pending'`, [id]), 1);
   await startAgent('gw-pa1', [urlOf(b)]);
   await commandDone(id);

@@ -141,7 +141,7 @@ export function localCommands(deps: {
       },
 
       async submit(deviceId, envelope) {
-        const device = ctx.device(deviceId);
+        const device = await ctx.device(deviceId);
         if (device.status !== 'active') {
           throw new FleetError('FLEET_DEVICE_REVOKED', `device ${deviceId} is revoked; it receives no commands`);
         }

@@ -11,7 +11,7 @@ export interface CallerContext {
   readonly operatorId: number | undefined;
   readonly visible: (deviceId: string) => boolean;
   /** The device when it is registered and visible to the caller; FLEET_DEVICE_UNKNOWN otherwise. */
-  readonly device: (deviceId: string) => DeviceSummary;
+  readonly device: (deviceId: string) => Promise<DeviceSummary>;
 }
 
 /** `limit` within 1 … max, `fallback` when absent. */

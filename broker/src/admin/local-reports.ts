@@ -3,10 +3,8 @@
 // each stays within the devices the caller may see.
 import { UsageError } from '../../../shared/src/index.js';
 import type { Db } from '../db/open.js';
-import { createExposureStore } from '../db/exposure.js';
-import { createReceivedReports } from '../db/exposure-pages.js';
 import { createPostureHistory } from '../db/posture-history.js';
-import { createTelemetryReader } from '../db/telemetry.js';
+import type { FleetStore } from '../store/types.js';
 import { type CallerContext, clampLimit, cursorOf, timeOf } from './local-context.js';
 import type { FleetSample, Page, RangeQuery, ReportAdmin, StoredSample, TelemetryQuery } from './types.js';
 
@@ -30,21 +28,28 @@ const pageOf = <T>(page: { items: T[]; last: number | null }): Page<T> => ({
   next: page.last === null ? null : String(page.last),
 });
 
-export function localReports(deps: { db: Db; now: () => number; pageSize: (limit?: number) => number }) {
-  const exposure = createExposureStore(deps.db);
-  const telemetry = createTelemetryReader(deps.db);
-  const receivedReports = createReceivedReports(deps.db);
+/**
+ * `records` is where devices' messages are read: the server's database (createSqliteStore) or, on a cluster, the
+ * PostgreSQL store every node writes. The posture history's snapshots are the server's own (db/posture-history.ts).
+ */
+export function localReports(deps: {
+  db: Db;
+  records: Pick<FleetStore, 'telemetry' | 'reports'>;
+  now: () => number;
+  pageSize: (limit?: number) => number;
+}) {
+  const { telemetry, reports: exposure } = deps.records;
   const postureHistory = createPostureHistory(deps.db);
   return (ctx: CallerContext) => {
     const reports: ReportAdmin = {
       async report(deviceId, q = {}) {
-        ctx.device(deviceId);
-        const latest = exposure.latest(deviceId);
+        await ctx.device(deviceId);
+        const latest = await exposure.latest(deviceId);
         return {
           deviceId,
           latest: latest?.report ?? null,
           receivedAt: latest?.receivedAt ?? null,
-          history: exposure.history(deviceId, clampLimit(q.history, 20, MAX_HISTORY)),
+          history: await exposure.history(deviceId, clampLimit(q.history, 20, MAX_HISTORY)),
         };
       },
       async posture(q = {}) {
@@ -59,17 +64,17 @@ export function localReports(deps: { db: Db; now: () => number; pageSize: (limit
         return { ...history, periods: history.periods.map(({ checks: _checks, ...period }) => period) };
       },
       async received(q = {}) {
-        return pageOf(receivedReports({ ...rangeOf(q), limit: deps.pageSize(q.limit), devices: ctx.devices }));
+        return pageOf(await exposure.received({ ...rangeOf(q), limit: deps.pageSize(q.limit), devices: ctx.devices }));
       },
     };
 
     async function samples(deviceId: string, q: TelemetryQuery = {}): Promise<Page<StoredSample>> {
-      ctx.device(deviceId);
-      return pageOf(telemetry.page({ deviceId, limit: deps.pageSize(q.limit), ...rangeOf(q) }));
+      await ctx.device(deviceId);
+      return pageOf(await telemetry.page({ deviceId, limit: deps.pageSize(q.limit), ...rangeOf(q) }));
     }
 
     async function fleetSamples(q: RangeQuery = {}): Promise<Page<FleetSample>> {
-      return pageOf(telemetry.fleetPage({ ...rangeOf(q), limit: deps.pageSize(q.limit), devices: ctx.devices }));
+      return pageOf(await telemetry.fleetPage({ ...rangeOf(q), limit: deps.pageSize(q.limit), devices: ctx.devices }));
     }
 
     return { reports, telemetry: samples, fleetTelemetry: fleetSamples };

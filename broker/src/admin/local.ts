@@ -13,7 +13,7 @@ import {
 } from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
-import { createAuditLog, createAuditPage } from '../db/audit.js';
+import { type AuditEvent, createAuditLog, createAuditPage } from '../db/audit.js';
 import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
 import { createOperatorStore, type Operator } from '../db/operators.js';
@@ -24,16 +24,16 @@ import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision
 import { certificateFacts, issueDeviceCert, type CaBundle } from '../pki/x509.js';
 import { type CallerContext, timeOf } from './local-context.js';
 import { localCommands } from './local-commands.js';
-import { localDashboard } from './local-dashboard.js';
+import { localDashboard, overviewOf } from './local-dashboard.js';
 import { localFleetAudit } from './local-fleet-audit.js';
 import { localReleases } from './local-releases.js';
 import { localReports } from './local-reports.js';
 import { localRollouts } from './local-rollouts.js';
 import { createReleaseStore } from '../fleet/releases.js';
-import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
-import type { CommandStore } from '../store/types.js';
+import { createSqliteStore } from '../store/sqlite-store.js';
+import type { FleetStore } from '../store/types.js';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -51,8 +51,16 @@ export interface AdminServiceOptions {
    * own writes do not show in SQLite's data_version, which is how it notices other processes' changes.
    */
   readonly onChange?: () => void;
-  /** A cluster on PostgreSQL: commands are queued in and read from the store every node shares. */
-  readonly sharedCommands?: CommandStore | undefined;
+  /**
+   * A cluster on PostgreSQL: the store every node shares. The device registry, what devices sent, the security
+   * events and the commands are read from and written to it; operators, tokens, releases and rollouts stay in `db`.
+   */
+  readonly store?: FleetStore | undefined;
+  /**
+   * Devices or certificates revoked in the shared store (a cluster): the running server drops their sessions here
+   * and tells the other nodes. (A revocation in `db` is seen by onChange.)
+   */
+  readonly onRevoked?: (r: { deviceIds?: readonly string[]; serials?: readonly string[] }) => void;
   /** A command was queued for the device (a cluster node tells the node holding its session). */
   readonly onCommandQueued?: (deviceId: string) => void;
   /** The data folder's releases/ (fleetPaths(dir).releases): where published bundles are kept. */
@@ -124,7 +132,10 @@ export function createAdminService(opts: AdminServiceOptions) {
   const trail = createOperatorAudit(db, now);
   const enrollTokens = createTokenStore(db);
   const eventPage = createAuditPage(db);
-  const reportsFor = localReports({ db, now, pageSize });
+  const shared = opts.store;
+  // Where the devices' records are read: the cluster's store, or this database through the same interface.
+  const records: FleetStore = shared ?? createSqliteStore(db);
+  const reportsFor = localReports({ db, records, now, pageSize });
   const commandsFor = localCommands({
     db,
     operators,
@@ -132,12 +143,29 @@ export function createAdminService(opts: AdminServiceOptions) {
     now,
     pageSize,
     changed,
-    shared: opts.sharedCommands,
+    shared: shared?.commands,
     ...(opts.onCommandQueued ? { queued: opts.onCommandQueued } : {}),
   });
   const config = opts.config ?? parseFleetConfig({});
   const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
   const dashboard = localDashboard({ db, now, expiringWithinDays: config.audit.expiringWithinDays });
+  const sharedOverview =
+    shared &&
+    overviewOf(
+      {
+        counts: () => shared.registry.counts(),
+        expiring: (until, limit) => shared.registry.expiring(until, limit),
+        telemetryPerPeriod: (starts) => shared.telemetry.countPerPeriod(starts),
+        eventsPerPeriod: (starts) => shared.audit.countPerPeriod(starts),
+      },
+      now,
+      config.audit.expiringWithinDays,
+    );
+  /** A security event of an admin action: into the shared store on a cluster, else this database's log. */
+  const recordEvent = async (e: AuditEvent) => {
+    if (shared) await shared.audit.record(e, now());
+    else events.record(e);
+  };
   const rolloutsFor = localRollouts({ db, events, now, changed });
   const releaseStore = createReleaseStore({
     db,
@@ -150,8 +178,8 @@ export function createAdminService(opts: AdminServiceOptions) {
   function adminFor({ actor, devices, operatorId }: Caller): FleetAdmin {
     const visible = (id: string) => !devices || devices.includes(id);
 
-    const device = (id: string): DeviceSummary => {
-      const d = visible(id) ? registry.get(id) : undefined;
+    const device = async (id: string): Promise<DeviceSummary> => {
+      const d = visible(id) ? await (shared ? shared.registry.get(id) : registry.get(id)) : undefined;
       if (!d) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
       return d;
     };
@@ -175,7 +203,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       devices: {
         async list(q = {}) {
           const limit = pageSize(q.limit);
-          const rows = registry.page({
+          const rows = await records.registry.page({
             limit: limit + 1,
             ids: devices,
             ...(q.cursor ? { after: q.cursor } : {}),
@@ -189,20 +217,30 @@ export function createAdminService(opts: AdminServiceOptions) {
         },
         async add(req) {
           assertDeviceId(req.id);
-          if (registry.exists(req.id))
-            throw new FleetError('FLEET_DEVICE_EXISTS', `device ${req.id} is already registered`);
+          const exists = () => new FleetError('FLEET_DEVICE_EXISTS', `device ${req.id} is already registered`);
+          if (await records.registry.exists(req.id)) throw exists();
           const sealKey = parseSealKey(req.sealKey);
           const { facts, out } = await issued(req.id, req.csr, req.validityDays);
           const backend = sealKey && (await loadCaOnce()).sealPublicKey;
-          // One commit for both: `fleet device add --bulk` adds thousands.
-          db.transaction(() => {
-            registry.addDevice(req.id, req.type ?? 'default', facts, now(), sealKey);
-            events.record({ event: 'device.added', deviceId: req.id, actor, detail: { type: req.type ?? 'default' } });
-          })();
+          const type = req.type ?? 'default';
+          const added: AuditEvent = { event: 'device.added', deviceId: req.id, actor, detail: { type } };
+          if (shared) {
+            // The id's UNIQUE key decides between nodes adding the same device at once.
+            await shared.registry.addDevice(req.id, type, facts, now(), sealKey).catch((err: FleetError) => {
+              throw err.code === 'FLEET_STORE_CONSTRAINT' ? exists() : err;
+            });
+            await recordEvent(added);
+          } else {
+            // One commit for both: `fleet device add --bulk` adds thousands.
+            db.transaction(() => {
+              registry.addDevice(req.id, type, facts, now(), sealKey);
+              events.record(added);
+            })();
+          }
           return backend ? { ...out, backendSealKey: sealPublicKeyToPem(backend) } : out;
         },
         async renew(id, req) {
-          const d = device(id);
+          const d = await device(id);
           if (d.status !== 'active') {
             throw new FleetError(
               'FLEET_DEVICE_REVOKED',
@@ -212,17 +250,13 @@ export function createAdminService(opts: AdminServiceOptions) {
           const sealKey = parseSealKey(req.sealKey);
           const { facts, out } = await issued(id, req.csr, req.validityDays);
           const backend = sealKey && (await loadCaOnce()).sealPublicKey;
-          const sealKeys = createDeviceKeyStore(db);
-          let retired = 0;
-          db.transaction(() => {
-            if (req.revokeOld) registry.revokeCertificates(id, now());
-            registry.addCertificate(id, facts, now());
-            if (sealKey) {
-              const kid = sealKeys.add(id, sealKey, now());
-              if (req.revokeOld) retired = sealKeys.retireAllBut(id, kid, now());
-            }
-          })();
-          events.record({
+          const revokeOld = req.revokeOld === true;
+          const { revokedSerials, retired } = await records.registry.renew(
+            id,
+            { cert: facts, revokeOld, ...(sealKey ? { sealKey } : {}) },
+            now(),
+          );
+          await recordEvent({
             event: 'device.renewed',
             deviceId: id,
             actor,
@@ -232,14 +266,18 @@ export function createAdminService(opts: AdminServiceOptions) {
               ...(sealKey ? { sealKey: hexKid(sealKeyId(sealKey)), sealKeysRetired: retired } : {}),
             },
           });
-          if (req.revokeOld) changed();
+          if (revokeOld) {
+            changed();
+            if (shared && revokedSerials.length > 0) opts.onRevoked?.({ serials: revokedSerials });
+          }
           return backend ? { ...out, backendSealKey: sealPublicKeyToPem(backend) } : out;
         },
         async revoke(id) {
-          device(id);
-          const revoked = registry.revoke(id, now());
-          events.record({ event: 'device.revoked', deviceId: id, actor });
+          await device(id);
+          const revoked = await records.registry.revoke(id, now());
+          await recordEvent({ event: 'device.revoked', deviceId: id, actor });
           changed();
+          if (shared) opts.onRevoked?.({ deviceIds: [id] });
           return { deviceId: id, revoked };
         },
       },
@@ -304,21 +342,22 @@ export function createAdminService(opts: AdminServiceOptions) {
       fleetTelemetry,
       fleetAudit,
       commands: commandsFor(ctx),
-      dashboard,
+      dashboard: sharedOverview ? { ...dashboard, ...sharedOverview } : dashboard,
       rollouts: rolloutsFor(ctx),
       ...localReleases({ store: releaseStore, events, actor }),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);
         const since = timeOf(q.since, 'since');
-        const rows = eventPage({
+        const query = {
           ...(q.cursor ? { before: Number(q.cursor) } : {}),
           ...(since !== undefined ? { since } : {}),
           event: q.event ?? null,
           deviceId: q.deviceId ?? null,
           devices,
           limit: limit + 1,
-        });
+        };
+        const rows = shared ? await shared.audit.page(query) : eventPage(query);
         const items = rows.slice(0, limit);
         return { items, next: rows.length > limit ? String(items.at(-1)!.id) : null };
       },

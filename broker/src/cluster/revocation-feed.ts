@@ -7,6 +7,24 @@ import type { OutgoingBusEvent } from './events.js';
 /** Most serials in one certificate.revoked event (the event schema's cap). */
 const SERIALS_PER_EVENT = 32;
 
+/** The bus events that tell the other nodes of these revocations (serials in events of at most 32). */
+export function revocationEvents(r: {
+  deviceIds?: readonly string[];
+  serials?: readonly string[];
+}): OutgoingBusEvent[] {
+  const serials = r.serials ?? [];
+  return [
+    ...(r.deviceIds ?? []).map((deviceId): OutgoingBusEvent => ({ kind: 'device.revoked', deviceId })),
+    ...Array.from(
+      { length: Math.ceil(serials.length / SERIALS_PER_EVENT) },
+      (_, i): OutgoingBusEvent => ({
+        kind: 'certificate.revoked',
+        serials: serials.slice(i * SERIALS_PER_EVENT, (i + 1) * SERIALS_PER_EVENT),
+      }),
+    ),
+  ];
+}
+
 export function createRevocationFeed(deps: {
   registry: Registry;
   operators: OperatorStore;
@@ -30,11 +48,11 @@ export function createRevocationFeed(deps: {
       serials: deps.registry.revokedSerials(),
       operators: revokedOperators(),
     };
-    for (const deviceId of now.devices)
-      if (!known.devices.has(deviceId)) deps.publish({ kind: 'device.revoked', deviceId });
-    const serials = [...now.serials].filter((x) => !known.serials.has(x));
-    for (let i = 0; i < serials.length; i += SERIALS_PER_EVENT)
-      deps.publish({ kind: 'certificate.revoked', serials: serials.slice(i, i + SERIALS_PER_EVENT) });
+    const events = revocationEvents({
+      deviceIds: [...now.devices].filter((x) => !known.devices.has(x)),
+      serials: [...now.serials].filter((x) => !known.serials.has(x)),
+    });
+    for (const e of events) deps.publish(e);
     for (const name of now.operators) if (!known.operators.has(name)) deps.publish({ kind: 'operator.revoked', name });
     known = now;
   };

@@ -39,11 +39,21 @@ export function storeWriter(deps: {
   const { store, now } = deps;
   /** The active keys of the devices in the batch being judged: read from the store before each batch is opened. */
   let keys = new Map<string, Uint8Array>();
-  // The store has no record of the key a device last sealed with (device_keys.used_at is the folder's): commands
-  // are sealed with the keys of the node's folder (fleet/seal-outgoing.ts).
+  /**
+   * Keys devices switched to, written to the store (device_keys.used_at) with the next transaction's batches: every
+   * node seals commands to the key the device uses (fleet/seal-outgoing.ts). Kept for the next one if that fails.
+   */
+  let switched: { deviceId: string; kid: Uint8Array; at: number }[] = [];
   const opener =
     deps.sealing &&
-    createKeyOpener({ find: (id, kid) => keys.get(keyOf(id, kid)), markUsed: () => {} }, deps.sealing, now);
+    createKeyOpener(
+      {
+        find: (id, kid) => keys.get(keyOf(id, kid)),
+        markUsed: (deviceId, kid, at) => void switched.push({ deviceId, kid, at }),
+      },
+      deps.sealing,
+      now,
+    );
   const queue: Queued[] = [];
   let inFlight = 0;
   /** Settles each transaction's batches after those taken before it. */
@@ -58,6 +68,14 @@ export function storeWriter(deps: {
     }
     const judged = judgeBatches(batches, opener);
     const outcomes = await store.ingest.writeBatch(judged, now());
+    if (switched.length > 0) {
+      const marking = switched;
+      switched = [];
+      // After the batch's commit, so a key is marked only once a message sealed with it is stored.
+      await store.registry.markSealKeysUsed(marking).catch(() => {
+        switched = [...marking, ...switched];
+      });
+    }
     const refusals = new Map<number, { code: string; message: string }>();
     const inserted = Int32Array.from(outcomes, (o, i): MessageResult => {
       if (o.outcome === 'stored') return o.samples;

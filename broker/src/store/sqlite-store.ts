@@ -15,7 +15,7 @@ import { createPostureSnapshots } from '../db/posture-snapshots.js';
 import { createRegistry } from '../db/registry.js';
 import { createTelemetryReader } from '../db/telemetry.js';
 import { FleetError } from '../errors.js';
-import { createIngestStore, type StoreItem } from '../fleet/ingest-store.js';
+import { createIngestStore, type IngestStore, type StoreItem } from '../fleet/ingest-store.js';
 import { DUPLICATE, REJECTED } from '../fleet/ingest-result.js';
 import { createReleaseStore, recordRelease } from '../fleet/releases.js';
 import { createDeviceKeyStore } from '../fleet/seal-keys.js';
@@ -51,7 +51,9 @@ function stampedClock() {
 /** The store over an open fleet database (openFleetDb); close() closes it. */
 export function createSqliteStore(db: Db): FleetStore {
   const registry = createRegistry(db);
-  const ingest = createIngestStore(db);
+  // Made on the first batch: its sample keys read (and may repair) the telemetry index, which only the folder's
+  // writer of telemetry should do; a store opened for reads (the admin service) never makes it.
+  let ingest: IngestStore | undefined;
   const telemetry = createTelemetryReader(db);
   const exposure = createExposureStore(db);
   const commands = createCommandStore(db);
@@ -66,6 +68,9 @@ export function createSqliteStore(db: Db): FleetStore {
   const telemetryCounts = createArrivalCounts(db, 'telemetry');
   const auditCounts = createArrivalCounts(db, 'audit');
   const sealKeys = createDeviceKeyStore(db);
+  const liveSerials = db
+    .prepare('SELECT serial FROM certificates WHERE device_id = ? AND revoked_at IS NULL ORDER BY serial')
+    .pluck();
   const activeKeys = db.prepare(
     'SELECT key_id, public_key FROM device_keys WHERE device_id = ? AND retired_at IS NULL ORDER BY created_at',
   );
@@ -78,7 +83,7 @@ export function createSqliteStore(db: Db): FleetStore {
     const known = new Map<string, boolean>();
     const isKnown = (id: string) => known.get(id) ?? known.set(id, registry.exists(id)).get(id)!;
     const kept = items.filter((i) => isKnown(i.deviceId));
-    const results = kept.length > 0 ? ingest.writeBatch(kept, at) : [];
+    const results = kept.length > 0 ? (ingest ??= createIngestStore(db)).writeBatch(kept, at) : [];
     let k = 0;
     return items.map((item): BatchOutcome => {
       if (!isKnown(item.deviceId)) return { outcome: 'refused', reason: 'unknown-device' };
@@ -110,11 +115,12 @@ export function createSqliteStore(db: Db): FleetStore {
       renew: (id, r, now = Date.now()) =>
         call('registry.renew', () =>
           db.transaction(() => {
+            const revokedSerials = r.revokeOld ? (liveSerials.all(id) as string[]) : [];
             if (r.revokeOld) registry.revokeCertificates(id, now);
             registry.addCertificate(id, r.cert, now);
-            if (!r.sealKey) return { retired: 0 };
+            if (!r.sealKey) return { revokedSerials, retired: 0 };
             const kid = sealKeys.add(id, r.sealKey, now);
-            return { retired: r.revokeOld ? sealKeys.retireAllBut(id, kid, now) : 0 };
+            return { revokedSerials, retired: r.revokeOld ? sealKeys.retireAllBut(id, kid, now) : 0 };
           })(),
         ),
       page: (q) => call('registry.page', () => registry.page(q)),
@@ -129,6 +135,13 @@ export function createSqliteStore(db: Db): FleetStore {
       revokedDeviceIds: () => call('registry.revokedDeviceIds', () => registry.revokedDeviceIds()),
       setOnline: (id, online, address, now) =>
         call('registry.setOnline', () => registry.setOnline(id, online, address, now)),
+      markSealKeysUsed: (used) =>
+        call('registry.markSealKeysUsed', () =>
+          db.transaction(() => {
+            for (const u of used) sealKeys.markUsed(u.deviceId, u.kid, u.at);
+          })(),
+        ),
+      currentSealKey: (id) => call('registry.currentSealKey', () => sealKeys.current(id)),
       sealKeys: (ids) =>
         call('registry.sealKeys', () =>
           [...new Set(ids)].flatMap((deviceId) =>

@@ -35,7 +35,7 @@ export const STORE_TABLES = [
     name: 'certificates',
     columns: ['serial', 'device_id', 'fingerprint', 'not_before', 'not_after', 'issued_at', 'revoked_at'],
   },
-  { name: 'device_keys', columns: ['device_id', 'key_id', 'public_key', 'created_at', 'retired_at'] },
+  { name: 'device_keys', columns: ['device_id', 'key_id', 'public_key', 'created_at', 'retired_at', 'used_at'] },
   {
     name: 'operators',
     columns: [

@@ -45,13 +45,13 @@ export interface RegistryStore {
   addDevice(id: string, deviceType: string, cert: CertificateFacts, now?: number, sealKey?: Uint8Array): Promise<void>;
   /**
    * A renewal, atomically: the new certificate and, when given, a new sealing key; `revokeOld` revokes the older
-   * certificates and retires the other sealing keys. Returns how many sealing keys it retired.
+   * certificates and retires the other sealing keys. Returns the serials it revoked and how many keys it retired.
    */
   renew(
     id: string,
     r: { cert: CertificateFacts; sealKey?: Uint8Array; revokeOld: boolean },
     now?: number,
-  ): Promise<{ retired: number }>;
+  ): Promise<{ revokedSerials: string[]; retired: number }>;
   /** FLEET_STORE_CONSTRAINT for an unknown device (the foreign key) or a serial/fingerprint already issued. */
   addCertificate(id: string, cert: CertificateFacts, now?: number): Promise<void>;
   get(id: string): Promise<DeviceSummary | undefined>;
@@ -78,6 +78,13 @@ export interface RegistryStore {
   setOnline(id: string, online: boolean, address: string | null, now?: number): Promise<void>;
   /** The active (unretired) sealing keys of these devices: what opens their sealed messages (fleet/ingest-open.ts). */
   sealKeys(deviceIds: readonly string[]): Promise<DeviceKeyRow[]>;
+  /** Devices sealed messages with these keys (having used another, or none, before): seal to them from now. */
+  markSealKeysUsed(used: readonly { deviceId: string; kid: Uint8Array; at: number }[]): Promise<void>;
+  /**
+   * The key the backend seals to: the active key the device last switched to, else (a device that has sealed
+   * nothing yet) its newest; undefined for a device with no active key.
+   */
+  currentSealKey(deviceId: string): Promise<{ kid: Uint8Array; publicKey: Uint8Array } | undefined>;
 }
 
 export interface ExpiringCertificate {

@@ -307,4 +307,13 @@ export const pgMigrations: readonly Migration[] = [
       CREATE INDEX audit_findings_run ON audit_findings(run_id);
     `,
   },
+  {
+    version: 3,
+    name: 'the sealing key each device last switched to',
+    // What the backend seals commands and offers to (the SQLite schema's migration 19): a node marks it when a
+    // device's messages start coming sealed with another of its keys.
+    sql: `
+      ALTER TABLE device_keys ADD COLUMN used_at BIGINT;
+    `,
+  },
 ];

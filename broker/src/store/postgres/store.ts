@@ -149,21 +149,27 @@ export function createPostgresStore(pool: PgPool): FleetStore {
       },
       renew(id, r, now = Date.now()) {
         return pool.transaction('registry.renew', async (c) => {
-          if (r.revokeOld)
-            await c.query('UPDATE certificates SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL', [
-              now,
-              id,
-            ]);
+          const revokedSerials = r.revokeOld
+            ? (
+                await c.query<{ serial: string }>(
+                  'UPDATE certificates SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL ' +
+                    'RETURNING serial',
+                  [now, id],
+                )
+              ).rows
+                .map((x) => x.serial)
+                .sort()
+            : [];
           await c.query(INSERT_CERTIFICATE, certificateValues(id, r.cert, now));
-          if (!r.sealKey) return { retired: 0 };
+          if (!r.sealKey) return { revokedSerials, retired: 0 };
           const kid = Buffer.from(sealKeyId(r.sealKey));
           await c.query(INSERT_SEAL_KEY, [id, kid, Buffer.from(r.sealKey), now]);
-          if (!r.revokeOld) return { retired: 0 };
+          if (!r.revokeOld) return { revokedSerials, retired: 0 };
           const retired = await c.query(
             'UPDATE device_keys SET retired_at = $1 WHERE device_id = $2 AND key_id <> $3 AND retired_at IS NULL',
             [now, id, kid],
           );
-          return { retired: retired.rowCount ?? 0 };
+          return { revokedSerials, retired: retired.rowCount ?? 0 };
         });
       },
       async get(id) {
@@ -254,6 +260,24 @@ export function createPostgresStore(pool: PgPool): FleetStore {
           'UPDATE devices SET online = $1, last_seen = $2, last_address = coalesce($3, last_address) WHERE id = $4',
           [online ? 1 : 0, now, address, id],
         );
+      },
+      async markSealKeysUsed(used) {
+        if (used.length === 0) return;
+        await q(
+          'registry.markSealKeysUsed',
+          `UPDATE device_keys k SET used_at = u.at FROM unnest($1::text[], $2::bytea[], $3::bigint[]) AS u(d, kid, at)
+            WHERE k.device_id = u.d AND k.key_id = u.kid`,
+          [used.map((u) => u.deviceId), used.map((u) => Buffer.from(u.kid)), used.map((u) => u.at)],
+        );
+      },
+      async currentSealKey(id) {
+        const [r] = await rows<{ key_id: Buffer; public_key: Buffer }>(
+          'registry.currentSealKey',
+          `SELECT key_id, public_key FROM device_keys WHERE device_id = $1 AND retired_at IS NULL
+            ORDER BY coalesce(used_at, 0) DESC, created_at DESC LIMIT 1`,
+          [id],
+        );
+        return r && { kid: new Uint8Array(r.key_id), publicKey: new Uint8Array(r.public_key) };
       },
       async sealKeys(ids) {
         const r = await rows<{ device_id: string; key_id: Buffer; public_key: Buffer }>(
