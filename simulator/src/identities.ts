@@ -7,6 +7,7 @@ import { createAuditLog } from '../../broker/src/db/audit.js';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import { fleetPaths, loadCa, openFleetDb } from '../../broker/src/fleet/data-dir.js';
 import { provisionDevice, rekeySealing, renewDevice } from '../../broker/src/fleet/provision.js';
+import { clusterOfSeed, registerInClusterStore } from './cluster-identities.js';
 import { SimulatorError } from './errors.js';
 import { BACKEND_KEY_FILE, SEAL_KEY_FILE } from '../../shared/src/index.js';
 
@@ -66,9 +67,21 @@ export async function ensureIdentities(
   try {
     const registry = createRegistry(db);
     // One listing rather than a lookup per id: registry.get scans the device table each time.
-    const status = new Map(registry.list().map((d) => [d.id, d.status]));
+    const listed = registry.list();
+    const status = new Map(listed.map((d) => [d.id, d.status]));
+    const types = new Map(listed.map((d) => [d.id, d.type]));
     const todo = identities.filter(({ id, dir }) => status.get(id) !== 'active' || !haveFiles(dir));
-    if (todo.length === 0) return { identities, issued: 0 };
+    // The seed of a local cluster: its nodes admit by the cluster's store, where the identities go too.
+    const cluster = clusterOfSeed(dataDir);
+    // Issued here: the type `fleet device add` gives.
+    const typeOf = (id: string) => types.get(id) ?? 'default';
+    const inCluster = async () => {
+      if (cluster) await registerInClusterStore(cluster, identities, typeOf);
+    };
+    if (todo.length === 0) {
+      await inCluster();
+      return { identities, issued: 0 };
+    }
     const ca = await loadCa(dataDir);
     let made = 0;
     for (const { id, dir } of todo) {
@@ -96,6 +109,7 @@ export async function ensureIdentities(
       actor: 'fleet-sim',
       detail: { bulk: made, first: todo[0]!.id },
     });
+    await inCluster();
     return { identities, issued: made };
   } finally {
     db.close();

@@ -1,6 +1,7 @@
 // `fleet cluster up | status | down` through the CLI, on real redis-server, PostgreSQL and HAProxy: a real agent
 // connects through HAProxy, the node it is on is killed, HAProxy marks it DOWN and the agent carries on through
-// HAProxy on the other node with nothing lost from its outbox; down stops everything, twice.
+// HAProxy on the other node with nothing lost from its outbox; the simulator runs through HAProxy, its new identities
+// admitted and what it sent read back from the store through the API; down stops everything, twice.
 import { chmodSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -13,11 +14,13 @@ import {
   clusterLayout,
   clusterStatus,
   clusterUp,
+  operatorKeyPath,
   requirePlan,
 } from '../../broker/src/cluster/local/index.js';
 import { portOpen } from '../../broker/src/cluster/local/probes.js';
 import { testWithPeers } from '../helpers/peers.js';
-import { fleetCli } from '../helpers/run.js';
+import { fleetCli, runCliSource } from '../helpers/run.js';
+import { checkResult } from '../../simulator/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const test = testWithPeers(
@@ -105,6 +108,47 @@ test('up starts redis, postgres, two nodes and haproxy, all healthy', async () =
   // A second up on a running cluster starts nothing (in this process: the CLI's start-up is what costs here).
   const again = await clusterUp({ dir, host: '127.0.0.1', devices: 0 });
   assert.is(again.alreadyRunning, true);
+});
+
+test('fleet-sim through haproxy: identities it issues are admitted, and what it sent is read back stored', async () => {
+  // `up --devices 1` issued sim-00001; the simulator issues the other 3 into the seed, and the cluster's store.
+  const json = join(root, 'sim.json');
+  const layout = clusterLayout(dir);
+  const plan = requirePlan(layout);
+  const r = await runCliSource(
+    'simulator/src/main.ts',
+    [
+      'run',
+      '--server',
+      up.mqtt,
+      '--server-api',
+      `https://127.0.0.1:${plan.apiPort}`,
+      '--credential',
+      operatorKeyPath(layout),
+      '--data',
+      layout.seed,
+      '--devices',
+      '4',
+      '--scenario',
+      'steady',
+      '--duration',
+      '3s',
+      '--telemetry-interval',
+      '1s',
+      '--workers',
+      '0',
+      '--json',
+      json,
+    ],
+    { timeoutMs: 120_000 },
+  );
+  assert.is(r.code, 0, r.output);
+  const result = checkResult(JSON.parse(readFileSync(json, 'utf8')));
+  assert.is(result.connected, 4);
+  assert.is(result.lost, 0);
+  assert.ok(result.messagesSent > 0);
+  // Read back through the API, which on the cluster reads the PostgreSQL store.
+  assert.is(result.messagesStored, result.messagesSent);
 });
 
 test('an agent through haproxy fails over to the other node when its node is killed', async () => {

@@ -29,7 +29,7 @@ const plan: ClusterPlan = {
 };
 const files = { caFile: '/c/seed/pki/ca.crt', statsSocket: '/c/run/haproxy.sock' };
 
-test('haproxy.cfg: tcp passthrough, leastconn for devices, /readyz checked over TLS against the fleet CA', () => {
+test('haproxy.cfg: tcp passthrough, leastconn for devices, sticky API, /readyz checked over TLS against the fleet CA', () => {
   const cfg = haproxyConfig(plan, files);
   const lines = cfg.split('\n').map((l) => l.trim());
   assert.ok(lines.includes('mode tcp'));
@@ -46,6 +46,7 @@ test('haproxy.cfg: tcp passthrough, leastconn for devices, /readyz checked over 
   assert.ok(mqtt.includes(`server node-1 127.0.0.1:9001 check port 9101 ${check} shutdown-sessions`), mqtt);
   assert.ok(mqtt.includes(`server node-2 127.0.0.1:9002 check port 9102 ${check} shutdown-sessions`), mqtt);
   const api = backend('fleet_api');
+  assert.match(api, /balance source\n\s+hash-type consistent/, 'an operator keeps to the node whose token it holds');
   assert.ok(api.includes(`server node-1 127.0.0.1:9101 check port 9101 ${check}`), api);
   assert.is(haproxyConfig(plan, files), cfg, 'a pure function of the plan');
 });

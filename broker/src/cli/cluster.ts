@@ -114,9 +114,9 @@ function printOut(result: UpResult, info: ReturnType<typeof connectInfo>): strin
     `  ${c.status}`,
     `  ${c.api}`,
     `  add a device: ${c.deviceAdd}`,
-    `    (after the first up it is not in the store the nodes admit by: start again from an empty DIR)`,
+    `    (through the operator API: the nodes admit devices by the cluster's store, which the API writes)`,
     `  simulator: ${c.simulator}`,
-    '    (its identities come from up --devices N; others it would register in the seed only, unknown to the nodes)',
+    "    (identities it issues into the seed are registered in the cluster's store too)",
     `  stop: ${c.down}`,
     '',
   ].join('\n');

@@ -34,7 +34,7 @@ export function connectInfo(layout: ClusterLayout, plan: ClusterPlan, dir: strin
     })),
     commands: {
       status: `fleet cluster status --data ${dir}`,
-      deviceAdd: `fleet device add gw-001 --data ${seedArg} --out ./gw-001`,
+      deviceAdd: `fleet device add gw-001 --server ${api} --ca ${ca} --credential ${credential} --out ./gw-001`,
       restart: `fleet cluster down --data ${dir} && fleet cluster up --data ${dir}`,
       simulator:
         `fleet-sim run --server ${mqttUrl(plan.host, plan.mqttPort)} --data ${seedArg} --server-api ${api} ` +

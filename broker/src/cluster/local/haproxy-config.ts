@@ -55,7 +55,10 @@ export function haproxyConfig(plan: ClusterPlan, files: HaproxyFiles): string {
     '',
     // Devices hold long connections: least connections spreads them, where round robin would pile up.
     ...backend(MQTT_BACKEND, (n) => n.mqttPort, 'leastconn'),
-    ...backend(API_BACKEND, (n) => n.httpPort, 'roundrobin'),
+    // An operator's API token is signed by one node's key, and operators added through a node are in its folder
+    // (docs/cluster.md, "What is shared"): one client address keeps to one node; another node is taken only when
+    // that one is down (the client then gets a new token there).
+    ...backend(API_BACKEND, (n) => n.httpPort, 'source\n    hash-type consistent'),
   ].join('\n');
 }
 
