@@ -58,6 +58,7 @@ import {
 } from './cluster/index.js';
 import { createStoreCommandRelay } from './fleet/store-command-relay.js';
 import { createStoreDevicePlane, type StoreDevicePlane } from './cluster/store-device-plane.js';
+import { startPresenceSweep } from './cluster/presence-sweep.js';
 import { openPostgresStore } from './store/postgres/store.js';
 import { parseStoreUrl } from './store/open-store.js';
 import type { FleetStore } from './store/types.js';
@@ -208,9 +209,23 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       const shared = await openPostgresStore(target.url);
       store = shared;
       cleanups.unshift(() => shared.close());
-      const p = createStoreDevicePlane(shared, log);
+      const p = createStoreDevicePlane(shared, log, cluster?.nodeId);
       plane = p;
       cleanups.unshift(() => p.settled());
+      if (cluster) {
+        const released = metrics.registry.counter(
+          'edgeward_cluster_devices_released_total',
+          'Devices marked offline because the node holding them stopped (its heartbeat expired)',
+        );
+        const sweep = startPresenceSweep({
+          bus: cluster.bus,
+          store: shared,
+          nodeId: cluster.nodeId,
+          log,
+          onReleased: (n) => released.inc({}, n),
+        });
+        cleanups.unshift(() => sweep.close());
+      }
     }
     // Security events of the device plane go where its records are.
     const deviceAudit = plane?.audit ?? audit;

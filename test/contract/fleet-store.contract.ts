@@ -424,6 +424,25 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     assert.is((await store.registry.expiring(T0, 10)).count, 0);
   });
 
+  t(
+    'registry: online flags by node; a stopped node releases its devices (PostgreSQL; SQLite holds no node)',
+    async () => {
+      const { store } = await fresh('gw-a', 'gw-b', 'gw-c');
+      await store.registry.setOnline('gw-a', true, null, T0, 'node-1');
+      await store.registry.setOnline('gw-b', true, null, T0, 'node-2');
+      await store.registry.setOnline('gw-c', true, null, T0, 'node-1');
+      await store.registry.setOnline('gw-c', false, null, T0 + 1, 'node-1');
+      const pg = store.engine === 'postgres';
+      assert.equal((await store.registry.onlineNodes()).sort(), pg ? ['node-1', 'node-2'] : []);
+      assert.is(await store.registry.releaseNodes(['node-1', 'node-9']), pg ? 1 : 0);
+      assert.is(await store.registry.releaseNodes([]), 0);
+      const online = async (id: string) => (await store.registry.get(id))!.online;
+      assert.is(await online('gw-a'), !pg);
+      assert.is(await online('gw-b'), true);
+      assert.equal(await store.registry.onlineNodes(), pg ? ['node-2'] : []);
+    },
+  );
+
   t('registry: a device added with its sealing key; renewal adds a key, revokeOld retires the others', async () => {
     const { store } = await fresh();
     const key = (n: number) => new Uint8Array(32).fill(n);

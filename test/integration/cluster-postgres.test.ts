@@ -40,7 +40,9 @@ const test = testWithPeers(
 const AGENTS = ['gw-pa1', 'gw-pa2', 'gw-pb1', 'gw-pb2'];
 /** Agents of the node that is SIGKILLed. */
 const KILLED = ['gw-k1', 'gw-k2'];
-const DEVICES = [...AGENTS, ...KILLED, 'gw-unregistered'];
+/** Connected to the SIGKILLed node and never again: its online flag is cleared by the others' sweep. */
+const GONE = 'gw-gone';
+const DEVICES = [...AGENTS, ...KILLED, GONE, 'gw-unregistered'];
 
 let redis: RedisServer;
 let postgres: RunningPostgres;
@@ -321,9 +323,16 @@ test('a node SIGKILLed while its agents send: they go on through another, nothin
     const dPort = await freePort();
     for (const id of KILLED) await startAgent(id, [`mqtts://127.0.0.1:${c.mqttPort}`, `mqtts://127.0.0.1:${dPort}`]);
     await waitFor(() => KILLED.every((id) => acked(id) >= 2), 'samples acknowledged by node C', 20_000);
+    const gone = await fleet.connect(GONE, { url: `mqtts://127.0.0.1:${c.mqttPort}`, plain: true });
+    gone.on('error', () => {});
+    await waitFor(
+      async () => (await count(`SELECT count(*) AS n FROM devices WHERE id = $1 AND online = 1`, [GONE])) === 1,
+      `${GONE} online on node C`,
+    );
     d = await startNode(dataD, 'node-d', dPort);
     c.child.kill('SIGKILL');
     await c.exited;
+    gone.end(true);
     const before = new Map(KILLED.map((id) => [id, acked(id)]));
     await waitFor(
       () => KILLED.every((id) => acked(id) > before.get(id)! + 1) && KILLED.every((id) => d!.sessions.get(id)),
@@ -331,6 +340,15 @@ test('a node SIGKILLed while its agents send: they go on through another, nothin
       30_000,
     );
     for (const id of KILLED) await assertNoneLostOrTwice(id, acked(id));
+    // Node C's heartbeat expires; the others mark its devices offline, but not those that came back elsewhere.
+    const killedAt = Date.now();
+    await waitFor(
+      async () => (await count(`SELECT count(*) AS n FROM devices WHERE id = $1 AND online = 0`, [GONE])) === 1,
+      `${GONE} marked offline after node C died`,
+      30_000,
+    );
+    console.log(`      ${GONE} marked offline ${Date.now() - killedAt} ms after its node's agents moved on`);
+    assert.is(await count(`SELECT count(*) AS n FROM devices WHERE id = ANY($1) AND online = 1`, [KILLED]), 2);
   } finally {
     c.child.kill('SIGKILL');
     await d?.close();

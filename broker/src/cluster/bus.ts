@@ -11,6 +11,10 @@ export interface ClusterBus {
   on(handler: (event: BusEvent) => void): void;
   /** Both connections are up. */
   ready(): boolean;
+  /** Says this node is alive for the next `ttlMs` (a Redis key that expires unless renewed). */
+  heartbeat(ttlMs: number): Promise<void>;
+  /** Which of these nodes said so within their time to live. */
+  alive(nodeIds: readonly string[]): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,7 @@ export async function createClusterBus(deps: ClusterBusDeps): Promise<ClusterBus
     throw err;
   }
   const handlers: ((e: BusEvent) => void)[] = [];
+  const nodeKey = (id: string) => `${deps.channel}:node:${id}`;
   sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
     const parsed = parseBusMessage(message);
     if (!parsed.ok) {
@@ -62,6 +67,14 @@ export async function createClusterBus(deps: ClusterBusDeps): Promise<ClusterBus
     },
     on: (h) => void handlers.push(h),
     ready: () => pub.status === 'ready' && sub.status === 'ready',
+    async heartbeat(ttlMs) {
+      await pub.set(nodeKey(deps.nodeId), String(Date.now()), 'PX', ttlMs);
+    },
+    async alive(nodeIds) {
+      if (nodeIds.length === 0) return new Set();
+      const values = await pub.mget(nodeIds.map(nodeKey));
+      return new Set(nodeIds.filter((_, i) => values[i] !== null));
+    },
     async close() {
       await Promise.all([closeRedis(sub), closeRedis(pub)]);
     },

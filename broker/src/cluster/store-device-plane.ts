@@ -14,7 +14,8 @@ export interface StoreDevicePlane extends DevicePlane {
   settled(): Promise<void>;
 }
 
-export function createStoreDevicePlane(store: FleetStore, log: Logger): StoreDevicePlane {
+/** `nodeId` is written with each online flag: the node holding the session (cluster/presence-sweep.ts). */
+export function createStoreDevicePlane(store: FleetStore, log: Logger, nodeId?: string): StoreDevicePlane {
   /** Each device's online-flag writes, chained so they reach the store in the order they happened. */
   const presence = new Map<string, Promise<void>>();
   const handed = new Set<string>();
@@ -28,7 +29,7 @@ export function createStoreDevicePlane(store: FleetStore, log: Logger): StoreDev
       if (online) handed.delete(deviceId);
       const previous = presence.get(deviceId) ?? Promise.resolve();
       const next = previous
-        .then(() => store.registry.setOnline(deviceId, online, address, at))
+        .then(() => store.registry.setOnline(deviceId, online, address, at, nodeId))
         .catch((err: Error) =>
           log.warn('online flag not written to the store', { deviceId, online, code: codeOf(err), error: err }),
         )

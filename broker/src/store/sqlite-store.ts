@@ -135,6 +135,9 @@ export function createSqliteStore(db: Db): FleetStore {
       revokedDeviceIds: () => call('registry.revokedDeviceIds', () => registry.revokedDeviceIds()),
       setOnline: (id, online, address, now) =>
         call('registry.setOnline', () => registry.setOnline(id, online, address, now)),
+      // One node: its devices' flags are reset when it starts (connections.closeAll), none is held elsewhere.
+      onlineNodes: () => Promise.resolve([]),
+      releaseNodes: () => Promise.resolve(0),
       markSealKeysUsed: (used) =>
         call('registry.markSealKeysUsed', () =>
           db.transaction(() => {

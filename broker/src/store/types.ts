@@ -75,7 +75,12 @@ export interface RegistryStore {
   revoke(id: string, now?: number): Promise<boolean>;
   checkCertificate(deviceId: string, serial: string, now?: number): Promise<CertificateCheck>;
   revokedDeviceIds(): Promise<Set<string>>;
-  setOnline(id: string, online: boolean, address: string | null, now?: number): Promise<void>;
+  /** `node`: the cluster node that holds the device's session (PostgreSQL; a single node's SQLite keeps none). */
+  setOnline(id: string, online: boolean, address: string | null, now?: number, node?: string): Promise<void>;
+  /** The nodes that hold devices marked online (none on SQLite). */
+  onlineNodes(): Promise<string[]>;
+  /** Marks offline the devices marked online by these nodes; returns how many. */
+  releaseNodes(nodes: readonly string[]): Promise<number>;
   /** The active (unretired) sealing keys of these devices: what opens their sealed messages (fleet/ingest-open.ts). */
   sealKeys(deviceIds: readonly string[]): Promise<DeviceKeyRow[]>;
   /** Devices sealed messages with these keys (having used another, or none, before): seal to them from now. */

@@ -316,4 +316,14 @@ export const pgMigrations: readonly Migration[] = [
       ALTER TABLE device_keys ADD COLUMN used_at BIGINT;
     `,
   },
+  {
+    version: 4,
+    name: 'the node holding each online device',
+    // Set with the online flag by the node that holds the session: when that node stops renewing its heartbeat in
+    // Redis, another node marks its devices offline (cluster/presence-sweep.ts).
+    sql: `
+      ALTER TABLE devices ADD COLUMN online_node TEXT;
+      CREATE INDEX devices_online_node ON devices(online_node) WHERE online = 1;
+    `,
+  },
 ];

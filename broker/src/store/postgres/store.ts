@@ -254,12 +254,29 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         );
         return new Set(r.map((x) => x.id));
       },
-      async setOnline(id, online, address, now = Date.now()) {
+      async setOnline(id, online, address, now = Date.now(), node) {
         await q(
           'registry.setOnline',
-          'UPDATE devices SET online = $1, last_seen = $2, last_address = coalesce($3, last_address) WHERE id = $4',
-          [online ? 1 : 0, now, address, id],
+          'UPDATE devices SET online = $1, last_seen = $2, last_address = coalesce($3, last_address), ' +
+            'online_node = $5 WHERE id = $4',
+          [online ? 1 : 0, now, address, id, online ? (node ?? null) : null],
         );
+      },
+      async onlineNodes() {
+        const r = await rows<{ online_node: string }>(
+          'registry.onlineNodes',
+          'SELECT DISTINCT online_node FROM devices WHERE online = 1 AND online_node IS NOT NULL',
+        );
+        return r.map((x) => x.online_node);
+      },
+      async releaseNodes(nodes) {
+        if (nodes.length === 0) return 0;
+        const r = await q(
+          'registry.releaseNodes',
+          'UPDATE devices SET online = 0, online_node = NULL WHERE online = 1 AND online_node = ANY($1::text[])',
+          [[...nodes]],
+        );
+        return r.rowCount ?? 0;
       },
       async markSealKeysUsed(used) {
         if (used.length === 0) return;
