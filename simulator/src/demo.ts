@@ -4,20 +4,19 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   createLogger,
-  encode,
   generateKeyPair,
   keyId,
   parseCli,
+  parsePort,
   parsePositiveInt,
   parsePrivateKeyPem,
   privateKeyToPem,
   publicKeyToPem,
   readRegularText,
+  UsageError,
   writeFileSafe,
   writeSecret,
 } from '../../shared/src/index.js';
-import { createAgent, createFakePlatform, parseAgentConfig, type Agent } from '../../agent/src/index.js';
-import { sampleReport } from '../../agent/src/scan/index.js';
 import {
   createFleetServer,
   createRegistry,
@@ -28,17 +27,24 @@ import {
 } from '../../broker/src/index.js';
 import { createCliAdmin } from '../../broker/src/admin/cli-admin.js';
 import { localActor } from '../../broker/src/cli/target.js';
-import { seededRng } from './rng.js';
+import { clusterDemo } from './demo-cluster.js';
+import { startDemoAgents } from './demo-agents.js';
 
 /** The demo's admin operator: its credential is the operator key the demo agents trust. */
 const DEMO_ADMIN = 'demo-admin';
 
 const HELP = `fleet-sim demo [--data .fleet/demo] [--devices 20] [--mqtt-port 8883] [--http-port 8443]
                 [--download-port 8444] [--interval 5]
+       fleet-sim demo --cluster [--nodes 3] [--data .fleet/demo-cluster] [--devices 20] [--mqtt-port 8883]
+                [--http-port 8443] [--interval 5]
 
 Creates a demo fleet folder if absent (fleet CA, server certificate, N devices, an admin operator whose credential
 DIR/operator.key also signs the commands the agents trust), starts the fleet server on loopback and runs N real
-agents in this process against it, until Ctrl-C. This is what \`npm start\` runs.`;
+agents in this process against it, until Ctrl-C. This is what \`npm start\` runs.
+
+--cluster runs the same on a local cluster instead (\`fleet cluster up\`: redis-server, PostgreSQL, --nodes fleet
+server nodes and HAProxy, from Debian's packages; docs/cluster.md): the agents connect through HAProxy, whose MQTT
+and API fronts take --mqtt-port and --http-port; Ctrl-C stops the agents and the cluster.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseCli(
@@ -50,9 +56,22 @@ export async function demoCommand(argv: string[]): Promise<number> {
       'http-port': { type: 'string' },
       'download-port': { type: 'string' },
       interval: { type: 'string' },
+      cluster: { type: 'boolean' },
+      nodes: { type: 'string' },
     },
     HELP,
   );
+  if (values.cluster) {
+    return clusterDemo({
+      dir: resolve(values.data ?? '.fleet/demo-cluster'),
+      nodes: parsePositiveInt(values.nodes, '--nodes', 3),
+      devices: parsePositiveInt(values.devices, '--devices', 20),
+      interval: parsePositiveInt(values.interval, '--interval', 5),
+      mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', 8883, true),
+      apiPort: parsePort(values['http-port'], '--http-port', 8443, true),
+    });
+  }
+  if (values.nodes !== undefined) throw new UsageError('--nodes goes with --cluster');
   const dataDir = resolve(values.data ?? '.fleet/demo');
   const count = parsePositiveInt(values.devices, '--devices', 20);
   const interval = parsePositiveInt(values.interval, '--interval', 5);
@@ -89,32 +108,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
     downloadPort: parsePositiveInt(values['download-port'], '--download-port', 8444),
     log,
   });
-  const agents: Agent[] = [];
-  for (const [i, id] of ids.entries()) {
-    const d = join(devicesDir, id);
-    const config = parseAgentConfig({
-      server: `mqtts://127.0.0.1:${server.mqttPort}`,
-      deviceId: id,
-      cert: join(d, 'device.crt'),
-      key: join(d, 'device.key'),
-      ca: join(d, 'ca.crt'),
-      seal: { key: join(d, 'seal.key'), backendKey: join(d, 'backend-seal.pub') },
-      stateDir: join(d, 'state'),
-      telemetryIntervalSeconds: interval,
-      operators: [{ name: 'demo-operator', publicKey: `${operatorKey}.pub`, allow: ['*'] }],
-    });
-    // Each fake gateway reports a realistic exposure scan (the real scanner would probe this machine instead).
-    const rng = seededRng(i + 1);
-    agents.push(
-      await createAgent({
-        config,
-        platform: createFakePlatform(i + 1),
-        log: log.child({ deviceId: id }),
-        scanner: async () => encode(sampleReport(id, rng)),
-        scanIntervalMs: 3600_000,
-      }),
-    );
-  }
+  const agents = await startDemoAgents({
+    ids,
+    dirOf: (id) => join(devicesDir, id),
+    server: `mqtts://127.0.0.1:${server.mqttPort}`,
+    operatorPub: `${operatorKey}.pub`,
+    interval,
+    log,
+  });
 
   // A one-time link to the dashboard for the demo's admin (it works once, for five minutes; the line after it says
   // how to get another).

@@ -39,7 +39,11 @@ export function run(
 }
 
 /** The esbuild bundle of each CLI entry (scripts/bundles.mjs). */
-const BUNDLES: Record<string, string> = { 'broker/src/main.ts': 'fleet.js', 'agent/src/main.ts': 'iot-agent.js' };
+const BUNDLES: Record<string, string> = {
+  'broker/src/main.ts': 'fleet.js',
+  'agent/src/main.ts': 'iot-agent.js',
+  'simulator/src/main.ts': 'fleet-sim.js',
+};
 
 /**
  * How to start a CLI of this project: its bundle, when the test runner (scripts/test.mjs) built them from this

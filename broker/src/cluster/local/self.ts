@@ -1,15 +1,20 @@
-// Running this same fleet CLI as a child: the bundled file, or the TypeScript entry under tsx, as it was started.
+// Running the fleet CLI as a child: the bundled file, or the TypeScript entry under tsx, as this code runs.
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FleetError } from '../../errors.js';
 
+/**
+ * The fleet CLI, as this code runs: the fleet bundle beside this one (dist/fleet.js beside dist/fleet-sim.js, which
+ * starts clusters for `fleet-sim demo --cluster`), or the fleet CLI's TypeScript entry under this process's tsx.
+ */
 export function selfCommand(): { command: string; prefix: string[] } {
-  const script = process.argv[1];
-  if (script === undefined) throw new Error('cannot tell how this fleet CLI was started');
+  const here = fileURLToPath(import.meta.url);
+  const fleet = here.endsWith('.ts') ? resolve(dirname(here), '../../main.ts') : join(dirname(here), 'fleet.js');
   // A debugger flag would make every child fight for the same inspector port.
   return {
     command: process.execPath,
-    prefix: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), resolve(script)],
+    prefix: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), fleet],
   };
 }
 
