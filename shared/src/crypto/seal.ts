@@ -12,6 +12,7 @@ import { decode, encode } from '../cbor.js';
 import { defineCodes, EdgewardError, ProtocolError } from '../errors.js';
 import { keyIdBytes } from './key-id.js';
 import { randomNonce } from './nonce-pool.js';
+import { secretboxOpen } from './secretbox-open.js';
 
 export const SEAL_VERSION = 1;
 /** Names of a device's sealing files beside its device.key and ca.crt (enrolment and `fleet device add`). */
@@ -200,7 +201,7 @@ export function openEnvelope(channel: SealChannel, envelope: Envelope, topic: st
     throw new SealError('SEAL_UNKNOWN_KEY', 'the envelope was sealed by a key this receiver does not know');
   if (!equal(envelope.recipientKid, channel.ownKid))
     throw new SealError('SEAL_UNKNOWN_KEY', 'the envelope was sealed for another recipient key');
-  const plain = nacl.box.open.after(envelope.box, envelope.nonce, channel.shared);
+  const plain = secretboxOpen(envelope.box, envelope.nonce, channel.shared);
   if (!plain) throw new SealError('SEAL_AUTH_FAILED', 'the sealed message does not authenticate');
   const t = topicBytes(topic);
   if (plain[0] !== t.length || !equal(plain.subarray(1, 1 + t.length), t))
