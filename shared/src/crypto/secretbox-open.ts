@@ -3,37 +3,8 @@
 // with it (ingest-open.ts), where tweetnacl's nacl.box.open.after took about a third more CPU: it copies the box
 // into a zero-padded buffer byte by byte, then computes the HSalsa20 subkey and the first Salsa20 block twice
 // (once for the Poly1305 key, once more to decrypt).
-import nacl from 'tweetnacl';
+import { lowlevel, SIGMA } from './nacl-lowlevel.js';
 
-/**
- * The three functions of tweetnacl's exported low-level interface (`nacl.lowlevel`, NaCl's C names; exported for
- * "third-party projects that rely on low-level interface", not typed) used here. test/unit/secretbox-open.test.ts
- * checks the result against nacl.secretbox.open, so a tweetnacl that changed them would fail there.
- */
-interface Lowlevel {
-  crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, sigma: Uint8Array): void;
-  crypto_stream_salsa20_xor(
-    c: Uint8Array,
-    cpos: number,
-    m: Uint8Array,
-    mpos: number,
-    bytes: number,
-    nonce: Uint8Array,
-    key: Uint8Array,
-  ): number;
-  crypto_onetimeauth_verify(
-    h: Uint8Array,
-    hpos: number,
-    m: Uint8Array,
-    mpos: number,
-    n: number,
-    key: Uint8Array,
-  ): number;
-}
-const lowlevel = (nacl as unknown as { lowlevel: Lowlevel }).lowlevel;
-
-/** Salsa20's constant, "expand 32-byte k". */
-const SIGMA = new TextEncoder().encode('expand 32-byte k');
 const TAG_BYTES = 16;
 const POLY_KEY_BYTES = 32;
 
