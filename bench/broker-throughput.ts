@@ -1,18 +1,21 @@
 // bench/broker-throughput: the same QoS 1 mTLS publish load against `fleet serve` with all protections on,
 // the same fleet server with them off (ACL, per-device rate limits: bench/lib/unprotected-server.ts, bundled like
 // `fleet` by the bench itself, for `fleet serve` cannot turn them off), and mosquitto 2, back to back, with the
-// same certificates. The load is the simulator's `throughput` scenario: real agents
-// (outbox, sender, one sample per message) spread over worker processes, each keeping its outbox full and
+// same certificates. The load (--load): by default 50 devices over worker processes whose telemetry messages (the
+// agent's, one sample each, distinct sequence numbers) are built and sealed before the timed part, each device
+// keeping 8 QoS 1 publishes in flight (bench/lib/presealed-load.ts); with --load agents, the simulator's
+// `throughput` scenario: real agents (outbox, sender, sealing as they send), each keeping its outbox full and
 // publishing as fast as the broker acknowledges. Each message is counted once on arrival: by what edgeward
 // stored (SQLite rows), and by a QoS 1 subscriber on mosquitto.
 // Run: node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]
 //      [--only unsealed,protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds N]
-//      [--help]
+//      [--load presealed|agents] [--pool-rate 30000] [--help]
 // Encryption on and off in one run (issue 18): `unsealed` is the protected server with `sealing: "optional"` and
 // agents that send plain messages, on a plain folder; `protected` seals end to end (docs/security.md), the default;
 // `at-rest` seals too, on a data folder made with `fleet pki init --encrypt-at-rest` (the database and its WAL
 // encrypted page by page, docs/encryption-at-rest.md). Printed: the cost of sealing (against unsealed), of at-rest
-// encryption (against protected), and of both (against unsealed).
+// encryption (against protected), and of both (against unsealed), in msg/s and in server CPU per message (what a
+// server bound by its CPU would lose: 1 - CPU without / CPU with).
 // --baseline runs another build of `fleet` (an earlier commit's checkout, built) under the same load, alternating
 // with this one for --rounds rounds: a change's cost measured on the same machine in the same run.
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
@@ -27,7 +30,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { createFakePlatform } from '../agent/src/index.js';
-import { encode } from '../shared/src/index.js';
+import { deviceTopic, encode, generateSealKeyPair, sealChannel, sealMessage } from '../shared/src/index.js';
 import { createSimulator, emptyServerView } from '../simulator/src/index.js';
 import {
   ensureBuilt,
@@ -41,6 +44,7 @@ import {
   waitForPort,
   type Proc,
 } from './lib/procs.js';
+import { startPresealedLoad } from './lib/presealed-load.js';
 import { buildUnprotectedServer } from './lib/unprotected-build.js';
 
 const { values } = parseArgs({
@@ -59,6 +63,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** Write the fleet server's CPU profiles (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
+    /** presealed: messages built and sealed before the timed part (default); agents: the simulator's real agents. */
+    load: { type: 'string', default: 'presealed' },
+    /** The pre-built messages per device cover this many msg/s over the whole run (warm-up and measurement). */
+    'pool-rate': { type: 'string', default: '30000' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -66,18 +74,26 @@ if (values.help) {
   console.log(
     'node --import tsx bench/broker-throughput.ts [--clients 50] [--seconds 10] [--warmup 3] [--workers 2] [--pin]\n' +
       '    [--only unsealed,protected,at-rest,unprotected,mosquitto] [--baseline OTHER/dist/fleet.js] [--rounds 1]\n' +
-      '    [--profile DIR] [--keep]\n' +
+      '    [--profile DIR] [--keep] [--load presealed|agents] [--pool-rate 30000]\n' +
       'The same QoS 1 mTLS publish load against `fleet serve` (protections on), the fleet server with its ACL and\n' +
       'rate limits off (a bench-only build of bench/lib/unprotected-server.ts) and mosquitto 2.\n' +
       '--baseline also runs another build of `fleet serve` (for example an earlier commit, checked out and built)\n' +
       'on its own data folder, so that a change is compared with what came before on the same machine, same run.\n' +
       'Encryption on and off in one run: unsealed (sealing "optional", agents send plain messages), protected\n' +
       '(sealed end to end, the default) and at-rest (sealed, on a folder encrypted at rest); the cost of each and\n' +
-      'of both is printed.',
+      'of both is printed, in msg/s and in the server CPU per message.\n' +
+      '--load presealed (default): the messages of each device are built and sealed before the timed part, so the\n' +
+      'device-side sealing does not take the cores from the server while it is measured (--pool-rate: the msg/s\n' +
+      'the pre-built messages last for); --load agents: real agents (the simulator), which seal as they send.',
   );
   process.exit(0);
 }
 const clients = Number(values.clients);
+if (values.load !== 'presealed' && values.load !== 'agents') {
+  console.error(`--load ${values.load}: presealed or agents`);
+  process.exit(2);
+}
+const poolRate = Number(values['pool-rate']);
 const rounds = Math.max(1, Number(values.rounds));
 const baseline = values.baseline;
 if (baseline && !existsSync(baseline)) {
@@ -157,6 +173,8 @@ function openAtRestCount(): { get(): number; close(): void } {
 
 interface Result {
   name: string;
+  /** The messages were sealed (their size on the wire is sealedPayload). */
+  sealed: boolean;
   acked: number;
   counted: number;
   errors: number;
@@ -198,21 +216,19 @@ async function payloadBytes(): Promise<number> {
   }).length;
 }
 
-async function measure(
-  name: string,
-  port: number,
-  dataDir: string,
-  counted: () => number,
-  server: Proc,
-  sealing = true,
-): Promise<Result> {
+/** A load on one broker: started (connected, messages ready) when this resolves; `go` begins the timed part. */
+interface Load {
+  go(): void;
+  acked(): number;
+  /** Ends the load (stops publishing, drains); errors: failed connections or publishes. */
+  end(): Promise<{ errors: number; exhausted: number }>;
+}
+
+/** The real agents of the simulator's `throughput` scenario; they seal as they send. */
+async function agentLoad(port: number, dataDir: string, sealing: boolean): Promise<Load> {
   let acked = 0;
-  let window: { a0: number; c0: number; t0: number; cpu0: number; all0: number } | undefined;
-  let result: { a: number; c: number; t: number; cpu: number; all: number } | undefined;
-  // Under taskset the child is taskset's exec of the broker: the same pid.
-  const pid = server.child.pid!;
-  let timer: NodeJS.Timeout | undefined;
-  const load = loadAverage();
+  let go: () => void = () => {};
+  const started = new Promise<void>((resolve) => (go = resolve));
   const sim = await createSimulator({
     server: `mqtts://127.0.0.1:${port}`,
     // What each broker received is counted here (SQLite rows, the subscriber's deliveries), not through the
@@ -229,35 +245,73 @@ async function measure(
     drainMs: 5000,
     sealing,
     onTick: (t) => void (acked += t.ackedPerSecond),
-    onStage(stage) {
-      if (stage === 'throughput')
-        timer = setTimeout(
-          () =>
-            (window = { a0: acked, c0: counted(), t0: Date.now(), cpu0: cpuSeconds(pid), all0: machineCpuSeconds() }),
-          warmup * 1000,
-        );
-      if (stage === 'draining' && window)
-        result = {
-          a: acked - window.a0,
-          c: counted() - window.c0,
-          t: (Date.now() - window.t0) / 1000,
-          cpu: cpuSeconds(pid) - window.cpu0,
-          all: machineCpuSeconds() - window.all0,
-        };
-    },
+    onStage: (stage) => void (stage === 'throughput' && go()),
   });
-  const r = await sim.done;
-  clearTimeout(timer);
-  if (!result) throw new Error(`${name}: the measured window never ended`);
+  await started;
+  return {
+    go: () => {},
+    acked: () => acked,
+    async end() {
+      const r = await sim.done;
+      return { errors: Object.values(r.errors).reduce((a, b) => a + b, 0), exhausted: 0 };
+    },
+  };
+}
+
+/** Messages built and sealed before the timed part (bench/lib/presealed-load.ts). */
+async function presealedLoad(port: number, dataDir: string, sealing: boolean): Promise<Load> {
+  const load = await startPresealedLoad({
+    url: `mqtts://127.0.0.1:${port}`,
+    dataDir,
+    devices: clients,
+    workers,
+    sealing,
+    perDevice: Math.ceil((poolRate * (warmup + seconds + 2)) / clients),
+    inflight: 8,
+  });
+  return { go: () => load.go(), acked: () => load.acked(), end: () => load.stop(5000) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function measure(
+  name: string,
+  port: number,
+  dataDir: string,
+  counted: () => number,
+  server: Proc,
+  sealing = true,
+): Promise<Result> {
+  // Under taskset the child is taskset's exec of the broker: the same pid.
+  const pid = server.child.pid!;
+  const load = await (values.load === 'agents' ? agentLoad : presealedLoad)(port, dataDir, sealing);
+  const snapshot = () => ({
+    a: load.acked(),
+    c: counted(),
+    t: Date.now() / 1000,
+    cpu: cpuSeconds(pid),
+    all: machineCpuSeconds(),
+  });
+  const loadAvg = loadAverage();
+  load.go();
+  await sleep(warmup * 1000);
+  const w0 = snapshot();
+  await sleep(seconds * 1000);
+  const w1 = snapshot();
+  const { errors, exhausted } = await load.end();
+  if (exhausted > 0)
+    throw new Error(`${name}: ${exhausted} devices sent every pre-built message before the end; raise --pool-rate`);
+  const n = Math.max(1, w1.c - w0.c);
   return {
     name,
-    acked: result.a / result.t,
-    counted: result.c / result.t,
-    errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+    sealed: sealing,
+    acked: (w1.a - w0.a) / (w1.t - w0.t),
+    counted: (w1.c - w0.c) / (w1.t - w0.t),
+    errors,
     rss: server.peakRss(),
-    load,
-    cpuUs: (result.cpu / Math.max(1, result.c)) * 1e6,
-    restUs: ((result.all - result.cpu) / Math.max(1, result.c)) * 1e6,
+    load: loadAvg,
+    cpuUs: ((w1.cpu - w0.cpu) / n) * 1e6,
+    restUs: ((w1.all - w0.all - (w1.cpu - w0.cpu)) / n) * 1e6,
   };
 }
 
@@ -365,9 +419,18 @@ async function mosquitto(): Promise<Result> {
 }
 
 const payload = await payloadBytes();
+/** What a sealed telemetry message of that size weighs on the wire (the envelope, the topic bound inside). */
+const sealedPayload = sealMessage(
+  sealChannel(generateSealKeyPair(), generateSealKeyPair().publicKey),
+  deviceTopic(`sim-${'0'.repeat(5)}`, 'telemetry'),
+  new Uint8Array(payload),
+).length;
 console.log(
-  `broker-throughput: ${clients} simulated agents (real agent code, mTLS, one sample per message) over ${workers} ` +
-    `worker processes, QoS 1, ${warmup}s warm-up + ${seconds}s ` +
+  `broker-throughput: ${clients} ${
+    values.load === 'agents'
+      ? 'simulated agents (real agent code, sealing as they send'
+      : `devices (messages built and sealed before the timed part, ${poolRate} msg/s' worth`
+  }; mTLS, one sample per message) over ${workers} worker processes, QoS 1, ${warmup}s warm-up + ${seconds}s ` +
     `measured${pin ? '; broker pinned to CPU 0, load to CPU 1' : ''}`,
 );
 const only = new Set(values.only!.split(','));
@@ -398,7 +461,7 @@ for (let round = 0; round < rounds; round++) {
     const r = runs.get(b)![round]!;
     const name = rounds > 1 ? `${r.name} #${round + 1}` : r.name;
     console.log(
-      `${name.padEnd(26)} ${String(payload).padStart(9)} ${fmt(r.acked).padStart(12)} ` +
+      `${name.padEnd(26)} ${String(r.sealed ? sealedPayload : payload).padStart(9)} ${fmt(r.acked).padStart(12)} ` +
         `${fmt(r.counted).padStart(14)} ${fmt(r.cpuUs, 1).padStart(11)} ${fmt(r.restUs, 1).padStart(12)} ` +
         `${String(r.errors).padStart(7)} ${fmt(r.rss / 1048576, 1).padStart(12)} ${r.load.toFixed(2).padStart(5)}`,
     );
@@ -408,17 +471,21 @@ console.log('');
 const [ours, open, theirs, before] = [med('protected'), med('unprotected'), med('mosquitto'), med('baseline')];
 const [unsealed, sealedAtRest] = [med('unsealed'), med('at-rest')];
 const of = rounds > 1 ? ` (medians of ${rounds} rounds)` : '';
-/** "cost of X (1 - with / without): counted msg/s N%, CPU µs/msg A vs B" */
+/**
+ * "cost of X: counted msg/s N% (1 - with / without); server CPU M% (1 - CPU without / CPU with), A vs B µs/msg": the
+ * second is the throughput a server bound by its own CPU would lose, whatever the load generator takes.
+ */
 const cost = (what: string, withIt: Result | undefined, without: Result | undefined, target = '') => {
   if (!withIt || !without) return;
   console.log(
-    `cost of ${what}${of}: counted msg/s ${((1 - withIt.counted / without.counted) * 100).toFixed(1)}%, ` +
-      `CPU µs/msg ${fmt(withIt.cpuUs, 1)} vs ${fmt(without.cpuUs, 1)}${target}`,
+    `cost of ${what}${of}: counted msg/s ${((1 - withIt.counted / without.counted) * 100).toFixed(1)}%; ` +
+      `server CPU ${((1 - without.cpuUs / withIt.cpuUs) * 100).toFixed(1)}% ` +
+      `(${fmt(withIt.cpuUs, 1)} vs ${fmt(without.cpuUs, 1)} µs/msg)${target}`,
   );
 };
-cost('end-to-end sealing (1 - protected / unsealed)', ours, unsealed);
-cost('encryption at rest (1 - at rest / protected)', sealedAtRest, ours);
-cost('sealing + at rest (1 - at rest / unsealed)', sealedAtRest, unsealed, '  (target ≤ 20%)');
+cost('end-to-end sealing (protected against unsealed)', ours, unsealed);
+cost('encryption at rest (at rest against protected)', sealedAtRest, ours);
+cost('sealing + at rest (at rest against unsealed)', sealedAtRest, unsealed, '  (target ≤ 20%)');
 if (ours && theirs)
   console.log(
     `ratio edgeward (protected) / mosquitto, counted msg/s${of}: ` +

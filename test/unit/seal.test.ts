@@ -18,6 +18,7 @@ import {
   sealPublicKeyToPem,
   sealSecretKeyToPem,
 } from '../../shared/src/index.js';
+import nacl from 'tweetnacl';
 import { tmpDir } from '../helpers/tmp.js';
 
 const device = generateSealKeyPair();
@@ -157,6 +158,38 @@ test('key files: PKCS#8 and SPKI PEM that OpenSSL reads; wrong or weak keys are 
   // The identity point (u = 0) has small order: every shared key with it is zero.
   assert.is(
     code(() => sealChannel(device, new Uint8Array(32))),
+    'SEAL_KEY_INVALID',
+  );
+});
+
+test('the shared key of a channel is nacl.box.before of the two keys; every small-order peer key is refused', () => {
+  for (let i = 0; i < 20; i++) {
+    const own = generateSealKeyPair();
+    const peer = generateSealKeyPair();
+    assert.equal(
+      Buffer.from(sealChannel(own, peer.publicKey).shared),
+      Buffer.from(nacl.box.before(peer.publicKey, own.secretKey)),
+    );
+  }
+  // The points of order 1, 2, 4 and 8 on Curve25519 (u = 0, 1, -1 and the order-8 pair), and the same with the
+  // top bit set, which X25519 ignores.
+  const p = 2n ** 255n - 19n;
+  const small = [0n, 1n, p - 1n, 325606250916557431795983626356110631294008115727848805560023387167927233504n];
+  small.push(39382357235489614581723060781553021112529911719440698176882885853963445705823n);
+  const le = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+  for (const u of small) {
+    for (const top of [0, 0x80]) {
+      const key = le(u);
+      key[31]! |= top;
+      assert.is(
+        code(() => sealChannel(device, key)),
+        'SEAL_KEY_INVALID',
+        `u = ${u}, top bit ${top}`,
+      );
+    }
+  }
+  assert.is(
+    code(() => sealChannel(device, new Uint8Array(31))),
     'SEAL_KEY_INVALID',
   );
 });

@@ -25,6 +25,7 @@ export {
   MAX_PEM_BYTES,
 } from './pem.js';
 export { KeyError, keyCodes, type KeyCode } from './key-error.js';
+export { secretboxOpen } from './secretbox-open.js';
 export {
   SEAL_VERSION,
   SEAL_KEY_FILE,
