@@ -473,13 +473,16 @@ function print(
   console.log(`  one node on SQLite              ${tp(tpSingle)}`);
   console.log(`  ratio cluster / single          ${ratio(tpCluster, tpSingle) ?? '—'}`);
   const r = k.kill.r;
+  const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : fmt(v));
+  const back =
+    k.reconnectedMs === null ? `more than ${reconnectBoundMs / 1000} s` : `${fmt(k.reconnectedMs / 1000, 1)} s`;
   console.log(`\nnode killed (SIGKILL) under ${fmt(k.kill.n)} steady devices with server lists:`);
   console.log(
-    `  ${fmt(k.onVictim)} devices on the killed node; fewest connected ${Number.isFinite(k.lowest) ? fmt(k.lowest) : '—'}; ` +
-      `all ${fmt(k.kill.n)} connected again after ${k.reconnectedMs === null ? `more than ${reconnectBoundMs / 1000} s` : `${fmt(k.reconnectedMs / 1000, 1)} s`} (target ≤ 60 s)`,
+    `  ${fmt(k.onVictim)} devices on the killed node; fewest connected ${num(k.lowest)}; ` +
+      `all ${fmt(k.kill.n)} connected again after ${back} (target ≤ 60 s)`,
   );
   console.log(
-    `  samples made ${r ? fmt(r.messagesSent) : '—'}, stored in PostgreSQL ${r ? fmt(r.messagesStored) : '—'}, lost ` +
-      `${r ? fmt(r.lost) : '—'}, stored twice ${fmt(k.kill.duplicates)}, resent by devices ${r ? fmt(r.duplicates) : '—'}`,
+    `  samples made ${num(r?.messagesSent)}, stored in PostgreSQL ${num(r?.messagesStored)}, lost ` +
+      `${num(r?.lost)}, stored twice ${fmt(k.kill.duplicates)}, resent by devices ${num(r?.duplicates)}`,
   );
 }
