@@ -146,7 +146,8 @@ async function simulate(spec: RunSpec): Promise<Run> {
   const load = loadAverage();
   let peakRss = 0;
   let measuring = false;
-  const connectMs = Math.round(60_000 + (spec.n / Math.min(ramp, 150)) * 1000);
+  // Bounded: a fleet that connects slower than 20 devices a second fails its size (a busy machine does).
+  const connectMs = Math.round(60_000 + (spec.n / Math.min(ramp, 20)) * 1000);
   let shown = 0;
   const sim = await createSimulator({
     server: spec.server,
