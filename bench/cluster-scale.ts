@@ -143,6 +143,7 @@ interface RunSpec {
 
 /** One simulator run, bounded: it is closed when it outlasts its connect time, window and drain. */
 async function simulate(spec: RunSpec): Promise<Run> {
+  if (stopping) throw new Error('stopped by a signal');
   const load = loadAverage();
   let peakRss = 0;
   let measuring = false;
@@ -213,8 +214,10 @@ const cleanUp = async () => {
   cluster = undefined;
   if (peerDir) rmSync(peerDir, { recursive: true, force: true });
 };
+let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    stopping = true;
     console.error(`\n${sig}: stopping the cluster …`);
     void cleanUp().finally(() => process.exit(130));
   });
