@@ -115,6 +115,10 @@ interface Run {
   readonly n: number;
   readonly r: SimResult | undefined;
   readonly duplicates: number;
+  /** Samples not stored although their device had its PUBACK: lost after acknowledgement (must be 0). */
+  readonly ackedLost: number;
+  /** Samples not stored and never acknowledged: still in the devices' outboxes when the run ended. */
+  readonly waiting: number;
   /** The nodes' RSS summed, at its highest while the whole fleet was up. */
   readonly nodesRss: number;
   readonly pass: boolean;
@@ -188,6 +192,10 @@ async function simulate(spec: RunSpec): Promise<Run> {
     clearTimeout(bound);
   }
   const duplicates = spec.view.duplicates();
+  const waiting = spec.view.waiting();
+  // Every sample not stored must still be waiting in its device: the store may hold a waiting one (committed, its
+  // PUBACK lost with the node), so this bounds the acknowledged-and-lost from below; 0 is the check.
+  const ackedLost = r ? Math.max(0, r.lost - waiting) : 0;
   const p99 = r ? Math.max(r.latencyMs.p99, r.ackLatencyMs.p99) : 0;
   const why = !r
     ? `no result: ${failure}`
@@ -200,7 +208,17 @@ async function simulate(spec: RunSpec): Promise<Run> {
           : spec.latencyLimit && p99 >= p99Limit
             ? `p99 ${fmt(p99)} ms ≥ ${p99Limit} ms`
             : '';
-  return { n: spec.n, r, duplicates, nodesRss: peakRss, pass: why === '', why: why || 'pass', load };
+  return {
+    n: spec.n,
+    r,
+    duplicates,
+    ackedLost,
+    waiting,
+    nodesRss: peakRss,
+    pass: why === '',
+    why: why || 'pass',
+    load,
+  };
 }
 
 ensureBuilt();
@@ -372,10 +390,13 @@ try {
       reconnectSeconds: reconnectedMs === null ? null : reconnectedMs / 1000,
       sent: kill.r?.messagesSent ?? null,
       stored: kill.r?.messagesStored ?? null,
-      lost: kill.r?.lost ?? null,
+      notStored: kill.r?.lost ?? null,
+      notStoredStillWaiting: kill.waiting,
+      acknowledgedLost: kill.ackedLost,
       storedTwice: kill.duplicates,
       resent: kill.r?.duplicates ?? null,
       ok: kill.r !== undefined && kill.r.lost === 0 && kill.duplicates === 0 && reconnectedMs !== null,
+      acknowledgedOk: kill.r !== undefined && kill.ackedLost === 0 && kill.duplicates === 0,
     },
     target: { devices: 25_000, met: (passed?.n ?? 0) >= 25_000 },
   });
@@ -486,7 +507,9 @@ function print(
       `all ${fmt(k.kill.n)} connected again after ${back} (target ≤ 60 s)`,
   );
   console.log(
-    `  samples made ${num(r?.messagesSent)}, stored in PostgreSQL ${num(r?.messagesStored)}, lost ` +
-      `${num(r?.lost)}, stored twice ${fmt(k.kill.duplicates)}, resent by devices ${num(r?.duplicates)}`,
+    `  samples made ${num(r?.messagesSent)}, stored in PostgreSQL ${num(r?.messagesStored)}, not stored ` +
+      `${num(r?.lost)} (${fmt(k.kill.waiting)} still unacknowledged in devices' outboxes; acknowledged but not ` +
+      `stored ${fmt(k.kill.ackedLost)}), stored twice ${fmt(k.kill.duplicates)}, ` +
+      `resent by devices ${num(r?.duplicates)}`,
   );
 }

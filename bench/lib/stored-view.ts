@@ -11,6 +11,8 @@ import { createHistogram } from '../../simulator/src/metrics.js';
 export interface StoredView extends ServerView {
   /** Rows beyond the first of a (device, stream, seq) in the last `stored` count: 0 when each sample is stored once. */
   duplicates(): number;
+  /** Samples up to the cutoffs still waiting for their PUBACK in the devices at the last `stored` (unacknowledged). */
+  waiting(): number;
 }
 
 interface Rows {
@@ -23,8 +25,10 @@ interface Rows {
 
 function viewOf(rows: Rows): StoredView {
   let duplicates = 0;
+  let waiting = 0;
   return {
     async stored(devices, _since, phases = []) {
+      waiting = devices.reduce((n, d) => n + d.pending, 0);
       const { rows: n, distinct } = await rows.count(devices);
       duplicates = n - distinct;
       const latency = createHistogram();
@@ -37,6 +41,7 @@ function viewOf(rows: Rows): StoredView {
     commandStatus: async () => undefined,
     close: () => void rows.close(),
     duplicates: () => duplicates,
+    waiting: () => waiting,
   };
 }
 
