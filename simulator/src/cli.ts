@@ -27,7 +27,9 @@ connection — against a running fleet server, for one scenario, then prints a s
 stored (samples, latency, exposure reports, audit events, command acknowledgements) is read through its
 operator API.
 
-  --server URL            the fleet server (mqtts://). Only loopback targets are allowed unless --allow-remote.
+  --server URL[,URL…]     the fleet server (mqtts://), or a cluster's nodes separated by commas: each device gets
+                          the list, picks one at random and fails over to the others (the agent's server list).
+                          Only loopback targets are allowed unless --allow-remote.
   --data DIR              the server's fleet data folder (pki/, fleet.db). Identities are issued once into
                           DIR/sim/<prefix>NNNNN/ (as \`fleet device add --bulk\`) and reused by later runs.
   --server-api URL        the operator API to read what the server stored from (default: the --server host,

@@ -56,6 +56,8 @@ export interface PoolSpec {
   readonly devices: readonly { readonly id: string; readonly index: number }[];
   readonly serverHost: string;
   readonly serverPort: number;
+  /** Every server, when there are several: each device gets the list (random pick, failover; not via the proxy). */
+  readonly servers: readonly { readonly host: string; readonly port: number }[];
   /** Spread connections over loopback source addresses (only towards an IPv4 loopback server). */
   readonly sourceAddresses: number;
   /** Connect through this pool's own cutting proxy (reconnect storm). */
@@ -174,9 +176,10 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
     },
   };
 
-  function template(host: string, port: number) {
+  function template(servers: readonly { readonly host: string; readonly port: number }[]) {
+    const urls = servers.map((a) => `mqtts://${a.host}:${a.port}`);
     return parseAgentConfig({
-      server: `mqtts://${host}:${port}`,
+      server: urls.length === 1 ? urls[0]! : urls,
       deviceId: 'sim-template',
       // Credentials are handed over in memory; these paths are never read.
       cert: 'unused.crt',
@@ -267,7 +270,7 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
           upstreamPort: spec.serverPort,
           keepSourceAddress: spec.sourceAddresses > 0,
         });
-      const config = proxy ? template('127.0.0.1', proxy.port) : template(spec.serverHost, spec.serverPort);
+      const config = template(proxy ? [{ host: '127.0.0.1', port: proxy.port }] : spec.servers);
       const queue = [...spec.devices];
       let budget = 0;
       let last = Date.now();

@@ -82,7 +82,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
   const abort = new AbortController();
 
   const poolCount = Math.max(1, o.workers);
-  const sources = canSpreadSources(o.serverHost) ? o.sourceAddresses : 0;
+  const sources = o.servers.every((a) => canSpreadSources(a.host)) ? o.sourceAddresses : 0;
   const specs: PoolSpec[] = Array.from({ length: poolCount }, (_, p) => ({
     index: p,
     dataDir: o.dataDir,
@@ -90,6 +90,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     devices: ids.flatMap((id, index) => (index % poolCount === p ? [{ id, index }] : [])),
     serverHost: o.serverHost,
     serverPort: o.serverPort,
+    servers: o.servers,
     sourceAddresses: sources,
     viaProxy: scenario.viaProxy?.(o) ?? false,
     telemetryIntervalSeconds: o.telemetryIntervalSeconds,

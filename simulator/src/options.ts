@@ -6,7 +6,10 @@ import type { ServerView } from './server-view.js';
 import { isLoopbackHost } from './source-addresses.js';
 
 export interface SimulatorOptions {
-  /** mqtts://host:port of the fleet server. */
+  /**
+   * mqtts://host:port of the fleet server, or a cluster's nodes separated by commas (up to 16): each device is given
+   * the list and picks one at random, failing over to the others, as an agent with a server list does.
+   */
   readonly server: string;
   /** The fleet data folder (pki/, fleet.db); identities are kept in DATA/sim/. */
   readonly dataDir: string;
@@ -106,9 +109,20 @@ type OptionalOptions =
 
 export type ResolvedOptions = Required<Omit<SimulatorOptions, OptionalOptions>> &
   Pick<SimulatorOptions, OptionalOptions> & {
+    /** The first (or only) server. */
     readonly serverHost: string;
     readonly serverPort: number;
+    /** Every server of the list, in the order given. */
+    readonly servers: readonly ServerAddress[];
   };
+
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The agent's limit on a server list (agent/src/config.ts). */
+const MAX_SERVERS = 16;
 
 export const DEFAULTS = {
   durationMs: 60_000,
@@ -149,6 +163,18 @@ export function parseServerUrl(url: string): { host: string; port: number } {
   return { host: host === 'localhost' ? '127.0.0.1' : host, port: u.port ? Number(u.port) : 8883 };
 }
 
+/** `--server`: one mqtts:// URL, or several separated by commas (a cluster's nodes), each once. */
+export function parseServerList(list: string): ServerAddress[] {
+  const urls = list.split(',').map((u) => u.trim());
+  if (urls.length > MAX_SERVERS)
+    throw new UsageError(`--server lists at most ${MAX_SERVERS} servers, got ${urls.length}`);
+  const servers = urls.map(parseServerUrl);
+  const keys = servers.map((a) => `${a.host}:${a.port}`);
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice) throw new UsageError(`--server lists ${twice} twice; list each server once`);
+  return servers;
+}
+
 /** The operator API's URL: https:// with a host (the default port of `fleet serve`, 8443, when none is given). */
 function parseServerApiUrl(url: string): string {
   let u: URL;
@@ -167,13 +193,15 @@ function parseServerApiUrl(url: string): string {
 const DEFAULT_API_PORT = 8443;
 
 export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
-  const { host, port } = parseServerUrl(o.server);
+  const servers = parseServerList(o.server);
+  const { host, port } = servers[0]!;
   const serverApi = parseServerApiUrl(
     o.serverApi ?? `https://${host.includes(':') ? `[${host}]` : host}:${DEFAULT_API_PORT}`,
   );
-  if (!o.allowRemote && !isLoopbackHost(host)) {
+  const remote = servers.find((a) => !isLoopbackHost(a.host));
+  if (!o.allowRemote && remote) {
     throw new UsageError(
-      `--server ${o.server} is not on this machine's loopback; load and attack runs target 127.0.0.1 only. Pass ` +
+      `--server ${remote.host} is not on this machine's loopback; load and attack runs target 127.0.0.1 only. Pass ` +
         `--allow-remote to run against a server you are authorised to load.`,
     );
   }
@@ -236,6 +264,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     errorThreshold: fraction(o.errorThreshold ?? DEFAULTS.errorThreshold, '--error-threshold'),
     minWaitMs: int(o.minWaitMs ?? DEFAULTS.minWaitMs, '--min-wait (ms)', 0),
     serverPort: port,
+    servers,
     dataDir: o.dataDir,
     serverApi,
     ...(o.ca !== undefined ? { ca: o.ca } : {}),

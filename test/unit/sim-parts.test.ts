@@ -59,6 +59,17 @@ test('load and attack runs target loopback only, unless explicitly allowed', () 
   assert.is(resolveOptions({ ...base, server: 'mqtts://10.0.0.1:8883', allowRemote: true }).serverHost, '10.0.0.1');
   assert.throws(() => resolveOptions({ ...base, server: 'mqtt://127.0.0.1:1883' }), /mqtts/);
   assert.is(resolveOptions({ ...base, server: 'mqtts://localhost:9999' }).serverHost, '127.0.0.1');
+  // A cluster's nodes as one comma list: every one on loopback, each once, at most 16.
+  const list = resolveOptions({ ...base, server: 'mqtts://127.0.0.1:1001, mqtts://127.0.0.1:1002' });
+  assert.equal(list.servers, [
+    { host: '127.0.0.1', port: 1001 },
+    { host: '127.0.0.1', port: 1002 },
+  ]);
+  assert.equal([list.serverHost, list.serverPort], ['127.0.0.1', 1001]);
+  assert.throws(() => resolveOptions({ ...base, server: 'mqtts://127.0.0.1:1,mqtts://10.0.0.1:2' }), /--allow-remote/);
+  assert.throws(() => resolveOptions({ ...base, server: 'mqtts://127.0.0.1:1,mqtts://localhost:1' }), /twice/);
+  const many = Array.from({ length: 17 }, (_, i) => `mqtts://127.0.0.1:${1000 + i}`).join(',');
+  assert.throws(() => resolveOptions({ ...base, server: many }), /at most 16/);
   assert.throws(
     () => resolveOptions({ ...base, server: 'mqtts://127.0.0.1:8883', telemetryIntervalSeconds: 0.5 }),
     (e: unknown) => e instanceof UsageError,

@@ -18,7 +18,8 @@ const MAX_DEVICES = 10_000;
 
 const HELP = `fleet cluster up | status | down — a local cluster in one command (docs/cluster.md)
 
-fleet cluster up --data DIR [--nodes 3] [--host 127.0.0.1] [--port 8883] [--api-port 8443] [--devices N] [--json]
+fleet cluster up --data DIR [--nodes 3] [--host 127.0.0.1] [--port 8883] [--api-port 8443] [--devices N]
+                [--config FILE] [--json]
 fleet cluster status --data DIR [--json]
 fleet cluster down --data DIR
 
@@ -36,6 +37,9 @@ of its log. On a folder whose cluster already runs it prints the same and starts
   --api-port P    HAProxy's HTTPS port for the operator API (default 8443, or free with --port 0)
                   (a folder's later ups keep its first up's nodes and ports: the flags may be left out)
   --devices N     issue N simulator identities (sim-00001 …) into DIR/seed/sim, known to every node
+  --config FILE   a fleet server configuration (docs/fleet-config.md) each node is started with (fleet serve
+                  --config); behind HAProxy every device comes from HAProxy's address, so the per-address
+                  connection limits are HAProxy's whole fleet's
   --json          print one JSON object (parts, ports, URLs) instead of the progress lines and the print-out
 
 status shows each part (the nodes, redis, postgres, haproxy) with its pid, ports, whether it is alive (process and
@@ -64,6 +68,7 @@ async function up(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'api-port': { type: 'string' },
       devices: { type: 'string' },
+      config: { type: 'string' },
       json: { type: 'boolean' },
     },
     HELP,
@@ -82,6 +87,7 @@ async function up(argv: string[]): Promise<number> {
     ...optional('mqttPort', port('port')),
     ...optional('apiPort', port('api-port')),
     devices,
+    ...(values.config !== undefined ? { nodeConfig: values.config } : {}),
     ...(json ? {} : { progress: (line: string) => process.stderr.write(`${line}\n`) }),
   });
   const info = connectInfo(result.layout, result.plan, dir, devices);

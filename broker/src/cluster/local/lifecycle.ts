@@ -24,6 +24,8 @@ export interface UpOptions {
   readonly apiPort?: number;
   /** Simulator identities to issue into the seed folder (sim-00001 …). */
   readonly devices: number;
+  /** A fleet server configuration (JSON, docs/fleet-config.md) every node is started with (`fleet serve --config`). */
+  readonly nodeConfig?: string;
   readonly progress?: (line: string) => void;
 }
 
@@ -115,7 +117,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     );
     await Promise.all(
       plan.nodes.map(async (n) => {
-        const pid = startNode(layout, plan, n);
+        const pid = startNode(layout, plan, n, o.nodeConfig);
         started.push(n.id);
         await waitNode(layout, plan, n, pid);
         say(

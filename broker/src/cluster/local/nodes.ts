@@ -1,6 +1,7 @@
 // The local cluster's fleet server nodes: `fleet serve --cluster` children of this same CLI, each on its own
 // ports and data folder, told the secrets (Redis and PostgreSQL addresses) through their environment.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fleetPaths } from '../../fleet/data-dir.js';
 import type { ClusterLayout, ClusterPlan, NodePlan } from './layout.js';
 import { postgresUrl } from './postgres.js';
@@ -14,7 +15,7 @@ export function mqttUrl(host: string, port: number): string {
   return `mqtts://${host}:${port}`;
 }
 
-export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan): number {
+export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan, config?: string): number {
   const self = selfCommand();
   const args = [
     ...self.prefix,
@@ -35,6 +36,7 @@ export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePl
     '--cluster',
     '--node-id',
     node.id,
+    ...(config ? ['--config', resolve(config)] : []),
   ];
   // Passwords go through the environment: a command line is readable by every local user (/proc/PID/cmdline).
   const env = {

@@ -1,6 +1,7 @@
 // Ingest on PostgreSQL: a batch in one transaction, its telemetry samples in one multi-row INSERT … ON CONFLICT DO
 // NOTHING RETURNING against the UNIQUE (device_id, stream, seq), so each sample is stored once however often and
-// by however many nodes it is written; the caller learns each message's outcome only after COMMIT.
+// by however many nodes it is written; the devices' counters in one UPDATE; the caller learns each message's outcome
+// only after COMMIT.
 import type pg from 'pg';
 import { MOVES_FROM } from '../../db/commands.js';
 import type { StoreItem } from '../../fleet/ingest-store.js';
@@ -177,7 +178,13 @@ async function writeReject(c: pg.PoolClient, item: Extract<StoreItem, { kind: 'r
 export function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: number): Promise<BatchOutcome[]> {
   return pool.transaction('ingest.writeBatch', async (c) => {
     const ids = [...new Set(items.map((i) => i.deviceId))];
-    const found = await c.query<{ id: string }>('SELECT id FROM devices WHERE id = ANY($1::text[])', [ids]);
+    // The batch's device rows locked at once, in id order, before anything writes them: concurrent batches (other
+    // nodes, a redelivery) then wait for each other instead of deadlocking. NO KEY UPDATE still lets the samples'
+    // foreign keys take their KEY SHARE locks.
+    const found = await c.query<{ id: string }>(
+      'SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
+      [ids],
+    );
     const known = new Set(found.rows.map((r) => r.id));
     const unstorable = new Set(items.filter((i) => i.kind === 'message' && holdsNul(i.decoded.message)));
     const writable = (item: StoreItem) => known.has(item.deviceId) && !unstorable.has(item);
@@ -220,12 +227,20 @@ export function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: numb
         outcomes.push(await writeMessage(c, item));
       }
     }
-    // In id order: concurrent batches then take the devices' row locks in the same order.
-    for (const [id, b] of [...bumps].sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))) {
+    // Every device's counters in one statement (its row is locked already).
+    if (bumps.size > 0) {
+      const rows = [...bumps];
       await c.query(
-        'UPDATE devices SET telemetry_count = telemetry_count + $1, last_seen = $2, dropped = greatest(dropped, $3) ' +
-          'WHERE id = $4',
-        [b.samples, b.lastSeen, b.dropped, id],
+        `UPDATE devices d SET telemetry_count = d.telemetry_count + b.n, last_seen = b.seen,
+                dropped = greatest(d.dropped, b.dropped)
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS b(id, n, seen, dropped)
+          WHERE d.id = b.id`,
+        [
+          rows.map(([id]) => id),
+          rows.map(([, b]) => b.samples),
+          rows.map(([, b]) => b.lastSeen),
+          rows.map(([, b]) => b.dropped),
+        ],
       );
     }
     return outcomes;
