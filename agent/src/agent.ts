@@ -332,7 +332,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       // The acknowledged status is what confirms a new firmware image healthy (its version is in it).
       const sentVersion = firmwareVersion;
       client.subscribe(topics, { qos: 1 }, (err) => {
-        if (err) log.warn('command subscription failed', { error: err });
+        // Failed, the connection is going away (or closed under it): the next connect subscribes and announces
+        // again. Publishing on a client that has ended would throw from MQTT.js's closed outgoing store.
+        if (err) return log.warn('command subscription failed', { error: err });
+        if (client.disconnecting || client.disconnected) return;
         client.publish(statusTopic, outgoing(statusTopic, status('online')), { qos: 1, retain: true }, (err) => {
           if (!err && sentVersion) update?.confirmed(sentVersion);
         });

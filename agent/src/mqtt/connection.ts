@@ -159,7 +159,13 @@ export function createConnection(opts: ConnectionOptions): Connection {
       if (connected && beforeEnd) {
         await Promise.race([beforeEnd(c).catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       }
-      await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
+      // MQTT.js ends gracefully (a DISCONNECT) only once every message in flight is acknowledged, and waits for
+      // that without bound: a server that stopped answering (a SUBSCRIBE never acknowledged) would hold the stop
+      // for ever. In flight a moment more, it ends by force; an unacknowledged sample stays in the outbox.
+      const deadline = Date.now() + 2000;
+      while (Object.keys(c.outgoing).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const force = Object.keys(c.outgoing).length > 0;
+      await new Promise<void>((resolve) => c.end(force, {}, () => resolve()));
       client = undefined;
       connected = false;
     },
