@@ -2,10 +2,12 @@
 // probes add up to `fleet cluster status` (which decides its exit code).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   aggregateStatus,
+  clusterUp,
   findClusterBinaries,
   type ClusterPlan,
   haproxyConfig,
@@ -131,6 +133,30 @@ test('status: without HAProxy the nodes are judged on their own and HAProxy is n
   assert.not.ok(s.parts.find((p) => p.name === 'haproxy')!.healthy);
   assert.not.ok(s.healthy);
   assert.not.ok(aggregateStatus([], undefined).healthy, 'no parts is not a healthy cluster');
+});
+
+test('up --config: a missing file, a folder, a FIFO, bad JSON or a bad setting is refused before anything starts', async () => {
+  const root = tmpDir('edgeward-cluster-config-');
+  const fifo = join(root, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  writeFileSync(join(root, 'bad.json'), '{ not json');
+  writeFileSync(join(root, 'bad-setting.json'), JSON.stringify({ limits: { maxPendingHandshakes: 'many' } }));
+  for (const [file, why] of [
+    [join(root, 'absent.json'), /cannot read config/],
+    [root, /cannot read config/],
+    [fifo, /cannot read config/],
+    [join(root, 'bad.json'), /cannot read config/],
+    [join(root, 'bad-setting.json'), /maxPendingHandshakes/],
+  ] as const) {
+    const dir = join(root, 'c');
+    const err: EdgewardError = await clusterUp({ dir, host: '127.0.0.1', devices: 0, nodeConfig: file }).then(
+      () => assert.unreachable(file) as never,
+      (e: EdgewardError) => e,
+    );
+    assert.is(err.code, 'FLEET_CONFIG_INVALID', `${file}: ${err.message}`);
+    assert.match(err.message, why);
+    assert.not.ok(existsSync(dir), 'nothing was made');
+  }
 });
 
 test('missing programs: one typed error naming each and the apt-get line; PostgreSQL found in its own folder', () => {

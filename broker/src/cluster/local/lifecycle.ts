@@ -1,6 +1,7 @@
 // `fleet cluster up` and `down`: the parts started in order (redis, postgres, the nodes, haproxy), each waited for
 // until healthy; a failure stops what this call had started. `down` stops them in the reverse order; idempotent.
 import { ensurePrivateDir } from '../../../../shared/src/index.js';
+import { loadFleetConfig } from '../../config.js';
 import { FleetError } from '../../errors.js';
 import { findClusterBinaries } from './binaries.js';
 import { startHaproxy, stopHaproxy } from './haproxy.js';
@@ -81,6 +82,9 @@ function checkSamePlan(plan: ClusterPlan, o: UpOptions, layout: ClusterLayout): 
 }
 
 export async function clusterUp(o: UpOptions): Promise<UpResult> {
+  // Read as every node will (FLEET_CONFIG_INVALID, each error listed), before anything starts: a bad file would
+  // otherwise show only as nodes that never become ready.
+  if (o.nodeConfig !== undefined) loadFleetConfig(o.nodeConfig);
   const bins = findClusterBinaries();
   const layout = clusterLayout(o.dir);
   const say = o.progress ?? (() => {});
