@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { createMemoryOutbox } from '../../agent/src/index.js';
 import { UsageError } from '../../shared/src/index.js';
 import { parseRate } from '../../simulator/src/cli.js';
+import { demoCommand } from '../../simulator/src/demo.js';
 import { simIds } from '../../simulator/src/identities.js';
 import { createHistogram } from '../../simulator/src/metrics.js';
 import { resolveOptions } from '../../simulator/src/options.js';
@@ -209,5 +210,23 @@ test(
     assert.is(peakPerSecond(polls([[0, 5]])), 0);
   },
 );
+
+
+test('demo: --nodes goes with --cluster; bad counts and ports are usage errors before anything starts', async () => {
+  for (const [argv, why] of [
+    [['--nodes', '3'], /--nodes goes with --cluster/],
+    [['--cluster', '--nodes', '0'], /--nodes/],
+    [['--cluster', '--nodes', 'three'], /--nodes/],
+    [['--cluster', '--devices', '-1'], /--devices/],
+    [['--cluster', '--mqtt-port', '70000'], /--mqtt-port/],
+  ] as const) {
+    const err = await demoCommand([...argv, '--data', '/nonexistent/edgeward-demo']).then(
+      () => assert.unreachable(argv.join(' ')) as never,
+      (e: Error) => e,
+    );
+    assert.instance(err, UsageError, `${argv.join(' ')}: ${err.message}`);
+    assert.match(err.message, why);
+  }
+});
 
 test.run();
