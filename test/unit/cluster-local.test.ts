@@ -135,7 +135,7 @@ test('status: without HAProxy the nodes are judged on their own and HAProxy is n
   assert.not.ok(aggregateStatus([], undefined).healthy, 'no parts is not a healthy cluster');
 });
 
-test('up --config: a missing file, a folder, a FIFO, bad JSON or a bad setting is refused before anything starts', async () => {
+test('up --config: a missing file, a folder, a FIFO, bad JSON or a bad setting: refused before any start', async () => {
   const root = tmpDir('edgeward-cluster-config-');
   const fifo = join(root, 'fifo');
   execFileSync('mkfifo', [fifo]);

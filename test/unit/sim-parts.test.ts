@@ -211,7 +211,6 @@ test(
   },
 );
 
-
 test('demo: --nodes goes with --cluster; bad counts and ports are usage errors before anything starts', async () => {
   for (const [argv, why] of [
     [['--nodes', '3'], /--nodes goes with --cluster/],

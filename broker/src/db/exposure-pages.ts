@@ -9,7 +9,8 @@ export interface ReceivedReport extends ReportSummary {
   readonly deviceId: string;
 }
 
-interface Row {
+/** A report's summary row (the columns both store engines read). */
+export interface ReceivedRow {
   id: number;
   device_id: string;
   received_at: number;
@@ -19,8 +20,17 @@ interface Row {
   findings: number;
 }
 
+export const receivedReportOf = (r: ReceivedRow): ReceivedReport => ({
+  deviceId: r.device_id,
+  at: new Date(r.received_at).toISOString(),
+  deviceTs: new Date(r.device_ts).toISOString(),
+  score: r.score,
+  grade: r.grade,
+  findings: r.findings,
+});
+
 export function createReceivedReports(db: Db) {
-  const page = createArrivalPage<Row>(
+  const page = createArrivalPage<ReceivedRow>(
     db,
     'exposure_reports',
     'device_id, received_at, device_ts, score, grade, findings',
@@ -29,14 +39,7 @@ export function createReceivedReports(db: Db) {
   return (q: ArrivalPageQuery): { items: ReceivedReport[]; last: number | null } => {
     const { rows, last } = page(q);
     return {
-      items: rows.map((r) => ({
-        deviceId: r.device_id,
-        at: new Date(r.received_at).toISOString(),
-        deviceTs: new Date(r.device_ts).toISOString(),
-        score: r.score,
-        grade: r.grade,
-        findings: r.findings,
-      })),
+      items: rows.map(receivedReportOf),
       last,
     };
   };

@@ -30,7 +30,8 @@ export interface TelemetryPageQuery {
   readonly limit: number;
 }
 
-interface Row {
+/** A telemetry row as both store engines read it. */
+export interface SampleRow {
   id: number;
   stream: string;
   seq: number;
@@ -41,7 +42,7 @@ interface Row {
 
 export type TelemetryReader = ReturnType<typeof createTelemetryReader>;
 
-const sampleOf = (r: Row): StoredSample => ({
+export const sampleOf = (r: SampleRow): StoredSample => ({
   ts: new Date(r.device_ts).toISOString(),
   receivedAt: new Date(r.received_at).toISOString(),
   stream: r.stream,
@@ -68,7 +69,7 @@ export function createTelemetryReader(db: Db) {
     SELECT id, stream, seq, device_ts, received_at, metrics FROM telemetry
      WHERE id IN (SELECT value FROM json_each(@ids)) AND device_id = @device ORDER BY id`);
 
-  const fleetRows = createArrivalPage<Row & { device_id: string }>(
+  const fleetRows = createArrivalPage<SampleRow & { device_id: string }>(
     db,
     'telemetry',
     'device_id, stream, seq, device_ts, received_at, metrics',
@@ -92,14 +93,14 @@ export function createTelemetryReader(db: Db) {
       // The ids are searched wide of the range (stamps can cross a little along the ids), so each row is checked
       // on its stamp, and ids are read on until the page is full or the window ends: a full page is never cut
       // short by rows of the slack.
-      const inRange = (r: Row) =>
+      const inRange = (r: SampleRow) =>
         (q.from === undefined || r.received_at >= q.from) && (q.to === undefined || r.received_at < q.to);
-      const rows: Row[] = [];
+      const rows: SampleRow[] = [];
       let after = w.after;
       for (;;) {
         const ids = pageIds.all({ device: q.deviceId, after, last: w.end, limit: q.limit + 1 }) as number[];
         if (ids.length === 0) break;
-        const read = rowsOf.all({ ids: JSON.stringify(ids), device: q.deviceId }) as Row[];
+        const read = rowsOf.all({ ids: JSON.stringify(ids), device: q.deviceId }) as SampleRow[];
         rows.push(...read.filter(inRange));
         if (rows.length > q.limit || ids.length <= q.limit) break;
         after = ids.at(-1)!;

@@ -6,7 +6,8 @@ import type { OperatorAuditRow } from '../../db/operator-audit.js';
 import type { GradeCounts, PostureSnapshot } from '../../db/posture-snapshots.js';
 import { type CommonFinding, type LatestRow, postureOf } from '../../db/exposure.js';
 import { type CertificateFacts, type DeviceRow, type DeviceStatus, deviceSummaryOf } from '../../db/registry.js';
-import type { StoredSample } from '../../db/telemetry.js';
+import { type SampleRow, sampleOf } from '../../db/telemetry.js';
+import { type ReceivedRow, receivedReportOf } from '../../db/exposure-pages.js';
 import { FleetError } from '../../errors.js';
 import { MIN_ID_PREFIX, RELEASE_COLUMNS, type ReleaseRow, releaseValues, releaseView } from '../../fleet/releases.js';
 import { type ExposureReport, sealKeyId } from '../../../../shared/src/index.js';
@@ -46,23 +47,6 @@ const certificateValues = (id: string, cert: CertificateFacts, now: number) => [
 const INSERT_SEAL_KEY =
   'INSERT INTO device_keys (device_id, key_id, public_key, created_at) VALUES ($1, $2, $3, $4) ' +
   'ON CONFLICT (device_id, key_id) DO UPDATE SET retired_at = NULL';
-
-interface SampleRow {
-  id: number;
-  stream: string;
-  seq: number;
-  device_ts: number;
-  received_at: number;
-  metrics: string;
-}
-
-const sampleOf = (x: SampleRow): StoredSample => ({
-  ts: iso(x.device_ts),
-  receivedAt: iso(x.received_at),
-  stream: x.stream,
-  seq: x.seq,
-  metrics: JSON.parse(x.metrics) as Record<string, number>,
-});
 
 /**
  * The filter of a fleet-wide page in arrival order ($1 after, $2 from, $3 to, $4 devices; $5 is the limit, one more
@@ -369,28 +353,13 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         }));
       },
       async received(p) {
-        const r = await rows<{
-          id: number;
-          device_id: string;
-          received_at: number;
-          device_ts: number;
-          score: number;
-          grade: string;
-          findings: number;
-        }>(
+        const r = await rows<ReceivedRow>(
           'reports.received',
           `SELECT id, device_id, received_at, device_ts, score, grade, findings FROM exposure_reports
             ${ARRIVAL_WHERE('received_at')} ORDER BY id LIMIT $5`,
           arrivalValues(p),
         );
-        return pageOf(r, p.limit, (x) => ({
-          deviceId: x.device_id,
-          at: iso(x.received_at),
-          deviceTs: iso(x.device_ts),
-          score: x.score,
-          grade: x.grade,
-          findings: x.findings,
-        }));
+        return pageOf(r, p.limit, receivedReportOf);
       },
       async posture(worst) {
         // Revoked devices are not part of the fleet's posture (as in the posture snapshots).
