@@ -46,3 +46,31 @@ export async function startDemoAgents(d: {
   }
   return agents;
 }
+
+/**
+ * The demo's status line until Ctrl-C (SIGINT or SIGTERM): devices online and samples stored, as `read` counts them.
+ * On a terminal one line is redrawn every second; in a log, a line every ten seconds. A failed read is logged.
+ */
+export async function statusUntilStopped(
+  devices: number,
+  read: () => Promise<{ online: number; samples: number }>,
+  log: Logger,
+): Promise<void> {
+  const tty = process.stdout.isTTY === true;
+  const tick = async () => {
+    const { online, samples } = await read();
+    const line =
+      `${new Date().toISOString().slice(11, 19)}  devices online ${String(online).padStart(3)}/${devices}` +
+      `  samples stored ${samples}`;
+    process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
+  };
+  const ticker = setInterval(
+    () => void tick().catch((err: Error) => log.warn('demo status not read', { error: err })),
+    tty ? 1000 : 10_000,
+  );
+  await new Promise<void>((res) => {
+    process.once('SIGINT', res);
+    process.once('SIGTERM', res);
+  });
+  clearInterval(ticker);
+}

@@ -20,7 +20,7 @@ import {
   readRegularText,
   writeFileSafe,
 } from '../../shared/src/index.js';
-import { startDemoAgents } from './demo-agents.js';
+import { startDemoAgents, statusUntilStopped } from './demo-agents.js';
 import { ensureIdentities, simIds } from './identities.js';
 
 export interface ClusterDemoOptions {
@@ -94,24 +94,15 @@ export async function clusterDemo(o: ClusterDemoOptions): Promise<number> {
     ])
       say(line);
 
-    const tty = process.stdout.isTTY === true;
-    const tick = async () => {
-      const d = await store.registry.counts();
-      const [samples] = await store.telemetry.countPerPeriod([0]);
-      const line =
-        `${new Date().toISOString().slice(11, 19)}  devices online ${String(d.online).padStart(3)}/${o.devices}` +
-        `  samples stored ${samples}`;
-      process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
-    };
-    const ticker = setInterval(
-      () => void tick().catch((err: Error) => log.warn('cluster store not read', { error: err })),
-      tty ? 1000 : 10_000,
+    // The store's counts: what every node wrote.
+    await statusUntilStopped(
+      o.devices,
+      async () => ({
+        online: (await store.registry.counts()).online,
+        samples: (await store.telemetry.countPerPeriod([0]))[0]!,
+      }),
+      log,
     );
-    await new Promise<void>((res) => {
-      process.once('SIGINT', res);
-      process.once('SIGTERM', res);
-    });
-    clearInterval(ticker);
     say('\nstopping the agents …');
     await Promise.all(agents.map((a) => a.close()));
     await store.close();

@@ -28,7 +28,7 @@ import {
 import { createCliAdmin } from '../../broker/src/admin/cli-admin.js';
 import { localActor } from '../../broker/src/cli/target.js';
 import { clusterDemo } from './demo-cluster.js';
-import { startDemoAgents } from './demo-agents.js';
+import { startDemoAgents, statusUntilStopped } from './demo-agents.js';
 
 /** The demo's admin operator: its credential is the operator key the demo agents trust. */
 const DEMO_ADMIN = 'demo-admin';
@@ -133,23 +133,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say(line);
 
   const count$ = server.db.prepare('SELECT count(*) FROM telemetry').pluck();
-  // On a terminal one line is redrawn every second; in a log, a line every ten seconds.
-  const tty = process.stdout.isTTY === true;
-  const ticker = setInterval(
-    () => {
-      const line =
-        `${new Date().toISOString().slice(11, 19)}  devices online ` +
-        `${String(server.sessions.size).padStart(3)}/${count}  samples stored ${count$.get()}`;
-      process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
-    },
-    tty ? 1000 : 10_000,
-  );
-
-  await new Promise<void>((res) => {
-    process.once('SIGINT', res);
-    process.once('SIGTERM', res);
-  });
-  clearInterval(ticker);
+  await statusUntilStopped(count, async () => ({ online: server.sessions.size, samples: count$.get() as number }), log);
   say('\nstopping …');
   await Promise.all(agents.map((a) => a.close()));
   await server.close();

@@ -46,15 +46,16 @@ test.after(async () => {
   await fleet.close();
 });
 
+/** An agent of the test's server, which answers as the test says. */
+const slowAgent = () =>
+  createAgent({ config: fleet.agentConfig('gw-slow', { server: `mqtts://127.0.0.1:${port}` }), log: testLogger() });
+
 test('a CONNACK that arrives after close() began starts no session and crashes nothing', async () => {
   const crashes: unknown[] = [];
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtException', onCrash);
   try {
-    const agent = await createAgent({
-      config: fleet.agentConfig('gw-slow', { server: `mqtts://127.0.0.1:${port}` }),
-      log: testLogger(),
-    });
+    const agent = await slowAgent();
     const socket = await waitFor(() => waiting[0], 'the agent sent its CONNECT');
     await agent.close();
     const gone = new Promise<void>((resolve) => socket.on('close', () => resolve()));
@@ -103,10 +104,7 @@ test('an agent closed while its SUBSCRIBE waits for the SUBACK announces nothing
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtException', onCrash);
   try {
-    const agent = await createAgent({
-      config: fleet.agentConfig('gw-slow', { server: `mqtts://127.0.0.1:${port}` }),
-      log: testLogger(),
-    });
+    const agent = await slowAgent();
     const socket = await waitFor(() => subscribing[0], 'the agent sent its SUBSCRIBE');
     let after = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => (after = Buffer.concat([after, d])));
