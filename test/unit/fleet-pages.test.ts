@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { UsageError } from '../../shared/src/index.js';
 import { createAdminService } from '../../broker/src/admin/local.js';
 import { createCommandStore } from '../../broker/src/db/commands.js';
 import { ARRIVAL_PAGE_SCAN_ROWS } from '../../broker/src/db/arrival-order.js';
@@ -184,6 +185,17 @@ test('the event log since a time: only events recorded at or after it, newest fi
     [26, 25],
   );
   assert.is(rest.next, null);
+  // A cursor the log did not give is a usage error (on PostgreSQL it would reach the query), as on the other lists.
+  for (const cursor of ['abc', '-1', '1e3', '9'.repeat(16)]) {
+    for (const read of [() => host.events({ cursor }), () => host.auditTrail({ cursor })]) {
+      const err = await read().then(
+        () => assert.unreachable(cursor) as never,
+        (e: Error) => e,
+      );
+      assert.instance(err, UsageError, cursor);
+      assert.match(err.message, /the cursor is not one this list gave/);
+    }
+  }
   const late = await host.events({ since: new Date(T0 + 24 * S + 100).toISOString(), limit: 100 });
   assert.ok(late.items.some((e) => (e.detail as { n: string }).n === 'late'));
   const b = await host.events({ since: new Date(T0 + 20 * S).toISOString(), deviceId: 'gw-b', limit: 100 });

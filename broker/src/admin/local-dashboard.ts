@@ -1,11 +1,9 @@
 // What the dashboard's overview reads that no list offers: the device counts, the certificates expiring soon, and
 // telemetry and security events per hour; and the one-time login links (`fleet dashboard link`). Each answer is
 // a handful of aggregate queries, so the overview costs the same at 10 devices or 10,000. On a cluster on
-// PostgreSQL the same overview reads the store (overviewOf over admin/store-reads.ts).
+// PostgreSQL the same overview reads the store.
 import type { Db } from '../db/open.js';
-import { createArrivalCounts } from '../db/arrival-order.js';
-import { createRegistry } from '../db/registry.js';
-import type { ExpiringCertificate } from '../store/types.js';
+import type { FleetStore } from '../store/types.js';
 import { createDashboardSessions } from '../db/dashboard-sessions.js';
 import { createOperatorStore } from '../db/operators.js';
 import { FleetError } from '../errors.js';
@@ -17,17 +15,11 @@ export const MAX_HOURS = 168;
 /** The overview lists at most this many of the certificates expiring soonest. */
 const SOONEST = 10;
 
-/** What the overview reads, from the server's database or the cluster's store (admin/store-reads.ts). */
-export interface OverviewSource {
-  counts(): Promise<{ total: number; active: number; revoked: number; online: number }>;
-  expiring(until: number, limit: number): Promise<{ count: number; soonest: ExpiringCertificate[] }>;
-  /** Samples and security events received in each period (the last open-ended). */
-  telemetryPerPeriod(starts: readonly number[]): Promise<number[]>;
-  eventsPerPeriod(starts: readonly number[]): Promise<number[]>;
-}
+/** Where the overview's counts are read: the server's database (createSqliteStore), or the cluster's store. */
+type OverviewSource = Pick<FleetStore, 'registry' | 'telemetry' | 'audit'>;
 
 /** The overview and the per-hour counts: the same for every caller (device-limited tokens may not read them). */
-export function overviewOf(source: OverviewSource, now: () => number, expiringWithinDays: number) {
+function overviewOf(source: OverviewSource, now: () => number, expiringWithinDays: number) {
   /** The last `hours` whole hours and the current one, oldest first. */
   const hourStarts = (hours: number) => {
     const current = Math.floor(now() / HOUR) * HOUR;
@@ -36,8 +28,8 @@ export function overviewOf(source: OverviewSource, now: () => number, expiringWi
   return {
     async overview(): Promise<FleetOverview> {
       const at = now();
-      const d = await source.counts();
-      const { count, soonest } = await source.expiring(at + expiringWithinDays * DAY, SOONEST);
+      const d = await source.registry.counts();
+      const { count, soonest } = await source.registry.expiring(at + expiringWithinDays * DAY, SOONEST);
       return {
         at: new Date(at).toISOString(),
         devices: { ...d, offline: d.active - d.online },
@@ -50,35 +42,28 @@ export function overviewOf(source: OverviewSource, now: () => number, expiringWi
     },
     async telemetryPerHour(hours: number) {
       const starts = hourStarts(hours);
-      const counts = await source.telemetryPerPeriod(starts);
+      const counts = await source.telemetry.countPerPeriod(starts);
       return starts.map((s, i) => ({ hour: new Date(s).toISOString(), samples: counts[i]! }));
     },
     async eventsPerHour(hours: number) {
       const starts = hourStarts(hours);
-      const counts = await source.eventsPerPeriod(starts);
+      const counts = await source.audit.countPerPeriod(starts);
       return starts.map((s, i) => ({ hour: new Date(s).toISOString(), events: counts[i]! }));
     },
   };
 }
 
-export function localDashboard(deps: { db: Db; now: () => number; expiringWithinDays: number }) {
-  const { db, now } = deps;
-  const registry = createRegistry(db);
-  // The tables are in arrival order, so an hour's rows are the ids between two binary searches (arrival-order.ts).
-  const telemetryCounts = createArrivalCounts(db, 'telemetry');
-  const eventCounts = createArrivalCounts(db, 'audit');
+/** `records`: where the counts are read (the server's database, or the cluster's store); links are `db`'s own. */
+export function localDashboard(deps: {
+  db: Db;
+  records: OverviewSource;
+  now: () => number;
+  expiringWithinDays: number;
+}) {
+  const { db, now, records } = deps;
   const operators = createOperatorStore(db, now);
   const sessions = createDashboardSessions(db, now);
-  const reads = overviewOf(
-    {
-      counts: async () => registry.counts(),
-      expiring: async (until, limit) => registry.expiring(until, limit),
-      telemetryPerPeriod: async (starts) => telemetryCounts(starts),
-      eventsPerPeriod: async (starts) => eventCounts(starts),
-    },
-    now,
-    deps.expiringWithinDays,
-  );
+  const reads = overviewOf(records, now, deps.expiringWithinDays);
 
   const admin: DashboardAdmin = {
     ...reads,

@@ -13,7 +13,7 @@ import {
 } from '../../../shared/src/index.js';
 import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
-import { type AuditEvent, createAuditLog, createAuditPage } from '../db/audit.js';
+import { type AuditEvent, createAuditLog } from '../db/audit.js';
 import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
 import { createOperatorStore, type Operator } from '../db/operators.js';
@@ -22,9 +22,9 @@ import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
 import { certificateFacts, issueDeviceCert, type CaBundle } from '../pki/x509.js';
-import { type CallerContext, timeOf } from './local-context.js';
+import { type CallerContext, cursorOf, timeOf } from './local-context.js';
 import { localCommands } from './local-commands.js';
-import { localDashboard, overviewOf } from './local-dashboard.js';
+import { localDashboard } from './local-dashboard.js';
 import { localFleetAudit } from './local-fleet-audit.js';
 import { localReleases } from './local-releases.js';
 import { localReports } from './local-reports.js';
@@ -131,7 +131,6 @@ export function createAdminService(opts: AdminServiceOptions) {
   const operators = createOperatorStore(db, now);
   const trail = createOperatorAudit(db, now);
   const enrollTokens = createTokenStore(db);
-  const eventPage = createAuditPage(db);
   const shared = opts.store;
   // Where the devices' records are read: the cluster's store, or this database through the same interface.
   const records: FleetStore = shared ?? createSqliteStore(db);
@@ -148,24 +147,9 @@ export function createAdminService(opts: AdminServiceOptions) {
   });
   const config = opts.config ?? parseFleetConfig({});
   const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
-  const dashboard = localDashboard({ db, now, expiringWithinDays: config.audit.expiringWithinDays });
-  const sharedOverview =
-    shared &&
-    overviewOf(
-      {
-        counts: () => shared.registry.counts(),
-        expiring: (until, limit) => shared.registry.expiring(until, limit),
-        telemetryPerPeriod: (starts) => shared.telemetry.countPerPeriod(starts),
-        eventsPerPeriod: (starts) => shared.audit.countPerPeriod(starts),
-      },
-      now,
-      config.audit.expiringWithinDays,
-    );
-  /** A security event of an admin action: into the shared store on a cluster, else this database's log. */
-  const recordEvent = async (e: AuditEvent) => {
-    if (shared) await shared.audit.record(e, now());
-    else events.record(e);
-  };
+  const dashboard = localDashboard({ db, records, now, expiringWithinDays: config.audit.expiringWithinDays });
+  /** A security event of an admin action, where the devices' records are (the shared store on a cluster). */
+  const recordEvent = (e: AuditEvent) => records.audit.record(e, now());
   const rolloutsFor = localRollouts({ db, events, now, changed });
   const releaseStore = createReleaseStore({
     db,
@@ -179,7 +163,7 @@ export function createAdminService(opts: AdminServiceOptions) {
     const visible = (id: string) => !devices || devices.includes(id);
 
     const device = async (id: string): Promise<DeviceSummary> => {
-      const d = visible(id) ? await (shared ? shared.registry.get(id) : registry.get(id)) : undefined;
+      const d = visible(id) ? await records.registry.get(id) : undefined;
       if (!d) throw new FleetError('FLEET_DEVICE_UNKNOWN', `no device ${id} is registered`);
       return d;
     };
@@ -342,31 +326,33 @@ export function createAdminService(opts: AdminServiceOptions) {
       fleetTelemetry,
       fleetAudit,
       commands: commandsFor(ctx),
-      dashboard: sharedOverview ? { ...dashboard, ...sharedOverview } : dashboard,
+      dashboard,
       rollouts: rolloutsFor(ctx),
       ...localReleases({ store: releaseStore, events, actor }),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);
         const since = timeOf(q.since, 'since');
+        const before = cursorOf(q.cursor);
         const query = {
-          ...(q.cursor ? { before: Number(q.cursor) } : {}),
+          ...(before !== undefined ? { before } : {}),
           ...(since !== undefined ? { since } : {}),
           event: q.event ?? null,
           deviceId: q.deviceId ?? null,
           devices,
           limit: limit + 1,
         };
-        const rows = shared ? await shared.audit.page(query) : eventPage(query);
+        const rows = await records.audit.page(query);
         const items = rows.slice(0, limit);
         return { items, next: rows.length > limit ? String(items.at(-1)!.id) : null };
       },
 
       async auditTrail(q = {}) {
         const limit = pageSize(q.limit);
+        const before = cursorOf(q.cursor);
         const rows = trail.page({
           limit: limit + 1,
-          ...(q.cursor ? { before: Number(q.cursor) } : {}),
+          ...(before !== undefined ? { before } : {}),
           ...(q.operator ? { operator: q.operator } : {}),
           ...(q.action ? { action: q.action } : {}),
         });

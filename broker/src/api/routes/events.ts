@@ -2,7 +2,17 @@
 // enrolment tokens (/api/v1/enrollment-tokens), the one write here.
 import type { FastifyInstance } from 'fastify';
 import { API_PREFIX } from '../app.js';
-import { auditRecord, deviceId, isoTime, object, pageOf, pageQuery, responses, securityEvent } from '../schemas.js';
+import {
+  auditRecord,
+  deviceId,
+  isoTime,
+  numericCursor,
+  object,
+  pageOf,
+  pageQuery,
+  responses,
+  securityEvent,
+} from '../schemas.js';
 import { adminOf, type RouteDeps } from './context.js';
 
 export function eventRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -16,6 +26,7 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps): void {
         querystring: object(
           {
             ...pageQuery,
+            cursor: numericCursor,
             event: { type: 'string', pattern: '^[a-z][a-z0-9.-]{0,63}$' },
             deviceId,
             since: { ...isoTime, description: 'Recorded at or after (ISO 8601)' },
@@ -36,7 +47,12 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps): void {
         summary: 'The operator audit trail, newest first: who changed what, from where, and the outcome',
         tags: ['audit'],
         querystring: object(
-          { ...pageQuery, operator: { type: 'string', maxLength: 80 }, action: { type: 'string', maxLength: 64 } },
+          {
+            ...pageQuery,
+            cursor: numericCursor,
+            operator: { type: 'string', maxLength: 80 },
+            action: { type: 'string', maxLength: 64 },
+          },
           ['limit', 'cursor', 'operator', 'action'],
         ),
         response: responses({ 200: pageOf(auditRecord) }),
