@@ -1,4 +1,6 @@
 // The fleet store contract on SQLite (a fresh fleet database per test), and openStore's sqlite: URLs.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -38,6 +40,34 @@ test('openStore(sqlite:DIR) opens a fleet data folder; other schemes are refused
   } catch (err) {
     assert.is((err as { code?: string }).code, 'FLEET_DATA_DIR');
   }
+});
+
+test('a renewal reads then writes: another connection committing meanwhile makes it wait, not fail', async () => {
+  // `fleet device renew --data` beside a running server: the other process takes the write lock, and commits while
+  // this renewal waits for it. A deferred transaction would have read the live serials from the older snapshot and
+  // then failed with SQLITE_BUSY_SNAPSHOT; the renewal takes the write lock first.
+  const file = join(tmpDir('edgeward-store-busy-'), 'fleet.db');
+  const db = openDb(file);
+  const store = createSqliteStore(db);
+  await store.registry.addDevice('gw-1', 'default', cert('s-1'));
+  const other = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const db = new (require('better-sqlite3'))(${JSON.stringify(file)});
+       db.exec('BEGIN IMMEDIATE');
+       db.prepare("UPDATE devices SET last_seen = 1 WHERE id = 'gw-1'").run();
+       console.log('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+       db.exec('COMMIT');`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await once(other.stdout, 'data');
+  const renewed = await store.registry.renew('gw-1', { cert: cert('s-2'), revokeOld: true });
+  assert.equal(renewed.revokedSerials, ['s-1']);
+  assert.equal((await once(other, 'exit'))[0], 0);
+  await store.close();
 });
 
 test.run();

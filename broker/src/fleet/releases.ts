@@ -286,22 +286,24 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
      */
     installTrust(document: Uint8Array, by: string | null): { trust: TrustView; installed: boolean } {
       const sha256 = createHash('sha256').update(document).digest('hex');
-      return db.transaction(() => {
-        const rows = trustRows.all() as TrustRow[];
-        const existing = trustBySha.get(sha256) as { version: number } | undefined;
-        if (existing) {
-          const row = rows.find((r) => r.version === existing.version)!;
-          return { trust: trustView(row, verifyTrustDocument(document, { allowExpired: true })), installed: false };
-        }
-        const state =
-          rows.length === 0
-            ? verifyTrustDocument(document, { now: now() })
-            : updateTrust(chainState(rows), document, { now: now() });
-        const at = now();
-        insertTrust.run(state.version, Buffer.from(document), sha256, at, by);
-        const row = { version: state.version, sha256, installed_at: at, installed_by: by };
-        return { trust: trustView(row, state), installed: true };
-      })();
+      return db
+        .transaction(() => {
+          const rows = trustRows.all() as TrustRow[];
+          const existing = trustBySha.get(sha256) as { version: number } | undefined;
+          if (existing) {
+            const row = rows.find((r) => r.version === existing.version)!;
+            return { trust: trustView(row, verifyTrustDocument(document, { allowExpired: true })), installed: false };
+          }
+          const state =
+            rows.length === 0
+              ? verifyTrustDocument(document, { now: now() })
+              : updateTrust(chainState(rows), document, { now: now() });
+          const at = now();
+          insertTrust.run(state.version, Buffer.from(document), sha256, at, by);
+          const row = { version: state.version, sha256, installed_at: at, installed_by: by };
+          return { trust: trustView(row, state), installed: true };
+        })
+        .immediate(); // it reads the chain before it adds to it (see registry.renew in store/sqlite-store.ts)
     },
 
     list(): ReleaseView[] {

@@ -112,16 +112,20 @@ export function createSqliteStore(db: Db): FleetStore {
       exists: (id) => call('registry.exists', () => registry.exists(id)),
       addDevice: (id, type, cert, now, sealKey) =>
         call('registry.addDevice', () => registry.addDevice(id, type, cert, now, sealKey)),
+      // IMMEDIATE: it reads the live serials before writing, and a deferred transaction whose snapshot another
+      // connection (`fleet … --data` beside the server) wrote past cannot take the write lock (SQLITE_BUSY_SNAPSHOT).
       renew: (id, r, now = Date.now()) =>
         call('registry.renew', () =>
-          db.transaction(() => {
-            const revokedSerials = r.revokeOld ? (liveSerials.all(id) as string[]) : [];
-            if (r.revokeOld) registry.revokeCertificates(id, now);
-            registry.addCertificate(id, r.cert, now);
-            if (!r.sealKey) return { revokedSerials, retired: 0 };
-            const kid = sealKeys.add(id, r.sealKey, now);
-            return { revokedSerials, retired: r.revokeOld ? sealKeys.retireAllBut(id, kid, now) : 0 };
-          })(),
+          db
+            .transaction(() => {
+              const revokedSerials = r.revokeOld ? (liveSerials.all(id) as string[]) : [];
+              if (r.revokeOld) registry.revokeCertificates(id, now);
+              registry.addCertificate(id, r.cert, now);
+              if (!r.sealKey) return { revokedSerials, retired: 0 };
+              const kid = sealKeys.add(id, r.sealKey, now);
+              return { revokedSerials, retired: r.revokeOld ? sealKeys.retireAllBut(id, kid, now) : 0 };
+            })
+            .immediate(),
         ),
       page: (q) => call('registry.page', () => registry.page(q)),
       counts: () => call('registry.counts', () => registry.counts()),
