@@ -361,7 +361,11 @@ try {
   });
   view.close();
   console.error(
-    `   ${kill.why}; all connected again after ${reconnectedMs === null ? '—' : `${reconnectedMs / 1000} s`}`,
+    `   samples: ${kill.why}; ${
+      reconnectedMs === null
+        ? `not all connected again within ${reconnectBoundMs / 1000} s (--reconnect-bound)`
+        : `all connected again after ${reconnectedMs / 1000} s`
+    }`,
   );
 
   print(steady, haproxy, tpCluster, tpSingle, { kill, onVictim, reconnectedMs, lowest }, idleRss);

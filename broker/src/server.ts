@@ -61,6 +61,7 @@ import { createStoreDevicePlane, type StoreDevicePlane } from './cluster/store-d
 import { startPresenceSweep } from './cluster/presence-sweep.js';
 import { openPostgresStore } from './store/postgres/store.js';
 import { parseStoreUrl } from './store/open-store.js';
+import { createSqliteStore } from './store/sqlite-store.js';
 import type { FleetStore } from './store/types.js';
 
 export interface FleetServerOptions {
@@ -227,6 +228,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         cleanups.unshift(() => sweep.close());
       }
     }
+    // The fleet's records as the enrolment and the posture snapshots reach them: the shared store or this folder's.
+    const records = store ?? createSqliteStore(db);
     // Security events of the device plane go where its records are.
     const deviceAudit = plane?.audit ?? audit;
     const auditLimited = createAuditLimiter(deviceAudit, opts.auditWindowMs ?? 10_000);
@@ -413,9 +416,21 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     watch.on(() => rollouts.kick());
     cleanups.unshift(() => watch.close());
     // Daily and hourly posture snapshots for `fleet posture --since` and the dashboard (db/posture-snapshots.ts).
-    const posture = startPostureSnapshots({ db, file: db.name, log, storageKey: opts.storageKey });
+    // On the shared store the reports are PostgreSQL's: every node looks there, and computes in-process.
+    const posture = startPostureSnapshots({
+      posture: records.posture,
+      ...(store ? {} : { thread: { file: db.name, storageKey: opts.storageKey } }),
+      log,
+    });
     cleanups.unshift(() => posture.close());
-    const enrollment = createEnrollment({ db, registry, audit, ca, config, log, metrics });
+    const enrollment = createEnrollment({
+      records,
+      audit: deviceAudit,
+      ca,
+      config,
+      log,
+      metrics,
+    });
     const mqttUrl = () =>
       opts.publicMqttUrl ??
       opts.upstream?.url ??

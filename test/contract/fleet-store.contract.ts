@@ -7,6 +7,8 @@ import type { CmdAck } from '../../shared/src/commands/index.js';
 import type { ExposureReport } from '../../shared/src/index.js';
 import type { BatchOutcome, FleetStore, StoreItem } from '../../broker/src/store/index.js';
 import { STORE_TABLES } from '../../broker/src/store/index.js';
+import { createPostureHistory } from '../../broker/src/db/posture-history.js';
+import { createPostureSnapshotter, periodStart } from '../../broker/src/db/posture-snapshots.js';
 
 export interface StoreUnderTest {
   readonly store: FleetStore;
@@ -15,6 +17,8 @@ export interface StoreUnderTest {
 }
 
 const T0 = 1_767_000_000_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
 const YEAR = 365 * 86_400_000;
 let msgs = 0;
 
@@ -571,6 +575,107 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     ]);
     assert.equal(p.commonFindings, [{ check: 'mqtt.anonymous', severity: 'high', devices: 2 }]);
   });
+
+  t('posture over periods: each device by its latest report before the end, revoked ones left out', async () => {
+    const { store } = await fresh('gw-a', 'gw-b', 'gw-c', 'gw-d');
+    const D0 = periodStart('day', T0) + DAY;
+    await store.ingest.writeBatch(
+      [exposure('gw-a', 'h-1', 40, D0 + HOUR), exposure('gw-b', 'h-2', 95, D0 + 2 * HOUR)],
+      D0 + 2 * HOUR,
+    );
+    await store.ingest.writeBatch([exposure('gw-d', 'h-3', 10, D0 + 3 * HOUR)], D0 + 3 * HOUR);
+    await store.ingest.writeBatch([exposure('gw-a', 'h-4', 70, D0 + DAY + HOUR)], D0 + DAY + HOUR);
+    await store.registry.revoke('gw-d', D0 + DAY + 12 * HOUR);
+    const scores = (c: Record<number, number>) => Array.from({ length: 11 }, (_, i) => c[i] ?? 0);
+    assert.equal(await store.posture.compute('day', D0), {
+      resolution: 'day',
+      start: D0,
+      devices: 3,
+      reporting: 3,
+      averageScore: 48.3,
+      grades: { A: 1, B: 0, C: 2, D: 0, F: 0 },
+      scores: scores({ 1: 1, 4: 1, 9: 1 }),
+      checks: { 'mqtt.anonymous': 3 },
+    });
+    // gw-b silent but counted by its day-0 report, gw-a by its newer one; gw-d revoked before the day ended.
+    assert.equal(await store.posture.compute('day', D0 + DAY), {
+      resolution: 'day',
+      start: D0 + DAY,
+      devices: 2,
+      reporting: 1,
+      averageScore: 82.5,
+      grades: { A: 1, B: 0, C: 1, D: 0, F: 0 },
+      scores: scores({ 7: 1, 9: 1 }),
+      checks: { 'mqtt.anonymous': 2 },
+    });
+    assert.is((await store.posture.compute('hour', D0)).devices, 0);
+    assert.is(await store.posture.firstReportAt(), D0 + HOUR);
+
+    // The snapshotter stores each completed period once, hours first; a second run computes nothing.
+    const now = D0 + 2 * DAY + 30 * 60_000;
+    const snapshotter = createPostureSnapshotter(store.posture, { now: () => now, maxPeriods: 1000, budgetMs: 1e9 });
+    const first = await snapshotter.catchUp();
+    assert.is(first.computed, 47 + 2); // the hours from D0 01:00 to the last ended one, and the two days
+    assert.equal(await snapshotter.catchUp(), { computed: 0, remaining: 0, pruned: 0 });
+    assert.equal(
+      (await store.posture.read('day', D0, D0 + 2 * DAY)).map((p) => [p.devices, p.reporting]),
+      [
+        [3, 3],
+        [2, 1],
+      ],
+    );
+    assert.equal(await store.posture.starts('day', 0, now), [D0, D0 + DAY]);
+    // A week later the hours are pruned; the days stay, and the history reads them with the live periods.
+    const later = now + 8 * DAY;
+    const again = await createPostureSnapshotter(store.posture, { now: () => later, maxPeriods: 0 }).catchUp();
+    assert.is(again.pruned, 49 - 2);
+    assert.is((await store.posture.starts('hour', 0, later)).length, 0);
+    const history = await createPostureHistory(store.posture)({ resolution: 'day', since: D0 }, now);
+    assert.equal(
+      history.periods.map((p) => [p.start, p.devices, p.partial ?? false]),
+      [
+        [new Date(D0).toISOString(), 3, false],
+        [new Date(D0 + DAY).toISOString(), 2, false],
+        [new Date(D0 + 2 * DAY).toISOString(), 2, true],
+      ],
+    );
+  });
+
+  t(
+    'enrolment tokens: hashed, each claimed once (of concurrent claims one wins), expired and unknown refused',
+    async () => {
+      const { store } = await fresh();
+      const { tokens, expires } = await store.enrollTokens.create(3, 60_000, 'sensor', T0);
+      assert.is(expires, T0 + 60_000);
+      assert.is(tokens.length, 3);
+      for (const token of tokens) assert.match(token, /^ewt_[A-Za-z0-9_-]{43}$/);
+      assert.is(new Set(tokens).size, 3);
+      assert.is((await store.counts()).enroll_tokens, 3);
+      const claims = await Promise.all(
+        ['gw-1', 'gw-2', 'gw-3'].map((id) => store.enrollTokens.claim(tokens[0]!, id, T0 + 1)),
+      );
+      assert.equal(
+        claims.filter((c) => c.ok),
+        [{ ok: true, deviceType: 'sensor' }],
+      );
+      assert.equal(
+        claims.filter((c) => !c.ok),
+        [
+          { ok: false, reason: 'token-used' },
+          { ok: false, reason: 'token-used' },
+        ],
+      );
+      assert.equal(await store.enrollTokens.claim(tokens[1]!, 'gw-4', T0 + 60_000), {
+        ok: false,
+        reason: 'token-expired',
+      });
+      assert.equal(await store.enrollTokens.claim(`ewt_${'A'.repeat(43)}`, 'gw-5', T0), {
+        ok: false,
+        reason: 'token-invalid',
+      });
+      assert.equal(await store.enrollTokens.claim(tokens[2]!, 'gw-6', T0 + 59_999), { ok: true, deviceType: 'sensor' });
+    },
+  );
 
   t('security events: pages newest first by event, device, devices and time', async () => {
     const { store } = await fresh('gw-a', 'gw-b');

@@ -1,13 +1,15 @@
 // Two fleet server nodes sharing one real redis-server and one real PostgreSQL (--postgres): real agents on both
 // store their telemetry in PostgreSQL exactly once and nothing in the nodes' own databases; admission reads the
 // registry there; a command queued through node B reaches a device on node A; either node's operator API reads and
-// changes the registry, telemetry and events in the store; a node stopping, a node (a `fleet serve` process)
+// changes the registry, telemetry and events in the store; the nodes compute the posture history there; a token made
+// through one node enrols through another; a node stopping, a node (a `fleet serve` process)
 // SIGKILLed while its agents send, and Redis restarting lose no acknowledged sample.
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import * as assert from 'uvu/assert';
 import { createAgent, createFakePlatform, type Agent } from '../../agent/src/index.js';
+import { enroll } from '../../agent/src/enroll/enroll.js';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
 import {
@@ -43,6 +45,8 @@ const KILLED = ['gw-k1', 'gw-k2'];
 /** Connected to the SIGKILLed node and never again: its online flag is cleared by the others' sweep. */
 const GONE = 'gw-gone';
 const DEVICES = [...AGENTS, ...KILLED, GONE, 'gw-unregistered'];
+const DAY = 86_400_000;
+const OLD_REPORT_AT = Date.now() - 2 * DAY;
 
 let redis: RedisServer;
 let postgres: RunningPostgres;
@@ -109,6 +113,12 @@ test.before(async () => {
   await sql.query(`DELETE FROM device_keys WHERE device_id = 'gw-unregistered'`);
   await sql.query(`DELETE FROM certificates WHERE device_id = 'gw-unregistered'`);
   await sql.query(`DELETE FROM devices WHERE id = 'gw-unregistered'`);
+  // A report from two days ago: the nodes compute the posture snapshots of its periods in the store when they start.
+  await sql.query(
+    `INSERT INTO exposure_reports (device_id, msg_id, device_ts, received_at, scoring_version, score, grade,
+       categories, services, findings, report) VALUES ('gw-pa1', 'old-1', $1, $1, 1, 55, 'D', '{}', 0, 0, '{}')`,
+    [OLD_REPORT_AT],
+  );
   fleet.db.close();
   dataA = join(tmpDir('edgeward-node-a-'), 'data');
   dataB = join(tmpDir('edgeward-node-b-'), 'data');
@@ -223,6 +233,31 @@ test('the operator API of either node reads the shared store: devices, telemetry
   const hourly = await apiB.call<{ hours: { samples: number }[] }>('GET', '/api/v1/telemetry/hourly?hours=1');
   const counted = hourly.hours.reduce((n, h) => n + h.samples, 0);
   assert.ok(counted >= stored, `the hourly chart counts the samples in the store (${counted} of ${stored})`);
+
+  // The posture history: the days since the old report stored by the nodes in PostgreSQL (once: the period is the
+  // key), and today live from the reports the agents sent.
+  const oldDay = Math.floor(OLD_REPORT_AT / DAY) * DAY;
+  await waitFor(
+    async () => (await count(`SELECT count(*) AS n FROM posture_snapshots WHERE resolution = 'day'`)) >= 2,
+    'the daily snapshots since the old report in the store',
+  );
+  const reporting = () => count(`SELECT count(DISTINCT device_id) AS n FROM exposure_reports`);
+  const history = () =>
+    apiB.call<{ periods: { start: string; devices: number; partial?: true }[] }>(
+      'GET',
+      `/api/v1/posture/history?resolution=day&since=${new Date(oldDay).toISOString()}`,
+    );
+  const days = await history();
+  assert.equal(
+    days.periods.map((p) => [p.start, p.partial ?? false]),
+    [0, 1, 2].map((d) => [new Date(oldDay + d * DAY).toISOString(), d === 2]),
+  );
+  assert.is(days.periods[0]!.devices, 1, 'gw-pa1 by its old report');
+  // Today, live: every device with a report in the store (agents may still be sending their first).
+  await waitFor(
+    async () => (await history()).periods[2]!.devices === (await reporting()),
+    "today's period counts every device with a report in the store",
+  );
 });
 
 test('a device added through node B runs a sealed command sent through A; revoked through A, B drops it', async () => {
@@ -271,6 +306,41 @@ test('a device added through node B runs a sealed command sent through A; revoke
     await agent.close();
     apiA.close();
   }
+});
+
+test('a token made through node B enrols a device through node A; B admits it; spent for both', async () => {
+  const id = 'gw-enrolled';
+  const made = await apiB.call<{ tokens: string[] }>('POST', '/api/v1/enrollment-tokens', {
+    count: 1,
+    ttlSeconds: 3600,
+    deviceType: 'sensor',
+  });
+  const token = made.tokens[0]!;
+  const ca = readFileSync(join(fleet.deviceDir('gw-pa1'), 'ca.crt'), 'utf8');
+  const dir = fleet.deviceDir(id);
+  const via = (node: FleetServer) => `https://127.0.0.1:${node.httpPort}`;
+  const r = await enroll({ server: via(a!), token, ca, deviceId: id, outDir: dir, mqtt: urlOf(b) });
+  assert.is(r.deviceId, id);
+  assert.is(await count(`SELECT count(*) AS n FROM devices WHERE id = $1 AND device_type = 'sensor'`, [id]), 1);
+  assert.is(await count('SELECT count(*) AS n FROM device_keys WHERE device_id = $1', [id]), 1);
+  for (const node of [a!, b]) assert.not.ok(node.registry.exists(id), 'in the store only, not in a node folder');
+  const agent = await startAgent(id, [urlOf(b)]);
+  try {
+    await waitFor(() => b.sessions.get(id) && agent.stats().lastAckedSequence >= 1, `${id} sending through node B`);
+  } finally {
+    await agent.close();
+  }
+  // Spent in the store: node B refuses it too.
+  const again = await enroll({ server: via(b), token, ca, deviceId: 'gw-enrolled-2', outDir: `${dir}-2` }).then(
+    () => 'enrolled',
+    (err: { details?: { reason?: string } }) => err.details?.reason,
+  );
+  assert.is(again, 'token-used');
+  const events = await apiB.call<{ items: { event: string; deviceId: string | null }[] }>(
+    'GET',
+    '/api/v1/events?event=enroll.succeeded',
+  );
+  assert.ok(events.items.some((e) => e.deviceId === id));
 });
 
 /** Every sample the agent had acknowledged is stored, each once (sequences start at 1). */

@@ -9,6 +9,7 @@ import { createExposureStore } from '../../broker/src/db/exposure.js';
 import { type Db, openDb } from '../../broker/src/db/open.js';
 import { createPostureHistory } from '../../broker/src/db/posture-history.js';
 import { createPostureSnapshotter } from '../../broker/src/db/posture-snapshots.js';
+import { createSqliteStore } from '../../broker/src/store/sqlite-store.js';
 import { posturePeriodsOption } from '../../broker/src/cli/posture-history.js';
 import type { Grade } from '../../shared/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -47,6 +48,8 @@ function fleetDb(): Db {
   db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = 'gw-4'`).run(T0 + 2 * DAY + 12 * HOUR);
   return db;
 }
+
+const postureOf = (db: Db) => createSqliteStore(db).posture;
 
 const rows = (db: Db, resolution: string) =>
   db.prepare('SELECT * FROM posture_snapshots WHERE resolution = ? ORDER BY start').all(resolution) as {
@@ -94,23 +97,27 @@ const DAY2 = {
 };
 const DAY3 = { ...DAY2, start: iso(T0 + 3 * DAY), reporting: 0, partial: true };
 
-test('daily snapshots from known reports: silent devices counted, revoked ones left out, findings per device', () => {
+test('daily snapshots from known reports: silent devices counted, revoked left out, findings by device', async () => {
   const db = fleetDb();
   try {
-    const r = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    const r = await createPostureSnapshotter(postureOf(db), {
+      now: () => NOW,
+      maxPeriods: 1000,
+      budgetMs: Infinity,
+    }).catchUp();
     // Hours from the first report's (day 0, 01:00) through 09:00 today: 10:00 is still going on.
     assert.equal(r, { computed: 3 + (3 * 24 + 9), remaining: 0, pruned: 0 });
-    const history = createPostureHistory(db)({ resolution: 'day', since: T0 - 5 * DAY }, NOW);
+    const history = await createPostureHistory(postureOf(db))({ resolution: 'day', since: T0 - 5 * DAY }, NOW);
     assert.equal(history, { resolution: 'day', periods: [DAY0, DAY1, DAY2, DAY3] });
   } finally {
     db.close();
   }
 });
 
-test('hourly snapshots: reporting means within the hour; devices before their first report are not counted', () => {
+test('hourly snapshots: reporting means within the hour; devices before their first report not counted', async () => {
   const db = fleetDb();
   try {
-    createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    await createPostureSnapshotter(postureOf(db), { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
     const hours = rows(db, 'hour');
     assert.is(hours[0]!.start, T0 + HOUR, 'from the hour of the first report');
     assert.is(hours.at(-1)!.start, T0 + 3 * DAY + 9 * HOUR);
@@ -123,7 +130,7 @@ test('hourly snapshots: reporting means within the hour; devices before their fi
     assert.is(at(T0 + 2 * DAY + 12 * HOUR).devices, 3);
     assert.is(at(T0 + 2 * DAY + 12 * HOUR).average_score, 67.7);
 
-    const live = createPostureHistory(db)({ resolution: 'hour' }, NOW);
+    const live = await createPostureHistory(postureOf(db))({ resolution: 'hour' }, NOW);
     assert.is(live.periods.length, 49, 'the last 48 hours by default, and the current one');
     assert.is(live.periods[0]!.start, iso(T0 + DAY + 10 * HOUR));
     assert.equal(live.periods.at(-1), { ...DAY3, start: iso(T0 + 3 * DAY + 10 * HOUR) });
@@ -137,13 +144,17 @@ test('hourly snapshots: reporting means within the hour; devices before their fi
   }
 });
 
-test('catch-up is idempotent: a second run computes nothing and every row stays as it was', () => {
+test('catch-up is idempotent: a second run computes nothing and every row stays as it was', async () => {
   const db = fleetDb();
   try {
-    const snapshotter = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity });
-    snapshotter.catchUp();
+    const snapshotter = createPostureSnapshotter(postureOf(db), {
+      now: () => NOW,
+      maxPeriods: 1000,
+      budgetMs: Infinity,
+    });
+    await snapshotter.catchUp();
     const before = [...rows(db, 'day'), ...rows(db, 'hour')];
-    assert.equal(snapshotter.catchUp(), { computed: 0, remaining: 0, pruned: 0 });
+    assert.equal(await snapshotter.catchUp(), { computed: 0, remaining: 0, pruned: 0 });
     assert.equal([...rows(db, 'day'), ...rows(db, 'hour')], before);
     assert.is(before.length, 84);
   } finally {
@@ -151,40 +162,48 @@ test('catch-up is idempotent: a second run computes nothing and every row stays 
   }
 });
 
-test('a backlog is spread over calls: at most maxPeriods, and no more once the time budget is spent', () => {
+test('a backlog is spread over calls: at most maxPeriods, and no more once the time budget is spent', async () => {
   const db = fleetDb();
   try {
-    const capped = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 30, budgetMs: Infinity });
-    assert.is(capped.pending(), 84, 'what the server asks every minute before it starts a thread');
-    assert.equal(capped.catchUp(), { computed: 30, remaining: 54, pruned: 0 });
-    assert.is(capped.pending(), 54);
+    const capped = createPostureSnapshotter(postureOf(db), { now: () => NOW, maxPeriods: 30, budgetMs: Infinity });
+    assert.is(await capped.pending(), 84, 'what the server asks every minute before it starts a thread');
+    assert.equal(await capped.catchUp(), { computed: 30, remaining: 54, pruned: 0 });
+    assert.is(await capped.pending(), 54);
     // Newest first: the hours right before now are there, the first day not yet.
     assert.is(rows(db, 'hour').at(-1)!.start, T0 + 3 * DAY + 9 * HOUR);
     assert.is(rows(db, 'day').length, 0);
     let clock = 0;
-    const timed = createPostureSnapshotter(db, {
+    const timed = createPostureSnapshotter(postureOf(db), {
       now: () => NOW,
       maxPeriods: 1000,
       budgetMs: 50,
       elapsed: () => (clock += 30),
     });
-    assert.equal(timed.catchUp(), { computed: 2, remaining: 52, pruned: 0 }, 'the third period would start at 60 ms');
+    assert.equal(
+      await timed.catchUp(),
+      { computed: 2, remaining: 52, pruned: 0 },
+      'the third period would start at 60 ms',
+    );
     let calls = 0;
-    while (capped.catchUp().remaining > 0) calls++;
+    while ((await capped.catchUp()).remaining > 0) calls++;
     assert.is(calls, 1);
-    assert.is(capped.pending(), 0);
+    assert.is(await capped.pending(), 0);
     assert.is(rows(db, 'day').length + rows(db, 'hour').length, 84);
   } finally {
     db.close();
   }
 });
 
-test('hourly rows older than a week are pruned; daily rows are kept', () => {
+test('hourly rows older than a week are pruned; daily rows are kept', async () => {
   const db = fleetDb();
   try {
-    createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    await createPostureSnapshotter(postureOf(db), { now: () => NOW, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
     const later = NOW + 8 * DAY;
-    const r = createPostureSnapshotter(db, { now: () => later, maxPeriods: 1000, budgetMs: Infinity }).catchUp();
+    const r = await createPostureSnapshotter(postureOf(db), {
+      now: () => later,
+      maxPeriods: 1000,
+      budgetMs: Infinity,
+    }).catchUp();
     const hours = rows(db, 'hour');
     assert.is(hours.length, 168, 'the last 168 completed hours');
     assert.is(hours[0]!.start, T0 + 11 * DAY + 10 * HOUR - 168 * HOUR);
@@ -201,14 +220,18 @@ test('hourly rows older than a week are pruned; daily rows are kept', () => {
   }
 });
 
-test('daily rows go back at most 366 days; the read brings an older since forward to it', () => {
+test('daily rows go back at most 366 days; the read brings an older since forward to it', async () => {
   const db = openDb(join(tmpDir('edgeward-posture-'), 'fleet.db'));
   try {
     db.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('gw-old', 'active', 0)`).run();
     report(db, 'gw-old', NOW - 500 * DAY, 50, 'D', []);
-    const r = createPostureSnapshotter(db, { now: () => NOW, maxPeriods: 10_000, budgetMs: Infinity }).catchUp();
+    const r = await createPostureSnapshotter(postureOf(db), {
+      now: () => NOW,
+      maxPeriods: 10_000,
+      budgetMs: Infinity,
+    }).catchUp();
     assert.is(r.computed, 366 + 168);
-    const history = createPostureHistory(db)({ resolution: 'day', since: 0 }, NOW);
+    const history = await createPostureHistory(postureOf(db))({ resolution: 'day', since: 0 }, NOW);
     assert.is(history.periods.length, 367, '366 stored days and today');
     assert.is(history.periods[0]!.start, iso(T0 + 3 * DAY - 366 * DAY));
     assert.ok(history.periods.every((p) => p.devices === 1 && p.reporting === 0 && p.averageScore === 50));
@@ -217,18 +240,18 @@ test('daily rows go back at most 366 days; the read brings an older since forwar
   }
 });
 
-test('before any snapshot is stored: the current period and the previous one are live, the rest absent', () => {
+test('before any snapshot is stored: the current period and the previous one are live, the rest absent', async () => {
   const db = fleetDb();
   try {
     // As on a host whose server has not run since day 2 (fleet posture --data): days 0 and 1 are not there yet.
-    const history = createPostureHistory(db)({ resolution: 'day', since: T0 }, NOW);
+    const history = await createPostureHistory(postureOf(db))({ resolution: 'day', since: T0 }, NOW);
     assert.equal(history.periods, [
       { ...DAY2, partial: true },
       { ...DAY3, partial: true },
     ]);
     const empty = openDb(join(tmpDir('edgeward-posture-'), 'fleet.db'));
     try {
-      assert.equal(createPostureHistory(empty)({ resolution: 'hour' }, NOW), {
+      assert.equal(await createPostureHistory(postureOf(empty))({ resolution: 'hour' }, NOW), {
         resolution: 'hour',
         periods: [
           {
@@ -243,7 +266,7 @@ test('before any snapshot is stored: the current period and the previous one are
           },
         ],
       });
-      assert.equal(createPostureSnapshotter(empty, { now: () => NOW }).catchUp(), {
+      assert.equal(await createPostureSnapshotter(postureOf(empty), { now: () => NOW }).catchUp(), {
         computed: 0,
         remaining: 0,
         pruned: 0,

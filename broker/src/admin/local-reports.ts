@@ -29,17 +29,17 @@ const pageOf = <T>(page: { items: T[]; last: number | null }): Page<T> => ({
 });
 
 /**
- * `records` is where devices' messages are read: the server's database (createSqliteStore) or, on a cluster, the
- * PostgreSQL store every node writes. The posture history's snapshots are the server's own (db/posture-history.ts).
+ * `records` is where devices' messages are read, and the posture history's snapshots: the server's database
+ * (createSqliteStore) or, on a cluster, the PostgreSQL store every node writes.
  */
 export function localReports(deps: {
   db: Db;
-  records: Pick<FleetStore, 'telemetry' | 'reports'>;
+  records: Pick<FleetStore, 'telemetry' | 'reports' | 'posture'>;
   now: () => number;
   pageSize: (limit?: number) => number;
 }) {
   const { telemetry, reports: exposure } = deps.records;
-  const postureHistory = createPostureHistory(deps.db);
+  const postureHistory = createPostureHistory(deps.records.posture);
   return (ctx: CallerContext) => {
     const reports: ReportAdmin = {
       async report(deviceId, q = {}) {
@@ -59,7 +59,7 @@ export function localReports(deps: {
         const resolution = q.resolution ?? 'day';
         if (resolution !== 'day' && resolution !== 'hour') throw new UsageError('resolution is day or hour');
         const since = timeOf(q.since, 'since');
-        const history = postureHistory({ resolution, ...(since !== undefined ? { since } : {}) }, deps.now());
+        const history = await postureHistory({ resolution, ...(since !== undefined ? { since } : {}) }, deps.now());
         if (q.checks !== false) return history;
         return { ...history, periods: history.periods.map(({ checks: _checks, ...period }) => period) };
       },

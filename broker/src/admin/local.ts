@@ -18,7 +18,6 @@ import type { Db } from '../db/open.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
 import { createOperatorStore, type Operator } from '../db/operators.js';
 import { createRegistry, type DeviceSummary } from '../db/registry.js';
-import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
 import { certificateFacts, issueDeviceCert, type CaBundle } from '../pki/x509.js';
@@ -130,7 +129,6 @@ export function createAdminService(opts: AdminServiceOptions) {
   const events = createAuditLog(db, now);
   const operators = createOperatorStore(db, now);
   const trail = createOperatorAudit(db, now);
-  const enrollTokens = createTokenStore(db);
   const shared = opts.store;
   // Where the devices' records are read: the cluster's store, or this database through the same interface.
   const records: FleetStore = shared ?? createSqliteStore(db);
@@ -310,9 +308,14 @@ export function createAdminService(opts: AdminServiceOptions) {
 
       enrollment: {
         async createTokens(req) {
-          const { tokens, expires } = enrollTokens.create(req.count, req.ttlSeconds * 1000, req.deviceType, now());
+          const { tokens, expires } = await records.enrollTokens.create(
+            req.count,
+            req.ttlSeconds * 1000,
+            req.deviceType,
+            now(),
+          );
           const at = new Date(expires).toISOString();
-          events.record({
+          await recordEvent({
             event: 'enroll.tokens-created',
             actor,
             detail: { count: req.count, deviceType: req.deviceType, expires: at },

@@ -1,6 +1,7 @@
 // The fleet's posture over time, as `fleet posture --since` and GET /api/v1/posture/history show it: the stored
 // snapshots (posture-snapshots.ts) of the periods since a time, then the periods not stored yet computed live from
-// the reports: the current one, and the one before until it is stored. Reads only.
+// the reports: the current one, and the one before until it is stored. Reads only, through the store's posture
+// (either engine: store/types.ts PostureStore).
 import {
   type GradeCounts,
   MAX_PERIODS,
@@ -8,9 +9,8 @@ import {
   type PostureSnapshot,
   periodStart,
   type Resolution,
-  createPostureSnapshots,
 } from './posture-snapshots.js';
-import type { Db } from './open.js';
+import type { PostureStore } from '../store/types.js';
 
 /** What each resolution shows when no `since` is given: the last 30 days, the last 48 hours. */
 export const DEFAULT_SPAN_MS: Record<Resolution, number> = { day: 30 * PERIOD_MS.day, hour: 48 * PERIOD_MS.hour };
@@ -49,13 +49,12 @@ const periodOf = (s: PostureSnapshot, partial: boolean): PosturePeriod => ({
   ...(partial ? { partial: true as const } : {}),
 });
 
-export function createPostureHistory(db: Db) {
-  const snapshots = createPostureSnapshots(db);
+export function createPostureHistory(snapshots: Pick<PostureStore, 'read' | 'compute'>) {
   /**
    * The periods from the one holding `since` through the current one. `since` defaults to DEFAULT_SPAN_MS ago and
    * is brought forward to MAX_PERIODS ago (older snapshots are not kept at that resolution) and back to now.
    */
-  return (q: { resolution: Resolution; since?: number }, now: number): PostureHistory => {
+  return async (q: { resolution: Resolution; since?: number }, now: number): Promise<PostureHistory> => {
     const { resolution } = q;
     const length = PERIOD_MS[resolution];
     const current = periodStart(resolution, now);
@@ -64,17 +63,17 @@ export function createPostureHistory(db: Db) {
       current,
       Math.max(oldest, periodStart(resolution, q.since ?? now - DEFAULT_SPAN_MS[resolution])),
     );
-    const stored = snapshots.read(resolution, first, current);
+    const stored = await snapshots.read(resolution, first, current);
     const periods = stored.map((s) => periodOf(s, false));
     // The previous period is stored a minute or two after it ended (SETTLE_MS, then the next run), and only while
     // a server runs: until then, live, so the trend never lacks its last completed period (unless it had no
     // device yet: before the first report a completed period is absent, live or not).
     const previous = current - length;
     if (previous >= first && stored.at(-1)?.start !== previous) {
-      const live = snapshots.compute(resolution, previous);
+      const live = await snapshots.compute(resolution, previous);
       if (live.devices > 0) periods.push(periodOf(live, true));
     }
-    periods.push(periodOf(snapshots.compute(resolution, current), true));
+    periods.push(periodOf(await snapshots.compute(resolution, current), true));
     return { resolution, periods };
   };
 }

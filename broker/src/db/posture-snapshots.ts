@@ -2,6 +2,7 @@
 // computed once from the stored reports after its period has ended. A year of daily rows is about 365 KiB (rows of
 // ~1 KiB, mostly the per-check counts), the hourly ones another ~170 KiB that never grows: `fleet posture --since`
 // and the dashboard read these instead of replaying every report, and they outlive the reports retention deletes.
+import type { PostureStore } from '../store/types.js';
 import type { Db } from './open.js';
 
 export const HOUR = 3_600_000;
@@ -46,11 +47,41 @@ export const periodStart = (resolution: Resolution, at: number): number =>
 
 export const scoreBucket = (score: number): number => Math.min(10, Math.max(0, Math.floor(score / 10)));
 
-interface LatestRow {
+/** A device's latest report before a period's end, as both engines' queries return it. */
+export interface LatestReportRow {
   id: number;
   score: number;
   grade: string;
   received_at: number;
+}
+
+/** The snapshot of a period from each counted device's latest report and the check counts of those reports. */
+export function snapshotOf(
+  resolution: Resolution,
+  start: number,
+  rows: readonly LatestReportRow[],
+  counts: readonly { check_id: string; n: number }[],
+): PostureSnapshot {
+  const grades: GradeCounts = { A: 0, B: 0, C: 0, D: 0, F: 0 };
+  const scores = new Array<number>(11).fill(0);
+  let sum = 0;
+  let reporting = 0;
+  for (const r of rows) {
+    if (r.grade in grades) grades[r.grade as keyof GradeCounts]++;
+    scores[scoreBucket(r.score)]!++;
+    sum += r.score;
+    if (r.received_at >= start) reporting++;
+  }
+  return {
+    resolution,
+    start,
+    devices: rows.length,
+    reporting,
+    averageScore: rows.length ? Math.round((sum / rows.length) * 10) / 10 : null,
+    grades,
+    scores,
+    checks: Object.fromEntries(counts.map((c) => [c.check_id, Number(c.n)])),
+  };
 }
 
 interface SnapshotRow {
@@ -88,34 +119,35 @@ export function createPostureSnapshots(db: Db) {
     SELECT resolution, start, devices, reporting, average_score, grades, scores, checks FROM posture_snapshots
      WHERE resolution = ? AND start >= ? AND start < ? ORDER BY start`);
 
+  const storedStarts = db
+    .prepare('SELECT start FROM posture_snapshots WHERE resolution = ? AND start >= ? AND start < ?')
+    .pluck();
+  // The reports are stored in arrival order: the first rows hold the earliest stamp (a few crossed stamps aside).
+  const firstReportAt = db
+    .prepare('SELECT min(received_at) FROM (SELECT received_at FROM exposure_reports ORDER BY id LIMIT 100)')
+    .pluck();
+  const pruneHours = db.prepare(`DELETE FROM posture_snapshots WHERE resolution = 'hour' AND start < ?`);
+
   return {
     /** The posture over [start, start + one period) from the reports stored now. */
     compute(resolution: Resolution, start: number): PostureSnapshot {
-      const end = start + PERIOD_MS[resolution];
-      const rows = latest.all({ end }) as LatestRow[];
-      const grades: GradeCounts = { A: 0, B: 0, C: 0, D: 0, F: 0 };
-      const scores = new Array<number>(11).fill(0);
-      let sum = 0;
-      let reporting = 0;
-      for (const r of rows) {
-        if (r.grade in grades) grades[r.grade as keyof GradeCounts]++;
-        scores[scoreBucket(r.score)]!++;
-        sum += r.score;
-        if (r.received_at >= start) reporting++;
-      }
+      const rows = latest.all({ end: start + PERIOD_MS[resolution] }) as LatestReportRow[];
       const counts = rows.length
         ? (checks.all(JSON.stringify(rows.map((r) => r.id))) as { check_id: string; n: number }[])
         : [];
-      return {
-        resolution,
-        start,
-        devices: rows.length,
-        reporting,
-        averageScore: rows.length ? Math.round((sum / rows.length) * 10) / 10 : null,
-        grades,
-        scores,
-        checks: Object.fromEntries(counts.map((c) => [c.check_id, c.n])),
-      };
+      return snapshotOf(resolution, start, rows, counts);
+    },
+    /** The starts of the stored periods in [from, to). */
+    starts(resolution: Resolution, from: number, to: number): number[] {
+      return storedStarts.all(resolution, from, to) as number[];
+    },
+    /** The stamp of the earliest stored report (null: none). */
+    firstReportAt(): number | null {
+      return firstReportAt.get() as number | null;
+    },
+    /** Deletes the hourly rows of periods starting before `before`; returns how many. */
+    pruneHours(before: number): number {
+      return pruneHours.run(before).changes;
     },
     /** Stores a snapshot, replacing the period's row if there was one. */
     store(s: PostureSnapshot, computedAt: number): void {
@@ -174,24 +206,16 @@ export type PostureSnapshotter = ReturnType<typeof createPostureSnapshotter>;
  * (at most 366 days back) and every hour of the last 168, newest first, so a long backlog (the first start after
  * an upgrade, a server stopped for days) shows the recent trend first. Periods already stored are not computed
  * again, so calling it twice changes nothing. Hourly rows older than a week are deleted; daily ones are kept.
+ * Either engine: `posture` is the store's (store/types.ts PostureStore).
  */
-export function createPostureSnapshotter(db: Db, opts: SnapshotterOptions = {}) {
+export function createPostureSnapshotter(posture: PostureStore, opts: SnapshotterOptions = {}) {
   const now = opts.now ?? Date.now;
   const maxPeriods = opts.maxPeriods ?? 100;
   const budgetMs = opts.budgetMs ?? 50;
   const elapsed = opts.elapsed ?? (() => performance.now());
-  const snapshots = createPostureSnapshots(db);
-  // The reports are stored in arrival order: the first rows hold the earliest stamp (a few crossed stamps aside).
-  const firstReportAt = db
-    .prepare('SELECT min(received_at) FROM (SELECT received_at FROM exposure_reports ORDER BY id LIMIT 100)')
-    .pluck();
-  const storedStarts = db
-    .prepare('SELECT start FROM posture_snapshots WHERE resolution = ? AND start >= ? AND start < ?')
-    .pluck();
-  const pruneHours = db.prepare(`DELETE FROM posture_snapshots WHERE resolution = 'hour' AND start < ?`);
 
   /** The completed periods of a resolution that have no snapshot, newest first. */
-  function missing(resolution: Resolution, at: number, first: number): number[] {
+  async function missing(resolution: Resolution, at: number, first: number): Promise<number[]> {
     const length = PERIOD_MS[resolution];
     // The last period that ended (and settled) before `at`, and the oldest one kept.
     const newest = periodStart(resolution, at - SETTLE_MS) - length;
@@ -199,36 +223,36 @@ export function createPostureSnapshotter(db: Db, opts: SnapshotterOptions = {}) 
       periodStart(resolution, first),
       periodStart(resolution, at) - MAX_PERIODS[resolution] * length,
     );
-    const have = new Set(storedStarts.all(resolution, oldest, newest + length) as number[]);
+    const have = new Set(await posture.starts(resolution, oldest, newest + length));
     const out: number[] = [];
     for (let s = newest; s >= oldest; s -= length) if (!have.has(s)) out.push(s);
     return out;
   }
 
   /** Every missing period as of `at`: hours first, as they would be pruned before a slow backlog reached them. */
-  function todo(at: number): { resolution: Resolution; start: number }[] {
-    const first = firstReportAt.get() as number | null;
+  async function todo(at: number): Promise<{ resolution: Resolution; start: number }[]> {
+    const first = await posture.firstReportAt();
     if (first === null) return [];
     return [
-      ...missing('hour', at, first).map((start) => ({ resolution: 'hour' as const, start })),
-      ...missing('day', at, first).map((start) => ({ resolution: 'day' as const, start })),
+      ...(await missing('hour', at, first)).map((start) => ({ resolution: 'hour' as const, start })),
+      ...(await missing('day', at, first)).map((start) => ({ resolution: 'day' as const, start })),
     ];
   }
 
   return {
     /** How many completed periods have no snapshot yet: two small queries, cheap enough to ask every minute. */
-    pending(): number {
-      return todo(now()).length;
+    async pending(): Promise<number> {
+      return (await todo(now())).length;
     },
-    catchUp(): CatchUp {
+    async catchUp(): Promise<CatchUp> {
       const at = now();
-      const pruned = pruneHours.run(periodStart('hour', at) - MAX_PERIODS.hour * HOUR).changes;
-      const missingNow = todo(at);
+      const pruned = await posture.pruneHours(periodStart('hour', at) - MAX_PERIODS.hour * HOUR);
+      const missingNow = await todo(at);
       const began = elapsed();
       let computed = 0;
       for (const p of missingNow) {
         if (computed >= maxPeriods || (computed > 0 && elapsed() - began >= budgetMs)) break;
-        snapshots.store(snapshots.compute(p.resolution, p.start), at);
+        await posture.store(await posture.compute(p.resolution, p.start), at);
         computed++;
       }
       return { computed, remaining: missingNow.length - computed, pruned };

@@ -12,6 +12,21 @@ export type TokenClaim =
 
 export type TokenStore = ReturnType<typeof createTokenStore>;
 
+/** Fresh tokens in clear: 256 random bits each. */
+export const newTokens = (count: number): string[] =>
+  Array.from({ length: count }, () => `ewt_${randomBytes(32).toString('base64url')}`);
+
+/** Why a token row cannot be claimed at `now` (undefined: it can). */
+export function tokenRefusal(
+  row: { expires_at: number; used_at: number | null } | undefined,
+  now: number,
+): Exclude<TokenClaim, { ok: true }>['reason'] | undefined {
+  if (!row) return 'token-invalid';
+  if (row.used_at !== null) return 'token-used';
+  if (row.expires_at <= now) return 'token-expired';
+  return undefined;
+}
+
 export function createTokenStore(db: Db) {
   const insert = db.prepare(
     'INSERT INTO enroll_tokens (hash, device_type, created_at, expires_at) VALUES (?, ?, ?, ?)',
@@ -24,7 +39,7 @@ export function createTokenStore(db: Db) {
     /** Makes `count` tokens; returns them in clear (the only time they exist in clear). */
     create(count: number, ttlMs: number, deviceType: string, now = Date.now()): { tokens: string[]; expires: number } {
       const expires = now + ttlMs;
-      const tokens = Array.from({ length: count }, () => `ewt_${randomBytes(32).toString('base64url')}`);
+      const tokens = newTokens(count);
       db.transaction(() => {
         for (const t of tokens) insert.run(hashToken(t), deviceType, now, expires);
       })();
@@ -34,12 +49,11 @@ export function createTokenStore(db: Db) {
     claim(token: string, deviceId: string, now = Date.now()): TokenClaim {
       const hash = hashToken(token);
       const row = get.get(hash) as { device_type: string; expires_at: number; used_at: number | null } | undefined;
-      if (!row) return { ok: false, reason: 'token-invalid' };
-      if (row.used_at !== null) return { ok: false, reason: 'token-used' };
-      if (row.expires_at <= now) return { ok: false, reason: 'token-expired' };
+      const refused = tokenRefusal(row, now);
+      if (refused) return { ok: false, reason: refused };
       // The WHERE clause makes a concurrent second claim lose.
       if (claim.run(now, deviceId, hash, now).changes !== 1) return { ok: false, reason: 'token-used' };
-      return { ok: true, deviceType: row.device_type };
+      return { ok: true, deviceType: row!.device_type };
     },
   };
 }

@@ -3,9 +3,8 @@
 import { isValidDeviceId, parseSealPublicKeyPem, sealPublicKeyToPem, type Logger } from '../../../shared/src/index.js';
 import type { FleetConfig } from '../config.js';
 import type { AuditLog } from '../db/audit.js';
-import type { Db } from '../db/open.js';
-import type { Registry } from '../db/registry.js';
-import { createTokenStore, TOKEN_PATTERN } from '../db/tokens.js';
+import { TOKEN_PATTERN } from '../db/tokens.js';
+import type { FleetStore } from '../store/types.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { certificateFacts, issueDeviceCert, parseCsr, type x509, type CaBundle } from '../pki/x509.js';
@@ -26,9 +25,12 @@ export type EnrollResult =
 export type Enrollment = ReturnType<typeof createEnrollment>;
 
 export interface EnrollmentDeps {
-  readonly db: Db;
-  readonly registry: Registry;
-  readonly audit: AuditLog;
+  /**
+   * Where the devices are registered and the tokens kept: the server's database (createSqliteStore) or, on a
+   * cluster, the store every node shares, so a token made through any node enrols through any other.
+   */
+  readonly records: Pick<FleetStore, 'registry' | 'enrollTokens'>;
+  readonly audit: Pick<AuditLog, 'record'>;
   readonly ca: CaBundle;
   readonly config: FleetConfig;
   readonly log: Logger;
@@ -40,7 +42,7 @@ const MAX_CSR = 8192;
 
 export function createEnrollment(deps: EnrollmentDeps) {
   const now = deps.now ?? Date.now;
-  const tokens = createTokenStore(deps.db);
+  const { registry, enrollTokens: tokens } = deps.records;
   const failures = new Map<string, TokenBucket>();
   const perMinute = deps.config.enrollment.failuresPerMinutePerAddress;
 
@@ -113,10 +115,10 @@ export function createEnrollment(deps: EnrollmentDeps) {
           return fail(address, id, 400, 'seal-key-invalid', 'sealKey must be an X25519 public key in SPKI PEM');
         }
       }
-      if (deps.registry.exists(id))
+      if (await registry.exists(id))
         return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
 
-      const claim = tokens.claim(req.token, id, now());
+      const claim = await tokens.claim(req.token, id, now());
       if (!claim.ok)
         return fail(
           address,
@@ -133,10 +135,12 @@ export function createEnrollment(deps: EnrollmentDeps) {
       const cert = await issueDeviceCert(deps.ca, id, csr.publicKey, deps.config.enrollment.deviceValidityDays);
       const certPem = cert.toString('pem');
       try {
-        deps.registry.addDevice(id, claim.deviceType, certificateFacts(certPem), now(), sealKey);
-      } catch {
+        await registry.addDevice(id, claim.deviceType, certificateFacts(certPem), now(), sealKey);
+      } catch (err) {
         // Lost a race with another enrolment of the same id: the token is spent, the device is not ours.
-        return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
+        if ((err as { code?: string }).code === 'FLEET_STORE_CONSTRAINT')
+          return fail(address, id, 409, 'device-exists', `device ${id} is already registered`);
+        throw err;
       }
       deps.audit.record({
         event: 'enroll.succeeded',

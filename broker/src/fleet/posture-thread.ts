@@ -7,9 +7,11 @@
 import { parentPort, type Worker } from 'node:worker_threads';
 import type { Logger } from '../../../shared/src/index.js';
 import { defineWorker, siblingModule } from '../../../shared/src/worker.js';
-import { type Db, openDb } from '../db/open.js';
+import { openDb } from '../db/open.js';
+import type { PostureStore } from '../store/types.js';
 import type { StorageKey } from '../../../shared/src/index.js';
 import { createPostureSnapshotter } from '../db/posture-snapshots.js';
+import { createSqliteStore } from '../store/sqlite-store.js';
 
 /** Between two looks for missing periods: a period is stored a minute after it ends (SETTLE_MS). */
 export const SNAPSHOT_INTERVAL_MS = 60_000;
@@ -36,21 +38,26 @@ type ThreadReport =
 function runThread(init: PostureThreadInit): void {
   const port = parentPort!;
   const db = openDb(init.file, { storageKey: init.storageKey });
-  const snapshotter = createPostureSnapshotter(db, { maxPeriods: 20, budgetMs: 500 });
+  const snapshotter = createPostureSnapshotter(createSqliteStore(db).posture, { maxPeriods: 20, budgetMs: 500 });
   let periods = 0;
   let timer: NodeJS.Timeout | undefined;
+  let ended = false;
   const end = (report: ThreadReport | undefined) => {
+    if (ended) return;
+    ended = true;
     if (timer) clearTimeout(timer);
     if (report) port.postMessage(report);
     db.close();
     port.close();
   };
-  const slice = () => {
+  // The SQLite store's calls settle at once (better-sqlite3 is synchronous): a slice runs to its end unbroken.
+  const slice = async () => {
     try {
-      const r = snapshotter.catchUp();
+      const r = await snapshotter.catchUp();
+      if (ended) return;
       periods += r.computed;
       // A 0 ms timer, not setImmediate: it lets a close message in first.
-      if (r.remaining > 0) timer = setTimeout(slice, 0);
+      if (r.remaining > 0) timer = setTimeout(() => void slice(), 0);
       else end({ type: 'done', periods });
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
@@ -64,17 +71,23 @@ function runThread(init: PostureThreadInit): void {
   port.on('message', (m: { type: 'close' }) => {
     if (m.type === 'close') end(undefined);
   });
-  slice();
+  void slice();
 }
 
 type State =
   | { readonly kind: 'idle' }
-  | { readonly kind: 'working'; readonly worker: Worker; readonly exited: Promise<void> }
+  | { readonly kind: 'looking' }
+  | { readonly kind: 'working'; readonly worker: Worker | undefined; readonly exited: Promise<void> }
   | { readonly kind: 'closed' };
 
-export interface PostureSnapshotsOptions extends PostureThreadInit {
-  /** The server's connection: where it looks for missing periods. */
-  readonly db: Db;
+export interface PostureSnapshotsOptions {
+  /** Where the snapshots are: the server's database (createSqliteStore) or a cluster's shared store. */
+  readonly posture: PostureStore;
+  /**
+   * SQLite: the periods are computed in a thread on its own connection to this file. Without it (PostgreSQL: the
+   * queries do not hold the event loop) they are computed in this process, a slice at a time.
+   */
+  readonly thread?: PostureThreadInit;
   readonly log: Logger;
   readonly now?: () => number;
   /** Tests: start the thread another way. */
@@ -82,29 +95,25 @@ export interface PostureSnapshotsOptions extends PostureThreadInit {
 }
 
 /**
- * Looks for missing periods now and every minute, and starts the thread when there are some (one at a time). A
- * failed run is logged; the next look starts another. Nothing here keeps the process alive (unref).
+ * Looks for missing periods now and every minute, and computes them when there are some (one run at a time). A
+ * failed run is logged; the next look starts another. Nothing here keeps the process alive (unref). On a cluster
+ * every node looks: two nodes computing the same period store the same row (the period's key decides).
  */
 export function startPostureSnapshots(opts: PostureSnapshotsOptions): { close(): Promise<void> } {
   const { log } = opts;
-  const snapshotter = createPostureSnapshotter(opts.db, opts.now ? { now: opts.now } : {});
+  const snapshotter = createPostureSnapshotter(opts.posture, opts.now ? { now: opts.now } : {});
   const startThread = opts.startThread ?? ((i: PostureThreadInit) => POSTURE_WORKER.start(i));
   let state: State = { kind: 'idle' };
+  const caughtUp = (periods: number) => {
+    // The routine run computes an hour, and a day at midnight: only a real backlog is worth a line.
+    if (periods > 2) log.info('posture history caught up', { periods });
+  };
 
-  const look = () => {
-    if (state.kind !== 'idle') return;
-    let pending = 0;
-    try {
-      pending = snapshotter.pending();
-    } catch (err) {
-      log.error('posture snapshots: could not look for missing periods', { code: 'INTERNAL', error: err as Error });
-    }
-    if (pending === 0) return;
-    const worker = startThread({ file: opts.file, storageKey: opts.storageKey });
+  const inThread = (init: PostureThreadInit): State => {
+    const worker = startThread(init);
     worker.unref();
     worker.on('message', (m: ThreadReport) => {
-      // The routine run computes an hour, and a day at midnight: only a real backlog is worth a line.
-      if (m.type === 'done' && m.periods > 2) log.info('posture history caught up', { periods: m.periods });
+      if (m.type === 'done') caughtUp(m.periods);
       if (m.type === 'failed') log.error('posture snapshot failed', { code: m.code, reason: m.message });
     });
     worker.on('error', (err) => log.error('the posture snapshot thread failed', { code: 'INTERNAL', error: err }));
@@ -114,18 +123,57 @@ export function startPostureSnapshots(opts: PostureSnapshotsOptions): { close():
         resolve();
       }),
     );
-    state = { kind: 'working', worker, exited };
+    return { kind: 'working', worker, exited };
   };
 
-  const timer = setInterval(look, SNAPSHOT_INTERVAL_MS);
+  const inProcess = (): State => {
+    const run = async () => {
+      let periods = 0;
+      try {
+        for (;;) {
+          const r = await snapshotter.catchUp();
+          periods += r.computed;
+          if (r.remaining === 0 || state.kind === 'closed') break;
+        }
+        caughtUp(periods);
+      } catch (err) {
+        const e = err as { code?: unknown };
+        log.error('posture snapshot failed', {
+          code: typeof e.code === 'string' ? e.code : 'INTERNAL',
+          error: err as Error,
+        });
+      }
+      if (state.kind === 'working') state = { kind: 'idle' };
+    };
+    return { kind: 'working', worker: undefined, exited: run() };
+  };
+
+  const look = async () => {
+    if (state.kind !== 'idle') return;
+    state = { kind: 'looking' };
+    let pending = 0;
+    try {
+      pending = await snapshotter.pending();
+    } catch (err) {
+      log.error('posture snapshots: could not look for missing periods', { code: 'INTERNAL', error: err as Error });
+    }
+    if ((state as State).kind === 'closed') return;
+    state = pending === 0 ? { kind: 'idle' } : opts.thread ? inThread(opts.thread) : inProcess();
+  };
+
+  const timer = setInterval(() => void look(), SNAPSHOT_INTERVAL_MS);
   timer.unref();
-  look();
+  void look();
   return {
     async close() {
       clearInterval(timer);
       const was = state;
       state = { kind: 'closed' };
       if (was.kind !== 'working') return;
+      if (!was.worker) {
+        await was.exited;
+        return;
+      }
       was.worker.ref();
       was.worker.postMessage({ type: 'close' });
       await Promise.race([was.exited, new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -14,6 +14,7 @@ import { createOperatorAudit } from '../db/operator-audit.js';
 import { createPostureSnapshots } from '../db/posture-snapshots.js';
 import { createRegistry } from '../db/registry.js';
 import { createTelemetryReader } from '../db/telemetry.js';
+import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { createIngestStore, type IngestStore, type StoreItem } from '../fleet/ingest-store.js';
 import { DUPLICATE, REJECTED } from '../fleet/ingest-result.js';
@@ -68,6 +69,7 @@ export function createSqliteStore(db: Db): FleetStore {
   const telemetryCounts = createArrivalCounts(db, 'telemetry');
   const auditCounts = createArrivalCounts(db, 'audit');
   const sealKeys = createDeviceKeyStore(db);
+  const tokens = createTokenStore(db);
   const liveSerials = db
     .prepare('SELECT serial FROM certificates WHERE device_id = ? AND revoked_at IS NULL ORDER BY serial')
     .pluck();
@@ -225,6 +227,15 @@ export function createSqliteStore(db: Db): FleetStore {
     posture: {
       store: (s, computedAt) => call('posture.store', () => snapshots.store(s, computedAt)),
       read: (resolution, from, to) => call('posture.read', () => snapshots.read(resolution, from, to)),
+      compute: (resolution, start) => call('posture.compute', () => snapshots.compute(resolution, start)),
+      starts: (resolution, from, to) => call('posture.starts', () => snapshots.starts(resolution, from, to)),
+      firstReportAt: () => call('posture.firstReportAt', () => snapshots.firstReportAt()),
+      pruneHours: (before) => call('posture.pruneHours', () => snapshots.pruneHours(before)),
+    },
+    enrollTokens: {
+      create: (count, ttlMs, deviceType, now) =>
+        call('enrollTokens.create', () => tokens.create(count, ttlMs, deviceType, now)),
+      claim: (token, deviceId, now) => call('enrollTokens.claim', () => tokens.claim(token, deviceId, now)),
     },
   };
 }

@@ -10,6 +10,7 @@ import type { OperatorAuditEntry, OperatorAuditRow } from '../db/operator-audit.
 import type { PostureSnapshot, Resolution } from '../db/posture-snapshots.js';
 import type { CertificateCheck, CertificateFacts, DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
+import type { TokenClaim } from '../db/tokens.js';
 import type { StoreItem } from '../fleet/ingest-store.js';
 import type { ReleaseRecord, ReleaseView } from '../fleet/releases.js';
 import type { ExposureReport } from '../../../shared/src/index.js';
@@ -217,6 +218,30 @@ export interface PostureStore {
   store(s: PostureSnapshot, computedAt: number): Promise<void>;
   /** The snapshots of periods starting in [from, to), oldest first. */
   read(resolution: Resolution, from: number, to: number): Promise<PostureSnapshot[]>;
+  /**
+   * The posture over [start, start + one period) from the reports stored now: each active device (not revoked
+   * before the period's end) by its latest report received before the end (db/posture-snapshots.ts).
+   */
+  compute(resolution: Resolution, start: number): Promise<PostureSnapshot>;
+  /** The starts of the stored periods in [from, to) (the snapshotter's "what is missing"). */
+  starts(resolution: Resolution, from: number, to: number): Promise<number[]>;
+  /** The stamp of the earliest stored report, about (the first rows in arrival order); null: none. */
+  firstReportAt(): Promise<number | null>;
+  /** Deletes the hourly snapshots of periods starting before `before`; returns how many. */
+  pruneHours(before: number): Promise<number>;
+}
+
+/** Enrolment tokens (db/tokens.ts): only their SHA-256 hashes are stored; each is claimed at most once. */
+export interface EnrollTokenStore {
+  /** Makes `count` tokens; returns them in clear (the only time they exist in clear). */
+  create(
+    count: number,
+    ttlMs: number,
+    deviceType: string,
+    now?: number,
+  ): Promise<{ tokens: string[]; expires: number }>;
+  /** Burns the token for `deviceId` if it is valid, unused and unexpired: of concurrent claims (any node) one wins. */
+  claim(token: string, deviceId: string, now?: number): Promise<TokenClaim>;
 }
 
 export interface FleetStore {
@@ -237,4 +262,5 @@ export interface FleetStore {
   readonly audit: AuditStore;
   readonly operatorAudit: OperatorAuditStore;
   readonly posture: PostureStore;
+  readonly enrollTokens: EnrollTokenStore;
 }

@@ -3,10 +3,17 @@
 import { type AuditTableRow, auditRowOf } from '../../db/audit.js';
 import { commandRowOf, type RawRow } from '../../db/commands.js';
 import type { OperatorAuditRow } from '../../db/operator-audit.js';
-import type { GradeCounts, PostureSnapshot } from '../../db/posture-snapshots.js';
+import {
+  type GradeCounts,
+  type LatestReportRow,
+  PERIOD_MS,
+  type PostureSnapshot,
+  snapshotOf,
+} from '../../db/posture-snapshots.js';
 import { type CommonFinding, type LatestRow, postureOf } from '../../db/exposure.js';
 import { type CertificateFacts, type DeviceRow, type DeviceStatus, deviceSummaryOf } from '../../db/registry.js';
 import { type SampleRow, sampleOf } from '../../db/telemetry.js';
+import { hashToken, newTokens, tokenRefusal } from '../../db/tokens.js';
 import { type ReceivedRow, receivedReportOf } from '../../db/exposure-pages.js';
 import { FleetError } from '../../errors.js';
 import { MIN_ID_PREFIX, RELEASE_COLUMNS, type ReleaseRow, releaseValues, releaseView } from '../../fleet/releases.js';
@@ -702,6 +709,83 @@ export function createPostgresStore(pool: PgPool): FleetStore {
             checks: JSON.parse(x.checks) as Record<string, number>,
           }),
         );
+      },
+      async compute(resolution, start) {
+        const end = start + PERIOD_MS[resolution];
+        // As on SQLite: each device one step down exposure_reports_latest; a device counts until it was revoked.
+        const latest = await rows<LatestReportRow>(
+          'posture.compute',
+          `SELECT r.id, r.score, r.grade, r.received_at
+             FROM devices d
+             JOIN LATERAL (SELECT id, score, grade, received_at FROM exposure_reports
+                            WHERE device_id = d.id AND received_at < $1
+                            ORDER BY received_at DESC, id DESC LIMIT 1) r ON true
+            WHERE NOT (d.status = 'revoked' AND coalesce(d.revoked_at, 0) < $1)`,
+          [end],
+        );
+        const counts = latest.length
+          ? await rows<{ check_id: string; n: number }>(
+              'posture.compute',
+              `SELECT check_id, count(DISTINCT device_id) AS n FROM exposure_findings
+                WHERE report_id = ANY($1::bigint[]) GROUP BY check_id ORDER BY check_id COLLATE "C"`,
+              [latest.map((x) => x.id)],
+            )
+          : [];
+        return snapshotOf(resolution, start, latest, counts);
+      },
+      async starts(resolution, from, to) {
+        const r = await rows<{ start: number }>(
+          'posture.starts',
+          'SELECT start FROM posture_snapshots WHERE resolution = $1 AND start >= $2 AND start < $3',
+          [resolution, from, to],
+        );
+        return r.map((x) => x.start);
+      },
+      async firstReportAt() {
+        const [r] = await rows<{ at: number | null }>(
+          'posture.firstReportAt',
+          'SELECT min(received_at) AS at FROM (SELECT received_at FROM exposure_reports ORDER BY id LIMIT 100) f',
+        );
+        return r?.at ?? null;
+      },
+      async pruneHours(before) {
+        const r = await q(
+          'posture.pruneHours',
+          `DELETE FROM posture_snapshots WHERE resolution = 'hour' AND start < $1`,
+          [before],
+        );
+        return r.rowCount ?? 0;
+      },
+    },
+
+    enrollTokens: {
+      async create(count, ttlMs, deviceType, now = Date.now()) {
+        const expires = now + ttlMs;
+        const tokens = newTokens(count);
+        await q(
+          'enrollTokens.create',
+          `INSERT INTO enroll_tokens (hash, device_type, created_at, expires_at)
+           SELECT h, $2, $3, $4 FROM unnest($1::text[]) AS h`,
+          [tokens.map(hashToken), deviceType, now, expires],
+        );
+        return { tokens, expires };
+      },
+      async claim(token, deviceId, now = Date.now()) {
+        const hash = hashToken(token);
+        // One statement: of concurrent claims on any node, the row lock lets one through; the others see it used.
+        const [won] = await rows<{ device_type: string }>(
+          'enrollTokens.claim',
+          `UPDATE enroll_tokens SET used_at = $1, used_by = $2 WHERE hash = $3 AND used_at IS NULL AND expires_at > $1
+           RETURNING device_type`,
+          [now, deviceId, hash],
+        );
+        if (won) return { ok: true, deviceType: won.device_type };
+        const [row] = await rows<{ expires_at: number; used_at: number | null }>(
+          'enrollTokens.claim',
+          'SELECT expires_at, used_at FROM enroll_tokens WHERE hash = $1',
+          [hash],
+        );
+        return { ok: false, reason: tokenRefusal(row, now) ?? 'token-used' };
       },
     },
   };
