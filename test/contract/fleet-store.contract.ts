@@ -642,6 +642,45 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
   });
 
   t(
+    'retention: old samples and reports beyond the limit deleted in steps; a deleted sample stays a duplicate',
+    async () => {
+      const { store } = await fresh('gw-a', 'gw-b');
+      const old = T0 - 10 * DAY;
+      await store.ingest.writeBatch([tele('gw-a', 's1', [1, 2, 3], old), tele('gw-b', 's1', [1], old)], old);
+      await store.ingest.writeBatch([tele('gw-a', 's1', [4], T0)], T0);
+      for (let i = 0; i < 5; i++) {
+        await store.ingest.writeBatch([exposure('gw-a', `r-a-${i}`, 50 + i, T0 + i)], T0 + i);
+      }
+      await store.ingest.writeBatch([exposure('gw-b', 'r-b-0', 90, T0)], T0);
+      const retention = { telemetryDays: 7, reportsPerDevice: 2 };
+      let pruned = { samples: 0, reports: 0 };
+      for (let step = 0; step < 10; step++) {
+        const p = await store.ingest.prune(retention, T0 + 100);
+        pruned = { samples: pruned.samples + p.samples, reports: pruned.reports + p.reports };
+        if (!p.more) break;
+      }
+      assert.equal(pruned, { samples: 4, reports: 3 });
+      const page = await store.telemetry.fleetPage({ limit: 100, devices: null });
+      assert.equal(
+        page.items.map((x) => [x.deviceId, x.seq]),
+        [['gw-a', 4]],
+      );
+      const history = await store.reports.history('gw-a', 10);
+      assert.equal(history.map((r) => r.score).sort(), [53, 54]);
+      assert.is((await store.reports.history('gw-b', 10)).length, 1);
+      const counts = await store.counts();
+      assert.is(counts.exposure_reports, 3);
+      assert.is(counts.exposure_findings, 3, "the deleted reports' findings went with them");
+      // A resend of a deleted sample is acknowledged as a duplicate, not stored again; a new seq is stored.
+      assert.equal(await store.ingest.writeBatch([tele('gw-a', 's1', [2])], T0 + 200), [DUP]);
+      assert.equal(await store.ingest.writeBatch([tele('gw-b', 's1', [2])], T0 + 200), [stored(1)]);
+      // Nothing more is due.
+      const again = await store.ingest.prune(retention, T0 + 300);
+      assert.equal([again.samples, again.reports], [0, 0]);
+    },
+  );
+
+  t(
     'enrolment tokens: hashed, each claimed once (of concurrent claims one wins), expired and unknown refused',
     async () => {
       const { store } = await fresh();

@@ -119,6 +119,12 @@ test.before(async () => {
        categories, services, findings, report) VALUES ('gw-pa1', 'old-1', $1, $1, 1, 55, 'D', '{}', 0, 0, '{}')`,
     [OLD_REPORT_AT],
   );
+  // A sample past the default retention (90 days), first in arrival order: a node's retention deletes it.
+  await sql.query(
+    `INSERT INTO telemetry (id, device_id, stream, seq, device_ts, received_at, metrics)
+     VALUES (-1, 'gw-pa1', 'old-stream', 7, $1, $1, '{}')`,
+    [Date.now() - 100 * DAY],
+  );
   fleet.db.close();
   dataA = join(tmpDir('edgeward-node-a-'), 'data');
   dataB = join(tmpDir('edgeward-node-b-'), 'data');
@@ -233,6 +239,16 @@ test('the operator API of either node reads the shared store: devices, telemetry
   const hourly = await apiB.call<{ hours: { samples: number }[] }>('GET', '/api/v1/telemetry/hourly?hours=1');
   const counted = hourly.hours.reduce((n, h) => n + h.samples, 0);
   assert.ok(counted >= stored, `the hourly chart counts the samples in the store (${counted} of ${stored})`);
+
+  // Retention ran on the store: the old sample is gone, its stream keeps the seq it reached.
+  await waitFor(
+    async () => (await count(`SELECT count(*) AS n FROM telemetry WHERE stream = 'old-stream'`)) === 0,
+    'the sample past retention deleted',
+  );
+  assert.is(
+    await count(`SELECT through_seq AS n FROM telemetry_pruned WHERE device_id = 'gw-pa1' AND stream = 'old-stream'`),
+    7,
+  );
 
   // The posture history: the days since the old report stored by the nodes in PostgreSQL (once: the period is the
   // key), and today live from the reports the agents sent.

@@ -141,24 +141,39 @@ export const DEFAULT_PRUNE_SCHEDULE = { everyMs: 10_000, busyShare: 0.25, retryM
 /**
  * Runs `prune` (one transaction) from a timer: every `everyMs`, and while more is due, again after a pause three
  * times as long as the transaction took (at busyShare 0.25), so that batches waiting for the same thread wait at most
- * one small transaction. Never per message.
+ * one small transaction. Never per message. `prune` may be asynchronous (the shared store); stop() resolves once a
+ * transaction under way has ended.
  */
-export function schedulePruning(prune: () => Pruned, opts: PruneScheduleOptions): { stop(): void } {
+export function schedulePruning(
+  prune: () => Pruned | Promise<Pruned>,
+  opts: PruneScheduleOptions,
+): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
-  const run = () => {
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const run = async () => {
     const started = performance.now();
     let delay = opts.everyMs;
     try {
-      const p = prune();
+      const p = await prune();
       if (p.samples + p.reports > 0) opts.onPruned(p);
       if (p.more) delay = (performance.now() - started) * (1 / opts.busyShare - 1);
     } catch (err) {
       opts.onFailed(err);
       delay = opts.retryMs;
     }
-    timer = setTimeout(run, delay).unref();
+    if (!stopped) timer = setTimeout(start, delay).unref();
+  };
+  const start = () => {
+    running = run();
   };
   // The first look soon after start, when the server has settled.
-  timer = setTimeout(run, Math.min(opts.everyMs, 1000)).unref();
-  return { stop: () => clearTimeout(timer) };
+  timer = setTimeout(start, Math.min(opts.everyMs, 1000)).unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+      return running;
+    },
+  };
 }

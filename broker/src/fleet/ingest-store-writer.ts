@@ -5,7 +5,8 @@ import type { BatchOutcome, FleetStore } from '../store/types.js';
 import { DUPLICATE, type MessageResult, REJECTED } from './ingest-result.js';
 import { createKeyOpener, type SealingInit } from './ingest-open.js';
 import { judgeBatches, sliceStored, type Stored, storedOf, type WireBatch } from './ingest-thread.js';
-import type { Writer } from './ingest-writer.js';
+import { DEFAULT_PRUNE_SCHEDULE, type Retention, schedulePruning } from './ingest-retention.js';
+import type { Writer, WriterHooks } from './ingest-writer.js';
 
 /** Most messages in one transaction: a larger backlog is written in several. */
 const MAX_MESSAGES = 2000;
@@ -35,8 +36,19 @@ export function storeWriter(deps: {
   readonly store: Pick<FleetStore, 'ingest' | 'registry'>;
   readonly now: () => number;
   readonly sealing?: SealingInit | undefined;
+  /** What retention deletes, in small transactions of the store's own (on a cluster one node at a time). */
+  readonly retention?: Retention | undefined;
+  readonly hooks: WriterHooks;
 }): Writer {
-  const { store, now } = deps;
+  const { store, now, retention } = deps;
+  const pruning =
+    retention &&
+    (retention.telemetryDays !== null || retention.reportsPerDevice !== null) &&
+    schedulePruning(() => store.ingest.prune(retention, now()), {
+      ...DEFAULT_PRUNE_SCHEDULE,
+      onPruned: deps.hooks.onPruned,
+      onFailed: (err) => deps.hooks.onBackgroundFailed('retention', err as Error),
+    });
   /** The active keys of the devices in the batch being judged: read from the store before each batch is opened. */
   let keys = new Map<string, Uint8Array>();
   /**
@@ -139,6 +151,7 @@ export function storeWriter(deps: {
       });
     },
     async close() {
+      if (pruning) await pruning.stop();
       while (inFlight > 0 || queue.length > 0) await settled;
     },
   };

@@ -193,7 +193,7 @@ export function createIngest(db: Db, opts: IngestOptions) {
     ...(opts.sealing ? { sealing: opts.sealing } : {}),
   };
   const writer = opts.store
-    ? storeWriter({ store: opts.store, now, sealing: opts.sealing })
+    ? storeWriter({ store: opts.store, now, sealing: opts.sealing, retention: opts.retention, hooks })
     : init
       ? threadWriter({ init, db, now, log: opts.log, ...hooks })
       : inlineWriter(db, now, opts.retention, hooks, opts.sealing);

@@ -18,6 +18,7 @@ import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { createIngestStore, type IngestStore, type StoreItem } from '../fleet/ingest-store.js';
 import { DUPLICATE, REJECTED } from '../fleet/ingest-result.js';
+import { KEEP_EVERYTHING, type Retention } from '../fleet/ingest-retention.js';
 import { createReleaseStore, recordRelease } from '../fleet/releases.js';
 import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 import { sqliteFailure } from './failure.js';
@@ -55,6 +56,16 @@ export function createSqliteStore(db: Db): FleetStore {
   // Made on the first batch: its sample keys read (and may repair) the telemetry index, which only the folder's
   // writer of telemetry should do; a store opened for reads (the admin service) never makes it.
   let ingest: IngestStore | undefined;
+  /** The retention the ingest store was made with (its pruner keeps state): another one makes it again. */
+  let ingestRetention = JSON.stringify(KEEP_EVERYTHING);
+  const ingestFor = (retention?: Retention) => {
+    const wanted = retention ? JSON.stringify(retention) : ingestRetention;
+    if (!ingest || wanted !== ingestRetention) {
+      ingest = createIngestStore(db, retention ?? KEEP_EVERYTHING);
+      ingestRetention = wanted;
+    }
+    return ingest;
+  };
   const telemetry = createTelemetryReader(db);
   const exposure = createExposureStore(db);
   const commands = createCommandStore(db);
@@ -85,7 +96,7 @@ export function createSqliteStore(db: Db): FleetStore {
     const known = new Map<string, boolean>();
     const isKnown = (id: string) => known.get(id) ?? known.set(id, registry.exists(id)).get(id)!;
     const kept = items.filter((i) => isKnown(i.deviceId));
-    const results = kept.length > 0 ? (ingest ??= createIngestStore(db)).writeBatch(kept, at) : [];
+    const results = kept.length > 0 ? ingestFor().writeBatch(kept, at) : [];
     let k = 0;
     return items.map((item): BatchOutcome => {
       if (!isKnown(item.deviceId)) return { outcome: 'refused', reason: 'unknown-device' };
@@ -162,7 +173,10 @@ export function createSqliteStore(db: Db): FleetStore {
           ),
         ),
     },
-    ingest: { writeBatch: (items, at) => call('ingest.writeBatch', () => writeBatch(items, at)) },
+    ingest: {
+      writeBatch: (items, at) => call('ingest.writeBatch', () => writeBatch(items, at)),
+      prune: (retention, now) => call('ingest.prune', () => ingestFor(retention).prune(now)),
+    },
     telemetry: {
       page: (q) => call('telemetry.page', () => telemetry.page(q)),
       fleetPage: (q) => call('telemetry.fleetPage', () => telemetry.fleetPage(q)),

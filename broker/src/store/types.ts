@@ -11,6 +11,7 @@ import type { PostureSnapshot, Resolution } from '../db/posture-snapshots.js';
 import type { CertificateCheck, CertificateFacts, DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
 import type { TokenClaim } from '../db/tokens.js';
+import type { Pruned, Retention } from '../fleet/ingest-retention.js';
 import type { StoreItem } from '../fleet/ingest-store.js';
 import type { ReleaseRecord, ReleaseView } from '../fleet/releases.js';
 import type { ExposureReport } from '../../../shared/src/index.js';
@@ -116,6 +117,13 @@ export interface IngestBatchStore {
    * batches and across concurrent writers. Rejects if the transaction failed: then nothing of the batch is kept.
    */
   writeBatch(items: readonly StoreItem[], at: number): Promise<BatchOutcome[]>;
+  /**
+   * One small retention transaction (fleet/ingest-retention.ts): deletes at most a batch of the telemetry received
+   * more than `telemetryDays` before `now` (the newest row stays; each stream keeps the highest seq deleted, so a
+   * resend of a deleted sample is a duplicate) and of the exposure reports beyond each device's newest
+   * `reportsPerDevice`, with their findings. `more`: more is due now. On a cluster one node at a time deletes.
+   */
+  prune(retention: Retention, now: number): Promise<Pruned>;
 }
 
 export interface TelemetryStore {

@@ -4,7 +4,7 @@ import { FleetError } from '../../errors.js';
 import type { Migration } from '../../db/migrations.js';
 import type { PgPool } from './pool.js';
 
-/** The advisory lock key: any constant shared by every node; these are the bytes of "edgewrd1". */
+/** The advisory lock key of migrations: any constant shared by every node and every version (never change it). */
 const LOCK_KEY = '7306916388785021489';
 
 const CREATE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -23,6 +23,7 @@ import type { ArrivalPage, ArrivalPageQuery, FleetStore } from '../types.js';
 import { pgWriteBatch } from './ingest.js';
 import { pgMigrate, pgSchemaVersion } from './migrate.js';
 import { pgMigrations } from './migrations.js';
+import { createPgPruner } from './retention.js';
 import { createPgPool, type PgPool } from './pool.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -302,7 +303,7 @@ export function createPostgresStore(pool: PgPool): FleetStore {
       },
     },
 
-    ingest: { writeBatch: (items, at) => pgWriteBatch(pool, items, at) },
+    ingest: { writeBatch: (items, at) => pgWriteBatch(pool, items, at), prune: createPgPruner(pool) },
 
     telemetry: {
       async page(t) {
