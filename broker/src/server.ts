@@ -26,7 +26,8 @@ import { createTokenService } from './api/access-tokens.js';
 import { createHttpApp } from './api/app.js';
 import { createAuthenticator } from './api/auth.js';
 import { fleetIdOf } from './api/fleet-id.js';
-import { createProofVerifier } from './api/proof.js';
+import { createProofVerifier, proofSpentUntilMs } from './api/proof.js';
+import { ApiError } from './api/errors.js';
 import { apiRoutes } from './api/routes/index.js';
 import { createLiveHub } from './api/live.js';
 import { createDashboardSessions } from './db/dashboard-sessions.js';
@@ -473,7 +474,23 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       ...(reads ? { reads } : {}),
       operators,
       tokens,
-      verifyProof: createProofVerifier({ db, operators, audience: fleetId }),
+      verifyProof: createProofVerifier({
+        db,
+        operators,
+        audience: fleetId,
+        // A cluster's nodes spend proofs in Redis: one used on any node is a replay on every other.
+        ...(cluster
+          ? {
+              // Without Redis no node can tell a replay: refused (503), never taken twice.
+              claim: (jti: string, _operatorId: number, expiresAt: number) =>
+                cluster.bus
+                  .claimOnce(`proof:${jti}`, proofSpentUntilMs(expiresAt) - Date.now() + 1000)
+                  .catch(() => {
+                    throw new ApiError(503, 'API_UNAVAILABLE', 'the cluster cannot check the proof (Redis); retry');
+                  }),
+            }
+          : {}),
+      }),
       maxBundleBytes: config.releases.maxBundleBytes,
     };
     const dashboardSessions = createDashboardSessions(db);

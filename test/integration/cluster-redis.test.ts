@@ -1,6 +1,6 @@
 // Two fleet server nodes sharing one real redis-server: routing across nodes, a persistent session's QoS 1 queue
 // delivered on the other node, revocation and takeover reaching the other node, Redis restarting, /readyz.
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -17,6 +17,8 @@ import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FleetError } from '../../broker/src/errors.js';
+import { createProof } from '../../broker/src/api/proof.js';
+import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 
 const test = testWithPeers(['redis-server'], 'apt-get install -y redis-server');
 const DEVICES = ['gw-route', 'gw-queue', 'gw-revoke', 'gw-takeover', 'gw-hostile', 'gw-after'];
@@ -28,6 +30,7 @@ let b: FleetServer;
 let dataB: string;
 let dataC: string;
 const clients: MqttClient[] = [];
+let operator: TestOperator;
 
 const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
 const connect = async (id: string, node: FleetServer, more: Record<string, unknown> = {}) => {
@@ -45,7 +48,8 @@ const readyz = (node: FleetServer, dataDir: string) => rawRequest(node.httpPort,
 test.before(async () => {
   redis = await startRedis({ appendOnly: true });
   fleet = await createTestFleet(DEVICES);
-  // Both nodes know the same CA and devices: node B gets a copy of the enrolled folder.
+  operator = await addOperator(fleet.db, 'olga', 'admin');
+  // Both nodes know the same CA, devices and operator: node B gets a copy of the enrolled folder.
   fleet.db.close();
   dataB = join(tmpDir('edgeward-node-b-'), 'data');
   cpSync(fleet.dataDir, dataB, { recursive: true });
@@ -154,6 +158,26 @@ test('hostile bus messages are refused and counted; an event from a node for ano
   assert.ok(victim.connected);
 });
 
+test('a proof of possession spent on node A is a replay on node B (spent proofs are shared in Redis)', async () => {
+  const assertion = await createProof({
+    privateKeyPem: operator.credential,
+    kid: operator.kid,
+    audience: fleetIdOf(readFileSync(join(fleet.dataDir, 'pki', 'ca.crt'))),
+  });
+  const exchange = async (node: FleetServer, dataDir: string) => {
+    const api = apiClientFor(dataDir, node.httpPort, { token: 'none' });
+    try {
+      const res = await api.exchange('POST', '/api/v1/auth/token', { assertion });
+      return { status: res.status, reason: (res.body as { reason?: string }).reason };
+    } finally {
+      api.close();
+    }
+  };
+  assert.is((await exchange(a, fleet.dataDir)).status, 201);
+  assert.equal(await exchange(b, dataB), { status: 401, reason: 'replayed' });
+  assert.equal(await exchange(a, fleet.dataDir), { status: 401, reason: 'replayed' });
+});
+
 test('metrics carry the node label', async () => {
   const text = a.metrics.registry.render();
   assert.match(text, /^edgeward_connected_devices\{node="node-a"\} \d+$/m);
@@ -193,6 +217,19 @@ test('/readyz is 503 naming redis while Redis is down; nodes reconnect and route
     return r.status === 503 ? r : undefined;
   }, 'node A to report not ready');
   assert.equal(down.json, { status: 'not-ready', notReady: ['redis'] });
+  // No node can tell a replayed proof without Redis: the exchange is refused (503), not taken.
+  const proof = await createProof({
+    privateKeyPem: operator.credential,
+    kid: operator.kid,
+    audience: fleetIdOf(readFileSync(join(fleet.dataDir, 'pki', 'ca.crt'))),
+  });
+  const api = apiClientFor(fleet.dataDir, a.httpPort, { token: 'none' });
+  try {
+    const res = await api.exchange('POST', '/api/v1/auth/token', { assertion: proof });
+    assert.is(res.status, 503);
+  } finally {
+    api.close();
+  }
   assert.is((await rawRequest(a.httpPort, caOf(fleet.dataDir), { path: '/healthz' })).status, 200);
   await redis.start();
   await waitFor(async () => (await readyz(a, fleet.dataDir)).status === 200, 'node A ready again');

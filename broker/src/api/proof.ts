@@ -12,6 +12,12 @@ export const PROOF_TYPE = 'edgeward-pop+jwt';
 export const PROOF_MAX_AGE_S = 60;
 const CLOCK_SKEW_S = 30;
 
+/**
+ * Until when (ms since the epoch) a spent proof must stay spent: a proof is accepted up to the clock skew after its
+ * `exp` (in seconds), so its jti is kept that long.
+ */
+export const proofSpentUntilMs = (exp: number): number => (exp + CLOCK_SKEW_S) * 1000;
+
 /** What the operator asks for, inside the signed assertion. */
 export interface TokenRequest {
   readonly scopes?: readonly string[];
@@ -65,10 +71,35 @@ export type ProofResult =
   | { ok: true; operator: Operator; request: TokenRequest }
   | { ok: false; reason: ProofFailure; operator?: Operator };
 
-export function createProofVerifier(opts: { db: Db; operators: OperatorStore; audience: string; now?: () => number }) {
+/** Spends a proof's jti until `expiresAt` (seconds): true the first time, false for a replay. */
+export type ProofClaim = (jti: string, operatorId: number, expiresAt: number) => Promise<boolean>;
+
+export function createProofVerifier(opts: {
+  db: Db;
+  operators: OperatorStore;
+  audience: string;
+  now?: () => number;
+  /**
+   * Where a proof is spent: by default this folder's token_requests; on a cluster every node's API must see the
+   * same spent proofs, or a proof used on one node could be replayed on another (cluster/bus.ts claimOnce).
+   */
+  claim?: ProofClaim;
+}) {
   const now = opts.now ?? Date.now;
-  const claim = opts.db.prepare(`INSERT INTO token_requests (jti, operator_id, expires_at) VALUES (?, ?, ?)`);
+  const insert = opts.db.prepare(`INSERT INTO token_requests (jti, operator_id, expires_at) VALUES (?, ?, ?)`);
   const prune = opts.db.prepare(`DELETE FROM token_requests WHERE expires_at < ?`);
+  const claimHere: ProofClaim = async (jti, operatorId, expiresAt) => {
+    // Rows whose proofs are no longer accepted even with the clock skew (expires_at is the proof's exp).
+    prune.run(Math.floor(now() / 1000) - CLOCK_SKEW_S);
+    try {
+      insert.run(jti, operatorId, expiresAt);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+      throw err;
+    }
+  };
+  const claim = opts.claim ?? claimHere;
   return async function verifyProof(assertion: string): Promise<ProofResult> {
     if (assertion.length > 4096 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(assertion))
       return { ok: false, reason: 'malformed' };
@@ -111,14 +142,7 @@ export function createProofVerifier(opts: { db: Db; operators: OperatorStore; au
       return { ok: false, reason: 'malformed', operator };
     const request = parseRequest(payload);
     if (!request) return { ok: false, reason: 'malformed', operator };
-    prune.run(Math.floor(now() / 1000));
-    try {
-      claim.run(jti, operator.id, exp);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-        return { ok: false, reason: 'replayed', operator };
-      throw err;
-    }
+    if (!(await claim(jti, operator.id, exp))) return { ok: false, reason: 'replayed', operator };
     return { ok: true, operator, request };
   };
 }

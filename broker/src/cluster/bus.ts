@@ -5,6 +5,9 @@ import type { Logger } from '../../../shared/src/index.js';
 import { closeRedis, openRedis, type RedisConnectionDeps } from './connection.js';
 import { type BusEvent, type OutgoingBusEvent, parseBusMessage } from './events.js';
 
+/** How long a claim waits for Redis before it is refused. */
+const CLAIM_TIMEOUT_MS = 2000;
+
 export interface ClusterBus {
   publish(event: OutgoingBusEvent): void;
   /** Called for every valid event another node published. */
@@ -15,6 +18,11 @@ export interface ClusterBus {
   heartbeat(ttlMs: number): Promise<void>;
   /** Which of these nodes said so within their time to live. */
   alive(nodeIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Claims `name` for `ttlMs` across the cluster (SET NX): true for the first claim on any node, false for every
+   * later one until it expires. Rejects when Redis cannot answer (the caller refuses rather than allow twice).
+   */
+  claimOnce(name: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -69,6 +77,21 @@ export async function createClusterBus(deps: ClusterBusDeps): Promise<ClusterBus
     ready: () => pub.status === 'ready' && sub.status === 'ready',
     async heartbeat(ttlMs) {
       await pub.set(nodeKey(deps.nodeId), String(Date.now()), 'PX', ttlMs);
+    },
+    async claimOnce(name, ttlMs) {
+      // Not queued while Redis is away (ioredis would hold the command through its reconnects): refused now.
+      if (pub.status !== 'ready') throw new Error(`redis is ${pub.status}`);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('redis did not answer')), CLAIM_TIMEOUT_MS);
+      });
+      const set = pub.set(`${deps.channel}:once:${name}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+      try {
+        return (await Promise.race([set, late])) === 'OK';
+      } finally {
+        clearTimeout(timer);
+        set.catch(() => {});
+      }
     },
     async alive(nodeIds) {
       if (nodeIds.length === 0) return new Set();
