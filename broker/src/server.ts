@@ -26,7 +26,7 @@ import { createTokenService } from './api/access-tokens.js';
 import { createHttpApp } from './api/app.js';
 import { createAuthenticator } from './api/auth.js';
 import { fleetIdOf } from './api/fleet-id.js';
-import { createProofVerifier, proofSpentUntilMs } from './api/proof.js';
+import { createProofVerifier, type ProofClaim, proofSpentUntilMs } from './api/proof.js';
 import { ApiError } from './api/errors.js';
 import { apiRoutes } from './api/routes/index.js';
 import { createLiveHub } from './api/live.js';
@@ -142,6 +142,17 @@ export const DEFAULT_MQTT_PORT = 8883;
 /** Shown in the OpenAPI document. */
 export const FLEET_SERVER_VERSION = '0.1.0';
 export const DEFAULT_HTTP_PORT = 8443;
+
+/**
+ * Spends proofs of possession in the cluster's Redis until they can no longer be accepted. Without Redis no node can
+ * tell a replay: the exchange is refused (503), never taken twice.
+ */
+const spendProofIn =
+  (bus: ClusterNode['bus']): ProofClaim =>
+  (jti, _operatorId, expiresAt) =>
+    bus.claimOnce(`proof:${jti}`, proofSpentUntilMs(expiresAt) - Date.now() + 1000).catch(() => {
+      throw new ApiError(503, 'API_UNAVAILABLE', 'the cluster cannot check the proof (Redis); retry');
+    });
 
 export async function createFleetServer(opts: FleetServerOptions): Promise<FleetServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -479,17 +490,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         operators,
         audience: fleetId,
         // A cluster's nodes spend proofs in Redis: one used on any node is a replay on every other.
-        ...(cluster
-          ? {
-              // Without Redis no node can tell a replay: refused (503), never taken twice.
-              claim: (jti: string, _operatorId: number, expiresAt: number) =>
-                cluster.bus
-                  .claimOnce(`proof:${jti}`, proofSpentUntilMs(expiresAt) - Date.now() + 1000)
-                  .catch(() => {
-                    throw new ApiError(503, 'API_UNAVAILABLE', 'the cluster cannot check the proof (Redis); retry');
-                  }),
-            }
-          : {}),
+        ...(cluster ? { claim: spendProofIn(cluster.bus) } : {}),
       }),
       maxBundleBytes: config.releases.maxBundleBytes,
     };
