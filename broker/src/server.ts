@@ -31,7 +31,6 @@ import { ApiError } from './api/errors.js';
 import { apiRoutes } from './api/routes/index.js';
 import { createLiveHub } from './api/live.js';
 import { createDashboardSessions } from './db/dashboard-sessions.js';
-import { createOperatorAudit } from './db/operator-audit.js';
 import { createOperatorStore } from './db/operators.js';
 import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
 import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http/downloads.js';
@@ -510,7 +509,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       log,
       metrics,
       events: auditLimited,
-      operatorAudit: createOperatorAudit(db),
+      operatorAudit: records.operatorAudit,
       authenticate: createAuthenticator({ tokens, operators, sessions: dashboardSessions }),
       version: FLEET_SERVER_VERSION,
       limits: config.api,

@@ -357,6 +357,21 @@ test('a token made through node B enrols a device through node A; B admits it; s
     '/api/v1/events?event=enroll.succeeded',
   );
   assert.ok(events.items.some((e) => e.deviceId === id));
+  // The operator audit trail is the store's: node A's API shows the tokens made through node B.
+  const apiA = apiClientFor(dataA, a!.httpPort, { credential: op.credential });
+  try {
+    const trail = await apiA.call<{ items: { action: string; operator: string; outcome: string }[] }>(
+      'GET',
+      '/api/v1/audit?action=enrollment.create-tokens',
+    );
+    assert.equal(
+      trail.items.map((e) => [e.action, e.operator, e.outcome]),
+      [['enrollment.create-tokens', op.name, 'ok']],
+    );
+    assert.is(await count(`SELECT count(*) AS n FROM operator_audit WHERE action = 'enrollment.create-tokens'`), 1);
+  } finally {
+    apiA.close();
+  }
 });
 
 /** Every sample the agent had acknowledged is stored, each once (sequences start at 1). */

@@ -15,7 +15,6 @@ import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
 import { type AuditEvent, createAuditLog } from '../db/audit.js';
 import type { Db } from '../db/open.js';
-import { createOperatorAudit } from '../db/operator-audit.js';
 import { createOperatorStore, type Operator } from '../db/operators.js';
 import { createRegistry, type DeviceSummary } from '../db/registry.js';
 import { FleetError } from '../errors.js';
@@ -128,7 +127,6 @@ export function createAdminService(opts: AdminServiceOptions) {
   const registry = createRegistry(db);
   const events = createAuditLog(db, now);
   const operators = createOperatorStore(db, now);
-  const trail = createOperatorAudit(db, now);
   const shared = opts.store;
   // Where the devices' records are read: the cluster's store, or this database through the same interface.
   const records: FleetStore = shared ?? createSqliteStore(db);
@@ -353,7 +351,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       async auditTrail(q = {}) {
         const limit = pageSize(q.limit);
         const before = cursorOf(q.cursor);
-        const rows = trail.page({
+        const rows = await records.operatorAudit.page({
           limit: limit + 1,
           ...(before !== undefined ? { before } : {}),
           ...(q.operator ? { operator: q.operator } : {}),

@@ -15,7 +15,7 @@ import Fastify, {
 import type { Logger } from '../../../shared/src/index.js';
 import { EdgewardError } from '../../../shared/src/index.js';
 import type { AuditLimiter } from '../db/audit.js';
-import type { OperatorAudit } from '../db/operator-audit.js';
+import type { OperatorAuditStore } from '../store/types.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { authorize, type Auth } from './auth.js';
 import { ApiError, PROBLEM_TYPE, problem, type Problem } from './errors.js';
@@ -38,7 +38,8 @@ export interface HttpAppOptions {
   readonly metrics: FleetMetrics;
   /** The security event log (refusals), rate-limited per kind and address. */
   readonly events: AuditLimiter;
-  readonly operatorAudit: OperatorAudit;
+  /** The operator audit trail: this server's database, or on a cluster the store every node shares. */
+  readonly operatorAudit: Pick<OperatorAuditStore, 'record'>;
   readonly authenticate: (req: FastifyRequest) => Promise<Auth>;
   /** From the config's `api` section (its defaults are the only ones). */
   readonly limits: HttpAppLimits;
@@ -294,7 +295,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     const params = validParams(req);
     const object = req.auditObject ?? (params?.id ? { type: action.split('.')[0]!, id: params.id } : null);
     try {
-      opts.operatorAudit.record({
+      await opts.operatorAudit.record({
         operator: req.auth?.operator ?? '(unauthenticated)',
         role: req.auth?.role ?? null,
         action,
