@@ -21,7 +21,6 @@
 // The protected run uses a device type whose rate limit is above the offered load, so what is measured is
 // the cost of checking every packet, not throttling.
 import Database from 'better-sqlite3';
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +29,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { createFakePlatform } from '../agent/src/index.js';
-import { deviceTopic, encode, generateSealKeyPair, sealChannel, sealMessage } from '../shared/src/index.js';
+import {
+  deviceTopic,
+  encode,
+  generateSealKeyPair,
+  openKeyedDatabase,
+  sealChannel,
+  sealMessage,
+} from '../shared/src/index.js';
+import { dataFolderKey } from '../broker/src/fleet/at-rest.js';
 import { createSimulator, emptyServerView } from '../simulator/src/index.js';
 import {
   ensureBuilt,
@@ -162,10 +169,10 @@ if (atRest) {
 }
 /** Counts the at-rest server's rows through the key (SQLite3 Multiple Ciphers, as the server opens it). */
 function openAtRestCount(): { get(): number; close(): void } {
-  const Keyed = createRequire(import.meta.url)('better-sqlite3-multiple-ciphers') as typeof Database;
-  const db = new Keyed(join(atRestData, 'fleet.db'), { readonly: true });
-  db.pragma(`cipher = 'chacha20'`);
-  db.pragma(`key = "x'${readFileSync(storageKey, 'utf8').trim()}'"`);
+  // The folder's key with its page cipher (the marker's), opened as the server opens it.
+  const db = openKeyedDatabase(join(atRestData, 'fleet.db'), dataFolderKey(atRestData, storageKey)!, {
+    readonly: true,
+  });
   const count = db.prepare('SELECT count(*) FROM telemetry').pluck();
   return { get: () => count.get() as number, close: () => db.close() };
 }

@@ -11,6 +11,7 @@ import { createRegistry, type Registry } from './db/registry.js';
 import { fleetPaths, loadCa, loadServerTls, lockDataDir, openFleetDb } from './fleet/data-dir.js';
 import { tokenSignerFromUri } from './api/token-signer.js';
 import { createEnrollment } from './fleet/enrollment.js';
+import { withFolderCipher } from './fleet/at-rest.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
@@ -158,6 +159,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const config = opts.config ?? parseFleetConfig({});
   const log = opts.log ?? createLogger({ base: { component: 'fleet' } });
   // Both refuse a missing or wrong storage key before anything in the folder is created (the lock file included).
+  // The folder's page cipher on the key every connection (and thread) of this server opens the databases with.
+  opts = { ...opts, storageKey: withFolderCipher(opts.dataDir, opts.storageKey) };
   const tls = loadServerTls(opts.dataDir, opts.storageKey);
   const ca = await loadCa(opts.dataDir, opts.storageKey);
   const lock = lockDataDir(opts.dataDir);

@@ -8,8 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createAgent } from '../../agent/src/index.js';
 import { sampleReport } from '../../agent/src/scan/index.js';
+import { openDb } from '../../broker/src/db/open.js';
 import { createFleetServer } from '../../broker/src/server.js';
-import { dataFolderKey } from '../../broker/src/fleet/at-rest.js';
+import { AT_REST_MARKER, dataFolderKey, NEW_FOLDER_CIPHER } from '../../broker/src/fleet/at-rest.js';
 import { openFleetDb } from '../../broker/src/fleet/data-dir.js';
 import { deviceTopic, encode, readStorageKeyFile, type StorageKey } from '../../shared/src/index.js';
 import { createTestFleet, testLogger, waitFor, type TestFleet } from '../helpers/fleet.js';
@@ -34,7 +35,8 @@ const AGENT = 'gw-atrest-agent';
 const REPORTER = 'gw-atrest-reporter';
 
 test.before(async () => {
-  fleet = await createTestFleet([AGENT, REPORTER], { storageKey: key });
+  // As `fleet pki init --encrypt-at-rest` makes a folder now: AEGIS-256 pages.
+  fleet = await createTestFleet([AGENT, REPORTER], { storageKey: { ...key, cipher: NEW_FOLDER_CIPHER } });
 });
 test.after(async () => {
   await fleet.close();
@@ -204,6 +206,33 @@ test("the agent's state: a missing or wrong key is refused before agent.db is op
     () => fleet.agentConfig(AGENT, { ...offline, storage: { key: { source: 'file', path: join(stateDir, 'k') } } }),
     /storage\.key\.path: must be outside stateDir/,
   );
+});
+
+test('the marker names the page cipher: a folder made with ChaCha20 pages (before AEGIS) still opens', async () => {
+  const marker = (dir: string) => JSON.parse(readFileSync(join(dir, AT_REST_MARKER), 'utf8')) as { cipher: string };
+  assert.is(marker(fleet.dataDir).cipher, 'aegis');
+  assert.is(dataFolderKey(fleet.dataDir, keyFile)!.cipher, 'aegis');
+  const older = await createTestFleet(['gw-chacha'], { storageKey: { ...key, cipher: 'chacha20' } });
+  try {
+    await older.close();
+    assert.is(marker(older.dataDir).cipher, 'chacha20');
+    const found = dataFolderKey(older.dataDir, keyFile)!;
+    assert.is(found.cipher, 'chacha20');
+    const db = openFleetDb(older.dataDir, { storageKey: found });
+    assert.is(db.prepare(`SELECT id FROM devices`).pluck().get(), 'gw-chacha');
+    db.close();
+    // A key without a cipher (a library caller's) takes the folder's; the wrong cipher does not open it.
+    openFleetDb(older.dataDir, { storageKey: key }).close();
+    const r = await fleetCli(['device', 'list', '--data', older.dataDir, '--storage-key', keyFile]);
+    assert.is(r.code, 0, r.output);
+    assert.match(r.stdout, /gw-chacha/);
+    assert.throws(
+      () => openDb(join(older.dataDir, 'fleet.db'), { storageKey: { ...key, cipher: 'aegis' } }),
+      (e: { code?: string }) => e.code === 'AT_REST_KEY_WRONG',
+    );
+  } finally {
+    await older.close();
+  }
 });
 
 test('a key for a folder that is not encrypted is refused', async () => {

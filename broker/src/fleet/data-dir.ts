@@ -15,7 +15,7 @@ import {
   writeSecret,
 } from '../../../shared/src/index.js';
 import { EdgewardError } from '../../../shared/src/errors.js';
-import { AT_REST_MARKER, assertKeyFits, writeMarker } from './at-rest.js';
+import { AT_REST_MARKER, assertKeyFits, withFolderCipher, writeMarker } from './at-rest.js';
 import { isPkcs11Uri } from '../../../shared/src/pkcs11/index.js';
 import { generateTokenCaKey, openTokenCaKey, TokenCaKey } from '../pki/token-ca-key.js';
 import {
@@ -256,7 +256,7 @@ export function openFleetDb(dir: string, opts: FleetDbOptions = {}): Db {
   const { initEmpty = false, ...open } = opts;
   assertKeyFits(p.root, open.storageKey);
   assertDatabaseKept(p, initEmpty);
-  return openDb(p.db, open);
+  return openDb(p.db, { ...open, storageKey: withFolderCipher(p.root, open.storageKey) });
 }
 
 function statIfAny(path: string): Stats | undefined {

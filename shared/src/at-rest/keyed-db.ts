@@ -1,5 +1,6 @@
 // SQLite databases encrypted under the storage key: better-sqlite3 built with SQLite3 Multiple Ciphers (the same
-// API), every page of the database and of its WAL encrypted and authenticated with ChaCha20-Poly1305.
+// API), every page of the database and of its WAL encrypted and authenticated with the key's page cipher
+// (ChaCha20-Poly1305, or AEGIS-256 for fleet data folders made since it: storage-key.ts PageCipher).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
@@ -26,7 +27,7 @@ export function openKeyedDatabase(file: string, key: StorageKey, opts: { readonl
   const Keyed = keyedDatabaseClass();
   const db = new Keyed(file, { readonly, fileMustExist: readonly });
   try {
-    db.pragma(`cipher = 'chacha20'`);
+    db.pragma(`cipher = '${key.cipher ?? 'chacha20'}'`);
     // The x'…' literal is a raw 256-bit key: no passphrase KDF, so a connection opens in microseconds.
     db.pragma(`key = "${key.sqlKey}"`);
     db.prepare('SELECT count(*) FROM sqlite_master').get();

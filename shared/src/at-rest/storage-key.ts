@@ -14,7 +14,16 @@ export interface StorageKey {
   readonly source: string;
   /** The key as SQLite3 Multiple Ciphers' raw-key literal: no KDF, the bytes are the page key. */
   readonly sqlKey: string;
+  /** The page cipher of the databases it opens (keyed-db.ts); chacha20 when unset (every folder before aegis). */
+  readonly cipher?: PageCipher;
 }
+
+/**
+ * SQLite3 Multiple Ciphers' page ciphers edgeward uses, both authenticated: ChaCha20-Poly1305 (fast without AES
+ * instructions: the agent's gateways) and AEGIS-256 (fast with them: servers; new fleet data folders).
+ */
+export type PageCipher = 'chacha20' | 'aegis';
+export const PAGE_CIPHERS: readonly PageCipher[] = ['chacha20', 'aegis'];
 
 export const STORAGE_KEY_ENV = 'EDGEWARD_STORAGE_KEY_FILE';
 const KEY_BYTES = 32;
