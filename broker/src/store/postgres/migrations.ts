@@ -267,7 +267,7 @@ export const pgMigrations: readonly Migration[] = [
   {
     version: 2,
     name: 'enrolment tokens, connection history, fleet audit runs and findings',
-    // Not read through the store yet: here so that `fleet store migrate` moves them with the rest of the fleet.
+    // Enrolment tokens are read through the store; the rest not yet, here so that `fleet store migrate` moves them.
     sql: `
       -- Only the SHA-256 of a token is stored; the token itself is shown once.
       CREATE TABLE enroll_tokens (
