@@ -94,6 +94,10 @@ export async function eventsView(ctx: ViewContext): Promise<void> {
   // The stream sends each new event as the list shows it.
   ctx.onLive('security', (e) => {
     if (!pages.atStart) return;
+    // The page read may already hold it: stored before the list was read, sent by the stream's next tick. The list is
+    // newest first by id, so anything not above its first row is shown already (or older than what is).
+    const newest = table.rows[0]?.id;
+    if (newest !== undefined && e.id <= newest) return;
     if (filter.event && e.event !== filter.event) return;
     if (filter.deviceId && e.deviceId !== filter.deviceId) return;
     table.prepend(e);
