@@ -158,9 +158,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
   const host = opts.host ?? '127.0.0.1';
   const config = opts.config ?? parseFleetConfig({});
   const log = opts.log ?? createLogger({ base: { component: 'fleet' } });
-  // Both refuse a missing or wrong storage key before anything in the folder is created (the lock file included).
   // The folder's page cipher on the key every connection (and thread) of this server opens the databases with.
   opts = { ...opts, storageKey: withFolderCipher(opts.dataDir, opts.storageKey) };
+  // Both refuse a missing or wrong storage key before anything in the folder is created (the lock file included).
   const tls = loadServerTls(opts.dataDir, opts.storageKey);
   const ca = await loadCa(opts.dataDir, opts.storageKey);
   const lock = lockDataDir(opts.dataDir);

@@ -230,6 +230,21 @@ test('the marker names the page cipher: a folder made with ChaCha20 pages (befor
       () => openDb(join(older.dataDir, 'fleet.db'), { storageKey: { ...key, cipher: 'aegis' } }),
       (e: { code?: string }) => e.code === 'AT_REST_KEY_WRONG',
     );
+    // A marker naming a cipher this build does not know, or not JSON, is refused before any database is opened.
+    const markerFile = join(older.dataDir, AT_REST_MARKER);
+    const kept = readFileSync(markerFile, 'utf8');
+    for (const [bad, why] of [
+      [kept.replace('"chacha20"', '"rot13"'), /not a marker this build knows/],
+      [kept.replace('"chacha20"', '42'), /not a marker this build knows/],
+      ['{"version": 1, "cipher": ', /is damaged/],
+    ] as const) {
+      writeFileSync(markerFile, bad);
+      assert.throws(
+        () => dataFolderKey(older.dataDir, keyFile),
+        (e: { code?: string; message: string }) => e.code === 'AT_REST_SEALED_FILE' && why.test(e.message),
+      );
+    }
+    writeFileSync(markerFile, kept);
   } finally {
     await older.close();
   }

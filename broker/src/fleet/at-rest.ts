@@ -81,6 +81,16 @@ export function dataFolderKey(dir: string, keyFile: string | undefined): Storage
     );
   }
   const key = readStorageKey(keyFile, { notInside: [root], purpose: 'fleet' });
+  const marker = readMarker(markerFile);
+  const check = unseal(key, Buffer.from(marker.check, 'base64'), markerFile);
+  if (check.toString() !== CHECK_TEXT) {
+    throw new AtRestError('AT_REST_SEALED_FILE', `${markerFile} is damaged: restore it from a backup`);
+  }
+  return { ...key, cipher: marker.cipher };
+}
+
+/** The folder's marker, checked: AT_REST_SEALED_FILE when it is damaged or of a kind this build does not know. */
+function readMarker(markerFile: string): Marker {
   let marker: Partial<Marker>;
   try {
     marker = JSON.parse(readRegularText(markerFile, { maxBytes: 4096 })) as Partial<Marker>;
@@ -89,32 +99,23 @@ export function dataFolderKey(dir: string, keyFile: string | undefined): Storage
       cause: err,
     });
   }
-  const cipher = PAGE_CIPHERS.find((c) => c === marker.cipher);
-  if (marker.version !== 1 || !cipher || typeof marker.check !== 'string') {
+  if (marker.version !== 1 || !PAGE_CIPHERS.includes(marker.cipher!) || typeof marker.check !== 'string') {
     throw new AtRestError('AT_REST_SEALED_FILE', `${markerFile} is not a marker this build knows; upgrade edgeward`);
   }
-  const check = unseal(key, Buffer.from(marker.check, 'base64'), markerFile);
-  if (check.toString() !== CHECK_TEXT) {
-    throw new AtRestError('AT_REST_SEALED_FILE', `${markerFile} is damaged: restore it from a backup`);
-  }
-  return { ...key, cipher };
+  return marker as Marker;
 }
 
 /**
  * The key with the page cipher of the folder's databases, as its marker names it: a key made elsewhere (a caller
  * of createFleetServer, a test) opens an AEGIS folder as well as a ChaCha20 one. A key that names its cipher (from
- * dataFolderKey), no key, or a folder without a readable marker: as it is.
+ * dataFolderKey), no key, or a folder without a marker this build reads: as it is.
  */
 export function withFolderCipher(dir: string, key: StorageKey | undefined): StorageKey | undefined {
   if (!key || key.cipher) return key;
   try {
-    const marker = JSON.parse(readRegularText(join(resolve(dir), AT_REST_MARKER), { maxBytes: 4096 })) as {
-      cipher?: unknown;
-    };
-    const cipher = PAGE_CIPHERS.find((c) => c === marker.cipher);
-    return cipher ? { ...key, cipher } : key;
+    return { ...key, cipher: readMarker(join(resolve(dir), AT_REST_MARKER)).cipher };
   } catch {
-    return key;
+    return key; // no marker (assertKeyFits says so) or a bad one: the open fails on the key, as before
   }
 }
 

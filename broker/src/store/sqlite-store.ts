@@ -55,16 +55,14 @@ export function createSqliteStore(db: Db): FleetStore {
   const registry = createRegistry(db);
   // Made on the first batch: its sample keys read (and may repair) the telemetry index, which only the folder's
   // writer of telemetry should do; a store opened for reads (the admin service) never makes it.
-  let ingest: IngestStore | undefined;
-  /** The retention the ingest store was made with (its pruner keeps state): another one makes it again. */
-  let ingestRetention = JSON.stringify(KEEP_EVERYTHING);
-  const ingestFor = (retention?: Retention) => {
-    const wanted = retention ? JSON.stringify(retention) : ingestRetention;
-    if (!ingest || wanted !== ingestRetention) {
-      ingest = createIngestStore(db, retention ?? KEEP_EVERYTHING);
-      ingestRetention = wanted;
+  // Its pruner keeps state for the retention it was made with: prune() with another one makes it again.
+  let ingest: { readonly store: IngestStore; readonly retention: string } | undefined;
+  const ingestFor = (retention?: Retention): IngestStore => {
+    const wanted = retention ? JSON.stringify(retention) : (ingest?.retention ?? JSON.stringify(KEEP_EVERYTHING));
+    if (ingest?.retention !== wanted) {
+      ingest = { store: createIngestStore(db, retention ?? KEEP_EVERYTHING), retention: wanted };
     }
-    return ingest;
+    return ingest.store;
   };
   const telemetry = createTelemetryReader(db);
   const exposure = createExposureStore(db);
