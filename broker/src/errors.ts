@@ -66,8 +66,6 @@ export const fleetCodes = defineCodes({
   FLEET_STORE_CONSTRAINT:
     'The store refused a write that breaks one of its constraints (an unknown device, a duplicate key, an ' +
     'append-only table).',
-  FLEET_STORE_UNSUPPORTED:
-    'The store does not keep this kind of device message yet (update/status on PostgreSQL): acknowledged and counted.',
   FLEET_STORE_TIMEOUT: 'A PostgreSQL statement ran past the statement timeout and was cancelled.',
   FLEET_STORE_NOT_EMPTY:
     '`fleet store migrate` found rows in the target store; empty it, or pass --allow-non-empty on purpose.',

@@ -40,12 +40,11 @@ export { createTokenStore, type TokenStore } from './db/tokens.js';
 export { createExposureStore, type ExposureStore } from './db/exposure.js';
 export type { StoredEvent } from './fleet/ingest.js';
 export type { Db } from './db/open.js';
+export { createRolloutStore, type RolloutStore } from './db/rollouts.js';
 export {
-  createRolloutStore,
   ROLLOUT_STATES,
   ROLLOUT_TRANSITIONS,
   type RolloutRequest,
   type RolloutState,
-  type RolloutStore,
   type RolloutView,
-} from './db/rollouts.js';
+} from './db/rollout-rules.js';

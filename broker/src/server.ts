@@ -15,7 +15,6 @@ import { withFolderCipher } from './fleet/at-rest.js';
 import { createIngest, type Ingest, type StoredEvent } from './fleet/ingest.js';
 import { createCommandStore } from './db/commands.js';
 import { createCommandRelay } from './fleet/command-relay.js';
-import { createRolloutStore } from './db/rollouts.js';
 import { createRolloutEngine, type RolloutEngine } from './fleet/rollouts.js';
 import { watchDb } from './fleet/db-watch.js';
 import { enforceRevocations } from './fleet/revocations.js';
@@ -212,8 +211,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       const node = cluster;
       cleanups.unshift(() => node.close());
     }
-    // Cluster on PostgreSQL: the device plane (admission, ingest, online flags, security events, commands) is in the
-    // store every node shares; the rest stays in the data folder (docs/cluster.md, "What is shared and what is not").
+    // Cluster on PostgreSQL: the device plane (admission, ingest, online flags, security events, commands) and the
+    // update channel (releases and their bundles, trust documents, rollouts, offers, update reports) are in the store
+    // every node shares; the rest stays in the data folder (docs/cluster.md, "What is shared and what is not").
     let store: FleetStore | undefined;
     let plane: StoreDevicePlane | undefined;
     if (opts.cluster?.postgresUrl !== undefined) {
@@ -242,8 +242,10 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         cleanups.unshift(() => sweep.close());
       }
     }
-    // The fleet's records as the enrolment and the posture snapshots reach them: the shared store or this folder's.
-    const records = store ?? createSqliteStore(db);
+    // The fleet's records as the enrolment, the posture snapshots, the rollout engine and the download listener
+    // reach them: the shared store or this folder's.
+    const releasesDir = fleetPaths(opts.dataDir).releases;
+    const records = store ?? createSqliteStore(db, { releasesDir });
     // Security events of the device plane go where its records are.
     const deviceAudit = plane?.audit ?? audit;
     const auditLimited = createAuditLimiter(deviceAudit, opts.auditWindowMs ?? 10_000);
@@ -312,11 +314,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     };
     const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const rollouts = createRolloutEngine({
-      store: createRolloutStore(db),
+      store: records.rollouts,
       sessions: presence ? { get: (id: string) => presence.online(id) || undefined } : sessions,
       publish: (t, p) => publish(t, p),
       downloadUrl: (id) => downloadUrlOf(id),
-      audit,
+      audit: deviceAudit,
       log,
       ...(opts.rolloutTickMs ? { tickMs: opts.rolloutTickMs } : {}),
     });
@@ -464,7 +466,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         db,
         loadCa: async () => ca,
         config,
-        releasesDir: fleetPaths(opts.dataDir).releases,
+        releasesDir,
         ...(store
           ? {
               store,
@@ -551,7 +553,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     });
     const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
     const http = { port: httpPort };
-    const stale = removeStaleUploads(fleetPaths(opts.dataDir).releases);
+    const stale = removeStaleUploads(releasesDir);
     if (stale > 0) log.warn('removed unfinished release uploads', { count: stale });
     const downloads = await startDownloadListener({
       host,
@@ -563,9 +565,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       },
       handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
       handshakes,
-      db,
-      registry,
-      releasesDir: fleetPaths(opts.dataDir).releases,
+      records,
+      releasesDir,
       events: auditLimited,
       metrics,
       log,

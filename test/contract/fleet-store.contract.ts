@@ -1,6 +1,7 @@
 // The fleet store contract, run against every FleetStore implementation (SQLite, PostgreSQL): each method through
 // the interface, the ingest guarantees (each sample once, a failed batch leaves nothing, concurrent writers),
-// reading order, append-only audit trails, the foreign key to devices, and hostile strings.
+// reading order, append-only audit trails, the foreign key to devices, and hostile strings. Releases, trust
+// documents and rollouts have their own contract (fleet-store-updates.contract.ts).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CmdAck } from '../../shared/src/commands/index.js';
@@ -111,7 +112,7 @@ const reject = (deviceId: string, message = 'not CBOR', topic = `fleet/${deviceI
 const stored = (samples: number): BatchOutcome => ({ outcome: 'stored', samples });
 const DUP: BatchOutcome = { outcome: 'duplicate' };
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   try {
     await p;
   } catch (err) {
@@ -788,37 +789,6 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     // An ack never moves another device's command.
     await store.ingest.writeBatch([ack('gw-b', 'c-1', 'done')], T0 + 30);
     assert.is((await store.commands.get('c-1'))!.status, 'sent');
-  });
-
-  t('releases: recorded once per hardware and sequence, found by id prefix, newest first', async () => {
-    const { store } = await fresh();
-    const rel = (hex: string, sequence: number, publishedAt: number) => ({
-      id: hex.repeat(64).slice(0, 64),
-      hardware: 'rpi4',
-      version: `1.${sequence}.0`,
-      sequence,
-      size: 1000,
-      payloadSize: 900,
-      payloadSha256: 'ab'.repeat(32),
-      manifest: new Uint8Array([0xa1, 0x00]),
-      signers: ['kid-a'],
-      expiresAt: T0 + YEAR,
-      publishedAt,
-      publishedBy: 'alice',
-    });
-    await store.releases.record(rel('a1', 1, T0));
-    await store.releases.record(rel('a2', 2, T0 + 1));
-    await rejectsWith(store.releases.record(rel('b', 2, T0 + 2)), 'FLEET_RELEASE_CONFLICT');
-    assert.equal(
-      (await store.releases.list()).map((r) => r.sequence),
-      [2, 1],
-    );
-    const got = await store.releases.get('a2a2a2a2');
-    assert.equal([got.version, got.signers, got.publishedBy], ['1.2.0', ['kid-a'], 'alice']);
-    await rejectsWith(store.releases.get('a3a3a3a3'), 'FLEET_RELEASE_UNKNOWN');
-    await rejectsWith(store.releases.get('ffffffff'), 'FLEET_RELEASE_UNKNOWN');
-    await store.releases.record(rel('a1a1a1a1c', 3, T0 + 3));
-    await rejectsWith(store.releases.get('a1'.repeat(4).slice(0, 8)), 'FLEET_RELEASE_AMBIGUOUS');
   });
 
   t('audit trails: newest first, filtered, and append-only in the schema', async () => {

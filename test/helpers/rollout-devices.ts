@@ -20,7 +20,13 @@ export interface FakeUpdater {
   close(): Promise<void>;
 }
 
-export function fakeUpdater(fleet: TestFleet, id: string, answer: Answer = 'manual'): FakeUpdater {
+/** `url`: the broker to connect to (a cluster node), instead of the fleet's own server. */
+export function fakeUpdater(
+  fleet: TestFleet,
+  id: string,
+  answer: Answer = 'manual',
+  opts: { url?: string } = {},
+): FakeUpdater {
   let client: MqttClient | undefined;
   const dev: FakeUpdater = {
     id,
@@ -43,7 +49,7 @@ export function fakeUpdater(fleet: TestFleet, id: string, answer: Answer = 'manu
       );
     },
     async connect() {
-      client = await fleet.connect(id);
+      client = await fleet.connect(id, opts.url === undefined ? {} : { url: opts.url });
       client.on('message', (_topic, payload) => {
         const offer = decodeUpdateOffer(payload);
         dev.offers.push(offer);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRegistry } from '../../broker/src/db/registry.js';
-import { createReleaseStore } from '../../broker/src/fleet/releases.js';
+import { createReleasePublisher } from '../../broker/src/fleet/release-publisher.js';
+import { createSqliteStore } from '../../broker/src/store/index.js';
 import { downloadTokenHash } from '../../broker/src/http/downloads.js';
 import { createFirmwareKit } from '../helpers/firmware.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
@@ -104,12 +105,10 @@ test.before(async () => {
   fleet = await createTestFleet(['gw-a', 'gw-b', 'gw-late', 'gw-gone', 'gw-done']);
   await fleet.start();
   const kit = createFirmwareKit(tmpDir('edgeward-downloads-'));
-  const store = createReleaseStore({
-    db: fleet.db,
-    dir: join(fleet.dataDir, 'releases'),
-    maxBundleBytes: 1 << 30,
-  });
-  store.installTrust(kit.trust, 'test');
+  const dir = join(fleet.dataDir, 'releases');
+  const { releases } = createSqliteStore(fleet.db, { releasesDir: dir });
+  const store = createReleasePublisher({ releases, dir, maxBundleBytes: 1 << 30 });
+  await releases.installTrust(kit.trust, 'test');
   const a = kit.bundle({ version: '1.0.0', sequence: 1 }, 300_000);
   const b = kit.bundle({ version: '1.0.1', sequence: 2 }, 5000);
   await store.publish(createReadStream(a.path), 'test');

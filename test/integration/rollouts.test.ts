@@ -71,7 +71,7 @@ test('stages advance as devices commit, and the rollout completes; offers carry 
   assert.is(view.devices, 10);
   // Stage 0: ceil(10 % × 10) = 1 device.
   const [first] = await waitFor(() => (offered(g).length === 1 ? offered(g) : undefined), 'the first offer');
-  fleet.server.rollouts.tick();
+  await fleet.server.rollouts.tick();
   assert.is(offered(g).length, 1, 'stage 0 covers one device');
   const offer = first!.offers[0]!;
   assert.is(offer.rolloutId, view.id);
@@ -98,7 +98,7 @@ test('stages advance as devices commit, and the rollout completes; offers carry 
   await first!.report('Committed');
   // Stage 1: 5 devices in all.
   await waitFor(() => offered(g).length === 5, 'stage 1 offers');
-  fleet.server.rollouts.tick();
+  await fleet.server.rollouts.tick();
   assert.is(offered(g).length, 5);
   assert.is((await rollouts.get(view.id)).stage, 1);
   for (const d of g) d.answer = 'commit';
@@ -149,13 +149,13 @@ test('failures over the error threshold halt it: reason, event, no more offers; 
     .all()
     .map((d) => JSON.parse(d as string) as { rolloutId: number; reason: string });
   assert.ok(events.some((e) => e.rolloutId === view.id && e.reason === halted.haltReason));
-  fleet.server.rollouts.tick();
+  await fleet.server.rollouts.tick();
   assert.is(offered(g).length, 3, 'no offer after the halt');
   // A device on its way carries on.
   const [, , c] = offered(g);
   await c!.report('Committed');
   await waitFor(() => row(view.id, c!.id).state === 'Committed', 'a halted rollout still records outcomes');
-  fleet.server.rollouts.tick();
+  await fleet.server.rollouts.tick();
   assert.is((await rollouts.get(view.id)).stage, 0, 'a halted rollout does not advance');
   // An operator resumes it: the failures so far are accepted; the rest commit and it completes.
   for (const d of g) d.answer = 'commit';
@@ -175,7 +175,7 @@ test('pause stops new offers while devices already updating finish; resume conti
   assert.is((await rollouts.pause(view.id)).state, 'paused');
   await first!.report('Committed');
   await waitFor(() => row(view.id, first!.id).state === 'Committed', 'the paused device commits');
-  fleet.server.rollouts.tick();
+  await fleet.server.rollouts.tick();
   const paused = await rollouts.get(view.id);
   assert.is(paused.stage, 0, 'no stage change while paused');
   assert.is(offered(g).length, 1, 'no offer while paused');
@@ -210,7 +210,7 @@ test('abort cancels devices that have not started installing; one installing fin
   assert.is(row(view.id, untouched!.id).state, 'Cancelled');
   await installing!.report('Committed');
   await waitFor(() => row(view.id, installing!.id).state === 'Committed', 'the installing device commits');
-  fleet.server.rollouts.tick();
+  await fleet.server.rollouts.tick();
   assert.is(offered(g).length, 3, 'no offers after abort');
   const final = await rollouts.get(view.id);
   assert.is(final.counts.Cancelled, 5);

@@ -1,6 +1,10 @@
 // `fleet store migrate`: a single-node data folder with devices, telemetry, reports, commands, audit trails,
-// releases and posture → a real PostgreSQL; equal counts, the same answers through the store on both sides, and
-// ingest carrying on from there (a copied sample is still a duplicate; generated ids continue after copied ones).
+// releases with their bundles, a rollout with its devices and update reports, and posture → a real PostgreSQL;
+// equal counts, the same answers through the store on both sides, and ingest carrying on from there (a copied
+// sample is still a duplicate; generated ids continue after copied ones).
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTokenStore } from '../../broker/src/db/tokens.js';
@@ -14,6 +18,11 @@ import { tmpDir } from '../helpers/tmp.js';
 
 const T0 = 1_767_000_000_000;
 const DEVICES = ['gw-001', 'gw-002', 'gw-003'];
+/** A 2.5 MiB release bundle: three rows of release_chunks once copied. */
+const BUNDLE = randomBytes(2.5 * (1 << 20));
+const BUNDLE_ID = createHash('sha256').update(BUNDLE).digest('hex');
+const bundlePath = join(tmpDir('edgeward-migrate-bundle-'), 'bundle.ewfw');
+writeFileSync(bundlePath, BUNDLE);
 
 async function fill(store: FleetStore): Promise<void> {
   for (const [i, d] of DEVICES.entries()) await store.registry.addDevice(d, 'gateway', cert(`serial-${i}`), T0 + i);
@@ -44,20 +53,41 @@ async function fill(store: FleetStore): Promise<void> {
   await store.registry.revoke('gw-003', T0 + 10);
   for (let i = 0; i < 5; i++) await store.audit.record({ event: 'auth-failed', detail: { i, why: "it's" } }, T0 + i);
   await store.operatorAudit.record({ operator: 'alice', action: 'device.revoke', via: 'cli', outcome: 'ok' }, T0);
-  await store.releases.record({
-    id: 'c'.repeat(64),
-    hardware: 'rpi4',
-    version: '1.0.0',
-    sequence: 1,
-    size: 10,
-    payloadSize: 5,
-    payloadSha256: 'd'.repeat(64),
-    manifest: new Uint8Array([1]),
-    signers: ['k'],
-    expiresAt: T0 + 1,
-    publishedAt: T0,
-    publishedBy: null,
-  });
+  await store.releases.record(
+    {
+      id: BUNDLE_ID,
+      hardware: 'rpi4',
+      version: '1.0.0',
+      sequence: 1,
+      size: BUNDLE.length,
+      payloadSize: 5,
+      payloadSha256: 'd'.repeat(64),
+      manifest: new Uint8Array([1]),
+      signers: ['k'],
+      expiresAt: T0 + 1,
+      publishedAt: T0,
+      publishedBy: null,
+    },
+    bundlePath,
+  );
+  // A rollout under way: one device offered, which reported its download (the ingest's update_status).
+  const rollout = await store.rollouts.create({ releaseId: BUNDLE_ID, selector: 'all', stages: [100] }, 'alice', T0);
+  const [first] = await store.rollouts.pendingBelow(rollout, 1);
+  await store.rollouts.offer(rollout, [{ deviceId: first!, tokenHash: Buffer.alloc(32, 7), expires: T0 + 1 }], T0);
+  await store.ingest.writeBatch(
+    [
+      {
+        kind: 'message',
+        deviceId: first!,
+        receivedAt: T0 + 7,
+        decoded: {
+          kind: 'update/status',
+          message: { v: 1, id: 'up-1', ts: T0 + 7, rolloutId: rollout, releaseId: BUNDLE_ID, state: 'Downloading' },
+        },
+      },
+    ],
+    T0 + 7,
+  );
   await store.posture.store(
     {
       resolution: 'day',
@@ -71,6 +101,12 @@ async function fill(store: FleetStore): Promise<void> {
     },
     T0,
   );
+}
+
+async function sha256Of(chunks: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of chunks) hash.update(c);
+  return hash.digest('hex');
 }
 
 /** Everything the store answers about the fleet, for comparing two stores. */
@@ -95,6 +131,8 @@ async function answers(store: FleetStore) {
     audit: await store.audit.recent(),
     operatorAudit: await store.operatorAudit.page({ limit: 10 }),
     releases: await store.releases.list(),
+    bundle: await sha256Of(store.releases.bundle(BUNDLE_ID)),
+    rollouts: await Promise.all((await store.rollouts.list()).map((r) => store.rollouts.view(r.id, { devices: true }))),
     posture: await store.posture.read('day', 0, 86_400_000),
   };
 }
@@ -127,6 +165,7 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
     assert.ok(out.tables.every((t) => t.source === t.copied));
     const rows = (table: string) => out.tables.find((t) => t.table === table)!.copied;
     assert.equal(['enroll_tokens', 'connections', 'audit_runs', 'audit_findings'].map(rows), [3, 1, 1, 1]);
+    assert.equal(['rollouts', 'rollout_devices', 'update_status', 'release_chunks'].map(rows), [1, 2, 1, 3]);
 
     const pg = await openStore(url);
     const { counts: _moved, ...after } = await answers(pg);

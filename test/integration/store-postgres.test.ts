@@ -1,4 +1,4 @@
-// The fleet store contract on a real PostgreSQL (started here from Debian's packages, a fresh database per test),
+// The fleet store contracts on a real PostgreSQL (started here from Debian's packages, a fresh database per test),
 // then what only PostgreSQL has: nodes migrating at once, a schema newer than the build, refused connections and
 // passwords, which never appear in an error.
 import { test } from 'uvu';
@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { createPgPool, createPostgresStore, openStore } from '../../broker/src/store/index.js';
 import { pgMigrations } from '../../broker/src/store/postgres/migrations.js';
 import { fleetStoreContract } from '../contract/fleet-store.contract.js';
+import { updateChannelContract } from '../contract/fleet-store-updates.contract.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { havePeers } from '../helpers/peers.js';
 import { POSTGRES_INSTALL, type RunningPostgres, startPostgres } from '../helpers/postgres.js';
@@ -14,13 +15,15 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
   const server: RunningPostgres = await startPostgres();
   process.once('beforeExit', () => void server.stop());
 
-  fleetStoreContract('postgres', async () => {
+  const make = async () => {
     const url = await server.createDatabase();
     const pool = createPgPool(url, { max: 4 });
     const store = createPostgresStore(pool);
     await store.migrate();
     return { store, exec: (sql: string) => pool.query('exec', sql) };
-  });
+  };
+  fleetStoreContract('postgres', make);
+  updateChannelContract('postgres', make);
 
   const codeOf = async (p: Promise<unknown>) => {
     try {

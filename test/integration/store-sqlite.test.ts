@@ -1,4 +1,5 @@
-// The fleet store contract on SQLite (a fresh fleet database per test), and openStore's sqlite: URLs.
+// The fleet store contracts on SQLite (a fresh fleet database and releases folder per test), and openStore's sqlite:
+// URLs.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -7,13 +8,20 @@ import * as assert from 'uvu/assert';
 import { openDb } from '../../broker/src/db/open.js';
 import { initPki } from '../../broker/src/fleet/data-dir.js';
 import { createSqliteStore, openStore, parseStoreUrl } from '../../broker/src/store/index.js';
-import { cert, fleetStoreContract } from '../contract/fleet-store.contract.js';
+import { cert, fleetStoreContract, type StoreUnderTest } from '../contract/fleet-store.contract.js';
+import { updateChannelContract } from '../contract/fleet-store-updates.contract.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-fleetStoreContract('sqlite', async () => {
-  const db = openDb(join(tmpDir('edgeward-store-'), 'fleet.db'));
-  return { store: createSqliteStore(db), exec: async (sql: string) => db.exec(sql) };
-});
+const make = async (): Promise<StoreUnderTest> => {
+  const dir = tmpDir('edgeward-store-');
+  const db = openDb(join(dir, 'fleet.db'));
+  return {
+    store: createSqliteStore(db, { releasesDir: join(dir, 'releases') }),
+    exec: async (sql: string) => db.exec(sql),
+  };
+};
+fleetStoreContract('sqlite', make);
+updateChannelContract('sqlite', make);
 
 test('openStore(sqlite:DIR) opens a fleet data folder; other schemes are refused', async () => {
   const dir = tmpDir('edgeward-store-dir-');

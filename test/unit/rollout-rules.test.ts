@@ -13,7 +13,7 @@ import {
   ROLLOUT_TRANSITIONS,
   type RolloutEvent,
   stageSize,
-} from '../../broker/src/db/rollouts.js';
+} from '../../broker/src/db/rollout-rules.js';
 import { haltReason } from '../../broker/src/fleet/rollouts.js';
 import { tmpDir } from '../helpers/tmp.js';
 

@@ -27,7 +27,7 @@ import { localFleetAudit } from './local-fleet-audit.js';
 import { localReleases } from './local-releases.js';
 import { localReports } from './local-reports.js';
 import { localRollouts } from './local-rollouts.js';
-import { createReleaseStore } from '../fleet/releases.js';
+import { createReleasePublisher } from '../fleet/release-publisher.js';
 import type { FleetAdmin, IssuedCertificate, OperatorView, Page } from './types.js';
 
 import { createSqliteStore } from '../store/sqlite-store.js';
@@ -51,7 +51,8 @@ export interface AdminServiceOptions {
   readonly onChange?: () => void;
   /**
    * A cluster on PostgreSQL: the store every node shares. The device registry, what devices sent, the security
-   * events and the commands are read from and written to it; operators, tokens, releases and rollouts stay in `db`.
+   * events, the commands, releases, trust documents and rollouts are read from and written to it; operators and
+   * tokens stay in `db`.
    */
   readonly store?: FleetStore | undefined;
   /**
@@ -129,7 +130,8 @@ export function createAdminService(opts: AdminServiceOptions) {
   const operators = createOperatorStore(db, now);
   const shared = opts.store;
   // Where the devices' records are read: the cluster's store, or this database through the same interface.
-  const records: FleetStore = shared ?? createSqliteStore(db);
+  const records: FleetStore =
+    shared ?? createSqliteStore(db, opts.releasesDir === undefined ? {} : { releasesDir: opts.releasesDir });
   const reportsFor = localReports({ db, records, now, pageSize });
   const commandsFor = localCommands({
     db,
@@ -146,9 +148,9 @@ export function createAdminService(opts: AdminServiceOptions) {
   const dashboard = localDashboard({ db, records, now, expiringWithinDays: config.audit.expiringWithinDays });
   /** A security event of an admin action, where the devices' records are (the shared store on a cluster). */
   const recordEvent = (e: AuditEvent) => records.audit.record(e, now());
-  const rolloutsFor = localRollouts({ db, events, now, changed });
-  const releaseStore = createReleaseStore({
-    db,
+  const rolloutsFor = localRollouts({ rollouts: records.rollouts, record: recordEvent, now, changed });
+  const publisher = createReleasePublisher({
+    releases: records.releases,
     dir: opts.releasesDir ?? '',
     maxBundleBytes: config.releases.maxBundleBytes,
     now,
@@ -329,7 +331,7 @@ export function createAdminService(opts: AdminServiceOptions) {
       commands: commandsFor(ctx),
       dashboard,
       rollouts: rolloutsFor(ctx),
-      ...localReleases({ store: releaseStore, events, actor }),
+      ...localReleases({ releases: records.releases, publisher, record: recordEvent, actor, now }),
 
       async events(q = {}) {
         const limit = pageSize(q.limit);

@@ -12,7 +12,7 @@ import type { DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample } from '../db/telemetry.js';
 import type { AuditFinding } from '../fleet/audit-checks.js';
 import type { Role } from '../api/roles.js';
-import type { RolloutRequest, RolloutView } from '../db/rollouts.js';
+import type { RolloutRequest, RolloutView } from '../db/rollout-rules.js';
 import type { PublishResult, ReleaseView, TrustView } from '../fleet/releases.js';
 import type { Readable } from 'node:stream';
 

@@ -2,7 +2,7 @@
 // data folder) into a PostgreSQL store for a cluster, then checks the row counts table by table.
 import { dispatch, parseCli, required, UsageError } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
-import { lockDataDir, openFleetDb } from '../fleet/data-dir.js';
+import { fleetPaths, lockDataDir, openFleetDb } from '../fleet/data-dir.js';
 import { type CopyReport, copySqliteToPostgres } from '../store/copy.js';
 import { pgMigrate } from '../store/postgres/migrate.js';
 import { pgMigrations } from '../store/postgres/migrations.js';
@@ -20,13 +20,14 @@ const MIGRATE_HELP = `fleet store migrate --from sqlite:DIR --to postgres://USER
 
 Copies the fleet's records from the data folder DIR into the PostgreSQL database (created beforehand; its schema
 is made or brought up to date here): devices, certificates, sealing keys, operators, telemetry, status, rejects,
-commands and their acknowledgements, exposure reports, both audit trails, firmware trust documents and releases,
+commands and their acknowledgements, exposure reports, both audit trails, firmware trust documents, releases with
+their bundles (DIR/releases, into release_chunks, 1 MiB a row), rollouts with their devices and update reports,
 posture snapshots, enrolment tokens, connection history and fleet audit runs. Tables are copied in foreign-key
 order in one PostgreSQL transaction (a failure leaves the target as it was), from one consistent read of DIR;
 then each table's rows are counted on both sides.
 
 The fleet server on DIR must be stopped (refused with FLEET_DATA_IN_USE while one runs). The target must be empty
-unless --allow-non-empty. Tables the store does not cover yet (API token keys, dashboard sessions, rollouts) are
+unless --allow-non-empty. Tables the store does not cover yet (API token keys, dashboard sessions) are
 named when they hold rows. The password is never printed; it may be left out of the URL, for PGPASSWORD or
 ~/.pgpass to supply, as with psql.
 
@@ -82,6 +83,7 @@ async function migrateCommand(argv: string[]): Promise<number> {
     const human = !values.json;
     report = await copySqliteToPostgres(db, pool, {
       allowNonEmpty: values['allow-non-empty'] ?? false,
+      releasesDir: fleetPaths(from.dir).releases,
       onProgress: (table, done, total) => {
         if (human && (done === total || done % 100_000 === 0)) {
           process.stderr.write(`  ${table}: ${done} of ${total} rows\n`);

@@ -20,7 +20,6 @@ const CONCURRENT = 1;
 const REFUSAL: Record<Exclude<Extract<BatchOutcome, { outcome: 'refused' }>['reason'], 'rejected'>, string> = {
   'unknown-device': 'FLEET_STORE_CONSTRAINT',
   unstorable: 'FLEET_STORE_VALUE',
-  unsupported: 'FLEET_STORE_UNSUPPORTED',
 };
 
 interface Queued {

@@ -1,7 +1,7 @@
-// Firmware releases and the trust documents they verify against, on the server's database and data folder.
-// A bundle is streamed to a private temporary file while it is hashed (its SHA-256 is the release id), verified
-// with the firmware verifier against the installed trust chain, and only then renamed to releases/{id}.ewfw (file
-// and folder synced) and recorded: a refused bundle leaves nothing behind, and memory never holds a whole bundle.
+// Firmware releases and the trust documents they verify against: their records as both store engines read them,
+// the rule for installing a trust document, the SQLite repository (the server's database), and the bundle files of
+// the data folder's releases/ (content addressed: releases/{id}.ewfw, its SHA-256 is the id). Publishing is
+// fleet/release-publisher.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -14,12 +14,10 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   resolveTrustChain,
   updateTrust,
-  verifyBundle,
   verifyTrustDocument,
   type TrustState,
 } from '../../../firmware-tools/src/index.js';
@@ -198,18 +196,22 @@ export function removeStaleUploads(releasesDir: string, now = Date.now()): numbe
   return removed;
 }
 
-export interface ReleaseStoreOptions {
-  readonly db: Db;
-  /** DATA/releases (fleetPaths(dir).releases). */
-  readonly dir: string;
-  /** Largest bundle accepted (config releases.maxBundleBytes). */
-  readonly maxBundleBytes: number;
-  readonly now?: () => number;
+/** A private temporary file in the releases folder (an upload, or a bundle being written from the store). */
+export function incomingFile(releasesDir: string): string {
+  ensurePrivateDir(releasesDir);
+  return join(releasesDir, `.incoming-${randomBytes(8).toString('hex')}`);
 }
 
-export type ReleaseStore = ReturnType<typeof createReleaseStore>;
+export function syncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
-function syncFolder(dir: string): void {
+export function syncFolder(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
@@ -218,7 +220,7 @@ function syncFolder(dir: string): void {
   }
 }
 
-function removeQuietly(path: string): void {
+export function removeQuietly(path: string): void {
   try {
     unlinkSync(path);
   } catch {
@@ -226,82 +228,127 @@ function removeQuietly(path: string): void {
   }
 }
 
-export function createReleaseStore(opts: ReleaseStoreOptions) {
+/**
+ * Writes the bytes of release `id` to releases/{id}.ewfw: into a private temporary file while they are hashed, and
+ * only when their SHA-256 is the id renamed into place (file and folder synced); otherwise nothing is left behind
+ * (FLEET_STORE_CONSTRAINT). Returns the file. A reader never sees a partial bundle under the release's name.
+ */
+export async function materialiseBundle(
+  chunks: AsyncIterable<Uint8Array>,
+  releasesDir: string,
+  id: string,
+): Promise<string> {
+  const file = releaseFile(releasesDir, id);
+  const tmp = incomingFile(releasesDir);
+  try {
+    const hash = createHash('sha256');
+    await pipeline(
+      chunks,
+      async function* (source: AsyncIterable<Uint8Array>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
+    );
+    const sha256 = hash.digest('hex');
+    if (sha256 !== id) {
+      throw new FleetError('FLEET_STORE_CONSTRAINT', `the bytes of release ${id.slice(0, 12)} hash to ${sha256}`);
+    }
+    syncFile(tmp);
+    renameSync(tmp, file);
+    syncFolder(releasesDir);
+    return file;
+  } finally {
+    removeQuietly(tmp);
+  }
+}
+
+/** A trust_documents row as both store engines read it. */
+export interface TrustRow {
+  readonly version: number;
+  readonly document: Uint8Array;
+  readonly sha256: string;
+  readonly installed_at: number;
+  readonly installed_by: string | null;
+}
+
+export const trustViews = (rows: readonly TrustRow[]): TrustView[] =>
+  rows.map((r) => trustView(r, verifyTrustDocument(new Uint8Array(r.document), { allowExpired: true })));
+
+/**
+ * What installing `document` over the installed chain (`rows`, oldest first) does. The first is taken as the anchor
+ * when it verifies on its own (its own root keys signed it, unexpired): whoever installs it decides what the fleet
+ * trusts. Each later one must chain from the newest installed (one version up, signed by both root sets); a
+ * verifier error otherwise. The same document again is not an error: `row` is absent then.
+ */
+export function trustToInstall(
+  rows: readonly TrustRow[],
+  document: Uint8Array,
+  by: string | null,
+  at: number,
+): { trust: TrustView; row?: TrustRow } {
+  const sha256 = createHash('sha256').update(document).digest('hex');
+  const existing = rows.find((r) => r.sha256 === sha256);
+  if (existing) return { trust: trustView(existing, verifyTrustDocument(document, { allowExpired: true })) };
+  // The installed chain, resolved (expired links allowed: whether the newest is current is the verifier's call).
+  const state =
+    rows.length === 0
+      ? verifyTrustDocument(document, { now: at })
+      : updateTrust(
+          resolveTrustChain(
+            rows.map((r) => new Uint8Array(r.document)),
+            { now: at, allowExpired: true },
+          ),
+          document,
+          { now: at },
+        );
+  const row: TrustRow = { version: state.version, document, sha256, installed_at: at, installed_by: by };
+  return { trust: trustView(row, state), row };
+}
+
+/** Checks an id or id prefix a caller gave; returns it in lower case. */
+export function releaseKey(idOrPrefix: string): string {
+  const key = idOrPrefix.toLowerCase();
+  if (!/^[0-9a-f]+$/.test(key) || key.length < MIN_ID_PREFIX || key.length > 64) {
+    throw new FleetError(
+      'FLEET_RELEASE_UNKNOWN',
+      `a release id is ${MIN_ID_PREFIX} to 64 hex characters (a prefix of its SHA-256)`,
+    );
+  }
+  return key;
+}
+
+export type ReleaseStore = ReturnType<typeof createReleaseStore>;
+
+/** Releases and trust documents in the server's SQLite database (the store's SQLite engine wraps it). */
+export function createReleaseStore(opts: { readonly db: Db; readonly now?: () => number }) {
   const { db } = opts;
   const now = opts.now ?? Date.now;
   const trustRows = db.prepare(
     'SELECT version, document, sha256, installed_at, installed_by FROM trust_documents ORDER BY version',
   );
-  const trustBySha = db.prepare('SELECT version FROM trust_documents WHERE sha256 = ?');
   const insertTrust = db.prepare(
     'INSERT INTO trust_documents (version, document, sha256, installed_at, installed_by) VALUES (?, ?, ?, ?, ?)',
   );
   const byId = db.prepare('SELECT * FROM releases WHERE id = ?');
   const byPrefix = db.prepare('SELECT * FROM releases WHERE id >= ? AND id < ? ORDER BY id LIMIT 2');
-  const bySequence = db.prepare('SELECT id FROM releases WHERE hardware = ? AND sequence = ?');
   const all = db.prepare('SELECT * FROM releases ORDER BY published_at DESC, id');
-
-  type TrustRow = { version: number; document: Buffer; sha256: string; installed_at: number; installed_by: null };
-
-  /** The installed chain, resolved (expired links allowed: whether the newest is current is the verifier's call). */
-  const chainState = (rows: TrustRow[]): TrustState =>
-    resolveTrustChain(
-      rows.map((r) => new Uint8Array(r.document)),
-      { now: now(), allowExpired: true },
-    );
-
-  function getRelease(idOrPrefix: string): ReleaseView {
-    const key = idOrPrefix.toLowerCase();
-    if (!/^[0-9a-f]+$/.test(key) || key.length < MIN_ID_PREFIX || key.length > 64) {
-      throw new FleetError(
-        'FLEET_RELEASE_UNKNOWN',
-        `a release id is ${MIN_ID_PREFIX} to 64 hex characters (a prefix of its SHA-256)`,
-      );
-    }
-    if (key.length === 64) {
-      const row = byId.get(key) as ReleaseRow | undefined;
-      if (!row) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release ${key}`);
-      return releaseView(row);
-    }
-    const rows = byPrefix.all(key, `${key}g`) as ReleaseRow[];
-    if (rows.length === 0) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release id starts with ${key}`);
-    if (rows.length > 1) {
-      throw new FleetError('FLEET_RELEASE_AMBIGUOUS', `more than one release id starts with ${key}; give more of it`);
-    }
-    return releaseView(rows[0]!);
-  }
 
   return {
     trustDocuments: () => installedTrustDocuments(db),
 
-    listTrust(): TrustView[] {
-      const rows = trustRows.all() as TrustRow[];
-      return rows.map((r) => trustView(r, verifyTrustDocument(new Uint8Array(r.document), { allowExpired: true })));
-    },
+    listTrust: (): TrustView[] => trustViews(trustRows.all() as TrustRow[]),
 
-    /**
-     * Installs a trust document. The first is taken as the anchor when it verifies on its own (its own root keys
-     * signed it, unexpired): whoever installs it decides what the fleet trusts. Each later one must chain from the
-     * newest installed (one version up, signed by both root sets). The same document again is not an error.
-     */
-    installTrust(document: Uint8Array, by: string | null): { trust: TrustView; installed: boolean } {
-      const sha256 = createHash('sha256').update(document).digest('hex');
+    /** Installs a trust document (trustToInstall). */
+    installTrust(document: Uint8Array, by: string | null, at = now()): { trust: TrustView; installed: boolean } {
       return db
         .transaction(() => {
-          const rows = trustRows.all() as TrustRow[];
-          const existing = trustBySha.get(sha256) as { version: number } | undefined;
-          if (existing) {
-            const row = rows.find((r) => r.version === existing.version)!;
-            return { trust: trustView(row, verifyTrustDocument(document, { allowExpired: true })), installed: false };
-          }
-          const state =
-            rows.length === 0
-              ? verifyTrustDocument(document, { now: now() })
-              : updateTrust(chainState(rows), document, { now: now() });
-          const at = now();
-          insertTrust.run(state.version, Buffer.from(document), sha256, at, by);
-          const row = { version: state.version, sha256, installed_at: at, installed_by: by };
-          return { trust: trustView(row, state), installed: true };
+          const out = trustToInstall(trustRows.all() as TrustRow[], document, by, at);
+          const r = out.row;
+          if (r) insertTrust.run(r.version, Buffer.from(r.document), r.sha256, r.installed_at, r.installed_by);
+          return { trust: out.trust, installed: r !== undefined };
         })
         .immediate(); // it reads the chain before it adds to it (see registry.renew in store/sqlite-store.ts)
     },
@@ -310,113 +357,20 @@ export function createReleaseStore(opts: ReleaseStoreOptions) {
       return (all.all() as ReleaseRow[]).map(releaseView);
     },
 
-    get: getRelease,
-
-    /** The path of the bundle of a recorded release (FLEET_RELEASE_UNKNOWN for any other id). */
-    file(id: string): string {
-      const row = byId.get(id) as ReleaseRow | undefined;
-      if (!row) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release ${id}`);
-      return releaseFile(opts.dir, row.id);
-    },
-
-    /**
-     * Publishes the bundle read from `source`: refused with the verifier's BundleError (nothing kept) unless it
-     * verifies against the installed trust chain now.
-     */
-    async publish(source: Readable | AsyncIterable<Uint8Array>, by: string | null): Promise<PublishResult> {
-      const documents = installedTrustDocuments(db);
-      if (documents.length === 0) {
-        // Read nothing more: the caller closes the connection.
-        throw new FleetError(
-          'FLEET_TRUST_MISSING',
-          'no firmware trust document is installed; install one with `fleet trust set FILE` first',
-        );
+    /** By the full id or a prefix of at least 8: FLEET_RELEASE_UNKNOWN / FLEET_RELEASE_AMBIGUOUS. */
+    get(idOrPrefix: string): ReleaseView {
+      const key = releaseKey(idOrPrefix);
+      if (key.length === 64) {
+        const row = byId.get(key) as ReleaseRow | undefined;
+        if (!row) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release ${key}`);
+        return releaseView(row);
       }
-      if (!opts.dir) throw new Error('this release store was made without a releases folder');
-      ensurePrivateDir(opts.dir);
-      const tmp = join(opts.dir, `.incoming-${randomBytes(8).toString('hex')}`);
-      let kept = false;
-      try {
-        const hash = createHash('sha256');
-        let size = 0;
-        const max = opts.maxBundleBytes;
-        await pipeline(
-          source,
-          async function* (chunks: AsyncIterable<Uint8Array>) {
-            for await (const chunk of chunks) {
-              size += chunk.length;
-              if (size > max) {
-                throw new FleetError('FLEET_RELEASE_TOO_LARGE', `the bundle is larger than ${max} bytes`, {
-                  details: { maxBundleBytes: max },
-                });
-              }
-              hash.update(chunk);
-              yield chunk;
-            }
-          },
-          createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
-        );
-        const id = hash.digest('hex');
-        // The device's own checks, minus the device: trust chain (the newest document current), signatures before
-        // the manifest is believed, then the whole payload against its digest. Reads are asynchronous: hashing a
-        // large bundle must not stall the MQTT listener sharing this event loop (verifyBundleFile reads blocking).
-        const at = now();
-        const trust = resolveTrustChain(documents, { now: at });
-        const bundle = await verifyBundle(tmp, { trust, now: at });
-        const existing = byId.get(id) as ReleaseRow | undefined;
-        if (existing) return { release: releaseView(existing), created: false };
-        const m = bundle.manifest;
-        const clash = bySequence.get(m.hardware, m.sequence) as { id: string } | undefined;
-        if (clash) {
-          throw new FleetError(
-            'FLEET_RELEASE_CONFLICT',
-            `release ${clash.id.slice(0, 12)} already has sequence ${m.sequence} for hardware ${m.hardware}`,
-            { details: { release: clash.id, hardware: m.hardware, sequence: m.sequence } },
-          );
-        }
-        const fd = openSync(tmp, 'r+');
-        try {
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        const file = releaseFile(opts.dir, id);
-        renameSync(tmp, file);
-        kept = true;
-        syncFolder(opts.dir);
-        try {
-          recordRelease(db, {
-            id,
-            hardware: m.hardware,
-            version: m.version,
-            sequence: m.sequence,
-            size: statSync(file).size,
-            payloadSize: m.size,
-            payloadSha256: Buffer.from(m.sha256).toString('hex'),
-            manifest: bundle.manifestBytes,
-            signers: bundle.signers,
-            expiresAt: m.expires * 1000,
-            publishedAt: at,
-            publishedBy: by,
-          });
-        } catch (err) {
-          // Another publisher recorded the same bundle meanwhile (the file is the same), or took the sequence.
-          const again = byId.get(id) as ReleaseRow | undefined;
-          if (again) return { release: releaseView(again), created: false };
-          removeQuietly(file);
-          if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-            throw new FleetError(
-              'FLEET_RELEASE_CONFLICT',
-              `another release already has sequence ${m.sequence} for hardware ${m.hardware}`,
-              { details: { hardware: m.hardware, sequence: m.sequence } },
-            );
-          }
-          throw err;
-        }
-        return { release: releaseView(byId.get(id) as ReleaseRow), created: true };
-      } finally {
-        if (!kept) removeQuietly(tmp);
+      const rows = byPrefix.all(key, `${key}g`) as ReleaseRow[];
+      if (rows.length === 0) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release id starts with ${key}`);
+      if (rows.length > 1) {
+        throw new FleetError('FLEET_RELEASE_AMBIGUOUS', `more than one release id starts with ${key}; give more of it`);
       }
+      return releaseView(rows[0]!);
     },
   };
 }

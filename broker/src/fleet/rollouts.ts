@@ -1,7 +1,9 @@
 // The rollout engine: each running rollout offers its current stage's devices the release as they are connected,
 // halts when failures cross the error threshold, and moves to the next stage when enough devices committed and the
 // minimum wait passed. It runs on a timer and when update reports or other processes' changes arrive; all it knows
-// is in the database (db/rollouts.ts), so a restarted server picks each rollout up where it was.
+// is in the fleet store (its `rollouts`), so a restarted server picks each rollout up where it was. On a cluster
+// every node runs one over the shared store, offering to the devices connected to it: each move is conditional on
+// the state it read, so of two engines moving a rollout at once one does it and records it, the other nothing.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   deviceTopic,
@@ -11,7 +13,9 @@ import {
   type UpdateOffer,
 } from '../../../shared/src/index.js';
 import type { AuditLog } from '../db/audit.js';
-import { type Rollout, type RolloutStore, stageSize } from '../db/rollouts.js';
+import { type Rollout, type RolloutEvent, stageSize } from '../db/rollout-rules.js';
+import type { FleetError } from '../errors.js';
+import type { RolloutStore } from '../store/types.js';
 
 /** How long a download authorisation in an offer is valid. */
 export const OFFER_TOKEN_TTL_MS = 60 * 60_000;
@@ -23,9 +27,10 @@ export interface RolloutEngine {
   /** The device (re)subscribed to its update topic: a fresh offer for an update on its way, cancels still due. */
   onSubscribed(deviceId: string): void;
   onDisconnected(deviceId: string): void;
-  /** One pass over every running rollout, now (tests and kick). */
-  tick(): void;
-  close(): void;
+  /** One pass over every running rollout, now (tests and kick); resolves when it is done. */
+  tick(): Promise<void>;
+  /** Stops; resolves once the pass under way (if any) is done. */
+  close(): Promise<void>;
 }
 
 export interface RolloutEngineDeps {
@@ -64,6 +69,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const subscribed = (deviceId: string) => cancelsSent.has(deviceId) && deps.sessions.get(deviceId) !== undefined;
   let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
+  /** The pass under way, and whether another was asked for meanwhile: passes never overlap (one offer per device). */
+  let pass: Promise<void> | undefined;
+  let again = false;
 
   function send(deviceId: string, offer: UpdateOffer): void {
     deps
@@ -78,7 +86,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
    * Stored (one commit) before anything is sent: a crash in between leaves Offered rows, re-offered when each
    * device subscribes again.
    */
-  function offer(r: Rollout, deviceIds: readonly string[]): void {
+  async function offer(r: Rollout, deviceIds: readonly string[]): Promise<void> {
     if (deviceIds.length === 0) return;
     const at = now();
     const expires = at + OFFER_TOKEN_TTL_MS;
@@ -86,8 +94,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       const token = randomBytes(32).toString('base64url');
       return { deviceId, token, tokenHash: createHash('sha256').update(token).digest(), expires };
     });
-    const taken = store.offer(r.id, tokens, at);
-    const trust = store.trustDocuments(MAX_OFFER_TRUST_DOCUMENTS).map((d) => new Uint8Array(d));
+    const taken = await store.offer(r.id, tokens, at);
+    const trust = await store.trustDocuments(MAX_OFFER_TRUST_DOCUMENTS);
     for (const t of tokens) {
       if (!taken.has(t.deviceId)) continue;
       send(t.deviceId, {
@@ -108,12 +116,18 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     }
   }
 
-  function cancel(rolloutId: number, deviceId: string): void {
-    const r = store.get(rolloutId);
+  async function cancel(rolloutId: number, deviceId: string): Promise<void> {
     const seen = cancelsSent.get(deviceId) ?? new Set<number>();
     cancelsSent.set(deviceId, seen);
     if (seen.has(rolloutId)) return;
     seen.add(rolloutId);
+    let r: Rollout;
+    try {
+      r = await store.get(rolloutId);
+    } catch (err) {
+      seen.delete(rolloutId); // not sent: due again
+      throw err;
+    }
     send(deviceId, {
       v: 1,
       id: randomBytes(12).toString('base64url'),
@@ -125,86 +139,128 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     log.info('update offer withdrawn', { deviceId, rolloutId });
   }
 
+  /**
+   * Moves a rollout as the engine; false when another engine (another node) or an operator moved it first, which
+   * then recorded it: this one records nothing.
+   */
+  async function move(
+    id: number,
+    event: Extract<RolloutEvent, 'halt' | 'complete'>,
+    reason?: string,
+  ): Promise<boolean> {
+    try {
+      await store.transition(id, event, now(), reason);
+      return true;
+    } catch (err) {
+      if ((err as FleetError).code === 'FLEET_ROLLOUT_STATE') return false;
+      throw err;
+    }
+  }
+
   /** One running rollout: the error threshold first, then the stage, then offers. */
-  function step(id: number): void {
-    let r = store.get(id);
+  async function step(id: number): Promise<void> {
+    let r = await store.get(id);
     if (r.state !== 'running') return;
-    const c = store.counts(id);
+    const c = await store.counts(id);
     const offered = c.offered - r.acceptedOffered;
     const failed = c.failed - r.acceptedErrors;
     if (offered > 0 && failed / offered > r.errorThreshold) {
-      const reason = haltReason(failed, offered, r.errorThreshold, store.failures(id));
-      store.transition(id, 'halt', now(), reason);
+      const reason = haltReason(failed, offered, r.errorThreshold, await store.failures(id));
+      if (!(await move(id, 'halt', reason))) return;
       deps.audit.record({ event: 'rollout.halted', actor: 'rollout-engine', detail: { rolloutId: id, reason } });
       log.warn('rollout halted', { rolloutId: id, reason });
       return;
     }
     for (;;) {
       const size = stageSize(r.stages, r.stage, r.total);
-      const committed = store.committedBelow(id, size);
+      const committed = await store.committedBelow(id, size);
       // The share as a whole number of devices (95 % of 20 is 19, whatever the float says).
       const needed = Math.ceil(r.successThreshold * size - 1e-9);
       const done = committed >= needed && now() - r.stageStartedAt >= r.minWaitMs;
       if (!done) break;
       if (r.stage + 1 >= r.stages.length) {
-        store.transition(id, 'complete', now());
+        if (!(await move(id, 'complete'))) return;
         deps.audit.record({ event: 'rollout.completed', actor: 'rollout-engine', detail: { rolloutId: id } });
         log.info('rollout completed', { rolloutId: id });
         return;
       }
-      store.advanceStage(r, now());
-      log.info('rollout stage started', { rolloutId: id, stage: r.stage + 1 });
-      r = store.get(id);
+      if (await store.advanceStage(r, now())) log.info('rollout stage started', { rolloutId: id, stage: r.stage + 1 });
+      r = await store.get(id);
+      if (r.state !== 'running') return;
     }
-    offer(r, store.pendingBelow(id, stageSize(r.stages, r.stage, r.total)).filter(subscribed));
+    await offer(r, (await store.pendingBelow(id, stageSize(r.stages, r.stage, r.total))).filter(subscribed));
   }
 
-  function tick(): void {
-    if (closed) return;
-    scheduled = undefined;
-    for (const id of store.runningIds()) {
+  async function passOnce(): Promise<void> {
+    let running: number[] = [];
+    try {
+      running = await store.runningIds();
+    } catch (err) {
+      log.error('rollouts not read', { error: err as Error });
+    }
+    for (const id of running) {
       try {
-        step(id);
+        await step(id);
       } catch (err) {
         log.error('rollout step failed', { rolloutId: id, error: err as Error });
       }
     }
     try {
-      for (const c of store.cancelledDevices(now())) {
-        if (subscribed(c.deviceId)) cancel(c.rolloutId, c.deviceId);
+      for (const c of await store.cancelledDevices(now())) {
+        if (subscribed(c.deviceId)) await cancel(c.rolloutId, c.deviceId);
       }
     } catch (err) {
       log.error('rollout cancels failed', { error: err as Error });
     }
   }
 
-  const timer = setInterval(tick, deps.tickMs ?? ROLLOUT_TICK_MS);
+  function tick(): Promise<void> {
+    scheduled = undefined;
+    if (closed) return Promise.resolve();
+    if (pass) {
+      again = true;
+      return pass;
+    }
+    pass = (async () => {
+      do {
+        again = false;
+        await passOnce();
+      } while (again && !closed);
+    })().finally(() => {
+      pass = undefined;
+    });
+    return pass;
+  }
+
+  const timer = setInterval(() => void tick(), deps.tickMs ?? ROLLOUT_TICK_MS);
   timer.unref();
 
+  function kick(): void {
+    if (closed || scheduled) return;
+    scheduled = setImmediate(() => void tick());
+  }
+
   return {
-    kick() {
-      if (closed || scheduled) return;
-      scheduled = setImmediate(tick);
-    },
+    kick,
     onSubscribed(deviceId) {
       if (closed) return;
       cancelsSent.set(deviceId, new Set());
-      try {
-        for (const id of store.inProgressFor(deviceId)) offer(store.get(id), [deviceId]);
-        for (const id of store.cancelledFor(deviceId, now())) cancel(id, deviceId);
-      } catch (err) {
-        log.error('update re-offer failed', { deviceId, error: err as Error });
-      }
-      this.kick();
+      void (async () => {
+        for (const id of await store.inProgressFor(deviceId)) await offer(await store.get(id), [deviceId]);
+        for (const id of await store.cancelledFor(deviceId, now())) await cancel(id, deviceId);
+      })()
+        .catch((err: unknown) => log.error('update re-offer failed', { deviceId, error: err as Error }))
+        .finally(kick);
     },
     onDisconnected(deviceId) {
       cancelsSent.delete(deviceId);
     },
     tick,
-    close() {
+    async close() {
       closed = true;
       clearInterval(timer);
       if (scheduled) clearImmediate(scheduled);
+      await pass; // before the store it reads closes
     },
   };
 }

@@ -1,20 +1,25 @@
 // The device download listener: its own HTTPS port with mutual TLS (a certificate of the fleet CA is required), one
-// route, GET|HEAD /v1/releases/{id}/bundle. The device is the client certificate's (checked against the registry as
-// on MQTT); the bearer token is the one its rollout issued for that release (only its SHA-256 is stored, in
-// rollout_devices). Single byte ranges resume a broken download; the file is streamed with backpressure. Every
-// refusal is counted and recorded as a security event (never the token).
+// route, GET|HEAD /v1/releases/{id}/bundle. The device is the client certificate's (checked against the fleet
+// store's registry as on MQTT); the bearer token is the one its rollout issued for that release (only its SHA-256
+// is stored, in rollout_devices). Single byte ranges resume a broken download; the file is streamed with
+// backpressure. Every refusal is counted and recorded as a security event (never the token).
+//
+// The bundle is served from the data folder's releases/{id}.ewfw. On a cluster a release published through another
+// node is not there yet: it is first written there from the store (fleet/releases.ts materialiseBundle: a private
+// temporary file, its SHA-256 checked against the id, synced, renamed), once per node and release, rather than
+// streamed from the store for each request: then ranges, HEAD and resumed downloads are served as from any file,
+// the store is read once however many devices download, and the bytes served were checked against the id.
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream/promises';
 import { isValidDeviceId, type Logger } from '../../../shared/src/index.js';
 import type { AuditLimiter } from '../db/audit.js';
-import type { Db } from '../db/open.js';
-import type { Registry } from '../db/registry.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
-import { releaseFile } from '../fleet/releases.js';
+import { materialiseBundle, releaseFile } from '../fleet/releases.js';
+import type { FleetStore } from '../store/types.js';
 import { ConnectionRefused, type HandshakeGuard } from '../limits/handshake-guard.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { PROBLEM_TYPE, problem } from '../api/errors.js';
@@ -77,8 +82,8 @@ export interface DownloadListenerOptions {
   readonly timeouts: HttpTimeouts;
   readonly handshakeTimeoutMs: number;
   readonly handshakes: HandshakeGuard;
-  readonly db: Db;
-  readonly registry: Registry;
+  /** The fleet's records: the devices' certificates, the rollouts' grants, the releases and their bundles. */
+  readonly records: Pick<FleetStore, 'registry' | 'rollouts' | 'releases'>;
   /** DATA/releases. */
   readonly releasesDir: string;
   readonly events: AuditLimiter;
@@ -91,14 +96,6 @@ export interface DownloadListener {
   readonly port: number;
   readonly server: Server;
   close(): Promise<void>;
-}
-
-interface Grant {
-  device_id: string;
-  token_expires: number | null;
-  state: string;
-  rollout_state: string;
-  release_id: string;
 }
 
 /** The one range of a `Range: bytes=N-` or `bytes=N-M` header; undefined: serve the whole file (RFC 9110 §14.2). */
@@ -119,13 +116,34 @@ function rangeOf(
 
 export async function startDownloadListener(opts: DownloadListenerOptions): Promise<DownloadListener> {
   const now = opts.now ?? Date.now;
-  const { metrics, log } = opts;
-  const grants = opts.db.prepare(
-    `SELECT rd.device_id, rd.token_expires, rd.state, r.state AS rollout_state, r.release_id
-       FROM rollout_devices rd JOIN rollouts r ON r.id = rd.rollout_id WHERE rd.token_hash = ?`,
-  );
-  const releaseExists = opts.db.prepare('SELECT 1 FROM releases WHERE id = ?');
+  const { metrics, log, records } = opts;
   let state: 'listening' | 'closing' = 'listening';
+  /** Bundles being written from the store, by release: concurrent downloads wait for the one write. */
+  const writing = new Map<string, Promise<string>>();
+
+  const releaseExists = (id: string) =>
+    records.releases.get(id).then(
+      () => true,
+      (err: { code?: string }) => {
+        if (err.code === 'FLEET_RELEASE_UNKNOWN') return false;
+        throw err;
+      },
+    );
+
+  /** The release's bundle file here, written from the store first when this node does not have it yet. */
+  function bundleFile(releaseId: string): Promise<string> {
+    const file = releaseFile(opts.releasesDir, releaseId);
+    if (existsSync(file)) return Promise.resolve(file);
+    let w = writing.get(releaseId);
+    if (!w) {
+      log.info('writing a release bundle from the store', { releaseId });
+      w = materialiseBundle(records.releases.bundle(releaseId), opts.releasesDir, releaseId).finally(() =>
+        writing.delete(releaseId),
+      );
+      writing.set(releaseId, w);
+    }
+    return w;
+  }
 
   function refuse(
     req: IncomingMessage,
@@ -165,10 +183,10 @@ export async function startDownloadListener(opts: DownloadListenerOptions): Prom
   }
 
   /** Who may download what; a refusal reason, or the device and the file. */
-  function authorise(
+  async function authorise(
     req: IncomingMessage,
     releaseId: string,
-  ): { refused: DownloadRefusal; deviceId: string | null } | { deviceId: string } {
+  ): Promise<{ refused: DownloadRefusal; deviceId: string | null } | { deviceId: string }> {
     const socket = req.socket as TLSSocket;
     const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
     const cn = cert?.subject?.CN;
@@ -176,14 +194,14 @@ export async function startDownloadListener(opts: DownloadListenerOptions): Prom
       return { refused: 'no-client-certificate', deviceId: null };
     }
     const serial = cert.serialNumber.toLowerCase().replace(/^0+/, '');
-    const check = opts.registry.checkCertificate(cn, serial, now());
+    const check = await records.registry.checkCertificate(cn, serial, now());
     if (!check.ok) return { refused: check.reason as DownloadRefusal, deviceId: cn };
-    if (!releaseExists.get(releaseId)) return { refused: 'unknown-release', deviceId: cn };
+    if (!(await releaseExists(releaseId))) return { refused: 'unknown-release', deviceId: cn };
     const auth = req.headers.authorization;
     const m = auth && auth.length <= MAX_TOKEN_CHARS ? /^Bearer ([\x21-\x7e]+)$/.exec(auth) : null;
     if (!auth) return { refused: 'no-token', deviceId: cn };
     if (!m) return { refused: 'bad-token', deviceId: cn };
-    const rows = grants.all(downloadTokenHash(m[1]!)) as Grant[];
+    const rows = await records.rollouts.grants(downloadTokenHash(m[1]!));
     if (rows.length === 0) return { refused: 'bad-token', deviceId: cn };
     const own = rows.filter((r) => r.device_id === cn);
     if (own.length === 0) return { refused: 'other-device', deviceId: cn };
@@ -205,15 +223,16 @@ export async function startDownloadListener(opts: DownloadListenerOptions): Prom
       return plain(req, res, 405, 'API_INVALID_REQUEST', 'only GET and HEAD are served here');
     }
     const releaseId = route[1]!;
-    const verdict = authorise(req, releaseId);
+    const verdict = await authorise(req, releaseId);
     if ('refused' in verdict) return refuse(req, res, verdict.refused, verdict.deviceId, releaseId);
-    const file = releaseFile(opts.releasesDir, releaseId);
+    let file: string;
     let size: number;
     try {
+      file = await bundleFile(releaseId);
       size = statSync(file).size;
     } catch (err) {
-      // The row is there but not its file: the data folder was damaged.
-      log.error('a release file is missing', { releaseId, error: err as Error });
+      // The row is there but not its bytes: the data folder (or the store) was damaged.
+      log.error('a release bundle cannot be read', { releaseId, error: err as Error });
       return plain(req, res, 500, 'API_SERVER_ERROR', 'the bundle cannot be read');
     }
     const etag = `"${releaseId}"`;

@@ -3,7 +3,7 @@
 import type { StorageKey } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
 import { dataFolderKey, storageKeyFileOf } from '../fleet/at-rest.js';
-import { openFleetDb } from '../fleet/data-dir.js';
+import { fleetPaths, openFleetDb } from '../fleet/data-dir.js';
 import { openPostgresStore } from './postgres/store.js';
 import { redactUrl } from './postgres/pool.js';
 import { createSqliteStore } from './sqlite-store.js';
@@ -45,5 +45,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   const target = parseStoreUrl(url);
   if (target.engine === 'postgres') return openPostgresStore(target.url);
   const key = opts.storageKey ?? dataFolderKey(target.dir, storageKeyFileOf(opts.storageKeyFile));
-  return createSqliteStore(openFleetDb(target.dir, { storageKey: key }));
+  return createSqliteStore(openFleetDb(target.dir, { storageKey: key }), {
+    releasesDir: fleetPaths(target.dir).releases,
+  });
 }

@@ -1,8 +1,11 @@
 // The fleet store on SQLite: today's repositories (broker/src/db, fleet/ingest-store.ts, fleet/releases.ts) behind
-// the async interface, with their SQL where it is. better-sqlite3 is synchronous, so each call runs to its end
-// before the promise settles: a resolved writeBatch has committed. Like the server's ingest, writeBatch takes itself
-// for the folder's only writer of telemetry (its sample keys are cached: fleet/ingest-keys.ts): the caller holds the
-// data folder lock (lockDataDir), as `fleet serve` does.
+// the async interface, with their SQL where it is; release bundles are the data folder's releases/{id}.ewfw files.
+// better-sqlite3 is synchronous, so each call runs to its end before the promise settles: a resolved writeBatch has
+// committed. Like the server's ingest, writeBatch takes itself for the folder's only writer of telemetry (its
+// sample keys are cached: fleet/ingest-keys.ts): the caller holds the data folder lock (lockDataDir), as `fleet
+// serve` does.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createArrivalCounts } from '../db/arrival-order.js';
 import { createAuditLog, createAuditPage } from '../db/audit.js';
 import { createCommandStore } from '../db/commands.js';
@@ -13,13 +16,14 @@ import { migrations } from '../db/migrations.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
 import { createPostureSnapshots } from '../db/posture-snapshots.js';
 import { createRegistry } from '../db/registry.js';
+import { createRolloutStore } from '../db/rollouts.js';
 import { createTelemetryReader } from '../db/telemetry.js';
 import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { createIngestStore, type IngestStore, type StoreItem } from '../fleet/ingest-store.js';
 import { DUPLICATE, REJECTED } from '../fleet/ingest-result.js';
 import { KEEP_EVERYTHING, type Retention } from '../fleet/ingest-retention.js';
-import { createReleaseStore, recordRelease } from '../fleet/releases.js';
+import { createReleaseStore, materialiseBundle, recordRelease, releaseFile, removeQuietly } from '../fleet/releases.js';
 import { createDeviceKeyStore } from '../fleet/seal-keys.js';
 import { sqliteFailure } from './failure.js';
 import { STORE_TABLES, type StoreTable } from './tables.js';
@@ -50,8 +54,16 @@ function stampedClock() {
   };
 }
 
+/** A bundle is read from its file in chunks of this size: a bundle may be 1 GiB. */
+const BUNDLE_READ_BYTES = 1 << 20;
+
+export interface SqliteStoreOptions {
+  /** The data folder's releases/ (fleetPaths(dir).releases), where the bundles are: to record or read one. */
+  readonly releasesDir?: string;
+}
+
 /** The store over an open fleet database (openFleetDb); close() closes it. */
-export function createSqliteStore(db: Db): FleetStore {
+export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetStore {
   const registry = createRegistry(db);
   // Made on the first batch: its sample keys read (and may repair) the telemetry index, which only the folder's
   // writer of telemetry should do; a store opened for reads (the admin service) never makes it.
@@ -67,7 +79,12 @@ export function createSqliteStore(db: Db): FleetStore {
   const telemetry = createTelemetryReader(db);
   const exposure = createExposureStore(db);
   const commands = createCommandStore(db);
-  const releases = createReleaseStore({ db, dir: '', maxBundleBytes: 0 });
+  const releases = createReleaseStore({ db });
+  const rollouts = createRolloutStore(db);
+  const releasesDir = () => {
+    if (opts.releasesDir === undefined) throw new Error('this SQLite store was opened without its releases folder');
+    return opts.releasesDir;
+  };
   const auditClock = stampedClock();
   const audit = createAuditLog(db, auditClock.now);
   const operatorClock = stampedClock();
@@ -210,21 +227,60 @@ export function createSqliteStore(db: Db): FleetStore {
       acks: (q) => call('commands.acks', () => commands.acks(q)),
     },
     releases: {
-      record: (r) =>
-        call('releases.record', () => {
-          try {
-            recordRelease(db, r);
-          } catch (err) {
-            if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-            throw new FleetError(
-              'FLEET_RELEASE_CONFLICT',
-              `a release with id ${r.id.slice(0, 12)} or sequence ${r.sequence} for ${r.hardware} exists already`,
-              { cause: err },
-            );
-          }
-        }),
+      async record(r, bundle) {
+        const dir = releasesDir();
+        const file = releaseFile(dir, r.id);
+        if (statSync(bundle).size !== r.size) {
+          throw new FleetError('FLEET_STORE_CONSTRAINT', `the bundle ${bundle} is not ${r.size} bytes long`);
+        }
+        // The publisher renames a verified bundle into place first; any other file is copied there (hash checked).
+        const placed = resolve(bundle) !== resolve(file) && !existsSync(file);
+        if (placed) await materialiseBundle(createReadStream(bundle), dir, r.id);
+        try {
+          await call('releases.record', () => recordRelease(db, r));
+        } catch (err) {
+          if (placed) removeQuietly(file);
+          const code = ((err as FleetError).cause as { code?: string } | undefined)?.code;
+          if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+          throw new FleetError(
+            'FLEET_RELEASE_CONFLICT',
+            `a release with id ${r.id.slice(0, 12)} or sequence ${r.sequence} for ${r.hardware} exists already`,
+            { cause: err },
+          );
+        }
+      },
       list: () => call('releases.list', () => releases.list()),
       get: (id) => call('releases.get', () => releases.get(id)),
+      async *bundle(id) {
+        const r = await call('releases.bundle', () => releases.get(id));
+        if (r.id !== id) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release ${id}`);
+        yield* createReadStream(releaseFile(releasesDir(), id), { highWaterMark: BUNDLE_READ_BYTES });
+      },
+      trustDocuments: () => call('releases.trustDocuments', () => releases.trustDocuments()),
+      listTrust: () => call('releases.listTrust', () => releases.listTrust()),
+      installTrust: (document, by, now) =>
+        call('releases.installTrust', () => releases.installTrust(document, by, now)),
+    },
+    rollouts: {
+      create: (req, actor, now) => call('rollouts.create', () => rollouts.create(req, actor, now)),
+      get: (id) => call('rollouts.get', () => rollouts.get(id)),
+      view: (id, o) => call('rollouts.view', () => rollouts.view(id, o)),
+      list: (limit) => call('rollouts.list', () => rollouts.list(limit)),
+      runningIds: () => call('rollouts.runningIds', () => rollouts.runningIds()),
+      counts: (id) => call('rollouts.counts', () => rollouts.counts(id)),
+      committedBelow: (id, n) => call('rollouts.committedBelow', () => rollouts.committedBelow(id, n)),
+      failures: (id) => call('rollouts.failures', () => rollouts.failures(id)),
+      pendingBelow: (id, n) => call('rollouts.pendingBelow', () => rollouts.pendingBelow(id, n)),
+      transition: (id, event, now, reason) =>
+        call('rollouts.transition', () => rollouts.transition(id, event, now, reason)),
+      advanceStage: (r, now) => call('rollouts.advanceStage', () => rollouts.advanceStage(r, now)),
+      offer: (id, offers, now) => call('rollouts.offer', () => rollouts.offer(id, offers, now)),
+      inProgressFor: (deviceId) => call('rollouts.inProgressFor', () => rollouts.inProgressFor(deviceId)),
+      cancelledFor: (deviceId, now) => call('rollouts.cancelledFor', () => rollouts.cancelledFor(deviceId, now)),
+      cancelledDevices: (now) => call('rollouts.cancelledDevices', () => rollouts.cancelledDevices(now)),
+      trustDocuments: (max) =>
+        call('rollouts.trustDocuments', () => rollouts.trustDocuments(max).map((d) => new Uint8Array(d))),
+      grants: (hash) => call('rollouts.grants', () => rollouts.grants(hash)),
     },
     audit: {
       record: (e, at) => call('audit.record', () => auditClock.with(at, () => audit.record(e))),

@@ -155,6 +155,62 @@ export const STORE_TABLES = [
     ],
   },
   {
+    name: 'rollouts',
+    columns: [
+      'id',
+      'release_id',
+      'selector',
+      'stages',
+      'success_threshold',
+      'error_threshold',
+      'min_wait_ms',
+      'state',
+      'stage',
+      'stage_started_at',
+      'stage_times',
+      'halt_reason',
+      'accepted_offered',
+      'accepted_errors',
+      'created_at',
+      'created_by',
+      'updated_at',
+    ],
+    identity: 'id',
+  },
+  {
+    name: 'rollout_devices',
+    columns: [
+      'rollout_id',
+      'device_id',
+      'position',
+      'state',
+      'token_hash',
+      'token_expires',
+      'offered_at',
+      'updated_at',
+      'reason_code',
+      'reason',
+    ],
+  },
+  {
+    name: 'update_status',
+    columns: [
+      'id',
+      'device_id',
+      'message_id',
+      'rollout_id',
+      'release_id',
+      'state',
+      'done',
+      'total',
+      'reason_code',
+      'reason',
+      'device_ts',
+      'received_at',
+    ],
+    identity: 'id',
+  },
+  {
     name: 'posture_snapshots',
     columns: [
       'resolution',
@@ -186,10 +242,10 @@ export type StoreTable = (typeof STORE_TABLES)[number]['name'];
 
 /**
  * SQLite tables the store does not cover (yet): the engine's own key index for telemetry, which PostgreSQL replaces
- * with a UNIQUE constraint, and the API token keys and requests, dashboard links and sessions and rollouts the
- * server keeps. `fleet store
- * migrate` names those that hold rows, so nothing is left behind unsaid. (API token signing keys stay with the
- * server that made them: a private key is not copied into another database.)
+ * with a UNIQUE constraint, and the API token keys and requests, dashboard links and sessions the server keeps.
+ * `fleet store migrate` names those that hold rows, so nothing is left behind unsaid. (API token signing keys stay
+ * with the server that made them: a private key is not copied into another database.) Release bundles are files of
+ * the data folder on SQLite and rows of release_chunks on PostgreSQL: the copy reads them from the files.
  */
 export const SQLITE_ONLY_TABLES = [
   'telemetry_keys',
@@ -198,7 +254,4 @@ export const SQLITE_ONLY_TABLES = [
   'token_requests',
   'dashboard_links',
   'dashboard_sessions',
-  'rollouts',
-  'rollout_devices',
-  'update_status',
 ] as const;

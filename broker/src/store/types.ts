@@ -1,5 +1,6 @@
 // The fleet store: one async interface over the fleet's records (registry, ingest, telemetry, reports, commands,
-// releases, audit trails, posture history), implemented on SQLite (sqlite-store.ts) and PostgreSQL (postgres/).
+// releases and their bundles, trust documents, rollouts, audit trails, posture history), implemented on SQLite
+// (sqlite-store.ts) and PostgreSQL (postgres/).
 // Names and record shapes are those of broker/src/db/*: moving a caller onto the store is a rename and an await.
 import type { ArrivalPageQuery } from '../db/arrival-order.js';
 import type { AuditEvent, AuditRow } from '../db/audit.js';
@@ -8,12 +9,21 @@ import type { FleetPosture, ReportSummary } from '../db/exposure.js';
 import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditEntry, OperatorAuditRow } from '../db/operator-audit.js';
 import type { PostureSnapshot, Resolution } from '../db/posture-snapshots.js';
+import type {
+  DownloadGrant,
+  Rollout,
+  RolloutCounts,
+  RolloutEvent,
+  RolloutRequest,
+  RolloutState,
+  RolloutView,
+} from '../db/rollout-rules.js';
 import type { CertificateCheck, CertificateFacts, DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
 import type { TokenClaim } from '../db/tokens.js';
 import type { Pruned, Retention } from '../fleet/ingest-retention.js';
 import type { StoreItem } from '../fleet/ingest-store.js';
-import type { ReleaseRecord, ReleaseView } from '../fleet/releases.js';
+import type { ReleaseRecord, ReleaseView, TrustView } from '../fleet/releases.js';
 import type { ExposureReport } from '../../../shared/src/index.js';
 import type { StoreTable } from './tables.js';
 
@@ -30,13 +40,12 @@ export interface ArrivalPage<T> {
  * kind); `duplicate` was stored before (same samples, or same message id); `refused` wrote nothing of the item:
  * `rejected` is a validation reject, recorded and counted (acknowledged so the device stops resending),
  * `unknown-device` a device the registry does not hold (the foreign key), `unstorable` a message holding a value
- * this engine cannot store (a NUL character in text, on PostgreSQL: one device's bytes never fail the others' batch),
- * `unsupported` a kind this engine does not store yet.
+ * this engine cannot store (a NUL character in text, on PostgreSQL: one device's bytes never fail the others' batch).
  */
 export type BatchOutcome =
   | { readonly outcome: 'stored'; readonly samples: number }
   | { readonly outcome: 'duplicate' }
-  | { readonly outcome: 'refused'; readonly reason: 'rejected' | 'unknown-device' | 'unstorable' | 'unsupported' };
+  | { readonly outcome: 'refused'; readonly reason: 'rejected' | 'unknown-device' | 'unstorable' };
 
 export interface RegistryStore {
   exists(id: string): Promise<boolean>;
@@ -185,12 +194,83 @@ export interface CommandStore {
 }
 
 export interface ReleaseStore {
-  /** FLEET_RELEASE_CONFLICT when the hardware already has a release with this sequence (or the id is taken). */
-  record(r: ReleaseRecord): Promise<void>;
+  /**
+   * Records a verified release with its bundle, the file `bundle` (FLEET_RELEASE_CONFLICT when the hardware already
+   * has a release with this sequence, or the id is taken; FLEET_STORE_CONSTRAINT when the file's SHA-256 or size is
+   * not the release's). A recorded release always has its bytes: SQLite keeps them as the data folder's
+   * releases/{id}.ewfw (placed there first), PostgreSQL in release_chunks in the row's own transaction.
+   */
+  record(r: ReleaseRecord, bundle: string): Promise<void>;
   /** Newest first. */
   list(): Promise<ReleaseView[]>;
   /** By the full id (64 hex) or a prefix of at least 8: FLEET_RELEASE_UNKNOWN / FLEET_RELEASE_AMBIGUOUS. */
   get(idOrPrefix: string): Promise<ReleaseView>;
+  /**
+   * A recorded release's bundle bytes in order, a bounded chunk at a time (bundles may be up to 1 GiB): never the
+   * whole bundle in memory. FLEET_RELEASE_UNKNOWN for another id.
+   */
+  bundle(id: string): AsyncIterable<Uint8Array>;
+  /** The installed trust documents, oldest first: the chain a device walks (they go into update offers). */
+  trustDocuments(): Promise<Uint8Array[]>;
+  listTrust(): Promise<TrustView[]>;
+  /**
+   * Installs a trust document: the first one when it verifies on its own, each later one when it chains from the
+   * newest installed (fleet/releases.ts trustToInstall). The same document again is not an error (`installed`
+   * false); of two installed at once, one is installed first and the other must chain from it.
+   */
+  installTrust(
+    document: Uint8Array,
+    by: string | null,
+    now?: number,
+  ): Promise<{ trust: TrustView; installed: boolean }>;
+}
+
+/**
+ * Staged rollouts (db/rollouts.ts on SQLite, store/postgres/rollouts.ts): what the engine (fleet/rollouts.ts), the
+ * operators' API and the download listener read and write. Several engines may run at once (one per cluster node):
+ * moves are conditional on the state or stage read, so of two the second does nothing.
+ */
+export interface RolloutStore {
+  /**
+   * Creates a running rollout at stage 0; FLEET_ROLLOUT_INVALID for an empty selection, FLEET_ROLLOUT_CONFLICT for
+   * devices in another open rollout (also when another rollout takes them at the same time).
+   */
+  create(req: RolloutRequest, actor: string | null, now: number): Promise<number>;
+  /** FLEET_ROLLOUT_UNKNOWN for an unknown id. */
+  get(id: number): Promise<Rollout>;
+  view(id: number, opts?: { devices?: boolean }): Promise<RolloutView>;
+  /** Newest first. */
+  list(limit?: number): Promise<RolloutView[]>;
+  runningIds(): Promise<number[]>;
+  counts(id: number): Promise<RolloutCounts>;
+  /** Devices among the first `positions` that committed. */
+  committedBelow(id: number, positions: number): Promise<number>;
+  /** Failure reason codes and how many devices reported each, most first. */
+  failures(id: number): Promise<{ reasonCode: string; devices: number }[]>;
+  /** Pending devices among the first `positions`, in position order. */
+  pendingBelow(id: number, positions: number): Promise<string[]>;
+  /**
+   * Moves a rollout by `event` if the table allows it from its current state, and only from that state; returns
+   * the new state. FLEET_ROLLOUT_STATE when it cannot, also when another caller moved it first.
+   */
+  transition(id: number, event: RolloutEvent, now: number, haltReason?: string): Promise<RolloutState>;
+  /** Starts the next stage, only from stage `r.stage` of a running rollout: false when that was not so any more. */
+  advanceStage(r: Rollout, now: number): Promise<boolean>;
+  /** Records download authorisations (hashes only) in one commit; returns the devices whose row took it. */
+  offer(
+    rolloutId: number,
+    offers: readonly { deviceId: string; tokenHash: Buffer; expires: number }[],
+    now: number,
+  ): Promise<Set<string>>;
+  /** The rollouts the device is on its way through (Offered … HealthCheck). */
+  inProgressFor(deviceId: string): Promise<number[]>;
+  /** Aborted rollouts whose offer to the device was withdrawn while its authorisation would still be valid. */
+  cancelledFor(deviceId: string, now: number): Promise<number[]>;
+  cancelledDevices(now: number): Promise<{ rolloutId: number; deviceId: string }[]>;
+  /** The installed trust documents, oldest first (at most the newest `max`): what offers carry. */
+  trustDocuments(max: number): Promise<Uint8Array[]>;
+  /** The rollout rows a download token's SHA-256 authorises. */
+  grants(tokenHash: Buffer): Promise<DownloadGrant[]>;
 }
 
 export interface AuditStore {
@@ -267,6 +347,7 @@ export interface FleetStore {
   readonly reports: ReportStore;
   readonly commands: CommandStore;
   readonly releases: ReleaseStore;
+  readonly rollouts: RolloutStore;
   readonly audit: AuditStore;
   readonly operatorAudit: OperatorAuditStore;
   readonly posture: PostureStore;

@@ -3,7 +3,7 @@
 // it reaches and why it halted. Fleet-wide, so a token limited to some devices is refused.
 import type { FastifyInstance } from 'fastify';
 import { RELEASE_ID_PATTERN } from '../../../../shared/src/index.js';
-import { MAX_STAGES, ROLLOUT_DEVICE_STATES, ROLLOUT_STATES } from '../../db/rollouts.js';
+import { MAX_STAGES, ROLLOUT_DEVICE_STATES, ROLLOUT_STATES } from '../../db/rollout-rules.js';
 import { API_PREFIX } from '../app.js';
 import { deviceId, isoTime, object, responses } from '../schemas.js';
 import { adminOf, type RouteDeps } from './context.js';

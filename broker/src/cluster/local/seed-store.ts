@@ -1,7 +1,7 @@
-// `fleet cluster up`: the seed's devices (certificates, sealing keys, operators) registered in the cluster's
-// PostgreSQL store, which its nodes admit devices by (docs/cluster.md, "What is shared and what is not yet"). Only
-// into an empty store: devices added to the seed later are not copied (the interim the docs describe).
-import { openFleetDb } from '../../fleet/data-dir.js';
+// `fleet cluster up`: the seed's devices (certificates, sealing keys, operators) and releases registered in the
+// cluster's PostgreSQL store, which its nodes admit devices by (docs/cluster.md, "What is shared and what is not
+// yet"). Only into an empty store: devices added to the seed later are not copied (the interim the docs describe).
+import { fleetPaths, openFleetDb } from '../../fleet/data-dir.js';
 import { copySqliteToPostgres } from '../../store/copy.js';
 import { createPgPool } from '../../store/postgres/pool.js';
 import { openPostgresStore } from '../../store/postgres/store.js';
@@ -20,7 +20,8 @@ export async function registerSeedInStore(layout: ClusterLayout, plan: ClusterPl
   const db = openFleetDb(layout.seed);
   const pool = createPgPool(url);
   try {
-    await copySqliteToPostgres(db, pool);
+    // Releases go with their bundles' bytes (the store refuses a release without them).
+    await copySqliteToPostgres(db, pool, { releasesDir: fleetPaths(layout.seed).releases });
     return true;
   } finally {
     await pool.end();

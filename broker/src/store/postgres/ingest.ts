@@ -1,12 +1,13 @@
 // Ingest on PostgreSQL: a batch in one transaction, its telemetry samples in one multi-row INSERT … ON CONFLICT DO
 // NOTHING RETURNING against the UNIQUE (device_id, stream, seq), so each sample is stored once however often and
-// by however many nodes it is written; the devices' counters in one UPDATE; the caller learns each message's outcome
-// only after COMMIT.
+// by however many nodes it is written; the devices' counters in one UPDATE; update reports move the devices' rollout
+// rows in the same transaction; the caller learns each message's outcome only after COMMIT.
 import type pg from 'pg';
 import { MOVES_FROM } from '../../db/commands.js';
 import type { StoreItem } from '../../fleet/ingest-store.js';
 import type { BatchOutcome } from '../types.js';
 import type { PgPool } from './pool.js';
+import { pgApplyUpdateStatus } from './update-status.js';
 
 /** As on SQLite (fleet/ingest-store.ts): a reject keeps the first 500 characters of its reason. */
 const REJECT_MESSAGE_CHARS = 500;
@@ -70,7 +71,6 @@ function sampleRows(items: readonly StoreItem[], writable: (item: StoreItem) => 
 async function writeMessage(c: pg.PoolClient, item: Message): Promise<BatchOutcome> {
   const { deviceId, decoded, receivedAt } = item;
   if (decoded.kind === 'telemetry') throw new Error('telemetry is written in one statement per batch');
-  if (decoded.kind === 'update/status') return { outcome: 'refused', reason: 'unsupported' };
   const m = decoded.message;
   const fresh = await c.query(
     'INSERT INTO messages (device_id, msg_id, kind, received_at, device_ts) VALUES ($1, $2, $3, $4, $5) ' +
@@ -151,6 +151,9 @@ async function writeMessage(c: pg.PoolClient, item: Message): Promise<BatchOutco
       ]);
       break;
     }
+    case 'update/status':
+      await pgApplyUpdateStatus(c, deviceId, decoded.message, receivedAt);
+      break;
   }
   return { outcome: 'stored', samples: 0 };
 }

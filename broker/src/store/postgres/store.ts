@@ -15,15 +15,15 @@ import { type CertificateFacts, type DeviceRow, type DeviceStatus, deviceSummary
 import { type SampleRow, sampleOf } from '../../db/telemetry.js';
 import { hashToken, newTokens, tokenRefusal } from '../../db/tokens.js';
 import { type ReceivedRow, receivedReportOf } from '../../db/exposure-pages.js';
-import { FleetError } from '../../errors.js';
-import { MIN_ID_PREFIX, RELEASE_COLUMNS, type ReleaseRow, releaseValues, releaseView } from '../../fleet/releases.js';
 import { type ExposureReport, sealKeyId } from '../../../../shared/src/index.js';
 import { STORE_TABLES, type StoreTable } from '../tables.js';
 import type { ArrivalPage, ArrivalPageQuery, FleetStore } from '../types.js';
 import { pgWriteBatch } from './ingest.js';
 import { pgMigrate, pgSchemaVersion } from './migrate.js';
 import { pgMigrations } from './migrations.js';
+import { createPgReleaseStore } from './releases.js';
 import { createPgPruner } from './retention.js';
+import { createPgRolloutStore } from './rollouts.js';
 import { createPgPool, type PgPool } from './pool.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -510,52 +510,8 @@ export function createPostgresStore(pool: PgPool): FleetStore {
       },
     },
 
-    releases: {
-      async record(r) {
-        try {
-          await q(
-            'releases.record',
-            `INSERT INTO releases (${RELEASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-            releaseValues(r),
-          );
-        } catch (err) {
-          const unique = (err as FleetError).cause as { code?: string } | undefined;
-          if (unique?.code !== '23505') throw err;
-          throw new FleetError(
-            'FLEET_RELEASE_CONFLICT',
-            `a release with id ${r.id.slice(0, 12)} or sequence ${r.sequence} for ${r.hardware} exists already`,
-            { cause: err },
-          );
-        }
-      },
-      async list() {
-        return (
-          await rows<ReleaseRow>('releases.list', 'SELECT * FROM releases ORDER BY published_at DESC, id COLLATE "C"')
-        ).map(releaseView);
-      },
-      async get(idOrPrefix) {
-        const key = idOrPrefix.toLowerCase();
-        if (!/^[0-9a-f]+$/.test(key) || key.length < MIN_ID_PREFIX || key.length > 64) {
-          throw new FleetError(
-            'FLEET_RELEASE_UNKNOWN',
-            `a release id is ${MIN_ID_PREFIX} to 64 hex characters (a prefix of its SHA-256)`,
-          );
-        }
-        const r = await rows<ReleaseRow>(
-          'releases.get',
-          'SELECT * FROM releases WHERE id COLLATE "C" >= $1 AND id COLLATE "C" < $2 ORDER BY id COLLATE "C" LIMIT 2',
-          [key, `${key}g`],
-        );
-        if (r.length === 0) throw new FleetError('FLEET_RELEASE_UNKNOWN', `no release id starts with ${key}`);
-        if (r.length > 1 && key.length < 64) {
-          throw new FleetError(
-            'FLEET_RELEASE_AMBIGUOUS',
-            `more than one release id starts with ${key}; give more of it`,
-          );
-        }
-        return releaseView(r[0]!);
-      },
-    },
+    releases: createPgReleaseStore(pool),
+    rollouts: createPgRolloutStore(pool),
 
     audit: {
       async record(e, at = Date.now()) {
