@@ -30,7 +30,6 @@ import { createProofVerifier, type ProofClaim, proofSpentUntilMs } from './api/p
 import { ApiError } from './api/errors.js';
 import { apiRoutes } from './api/routes/index.js';
 import { createLiveHub } from './api/live.js';
-import { createDashboardSessions } from './db/dashboard-sessions.js';
 import { createOperatorStore } from './db/operators.js';
 import { dashboardDir, loadDashboardAssets } from './http/dashboard-assets.js';
 import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http/downloads.js';
@@ -410,10 +409,19 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     const watch = watchDb(db);
     const revocations = enforceRevocations({ registry, sessions, audit, log });
     watch.on(() => revocations());
-    const operators = createOperatorStore(db);
+    // Operators, their dashboard sessions and the API token keys' public halves: the shared store's on a cluster on
+    // PostgreSQL (every node authenticates by them), else this folder's. Read on every request, uncached.
+    const operators = records.operators;
+    const dashboardSessions = records.dashboardSessions;
+    const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });
+    cleanups.unshift(() => live.close());
     // Cluster: what this node sees revoked (through its API, or the CLI on its folder) is told to the others.
     const feed = cluster
-      ? createRevocationFeed({ registry, operators, publish: (e) => cluster.bus.publish(e) })
+      ? createRevocationFeed({
+          registry,
+          ...(store ? {} : { operators: createOperatorStore(db) }),
+          publish: (e) => cluster.bus.publish(e),
+        })
       : () => {};
     watch.on(feed);
     cluster?.bus.on(
@@ -423,6 +431,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
         audit: deviceAudit,
         metrics,
         log,
+        onOperatorRevoked: (name) => live.revoked(name),
         ...(plane ? { onTakenOver: (id: string) => plane.handedOver(id) } : {}),
         ...(sharedRelay ? { onCommandQueued: (id: string) => sharedRelay.onQueued(id) } : {}),
       }),
@@ -455,6 +464,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       db,
       issuer: fleetId,
       ...(opts.tokenKeyUri !== undefined ? { signer: tokenSignerFromUri(opts.tokenKeyUri) } : {}),
+      // A token this node signs verifies on every other: the public half of its key is published in the store.
+      ...(store ? { shared: store.tokenKeys } : {}),
     });
     // Started on the first read; closed after the HTTPS server (cleanups run newest first). On the shared store the
     // lists are PostgreSQL queries, which do not hold the event loop: no thread.
@@ -475,6 +486,12 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
               onRevoked: (r: { deviceIds?: readonly string[]; serials?: readonly string[] }) => {
                 revocations(r);
                 for (const e of revocationEvents(r)) cluster?.bus.publish(e);
+              },
+              // Its tokens and sessions are refused by every node's next check of the store; its live streams
+              // close here now and on the others at the bus event.
+              onOperatorRevoked: (name: string) => {
+                live.revoked(name);
+                cluster?.bus.publish({ kind: 'operator.revoked', name });
               },
             }
           : {}),
@@ -498,9 +515,6 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       }),
       maxBundleBytes: config.releases.maxBundleBytes,
     };
-    const dashboardSessions = createDashboardSessions(db);
-    const live = createLiveHub({ db, operators, sessions: dashboardSessions, connections: () => sessions.size });
-    cleanups.unshift(() => live.close());
     let https: HttpsServer | undefined;
     // Set once every listener is up, cleared when close() begins.
     let listening = false;

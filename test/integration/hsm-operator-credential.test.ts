@@ -7,6 +7,7 @@ import { createProof, createProofVerifier } from '../../broker/src/api/proof.js'
 import { operatorSigner } from '../../broker/src/api/token-signer.js';
 import { openDb } from '../../broker/src/db/open.js';
 import { createOperatorStore } from '../../broker/src/db/operators.js';
+import { createSqliteStore } from '../../broker/src/store/index.js';
 import {
   newCommandBody,
   openCommand,
@@ -29,7 +30,7 @@ it('a proof signed in the token gets through the verifier once; a command it sig
   const operators = createOperatorStore(db);
   const kid = keyId(made.publicKey);
   operators.add({ name: 'alice', kid, publicKey: publicKeyToPem(made.publicKey), role: 'admin', createdBy: 'test' });
-  const verifyProof = createProofVerifier({ db, operators, audience: 'fleet-hsm' });
+  const verifyProof = createProofVerifier({ db, operators: createSqliteStore(db).operators, audience: 'fleet-hsm' });
 
   const signer = operatorSigner(uri, 'the credential');
   assert.equal(signer.publicKey, made.publicKey);

@@ -7,6 +7,7 @@ import { createPgPool, createPostgresStore, openStore } from '../../broker/src/s
 import { pgMigrations } from '../../broker/src/store/postgres/migrations.js';
 import { fleetStoreContract } from '../contract/fleet-store.contract.js';
 import { updateChannelContract } from '../contract/fleet-store-updates.contract.js';
+import { operatorAccessContract } from '../contract/fleet-store-operators.contract.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { havePeers } from '../helpers/peers.js';
 import { POSTGRES_INSTALL, type RunningPostgres, startPostgres } from '../helpers/postgres.js';
@@ -24,6 +25,13 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
   };
   fleetStoreContract('postgres', make);
   updateChannelContract('postgres', make);
+  // Two pools on one database, as two nodes hold.
+  operatorAccessContract('postgres', async () => {
+    const url = await server.createDatabase();
+    const a = createPostgresStore(createPgPool(url, { max: 4 }));
+    await a.migrate();
+    return { a, b: createPostgresStore(createPgPool(url, { max: 4 })) };
+  });
 
   const codeOf = async (p: Promise<unknown>) => {
     try {

@@ -10,6 +10,7 @@ import { initPki } from '../../broker/src/fleet/data-dir.js';
 import { createSqliteStore, openStore, parseStoreUrl } from '../../broker/src/store/index.js';
 import { cert, fleetStoreContract, type StoreUnderTest } from '../contract/fleet-store.contract.js';
 import { updateChannelContract } from '../contract/fleet-store-updates.contract.js';
+import { operatorAccessContract } from '../contract/fleet-store-operators.contract.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const make = async (): Promise<StoreUnderTest> => {
@@ -22,6 +23,11 @@ const make = async (): Promise<StoreUnderTest> => {
 };
 fleetStoreContract('sqlite', make);
 updateChannelContract('sqlite', make);
+// Two connections on one file, as a server and `fleet … --data` beside it hold.
+operatorAccessContract('sqlite', async () => {
+  const file = join(tmpDir('edgeward-store-'), 'fleet.db');
+  return { a: createSqliteStore(openDb(file)), b: createSqliteStore(openDb(file)) };
+});
 
 test('openStore(sqlite:DIR) opens a fleet data folder; other schemes are refused', async () => {
   const dir = tmpDir('edgeward-store-dir-');

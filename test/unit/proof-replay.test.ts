@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createProof, createProofVerifier } from '../../broker/src/api/proof.js';
 import { openDb } from '../../broker/src/db/open.js';
-import { createOperatorStore } from '../../broker/src/db/operators.js';
+import { createSqliteStore } from '../../broker/src/store/index.js';
 import { addOperator } from '../helpers/operators.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -19,7 +19,7 @@ test('a replay within the clock skew after exp is refused (the spent jti is kept
     let clock = T0;
     const verify = createProofVerifier({
       db,
-      operators: createOperatorStore(db),
+      operators: createSqliteStore(db).operators,
       audience: AUDIENCE,
       now: () => clock,
     });
@@ -46,8 +46,8 @@ test('a given claim decides: a proof spent elsewhere (another node) is refused a
     const op = await addOperator(db, 'bob', 'viewer');
     const spent = new Map<string, number>();
     const claim = async (jti: string, _id: number, exp: number) => !spent.has(jti) && !!spent.set(jti, exp);
-    const one = createProofVerifier({ db, operators: createOperatorStore(db), audience: AUDIENCE, claim });
-    const two = createProofVerifier({ db, operators: createOperatorStore(db), audience: AUDIENCE, claim });
+    const one = createProofVerifier({ db, operators: createSqliteStore(db).operators, audience: AUDIENCE, claim });
+    const two = createProofVerifier({ db, operators: createSqliteStore(db).operators, audience: AUDIENCE, claim });
     const proof = await createProof({ privateKeyPem: op.credential, kid: op.kid, audience: AUDIENCE });
     assert.is((await one(proof)).ok, true);
     assert.equal(await two(proof).then((r) => (r.ok ? 'ok' : r.reason)), 'replayed');

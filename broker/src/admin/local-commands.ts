@@ -5,17 +5,16 @@ import { parsePublicKeyPem } from '../../../shared/src/index.js';
 import type { AuditLog } from '../db/audit.js';
 import { type CommandRow, createCommandStore } from '../db/commands.js';
 import type { Db } from '../db/open.js';
-import type { OperatorStore } from '../db/operators.js';
 import { FleetError } from '../errors.js';
 import { checkSubmittedCommand, type SubmitInput } from './command-submit.js';
 import { type CallerContext, cursorOf } from './local-context.js';
 import type { CommandAdmin } from './types.js';
-import type { CommandStore as SharedCommands } from '../store/types.js';
+import type { OperatorRegistryStore, CommandStore as SharedCommands } from '../store/types.js';
 
 const KID = /^[0-9a-f]{16}$/;
 export function localCommands(deps: {
   db: Db;
-  operators: OperatorStore;
+  operators: OperatorRegistryStore;
   events: AuditLog;
   now: () => number;
   pageSize: (limit?: number) => number;
@@ -118,9 +117,9 @@ export function localCommands(deps: {
 
   return (ctx: CallerContext): CommandAdmin => {
     /** The key the caller's commands must be signed with: an API operator's registered key; none on the host. */
-    const signer = () => {
+    const signer = async () => {
       if (ctx.operatorId === undefined) return null;
-      const op = deps.operators.byId(ctx.operatorId);
+      const op = await deps.operators.byId(ctx.operatorId);
       if (!op) throw new FleetError('FLEET_OPERATOR_UNKNOWN', 'the operator no longer exists');
       return { kid: op.kid, publicKey: parsePublicKeyPem(op.publicKey, `the key of operator ${op.name}`) };
     };
@@ -129,7 +128,7 @@ export function localCommands(deps: {
 
     return {
       async reserveCounter(kid) {
-        const own = signer()?.kid;
+        const own = (await signer())?.kid;
         if (own !== undefined && kid !== undefined && kid !== own) {
           throw new FleetError('FLEET_COMMAND_INVALID', `an operator reserves counters of its own key ${own} only`);
         }
@@ -145,7 +144,7 @@ export function localCommands(deps: {
         if (device.status !== 'active') {
           throw new FleetError('FLEET_DEVICE_REVOKED', `device ${deviceId} is revoked; it receives no commands`);
         }
-        const key = signer();
+        const key = await signer();
         const row = deps.shared
           ? await queueShared(deps.shared, deviceId, envelope, key, ctx.actor)
           : queue.immediate(deviceId, envelope, key, ctx.actor);

@@ -1,11 +1,8 @@
 // What the dashboard's overview reads that no list offers: the device counts, the certificates expiring soon, and
 // telemetry and security events per hour; and the one-time login links (`fleet dashboard link`). Each answer is
 // a handful of aggregate queries, so the overview costs the same at 10 devices or 10,000. On a cluster on
-// PostgreSQL the same overview reads the store.
-import type { Db } from '../db/open.js';
+// PostgreSQL the same overview reads the store, and links are made there (any node opens them).
 import type { FleetStore } from '../store/types.js';
-import { createDashboardSessions } from '../db/dashboard-sessions.js';
-import { createOperatorStore } from '../db/operators.js';
 import { FleetError } from '../errors.js';
 import type { DashboardAdmin, FleetOverview } from './types.js';
 
@@ -53,25 +50,22 @@ function overviewOf(source: OverviewSource, now: () => number, expiringWithinDay
   };
 }
 
-/** `records`: where the counts are read (the server's database, or the cluster's store); links are `db`'s own. */
+/** `records`: where the counts are read and the links made (the server's database, or the cluster's store). */
 export function localDashboard(deps: {
-  db: Db;
-  records: OverviewSource;
+  records: OverviewSource & Pick<FleetStore, 'operators' | 'dashboardSessions'>;
   now: () => number;
   expiringWithinDays: number;
 }) {
-  const { db, now, records } = deps;
-  const operators = createOperatorStore(db, now);
-  const sessions = createDashboardSessions(db, now);
+  const { now, records } = deps;
   const reads = overviewOf(records, now, deps.expiringWithinDays);
 
   const admin: DashboardAdmin = {
     ...reads,
     async link(operatorName) {
-      const op = operators.byName(operatorName);
+      const op = await records.operators.byName(operatorName);
       if (!op) throw new FleetError('FLEET_OPERATOR_UNKNOWN', `no operator ${operatorName} (fleet operator list)`);
       if (op.status !== 'active') throw new FleetError('FLEET_OPERATOR_INVALID', `operator ${op.name} is revoked`);
-      const { secret, expiresAt } = sessions.createLink(op.id);
+      const { secret, expiresAt } = await records.dashboardSessions.createLink(op.id, now());
       return {
         operator: op.name,
         role: op.role,

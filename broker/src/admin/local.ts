@@ -15,7 +15,7 @@ import { ROLES } from '../api/roles.js';
 import { type FleetConfig, parseFleetConfig } from '../config.js';
 import { type AuditEvent, createAuditLog } from '../db/audit.js';
 import type { Db } from '../db/open.js';
-import { createOperatorStore, type Operator } from '../db/operators.js';
+import type { Operator } from '../db/operators.js';
 import { createRegistry, type DeviceSummary } from '../db/registry.js';
 import { FleetError } from '../errors.js';
 import { checkDeviceCsr, DEFAULT_DEVICE_VALIDITY_DAYS } from '../fleet/provision.js';
@@ -51,10 +51,12 @@ export interface AdminServiceOptions {
   readonly onChange?: () => void;
   /**
    * A cluster on PostgreSQL: the store every node shares. The device registry, what devices sent, the security
-   * events, the commands, releases, trust documents and rollouts are read from and written to it; operators and
-   * tokens stay in `db`.
+   * events, the commands, releases, trust documents, rollouts, the operators and the dashboard's links are read
+   * from and written to it.
    */
   readonly store?: FleetStore | undefined;
+  /** An operator was revoked in the shared store: the running server closes its streams and tells the others. */
+  readonly onOperatorRevoked?: (name: string) => void;
   /**
    * Devices or certificates revoked in the shared store (a cluster): the running server drops their sessions here
    * and tells the other nodes. (A revocation in `db` is seen by onChange.)
@@ -127,11 +129,11 @@ export function createAdminService(opts: AdminServiceOptions) {
   };
   const registry = createRegistry(db);
   const events = createAuditLog(db, now);
-  const operators = createOperatorStore(db, now);
   const shared = opts.store;
   // Where the devices' records are read: the cluster's store, or this database through the same interface.
   const records: FleetStore =
     shared ?? createSqliteStore(db, opts.releasesDir === undefined ? {} : { releasesDir: opts.releasesDir });
+  const { operators } = records;
   const reportsFor = localReports({ db, records, now, pageSize });
   const commandsFor = localCommands({
     db,
@@ -145,7 +147,7 @@ export function createAdminService(opts: AdminServiceOptions) {
   });
   const config = opts.config ?? parseFleetConfig({});
   const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
-  const dashboard = localDashboard({ db, records, now, expiringWithinDays: config.audit.expiringWithinDays });
+  const dashboard = localDashboard({ records, now, expiringWithinDays: config.audit.expiringWithinDays });
   /** A security event of an admin action, where the devices' records are (the shared store on a cluster). */
   const recordEvent = (e: AuditEvent) => records.audit.record(e, now());
   const rolloutsFor = localRollouts({ rollouts: records.rollouts, record: recordEvent, now, changed });
@@ -266,7 +268,7 @@ export function createAdminService(opts: AdminServiceOptions) {
 
       operators: {
         async list() {
-          return operators.list().map(operatorView);
+          return (await operators.list()).map(operatorView);
         },
         async add(req) {
           if (!Object.hasOwn(ROLES, req.role))
@@ -280,28 +282,31 @@ export function createAdminService(opts: AdminServiceOptions) {
           const pair = parsePublicKeyPem(req.publicKey, 'publicKey');
           const pem = createPublicKey(req.publicKey).export({ type: 'spki', format: 'pem' }).toString();
           const kid = keyId(pair);
-          if (operators.byName(req.name)) {
+          if (await operators.byName(req.name)) {
             throw new FleetError('FLEET_OPERATOR_EXISTS', `an operator named ${req.name} exists already`);
           }
-          if (operators.byKid(kid)) {
-            throw new FleetError(
-              'FLEET_OPERATOR_EXISTS',
-              `operator ${operators.byKid(kid)!.name} holds this key already`,
-            );
-          }
-          const op = operators.add({ name: req.name, kid, publicKey: pem, role: req.role, createdBy: actor });
-          events.record({ event: 'operator.added', actor, detail: { name: req.name, role: req.role, kid } });
+          const holder = await operators.byKid(kid);
+          if (holder) throw new FleetError('FLEET_OPERATOR_EXISTS', `operator ${holder.name} holds this key already`);
+          // The UNIQUE name and kid decide between nodes adding the same operator at once.
+          const op = await operators
+            .add({ name: req.name, kid, publicKey: pem, role: req.role, createdBy: actor }, now())
+            .catch((err: FleetError) => {
+              if (err.code !== 'FLEET_STORE_CONSTRAINT') throw err;
+              throw new FleetError('FLEET_OPERATOR_EXISTS', `an operator named ${req.name} or with this key exists`);
+            });
+          await recordEvent({ event: 'operator.added', actor, detail: { name: req.name, role: req.role, kid } });
           return operatorView(op);
         },
         async revoke(name) {
-          const op = operators.byName(name);
+          const op = await operators.byName(name);
           if (!op) throw new FleetError('FLEET_OPERATOR_UNKNOWN', `no operator named ${name}`);
-          if (op.status === 'active' && op.role === 'admin' && operators.activeAdmins() <= 1) {
-            throw new FleetError('FLEET_LAST_ADMIN', `${name} is the last active admin; add another admin first`);
+          // The store refuses to revoke the last active admin (FLEET_LAST_ADMIN), in the revoking transaction.
+          const revoked = await operators.revoke(name, actor, now());
+          await recordEvent({ event: 'operator.revoked', actor, detail: { name } });
+          if (revoked) {
+            changed();
+            if (shared) opts.onOperatorRevoked?.(name);
           }
-          const revoked = operators.revoke(name, actor);
-          events.record({ event: 'operator.revoked', actor, detail: { name } });
-          if (revoked) changed();
           return { name, revoked };
         },
       },

@@ -1,9 +1,13 @@
 // Short-lived, scoped API tokens: JWTs (RFC 9068 access-token profile) signed with EdDSA by a server key that
 // rotates. A token names its operator, role, scopes and optionally the devices it is limited to; the operator's
 // current status is checked on every request elsewhere (auth.ts), so revocation does not wait for expiry.
+// On a cluster the public halves of the signing keys are published in the shared store, so a token one node signed
+// verifies on every other; the private halves never leave the node (its data folder, or its HSM).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Db } from '../db/open.js';
+import { createTokenKeys, TOKEN_KID_PATTERN, type TokenVerifyKey } from '../db/token-keys.js';
+import type { TokenKeyStore } from '../store/types.js';
 import { isRole, isScope, type Role, type Scope } from './roles.js';
 import { signCompactJws, type TokenSigner } from './token-signer.js';
 
@@ -36,13 +40,6 @@ export interface IssuedToken {
 /** Why a token was refused; each is a 401 and a security event. */
 export type TokenFailure = 'malformed' | 'expired' | 'bad-signature' | 'foreign-issuer' | 'unknown-key';
 
-interface KeyRow {
-  kid: string;
-  private_key: string;
-  public_key: string;
-  created_at: number;
-}
-
 export type TokenService = ReturnType<typeof createTokenService>;
 
 export function createTokenService(opts: {
@@ -56,48 +53,60 @@ export function createTokenService(opts: {
    * signed by it and it does not rotate; tokens signed earlier by database keys still verify until they expire.
    */
   signer?: TokenSigner;
+  /**
+   * A cluster's shared store: the public half of each key this node signs with is published there before its first
+   * token leaves, and a kid this node does not hold is looked up there.
+   */
+  shared?: TokenKeyStore;
 }) {
-  const { signer } = opts;
+  const { signer, shared } = opts;
   const { db, issuer } = opts;
   const now = opts.now ?? Date.now;
   const rotateAfterMs = opts.rotateAfterMs ?? TOKEN_KEY_ROTATION_MS;
-  const newest = db.prepare(`SELECT * FROM token_keys ORDER BY created_at DESC, kid DESC LIMIT 1`);
-  const byKid = db.prepare(`SELECT * FROM token_keys WHERE kid = ?`);
-  const insert = db.prepare(`INSERT INTO token_keys (kid, private_key, public_key, created_at) VALUES (?, ?, ?, ?)`);
-  // A key retired more than a token's lifetime ago can no longer have a live token.
-  const prune = db.prepare(`DELETE FROM token_keys WHERE created_at < ? AND kid != ?`);
+  const keys = createTokenKeys(db);
+  // Public keys by kid. A key is never withdrawn before its tokens expire (jwtVerify checks the expiry), so a key
+  // once read needs no invalidation: revoking an operator is checked per request, not here.
   const verifyKeys = new Map<string, KeyObject>();
+  /** The kids this process has published in the shared store (publishing again would change nothing). */
+  const published = new Set<string>();
   // Tokens already verified, until they expire: a client sends the same token with every request, and checking its
   // Ed25519 signature again each time was a fifth of an API request's event-loop time (bench/operator-api). A
   // token's bytes fix its claims, so only its expiry is checked again; the operator's status is checked per
   // request by the caller (auth.ts), so a revocation still takes effect at once. Bounded: oldest out first.
   const verified = new Map<string, TokenClaims>();
 
-  function signingKey(): { kid: string; key: KeyObject } {
-    let row = newest.get() as KeyRow | undefined;
-    if (!row || now() - row.created_at >= rotateAfterMs) {
+  function signingKey(): { kid: string; key: KeyObject; publicKey: string; createdAt: number } {
+    let row = keys.newest();
+    if (!row || now() - row.createdAt >= rotateAfterMs) {
       const pair = generateKeyPairSync('ed25519');
-      const kid = randomBytes(8).toString('hex');
-      insert.run(
-        kid,
-        pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-        now(),
-      );
-      prune.run(now() - rotateAfterMs - MAX_TOKEN_TTL_MS, kid);
-      row = byKid.get(kid) as KeyRow;
+      row = {
+        kid: randomBytes(8).toString('hex'),
+        privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        createdAt: now(),
+      };
+      keys.add(row);
+      // A key retired more than a token's lifetime ago can no longer have a live token.
+      keys.prune(now() - rotateAfterMs - MAX_TOKEN_TTL_MS, row.kid);
     }
-    return { kid: row.kid, key: createPrivateKey(row.private_key) };
+    return { ...row, key: createPrivateKey(row.privateKey) };
   }
 
-  function verifyKey(kid: unknown): KeyObject | undefined {
-    if (typeof kid !== 'string' || !/^[0-9a-f]{16}$/.test(kid)) return undefined;
+  /** Publishes a signing key's public half before the first token it signs can reach another node. */
+  async function publish(key: TokenVerifyKey): Promise<void> {
+    if (!shared || published.has(key.kid)) return;
+    await shared.publish({ kid: key.kid, publicKey: key.publicKey, createdAt: key.createdAt });
+    published.add(key.kid);
+  }
+
+  async function verifyKey(kid: unknown): Promise<KeyObject | undefined> {
+    if (typeof kid !== 'string' || !TOKEN_KID_PATTERN.test(kid)) return undefined;
     if (signer !== undefined && kid === signer.kid) return signer.publicKey;
     let key = verifyKeys.get(kid);
     if (!key) {
-      const row = byKid.get(kid) as KeyRow | undefined;
+      const row = keys.get(kid) ?? (await shared?.get(kid));
       if (!row) return undefined;
-      key = createPublicKey(row.public_key);
+      key = createPublicKey(row.publicKey);
       verifyKeys.set(kid, key);
     }
     return key;
@@ -125,11 +134,15 @@ export function createTokenService(opts: {
       const jti = randomBytes(12).toString('base64url');
       const sub = `operator:${t.operator}`;
       if (signer !== undefined) {
+        const publicKey = signer.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+        await publish({ kid: signer.kid, publicKey, createdAt: now() });
         const header = { alg: 'EdDSA', kid: signer.kid, typ: TOKEN_TYPE };
         const token = signCompactJws(header, { ...claims, iss: issuer, aud: issuer, sub, iat, exp, jti }, signer);
         return { token, expiresAt: new Date(exp * 1000).toISOString(), scopes: t.scopes, devices: t.devices };
       }
-      const { kid, key } = signingKey();
+      const signing = signingKey();
+      await publish(signing);
+      const { kid, key } = signing;
       const token = await new SignJWT(claims)
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPE })
         .setIssuer(issuer)
@@ -152,8 +165,8 @@ export function createTokenService(opts: {
       try {
         ({ payload } = await jwtVerify(
           token,
-          (header) => {
-            const key = verifyKey(header.kid);
+          async (header) => {
+            const key = await verifyKey(header.kid);
             if (!key) throw new joseErrors.JWKSNoMatchingKey();
             return key;
           },

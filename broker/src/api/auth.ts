@@ -2,8 +2,8 @@
 // be active with a role that still allows the token's scopes (read on every request, so a revocation or a
 // demotion applies to the next request), and the route's scope and device limits must be within the token.
 import type { FastifyRequest } from 'fastify';
-import { csrfMatches, type DashboardSession, type DashboardSessions } from '../db/dashboard-sessions.js';
-import type { OperatorStore } from '../db/operators.js';
+import { csrfMatches, type DashboardSession } from '../db/dashboard-sessions.js';
+import type { DashboardSessionStore, OperatorRegistryStore } from '../store/types.js';
 import type { TokenFailure, TokenService } from './access-tokens.js';
 import { ApiError } from './errors.js';
 import { ROLES, roleAllows, type Role, type Scope } from './roles.js';
@@ -82,19 +82,20 @@ export const deny = (status: 401 | 403, reason: DenialReason, message: string) =
 
 export function createAuthenticator(deps: {
   tokens: TokenService;
-  operators: OperatorStore;
-  sessions?: DashboardSessions;
+  /** The registry and sessions are read on every request, uncached: on a cluster, what any node changed applies. */
+  operators: OperatorRegistryStore;
+  sessions?: DashboardSessionStore;
 }) {
   /** A dashboard session: the operator's role as it is now, all its scopes, every device. */
-  function fromSession(req: FastifyRequest, secret: string, sessions: DashboardSessions): Auth {
-    const session = sessions.session(secret);
+  async function fromSession(req: FastifyRequest, secret: string, sessions: DashboardSessionStore): Promise<Auth> {
+    const session = await sessions.session(secret);
     if (!session) throw deny(401, 'session', 'the dashboard session has ended; open a new link (fleet dashboard link)');
     // SameSite=Strict already keeps the cookie off cross-site requests; the token is the second lock, for
     // browsers or proxies that do not honour it. It is only readable by a script of this origin (GET /session).
     if (!SAFE_METHODS.has(req.method) && !csrfMatches(session, req.headers['x-csrf-token'])) {
       throw deny(403, 'csrf', "send the session's CSRF token as x-csrf-token (GET /api/v1/session)");
     }
-    const op = deps.operators.byId(session.operatorId);
+    const op = await deps.operators.byId(session.operatorId);
     if (!op) throw deny(401, 'operator-unknown', 'the operator of this session no longer exists');
     if (op.status !== 'active') throw deny(401, 'operator-revoked', `operator ${op.name} is revoked`);
     return {
@@ -119,7 +120,7 @@ export function createAuthenticator(deps: {
     const result = await deps.tokens.verify(header.slice(7).trim());
     if (!result.ok) throw deny(401, result.reason, `the token is refused (${result.reason}); get a new one`);
     const c = result.claims;
-    const current = deps.operators.current(c.operatorId);
+    const current = await deps.operators.current(c.operatorId);
     if (!current) throw deny(401, 'operator-unknown', `operator ${c.operator} no longer exists`);
     if (current.status !== 'active') throw deny(401, 'operator-revoked', `operator ${c.operator} is revoked`);
     if (!c.scopes.every((s) => roleAllows(current.role, s))) {

@@ -3,13 +3,14 @@
 // them, the ingest thread or another process) and the live connection count, and sends each stream what its
 // caller's scopes allow. The timer runs only while a stream is open.
 //
-// Every tick also re-checks each stream's caller: a revoked operator, an ended session or a changed role closes
-// it, as the next request would be refused. A stream lasts at most an hour; EventSource reconnects by itself.
+// Every tick also re-checks each stream's caller in the operator registry: a revoked operator, an ended session or
+// a changed role closes it, as the next request would be refused (a registry that cannot answer closes it too). An
+// operator revoked on another node of a cluster closes its streams here at once (revoked(), on the bus event). A
+// stream lasts at most an hour; EventSource reconnects by itself.
 import type { ServerResponse } from 'node:http';
 import { auditRowOf, type AuditTableRow } from '../db/audit.js';
-import type { DashboardSessions } from '../db/dashboard-sessions.js';
 import type { Db } from '../db/open.js';
-import type { OperatorStore } from '../db/operators.js';
+import type { DashboardSessionStore, OperatorRegistryStore } from '../store/types.js';
 import type { Auth } from './auth.js';
 import { ApiError } from './errors.js';
 import { roleAllows } from './roles.js';
@@ -42,8 +43,8 @@ export type LiveHub = ReturnType<typeof createLiveHub>;
 
 export function createLiveHub(deps: {
   db: Db;
-  operators: OperatorStore;
-  sessions: DashboardSessions;
+  operators: OperatorRegistryStore;
+  sessions: DashboardSessionStore;
   connections: () => number;
   now?: () => number;
   tickMs?: number;
@@ -58,6 +59,8 @@ export function createLiveHub(deps: {
   const eventsAfter = db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?');
   const streams = new Set<Stream>();
   let timer: NodeJS.Timeout | undefined;
+  /** The tick under way: a registry slower than the tick interval does not pile ticks up. */
+  let ticking: Promise<void> | undefined;
   let lastReport = 0;
   let lastEvent = 0;
   let lastConnections = -1;
@@ -71,16 +74,20 @@ export function createLiveHub(deps: {
     !s.auth.devices || (deviceId !== null && s.auth.devices.includes(deviceId));
 
   /** Whether the caller would still be let in: the operator active with the same role, the session live. */
-  function stillAllowed(s: Stream): boolean {
+  async function stillAllowed(s: Stream): Promise<boolean> {
     if (now() >= s.until) return false;
-    const current = deps.operators.current(s.auth.operatorId);
+    const current = await deps.operators.current(s.auth.operatorId);
     if (current?.status !== 'active') return false;
     if (!s.auth.scopes.every((scope) => roleAllows(current.role, scope))) return false;
-    return !s.auth.session || deps.sessions.session(s.auth.session.secret) !== undefined;
+    return !s.auth.session || (await deps.sessions.session(s.auth.session.secret)) !== undefined;
   }
 
-  function tick(): void {
-    for (const s of streams) if (!stillAllowed(s)) drop(s);
+  async function tick(): Promise<void> {
+    const checked = await Promise.all(
+      [...streams].map(async (s) => ({ s, allowed: await stillAllowed(s).catch(() => false) })),
+    );
+    for (const { s, allowed } of checked) if (!allowed) drop(s);
+    if (!timer) return;
     const reports = reportsAfter.all(lastReport, MAX_ROWS_PER_TICK) as ReportRow[];
     const events = eventsAfter.all(lastEvent, MAX_ROWS_PER_TICK) as AuditTableRow[];
     lastReport = reports.at(-1)?.id ?? lastReport;
@@ -124,7 +131,9 @@ export function createLiveHub(deps: {
     lastReport = maxReport.get() as number;
     lastEvent = maxEvent.get() as number;
     lastConnections = -1;
-    timer = setInterval(tick, deps.tickMs ?? TICK_MS);
+    timer = setInterval(() => {
+      ticking ??= tick().finally(() => (ticking = undefined));
+    }, deps.tickMs ?? TICK_MS);
     timer.unref();
   }
 
@@ -163,6 +172,10 @@ export function createLiveHub(deps: {
       // A client gone mid-write is an error on the response, not the server's: the stream is dropped.
       res.on('error', () => drop(s));
       res.on('close', () => drop(s));
+    },
+    /** The operator was revoked (on another node of a cluster): its streams close now, not at the next tick. */
+    revoked(operator: string): void {
+      for (const s of streams) if (s.auth.operator === operator) drop(s);
     },
     get size() {
       return streams.size;

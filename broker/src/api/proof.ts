@@ -4,7 +4,8 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/open.js';
-import type { Operator, OperatorStore } from '../db/operators.js';
+import type { Operator } from '../db/operators.js';
+import type { OperatorRegistryStore } from '../store/types.js';
 import { signCompactJws } from './token-signer.js';
 
 export const PROOF_TYPE = 'edgeward-pop+jwt';
@@ -76,7 +77,7 @@ export type ProofClaim = (jti: string, operatorId: number, expiresAt: number) =>
 
 export function createProofVerifier(opts: {
   db: Db;
-  operators: OperatorStore;
+  operators: Pick<OperatorRegistryStore, 'byKid'>;
   audience: string;
   now?: () => number;
   /**
@@ -110,7 +111,7 @@ export function createProofVerifier(opts: {
       return { ok: false, reason: 'malformed' };
     }
     if (typeof kid !== 'string' || !/^[0-9a-f]{16}$/.test(kid)) return { ok: false, reason: 'malformed' };
-    const operator = opts.operators.byKid(kid);
+    const operator = await opts.operators.byKid(kid);
     if (!operator) return { ok: false, reason: 'unknown-operator' };
     if (operator.status !== 'active') return { ok: false, reason: 'operator-revoked', operator };
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];

@@ -13,6 +13,8 @@ export function busEventHandler(deps: {
   audit: Pick<AuditLog, 'record'>;
   /** A session here is about to close because the device connected to another node. */
   onTakenOver?: (deviceId: string) => void;
+  /** An operator was revoked on another node: its live dashboard streams here close. */
+  onOperatorRevoked?: (name: string) => void;
   /** A command for the device was queued on another node (in the shared store). */
   onCommandQueued?: (deviceId: string) => void;
   metrics: FleetMetrics;
@@ -25,9 +27,10 @@ export function busEventHandler(deps: {
       case 'certificate.revoked':
         return deps.revocations({ serials: event.serials });
       case 'operator.revoked':
-        // Tokens and dashboard sessions are checked against the store on every request and every live-stream
-        // tick: with the shared store there is nothing cached here to drop.
+        // On the shared store, tokens and dashboard sessions are checked against its registry on every request,
+        // uncached: nothing to drop for them. Live streams are re-checked every second; they close now.
         deps.log.info('operator revoked on another node', { operator: event.name, node: event.node });
+        deps.onOperatorRevoked?.(event.name);
         return;
       case 'session.takeover': {
         const s = deps.sessions.get(event.deviceId);

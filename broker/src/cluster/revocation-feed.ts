@@ -27,16 +27,15 @@ export function revocationEvents(r: {
 
 export function createRevocationFeed(deps: {
   registry: Registry;
-  operators: OperatorStore;
+  /**
+   * The folder's operators, when they are the ones the API uses (a cluster on SQLite). On the shared store the
+   * admin service tells of the operators it revokes there, and the folder's are no one's.
+   */
+  operators?: OperatorStore;
   publish: (event: OutgoingBusEvent) => void;
 }): () => void {
   const revokedOperators = () =>
-    new Set(
-      deps.operators
-        .list()
-        .filter((o) => o.status !== 'active')
-        .map((o) => o.name),
-    );
+    new Set((deps.operators?.list() ?? []).filter((o) => o.status !== 'active').map((o) => o.name));
   let known = {
     devices: deps.registry.revokedDeviceIds(),
     serials: deps.registry.revokedSerials(),

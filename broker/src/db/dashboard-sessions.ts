@@ -23,8 +23,23 @@ export interface DashboardSession {
 
 export type LinkRefusal = 'malformed' | 'unknown' | 'used' | 'expired';
 
-const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
-const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** What is stored of a link or session secret: its SHA-256. */
+export const secretHash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
+/** The shape of a secret this server makes; anything else is refused before it reaches the database. */
+export const isSecret = (secret: string) => /^[A-Za-z0-9_-]{43}$/.test(secret);
+export const newSecret = () => randomBytes(SECRET_BYTES).toString('base64url');
+export const newCsrf = () => randomBytes(16).toString('base64url');
+
+/** Why a link cannot open a session at `at` (undefined: it can). */
+export function linkRefusal(
+  link: { expires_at: number; used_at: number | null } | undefined,
+  at: number,
+): Exclude<LinkRefusal, 'malformed'> | undefined {
+  if (!link) return 'unknown';
+  if (link.used_at !== null) return 'used';
+  if (link.expires_at <= at) return 'expired';
+  return undefined;
+}
 
 export type DashboardSessions = ReturnType<typeof createDashboardSessions>;
 
@@ -53,13 +68,13 @@ export function createDashboardSessions(db: Db, now: () => number = Date.now) {
       | { operator_id: number; expires_at: number; used_at: number | null }
       | undefined;
     if (!link) return { ok: false as const, reason: 'unknown' as const };
-    if (link.used_at !== null) return { ok: false as const, reason: 'used' as const, operatorId: link.operator_id };
-    if (link.expires_at <= at) return { ok: false as const, reason: 'expired' as const, operatorId: link.operator_id };
+    const refused = linkRefusal(link, at);
+    if (refused) return { ok: false as const, reason: refused, operatorId: link.operator_id };
     if (useLink.run(at, hash, at).changes !== 1) return { ok: false as const, reason: 'used' as const };
-    const secret = randomBytes(SECRET_BYTES).toString('base64url');
-    const csrf = randomBytes(16).toString('base64url');
+    const secret = newSecret();
+    const csrf = newCsrf();
     const expiresAt = at + SESSION_TTL_MS;
-    insertSession.run(hashOf(secret), link.operator_id, csrf, at, expiresAt);
+    insertSession.run(secretHash(secret), link.operator_id, csrf, at, expiresAt);
     return { ok: true as const, secret, session: { operatorId: link.operator_id, csrf, expiresAt } };
   });
 
@@ -67,8 +82,8 @@ export function createDashboardSessions(db: Db, now: () => number = Date.now) {
     /** A new one-time link secret for the operator (shown once: only its hash is kept). */
     createLink(operatorId: number): { secret: string; expiresAt: number } {
       const at = now();
-      const secret = randomBytes(SECRET_BYTES).toString('base64url');
-      insertLink.run(hashOf(secret), operatorId, at, at + LINK_TTL_MS);
+      const secret = newSecret();
+      insertLink.run(secretHash(secret), operatorId, at, at + LINK_TTL_MS);
       // Old rows go as new ones come: neither table grows past what a few hours of logins leave.
       pruneLinks.run(at - SESSION_TTL_MS);
       pruneSessions.run(at - SESSION_TTL_MS);
@@ -80,20 +95,20 @@ export function createDashboardSessions(db: Db, now: () => number = Date.now) {
     ):
       | { ok: true; secret: string; session: DashboardSession }
       | { ok: false; reason: LinkRefusal; operatorId?: number } {
-      if (!SECRET_PATTERN.test(secret)) return { ok: false, reason: 'malformed' };
-      return redeem.immediate(hashOf(secret), now());
+      if (!isSecret(secret)) return { ok: false, reason: 'malformed' };
+      return redeem.immediate(secretHash(secret), now());
     },
     /** The live session a cookie names, or undefined (unknown, ended or expired). */
     session(secret: string): DashboardSession | undefined {
-      if (!SECRET_PATTERN.test(secret)) return undefined;
-      const r = sessionByHash.get(hashOf(secret), now()) as
+      if (!isSecret(secret)) return undefined;
+      const r = sessionByHash.get(secretHash(secret), now()) as
         | { operator_id: number; csrf: string; expires_at: number }
         | undefined;
       return r && { operatorId: r.operator_id, csrf: r.csrf, expiresAt: r.expires_at };
     },
     /** Logout: the session's cookie opens nothing from now on. */
     end(secret: string): boolean {
-      return SECRET_PATTERN.test(secret) && endSession.run(now(), hashOf(secret)).changes === 1;
+      return isSecret(secret) && endSession.run(now(), secretHash(secret)).changes === 1;
     },
   };
 }

@@ -612,4 +612,22 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE device_keys ADD COLUMN used_at INTEGER;
     `,
   },
+  {
+    version: 20,
+    name: 'API token keys without their private half',
+    sql: `
+      -- A key held elsewhere (an HSM, another node of a cluster) verifies tokens here without its private half
+      -- (db/token-keys.ts); the kid is checked as it is parsed from a token header.
+      CREATE TABLE token_keys_v20 (
+        kid         TEXT PRIMARY KEY CHECK (length(kid) = 16 AND kid NOT GLOB '*[^0-9a-f]*'),
+        private_key TEXT,
+        public_key  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO token_keys_v20 (kid, private_key, public_key, created_at)
+        SELECT kid, private_key, public_key, created_at FROM token_keys;
+      DROP TABLE token_keys;
+      ALTER TABLE token_keys_v20 RENAME TO token_keys;
+    `,
+  },
 ];

@@ -20,7 +20,7 @@ export interface Operator {
   readonly revokedBy: string | null;
 }
 
-interface OperatorRow {
+export interface OperatorRow {
   id: number;
   name: string;
   kid: string;
@@ -35,7 +35,7 @@ interface OperatorRow {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-const toOperator = (r: OperatorRow): Operator => ({
+export const toOperator = (r: OperatorRow): Operator => ({
   id: r.id,
   name: r.name,
   kid: r.kid,

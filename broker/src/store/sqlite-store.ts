@@ -9,15 +9,18 @@ import { resolve } from 'node:path';
 import { createArrivalCounts } from '../db/arrival-order.js';
 import { createAuditLog, createAuditPage } from '../db/audit.js';
 import { createCommandStore } from '../db/commands.js';
+import { createDashboardSessions } from '../db/dashboard-sessions.js';
 import { createExposureStore } from '../db/exposure.js';
 import { createReceivedReports } from '../db/exposure-pages.js';
 import { migrate, schemaVersion, type Db } from '../db/open.js';
 import { migrations } from '../db/migrations.js';
 import { createOperatorAudit } from '../db/operator-audit.js';
+import { createOperatorStore } from '../db/operators.js';
 import { createPostureSnapshots } from '../db/posture-snapshots.js';
 import { createRegistry } from '../db/registry.js';
 import { createRolloutStore } from '../db/rollouts.js';
 import { createTelemetryReader } from '../db/telemetry.js';
+import { createTokenKeys } from '../db/token-keys.js';
 import { createTokenStore } from '../db/tokens.js';
 import { FleetError } from '../errors.js';
 import { createIngestStore, type IngestStore, type StoreItem } from '../fleet/ingest-store.js';
@@ -96,6 +99,19 @@ export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetS
   const auditCounts = createArrivalCounts(db, 'audit');
   const sealKeys = createDeviceKeyStore(db);
   const tokens = createTokenStore(db);
+  const operatorsClock = stampedClock();
+  const operators = createOperatorStore(db, operatorsClock.now);
+  const sessionsClock = stampedClock();
+  const sessions = createDashboardSessions(db, sessionsClock.now);
+  const tokenKeys = createTokenKeys(db);
+  // IMMEDIATE: the count of active admins and the revocation are one decision, which no other connection may split.
+  const revokeOperator = db.transaction((name: string, by: string) => {
+    const op = operators.byName(name);
+    if (op?.status === 'active' && op.role === 'admin' && operators.activeAdmins() <= 1) {
+      throw new FleetError('FLEET_LAST_ADMIN', `${name} is the last active admin; add another admin first`);
+    }
+    return operators.revoke(name, by);
+  });
   const liveSerials = db
     .prepare('SELECT serial FROM certificates WHERE device_id = ? AND revoked_at IS NULL ORDER BY serial')
     .pluck();
@@ -304,6 +320,30 @@ export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetS
       create: (count, ttlMs, deviceType, now) =>
         call('enrollTokens.create', () => tokens.create(count, ttlMs, deviceType, now)),
       claim: (token, deviceId, now) => call('enrollTokens.claim', () => tokens.claim(token, deviceId, now)),
+    },
+    operators: {
+      add: (op, now) => call('operators.add', () => operatorsClock.with(now, () => operators.add(op))),
+      byName: (name) => call('operators.byName', () => operators.byName(name)),
+      byKid: (kid) => call('operators.byKid', () => operators.byKid(kid)),
+      byId: (id) => call('operators.byId', () => operators.byId(id)),
+      list: () => call('operators.list', () => operators.list()),
+      revoke: (name, by, now) =>
+        call('operators.revoke', () => operatorsClock.with(now, () => revokeOperator.immediate(name, by))),
+      activeAdmins: () => call('operators.activeAdmins', () => operators.activeAdmins()),
+      current: (id) => call('operators.current', () => operators.current(id)),
+    },
+    dashboardSessions: {
+      createLink: (operatorId, now) =>
+        call('dashboardSessions.createLink', () => sessionsClock.with(now, () => sessions.createLink(operatorId))),
+      redeem: (secret, now) =>
+        call('dashboardSessions.redeem', () => sessionsClock.with(now, () => sessions.redeem(secret))),
+      session: (secret, now) =>
+        call('dashboardSessions.session', () => sessionsClock.with(now, () => sessions.session(secret))),
+      end: (secret, now) => call('dashboardSessions.end', () => sessionsClock.with(now, () => sessions.end(secret))),
+    },
+    tokenKeys: {
+      publish: (key) => call('tokenKeys.publish', () => tokenKeys.publish(key)),
+      get: (kid) => call('tokenKeys.get', () => tokenKeys.get(kid)),
     },
   };
 }

@@ -52,6 +52,13 @@ export const STORE_TABLES = [
     ],
     identity: 'id',
   },
+  { name: 'dashboard_links', columns: ['hash', 'operator_id', 'created_at', 'expires_at', 'used_at'] },
+  {
+    name: 'dashboard_sessions',
+    columns: ['hash', 'operator_id', 'csrf', 'created_at', 'expires_at', 'ended_at'],
+  },
+  // The public halves only: a private key is not copied into another database (each node signs with its own).
+  { name: 'token_keys', columns: ['kid', 'public_key', 'created_at'] },
   { name: 'messages', columns: ['device_id', 'msg_id', 'kind', 'received_at', 'device_ts'] },
   {
     name: 'telemetry',
@@ -241,17 +248,11 @@ export const STORE_TABLES = [
 export type StoreTable = (typeof STORE_TABLES)[number]['name'];
 
 /**
- * SQLite tables the store does not cover (yet): the engine's own key index for telemetry, which PostgreSQL replaces
- * with a UNIQUE constraint, and the API token keys and requests, dashboard links and sessions the server keeps.
- * `fleet store migrate` names those that hold rows, so nothing is left behind unsaid. (API token signing keys stay
- * with the server that made them: a private key is not copied into another database.) Release bundles are files of
- * the data folder on SQLite and rows of release_chunks on PostgreSQL: the copy reads them from the files.
+ * SQLite tables the store does not cover: the engine's own key index for telemetry, which PostgreSQL replaces with a
+ * UNIQUE constraint, and the proofs of possession spent for tokens (a cluster spends them in Redis, where every node
+ * sees them; each lives a minute). `fleet store migrate` names those that hold rows, so nothing is left behind
+ * unsaid. API token keys are copied without their private halves (token_keys above): a private key stays with the
+ * server that made it. Release bundles are files of the data folder on SQLite and rows of release_chunks on
+ * PostgreSQL: the copy reads them from the files.
  */
-export const SQLITE_ONLY_TABLES = [
-  'telemetry_keys',
-  'telemetry_keyed',
-  'token_keys',
-  'token_requests',
-  'dashboard_links',
-  'dashboard_sessions',
-] as const;
+export const SQLITE_ONLY_TABLES = ['telemetry_keys', 'telemetry_keyed', 'token_requests'] as const;

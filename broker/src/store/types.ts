@@ -3,11 +3,14 @@
 // (sqlite-store.ts) and PostgreSQL (postgres/).
 // Names and record shapes are those of broker/src/db/*: moving a caller onto the store is a rename and an await.
 import type { ArrivalPageQuery } from '../db/arrival-order.js';
+import type { Role } from '../api/roles.js';
 import type { AuditEvent, AuditRow } from '../db/audit.js';
 import type { CommandAckRow, CommandRow } from '../db/commands.js';
+import type { DashboardSession, LinkRefusal } from '../db/dashboard-sessions.js';
 import type { FleetPosture, ReportSummary } from '../db/exposure.js';
 import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditEntry, OperatorAuditRow } from '../db/operator-audit.js';
+import type { Operator, OperatorStatus } from '../db/operators.js';
 import type { PostureSnapshot, Resolution } from '../db/posture-snapshots.js';
 import type {
   DownloadGrant,
@@ -20,6 +23,7 @@ import type {
 } from '../db/rollout-rules.js';
 import type { CertificateCheck, CertificateFacts, DeviceStatus, DeviceSummary } from '../db/registry.js';
 import type { FleetSample, StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
+import type { TokenVerifyKey } from '../db/token-keys.js';
 import type { TokenClaim } from '../db/tokens.js';
 import type { Pruned, Retention } from '../fleet/ingest-retention.js';
 import type { StoreItem } from '../fleet/ingest-store.js';
@@ -27,7 +31,7 @@ import type { ReleaseRecord, ReleaseView, TrustView } from '../fleet/releases.js
 import type { ExposureReport } from '../../../shared/src/index.js';
 import type { StoreTable } from './tables.js';
 
-export type { StoreItem, ReleaseRecord, ArrivalPageQuery };
+export type { StoreItem, ReleaseRecord, ArrivalPageQuery, Operator, DashboardSession, TokenVerifyKey };
 
 /** A page of rows in arrival order; `last` is the cursor of the next page (null when the range is done). */
 export interface ArrivalPage<T> {
@@ -332,6 +336,65 @@ export interface EnrollTokenStore {
   claim(token: string, deviceId: string, now?: number): Promise<TokenClaim>;
 }
 
+/**
+ * The operator registry (db/operators.ts): who may use the management plane, by name and Ed25519 key. Names and key
+ * ids are unique by schema, so of two nodes adding the same name at once one wins; a revoked operator stays.
+ */
+export interface OperatorRegistryStore {
+  /** Registers an operator; FLEET_STORE_CONSTRAINT when its name or key is taken (also by a concurrent add). */
+  add(
+    op: { name: string; kid: string; publicKey: string; role: Role; createdBy: string },
+    now?: number,
+  ): Promise<Operator>;
+  byName(name: string): Promise<Operator | undefined>;
+  byKid(kid: string): Promise<Operator | undefined>;
+  byId(id: number): Promise<Operator | undefined>;
+  /** In name order. */
+  list(): Promise<Operator[]>;
+  /**
+   * Revokes an active operator; false when there is no such active operator. FLEET_LAST_ADMIN when it is the last
+   * active admin: checked in the revoking transaction, so two nodes revoking the last two admins at once cannot
+   * both succeed.
+   */
+  revoke(name: string, by: string, now?: number): Promise<boolean>;
+  activeAdmins(): Promise<number>;
+  /** The operator's current status and role: read on every request, so a revocation applies to the next one. */
+  current(id: number): Promise<{ status: OperatorStatus; role: Role } | undefined>;
+}
+
+/**
+ * The dashboard's one-time links and sessions (db/dashboard-sessions.ts): only SHA-256 hashes of their secrets are
+ * stored. A link is spent by one conditional update, so of two nodes redeeming it at once one starts a session.
+ */
+export interface DashboardSessionStore {
+  /** A new one-time link secret for the operator (shown once: only its hash is kept). */
+  createLink(operatorId: number, now?: number): Promise<{ secret: string; expiresAt: number }>;
+  /** Spends a link and starts a session; refused links say why. */
+  redeem(
+    secret: string,
+    now?: number,
+  ): Promise<
+    { ok: true; secret: string; session: DashboardSession } | { ok: false; reason: LinkRefusal; operatorId?: number }
+  >;
+  /** The live session a cookie names, or undefined (unknown, ended or expired). */
+  session(secret: string, now?: number): Promise<DashboardSession | undefined>;
+  /** Logout: the session's cookie opens nothing from now on, through any node. */
+  end(secret: string, now?: number): Promise<boolean>;
+}
+
+/**
+ * The public halves of the keys that sign API tokens (db/token-keys.ts), so that a token signed by one node verifies
+ * on every other. The private halves stay where they were made: each node's data folder (or its HSM) signs.
+ */
+export interface TokenKeyStore {
+  /**
+   * Makes a verification key known; a kid known already keeps its first key. FLEET_STORE_CONSTRAINT for a kid that
+   * is not 16 lower-case hex digits.
+   */
+  publish(key: TokenVerifyKey): Promise<void>;
+  get(kid: string): Promise<TokenVerifyKey | undefined>;
+}
+
 export interface FleetStore {
   /** 'sqlite' or 'postgres': for messages and metrics, never for branching callers. */
   readonly engine: 'sqlite' | 'postgres';
@@ -352,4 +415,7 @@ export interface FleetStore {
   readonly operatorAudit: OperatorAuditStore;
   readonly posture: PostureStore;
   readonly enrollTokens: EnrollTokenStore;
+  readonly operators: OperatorRegistryStore;
+  readonly dashboardSessions: DashboardSessionStore;
+  readonly tokenKeys: TokenKeyStore;
 }

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AdminReads } from '../../admin/admin-read-thread.js';
 import type { AdminService } from '../../admin/local.js';
 import type { FleetAdmin } from '../../admin/types.js';
-import type { OperatorStore } from '../../db/operators.js';
+import type { OperatorRegistryStore } from '../../store/types.js';
 import type { TokenService } from '../access-tokens.js';
 import type { ProofResult } from '../proof.js';
 
@@ -11,7 +11,7 @@ export interface RouteDeps {
   readonly admin: AdminService;
   /** The lists read on a thread of their own (admin-read-thread.ts); without it, on the event loop. */
   readonly reads?: AdminReads;
-  readonly operators: OperatorStore;
+  readonly operators: OperatorRegistryStore;
   readonly tokens: TokenService;
   readonly verifyProof: (assertion: string) => Promise<ProofResult>;
   /** The largest bundle POST /api/v1/releases reads (config releases.maxBundleBytes). */

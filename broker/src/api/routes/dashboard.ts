@@ -3,10 +3,10 @@
 // stream. Everything the dashboard shows beyond these comes from the ordinary API routes, under the same roles.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AuditLimiter } from '../../db/audit.js';
-import type { DashboardSessions } from '../../db/dashboard-sessions.js';
 import { SESSION_TTL_MS } from '../../db/dashboard-sessions.js';
 import { DASHBOARD_CSP, type DashboardAssets } from '../../http/dashboard-assets.js';
 import type { FleetMetrics } from '../../metrics/fleet-metrics.js';
+import type { DashboardSessionStore } from '../../store/types.js';
 import { MAX_HOURS } from '../../admin/local-dashboard.js';
 import { API_PREFIX } from '../app.js';
 import { SESSION_COOKIE } from '../auth.js';
@@ -16,7 +16,7 @@ import { dashboardLink, dashboardSession, hourly, object, overview, responses } 
 import { adminOf, type RouteDeps } from './context.js';
 
 export interface DashboardRouteDeps {
-  readonly sessions: DashboardSessions;
+  readonly sessions: DashboardSessionStore;
   readonly live: LiveHub;
   /** Live MQTT sessions now. */
   readonly connections: () => number;
@@ -74,7 +74,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, dash: Das
       },
     },
     async (req, reply) => {
-      const result = dash.sessions.redeem((req.query as { t: string }).t);
+      const result = await dash.sessions.redeem((req.query as { t: string }).t);
       if (!result.ok) {
         dash.metrics.denials.inc({ kind: 'api', reason: `link-${result.reason}` });
         dash.events.record({
@@ -85,7 +85,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, dash: Das
         });
         return reply.code(401).type('text/html; charset=utf-8').send(refusedPage(REFUSAL_TEXT[result.reason]));
       }
-      const op = deps.operators.byId(result.session.operatorId)!;
+      const op = (await deps.operators.byId(result.session.operatorId))!;
       req.auth = { operatorId: op.id, operator: op.name, role: op.role, scopes: [], devices: null };
       req.auditObject = { type: 'session', id: op.name };
       return reply
@@ -131,7 +131,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, dash: Das
     async (req, reply) => {
       const session = req.auth!.session;
       if (!session) throw new ApiError(400, 'API_INVALID_REQUEST', 'logout ends a dashboard session; send its cookie');
-      dash.sessions.end(session.secret);
+      await dash.sessions.end(session.secret);
       req.auditObject = { type: 'session', id: req.auth!.operator };
       return reply.code(204).header('set-cookie', cookie('', 0)).send();
     },

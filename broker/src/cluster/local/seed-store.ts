@@ -1,6 +1,9 @@
-// `fleet cluster up`: the seed's devices (certificates, sealing keys, operators) and releases registered in the
-// cluster's PostgreSQL store, which its nodes admit devices by (docs/cluster.md, "What is shared and what is not
-// yet"). Only into an empty store: devices added to the seed later are not copied (the interim the docs describe).
+// `fleet cluster up`: the seed's devices (certificates, sealing keys), operators and its admin's credential, the
+// public halves of its API token keys, and its releases registered in the cluster's PostgreSQL store, which its nodes
+// admit devices and authenticate operators by (docs/cluster.md, "What is shared and what is not yet"). Only into an
+// empty store: devices added to the seed later are not copied (the interim the docs describe); the counts of every
+// table copied are checked.
+import { FleetError } from '../../errors.js';
 import { fleetPaths, openFleetDb } from '../../fleet/data-dir.js';
 import { copySqliteToPostgres } from '../../store/copy.js';
 import { createPgPool } from '../../store/postgres/pool.js';
@@ -21,7 +24,13 @@ export async function registerSeedInStore(layout: ClusterLayout, plan: ClusterPl
   const pool = createPgPool(url);
   try {
     // Releases go with their bundles' bytes (the store refuses a release without them).
-    await copySqliteToPostgres(db, pool, { releasesDir: fleetPaths(layout.seed).releases });
+    const report = await copySqliteToPostgres(db, pool, { releasesDir: fleetPaths(layout.seed).releases });
+    if (report.differing.length > 0) {
+      throw new FleetError(
+        'FLEET_STORE_COUNTS',
+        `the seed's rows and the store's differ after the copy: ${report.differing.join(', ')}`,
+      );
+    }
     return true;
   } finally {
     await pool.end();

@@ -435,4 +435,38 @@ export const pgMigrations: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION edgeward_release_has_bytes();
     `,
   },
+  {
+    version: 6,
+    name: 'dashboard links and sessions, the public halves of the API token keys',
+    // SQLite's migration 14 (only the SHA-256 of a link or session secret is kept: a copy of the database opens no
+    // session), with the foreign keys to operators declared; and the verification keys of SQLite's token_keys
+    // (migration 20), without the private half: each node signs with its own key, from its folder or its HSM, and
+    // publishes the public half here before the first token it signs leaves (api/access-tokens.ts).
+    sql: `
+      CREATE TABLE dashboard_links (
+        hash        BYTEA PRIMARY KEY CHECK (length(hash) = 32),
+        operator_id BIGINT NOT NULL REFERENCES operators(id),
+        created_at  BIGINT NOT NULL,
+        expires_at  BIGINT NOT NULL,
+        used_at     BIGINT
+      );
+      CREATE INDEX dashboard_links_expiry ON dashboard_links(expires_at);
+
+      CREATE TABLE dashboard_sessions (
+        hash        BYTEA PRIMARY KEY CHECK (length(hash) = 32),
+        operator_id BIGINT NOT NULL REFERENCES operators(id),
+        csrf        TEXT NOT NULL,
+        created_at  BIGINT NOT NULL,
+        expires_at  BIGINT NOT NULL,
+        ended_at    BIGINT
+      );
+      CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions(expires_at);
+
+      CREATE TABLE token_keys (
+        kid        TEXT PRIMARY KEY CHECK (kid ~ '^[0-9a-f]{16}$'),
+        public_key TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

@@ -21,9 +21,12 @@ import type { ArrivalPage, ArrivalPageQuery, FleetStore } from '../types.js';
 import { pgWriteBatch } from './ingest.js';
 import { pgMigrate, pgSchemaVersion } from './migrate.js';
 import { pgMigrations } from './migrations.js';
+import { createPgDashboardSessions } from './dashboard-sessions.js';
+import { createPgOperatorStore } from './operators.js';
 import { createPgReleaseStore } from './releases.js';
 import { createPgPruner } from './retention.js';
 import { createPgRolloutStore } from './rollouts.js';
+import { createPgTokenKeys } from './token-keys.js';
 import { createPgPool, type PgPool } from './pool.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -745,5 +748,8 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         return { ok: false, reason: tokenRefusal(row, now) ?? 'token-used' };
       },
     },
+    operators: createPgOperatorStore(pool),
+    dashboardSessions: createPgDashboardSessions(pool),
+    tokenKeys: createPgTokenKeys(pool),
   };
 }
