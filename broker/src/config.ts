@@ -42,9 +42,11 @@ const limitsSchema = s.object({
   connectionBurstPerAddress: s.withDefault(s.int({ min: 1, max: 10_000_000 }), 200),
   /**
    * Seconds a client has to complete its TLS handshake (MQTT and HTTPS port) and to send CONNECT; a socket that
-   * does not is closed.
+   * does not is closed. 30, as the agent waits: a server taking back a whole fleet at once (a restart, a cluster
+   * node's devices after it failed) answers each device later than one alone, and a handshake cut off half-done
+   * is CPU spent for nothing and a device coming back later. Half-open floods are bounded by the caps below.
    */
-  connectTimeoutSeconds: s.withDefault(s.num({ min: 1, max: 300 }), 10),
+  connectTimeoutSeconds: s.withDefault(s.num({ min: 1, max: 300 }), 30),
   /**
    * Connections from one source address still in their TLS handshake, on both ports together; a further one is
    * refused at TCP accept.

@@ -1,7 +1,6 @@
 // One virtual gateway: the real agent (outbox, sender, command executor, scanner path) on a fake platform,
 // with in-memory state, its own certificate and its own mTLS connection from its own loopback source address.
 import { randomBytes } from 'node:crypto';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import mqtt from 'mqtt';
 import { encode, type Logger } from '../../shared/src/index.js';
@@ -181,17 +180,12 @@ export async function createVirtualDevice(o: VirtualDeviceOptions): Promise<Virt
   const report = () => encode(sampleReport(o.id, rng, { now: now(), id: randomBytes(12).toString('base64url') }));
   let closed = false;
 
-  // Made once per device: building a TLS context from PEM costs about 1.5 ms of CPU, which a storm of
-  // reconnects would otherwise pay again for every attempt. The handshake itself is unchanged.
-  let secureContext: SecureContext | undefined;
-
   // Every connection attempt goes through here: the source address is set and its outcome counted.
   const connect = (url: string, opts: IClientOptions) => {
     counters.attempts++;
-    secureContext ??= createSecureContext({ key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca });
+    // The agent's connection made its TLS context once (agent/src/mqtt/connection.ts).
     const client = mqtt.connect(url, {
       ...opts,
-      secureContext,
       ...(o.localAddress ? { localAddress: o.localAddress } : {}),
     } as IClientOptions);
     let up = false;
