@@ -448,6 +448,30 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     },
   );
 
+  t('registry: online flags written at once land each, in the order each device wrote them', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `gw-${String(i).padStart(2, '0')}`);
+    const { store } = await fresh(...ids);
+    // Not awaited one by one: the PostgreSQL store writes what arrives meanwhile in one statement.
+    await Promise.all([
+      ...ids.map((id, i) => store.registry.setOnline(id, true, `10.0.0.${i}`, T0 + i, 'node-1')),
+      store.registry.setOnline('gw-00', false, null, T0 + 100, 'node-1'),
+      store.registry.setOnline('gw-01', false, null, T0 + 100, 'node-1'),
+      store.registry.setOnline('gw-01', true, null, T0 + 101, 'node-2'),
+    ]);
+    const list = await store.registry.list();
+    assert.is(list.filter((d) => d.online).length, 39);
+    const d0 = list.find((d) => d.id === 'gw-00')!;
+    assert.is(d0.online, false);
+    assert.is(d0.lastAddress, '10.0.0.0'); // an offline write keeps the address
+    const d1 = list.find((d) => d.id === 'gw-01')!;
+    assert.is(d1.online, true);
+    assert.is(d1.lastAddress, '10.0.0.1');
+    const d9 = list.find((d) => d.id === 'gw-09')!;
+    assert.is(d9.lastAddress, '10.0.0.9');
+    assert.is(d9.lastSeen, new Date(T0 + 9).toISOString());
+    if (store.engine === 'postgres') assert.equal((await store.registry.onlineNodes()).sort(), ['node-1', 'node-2']);
+  });
+
   t('registry: a device added with its sealing key; renewal adds a key, revokeOld retires the others', async () => {
     const { store } = await fresh();
     const key = (n: number) => new Uint8Array(32).fill(n);

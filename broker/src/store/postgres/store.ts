@@ -18,6 +18,7 @@ import { type ReceivedRow, receivedReportOf } from '../../db/exposure-pages.js';
 import { type ExposureReport, sealKeyId } from '../../../../shared/src/index.js';
 import { STORE_TABLES, type StoreTable } from '../tables.js';
 import type { ArrivalPage, ArrivalPageQuery, FleetStore } from '../types.js';
+import { batched } from './batched.js';
 import { pgWriteBatch } from './ingest.js';
 import { pgMigrate, pgSchemaVersion } from './migrate.js';
 import { pgMigrations } from './migrations.js';
@@ -39,6 +40,14 @@ const DEVICE_SELECT = `
                         ORDER BY issued_at DESC, serial DESC LIMIT 1) c ON true`;
 
 const WITH_SIGNER = 'SELECT c.*, o.name AS signed_by FROM commands c ' + 'LEFT JOIN operators o ON o.kid = c.operator';
+
+interface OnlineWrite {
+  readonly id: string;
+  readonly online: 0 | 1;
+  readonly at: number;
+  readonly address: string | null;
+  readonly node: string | null;
+}
 
 /** Pages of commands and acks are cursors of positive integers below 2^53. */
 const MAX_CURSOR = Number.MAX_SAFE_INTEGER;
@@ -112,6 +121,32 @@ export function createPostgresStore(pool: PgPool): FleetStore {
     for (const x of r) counts[x.k - 1] = x.n;
     return counts;
   }
+
+  /**
+   * Online flags, batched: the writes made while one is under way go in the next statement, one row per device (the
+   * last write wins; an offline write keeps the address the device had). Devices in id order, as the ingest locks
+   * them, and in a transaction, which is retried on a deadlock with it.
+   */
+  const writeOnline = batched<OnlineWrite>(async (writes) => {
+    const last = new Map<string, OnlineWrite>();
+    for (const w of writes) last.set(w.id, w.address === null ? { ...w, address: last.get(w.id)?.address ?? null } : w);
+    const ws = [...last.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    await pool.transaction('registry.setOnline', (c) =>
+      c.query(
+        'UPDATE devices d SET online = v.online, last_seen = v.at, ' +
+          'last_address = coalesce(v.address, d.last_address), online_node = v.node ' +
+          'FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) ' +
+          'AS v(id, online, at, address, node) WHERE d.id = v.id',
+        [
+          ws.map((w) => w.id),
+          ws.map((w) => w.online),
+          ws.map((w) => w.at),
+          ws.map((w) => w.address),
+          ws.map((w) => w.node),
+        ],
+      ),
+    );
+  });
 
   return {
     engine: 'postgres',
@@ -225,22 +260,25 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         });
       },
       async checkCertificate(deviceId, serial, now = Date.now()) {
-        const [device] = await rows<{ device_type: string; status: DeviceStatus }>(
+        // One round trip (every CONNECT asks): the device, and the certificate of that serial whoever it belongs to.
+        const [row] = await rows<{
+          device_type: string;
+          status: DeviceStatus;
+          cert_device: string | null;
+          not_after: number | null;
+          revoked_at: number | null;
+        }>(
           'registry.checkCertificate',
-          'SELECT device_type, status FROM devices WHERE id = $1',
-          [deviceId],
+          'SELECT d.device_type, d.status, c.device_id AS cert_device, c.not_after, c.revoked_at FROM devices d ' +
+            'LEFT JOIN certificates c ON c.serial = $2 WHERE d.id = $1',
+          [deviceId, serial],
         );
-        if (!device) return { ok: false, reason: 'unregistered' };
-        if (device.status !== 'active') return { ok: false, reason: 'revoked' };
-        const [cert] = await rows<{ device_id: string; not_after: number; revoked_at: number | null }>(
-          'registry.checkCertificate',
-          'SELECT device_id, not_after, revoked_at FROM certificates WHERE serial = $1',
-          [serial],
-        );
-        if (!cert || cert.device_id !== deviceId) return { ok: false, reason: 'unknown-certificate' };
-        if (cert.revoked_at !== null) return { ok: false, reason: 'certificate-revoked' };
-        if (cert.not_after < now) return { ok: false, reason: 'certificate-expired' };
-        return { ok: true, deviceType: device.device_type };
+        if (!row) return { ok: false, reason: 'unregistered' };
+        if (row.status !== 'active') return { ok: false, reason: 'revoked' };
+        if (row.cert_device !== deviceId) return { ok: false, reason: 'unknown-certificate' };
+        if (row.revoked_at !== null) return { ok: false, reason: 'certificate-revoked' };
+        if (row.not_after! < now) return { ok: false, reason: 'certificate-expired' };
+        return { ok: true, deviceType: row.device_type };
       },
       async revokedDeviceIds() {
         const r = await rows<{ id: string }>(
@@ -249,13 +287,8 @@ export function createPostgresStore(pool: PgPool): FleetStore {
         );
         return new Set(r.map((x) => x.id));
       },
-      async setOnline(id, online, address, now = Date.now(), node) {
-        await q(
-          'registry.setOnline',
-          'UPDATE devices SET online = $1, last_seen = $2, last_address = coalesce($3, last_address), ' +
-            'online_node = $5 WHERE id = $4',
-          [online ? 1 : 0, now, address, id, online ? (node ?? null) : null],
-        );
+      setOnline(id, online, address, now = Date.now(), node) {
+        return writeOnline({ id, online: online ? 1 : 0, at: now, address, node: online ? (node ?? null) : null });
       },
       async onlineNodes() {
         const r = await rows<{ online_node: string }>(
