@@ -343,8 +343,8 @@ export function updateChannelContract(name: string, make: () => Promise<StoreUnd
       ['stored', 'duplicate', 'stored', 'stored', 'stored', 'stored', 'stored'],
     );
     assert.equal(await states(store, id), { [a]: 'Downloading', [b]: 'Failed', [c]: 'Offered', [d]: 'Pending' });
-    assert.equal(await store.rollouts.inProgressFor(a), [id]);
-    assert.equal(await store.rollouts.inProgressFor(b), []);
+    assert.equal((await store.rollouts.dueFor(a, T0)).inProgress, [id]);
+    assert.equal(await store.rollouts.dueFor(b, T0), { inProgress: [], cancelled: [] });
     assert.equal(await store.rollouts.failures(id), [{ reasonCode: 'FW_PAYLOAD_DIGEST', devices: 1 }]);
     await store.ingest.writeBatch([update(a, id, releaseId, 'Committed', 'm-7')], T0 + 11);
     assert.is(await store.rollouts.committedBelow(id, 4), 1);
@@ -362,8 +362,9 @@ export function updateChannelContract(name: string, make: () => Promise<StoreUnd
     await store.rollouts.offer(id2, [{ deviceId: a, tokenHash: tokenHash('tok-2'), expires }], T0 + 21);
     await store.rollouts.transition(id2, 'abort', T0 + 22);
     assert.equal(await store.rollouts.cancelledDevices(T0 + 23), [{ rolloutId: id2, deviceId: a }]);
-    assert.equal(await store.rollouts.cancelledFor(a, T0 + 23), [id2]);
-    assert.equal(await store.rollouts.cancelledFor(a, expires + 1), []);
+    assert.equal(await store.rollouts.dueFor(a, T0 + 23), { inProgress: [], cancelled: [id2] });
+    assert.equal(await store.rollouts.dueFor(c, T0 + 23), { inProgress: [id], cancelled: [] }); // installing
+    assert.equal((await store.rollouts.dueFor(a, expires + 1)).cancelled, []);
     assert.equal(await store.rollouts.grants(tokenHash('tok-2')), []);
     // A report after the abort does not reopen a cancelled device.
     await store.ingest.writeBatch([update(a, id2, releaseId, 'Downloading', 'm-9')], T0 + 24);

@@ -246,8 +246,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       if (closed) return;
       cancelsSent.set(deviceId, new Set());
       void (async () => {
-        for (const id of await store.inProgressFor(deviceId)) await offer(await store.get(id), [deviceId]);
-        for (const id of await store.cancelledFor(deviceId, now())) await cancel(id, deviceId);
+        const due = await store.dueFor(deviceId, now());
+        for (const id of due.inProgress) await offer(await store.get(id), [deviceId]);
+        for (const id of due.cancelled) await cancel(id, deviceId);
       })()
         .catch((err: unknown) => log.error('update re-offer failed', { deviceId, error: err as Error }))
         .finally(kick);

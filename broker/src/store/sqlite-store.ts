@@ -291,8 +291,11 @@ export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetS
         call('rollouts.transition', () => rollouts.transition(id, event, now, reason)),
       advanceStage: (r, now) => call('rollouts.advanceStage', () => rollouts.advanceStage(r, now)),
       offer: (id, offers, now) => call('rollouts.offer', () => rollouts.offer(id, offers, now)),
-      inProgressFor: (deviceId) => call('rollouts.inProgressFor', () => rollouts.inProgressFor(deviceId)),
-      cancelledFor: (deviceId, now) => call('rollouts.cancelledFor', () => rollouts.cancelledFor(deviceId, now)),
+      dueFor: (deviceId, now) =>
+        call('rollouts.dueFor', () => ({
+          inProgress: rollouts.inProgressFor(deviceId),
+          cancelled: rollouts.cancelledFor(deviceId, now),
+        })),
       cancelledDevices: (now) => call('rollouts.cancelledDevices', () => rollouts.cancelledDevices(now)),
       trustDocuments: (max) =>
         call('rollouts.trustDocuments', () => rollouts.trustDocuments(max).map((d) => new Uint8Array(d))),

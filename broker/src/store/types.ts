@@ -266,10 +266,12 @@ export interface RolloutStore {
     offers: readonly { deviceId: string; tokenHash: Buffer; expires: number }[],
     now: number,
   ): Promise<Set<string>>;
-  /** The rollouts the device is on its way through (Offered … HealthCheck). */
-  inProgressFor(deviceId: string): Promise<number[]>;
-  /** Aborted rollouts whose offer to the device was withdrawn while its authorisation would still be valid. */
-  cancelledFor(deviceId: string, now: number): Promise<number[]>;
+  /**
+   * What a device (re)subscribing to its update topic is due, in one read (every CONNECT asks): `inProgress`, the
+   * rollouts it is on its way through (Offered … HealthCheck); `cancelled`, the aborted rollouts whose offer to it
+   * was withdrawn while its authorisation would still be valid.
+   */
+  dueFor(deviceId: string, now: number): Promise<{ inProgress: number[]; cancelled: number[] }>;
   cancelledDevices(now: number): Promise<{ rolloutId: number; deviceId: string }[]>;
   /** The installed trust documents, oldest first (at most the newest `max`): what offers carry. */
   trustDocuments(max: number): Promise<Uint8Array[]>;

@@ -261,23 +261,21 @@ export function createPgRolloutStore(pool: PgPool): RolloutStore {
       );
       return new Set(r.map((x) => x.device_id));
     },
-    async inProgressFor(deviceId) {
-      const r = await rows<{ rollout_id: number }>(
-        'rollouts.inProgressFor',
-        `SELECT rollout_id FROM rollout_devices WHERE device_id = $1 AND state = ANY($2::text[]) ORDER BY rollout_id`,
-        [deviceId, IN_PROGRESS],
-      );
-      return r.map((x) => x.rollout_id);
-    },
-    async cancelledFor(deviceId, now) {
-      const r = await rows<{ rollout_id: number }>(
-        'rollouts.cancelledFor',
-        `SELECT d.rollout_id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+    async dueFor(deviceId, now) {
+      const r = await rows<{ cancelled: boolean; rollout_id: number }>(
+        'rollouts.dueFor',
+        `SELECT false AS cancelled, rollout_id FROM rollout_devices WHERE device_id = $1 AND state = ANY($2::text[])
+         UNION ALL
+         SELECT true, d.rollout_id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
           WHERE d.device_id = $1 AND r.state = 'aborted' AND d.state = 'Cancelled' AND d.offered_at IS NOT NULL
-            AND d.token_expires > $2 ORDER BY d.rollout_id`,
-        [deviceId, now],
+            AND d.token_expires > $3
+         ORDER BY rollout_id`,
+        [deviceId, IN_PROGRESS, now],
       );
-      return r.map((x) => x.rollout_id);
+      return {
+        inProgress: r.filter((x) => !x.cancelled).map((x) => x.rollout_id),
+        cancelled: r.filter((x) => x.cancelled).map((x) => x.rollout_id),
+      };
     },
     async cancelledDevices(now) {
       return rows<{ rolloutId: number; deviceId: string }>(
