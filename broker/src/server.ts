@@ -2,7 +2,7 @@
 import { createLogger, deviceTopic, type Logger, type StorageKey } from '../../shared/src/index.js';
 import { parseFleetConfig, type FleetConfig } from './config.js';
 import { createAuditLimiter, createAuditLog, type AuditLog } from './db/audit.js';
-import { createConnectionLog } from './db/connections.js';
+import { createConnectionLog, type ConnectionLog } from './db/connections.js';
 import { createWriteBehind } from './db/write-behind.js';
 import { dbFailure, stopsTheServer } from './db/failure.js';
 import { FleetError } from './errors.js';
@@ -58,6 +58,7 @@ import {
 import { createStoreCommandRelay } from './fleet/store-command-relay.js';
 import { createStoreDevicePlane, type StoreDevicePlane } from './cluster/store-device-plane.js';
 import { startPresenceSweep } from './cluster/presence-sweep.js';
+import { createStoreConnectionLog } from './cluster/store-connections.js';
 import { openPostgresStore } from './store/postgres/store.js';
 import { parseStoreUrl } from './store/open-store.js';
 import { createSqliteStore } from './store/sqlite-store.js';
@@ -215,6 +216,8 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
     // every node shares; the rest stays in the data folder (docs/cluster.md, "What is shared and what is not").
     let store: FleetStore | undefined;
     let plane: StoreDevicePlane | undefined;
+    // The sessions admitted here: this folder's connection history, or on the shared store every node's.
+    let history: ConnectionLog = connections;
     if (opts.cluster?.postgresUrl !== undefined) {
       const target = parseStoreUrl(opts.cluster.postgresUrl);
       if (target.engine !== 'postgres')
@@ -227,6 +230,11 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       plane = p;
       cleanups.unshift(() => p.settled());
       if (cluster) {
+        // No session is live here yet: the rows this node left open (a crash) are closed at the restart time.
+        await shared.connections.closeNodes([cluster.nodeId], Date.now());
+        const stored = createStoreConnectionLog({ store: shared, nodeId: cluster.nodeId, log });
+        history = stored;
+        cleanups.unshift(() => stored.settled());
         const released = metrics.registry.counter(
           'edgeward_cluster_devices_released_total',
           'Devices marked offline because the node holding them stopped (its heartbeat expired)',
@@ -378,7 +386,7 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
           registry,
           audit: deviceAudit,
           auditLimited,
-          connections,
+          connections: history,
           ingest,
           sessions,
           limiter: createPublishLimiter({ maxInflight: config.limits.maxInflightPerDevice }),

@@ -11,9 +11,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { fleetIdOf } from '../../broker/src/api/fleet-id.js';
+import { createAuditRuns } from '../../broker/src/db/audit-runs.js';
 import { createCommandStore } from '../../broker/src/db/commands.js';
 import { createRolloutStore } from '../../broker/src/db/rollouts.js';
-import { saveAuditRun } from '../../broker/src/fleet/audit-checks.js';
 import { newCommandBody, signCommand } from '../../shared/src/commands/index.js';
 import { parsePrivateKeyPem } from '../../shared/src/index.js';
 import { ROLE_NAMES, type Role } from '../../broker/src/api/roles.js';
@@ -350,7 +350,7 @@ test.before(async () => {
     createdAt: now,
     expiresAt: now + 3600_000,
   });
-  saveAuditRun(fleet.db, [], now);
+  createAuditRuns(fleet.db).save([], now);
   RELEASE = insertRelease(fleet.db);
   tokens.set('none', undefined);
   tokens.set('expired', await token(admin, { ttlSeconds: 1 }));

@@ -3,7 +3,8 @@
 // registry there; a command queued through node B reaches a device on node A; either node's operator API reads and
 // changes the registry, telemetry and events in the store; the nodes compute the posture history there; a token made
 // through one node enrols through another; a node stopping, a node (a `fleet serve` process)
-// SIGKILLed while its agents send, and Redis restarting lose no acknowledged sample.
+// SIGKILLed while its agents send, and Redis restarting lose no acknowledged sample; the killed node's sessions are
+// closed in the store's connection history by the others.
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -430,6 +431,12 @@ test('a node SIGKILLed while its agents send: they go on through another, nothin
       async () => (await count(`SELECT count(*) AS n FROM devices WHERE id = $1 AND online = 1`, [GONE])) === 1,
       `${GONE} online on node C`,
     );
+    const openOn = (node: string, ids: string[]) =>
+      count(
+        `SELECT count(*) AS n FROM connections WHERE node = $1 AND device_id = ANY($2) AND disconnected_at IS NULL`,
+        [node, ids],
+      );
+    await waitFor(async () => (await openOn('node-c', [...KILLED, GONE])) === 3, 'node C to write its sessions');
     d = await startNode(dataD, 'node-d', dPort);
     c.child.kill('SIGKILL');
     await c.exited;
@@ -450,6 +457,9 @@ test('a node SIGKILLed while its agents send: they go on through another, nothin
     );
     console.log(`      ${GONE} marked offline ${Date.now() - killedAt} ms after its node's agents moved on`);
     assert.is(await count(`SELECT count(*) AS n FROM devices WHERE id = ANY($1) AND online = 1`, [KILLED]), 2);
+    // … and close its sessions in the connection history; those of node D stay open.
+    await waitFor(async () => (await openOn('node-c', [...KILLED, GONE])) === 0, "node C's sessions closed", 10_000);
+    await waitFor(async () => (await openOn('node-d', KILLED)) === 2, "node D's sessions open");
   } finally {
     c.child.kill('SIGKILL');
     await d?.close();

@@ -8,6 +8,7 @@ import { pgMigrations } from '../../broker/src/store/postgres/migrations.js';
 import { fleetStoreContract } from '../contract/fleet-store.contract.js';
 import { updateChannelContract } from '../contract/fleet-store-updates.contract.js';
 import { operatorAccessContract } from '../contract/fleet-store-operators.contract.js';
+import { fleetAuditContract } from '../contract/fleet-store-audit.contract.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { havePeers } from '../helpers/peers.js';
 import { POSTGRES_INSTALL, type RunningPostgres, startPostgres } from '../helpers/postgres.js';
@@ -25,6 +26,7 @@ if (havePeers(['initdb', 'postgres'], POSTGRES_INSTALL)) {
   };
   fleetStoreContract('postgres', make);
   updateChannelContract('postgres', make);
+  fleetAuditContract('postgres', make);
   // Two pools on one database, as two nodes hold.
   operatorAccessContract('postgres', async () => {
     const url = await server.createDatabase();

@@ -11,6 +11,7 @@ import { createSqliteStore, openStore, parseStoreUrl } from '../../broker/src/st
 import { cert, fleetStoreContract, type StoreUnderTest } from '../contract/fleet-store.contract.js';
 import { updateChannelContract } from '../contract/fleet-store-updates.contract.js';
 import { operatorAccessContract } from '../contract/fleet-store-operators.contract.js';
+import { fleetAuditContract } from '../contract/fleet-store-audit.contract.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const make = async (): Promise<StoreUnderTest> => {
@@ -23,6 +24,7 @@ const make = async (): Promise<StoreUnderTest> => {
 };
 fleetStoreContract('sqlite', make);
 updateChannelContract('sqlite', make);
+fleetAuditContract('sqlite', make);
 // Two connections on one file, as a server and `fleet … --data` beside it hold.
 operatorAccessContract('sqlite', async () => {
   const file = join(tmpDir('edgeward-store-'), 'fleet.db');

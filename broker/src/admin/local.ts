@@ -146,7 +146,7 @@ export function createAdminService(opts: AdminServiceOptions) {
     ...(opts.onCommandQueued ? { queued: opts.onCommandQueued } : {}),
   });
   const config = opts.config ?? parseFleetConfig({});
-  const fleetAudit = localFleetAudit({ db, config, loadCa: loadCaOnce, now });
+  const fleetAudit = localFleetAudit({ store: records.fleetAudit, config, loadCa: loadCaOnce, now });
   const dashboard = localDashboard({ records, now, expiringWithinDays: config.audit.expiringWithinDays });
   /** A security event of an admin action, where the devices' records are (the shared store on a cluster). */
   const recordEvent = (e: AuditEvent) => records.audit.record(e, now());

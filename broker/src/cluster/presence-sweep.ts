@@ -1,7 +1,8 @@
 // Online flags of a node that died: its devices stay marked online in the shared store until they connect again,
 // which a device that is gone for good never does. Each node renews a heartbeat in Redis; every node, each sweep,
-// marks offline the devices still marked online by a node whose heartbeat has expired. A device that connected
-// again elsewhere is marked by its new node, so it is not touched.
+// marks offline the devices still marked online by a node whose heartbeat has expired, and closes that node's
+// sessions in the connection history. A device that connected again elsewhere is marked by its new node, so it is not
+// touched.
 import type { Logger } from '../../../shared/src/index.js';
 import type { FleetStore } from '../store/types.js';
 import type { ClusterBus } from './bus.js';
@@ -18,28 +19,40 @@ export interface PresenceSweep {
 
 export function startPresenceSweep(deps: {
   bus: Pick<ClusterBus, 'heartbeat' | 'alive'>;
-  store: Pick<FleetStore, 'registry'>;
+  store: Pick<FleetStore, 'registry' | 'connections'>;
   nodeId: string;
   log: Logger;
   /** Devices marked offline, for the metric. */
   onReleased?: (devices: number) => void;
   heartbeatMs?: number;
   ttlMs?: number;
+  now?: () => number;
 }): PresenceSweep {
+  const now = deps.now ?? Date.now;
   const ttl = deps.ttlMs ?? HEARTBEAT_TTL_MS;
   const beat = () =>
     deps.bus.heartbeat(ttl).catch((err: Error) => deps.log.warn('cluster heartbeat not written', { error: err }));
   async function sweep(): Promise<number> {
-    const marking = (await deps.store.registry.onlineNodes()).filter((n) => n !== deps.nodeId);
+    // A node may hold open sessions of devices another node marks online now (taken over there).
+    const [flagging, holding] = await Promise.all([
+      deps.store.registry.onlineNodes(),
+      deps.store.connections.openNodes(),
+    ]);
+    const marking = [...new Set([...flagging, ...holding])].filter((n) => n !== deps.nodeId);
     if (marking.length === 0) return 0;
     const alive = await deps.bus.alive(marking);
     const dead = marking.filter((n) => !alive.has(n));
     if (dead.length === 0) return 0;
     const released = await deps.store.registry.releaseNodes(dead);
-    if (released > 0) {
-      deps.log.warn('devices of a node that stopped marked offline', { nodes: dead, devices: released });
-      deps.onReleased?.(released);
+    const closed = await deps.store.connections.closeNodes(dead, now());
+    if (released > 0 || closed > 0) {
+      deps.log.warn('a node that stopped: its devices marked offline, its sessions closed', {
+        nodes: dead,
+        devices: released,
+        sessions: closed,
+      });
     }
+    if (released > 0) deps.onReleased?.(released);
     return released;
   }
   void beat();

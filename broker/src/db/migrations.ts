@@ -630,4 +630,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE token_keys_v20 RENAME TO token_keys;
     `,
   },
+  {
+    version: 21,
+    name: 'the node of a connection',
+    sql: `
+      -- The cluster node that held the session (the store's connection history, PostgreSQL migration 7); a single
+      -- server writes none. A session's row is closed by (node, device, connected_at), which the node keeps unique.
+      ALTER TABLE connections ADD COLUMN node TEXT;
+      CREATE INDEX connections_node_open ON connections(node, device_id, connected_at) WHERE disconnected_at IS NULL;
+    `,
+  },
 ];

@@ -9,7 +9,7 @@ export interface Session {
   readonly deviceType: string;
   readonly connectedAt: number;
   readonly client: Client;
-  /** Row in the connections table. */
+  /** What closes its row in the connection history (db/connections.ts ConnectionLog). */
   readonly connectionId: number;
 }
 

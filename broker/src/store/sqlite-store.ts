@@ -8,9 +8,12 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createArrivalCounts } from '../db/arrival-order.js';
 import { createAuditLog, createAuditPage } from '../db/audit.js';
+import { createAuditRuns } from '../db/audit-runs.js';
 import { createCommandStore } from '../db/commands.js';
+import { createNodeConnections } from '../db/connections.js';
 import { createDashboardSessions } from '../db/dashboard-sessions.js';
 import { createExposureStore } from '../db/exposure.js';
+import { createFleetAuditReads } from '../db/fleet-audit.js';
 import { createReceivedReports } from '../db/exposure-pages.js';
 import { migrate, schemaVersion, type Db } from '../db/open.js';
 import { migrations } from '../db/migrations.js';
@@ -104,6 +107,9 @@ export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetS
   const sessionsClock = stampedClock();
   const sessions = createDashboardSessions(db, sessionsClock.now);
   const tokenKeys = createTokenKeys(db);
+  const auditReads = createFleetAuditReads(db);
+  const auditRuns = createAuditRuns(db);
+  const connections = createNodeConnections(db);
   // IMMEDIATE: the count of active admins and the revocation are one decision, which no other connection may split.
   const revokeOperator = db.transaction((name: string, by: string) => {
     const op = operators.byName(name);
@@ -347,6 +353,24 @@ export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetS
     tokenKeys: {
       publish: (key) => call('tokenKeys.publish', () => tokenKeys.publish(key)),
       get: (kid) => call('tokenKeys.get', () => tokenKeys.get(kid)),
+    },
+    fleetAudit: {
+      expiringCertificates: (until) =>
+        call('fleetAudit.expiringCertificates', () => auditReads.expiringCertificates(until)),
+      revokedConnected: () => call('fleetAudit.revokedConnected', () => auditReads.revokedConnected()),
+      sharedCertificates: (since, now) =>
+        call('fleetAudit.sharedCertificates', () => auditReads.sharedCertificates(since, now)),
+      takeovers: (since) => call('fleetAudit.takeovers', () => auditReads.takeovers(since)),
+      unseenSince: (before) => call('fleetAudit.unseenSince', () => auditReads.unseenSince(before)),
+      lowExposure: (below) => call('fleetAudit.lowExposure', () => auditReads.lowExposure(below)),
+      saveRun: (findings, at) => call('fleetAudit.saveRun', () => auditRuns.save(findings, at)),
+      latestRun: () => call('fleetAudit.latestRun', () => auditRuns.latest()),
+    },
+    connections: {
+      record: (c) =>
+        call('connections.record', () => (c.kind === 'opened' ? connections.opened(c) : connections.closed(c))),
+      openNodes: () => call('connections.openNodes', () => connections.openNodes()),
+      closeNodes: (nodes, at) => call('connections.closeNodes', () => connections.closeNodes(nodes, at)),
     },
   };
 }

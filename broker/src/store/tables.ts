@@ -231,17 +231,19 @@ export const STORE_TABLES = [
       'computed_at',
     ],
   },
-  // Copied by `fleet store migrate`, not read through the store yet (PostgreSQL migration 2).
   { name: 'enroll_tokens', columns: ['hash', 'device_type', 'created_at', 'expires_at', 'used_at', 'used_by'] },
   {
     name: 'connections',
-    columns: ['id', 'device_id', 'serial', 'address', 'connected_at', 'disconnected_at'],
+    columns: ['id', 'device_id', 'serial', 'address', 'connected_at', 'disconnected_at', 'node'],
     identity: 'id',
   },
   { name: 'audit_runs', columns: ['id', 'at', 'findings'], identity: 'id' },
   {
     name: 'audit_findings',
-    columns: ['run_id', 'check_id', 'severity', 'device_id', 'title', 'detail', 'remediation'],
+    columns: ['n', 'run_id', 'check_id', 'severity', 'device_id', 'title', 'detail', 'remediation'],
+    // The findings' order within a run (their rowid on SQLite).
+    identity: 'n',
+    sqliteSource: { n: 'rowid' },
   },
 ] as const satisfies readonly TableSpec[];
 

@@ -8,6 +8,15 @@ import type { AuditEvent, AuditRow } from '../db/audit.js';
 import type { CommandAckRow, CommandRow } from '../db/commands.js';
 import type { DashboardSession, LinkRefusal } from '../db/dashboard-sessions.js';
 import type { FleetPosture, ReportSummary } from '../db/exposure.js';
+import type { StoredAuditRun } from '../db/audit-runs.js';
+import type {
+  ExpiringRow,
+  LowExposureRow,
+  RevokedConnectedRow,
+  SharedCertificateRow,
+  TakeoverRow,
+  UnseenRow,
+} from '../db/fleet-audit.js';
 import type { ReceivedReport } from '../db/exposure-pages.js';
 import type { OperatorAuditEntry, OperatorAuditRow } from '../db/operator-audit.js';
 import type { Operator, OperatorStatus } from '../db/operators.js';
@@ -25,6 +34,7 @@ import type { CertificateCheck, CertificateFacts, DeviceStatus, DeviceSummary } 
 import type { FleetSample, StoredSample, TelemetryPageQuery } from '../db/telemetry.js';
 import type { TokenVerifyKey } from '../db/token-keys.js';
 import type { TokenClaim } from '../db/tokens.js';
+import type { AuditFinding } from '../fleet/audit-checks.js';
 import type { Pruned, Retention } from '../fleet/ingest-retention.js';
 import type { StoreItem } from '../fleet/ingest-store.js';
 import type { ReleaseRecord, ReleaseView, TrustView } from '../fleet/releases.js';
@@ -397,6 +407,64 @@ export interface TokenKeyStore {
   get(kid: string): Promise<TokenVerifyKey | undefined>;
 }
 
+/** What the fleet audit's checks (fleet/audit-checks.ts) read: each check's rows, its rules applied by the caller. */
+export interface FleetAuditReads {
+  /** Active devices whose newest unrevoked certificate ends before `until`, soonest first. */
+  expiringCertificates(until: number): Promise<ExpiringRow[]>;
+  /** Revoked devices with a session opened since the revocation still open (the connection history), or online. */
+  revokedConnected(): Promise<RevokedConnectedRow[]>;
+  /** Overlapping sessions of one certificate from two addresses, the second opened in (since, now]; newest first. */
+  sharedCertificates(since: number, now: number): Promise<SharedCertificateRow[]>;
+  /** Session takeovers (security events) per device after `since`, most first. */
+  takeovers(since: number): Promise<TakeoverRow[]>;
+  /** Active devices offline and last seen (never seen: registered) before `before`, in id order. */
+  unseenSince(before: number): Promise<UnseenRow[]>;
+  /** Devices whose latest exposure report scores below `below`, lowest first. */
+  lowExposure(below: number): Promise<LowExposureRow[]>;
+}
+
+/** The fleet audit's reads and its stored runs (audit_runs, audit_findings). */
+export interface FleetAuditStore extends FleetAuditReads {
+  /** Stores a run with its findings, in their order, in one transaction. */
+  saveRun(findings: readonly AuditFinding[], at: number): Promise<void>;
+  /** The latest run stored (by any node), its findings in their order; undefined before the first. */
+  latestRun(): Promise<StoredAuditRun | undefined>;
+}
+
+/**
+ * The connection history (one row per admitted session) of cluster nodes on the shared store. A session's row is
+ * named by (node, device, connectedAt), which the node keeps unique among its open rows (cluster/store-connections.ts),
+ * so a close needs no id back from the store and an open costs no round trip of its own.
+ */
+export interface ConnectionStore {
+  /** Writes sessions opened and closed, in the order called; calls made while one write is under way go together. */
+  record(change: ConnectionChange): Promise<void>;
+  /** The nodes holding rows still open. */
+  openNodes(): Promise<string[]>;
+  /**
+   * Closes at `at` the rows still open of these nodes (a node's own at its start, a dead node's in the presence
+   * sweep) and those of no node (copied from a stopped single server); returns how many.
+   */
+  closeNodes(nodes: readonly string[], at: number): Promise<number>;
+}
+
+export type ConnectionChange =
+  | {
+      readonly kind: 'opened';
+      readonly node: string;
+      readonly deviceId: string;
+      readonly serial: string;
+      readonly address: string | null;
+      readonly connectedAt: number;
+    }
+  | {
+      readonly kind: 'closed';
+      readonly node: string;
+      readonly deviceId: string;
+      readonly connectedAt: number;
+      readonly at: number;
+    };
+
 export interface FleetStore {
   /** 'sqlite' or 'postgres': for messages and metrics, never for branching callers. */
   readonly engine: 'sqlite' | 'postgres';
@@ -420,4 +488,6 @@ export interface FleetStore {
   readonly operators: OperatorRegistryStore;
   readonly dashboardSessions: DashboardSessionStore;
   readonly tokenKeys: TokenKeyStore;
+  readonly fleetAudit: FleetAuditStore;
+  readonly connections: ConnectionStore;
 }

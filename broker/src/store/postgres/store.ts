@@ -22,7 +22,9 @@ import { batched } from './batched.js';
 import { pgWriteBatch } from './ingest.js';
 import { pgMigrate, pgSchemaVersion } from './migrate.js';
 import { pgMigrations } from './migrations.js';
+import { createPgConnections } from './connections.js';
 import { createPgDashboardSessions } from './dashboard-sessions.js';
+import { createPgFleetAudit } from './fleet-audit.js';
 import { createPgOperatorStore } from './operators.js';
 import { createPgReleaseStore } from './releases.js';
 import { createPgPruner } from './retention.js';
@@ -784,5 +786,7 @@ export function createPostgresStore(pool: PgPool): FleetStore {
     operators: createPgOperatorStore(pool),
     dashboardSessions: createPgDashboardSessions(pool),
     tokenKeys: createPgTokenKeys(pool),
+    fleetAudit: createPgFleetAudit(pool),
+    connections: createPgConnections(pool),
   };
 }
