@@ -2,22 +2,18 @@
 // A device connects to node A, then the same certificate from another address to node B (a cloned key): each node
 // writes its session into the store's connection history, so the audit run through node B finds the certificate used
 // from two addresses at once, and node C shows that run as the latest. Stopping node A closes its rows.
-import { cpSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import type { FleetAuditRun } from '../../broker/src/admin/types.js';
-import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
-import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
+import type { FleetServer } from '../../broker/src/server.js';
 import { createPgPool, type PgPool } from '../../broker/src/store/postgres/pool.js';
-import { openPostgresStore } from '../../broker/src/store/postgres/store.js';
-import { createTestFleet, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { seedStore, startClusterNodes } from '../helpers/cluster-nodes.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { addOperator, apiClientFor } from '../helpers/operators.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { tmpDir } from '../helpers/tmp.js';
 
 const test = testWithPeers(
   ['redis-server', 'initdb', 'postgres'],
@@ -39,28 +35,14 @@ test.before(async () => {
   fleet = await createTestFleet(['gw-clone', 'gw-honest']);
   const root = await addOperator(fleet.db, 'root', 'admin');
   // The seed's devices and operator registered in the store as `fleet store migrate` does.
-  await (await openPostgresStore(storeUrl)).close();
+  await seedStore(fleet, storeUrl);
   pool = createPgPool(storeUrl);
-  await copySqliteToPostgres(fleet.db, pool);
-  fleet.db.close();
-  const started = await Promise.all(
-    ['node-a', 'node-b', 'node-c'].map(async (nodeId) => {
-      const dir = join(tmpDir(`edgeward-${nodeId}-`), 'data');
-      cpSync(fleet.dataDir, dir, { recursive: true });
-      const server = await createFleetServer({
-        dataDir: dir,
-        host: '127.0.0.1',
-        mqttPort: 0,
-        httpPort: 0,
-        downloadPort: 0,
-        log: testLogger(),
-        synchronous: 'NORMAL',
-        cluster: { redisUrl: redis.url, nodeId, postgresUrl: storeUrl },
-      });
-      return [nodeId, { server, api: apiClientFor(dir, server.httpPort, { credential: root.credential }) }] as const;
-    }),
-  );
-  for (const [id, n] of started) nodes.set(id, n);
+  const started = await startClusterNodes(fleet, ['node-a', 'node-b', 'node-c'], {
+    redisUrl: redis.url,
+    postgresUrl: storeUrl,
+  });
+  for (const { nodeId, dir, server } of started)
+    nodes.set(nodeId, { server, api: apiClientFor(dir, server.httpPort, { credential: root.credential }) });
 });
 
 test.after(async () => {

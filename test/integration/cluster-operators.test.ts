@@ -2,23 +2,18 @@
 // and one real PostgreSQL. An operator added through node A's API gets a token by proof of possession from node B;
 // a token node A issued is accepted by node C; a dashboard session opened on node A works on node B; revoking the
 // operator through node B makes node A refuse its token and session, and close its live stream, within a second.
-import { cpSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
-import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
-import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
-import { createPgPool } from '../../broker/src/store/postgres/pool.js';
-import { openPostgresStore } from '../../broker/src/store/postgres/store.js';
+import type { FleetServer } from '../../broker/src/server.js';
 import { generateKeyPair, keyId, privateKeyToPem, publicKeyToPem } from '../../shared/src/index.js';
-import { createTestFleet, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { seedStore, startClusterNodes } from '../helpers/cluster-nodes.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { caOf, rawRequest, tokenFrom } from '../helpers/raw-https.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { tmpDir } from '../helpers/tmp.js';
 
 const test = testWithPeers(
   ['redis-server', 'initdb', 'postgres'],
@@ -46,30 +41,13 @@ test.before(async () => {
   ca = caOf(fleet.dataDir);
   root = await addOperator(fleet.db, 'root', 'admin');
   // The seed's operator registered in the store as `fleet store migrate` does.
-  await (await openPostgresStore(storeUrl)).close();
-  const pool = createPgPool(storeUrl);
-  await copySqliteToPostgres(fleet.db, pool);
-  await pool.end();
-  fleet.db.close();
-  const started = await Promise.all(
-    ['node-a', 'node-b', 'node-c'].map(async (nodeId) => {
-      const dir = join(tmpDir(`edgeward-${nodeId}-`), 'data');
-      cpSync(fleet.dataDir, dir, { recursive: true });
-      const server = await createFleetServer({
-        dataDir: dir,
-        host: '127.0.0.1',
-        mqttPort: 0,
-        httpPort: 0,
-        downloadPort: 0,
-        log: testLogger(),
-        synchronous: 'NORMAL',
-        cluster: { redisUrl: redis.url, nodeId, postgresUrl: storeUrl },
-      });
-      const api = apiClientFor(dir, server.httpPort, { credential: root.credential });
-      return [nodeId, { server, dir, root: api }] as const;
-    }),
-  );
-  for (const [id, n] of started) nodes.set(id, n);
+  await seedStore(fleet, storeUrl);
+  const started = await startClusterNodes(fleet, ['node-a', 'node-b', 'node-c'], {
+    redisUrl: redis.url,
+    postgresUrl: storeUrl,
+  });
+  for (const { nodeId, dir, server } of started)
+    nodes.set(nodeId, { server, dir, root: apiClientFor(dir, server.httpPort, { credential: root.credential }) });
 });
 
 test.after(async () => {

@@ -4,7 +4,7 @@
 // certificates) are offered it stage by stage: each downloads the bundle over mutual TLS from its own node (node C
 // writes it from the store first), reports through it, and the rollout advances and completes, as node C's API and
 // the store show; of the three nodes' engines exactly one records each move.
-import { cpSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,13 +12,11 @@ import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../broker/src/admin/api-client.js';
 import { createRemoteAdmin } from '../../broker/src/admin/remote.js';
 import type { FleetAdmin } from '../../broker/src/admin/types.js';
-import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
-import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
-import { createPgPool } from '../../broker/src/store/postgres/pool.js';
-import { openPostgresStore } from '../../broker/src/store/postgres/store.js';
+import type { FleetServer } from '../../broker/src/server.js';
 import type { UpdateOffer } from '../../shared/src/index.js';
 import { createFirmwareKit } from '../helpers/firmware.js';
-import { createTestFleet, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { seedStore, startClusterNodes } from '../helpers/cluster-nodes.js';
+import { createTestFleet, type TestFleet, waitFor } from '../helpers/fleet.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
@@ -48,33 +46,19 @@ test.before(async () => {
   fleet = await createTestFleet(DEVICES);
   op = await addOperator(fleet.db, 'rita', 'admin');
   // The devices registered in the store as `fleet store migrate` does.
-  await (await openPostgresStore(storeUrl)).close();
-  const pool = createPgPool(storeUrl);
-  await copySqliteToPostgres(fleet.db, pool);
-  await pool.end();
-  fleet.db.close();
+  await seedStore(fleet, storeUrl);
   sql = new pg.Client({ connectionString: storeUrl });
   await sql.connect();
-  const started = await Promise.all(
-    ['node-a', 'node-b', 'node-c'].map(async (nodeId) => {
-      const dir = join(tmpDir(`edgeward-${nodeId}-`), 'data');
-      cpSync(fleet.dataDir, dir, { recursive: true });
-      const server = await createFleetServer({
-        dataDir: dir,
-        host: '127.0.0.1',
-        mqttPort: 0,
-        httpPort: 0,
-        downloadPort: 0,
-        log: testLogger(),
-        synchronous: 'NORMAL',
-        rolloutTickMs: 100,
-        cluster: { redisUrl: redis.url, nodeId, postgresUrl: storeUrl },
-      });
-      const api = apiClientFor(dir, server.httpPort, { credential: op.credential });
-      return [nodeId, { server, dir, api, admin: createRemoteAdmin(api) }] as const;
-    }),
+  const started = await startClusterNodes(
+    fleet,
+    ['node-a', 'node-b', 'node-c'],
+    { redisUrl: redis.url, postgresUrl: storeUrl },
+    { rolloutTickMs: 100 },
   );
-  for (const [id, n] of started) nodes.set(id, n);
+  for (const { nodeId, dir, server } of started) {
+    const api = apiClientFor(dir, server.httpPort, { credential: op.credential });
+    nodes.set(nodeId, { server, dir, api, admin: createRemoteAdmin(api) });
+  }
 });
 
 test.after(async () => {

@@ -2,6 +2,7 @@
 // the rollout's state machine (a transition table, which each schema repeats), request and selector checks, stage
 // sizes, the devices' deterministic order, and the rows-to-records mapping, so both engines answer alike.
 import { createHash } from 'node:crypto';
+import { UPDATE_STATES, type UpdateState } from '../../../shared/src/index.js';
 import { FleetError } from '../errors.js';
 
 export const ROLLOUT_STATES = ['running', 'paused', 'halted', 'aborted', 'completed'] as const;
@@ -27,18 +28,13 @@ export function nextRolloutState(state: RolloutState, event: RolloutEvent): Roll
   return ROLLOUT_TRANSITIONS[event][state];
 }
 
-/** A device's place in a rollout: its last reported update state, or Pending (not offered) and Cancelled. */
+/**
+ * A device's place in a rollout: its last reported update state (the agent's, in their order; Idle moves no row),
+ * or Pending (not offered) and Cancelled.
+ */
 export const ROLLOUT_DEVICE_STATES = [
   'Pending',
-  'Offered',
-  'Downloading',
-  'Verifying',
-  'Installing',
-  'Rebooting',
-  'HealthCheck',
-  'Committed',
-  'RolledBack',
-  'Failed',
+  ...UPDATE_STATES.filter((s): s is Exclude<UpdateState, 'Idle'> => s !== 'Idle'),
   'Cancelled',
 ] as const;
 export type RolloutDeviceState = (typeof ROLLOUT_DEVICE_STATES)[number];

@@ -23,6 +23,21 @@ export function reportMoves(row: { state: string; release_id: string } | undefin
   return m.state !== 'Idle';
 }
 
+/** The columns of an update_status row, in both engines' INSERT order. */
+export const updateStatusValues = (deviceId: string, m: UpdateStatus, receivedAt: number) => [
+  deviceId,
+  m.id,
+  m.rolloutId,
+  m.releaseId,
+  m.state,
+  m.done ?? null,
+  m.total ?? null,
+  m.reasonCode ?? null,
+  m.reason?.slice(0, MAX_REASON_CHARS) ?? null,
+  m.ts,
+  receivedAt,
+];
+
 export interface UpdateStatusStore {
   /** Stores one report; returns true when it changed the device's rollout state. */
   apply(deviceId: string, m: UpdateStatus, receivedAt: number): boolean;
@@ -43,20 +58,7 @@ export function createUpdateStatusStore(db: Db): UpdateStatusStore {
   );
   return {
     apply(deviceId, m, receivedAt) {
-      const inserted = insert.run(
-        deviceId,
-        m.id,
-        m.rolloutId,
-        m.releaseId,
-        m.state,
-        m.done ?? null,
-        m.total ?? null,
-        m.reasonCode ?? null,
-        m.reason?.slice(0, MAX_REASON_CHARS) ?? null,
-        m.ts,
-        receivedAt,
-      );
-      if (inserted.changes === 0) return false;
+      if (insert.run(...updateStatusValues(deviceId, m, receivedAt)).changes === 0) return false;
       if (!reportMoves(current.get(m.rolloutId, deviceId), m)) return false;
       const reason = m.reason?.slice(0, MAX_REASON_CHARS) ?? null;
       setState.run(m.state, m.reasonCode ?? null, reason, receivedAt, m.rolloutId, deviceId);

@@ -2,7 +2,7 @@
 // report once per (device, message id) in update_status, and the device's rollout row moved by the same rule.
 import type pg from 'pg';
 import type { UpdateStatus } from '../../../../shared/src/index.js';
-import { MAX_REASON_CHARS, reportMoves } from '../../db/update-status.js';
+import { MAX_REASON_CHARS, reportMoves, updateStatusValues } from '../../db/update-status.js';
 
 /** Stores one report; returns true when it moved the device's rollout row. */
 export async function pgApplyUpdateStatus(
@@ -16,19 +16,7 @@ export async function pgApplyUpdateStatus(
     `INSERT INTO update_status (device_id, message_id, rollout_id, release_id, state, done, total, reason_code,
        reason, device_ts, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT DO NOTHING RETURNING 1`,
-    [
-      deviceId,
-      m.id,
-      m.rolloutId,
-      m.releaseId,
-      m.state,
-      m.done ?? null,
-      m.total ?? null,
-      m.reasonCode ?? null,
-      reason,
-      m.ts,
-      receivedAt,
-    ],
+    updateStatusValues(deviceId, m, receivedAt),
   );
   if (inserted.rowCount === 0) return false;
   // The row locked as it is read: an engine offering or cancelling it on another node waits, or is waited for.
