@@ -229,6 +229,31 @@ export function fleetStoreContract(name: string, make: () => Promise<StoreUnderT
     assert.is((await store.registry.get('gw-b'))!.telemetryCount, 2);
   });
 
+  t('ingest: a device moves by what was stored: its count, when it was last seen, the most it dropped', async () => {
+    const { store } = await fresh('gw-a', 'gw-b');
+    const dropping = (item: StoreItem, dropped: number): StoreItem =>
+      item.kind === 'message' && item.decoded.kind === 'telemetry'
+        ? { ...item, decoded: { ...item.decoded, message: { ...item.decoded.message, dropped } } }
+        : item;
+    const seen = async (id: string) => {
+      const d = (await store.registry.get(id))!;
+      return [d.telemetryCount, d.lastSeen, d.dropped];
+    };
+    // Telemetry alone, then in a batch with other messages: both move the counters the same way.
+    await store.ingest.writeBatch(
+      [dropping(tele('gw-a', 's', [1, 2], T0 + 5), 3), dropping(tele('gw-a', 's', [3], T0 + 7), 1)],
+      T0 + 7,
+    );
+    assert.equal(await seen('gw-a'), [3, new Date(T0 + 7).toISOString(), 3]);
+    await store.ingest.writeBatch([tele('gw-a', 's', [4], T0 + 9), status('gw-b', 'st-9')], T0 + 9);
+    assert.equal(await seen('gw-a'), [4, new Date(T0 + 9).toISOString(), 3]);
+    // What was stored before moves nothing: not the count, not the time, not the dropped count.
+    await store.ingest.writeBatch([dropping(tele('gw-a', 's', [1, 4], T0 + 20), 50)], T0 + 20);
+    assert.equal(await seen('gw-a'), [4, new Date(T0 + 9).toISOString(), 3]);
+    // A device that stored nothing in a batch keeps its counters.
+    assert.equal((await seen('gw-b'))[0], 0);
+  });
+
   t('ingest: status, exposure reports, acks and rejects; each message id once', async () => {
     const { store } = await fresh('gw-a');
     await store.commands.add({

@@ -1,7 +1,9 @@
-// Ingest on PostgreSQL: a batch in one transaction, its telemetry samples in one multi-row INSERT … ON CONFLICT DO
-// NOTHING RETURNING against the UNIQUE (device_id, stream, seq), so each sample is stored once however often and
-// by however many nodes it is written; the devices' counters in one UPDATE; update reports move the devices' rollout
-// rows in the same transaction; the caller learns each message's outcome only after COMMIT.
+// Ingest on PostgreSQL: a batch's telemetry in one statement (edgeward_ingest_telemetry, migration 8: the devices'
+// rows locked, the samples in one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING against the UNIQUE (device_id,
+// stream, seq), so each sample is stored once however often and by however many nodes it is written, and the
+// devices' counters in one UPDATE). A batch of telemetry alone is that statement, its own transaction: one round
+// trip. A batch holding other messages runs it first in a transaction that then writes them (update reports move
+// the devices' rollout rows there too). The caller learns each message's outcome only after the commit.
 import type pg from 'pg';
 import { MOVES_FROM } from '../../db/commands.js';
 import type { StoreItem } from '../../fleet/ingest-store.js';
@@ -12,16 +14,9 @@ import { pgApplyUpdateStatus } from './update-status.js';
 /** As on SQLite (fleet/ingest-store.ts): a reject keeps the first 500 characters of its reason. */
 const REJECT_MESSAGE_CHARS = 500;
 
-const INSERT_SAMPLES = `
-  INSERT INTO telemetry (device_id, stream, seq, device_ts, received_at, metrics)
-  SELECT v.d, v.s, v.q, v.t, v.r, v.m
-    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
-         WITH ORDINALITY AS v(d, s, q, t, r, m, o)
-   WHERE NOT EXISTS (SELECT 1 FROM telemetry_pruned p
-                      WHERE p.device_id = v.d AND p.stream = v.s AND v.q <= p.through_seq)
-   ORDER BY v.o
-  ON CONFLICT (device_id, stream, seq) DO NOTHING
-  RETURNING device_id, stream, seq`;
+/** Migration 8: locks the batch's devices, inserts the samples, moves the counters (one statement). */
+const INGEST_TELEMETRY = `SELECT o_device, o_stream, o_seq FROM edgeward_ingest_telemetry(
+  $1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])`;
 
 /**
  * PostgreSQL text cannot hold U+0000, and the message schemas let free text (an ack's detail, a finding's title)
@@ -38,18 +33,12 @@ const noNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
 
 const keyOf = (device: string, stream: string, seq: number) => JSON.stringify([device, stream, seq]);
 
-interface Bump {
-  samples: number;
-  lastSeen: number;
-  dropped: number;
-}
-
 type Message = Exclude<StoreItem, { kind: 'reject' }>;
 
 /** The samples of the batch's telemetry messages, each key once (the first message that has it owns it). */
 function sampleRows(items: readonly StoreItem[], writable: (item: StoreItem) => boolean) {
   const owner = new Map<string, number>();
-  const cols: [string[], string[], number[], number[], number[], string[]] = [[], [], [], [], [], []];
+  const cols: [string[], string[], number[], number[], number[], string[], number[]] = [[], [], [], [], [], [], []];
   items.forEach((item, i) => {
     if (item.kind !== 'message' || item.decoded.kind !== 'telemetry' || !writable(item)) return;
     const { stream, samples } = item.decoded.message;
@@ -63,6 +52,7 @@ function sampleRows(items: readonly StoreItem[], writable: (item: StoreItem) => 
       cols[3].push(s.ts);
       cols[4].push(item.receivedAt);
       cols[5].push(JSON.stringify(s.m));
+      cols[6].push(item.decoded.message.dropped ?? 0);
     }
   });
   return { owner, cols };
@@ -178,73 +168,54 @@ async function writeReject(c: pg.PoolClient, item: Extract<StoreItem, { kind: 'r
   await c.query('UPDATE devices SET rejected_count = rejected_count + 1 WHERE id = $1', [item.deviceId]);
 }
 
-export function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: number): Promise<BatchOutcome[]> {
-  return pool.transaction('ingest.writeBatch', async (c) => {
-    const ids = [...new Set(items.map((i) => i.deviceId))];
-    // The batch's device rows locked at once, in id order, before anything writes them: concurrent batches (other
-    // nodes, a redelivery) then wait for each other instead of deadlocking. NO KEY UPDATE still lets the samples'
-    // foreign keys take their KEY SHARE locks.
-    const found = await c.query<{ id: string }>(
-      'SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
-      [ids],
-    );
-    const known = new Set(found.rows.map((r) => r.id));
-    const unstorable = new Set(items.filter((i) => i.kind === 'message' && holdsNul(i.decoded.message)));
-    const writable = (item: StoreItem) => known.has(item.deviceId) && !unstorable.has(item);
+type Rows = pg.QueryResult<{ o_device: string; o_stream: string | null; o_seq: number | null }>;
 
-    const { owner, cols } = sampleRows(items, writable);
-    const stored = new Map<number, number>();
-    if (cols[0].length > 0) {
-      const inserted = await c.query<{ device_id: string; stream: string; seq: number }>(INSERT_SAMPLES, cols);
-      for (const r of inserted.rows) {
-        const i = owner.get(keyOf(r.device_id, r.stream, r.seq))!;
-        stored.set(i, (stored.get(i) ?? 0) + 1);
-      }
+/**
+ * The batch's telemetry through edgeward_ingest_telemetry (run alone or in the batch's transaction). Returns each
+ * item's outcome where that statement decides it (an unknown device, an unstorable message, telemetry), undefined
+ * for a message or reject of a known device, which the caller writes.
+ */
+async function writeTelemetry(
+  run: (sql: string, params: unknown[]) => Promise<Rows>,
+  items: readonly StoreItem[],
+  unstorable: ReadonlySet<StoreItem>,
+) {
+  const { owner, cols } = sampleRows(items, (item) => !unstorable.has(item));
+  const result = await run(INGEST_TELEMETRY, [[...new Set(items.map((i) => i.deviceId))], ...cols]);
+  const known = new Set<string>();
+  const stored = new Map<number, number>();
+  for (const r of result.rows) {
+    if (r.o_stream === null || r.o_seq === null) known.add(r.o_device);
+    else {
+      const i = owner.get(keyOf(r.o_device, r.o_stream, r.o_seq))!;
+      stored.set(i, (stored.get(i) ?? 0) + 1);
     }
+  }
+  return (item: StoreItem, i: number): BatchOutcome | undefined => {
+    if (!known.has(item.deviceId)) return { outcome: 'refused', reason: 'unknown-device' };
+    if (unstorable.has(item)) return { outcome: 'refused', reason: 'unstorable' };
+    if (item.kind !== 'message' || item.decoded.kind !== 'telemetry') return undefined;
+    const n = stored.get(i) ?? 0;
+    return n === 0 ? { outcome: 'duplicate' } : { outcome: 'stored', samples: n };
+  };
+}
 
-    const bumps = new Map<string, Bump>();
+export async function pgWriteBatch(pool: PgPool, items: readonly StoreItem[], at: number): Promise<BatchOutcome[]> {
+  const unstorable = new Set(items.filter((i) => i.kind === 'message' && holdsNul(i.decoded.message)));
+  if (items.every((i) => i.kind === 'message' && i.decoded.kind === 'telemetry')) {
+    const decided = await writeTelemetry((sql, p) => pool.query('ingest.writeBatch', sql, p), items, unstorable);
+    return items.map((item, i) => decided(item, i)!);
+  }
+  return pool.transaction('ingest.writeBatch', async (c) => {
+    const decided = await writeTelemetry((sql, p) => c.query(sql, p), items, unstorable);
     const outcomes: BatchOutcome[] = [];
     for (const [i, item] of items.entries()) {
-      if (!known.has(item.deviceId)) {
-        outcomes.push({ outcome: 'refused', reason: 'unknown-device' });
-      } else if (unstorable.has(item)) {
-        outcomes.push({ outcome: 'refused', reason: 'unstorable' });
-      } else if (item.kind === 'reject') {
+      const outcome = decided(item, i);
+      if (outcome) outcomes.push(outcome);
+      else if (item.kind === 'reject') {
         await writeReject(c, item, at);
         outcomes.push({ outcome: 'refused', reason: 'rejected' });
-      } else if (item.decoded.kind === 'telemetry') {
-        const n = stored.get(i) ?? 0;
-        if (n === 0) {
-          outcomes.push({ outcome: 'duplicate' });
-          continue;
-        }
-        const dropped = item.decoded.message.dropped ?? 0;
-        const b = bumps.get(item.deviceId);
-        if (b) {
-          b.samples += n;
-          b.lastSeen = item.receivedAt;
-          b.dropped = Math.max(b.dropped, dropped);
-        } else bumps.set(item.deviceId, { samples: n, lastSeen: item.receivedAt, dropped });
-        outcomes.push({ outcome: 'stored', samples: n });
-      } else {
-        outcomes.push(await writeMessage(c, item));
-      }
-    }
-    // Every device's counters in one statement (its row is locked already).
-    if (bumps.size > 0) {
-      const rows = [...bumps];
-      await c.query(
-        `UPDATE devices d SET telemetry_count = d.telemetry_count + b.n, last_seen = b.seen,
-                dropped = greatest(d.dropped, b.dropped)
-           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS b(id, n, seen, dropped)
-          WHERE d.id = b.id`,
-        [
-          rows.map(([id]) => id),
-          rows.map(([, b]) => b.samples),
-          rows.map(([, b]) => b.lastSeen),
-          rows.map(([, b]) => b.dropped),
-        ],
-      );
+      } else outcomes.push(await writeMessage(c, item));
     }
     return outcomes;
   });

@@ -34,6 +34,7 @@ export function redactUrl(url: string): string {
 
 export interface PgPool {
   readonly shown: string;
+  /** One statement in its own transaction, again when a deadlock aborted it. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     where: string,
     sql: string,
@@ -73,10 +74,15 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): PgPool {
   return {
     shown,
     async query(where, sql, params) {
-      try {
-        return await pool.query(sql, params);
-      } catch (err) {
-        throw fail(err, where);
+      // One statement is its own transaction: one that a deadlock aborted left nothing behind and simply runs again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await pool.query(sql, params);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (attempt < RETRIES && code && RETRY_CODES.has(code)) continue;
+          throw fail(err, where);
+        }
       }
     },
     async transaction(where, fn) {
