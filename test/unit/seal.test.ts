@@ -140,6 +140,13 @@ test('key files: PKCS#8 and SPKI PEM that OpenSSL reads; wrong or weak keys are 
   const pem = sealSecretKeyToPem(device);
   const back = parseSealSecretKeyPem(pem);
   assert.equal(Buffer.from(back.publicKey), Buffer.from(device.publicKey));
+  assert.equal(Buffer.from(back.secretKey), Buffer.from(device.secretKey));
+  assert.equal(Buffer.from(back.kid), Buffer.from(device.kid));
+  // The public half comes from OpenSSL as it reads the key: the same as NaCl derives from the secret.
+  const made = parseSealSecretKeyPem(
+    execFileSync('openssl', ['genpkey', '-algorithm', 'X25519'], { encoding: 'utf8' }),
+  );
+  assert.equal(Buffer.from(made.publicKey), Buffer.from(nacl.box.keyPair.fromSecretKey(made.secretKey).publicKey));
   assert.equal(Buffer.from(parseSealPublicKeyPem(sealPublicKeyToPem(device.publicKey))), Buffer.from(device.publicKey));
   writeFileSync(join(dir, 'seal.key'), pem);
   const pub = execFileSync('openssl', ['pkey', '-in', join(dir, 'seal.key'), '-pubout'], { encoding: 'utf8' });

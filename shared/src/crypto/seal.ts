@@ -88,8 +88,14 @@ export function parseSealSecretKeyPem(pem: string | Buffer, source = 'the key'):
   try {
     const key = createPrivateKey(pem);
     const jwk = key.export({ format: 'jwk' });
-    if (key.asymmetricKeyType !== 'x25519' || typeof jwk.d !== 'string') throw new Error('not an X25519 key');
-    return sealKeyPairFromSecret(Buffer.from(jwk.d, 'base64url'));
+    if (key.asymmetricKeyType !== 'x25519' || typeof jwk.d !== 'string' || typeof jwk.x !== 'string')
+      throw new Error('not an X25519 key');
+    // OpenSSL derived the public half (x) from the secret as it read the key: no second X25519 in JavaScript.
+    const secretKey = new Uint8Array(Buffer.from(jwk.d, 'base64url'));
+    const publicKey = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+    if (secretKey.length !== SEAL_KEY_LENGTH || publicKey.length !== SEAL_KEY_LENGTH)
+      throw new Error('not an X25519 key');
+    return { publicKey, secretKey, kid: sealKeyId(publicKey) };
   } catch (err) {
     if (err instanceof SealError) throw err;
     throw new SealError('SEAL_KEY_INVALID', `${source} is not an X25519 private key in PKCS#8 PEM`, { cause: err });
