@@ -429,6 +429,7 @@ function row(s: Run) {
     ackP50Ms: s.r?.ackLatencyMs.p50 ?? null,
     ackP99Ms: s.r?.ackLatencyMs.p99 ?? null,
     e2eP99Ms: s.r?.latencyMs.p99 ?? null,
+    simulatorLoopDelayP99Ms: s.r?.simulatorLoopDelayMs?.p99 ?? null,
     sent: s.r?.messagesSent ?? null,
     stored: s.r?.messagesStored ?? null,
     lost: s.r?.lost ?? null,
@@ -452,6 +453,7 @@ function steadyRows(runs: Run[], idleRss: number | null): string[][] {
     s.r ? fmt(s.r.ackLatencyMs.p50) : '—',
     s.r ? fmt(s.r.ackLatencyMs.p99) : '—',
     s.r ? fmt(s.r.latencyMs.p99) : '—',
+    s.r?.simulatorLoopDelayMs ? fmt(s.r.simulatorLoopDelayMs.p99) : '—',
     s.r ? `${fmt(s.r.lost)}/${fmt(s.duplicates)}` : '—',
     idleRss !== null && s.nodesRss ? `${mb(s.nodesRss)} / ${kb((s.nodesRss - idleRss) / s.n)}` : '—',
     s.load.toFixed(1),
@@ -474,6 +476,7 @@ function print(
     'ack p50',
     'ack p99',
     'e2e p99',
+    'sim lag p99',
     'lost/twice',
     'nodes MB / KB per dev',
   ];
@@ -482,7 +485,7 @@ function print(
       `${availableParallelism()}-core machine (shared: load average in the table); telemetry every ${interval} s, ` +
       `${holdMs / 1000} s measured per size; pass = all connected, nothing lost or stored twice, ack and e2e p99 < ` +
       `${p99Limit} ms. Latency in ms: ack = sample made → PUBACK at the device (after the commit), e2e = sample ` +
-      'made → received by a node.\n',
+      "made → received by a node; sim lag = the simulator's own event-loop delay (both latencies include it).\n",
   );
   console.log('steady, devices spread over the nodes by their server lists (random pick):');
   table([...head, 'load', 'result'], steadyRows(steady, idleRss));

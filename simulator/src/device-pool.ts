@@ -2,6 +2,7 @@
 // at the ramp rate, counts what they do, and answers the coordinator's requests (window marks, cut, firmware).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   BACKEND_KEY_FILE,
   parseSealPublicKeyPem,
@@ -110,6 +111,16 @@ export interface PoolReport extends PoolCounters {
   readonly baseRssBytes: number;
   readonly liveLatency: SparseHistogram;
   readonly measuredLatency: SparseHistogram;
+  /**
+   * This process's event-loop delay over the measured window so far, in ms beyond its sampling period: a worker at
+   * its CPU's limit reads PUBACKs and fires sample timers late, and every latency it measures grows by as much.
+   */
+  readonly loopDelayMs: LoopDelay;
+}
+
+export interface LoopDelay {
+  readonly p99: number;
+  readonly max: number;
 }
 
 export interface DeviceFinal {
@@ -141,11 +152,18 @@ export interface DevicePool {
   stop(): Promise<PoolFinal>;
 }
 
+/** The event loop is sampled every this many ms (a finer period costs a timer wake-up each). */
+const LOOP_SAMPLE_MS = 20;
+const beyondSample = (ns: number) => Math.max(0, Math.round(ns / 1e6 - LOOP_SAMPLE_MS));
+
 export function createDevicePool(spec: PoolSpec): DevicePool {
   const baseRssBytes = process.memoryUsage.rss();
   const counters = newCounters();
   const live = createHistogram();
   const measured = createHistogram();
+  const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  let made = 0;
+  let pending = 0;
   let acked = 0;
   let resent = 0;
   const devices: VirtualDevice[] = [];
@@ -166,6 +184,13 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
     agentVersion: AGENT_VERSION,
   });
   const sink = {
+    made() {
+      made++;
+      pending++;
+    },
+    settled() {
+      pending--;
+    },
     acked(ms: number, inWindow: boolean) {
       acked++;
       live.record(ms);
@@ -192,6 +217,15 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
     });
   }
 
+  // Every device of a fleet holds the same backend key: checked once (an X25519 in tweetnacl, 1-2 ms), not per device.
+  const backendKeys = new Map<string, Uint8Array>();
+  function backendKey(dir: string): Uint8Array {
+    const pem = readFileSync(join(dir, BACKEND_KEY_FILE), 'utf8');
+    let key = backendKeys.get(pem);
+    if (!key) backendKeys.set(pem, (key = parseSealPublicKeyPem(pem)));
+    return key;
+  }
+
   async function createOne(d: { id: string; index: number }, config: ReturnType<typeof template>): Promise<void> {
     const dir = join(simDir(spec.dataDir), d.id);
     const device = await createVirtualDevice({
@@ -199,10 +233,7 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       seed: d.index + 1,
       tls: { key: readFileSync(join(dir, 'device.key')), cert: readFileSync(join(dir, 'device.crt')), ca },
       seal: spec.sealing
-        ? sealChannel(
-            parseSealSecretKeyPem(readFileSync(join(dir, SEAL_KEY_FILE))),
-            parseSealPublicKeyPem(readFileSync(join(dir, BACKEND_KEY_FILE))),
-          )
+        ? sealChannel(parseSealSecretKeyPem(readFileSync(join(dir, SEAL_KEY_FILE))), backendKey(dir))
         : null,
       ...(spec.sourceAddresses > 0 ? { localAddress: deviceAddress(d.index, spec.sourceAddresses) } : {}),
       template: config,
@@ -232,12 +263,6 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
   }
 
   function report(): PoolReport {
-    let made = 0;
-    let pending = 0;
-    for (const d of devices) {
-      made += d.tally.cutoff ?? d.tally.made;
-      pending += d.tally.pending();
-    }
     const r: PoolReport = {
       index: spec.index,
       created: devices.length,
@@ -256,6 +281,7 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       baseRssBytes,
       liveLatency: live.sparse(),
       measuredLatency: measured.sparse(),
+      loopDelayMs: { p99: beyondSample(loop.percentile(99)), max: beyondSample(loop.max) },
     };
     live.reset();
     measured.reset();
@@ -297,10 +323,13 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
     report,
     measure() {
       measuring = true;
+      loop.reset();
+      loop.enable();
       for (const d of devices) d.tally.startWindow();
     },
     cutoff() {
       ended = true;
+      loop.disable();
       clearInterval(rampTimer);
       for (const d of devices) d.tally.endWindow();
     },

@@ -1,6 +1,6 @@
 // Adds up the pools' reports: fleet-wide totals, per-second rates and peaks, the live latency of the last few
 // seconds (progress line), the measured window's latency, and latency per scenario phase.
-import { POOL_COUNTS, type PoolCounters, type PoolReport } from './device-pool.js';
+import { type LoopDelay, POOL_COUNTS, type PoolCounters, type PoolReport } from './device-pool.js';
 import { addCounts, createHistogram, type Histogram, type Summary } from './metrics.js';
 import type { Tick } from './scenarios/types.js';
 
@@ -87,6 +87,16 @@ export function createFleetStats(poolCount: number) {
       return h.summary();
     },
     measured: () => measured.summary(),
+    /** The busiest worker's event-loop delay over the measured window (each of p99 and max: the worst pool's). */
+    loopDelay(): LoopDelay {
+      let p99 = 0;
+      let max = 0;
+      for (const r of latest) {
+        p99 = Math.max(p99, r?.loopDelayMs.p99 ?? 0);
+        max = Math.max(max, r?.loopDelayMs.max ?? 0);
+      }
+      return { p99, max };
+    },
     phase(name: string): void {
       phase = createHistogram();
       phases.set(name, phase);

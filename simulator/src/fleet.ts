@@ -299,6 +299,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
       messagesPerSecond: windowSeconds > 0 ? Math.round((ackedAtEnd - ackedAtStart) / windowSeconds) : 0,
       latencyMs: latency(counted.latency.summary()),
       ackLatencyMs: latency(stats.measured()),
+      simulatorLoopDelayMs: stats.loopDelay(),
       errors: t.errors,
       disconnects: t.disconnects,
       exposureReports: { sent: t.exposureSent, stored: exposureStored },

@@ -46,6 +46,11 @@ export const resultSchema = s.object({
   messagesPerSecond: s.num({ min: 0, max: 1e9 }),
   latencyMs: latencySchema,
   ackLatencyMs: latencySchema,
+  /**
+   * The simulator's own event-loop delay over the measured window, the worst worker's, in ms: when it is not small
+   * beside the latencies, the simulator's CPU, not the server, set them.
+   */
+  simulatorLoopDelayMs: s.optional(s.object({ p99: ms(), max: ms() })),
   errors: counts(),
   disconnects: count(),
   exposureReports: s.object({ sent: count(), stored: count() }),

@@ -2,10 +2,17 @@
 // when its PUBACK came back (the server acknowledges only after the row is committed), and which were resent.
 import type { OutboxStore } from '../../agent/src/index.js';
 
-/** Pool-wide sink: one per worker, so a device costs a small Map and a few numbers, not a histogram. */
+/**
+ * Pool-wide sink: one per worker, so a device costs a small Map and a few numbers, not a histogram, and the pool's
+ * totals are kept as samples come and go instead of summed over every device each report.
+ */
 export interface SampleSink {
+  /** A sample was made before the run's cutoff: it counts, and is waited for. */
+  made(): void;
   /** A sample was acknowledged `ms` after it was made; `measured` when it lies in the measured window. */
   acked(ms: number, measured: boolean): void;
+  /** A sample made() counted was acknowledged (after acked()). */
+  settled(): void;
   resent(samples: number): void;
 }
 
@@ -41,6 +48,7 @@ export function trackOutbox(
     addSample(ts, metrics) {
       const seq = inner.addSample(ts, metrics);
       waiting.set(seq, ts);
+      if (cutoff === null) sink.made();
       return seq;
     },
     recordDropped: (reason) => inner.recordDropped(reason),
@@ -64,7 +72,9 @@ export function trackOutbox(
         const made = waiting.get(seq);
         if (made === undefined) continue;
         waiting.delete(seq);
-        sink.acked(t - made, seq > windowStart && (cutoff === null || seq <= cutoff));
+        const counted = cutoff === null || seq <= cutoff;
+        sink.acked(t - made, seq > windowStart && counted);
+        if (counted) sink.settled();
       }
     },
     ackMessage: (id) => inner.ackMessage(id),

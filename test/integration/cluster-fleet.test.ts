@@ -153,7 +153,7 @@ async function simDevice(id: string, index: number, server: string): Promise<Sim
     keyring: createKeyring([{ name: 'cluster-admin', publicKey: operator, allow: ['*'] }]),
     gate,
     counters,
-    sink: { acked: () => void tally.acked++, resent: (n) => void (tally.resent += n) },
+    sink: { made() {}, settled() {}, acked: () => void tally.acked++, resent: (n) => void (tally.resent += n) },
     log: silentLogger,
   });
   return { id, device, counters };

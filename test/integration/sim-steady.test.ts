@@ -36,6 +36,8 @@ test('steady: 100 devices send telemetry and exposure reports; nothing lost; the
   assert.is(r.lost, 0);
   assert.ok(r.latencyMs.count > 0 && r.latencyMs.p99 >= r.latencyMs.p50);
   assert.ok(r.ackLatencyMs.count > 0);
+  // The simulator's own event-loop delay (in this process, beside the server) is reported with the latencies.
+  assert.ok(r.simulatorLoopDelayMs && r.simulatorLoopDelayMs.max >= r.simulatorLoopDelayMs.p99);
   // Every device sent its first exposure report within one interval; the server stored them with scores.
   assert.is(r.exposureReports.sent, 100);
   assert.is(r.exposureReports.stored, 100);

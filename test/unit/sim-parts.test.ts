@@ -101,9 +101,17 @@ test('tracked outbox: latency only inside the window, pending up to the cutoff, 
   let now = 1000;
   const seen: [number, boolean][] = [];
   let resent = 0;
+  // The pool's running totals: made before the cutoff, and of those not acknowledged yet.
+  let made = 0;
+  let pending = 0;
   const { outbox, tally } = trackOutbox(
     createMemoryOutbox({ maxSamples: 100 }),
-    { acked: (ms, m) => void seen.push([ms, m]), resent: (n) => void (resent += n) },
+    {
+      made: () => void (made++, pending++),
+      settled: () => void pending--,
+      acked: (ms, m) => void seen.push([ms, m]),
+      resent: (n) => void (resent += n),
+    },
     () => now,
   );
   outbox.addSample(now, { a: 1 }); // seq 1, before the window
@@ -125,8 +133,10 @@ test('tracked outbox: latency only inside the window, pending up to the cutoff, 
   outbox.addSample(now, { a: 5 }); // 5, after the cutoff
   assert.is(tally.cutoff, 4);
   assert.is(tally.pending(), 2, 'seq 3 and 4 are waiting; 5 is after the cutoff');
+  assert.equal([made, pending], [4, 2]);
   outbox.ackSamples(3, 5);
   assert.is(tally.pending(), 0);
+  assert.equal([made, pending], [4, 0]);
   assert.equal(
     seen.slice(2).map(([, m]) => m),
     [true, true, false],
