@@ -2,11 +2,11 @@
 // does), and fleet server nodes, each on its own copy of the fleet's folder, sharing one Redis and that store.
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFleetServer, type FleetServer, type FleetServerOptions } from '../../broker/src/server.js';
+import type { FleetServer, FleetServerOptions } from '../../broker/src/server.js';
 import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
 import { createPgPool } from '../../broker/src/store/postgres/pool.js';
 import { openPostgresStore } from '../../broker/src/store/postgres/store.js';
-import { type TestFleet, testLogger } from './fleet.js';
+import { startTestServer, type TestFleet } from './fleet.js';
 import { tmpDir } from './tmp.js';
 
 /** Migrates the store and copies the fleet's records into it; the fleet's database is closed (the nodes copy it). */
@@ -39,17 +39,7 @@ export function startClusterNodes(
     nodeIds.map(async (nodeId) => {
       const dir = join(tmpDir(`edgeward-${nodeId}-`), 'data');
       cpSync(fleet.dataDir, dir, { recursive: true });
-      const server = await createFleetServer({
-        dataDir: dir,
-        host: '127.0.0.1',
-        mqttPort: 0,
-        httpPort: 0,
-        downloadPort: 0,
-        log: testLogger(),
-        synchronous: 'NORMAL',
-        ...extra,
-        cluster: { ...cluster, nodeId },
-      });
+      const server = await startTestServer({ dataDir: dir, ...extra, cluster: { ...cluster, nodeId } });
       return { nodeId, dir, server };
     }),
   );

@@ -57,6 +57,21 @@ export function testLogger(): Logger {
   return process.env.TEST_LOG ? createLogger({ format: 'pretty', level: 'debug' }) : silentLogger;
 }
 
+/** A fleet server for tests on its data folder: loopback, ports the kernel picks, quiet, SQLite NORMAL. */
+export function startTestServer(
+  opts: Partial<FleetServerOptions> & { readonly dataDir: string },
+): Promise<FleetServer> {
+  return createFleetServer({
+    host: '127.0.0.1',
+    mqttPort: 0,
+    httpPort: 0,
+    downloadPort: 0,
+    log: testLogger(),
+    synchronous: 'NORMAL',
+    ...opts,
+  });
+}
+
 export interface TestFleetOptions {
   /** Encrypt the data folder at rest under this key (fleet pki init --encrypt-at-rest). */
   readonly storageKey?: StorageKey;
@@ -125,17 +140,7 @@ export async function createTestFleet(devices: string[] = [], opts: TestFleetOpt
       });
     },
     async start(opts = {}) {
-      server = await createFleetServer({
-        dataDir,
-        host: '127.0.0.1',
-        mqttPort: 0,
-        httpPort: 0,
-        downloadPort: 0,
-        log: testLogger(),
-        synchronous: 'NORMAL',
-        ...(storageKey ? { storageKey } : {}),
-        ...opts,
-      });
+      server = await startTestServer({ dataDir, ...(storageKey ? { storageKey } : {}), ...opts });
       return server;
     },
     get server() {

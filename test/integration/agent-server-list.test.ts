@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import { createAgent, type Agent } from '../../agent/src/index.js';
-import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
-import { createTestFleet, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import type { FleetServer } from '../../broker/src/server.js';
+import { createTestFleet, type TestFleet, startTestServer, testLogger, waitFor } from '../helpers/fleet.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -21,15 +21,7 @@ test.before(async () => {
   const dataB = join(tmpDir('edgeward-node-b-'), 'data');
   cpSync(fleet.dataDir, dataB, { recursive: true });
   a = await fleet.start();
-  b = await createFleetServer({
-    dataDir: dataB,
-    host: '127.0.0.1',
-    mqttPort: 0,
-    httpPort: 0,
-    downloadPort: 0,
-    log: testLogger(),
-    synchronous: 'NORMAL',
-  });
+  b = await startTestServer({ dataDir: dataB });
 });
 
 test.after(async () => {

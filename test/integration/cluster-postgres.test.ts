@@ -23,11 +23,11 @@ import {
   sealSecretKeyToPem,
 } from '../../shared/src/index.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
-import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
+import type { FleetServer } from '../../broker/src/server.js';
 import { copySqliteToPostgres } from '../../broker/src/store/copy.js';
 import { createPgPool } from '../../broker/src/store/postgres/pool.js';
 import { openPostgresStore } from '../../broker/src/store/postgres/store.js';
-import { createTestFleet, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import { createTestFleet, type TestFleet, startTestServer, testLogger, waitFor } from '../helpers/fleet.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
@@ -66,16 +66,7 @@ let apiB: ApiClient;
 
 const urlOf = (s: FleetServer) => `mqtts://127.0.0.1:${s.mqttPort}`;
 const startNode = (dataDir: string, nodeId: string, mqttPort = 0) =>
-  createFleetServer({
-    dataDir,
-    host: '127.0.0.1',
-    mqttPort,
-    httpPort: 0,
-    downloadPort: 0,
-    log: testLogger(),
-    synchronous: 'NORMAL',
-    cluster: { redisUrl: redis.url, nodeId, postgresUrl: storeUrl },
-  });
+  startTestServer({ dataDir, mqttPort, cluster: { redisUrl: redis.url, nodeId, postgresUrl: storeUrl } });
 const count = async (query: string, params: unknown[] = []) =>
   Number((await sql.query<{ n: string }>(query, params)).rows[0]!.n);
 /** Samples of the device acknowledged by the server, by the agent's own count. */

@@ -10,7 +10,14 @@ import * as assert from 'uvu/assert';
 import { createRegistry } from '../../broker/src/db/registry.js';
 import { openFleetDb } from '../../broker/src/fleet/data-dir.js';
 import { createFleetServer, type FleetServer } from '../../broker/src/server.js';
-import { createTestFleet, sealPublishes, type TestFleet, testLogger, waitFor } from '../helpers/fleet.js';
+import {
+  createTestFleet,
+  sealPublishes,
+  type TestFleet,
+  startTestServer,
+  testLogger,
+  waitFor,
+} from '../helpers/fleet.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { caOf, rawRequest } from '../helpers/raw-https.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
@@ -56,16 +63,7 @@ test.before(async () => {
   dataC = join(tmpDir('edgeward-node-c-'), 'data');
   cpSync(fleet.dataDir, dataC, { recursive: true });
   a = await fleet.start({ cluster: { redisUrl: redis.url, nodeId: 'node-a' } });
-  b = await createFleetServer({
-    dataDir: dataB,
-    host: '127.0.0.1',
-    mqttPort: 0,
-    httpPort: 0,
-    downloadPort: 0,
-    log: testLogger(),
-    synchronous: 'NORMAL',
-    cluster: { redisUrl: redis.url, nodeId: 'node-b' },
-  });
+  b = await startTestServer({ dataDir: dataB, cluster: { redisUrl: redis.url, nodeId: 'node-b' } });
 });
 
 test.after(async () => {
