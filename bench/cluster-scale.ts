@@ -17,10 +17,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findClusterBinaries, INSTALL_LINE } from '../broker/src/cluster/local/index.js';
-import { freePort } from '../broker/src/cluster/local/probes.js';
 import { createSimulator, type SimResult } from '../simulator/src/index.js';
 import { copyFleet, ensureSeed, type LocalCluster, startLocalCluster } from './lib/local-cluster.js';
-import { ensureBuilt, fmt, loadAverage, serveArgs, startProc, UNTHROTTLED_DEVICES, waitForPort } from './lib/procs.js';
+import { ensureBuilt, fmt, loadAverage, startServe, UNTHROTTLED_DEVICES } from './lib/procs.js';
 import { pgStoredView, type StoredView, sqliteStoredView } from './lib/stored-view.js';
 
 const HELP = `node --import tsx bench/cluster-scale.ts [options]
@@ -295,15 +294,9 @@ try {
   copyFleet(seed, join(peerDir, 'fleet'));
   const config = join(peerDir, 'config.json');
   writeFileSync(config, JSON.stringify(NODE_CONFIG));
-  const port = await freePort('127.0.0.1');
-  const [httpPort, downloadPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
-  const peer = startProc(process.execPath, [
-    ...serveArgs({ data: join(peerDir, 'fleet'), mqttPort: port, httpPort, config }),
-    ...['--download-port', String(downloadPort)],
-  ]);
+  const { proc: peer, mqttPort: port } = await startServe({ data: join(peerDir, 'fleet'), config });
   let tpSingle: Run;
   try {
-    await waitForPort(port, '127.0.0.1', 60_000);
     console.error(`\n── throughput, ${fmt(tpDevices)} devices, one node on SQLite ──`);
     const sqlite = sqliteStoredView(join(peerDir, 'fleet', 'fleet.db'));
     tpSingle = await simulate({
