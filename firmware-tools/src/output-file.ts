@@ -2,8 +2,9 @@
 // folder or on a kernel file system such as /proc, and written atomically: a temporary file beside the target is
 // renamed or linked into place, and removed on every failure, so no half-written or stray file is ever left.
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { link, lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { close as closeFd, fchmod, fsync, openSync, rmSync, write as writeFd } from 'node:fs';
+import { link, lstat, rename, stat, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { EdgewardError } from '../../shared/src/errors.js';
 import { assertOrdinaryFolder, describeIoError, isIoError } from '../../shared/src/files.js';
@@ -81,14 +82,21 @@ async function moveIntoPlace(temporary: string, path: string, opts: OutputOption
   await unlink(temporary).catch(() => undefined); // the output is in place; a stray link is only untidy
 }
 
+const writeAt = (fd: number, bytes: Uint8Array, offset: number, length: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    writeFd(fd, bytes, offset, length, null, (err, written) => (err ? reject(err) : resolve(written))),
+  );
+
 /** Opens a temporary file beside `path` (checked with checkOutputPath first); FW_IO when it cannot be created. */
 export async function createOutputFile(path: string, opts: OutputOptions): Promise<OutputFile> {
   await checkOutputPath(path);
   if (!opts.replace && (await isPresent(path))) throw opts.exists(path);
   const temporary = `${path}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let handle: FileHandle;
+  // Created synchronously and registered in the same tick: the signal handler, which runs between ticks, never finds
+  // the file on disk but not in `pending` (as it could while an asynchronous open() completed on the thread pool).
+  let fd: number;
   try {
-    handle = await open(temporary, 'wx', opts.mode ?? 0o644);
+    fd = openSync(temporary, 'wx', opts.mode ?? 0o644);
   } catch (err) {
     throw writeError(err, path);
   }
@@ -101,7 +109,7 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   const close = async (): Promise<void> => {
     if (state !== 'open') return;
     state = 'closed';
-    await handle.close();
+    await promisify(closeFd)(fd);
   };
   const discard = async (): Promise<void> => {
     if (state === 'done') return;
@@ -111,9 +119,9 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   };
   const commit = async (): Promise<void> => {
     try {
-      await handle.sync();
+      await promisify(fsync)(fd);
       // The mode given to open() is narrowed by the umask; a private key must end up exactly 0600.
-      await handle.chmod(opts.mode ?? 0o644);
+      await promisify(fchmod)(fd, opts.mode ?? 0o644);
       await close();
       await moveIntoPlace(temporary, path, opts);
       done();
@@ -124,7 +132,7 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   };
   const write = async (bytes: Uint8Array): Promise<void> => {
     for (let done = 0; done < bytes.length; ) {
-      done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      done += await writeAt(fd, bytes, done, bytes.length - done);
     }
   };
   return { write, commit, discard };

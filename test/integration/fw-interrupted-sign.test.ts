@@ -22,7 +22,9 @@ test.before(async () => {
   closeSync(fd);
 });
 
-const partials = (folder: string) => readdirSync(folder).filter((n) => n.includes('.partial-'));
+// Only this test's own temporary files: one left by another test must not end this one's wait at once.
+const partials = (folder: string, target: string) =>
+  readdirSync(folder).filter((n) => n.startsWith(`${target}.partial-`));
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} while the bundle is written leaves no partial file`, async () => {
@@ -40,12 +42,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     let running = true;
     void exited.then(() => (running = false));
     // Waits (bounded by the process itself) for the temporary file, which exists only while the bundle is written.
-    while (running && partials(dir).length === 0) await new Promise((r) => setTimeout(r, 2));
+    while (running && partials(dir, `${signal}.bundle`).length === 0) await new Promise((r) => setTimeout(r, 2));
     assert.ok(running, `fw sign ended before its temporary file was seen: ${stderr}`);
     child.kill(signal);
     const end = await exited;
     assert.is(end.signal, signal, `fw sign dies of ${signal} as usual (exit ${end.code}): ${stderr}`);
-    assert.equal(partials(dir), [], 'no temporary file left');
+    assert.equal(partials(dir, `${signal}.bundle`), [], 'no temporary file left');
     assert.not.ok(existsSync(target), 'no bundle either');
   });
 }
