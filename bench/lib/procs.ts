@@ -1,11 +1,28 @@
 // Process helpers for benchmarks: start a server, wait for its port, read peak RSS, stop it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../broker/src/cluster/local/probes.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Bundles one CLI (`fleet-sim`, …) from this checkout into a folder of this process's own under the repository's
+ * .tmp/ (where the native addons left out of the bundle resolve from node_modules), removed when the process ends;
+ * returns the bundle's path. Never a stale dist/, and never one another bench or test is rebuilding meanwhile.
+ */
+export function freshBundle(name: string): string {
+  const dir = join(root, '.tmp', `bench-${name}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const r = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--quiet', '--only', name, '--outdir', dir], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`building ${name} failed`);
+  return join(dir, `${name}.js`);
+}
 
 export function ensureBuilt(): void {
   if (!existsSync(`${root}dist/fleet.js`) || process.env.BENCH_REBUILD) {

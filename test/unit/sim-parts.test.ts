@@ -16,6 +16,15 @@ import { peakPerSecond } from '../../simulator/src/scenarios/reconnect-storm.js'
 import { deviceAddress, isLoopbackHost, rogueAddress } from '../../simulator/src/source-addresses.js';
 import { trackOutbox } from '../../simulator/src/tracked-outbox.js';
 import { errorKind } from '../../simulator/src/virtual-device.js';
+import { withoutTsx } from '../../simulator/src/workers/pool-handle.js';
+
+test("a bundled worker runs without tsx's loader, and with every other flag of its parent", () => {
+  assert.equal(
+    withoutTsx(['--import', 'tsx', '--max-old-space-size=4096', '--import=tsx/esm', '--enable-source-maps']),
+    ['--max-old-space-size=4096', '--enable-source-maps'],
+  );
+  assert.equal(withoutTsx(['--import', './hook.mjs', '--loader', 'tsx']), ['--import', './hook.mjs']);
+});
 
 test('histogram: exact below 64 ms, within 3% above, mergeable through its sparse form', () => {
   const h = createHistogram();

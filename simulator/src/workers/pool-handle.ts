@@ -62,10 +62,24 @@ function simulatorEntry(): string {
   return here.endsWith('.ts') ? join(dirname(here), '..', 'main.ts') : here;
 }
 
-/** A pool in its own worker process: its own core, its own 20,000 file descriptors. */
-export function workerPool(spec: PoolSpec): PoolHandle {
-  const child: ChildProcess = fork(simulatorEntry(), [WORKER_COMMAND], {
-    execArgv: process.execArgv,
+/** Node's flags without tsx's loader (--import tsx, --import=tsx, --loader tsx): a bundle needs none. */
+export function withoutTsx(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if ((arg === '--import' || arg === '--loader' || arg === '--require') && execArgv[i + 1]?.startsWith('tsx')) i++;
+    else if (!/^--(import|loader|require)=tsx/.test(arg)) out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * A pool in its own worker process: its own core, its own 20,000 file descriptors. `script` is the file it runs
+ * (default simulatorEntry()): a bundle runs without tsx's loader, whichever way this process was started.
+ */
+export function workerPool(spec: PoolSpec, script?: string): PoolHandle {
+  const child: ChildProcess = fork(script ?? simulatorEntry(), [WORKER_COMMAND], {
+    execArgv: script?.endsWith('.js') ? withoutTsx(process.execArgv) : process.execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
