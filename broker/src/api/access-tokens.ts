@@ -38,7 +38,13 @@ export interface IssuedToken {
 }
 
 /** Why a token was refused; each is a 401 and a security event. */
-export type TokenFailure = 'malformed' | 'expired' | 'bad-signature' | 'foreign-issuer' | 'unknown-key';
+export type TokenFailure = 'malformed' | 'expired' | 'bad-signature' | 'foreign-issuer' | 'unknown-key' | 'lifetime';
+
+/**
+ * How far a token's issue time may be ahead of this node's clock (nodes of a cluster verify each other's tokens).
+ * With the lifetime cap, every token accepted expires within MAX_TOKEN_TTL_MS plus this of now, whoever signed it.
+ */
+export const TOKEN_CLOCK_SKEW_MS = 5 * 60_000;
 
 export type TokenService = ReturnType<typeof createTokenService>;
 
@@ -181,6 +187,13 @@ export function createTokenService(opts: {
         ));
       } catch (err) {
         return { ok: false, reason: failureOf(err) };
+      }
+      // A token this fleet issued never lives longer than MAX_TOKEN_TTL_MS and is not issued in the future. One that
+      // claims otherwise but carries a valid signature was signed by a key that left its server (a stolen database
+      // or backup): refused, so that such a key mints nothing that outlives its own rotation and pruning.
+      const iat = (payload.iat ?? 0) * 1000;
+      if ((payload.exp ?? 0) * 1000 - iat > MAX_TOKEN_TTL_MS || iat > now() + TOKEN_CLOCK_SKEW_MS) {
+        return { ok: false, reason: 'lifetime' };
       }
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
       const devices = payload.devices;
