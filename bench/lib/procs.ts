@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../broker/src/cluster/local/probes.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -135,28 +134,30 @@ export function fleetSync(args: string[], bundle = `${root}dist/fleet.js`): stri
 
 /** The node arguments that start `fleet serve` (dist/fleet.js) on a bench's data folder and ports. */
 /**
- * `fleet serve` on free ports, started once it says it listens: a port found free beforehand may be taken by another
- * process (a test running beside) before the server binds it, and a port that answers may be that other process's.
- * A server that could not bind is started again on other ports (3 tries).
+ * `fleet serve` on ports the kernel chooses (port 0), started once it logs that it listens; its MQTT port is read from
+ * that line. No port is probed beforehand, so none can be taken by another process (a test running beside) between
+ * the probe and the bind, and a port that answers is always this server's.
  */
 export async function startServe(o: { data: string; config?: string; timeoutMs?: number }) {
-  for (let attempt = 1; ; attempt++) {
-    const free = () => freePort('127.0.0.1');
-    const [mqttPort, httpPort, downloadPort] = [await free(), await free(), await free()];
-    const proc = startProc(process.execPath, [
-      ...serveArgs({ data: o.data, mqttPort, httpPort, logLevel: 'info', ...(o.config ? { config: o.config } : {}) }),
-      ...['--download-port', String(downloadPort)],
-    ]);
-    const deadline = Date.now() + (o.timeoutMs ?? 60_000);
-    while (!proc.output().includes('fleet server listening')) {
-      if (proc.child.exitCode !== null || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (proc.output().includes('fleet server listening')) return { proc, mqttPort };
-    await proc.stop();
-    if (attempt === 3 || !/EADDRINUSE/.test(proc.output()))
-      throw new Error(`fleet serve did not start listening:\n${proc.output().slice(-2000)}`);
+  const proc = startProc(process.execPath, [
+    ...serveArgs({
+      data: o.data,
+      mqttPort: 0,
+      httpPort: 0,
+      logLevel: 'info',
+      ...(o.config ? { config: o.config } : {}),
+    }),
+    ...['--download-port', '0'],
+  ]);
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  for (;;) {
+    const listening = /"fleet server listening".*"mqtt":"mqtts:\/\/[^"]*:(\d+)"/.exec(proc.output());
+    if (listening) return { proc, mqttPort: Number(listening[1]) };
+    if (proc.child.exitCode !== null || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
   }
+  await proc.stop();
+  throw new Error(`fleet serve did not start listening:\n${proc.output().slice(-2000)}`);
 }
 
 export function serveArgs(o: {

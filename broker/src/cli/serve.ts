@@ -85,7 +85,8 @@ const HELP = `fleet serve --data DIR [--config FILE] [--mqtt-port 8883] [--http-
 Runs the fleet server: the MQTT broker over mutual TLS (devices need a certificate from the fleet CA, are
 confined to their own topics and rate-limited per device type) and the HTTPS endpoint: the web dashboard at /
 (fleet dashboard link), the operator API under /api/v1, /healthz, /readyz, /metrics (Prometheus) and POST /v1/enroll.
-Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly.
+Logs are JSON lines on stderr. Ctrl-C or SIGTERM stops it cleanly. A port of 0 lets the kernel choose a free one;
+the "fleet server listening" log line names the ports taken.
 
   --config FILE         JSON server configuration (limits, per-device-type rates, audit thresholds);
                         see docs/fleet-config.md. Every problem in it is listed at once.
@@ -170,9 +171,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     dataDir,
     storageKey,
     host: values.host ?? '127.0.0.1',
-    mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
-    httpPort: parsePort(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
-    downloadPort: parsePort(values['download-port'], '--download-port', DEFAULT_DOWNLOAD_PORT),
+    mqttPort: parsePort(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT, true),
+    httpPort: parsePort(values['http-port'], '--http-port', DEFAULT_HTTP_PORT, true),
+    downloadPort: parsePort(values['download-port'], '--download-port', DEFAULT_DOWNLOAD_PORT, true),
     log,
     config,
     ...(values['public-mqtt-url'] ? { publicMqttUrl: values['public-mqtt-url'] } : {}),
