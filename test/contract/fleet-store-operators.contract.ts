@@ -2,9 +2,12 @@
 // (SQLite, PostgreSQL) through two handles on one database, as two cluster nodes hold: what one adds, revokes or
 // ends the other sees at its next read; of two adding the same operator or spending the same link at once, one wins;
 // the last admin survives two revocations at once; a token signed by one node verifies on the other and is refused
-// there once its operator is revoked.
+// there once its operator is revoked; a token key stays shared while a node signs with it, and is pruned a day and an
+// hour after its last use.
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import { SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTokenService } from '../../broker/src/api/access-tokens.js';
@@ -192,6 +195,91 @@ export function operatorAccessContract(name: string, make: () => Promise<SharedS
       await rejectsWith(a.tokenKeys.publish({ ...one, kid }), 'FLEET_STORE_CONSTRAINT');
     }
   });
+
+  t(
+    'token keys: publishing a key again moves its time forward, never back nor for another key; prune drops the old',
+    async () => {
+      const { a, b } = await fresh();
+      const key = (kid: string, createdAt: number) => ({
+        kid,
+        publicKey: publicKeyToPem(generateKeyPair().publicKey),
+        createdAt,
+      });
+      const kept = key('1111111111111111', T0);
+      const stale = key('2222222222222222', T0);
+      await a.tokenKeys.publish(kept);
+      await a.tokenKeys.publish(stale);
+      await b.tokenKeys.publish({ ...kept, createdAt: T0 + 3_600_000 });
+      assert.is((await a.tokenKeys.get(kept.kid))?.createdAt, T0 + 3_600_000, 'vouched for again an hour later');
+      await b.tokenKeys.publish({ ...kept, createdAt: T0 + 60_000 });
+      assert.is((await a.tokenKeys.get(kept.kid))?.createdAt, T0 + 3_600_000, 'an older time does not move it back');
+      await b.tokenKeys.publish({ ...key(kept.kid, T0 + 7_200_000) });
+      assert.equal(await a.tokenKeys.get(kept.kid), { ...kept, createdAt: T0 + 3_600_000 }, 'another key of the kid');
+      assert.is(await b.tokenKeys.prune(T0 + 60_000), 1);
+      assert.is(await a.tokenKeys.get(stale.kid), undefined);
+      assert.ok(await a.tokenKeys.get(kept.kid));
+      assert.is(await b.tokenKeys.prune(T0 + 60_000), 0);
+    },
+  );
+
+  t(
+    'token keys across nodes: a key in use stays past any rotation; one unused for a day is pruned and stops verifying',
+    async () => {
+      const { a, b } = await fresh();
+      let clock = T0;
+      const node = (store: FleetStore, rotateAfterMs?: number) => {
+        const db = openDb(join(tmpDir('edgeward-node-'), 'fleet.db'));
+        const tokens = createTokenService({
+          db,
+          issuer: 'fleet-x',
+          shared: store.tokenKeys,
+          now: () => clock,
+          ...(rotateAfterMs ? { rotateAfterMs } : {}),
+        });
+        return { db, tokens };
+      };
+      const issue = (n: ReturnType<typeof node>) =>
+        n.tokens.issue({
+          operatorId: 1,
+          operator: 'ada',
+          role: 'admin',
+          scopes: ['devices:read'],
+          devices: null,
+          ttlMs: 3_600_000,
+        });
+      // A signs with one key for a year (as an HSM's key does), C rotates daily, B only verifies.
+      const [nodeA, nodeB, nodeC] = [node(a, 365 * 86_400_000), node(b), node(b)];
+      await issue(nodeA);
+      const first = await issue(nodeC);
+      const firstKey = nodeC.db.prepare('SELECT kid, private_key FROM token_keys').get() as {
+        kid: string;
+        private_key: string;
+      };
+      assert.ok((await nodeB.tokens.verify(first.token)).ok);
+      // A keeps signing every hour; C signs now and then, rotating after a day.
+      for (let h = 1; h <= 27; h++) {
+        clock = T0 + h * 3_600_000;
+        const fromA = await issue(nodeA);
+        assert.ok((await nodeB.tokens.verify(fromA.token)).ok, `A's token of hour ${h}`);
+      }
+      await issue(nodeC); // its rotation: the shared store forgets the keys unused for a day and an hour
+      assert.is(await a.tokenKeys.get(firstKey.kid), undefined, "C's first key, last used 27 h ago, is gone");
+      assert.ok(await a.tokenKeys.get((nodeA.db.prepare('SELECT kid FROM token_keys').get() as { kid: string }).kid));
+      // Whoever still holds that first key's private half (a stolen backup of C) mints nothing B accepts.
+      const iat = Math.floor(clock / 1000);
+      const forged = await new SignJWT({ role: 'admin', scope: 'devices:read', oid: 1, name: 'ada' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: firstKey.kid, typ: 'at+jwt' })
+        .setIssuer('fleet-x')
+        .setAudience('fleet-x')
+        .setSubject('operator:ada')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 600)
+        .setJti('forged')
+        .sign(createPrivateKey(firstKey.private_key));
+      assert.equal(await nodeB.tokens.verify(forged), { ok: false, reason: 'unknown-key' });
+      for (const n of [nodeA, nodeB, nodeC]) n.db.close();
+    },
+  );
 
   t('a token signed by node A verifies on node B; once its operator is revoked through B, A refuses it', async () => {
     const { a, b } = await fresh();

@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Db } from '../db/open.js';
-import { createTokenKeys, TOKEN_KID_PATTERN, type TokenVerifyKey } from '../db/token-keys.js';
+import { createTokenKeys, TOKEN_KID_PATTERN } from '../db/token-keys.js';
 import type { TokenKeyStore } from '../store/types.js';
 import { isRole, isScope, type Role, type Scope } from './roles.js';
 import { signCompactJws, type TokenSigner } from './token-signer.js';
@@ -46,6 +46,11 @@ export type TokenFailure = 'malformed' | 'expired' | 'bad-signature' | 'foreign-
  */
 export const TOKEN_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** A signing key in use is published in a cluster's shared store again this often (see publish() below). */
+const REPUBLISH_MS = 60 * 60_000;
+/** A verification key read from the database or the shared store is read again after this long. */
+const VERIFY_KEY_CACHE_MS = 10 * 60_000;
+
 export type TokenService = ReturnType<typeof createTokenService>;
 
 export function createTokenService(opts: {
@@ -70,20 +75,22 @@ export function createTokenService(opts: {
   const now = opts.now ?? Date.now;
   const rotateAfterMs = opts.rotateAfterMs ?? TOKEN_KEY_ROTATION_MS;
   const keys = createTokenKeys(db);
-  // Public keys by kid. A key is never withdrawn before its tokens expire (jwtVerify checks the expiry), so a key
-  // once read needs no invalidation: revoking an operator is checked per request, not here.
-  const verifyKeys = new Map<string, KeyObject>();
-  /** The kids this process has published in the shared store (publishing again would change nothing). */
-  const published = new Set<string>();
+  // Public keys by kid, each read again after VERIFY_KEY_CACHE_MS: a key pruned (here or in the shared store) stops
+  // verifying on every node within that time. Revoking an operator is checked per request, not here.
+  const verifyKeys = new Map<string, { key: KeyObject; until: number; pem: string }>();
+  /** When this process last published each kid in the shared store. */
+  const published = new Map<string, number>();
   // Tokens already verified, until they expire: a client sends the same token with every request, and checking its
   // Ed25519 signature again each time was a fifth of an API request's event-loop time (bench/operator-api). A
   // token's bytes fix its claims, so only its expiry is checked again; the operator's status is checked per
   // request by the caller (auth.ts), so a revocation still takes effect at once. Bounded: oldest out first.
   const verified = new Map<string, TokenClaims>();
 
-  function signingKey(): { kid: string; key: KeyObject; publicKey: string; createdAt: number } {
+  function signingKey(): { kid: string; key: KeyObject; publicKey: string; createdAt: number; rotated: boolean } {
     let row = keys.newest();
+    let rotated = false;
     if (!row || now() - row.createdAt >= rotateAfterMs) {
+      rotated = true;
       const pair = generateKeyPairSync('ed25519');
       row = {
         kid: randomBytes(8).toString('hex'),
@@ -95,26 +102,36 @@ export function createTokenService(opts: {
       // A key retired more than a token's lifetime ago can no longer have a live token.
       keys.prune(now() - rotateAfterMs - MAX_TOKEN_TTL_MS, row.kid);
     }
-    return { ...row, key: createPrivateKey(row.privateKey) };
+    return { ...row, key: createPrivateKey(row.privateKey), rotated };
   }
 
-  /** Publishes a signing key's public half before the first token it signs can reach another node. */
-  async function publish(key: TokenVerifyKey): Promise<void> {
-    if (!shared || published.has(key.kid)) return;
-    await shared.publish({ kid: key.kid, publicKey: key.publicKey, createdAt: key.createdAt });
-    published.add(key.kid);
+  /**
+   * Publishes a signing key's public half before the first token it signs can reach another node, and again every
+   * REPUBLISH_MS while it signs: its time in the shared store says it is in use (an HSM's key signs for longer than
+   * a rotation), so that the store's pruning, a day and an hour later, never removes a key under a live token.
+   */
+  async function publish(key: { kid: string; publicKey: string }): Promise<void> {
+    if (!shared) return;
+    const last = published.get(key.kid);
+    if (last !== undefined && now() - last < REPUBLISH_MS) return;
+    const at = now();
+    await shared.publish({ kid: key.kid, publicKey: key.publicKey, createdAt: at });
+    published.set(key.kid, at);
   }
 
   async function verifyKey(kid: unknown): Promise<KeyObject | undefined> {
     if (typeof kid !== 'string' || !TOKEN_KID_PATTERN.test(kid)) return undefined;
     if (signer !== undefined && kid === signer.kid) return signer.publicKey;
-    let key = verifyKeys.get(kid);
-    if (!key) {
-      const row = keys.get(kid) ?? (await shared?.get(kid));
-      if (!row) return undefined;
-      key = createPublicKey(row.publicKey);
-      verifyKeys.set(kid, key);
+    const cached = verifyKeys.get(kid);
+    if (cached && cached.until > now()) return cached.key;
+    const row = keys.get(kid) ?? (await shared?.get(kid));
+    if (!row) {
+      verifyKeys.delete(kid);
+      return undefined;
     }
+    // The same public key as before keeps its KeyObject.
+    const key = cached && row.publicKey === cached.pem ? cached.key : createPublicKey(row.publicKey);
+    verifyKeys.set(kid, { key, until: now() + VERIFY_KEY_CACHE_MS, pem: row.publicKey });
     return key;
   }
 
@@ -141,13 +158,15 @@ export function createTokenService(opts: {
       const sub = `operator:${t.operator}`;
       if (signer !== undefined) {
         const publicKey = signer.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-        await publish({ kid: signer.kid, publicKey, createdAt: now() });
+        await publish({ kid: signer.kid, publicKey });
         const header = { alg: 'EdDSA', kid: signer.kid, typ: TOKEN_TYPE };
         const token = signCompactJws(header, { ...claims, iss: issuer, aud: issuer, sub, iat, exp, jti }, signer);
         return { token, expiresAt: new Date(exp * 1000).toISOString(), scopes: t.scopes, devices: t.devices };
       }
       const signing = signingKey();
       await publish(signing);
+      // Once a day (at this node's rotation): the shared store forgets the keys no node has used for a day and an hour.
+      if (signing.rotated) await shared?.prune(now() - rotateAfterMs - MAX_TOKEN_TTL_MS);
       const { kid, key } = signing;
       const token = await new SignJWT(claims)
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: TOKEN_TYPE })

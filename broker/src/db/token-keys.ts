@@ -36,10 +36,16 @@ export function createTokenKeys(db: Db) {
   );
   const byKid = db.prepare(`SELECT * FROM token_keys WHERE kid = ?`);
   const insert = db.prepare(`INSERT INTO token_keys (kid, private_key, public_key, created_at) VALUES (?, ?, ?, ?)`);
+  // A published key's time moves forward when it is published again; a key made here (with its private half) keeps
+  // the time it was made, which decides its rotation.
   const publish = db.prepare(
-    `INSERT INTO token_keys (kid, public_key, created_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING`,
+    `INSERT INTO token_keys (kid, public_key, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (kid) DO UPDATE SET created_at = excluded.created_at
+       WHERE token_keys.private_key IS NULL AND token_keys.public_key = excluded.public_key
+         AND token_keys.created_at < excluded.created_at`,
   );
   const prune = db.prepare(`DELETE FROM token_keys WHERE created_at < ? AND kid != ?`);
+  const prunePublished = db.prepare(`DELETE FROM token_keys WHERE created_at < ? AND private_key IS NULL`);
   return {
     /** The newest key this server holds the private half of. */
     newest(): TokenSigningKey | undefined {
@@ -53,13 +59,17 @@ export function createTokenKeys(db: Db) {
       const r = byKid.get(kid) as KeyRow | undefined;
       return r && verifyKeyOf(r);
     },
-    /** A verification key made elsewhere; a kid known already keeps its first key. */
+    /** A verification key made elsewhere; a kid known already keeps its first key (see TokenKeyStore.publish). */
     publish(k: TokenVerifyKey): void {
       publish.run(k.kid, k.publicKey, k.createdAt);
     },
-    /** Deletes the keys made before `before`, but never `keep` (the signing key). */
-    prune(before: number, keep: string): void {
-      prune.run(before, keep);
+    /** Deletes the keys made (or last published) before `before`, but never `keep` (the signing key). */
+    prune(before: number, keep: string): number {
+      return prune.run(before, keep).changes;
+    },
+    /** Deletes the keys published here (made elsewhere) that were last published before `before`. */
+    prunePublished(before: number): number {
+      return prunePublished.run(before).changes;
     },
   };
 }

@@ -353,6 +353,7 @@ export function createSqliteStore(db: Db, opts: SqliteStoreOptions = {}): FleetS
     tokenKeys: {
       publish: (key) => call('tokenKeys.publish', () => tokenKeys.publish(key)),
       get: (kid) => call('tokenKeys.get', () => tokenKeys.get(kid)),
+      prune: (before) => call('tokenKeys.prune', () => tokenKeys.prunePublished(before)),
     },
     fleetAudit: {
       expiringCertificates: (until) =>

@@ -400,11 +400,15 @@ export interface DashboardSessionStore {
  */
 export interface TokenKeyStore {
   /**
-   * Makes a verification key known; a kid known already keeps its first key. FLEET_STORE_CONSTRAINT for a kid that
-   * is not 16 lower-case hex digits.
+   * Makes a verification key known; a kid known already keeps its first key. `createdAt` is when a node last vouched
+   * for the key: publishing the same key again with a later time moves it forward (a node signing with a key
+   * publishes it again while it signs), so prune() never removes a key under a live token. FLEET_STORE_CONSTRAINT
+   * for a kid that is not 16 lower-case hex digits.
    */
   publish(key: TokenVerifyKey): Promise<void>;
   get(kid: string): Promise<TokenVerifyKey | undefined>;
+  /** Removes the keys last vouched for before `before` (ms since the epoch); how many it removed. */
+  prune(before: number): Promise<number>;
 }
 
 /** What the fleet audit's checks (fleet/audit-checks.ts) read: each check's rows, its rules applied by the caller. */
