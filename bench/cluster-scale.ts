@@ -159,6 +159,9 @@ async function simulate(spec: RunSpec): Promise<Run> {
     devices: spec.n,
     scenario: spec.scenario,
     durationMs: spec.durationMs,
+    // One interval after the last device connected: the last handshakes, and the simulator's own backlog from the
+    // ramp, are not the steady state the latency is asked of.
+    settleMs: interval * 1000,
     telemetryIntervalSeconds: interval,
     rampPerSecond: ramp,
     workers,
@@ -480,9 +483,10 @@ function print(
   console.log(
     `\ncluster-scale: 3 nodes + Redis + PostgreSQL + HAProxy and the simulator (${workers} workers) on this ` +
       `${availableParallelism()}-core machine (shared: load average in the table); telemetry every ${interval} s, ` +
-      `${holdMs / 1000} s measured per size; pass = all connected, nothing lost or stored twice, ack and e2e p99 < ` +
-      `${p99Limit} ms. Latency in ms: ack = sample made → PUBACK at the device (after the commit), e2e = sample ` +
-      "made → received by a node; sim lag = the simulator's own event-loop delay (both latencies include it).\n",
+      `${holdMs / 1000} s measured per size from one interval after the last device connected; pass = all ` +
+      `connected, nothing lost or stored twice, ack and e2e p99 < ${p99Limit} ms. Latency in ms: ack = sample ` +
+      'made → PUBACK at the device (after the commit), e2e = sample made → received by a node; sim lag' +
+      " = the simulator's own event-loop delay (both latencies include it).\n",
   );
   console.log('steady, devices spread over the nodes by their server lists (random pick):');
   table([...head, 'load', 'result'], steadyRows(steady, idleRss));

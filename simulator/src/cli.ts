@@ -41,6 +41,8 @@ operator API.
   --scenario NAME         one of:
 ${scenarioHelp().replace(/^/gm, '    ')}
   --duration D            measured part, after every device is connected (default 60s)
+  --settle D              wait this long after every device is connected before measuring (default 0s): the
+                          last handshakes and the simulator's own backlog from the ramp are not counted
   --telemetry-interval D  seconds between samples, whole seconds (default 10s)
   --ramp R/s              new devices per second while starting (default 200/s): TLS handshakes cost the
                           server CPU, and a device whose handshake queues too long times out and backs off
@@ -100,6 +102,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       devices: { type: 'string' },
       scenario: { type: 'string' },
       duration: { type: 'string' },
+      settle: { type: 'string' },
       'telemetry-interval': { type: 'string' },
       ramp: { type: 'string' },
       'max-connecting': { type: 'string' },
@@ -141,6 +144,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     devices: parsePositiveInt(values.devices, '--devices'),
     scenario: required(values.scenario, '--scenario'),
     ...(values.duration ? { durationMs: parseDuration(values.duration, '--duration') } : {}),
+    ...(values.settle ? { settleMs: parseDuration(values.settle, '--settle') } : {}),
     ...(values['telemetry-interval']
       ? { telemetryIntervalSeconds: wholeSeconds(values['telemetry-interval'], '--telemetry-interval') }
       : {}),

@@ -218,6 +218,10 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
           `reached); running the scenario anyway`,
       );
     const connectSeconds = waited === null ? null : Math.round((Date.now() - startedAt) / 100) / 10;
+    if (o.settleMs > 0) {
+      enter('settling');
+      await guard(sleep(o.settleMs));
+    }
 
     enter(o.scenario);
     for (const p of pools) p.measure();

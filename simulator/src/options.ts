@@ -34,6 +34,11 @@ export interface SimulatorOptions {
   readonly scenario: string;
   /** Measured part of the run, after every device is connected (default 60 s). */
   readonly durationMs?: number;
+  /**
+   * Between the moment every device is connected and the measured part (default 0): the server and the simulator
+   * finish the work the ramp left (the last handshakes, the first samples of the last devices) before latency counts.
+   */
+  readonly settleMs?: number;
   readonly telemetryIntervalSeconds?: number;
   /** New devices per second (default 200). */
   readonly rampPerSecond?: number;
@@ -134,6 +139,7 @@ const MAX_SERVERS = 16;
 
 export const DEFAULTS = {
   durationMs: 60_000,
+  settleMs: 0,
   telemetryIntervalSeconds: 10,
   rampPerSecond: 200,
   maxConnecting: 128,
@@ -281,6 +287,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     devices,
     scenario: o.scenario,
     durationMs,
+    settleMs: int(o.settleMs ?? DEFAULTS.settleMs, '--settle (ms)', 0),
     telemetryIntervalSeconds: interval,
     rampPerSecond: ramp,
     maxConnecting: int(o.maxConnecting ?? DEFAULTS.maxConnecting, '--max-connecting', 1, 100_000),

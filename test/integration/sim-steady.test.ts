@@ -15,6 +15,7 @@ test.before(async () => {
 test.after(async () => fleet?.close());
 
 test('steady: 100 devices send telemetry and exposure reports; nothing lost; the result is valid', async () => {
+  const stages: [string, number][] = [];
   const sim = await createSimulator({
     server: fleet.url(),
     serverApi: `https://127.0.0.1:${fleet.server.httpPort}`,
@@ -25,8 +26,16 @@ test('steady: 100 devices send telemetry and exposure reports; nothing lost; the
     telemetryIntervalSeconds: 1,
     rampPerSecond: 500,
     workers: 0,
+    settleMs: 1000,
+    onStage: (stage) => stages.push([stage, Date.now()]),
   });
   const r = await sim.done;
+  // Measured from a second after every device connected (--settle), not from the end of the ramp.
+  assert.equal(
+    stages.slice(0, 4).map(([name]) => name),
+    ['connecting', 'settling', 'steady', 'draining'],
+  );
+  assert.ok(stages[2]![1] - stages[1]![1] >= 1000, 'settled a second');
   assert.equal(checkResult(JSON.parse(JSON.stringify(r))), r, 'the JSON form passes the schema');
   assert.ok(r.ok, JSON.stringify(r.invariants));
   assert.is(r.devices, 100);
