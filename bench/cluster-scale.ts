@@ -19,7 +19,15 @@ import { parseArgs } from 'node:util';
 import { findClusterBinaries, INSTALL_LINE } from '../broker/src/cluster/local/index.js';
 import { createSimulator, type SimResult } from '../simulator/src/index.js';
 import { copyFleet, ensureSeed, type LocalCluster, startLocalCluster } from './lib/local-cluster.js';
-import { ensureBuilt, fmt, freshBundle, loadAverage, startServe, UNTHROTTLED_DEVICES } from './lib/procs.js';
+import {
+  ensureBuilt,
+  fmt,
+  freshBundle,
+  loadAverage,
+  startServe,
+  UNTHROTTLED_DEVICES,
+  waitForQuiet,
+} from './lib/procs.js';
 import { pgStoredView, type StoredView, sqliteStoredView } from './lib/stored-view.js';
 
 const HELP = `node --import tsx bench/cluster-scale.ts [options]
@@ -259,6 +267,10 @@ try {
 
   // 1 and 2. The largest steady fleet over the nodes' server lists, and memory per device.
   const steady: Run[] = [];
+  const quiet = async () => {
+    const waited = await waitForQuiet();
+    if (waited > 5) console.error(`   waited ${waited} s for the machine to be quiet after the last run`);
+  };
   for (const n of sizes) {
     console.error(`\n── steady, ${fmt(n)} devices over 3 nodes by server lists ──`);
     const run = await simulate({
@@ -273,10 +285,11 @@ try {
     steady.push(run);
     console.error(`   ${run.why}`);
     if (!run.pass && !values['keep-going']) break;
-    await sleep(3000);
+    await quiet();
   }
 
   // 5. HAProxy's part: the same through its one front port.
+  await quiet();
   const haproxy: Run[] = [];
   for (const n of haproxySizes) {
     console.error(`\n── steady, ${fmt(n)} devices through HAProxy ${c.front} ──`);
@@ -291,7 +304,7 @@ try {
     haproxy.push(run);
     console.error(`   ${run.why}`);
     if (!run.pass && !values['keep-going']) break;
-    await sleep(3000);
+    await quiet();
   }
 
   // 3. QoS 1 throughput: the cluster against one node on SQLite (a copy of the same fleet), same devices.

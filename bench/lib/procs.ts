@@ -133,6 +133,33 @@ export function fleetSync(args: string[], bundle = `${root}dist/fleet.js`): stri
 }
 
 /** The node arguments that start `fleet serve` (dist/fleet.js) on a bench's data folder and ports. */
+/** The machine's CPU time so far, busy and total, in clock ticks (/proc/stat's first line). */
+function cpuTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const t = fields.map(Number);
+  const total = t.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - t[3]! - t[4]!, total }; // idle and iowait are not busy
+}
+
+/**
+ * Waits until the whole machine has been under `busyBelow` (a share of all cores) for a 2 s stretch, or `maxMs`
+ * has passed; the seconds it waited. Between the sizes of a bench: the last run's teardown (tens of thousands of
+ * sessions ending in Redis and PostgreSQL) must not be measured as the next run's latency.
+ */
+export async function waitForQuiet(o: { busyBelow?: number; maxMs?: number } = {}): Promise<number> {
+  const started = Date.now();
+  if (!existsSync('/proc/stat')) return 0;
+  for (;;) {
+    const a = cpuTicks();
+    await new Promise((r) => setTimeout(r, 2000));
+    const b = cpuTicks();
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    if (busy < (o.busyBelow ?? 0.25) || Date.now() - started > (o.maxMs ?? 120_000)) {
+      return Math.round((Date.now() - started) / 1000);
+    }
+  }
+}
+
 /**
  * `fleet serve` on ports the kernel chooses (port 0), started once it logs that it listens; its MQTT port is read from
  * that line. No port is probed beforehand, so none can be taken by another process (a test running beside) between
