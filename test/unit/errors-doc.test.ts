@@ -947,7 +947,7 @@ const serveCases: Case[] = [
     args: (f) => serve(f.data, '--mqtt-port', '65536'),
     exit: 2,
     code: 'USAGE',
-    message: /--mqtt-port must be a port number from 1 to 65535/,
+    message: /--mqtt-port must be a port number from 0 to 65535/,
   },
   {
     name: 'serve --http-port -1',
