@@ -132,7 +132,6 @@ export function fleetSync(args: string[], bundle = `${root}dist/fleet.js`): stri
   return r.stdout;
 }
 
-/** The node arguments that start `fleet serve` (dist/fleet.js) on a bench's data folder and ports. */
 /** The machine's CPU time so far, busy and total, in clock ticks (/proc/stat's first line). */
 function cpuTicks(): { busy: number; total: number } {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
@@ -187,6 +186,7 @@ export async function startServe(o: { data: string; config?: string; timeoutMs?:
   throw new Error(`fleet serve did not start listening:\n${proc.output().slice(-2000)}`);
 }
 
+/** The node arguments that start `fleet serve` (dist/fleet.js) on a bench's data folder and ports. */
 export function serveArgs(o: {
   data: string;
   mqttPort: number;

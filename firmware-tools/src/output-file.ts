@@ -82,10 +82,11 @@ async function moveIntoPlace(temporary: string, path: string, opts: OutputOption
   await unlink(temporary).catch(() => undefined); // the output is in place; a stray link is only untidy
 }
 
-const writeAt = (fd: number, bytes: Uint8Array, offset: number, length: number): Promise<number> =>
-  new Promise((resolve, reject) =>
-    writeFd(fd, bytes, offset, length, null, (err, written) => (err ? reject(err) : resolve(written))),
-  );
+// The temporary file is held by its descriptor (see createOutputFile); these are fs's calls on one, as promises.
+const closeAsync = promisify(closeFd);
+const fsyncAsync = promisify(fsync);
+const fchmodAsync = promisify(fchmod);
+const writeAsync = promisify(writeFd);
 
 /** Opens a temporary file beside `path` (checked with checkOutputPath first); FW_IO when it cannot be created. */
 export async function createOutputFile(path: string, opts: OutputOptions): Promise<OutputFile> {
@@ -109,7 +110,7 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   const close = async (): Promise<void> => {
     if (state !== 'open') return;
     state = 'closed';
-    await promisify(closeFd)(fd);
+    await closeAsync(fd);
   };
   const discard = async (): Promise<void> => {
     if (state === 'done') return;
@@ -119,9 +120,9 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   };
   const commit = async (): Promise<void> => {
     try {
-      await promisify(fsync)(fd);
+      await fsyncAsync(fd);
       // The mode given to open() is narrowed by the umask; a private key must end up exactly 0600.
-      await promisify(fchmod)(fd, opts.mode ?? 0o644);
+      await fchmodAsync(fd, opts.mode ?? 0o644);
       await close();
       await moveIntoPlace(temporary, path, opts);
       done();
@@ -132,7 +133,7 @@ export async function createOutputFile(path: string, opts: OutputOptions): Promi
   };
   const write = async (bytes: Uint8Array): Promise<void> => {
     for (let done = 0; done < bytes.length; ) {
-      done += await writeAt(fd, bytes, done, bytes.length - done);
+      done += (await writeAsync(fd, bytes, done, bytes.length - done, null)).bytesWritten;
     }
   };
   return { write, commit, discard };

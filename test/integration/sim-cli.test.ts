@@ -59,7 +59,7 @@ test('run with 2 worker processes: summary on stdout, a valid JSON result, exit 
   assert.is(devices, 60);
 });
 
-test('usage errors exit 2: rollout without a release, unknown scenario, remote server, missing flag', async () => {
+test('usage errors exit 2: rollout without release, unknown scenario, bad --settle, remote, missing flag', async () => {
   const base = ['run', '--data', fleet.dataDir, '--devices', '5'];
   const rollout = await sim([...base, '--server', fleet.url(), '--scenario', 'rollout']);
   assert.is(rollout.code, 2);
@@ -70,6 +70,9 @@ test('usage errors exit 2: rollout without a release, unknown scenario, remote s
   const badRate = await sim([...base, '--server', fleet.url(), '--scenario', 'steady', '--fail-rate', '150%']);
   assert.is(badRate.code, 2);
   assert.match(badRate.stderr, /--fail-rate must be a percentage/);
+  const badSettle = await sim([...base, '--server', fleet.url(), '--scenario', 'steady', '--settle', 'soon']);
+  assert.is(badSettle.code, 2);
+  assert.match(badSettle.stderr, /invalid --settle "soon": use a number with ms, s, m, h or d/);
   const remote = await sim([...base, '--server', 'mqtts://192.0.2.10:8883', '--scenario', 'steady']);
   assert.is(remote.code, 2);
   assert.match(remote.stderr, /loopback.*--allow-remote/s);

@@ -77,7 +77,7 @@ export function createTokenService(opts: {
   const keys = createTokenKeys(db);
   // Public keys by kid, each read again after VERIFY_KEY_CACHE_MS: a key pruned (here or in the shared store) stops
   // verifying on every node within that time. Revoking an operator is checked per request, not here.
-  const verifyKeys = new Map<string, { key: KeyObject; until: number; pem: string }>();
+  const verifyKeys = new Map<string, { key: KeyObject; until: number }>();
   /** When this process last published each kid in the shared store. */
   const published = new Map<string, number>();
   // Tokens already verified, until they expire: a client sends the same token with every request, and checking its
@@ -129,9 +129,8 @@ export function createTokenService(opts: {
       verifyKeys.delete(kid);
       return undefined;
     }
-    // The same public key as before keeps its KeyObject.
-    const key = cached && row.publicKey === cached.pem ? cached.key : createPublicKey(row.publicKey);
-    verifyKeys.set(kid, { key, until: now() + VERIFY_KEY_CACHE_MS, pem: row.publicKey });
+    const key = createPublicKey(row.publicKey);
+    verifyKeys.set(kid, { key, until: now() + VERIFY_KEY_CACHE_MS });
     return key;
   }
 
