@@ -46,7 +46,13 @@ export function createMemoryOutbox(opts: OutboxOptions): OutboxStore {
       return out;
     },
     messagesAfter(after, max) {
-      return messages.filter((m) => m.id > after).slice(0, max);
+      // Asked before every publish, mostly of an empty list: no copy of the whole list each time.
+      const out: PendingMessage[] = [];
+      for (const m of messages) {
+        if (out.length >= max) break;
+        if (m.id > after) out.push(m);
+      }
+      return out;
     },
     ackSamples(first, last) {
       const before = samples.length;
