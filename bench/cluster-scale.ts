@@ -43,6 +43,9 @@ device, QoS 1 throughput against one node on SQLite, HAProxy's part, and the rec
   --p99 MS                  the latency limit (default 500)
   --ramp N                  new devices per second (default 400; closed loop: at most 128 handshakes under way)
   --workers N               simulator worker processes (default 2; --quick: 0, the devices in this process)
+  --sim-priority N          the workers' nice value (default -5; 0 to compete with the cluster as equals). The
+                            devices they stand in for have CPUs of their own: a worker waiting for a core the
+                            nodes hold would count its wait as the fleet's latency. Below 0 needs root.
   --throughput-devices N    devices of the throughput comparison (default 300)
   --throughput-seconds S    its measured seconds, each side (default 15)
   --kill-devices N          fleet of the kill phase (default: the largest steady size that passed)
@@ -65,6 +68,7 @@ const { values } = parseArgs({
     p99: { type: 'string', default: '500' },
     ramp: { type: 'string', default: '400' },
     workers: { type: 'string' },
+    'sim-priority': { type: 'string', default: '-5' },
     'throughput-devices': { type: 'string' },
     'throughput-seconds': { type: 'string' },
     'kill-devices': { type: 'string' },
@@ -89,6 +93,7 @@ const p99Limit = Number(values.p99);
 const ramp = Number(values.ramp);
 // --quick runs the devices in this process: forking workers from source costs seconds each run.
 const workers = Number(values.workers ?? (quick ? 0 : 2));
+const simPriority = Number(values['sim-priority']);
 const tpDevices = Number(values['throughput-devices'] ?? (quick ? 20 : 300));
 const tpMs = Number(values['throughput-seconds'] ?? (quick ? 3 : 15)) * 1000;
 const reconnectBoundMs = Number(values['reconnect-bound'] ?? (quick ? 30 : 60)) * 1000;
@@ -96,7 +101,8 @@ const killAfterMs = quick ? 2000 : 10_000;
 const all = [...sizes, ...haproxySizes, tpDevices, Number(values['kill-devices'] ?? 0)];
 if (
   all.some((n) => !Number.isInteger(n) || n < 0) ||
-  [holdMs, interval, p99Limit, ramp, workers + 1].some((n) => !(n > 0))
+  [holdMs, interval, p99Limit, ramp, workers + 1].some((n) => !(n > 0)) ||
+  !(Number.isInteger(simPriority) && simPriority >= -20 && simPriority <= 19)
 ) {
   console.error(`bad option value\n\n${HELP}`);
   process.exit(2);
@@ -174,6 +180,7 @@ async function simulate(spec: RunSpec): Promise<Run> {
     rampPerSecond: ramp,
     workers,
     workerScript: simBundle,
+    workerPriority: simPriority,
     exposureEveryMs: 0,
     connectTimeoutMs: connectMs,
     drainMs: 20_000,
@@ -191,6 +198,7 @@ async function simulate(spec: RunSpec): Promise<Run> {
       }
       spec.onTick?.(t.connected);
     },
+    onNote: (line) => console.error(`   ${line}`),
   });
   const bound = setTimeout(() => void sim.close(), connectMs + spec.durationMs + 120_000);
   let r: SimResult | undefined;
@@ -388,7 +396,14 @@ try {
     finishedAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - started) / 1000),
     machine: { cores: availableParallelism(), loadAverage: loadAverage() },
-    settings: { intervalSeconds: interval, holdSeconds: holdMs / 1000, p99LimitMs: p99Limit, ramp, workers },
+    settings: {
+      intervalSeconds: interval,
+      holdSeconds: holdMs / 1000,
+      p99LimitMs: p99Limit,
+      ramp,
+      workers,
+      simPriority,
+    },
     latencyMeasured: 'ack = sample made → PUBACK at the device; e2e = sample made → received by a node',
     idleNodesRssBytes: idleRss,
     steady: steady.map(row),
@@ -495,7 +510,8 @@ function print(
     'nodes MB / KB per dev',
   ];
   console.log(
-    `\ncluster-scale: 3 nodes + Redis + PostgreSQL + HAProxy and the simulator (${workers} workers) on this ` +
+    `\ncluster-scale: 3 nodes + Redis + PostgreSQL + HAProxy and the simulator (${workers} workers at nice ` +
+      `${simPriority}, standing in for devices with CPUs of their own) on this ` +
       `${availableParallelism()}-core machine (shared: load average in the table); telemetry every ${interval} s, ` +
       `${holdMs / 1000} s measured per size from one interval after the last device connected; pass = all ` +
       `connected, nothing lost or stored twice, ack and e2e p99 < ${p99Limit} ms. Latency in ms: ack = sample ` +

@@ -108,7 +108,11 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     update,
   }));
   const stats = createFleetStats(poolCount);
-  const pools: PoolHandle[] = specs.map((spec) => (o.workers > 0 ? workerPool(spec, o.workerScript) : localPool(spec)));
+  const pools: PoolHandle[] = specs.map((spec) =>
+    o.workers > 0
+      ? workerPool(spec, { script: o.workerScript, priority: o.workerPriority, onNote: o.onNote })
+      : localPool(spec),
+  );
   for (const p of pools) p.onReport((r) => stats.onReport(r));
   const poolOf = new Map(ids.map((id, i) => [id, pools[i % poolCount]!]));
   const failure = Promise.race(pools.map((p) => p.failed));

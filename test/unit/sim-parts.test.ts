@@ -16,7 +16,12 @@ import { peakPerSecond } from '../../simulator/src/scenarios/reconnect-storm.js'
 import { deviceAddress, isLoopbackHost, rogueAddress } from '../../simulator/src/source-addresses.js';
 import { trackOutbox } from '../../simulator/src/tracked-outbox.js';
 import { errorKind } from '../../simulator/src/virtual-device.js';
-import { withoutTsx } from '../../simulator/src/workers/pool-handle.js';
+import { withoutTsx, workerPool } from '../../simulator/src/workers/pool-handle.js';
+import type { PoolSpec } from '../../simulator/src/device-pool.js';
+import { writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { join } from 'node:path';
+import { tmpDir } from '../helpers/tmp.js';
 
 test("a bundled worker runs without tsx's loader, and with every other flag of its parent", () => {
   assert.equal(
@@ -24,6 +29,25 @@ test("a bundled worker runs without tsx's loader, and with every other flag of i
     ['--max-old-space-size=4096', '--enable-source-maps'],
   );
   assert.equal(withoutTsx(['--import', './hook.mjs', '--loader', 'tsx']), ['--import', './hook.mjs']);
+});
+
+test('a worker runs at the priority it is given; one the system refuses is told, and the worker runs anyway', () => {
+  // A stand-in worker script: it only has to live while its priority is read.
+  const script = join(tmpDir('edgeward-sim-priority-'), 'worker.js');
+  writeFileSync(script, 'setTimeout(() => {}, 30_000);\n');
+  const spec = { index: 0 } as PoolSpec;
+  const lower = workerPool(spec, { script, priority: 7 });
+  const notes: string[] = [];
+  const refused = workerPool(spec, { script, priority: 40, onNote: (line) => notes.push(line) });
+  try {
+    assert.is(getPriority(lower.pid), 7);
+    assert.is(getPriority(refused.pid), getPriority());
+    assert.is(notes.length, 1);
+    assert.match(notes[0]!, /simulator worker 0: priority 40 refused/);
+  } finally {
+    lower.kill();
+    refused.kill();
+  }
 });
 
 test('histogram: exact below 64 ms, within 3% above, mergeable through its sparse form', () => {

@@ -1,6 +1,7 @@
 // The coordinator's view of a device pool, whether it runs in this process or in a worker process.
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SimulatorError } from '../errors.js';
 import type { FirmwareVerdict } from '../firmware-gate.js';
@@ -76,13 +77,26 @@ export function withoutTsx(execArgv: readonly string[]): string[] {
 /**
  * A pool in its own worker process: its own core, its own 20,000 file descriptors. `script` is the file it runs
  * (default simulatorEntry()): a bundle runs without tsx's loader, whichever way this process was started.
+ * `priority` is its nice value; when the system refuses it (below 0 without root), `onNote` says so and the worker
+ * runs at this process's priority.
  */
-export function workerPool(spec: PoolSpec, script?: string): PoolHandle {
+export function workerPool(
+  spec: PoolSpec,
+  o: { script?: string | undefined; priority?: number | undefined; onNote?: ((line: string) => void) | undefined } = {},
+): PoolHandle {
+  const { script } = o;
   const child: ChildProcess = fork(script ?? simulatorEntry(), [WORKER_COMMAND], {
     execArgv: script?.endsWith('.js') ? withoutTsx(process.execArgv) : process.execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  if (o.priority !== undefined && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, o.priority);
+    } catch (err) {
+      o.onNote?.(`simulator worker ${spec.index}: priority ${o.priority} refused (${(err as Error).message})`);
+    }
+  }
   const listeners: ((r: PoolReport) => void)[] = [];
   const firmware = new Map<number, (v: FirmwareVerdict) => void>();
   let req = 0;
