@@ -173,8 +173,8 @@ async function simulate(spec: RunSpec): Promise<Run> {
     devices: spec.n,
     scenario: spec.scenario,
     durationMs: spec.durationMs,
-    // One interval after the last device connected: the last handshakes, and the simulator's own backlog from the
-    // ramp, are not the steady state the latency is asked of.
+    // One interval after the last device connected, and on until the simulator's workers have caught up: the last
+    // handshakes, and the simulator's own backlog from the ramp, are not the steady state the latency is asked of.
     settleMs: interval * 1000,
     telemetryIntervalSeconds: interval,
     rampPerSecond: ramp,
@@ -513,9 +513,10 @@ function print(
     `\ncluster-scale: 3 nodes + Redis + PostgreSQL + HAProxy and the simulator (${workers} workers at nice ` +
       `${simPriority}, standing in for devices with CPUs of their own) on this ` +
       `${availableParallelism()}-core machine (shared: load average in the table); telemetry every ${interval} s, ` +
-      `${holdMs / 1000} s measured per size from one interval after the last device connected; pass = all ` +
-      `connected, nothing lost or stored twice, ack and e2e p99 < ${p99Limit} ms. Latency in ms: ack = sample ` +
-      'made → PUBACK at the device (after the commit), e2e = sample made → received by a node; sim lag' +
+      `${holdMs / 1000} s measured per size from one interval after the last device connected (longer while ` +
+      `the simulator caught up); pass = all connected, nothing lost or stored twice, ack and e2e p99 < ` +
+      `${p99Limit} ms. Latency in ms: ack = sample made → PUBACK at the device (after the commit), e2e = sample ` +
+      'made → received by a node; sim lag' +
       " = the simulator's own event-loop delay (both latencies include it).\n",
   );
   console.log('steady, devices spread over the nodes by their server lists (random pick):');

@@ -41,8 +41,10 @@ operator API.
   --scenario NAME         one of:
 ${scenarioHelp().replace(/^/gm, '    ')}
   --duration D            measured part, after every device is connected (default 60s)
-  --settle D              wait this long after every device is connected before measuring (default 0s): the
-                          last handshakes and the simulator's own backlog from the ramp are not counted
+  --settle D              wait at least this long after every device is connected before measuring (default
+                          0s), then on until the simulator has caught up (event-loop delay p99 under 100 ms for
+                          2 s), at most 4 × D: the last handshakes and the simulator's own backlog from the ramp
+                          are not counted
   --telemetry-interval D  seconds between samples, whole seconds (default 10s)
   --ramp R/s              new devices per second while starting (default 200/s): TLS handshakes cost the
                           server CPU, and a device whose handshake queues too long times out and backs off

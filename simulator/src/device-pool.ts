@@ -116,6 +116,8 @@ export interface PoolReport extends PoolCounters {
    * its CPU's limit reads PUBACKs and fires sample timers late, and every latency it measures grows by as much.
    */
   readonly loopDelayMs: LoopDelay;
+  /** This process's event-loop delay p99 since its last report (ms beyond its sampling period), measured always. */
+  readonly recentLoopDelayMs: number;
 }
 
 export interface LoopDelay {
@@ -162,6 +164,9 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
   const live = createHistogram();
   const measured = createHistogram();
   const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  // Since the last report, whatever the stage: the settle waits on it (fleet.ts).
+  const recentLoop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  recentLoop.enable();
   let made = 0;
   let pending = 0;
   let acked = 0;
@@ -282,7 +287,9 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       liveLatency: live.sparse(),
       measuredLatency: measured.sparse(),
       loopDelayMs: { p99: beyondSample(loop.percentile(99)), max: beyondSample(loop.max) },
+      recentLoopDelayMs: beyondSample(recentLoop.percentile(99)),
     };
+    recentLoop.reset();
     live.reset();
     measured.reset();
     return r;
@@ -354,6 +361,7 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
         ...(d.firmware() ? { firmware: d.firmware()! } : {}),
       }));
       const last = report();
+      recentLoop.disable();
       await Promise.all(devices.map((d) => d.close().catch(() => {})));
       await proxy?.close();
       return { report: last, devices: finals };

@@ -59,6 +59,8 @@ export function createFleetStats(poolCount: number) {
       if (connected > peakConnected) peakConnected = connected;
     },
     totals,
+    /** The busiest pool's event-loop delay p99 over its last report period. */
+    recentLoopDelay: () => Math.max(0, ...latest.map((r) => r?.recentLoopDelayMs ?? 0)),
     /** True when every pool has reported since `t`. */
     reportedSince: (t: number) => reportedAt.every((at) => at > t),
     /** Closes one second: rates, peaks, and the next live-latency slot. */

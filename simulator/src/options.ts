@@ -37,6 +37,7 @@ export interface SimulatorOptions {
   /**
    * Between the moment every device is connected and the measured part (default 0): the server and the simulator
    * finish the work the ramp left (the last handshakes, the first samples of the last devices) before latency counts.
+   * At least this long, then until every worker has caught up (fleet.ts CAUGHT_UP_MS), at most four times as long.
    */
   readonly settleMs?: number;
   readonly telemetryIntervalSeconds?: number;

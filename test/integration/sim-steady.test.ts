@@ -127,6 +127,57 @@ test('a server list: each device picks one at random and fails over from a dead 
   assert.ok(r.errors && Object.values(r.errors).reduce((a, b) => a + b, 0) > 0, JSON.stringify(r.errors));
 });
 
+test('the settle goes on until the simulator has caught up, and ends at four settles if it never does', async () => {
+  const run = async (prefix: string, settleMs: number, behindMs: number) => {
+    const stages = new Map<string, number>();
+    const notes: string[] = [];
+    let behind: NodeJS.Timeout | undefined;
+    const sim = await createSimulator({
+      server: fleet.url(),
+      serverApi: `https://127.0.0.1:${fleet.server.httpPort}`,
+      dataDir: fleet.dataDir,
+      devices: 5,
+      prefix,
+      scenario: 'steady',
+      durationMs: 500,
+      telemetryIntervalSeconds: 1,
+      rampPerSecond: 500,
+      exposureEveryMs: 0,
+      workers: 0,
+      settleMs,
+      onStage: (stage) => {
+        stages.set(stage, Date.now());
+        clearInterval(behind);
+        if (stage !== 'settling') return;
+        // A simulator running behind: its event loop held 150 ms of every 200 for `behindMs`.
+        const end = Date.now() + behindMs;
+        behind = setInterval(() => {
+          if (Date.now() >= end) return clearInterval(behind);
+          const until = Date.now() + 150;
+          while (Date.now() < until);
+        }, 200);
+      },
+      onNote: (line) => notes.push(line),
+    });
+    const r = await sim.done;
+    clearInterval(behind);
+    return { r, settled: stages.get('steady')! - stages.get('settling')!, notes };
+  };
+  const caught = await run('behind-a-', 1000, 2000);
+  assert.ok(caught.r.ok, JSON.stringify(caught.r.invariants));
+  assert.ok(caught.settled >= 2000, `measuring began ${caught.settled} ms into the settle, before it caught up`);
+  assert.not.ok(
+    caught.notes.some((n) => n.includes('still behind')),
+    JSON.stringify(caught.notes),
+  );
+  const never = await run('behind-b-', 500, 60_000);
+  assert.ok(never.settled >= 2000 && never.settled < 6000, `measuring began ${never.settled} ms into the settle`);
+  assert.ok(
+    never.notes.some((n) => n.startsWith('the simulator was still behind after settling 2 s')),
+    JSON.stringify(never.notes),
+  );
+});
+
 test('identities are issued once: a second run finds them all', async () => {
   const again = await ensureIdentities(fleet.dataDir, simIds('sim-', 100));
   assert.is(again.issued, 0);
