@@ -248,7 +248,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     if (o.settleMs > 0) {
       enter('settling');
       await guard(sleep(o.settleMs));
-      if (!(await guard(caughtUp(o.settleMs * (SETTLE_BOUND - 1)))))
+      if (!(await guard(caughtUp(o.settleMs * (SETTLE_BOUND - 1)))) && !abort.signal.aborted)
         o.onNote?.(
           `the simulator was still behind after settling ${(SETTLE_BOUND * o.settleMs) / 1000} s (event-loop delay ` +
             `p99 ${stats.recentLoopDelay()} ms); measuring anyway`,
