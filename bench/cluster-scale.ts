@@ -45,7 +45,8 @@ device, QoS 1 throughput against one node on SQLite, HAProxy's part, and the rec
   --workers N               simulator worker processes (default 2; --quick: 0, the devices in this process)
   --sim-priority N          the workers' nice value (default -5; 0 to compete with the cluster as equals). The
                             devices they stand in for have CPUs of their own: a worker waiting for a core the
-                            nodes hold would count its wait as the fleet's latency. Below 0 needs root.
+                            nodes hold would count its wait as the fleet's latency. Below 0 needs root and
+                            the = form: --sim-priority=-10.
   --throughput-devices N    devices of the throughput comparison (default 300)
   --throughput-seconds S    its measured seconds, each side (default 15)
   --kill-devices N          fleet of the kill phase (default: the largest steady size that passed)
@@ -58,27 +59,35 @@ device, QoS 1 throughput against one node on SQLite, HAProxy's part, and the rec
 
 Needs redis-server, haproxy and PostgreSQL (\`${INSTALL_LINE}\`).`;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    sizes: { type: 'string' },
-    'haproxy-sizes': { type: 'string' },
-    hold: { type: 'string' },
-    interval: { type: 'string' },
-    p99: { type: 'string', default: '500' },
-    ramp: { type: 'string', default: '400' },
-    workers: { type: 'string' },
-    'sim-priority': { type: 'string', default: '-5' },
-    'throughput-devices': { type: 'string' },
-    'throughput-seconds': { type: 'string' },
-    'kill-devices': { type: 'string' },
-    'reconnect-bound': { type: 'string' },
-    cache: { type: 'string', default: join(tmpdir(), 'edgeward-bench-cluster-scale') },
-    json: { type: 'string' },
-    'keep-going': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+/** The options, or a usage error (exit 2) for an unknown option or a missing or dash-led value. */
+function options() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  sizes: { type: 'string' },
+  'haproxy-sizes': { type: 'string' },
+  hold: { type: 'string' },
+  interval: { type: 'string' },
+  p99: { type: 'string', default: '500' },
+  ramp: { type: 'string', default: '400' },
+  workers: { type: 'string' },
+  'sim-priority': { type: 'string', default: '-5' },
+  'throughput-devices': { type: 'string' },
+  'throughput-seconds': { type: 'string' },
+  'kill-devices': { type: 'string' },
+  'reconnect-bound': { type: 'string' },
+  cache: { type: 'string', default: join(tmpdir(), 'edgeward-bench-cluster-scale') },
+  json: { type: 'string' },
+  'keep-going': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+const values = options();
 if (values.help) {
   console.log(HELP);
   process.exit(0);
@@ -275,7 +284,7 @@ try {
 
   // 1 and 2. The largest steady fleet over the nodes' server lists, and memory per device.
   const steady: Run[] = [];
-  // Not in --quick (the test suite's run): the machine is never quiet while other tests run beside it.
+  // At most 2 s in --quick (the test suite's run): the machine is never quiet while other tests run beside it.
   const quiet = async () => {
     const waited = await waitForQuiet({ maxMs: quick ? 2000 : 120_000 });
     if (waited > 5) console.error(`   waited ${waited} s for the machine to be quiet after the last run`);
@@ -516,8 +525,7 @@ function print(
       `${holdMs / 1000} s measured per size from one interval after the last device connected (longer while ` +
       `the simulator caught up); pass = all connected, nothing lost or stored twice, ack and e2e p99 < ` +
       `${p99Limit} ms. Latency in ms: ack = sample made → PUBACK at the device (after the commit), e2e = sample ` +
-      'made → received by a node; sim lag' +
-      " = the simulator's own event-loop delay (both latencies include it).\n",
+      "made → received by a node; sim lag = the simulator's own event-loop delay (both latencies include it).\n",
   );
   console.log('steady, devices spread over the nodes by their server lists (random pick):');
   table([...head, 'load', 'result'], steadyRows(steady, idleRss));

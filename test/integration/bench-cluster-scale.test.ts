@@ -97,4 +97,19 @@ test('--quick runs every phase against a 3-node cluster; nothing lost or stored 
   assert.match(r.stdout, /largest fleet through HAProxy/);
 });
 
+test('a bad --sim-priority is a usage error (exit 2) before anything starts', async () => {
+  const bench = (args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'bench/cluster-scale.ts', ...args], { timeoutMs: 60_000 });
+  for (const bad of ['99', '-21', '1.5', 'high']) {
+    const r = await bench([`--sim-priority=${bad}`]);
+    assert.is(r.code, 2, `${bad}: ${r.output.slice(-2000)}`);
+    assert.match(r.output, /bad option value/, bad);
+  }
+  // A negative value as its own argument reads as an option: the error says to use the = form.
+  const dashed = await bench(['--sim-priority', '-10']);
+  assert.is(dashed.code, 2, dashed.output.slice(-2000));
+  assert.match(dashed.output, /--sim-priority=-XYZ/);
+  assert.not.match(dashed.output, /    at /, 'a usage error, not a stack trace');
+});
+
 test.run();

@@ -50,6 +50,18 @@ test('a worker runs at the priority it is given; one the system refuses is told,
   }
 });
 
+test('a worker priority outside -20 to 19, or not an integer, is a usage error', () => {
+  const base = { server: 'mqtts://127.0.0.1:8883', dataDir: '/nowhere', devices: 10, scenario: 'steady' };
+  assert.is(resolveOptions({ ...base, workerPriority: -5 }).workerPriority, -5);
+  assert.not.ok('workerPriority' in resolveOptions(base), 'unset: the workers run at this process priority');
+  for (const bad of [-21, 20, 1.5, Number.NaN])
+    assert.throws(
+      () => resolveOptions({ ...base, workerPriority: bad }),
+      (e: unknown) => e instanceof UsageError && /worker priority must be an integer from -20 to 19/.test(String(e)),
+      String(bad),
+    );
+});
+
 test('histogram: exact below 64 ms, within 3% above, mergeable through its sparse form', () => {
   const h = createHistogram();
   for (let i = 1; i <= 100; i++) h.record(i);
