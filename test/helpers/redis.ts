@@ -13,6 +13,9 @@ export interface RedisServer {
   /** Starts it again on the same port and folder. */
   start(): Promise<void>;
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered until `resume`. */
+  pause(): void;
+  resume(): void;
   log(): string;
 }
 
@@ -77,6 +80,8 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
       await stop();
       await start();
     },
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     log: () => output,
   };
 }

@@ -28,7 +28,7 @@ import { createProof } from '../../broker/src/api/proof.js';
 import { addOperator, apiClientFor, type TestOperator } from '../helpers/operators.js';
 
 const test = testWithPeers(['redis-server'], 'apt-get install -y redis-server');
-const DEVICES = ['gw-route', 'gw-queue', 'gw-revoke', 'gw-takeover', 'gw-hostile', 'gw-after'];
+const DEVICES = ['gw-route', 'gw-queue', 'gw-revoke', 'gw-takeover', 'gw-hostile', 'gw-after', 'gw-abandon'];
 
 let redis: RedisServer;
 let fleet: TestFleet;
@@ -124,6 +124,38 @@ test('the same device connecting to node B closes its session on node A', async 
   await dropped;
   await waitFor(() => !a.sessions.get('gw-takeover'), 'node A to drop the old session');
   assert.ok(b.sessions.get('gw-takeover'));
+});
+
+test('a connection that closes while its session is restored from Redis leaves no session behind', async () => {
+  // After authentication aedes restores the session from Redis, then registers the client. A client that closes in
+  // between is registered anyway and never unregistered (no clientDisconnect): its device stayed online here, and
+  // its next connection was audited as a takeover (a possibly cloned credential).
+  const takeovers = () =>
+    Number(/^edgeward_session_takeovers_total(?:\{[^}]*\})? (\d+)$/m.exec(a.metrics.registry.render())?.[1] ?? 0);
+  const takeoversBefore = takeovers();
+  redis.pause();
+  let device: MqttClient | undefined;
+  try {
+    device = mqtt.connect(urlOf(a), {
+      clientId: 'gw-abandon',
+      ...fleet.credentials('gw-abandon'),
+      protocolVersion: 4,
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    device.on('error', () => {});
+    await waitFor(() => a.sessions.get('gw-abandon'), 'node A to authenticate the device');
+    device.end(true);
+    await waitFor(() => !a.sessions.get('gw-abandon'), 'node A to end the session of the closed connection');
+  } finally {
+    redis.resume();
+  }
+  // Its next connection finds no session to take over, and leaves none when it ends.
+  const again = await connect('gw-abandon', a);
+  assert.ok(a.sessions.get('gw-abandon'));
+  await again.endAsync();
+  await waitFor(() => !a.sessions.get('gw-abandon'), 'node A to end the second session');
+  assert.is(takeovers(), takeoversBefore, 'no takeover counted');
 });
 
 test('hostile bus messages are refused and counted; an event from a node for another fleet is not heard', async () => {

@@ -56,7 +56,11 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   });
   consumeClientPublishes(aedes);
 
-  aedes.on('clientDisconnect', (client: Client) => {
+  // A session ends when aedes unregisters its client or when its connection closes, whichever comes first. aedes
+  // alone is not enough: a client that closes while aedes is still restoring its session (after authentication,
+  // before registration: a Redis round trip in cluster mode) is registered anyway and never unregistered, and its
+  // device would stay online here for ever (docs/aedes.md).
+  const ended = (client: Client) => {
     const s = opts.sessions.remove(client);
     if (!s) return;
     opts.connections.closed(s.connectionId);
@@ -67,7 +71,8 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       opts.onDisconnected?.(s.deviceId);
       log.info('device disconnected', { deviceId: s.deviceId });
     }
-  });
+  };
+  aedes.on('clientDisconnect', ended);
   aedes.on('subscribe', (subscriptions, client: Client) => {
     const s = client && opts.sessions.of(client);
     if (s) for (const sub of subscriptions) opts.onSubscribed?.(s.deviceId, sub.topic);
@@ -115,7 +120,8 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
           metrics.disconnects.inc({ reason: `packet-${reason}` });
         },
       );
-      aedes.handle(conn);
+      const client = aedes.handle(conn);
+      conn.once('close', () => ended(client));
     },
   );
   // Before any TLS work: a source address opening connections too fast is cut off at TCP accept.

@@ -173,6 +173,9 @@ export function createHooks(deps: HookDeps) {
     done: AuthDone,
   ): void {
     const clientId = peer.cn;
+    // A connection that went away while the store answered gets no session: its close, which ends sessions, is past.
+    if (client.closed)
+      return done(Object.assign(new Error('closed while authenticating'), { returnCode: 3 as const }), null);
     if (!check.ok) return denyConnect(client, peer.address, check.reason, done, { serial: peer.serial });
     // The will is published on the device's behalf later: it must pass the same ACL now.
     if (will) {
@@ -258,11 +261,7 @@ export function createHooks(deps: HookDeps) {
       if (!deps.devicePlane)
         return admit(client, peer, will, deps.registry.checkCertificate(clientId, peer.serial, now()), done);
       deps.devicePlane.checkCertificate(clientId, peer.serial, now()).then(
-        // A connection that went away while the store answered gets no session (aedes has forgotten it).
-        (check) =>
-          client.closed
-            ? done(Object.assign(new Error('closed while authenticating'), { returnCode: 3 as const }), null)
-            : admit(client, peer, will, check, done),
+        (check) => admit(client, peer, will, check, done),
         (err: Error) => {
           // The store cannot answer: refused (the device retries), never admitted unchecked.
           deps.log.error('certificate check failed', { deviceId: clientId, error: err });

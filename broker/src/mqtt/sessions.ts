@@ -17,6 +17,7 @@ export type Sessions = ReturnType<typeof createSessions>;
 
 export function createSessions() {
   const byClient = new WeakMap<Client, Session>();
+  const ended = new WeakSet<Client>();
   const live = new Map<string, Session>();
   return {
     add(s: Session): void {
@@ -26,10 +27,16 @@ export function createSessions() {
     of(client: Client): Session | undefined {
       return byClient.get(client);
     },
-    /** Forget a closed client; a newer session of the same device is kept. */
+    /**
+     * Forget a closed client; a newer session of the same device is kept. Only the first call for a client hands
+     * back its session (its end is seen twice: aedes' clientDisconnect and the connection's close). `of` still
+     * names it after, for the will aedes publishes on its behalf.
+     */
     remove(client: Client): Session | undefined {
       const s = byClient.get(client);
-      if (s && live.get(s.deviceId)?.client === client) live.delete(s.deviceId);
+      if (!s || ended.has(client)) return undefined;
+      ended.add(client);
+      if (live.get(s.deviceId)?.client === client) live.delete(s.deviceId);
       return s;
     },
     get(deviceId: string): Session | undefined {
