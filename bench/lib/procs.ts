@@ -1,6 +1,6 @@
 // Process helpers for benchmarks: start a server, wait for its port, read peak RSS, stop it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +23,49 @@ export function freshBundle(name: string): string {
   return join(dir, `${name}.js`);
 }
 
-export function ensureBuilt(): void {
-  if (!existsSync(`${root}dist/fleet.js`) || process.env.BENCH_REBUILD) {
-    const r = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--quiet'], { stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('build failed');
+/** What dist/ is built from: the packages' sources, the dashboard, the build scripts and the lock file. */
+const BUILD_INPUTS = ['agent', 'broker', 'shared', 'simulator', 'firmware-tools', 'scripts', 'package-lock.json'];
+const NOT_BUILD_INPUTS = new Set(['node_modules', 'dist', 'test', '.tmp']);
+
+/**
+ * The first file under `inputs` (paths relative to `base`) modified after `built`, or undefined when none is: a
+ * bundle older than its sources would run yesterday's code.
+ */
+export function newerInput(built: string, inputs: readonly string[], base = root): string | undefined {
+  const since = statSync(built).mtimeMs;
+  const walk = (path: string): string | undefined => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    if (!st.isDirectory()) return st.mtimeMs > since ? path : undefined;
+    for (const entry of readdirSync(path)) {
+      if (NOT_BUILD_INPUTS.has(entry)) continue;
+      const found = walk(join(path, entry));
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const input of inputs) {
+    const found = walk(join(base, input));
+    if (found) return found;
   }
+  return undefined;
+}
+
+/** Builds dist/ when it is missing, older than any of its sources, or BENCH_REBUILD is set. */
+export function ensureBuilt(): void {
+  const bundle = `${root}dist/fleet.js`;
+  const why = !existsSync(bundle)
+    ? 'dist/ is missing'
+    : process.env.BENCH_REBUILD
+      ? 'BENCH_REBUILD is set'
+      : (() => {
+          const newer = newerInput(bundle, BUILD_INPUTS);
+          return newer && `${newer.slice(root.length)} is newer than dist/fleet.js`;
+        })();
+  if (!why) return;
+  console.error(`building dist/ (${why}) …`);
+  const r = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--quiet'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('build failed');
 }
 
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
