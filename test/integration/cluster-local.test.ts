@@ -105,6 +105,12 @@ test('up starts redis, postgres, two nodes and haproxy, all healthy', async () =
     s.parts.every((p) => p.alive && p.healthy && p.pid !== null),
     JSON.stringify(s.parts),
   );
+  // The nodes share this host's cores with every other part: V8 marks on their main thread (nodes.ts).
+  for (const node of s.parts.filter((p) => p.name.startsWith('node-'))) {
+    const argv = readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0');
+    const at = argv.indexOf('--no-concurrent-marking');
+    assert.ok(at > 0 && at < argv.indexOf('serve'), `${node.name}: ${argv.join(' ')}`);
+  }
   // A second up on a running cluster starts nothing (in this process: the CLI's start-up is what costs here).
   const again = await clusterUp({ dir, host: '127.0.0.1', devices: 0 });
   assert.is(again.alreadyRunning, true);

@@ -15,9 +15,19 @@ export function mqttUrl(host: string, port: number): string {
   return `mqtts://${host}:${port}`;
 }
 
+/**
+ * V8 flags of the local cluster's nodes. Every part of a local cluster shares one host's cores, and under load they
+ * are all busy: a node's major garbage collection then stalled its event loop for 0.2-0.6 s, finishing on the main
+ * thread the marking that its concurrent marker threads, waiting for a core, had not done. Without concurrent
+ * marking the marking runs in small incremental steps between tasks on the main thread (docs/cluster.md, "25,000
+ * devices held"). A node on a host of its own keeps V8's default.
+ */
+export const LOCAL_NODE_V8_FLAGS = ['--no-concurrent-marking'] as const;
+
 export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan, config?: string): number {
   const self = selfCommand();
   const args = [
+    ...LOCAL_NODE_V8_FLAGS,
     ...self.prefix,
     'serve',
     '--data',
