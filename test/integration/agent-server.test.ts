@@ -9,7 +9,7 @@ import { createTestFleet, sealPublishes, testLogger, waitFor, type TestFleet } f
 let fleet: TestFleet;
 
 test.before(async () => {
-  fleet = await createTestFleet(['gw-001', 'gw-002']);
+  fleet = await createTestFleet(['gw-001', 'gw-002', 'gw-cut']);
   await fleet.start();
 });
 test.after(async () => {
@@ -47,6 +47,24 @@ test('agent telemetry arrives as rows over mTLS, and the broker acknowledges onl
   assert.is(statuses.at(-1), 'offline', 'a clean stop says offline');
   await waitFor(() => !fleet.server.registry.get('gw-001')!.online, 'device offline');
   assert.is(agent.stats().outboxDepth, 0);
+});
+
+test('a connection cut under a connected agent: its will is stored as offline, its session ends', async () => {
+  const statuses = () =>
+    fleet.db.prepare('SELECT state FROM status_history WHERE device_id = ? ORDER BY id').pluck().all('gw-cut');
+  const agent = await createAgent({ config: fleet.agentConfig('gw-cut'), log: testLogger() });
+  try {
+    await waitFor(() => fleet.server.sessions.get('gw-cut') && statuses().includes('online'), 'the agent online');
+    const before = statuses().length;
+    const session = fleet.server.sessions.get('gw-cut')!;
+    // The server side goes away without a DISCONNECT: aedes publishes the will on the device's behalf, which the
+    // ACL checks against the session that is ending.
+    (session.client.conn as unknown as { destroy(): void }).destroy();
+    await waitFor(() => statuses().slice(before).includes('offline'), 'the will stored');
+    await waitFor(() => fleet.server.sessions.get('gw-cut') !== session, 'the session ended');
+  } finally {
+    await agent.close();
+  }
 });
 
 test('redelivered messages do not duplicate rows', async () => {

@@ -56,10 +56,11 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   });
   consumeClientPublishes(aedes);
 
-  // A session ends when aedes unregisters its client or when its connection closes, whichever comes first. aedes
-  // alone is not enough: a client that closes while aedes is still restoring its session (after authentication,
-  // before registration: a Redis round trip in cluster mode) is registered anyway and never unregistered, and its
-  // device would stay online here for ever (docs/aedes.md).
+  // A session ends when aedes unregisters its client, or when the connection of a client that never finished
+  // connecting closes. aedes alone is not enough: a client that closes while aedes still restores its session
+  // (after authentication, before registration: a Redis round trip in cluster mode) is registered anyway and never
+  // unregistered, and its device would stay online here for ever (docs/aedes.md). A connected client is left to
+  // clientDisconnect, which comes after aedes has published its will (the will is checked against its session).
   const ended = (client: Client) => {
     const s = opts.sessions.remove(client);
     if (!s) return;
@@ -121,7 +122,9 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
         },
       );
       const client = aedes.handle(conn);
-      conn.once('close', () => ended(client));
+      conn.once('close', () => {
+        if (!client.connected) ended(client);
+      });
     },
   );
   // Before any TLS work: a source address opening connections too fast is cut off at TCP accept.
