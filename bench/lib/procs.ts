@@ -51,17 +51,17 @@ export function newerInput(built: string, inputs: readonly string[], base = root
   return undefined;
 }
 
+/** Why dist/ must be built again, or undefined when it is current. */
+function rebuildReason(bundle: string): string | undefined {
+  if (!existsSync(bundle)) return 'dist/ is missing';
+  if (process.env.BENCH_REBUILD) return 'BENCH_REBUILD is set';
+  const newer = newerInput(bundle, BUILD_INPUTS);
+  return newer && `${newer.slice(root.length)} is newer than dist/fleet.js`;
+}
+
 /** Builds dist/ when it is missing, older than any of its sources, or BENCH_REBUILD is set. */
 export function ensureBuilt(): void {
-  const bundle = `${root}dist/fleet.js`;
-  const why = !existsSync(bundle)
-    ? 'dist/ is missing'
-    : process.env.BENCH_REBUILD
-      ? 'BENCH_REBUILD is set'
-      : (() => {
-          const newer = newerInput(bundle, BUILD_INPUTS);
-          return newer && `${newer.slice(root.length)} is newer than dist/fleet.js`;
-        })();
+  const why = rebuildReason(`${root}dist/fleet.js`);
   if (!why) return;
   console.error(`building dist/ (${why}) …`);
   const r = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--quiet'], { stdio: 'inherit' });

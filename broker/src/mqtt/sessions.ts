@@ -29,8 +29,9 @@ export function createSessions() {
     },
     /**
      * Forget a closed client; a newer session of the same device is kept. Only the first call for a client hands
-     * back its session (its end is seen twice: aedes' clientDisconnect and the connection's close). `of` still
-     * names it after, for the will aedes publishes on its behalf.
+     * back its session: a client that closed before it finished connecting may be seen to end twice, by its
+     * connection's close and by aedes' clientDisconnect (broker.ts). `of` still names it after, for the will aedes
+     * publishes on its behalf.
      */
     remove(client: Client): Session | undefined {
       const s = byClient.get(client);
