@@ -1,9 +1,10 @@
+// The sampler's schedule: a fixed grid from the start, which a late tick does not move.
 // The sampler on a store that refuses writes (an injected failure, store-independent): every sample that cannot be
 // stored is counted as dropped with its reason, takes no sequence number, and the outage is logged once each way.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFakePlatform, createMemoryOutbox, type OutboxStore } from '../../agent/src/index.js';
-import { createSampler, storeFailureOf } from '../../agent/src/telemetry/sampler.js';
+import { createSampler, nextDue, storeFailureOf } from '../../agent/src/telemetry/sampler.js';
 import type { Logger } from '../../shared/src/index.js';
 
 /** A memory outbox whose addSample throws `failure` (a SQLite-like error) while it is set. */
@@ -78,6 +79,45 @@ test('store failures are classified: no space is disk-full, anything else write-
   assert.is(storeFailureOf(e('SQLITE_IOERR_WRITE')), 'write-failed');
   assert.is(storeFailureOf(e('SQLITE_READONLY')), 'write-failed');
   assert.is(storeFailureOf(new Error('no code')), 'write-failed');
+});
+
+test('the next sample is due on the grid from the first, skipping what a stall missed', () => {
+  assert.is(nextDue(0, 100, 0), 100, 'on time');
+  assert.is(nextDue(0, 100, 99.5), 100, 'a timer that fired a little early does not sample twice');
+  assert.is(nextDue(1000, 100, 1030), 1100, 'a tick 30 ms late keeps the phase (setInterval would say 1130)');
+  assert.is(nextDue(1000, 100, 1100), 1200, 'never due at the time it is armed');
+  assert.is(nextDue(1000, 100, 1350), 1400, 'intervals missed in a stall are skipped, not made up in a burst');
+  assert.is(nextDue(5, 10_000, 123_456), 130_005);
+});
+
+test('a stalled event loop does not move the samples off their grid', async () => {
+  const interval = 100;
+  const times: number[] = [];
+  let start = 0;
+  const sampler = createSampler({
+    platform: createFakePlatform(1),
+    outbox: createMemoryOutbox({ maxSamples: 100 }),
+    log: recordingLog().log,
+    intervalMs: interval,
+    onSample: () => times.push(performance.now() - start),
+  });
+  start = performance.now();
+  sampler.start();
+  await new Promise((r) => setTimeout(r, 120));
+  // The loop is blocked for 230 ms from ~120 ms: the sample due at 200 runs late, at ~350, and the one due at 300 is
+  // skipped. With setInterval every later one would be ~50 ms off the grid; on it, the next is due at 400.
+  const blockUntil = performance.now() + 230;
+  while (performance.now() < blockUntil);
+  await new Promise((r) => setTimeout(r, 5.5 * interval));
+  sampler.stop();
+  const after = times.filter((t) => t > 380);
+  assert.ok(after.length >= 4, `samples after the stall: ${after.map(Math.round).join(', ')}`);
+  // Timers only ever run late, so the median of how late each ran is robust to a busy machine.
+  const late = after.map((t) => t % interval).sort((a, b) => a - b);
+  const median = late[Math.floor(late.length / 2)]!;
+  assert.ok(median < 35, `samples ran ${late.map(Math.round).join(', ')} ms after their grid points`);
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  assert.ok(Math.min(...gaps) > 10, `no burst after the stall: gaps ${gaps.map(Math.round).join(', ')}`);
 });
 
 test.run();

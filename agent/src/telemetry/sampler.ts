@@ -1,6 +1,12 @@
 // Takes a telemetry sample every interval and stores it in the outbox before anything is sent. A sample that
 // cannot be stored (a full disk) is counted as dropped with its reason, and the outage is logged when it starts
 // and when it ends, not once a second.
+//
+// Samples are due on a fixed grid from the start (start + k·interval, on a monotonic clock). A tick that runs late
+// does not move the next one: with setInterval each late tick would re-arm from when it ran, so every device
+// delayed by the same stall (a busy simulator, a broker outage's backlog) would sample in lockstep from then on,
+// and a fleet's messages would come in bursts instead of spread over the interval.
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../../shared/src/index.js';
 import { AgentError } from '../errors.js';
 import type { OutboxStore, StoreFailure } from '../outbox/index.js';
@@ -12,6 +18,8 @@ export interface SamplerOptions {
   readonly log: Logger;
   readonly intervalMs: number;
   readonly now?: () => number;
+  /** Monotonic ms the schedule runs on (not the samples' timestamps: a wall-clock step must not move it). */
+  readonly clock?: () => number;
   readonly onSample: (seq: number) => void;
 }
 
@@ -21,6 +29,15 @@ export interface Sampler {
   /** Takes and stores one sample; rejects with AGENT_SAMPLE_DROPPED (after counting it) when it cannot be stored. */
   sampleNow(): Promise<number>;
   setInterval(ms: number): void;
+}
+
+/**
+ * When the next sample is due after one due at `due`, at time `t`: the next point of the grid `due + k·interval`
+ * after `t`. Intervals missed while the process was stalled are skipped, not made up in a burst.
+ */
+export function nextDue(due: number, intervalMs: number, t: number): number {
+  const next = due + intervalMs;
+  return next > t ? next : next + (Math.floor((t - next) / intervalMs) + 1) * intervalMs;
 }
 
 /** Storage errors that mean "no space": SQLite's SQLITE_FULL (SQLITE_FULL_* too), or the file system's own. */
@@ -33,9 +50,12 @@ export function storeFailureOf(err: unknown): StoreFailure {
 
 export function createSampler(opts: SamplerOptions): Sampler {
   const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? (() => performance.now());
   let intervalMs = opts.intervalMs;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  /** When the last tick was due on the grid. */
+  let due = 0;
   // 'dropping' from the first sample that could not be stored until one is stored again.
   let storage: { state: 'storing' } | { state: 'dropping'; since: number; dropped: number } = { state: 'storing' };
 
@@ -88,23 +108,38 @@ export function createSampler(opts: SamplerOptions): Sampler {
     });
   }
 
+  function arm(): void {
+    const t = clock();
+    due = nextDue(due, intervalMs, t);
+    // Whole milliseconds: Node keeps one timer list per distinct delay.
+    timer = setTimeout(onTimer, Math.ceil(due - t));
+  }
+
+  function onTimer(): void {
+    tick();
+    if (running) arm();
+  }
+
   return {
     start() {
       if (running) return;
       running = true;
+      // Samples now, and then every interval from now.
+      due = clock();
       tick();
-      timer = setInterval(tick, intervalMs);
+      arm();
     },
     stop() {
       running = false;
-      clearInterval(timer);
+      clearTimeout(timer);
     },
     sampleNow,
     setInterval(ms) {
       intervalMs = ms;
       if (running) {
-        clearInterval(timer);
-        timer = setInterval(tick, intervalMs);
+        clearTimeout(timer);
+        due = clock();
+        arm();
       }
     },
   };
