@@ -74,6 +74,13 @@ export interface AgentOptions {
   readonly seal?: SealChannel | null;
   readonly log?: Logger;
   readonly now?: () => number;
+  /**
+   * A telemetry tick that runs more than this many ms late takes no sample (`onSampleSkipped`): a simulator running
+   * thousands of agents on one event loop sheds load while it is behind instead of falling further behind. A gateway
+   * leaves it unset and samples however late.
+   */
+  readonly skipLateSampleMs?: number;
+  readonly onSampleSkipped?: () => void;
   readonly connect?: (url: string, opts: IClientOptions) => MqttClient;
   readonly random?: () => number;
   readonly onAck?: (first: number, last: number) => void;
@@ -258,6 +265,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     log,
     intervalMs: intervalSeconds * 1000,
     now,
+    ...(opts.skipLateSampleMs !== undefined ? { skipLateMs: opts.skipLateSampleMs } : {}),
+    ...(opts.onSampleSkipped ? { onSkipped: opts.onSampleSkipped } : {}),
     onSample: () => sender.kick(),
   });
 

@@ -90,6 +90,7 @@ export const POOL_COUNTS = [
   'made',
   'acked',
   'resent',
+  'skipped',
   'exposureSent',
   'pending',
 ] as const;
@@ -278,6 +279,7 @@ export function createDevicePool(spec: PoolSpec): DevicePool {
       made,
       acked,
       resent,
+      skipped: counters.skipped,
       exposureSent: counters.exposureSent,
       errors: { ...counters.errors },
       commandAcks: { ...counters.commandAcks },

@@ -259,10 +259,12 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     for (const p of pools) p.measure();
     const windowStart = Date.now();
     const ackedAtStart = stats.totals().acked;
+    const skippedAtStart = stats.totals().skipped;
     const outcome: ScenarioOutcome = await guard(scenario.run(ctx));
     for (const p of pools) p.cutoff();
     const windowEnd = Date.now();
     const ackedAtEnd = stats.totals().acked;
+    const skippedInWindow = stats.totals().skipped - skippedAtStart;
 
     // Drain: wait until every sample made in the run has been acknowledged (fresh reports from every pool).
     enter('draining');
@@ -336,6 +338,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
       latencyMs: latency(counted.latency.summary()),
       ackLatencyMs: latency(stats.measured()),
       simulatorLoopDelayMs: stats.loopDelay(),
+      samplesSkipped: { run: t.skipped, window: skippedInWindow },
       errors: t.errors,
       disconnects: t.disconnects,
       exposureReports: { sent: t.exposureSent, stored: exposureStored },

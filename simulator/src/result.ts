@@ -51,6 +51,11 @@ export const resultSchema = s.object({
    * beside the latencies, the simulator's CPU, not the server, set them.
    */
   simulatorLoopDelayMs: s.optional(s.object({ p99: ms(), max: ms() })),
+  /**
+   * Telemetry ticks that took no sample because the simulator ran them more than a second late, over the whole run
+   * and in the measured window: a window with any did not hold the interval.
+   */
+  samplesSkipped: s.optional(s.object({ run: count(), window: count() })),
   errors: counts(),
   disconnects: count(),
   exposureReports: s.object({ sent: count(), stored: count() }),

@@ -47,6 +47,8 @@ test('steady: 100 devices send telemetry and exposure reports; nothing lost; the
   assert.ok(r.ackLatencyMs.count > 0);
   // The simulator's own event-loop delay (in this process, beside the server) is reported with the latencies.
   assert.ok(r.simulatorLoopDelayMs && r.simulatorLoopDelayMs.max >= r.simulatorLoopDelayMs.p99);
+  // So are the ticks it ran too late to sample (none a second late with 100 devices).
+  assert.ok(r.samplesSkipped && r.samplesSkipped.run >= r.samplesSkipped.window, JSON.stringify(r.samplesSkipped));
   // Every device sent its first exposure report within one interval; the server stored them with scores.
   assert.is(r.exposureReports.sent, 100);
   assert.is(r.exposureReports.stored, 100);

@@ -120,4 +120,35 @@ test('a stalled event loop does not move the samples off their grid', async () =
   assert.ok(Math.min(...gaps) > 10, `no burst after the stall: gaps ${gaps.map(Math.round).join(', ')}`);
 });
 
+test('with skipLateMs a tick run later than that takes no sample and is counted; the next is on the grid', async () => {
+  const interval = 200;
+  const times: number[] = [];
+  let skipped = 0;
+  let start = 0;
+  const sampler = createSampler({
+    platform: createFakePlatform(1),
+    outbox: createMemoryOutbox({ maxSamples: 100 }),
+    log: recordingLog().log,
+    intervalMs: interval,
+    skipLateMs: 100,
+    onSkipped: () => skipped++,
+    onSample: () => times.push(performance.now() - start),
+  });
+  start = performance.now();
+  sampler.start();
+  await new Promise((r) => setTimeout(r, 250));
+  // Blocked until 530 ms: the tick due at 400 runs 130 ms late and takes no sample; the next is due at 600.
+  const blockUntil = start + 530;
+  while (performance.now() < blockUntil);
+  await new Promise((r) => setTimeout(r, 150));
+  sampler.stop();
+  const at = times.map(Math.round).join(', ');
+  assert.ok(skipped >= 1, `the late tick is counted as skipped; samples at ${at}`);
+  assert.ok(!times.some((t) => t > 500 && t < 590), `no sample between the stall and 600: ${at}`);
+  assert.ok(
+    times.some((t) => t >= 590),
+    `sampling goes on at 600: ${at}`,
+  );
+});
+
 test.run();

@@ -20,6 +20,12 @@ export interface SamplerOptions {
   readonly now?: () => number;
   /** Monotonic ms the schedule runs on (not the samples' timestamps: a wall-clock step must not move it). */
   readonly clock?: () => number;
+  /**
+   * A tick that runs more than this many ms after it was due takes no sample (`onSkipped`); the next is due on the
+   * grid. Without it a late tick always samples, and only whole intervals missed in a stall are skipped.
+   */
+  readonly skipLateMs?: number;
+  readonly onSkipped?: () => void;
   readonly onSample: (seq: number) => void;
 }
 
@@ -116,7 +122,8 @@ export function createSampler(opts: SamplerOptions): Sampler {
   }
 
   function onTimer(): void {
-    tick();
+    if (opts.skipLateMs === undefined || clock() - due <= opts.skipLateMs) tick();
+    else opts.onSkipped?.();
     if (running) arm();
   }
 
