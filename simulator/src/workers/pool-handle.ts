@@ -1,5 +1,6 @@
 // The coordinator's view of a device pool, whether it runs in this process or in a worker process.
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +76,30 @@ export function withoutTsx(execArgv: readonly string[]): string[] {
 }
 
 /**
+ * Gives every thread of process `pid` the nice value `priority`. Linux sets a nice value per thread, and
+ * setpriority on a pid reaches only its main thread: the worker's garbage-collector and libuv threads, started
+ * before the parent could set it, would stay at the default, and its main thread, at −5, would wait for them behind
+ * everything else on the machine. Threads started later inherit from the thread that starts them. Without /proc,
+ * only the main thread is set.
+ */
+export function setProcessPriority(pid: number, priority: number): void {
+  setPriority(pid, priority);
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return;
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), priority);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+}
+
+/**
  * A pool in its own worker process: its own core, its own 20,000 file descriptors. `script` is the file it runs
  * (default simulatorEntry()): a bundle runs without tsx's loader, whichever way this process was started.
  * `priority` is its nice value; when the system refuses it (below 0 without root), `onNote` says so and the worker
@@ -90,13 +115,17 @@ export function workerPool(
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  if (o.priority !== undefined && child.pid !== undefined) {
+  let refused = false;
+  const prioritise = () => {
+    if (o.priority === undefined || child.pid === undefined || refused) return;
     try {
-      setPriority(child.pid, o.priority);
+      setProcessPriority(child.pid, o.priority);
     } catch (err) {
+      refused = true;
       o.onNote?.(`simulator worker ${spec.index}: priority ${o.priority} refused (${(err as Error).message})`);
     }
-  }
+  };
+  prioritise();
   const listeners: ((r: PoolReport) => void)[] = [];
   const firmware = new Map<number, (v: FirmwareVerdict) => void>();
   let req = 0;
@@ -117,6 +146,8 @@ export function workerPool(
   child.on('message', (m: FromWorker) => {
     switch (m.type) {
       case 'started':
+        // Again, now that the worker's threads are all running.
+        prioritise();
         return onStarted();
       case 'report':
         for (const l of listeners) l(m.report);
