@@ -1,10 +1,10 @@
-// The sampler's schedule: a fixed grid from the start, which a late tick does not move.
 // The sampler on a store that refuses writes (an injected failure, store-independent): every sample that cannot be
 // stored is counted as dropped with its reason, takes no sequence number, and the outage is logged once each way.
+// Its schedule: a fixed grid from the start, which a late tick does not move.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFakePlatform, createMemoryOutbox, type OutboxStore } from '../../agent/src/index.js';
-import { createSampler, nextDue, storeFailureOf } from '../../agent/src/telemetry/sampler.js';
+import { createSampler, nextDue, type SamplerOptions, storeFailureOf } from '../../agent/src/telemetry/sampler.js';
 import type { Logger } from '../../shared/src/index.js';
 
 /** A memory outbox whose addSample throws `failure` (a SQLite-like error) while it is set. */
@@ -90,25 +90,37 @@ test('the next sample is due on the grid from the first, skipping what a stall m
   assert.is(nextDue(5, 10_000, 123_456), 130_005);
 });
 
-test('a stalled event loop does not move the samples off their grid', async () => {
-  const interval = 100;
+/** A sampler on a memory outbox, started now; `times` gets each sample's time since the start (ms). */
+function startTimed(intervalMs: number, extra: Partial<SamplerOptions> = {}) {
   const times: number[] = [];
-  let start = 0;
+  const start = performance.now();
   const sampler = createSampler({
     platform: createFakePlatform(1),
     outbox: createMemoryOutbox({ maxSamples: 100 }),
     log: recordingLog().log,
-    intervalMs: interval,
+    intervalMs,
     onSample: () => times.push(performance.now() - start),
+    ...extra,
   });
-  start = performance.now();
   sampler.start();
-  await new Promise((r) => setTimeout(r, 120));
+  return { sampler, times, start };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Blocks the event loop until performance.now() reaches `until`. */
+function blockUntil(until: number): void {
+  while (performance.now() < until);
+}
+
+test('a stalled event loop does not move the samples off their grid', async () => {
+  const interval = 100;
+  const { sampler, times } = startTimed(interval);
+  await sleep(120);
   // The loop is blocked for 230 ms from ~120 ms: the sample due at 200 runs late, at ~350, and the one due at 300 is
   // skipped. With setInterval every later one would be ~50 ms off the grid; on it, the next is due at 400.
-  const blockUntil = performance.now() + 230;
-  while (performance.now() < blockUntil);
-  await new Promise((r) => setTimeout(r, 5.5 * interval));
+  blockUntil(performance.now() + 230);
+  await sleep(5.5 * interval);
   sampler.stop();
   const after = times.filter((t) => t > 380);
   assert.ok(after.length >= 4, `samples after the stall: ${after.map(Math.round).join(', ')}`);
@@ -121,26 +133,12 @@ test('a stalled event loop does not move the samples off their grid', async () =
 });
 
 test('with skipLateMs a tick run later than that takes no sample and is counted; the next is on the grid', async () => {
-  const interval = 200;
-  const times: number[] = [];
   let skipped = 0;
-  let start = 0;
-  const sampler = createSampler({
-    platform: createFakePlatform(1),
-    outbox: createMemoryOutbox({ maxSamples: 100 }),
-    log: recordingLog().log,
-    intervalMs: interval,
-    skipLateMs: 100,
-    onSkipped: () => skipped++,
-    onSample: () => times.push(performance.now() - start),
-  });
-  start = performance.now();
-  sampler.start();
-  await new Promise((r) => setTimeout(r, 250));
+  const { sampler, times, start } = startTimed(200, { skipLateMs: 100, onSkipped: () => skipped++ });
+  await sleep(250);
   // Blocked until 530 ms: the tick due at 400 runs 130 ms late and takes no sample; the next is due at 600.
-  const blockUntil = start + 530;
-  while (performance.now() < blockUntil);
-  await new Promise((r) => setTimeout(r, 150));
+  blockUntil(start + 530);
+  await sleep(150);
   sampler.stop();
   const at = times.map(Math.round).join(', ');
   assert.ok(skipped >= 1, `the late tick is counted as skipped; samples at ${at}`);

@@ -18,8 +18,6 @@ export interface SamplerOptions {
   readonly log: Logger;
   readonly intervalMs: number;
   readonly now?: () => number;
-  /** Monotonic ms the schedule runs on (not the samples' timestamps: a wall-clock step must not move it). */
-  readonly clock?: () => number;
   /**
    * A tick that runs more than this many ms after it was due takes no sample (`onSkipped`); the next is due on the
    * grid. Without it a late tick always samples, and only whole intervals missed in a stall are skipped.
@@ -56,11 +54,10 @@ export function storeFailureOf(err: unknown): StoreFailure {
 
 export function createSampler(opts: SamplerOptions): Sampler {
   const now = opts.now ?? Date.now;
-  const clock = opts.clock ?? (() => performance.now());
   let intervalMs = opts.intervalMs;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
-  /** When the last tick was due on the grid. */
+  /** When the last tick was due on the grid, in performance.now() ms: a wall-clock step must not move the grid. */
   let due = 0;
   // 'dropping' from the first sample that could not be stored until one is stored again.
   let storage: { state: 'storing' } | { state: 'dropping'; since: number; dropped: number } = { state: 'storing' };
@@ -114,17 +111,17 @@ export function createSampler(opts: SamplerOptions): Sampler {
     });
   }
 
-  function arm(): void {
-    const t = clock();
+  function arm(t: number): void {
     due = nextDue(due, intervalMs, t);
     // Whole milliseconds: Node keeps one timer list per distinct delay.
     timer = setTimeout(onTimer, Math.ceil(due - t));
   }
 
   function onTimer(): void {
-    if (opts.skipLateMs === undefined || clock() - due <= opts.skipLateMs) tick();
+    const t = performance.now();
+    if (opts.skipLateMs === undefined || t - due <= opts.skipLateMs) tick();
     else opts.onSkipped?.();
-    if (running) arm();
+    if (running) arm(t);
   }
 
   return {
@@ -132,9 +129,9 @@ export function createSampler(opts: SamplerOptions): Sampler {
       if (running) return;
       running = true;
       // Samples now, and then every interval from now.
-      due = clock();
+      due = performance.now();
       tick();
-      arm();
+      arm(due);
     },
     stop() {
       running = false;
@@ -145,8 +142,8 @@ export function createSampler(opts: SamplerOptions): Sampler {
       intervalMs = ms;
       if (running) {
         clearTimeout(timer);
-        due = clock();
-        arm();
+        due = performance.now();
+        arm(due);
       }
     },
   };
