@@ -124,7 +124,7 @@ try {
   process.exit(2);
 }
 
-/** Per-address limits off: behind HAProxy every device comes from one address (its own). */
+/** Per-address limits off: 25,000 devices share the simulator's 250 loopback addresses (100 each), HAProxy or not. */
 const NODE_CONFIG = {
   limits: {
     connectionsPerMinutePerAddress: 1_000_000,

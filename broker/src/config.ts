@@ -1,6 +1,7 @@
 // Fleet server configuration: optional JSON file, validated once with every problem listed, then frozen.
 import { readRegularText, schema as s, type schema } from '../../shared/src/index.js';
 import { FleetError } from './errors.js';
+import { parseAddressOrSubnet } from './net/proxied-listener.js';
 
 export const DEFAULT_DEVICE_VALIDITY_DAYS = 365;
 /** A device certificate lives at most 10 years: the CLI, the operator API and the enrolment config agree. */
@@ -59,6 +60,17 @@ const limitsSchema = s.object({
   maxPendingHandshakes: s.withDefault(s.int({ min: 1, max: 1_000_000 }), 4096),
 });
 
+/** A trusted load balancer's address, or its subnet in CIDR notation. */
+const proxyAddress: schema.Schema<string> = {
+  describe: 'IPv4 or IPv6 address, or subnet in CIDR notation',
+  check(v, path, issues) {
+    const text = s.str({ maxLength: 64 }).check(v, path, issues);
+    if (typeof v === 'string' && v.length <= 64 && !parseAddressOrSubnet(v))
+      issues.push({ path, message: `${JSON.stringify(v)} is not an IPv4 or IPv6 address or a subnet like 10.0.0.0/8` });
+    return text;
+  },
+};
+
 /** The operator API and the other HTTPS routes (docs/fleet-config.md, "api"). */
 const apiFields = s.object({
   /** Requests per minute from one source address, on every route (429 beyond). */
@@ -96,6 +108,14 @@ const configSchema = s.object({
   sealing: s.withDefault(s.oneOf(['required', 'optional'] as const), 'required'),
   limits: s.withDefault(limitsSchema, {}),
   api: s.withDefault(apiSchema, {}),
+  /**
+   * Load balancers in front of the MQTT port that send the PROXY protocol (docs/fleet-config.md#proxyprotocol): a
+   * connection from one of these addresses must start with a PROXY header naming the device's address.
+   */
+  proxyProtocol: s.withDefault(
+    s.object({ trustedProxies: s.withDefault(s.array(proxyAddress, { maxItems: 64 }), []) }),
+    {},
+  ),
   /** Rate limits per device type; devices of an unlisted type get "default". */
   deviceTypes: s.withDefault(s.record(/^[a-z0-9][a-z0-9-]{0,31}$/, rateSchema, { maxKeys: 64 }), {}),
   enrollment: s.withDefault(

@@ -58,6 +58,9 @@ export const fleetCodes = defineCodes({
   FLEET_REDIS_UNREACHABLE:
     'A cluster node could not reach Redis at start-up, or its address is not redis://; start Redis or fix --redis.',
   FLEET_CLUSTER_INVALID: 'The cluster options are incomplete or wrong (--cluster needs --redis and a valid --node-id).',
+  FLEET_PROXY_HEADER:
+    'A connection from a trusted load balancer (proxyProtocol.trustedProxies) did not start with a valid PROXY ' +
+    'protocol header, or not in time; it is closed.',
   FLEET_STORE_URL: 'The store URL is not sqlite:DIR, postgres://… or postgresql://…, or cannot be parsed.',
   FLEET_STORE_UNREACHABLE: 'The PostgreSQL server cannot be reached (refused, unknown host, timed out).',
   FLEET_STORE_AUTH: 'The PostgreSQL server refused the user or password in the store URL.',

@@ -5,6 +5,7 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import pg from 'pg';
 import * as assert from 'uvu/assert';
 import { createAgent, parseAgentConfig, type Agent } from '../../agent/src/index.js';
 import { BACKEND_KEY_FILE, SEAL_KEY_FILE } from '../../shared/src/index.js';
@@ -17,6 +18,7 @@ import {
   operatorKeyPath,
   requirePlan,
 } from '../../broker/src/cluster/local/index.js';
+import { postgresUrl } from '../../broker/src/cluster/local/postgres.js';
 import { portOpen } from '../../broker/src/cluster/local/probes.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { fleetCli, runCliSource } from '../helpers/run.js';
@@ -172,6 +174,20 @@ test('an agent through haproxy fails over to the other node when its node is kil
   });
   agent = await createAgent({ config, log: testLogger() });
   await waitFor(() => agent!.stats().lastAckedSequence >= 2, 'samples acknowledged through haproxy', 30_000);
+  // HAProxy sends the agent's own address with the PROXY protocol, from the source address the nodes trust for it:
+  // the store records the agent's address (127.0.0.1), not HAProxy's (127.0.3.1).
+  const layout = clusterLayout(dir);
+  const db = new pg.Client({ connectionString: postgresUrl(layout, requirePlan(layout)) });
+  await db.connect();
+  try {
+    const last = await waitFor(
+      async () => (await db.query(`SELECT last_address FROM devices WHERE id = 'sim-00001'`)).rows[0]?.last_address,
+      "the agent's address recorded",
+    );
+    assert.is(last, '127.0.0.1');
+  } finally {
+    await db.end();
+  }
   const ca = readFileSync(up.ca);
   const on = await waitFor(async () => {
     for (const n of up.nodes) if ((await connectedOn(n.api, ca)) > 0) return n;

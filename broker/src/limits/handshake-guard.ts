@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
 import type { AuditLimiter } from '../db/audit.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
+import { peerSocket } from '../net/proxied-listener.js';
 import { createHandshakeGate, type HandshakeGateOptions } from './handshake-gate.js';
 
 export type Listener = 'mqtt' | 'https' | 'downloads';
@@ -21,8 +22,14 @@ export class ConnectionRefused extends Error {
 
 export type HandshakeGuard = ReturnType<typeof createHandshakeGuard>;
 
-/** Identifies an open TCP connection; the raw socket and its TLS socket share it. */
-const connectionKey = (s: Socket) => `${s.remoteAddress}|${s.remotePort}|${s.localAddress}|${s.localPort}`;
+/**
+ * Identifies an open TCP connection; the raw socket and its TLS socket share it (both read from the raw socket, which
+ * carries the device's address when a trusted load balancer sent it: net/proxied-listener.ts).
+ */
+const connectionKey = (socket: Socket) => {
+  const s = peerSocket(socket);
+  return `${s.remoteAddress}|${s.remotePort}|${s.localAddress}|${s.localPort}`;
+};
 
 export function createHandshakeGuard(opts: {
   readonly limits: HandshakeGateOptions;

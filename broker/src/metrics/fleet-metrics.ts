@@ -28,7 +28,7 @@ export function createFleetMetrics(node?: string) {
     ),
     denials: registry.counter(
       'edgeward_denials_total',
-      'Security denials by kind (auth, acl, tls, connect, enroll) and reason',
+      'Security denials by kind (auth, acl, tls, connect, proxy, enroll) and reason',
     ),
     throttles: registry.counter('edgeward_throttles_total', 'Publishes delayed by a device rate limit'),
     disconnects: registry.counter('edgeward_forced_disconnects_total', 'Sessions the server closed, by reason'),

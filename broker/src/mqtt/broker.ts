@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 import { listen } from '../listen.js';
+import { createProxyFront, peerSocket, trustedProxies } from '../net/proxied-listener.js';
 import { createConnectionLimiter } from '../limits/connection-limiter.js';
 import { ConnectionRefused, type HandshakeGuard } from '../limits/handshake-guard.js';
 import { consumeClientPublishes } from './consume-client-publishes.js';
@@ -106,15 +107,16 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
         config.limits.maxPacketBytes,
         ({ size, reason }) => {
           const s = [...opts.sessions.all()].find((x) => x.client.conn === conn);
+          const address = peerSocket(socket).remoteAddress ?? null;
           opts.auditLimited.record({
             event: 'limit.packet',
             deviceId: s?.deviceId ?? null,
-            address: socket.remoteAddress ?? null,
+            address,
             detail: { reason, size, limit: config.limits.maxPacketBytes },
           });
           log.warn('oversized packet: connection closed', {
             deviceId: s?.deviceId ?? null,
-            address: socket.remoteAddress ?? null,
+            address,
             size,
             reason,
           });
@@ -148,7 +150,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   // Set when close() begins: a handshake ending after that is not a security event (and the database may be gone).
   let state: 'listening' | 'closing' = 'listening';
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    const address = socket.remoteAddress ?? null;
+    const address = peerSocket(socket).remoteAddress ?? null;
     // Node closes a socket whose handshake failed, but not one whose handshake timed out
     // (ERR_TLS_HANDSHAKE_TIMEOUT): without this it would hold its file descriptor forever.
     socket.destroy();
@@ -168,16 +170,37 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
     clearTimeout(timer);
     await opts.shared.close();
   };
+  // Behind a load balancer that sends the PROXY protocol, a TCP front reads its header first (the TLS server then
+  // gets the connection, its address the device's); otherwise the TLS server listens itself.
+  const front =
+    config.proxyProtocol.trustedProxies.length > 0
+      ? createProxyFront({
+          trusted: trustedProxies(config.proxyProtocol.trustedProxies),
+          timeoutMs: config.limits.connectTimeoutSeconds * 1000,
+          accept: (socket) => server.emit('connection', socket),
+          refused: (socket, err) => {
+            const address = socket.remoteAddress ?? null;
+            metrics.denials.inc({ kind: 'proxy', reason: 'header' });
+            opts.auditLimited.record({
+              event: 'connect.refused',
+              address,
+              detail: { reason: 'proxy-header', error: err.message },
+            });
+            log.warn('connection from a trusted proxy refused: no valid PROXY header', { address, error: err.message });
+          },
+        })
+      : undefined;
+  const listening = front ?? server;
   let port: number;
   try {
-    port = await listen(server, opts.host, opts.port, 'MQTT');
+    port = await listen(listening, opts.host, opts.port, 'MQTT');
   } catch (err) {
     // aedes runs timers (its $SYS heartbeat) that would keep the process alive after this failure.
     await closeAedes();
     throw err;
   }
   // An error while listening (accept failing when the process is out of descriptors) must not end the server.
-  server.on('error', (err) => log.error('MQTT listener error', { error: err }));
+  listening.on('error', (err) => log.error('MQTT listener error', { error: err }));
 
   return {
     aedes,
@@ -187,7 +210,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
       // Stop accepting first, then close every client and every handshake in progress (server.close waits for
       // open connections).
       state = 'closing';
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => listening.close(() => resolve()));
       opts.handshakes.closePending('mqtt');
       await closeAedes();
       await stopped;

@@ -1,5 +1,6 @@
 // Reads the client certificate a TLS connection presented (chain already verified by the TLS server).
 import type { Client } from 'aedes';
+import { peerSocket } from '../net/proxied-listener.js';
 import { tlsSocketOf } from './guarded-connection.js';
 
 export interface PeerIdentity {
@@ -20,6 +21,6 @@ export function peerIdentity(client: Client): PeerIdentity | undefined {
     cn,
     serial: cert.serialNumber.toLowerCase().replace(/^0+/, ''),
     fingerprint: cert.fingerprint256,
-    address: conn.remoteAddress ?? null,
+    address: peerSocket(conn).remoteAddress ?? null,
   };
 }

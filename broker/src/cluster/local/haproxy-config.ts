@@ -10,24 +10,37 @@ export interface HaproxyFiles {
 }
 
 export const MQTT_BACKEND = 'fleet_mqtt';
+
+/**
+ * The loopback address HAProxy connects to the nodes' MQTT ports from, and the one address the nodes take a PROXY
+ * protocol header from (proxyProtocol.trustedProxies). Outside 127.0.0.2-254, where the simulator's devices
+ * connect from directly (simulator/src/source-addresses.ts): a device connecting from it would have to send a header.
+ */
+export const HAPROXY_SOURCE = '127.0.3.1';
 export const API_BACKEND = 'fleet_api';
 
-/** A server line: traffic to `port`, the check on the node's HTTPS port. */
-function serverLine(host: string, id: string, port: number, checkPort: number, caFile: string): string {
+/** A server line: traffic to `port`, the check on the node's HTTPS port (which takes no PROXY header). */
+function serverLine(host: string, id: string, port: number, checkPort: number, caFile: string, extra: string): string {
   return (
     `    server ${id} ${host}:${port} check port ${checkPort} check-ssl verify required ca-file ${caFile} ` +
-    'inter 1s fall 2 rise 2 on-marked-down shutdown-sessions'
+    `inter 1s fall 2 rise 2 on-marked-down shutdown-sessions${extra}`
   );
 }
 
 export function haproxyConfig(plan: ClusterPlan, files: HaproxyFiles): string {
-  const backend = (name: string, port: (n: ClusterPlan['nodes'][number]) => number, balance: string) => [
+  const backend = (
+    name: string,
+    port: (n: ClusterPlan['nodes'][number]) => number,
+    balance: string,
+    proxied: { source: string; server: string } | undefined,
+  ) => [
     `backend ${name}`,
     `    balance ${balance}`,
+    ...(proxied ? [`    source ${proxied.source}`] : []),
     // A node is in rotation only while /readyz says 200: listeners up, database writable, Redis connected.
     '    option httpchk GET /readyz',
     '    http-check expect status 200',
-    ...plan.nodes.map((n) => serverLine(plan.host, n.id, port(n), n.httpPort, files.caFile)),
+    ...plan.nodes.map((n) => serverLine(plan.host, n.id, port(n), n.httpPort, files.caFile, proxied?.server ?? '')),
     '',
   ];
   return [
@@ -54,11 +67,13 @@ export function haproxyConfig(plan: ClusterPlan, files: HaproxyFiles): string {
     `    default_backend ${API_BACKEND}`,
     '',
     // Devices hold long connections: least connections spreads them, where round robin would pile up.
-    ...backend(MQTT_BACKEND, (n) => n.mqttPort, 'leastconn'),
+    // Each connection starts with a PROXY protocol v2 header naming the device's address (the nodes trust this source
+    // for it): per-address limits, the audit trail and a device's last address see devices, not HAProxy.
+    ...backend(MQTT_BACKEND, (n) => n.mqttPort, 'leastconn', { source: HAPROXY_SOURCE, server: ' send-proxy-v2' }),
     // An operator's API token is signed by one node's key, and operators added through a node are in its folder
     // (docs/cluster.md, "What is shared"): one client address keeps to one node; another node is taken only when
     // that one is down (the client then gets a new token there).
-    ...backend(API_BACKEND, (n) => n.httpPort, 'source\n    hash-type consistent'),
+    ...backend(API_BACKEND, (n) => n.httpPort, 'source\n    hash-type consistent', undefined),
   ].join('\n');
 }
 

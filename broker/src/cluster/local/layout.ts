@@ -30,6 +30,8 @@ export interface ClusterLayout {
   readonly seed: string;
   readonly nodes: string;
   nodeDir(id: string): string;
+  /** The configuration every node runs with: `up --config`'s, with HAProxy trusted for the PROXY protocol. */
+  readonly nodeConfig: string;
   readonly redis: string;
   readonly redisConf: string;
   readonly redisPassword: string;
@@ -55,6 +57,7 @@ export function clusterLayout(dir: string): ClusterLayout {
     seed: join(root, 'seed'),
     nodes: join(root, 'nodes'),
     nodeDir: (id) => join(root, 'nodes', id),
+    nodeConfig: join(root, 'nodes', 'config.json'),
     redis: join(root, 'redis'),
     redisConf: join(root, 'redis', 'redis.conf'),
     redisPassword: join(root, 'redis', 'password'),

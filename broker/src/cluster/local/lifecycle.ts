@@ -7,7 +7,7 @@ import { findClusterBinaries } from './binaries.js';
 import { startHaproxy, stopHaproxy } from './haproxy.js';
 import { type ClusterLayout, type ClusterPlan, clusterLayout, readPlan, requirePlan, writePlan } from './layout.js';
 import { copySeedIntoNodeFolders } from './node-folders.js';
-import { startNode, stopNode, waitNode } from './nodes.js';
+import { startNode, stopNode, waitNode, writeNodeConfig } from './nodes.js';
 import { startPostgres, stopPostgres } from './postgres.js';
 import { freePort } from './probes.js';
 import { runningPid } from './processes.js';
@@ -119,9 +119,10 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       layout,
       plan.nodes.map((n) => n.id),
     );
+    writeNodeConfig(layout, o.nodeConfig);
     await Promise.all(
       plan.nodes.map(async (n) => {
-        const pid = startNode(layout, plan, n, o.nodeConfig);
+        const pid = startNode(layout, plan, n);
         started.push(n.id);
         await waitNode(layout, plan, n, pid);
         say(

@@ -1,8 +1,9 @@
 // The local cluster's fleet server nodes: `fleet serve --cluster` children of this same CLI, each on its own
 // ports and data folder, told the secrets (Redis and PostgreSQL addresses) through their environment.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { ensurePrivateDir, readRegularText, writeFileSafe } from '../../../../shared/src/index.js';
 import { fleetPaths } from '../../fleet/data-dir.js';
+import { HAPROXY_SOURCE } from './haproxy-config.js';
 import type { ClusterLayout, ClusterPlan, NodePlan } from './layout.js';
 import { postgresUrl } from './postgres.js';
 import { nodeReadyz } from './probes.js';
@@ -24,7 +25,25 @@ export function mqttUrl(host: string, port: number): string {
  */
 export const LOCAL_NODE_V8_FLAGS = ['--no-concurrent-marking'] as const;
 
-export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan, config?: string): number {
+/**
+ * Writes the configuration every node runs with: the one given to `up --config` (already validated), or none, with
+ * HAProxy's source address added to proxyProtocol.trustedProxies. Rewritten on every `up`.
+ */
+export function writeNodeConfig(layout: ClusterLayout, given: string | undefined): void {
+  const config = given
+    ? (JSON.parse(readRegularText(given, { maxBytes: 1024 * 1024 })) as Record<string, unknown>)
+    : ({} as Record<string, unknown>);
+  const proxy = (config.proxyProtocol ?? {}) as { trustedProxies?: string[] };
+  const trusted = [...new Set([...(proxy.trustedProxies ?? []), HAPROXY_SOURCE])];
+  ensurePrivateDir(layout.nodes);
+  writeFileSafe(
+    layout.nodeConfig,
+    `${JSON.stringify({ ...config, proxyProtocol: { ...proxy, trustedProxies: trusted } }, null, 2)}\n`,
+    { mode: 0o600, overwrite: true },
+  );
+}
+
+export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePlan): number {
   const self = selfCommand();
   const args = [
     ...LOCAL_NODE_V8_FLAGS,
@@ -46,7 +65,8 @@ export function startNode(layout: ClusterLayout, plan: ClusterPlan, node: NodePl
     '--cluster',
     '--node-id',
     node.id,
-    ...(config ? ['--config', resolve(config)] : []),
+    '--config',
+    layout.nodeConfig,
   ];
   // Passwords go through the environment: a command line is readable by every local user (/proc/PID/cmdline).
   const env = {
