@@ -38,7 +38,9 @@ export async function ensureSeed(cache: string, devices: number): Promise<string
   if (!existsSync(join(seed, 'pki', 'ca.crt'))) await fleet(['pki', 'init', '--data', seed]);
   const have = existsSync(join(seed, 'sim')) ? readdirSync(join(seed, 'sim')).length : 0;
   if (have < devices) {
-    console.error(`issuing ${devices - have} simulator identities into ${seed}/sim (once; about 20 a second here) …`);
+    console.error(
+      `issuing ${devices - have} simulator identities into ${seed}/sim (once; 25,000 took 5 minutes here) …`,
+    );
     await fleet([
       'device',
       'add',

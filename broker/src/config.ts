@@ -109,8 +109,9 @@ const configSchema = s.object({
   limits: s.withDefault(limitsSchema, {}),
   api: s.withDefault(apiSchema, {}),
   /**
-   * Load balancers in front of the MQTT port that send the PROXY protocol (docs/fleet-config.md#proxyprotocol): a
-   * connection from one of these addresses must start with a PROXY header naming the device's address.
+   * Load balancers in front of the MQTT and HTTPS ports that send the PROXY protocol
+   * (docs/fleet-config.md#proxyprotocol): a connection from one of these addresses must start with a PROXY header
+   * naming the client's address.
    */
   proxyProtocol: s.withDefault(
     s.object({ trustedProxies: s.withDefault(s.array(proxyAddress, { maxItems: 64 }), []) }),

@@ -36,6 +36,7 @@ import { bundlePath, DEFAULT_DOWNLOAD_PORT, startDownloadListener } from './http
 import { removeStaleUploads } from './fleet/releases.js';
 import { deviceFacingRoutes, type Readiness } from './http/routes.js';
 import { createHttpsServer, listenHttps } from './http/server.js';
+import { proxyFront } from './limits/proxy-front.js';
 import { createHandshakeGuard } from './limits/handshake-guard.js';
 import { createPublishLimiter } from './limits/publish-limiter.js';
 import { startMqttListener } from './mqtt/broker.js';
@@ -566,14 +567,22 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       },
     });
     const httpsServer = https!;
+    // Behind a balancer sending the PROXY protocol, operators' and enrolling devices' own addresses (the API's and
+    // enrolment's per-address limits, the operator audit) come from its header.
+    const front = proxyFront(httpsServer, 'https', { config, metrics, audit: auditLimited, log });
     cleanups.unshift(async () => {
-      const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => (front ?? httpsServer).close(() => resolve()));
       httpsServer.closeAllConnections();
       handshakes.closePending('https');
       await closed;
       await app.close();
     });
-    const httpPort = await listenHttps(httpsServer, host, opts.httpPort ?? DEFAULT_HTTP_PORT, log);
+    const { port: httpPort } = await listenHttps(
+      httpsServer,
+      front,
+      { host, port: opts.httpPort ?? DEFAULT_HTTP_PORT },
+      log,
+    );
     const http = { port: httpPort };
     const stale = removeStaleUploads(releasesDir);
     if (stale > 0) log.warn('removed unfinished release uploads', { count: stale });

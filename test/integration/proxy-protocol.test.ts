@@ -1,10 +1,12 @@
-// The MQTT port behind a real HAProxy that sends the PROXY protocol (send-proxy-v2 and send-proxy, from the one
-// source address the server trusts): the server sees each device's own address, in its connection history and in
-// its per-address connection limit; a connection from the trusted address without a valid header, or too slow with
-// it, is refused and audited; devices connecting directly from other addresses are untouched, and a PROXY header
-// from an untrusted address is not believed.
+// The MQTT and HTTPS ports behind a real HAProxy that sends the PROXY protocol (send-proxy-v2 and send-proxy, from
+// the one source address the server trusts): the server sees each device's own address, in its connection history
+// and in its per-address connection limit, and each enrolling client's, in its enrolment failure budget; a
+// connection from the trusted address without a valid header, or too slow with it, is refused and audited; devices
+// connecting directly from other addresses are untouched, and a PROXY header from an untrusted address is not
+// believed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -21,9 +23,10 @@ const PROXY_SOURCE = '127.0.3.1';
 let fleet: TestFleet;
 let haproxy: ChildProcess | undefined;
 let haproxyLog = '';
-/** HAProxy's fronts: PROXY protocol version 2 and version 1 to the server. */
+/** HAProxy's fronts: PROXY protocol version 2 and version 1 to the MQTT port, version 2 to the HTTPS port. */
 let v2Port: number;
 let v1Port: number;
+let httpsPort: number;
 
 /** MQTT.js hands its options to the socket it opens: a source address among them. */
 const from = (localAddress: string, url?: string): IClientOptions & { url?: string } =>
@@ -55,7 +58,7 @@ test.before(async () => {
       limits: { connectionBurstPerAddress: 2, connectionsPerMinutePerAddress: 1, connectTimeoutSeconds: 2 },
     }),
   });
-  [v2Port, v1Port] = [await freePort(), await freePort()];
+  [v2Port, v1Port, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const dir = tmpDir('edgeward-haproxy-');
   const cfg = join(dir, 'haproxy.cfg');
   const server = `127.0.0.1:${fleet.server.mqttPort}`;
@@ -73,6 +76,12 @@ test.before(async () => {
       `frontend v1`,
       `    bind 127.0.0.1:${v1Port}`,
       '    default_backend v1',
+      `frontend https`,
+      `    bind 127.0.0.1:${httpsPort}`,
+      '    default_backend https',
+      'backend https',
+      `    source ${PROXY_SOURCE}`,
+      `    server node 127.0.0.1:${fleet.server.httpPort} send-proxy-v2`,
       'backend v2',
       `    source ${PROXY_SOURCE}`,
       `    server node ${server} send-proxy-v2`,
@@ -89,6 +98,7 @@ test.before(async () => {
   try {
     await waitForPort(v2Port);
     await waitForPort(v1Port);
+    await waitForPort(httpsPort);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${haproxyLog}`);
   }
@@ -161,6 +171,42 @@ test('from any other address devices connect directly, and a PROXY header there 
   await waitFor(() => audits('tls.denied').some((a) => a.address === '127.0.0.31'), 'the refused handshake audited');
   assert.not.ok(audits('tls.denied').some((a) => a.address === '10.6.6.6'));
   assert.is(connections('gw-spoof').length, 0);
+});
+
+/** An enrolment attempt with a token nobody issued, from `localAddress`: its HTTP status and `error`. */
+function enrolWithBadToken(port: number, localAddress: string): Promise<{ status: number; error: string }> {
+  const body = JSON.stringify({ token: 'not-a-token', id: 'gw-new', csr: 'x', sealKey: 'x' });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/enroll',
+        method: 'POST',
+        localAddress,
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, error: (JSON.parse(text) as { error: string }).error }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test("the HTTPS port through HAProxy: enrolment's failure budget is each client's, not HAProxy's", async () => {
+  // The default budget: 5 failed attempts a minute per address, then 429 before anything is looked at.
+  for (let i = 0; i < 5; i++) assert.is((await enrolWithBadToken(httpsPort, '127.0.0.40')).status, 401);
+  assert.equal(await enrolWithBadToken(httpsPort, '127.0.0.40'), { status: 429, error: 'rate-limited' });
+  // Another client behind the same HAProxy still has its own budget.
+  assert.equal(await enrolWithBadToken(httpsPort, '127.0.0.41'), { status: 401, error: 'token-invalid' });
+  const denied = audits('enroll.denied').map((a) => a.address);
+  assert.ok(denied.includes('127.0.0.40') && denied.includes('127.0.0.41'), denied.join());
+  assert.not.ok(denied.includes(PROXY_SOURCE));
 });
 
 test.run();

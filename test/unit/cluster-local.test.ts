@@ -45,11 +45,16 @@ test('haproxy.cfg: tcp passthrough, leastconn for devices, a sticky API, /readyz
   assert.match(mqtt, /option httpchk GET \/readyz/);
   assert.match(mqtt, /http-check expect status 200/);
   const check = 'check-ssl verify required ca-file /c/seed/pki/ca.crt inter 1s fall 2 rise 2 on-marked-down';
-  assert.ok(mqtt.includes(`server node-1 127.0.0.1:9001 check port 9101 ${check} shutdown-sessions`), mqtt);
-  assert.ok(mqtt.includes(`server node-2 127.0.0.1:9002 check port 9102 ${check} shutdown-sessions`), mqtt);
+  // Traffic and checks start with a PROXY v2 header, from the one source address the nodes trust for it.
+  const proxied = (port: number, checkPort: number) =>
+    `127.0.0.1:${port} send-proxy-v2 check port ${checkPort} check-send-proxy ${check} shutdown-sessions`;
+  assert.ok(mqtt.includes(`server node-1 ${proxied(9001, 9101)}`), mqtt);
+  assert.ok(mqtt.includes(`server node-2 ${proxied(9002, 9102)}`), mqtt);
+  assert.match(mqtt, /\n\s+source 127\.0\.3\.1\n/);
   const api = backend('fleet_api');
   assert.match(api, /balance source\n\s+hash-type consistent/, 'an operator keeps to the node whose token it holds');
-  assert.ok(api.includes(`server node-1 127.0.0.1:9101 check port 9101 ${check}`), api);
+  assert.ok(api.includes(`server node-1 ${proxied(9101, 9101)}`), api);
+  assert.match(api, /\n\s+source 127\.0\.3\.1\n/);
   assert.is(haproxyConfig(plan, files), cfg, 'a pure function of the plan');
 });
 

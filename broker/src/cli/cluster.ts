@@ -38,9 +38,9 @@ of its log. On a folder whose cluster already runs it prints the same and starts
                   (a folder's later ups keep its first up's nodes and ports: the flags may be left out)
   --devices N     issue N simulator identities (sim-00001 …) into DIR/seed/sim, known to every node
   --config FILE   a fleet server configuration (docs/fleet-config.md) each node is started with (fleet serve
-                  --config). HAProxy connects to the nodes' MQTT ports from 127.0.3.1 and sends each device's
+                  --config). HAProxy connects to the nodes from 127.0.3.1 and sends each device's and operator's
                   address with the PROXY protocol; the nodes trust that address for it (added to
-                  proxyProtocol.trustedProxies), so per-address limits and the audit see devices, not HAProxy
+                  proxyProtocol.trustedProxies), so per-address limits and the audit see them, not HAProxy
   --json          print one JSON object (parts, ports, URLs) instead of the progress lines and the print-out
 
 status shows each part (the nodes, redis, postgres, haproxy) with its pid, ports, whether it is alive (process and

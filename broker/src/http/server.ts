@@ -3,6 +3,7 @@
 // timeout and the shared cap on unfinished handshakes, and listen errors as FLEET_LISTEN.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../../../shared/src/index.js';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 import type { HandshakeGuard, Listener } from '../limits/handshake-guard.js';
@@ -66,9 +67,19 @@ export function createHttpsServer(opts: HttpsServerOptions, handler: RequestHand
   return server;
 }
 
-/** Opens the port; then an error while listening (accept failing when out of descriptors) is logged, not fatal. */
-export async function listenHttps(server: Server, host: string, port: number, log: Logger): Promise<number> {
-  const bound = await listen(server, host, port, 'HTTPS');
-  server.on('error', (err) => log.error('HTTPS listener error', { error: err }));
-  return bound;
+/**
+ * Opens the port, on `server` or on the PROXY protocol front that hands it its connections (limits/proxy-front.ts);
+ * then an error while listening (accept failing when out of descriptors) is logged, not fatal. Returns the port and
+ * the server that listens, which is the one to close.
+ */
+export async function listenHttps(
+  server: Server,
+  front: NetServer | undefined,
+  where: { readonly host: string; readonly port: number },
+  log: Logger,
+): Promise<{ readonly port: number; readonly listening: NetServer }> {
+  const listening = front ?? server;
+  const port = await listen(listening, where.host, where.port, 'HTTPS');
+  listening.on('error', (err) => log.error('HTTPS listener error', { error: err }));
+  return { port, listening };
 }

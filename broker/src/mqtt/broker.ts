@@ -5,7 +5,8 @@ import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { ServerTlsMaterial } from '../fleet/data-dir.js';
 import { listen } from '../listen.js';
-import { createProxyFront, peerSocket, trustedProxies } from '../net/proxied-listener.js';
+import { proxyFront } from '../limits/proxy-front.js';
+import { peerSocket } from '../net/proxied-listener.js';
 import { createConnectionLimiter } from '../limits/connection-limiter.js';
 import { ConnectionRefused, type HandshakeGuard } from '../limits/handshake-guard.js';
 import { consumeClientPublishes } from './consume-client-publishes.js';
@@ -172,24 +173,7 @@ export async function startMqttListener(opts: MqttListenerOptions): Promise<Mqtt
   };
   // Behind a load balancer that sends the PROXY protocol, a TCP front reads its header first (the TLS server then
   // gets the connection, its address the device's); otherwise the TLS server listens itself.
-  const front =
-    config.proxyProtocol.trustedProxies.length > 0
-      ? createProxyFront({
-          trusted: trustedProxies(config.proxyProtocol.trustedProxies),
-          timeoutMs: config.limits.connectTimeoutSeconds * 1000,
-          accept: (socket) => server.emit('connection', socket),
-          refused: (socket, err) => {
-            const address = socket.remoteAddress ?? null;
-            metrics.denials.inc({ kind: 'proxy', reason: 'header' });
-            opts.auditLimited.record({
-              event: 'connect.refused',
-              address,
-              detail: { reason: 'proxy-header', error: err.message },
-            });
-            log.warn('connection from a trusted proxy refused: no valid PROXY header', { address, error: err.message });
-          },
-        })
-      : undefined;
+  const front = proxyFront(server, 'mqtt', { config, metrics, audit: opts.auditLimited, log });
   const listening = front ?? server;
   let port: number;
   try {

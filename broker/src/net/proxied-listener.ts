@@ -70,17 +70,29 @@ export interface ProxyFrontOptions {
   readonly refused: (socket: Socket, err: FleetError) => void;
 }
 
-/** The listening server: trusted connections pass once their header is read, all others at once. */
+/**
+ * The listening server: trusted connections pass once their header is read, all others at once. Closing it also
+ * closes the connections still sending their header (the server it hands connections to closes the others).
+ */
 export function createProxyFront(o: ProxyFrontOptions): Server {
-  return createServer((socket) => {
-    if (isTrusted(o.trusted, socket.remoteAddress)) readHeader(socket, o);
+  const reading = new Set<Socket>();
+  const front = createServer((socket) => {
+    if (isTrusted(o.trusted, socket.remoteAddress)) readHeader(socket, o, reading);
     else o.accept(socket);
   });
+  const close = front.close.bind(front);
+  front.close = (callback) => {
+    for (const socket of reading) socket.destroy();
+    return close(callback);
+  };
+  return front;
 }
 
-function readHeader(socket: Socket, o: ProxyFrontOptions): void {
+function readHeader(socket: Socket, o: ProxyFrontOptions, reading: Set<Socket>): void {
   let received: Buffer = Buffer.alloc(0);
+  reading.add(socket);
   const done = () => {
+    reading.delete(socket);
     clearTimeout(timer);
     socket.off('readable', onReadable);
     socket.off('error', onError);

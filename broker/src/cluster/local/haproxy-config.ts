@@ -12,35 +12,35 @@ export interface HaproxyFiles {
 export const MQTT_BACKEND = 'fleet_mqtt';
 
 /**
- * The loopback address HAProxy connects to the nodes' MQTT ports from, and the one address the nodes take a PROXY
- * protocol header from (proxyProtocol.trustedProxies). Outside 127.0.0.2-254, where the simulator's devices
- * connect from directly (simulator/src/source-addresses.ts): a device connecting from it would have to send a header.
+ * The loopback address HAProxy connects to the nodes from, and the one address the nodes take a PROXY protocol header
+ * from (proxyProtocol.trustedProxies). Outside 127.0.0.2-254, where the simulator's devices connect from directly
+ * (simulator/src/source-addresses.ts): a device connecting from it would have to send a header.
  */
 export const HAPROXY_SOURCE = '127.0.3.1';
 export const API_BACKEND = 'fleet_api';
 
-/** A server line: traffic to `port`, the check on the node's HTTPS port (which takes no PROXY header). */
-function serverLine(host: string, id: string, port: number, checkPort: number, caFile: string, extra: string): string {
+/**
+ * A server line: traffic to `port` and the check on the node's HTTPS port, each starting with a PROXY protocol v2
+ * header (the device's or operator's address; a check's is HAProxy's own).
+ */
+function serverLine(host: string, id: string, port: number, checkPort: number, caFile: string): string {
   return (
-    `    server ${id} ${host}:${port} check port ${checkPort} check-ssl verify required ca-file ${caFile} ` +
-    `inter 1s fall 2 rise 2 on-marked-down shutdown-sessions${extra}`
+    `    server ${id} ${host}:${port} send-proxy-v2 check port ${checkPort} check-send-proxy check-ssl verify ` +
+    `required ca-file ${caFile} inter 1s fall 2 rise 2 on-marked-down shutdown-sessions`
   );
 }
 
 export function haproxyConfig(plan: ClusterPlan, files: HaproxyFiles): string {
-  const backend = (
-    name: string,
-    port: (n: ClusterPlan['nodes'][number]) => number,
-    balance: string,
-    proxied: { source: string; server: string } | undefined,
-  ) => [
+  const backend = (name: string, port: (n: ClusterPlan['nodes'][number]) => number, balance: string) => [
     `backend ${name}`,
     `    balance ${balance}`,
-    ...(proxied ? [`    source ${proxied.source}`] : []),
+    // The address the nodes trust for the PROXY protocol header: per-address limits, the audit trail and a device's
+    // last address see devices and operators, not HAProxy.
+    `    source ${HAPROXY_SOURCE}`,
     // A node is in rotation only while /readyz says 200: listeners up, database writable, Redis connected.
     '    option httpchk GET /readyz',
     '    http-check expect status 200',
-    ...plan.nodes.map((n) => serverLine(plan.host, n.id, port(n), n.httpPort, files.caFile, proxied?.server ?? '')),
+    ...plan.nodes.map((n) => serverLine(plan.host, n.id, port(n), n.httpPort, files.caFile)),
     '',
   ];
   return [
@@ -67,13 +67,11 @@ export function haproxyConfig(plan: ClusterPlan, files: HaproxyFiles): string {
     `    default_backend ${API_BACKEND}`,
     '',
     // Devices hold long connections: least connections spreads them, where round robin would pile up.
-    // Each connection starts with a PROXY protocol v2 header naming the device's address (the nodes trust this source
-    // for it): per-address limits, the audit trail and a device's last address see devices, not HAProxy.
-    ...backend(MQTT_BACKEND, (n) => n.mqttPort, 'leastconn', { source: HAPROXY_SOURCE, server: ' send-proxy-v2' }),
+    ...backend(MQTT_BACKEND, (n) => n.mqttPort, 'leastconn'),
     // An operator's API token is signed by one node's key, and operators added through a node are in its folder
     // (docs/cluster.md, "What is shared"): one client address keeps to one node; another node is taken only when
     // that one is down (the client then gets a new token there).
-    ...backend(API_BACKEND, (n) => n.httpPort, 'source\n    hash-type consistent', undefined),
+    ...backend(API_BACKEND, (n) => n.httpPort, 'source\n    hash-type consistent'),
   ].join('\n');
 }
 
