@@ -127,26 +127,28 @@ export function createPostgresStore(pool: PgPool): FleetStore {
   /**
    * Online flags, batched: the writes made while one is under way go in the next statement, one row per device (the
    * last write wins; an offline write keeps the address the device had). Devices in id order, as the ingest locks
-   * them, and in a transaction, which is retried on a deadlock with it.
+   * them; the one statement is its own transaction (retried on a deadlock), so its row locks end with it. In an
+   * explicit transaction they lasted until the node sent COMMIT, one event-loop turn later, which a node busy with
+   * thousands of session ends can take seconds to reach (while 25,000 devices disconnected, statements waited up to
+   * 9.8 s on another transaction's row locks: docs/cluster.md).
    */
   const writeOnline = batched<OnlineWrite>(async (writes) => {
     const last = new Map<string, OnlineWrite>();
     for (const w of writes) last.set(w.id, w.address === null ? { ...w, address: last.get(w.id)?.address ?? null } : w);
     const ws = [...last.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    await pool.transaction('registry.setOnline', (c) =>
-      c.query(
-        'UPDATE devices d SET online = v.online, last_seen = v.at, ' +
-          'last_address = coalesce(v.address, d.last_address), online_node = v.node ' +
-          'FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) ' +
-          'AS v(id, online, at, address, node) WHERE d.id = v.id',
-        [
-          ws.map((w) => w.id),
-          ws.map((w) => w.online),
-          ws.map((w) => w.at),
-          ws.map((w) => w.address),
-          ws.map((w) => w.node),
-        ],
-      ),
+    await pool.query(
+      'registry.setOnline',
+      'UPDATE devices d SET online = v.online, last_seen = v.at, ' +
+        'last_address = coalesce(v.address, d.last_address), online_node = v.node ' +
+        'FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) ' +
+        'AS v(id, online, at, address, node) WHERE d.id = v.id',
+      [
+        ws.map((w) => w.id),
+        ws.map((w) => w.online),
+        ws.map((w) => w.at),
+        ws.map((w) => w.address),
+        ws.map((w) => w.node),
+      ],
     );
   });
 
