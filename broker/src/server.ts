@@ -610,6 +610,9 @@ export async function createFleetServer(opts: FleetServerOptions): Promise<Fleet
       https: `https://${host}:${http.port}`,
       downloads: `https://${host}:${downloads.port}`,
       data: opts.dataDir,
+      ...(config.proxyProtocol.trustedProxies.length > 0
+        ? { proxyProtocolFrom: config.proxyProtocol.trustedProxies }
+        : {}),
     });
 
     let closing: Promise<void> | undefined;

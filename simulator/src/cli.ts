@@ -6,10 +6,12 @@ import {
   parsePercent,
   parsePositiveInt,
   parseStages,
+  readRegularFile,
   readRegularText,
   required,
   UsageError,
 } from '../../shared/src/index.js';
+import { MAX_TRUST_DOCUMENT_BYTES } from '../../broker/src/fleet/releases.js';
 import { createProgressWriter } from './progress.js';
 import { scenarioHelp } from './scenarios/index.js';
 import { createSimulator } from './fleet.js';
@@ -57,7 +59,11 @@ ${scenarioHelp().replace(/^/gm, '    ')}
   --outage D              reconnect-storm: how long the proxy refuses connections after the cut (default 2s)
   --release BUNDLE        rollout: the bundle to publish and roll out to the virtual devices; the server must hold
                           the trust document it verifies against (\`fleet trust set\`). The devices run hardware
-                          edgeward-sim-gw, firmware 1.0.0 with sequence 100 (docs/simulator.md#firmware-rollouts)
+                          edgeward-sim-gw, firmware 1.0.0 with sequence 100 (docs/simulator.md#firmware-rollouts).
+                          Published and rolled out through the operator API with --credential (a release-manager
+                          or admin; any node of a cluster), else through the admin layer on --data
+  --trust FILE            rollout with --credential: the fleet's first trust document (trust.cbor), which the
+                          devices trust; checked against the one installed
   --fail-rate F           rollout: the share of devices whose update is made to fail, 0 to 1 or 0% to 100%
                           (default 0)
   --fail-mode M           rollout: where they fail: download (the server's reply is cut off), verify (the bytes
@@ -122,6 +128,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'allow-remote': { type: 'boolean' },
       'server-api': { type: 'string' },
       release: { type: 'string' },
+      trust: { type: 'string' },
       'fail-rate': { type: 'string' },
       'fail-mode': { type: 'string' },
       stages: { type: 'string' },
@@ -178,6 +185,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(values.addresses ? { sourceAddresses: Number(values.addresses) } : {}),
     ...(values['allow-remote'] ? { allowRemote: true } : {}),
     ...(values.release ? { release: values.release } : {}),
+    ...(values.trust ? { trust: readRegularFile(values.trust, { maxBytes: MAX_TRUST_DOCUMENT_BYTES }) } : {}),
     ...(values['fail-rate'] ? { failRate: parseShare(values['fail-rate'], '--fail-rate') } : {}),
     ...(values['fail-mode'] ? { failMode: values['fail-mode'] as FailMode } : {}),
     ...(values.stages ? { stages: parseStages(values.stages) } : {}),

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { getScenario, type FleetControl, type ScenarioContext, type ScenarioOutcome } from './scenarios/index.js';
 import { createRunMaterials } from './attack/materials.js';
 import type { DeviceFinal, PoolFinal, PoolSpec, PoolUpdateSpec } from './device-pool.js';
-import { rolloutDeviceSpec } from './rollout-control.js';
+import { openRolloutControl, rolloutDeviceSpec, type RolloutControl } from './rollout-control.js';
 import { SimulatorError } from './errors.js';
 import { createFleetStats } from './fleet-stats.js';
 import { checkDataDir, ensureIdentities, type Identity, simIds } from './identities.js';
@@ -81,10 +81,13 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
   const rogues = identities.slice(ids.length);
   const materials = createRunMaterials();
   let update: PoolUpdateSpec | null = null;
+  let rollout: RolloutControl | undefined;
   if (o.scenario === 'rollout') {
     try {
-      update = await rolloutDeviceSpec(o);
+      rollout = await openRolloutControl(o);
+      update = await rolloutDeviceSpec(o, rollout);
     } catch (err) {
+      rollout?.close();
       closeView();
       throw err;
     }
@@ -198,6 +201,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     server,
     dataDir: o.dataDir,
     materials,
+    ...(rollout ? { rollout } : {}),
     rogues,
     serverHost: o.serverHost,
     serverPort: o.serverPort,
@@ -363,6 +367,7 @@ export async function createSimulator(input: SimulatorOptions): Promise<Simulato
     .finally(() => {
       clearInterval(ticker);
       closeView();
+      rollout?.close();
       if (update) rmSync(update.workDir, { recursive: true, force: true });
     });
   done.catch(() => {});

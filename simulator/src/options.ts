@@ -88,6 +88,11 @@ export interface SimulatorOptions {
   readonly sealing?: boolean;
   /** rollout: the firmware bundle to publish and roll out (its trust document must be installed on the server). */
   readonly release?: string;
+  /**
+   * rollout: the fleet's first trust document (trust.cbor), which the devices trust; needed with `credential` (the
+   * API does not hand documents out), checked against the installed one's sha256. Without it, read from `dataDir`.
+   */
+  readonly trust?: Uint8Array;
   /** rollout: the share of devices (0–1) whose update is made to fail, chosen by seed (default 0). */
   readonly failRate?: number;
   /** rollout: where a failing device fails (default verify). */
@@ -117,6 +122,7 @@ export type FailMode = (typeof FAIL_MODES)[number];
 
 type OptionalOptions =
   | 'release'
+  | 'trust'
   | 'ca'
   | 'credential'
   | 'serverView'
@@ -280,6 +286,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     server: o.server,
     serverHost: host,
     ...(o.release !== undefined ? { release: o.release } : {}),
+    ...(o.trust !== undefined ? { trust: o.trust } : {}),
     failRate: fraction(o.failRate ?? DEFAULTS.failRate, '--fail-rate'),
     failMode,
     stages,

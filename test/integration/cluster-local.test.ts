@@ -20,6 +20,7 @@ import {
 } from '../../broker/src/cluster/local/index.js';
 import { postgresUrl } from '../../broker/src/cluster/local/postgres.js';
 import { portOpen } from '../../broker/src/cluster/local/probes.js';
+import { createFirmwareKit } from '../helpers/firmware.js';
 import { testWithPeers } from '../helpers/peers.js';
 import { fleetCli, runCliSource } from '../helpers/run.js';
 import { checkResult } from '../../simulator/src/index.js';
@@ -157,6 +158,62 @@ test('fleet-sim through haproxy: identities it issues are admitted, and what it 
   assert.ok(result.messagesSent > 0);
   // Read back through the API, which on the cluster reads the PostgreSQL store.
   assert.is(result.messagesStored, result.messagesSent);
+});
+
+test('a fleet-sim rollout drill on the cluster: published through the API, every device updated', async () => {
+  const layout = clusterLayout(dir);
+  const plan = requirePlan(layout);
+  const api = `https://127.0.0.1:${plan.apiPort}`;
+  const kit = createFirmwareKit(tmpDir('edgeward-cluster-firmware-'));
+  const access = ['--server', api, '--ca', up.ca, '--credential', operatorKeyPath(layout)];
+  const trust = await fleetCli(['trust', 'set', kit.trustFile(), ...access]);
+  assert.is(trust.code, 0, trust.output);
+  const bundle = kit.bundle({ version: '1.1.0', sequence: 2 }, 16 * 1024, { name: 'drill.ewfw' });
+  const json = join(root, 'rollout.json');
+  const run = (extra: string[]) =>
+    runCliSource(
+      'simulator/src/main.ts',
+      [
+        'run',
+        '--server',
+        up.mqtt,
+        '--server-api',
+        api,
+        '--credential',
+        operatorKeyPath(layout),
+        '--data',
+        layout.seed,
+        '--prefix',
+        'ro-',
+        '--devices',
+        '4',
+        '--scenario',
+        'rollout',
+        '--release',
+        bundle.path,
+        '--stages',
+        '50%,100%',
+        '--duration',
+        '60s',
+        '--workers',
+        '0',
+        ...extra,
+      ],
+      { timeoutMs: 120_000 },
+    );
+  // Through the API the devices' trust anchor must be given: the API does not hand documents out.
+  const without = await run([]);
+  assert.is(without.code, 1, without.output);
+  assert.match(without.output, /needs --trust FILE/);
+  const other = await run(['--trust', createFirmwareKit(tmpDir('edgeward-cluster-other-')).trustFile()]);
+  assert.is(other.code, 1, other.output);
+  assert.match(other.output, /--trust is not the fleet's first trust document/);
+  const r = await run(['--trust', kit.trustFile(), '--json', json]);
+  assert.is(r.code, 0, r.output);
+  const result = checkResult(JSON.parse(readFileSync(json, 'utf8')));
+  assert.is(result.rollout?.state, 'completed', JSON.stringify(result.rollout));
+  assert.is(result.rollout?.devicesUpdated, 4);
+  assert.is(result.rollout?.devicesFailed, 0);
 });
 
 test('an agent through haproxy fails over to the other node when its node is killed', async () => {

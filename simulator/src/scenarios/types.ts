@@ -1,6 +1,7 @@
 // The scenario module interface: what a scenario gets from the simulator and what it gives back. A new
 // scenario (a firmware rollout, once updates exist) is one file implementing Scenario, listed in scenarios/index.ts.
 import type { FirmwareVerdict } from '../firmware-gate.js';
+import type { RolloutControl } from '../rollout-control.js';
 import type { Identity } from '../identities.js';
 import type { Invariant, SimResult } from '../result.js';
 import type { RunMaterials } from '../attack/materials.js';
@@ -42,6 +43,8 @@ export interface ScenarioContext {
   /** Writes to the fleet database (the command queue); opened on demand, closed by the simulator. */
   readonly dataDir: string;
   readonly materials: RunMaterials;
+  /** rollout: where releases are published and rollouts made (rollout-control.ts); closed by the simulator. */
+  readonly rollout?: RolloutControl;
   /** Rogue identities issued for this scenario (Scenario.rogues). */
   readonly rogues: readonly Identity[];
   readonly serverHost: string;
