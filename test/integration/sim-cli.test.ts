@@ -1,7 +1,8 @@
 // `fleet-sim run` as a user runs it: worker processes, the summary table, the --json result file, exit codes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkResult } from '../../simulator/src/index.js';
 import { createTestFleet, type TestFleet } from '../helpers/fleet.js';
@@ -81,6 +82,39 @@ test('usage errors exit 2: rollout without release, unknown scenario, bad --sett
   const help = await sim(['run', '--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /reconnect-storm/);
+});
+
+test('--trust that is a folder, a FIFO, too big or missing: a clear error naming it, exit 1, nothing run', async () => {
+  const dir = tmpDir();
+  const fifo = join(dir, 'trust.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const big = join(dir, 'big.cbor');
+  writeFileSync(big, Buffer.alloc(64 * 1024 + 1));
+  const cases: [string, RegExp][] = [
+    [dir, /FILE_IO: cannot read .*: it is a folder/],
+    [fifo, /FILE_IO: cannot read .*: it is a FIFO/],
+    [big, /FILE_IO: cannot read .*: 65537 bytes, more than the 65536 allowed/],
+    [join(dir, 'missing.cbor'), /FILE_IO: cannot read .*missing\.cbor: ENOENT/],
+  ];
+  for (const [trust, message] of cases) {
+    const r = await sim([
+      'run',
+      '--server',
+      fleet.url(),
+      '--data',
+      fleet.dataDir,
+      '--devices',
+      '1',
+      '--scenario',
+      'rollout',
+      '--release',
+      join(dir, 'fw.ewfw'),
+      '--trust',
+      trust,
+    ]);
+    assert.is(r.code, 1, r.output);
+    assert.match(r.output, message);
+  }
 });
 
 test.run();

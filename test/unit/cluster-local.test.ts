@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   aggregateStatus,
@@ -14,6 +14,9 @@ import {
   type PartProbe,
   parseShowStat,
 } from '../../broker/src/cluster/local/index.js';
+import { clusterLayout } from '../../broker/src/cluster/local/layout.js';
+import { writeNodeConfig } from '../../broker/src/cluster/local/nodes.js';
+import { parseFleetConfig } from '../../broker/src/config.js';
 import { EdgewardError } from '../../shared/src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -56,6 +59,22 @@ test('haproxy.cfg: tcp passthrough, leastconn for devices, a sticky API, /readyz
   assert.ok(api.includes(`server node-1 ${proxied(9101, 9101)}`), api);
   assert.match(api, /\n\s+source 127\.0\.3\.1\n/);
   assert.is(haproxyConfig(plan, files), cfg, 'a pure function of the plan');
+});
+
+test("the nodes' config: up --config's, defaults filled in, HAProxy's source trusted besides the user's own", () => {
+  const layout = clusterLayout(tmpDir('edgeward-node-config-'));
+  const given = parseFleetConfig({
+    limits: { connectionBurstPerAddress: 7 },
+    proxyProtocol: { trustedProxies: ['10.0.0.0/8'] },
+  });
+  writeNodeConfig(layout, given);
+  assert.is(statSync(layout.nodeConfig).mode & 0o777, 0o600);
+  const written = parseFleetConfig(JSON.parse(readFileSync(layout.nodeConfig, 'utf8')));
+  assert.equal(written, { ...given, proxyProtocol: { trustedProxies: ['10.0.0.0/8', '127.0.3.1'] } });
+  // Without a given config: the defaults, and HAProxy trusted.
+  writeNodeConfig(layout, parseFleetConfig({}));
+  const plain = parseFleetConfig(JSON.parse(readFileSync(layout.nodeConfig, 'utf8')));
+  assert.equal(plain, { ...parseFleetConfig({}), proxyProtocol: { trustedProxies: ['127.0.3.1'] } });
 });
 
 const STAT = [

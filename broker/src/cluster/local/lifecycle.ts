@@ -84,7 +84,7 @@ function checkSamePlan(plan: ClusterPlan, o: UpOptions, layout: ClusterLayout): 
 export async function clusterUp(o: UpOptions): Promise<UpResult> {
   // Read as every node will (FLEET_CONFIG_INVALID, each error listed), before anything starts: a bad file would
   // otherwise show only as nodes that never become ready.
-  if (o.nodeConfig !== undefined) loadFleetConfig(o.nodeConfig);
+  const nodeConfig = loadFleetConfig(o.nodeConfig);
   const bins = findClusterBinaries();
   const layout = clusterLayout(o.dir);
   const say = o.progress ?? (() => {});
@@ -119,7 +119,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       layout,
       plan.nodes.map((n) => n.id),
     );
-    writeNodeConfig(layout, o.nodeConfig);
+    writeNodeConfig(layout, nodeConfig);
     await Promise.all(
       plan.nodes.map(async (n) => {
         const pid = startNode(layout, plan, n);

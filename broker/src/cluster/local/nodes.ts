@@ -1,7 +1,8 @@
 // The local cluster's fleet server nodes: `fleet serve --cluster` children of this same CLI, each on its own
 // ports and data folder, told the secrets (Redis and PostgreSQL addresses) through their environment.
 import { readFileSync } from 'node:fs';
-import { ensurePrivateDir, readRegularText, writeFileSafe } from '../../../../shared/src/index.js';
+import { ensurePrivateDir, writeFileSafe } from '../../../../shared/src/index.js';
+import type { FleetConfig } from '../../config.js';
 import { fleetPaths } from '../../fleet/data-dir.js';
 import { HAPROXY_SOURCE } from './haproxy-config.js';
 import type { ClusterLayout, ClusterPlan, NodePlan } from './layout.js';
@@ -26,19 +27,15 @@ export function mqttUrl(host: string, port: number): string {
 export const LOCAL_NODE_V8_FLAGS = ['--no-concurrent-marking'] as const;
 
 /**
- * Writes the configuration every node runs with: the one given to `up --config` (already validated), or none, with
- * HAProxy's source address added to proxyProtocol.trustedProxies. Rewritten on every `up`.
+ * Writes the configuration every node runs with: `up --config`'s (validated, its defaults filled in), with HAProxy's
+ * source address added to proxyProtocol.trustedProxies. Rewritten on every `up`.
  */
-export function writeNodeConfig(layout: ClusterLayout, given: string | undefined): void {
-  const config = given
-    ? (JSON.parse(readRegularText(given, { maxBytes: 1024 * 1024 })) as Record<string, unknown>)
-    : ({} as Record<string, unknown>);
-  const proxy = (config.proxyProtocol ?? {}) as { trustedProxies?: string[] };
-  const trusted = [...new Set([...(proxy.trustedProxies ?? []), HAPROXY_SOURCE])];
+export function writeNodeConfig(layout: ClusterLayout, config: FleetConfig): void {
+  const trusted = [...new Set([...config.proxyProtocol.trustedProxies, HAPROXY_SOURCE])];
   ensurePrivateDir(layout.nodes);
   writeFileSafe(
     layout.nodeConfig,
-    `${JSON.stringify({ ...config, proxyProtocol: { ...proxy, trustedProxies: trusted } }, null, 2)}\n`,
+    `${JSON.stringify({ ...config, proxyProtocol: { trustedProxies: trusted } }, null, 2)}\n`,
     { mode: 0o600, overwrite: true },
   );
 }
